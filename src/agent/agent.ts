@@ -1,0 +1,196 @@
+import type { AddressInfo } from 'node:net';
+import { Directory } from '../directory/directory.js';
+import { EventJournal } from '../directory/event-journal.js';
+import { LocalDeviceSet } from '../directory/local-device-set.js';
+import { ApiServer, type Readiness } from '../http/api-server.js';
+import { createHeraldMetrics, type HeraldMetrics } from '../metrics/herald-metrics.js';
+import { formatProfileError, type ProfileError } from '../profiles/load.js';
+import type { ProfileSource } from '../profiles/source.js';
+import type { Envelope } from '../protocol/envelope.js';
+import { ClusterSync } from '../sync/cluster-sync.js';
+import { DirectoryPeerService, helloOf } from '../sync/peer-service.js';
+import type { DatagramTransport, PeerClient, PeerService } from '../transport/transport.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import type { Random } from '../util/random.js';
+
+/** Serves the peer endpoint for a PeerService; resolves with the port it listens on. */
+export interface PeerListener {
+  start(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export interface AgentComponents {
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  profiles: ProfileSource;
+  transport: DatagramTransport;
+  peers: PeerClient;
+  peerListener: (service: PeerService) => PeerListener;
+  metrics?: HeraldMetrics;
+  envelope?: Envelope;
+}
+
+export interface AgentInit {
+  name: string;
+  site: string;
+  incarnation: number;
+  /** The address peers reach this agent at, and that {address} expands to in endpoints. */
+  address: string;
+  host: string;
+  heartbeatMs?: number;
+  /** The local API; null runs without one (benchmarks run many agents in one process). */
+  api: { host: string; port: number } | null;
+}
+
+/** Thrown by start() when the profiles cannot be loaded: the agent does not run on a set nobody wrote. */
+export class ProfileLoadError extends Error {
+  constructor(readonly errors: ProfileError[]) {
+    super(`invalid device profiles:\n${errors.map(formatProfileError).join('\n')}`);
+    this.name = 'ProfileLoadError';
+  }
+}
+
+/**
+ * One Herald agent: its own devices, the replicated directory, cluster sync and the local API.
+ * Start-up order: profiles, peer endpoint, sync, API, watcher; shutdown runs it backwards.
+ */
+export class Agent {
+  readonly directory: Directory;
+  readonly journal: EventJournal;
+  readonly local: LocalDeviceSet;
+  readonly metrics: HeraldMetrics;
+  private sync: ClusterSync | undefined;
+  private api: ApiServer | undefined;
+  private peerListener: PeerListener | undefined;
+  private unwatch: (() => void) | undefined;
+  private started = false;
+  private stopping = false;
+  private reloading: Promise<void> = Promise.resolve();
+  private lastReload: { ok: boolean; at: string; errors: number } | undefined;
+  private apiAddress: AddressInfo | undefined;
+  private peerPort = 0;
+
+  constructor(
+    private readonly c: AgentComponents,
+    private readonly init: AgentInit,
+  ) {
+    this.metrics = c.metrics ?? createHeraldMetrics();
+    this.directory = new Directory({ clock: c.clock }, { site: init.site });
+    this.journal = new EventJournal(String(init.incarnation));
+    this.directory.subscribe((e) => this.journal.record(e));
+    this.local = new LocalDeviceSet({ directory: this.directory }, init);
+    this.registerGauges();
+  }
+
+  get name(): string {
+    return this.init.name;
+  }
+
+  /** Where the local API listens, once started. */
+  get apiEndpoint(): AddressInfo | undefined {
+    return this.apiAddress;
+  }
+
+  get peerEndpoint(): { address: string; port: number } {
+    return { address: this.init.address, port: this.peerPort };
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    const set = await this.c.profiles.load();
+    if (set.errors.length > 0) {
+      this.metrics.profileErrors.inc({}, set.errors.length);
+      throw new ProfileLoadError(set.errors);
+    }
+    this.local.replaceAll(set.devices.map((d) => d.device));
+    this.lastReload = { ok: true, at: new Date(this.c.clock.now()).toISOString(), errors: 0 };
+    this.c.logger.info({ devices: set.devices.length, from: this.c.profiles.description, version: this.local.currentVersion }, 'profiles loaded');
+
+    const service = new DirectoryPeerService({
+      directory: this.directory,
+      identity: helloOf(this.init.name, this.init.site, this.init.incarnation, () => this.local.currentVersion),
+      onServed: (route, status) => this.metrics.peerRequestsServed.inc({ route, status: String(status) }),
+    });
+    this.peerListener = this.c.peerListener(service);
+    this.peerPort = await this.peerListener.start();
+
+    this.sync = new ClusterSync(
+      { ...this.c, directory: this.directory, local: this.local, metrics: this.metrics },
+      { name: this.init.name, site: this.init.site, incarnation: this.init.incarnation, peerPort: this.peerPort, heartbeatMs: this.init.heartbeatMs },
+    );
+    await this.sync.start();
+
+    if (this.init.api) {
+      this.api = new ApiServer(
+        { directory: this.directory, journal: this.journal, metrics: this.metrics, logger: this.c.logger, readiness: () => this.readiness() },
+        this.init.api,
+      );
+      this.apiAddress = await this.api.start();
+    }
+    this.unwatch = this.c.profiles.watch(() => void this.reload('change'));
+    this.started = true;
+    this.c.logger.info({
+      agent: this.init.name, site: this.init.site, incarnation: this.init.incarnation, address: this.init.address, peerPort: this.peerPort,
+      api: this.apiAddress ? `${this.apiAddress.address}:${this.apiAddress.port}` : null,
+    }, 'agent started');
+  }
+
+  /** Stops in the reverse order of start. A crash test passes goodbye: false to vanish silently. */
+  async stop(opts: { goodbye?: boolean } = {}): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.unwatch?.();
+    await this.api?.stop();
+    await this.sync?.stop(opts);
+    await this.peerListener?.stop();
+    await this.c.peers.close();
+    this.started = false;
+    this.c.logger.info({ agent: this.init.name }, 'agent stopped');
+  }
+
+  /**
+   * Re-reads the profiles. A set with errors is refused as a whole and the last good set stays served:
+   * applying the valid half of an edit would advertise devices nobody meant to publish.
+   */
+  reload(reason: string): Promise<void> {
+    this.reloading = this.reloading.then(async () => {
+      if (this.stopping) return;
+      const set = await this.c.profiles.load();
+      const at = new Date(this.c.clock.now()).toISOString();
+      if (set.errors.length > 0) {
+        this.metrics.profileErrors.inc({}, set.errors.length);
+        this.metrics.profileReloads.inc({ result: 'refused' });
+        this.lastReload = { ok: false, at, errors: set.errors.length };
+        for (const e of set.errors) this.c.logger.error({ file: e.file, line: e.line, field: e.field, reason }, `profile error, keeping the last good set: ${formatProfileError(e)}`);
+        return;
+      }
+      const delta = this.local.replaceAll(set.devices.map((d) => d.device));
+      this.lastReload = { ok: true, at, errors: 0 };
+      this.metrics.profileReloads.inc({ result: delta ? 'changed' : 'unchanged' });
+      if (delta) {
+        this.c.logger.info({ reason, version: delta.version, added: delta.added.map((d) => d.id), updated: delta.updated.map((d) => d.id), removed: delta.removed }, 'device set changed');
+      }
+    });
+    return this.reloading;
+  }
+
+  readiness(): Readiness {
+    const checks: Readiness['checks'] = {
+      profiles: this.lastReload?.ok
+        ? { ok: true, detail: `${this.local.devices().length} devices, version ${this.local.currentVersion}` }
+        : { ok: this.lastReload !== undefined, detail: this.lastReload ? `last reload refused (${this.lastReload.errors} errors); serving the last good set` : 'not loaded' },
+      sync: { ok: this.started, detail: this.sync ? `${this.sync.pendingCatchups()} catch-ups pending` : 'not started' },
+    };
+    return { ready: this.started && !this.stopping, checks };
+  }
+
+  private registerGauges(): void {
+    const r = this.metrics.registry;
+    r.gauge('herald_agents', 'Known agents by state, this one included.', () =>
+      Object.entries(this.directory.counts().agents).map(([state, n]) => [{ state }, n] as [Record<string, string>, number]));
+    r.gauge('herald_devices', 'Devices of alive agents in the directory.', () => this.directory.counts().devices);
+    r.gauge('herald_local_version', 'Version of this agent\'s own device set.', () => this.local.currentVersion);
+  }
+}

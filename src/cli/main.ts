@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+import { EXIT, OptionError } from '../config/options.js';
+import { runAgentCommand } from './agent-command.js';
+import { runCheckCommand } from './check-command.js';
+import { runDemoCommand } from './demo-command.js';
+import { runGetCommand, runLsCommand, runWatchCommand } from './query-commands.js';
+
+const USAGE = `herald: device discovery for edge and IoT networks
+
+Usage: herald <command> [options]
+
+Commands:
+  agent        run the agent (herald agent --help for its options)
+  ls           list devices known to a running agent
+  get          show one device: herald get AGENT/DEVICE
+  watch        follow directory changes as they happen
+  check [DIR]  validate device profiles (default ./device-profiles)
+  demo         run a local cluster on loopback and watch it converge
+
+Every command takes --help.`;
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  agent: runAgentCommand,
+  ls: runLsCommand,
+  get: runGetCommand,
+  watch: runWatchCommand,
+  check: runCheckCommand,
+  demo: runDemoCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE + '\n');
+    return command === undefined ? EXIT.usage : 0;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    process.stderr.write(`herald: unknown command '${command}' (commands: ${Object.keys(COMMANDS).join(', ')}; see herald --help)\n`);
+    return EXIT.usage;
+  }
+  return run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof OptionError) {
+      process.stderr.write(`herald: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    process.stderr.write(`herald: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = EXIT.software;
+  },
+);

@@ -1,0 +1,131 @@
+import { hostname } from 'node:os';
+import { LOG_LEVELS } from '../util/logger.js';
+
+/** Exit codes from sysexits(3), which service managers and scripts understand. */
+export const EXIT = { usage: 64, config: 78, software: 70 } as const;
+
+/** A bad option: one clear message, exit 64 (or 78 when the config file itself is at fault). */
+export class OptionError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.usage,
+  ) {
+    super(message);
+    this.name = 'OptionError';
+  }
+}
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface AgentConfig {
+  name: string;
+  site: string;
+  interface: string;
+  api: HostPort;
+  profiles: string;
+  stateDir?: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  logFormat: 'json' | 'pretty' | 'auto';
+  group: HostPort;
+  peerPort: number;
+  heartbeatMs: number;
+}
+
+type Kind = 'string' | 'name' | 'port' | 'hostport' | 'group' | 'duration-ms' | 'enum';
+
+export interface OptionSpec {
+  key: keyof AgentConfig;
+  flag: string;
+  env: string;
+  kind: Kind;
+  values?: readonly string[];
+  help: string;
+  /** Changing it on SIGHUP needs a restart: the sockets or identity depend on it. */
+  restart?: boolean;
+}
+
+export const AGENT_OPTIONS: readonly OptionSpec[] = [
+  { key: 'name', flag: 'name', env: 'HERALD_NAME', kind: 'name', help: 'agent name, unique on its site (default: host name)', restart: true },
+  { key: 'site', flag: 'site', env: 'HERALD_SITE', kind: 'name', help: 'site name; agents of other sites are ignored (default: default)', restart: true },
+  { key: 'interface', flag: 'interface', env: 'HERALD_INTERFACE', kind: 'string', help: 'network interface, by name or IPv4 address (default: lo)', restart: true },
+  { key: 'api', flag: 'api', env: 'HERALD_API', kind: 'hostport', help: 'local HTTP API address (default: 127.0.0.1:7755)', restart: true },
+  { key: 'profiles', flag: 'profiles', env: 'HERALD_PROFILES', kind: 'string', help: 'device profiles folder (default: ./device-profiles)', restart: true },
+  { key: 'stateDir', flag: 'state-dir', env: 'HERALD_STATE_DIR', kind: 'string', help: 'folder for the agent identity and incarnation (default: $STATE_DIRECTORY, else none)', restart: true },
+  { key: 'logLevel', flag: 'log-level', env: 'HERALD_LOG_LEVEL', kind: 'enum', values: LOG_LEVELS, help: 'trace|debug|info|warn|error|fatal|silent (default: info)' },
+  { key: 'logFormat', flag: 'log-format', env: 'HERALD_LOG_FORMAT', kind: 'enum', values: ['json', 'pretty', 'auto'], help: 'json|pretty|auto: pretty on a terminal (default: auto)' },
+  { key: 'group', flag: 'group', env: 'HERALD_GROUP', kind: 'group', help: 'multicast group and port (default: 239.255.70.70:7770)', restart: true },
+  { key: 'peerPort', flag: 'peer-port', env: 'HERALD_PEER_PORT', kind: 'port', help: 'port of the peer endpoint for catch-up (default: 7771; 0 picks a free one)', restart: true },
+  { key: 'heartbeatMs', flag: 'heartbeat-ms', env: 'HERALD_HEARTBEAT_MS', kind: 'duration-ms', help: 'heartbeat period in ms; lost after 3.5 periods (default: 1000)', restart: true },
+];
+
+/** One place for defaults, each with its reason. */
+export function defaultConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  return {
+    name: defaultAgentName(),
+    site: 'default', // one site per LAN unless the operator splits it
+    interface: 'lo', // never the LAN by surprise: a deployment names its interface
+    api: { host: '127.0.0.1', port: 7755 }, // local programs only; elsewhere needs a token
+    profiles: './device-profiles',
+    stateDir: env.STATE_DIRECTORY?.split(':')[0], // systemd's StateDirectory= sets it
+    logLevel: 'info',
+    logFormat: 'auto',
+    group: { host: '239.255.70.70', port: 7770 }, // organisation-local scope (RFC 2365), not routed off site
+    peerPort: 7771, // a listener apart from the local API: peers never reach the local API
+    heartbeatMs: 1000, // a missed last change is noticed within about a second
+  };
+}
+
+export function defaultAgentName(): string {
+  const cleaned = hostname().toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 63);
+  return cleaned || 'herald';
+}
+
+const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/** Turns one raw value (from a flag, the environment or the file) into a typed one, or says why not. */
+export function parseOptionValue(spec: OptionSpec, raw: unknown, source: string): unknown {
+  const where = `${source} ${spec.kind === 'enum' ? '' : ''}`.trim();
+  const text = typeof raw === 'number' ? String(raw) : raw;
+  if (typeof text !== 'string') throw new OptionError(`${where}: expected a ${spec.kind}, got ${JSON.stringify(raw)}`);
+  switch (spec.kind) {
+    case 'string':
+      if (text === '') throw new OptionError(`${where}: must not be empty`);
+      return text;
+    case 'name':
+      if (!NAME_PATTERN.test(text)) throw new OptionError(`${where}: '${text}' is not a valid name (lowercase letters, digits, '.', '_' or '-', at most 63)`);
+      return text;
+    case 'enum':
+      if (!spec.values!.includes(text)) throw new OptionError(`${where}: must be one of ${spec.values!.join(', ')}; got '${text}'`);
+      return text;
+    case 'port':
+      return parsePort(text, where, true);
+    case 'duration-ms': {
+      const n = Number(text);
+      if (!/^\d+$/.test(text) || n < 50 || n > 600_000) throw new OptionError(`${where}: must be a whole number of milliseconds from 50 to 600000; got '${text}'`);
+      return n;
+    }
+    case 'hostport':
+    case 'group': {
+      const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
+      if (!m) throw new OptionError(`${where}: expected HOST:PORT, got '${text}'`);
+      const host = (m[1] ?? m[2])!;
+      const port = parsePort(m[3]!, where, spec.kind === 'hostport');
+      if (spec.kind === 'group') {
+        const first = Number(host.split('.')[0]);
+        if (!/^\d+\.\d+\.\d+\.\d+$/.test(host) || first < 224 || first > 239) {
+          throw new OptionError(`${where}: '${host}' is not an IPv4 multicast group (224.0.0.0 to 239.255.255.255)`);
+        }
+      }
+      return { host, port };
+    }
+  }
+}
+
+function parsePort(text: string, where: string, allowZero: boolean): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65535 || (n === 0 && !allowZero)) throw new OptionError(`${where}: '${text}' is not a port number`);
+  return n;
+}

@@ -1,0 +1,355 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson, type Device } from '../profiles/model.js';
+import type { Clock } from '../util/clock.js';
+import { ChangeLog } from './change-log.js';
+import type { Delta } from './delta.js';
+import { NamingIndex } from './naming.js';
+import {
+  matchesFilter,
+  type AgentInfo,
+  type AgentState,
+  type DeviceFilter,
+  type DeviceRecord,
+  type DirectoryEvent,
+  type NameConflict,
+  type NameLookup,
+  type SnapshotEntry,
+} from './records.js';
+
+export interface DirectoryInit {
+  /** This agent's site: records of origins learnt over the LAN carry it. */
+  site: string;
+  /** Deltas kept per origin for catch-up; past that a peer gets a snapshot. */
+  changeLogEntries?: number;
+  /** Devices carried by the kept deltas of one origin, so that big deltas do not pin memory. */
+  changeLogDevices?: number;
+}
+
+/** What a peer that holds `since` of an origin needs to reach the current version. */
+export type Changes =
+  | { kind: 'deltas'; origin: string; incarnation: number; version: number; deltas: Delta[] }
+  | { kind: 'snapshot'; origin: string; incarnation: number; version: number; entries: SnapshotEntry[] };
+
+export type ApplyResult = 'applied' | 'stale' | 'gap';
+
+interface StoredDevice {
+  version: number;
+  record: DeviceRecord;
+}
+
+interface Origin {
+  name: string;
+  site: string;
+  local: boolean;
+  incarnation: number;
+  version: number;
+  state: AgentState;
+  lastSeen: number;
+  address?: string;
+  peerPort?: number;
+  devices: Map<string, StoredDevice>;
+  log: ChangeLog;
+  conflict?: NameConflict;
+}
+
+/**
+ * The replicated directory: every origin's device set at the (incarnation, version) this agent holds,
+ * with the recent deltas of each so that it can serve catch-up for any origin, not only itself.
+ * All writes go through here and are announced to subscribers as DirectoryEvents.
+ */
+export class Directory {
+  private readonly origins = new Map<string, Origin>();
+  private readonly listeners = new Set<(e: DirectoryEvent) => void>();
+  private readonly naming = new NamingIndex();
+  private readonly site: string;
+  private readonly logEntries: number;
+  private readonly logDevices: number;
+
+  constructor(
+    private readonly components: { clock: Clock },
+    init: DirectoryInit,
+  ) {
+    this.site = init.site;
+    this.logEntries = init.changeLogEntries ?? 64; // minutes of churn at one change a second
+    this.logDevices = init.changeLogDevices ?? 512; // a snapshot of a large host is cheaper than a long log
+  }
+
+  subscribe(listener: (e: DirectoryEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ---- write side -------------------------------------------------------------------------------
+
+  /** Registers an origin the first time it is heard of; held version 0 means nothing is held yet. */
+  ensureOrigin(name: string, opts: { local?: boolean; site?: string; address?: string; peerPort?: number } = {}): AgentInfo {
+    let origin = this.origins.get(name);
+    if (!origin) {
+      origin = {
+        name,
+        site: opts.site ?? this.site,
+        local: opts.local ?? false,
+        incarnation: 0,
+        version: 0,
+        state: 'alive',
+        lastSeen: this.components.clock.now(),
+        devices: new Map(),
+        log: new ChangeLog(0, this.logEntries, this.logDevices),
+      };
+      this.origins.set(name, origin);
+      this.updateEndpoint(origin, opts.address, opts.peerPort);
+      this.emit({ type: 'agent-joined', agent: name, info: this.info(origin) });
+    } else this.updateEndpoint(origin, opts.address, opts.peerPort);
+    return this.info(origin);
+  }
+
+  /** Held (incarnation, version) of an origin, or undefined when unknown. */
+  held(name: string): { incarnation: number; version: number; state: AgentState } | undefined {
+    const o = this.origins.get(name);
+    return o && { incarnation: o.incarnation, version: o.version, state: o.state };
+  }
+
+  /**
+   * Applies consecutive deltas of one incarnation. A delta at or below the held version is skipped;
+   * one that does not follow on is a gap and nothing after it is applied.
+   */
+  applyDeltas(name: string, incarnation: number, deltas: readonly Delta[]): ApplyResult {
+    const origin = this.origins.get(name);
+    if (!origin) throw new Error(`applyDeltas: unknown origin '${name}'`);
+    let applied = false;
+    for (const delta of deltas) {
+      const fresh = incarnation > origin.incarnation && delta.version === 1;
+      if (incarnation < origin.incarnation || (incarnation === origin.incarnation && delta.version <= origin.version)) continue;
+      if (!fresh && (incarnation !== origin.incarnation || delta.version !== origin.version + 1)) return applied ? 'applied' : 'gap';
+      if (fresh) {
+        // Version 1 of a new incarnation starts from nothing, so its delta is the whole set: replace.
+        this.replace(origin, incarnation, 1, delta.added.map((device) => ({ version: 1, device })));
+        origin.log.reset(0); // keep the delta itself: peers that hold nothing can be served it
+        origin.log.append(delta);
+      } else {
+        this.applyOne(origin, delta);
+      }
+      applied = true;
+    }
+    return applied ? 'applied' : 'stale';
+  }
+
+  /** Replaces an origin's set with a snapshot, emitting only what differs from what was held. */
+  applySnapshot(name: string, incarnation: number, version: number, entries: readonly SnapshotEntry[]): ApplyResult {
+    const origin = this.origins.get(name);
+    if (!origin) throw new Error(`applySnapshot: unknown origin '${name}'`);
+    if (incarnation < origin.incarnation || (incarnation === origin.incarnation && version <= origin.version)) return 'stale';
+    this.replace(origin, incarnation, version, entries);
+    return 'applied';
+  }
+
+  /** Records that the origin was heard from; a lost origin heard again is alive. */
+  touch(name: string, address?: string, peerPort?: number): void {
+    const origin = this.origins.get(name);
+    if (!origin) return;
+    origin.lastSeen = this.components.clock.now();
+    this.updateEndpoint(origin, address, peerPort);
+    if (origin.state === 'lost') this.setState(origin, 'alive');
+  }
+
+  /** Marks a restarted or returning origin alive even after a goodbye (a new incarnation). */
+  revive(name: string): void {
+    const origin = this.origins.get(name);
+    if (origin && origin.state !== 'alive') this.setState(origin, 'alive');
+  }
+
+  markLost(name: string): void {
+    const origin = this.origins.get(name);
+    if (origin && origin.state === 'alive' && !origin.local) this.setState(origin, 'lost');
+  }
+
+  markLeft(name: string): void {
+    const origin = this.origins.get(name);
+    if (origin && origin.state !== 'left' && !origin.local) this.setState(origin, 'left');
+  }
+
+  /** Drops an origin entirely (one that left or was lost long ago). */
+  forget(name: string): void {
+    const origin = this.origins.get(name);
+    if (!origin || origin.local) return;
+    this.origins.delete(name);
+    if (origin.state === 'alive') for (const id of origin.devices.keys()) this.emit({ type: 'device-removed', agent: name, id });
+    this.naming.invalidate();
+  }
+
+  setConflict(name: string, conflict: NameConflict | undefined): void {
+    const origin = this.origins.get(name);
+    if (origin) origin.conflict = conflict;
+  }
+
+  // ---- read side --------------------------------------------------------------------------------
+
+  /** The deltas after `since`, or a snapshot when the log does not reach back or the incarnation differs. */
+  changesSince(name: string, incarnation: number, since: number): Changes | undefined {
+    const origin = this.origins.get(name);
+    if (!origin || origin.version === 0) return undefined;
+    const base = { origin: name, incarnation: origin.incarnation, version: origin.version };
+    if (incarnation === origin.incarnation && since <= origin.version) {
+      const deltas = origin.log.since(since);
+      if (deltas) return { kind: 'deltas', ...base, deltas };
+    }
+    const entries = [...origin.devices.values()].map((s) => ({ version: s.version, device: toDevice(s.record) }));
+    return { kind: 'snapshot', ...base, entries };
+  }
+
+  devices(filter: DeviceFilter = {}): DeviceRecord[] {
+    const out: DeviceRecord[] = [];
+    const origins = filter.agent !== undefined ? [this.origins.get(filter.agent)].filter((o) => o !== undefined) : this.origins.values();
+    for (const origin of origins) {
+      if (!this.visible(origin, filter.includeLost ?? false)) continue;
+      for (const stored of origin.devices.values()) if (matchesFilter(stored.record, filter)) out.push(stored.record);
+    }
+    return out.sort((a, b) => (a.agent === b.agent ? compare(a.id, b.id) : compare(a.agent, b.agent)));
+  }
+
+  device(agent: string, id: string, includeLost = false): DeviceRecord | undefined {
+    const origin = this.origins.get(agent);
+    if (!origin || !this.visible(origin, includeLost)) return undefined;
+    return origin.devices.get(id)?.record;
+  }
+
+  agents(): AgentInfo[] {
+    return [...this.origins.values()].map((o) => this.info(o)).sort((a, b) => compare(a.name, b.name));
+  }
+
+  agent(name: string): AgentInfo | undefined {
+    const o = this.origins.get(name);
+    return o && this.info(o);
+  }
+
+  lookup(path: string): NameLookup | undefined {
+    const alive = [...this.origins.values()].filter((o) => o.state === 'alive');
+    return this.naming.lookup(path, alive.map((o) => ({ name: o.name, devices: [...o.devices.values()].map((s) => s.record) })));
+  }
+
+  counts(): { agents: Record<AgentState, number>; devices: number } {
+    const agents: Record<AgentState, number> = { alive: 0, lost: 0, left: 0 };
+    let devices = 0;
+    for (const o of this.origins.values()) {
+      agents[o.state] += 1;
+      if (o.state === 'alive') devices += o.devices.size;
+    }
+    return { agents, devices };
+  }
+
+  /** A hash of what every alive origin holds: two directories with equal digests serve the same devices. */
+  digest(): string {
+    const hash = createHash('sha256');
+    for (const o of [...this.origins.values()].sort((a, b) => compare(a.name, b.name))) {
+      if (o.state !== 'alive' || o.version === 0) continue;
+      hash.update(`${o.name}\0${o.incarnation}\0${o.version}\0`);
+      for (const id of [...o.devices.keys()].sort()) hash.update(canonicalJson(toDevice(o.devices.get(id)!.record)));
+    }
+    return hash.digest('hex').slice(0, 16);
+  }
+
+  /** Names of every known origin; the sync layer walks them for liveness. */
+  originNames(): string[] {
+    return [...this.origins.keys()];
+  }
+
+  // ---- internals --------------------------------------------------------------------------------
+
+  private visible(origin: Origin, includeLost: boolean): boolean {
+    return origin.state === 'alive' || (includeLost && origin.state === 'lost');
+  }
+
+  private applyOne(origin: Origin, delta: Delta): void {
+    origin.version = delta.version;
+    origin.log.append(delta);
+    const announce = origin.state === 'alive';
+    for (const device of delta.added) {
+      const existed = origin.devices.has(device.id);
+      origin.devices.set(device.id, this.store(origin, device, delta.version));
+      if (announce) this.emit({ type: existed ? 'device-updated' : 'device-added', agent: origin.name, device: origin.devices.get(device.id)!.record });
+    }
+    for (const device of delta.updated) {
+      const existed = origin.devices.has(device.id);
+      origin.devices.set(device.id, this.store(origin, device, delta.version));
+      if (announce) this.emit({ type: existed ? 'device-updated' : 'device-added', agent: origin.name, device: origin.devices.get(device.id)!.record });
+    }
+    for (const id of delta.removed) {
+      if (origin.devices.delete(id) && announce) this.emit({ type: 'device-removed', agent: origin.name, id });
+    }
+    this.naming.invalidate();
+  }
+
+  private replace(origin: Origin, incarnation: number, version: number, entries: readonly SnapshotEntry[]): void {
+    const before = origin.devices;
+    const after = new Map<string, StoredDevice>();
+    origin.incarnation = incarnation;
+    origin.version = version;
+    for (const entry of entries) after.set(entry.device.id, this.store(origin, entry.device, entry.version));
+    origin.devices = after;
+    origin.log.reset(version);
+    if (origin.state === 'alive') {
+      for (const [id, stored] of after) {
+        const old = before.get(id);
+        if (!old) this.emit({ type: 'device-added', agent: origin.name, device: stored.record });
+        else if (canonicalJson(toDevice(old.record)) !== canonicalJson(toDevice(stored.record))) {
+          this.emit({ type: 'device-updated', agent: origin.name, device: stored.record });
+        }
+      }
+      for (const id of before.keys()) if (!after.has(id)) this.emit({ type: 'device-removed', agent: origin.name, id });
+    }
+    this.naming.invalidate();
+  }
+
+  private store(origin: Origin, device: Device, version: number): StoredDevice {
+    const record: DeviceRecord = {
+      agent: origin.name,
+      site: origin.site,
+      ...device,
+      origin: { incarnation: origin.incarnation, version },
+    };
+    return { version, record };
+  }
+
+  private setState(origin: Origin, state: AgentState): void {
+    origin.state = state;
+    this.naming.invalidate();
+    const type = state === 'alive' ? 'agent-joined' : state === 'lost' ? 'agent-lost' : 'agent-left';
+    this.emit({ type, agent: origin.name, info: this.info(origin) });
+  }
+
+  private updateEndpoint(origin: Origin, address?: string, peerPort?: number): void {
+    if (address !== undefined) origin.address = address;
+    if (peerPort !== undefined) origin.peerPort = peerPort;
+  }
+
+  private info(o: Origin): AgentInfo {
+    const info: AgentInfo = {
+      name: o.name,
+      site: o.site,
+      incarnation: o.incarnation,
+      version: o.version,
+      state: o.state,
+      lastSeen: new Date(o.lastSeen).toISOString(),
+      devices: o.devices.size,
+      local: o.local,
+    };
+    if (o.address !== undefined) info.address = o.address;
+    if (o.peerPort !== undefined) info.peerPort = o.peerPort;
+    if (o.conflict) info.conflict = o.conflict;
+    return info;
+  }
+
+  private emit(event: DirectoryEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+/** The device part of a record, as it travels between agents. */
+export function toDevice(record: DeviceRecord): Device {
+  const { agent: _agent, site: _site, origin: _origin, ...device } = record;
+  return device;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

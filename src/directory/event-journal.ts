@@ -1,0 +1,54 @@
+import type { DirectoryEvent } from './records.js';
+
+export interface JournalEntry {
+  /** `<epoch>-<seq>`: the epoch changes on every start, so an id from a previous run is never mistaken. */
+  id: string;
+  seq: number;
+  event: DirectoryEvent;
+}
+
+export type Replay = { kind: 'events'; entries: JournalEntry[] } | { kind: 'reset' };
+
+/**
+ * The recent directory events, numbered, so that a client of /v1/events that reconnects with
+ * Last-Event-ID gets exactly what it missed, or a reset when that is no longer kept.
+ */
+export class EventJournal {
+  private entries: JournalEntry[] = [];
+  private seq = 0;
+  private readonly listeners = new Set<(e: JournalEntry) => void>();
+
+  constructor(
+    private readonly epoch: string,
+    private readonly capacity = 1024,
+  ) {}
+
+  record(event: DirectoryEvent): JournalEntry {
+    this.seq += 1;
+    const entry = { id: `${this.epoch}-${this.seq}`, seq: this.seq, event };
+    this.entries.push(entry);
+    if (this.entries.length > this.capacity) this.entries.splice(0, this.entries.length - this.capacity);
+    for (const l of this.listeners) l(entry);
+    return entry;
+  }
+
+  subscribe(listener: (e: JournalEntry) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** What came after `lastEventId`. */
+  since(lastEventId: string): Replay {
+    const match = /^(.+)-(\d+)$/.exec(lastEventId);
+    if (!match || match[1] !== this.epoch) return { kind: 'reset' };
+    const seq = Number(match[2]);
+    if (seq > this.seq) return { kind: 'reset' };
+    const first = this.entries[0]?.seq ?? this.seq + 1;
+    if (seq < first - 1) return { kind: 'reset' };
+    return { kind: 'events', entries: this.entries.filter((e) => e.seq > seq) };
+  }
+
+  get lastId(): string {
+    return `${this.epoch}-${this.seq}`;
+  }
+}

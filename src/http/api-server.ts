@@ -1,0 +1,184 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Directory } from '../directory/directory.js';
+import type { EventJournal } from '../directory/event-journal.js';
+import { CAPABILITY_KINDS, type CapabilityKind } from '../profiles/model.js';
+import type { DeviceFilter } from '../directory/records.js';
+import type { HeraldMetrics } from '../metrics/herald-metrics.js';
+import type { Logger } from '../util/logger.js';
+import { decodeSegment, HttpProblem, readQuery, sendJson, sendProblem } from './problem.js';
+import { EventStream } from './sse.js';
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, { ok: boolean; detail?: string }>;
+}
+
+export interface ApiComponents {
+  directory: Directory;
+  journal: EventJournal;
+  metrics: HeraldMetrics;
+  logger: Logger;
+  readiness: () => Readiness;
+  /** Returns a problem when the request may not proceed (the bearer token of a non-loopback API). */
+  authorize?: (req: IncomingMessage) => HttpProblem | undefined;
+}
+
+export interface ApiInit {
+  host: string;
+  port: number;
+  /** SSE comment lines keep proxies and idle timeouts from closing a quiet stream. */
+  keepAliveMs?: number;
+}
+
+/** The local query API: read-only views of the directory, its change stream, health and metrics. */
+export class ApiServer {
+  private server: Server | undefined;
+  private readonly streams = new Set<EventStream>();
+
+  constructor(
+    private readonly c: ApiComponents,
+    private readonly init: ApiInit,
+  ) {}
+
+  async start(): Promise<AddressInfo> {
+    if (this.server) return this.server.address() as AddressInfo;
+    const server = createServer((req, res) => this.handle(req, res));
+    server.headersTimeout = 10_000; // a client that never finishes its headers does not hold a socket
+    server.requestTimeout = 30_000;
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.init.port, this.init.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    return server.address() as AddressInfo;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    for (const s of this.streams) s.close();
+    this.streams.clear();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    let route = 'unknown';
+    const path = (req.url ?? '/').split('?')[0]!;
+    try {
+      const url = new URL(req.url ?? '/', 'http://api.invalid');
+      const denied = this.c.authorize?.(req);
+      if (denied) throw denied;
+      route = this.route(url.pathname);
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        throw new HttpProblem(405, 'Method not allowed', `${req.method} is not supported on ${url.pathname}; this API is read-only (GET)`, 'method-not-allowed', { allow: 'GET, HEAD' });
+      }
+      this.dispatch(route, url, req, res);
+      this.c.metrics.apiRequests.inc({ route, status: String(res.statusCode) });
+    } catch (err) {
+      const problem = err instanceof HttpProblem ? err : new HttpProblem(500, 'Internal error', 'the agent failed to answer this request; see its log');
+      if (!(err instanceof HttpProblem)) this.c.logger.error({ err, path }, 'API request failed');
+      sendProblem(res, problem, path);
+      this.c.metrics.apiRequests.inc({ route, status: String(problem.status) });
+    }
+  }
+
+  private route(pathname: string): string {
+    if (pathname === '/v1/devices') return 'devices';
+    if (pathname.startsWith('/v1/devices/')) return 'device';
+    if (pathname === '/v1/names' || pathname.startsWith('/v1/names/')) return 'names';
+    if (pathname === '/v1/agents') return 'agents';
+    if (pathname === '/v1/events') return 'events';
+    if (pathname === '/livez' || pathname === '/readyz' || pathname === '/metrics') return pathname.slice(1);
+    throw new HttpProblem(404, 'Not found', `no route ${pathname}; routes: /v1/devices, /v1/devices/{agent}/{device}, /v1/names/{path}, /v1/agents, /v1/events, /livez, /readyz, /metrics`, 'no-route');
+  }
+
+  private dispatch(route: string, url: URL, req: IncomingMessage, res: ServerResponse): void {
+    const d = this.c.directory;
+    switch (route) {
+      case 'devices': {
+        const filter = parseDeviceFilter(readQuery(url, ['agent', 'capability', 'kind', 'tag', 'name', 'site', 'include']));
+        const devices = d.devices(filter);
+        return sendJson(res, 200, { devices, count: devices.length });
+      }
+      case 'device': {
+        const q = readQuery(url, ['include']);
+        const includeLost = parseInclude(q.include);
+        const parts = url.pathname.slice('/v1/devices/'.length).split('/');
+        if (parts.length !== 2 || !parts[0] || !parts[1]) {
+          throw new HttpProblem(400, 'Bad request', 'expected /v1/devices/{agent}/{device}', 'bad-path');
+        }
+        const [agent, id] = parts.map(decodeSegment) as [string, string];
+        const device = d.device(agent, id, includeLost);
+        if (!device) {
+          const info = d.agent(agent);
+          const why = !info ? `no agent '${agent}' is known` : info.state !== 'alive' && !includeLost ? `agent '${agent}' is ${info.state}` : `agent '${agent}' has no device '${id}'`;
+          throw new HttpProblem(404, 'Not found', why, 'no-device');
+        }
+        return sendJson(res, 200, device);
+      }
+      case 'names': {
+        readQuery(url, []);
+        const raw = url.pathname.slice('/v1/names'.length).replace(/^\//, '');
+        const path = raw.split('/').map(decodeSegment).join('/');
+        const found = d.lookup(path);
+        if (!found) throw new HttpProblem(404, 'Not found', `nothing is bound at '${path}'`, 'no-name');
+        return sendJson(res, 200, found);
+      }
+      case 'agents': {
+        readQuery(url, []);
+        const agents = d.agents();
+        return sendJson(res, 200, { agents, count: agents.length });
+      }
+      case 'events': {
+        const q = readQuery(url, ['lastEventId']);
+        const header = req.headers['last-event-id'];
+        const lastEventId = (Array.isArray(header) ? header[0] : header) ?? q.lastEventId;
+        const stream = new EventStream(res, this.c.journal, lastEventId, this.init.keepAliveMs ?? 15_000);
+        this.streams.add(stream);
+        stream.onClose(() => this.streams.delete(stream));
+        return;
+      }
+      case 'livez':
+        return sendJson(res, 200, { status: 'ok' });
+      case 'readyz': {
+        const r = this.c.readiness();
+        return sendJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', checks: r.checks });
+      }
+      case 'metrics': {
+        const body = this.c.metrics.registry.render();
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
+    }
+  }
+}
+
+export function parseDeviceFilter(q: Record<string, string>): DeviceFilter {
+  const filter: DeviceFilter = { includeLost: parseInclude(q.include) };
+  if (q.kind !== undefined) {
+    if (!(CAPABILITY_KINDS as readonly string[]).includes(q.kind)) {
+      throw new HttpProblem(400, 'Bad request', `kind must be one of ${CAPABILITY_KINDS.join(', ')}; got '${q.kind}'`, 'bad-parameter');
+    }
+    filter.kind = q.kind as CapabilityKind;
+  }
+  for (const key of ['agent', 'capability', 'tag', 'name', 'site'] as const) {
+    if (q[key] === undefined) continue;
+    if (q[key] === '') throw new HttpProblem(400, 'Bad request', `query parameter '${key}' is empty`, 'bad-parameter');
+    filter[key] = q[key];
+  }
+  return filter;
+}
+
+function parseInclude(include: string | undefined): boolean {
+  if (include === undefined) return false;
+  if (include === 'lost') return true;
+  throw new HttpProblem(400, 'Bad request', `include must be 'lost'; got '${include}'`, 'bad-parameter');
+}

@@ -1,0 +1,212 @@
+import {
+  CAPABILITY_KINDS,
+  DEVICE_ID_PATTERN,
+  GLOBAL_NAME_PATTERN,
+  PROFILE_LIMITS as L,
+  TYPE_PATTERN,
+  type Capability,
+  type Device,
+} from './model.js';
+
+export type FieldPath = (string | number)[];
+
+export interface FieldError {
+  path: FieldPath;
+  message: string;
+}
+
+export type Validation = { ok: true; device: Device } | { ok: false; errors: FieldError[] };
+
+const DEVICE_KEYS = new Set(['id', 'name', 'model', 'manufacturer', 'location', 'tags', 'names', 'capabilities']);
+const CAPABILITY_KEYS = new Set(['id', 'kind', 'type', 'unit', 'readOnly', 'description', 'endpoint']);
+
+/**
+ * Validates one parsed profile document and returns every error at once, so that a user fixes a file in
+ * one pass. The same function checks devices received from peers: it is the single gate for device data.
+ */
+export function validateDevice(doc: unknown): Validation {
+  const errors: FieldError[] = [];
+  const fail = (path: FieldPath, message: string) => errors.push({ path, message });
+
+  if (!isObject(doc)) {
+    fail([], `a device profile must be a mapping (object), got ${describe(doc)}`);
+    return { ok: false, errors };
+  }
+  for (const key of Object.keys(doc)) {
+    if (!DEVICE_KEYS.has(key)) fail([key], `unknown field '${key}' (allowed: ${[...DEVICE_KEYS].join(', ')})`);
+  }
+  const id = requireString(doc, 'id', [], fail, L.idLength);
+  if (id !== undefined && !DEVICE_ID_PATTERN.test(id)) {
+    fail(['id'], `'${id}' is not a valid id: use lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, at most 63 characters`);
+  }
+  requireString(doc, 'name', [], fail, L.textLength);
+  for (const key of ['model', 'manufacturer', 'location'] as const) optionalString(doc, key, [], fail, L.textLength);
+  stringList(doc, 'tags', [], fail, L.tags, L.tagLength);
+  const names = stringList(doc, 'names', [], fail, L.names, L.nameLength);
+  names?.forEach((name, i) => {
+    if (typeof name === 'string' && !GLOBAL_NAME_PATTERN.test(name)) {
+      fail(['names', i], `'${name}' is not a valid global name: slash-separated segments of lowercase letters, digits, '.', '_' or '-'`);
+    }
+  });
+
+  const caps = doc.capabilities;
+  if (caps === undefined) fail(['capabilities'], 'is required (a list of capabilities; it may be empty)');
+  else if (!Array.isArray(caps)) fail(['capabilities'], `must be a list, got ${describe(caps)}`);
+  else {
+    if (caps.length > L.capabilities) fail(['capabilities'], `has ${caps.length} entries, at most ${L.capabilities} are allowed`);
+    const seen = new Map<string, number>();
+    caps.forEach((cap, i) => {
+      const capId = validateCapability(cap, ['capabilities', i], fail);
+      if (capId === undefined) return;
+      const first = seen.get(capId);
+      if (first !== undefined) fail(['capabilities', i, 'id'], `duplicate capability id '${capId}' (also capabilities[${first}])`);
+      else seen.set(capId, i);
+    });
+  }
+
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, device: normalizeDevice(doc) };
+}
+
+function validateCapability(cap: unknown, at: FieldPath, fail: (p: FieldPath, m: string) => void): string | undefined {
+  if (!isObject(cap)) {
+    fail(at, `a capability must be a mapping with at least 'id' and 'kind', got ${describe(cap)}`);
+    return undefined;
+  }
+  for (const key of Object.keys(cap)) {
+    if (!CAPABILITY_KEYS.has(key)) fail([...at, key], `unknown field '${key}' (allowed: ${[...CAPABILITY_KEYS].join(', ')})`);
+  }
+  const id = requireString(cap, 'id', at, fail, L.idLength);
+  if (id !== undefined && !DEVICE_ID_PATTERN.test(id)) {
+    fail([...at, 'id'], `'${id}' is not a valid capability id: lowercase letters, digits, '.', '_' or '-'`);
+  }
+  const kind = requireString(cap, 'kind', at, fail, 16);
+  if (kind !== undefined && !(CAPABILITY_KINDS as readonly string[]).includes(kind)) {
+    fail([...at, 'kind'], `must be one of ${CAPABILITY_KINDS.join(', ')}; got '${kind}'`);
+  }
+  const type = optionalString(cap, 'type', at, fail, L.typeLength);
+  if (type !== undefined && !TYPE_PATTERN.test(type)) {
+    fail([...at, 'type'], `'${type}' is not a valid type: lowercase letters, digits, '.', '_' or '-' (e.g. temperature)`);
+  }
+  optionalString(cap, 'unit', at, fail, L.unitLength);
+  optionalString(cap, 'description', at, fail, L.descriptionLength);
+  if (cap.readOnly !== undefined && typeof cap.readOnly !== 'boolean') {
+    fail([...at, 'readOnly'], `must be true or false, got ${describe(cap.readOnly)}`);
+  }
+  const endpoint = optionalString(cap, 'endpoint', at, fail, L.endpointLength);
+  if (endpoint !== undefined) {
+    const problem = endpointProblem(endpoint);
+    if (problem) fail([...at, 'endpoint'], problem);
+  }
+  return id;
+}
+
+/** An endpoint is a URL once {address} and {host} are expanded; check it with stand-in values. */
+export function endpointProblem(endpoint: string): string | undefined {
+  const unknown = endpoint.match(/\{(?!address\}|host\})[^}]*\}/);
+  if (unknown) return `unknown placeholder '${unknown[0]}' in endpoint (only {address} and {host} are expanded)`;
+  try {
+    const url = new URL(expandEndpoint(endpoint, '192.0.2.1', 'host.example'));
+    if (!url.protocol) return `'${endpoint}' is not a URL`;
+    return undefined;
+  } catch {
+    return `'${endpoint}' is not a URL (expected something like http://{address}:8080/path)`;
+  }
+}
+
+export function expandEndpoint(endpoint: string, address: string, host: string): string {
+  return endpoint.replaceAll('{address}', address).replaceAll('{host}', host);
+}
+
+function normalizeDevice(doc: Record<string, unknown>): Device {
+  const device: Device = {
+    id: doc.id as string,
+    name: doc.name as string,
+    tags: (doc.tags as string[] | undefined) ?? [],
+    names: (doc.names as string[] | undefined) ?? [],
+    capabilities: (doc.capabilities as Record<string, unknown>[]).map(normalizeCapability),
+  };
+  for (const key of ['model', 'manufacturer', 'location'] as const) {
+    if (typeof doc[key] === 'string') device[key] = doc[key] as string;
+  }
+  return device;
+}
+
+function normalizeCapability(cap: Record<string, unknown>): Capability {
+  const out: Capability = { id: cap.id as string, kind: cap.kind as Capability['kind'] };
+  for (const key of ['type', 'unit', 'description', 'endpoint'] as const) {
+    if (typeof cap[key] === 'string') out[key] = cap[key] as string;
+  }
+  if (typeof cap.readOnly === 'boolean') out.readOnly = cap.readOnly;
+  return out;
+}
+
+function requireString(
+  obj: Record<string, unknown>, key: string, at: FieldPath, fail: (p: FieldPath, m: string) => void, max: number,
+): string | undefined {
+  if (obj[key] === undefined || obj[key] === null) {
+    fail([...at, key], 'is required');
+    return undefined;
+  }
+  return optionalString(obj, key, at, fail, max);
+}
+
+function optionalString(
+  obj: Record<string, unknown>, key: string, at: FieldPath, fail: (p: FieldPath, m: string) => void, max: number,
+): string | undefined {
+  const value = obj[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') {
+    fail([...at, key], `must be a string, got ${describe(value)}`);
+    return undefined;
+  }
+  if (value.length === 0) {
+    fail([...at, key], 'must not be empty');
+    return undefined;
+  }
+  if (value.length > max) {
+    fail([...at, key], `is ${value.length} characters long, at most ${max} are allowed`);
+    return undefined;
+  }
+  return value;
+}
+
+function stringList(
+  obj: Record<string, unknown>, key: string, at: FieldPath, fail: (p: FieldPath, m: string) => void,
+  maxItems: number, maxLength: number,
+): unknown[] | undefined {
+  const value = obj[key];
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) {
+    fail([...at, key], `must be a list of strings, got ${describe(value)}`);
+    return undefined;
+  }
+  if (value.length > maxItems) fail([...at, key], `has ${value.length} entries, at most ${maxItems} are allowed`);
+  const seen = new Set<string>();
+  value.forEach((item, i) => {
+    if (typeof item !== 'string' || item.length === 0) fail([...at, key, i], `must be a non-empty string, got ${describe(item)}`);
+    else if (item.length > maxLength) fail([...at, key, i], `is ${item.length} characters long, at most ${maxLength} are allowed`);
+    else if (seen.has(item)) fail([...at, key, i], `duplicate entry '${item}'`);
+    else seen.add(item);
+  });
+  return value;
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return `the string '${value.length > 40 ? value.slice(0, 40) + '…' : value}'`;
+  return `${typeof value} ${String(value)}`;
+}
+
+/** `capabilities[0].kind`, the way users read paths. */
+export function formatPath(path: FieldPath): string {
+  let out = '';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out ? `.${part}` : part;
+  return out || '(document)';
+}

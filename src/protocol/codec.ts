@@ -1,0 +1,246 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import type { Delta } from '../directory/delta.js';
+import { DEVICE_ID_PATTERN } from '../profiles/model.js';
+import { isObject, validateDevice } from '../profiles/validate.js';
+import { MESSAGE_TYPE_NAMES, type Message, type MessageType, type RecentChange } from './messages.js';
+
+/**
+ * Wire format 1 (all integers big-endian or unsigned LEB128 varints):
+ *
+ *   'H' 'R'  format(u8)=1  type(u8)  flags(u8)
+ *   site(u8 length + UTF-8)  name(u8 length + UTF-8)
+ *   incarnation(varint)  version(varint)  peerPort(u16)
+ *   recentCount(u8) then per entry: nameHash(u32) incarnationTag(u16) version(varint)
+ *   [flags & DELTA] deltaLength(varint) delta(JSON, deflate-raw when flags & DEFLATED)
+ *
+ * A receiver drops a datagram with another magic or a newer format: agents of two releases can share a
+ * LAN while it is upgraded, each ignoring what it cannot read.
+ */
+export const MAGIC = 0x4852;
+export const FORMAT_VERSION = 1;
+/** Keeps a datagram within one Ethernet frame with room for IP, UDP and an authentication trailer. */
+export const MAX_DATAGRAM = 1200;
+export const MAX_RECENT = 8;
+const FLAG_DELTA = 1;
+const FLAG_DEFLATED = 2;
+/** A delta inflated past this is hostile or broken: catch-up over HTTP can carry anything larger. */
+const MAX_INFLATED_DELTA = 64 * 1024;
+
+export class DecodeError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DecodeError';
+  }
+}
+
+export interface EncodeOptions {
+  /** Bytes to leave free at the end (the authentication trailer). */
+  reserve?: number;
+}
+
+/** Encodes a message; a delta that does not fit is left out (the receiver then fetches it). */
+export function encodeMessage(msg: Message, opts: EncodeOptions = {}): { bytes: Buffer; deltaIncluded: boolean } {
+  const budget = MAX_DATAGRAM - (opts.reserve ?? 0);
+  const head = encodeHead(msg, 0);
+  if (!msg.delta) return { bytes: head, deltaIncluded: false };
+  const json = Buffer.from(JSON.stringify(msg.delta), 'utf8');
+  let payload = json;
+  let flags = FLAG_DELTA;
+  if (json.length > 200) {
+    const packed = deflateRawSync(json, { level: 6 });
+    if (packed.length < json.length) {
+      payload = packed;
+      flags |= FLAG_DEFLATED;
+    }
+  }
+  const total = head.length + varintLength(payload.length) + payload.length;
+  if (total > budget) return { bytes: head, deltaIncluded: false };
+  const withDelta = encodeHead(msg, flags);
+  const out = Buffer.allocUnsafe(total);
+  withDelta.copy(out, 0);
+  let o = writeVarint(out, withDelta.length, payload.length);
+  payload.copy(out, o);
+  o += payload.length;
+  return { bytes: out, deltaIncluded: true };
+}
+
+function encodeHead(msg: Message, flags: number): Buffer {
+  const site = Buffer.from(msg.site, 'utf8');
+  const name = Buffer.from(msg.name, 'utf8');
+  if (site.length > 255 || name.length > 255) throw new Error('site and name must be at most 255 bytes');
+  const recent = msg.recent.slice(0, MAX_RECENT);
+  const size = 5 + 1 + site.length + 1 + name.length + varintLength(msg.incarnation) + varintLength(msg.version) + 2 + 1
+    + recent.reduce((n, r) => n + 6 + varintLength(r.version), 0);
+  const b = Buffer.allocUnsafe(size);
+  b.writeUInt16BE(MAGIC, 0);
+  b[2] = FORMAT_VERSION;
+  b[3] = msg.type;
+  b[4] = flags;
+  let o = 5;
+  b[o++] = site.length;
+  site.copy(b, o);
+  o += site.length;
+  b[o++] = name.length;
+  name.copy(b, o);
+  o += name.length;
+  o = writeVarint(b, o, msg.incarnation);
+  o = writeVarint(b, o, msg.version);
+  b.writeUInt16BE(msg.peerPort, o);
+  o += 2;
+  b[o++] = recent.length;
+  for (const r of recent) {
+    b.writeUInt32BE(r.nameHash >>> 0, o);
+    b.writeUInt16BE(r.incarnationTag & 0xffff, o + 4);
+    o = writeVarint(b, o + 6, r.version);
+  }
+  return b;
+}
+
+/** Decodes and validates a datagram; anything malformed is a DecodeError naming the reason. */
+export function decodeMessage(bytes: Uint8Array): Message {
+  const r = new Reader(bytes);
+  if (bytes.length < 5) throw new DecodeError('short', `datagram of ${bytes.length} bytes is shorter than a header`);
+  if (r.u16() !== MAGIC) throw new DecodeError('magic', 'not a Herald datagram (bad magic)');
+  const format = r.u8();
+  if (format !== FORMAT_VERSION) throw new DecodeError('format-version', `format version ${format} is not supported (this agent reads ${FORMAT_VERSION})`);
+  const type = r.u8();
+  if (!MESSAGE_TYPE_NAMES[type]) throw new DecodeError('type', `unknown message type ${type}`);
+  const flags = r.u8();
+  if (flags & ~(FLAG_DELTA | FLAG_DEFLATED)) throw new DecodeError('flags', `unknown flags 0x${flags.toString(16)}`);
+  const site = r.str();
+  const name = r.str();
+  if (!DEVICE_ID_PATTERN.test(name)) throw new DecodeError('name', `agent name '${name.slice(0, 64)}' is not valid`);
+  if (!DEVICE_ID_PATTERN.test(site)) throw new DecodeError('site', `site '${site.slice(0, 64)}' is not valid`);
+  const incarnation = r.varint();
+  const version = r.varint();
+  const peerPort = r.u16();
+  const count = r.u8();
+  if (count > MAX_RECENT) throw new DecodeError('recent', `${count} recent entries, at most ${MAX_RECENT}`);
+  const recent: RecentChange[] = [];
+  for (let i = 0; i < count; i++) recent.push({ nameHash: r.u32(), incarnationTag: r.u16(), version: r.varint() });
+  const msg: Message = { type: type as MessageType, site, name, incarnation, version, peerPort, recent };
+  if (flags & FLAG_DELTA) {
+    if (type !== 1) throw new DecodeError('flags', 'only announcements carry a delta');
+    const length = r.varint();
+    let payload: Buffer = Buffer.from(r.bytes(length));
+    if (flags & FLAG_DEFLATED) {
+      try {
+        payload = inflateRawSync(payload, { maxOutputLength: MAX_INFLATED_DELTA });
+      } catch (err) {
+        throw new DecodeError('delta', `delta does not inflate: ${(err as Error).message}`);
+      }
+    }
+    msg.delta = parseDelta(payload.toString('utf8'), version);
+  }
+  if (!r.done()) throw new DecodeError('trailing', `${r.remaining} unexpected bytes after the message`);
+  return msg;
+}
+
+/** Checks a delta from the network with the same rules as a local profile: one gate for device data. */
+export function parseDelta(text: string, expectedVersion?: number): Delta {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new DecodeError('delta', 'delta is not valid JSON');
+  }
+  return checkDelta(value, expectedVersion);
+}
+
+export function checkDelta(value: unknown, expectedVersion?: number): Delta {
+  if (!isObject(value)) throw new DecodeError('delta', 'delta is not an object');
+  const { version, added, updated, removed } = value;
+  if (!Number.isSafeInteger(version) || (version as number) < 1) throw new DecodeError('delta', 'delta version is not a positive integer');
+  if (expectedVersion !== undefined && version !== expectedVersion) {
+    throw new DecodeError('delta', `delta version ${String(version)} does not match the header's ${expectedVersion}`);
+  }
+  if (!Array.isArray(added) || !Array.isArray(updated) || !Array.isArray(removed)) throw new DecodeError('delta', 'delta lists are missing');
+  const check = (list: unknown[], what: string) =>
+    list.map((d, i) => {
+      const result = validateDevice(d);
+      if (!result.ok) throw new DecodeError('device', `${what}[${i}] is not a valid device: ${result.errors[0]!.message}`);
+      return result.device;
+    });
+  for (const id of removed) {
+    if (typeof id !== 'string' || !DEVICE_ID_PATTERN.test(id)) throw new DecodeError('delta', 'removed holds an invalid device id');
+  }
+  return { version: version as number, added: check(added, 'added'), updated: check(updated, 'updated'), removed: removed as string[] };
+}
+
+class Reader {
+  private o = 0;
+  constructor(private readonly b: Uint8Array) {}
+  private need(n: number): void {
+    if (this.o + n > this.b.length) throw new DecodeError('truncated', 'datagram ends inside a field');
+  }
+  u8(): number {
+    this.need(1);
+    return this.b[this.o++]!;
+  }
+  u16(): number {
+    this.need(2);
+    const v = (this.b[this.o]! << 8) | this.b[this.o + 1]!;
+    this.o += 2;
+    return v;
+  }
+  u32(): number {
+    this.need(4);
+    const v = ((this.b[this.o]! << 24) | (this.b[this.o + 1]! << 16) | (this.b[this.o + 2]! << 8) | this.b[this.o + 3]!) >>> 0;
+    this.o += 4;
+    return v;
+  }
+  varint(): number {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      const byte = this.u8();
+      result += (byte & 0x7f) * scale;
+      if ((byte & 0x80) === 0) {
+        if (!Number.isSafeInteger(result)) break;
+        return result;
+      }
+      scale *= 128;
+    }
+    throw new DecodeError('varint', 'integer too large');
+  }
+  bytes(n: number): Uint8Array {
+    this.need(n);
+    const out = this.b.subarray(this.o, this.o + n);
+    this.o += n;
+    return out;
+  }
+  str(): string {
+    const n = this.u8();
+    const raw = this.bytes(n);
+    const text = Buffer.from(raw).toString('utf8');
+    if (Buffer.byteLength(text) !== n) throw new DecodeError('utf8', 'string is not valid UTF-8');
+    return text;
+  }
+  done(): boolean {
+    return this.o === this.b.length;
+  }
+  get remaining(): number {
+    return this.b.length - this.o;
+  }
+}
+
+function varintLength(n: number): number {
+  let len = 1;
+  while (n >= 128) {
+    n = Math.floor(n / 128);
+    len++;
+  }
+  return len;
+}
+
+function writeVarint(b: Buffer, o: number, n: number): number {
+  while (n >= 128) {
+    b[o++] = (n % 128) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  b[o++] = n;
+  return o;
+}

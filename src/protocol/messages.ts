@@ -1,0 +1,51 @@
+import type { Delta } from '../directory/delta.js';
+
+/** Datagram kinds. `as const` objects rather than enums: plain values on the wire and in logs. */
+export const MessageType = {
+  announce: 1, // a change: identity, new version, and the delta when it fits
+  heartbeat: 2, // periodic: identity and version, so a lost last announcement is noticed
+  goodbye: 3, // clean shutdown: peers mark the agent left at once
+  solicit: 4, // a newcomer asks peers to heartbeat now rather than within a period
+} as const;
+export type MessageType = (typeof MessageType)[keyof typeof MessageType];
+export const MESSAGE_TYPE_NAMES: Record<number, string> = { 1: 'announce', 2: 'heartbeat', 3: 'goodbye', 4: 'solicit' };
+
+/**
+ * A hint that some origin reached some version, piggy-backed on heartbeats and announcements: a
+ * receiver that missed that origin's announcement learns it from any peer, not only from the origin.
+ * 8 bytes or so instead of the name: the receiver knows the names of the origins it holds.
+ */
+export interface RecentChange {
+  nameHash: number; // FNV-1a 32 of the origin name
+  incarnationTag: number; // low 16 bits of its incarnation: a restart is not mistaken for progress
+  version: number;
+}
+
+export interface Header {
+  type: MessageType;
+  site: string;
+  name: string;
+  incarnation: number;
+  version: number;
+  /** TCP port of the sender's peer endpoint; its address is the datagram's source. */
+  peerPort: number;
+}
+
+export interface Message extends Header {
+  recent: RecentChange[];
+  /** Present on announcements whose delta fit in one datagram. */
+  delta?: Delta;
+}
+
+export function fnv1a32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+export function incarnationTag(incarnation: number): number {
+  return incarnation % 0x10000;
+}

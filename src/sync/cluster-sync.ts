@@ -1,0 +1,488 @@
+import type { Directory } from '../directory/directory.js';
+import type { Delta } from '../directory/delta.js';
+import type { LocalDeviceSet } from '../directory/local-device-set.js';
+import type { HeraldMetrics } from '../metrics/herald-metrics.js';
+import { decodeMessage, DecodeError, encodeMessage, MAX_RECENT } from '../protocol/codec.js';
+import { openEnvelope, type Envelope } from '../protocol/envelope.js';
+import { fnv1a32, incarnationTag, MESSAGE_TYPE_NAMES, MessageType, type Message, type RecentChange } from '../protocol/messages.js';
+import type { DatagramTransport, Endpoint, PeerClient } from '../transport/transport.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { jitter, type Random } from '../util/random.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
+
+export interface ClusterSyncComponents {
+  directory: Directory;
+  local: LocalDeviceSet;
+  transport: DatagramTransport;
+  peers: PeerClient;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  metrics: HeraldMetrics;
+  envelope?: Envelope;
+}
+
+export interface ClusterSyncInit {
+  name: string;
+  site: string;
+  incarnation: number;
+  /** The peer endpoint's port, advertised in every datagram. */
+  peerPort: number;
+  heartbeatMs?: number;
+  lostAfterPeriods?: number;
+  probeAfterPeriods?: number;
+  fetchConcurrency?: number;
+  fetchTimeoutMs?: number;
+  solicitReplyWindowMs?: number;
+  forgetAfterMs?: number;
+}
+
+export function syncDefaults(init: ClusterSyncInit): Required<ClusterSyncInit> {
+  const heartbeatMs = init.heartbeatMs ?? 1000;
+  return {
+    ...init,
+    heartbeatMs, // a lost last announcement is noticed within about a period
+    lostAfterPeriods: init.lostAfterPeriods ?? 3.5, // three heartbeats lost in a row is rare even at 30 % loss
+    probeAfterPeriods: init.probeAfterPeriods ?? 2.5, // before calling a silent peer lost, ask it directly over TCP
+    fetchConcurrency: init.fetchConcurrency ?? 8, // a joining agent does not open 50 connections at once
+    fetchTimeoutMs: init.fetchTimeoutMs ?? Math.max(1000, heartbeatMs * 2), // a stuck peer is given up on and retried
+    solicitReplyWindowMs: init.solicitReplyWindowMs ?? Math.min(200, heartbeatMs / 4), // spread replies to a newcomer
+    forgetAfterMs: init.forgetAfterMs ?? 3_600_000, // an agent gone for an hour is dropped from /v1/agents
+  };
+}
+
+interface Peer {
+  name: string;
+  endpoint?: Endpoint;
+  /** The newest (incarnation, version) known to exist; catch-up runs until the directory holds it. */
+  target: { incarnation: number; version: number };
+  /** Peers that said they hold the target: tried when the origin does not answer. */
+  alternates: Endpoint[];
+  fetching: boolean;
+  queued: boolean;
+  retry?: TimerHandle;
+  failures: number;
+  lastHeard: number;
+  probing: boolean;
+  probedAt: number;
+  /** Incarnations recently heard under this name, by endpoint: two live ones are a name conflict. */
+  claims: Map<number, { endpoint: string; at: number }>;
+  conflictLogged: boolean;
+}
+
+/**
+ * Keeps this agent's directory in step with every other agent of the site.
+ *
+ * Datagrams (best effort) carry changes fast; version counters reveal what was missed; point-to-point
+ * catch-up (reliable) repairs it. See docs/protocol.md for the whole protocol and its reasoning.
+ */
+export class ClusterSync {
+  private readonly cfg: Required<ClusterSyncInit>;
+  private readonly envelope: Envelope;
+  private readonly peers = new Map<string, Peer>();
+  private readonly nameByHash = new Map<number, string>();
+  private readonly recent = new Map<string, { incarnation: number; version: number; at: number }>();
+  private readonly queue: string[] = [];
+  private readonly decodeLog: RateLimitedLog;
+  private active = 0;
+  private heartbeatTimer: TimerHandle | undefined;
+  private sweepTimer: TimerHandle | undefined;
+  private solicitedReply = false;
+  private running = false;
+  private unsubscribeLocal: (() => void) | undefined;
+  private selfConflicts = new Map<number, { endpoint: string; at: number }>();
+
+  constructor(
+    private readonly c: ClusterSyncComponents,
+    init: ClusterSyncInit,
+  ) {
+    this.cfg = syncDefaults(init);
+    this.envelope = c.envelope ?? openEnvelope;
+    this.decodeLog = new RateLimitedLog(c.clock, 60_000);
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    await this.c.transport.start((data, from) => this.onDatagram(data, from));
+    this.unsubscribeLocal = this.c.local.onChange((delta) => this.announce(delta));
+    // Tell the site who we are (with our whole set when it fits), then ask peers to say who they are.
+    const first = this.c.directory.changesSince(this.cfg.name, this.cfg.incarnation, 0);
+    const delta = first?.kind === 'deltas' && first.deltas.length === 1 ? first.deltas[0] : undefined;
+    this.send(MessageType.announce, delta);
+    this.send(MessageType.solicit);
+    this.scheduleHeartbeat(jitter(this.c.random, this.cfg.heartbeatMs, 0.2));
+    this.scheduleSweep();
+  }
+
+  /** Leaves the site: a goodbye (twice, as it cannot be repaired later), then silence. */
+  async stop(opts: { goodbye?: boolean } = {}): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.unsubscribeLocal?.();
+    if (opts.goodbye ?? true) {
+      this.send(MessageType.goodbye);
+      this.send(MessageType.goodbye);
+    }
+    this.c.clock.clearTimeout(this.heartbeatTimer);
+    this.c.clock.clearTimeout(this.sweepTimer);
+    for (const peer of this.peers.values()) this.c.clock.clearTimeout(peer.retry);
+    await this.c.transport.stop();
+  }
+
+  /** Origins whose catch-up is under way or pending: for /readyz and tests. */
+  pendingCatchups(): number {
+    let n = 0;
+    for (const p of this.peers.values()) if (this.behind(p)) n++;
+    return n;
+  }
+
+  // ---- sending ----------------------------------------------------------------------------------
+
+  private announce(delta: Delta): void {
+    if (!this.running) return;
+    this.send(MessageType.announce, delta);
+    // An announcement says all a heartbeat says: the next heartbeat is a full period away.
+    this.scheduleHeartbeat(jitter(this.c.random, this.cfg.heartbeatMs, 0.2));
+  }
+
+  private send(type: MessageType, delta?: Delta): void {
+    const msg: Message = {
+      type,
+      site: this.cfg.site,
+      name: this.cfg.name,
+      incarnation: this.cfg.incarnation,
+      version: this.c.local.currentVersion,
+      peerPort: this.cfg.peerPort,
+      recent: type === MessageType.heartbeat || type === MessageType.announce ? this.recentChanges() : [],
+    };
+    if (delta) msg.delta = delta;
+    const { bytes } = encodeMessage(msg, { reserve: this.envelope.overhead });
+    const sealed = this.envelope.seal(bytes);
+    this.c.transport.send(sealed);
+    this.c.metrics.announcementsSent.inc({ type: MESSAGE_TYPE_NAMES[type]! });
+    this.c.metrics.datagramBytesSent.inc({}, sealed.length);
+  }
+
+  private scheduleHeartbeat(delay: number): void {
+    this.c.clock.clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = this.c.clock.setTimeout(() => {
+      if (!this.running) return;
+      this.solicitedReply = false;
+      this.send(MessageType.heartbeat);
+      this.scheduleHeartbeat(jitter(this.c.random, this.cfg.heartbeatMs, 0.2));
+    }, delay);
+    this.heartbeatTimer.unref?.();
+  }
+
+  /** Changes heard recently, newest first: a receiver that missed one learns it from us. */
+  private recentChanges(): RecentChange[] {
+    const horizon = this.c.clock.monotonic() - 2 * this.cfg.heartbeatMs;
+    const out: { at: number; r: RecentChange }[] = [];
+    for (const [name, e] of this.recent) {
+      if (e.at < horizon) {
+        this.recent.delete(name);
+        continue;
+      }
+      out.push({ at: e.at, r: { nameHash: fnv1a32(name), incarnationTag: incarnationTag(e.incarnation), version: e.version } });
+    }
+    return out.sort((a, b) => b.at - a.at).slice(0, MAX_RECENT).map((x) => x.r);
+  }
+
+  private noteRecent(name: string): void {
+    const held = this.c.directory.held(name);
+    if (held) this.recent.set(name, { incarnation: held.incarnation, version: held.version, at: this.c.clock.monotonic() });
+  }
+
+  // ---- receiving --------------------------------------------------------------------------------
+
+  private onDatagram(data: Uint8Array, from: Endpoint): void {
+    if (!this.running) return;
+    this.c.metrics.datagramBytesReceived.inc({}, data.length);
+    let msg: Message;
+    try {
+      msg = decodeMessage(this.envelope.open(data));
+    } catch (err) {
+      const reason = err instanceof DecodeError ? err.reason : 'internal';
+      this.c.metrics.decodeErrors.inc({ reason });
+      if (this.decodeLog.allow(`${from.address}:${reason}`)) {
+        this.c.logger.warn({ from: from.address, reason, detail: (err as Error).message }, 'dropped a datagram that could not be decoded');
+      }
+      return;
+    }
+    if (msg.site !== this.cfg.site) return this.c.metrics.announcementsIgnored.inc({ reason: 'other-site' });
+    if (msg.name === this.cfg.name) return this.onOwnName(msg, from);
+    this.c.metrics.announcementsReceived.inc({ type: MESSAGE_TYPE_NAMES[msg.type]! });
+
+    const endpoint = { address: from.address, port: msg.peerPort };
+    const peer = this.peer(msg.name, endpoint);
+    this.trackClaims(peer, msg, endpoint);
+    const held = this.c.directory.held(msg.name)!;
+    if (msg.incarnation < Math.max(held.incarnation, peer.target.incarnation)) {
+      return this.c.metrics.announcementsIgnored.inc({ reason: 'old-incarnation' });
+    }
+    const newLife = msg.incarnation > held.incarnation;
+    if (held.state === 'left' && !newLife) return this.c.metrics.announcementsIgnored.inc({ reason: 'after-goodbye' });
+
+    peer.lastHeard = this.c.clock.monotonic();
+    peer.endpoint = endpoint;
+    if (newLife) this.c.directory.revive(msg.name);
+    this.c.directory.touch(msg.name, endpoint.address, endpoint.port);
+
+    if (msg.type === MessageType.goodbye) {
+      this.c.directory.markLeft(msg.name);
+      this.c.clock.clearTimeout(peer.retry);
+      this.c.logger.info({ agent: msg.name }, 'agent left');
+      return;
+    }
+    if (msg.type === MessageType.solicit) this.replyToSolicit();
+
+    let signal = msg.type === MessageType.heartbeat ? 'heartbeat' : msg.type === MessageType.solicit ? 'solicit' : 'version-only';
+    if (msg.delta) {
+      const result = this.c.directory.applyDeltas(msg.name, msg.incarnation, [msg.delta]);
+      if (result === 'applied') this.noteRecent(msg.name);
+      else if (result === 'stale') this.c.metrics.announcementsIgnored.inc({ reason: 'held' });
+      signal = 'announce-gap';
+    } else if (!this.newer(msg, held)) this.c.metrics.announcementsIgnored.inc({ reason: 'held' });
+    if (newLife && !msg.delta) signal = 'new-incarnation';
+    this.want(peer, msg.incarnation, msg.version, signal);
+    this.onRecent(msg.recent, endpoint);
+  }
+
+  private onOwnName(msg: Message, from: Endpoint): void {
+    if (msg.incarnation === this.cfg.incarnation) return this.c.metrics.announcementsIgnored.inc({ reason: 'own' });
+    // Another agent uses our name: both directories would flap between two device sets. Say so loudly.
+    const now = this.c.clock.monotonic();
+    const endpoint = `${from.address}:${msg.peerPort}`;
+    if (!this.selfConflicts.has(msg.incarnation)) {
+      this.c.logger.error({ agent: this.cfg.name, otherIncarnation: msg.incarnation, other: endpoint }, 'another agent claims this agent\'s name; give each agent a unique --name');
+    }
+    this.selfConflicts.set(msg.incarnation, { endpoint, at: now });
+    this.publishConflict(this.cfg.name, new Map([...this.selfConflicts, [this.cfg.incarnation, { endpoint: 'this agent', at: now }]]));
+  }
+
+  private trackClaims(peer: Peer, msg: Message, endpoint: Endpoint): void {
+    const now = this.c.clock.monotonic();
+    const window = this.cfg.lostAfterPeriods * this.cfg.heartbeatMs;
+    peer.claims.set(msg.incarnation, { endpoint: `${endpoint.address}:${endpoint.port}`, at: now });
+    for (const [inc, claim] of peer.claims) if (now - claim.at > window) peer.claims.delete(inc);
+    const endpoints = new Set([...peer.claims.values()].map((c) => c.endpoint));
+    const conflict = peer.claims.size > 1 && endpoints.size > 1;
+    if (conflict && !peer.conflictLogged) {
+      peer.conflictLogged = true;
+      this.c.logger.error({ agent: peer.name, claims: Object.fromEntries([...peer.claims].map(([i, c]) => [i, c.endpoint])) }, 'two live agents claim one name');
+    }
+    if (!conflict && peer.conflictLogged) {
+      peer.conflictLogged = false;
+      this.c.logger.info({ agent: peer.name }, 'name conflict over');
+    }
+    this.publishConflict(peer.name, conflict ? peer.claims : undefined);
+  }
+
+  private publishConflict(name: string, claims: Map<number, { endpoint: string; at: number }> | undefined): void {
+    if (!claims) return this.c.directory.setConflict(name, undefined);
+    const now = this.c.clock.monotonic();
+    const wall = this.c.clock.now();
+    this.c.directory.setConflict(name, {
+      claims: [...claims]
+        .sort((a, b) => b[0] - a[0])
+        .map(([incarnation, c]) => ({ incarnation, address: c.endpoint, lastSeen: new Date(wall - (now - c.at)).toISOString() })),
+    });
+  }
+
+  private onRecent(recent: readonly RecentChange[], reporter: Endpoint): void {
+    for (const r of recent) {
+      const name = this.nameByHash.get(r.nameHash);
+      if (!name || name === this.cfg.name) continue;
+      const held = this.c.directory.held(name);
+      const peer = this.peers.get(name);
+      if (!held || !peer || held.incarnation === 0 || incarnationTag(held.incarnation) !== r.incarnationTag) continue;
+      if (r.version <= Math.max(held.version, peer.target.incarnation === held.incarnation ? peer.target.version : 0)) continue;
+      peer.alternates = [reporter, ...peer.alternates.filter((e) => e.address !== reporter.address || e.port !== reporter.port)].slice(0, 3);
+      this.want(peer, held.incarnation, r.version, 'digest');
+    }
+  }
+
+  private replyToSolicit(): void {
+    if (this.solicitedReply) return;
+    this.solicitedReply = true;
+    this.scheduleHeartbeat(this.c.random() * this.cfg.solicitReplyWindowMs);
+  }
+
+  // ---- catch-up ---------------------------------------------------------------------------------
+
+  private peer(name: string, endpoint: Endpoint): Peer {
+    let peer = this.peers.get(name);
+    if (!peer) {
+      peer = {
+        name,
+        endpoint,
+        target: { incarnation: 0, version: 0 },
+        alternates: [],
+        fetching: false,
+        queued: false,
+        failures: 0,
+        lastHeard: this.c.clock.monotonic(),
+        probing: false,
+        probedAt: 0,
+        claims: new Map(),
+        conflictLogged: false,
+      };
+      this.peers.set(name, peer);
+      this.nameByHash.set(fnv1a32(name), name);
+      this.c.directory.ensureOrigin(name, { address: endpoint.address, peerPort: endpoint.port });
+      this.c.logger.info({ agent: name, address: endpoint.address }, 'agent discovered');
+    }
+    return peer;
+  }
+
+  private newer(a: { incarnation: number; version: number }, b: { incarnation: number; version: number }): boolean {
+    return a.incarnation > b.incarnation || (a.incarnation === b.incarnation && a.version > b.version);
+  }
+
+  private behind(peer: Peer): boolean {
+    const held = this.c.directory.held(peer.name);
+    return !!held && held.state !== 'left' && this.newer(peer.target, held);
+  }
+
+  /** Notes that (incarnation, version) exists; starts a catch-up if the directory does not hold it. */
+  private want(peer: Peer, incarnation: number, version: number, signal: string): void {
+    if (this.newer({ incarnation, version }, peer.target)) peer.target = { incarnation, version };
+    if (!this.behind(peer) || peer.fetching || peer.queued || peer.retry) return;
+    this.c.metrics.gapsDetected.inc({ signal });
+    this.enqueue(peer);
+  }
+
+  private enqueue(peer: Peer): void {
+    if (this.active < this.cfg.fetchConcurrency) void this.fetch(peer);
+    else {
+      peer.queued = true;
+      this.queue.push(peer.name);
+    }
+  }
+
+  private async fetch(peer: Peer): Promise<void> {
+    peer.fetching = true;
+    this.active += 1;
+    const held = this.c.directory.held(peer.name)!;
+    const useAlternate = peer.failures > 0 && peer.alternates.length > 0 && peer.failures % 2 === 1;
+    const source = useAlternate ? peer.alternates[(peer.failures >> 1) % peer.alternates.length]! : peer.endpoint!;
+    const fromOrigin = !useAlternate;
+    const started = this.c.clock.monotonic();
+    try {
+      const changes = await this.c.peers.changes(source, { origin: peer.name, since: held.version, incarnation: held.incarnation }, this.cfg.fetchTimeoutMs);
+      if (!this.running) return;
+      if (!changes) throw new Error(`${source.address}:${source.port} holds nothing of ${peer.name}`);
+      const result = changes.kind === 'deltas'
+        ? this.c.directory.applyDeltas(peer.name, changes.incarnation, changes.deltas)
+        : this.c.directory.applySnapshot(peer.name, changes.incarnation, changes.version, changes.entries);
+      if (changes.kind === 'snapshot') this.c.metrics.snapshotFallbacks.inc();
+      if (result === 'gap') throw new Error(`answer from ${source.address}:${source.port} does not follow on from version ${held.version}`);
+      if (result === 'applied') this.noteRecent(peer.name);
+      // The origin is authoritative: what it holds now is the target, even below a hint we were given.
+      if (fromOrigin) peer.target = { incarnation: changes.incarnation, version: changes.version };
+      peer.failures = 0;
+      this.c.metrics.catchupRequests.inc({ result: changes.kind });
+      this.c.metrics.catchupSeconds.observe((this.c.clock.monotonic() - started) / 1000);
+    } catch (err) {
+      if (!this.running) return;
+      peer.failures += 1;
+      this.c.metrics.catchupRequests.inc({ result: 'failed' });
+      const level = peer.failures === 3 ? 'warn' : 'debug';
+      this.c.logger[level]({ agent: peer.name, from: `${source.address}:${source.port}`, failures: peer.failures, err: (err as Error).message }, 'catch-up failed; retrying');
+    } finally {
+      peer.fetching = false;
+      this.active -= 1;
+      if (this.running) {
+        this.drainQueue();
+        if (this.behind(peer)) this.retryLater(peer);
+      }
+    }
+  }
+
+  private retryLater(peer: Peer): void {
+    if (peer.retry || peer.queued) return;
+    // Right away after a success that fell short (a newer version arrived meanwhile); backoff after failures.
+    const delay = peer.failures === 0 ? 0 : jitter(this.c.random, Math.min(100 * 2 ** (peer.failures - 1), 5000), 0.5);
+    peer.retry = this.c.clock.setTimeout(() => {
+      peer.retry = undefined;
+      if (this.running && this.behind(peer) && !peer.fetching) this.enqueue(peer);
+    }, delay);
+  }
+
+  private drainQueue(): void {
+    while (this.active < this.cfg.fetchConcurrency && this.queue.length > 0) {
+      const peer = this.peers.get(this.queue.shift()!);
+      if (!peer) continue;
+      peer.queued = false;
+      if (this.behind(peer) && !peer.fetching) void this.fetch(peer);
+    }
+  }
+
+  // ---- liveness ---------------------------------------------------------------------------------
+
+  private scheduleSweep(): void {
+    this.sweepTimer = this.c.clock.setTimeout(() => {
+      if (!this.running) return;
+      this.sweep();
+      this.scheduleSweep();
+    }, this.cfg.heartbeatMs / 4);
+    this.sweepTimer.unref?.();
+  }
+
+  private sweep(): void {
+    const now = this.c.clock.monotonic();
+    const period = this.cfg.heartbeatMs;
+    for (const peer of this.peers.values()) {
+      const held = this.c.directory.held(peer.name);
+      if (!held) continue;
+      const silence = now - peer.lastHeard;
+      if (held.state === 'alive') {
+        if (silence >= this.cfg.lostAfterPeriods * period) this.lose(peer, `not heard for ${Math.round(silence)} ms`);
+        else if (silence >= this.cfg.probeAfterPeriods * period && !peer.probing && now - peer.probedAt >= period) void this.probe(peer);
+      } else if (silence >= this.cfg.forgetAfterMs) {
+        this.c.directory.forget(peer.name);
+        this.peers.delete(peer.name);
+        this.nameByHash.delete(fnv1a32(peer.name));
+        this.recent.delete(peer.name);
+      }
+    }
+    for (const [inc, claim] of this.selfConflicts) {
+      if (now - claim.at > this.cfg.lostAfterPeriods * period) this.selfConflicts.delete(inc);
+    }
+    if (this.selfConflicts.size === 0) this.c.directory.setConflict(this.cfg.name, undefined);
+  }
+
+  /**
+   * Heartbeats can all be lost for a while under heavy loss; before declaring a peer lost, ask it over
+   * TCP. A refused connection means the process is gone: lost now, not a period later.
+   */
+  private async probe(peer: Peer): Promise<void> {
+    if (!peer.endpoint) return;
+    peer.probing = true;
+    peer.probedAt = this.c.clock.monotonic();
+    try {
+      const hello = await this.c.peers.hello(peer.endpoint, this.cfg.heartbeatMs);
+      const held = this.c.directory.held(peer.name);
+      if (!this.running || !held || hello.name !== peer.name || hello.incarnation < held.incarnation) throw new Error('another agent answered');
+      this.c.metrics.livenessProbes.inc({ result: 'alive' });
+      peer.lastHeard = this.c.clock.monotonic();
+      this.c.directory.touch(peer.name);
+      this.want(peer, hello.incarnation, hello.version, 'probe');
+    } catch (err) {
+      if (!this.running) return;
+      this.c.metrics.livenessProbes.inc({ result: 'failed' });
+      if (/refused|ECONNREFUSED/i.test((err as Error).message)) this.lose(peer, 'its peer endpoint refuses connections');
+    } finally {
+      peer.probing = false;
+    }
+  }
+
+  private lose(peer: Peer, why: string): void {
+    const held = this.c.directory.held(peer.name);
+    if (held?.state !== 'alive') return;
+    this.c.directory.markLost(peer.name);
+    this.c.logger.warn({ agent: peer.name, why }, 'agent lost');
+  }
+}

@@ -1,0 +1,60 @@
+import type { Changes } from '../directory/directory.js';
+import type { SnapshotEntry } from '../directory/records.js';
+import { checkDelta, DecodeError } from '../protocol/codec.js';
+import { DEVICE_ID_PATTERN } from '../profiles/model.js';
+import { isObject, validateDevice } from '../profiles/validate.js';
+import type { Hello } from '../transport/transport.js';
+
+/**
+ * The peer endpoint's JSON, checked field by field: a peer's answer is untrusted input like a datagram.
+ *   GET /v1/peer/changes?origin=NAME&since=V&incarnation=I  -> Changes (deltas or snapshot), 404 if not held
+ *   GET /v1/peer/hello                                      -> Hello
+ */
+export const PEER_PATHS = { changes: '/v1/peer/changes', hello: '/v1/peer/hello' } as const;
+
+/** A catch-up answer larger than this is refused: a snapshot of 512 large devices is well under it. */
+export const MAX_PEER_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+export function checkChanges(value: unknown, expectedOrigin: string): Changes {
+  if (!isObject(value)) throw new DecodeError('response', 'answer is not an object');
+  const { kind, origin, incarnation, version } = value;
+  if (origin !== expectedOrigin) throw new DecodeError('response', `answer is about '${String(origin)}', not '${expectedOrigin}'`);
+  if (!Number.isSafeInteger(incarnation) || (incarnation as number) < 1) throw new DecodeError('response', 'incarnation is not a positive integer');
+  if (!Number.isSafeInteger(version) || (version as number) < 1) throw new DecodeError('response', 'version is not a positive integer');
+  const base = { origin: expectedOrigin, incarnation: incarnation as number, version: version as number };
+  if (kind === 'deltas') {
+    if (!Array.isArray(value.deltas)) throw new DecodeError('response', 'deltas is not a list');
+    const deltas = value.deltas.map((d) => checkDelta(d));
+    deltas.forEach((d, i) => {
+      if (i > 0 && d.version !== deltas[i - 1]!.version + 1) throw new DecodeError('response', 'deltas are not consecutive');
+    });
+    if (deltas.length > 0 && deltas[deltas.length - 1]!.version !== version) throw new DecodeError('response', 'last delta does not reach the stated version');
+    return { kind, ...base, deltas };
+  }
+  if (kind === 'snapshot') {
+    if (!Array.isArray(value.entries)) throw new DecodeError('response', 'entries is not a list');
+    const seen = new Set<string>();
+    const entries: SnapshotEntry[] = value.entries.map((e, i) => {
+      if (!isObject(e) || !Number.isSafeInteger(e.version) || (e.version as number) < 1 || (e.version as number) > (version as number)) {
+        throw new DecodeError('response', `entries[${i}] has no valid version`);
+      }
+      const result = validateDevice(e.device);
+      if (!result.ok) throw new DecodeError('device', `entries[${i}] is not a valid device: ${result.errors[0]!.message}`);
+      if (seen.has(result.device.id)) throw new DecodeError('response', `entries[${i}] repeats device '${result.device.id}'`);
+      seen.add(result.device.id);
+      return { version: e.version as number, device: result.device };
+    });
+    return { kind, ...base, entries };
+  }
+  throw new DecodeError('response', `unknown answer kind '${String(kind)}'`);
+}
+
+export function checkHello(value: unknown): Hello {
+  if (!isObject(value)) throw new DecodeError('response', 'hello is not an object');
+  const { name, site, incarnation, version, format } = value;
+  if (typeof name !== 'string' || !DEVICE_ID_PATTERN.test(name)) throw new DecodeError('response', 'hello has no valid name');
+  if (typeof site !== 'string' || !Number.isSafeInteger(incarnation) || !Number.isSafeInteger(version) || !Number.isSafeInteger(format)) {
+    throw new DecodeError('response', 'hello is missing fields');
+  }
+  return { name, site, incarnation: incarnation as number, version: version as number, format: format as number };
+}

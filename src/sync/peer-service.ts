@@ -1,0 +1,40 @@
+import type { Directory } from '../directory/directory.js';
+import { FORMAT_VERSION } from '../protocol/codec.js';
+import { DEVICE_ID_PATTERN } from '../profiles/model.js';
+import type { Endpoint, Hello, PeerService } from '../transport/transport.js';
+
+/**
+ * What this agent answers on its peer endpoint. It serves the changes of any origin it holds, not only
+ * its own, so that a peer can catch up from whoever is up to date when the origin is slow or gone.
+ */
+export class DirectoryPeerService implements PeerService {
+  constructor(
+    private readonly c: { directory: Directory; identity: () => Hello; onServed?: (route: string, status: number) => void },
+  ) {}
+
+  handle(route: 'changes' | 'hello', query: URLSearchParams, _from: Endpoint): { status: number; body: unknown } {
+    const answer = route === 'hello' ? { status: 200, body: this.c.identity() } : this.changes(query);
+    this.c.onServed?.(route, answer.status);
+    return answer;
+  }
+
+  private changes(q: URLSearchParams): { status: number; body: unknown } {
+    const origin = q.get('origin') ?? this.c.identity().name;
+    const since = Number(q.get('since') ?? '0');
+    const incarnation = Number(q.get('incarnation') ?? '0');
+    if (!DEVICE_ID_PATTERN.test(origin)) return problem(400, `origin '${origin.slice(0, 64)}' is not a valid agent name`);
+    if (!Number.isSafeInteger(since) || since < 0) return problem(400, 'since must be a whole number');
+    if (!Number.isSafeInteger(incarnation) || incarnation < 0) return problem(400, 'incarnation must be a whole number');
+    const changes = this.c.directory.changesSince(origin, incarnation, since);
+    if (!changes) return problem(404, `this agent holds nothing of '${origin}'`);
+    return { status: 200, body: changes };
+  }
+}
+
+function problem(status: number, detail: string): { status: number; body: unknown } {
+  return { status, body: { type: 'about:blank', title: status === 404 ? 'Not found' : 'Bad request', status, detail } };
+}
+
+export function helloOf(name: string, site: string, incarnation: number, version: () => number): () => Hello {
+  return () => ({ name, site, incarnation, version: version(), format: FORMAT_VERSION });
+}

@@ -1,0 +1,103 @@
+import { Agent as UndiciAgent, request } from 'undici';
+import type { Changes } from '../directory/directory.js';
+import { checkChanges, checkHello, MAX_PEER_RESPONSE_BYTES, PEER_PATHS } from '../sync/peer-protocol.js';
+import type { ChangesRequest, Endpoint, Hello, PeerClient } from './transport.js';
+
+export class PeerRequestError extends Error {
+  constructor(
+    readonly reason: 'timeout' | 'refused' | 'status' | 'too-large' | 'malformed' | 'network',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'PeerRequestError';
+  }
+}
+
+/**
+ * Catch-up over HTTP with undici: pooled keep-alive connections (a burst of catch-ups to one peer
+ * reuses one or two sockets), a deadline on every request, and a cap on what a peer may send back.
+ */
+export class HttpPeerClient implements PeerClient {
+  private readonly dispatcher: UndiciAgent;
+
+  constructor(init: { connectionsPerPeer?: number; localAddress?: string } = {}) {
+    this.dispatcher = new UndiciAgent({
+      connections: init.connectionsPerPeer ?? 2, // catch-ups to one peer are coalesced: two sockets suffice
+      pipelining: 1,
+      keepAliveTimeout: 10_000,
+      keepAliveMaxTimeout: 30_000,
+      connectTimeout: 2_000,
+      headersTimeout: 5_000,
+      bodyTimeout: 5_000,
+      ...(init.localAddress ? { localAddress: init.localAddress } : {}),
+    });
+  }
+
+  async changes(peer: Endpoint, req: ChangesRequest, timeoutMs: number): Promise<Changes | undefined> {
+    const query = new URLSearchParams({ origin: req.origin, since: String(req.since), incarnation: String(req.incarnation) });
+    const body = await this.get(peer, `${PEER_PATHS.changes}?${query}`, timeoutMs, true);
+    return body === undefined ? undefined : checkChanges(body, req.origin);
+  }
+
+  async hello(peer: Endpoint, timeoutMs: number): Promise<Hello> {
+    return checkHello(await this.get(peer, PEER_PATHS.hello, timeoutMs, false));
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+
+  private async get(peer: Endpoint, path: string, timeoutMs: number, allow404: boolean): Promise<unknown> {
+    const url = `http://${peer.address.includes(':') ? `[${peer.address}]` : peer.address}:${peer.port}${path}`;
+    let res;
+    try {
+      res = await request(url, { dispatcher: this.dispatcher, signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+    } catch (err) {
+      throw classify(err, url);
+    }
+    try {
+      if (res.statusCode === 404 && allow404) {
+        await res.body.dump();
+        return undefined;
+      }
+      if (res.statusCode !== 200) {
+        await res.body.dump();
+        throw new PeerRequestError('status', `${url} answered ${res.statusCode}`);
+      }
+      const declared = Number(res.headers['content-length'] ?? 0);
+      if (declared > MAX_PEER_RESPONSE_BYTES) {
+        res.body.destroy();
+        throw new PeerRequestError('too-large', `${url} announced ${declared} bytes, more than ${MAX_PEER_RESPONSE_BYTES}`);
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_PEER_RESPONSE_BYTES) {
+          res.body.destroy();
+          throw new PeerRequestError('too-large', `${url} sent more than ${MAX_PEER_RESPONSE_BYTES} bytes`);
+        }
+        chunks.push(chunk as Buffer);
+      }
+      try {
+        return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        throw new PeerRequestError('malformed', `${url} did not answer JSON`);
+      }
+    } catch (err) {
+      throw err instanceof PeerRequestError ? err : classify(err, url);
+    }
+  }
+}
+
+function classify(err: unknown, url: string): PeerRequestError {
+  const e = err as { name?: string; code?: string; message?: string };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' || e.code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return new PeerRequestError('timeout', `${url} timed out`, { cause: err });
+  }
+  if (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH') {
+    return new PeerRequestError('refused', `${url}: ${e.code}`, { cause: err });
+  }
+  return new PeerRequestError('network', `${url}: ${e.message ?? String(err)}`, { cause: err });
+}

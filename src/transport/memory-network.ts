@@ -1,0 +1,139 @@
+import type { Changes } from '../directory/directory.js';
+import { checkChanges, checkHello } from '../sync/peer-protocol.js';
+import type { Clock } from '../util/clock.js';
+import type { Random } from '../util/random.js';
+import type { ChangesRequest, DatagramHandler, DatagramTransport, Endpoint, Hello, PeerClient, PeerService } from './transport.js';
+
+export interface MemoryNetworkInit {
+  /** Share of datagrams each receiver loses, independently. */
+  loss?: number;
+  /** Share of datagrams delivered twice. */
+  duplicate?: number;
+  /** Datagram delay is uniform in [latency, latency + reorderWindow]: a window reorders. */
+  latencyMs?: number;
+  reorderWindowMs?: number;
+  /** Round trip of a peer request. */
+  rpcLatencyMs?: number;
+}
+
+/**
+ * A LAN in memory, on a fake clock: the protocol runs fast and repeatably under loss, duplication,
+ * reordering, partitions and crashes. Peer requests go through JSON as they would over HTTP, and are
+ * checked by the same code, so a field that would not survive the wire fails here too.
+ */
+export class MemoryNetwork {
+  private readonly sockets = new Map<string, DatagramHandler>();
+  private readonly services = new Map<string, PeerService>();
+  private readonly down = new Set<string>();
+  private groups: string[][] | undefined;
+  loss: number;
+  sent = 0;
+  delivered = 0;
+  rpcs = 0;
+
+  constructor(
+    private readonly c: { clock: Clock; random: Random },
+    private readonly init: MemoryNetworkInit = {},
+  ) {
+    this.loss = init.loss ?? 0;
+  }
+
+  datagramTransport(address: string): DatagramTransport {
+    return {
+      start: async (onMessage) => {
+        this.sockets.set(address, onMessage);
+        return { address };
+      },
+      send: (data) => this.broadcast(address, Uint8Array.from(data)),
+      stop: async () => {
+        this.sockets.delete(address);
+      },
+    };
+  }
+
+  servePeer(endpoint: Endpoint, service: PeerService): () => void {
+    const key = `${endpoint.address}:${endpoint.port}`;
+    this.services.set(key, service);
+    return () => this.services.delete(key);
+  }
+
+  peerClient(address: string): PeerClient {
+    return {
+      changes: async (peer, req: ChangesRequest, timeoutMs) => {
+        const q = new URLSearchParams({ origin: req.origin, since: String(req.since), incarnation: String(req.incarnation) });
+        const res = await this.rpc(address, peer, 'changes', q, timeoutMs);
+        if (res.status === 404) return undefined;
+        if (res.status !== 200) throw new Error(`peer answered ${res.status}`);
+        return checkChanges(res.body, req.origin) as Changes;
+      },
+      hello: async (peer, timeoutMs) => {
+        const res = await this.rpc(address, peer, 'hello', new URLSearchParams(), timeoutMs);
+        if (res.status !== 200) throw new Error(`peer answered ${res.status}`);
+        return checkHello(res.body) as Hello;
+      },
+      close: async () => {},
+    };
+  }
+
+  /** Crashes (true) or revives (false) a host: it neither sends, receives nor answers. */
+  setDown(address: string, isDown: boolean): void {
+    if (isDown) this.down.add(address);
+    else this.down.delete(address);
+  }
+
+  /** Splits the LAN: hosts talk only within their group. */
+  partition(groups: string[][]): void {
+    this.groups = groups;
+  }
+
+  heal(): void {
+    this.groups = undefined;
+  }
+
+  private reachable(a: string, b: string): boolean {
+    if (this.down.has(a) || this.down.has(b)) return false;
+    if (!this.groups) return true;
+    return this.groups.some((g) => g.includes(a) && g.includes(b));
+  }
+
+  private broadcast(from: string, data: Uint8Array): void {
+    if (this.down.has(from)) return;
+    this.sent += 1;
+    for (const [to, handler] of this.sockets) {
+      if (!this.reachable(from, to)) continue;
+      if (to !== from && this.c.random() < this.loss) continue;
+      const copies = this.c.random() < (this.init.duplicate ?? 0) ? 2 : 1;
+      for (let i = 0; i < copies; i++) {
+        const delay = (this.init.latencyMs ?? 0.2) + this.c.random() * (this.init.reorderWindowMs ?? 0);
+        this.c.clock.setTimeout(() => {
+          if (this.sockets.get(to) !== handler || !this.reachable(from, to)) return;
+          this.delivered += 1;
+          handler(data, { address: from, port: 7770 });
+        }, delay);
+      }
+    }
+  }
+
+  private rpc(from: string, peer: Endpoint, route: 'changes' | 'hello', q: URLSearchParams, timeoutMs: number): Promise<{ status: number; body: unknown }> {
+    this.rpcs += 1;
+    const latency = this.init.rpcLatencyMs ?? 1;
+    return new Promise((resolve, reject) => {
+      const service = this.services.get(`${peer.address}:${peer.port}`);
+      if (!service || !this.reachable(from, peer.address)) {
+        // Crashed or cut off: a partition looks like a timeout, a dead process like a refusal.
+        const refused = !service || this.down.has(peer.address);
+        this.c.clock.setTimeout(() => reject(new Error(refused ? 'connection refused' : 'timed out')), refused ? latency : timeoutMs);
+        return;
+      }
+      this.c.clock.setTimeout(() => {
+        if (!this.reachable(from, peer.address)) return reject(new Error('timed out'));
+        try {
+          const answer = service.handle(route, q, { address: from, port: 0 });
+          resolve({ status: answer.status, body: JSON.parse(JSON.stringify(answer.body)) });
+        } catch (err) {
+          reject(err as Error);
+        }
+      }, latency);
+    });
+  }
+}

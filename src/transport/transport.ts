@@ -1,0 +1,51 @@
+import type { Changes } from '../directory/directory.js';
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+export type DatagramHandler = (data: Uint8Array, from: Endpoint) => void;
+
+/**
+ * The packet transport: one-to-all on the site's LAN. It is assumed to be best-effort: a datagram may
+ * be lost, duplicated or reordered, and nothing here retries. The protocol above makes up for it.
+ * A sender also receives its own datagrams on some networks; the protocol ignores them.
+ */
+export interface DatagramTransport {
+  /** Binds and joins; resolves with the address peers see as this agent's source. */
+  start(onMessage: DatagramHandler): Promise<{ address: string }>;
+  send(data: Uint8Array): void;
+  stop(): Promise<void>;
+}
+
+export interface ChangesRequest {
+  origin: string;
+  since: number;
+  incarnation: number;
+}
+
+export interface Hello {
+  name: string;
+  site: string;
+  incarnation: number;
+  version: number;
+  format: number;
+}
+
+/**
+ * The stream transport: one request to one peer. It is assumed to be reliable while the peer is up and
+ * reachable; any failure (refused, timed out, malformed answer) rejects, and the caller retries.
+ */
+export interface PeerClient {
+  /** The origin's changes since a version; undefined when the peer holds nothing of that origin. */
+  changes(peer: Endpoint, request: ChangesRequest, timeoutMs: number): Promise<Changes | undefined>;
+  /** Who answers at this endpoint: a direct liveness probe. */
+  hello(peer: Endpoint, timeoutMs: number): Promise<Hello>;
+  close(): Promise<void>;
+}
+
+/** What the peer endpoint answers, apart from how it is carried (HTTP, or in memory in tests). */
+export interface PeerService {
+  handle(route: 'changes' | 'hello', query: URLSearchParams, from: Endpoint): { status: number; body: unknown };
+}

@@ -1,0 +1,48 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { nextIncarnation } from '../src/agent/identity.js';
+import { resolveInterface } from '../src/agent/interfaces.js';
+import { resolveConfig } from '../src/config/resolve.js';
+
+let dir: string;
+test.before.each(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'herald-config-'));
+});
+test.after.each(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('flags beat the environment, which beats the file, which beats the defaults', async () => {
+  const file = join(dir, 'herald.yaml');
+  await writeFile(file, 'site: from-file\nname: from-file\nheartbeat-ms: 700\npeerPort: 9000\n');
+  const c = await resolveConfig({ flags: { name: 'from-flag' }, env: { HERALD_NAME: 'from-env', HERALD_SITE: 'from-env' }, configFile: file });
+  assert.is(c.name, 'from-flag');
+  assert.is(c.site, 'from-env');
+  assert.is(c.heartbeatMs, 700);
+  assert.is(c.peerPort, 9000);
+  assert.equal(c.api, { host: '127.0.0.1', port: 7755 });
+  assert.is(c.interface, 'lo', 'loopback unless a deployment names its LAN');
+});
+
+test('the state dir defaults to systemd\'s STATE_DIRECTORY', async () => {
+  const c = await resolveConfig({ flags: {}, env: { STATE_DIRECTORY: '/var/lib/herald' } });
+  assert.is(c.stateDir, '/var/lib/herald');
+});
+
+test('the incarnation grows on every start, even when the clock goes back', async () => {
+  const a = await nextIncarnation(dir, 5_000);
+  const b = await nextIncarnation(dir, 4_000);
+  const c = await nextIncarnation(dir, 9_000);
+  assert.equal([a, b, c], [5_000, 5_001, 9_000]);
+});
+
+test('interfaces are found by name or address, with a list of what exists otherwise', () => {
+  assert.equal(resolveInterface('lo'), { name: 'lo', address: '127.0.0.1' });
+  assert.equal(resolveInterface('127.0.0.1'), { name: 'lo', address: '127.0.0.1' });
+  assert.throws(() => resolveInterface('wlan9'), /no interface 'wlan9'.*lo \(127\.0\.0\.1\)/);
+});
+
+test.run();

@@ -1,0 +1,139 @@
+import { Agent } from '../../src/agent/agent.js';
+import type { Device } from '../../src/profiles/model.js';
+import { MemoryProfileSource } from '../../src/profiles/source.js';
+import { MemoryNetwork, type MemoryNetworkInit } from '../../src/transport/memory-network.js';
+import { FakeClock } from '../../src/util/clock.js';
+import { memoryLogger } from '../../src/util/logger.js';
+import { seededRandom, type Random } from '../../src/util/random.js';
+
+export interface SimAgent {
+  name: string;
+  address: string;
+  agent: Agent;
+  source: MemoryProfileSource;
+  incarnation: number;
+  logs: Record<string, unknown>[];
+}
+
+/**
+ * A site of agents on the in-memory network and a fake clock: the real Agent and ClusterSync code,
+ * with every datagram and peer request under the test's control. Deterministic for a given seed.
+ */
+export class SimSite {
+  readonly clock = new FakeClock();
+  readonly random: Random;
+  readonly network: MemoryNetwork;
+  readonly agents = new Map<string, SimAgent>();
+  private incarnations = 1000;
+
+  constructor(
+    seed: number,
+    init: MemoryNetworkInit = {},
+    private readonly heartbeatMs = 1000,
+  ) {
+    this.random = seededRandom(seed);
+    this.network = new MemoryNetwork({ clock: this.clock, random: this.random }, init);
+  }
+
+  /** Starts (or restarts, with a new incarnation) an agent with these devices. */
+  async start(name: string, devices: Device[], opts: { api?: boolean; index?: number } = {}): Promise<SimAgent> {
+    const index = opts.index ?? this.agents.size + 1;
+    const address = this.agents.get(name)?.address ?? `10.0.0.${index}`;
+    this.network.setDown(address, false);
+    const source = new MemoryProfileSource(devices);
+    const { logger, lines } = memoryLogger('info');
+    const incarnation = ++this.incarnations;
+    const agent = new Agent(
+      {
+        clock: this.clock,
+        random: this.random,
+        logger,
+        profiles: source,
+        transport: this.network.datagramTransport(address),
+        peers: this.network.peerClient(address),
+        peerListener: (service) => {
+          let stop = () => {};
+          return {
+            start: async () => {
+              stop = this.network.servePeer({ address, port: 7771 }, service);
+              return 7771;
+            },
+            stop: async () => stop(),
+          };
+        },
+      },
+      { name, site: 'sim', incarnation, address, host: name, heartbeatMs: this.heartbeatMs, api: opts.api ? { host: '127.0.0.1', port: 0 } : null },
+    );
+    await agent.start();
+    const sim = { name, address, agent, source, incarnation, logs: lines };
+    this.agents.set(name, sim);
+    return sim;
+  }
+
+  /** Kills an agent without a goodbye: its host stops sending, receiving and answering. */
+  async crash(name: string): Promise<void> {
+    const sim = this.agents.get(name)!;
+    this.network.setDown(sim.address, true);
+    await sim.agent.stop({ goodbye: false });
+  }
+
+  async stop(name: string): Promise<void> {
+    await this.agents.get(name)!.agent.stop();
+  }
+
+  async change(name: string, devices: Device[]): Promise<void> {
+    const sim = this.agents.get(name)!;
+    sim.source.set(devices);
+    await sim.agent.reload('test');
+  }
+
+  running(): SimAgent[] {
+    return [...this.agents.values()].filter((a) => a.agent.readiness().ready);
+  }
+
+  /** Every running agent's directory digest: one distinct value means converged. */
+  digests(): Map<string, string> {
+    return new Map(this.running().map((a) => [a.name, a.agent.directory.digest()]));
+  }
+
+  converged(): boolean {
+    return new Set(this.digests().values()).size === 1;
+  }
+
+  async runUntilConverged(maxMs: number, stepMs = 50): Promise<number> {
+    for (let t = 0; t <= maxMs; t += stepMs) {
+      if (this.converged() && this.allKnowEachOther()) return t;
+      await this.clock.advance(stepMs);
+    }
+    return -1;
+  }
+
+  private allKnowEachOther(): boolean {
+    const names = this.running().map((a) => a.name);
+    return this.running().every((a) => names.every((n) => a.agent.directory.held(n)?.state === 'alive'));
+  }
+
+  async stopAll(): Promise<void> {
+    for (const a of this.running()) await a.agent.stop();
+  }
+}
+
+export function device(id: string, extra: Partial<Device> = {}): Device {
+  return {
+    id,
+    name: `Device ${id}`,
+    tags: [],
+    names: [],
+    capabilities: [{ id: 'value', kind: 'property', type: 'temperature', unit: '°C' }],
+    ...extra,
+  };
+}
+
+/** A random device set of an agent: ids from a small pool so that changes add, update and remove. */
+export function randomDevices(random: Random, agent: string, max = 6): Device[] {
+  const out: Device[] = [];
+  for (let i = 0; i < max; i++) {
+    if (random() < 0.5) out.push(device(`${agent}-d${i}`, { location: `room ${Math.floor(random() * 4)}` }));
+  }
+  return out;
+}
