@@ -36,6 +36,7 @@ export interface ClusterSyncInit {
   fetchTimeoutMs?: number;
   solicitReplyWindowMs?: number;
   forgetAfterMs?: number;
+  reorderGraceMs?: number;
 }
 
 export function syncDefaults(init: ClusterSyncInit): Required<ClusterSyncInit> {
@@ -49,6 +50,7 @@ export function syncDefaults(init: ClusterSyncInit): Required<ClusterSyncInit> {
     fetchTimeoutMs: init.fetchTimeoutMs ?? Math.max(1000, heartbeatMs * 2), // a stuck peer is given up on and retried
     solicitReplyWindowMs: init.solicitReplyWindowMs ?? Math.min(200, heartbeatMs / 4), // spread replies to a newcomer
     forgetAfterMs: init.forgetAfterMs ?? 3_600_000, // an agent gone for an hour is dropped from /v1/agents
+    reorderGraceMs: init.reorderGraceMs ?? 25, // a datagram overtaken by the next one usually arrives within this
   };
 }
 
@@ -69,6 +71,9 @@ interface Peer {
   /** Incarnations recently heard under this name, by endpoint: two live ones are a name conflict. */
   claims: Map<number, { endpoint: string; at: number }>;
   conflictLogged: boolean;
+  /** Announced deltas that arrived ahead of a missing one, applied when the gap fills. */
+  early: Map<number, Delta>;
+  graceUntil: number;
 }
 
 /**
@@ -241,8 +246,15 @@ export class ClusterSync {
     let signal = msg.type === MessageType.heartbeat ? 'heartbeat' : msg.type === MessageType.solicit ? 'solicit' : 'version-only';
     if (msg.delta) {
       const result = this.c.directory.applyDeltas(msg.name, msg.incarnation, [msg.delta]);
-      if (result === 'applied') this.noteRecent(msg.name);
-      else if (result === 'stale') this.c.metrics.announcementsIgnored.inc({ reason: 'held' });
+      if (result === 'applied') {
+        this.applyEarly(peer);
+        this.noteRecent(msg.name);
+      } else if (result === 'stale') this.c.metrics.announcementsIgnored.inc({ reason: 'held' });
+      else if (msg.incarnation === held.incarnation && peer.early.size < 16) {
+        // Overtaken by a later datagram, or lost: keep it, and give the missing one a moment to arrive.
+        peer.early.set(msg.delta.version, msg.delta);
+        if (peer.graceUntil === 0) peer.graceUntil = this.c.clock.monotonic() + this.cfg.reorderGraceMs;
+      }
       signal = 'announce-gap';
     } else if (!this.newer(msg, held)) this.c.metrics.announcementsIgnored.inc({ reason: 'held' });
     if (newLife && !msg.delta) signal = 'new-incarnation';
@@ -300,8 +312,23 @@ export class ClusterSync {
       if (!held || !peer || held.incarnation === 0 || incarnationTag(held.incarnation) !== r.incarnationTag) continue;
       if (r.version <= Math.max(held.version, peer.target.incarnation === held.incarnation ? peer.target.version : 0)) continue;
       peer.alternates = [reporter, ...peer.alternates.filter((e) => e.address !== reporter.address || e.port !== reporter.port)].slice(0, 3);
+      // The origin's own announcement may be a few milliseconds behind the hint: give it that long.
+      if (peer.graceUntil === 0) peer.graceUntil = this.c.clock.monotonic() + this.cfg.reorderGraceMs;
       this.want(peer, held.incarnation, r.version, 'digest');
     }
+  }
+
+  /** Applies buffered deltas that now follow on from the held version. */
+  private applyEarly(peer: Peer): void {
+    const held = this.c.directory.held(peer.name);
+    if (!held) return;
+    for (let next = peer.early.get(held.version + 1); next; next = peer.early.get(held.version + 1)) {
+      peer.early.delete(next.version);
+      if (this.c.directory.applyDeltas(peer.name, held.incarnation, [next]) !== 'applied') break;
+      held.version = next.version;
+    }
+    for (const v of peer.early.keys()) if (v <= held.version) peer.early.delete(v);
+    if (peer.early.size === 0) peer.graceUntil = 0;
   }
 
   private replyToSolicit(): void {
@@ -328,6 +355,8 @@ export class ClusterSync {
         probedAt: 0,
         claims: new Map(),
         conflictLogged: false,
+        early: new Map(),
+        graceUntil: 0,
       };
       this.peers.set(name, peer);
       this.nameByHash.set(fnv1a32(name), name);
@@ -350,6 +379,18 @@ export class ClusterSync {
   private want(peer: Peer, incarnation: number, version: number, signal: string): void {
     if (this.newer({ incarnation, version }, peer.target)) peer.target = { incarnation, version };
     if (!this.behind(peer) || peer.fetching || peer.queued || peer.retry) return;
+    const wait = peer.graceUntil - this.c.clock.monotonic();
+    if (wait > 0) {
+      peer.retry = this.c.clock.setTimeout(() => {
+        peer.retry = undefined;
+        peer.graceUntil = 0;
+        if (this.running && this.behind(peer) && !peer.fetching && !peer.queued) {
+          this.c.metrics.gapsDetected.inc({ signal });
+          this.enqueue(peer);
+        }
+      }, wait);
+      return;
+    }
     this.c.metrics.gapsDetected.inc({ signal });
     this.enqueue(peer);
   }
@@ -377,7 +418,9 @@ export class ClusterSync {
       const result = changes.kind === 'deltas'
         ? this.c.directory.applyDeltas(peer.name, changes.incarnation, changes.deltas)
         : this.c.directory.applySnapshot(peer.name, changes.incarnation, changes.version, changes.entries);
-      if (changes.kind === 'snapshot') this.c.metrics.snapshotFallbacks.inc();
+      // A snapshot for a peer that held nothing is the normal way in; for one that held a version it is a fallback.
+      if (changes.kind === 'snapshot' && held.version > 0) this.c.metrics.snapshotFallbacks.inc();
+      this.applyEarly(peer);
       if (result === 'gap') throw new Error(`answer from ${source.address}:${source.port} does not follow on from version ${held.version}`);
       if (result === 'applied') this.noteRecent(peer.name);
       // The origin is authoritative: what it holds now is the target, even below a hint we were given.

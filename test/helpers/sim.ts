@@ -38,7 +38,7 @@ export class SimSite {
   /** Starts (or restarts, with a new incarnation) an agent with these devices. */
   async start(name: string, devices: Device[], opts: { api?: boolean; index?: number } = {}): Promise<SimAgent> {
     const index = opts.index ?? this.agents.size + 1;
-    const address = this.agents.get(name)?.address ?? `10.0.0.${index}`;
+    const address = opts.index !== undefined ? `10.0.0.${opts.index}` : (this.agents.get(name)?.address ?? `10.0.0.${index}`);
     this.network.setDown(address, false);
     const source = new MemoryProfileSource(devices);
     const { logger, lines } = memoryLogger('info');
@@ -127,6 +127,12 @@ export function device(id: string, extra: Partial<Device> = {}): Device {
     capabilities: [{ id: 'value', kind: 'property', type: 'temperature', unit: '°C' }],
     ...extra,
   };
+}
+
+/** Devices whose text does not compress: to make a delta that cannot fit one datagram. */
+export function noisyDevices(random: Random, count: number): Device[] {
+  const noise = () => Array.from({ length: 40 }, () => Math.floor(random() * 36).toString(36)).join('');
+  return Array.from({ length: count }, (_, i) => device(`dev-${i}`, { name: noise(), location: noise() }));
 }
 
 /** A random device set of an agent: ids from a small pool so that changes add, update and remove. */

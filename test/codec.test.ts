@@ -1,0 +1,85 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { decodeMessage, DecodeError, encodeMessage, MAX_DATAGRAM } from '../src/protocol/codec.js';
+import { fnv1a32, MessageType, type Message } from '../src/protocol/messages.js';
+import { seededRandom } from '../src/util/random.js';
+import { device } from './helpers/sim.js';
+
+const base: Message = {
+  type: MessageType.heartbeat, site: 'default', name: 'pi-greenhouse', incarnation: 1_795_705_347_711, version: 42, peerPort: 7771,
+  recent: [{ nameHash: fnv1a32('pi-gate'), incarnationTag: 0xbeef, version: 300 }],
+};
+
+test('round trip of every message type', () => {
+  for (const type of Object.values(MessageType)) {
+    const msg = { ...base, type };
+    assert.equal(decodeMessage(encodeMessage(msg).bytes), msg);
+  }
+});
+
+test('a heartbeat is small: idle traffic stays far under 150 bytes a second', () => {
+  const { bytes } = encodeMessage({ ...base, recent: [] });
+  assert.ok(bytes.length + 28 < 80, `${bytes.length} bytes of payload, plus 28 of IP and UDP`);
+});
+
+test('an announcement carries its delta when it fits, compressed when that helps', () => {
+  const delta = { version: 42, added: [device('a'), device('b')], updated: [device('c')], removed: ['d'] };
+  const { bytes, deltaIncluded } = encodeMessage({ ...base, type: MessageType.announce, delta });
+  assert.ok(deltaIncluded);
+  assert.ok(bytes.length <= MAX_DATAGRAM);
+  assert.equal(decodeMessage(bytes).delta, delta);
+});
+
+test('a delta too large for one datagram is left out: the version alone is announced', () => {
+  const random = seededRandom(1);
+  const noise = () => Array.from({ length: 60 }, () => Math.floor(random() * 36).toString(36)).join('');
+  const big = Array.from({ length: 40 }, (_, i) => device(`device-${i}`, { name: noise(), location: noise() }));
+  const { bytes, deltaIncluded } = encodeMessage({ ...base, type: MessageType.announce, delta: { version: 42, added: big, updated: [], removed: [] } });
+  assert.not.ok(deltaIncluded);
+  assert.is(decodeMessage(bytes).delta, undefined);
+  assert.is(decodeMessage(bytes).version, 42);
+});
+
+test('every truncation of a valid datagram is a DecodeError, never a crash', () => {
+  const { bytes } = encodeMessage({ ...base, type: MessageType.announce, delta: { version: 42, added: [device('a')], updated: [], removed: [] } });
+  for (let n = 0; n < bytes.length; n++) {
+    assert.throws(() => decodeMessage(bytes.subarray(0, n)), (e: unknown) => e instanceof DecodeError, `prefix of ${n} bytes`);
+  }
+});
+
+test('random mutations are decoded or refused with a reason, never thrown as anything else', () => {
+  const random = seededRandom(99);
+  const { bytes } = encodeMessage({ ...base, type: MessageType.announce, delta: { version: 42, added: [device('a')], updated: [], removed: [] } });
+  const reasons = new Set<string>();
+  for (let i = 0; i < 5000; i++) {
+    const copy = Buffer.from(bytes);
+    const flips = 1 + Math.floor(random() * 4);
+    for (let f = 0; f < flips; f++) copy[Math.floor(random() * copy.length)] = Math.floor(random() * 256);
+    try {
+      decodeMessage(copy);
+    } catch (err) {
+      assert.ok(err instanceof DecodeError, `unexpected ${(err as Error).stack}`);
+      reasons.add((err as DecodeError).reason);
+    }
+  }
+  assert.ok(reasons.size >= 4, `several distinct reasons: ${[...reasons].join(', ')}`);
+});
+
+test('clear reasons for foreign and future datagrams', () => {
+  const { bytes } = encodeMessage(base);
+  const other = Buffer.from(bytes);
+  other[0] = 0x00;
+  assert.throws(() => decodeMessage(other), /bad magic/);
+  const future = Buffer.from(bytes);
+  future[2] = 2;
+  assert.throws(() => decodeMessage(future), /format version 2 is not supported/);
+  assert.throws(() => decodeMessage(Buffer.concat([bytes, Buffer.from([0])])), /1 unexpected bytes/);
+});
+
+test('a delta whose devices break the profile rules is refused like a bad profile', () => {
+  const bad = { ...base, type: MessageType.announce, delta: { version: 42, added: [{ ...device('a'), id: 'NOT VALID' }], updated: [], removed: [] } };
+  const { bytes } = encodeMessage(bad as Message);
+  assert.throws(() => decodeMessage(bytes), /added\[0\] is not a valid device/);
+});
+
+test.run();
