@@ -138,6 +138,22 @@ test('a crashed agent is marked lost everywhere within 3.5 heartbeats; a goodbye
   await site.stopAll();
 });
 
+test('a host that lost both goodbye datagrams learns of the goodbye from its peers\' hints', async () => {
+  const site = new SimSite(18);
+  for (const n of ['a', 'b', 'c', 'd']) await site.start(n, [device(`${n}-1`)]);
+  await site.clock.advance(3000);
+  const b = site.agents.get('b')!;
+  site.network.partition([[b.address], site.running().filter((x) => x !== b).map((x) => x.address)]);
+  await site.stop('d');
+  await site.clock.advance(5);
+  site.network.heal();
+  assert.is(b.agent.directory.held('d')!.state, 'alive');
+  await site.clock.advance(1200);
+  assert.is(b.agent.directory.held('d')!.state, 'left', 'left, not lost: a clean stop is not a crash');
+  assert.ok(b.logs.some((l) => l.msg === 'agent left' && l.how === 'hint'));
+  await site.stopAll();
+});
+
 test('heavy loss does not make alive agents look lost: silent peers are probed first', async () => {
   const site = new SimSite(12, { loss: 0.6 });
   for (let i = 0; i < 6; i++) await site.start(`n${i}`, [device(`d${i}`)]);

@@ -11,6 +11,9 @@ import type { Logger } from '../util/logger.js';
 import { jitter, type Random } from '../util/random.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 
+/** A hint with this version says the origin said goodbye (real versions start at 1). */
+const LEFT = 0;
+
 export interface ClusterSyncComponents {
   directory: Directory;
   local: LocalDeviceSet;
@@ -235,12 +238,7 @@ export class ClusterSync {
     if (newLife) this.c.directory.revive(msg.name);
     this.c.directory.touch(msg.name, endpoint.address, endpoint.port);
 
-    if (msg.type === MessageType.goodbye) {
-      this.c.directory.markLeft(msg.name);
-      this.c.clock.clearTimeout(peer.retry);
-      this.c.logger.info({ agent: msg.name }, 'agent left');
-      return;
-    }
+    if (msg.type === MessageType.goodbye) return this.leave(peer, 'goodbye');
     if (msg.type === MessageType.solicit) this.replyToSolicit();
 
     let signal = msg.type === MessageType.heartbeat ? 'heartbeat' : msg.type === MessageType.solicit ? 'solicit' : 'version-only';
@@ -303,6 +301,20 @@ export class ClusterSync {
     });
   }
 
+  /**
+   * A goodbye is a change like any other: the agents that heard it repeat it (as a hint with version 0)
+   * on their next heartbeats, so a host that lost both goodbye datagrams still learns it within a period.
+   */
+  private leave(peer: Peer, how: string): void {
+    const held = this.c.directory.held(peer.name);
+    if (!held || held.state === 'left') return;
+    this.c.directory.markLeft(peer.name);
+    this.c.clock.clearTimeout(peer.retry);
+    peer.retry = undefined;
+    this.recent.set(peer.name, { incarnation: held.incarnation, version: LEFT, at: this.c.clock.monotonic() });
+    this.c.logger.info({ agent: peer.name, how }, 'agent left');
+  }
+
   private onRecent(recent: readonly RecentChange[], reporter: Endpoint): void {
     for (const r of recent) {
       const name = this.nameByHash.get(r.nameHash);
@@ -310,6 +322,10 @@ export class ClusterSync {
       const held = this.c.directory.held(name);
       const peer = this.peers.get(name);
       if (!held || !peer || held.incarnation === 0 || incarnationTag(held.incarnation) !== r.incarnationTag) continue;
+      if (r.version === LEFT) {
+        this.leave(peer, 'hint');
+        continue;
+      }
       if (r.version <= Math.max(held.version, peer.target.incarnation === held.incarnation ? peer.target.version : 0)) continue;
       peer.alternates = [reporter, ...peer.alternates.filter((e) => e.address !== reporter.address || e.port !== reporter.port)].slice(0, 3);
       // The origin's own announcement may be a few milliseconds behind the hint: give it that long.

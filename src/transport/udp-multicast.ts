@@ -19,6 +19,8 @@ export interface UdpMulticastInit {
  */
 export class UdpMulticastTransport implements DatagramTransport {
   private socket: Socket | undefined;
+  private inFlight = 0;
+  private drained: (() => void) | undefined;
 
   constructor(private readonly init: UdpMulticastInit) {}
 
@@ -49,12 +51,28 @@ export class UdpMulticastTransport implements DatagramTransport {
   }
 
   send(data: Uint8Array): void {
-    this.socket?.send(data, this.init.port, this.init.group);
+    if (!this.socket) return;
+    this.inFlight += 1;
+    this.socket.send(data, this.init.port, this.init.group, (err) => {
+      this.inFlight -= 1;
+      if (err) this.init.onError?.(err);
+      if (this.inFlight === 0) this.drained?.();
+    });
   }
 
+  /** Closes after the queued datagrams are out: a goodbye sent just before stop() must not be dropped. */
   async stop(): Promise<void> {
     const socket = this.socket;
     if (!socket) return;
+    if (this.inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 500);
+        this.drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
     this.socket = undefined;
     await new Promise<void>((resolve) => socket.close(() => resolve()));
   }
