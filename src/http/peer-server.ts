@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { PeerService } from '../transport/transport.js';
 import { PEER_PATHS } from '../sync/peer-protocol.js';
 
@@ -13,11 +13,23 @@ export class PeerHttpServer {
   constructor(
     private readonly service: PeerService,
     private readonly init: { host: string; port: number },
+    /** Taps for accounting (the benchmark counts bytes on the wire); none in production. */
+    private readonly taps: { onExchange?: (route: string, bytesIn: number, bytesOut: number) => void } = {},
   ) {}
 
   async start(): Promise<AddressInfo> {
     if (this.server) return this.server.address() as AddressInfo;
+    const counted = new WeakMap<Socket, { read: number; written: number }>();
     const server = createServer((req, res) => {
+      if (this.taps.onExchange) {
+        const socket = req.socket;
+        res.once('finish', () => {
+          const last = counted.get(socket) ?? { read: 0, written: 0 };
+          const now = { read: socket.bytesRead, written: socket.bytesWritten };
+          counted.set(socket, now);
+          this.taps.onExchange!(url.pathname, now.read - last.read, now.written - last.written);
+        });
+      }
       const url = new URL(req.url ?? '/', 'http://peer.invalid');
       const route = url.pathname === PEER_PATHS.changes ? 'changes' : url.pathname === PEER_PATHS.hello ? 'hello' : undefined;
       let status = 404;

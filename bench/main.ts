@@ -1,0 +1,159 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cpus, release, totalmem } from 'node:os';
+import { latencyPlot } from './plot.js';
+import { coldStart, crash, idle, propagation, type ColdStartResult, type CrashResult, type IdleResult, type PropagationResult } from './scenarios.js';
+import type { BenchSystem } from './system.js';
+import { fullStateMulticast } from './systems/full-state.js';
+import { heraldMulticast } from './systems/herald.js';
+import { httpPolling } from './systems/http-polling.js';
+
+/**
+ * npm run bench [-- --quick] [-- --docs]
+ * Herald and the designs a user would otherwise deploy, on the same machine, in the same run, on the
+ * same scenarios. Figures are compared as ratios to Herald, measured in this run.
+ */
+const args = new Set(process.argv.slice(2));
+const quick = args.has('--quick');
+const writeDocs = args.has('--docs');
+const HEARTBEAT_MS = 1000;
+
+interface Plan {
+  sizes: number[];
+  losses: number[];
+  changes: number;
+  intervalMs: number;
+  idleSeconds: number;
+  systems: BenchSystem[];
+  /** Polling is over TCP: datagram loss does not touch it, so it runs at 0 % only. Above 50 agents it saturates this machine. */
+  pollingMaxAgents: number;
+  /** Sizes the baselines run at (the quick run keeps them small). */
+  baselineSizes: number[];
+}
+
+const plan: Plan = quick
+  ? { sizes: [10, 50], losses: [0, 0.3], changes: 40, intervalMs: 20, idleSeconds: 2, systems: [heraldMulticast, fullStateMulticast, httpPolling], pollingMaxAgents: 10, baselineSizes: [10] }
+  : { sizes: [10, 50, 100], losses: [0, 0.1, 0.3, 0.6], changes: 200, intervalMs: 25, idleSeconds: 8, systems: [heraldMulticast, fullStateMulticast, httpPolling], pollingMaxAgents: 50, baselineSizes: [10, 50, 100] };
+
+const results = { propagation: [] as PropagationResult[], idle: [] as IdleResult[], coldStart: [] as ColdStartResult[], crash: [] as CrashResult[] };
+const started = Date.now();
+let step = 0;
+const runs = (s: BenchSystem) => (s === heraldMulticast ? plan.sizes : plan.baselineSizes).filter((n) => s !== httpPolling || n <= plan.pollingMaxAgents);
+const total = plan.systems.reduce((n, s) => n + runs(s).length * (3 + (s === httpPolling ? 1 : plan.losses.length)), 0);
+
+function progress(what: string): void {
+  step += 1;
+  const elapsed = ((Date.now() - started) / 1000).toFixed(0);
+  process.stderr.write(`\r\x1b[K[${String(step).padStart(2)}/${total}] ${elapsed.padStart(4)} s  ${what}`);
+}
+
+for (const system of plan.systems) {
+  for (const n of runs(system)) {
+    progress(`${system.name}: idle, ${n} agents`);
+    const idleResult = await idle(system, n, plan.idleSeconds, HEARTBEAT_MS);
+    results.idle.push(idleResult);
+    progress(`${system.name}: cold start, ${n} agents`);
+    results.coldStart.push(await coldStart(system, n, HEARTBEAT_MS));
+    progress(`${system.name}: crash, ${n} agents`);
+    results.crash.push(await crash(system, n, HEARTBEAT_MS));
+    for (const loss of system === httpPolling ? [0] : plan.losses) {
+      progress(`${system.name}: ${plan.changes} changes, ${n} agents, ${loss * 100} % loss`);
+      results.propagation.push(await propagation(system, n, loss, plan.changes, plan.intervalMs, HEARTBEAT_MS));
+    }
+  }
+}
+process.stderr.write(`\r\x1b[Kdone in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+
+const machine = {
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  kernel: release(),
+  date: new Date().toISOString(),
+  mode: quick ? 'quick' : 'full',
+  heartbeatMs: HEARTBEAT_MS,
+};
+
+// ---- tables -----------------------------------------------------------------------------------------
+
+const fmtMs = (v: number) => (!Number.isFinite(v) ? 'never' : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(v < 10 ? 1 : 0)} ms`);
+const fmt = (v: number, d = 1) => (!Number.isFinite(v) ? '-' : v.toFixed(d));
+const ratio = (herald: number, other: number) => (!Number.isFinite(herald) || !Number.isFinite(other) || other === 0 ? '-' : `${(herald / other).toFixed(herald / other < 0.1 ? 3 : 2)}`);
+
+function table(header: string[], rows: string[][]): string {
+  const line = (r: string[]) => `| ${r.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+const heraldProp = (n: number, loss: number) => results.propagation.find((r) => r.system === 'herald' && r.agents === n && r.loss === loss);
+const propRows = results.propagation.map((r) => {
+  const h = heraldProp(r.agents, r.loss);
+  return [r.system, String(r.agents), `${r.loss * 100} %`, fmtMs(r.latencyMs.p50), fmtMs(r.latencyMs.p99), fmtMs(r.latencyMs.max), String(r.undelivered),
+    fmt(r.datagramsPerChange, 2), fmt(r.wireBytesPerChangePerReceiver, 0), fmt(r.httpRequestsPerChange, 2), fmt(r.cpuMsPerChange, 2),
+    r.system === 'herald' || !h ? '' : `${ratio(h.latencyMs.p99, r.latencyMs.p99)} / ${ratio(h.wireBytesPerChangePerReceiver, r.wireBytesPerChangePerReceiver)}`];
+});
+const propTable = table(['system', 'agents', 'loss', 'p50', 'p99', 'max', 'undelivered (30 s)', 'datagrams / change', 'change bytes / change / receiver', 'HTTP req / change', 'CPU ms / change', 'Herald ÷ it: p99 / bytes'], propRows);
+
+const idleRows = plan.sizes.flatMap((n) => plan.systems.map((s) => {
+  const i = results.idle.find((r) => r.system === s.name && r.agents === n);
+  const c = results.coldStart.find((r) => r.system === s.name && r.agents === n);
+  const k = results.crash.find((r) => r.system === s.name && r.agents === n);
+  const hi = results.idle.find((r) => r.system === 'herald' && r.agents === n);
+  const hk = results.crash.find((r) => r.system === 'herald' && r.agents === n);
+  if (!i || !c || !k) return undefined;
+  return [s.name, String(n), fmt(i.bytesPerSecondPerAgent, 0), fmt(i.httpRequestsPerSecond, 0), fmt(i.cpuPercentOfCore, 1), fmtMs(c.convergedMs), String(c.maxServed), fmtMs(k.lostEverywhereMs),
+    s.name === 'herald' || !hi || !hk ? '' : `${ratio(hi.bytesPerSecondPerAgent, i.bytesPerSecondPerAgent)} / ${ratio(hk.lostEverywhereMs, k.lostEverywhereMs)}`];
+}).filter((r): r is string[] => !!r));
+const idleTable = table(['system', 'agents', 'idle bytes/s per agent', 'idle HTTP req/s (site)', 'idle CPU % of a core (site)', 'cold start converged', 'max requests served by one agent', 'crash lost everywhere', 'Herald ÷ it: idle bytes / crash'], idleRows);
+
+// ---- targets (sync issue) ---------------------------------------------------------------------------
+
+const at50 = (loss: number) => heraldProp(50, loss);
+const idle50 = results.idle.find((r) => r.system === 'herald' && r.agents === 50);
+const cold50 = results.coldStart.find((r) => r.system === 'herald' && r.agents === 50);
+const crash50 = results.crash.find((r) => r.system === 'herald' && r.agents === 50);
+const targets = [
+  { target: 'p99 ≤ 20 ms at 0 % loss, 50 agents', value: at50(0)?.latencyMs.p99, ok: (v: number) => v <= 20, show: fmtMs },
+  { target: 'p99 ≤ 1.5 s at 30 % loss, 50 agents', value: at50(0.3)?.latencyMs.p99, ok: (v: number) => v <= 1500, show: fmtMs },
+  { target: 'nothing undelivered at 30 % loss, 50 agents', value: at50(0.3)?.undelivered, ok: (v: number) => v === 0, show: String },
+  { target: 'one datagram per change at 0 % loss', value: at50(0)?.datagramsPerChange, ok: (v: number) => v <= 1.0001, show: (v: number) => fmt(v, 2) },
+  { target: '≤ 150 bytes/s per agent when idle', value: idle50?.bytesPerSecondPerAgent, ok: (v: number) => v <= 150, show: (v: number) => fmt(v, 0) },
+  { target: 'crashed agent lost within 3.5 s', value: crash50?.lostEverywhereMs, ok: (v: number) => v <= 3500, show: fmtMs },
+  { target: '50 agents started together converge within 3 s', value: cold50?.convergedMs, ok: (v: number) => v <= 3000, show: fmtMs },
+  { target: 'no agent serves more than 49 catch-up requests at cold start', value: cold50?.maxServed, ok: (v: number) => v <= 49, show: String },
+].map((t) => ({ target: t.target, value: t.value === undefined ? 'not measured' : t.show(t.value), met: t.value === undefined ? 'not measured' : t.ok(t.value) ? 'met' : 'NOT met' }));
+const targetTable = table(['target', 'measured', ''], targets.map((t) => [t.target, t.value, t.met]));
+
+const report = `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node.js ${machine.node}, Linux ${machine.kernel}; ${machine.mode} run of ${machine.date}; heartbeat ${HEARTBEAT_MS} ms for every system.
+
+### Propagation of ${plan.changes} changes (one device updated each), all agents in one process on loopback
+
+${propTable}
+
+### Idle, cold start, crash
+
+${idleTable}
+
+### Targets of the sync issue (Herald, 50 agents)
+
+${targetTable}
+`;
+process.stdout.write('\n' + report + '\n');
+
+await mkdir('bench-results', { recursive: true });
+await writeFile('bench-results/latest.json', JSON.stringify({ machine, plan: { ...plan, systems: plan.systems.map((s) => s.name) }, results, targets }, null, 2));
+const plotN = plan.sizes.includes(50) ? 50 : plan.sizes[0]!;
+const svg = latencyPlot(plan.systems.map((s) => ({
+  name: s.name,
+  points: results.propagation.filter((r) => r.system === s.name && r.agents === plotN).flatMap((r) => s === httpPolling ? plan.losses.map((loss) => ({ loss, p99: r.latencyMs.p99 })) : [{ loss: r.loss, p99: r.latencyMs.p99 }]),
+})), `p99 latency of a change, ${plotN} agents, heartbeat ${HEARTBEAT_MS} ms`);
+await writeFile('bench-results/latency.svg', svg);
+process.stderr.write('wrote bench-results/latest.json and bench-results/latency.svg\n');
+
+if (writeDocs) {
+  const doc = await readFile('docs/benchmarks.md', 'utf8');
+  const updated = doc.replace(/<!-- results:start -->[\s\S]*<!-- results:end -->/, `<!-- results:start -->\n${report}\n![p99 latency against loss](benchmarks-latency.svg)\n<!-- results:end -->`);
+  await writeFile('docs/benchmarks.md', updated);
+  await writeFile('docs/benchmarks-latency.svg', svg);
+  process.stderr.write('updated docs/benchmarks.md and docs/benchmarks-latency.svg\n');
+}

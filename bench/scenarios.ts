@@ -1,0 +1,177 @@
+import { benchDevice, type BenchCluster, type BenchSystem, type ClusterOptions } from './system.js';
+import { summarize } from './stats.js';
+
+export interface PropagationResult {
+  system: string;
+  agents: number;
+  loss: number;
+  changes: number;
+  latencyMs: { p50: number; p99: number; max: number; n: number };
+  undelivered: number;
+  datagramsPerChange: number;
+  wireBytesPerChangePerReceiver: number;
+  httpRequestsPerChange: number;
+  cpuMsPerChange: number;
+}
+
+export interface IdleResult {
+  system: string;
+  agents: number;
+  bytesPerSecondPerAgent: number;
+  httpRequestsPerSecond: number;
+  cpuPercentOfCore: number;
+}
+
+export interface ColdStartResult {
+  system: string;
+  agents: number;
+  convergedMs: number;
+  maxServed: number;
+}
+
+export interface CrashResult {
+  system: string;
+  agents: number;
+  lostEverywhereMs: number;
+}
+
+const now = () => performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let portSeq = 0;
+function freshPort(): number {
+  portSeq = (portSeq + 1) % 1000;
+  return 30000 + ((process.pid * 7 + portSeq * 13) % 20000);
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 5): Promise<number | undefined> {
+  const t0 = now();
+  while (!cond()) {
+    if (now() - t0 > timeoutMs) return undefined;
+    await sleep(stepMs);
+  }
+  return now() - t0;
+}
+
+async function withCluster<T>(system: BenchSystem, opts: Omit<ClusterOptions, 'port'>, fn: (c: BenchCluster, startedMs: number) => Promise<T>): Promise<T> {
+  const t0 = now();
+  const cluster = await system.start({ ...opts, port: freshPort() });
+  try {
+    return await fn(cluster, t0);
+  } finally {
+    await cluster.stop();
+    await sleep(50);
+  }
+}
+
+/** Idle traffic after convergence: what the site pays when nothing changes. */
+export async function idle(system: BenchSystem, agents: number, seconds: number, heartbeatMs: number): Promise<IdleResult> {
+  return withCluster(system, { agents, devicesPerAgent: 5, loss: 0, heartbeatMs, seed: 1 }, async (c) => {
+    await waitFor(() => c.converged(), 20_000);
+    await sleep(heartbeatMs * 2.2); // steady state: start-up hints ride on heartbeats for two periods
+    const before = c.traffic();
+    const cpu0 = process.cpuUsage();
+    const t0 = now();
+    await sleep(seconds * 1000);
+    const elapsed = (now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const after = c.traffic();
+    const bytes = after.datagramBytes - before.datagramBytes + after.httpBytes - before.httpBytes;
+    return {
+      system: system.name,
+      agents,
+      bytesPerSecondPerAgent: bytes / elapsed / agents,
+      httpRequestsPerSecond: (after.httpRequests - before.httpRequests) / elapsed,
+      cpuPercentOfCore: ((cpu.user + cpu.system) / 1000 / (elapsed * 1000)) * 100,
+    };
+  });
+}
+
+/**
+ * `changes` changes spread over the origins (one device updated each time), then the time until each
+ * other agent holds each change. A change not held everywhere 30 s later is counted undelivered.
+ */
+export async function propagation(
+  system: BenchSystem, agents: number, loss: number, changes: number, intervalMs: number, heartbeatMs: number, seed = 42,
+): Promise<PropagationResult> {
+  return withCluster(system, { agents, devicesPerAgent: 5, loss, heartbeatMs, seed }, async (c) => {
+    await waitFor(() => c.converged(), 30_000);
+    await sleep(heartbeatMs);
+    const pending: { origin: string; version: number; at: number; waiting: Set<number> }[] = [];
+    const latencies: number[] = [];
+    const check = (viewer: number, origin: string) => {
+      for (const p of pending) {
+        if (p.origin !== origin || !p.waiting.has(viewer)) continue;
+        if (c.held(viewer, origin) >= p.version) {
+          p.waiting.delete(viewer);
+          latencies.push(now() - p.at);
+        }
+      }
+    };
+    c.onProgress(check);
+    const sweep = setInterval(() => {
+      for (const p of pending) for (const v of p.waiting) check(v, p.origin);
+    }, 20);
+
+    const revision = new Array<number>(agents).fill(0);
+    let rng = seed;
+    const random = () => ((rng = (rng * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const before = c.traffic();
+    const cpu0 = process.cpuUsage();
+    for (let k = 0; k < changes; k++) {
+      const i = Math.floor(random() * agents);
+      revision[i]! += 1;
+      const name = c.names[i]!;
+      const devices = Array.from({ length: 5 }, (_, d) => benchDevice(name, d, d === revision[i]! % 5 ? revision[i]! : 0));
+      const at = now();
+      const version = await c.change(i, devices);
+      const waiting = new Set(c.names.map((_, v) => v).filter((v) => v !== i));
+      pending.push({ origin: name, version, at, waiting });
+      for (const v of [...waiting]) check(v, name);
+      await sleep(intervalMs);
+    }
+    const delivered = await waitFor(() => pending.every((p) => p.waiting.size === 0 || now() - p.at > 30_000), 31_000, 10);
+    void delivered;
+    const cpu = process.cpuUsage(cpu0);
+    const after = c.traffic();
+    clearInterval(sweep);
+    const receivers = agents - 1;
+    return {
+      system: system.name,
+      agents,
+      loss,
+      changes,
+      latencyMs: summarize(latencies),
+      undelivered: pending.filter((p) => p.waiting.size > 0).length,
+      datagramsPerChange: (after.changeDatagrams - before.changeDatagrams) / changes,
+      wireBytesPerChangePerReceiver: (after.changeBytes - before.changeBytes) / changes / receivers,
+      httpRequestsPerChange: (after.httpRequests - before.httpRequests) / changes,
+      cpuMsPerChange: (cpu.user + cpu.system) / 1000 / changes,
+    };
+  });
+}
+
+/** All agents started at once: time until every directory holds every origin. */
+export async function coldStart(system: BenchSystem, agents: number, heartbeatMs: number): Promise<ColdStartResult> {
+  const t0 = now();
+  const cluster = await system.start({ agents, devicesPerAgent: 5, loss: 0, heartbeatMs, seed: 3, port: freshPort() });
+  try {
+    const took = await waitFor(() => cluster.converged(), 30_000);
+    return { system: system.name, agents, convergedMs: took === undefined ? Infinity : now() - t0, maxServed: cluster.maxServed() };
+  } finally {
+    await cluster.stop();
+    await sleep(50);
+  }
+}
+
+/** One agent crashes (no goodbye): time until every other agent shows it lost. */
+export async function crash(system: BenchSystem, agents: number, heartbeatMs: number): Promise<CrashResult> {
+  return withCluster(system, { agents, devicesPerAgent: 5, loss: 0, heartbeatMs, seed: 4 }, async (c) => {
+    await waitFor(() => c.converged(), 20_000);
+    await sleep(heartbeatMs * (1 + Math.random()));
+    const victim = c.names[0]!;
+    await c.crash(0);
+    const t0 = now();
+    const took = await waitFor(() => c.names.every((_, v) => v === 0 || c.state(v, victim) === 'lost'), 15_000);
+    return { system: system.name, agents, lostEverywhereMs: took === undefined ? Infinity : now() - t0 };
+  });
+}

@@ -1,0 +1,66 @@
+import type { Device } from '../src/profiles/model.js';
+
+/** One system under test, started as a cluster of N agents in this process, on loopback. */
+export interface BenchSystem {
+  readonly name: string;
+  readonly description: string;
+  start(opts: ClusterOptions): Promise<BenchCluster>;
+}
+
+export interface ClusterOptions {
+  agents: number;
+  devicesPerAgent: number;
+  /** Share of received datagrams dropped, per receiver, from a seeded source. */
+  loss: number;
+  heartbeatMs: number;
+  seed: number;
+  /** Multicast port for this run, so runs never hear each other. */
+  port: number;
+}
+
+export interface Traffic {
+  /** Datagrams sent and their bytes on the wire (payload + 28 bytes of IPv4 and UDP headers). */
+  datagrams: number;
+  datagramBytes: number;
+  /** Point-to-point HTTP requests, and their bytes on the wire (socket bytes + 2 × 52 bytes of TCP/IP headers each). */
+  httpRequests: number;
+  httpBytes: number;
+  /** Datagrams sent because of a change (not periodic ones): Herald's announcements, full-state's change sends. */
+  changeDatagrams: number;
+  /** Wire bytes caused by changes: change datagrams, catch-up exchanges, poll answers that carried a new state. */
+  changeBytes: number;
+}
+
+export interface BenchCluster {
+  readonly names: string[];
+  /** Replaces origin i's device set; resolves with the version that now names it. */
+  change(i: number, devices: Device[]): Promise<number>;
+  /** Called whenever a viewer may have progressed on an origin; `held` gives the version it holds. */
+  onProgress(cb: (viewer: number, origin: string) => void): void;
+  held(viewer: number, origin: string): number;
+  state(viewer: number, origin: string): 'alive' | 'lost' | 'left' | undefined;
+  /** Every running viewer holds every running origin's current version. */
+  converged(): boolean;
+  traffic(): Traffic;
+  /** Catch-up or poll requests served by the busiest agent. */
+  maxServed(): number;
+  /** Kills agent i without a goodbye: sockets closed, as a crashed process. */
+  crash(i: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function benchDevice(agent: string, k: number, revision = 0): Device {
+  return {
+    id: `dev-${k}`,
+    name: `${agent} device ${k}`,
+    model: 'BME280',
+    manufacturer: 'Bosch',
+    location: `hall ${k}, revision ${revision}`,
+    tags: ['bench', `k${k}`],
+    names: [],
+    capabilities: [
+      { id: 'temperature', kind: 'property', type: 'temperature', unit: '°C', readOnly: true, endpoint: `http://{address}:8080/${k}/t` },
+      { id: 'humidity', kind: 'property', type: 'humidity', unit: '%', readOnly: true },
+    ],
+  };
+}
