@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { Directory } from '../directory/directory.js';
 import { EventJournal } from '../directory/event-journal.js';
 import { LocalDeviceSet } from '../directory/local-device-set.js';
-import { ApiServer, type Readiness } from '../http/api-server.js';
+import { ApiServer, type ApiComponents, type Readiness } from '../http/api-server.js';
 import { createHeraldMetrics, type HeraldMetrics } from '../metrics/herald-metrics.js';
 import { formatProfileError, type ProfileError } from '../profiles/load.js';
 import type { ProfileSource } from '../profiles/source.js';
@@ -27,9 +27,11 @@ export interface AgentComponents {
   profiles: ProfileSource;
   transport: DatagramTransport;
   peers: PeerClient;
-  peerListener: (service: PeerService) => PeerListener;
+  peerListener: (service: PeerService, metrics: HeraldMetrics) => PeerListener;
   metrics?: HeraldMetrics;
   envelope?: Envelope;
+  /** Guards the local API (the bearer token of a non-loopback API). */
+  authorizeApi?: ApiComponents['authorize'];
 }
 
 export interface AgentInit {
@@ -113,7 +115,7 @@ export class Agent {
       identity: helloOf(this.init.name, this.init.site, this.init.incarnation, () => this.local.currentVersion),
       onServed: (route, status) => this.metrics.peerRequestsServed.inc({ route, status: String(status) }),
     });
-    this.peerListener = this.c.peerListener(service);
+    this.peerListener = this.c.peerListener(service, this.metrics);
     this.peerPort = await this.peerListener.start();
 
     this.sync = new ClusterSync(
@@ -121,10 +123,11 @@ export class Agent {
       { name: this.init.name, site: this.init.site, incarnation: this.init.incarnation, peerPort: this.peerPort, heartbeatMs: this.init.heartbeatMs },
     );
     await this.sync.start();
+    this.directory.touch(this.init.name, this.init.address, this.peerPort);
 
     if (this.init.api) {
       this.api = new ApiServer(
-        { directory: this.directory, journal: this.journal, metrics: this.metrics, logger: this.c.logger, readiness: () => this.readiness() },
+        { directory: this.directory, journal: this.journal, metrics: this.metrics, logger: this.c.logger, readiness: () => this.readiness(), authorize: this.c.authorizeApi },
         this.init.api,
       );
       this.apiAddress = await this.api.start();

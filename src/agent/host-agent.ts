@@ -1,21 +1,45 @@
 import { hostname } from 'node:os';
-import type { AgentConfig } from '../config/options.js';
+import { EXIT, OptionError, type AgentConfig } from '../config/options.js';
 import { PeerHttpServer } from '../http/peer-server.js';
 import { FolderProfileSource } from '../profiles/source.js';
+import { HmacEnvelope } from '../protocol/hmac-envelope.js';
+import { bearerAuthorizer, isLoopback, loadApiToken } from '../security/api-token.js';
+import { loadKeyRing } from '../security/cluster-key.js';
+import { PeerAuth } from '../security/peer-auth.js';
 import { HttpPeerClient } from '../transport/http-peer-client.js';
 import { UdpMulticastTransport } from '../transport/udp-multicast.js';
 import { systemClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { Agent } from './agent.js';
 import { nextIncarnation } from './identity.js';
 import { resolveInterface } from './interfaces.js';
 
+export interface HostAgent {
+  agent: Agent;
+  /** Re-reads what SIGHUP re-reads beyond the profiles: the cluster key file. */
+  reloadSecrets(): Promise<void>;
+}
+
 /** The real thing: an agent on this host's interface, with UDP multicast and HTTP peers. */
-export async function createHostAgent(config: AgentConfig, logger: Logger): Promise<Agent> {
+export async function createHostAgent(config: AgentConfig, logger: Logger): Promise<HostAgent> {
   const iface = resolveInterface(config.interface);
   const clock = systemClock();
+
+  let authorizeApi;
+  if (config.apiTokenFile) authorizeApi = bearerAuthorizer(await loadApiToken(config.apiTokenFile));
+  else if (!isLoopback(config.api.host)) {
+    throw new OptionError(`--api ${config.api.host}:${config.api.port} listens beyond loopback: set --api-token-file so that only holders of the token can read the directory`, EXIT.usage);
+  }
+
+  const keys = config.keyFile ? await loadKeyRing(config.keyFile) : undefined;
+  if (!keys) logger.warn('no cluster key (--key-file): any host on the LAN can announce devices to this site; see docs/security.md');
+  const peerAuth = keys && new PeerAuth(keys, clock);
+  const envelope = keys && new HmacEnvelope(keys, clock);
+  const rejectedLog = new RateLimitedLog(clock, 60_000);
+
   const incarnation = await nextIncarnation(config.stateDir, clock.now());
-  return new Agent(
+  const agent = new Agent(
     {
       clock,
       random: Math.random,
@@ -27,11 +51,20 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
         interfaceAddress: iface.address,
         onError: (err) => logger.warn({ err: err.message }, 'multicast socket error'),
       }),
-      peers: new HttpPeerClient({ localAddress: iface.address }),
-      peerListener: (service) => {
-        const server = new PeerHttpServer(service, { host: iface.address, port: config.peerPort });
+      envelope,
+      peers: new HttpPeerClient({ localAddress: iface.address, auth: peerAuth }),
+      peerListener: (service, metrics) => {
+        const server = new PeerHttpServer(service, { host: iface.address, port: config.peerPort }, {
+          auth: peerAuth,
+          clock,
+          onRejected: (reason, from) => {
+            metrics.invalidInput.inc({ source: 'peer-request', reason });
+            if (rejectedLog.allow(`${from}:${reason}`)) logger.warn({ from, reason }, 'refused a peer request');
+          },
+        });
         return { start: async () => (await server.start()).port, stop: () => server.stop() };
       },
+      authorizeApi,
     },
     {
       name: config.name,
@@ -43,4 +76,18 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
       api: config.api,
     },
   );
+  return {
+    agent,
+    async reloadSecrets() {
+      if (!config.keyFile || !envelope || !peerAuth) return;
+      try {
+        const next = await loadKeyRing(config.keyFile);
+        envelope.setKeys(next);
+        peerAuth.setKeys(next);
+        logger.info({ keys: next.all.map((k) => k.id), signing: next.signing.id }, 'cluster key file reloaded');
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'cluster key file refused on reload; keeping the keys in use');
+      }
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import { ProfileLoadError } from '../agent/agent.js';
 import { createHostAgent } from '../agent/host-agent.js';
-import { AGENT_OPTIONS, EXIT } from '../config/options.js';
+import { AGENT_OPTIONS, EXIT, OptionError } from '../config/options.js';
+import { KeyFileError } from '../security/cluster-key.js';
 import { resolveConfig } from '../config/resolve.js';
 import { formatProfileError } from '../profiles/load.js';
 import { createLogger } from '../util/logger.js';
@@ -25,11 +26,14 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
   const config = await resolveConfig({ flags: values, env: process.env, configFile: values.config as string | undefined });
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   let agent;
+  let host;
   try {
-    agent = await createHostAgent(config, logger);
+    host = await createHostAgent(config, logger);
+    agent = host.agent;
   } catch (err) {
     process.stderr.write(`herald: ${(err as Error).message}\n`);
-    return EXIT.usage;
+    if (err instanceof OptionError) return err.exitCode;
+    return err instanceof KeyFileError || /token file/.test((err as Error).message) ? EXIT.config : EXIT.usage;
   }
   try {
     await agent.start();
@@ -64,6 +68,8 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => void agent.reload('SIGHUP'));
+    process.on('SIGHUP', () => {
+      void host.reloadSecrets().then(() => agent.reload('SIGHUP'));
+    });
   });
 }

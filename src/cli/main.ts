@@ -3,6 +3,7 @@ import { EXIT, OptionError } from '../config/options.js';
 import { runAgentCommand } from './agent-command.js';
 import { runCheckCommand } from './check-command.js';
 import { runDemoCommand } from './demo-command.js';
+import { generateKey } from '../security/cluster-key.js';
 import { runGetCommand, runLsCommand, runWatchCommand } from './query-commands.js';
 
 const USAGE = `herald: device discovery for edge and IoT networks
@@ -16,6 +17,7 @@ Commands:
   watch        follow directory changes as they happen
   check [DIR]  validate device profiles (default ./device-profiles)
   demo         run a local cluster on loopback and watch it converge
+  keygen       print a new random cluster key (for --key-file)
 
 Every command takes --help.`;
 
@@ -26,6 +28,14 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   watch: runWatchCommand,
   check: runCheckCommand,
   demo: runDemoCommand,
+  keygen: async (argv) => {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      process.stdout.write('Usage: herald keygen > /etc/herald/cluster.key\n\nPrints a new random 256-bit cluster key in hex. Give every agent of the site the same key file.\n');
+      return 0;
+    }
+    process.stdout.write(generateKey() + '\n');
+    return 0;
+  },
 };
 
 async function main(argv: string[]): Promise<number> {

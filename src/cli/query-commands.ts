@@ -1,10 +1,9 @@
 import { request } from 'undici';
 import type { DeviceRecord } from '../directory/records.js';
-import { ApiClient, problemText } from './api-client.js';
+import { apiClientFrom, problemText } from './api-client.js';
 import { parseCommandArgs } from './args.js';
 
-const API_OPTION = { api: { type: 'string' as const } };
-const DEFAULT_API = process.env.HERALD_API ?? '127.0.0.1:7755';
+const API_OPTION = { api: { type: 'string' as const }, 'token-file': { type: 'string' as const } };
 
 const LS_HELP = `Usage: herald ls [--agent A] [--capability C] [--kind K] [--tag T] [--name PREFIX] [--site S]
                  [--include-lost] [--json] [--api HOST:PORT]
@@ -15,7 +14,8 @@ Lists the devices a running agent knows, from every alive agent of the site.
   --name PREFIX    a global-name prefix (e.g. greenhouse)
   --include-lost   also devices of agents currently lost
   --json           the API's JSON instead of a table
-  --api HOST:PORT  the agent's local API (default 127.0.0.1:7755, env HERALD_API)`;
+  --api HOST:PORT  the agent's local API (default 127.0.0.1:7755, env HERALD_API)
+  --token-file F   the API's bearer token, when it has one (env HERALD_API_TOKEN_FILE)`;
 
 export async function runLsCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('ls', argv, {
@@ -24,7 +24,7 @@ export async function runLsCommand(argv: string[]): Promise<number> {
     name: { type: 'string' }, site: { type: 'string' }, 'include-lost': { type: 'boolean' }, json: { type: 'boolean' },
   });
   if (values.help) return help(LS_HELP);
-  const client = new ApiClient((values.api as string | undefined) ?? DEFAULT_API);
+  const client = await apiClientFrom(values);
   const q = new URLSearchParams();
   for (const key of ['agent', 'capability', 'kind', 'tag', 'name', 'site'] as const) if (typeof values[key] === 'string') q.set(key, values[key] as string);
   if (values['include-lost']) q.set('include', 'lost');
@@ -54,7 +54,7 @@ export async function runGetCommand(argv: string[]): Promise<number> {
   const target = positionals[0];
   const m = target ? /^([^/]+)\/([^/]+)$/.exec(target) : null;
   if (!m) return fail('get: expected AGENT/DEVICE, e.g. herald get pi-greenhouse/greenhouse-climate', 64);
-  const client = new ApiClient((values.api as string | undefined) ?? DEFAULT_API);
+  const client = await apiClientFrom(values);
   const { status, body } = await client.get(`/v1/devices/${encodeURIComponent(m[1]!)}/${encodeURIComponent(m[2]!)}`);
   if (status !== 200) return fail(problemText(status, body));
   process.stdout.write(JSON.stringify(body, null, 2) + '\n');
@@ -69,7 +69,7 @@ resuming where it left off. Ctrl-C stops.`;
 export async function runWatchCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('watch', argv, { ...API_OPTION, json: { type: 'boolean' } });
   if (values.help) return help(WATCH_HELP);
-  const client = new ApiClient((values.api as string | undefined) ?? DEFAULT_API);
+  const client = await apiClientFrom(values);
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort());
   process.once('SIGTERM', () => stop.abort());
@@ -79,7 +79,7 @@ export async function runWatchCommand(argv: string[]): Promise<number> {
     try {
       const res = await request(`${client.base}/v1/events`, {
         signal: stop.signal,
-        headers: { accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+        headers: { accept: 'text/event-stream', ...client.headers, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
         bodyTimeout: 0,
       });
       if (res.statusCode !== 200) return fail(`the agent answered ${res.statusCode} on /v1/events`);

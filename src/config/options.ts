@@ -32,6 +32,8 @@ export interface AgentConfig {
   group: HostPort;
   peerPort: number;
   heartbeatMs: number;
+  keyFile?: string;
+  apiTokenFile?: string;
 }
 
 type Kind = 'string' | 'name' | 'port' | 'hostport' | 'group' | 'duration-ms' | 'enum';
@@ -59,6 +61,8 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
   { key: 'group', flag: 'group', env: 'HERALD_GROUP', kind: 'group', help: 'multicast group and port (default: 239.255.70.70:7770)', restart: true },
   { key: 'peerPort', flag: 'peer-port', env: 'HERALD_PEER_PORT', kind: 'port', help: 'port of the peer endpoint for catch-up (default: 7771; 0 picks a free one)', restart: true },
   { key: 'heartbeatMs', flag: 'heartbeat-ms', env: 'HERALD_HEARTBEAT_MS', kind: 'duration-ms', help: 'heartbeat period in ms; lost after 3.5 periods (default: 1000)', restart: true },
+  { key: 'keyFile', flag: 'key-file', env: 'HERALD_KEY_FILE', kind: 'string', help: 'cluster key file: authenticates datagrams and catch-up (default: none, an open cluster)' },
+  { key: 'apiTokenFile', flag: 'api-token-file', env: 'HERALD_API_TOKEN_FILE', kind: 'string', help: 'bearer token file for the local API; required when it listens beyond loopback' },
 ];
 
 /** One place for defaults, each with its reason. */
@@ -87,7 +91,7 @@ const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 /** Turns one raw value (from a flag, the environment or the file) into a typed one, or says why not. */
 export function parseOptionValue(spec: OptionSpec, raw: unknown, source: string): unknown {
-  const where = `${source} ${spec.kind === 'enum' ? '' : ''}`.trim();
+  const where = source;
   const text = typeof raw === 'number' ? String(raw) : raw;
   if (typeof text !== 'string') throw new OptionError(`${where}: expected a ${spec.kind}, got ${JSON.stringify(raw)}`);
   switch (spec.kind) {

@@ -1,56 +1,63 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { PeerService } from '../transport/transport.js';
+import { AUTH_HEADER, type PeerAuth } from '../security/peer-auth.js';
 import { PEER_PATHS } from '../sync/peer-protocol.js';
+import type { PeerService } from '../transport/transport.js';
+import type { Clock } from '../util/clock.js';
+import { TokenBuckets } from '../util/token-bucket.js';
+
+export interface PeerServerOptions {
+  /** With a cluster key: requests must be signed, and answers are. */
+  auth?: PeerAuth;
+  clock?: Clock;
+  /** Requests a second one source may make (sustained), and the burst allowed. */
+  ratePerSecond?: number;
+  burst?: number;
+  /** Every refused request, by reason: counted and logged (rate-limited) by the caller. */
+  onRejected?: (reason: string, from: string) => void;
+  /** Taps for accounting (the benchmark counts bytes on the wire); none in production. */
+  onExchange?: (route: string, bytesIn: number, bytesOut: number) => void;
+}
 
 /**
  * The peer endpoint: a listener apart from the local API, on the LAN interface, serving only the
- * catch-up protocol. Peers never reach the local API through it.
+ * catch-up protocol. It takes GET without a body, bounded headers and time, a request rate per source,
+ * and (with a cluster key) signed requests only.
  */
 export class PeerHttpServer {
   private server: Server | undefined;
+  private readonly buckets: TokenBuckets | undefined;
 
   constructor(
     private readonly service: PeerService,
     private readonly init: { host: string; port: number },
-    /** Taps for accounting (the benchmark counts bytes on the wire); none in production. */
-    private readonly taps: { onExchange?: (route: string, bytesIn: number, bytesOut: number) => void } = {},
-  ) {}
+    private readonly opts: PeerServerOptions = {},
+  ) {
+    // A joining agent asks each origin once; 100 a second from one host is far beyond need.
+    this.buckets = opts.clock ? new TokenBuckets(opts.clock, opts.ratePerSecond ?? 100, opts.burst ?? 200) : undefined;
+  }
 
   async start(): Promise<AddressInfo> {
     if (this.server) return this.server.address() as AddressInfo;
     const counted = new WeakMap<Socket, { read: number; written: number }>();
     const server = createServer((req, res) => {
-      if (this.taps.onExchange) {
+      if (this.opts.onExchange) {
         const socket = req.socket;
+        const path = (req.url ?? '').split('?')[0]!;
         res.once('finish', () => {
           const last = counted.get(socket) ?? { read: 0, written: 0 };
           const now = { read: socket.bytesRead, written: socket.bytesWritten };
           counted.set(socket, now);
-          this.taps.onExchange!(url.pathname, now.read - last.read, now.written - last.written);
+          this.opts.onExchange!(path, now.read - last.read, now.written - last.written);
         });
       }
-      const url = new URL(req.url ?? '/', 'http://peer.invalid');
-      const route = url.pathname === PEER_PATHS.changes ? 'changes' : url.pathname === PEER_PATHS.hello ? 'hello' : undefined;
-      let status = 404;
-      let body: unknown = { type: 'about:blank', title: 'Not found', status: 404, detail: `no peer route ${url.pathname}` };
-      if (route && req.method !== 'GET') {
-        status = 405;
-        body = { type: 'about:blank', title: 'Method not allowed', status: 405, detail: 'the peer endpoint answers GET only' };
-      } else if (route) {
-        ({ status, body } = this.service.handle(route, url.searchParams, { address: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0 }));
-      }
-      const text = JSON.stringify(body);
-      res.writeHead(status, {
-        'content-type': status === 200 ? 'application/json' : 'application/problem+json',
-        'content-length': Buffer.byteLength(text),
-      });
-      res.end(text);
+      this.handle(req, res);
     });
     server.headersTimeout = 5_000; // a peer that trickles headers is cut off: catch-up requests are tiny
     server.requestTimeout = 10_000;
     server.keepAliveTimeout = 15_000; // longer than the client's, so the client closes idle sockets first
     server.maxHeadersCount = 32;
+    server.maxRequestsPerSocket = 10_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.init.port, this.init.host, () => {
@@ -69,4 +76,38 @@ export class PeerHttpServer {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const from = req.socket.remoteAddress ?? '';
+    const reject = (status: number, reason: string, detail: string) => {
+      this.opts.onRejected?.(reason, from);
+      send(res, status, { type: 'about:blank', title: reason, status, detail });
+    };
+    if (this.buckets && !this.buckets.take(from)) return reject(429, 'rate-limited', 'too many requests from this address; slow down');
+    const url = new URL(req.url ?? '/', 'http://peer.invalid');
+    const route = url.pathname === PEER_PATHS.changes ? 'changes' : url.pathname === PEER_PATHS.hello ? 'hello' : undefined;
+    if (!route) return reject(404, 'no-route', `no peer route ${url.pathname.slice(0, 64)}`);
+    if (req.method !== 'GET') return reject(405, 'method', 'the peer endpoint answers GET only');
+    if (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding']) {
+      return reject(413, 'body', 'peer requests carry no body');
+    }
+    let requestSignature: string | undefined;
+    if (this.opts.auth) {
+      const header = req.headers[AUTH_HEADER];
+      const check = this.opts.auth.verifyRequest(Array.isArray(header) ? header[0] : header, 'GET', req.url ?? '/');
+      if (!check.ok) return reject(401, `auth-${check.reason}`, `request refused: ${check.reason} authentication (cluster key)`);
+      requestSignature = check.signature;
+    }
+    const answer = this.service.handle(route, url.searchParams, { address: from, port: req.socket.remotePort ?? 0 });
+    const body = JSON.stringify(answer.body);
+    const headers: Record<string, string> = { 'content-type': answer.status === 200 ? 'application/json' : 'application/problem+json' };
+    if (this.opts.auth && requestSignature) headers[AUTH_HEADER] = this.opts.auth.signResponse(requestSignature, body);
+    send(res, answer.status, body, headers);
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = { 'content-type': 'application/problem+json' }): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
 }

@@ -67,6 +67,9 @@ export async function loadProfileDir(dir: string): Promise<ProfileSet> {
     byId.set(result.device.id, file);
     devices.push({ device: result.device, file });
   }
+  if (devices.length > PROFILE_LIMITS.devicesPerAgent) {
+    errors.push({ file: dir, message: `${devices.length} devices; one agent offers at most ${PROFILE_LIMITS.devicesPerAgent}` });
+  }
   return { devices, errors, files: names.length };
 }
 

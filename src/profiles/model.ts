@@ -44,6 +44,7 @@ export const PROFILE_LIMITS = {
   nameLength: 128,
   capabilities: 64,
   fileBytes: 256 * 1024, // a profile is a few kilobytes; anything larger is a mistake
+  devicesPerAgent: 1024, // bounds what one host (or a forged peer) can put in every directory
 } as const;
 
 export const DEVICE_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;

@@ -1,6 +1,6 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Delta } from '../directory/delta.js';
-import { DEVICE_ID_PATTERN } from '../profiles/model.js';
+import { DEVICE_ID_PATTERN, PROFILE_LIMITS } from '../profiles/model.js';
 import { isObject, validateDevice } from '../profiles/validate.js';
 import { MESSAGE_TYPE_NAMES, type Message, type MessageType, type RecentChange } from './messages.js';
 
@@ -158,6 +158,9 @@ export function checkDelta(value: unknown, expectedVersion?: number): Delta {
     throw new DecodeError('delta', `delta version ${String(version)} does not match the header's ${expectedVersion}`);
   }
   if (!Array.isArray(added) || !Array.isArray(updated) || !Array.isArray(removed)) throw new DecodeError('delta', 'delta lists are missing');
+  if (added.length + updated.length + removed.length > PROFILE_LIMITS.devicesPerAgent) {
+    throw new DecodeError('too-many-devices', `delta names more than ${PROFILE_LIMITS.devicesPerAgent} devices`);
+  }
   const check = (list: unknown[], what: string) =>
     list.map((d, i) => {
       const result = validateDevice(d);

@@ -10,6 +10,7 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { jitter, type Random } from '../util/random.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
+import { TokenBuckets } from '../util/token-bucket.js';
 
 /** A hint with this version says the origin said goodbye (real versions start at 1). */
 const LEFT = 0;
@@ -93,6 +94,8 @@ export class ClusterSync {
   private readonly recent = new Map<string, { incarnation: number; version: number; at: number }>();
   private readonly queue: string[] = [];
   private readonly decodeLog: RateLimitedLog;
+  /** Catch-up requests per origin: forged or buggy signals cannot turn into a request storm. */
+  private readonly fetchBudget: TokenBuckets;
   private active = 0;
   private heartbeatTimer: TimerHandle | undefined;
   private sweepTimer: TimerHandle | undefined;
@@ -108,6 +111,7 @@ export class ClusterSync {
     this.cfg = syncDefaults(init);
     this.envelope = c.envelope ?? openEnvelope;
     this.decodeLog = new RateLimitedLog(c.clock, 60_000);
+    this.fetchBudget = new TokenBuckets(c.clock, 10, 20);
   }
 
   async start(): Promise<void> {
@@ -412,6 +416,15 @@ export class ClusterSync {
   }
 
   private enqueue(peer: Peer): void {
+    if (!this.fetchBudget.take(peer.name)) {
+      this.c.metrics.invalidInput.inc({ source: 'sync', reason: 'catchup-rate-limited' });
+      const wait = this.fetchBudget.waitMs(peer.name);
+      peer.retry = this.c.clock.setTimeout(() => {
+        peer.retry = undefined;
+        if (this.running && this.behind(peer) && !peer.fetching && !peer.queued) this.enqueue(peer);
+      }, wait);
+      return;
+    }
     if (this.active < this.cfg.fetchConcurrency) void this.fetch(peer);
     else {
       peer.queued = true;

@@ -1,7 +1,7 @@
 import type { Changes } from '../directory/directory.js';
 import type { SnapshotEntry } from '../directory/records.js';
 import { checkDelta, DecodeError } from '../protocol/codec.js';
-import { DEVICE_ID_PATTERN } from '../profiles/model.js';
+import { DEVICE_ID_PATTERN, PROFILE_LIMITS } from '../profiles/model.js';
 import { isObject, validateDevice } from '../profiles/validate.js';
 import type { Hello } from '../transport/transport.js';
 
@@ -24,6 +24,7 @@ export function checkChanges(value: unknown, expectedOrigin: string): Changes {
   const base = { origin: expectedOrigin, incarnation: incarnation as number, version: version as number };
   if (kind === 'deltas') {
     if (!Array.isArray(value.deltas)) throw new DecodeError('response', 'deltas is not a list');
+    if (value.deltas.length > 1024) throw new DecodeError('response', 'more deltas than any change log keeps');
     const deltas = value.deltas.map((d) => checkDelta(d));
     deltas.forEach((d, i) => {
       if (i > 0 && d.version !== deltas[i - 1]!.version + 1) throw new DecodeError('response', 'deltas are not consecutive');
@@ -33,6 +34,7 @@ export function checkChanges(value: unknown, expectedOrigin: string): Changes {
   }
   if (kind === 'snapshot') {
     if (!Array.isArray(value.entries)) throw new DecodeError('response', 'entries is not a list');
+    if (value.entries.length > PROFILE_LIMITS.devicesPerAgent) throw new DecodeError('too-many-devices', `snapshot of more than ${PROFILE_LIMITS.devicesPerAgent} devices`);
     const seen = new Set<string>();
     const entries: SnapshotEntry[] = value.entries.map((e, i) => {
       if (!isObject(e) || !Number.isSafeInteger(e.version) || (e.version as number) < 1 || (e.version as number) > (version as number)) {

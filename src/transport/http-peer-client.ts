@@ -1,11 +1,12 @@
 import { Agent as UndiciAgent, request } from 'undici';
 import type { Changes } from '../directory/directory.js';
+import { AUTH_HEADER, type PeerAuth } from '../security/peer-auth.js';
 import { checkChanges, checkHello, MAX_PEER_RESPONSE_BYTES, PEER_PATHS } from '../sync/peer-protocol.js';
 import type { ChangesRequest, Endpoint, Hello, PeerClient } from './transport.js';
 
 export class PeerRequestError extends Error {
   constructor(
-    readonly reason: 'timeout' | 'refused' | 'status' | 'too-large' | 'malformed' | 'network',
+    readonly reason: 'timeout' | 'refused' | 'status' | 'too-large' | 'malformed' | 'network' | 'unauthenticated',
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -21,7 +22,10 @@ export class PeerRequestError extends Error {
 export class HttpPeerClient implements PeerClient {
   private readonly dispatcher: UndiciAgent;
 
-  constructor(init: { connectionsPerPeer?: number; localAddress?: string } = {}) {
+  private readonly auth: PeerAuth | undefined;
+
+  constructor(init: { connectionsPerPeer?: number; localAddress?: string; auth?: PeerAuth } = {}) {
+    this.auth = init.auth;
     this.dispatcher = new UndiciAgent({
       connections: init.connectionsPerPeer ?? 2, // catch-ups to one peer are coalesced: two sockets suffice
       pipelining: 1,
@@ -50,9 +54,12 @@ export class HttpPeerClient implements PeerClient {
 
   private async get(peer: Endpoint, path: string, timeoutMs: number, allow404: boolean): Promise<unknown> {
     const url = `http://${peer.address.includes(':') ? `[${peer.address}]` : peer.address}:${peer.port}${path}`;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const signed = this.auth?.signRequest('GET', path);
+    if (signed) headers[AUTH_HEADER] = signed.header;
     let res;
     try {
-      res = await request(url, { dispatcher: this.dispatcher, signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+      res = await request(url, { dispatcher: this.dispatcher, signal: AbortSignal.timeout(timeoutMs), headers });
     } catch (err) {
       throw classify(err, url);
     }
@@ -80,8 +87,14 @@ export class HttpPeerClient implements PeerClient {
         }
         chunks.push(chunk as Buffer);
       }
+      const body = Buffer.concat(chunks);
+      if (this.auth && signed) {
+        const header = res.headers[AUTH_HEADER];
+        const check = this.auth.verifyResponse(Array.isArray(header) ? header[0] : header, signed.signature, body);
+        if (!check.ok) throw new PeerRequestError('unauthenticated', `${url} answered without a valid signature (${check.reason})`);
+      }
       try {
-        return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        return JSON.parse(body.toString('utf8'));
       } catch {
         throw new PeerRequestError('malformed', `${url} did not answer JSON`);
       }

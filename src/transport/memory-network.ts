@@ -27,6 +27,8 @@ export class MemoryNetwork {
   private readonly down = new Set<string>();
   private groups: string[][] | undefined;
   loss: number;
+  /** Sees every datagram sent (a LAN attacker's capture, in tests). */
+  onSend: ((from: string, data: Uint8Array) => void) | undefined;
   sent = 0;
   delivered = 0;
   rpcs = 0;
@@ -96,9 +98,15 @@ export class MemoryNetwork {
     return this.groups.some((g) => g.includes(a) && g.includes(b));
   }
 
+  /** Puts raw bytes on the LAN as if `from` sent them: forged, replayed or junk datagrams in tests. */
+  inject(from: string, data: Uint8Array): void {
+    this.broadcast(from, data);
+  }
+
   private broadcast(from: string, data: Uint8Array): void {
     if (this.down.has(from)) return;
     this.sent += 1;
+    this.onSend?.(from, data);
     for (const [to, handler] of this.sockets) {
       if (!this.reachable(from, to)) continue;
       if (to !== from && this.c.random() < this.loss) continue;

@@ -1,4 +1,6 @@
 import { Agent } from '../../src/agent/agent.js';
+import { HmacEnvelope } from '../../src/protocol/hmac-envelope.js';
+import type { KeyRing } from '../../src/security/cluster-key.js';
 import type { Device } from '../../src/profiles/model.js';
 import { MemoryProfileSource } from '../../src/profiles/source.js';
 import { MemoryNetwork, type MemoryNetworkInit } from '../../src/transport/memory-network.js';
@@ -24,25 +26,31 @@ export class SimSite {
   readonly random: Random;
   readonly network: MemoryNetwork;
   readonly agents = new Map<string, SimAgent>();
+  readonly envelopes = new Map<string, HmacEnvelope>();
   private incarnations = 1000;
 
   constructor(
     seed: number,
     init: MemoryNetworkInit = {},
     private readonly heartbeatMs = 1000,
+    /** A cluster key for every agent started without one of its own. */
+    readonly keys?: KeyRing,
   ) {
     this.random = seededRandom(seed);
     this.network = new MemoryNetwork({ clock: this.clock, random: this.random }, init);
   }
 
   /** Starts (or restarts, with a new incarnation) an agent with these devices. */
-  async start(name: string, devices: Device[], opts: { api?: boolean; index?: number } = {}): Promise<SimAgent> {
+  async start(name: string, devices: Device[], opts: { api?: boolean; index?: number; keys?: KeyRing } = {}): Promise<SimAgent> {
     const index = opts.index ?? this.agents.size + 1;
     const address = opts.index !== undefined ? `10.0.0.${opts.index}` : (this.agents.get(name)?.address ?? `10.0.0.${index}`);
     this.network.setDown(address, false);
     const source = new MemoryProfileSource(devices);
     const { logger, lines } = memoryLogger('info');
     const incarnation = ++this.incarnations;
+    const keys = opts.keys ?? this.keys;
+    const envelope = keys && new HmacEnvelope(keys, this.clock);
+    if (envelope) this.envelopes.set(name, envelope);
     const agent = new Agent(
       {
         clock: this.clock,
@@ -50,6 +58,7 @@ export class SimSite {
         logger,
         profiles: source,
         transport: this.network.datagramTransport(address),
+        envelope,
         peers: this.network.peerClient(address),
         peerListener: (service) => {
           let stop = () => {};
