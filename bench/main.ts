@@ -1,10 +1,12 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, release, totalmem } from 'node:os';
 import { latencyPlot } from './plot.js';
-import { coldStart, crash, idle, propagation, type ColdStartResult, type CrashResult, type IdleResult, type PropagationResult } from './scenarios.js';
+import { generateKey, parseKeyRing } from '../src/security/cluster-key.js';
+import { coldStart, crash, idle, junkFlood, propagation, type ColdStartResult, type CrashResult, type FloodResult, type IdleResult, type PropagationResult } from './scenarios.js';
 import type { BenchSystem } from './system.js';
 import { fullStateMulticast } from './systems/full-state.js';
-import { heraldMulticast } from './systems/herald.js';
+import { heraldKeyed, heraldMdns, heraldMulticast, startHerald } from './systems/herald.js';
+import { mdnsOnly } from './systems/mdns-only.js';
 import { httpPolling } from './systems/http-polling.js';
 
 /**
@@ -17,28 +19,52 @@ const quick = args.has('--quick');
 const writeDocs = args.has('--docs');
 const HEARTBEAT_MS = 1000;
 
-interface Plan {
+interface SystemPlan {
+  system: BenchSystem;
   sizes: number[];
   losses: number[];
+  /** Idle, cold start and crash runs too (the quick run keeps them for Herald only). */
+  lifecycle: boolean;
+}
+
+interface Plan {
   changes: number;
   intervalMs: number;
   idleSeconds: number;
-  systems: BenchSystem[];
-  /** Polling is over TCP: datagram loss does not touch it, so it runs at 0 % only. Above 50 agents it saturates this machine. */
-  pollingMaxAgents: number;
-  /** Sizes the baselines run at (the quick run keeps them small). */
-  baselineSizes: number[];
+  systems: SystemPlan[];
+  flood: { agents: number; junkPerSecond: number; seconds: number } | undefined;
 }
 
+// Polling is over TCP: datagram loss does not touch it, so it runs at 0 % only; above 50 agents it
+// saturates this 2-core machine. mDNS systems run at 20 agents, the size of the mDNS issue's target.
 const plan: Plan = quick
-  ? { sizes: [10, 50], losses: [0, 0.3], changes: 40, intervalMs: 20, idleSeconds: 2, systems: [heraldMulticast, fullStateMulticast, httpPolling], pollingMaxAgents: 10, baselineSizes: [10] }
-  : { sizes: [10, 50, 100], losses: [0, 0.1, 0.3, 0.6], changes: 200, intervalMs: 25, idleSeconds: 8, systems: [heraldMulticast, fullStateMulticast, httpPolling], pollingMaxAgents: 50, baselineSizes: [10, 50, 100] };
+  ? {
+    changes: 40, intervalMs: 20, idleSeconds: 2, flood: undefined,
+    systems: [
+      { system: heraldMulticast, sizes: [10, 50], losses: [0, 0.3], lifecycle: true },
+      { system: heraldKeyed, sizes: [10], losses: [0], lifecycle: false },
+      { system: heraldMdns, sizes: [10], losses: [0], lifecycle: false },
+      { system: fullStateMulticast, sizes: [10], losses: [0, 0.3], lifecycle: false },
+      { system: httpPolling, sizes: [10], losses: [0], lifecycle: false },
+      { system: mdnsOnly, sizes: [10], losses: [0], lifecycle: false },
+    ],
+  }
+  : {
+    changes: 200, intervalMs: 25, idleSeconds: 5, flood: { agents: 10, junkPerSecond: 5000, seconds: 5 },
+    systems: [
+      { system: heraldMulticast, sizes: [10, 50, 100], losses: [0, 0.1, 0.3, 0.6], lifecycle: true },
+      { system: heraldKeyed, sizes: [50], losses: [0, 0.3], lifecycle: false },
+      { system: heraldMdns, sizes: [20], losses: [0, 0.3], lifecycle: true },
+      { system: fullStateMulticast, sizes: [10, 50], losses: [0, 0.1, 0.3, 0.6], lifecycle: true },
+      { system: httpPolling, sizes: [10, 50], losses: [0], lifecycle: true },
+      { system: mdnsOnly, sizes: [20], losses: [0, 0.3], lifecycle: true },
+    ],
+  };
 
-const results = { propagation: [] as PropagationResult[], idle: [] as IdleResult[], coldStart: [] as ColdStartResult[], crash: [] as CrashResult[] };
+const results = { propagation: [] as PropagationResult[], idle: [] as IdleResult[], coldStart: [] as ColdStartResult[], crash: [] as CrashResult[], flood: undefined as FloodResult | undefined };
 const started = Date.now();
 let step = 0;
-const runs = (s: BenchSystem) => (s === heraldMulticast ? plan.sizes : plan.baselineSizes).filter((n) => s !== httpPolling || n <= plan.pollingMaxAgents);
-const total = plan.systems.reduce((n, s) => n + runs(s).length * (3 + (s === httpPolling ? 1 : plan.losses.length)), 0);
+const total = plan.systems.reduce((n, p) => n + p.sizes.length * ((p.lifecycle ? 3 : 0) + p.losses.length), 0) + (plan.flood ? 1 : 0);
 
 function progress(what: string): void {
   step += 1;
@@ -46,20 +72,25 @@ function progress(what: string): void {
   process.stderr.write(`\r\x1b[K[${String(step).padStart(2)}/${total}] ${elapsed.padStart(4)} s  ${what}`);
 }
 
-for (const system of plan.systems) {
-  for (const n of runs(system)) {
-    progress(`${system.name}: idle, ${n} agents`);
-    const idleResult = await idle(system, n, plan.idleSeconds, HEARTBEAT_MS);
-    results.idle.push(idleResult);
-    progress(`${system.name}: cold start, ${n} agents`);
-    results.coldStart.push(await coldStart(system, n, HEARTBEAT_MS));
-    progress(`${system.name}: crash, ${n} agents`);
-    results.crash.push(await crash(system, n, HEARTBEAT_MS));
-    for (const loss of system === httpPolling ? [0] : plan.losses) {
+for (const { system, sizes, losses, lifecycle } of plan.systems) {
+  for (const n of sizes) {
+    if (lifecycle) {
+      progress(`${system.name}: idle, ${n} agents`);
+      results.idle.push(await idle(system, n, plan.idleSeconds, HEARTBEAT_MS));
+      progress(`${system.name}: cold start, ${n} agents`);
+      results.coldStart.push(await coldStart(system, n, HEARTBEAT_MS));
+      progress(`${system.name}: crash, ${n} agents`);
+      results.crash.push(await crash(system, n, HEARTBEAT_MS));
+    }
+    for (const loss of losses) {
       progress(`${system.name}: ${plan.changes} changes, ${n} agents, ${loss * 100} % loss`);
       results.propagation.push(await propagation(system, n, loss, plan.changes, plan.intervalMs, HEARTBEAT_MS));
     }
   }
+}
+if (plan.flood) {
+  progress(`herald-keyed: ${plan.flood.junkPerSecond} junk datagrams/s, ${plan.flood.agents} agents`);
+  results.flood = await junkFlood((o) => startHerald(o, 'multicast', { keys: parseKeyRing(generateKey()), apiOnFirst: true }), plan.flood.agents, plan.flood.junkPerSecond, plan.flood.seconds, HEARTBEAT_MS);
 }
 process.stderr.write(`\r\x1b[Kdone in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
 
@@ -94,7 +125,8 @@ const propRows = results.propagation.map((r) => {
 });
 const propTable = table(['system', 'agents', 'loss', 'p50', 'p99', 'max', 'undelivered (30 s)', 'datagrams / change', 'change bytes / change / receiver', 'HTTP req / change', 'CPU ms / change', 'Herald ÷ it: p99 / bytes'], propRows);
 
-const idleRows = plan.sizes.flatMap((n) => plan.systems.map((s) => {
+const allSizes = [...new Set(plan.systems.flatMap((p) => p.sizes))].sort((a, b) => a - b);
+const idleRows = allSizes.flatMap((n) => plan.systems.map(({ system: s }) => {
   const i = results.idle.find((r) => r.system === s.name && r.agents === n);
   const c = results.coldStart.find((r) => r.system === s.name && r.agents === n);
   const k = results.crash.find((r) => r.system === s.name && r.agents === n);
@@ -109,6 +141,11 @@ const idleTable = table(['system', 'agents', 'idle bytes/s per agent', 'idle HTT
 // ---- targets (sync issue) ---------------------------------------------------------------------------
 
 const at50 = (loss: number) => heraldProp(50, loss);
+function keyedCpuRatio(): number | undefined {
+  const keyed = results.propagation.find((r) => r.system === 'herald-keyed' && r.agents === 50 && r.loss === 0);
+  const open = heraldProp(50, 0);
+  return keyed && open ? keyed.cpuMsPerChange / open.cpuMsPerChange : undefined;
+}
 const idle50 = results.idle.find((r) => r.system === 'herald' && r.agents === 50);
 const cold50 = results.coldStart.find((r) => r.system === 'herald' && r.agents === 50);
 const crash50 = results.crash.find((r) => r.system === 'herald' && r.agents === 50);
@@ -121,6 +158,11 @@ const targets = [
   { target: 'crashed agent lost within 3.5 s', value: crash50?.lostEverywhereMs, ok: (v: number) => v <= 3500, show: fmtMs },
   { target: '50 agents started together converge within 3 s', value: cold50?.convergedMs, ok: (v: number) => v <= 3000, show: fmtMs },
   { target: 'no agent serves more than 49 catch-up requests at cold start', value: cold50?.maxServed, ok: (v: number) => v <= 49, show: String },
+  { target: 'mDNS: p99 ≤ 2 s at 0 % loss, 20 agents', value: results.propagation.find((r) => r.system === 'herald-mdns' && r.agents === 20 && r.loss === 0)?.latencyMs.p99, ok: (v: number) => v <= 2000, show: fmtMs },
+  { target: 'mDNS: p99 ≤ 5 s at 30 % loss, 20 agents', value: results.propagation.find((r) => r.system === 'herald-mdns' && r.agents === 20 && r.loss === 0.3)?.latencyMs.p99, ok: (v: number) => v <= 5000, show: fmtMs },
+  { target: 'authentication costs ≤ 10 % CPU per change (keyed ÷ open, 50 agents, 0 % loss)', value: keyedCpuRatio(), ok: (v: number) => v <= 1.1, show: (v: number) => `${fmt((v - 1) * 100, 0)} %` },
+  { target: '5,000 junk datagrams/s: stays converged', value: results.flood ? (results.flood.convergedAfter && results.flood.undelivered === 0 ? 1 : 0) : undefined, ok: (v: number) => v === 1, show: (v: number) => (v === 1 ? 'converged, nothing undelivered' : 'not converged') },
+  { target: '5,000 junk datagrams/s: answers its API', value: results.flood ? results.flood.apiMs.p99 : undefined, ok: (v: number) => Number.isFinite(v) && (results.flood?.apiFailures ?? 1) === 0 && v < 1000, show: (v: number) => `p99 ${fmtMs(v)}, ${results.flood?.apiFailures ?? 0} failures` },
 ].map((t) => ({ target: t.target, value: t.value === undefined ? 'not measured' : t.show(t.value), met: t.value === undefined ? 'not measured' : t.ok(t.value) ? 'met' : 'NOT met' }));
 const targetTable = table(['target', 'measured', ''], targets.map((t) => [t.target, t.value, t.met]));
 
@@ -134,18 +176,23 @@ ${propTable}
 
 ${idleTable}
 
-### Targets of the sync issue (Herald, 50 agents)
+${results.flood ? `### A keyed site of ${results.flood.agents} agents under ${fmt(results.flood.junkPerSecond, 0)} junk datagrams a second
+
+${table(['changes', 'p50', 'p99', 'undelivered', 'API GET /v1/devices p50', 'API p99', 'API failures', 'junk dropped per agent', 'converged after'], [[String(results.flood.changes), fmtMs(results.flood.latencyMs.p50), fmtMs(results.flood.latencyMs.p99), String(results.flood.undelivered), fmtMs(results.flood.apiMs.p50), fmtMs(results.flood.apiMs.p99), String(results.flood.apiFailures), fmt(results.flood.dropped, 0), results.flood.convergedAfter ? 'yes' : 'no']])}
+` : ''}
+### Targets (Herald)
 
 ${targetTable}
 `;
 process.stdout.write('\n' + report + '\n');
 
 await mkdir('bench-results', { recursive: true });
-await writeFile('bench-results/latest.json', JSON.stringify({ machine, plan: { ...plan, systems: plan.systems.map((s) => s.name) }, results, targets }, null, 2));
-const plotN = plan.sizes.includes(50) ? 50 : plan.sizes[0]!;
-const svg = latencyPlot(plan.systems.map((s) => ({
+await writeFile('bench-results/latest.json', JSON.stringify({ machine, plan: { ...plan, systems: plan.systems.map((p) => ({ ...p, system: p.system.name })) }, results, targets }, null, 2));
+const plotN = allSizes.includes(50) ? 50 : allSizes[0]!;
+const plotLosses = [...new Set(plan.systems.flatMap((p) => p.losses))];
+const svg = latencyPlot(plan.systems.filter((p) => p.sizes.includes(plotN)).map(({ system: s }) => ({
   name: s.name,
-  points: results.propagation.filter((r) => r.system === s.name && r.agents === plotN).flatMap((r) => s === httpPolling ? plan.losses.map((loss) => ({ loss, p99: r.latencyMs.p99 })) : [{ loss: r.loss, p99: r.latencyMs.p99 }]),
+  points: results.propagation.filter((r) => r.system === s.name && r.agents === plotN).flatMap((r) => s === httpPolling ? plotLosses.map((loss) => ({ loss, p99: r.latencyMs.p99 })) : [{ loss: r.loss, p99: r.latencyMs.p99 }]),
 })), `p99 latency of a change, ${plotN} agents, heartbeat ${HEARTBEAT_MS} ms`);
 await writeFile('bench-results/latency.svg', svg);
 process.stderr.write('wrote bench-results/latest.json and bench-results/latency.svg\n');

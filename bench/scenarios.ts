@@ -175,3 +175,114 @@ export async function crash(system: BenchSystem, agents: number, heartbeatMs: nu
     return { system: system.name, agents, lostEverywhereMs: took === undefined ? Infinity : now() - t0 };
   });
 }
+
+export interface FloodResult {
+  agents: number;
+  junkPerSecond: number;
+  changes: number;
+  latencyMs: { p50: number; p99: number; max: number; n: number };
+  undelivered: number;
+  apiMs: { p50: number; p99: number; max: number; n: number };
+  apiFailures: number;
+  convergedAfter: boolean;
+  dropped: number;
+}
+
+/**
+ * A keyed site under a flood of junk datagrams (random bytes and mutations of real ones) on its group,
+ * while changes go on: does it stay converged, and does agent 0 still answer its local API?
+ */
+export async function junkFlood(
+  start: (opts: ClusterOptions) => Promise<BenchCluster & { agents: import('../src/agent/agent.js').Agent[] }>,
+  agents: number, junkPerSecond: number, seconds: number, heartbeatMs: number,
+): Promise<FloodResult> {
+  const { createSocket } = await import('node:dgram');
+  const { request } = await import('undici');
+  const port = freshPort();
+  const c = await start({ agents, devicesPerAgent: 5, loss: 0, heartbeatMs, seed: 9, port });
+  const captured: Buffer[] = [];
+  const tap = createSocket({ type: 'udp4', reuseAddr: true });
+  const flooder = createSocket({ type: 'udp4', reuseAddr: true });
+  try {
+    await new Promise<void>((r) => tap.bind(port, '239.255.70.70', () => r()));
+    tap.addMembership('239.255.70.70', '127.0.0.1');
+    tap.on('message', (m) => captured.length < 100 && captured.push(m));
+    await new Promise<void>((r) => flooder.bind(0, '127.0.0.1', () => r()));
+    flooder.setMulticastInterface('127.0.0.1');
+    flooder.setMulticastTTL(1);
+    await waitFor(() => c.converged(), 20_000);
+    await sleep(heartbeatMs);
+    let rng = 12345;
+    const random = () => ((rng = (rng * 1103515245 + 12345) % 2147483648) / 2147483648);
+    let sent = 0;
+    const flood = setInterval(() => {
+      for (let k = 0; k < junkPerSecond / 100; k++) {
+        let junk: Buffer;
+        if (captured.length > 0 && random() < 0.7) {
+          junk = Buffer.from(captured[Math.floor(random() * captured.length)]!);
+          junk[Math.floor(random() * junk.length)] ^= 1 + Math.floor(random() * 255);
+        } else junk = Buffer.from(Array.from({ length: 20 + Math.floor(random() * 300) }, () => Math.floor(random() * 256)));
+        flooder.send(junk, port, '239.255.70.70');
+        sent += 1;
+      }
+    }, 10);
+    const api = c.agents[0]!.apiEndpoint!;
+    const apiTimes: number[] = [];
+    let apiFailures = 0;
+    let probing = true;
+    const apiLoop = (async () => {
+      while (probing) {
+        const t0 = now();
+        try {
+          const res = await request(`http://127.0.0.1:${api.port}/v1/devices`, { signal: AbortSignal.timeout(2000) });
+          await res.body.dump();
+          if (res.statusCode === 200) apiTimes.push(now() - t0);
+          else apiFailures += 1;
+        } catch {
+          apiFailures += 1;
+        }
+        await sleep(50);
+      }
+    })();
+    const t0 = now();
+    const latencies: number[] = [];
+    const pending: { origin: string; version: number; at: number; waiting: Set<number> }[] = [];
+    let changes = 0;
+    while (now() - t0 < seconds * 1000) {
+      const i = changes % agents;
+      const name = c.names[i]!;
+      const devices = Array.from({ length: 5 }, (_, d) => benchDeviceFor(name, d, changes));
+      const at = now();
+      const version = await c.change(i, devices);
+      pending.push({ origin: name, version, at, waiting: new Set(c.names.map((_, v) => v).filter((v) => v !== i)) });
+      changes += 1;
+      await sleep(100);
+      for (const p of pending) for (const v of [...p.waiting]) if (c.held(v, p.origin) >= p.version) {
+        p.waiting.delete(v);
+        latencies.push(now() - p.at);
+      }
+    }
+    clearInterval(flood);
+    const elapsed = (now() - t0) / 1000;
+    await waitFor(() => pending.every((p) => [...p.waiting].every((v) => c.held(v, p.origin) >= p.version)), 10_000);
+    for (const p of pending) for (const v of [...p.waiting]) if (c.held(v, p.origin) >= p.version) {
+      p.waiting.delete(v);
+      latencies.push(now() - p.at);
+    }
+    probing = false;
+    await apiLoop;
+    const dropped = c.agents.reduce((n, a) => n + [...a.metrics.registry.render().matchAll(/^herald_decode_errors_total\{[^}]*\} (\d+)$/gm)].reduce((m, x) => m + Number(x[1]), 0), 0) / agents;
+    return {
+      agents, junkPerSecond: sent / elapsed, changes, latencyMs: summarize(latencies), undelivered: pending.filter((p) => p.waiting.size > 0).length,
+      apiMs: summarize(apiTimes), apiFailures, convergedAfter: (await waitFor(() => c.converged(), 5000)) !== undefined, dropped,
+    };
+  } finally {
+    tap.close();
+    flooder.close();
+    await c.stop();
+  }
+}
+
+function benchDeviceFor(agent: string, k: number, revision: number) {
+  return benchDevice(agent, k, k === revision % 5 ? revision : 0);
+}

@@ -1,4 +1,9 @@
 import { Agent } from '../../src/agent/agent.js';
+import { MdnsDiscovery } from '../../src/mdns/mdns-discovery.js';
+import { HmacEnvelope } from '../../src/protocol/hmac-envelope.js';
+import { generateKey, parseKeyRing, type KeyRing } from '../../src/security/cluster-key.js';
+import { PeerAuth } from '../../src/security/peer-auth.js';
+import { lossyUdpSocket } from '../../src/transport/lossy-socket.js';
 import { MessageType } from '../../src/protocol/messages.js';
 import { PeerHttpServer } from '../../src/http/peer-server.js';
 import type { Device } from '../../src/profiles/model.js';
@@ -17,7 +22,31 @@ import { benchDevice, type BenchCluster, type BenchSystem, type ClusterOptions, 
 export const heraldMulticast: BenchSystem = {
   name: 'herald',
   description: 'Herald over UDP multicast: deltas in announcements, heartbeats with hints, HTTP catch-up',
-  async start(opts: ClusterOptions): Promise<BenchCluster> {
+  start: (opts) => startHerald(opts, 'multicast'),
+};
+
+/** Herald with a cluster key: every datagram and catch-up exchange authenticated. */
+export const heraldKeyed: BenchSystem = {
+  name: 'herald-keyed',
+  description: 'Herald over UDP multicast with a cluster key (HMAC-SHA256 on datagrams and catch-up)',
+  start: (opts) => startHerald(opts, 'multicast', { keys: parseKeyRing(generateKey()) }),
+};
+
+/** Herald with --discovery mdns: no Herald datagram; mDNS TXT versions, probes, HTTP catch-up. */
+export const heraldMdns: BenchSystem = {
+  name: 'herald-mdns',
+  description: 'Herald with --discovery mdns: versions in mDNS TXT records (bonjour-service), probes, HTTP catch-up',
+  start: (opts) => startHerald(opts, 'mdns'),
+};
+
+export interface HeraldBenchOptions {
+  keys?: KeyRing;
+  /** A local API on agent 0, for the flood scenario's "still answers" check. */
+  apiOnFirst?: boolean;
+}
+
+export async function startHerald(opts: ClusterOptions, discovery: 'multicast' | 'mdns', extra: HeraldBenchOptions = {}): Promise<BenchCluster & { agents: Agent[] }> {
+  {
     const clock = systemClock();
     const random = seededRandom(opts.seed);
     const logger = createLogger({ level: 'silent' });
@@ -44,10 +73,20 @@ export const heraldMulticast: BenchSystem = {
       const agent = new Agent(
         {
           clock, random, logger, profiles: source,
-          transport: withReceiveLoss(counted, () => opts.loss, seededRandom(opts.seed * 1000 + i)),
-          peers: new HttpPeerClient(),
+          transport: discovery === 'multicast' ? withReceiveLoss(counted, () => opts.loss, seededRandom(opts.seed * 1000 + i)) : undefined,
+          extensions: discovery === 'mdns' ? [new MdnsDiscovery({
+            interfaceAddress: '127.0.0.1', browse: true, publishDevices: false,
+            socket: lossyUdpSocket(opts.loss, seededRandom(opts.seed * 1000 + i), (bytes) => {
+              traffic.datagrams += 1;
+              traffic.datagramBytes += udpWireBytes(bytes);
+              traffic.changeBytes += udpWireBytes(bytes);
+            }),
+          })] : [],
+          peers: new HttpPeerClient({ auth: extra.keys && new PeerAuth(extra.keys, clock) }),
+          envelope: extra.keys && new HmacEnvelope(extra.keys, clock),
           peerListener: (service) => {
             const server = new PeerHttpServer(service, { host: '127.0.0.1', port: 0 }, {
+              auth: extra.keys && new PeerAuth(extra.keys, clock),
               onExchange: (route, bytesIn, bytesOut) => {
                 const bytes = bytesIn + bytesOut + TCP_EXCHANGE_OVERHEAD;
                 traffic.httpRequests += 1;
@@ -58,7 +97,7 @@ export const heraldMulticast: BenchSystem = {
             return { start: async () => (await server.start()).port, stop: () => server.stop() };
           },
         },
-        { name, site: `bench-${opts.port}`, incarnation: clock.now() * 1000 + i, address: '127.0.0.1', host: 'localhost', heartbeatMs: opts.heartbeatMs, api: null },
+        { name, site: `b${opts.port}`, incarnation: clock.now() * 1000 + i, address: '127.0.0.1', host: 'localhost', heartbeatMs: opts.heartbeatMs, api: extra.apiOnFirst && i === 0 ? { host: '127.0.0.1', port: 0 } : null },
       );
       agent.directory.subscribe((e) => {
         for (const l of listeners) l(i, e.agent);
@@ -74,6 +113,7 @@ export const heraldMulticast: BenchSystem = {
 
     const running = () => agents.filter((_, i) => !crashed.has(i));
     return {
+      agents,
       names: agents.map((a) => a.name),
       async change(i: number, devices: Device[]) {
         sources[i]!.set(devices);
@@ -84,7 +124,7 @@ export const heraldMulticast: BenchSystem = {
       held: (viewer, origin) => agents[viewer]!.directory.held(origin)?.version ?? 0,
       state: (viewer, origin) => agents[viewer]!.directory.held(origin)?.state,
       converged: () => running().every((v) => running().every((o) => v.directory.held(o.name)?.version === o.local.currentVersion && v.directory.held(o.name)?.state === 'alive')),
-      traffic: () => ({ ...traffic, changeDatagrams: agents.reduce((n, a) => n + a.metrics.announcementsSent.get({ type: 'announce' }), 0) }),
+      traffic: () => ({ ...traffic, changeDatagrams: agents.reduce((n, a) => n + a.metrics.announcementsSent.get({ type: 'announce' }) + a.metrics.announcementsSent.get({ type: 'mdns' }), 0) }),
       maxServed: () => Math.max(...agents.map((a) => a.metrics.peerRequestsServed.get({ route: 'changes', status: '200' }))),
       async crash(i: number) {
         crashed.add(i);
@@ -94,5 +134,5 @@ export const heraldMulticast: BenchSystem = {
         await Promise.all(agents.map((a, i) => (crashed.has(i) ? undefined : a.stop({ goodbye: false }))));
       },
     };
-  },
-};
+  }
+}

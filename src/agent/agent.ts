@@ -14,6 +14,27 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Random } from '../util/random.js';
 
+/** What an extension (mDNS discovery, the MQTT bridge) gets to work with. */
+export interface AgentContext {
+  directory: Directory;
+  local: LocalDeviceSet;
+  sync: ClusterSync;
+  metrics: HeraldMetrics;
+  logger: Logger;
+  clock: Clock;
+  random: Random;
+  identity: { name: string; site: string; incarnation: number; address: string; host: string; peerPort: number };
+}
+
+/** A part of the agent with its own lifecycle, started after sync and stopped before it. */
+export interface AgentExtension {
+  readonly name: string;
+  start(ctx: AgentContext): Promise<void>;
+  stop(): Promise<void>;
+  /** A line for /readyz; `ok: false` makes the agent not ready. */
+  health?(): { ok: boolean; detail?: string };
+}
+
 /** Serves the peer endpoint for a PeerService; resolves with the port it listens on. */
 export interface PeerListener {
   start(): Promise<number>;
@@ -25,7 +46,9 @@ export interface AgentComponents {
   random: Random;
   logger: Logger;
   profiles: ProfileSource;
-  transport: DatagramTransport;
+  /** Herald datagrams; absent when only mDNS carries advertisements. */
+  transport?: DatagramTransport;
+  extensions?: AgentExtension[];
   peers: PeerClient;
   peerListener: (service: PeerService, metrics: HeraldMetrics) => PeerListener;
   metrics?: HeraldMetrics;
@@ -73,6 +96,7 @@ export class Agent {
   private lastReload: { ok: boolean; at: string; errors: number } | undefined;
   private apiAddress: AddressInfo | undefined;
   private peerPort = 0;
+  private readonly startedExtensions: AgentExtension[] = [];
 
   constructor(
     private readonly c: AgentComponents,
@@ -112,7 +136,7 @@ export class Agent {
 
     const service = new DirectoryPeerService({
       directory: this.directory,
-      identity: helloOf(this.init.name, this.init.site, this.init.incarnation, () => this.local.currentVersion),
+      identity: helloOf(this.init.name, this.init.site, this.init.incarnation, () => this.local.currentVersion, this.directory),
       onServed: (route, status) => this.metrics.peerRequestsServed.inc({ route, status: String(status) }),
     });
     this.peerListener = this.c.peerListener(service, this.metrics);
@@ -124,6 +148,14 @@ export class Agent {
     );
     await this.sync.start();
     this.directory.touch(this.init.name, this.init.address, this.peerPort);
+    const ctx: AgentContext = {
+      directory: this.directory, local: this.local, sync: this.sync, metrics: this.metrics, logger: this.c.logger, clock: this.c.clock, random: this.c.random,
+      identity: { name: this.init.name, site: this.init.site, incarnation: this.init.incarnation, address: this.init.address, host: this.init.host, peerPort: this.peerPort },
+    };
+    for (const ext of this.c.extensions ?? []) {
+      await ext.start(ctx);
+      this.startedExtensions.push(ext);
+    }
 
     if (this.init.api) {
       this.api = new ApiServer(
@@ -146,6 +178,9 @@ export class Agent {
     this.stopping = true;
     this.unwatch?.();
     await this.api?.stop();
+    for (const ext of this.startedExtensions.splice(0).reverse()) {
+      await ext.stop().catch((err: unknown) => this.c.logger.error({ err, extension: ext.name }, 'extension failed to stop'));
+    }
     await this.sync?.stop(opts);
     await this.peerListener?.stop();
     await this.c.peers.close();
@@ -186,7 +221,11 @@ export class Agent {
         : { ok: this.lastReload !== undefined, detail: this.lastReload ? `last reload refused (${this.lastReload.errors} errors); serving the last good set` : 'not loaded' },
       sync: { ok: this.started, detail: this.sync ? `${this.sync.pendingCatchups()} catch-ups pending` : 'not started' },
     };
-    return { ready: this.started && !this.stopping, checks };
+    for (const ext of this.c.extensions ?? []) {
+      const h = ext.health?.();
+      if (h) checks[ext.name] = h;
+    }
+    return { ready: this.started && !this.stopping && Object.values(checks).every((c) => c.ok), checks };
   }
 
   private registerGauges(): void {

@@ -11,6 +11,7 @@ import { UdpMulticastTransport } from '../transport/udp-multicast.js';
 import { systemClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
+import { MdnsDiscovery } from '../mdns/mdns-discovery.js';
 import { Agent } from './agent.js';
 import { nextIncarnation } from './identity.js';
 import { resolveInterface } from './interfaces.js';
@@ -45,12 +46,13 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
       random: Math.random,
       logger,
       profiles: new FolderProfileSource(config.profiles),
-      transport: new UdpMulticastTransport({
+      transport: config.discovery === 'mdns' ? undefined : new UdpMulticastTransport({
         group: config.group.host,
         port: config.group.port,
         interfaceAddress: iface.address,
         onError: (err) => logger.warn({ err: err.message }, 'multicast socket error'),
       }),
+      extensions: config.discovery === 'multicast' ? [] : [new MdnsDiscovery({ interfaceAddress: iface.address, browse: true, publishDevices: config.mdnsDevices })],
       envelope,
       peers: new HttpPeerClient({ localAddress: iface.address, auth: peerAuth }),
       peerListener: (service, metrics) => {

@@ -34,9 +34,11 @@ export interface AgentConfig {
   heartbeatMs: number;
   keyFile?: string;
   apiTokenFile?: string;
+  discovery: 'multicast' | 'mdns' | 'both';
+  mdnsDevices: boolean;
 }
 
-type Kind = 'string' | 'name' | 'port' | 'hostport' | 'group' | 'duration-ms' | 'enum';
+type Kind = 'string' | 'name' | 'port' | 'hostport' | 'group' | 'duration-ms' | 'enum' | 'bool';
 
 export interface OptionSpec {
   key: keyof AgentConfig;
@@ -61,6 +63,8 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
   { key: 'group', flag: 'group', env: 'HERALD_GROUP', kind: 'group', help: 'multicast group and port (default: 239.255.70.70:7770)', restart: true },
   { key: 'peerPort', flag: 'peer-port', env: 'HERALD_PEER_PORT', kind: 'port', help: 'port of the peer endpoint for catch-up (default: 7771; 0 picks a free one)', restart: true },
   { key: 'heartbeatMs', flag: 'heartbeat-ms', env: 'HERALD_HEARTBEAT_MS', kind: 'duration-ms', help: 'heartbeat period in ms; lost after 3.5 periods (default: 1000)', restart: true },
+  { key: 'discovery', flag: 'discovery', env: 'HERALD_DISCOVERY', kind: 'enum', values: ['multicast', 'mdns', 'both'], help: 'multicast|mdns|both: Herald datagrams, mDNS/DNS-SD, or both (default: both)', restart: true },
+  { key: 'mdnsDevices', flag: 'mdns-devices', env: 'HERALD_MDNS_DEVICES', kind: 'bool', help: 'true|false: publish each device with an HTTP endpoint as _http._tcp (default: false)', restart: true },
   { key: 'keyFile', flag: 'key-file', env: 'HERALD_KEY_FILE', kind: 'string', help: 'cluster key file: authenticates datagrams and catch-up (default: none, an open cluster)' },
   { key: 'apiTokenFile', flag: 'api-token-file', env: 'HERALD_API_TOKEN_FILE', kind: 'string', help: 'bearer token file for the local API; required when it listens beyond loopback' },
 ];
@@ -79,6 +83,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig
     group: { host: '239.255.70.70', port: 7770 }, // organisation-local scope (RFC 2365), not routed off site
     peerPort: 7771, // a listener apart from the local API: peers never reach the local API
     heartbeatMs: 1000, // a missed last change is noticed within about a second
+    discovery: 'both', // Herald's own datagrams for speed, mDNS so that standard tools see the agent
+    mdnsDevices: false, // one service per device is noisy on a big site: opt in
   };
 }
 
@@ -92,7 +98,7 @@ const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 /** Turns one raw value (from a flag, the environment or the file) into a typed one, or says why not. */
 export function parseOptionValue(spec: OptionSpec, raw: unknown, source: string): unknown {
   const where = source;
-  const text = typeof raw === 'number' ? String(raw) : raw;
+  const text = typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : raw;
   if (typeof text !== 'string') throw new OptionError(`${where}: expected a ${spec.kind}, got ${JSON.stringify(raw)}`);
   switch (spec.kind) {
     case 'string':
@@ -106,6 +112,10 @@ export function parseOptionValue(spec: OptionSpec, raw: unknown, source: string)
       return text;
     case 'port':
       return parsePort(text, where, true);
+    case 'bool':
+      if (['true', 'yes', '1', 'on'].includes(text)) return true;
+      if (['false', 'no', '0', 'off'].includes(text)) return false;
+      throw new OptionError(`${where}: must be true or false; got '${text}'`);
     case 'duration-ms': {
       const n = Number(text);
       if (!/^\d+$/.test(text) || n < 50 || n > 600_000) throw new OptionError(`${where}: must be a whole number of milliseconds from 50 to 600000; got '${text}'`);

@@ -18,7 +18,8 @@ const LEFT = 0;
 export interface ClusterSyncComponents {
   directory: Directory;
   local: LocalDeviceSet;
-  transport: DatagramTransport;
+  /** The Herald datagram transport; absent with --discovery mdns, where mDNS carries advertisements. */
+  transport?: DatagramTransport;
   peers: PeerClient;
   clock: Clock;
   random: Random;
@@ -117,6 +118,8 @@ export class ClusterSync {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    this.scheduleSweep();
+    if (!this.c.transport) return;
     await this.c.transport.start((data, from) => this.onDatagram(data, from));
     this.unsubscribeLocal = this.c.local.onChange((delta) => this.announce(delta));
     // Tell the site who we are (with our whole set when it fits), then ask peers to say who they are.
@@ -125,7 +128,6 @@ export class ClusterSync {
     this.send(MessageType.announce, delta);
     this.send(MessageType.solicit);
     this.scheduleHeartbeat(jitter(this.c.random, this.cfg.heartbeatMs, 0.2));
-    this.scheduleSweep();
   }
 
   /** Leaves the site: a goodbye (twice, as it cannot be repaired later), then silence. */
@@ -133,14 +135,31 @@ export class ClusterSync {
     if (!this.running) return;
     this.running = false;
     this.unsubscribeLocal?.();
-    if (opts.goodbye ?? true) {
+    if ((opts.goodbye ?? true) && this.c.transport) {
       this.send(MessageType.goodbye);
       this.send(MessageType.goodbye);
     }
     this.c.clock.clearTimeout(this.heartbeatTimer);
     this.c.clock.clearTimeout(this.sweepTimer);
     for (const peer of this.peers.values()) this.c.clock.clearTimeout(peer.retry);
-    await this.c.transport.stop();
+    await this.c.transport?.stop();
+  }
+
+  /**
+   * An advertisement heard by another discovery (an mDNS TXT record): handled exactly like a heartbeat,
+   * so a newer version leads to the same catch-up.
+   */
+  observe(advert: { name: string; site: string; incarnation: number; version: number; address: string; peerPort: number }, signal: string): void {
+    if (!this.running || advert.site !== this.cfg.site) return;
+    const msg: Message = { type: MessageType.heartbeat, site: advert.site, name: advert.name, incarnation: advert.incarnation, version: advert.version, peerPort: advert.peerPort, recent: [] };
+    this.onMessage(msg, { address: advert.address, port: advert.peerPort }, signal);
+  }
+
+  /** A goodbye heard by another discovery (an mDNS record with TTL 0). */
+  observeGoodbye(name: string, incarnation: number): void {
+    const peer = this.peers.get(name);
+    const held = this.c.directory.held(name);
+    if (this.running && peer && held && incarnation >= held.incarnation) this.leave(peer, 'mdns goodbye');
   }
 
   /** Origins whose catch-up is under way or pending: for /readyz and tests. */
@@ -172,6 +191,7 @@ export class ClusterSync {
     if (delta) msg.delta = delta;
     const { bytes } = encodeMessage(msg, { reserve: this.envelope.overhead });
     const sealed = this.envelope.seal(bytes);
+    if (!this.c.transport) return;
     this.c.transport.send(sealed);
     this.c.metrics.announcementsSent.inc({ type: MESSAGE_TYPE_NAMES[type]! });
     this.c.metrics.datagramBytesSent.inc({}, sealed.length);
@@ -224,8 +244,12 @@ export class ClusterSync {
       return;
     }
     if (msg.site !== this.cfg.site) return this.c.metrics.announcementsIgnored.inc({ reason: 'other-site' });
+    this.onMessage(msg, from);
+  }
+
+  private onMessage(msg: Message, from: Endpoint, signalOverride?: string): void {
     if (msg.name === this.cfg.name) return this.onOwnName(msg, from);
-    this.c.metrics.announcementsReceived.inc({ type: MESSAGE_TYPE_NAMES[msg.type]! });
+    this.c.metrics.announcementsReceived.inc({ type: signalOverride ?? MESSAGE_TYPE_NAMES[msg.type]! });
 
     const endpoint = { address: from.address, port: msg.peerPort };
     const peer = this.peer(msg.name, endpoint);
@@ -260,6 +284,7 @@ export class ClusterSync {
       signal = 'announce-gap';
     } else if (!this.newer(msg, held)) this.c.metrics.announcementsIgnored.inc({ reason: 'held' });
     if (newLife && !msg.delta) signal = 'new-incarnation';
+    if (signalOverride) signal = signalOverride;
     this.want(peer, msg.incarnation, msg.version, signal);
     this.onRecent(msg.recent, endpoint);
   }
@@ -542,12 +567,28 @@ export class ClusterSync {
       peer.lastHeard = this.c.clock.monotonic();
       this.c.directory.touch(peer.name);
       this.want(peer, hello.incarnation, hello.version, 'probe');
+      this.learn(hello.peers ?? []);
     } catch (err) {
       if (!this.running) return;
       this.c.metrics.livenessProbes.inc({ result: 'failed' });
       if (/refused|ECONNREFUSED/i.test((err as Error).message)) this.lose(peer, 'its peer endpoint refuses connections');
     } finally {
       peer.probing = false;
+    }
+  }
+
+  /**
+   * What a probed peer knows of others: second-hand, so it neither refreshes liveness nor revives, but
+   * it names agents this one never heard (every mDNS packet about them lost) and versions it missed.
+   */
+  private learn(summaries: readonly { name: string; incarnation: number; version: number; address: string; port: number }[]): void {
+    for (const s of summaries) {
+      if (s.name === this.cfg.name) continue;
+      const known = this.peers.get(s.name);
+      const held = this.c.directory.held(s.name);
+      if (known && held && (held.state !== 'alive' || s.incarnation < held.incarnation)) continue;
+      const peer = known ?? this.peer(s.name, { address: s.address, port: s.port });
+      this.want(peer, s.incarnation, s.version, 'summary');
     }
   }
 

@@ -58,5 +58,16 @@ export function checkHello(value: unknown): Hello {
   if (typeof site !== 'string' || !Number.isSafeInteger(incarnation) || !Number.isSafeInteger(version) || !Number.isSafeInteger(format)) {
     throw new DecodeError('response', 'hello is missing fields');
   }
-  return { name, site, incarnation: incarnation as number, version: version as number, format: format as number };
+  const hello: Hello = { name, site, incarnation: incarnation as number, version: version as number, format: format as number };
+  if (value.peers !== undefined) {
+    if (!Array.isArray(value.peers) || value.peers.length > PROFILE_LIMITS.devicesPerAgent) throw new DecodeError('response', 'hello peers is not a bounded list');
+    hello.peers = value.peers.map((p, i) => {
+      if (!isObject(p) || typeof p.name !== 'string' || !DEVICE_ID_PATTERN.test(p.name) || !Number.isSafeInteger(p.incarnation) || !Number.isSafeInteger(p.version)
+        || typeof p.address !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}$/.test(p.address) || !Number.isInteger(p.port) || (p.port as number) < 1 || (p.port as number) > 65535) {
+        throw new DecodeError('response', `hello peers[${i}] is not valid`);
+      }
+      return { name: p.name, incarnation: p.incarnation as number, version: p.version as number, address: p.address, port: p.port as number };
+    });
+  }
+  return hello;
 }

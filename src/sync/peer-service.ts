@@ -35,6 +35,14 @@ function problem(status: number, detail: string): { status: number; body: unknow
   return { status, body: { type: 'about:blank', title: status === 404 ? 'Not found' : 'Bad request', status, detail } };
 }
 
-export function helloOf(name: string, site: string, incarnation: number, version: () => number): () => Hello {
-  return () => ({ name, site, incarnation, version: version(), format: FORMAT_VERSION });
+export function helloOf(name: string, site: string, incarnation: number, version: () => number, directory?: Directory): () => Hello {
+  return () => {
+    const hello: Hello = { name, site, incarnation, version: version(), format: FORMAT_VERSION };
+    if (directory) {
+      hello.peers = directory.agents()
+        .filter((a) => a.state === 'alive' && !a.local && a.version > 0 && a.address && a.peerPort)
+        .map((a) => ({ name: a.name, incarnation: a.incarnation, version: a.version, address: a.address!, port: a.peerPort! }));
+    }
+    return hello;
+  };
 }

@@ -31,6 +31,16 @@ export interface Hello {
   incarnation: number;
   version: number;
   format: number;
+  /** The alive agents this peer knows, so that a prober learns of agents it never heard itself. */
+  peers?: PeerSummary[];
+}
+
+export interface PeerSummary {
+  name: string;
+  incarnation: number;
+  version: number;
+  address: string;
+  port: number;
 }
 
 /**

@@ -1,5 +1,8 @@
 import { execFile } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { runHerald, type Running } from './process.js';
 import { hasCommand, isRoot, missingRequirement } from './requirements.js';
 
 const run = promisify(execFile);
@@ -66,6 +69,11 @@ export class Testbed {
     await this.exec(host, 'nft', `add rule inet herald_loss in udp dport ${port} numgen random mod 100 < ${percent} drop`);
   }
 
+  /** A process's open UDP sockets: what the mDNS-only test checks for the absence of Herald's port. */
+  async udpPorts(host: Host): Promise<string> {
+    return (await this.exec(host, 'ss', '-uan')).stdout;
+  }
+
   /** Cuts a host off the LAN (all traffic on its LAN interface, both ways). */
   async isolate(host: Host): Promise<void> {
     await this.exec(host, 'nft', 'add', 'table', 'inet', 'herald_cut');
@@ -100,5 +108,79 @@ async function sh(cmd: string, ...args: string[]): Promise<{ stdout: string }> {
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new Error(`${cmd} ${args.join(' ')}: ${e.stderr?.trim() || e.message}`);
+  }
+}
+
+/** Agents, one per namespace host, each with its own profiles and state folders under `root`. */
+export class NetnsSite {
+  readonly agents = new Map<string, { host: Host; proc: Running; profiles: string }>();
+
+  constructor(
+    readonly bed: Testbed,
+    readonly root: string,
+    private readonly extraArgs: string[] = [],
+  ) {}
+
+  async writeDevice(host: Host, id: string): Promise<void> {
+    const profiles = join(this.root, host.name, 'profiles');
+    await mkdir(profiles, { recursive: true });
+    await writeFile(join(profiles, `${id}.yaml`), `id: ${id}\nname: Device ${id}\ncapabilities:\n  - id: value\n    kind: property\n    type: temperature\n    endpoint: http://{address}:8080/${id}\n`);
+  }
+
+  async removeDevice(host: Host, id: string): Promise<void> {
+    await rm(join(this.root, host.name, 'profiles', `${id}.yaml`));
+  }
+
+  async start(host: Host): Promise<void> {
+    const profiles = join(this.root, host.name, 'profiles');
+    await mkdir(profiles, { recursive: true });
+    const proc = runHerald(['agent', '--name', host.name, '--site', 'netns', '--interface', host.veth, '--profiles', profiles,
+      '--state-dir', join(this.root, host.name, 'state'), '--log-format', 'json', ...this.extraArgs], { prefix: this.bed.prefix(host) });
+    await proc.waitFor(() => proc.logs().find((l) => l.msg === 'agent started'), 10_000, `${host.name} started`);
+    this.agents.set(host.name, { host, proc, profiles });
+  }
+
+  alive(): Host[] {
+    return [...this.agents.values()].filter((a) => a.proc.proc.exitCode === null && a.proc.proc.signalCode === null).map((a) => a.host);
+  }
+
+  async keys(host: Host): Promise<string[]> {
+    return ((await this.bed.get(host, '/v1/devices')).devices as { agent: string; id: string }[]).map((d) => `${d.agent}/${d.id}`);
+  }
+
+  async stateOf(viewer: Host, agent: string): Promise<string | undefined> {
+    return ((await this.bed.get(viewer, '/v1/agents')).agents as { name: string; state: string }[]).find((a) => a.name === agent)?.state;
+  }
+
+  async allSee(expected: string[], timeoutMs: number, what: string): Promise<number> {
+    const want = [...expected].sort().join();
+    return eventually(what, async () => {
+      for (const h of this.alive()) if ((await this.keys(h)).sort().join() !== want) return false;
+      return true;
+    }, timeoutMs);
+  }
+
+  async allAgree(agent: string, state: string, timeoutMs: number): Promise<number> {
+    return eventually(`${agent} ${state} everywhere`, async () => {
+      for (const h of this.alive()) if (h.name !== agent && (await this.stateOf(h, agent)) !== state) return false;
+      return true;
+    }, timeoutMs);
+  }
+
+  async stopAll(): Promise<void> {
+    for (const a of this.agents.values()) await a.proc.stop('SIGKILL');
+  }
+}
+
+export async function eventually(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    try {
+      if (await check()) return Date.now() - t0;
+    } catch {
+      // an agent that is restarting does not answer yet
+    }
+    if (Date.now() - t0 > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
