@@ -32,7 +32,7 @@ export interface AgentExtension {
   start(ctx: AgentContext): Promise<void>;
   stop(): Promise<void>;
   /** A line for /readyz; `ok: false` makes the agent not ready. */
-  health?(): { ok: boolean; detail?: string };
+  health?(): { ok: boolean; detail?: string; critical?: boolean };
 }
 
 /** Serves the peer endpoint for a PeerService; resolves with the port it listens on. */
@@ -225,7 +225,9 @@ export class Agent {
       const h = ext.health?.();
       if (h) checks[ext.name] = h;
     }
-    return { ready: this.started && !this.stopping && Object.values(checks).every((c) => c.ok), checks };
+    // A non-critical check (the MQTT bridge) is reported but does not make the agent unready: the
+    // directory and LAN sync are served whatever the broker does.
+    return { ready: this.started && !this.stopping && Object.values(checks).every((c) => c.ok || (c as { critical?: boolean }).critical === false), checks };
   }
 
   private registerGauges(): void {

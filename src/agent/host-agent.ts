@@ -12,6 +12,8 @@ import { systemClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { MdnsDiscovery } from '../mdns/mdns-discovery.js';
+import { MqttBridge } from '../mqtt/bridge.js';
+import { HERALD_VERSION } from '../version.js';
 import { Agent } from './agent.js';
 import { nextIncarnation } from './identity.js';
 import { resolveInterface } from './interfaces.js';
@@ -52,7 +54,14 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
         interfaceAddress: iface.address,
         onError: (err) => logger.warn({ err: err.message }, 'multicast socket error'),
       }),
-      extensions: config.discovery === 'multicast' ? [] : [new MdnsDiscovery({ interfaceAddress: iface.address, browse: true, publishDevices: config.mdnsDevices })],
+      extensions: [
+        ...(config.discovery === 'multicast' ? [] : [new MdnsDiscovery({ interfaceAddress: iface.address, browse: true, publishDevices: config.mdnsDevices })]),
+        ...(config.mqttUrl ? [new MqttBridge({
+          url: config.mqttUrl, base: config.mqttBase, protocol: config.mqttProtocol, mode: config.mqttMode, homeAssistant: config.mqttHomeassistant,
+          importSites: config.mqttImport, user: config.mqttUser, passwordFile: config.mqttPasswordFile, caFile: config.mqttCa, certFile: config.mqttCert,
+          keyFile: config.mqttKey, softwareVersion: HERALD_VERSION,
+        })] : []),
+      ],
       envelope,
       peers: new HttpPeerClient({ localAddress: iface.address, auth: peerAuth }),
       peerListener: (service, metrics) => {

@@ -36,9 +36,20 @@ export interface AgentConfig {
   apiTokenFile?: string;
   discovery: 'multicast' | 'mdns' | 'both';
   mdnsDevices: boolean;
+  mqttUrl?: string;
+  mqttBase: string;
+  mqttUser?: string;
+  mqttPasswordFile?: string;
+  mqttCa?: string;
+  mqttCert?: string;
+  mqttKey?: string;
+  mqttProtocol: '5' | '3.1.1';
+  mqttMode: 'agent' | 'gateway';
+  mqttHomeassistant: boolean;
+  mqttImport: string[];
 }
 
-type Kind = 'string' | 'name' | 'port' | 'hostport' | 'group' | 'duration-ms' | 'enum' | 'bool';
+type Kind = 'string' | 'name' | 'port' | 'hostport' | 'group' | 'duration-ms' | 'enum' | 'bool' | 'url' | 'names' | 'topic';
 
 export interface OptionSpec {
   key: keyof AgentConfig;
@@ -65,6 +76,17 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
   { key: 'heartbeatMs', flag: 'heartbeat-ms', env: 'HERALD_HEARTBEAT_MS', kind: 'duration-ms', help: 'heartbeat period in ms; lost after 3.5 periods (default: 1000)', restart: true },
   { key: 'discovery', flag: 'discovery', env: 'HERALD_DISCOVERY', kind: 'enum', values: ['multicast', 'mdns', 'both'], help: 'multicast|mdns|both: Herald datagrams, mDNS/DNS-SD, or both (default: both)', restart: true },
   { key: 'mdnsDevices', flag: 'mdns-devices', env: 'HERALD_MDNS_DEVICES', kind: 'bool', help: 'true|false: publish each device with an HTTP endpoint as _http._tcp (default: false)', restart: true },
+  { key: 'mqttUrl', flag: 'mqtt-url', env: 'HERALD_MQTT_URL', kind: 'url', help: 'MQTT broker: mqtt://, mqtts://, ws:// or wss:// (default: none, no bridge)', restart: true },
+  { key: 'mqttBase', flag: 'mqtt-base', env: 'HERALD_MQTT_BASE', kind: 'topic', help: 'topic prefix; topics are <base>/<site>/... (default: herald)', restart: true },
+  { key: 'mqttUser', flag: 'mqtt-user', env: 'HERALD_MQTT_USER', kind: 'string', help: 'broker user name', restart: true },
+  { key: 'mqttPasswordFile', flag: 'mqtt-password-file', env: 'HERALD_MQTT_PASSWORD_FILE', kind: 'string', help: 'file holding the broker password', restart: true },
+  { key: 'mqttCa', flag: 'mqtt-ca', env: 'HERALD_MQTT_CA', kind: 'string', help: 'CA certificate file to trust for mqtts:// and wss://', restart: true },
+  { key: 'mqttCert', flag: 'mqtt-cert', env: 'HERALD_MQTT_CERT', kind: 'string', help: 'client certificate file (TLS client authentication)', restart: true },
+  { key: 'mqttKey', flag: 'mqtt-key', env: 'HERALD_MQTT_KEY', kind: 'string', help: 'client key file (TLS client authentication)', restart: true },
+  { key: 'mqttProtocol', flag: 'mqtt-protocol', env: 'HERALD_MQTT_PROTOCOL', kind: 'enum', values: ['5', '3.1.1'], help: '5|3.1.1 (default: 5)', restart: true },
+  { key: 'mqttMode', flag: 'mqtt-mode', env: 'HERALD_MQTT_MODE', kind: 'enum', values: ['agent', 'gateway'], help: 'agent: publish own devices; gateway: the whole directory (default: agent)', restart: true },
+  { key: 'mqttHomeassistant', flag: 'mqtt-homeassistant', env: 'HERALD_MQTT_HOMEASSISTANT', kind: 'bool', help: 'true|false: Home Assistant MQTT discovery (default: false)', restart: true },
+  { key: 'mqttImport', flag: 'mqtt-import', env: 'HERALD_MQTT_IMPORT', kind: 'names', help: 'SITE[,SITE...]: add other sites\' devices from the broker as remote entries', restart: true },
   { key: 'keyFile', flag: 'key-file', env: 'HERALD_KEY_FILE', kind: 'string', help: 'cluster key file: authenticates datagrams and catch-up (default: none, an open cluster)' },
   { key: 'apiTokenFile', flag: 'api-token-file', env: 'HERALD_API_TOKEN_FILE', kind: 'string', help: 'bearer token file for the local API; required when it listens beyond loopback' },
 ];
@@ -85,6 +107,11 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig
     heartbeatMs: 1000, // a missed last change is noticed within about a second
     discovery: 'both', // Herald's own datagrams for speed, mDNS so that standard tools see the agent
     mdnsDevices: false, // one service per device is noisy on a big site: opt in
+    mqttBase: 'herald',
+    mqttProtocol: '5', // retained-message clearing and reason codes; 3.1.1 for old brokers
+    mqttMode: 'agent', // each agent publishes its own: no single point of failure
+    mqttHomeassistant: false,
+    mqttImport: [],
   };
 }
 
@@ -98,7 +125,7 @@ const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 /** Turns one raw value (from a flag, the environment or the file) into a typed one, or says why not. */
 export function parseOptionValue(spec: OptionSpec, raw: unknown, source: string): unknown {
   const where = source;
-  const text = typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : raw;
+  const text = typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : Array.isArray(raw) && spec.kind === 'names' ? raw.join(',') : raw;
   if (typeof text !== 'string') throw new OptionError(`${where}: expected a ${spec.kind}, got ${JSON.stringify(raw)}`);
   switch (spec.kind) {
     case 'string':
@@ -112,6 +139,24 @@ export function parseOptionValue(spec: OptionSpec, raw: unknown, source: string)
       return text;
     case 'port':
       return parsePort(text, where, true);
+    case 'url': {
+      let url: URL;
+      try {
+        url = new URL(text);
+      } catch {
+        throw new OptionError(`${where}: '${text}' is not a URL (e.g. mqtt://broker.lan:1883)`);
+      }
+      if (!['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(url.protocol)) throw new OptionError(`${where}: scheme must be mqtt, mqtts, ws or wss; got '${url.protocol.replace(':', '')}'`);
+      return text;
+    }
+    case 'topic':
+      if (!/^[^#+\s\/][^#+\s]*[^#+\s\/]$|^[^#+\s\/]$/.test(text)) throw new OptionError(`${where}: '${text}' is not a valid topic prefix (no wildcards, spaces, or leading/trailing '/')`);
+      return text;
+    case 'names': {
+      const list = text.split(',').map((x) => x.trim()).filter(Boolean);
+      for (const n of list) if (!NAME_PATTERN.test(n)) throw new OptionError(`${where}: '${n}' is not a valid site name`);
+      return list;
+    }
     case 'bool':
       if (['true', 'yes', '1', 'on'].includes(text)) return true;
       if (['false', 'no', '0', 'off'].includes(text)) return false;

@@ -41,6 +41,7 @@ interface Origin {
   name: string;
   site: string;
   local: boolean;
+  remote: boolean;
   incarnation: number;
   version: number;
   state: AgentState;
@@ -82,13 +83,14 @@ export class Directory {
   // ---- write side -------------------------------------------------------------------------------
 
   /** Registers an origin the first time it is heard of; held version 0 means nothing is held yet. */
-  ensureOrigin(name: string, opts: { local?: boolean; site?: string; address?: string; peerPort?: number } = {}): AgentInfo {
+  ensureOrigin(name: string, opts: { local?: boolean; remote?: boolean; site?: string; address?: string; peerPort?: number } = {}): AgentInfo {
     let origin = this.origins.get(name);
     if (!origin) {
       origin = {
         name,
         site: opts.site ?? this.site,
         local: opts.local ?? false,
+        remote: opts.remote ?? false,
         incarnation: 0,
         version: 0,
         state: 'alive',
@@ -187,7 +189,7 @@ export class Directory {
   /** The deltas after `since`, or a snapshot when the log does not reach back or the incarnation differs. */
   changesSince(name: string, incarnation: number, since: number): Changes | undefined {
     const origin = this.origins.get(name);
-    if (!origin || origin.version === 0) return undefined;
+    if (!origin || origin.version === 0 || origin.remote) return undefined;
     const base = { origin: name, incarnation: origin.incarnation, version: origin.version };
     if (incarnation === origin.incarnation && since <= origin.version) {
       const deltas = origin.log.since(since);
@@ -336,6 +338,7 @@ export class Directory {
     if (o.address !== undefined) info.address = o.address;
     if (o.peerPort !== undefined) info.peerPort = o.peerPort;
     if (o.conflict) info.conflict = o.conflict;
+    if (o.remote) info.remote = true;
     return info;
   }
 

@@ -33,6 +33,8 @@ export interface AgentInfo {
   lastSeen: string;
   devices: number;
   local: boolean;
+  /** Imported from another site through MQTT: read-only, never announced on the LAN. */
+  remote?: boolean;
   conflict?: NameConflict;
 }
 

@@ -11,7 +11,7 @@ import { EventStream } from './sse.js';
 
 export interface Readiness {
   ready: boolean;
-  checks: Record<string, { ok: boolean; detail?: string }>;
+  checks: Record<string, { ok: boolean; detail?: string; critical?: boolean }>;
 }
 
 export interface ApiComponents {

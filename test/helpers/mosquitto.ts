@@ -1,0 +1,71 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hasCommand } from './requirements.js';
+
+export function mosquittoMissing(): string | undefined {
+  return hasCommand('mosquitto') ? undefined : 'mosquitto (Debian package mosquitto)';
+}
+
+/**
+ * A real Mosquitto on 127.0.0.1 and a free port, with its own config file and a persistence folder, so
+ * that a restart keeps retained messages as a production broker would.
+ */
+export class Mosquitto {
+  private proc: ChildProcess | undefined;
+  port = 0;
+  private dir = '';
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    if (!this.dir) {
+      this.dir = await mkdtemp(join(tmpdir(), 'herald-mosquitto-'));
+      this.port = 21000 + Math.floor(Math.random() * 20000);
+    }
+    await writeFile(join(this.dir, 'mosquitto.conf'), [
+      `listener ${this.port} 127.0.0.1`,
+      'allow_anonymous true',
+      'persistence true',
+      `persistence_location ${this.dir}/`,
+      'autosave_interval 1',
+      'log_type error',
+      '',
+    ].join('\n'));
+    this.proc = spawn('mosquitto', ['-c', join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const deadline = Date.now() + 5000;
+    while (!(await this.listening())) {
+      if (Date.now() > deadline || this.proc.exitCode !== null) throw new Error(`mosquitto did not start on port ${this.port}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Stops the broker (SIGTERM saves its persistence file first). */
+  async stop(): Promise<void> {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null) return;
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    proc.kill('SIGTERM');
+    await exited;
+    this.proc = undefined;
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+  }
+
+  private listening(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const s = tcpConnect(this.port, '127.0.0.1', () => {
+        s.end();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+  }
+}

@@ -1,0 +1,241 @@
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqttPkg from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { request } from 'undici';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Agent } from '../src/agent/agent.js';
+import { MqttBridge, type MqttBridgeInit } from '../src/mqtt/bridge.js';
+import { MemoryProfileSource } from '../src/profiles/source.js';
+import type { Device } from '../src/profiles/model.js';
+import { systemClock } from '../src/util/clock.js';
+import { memoryLogger } from '../src/util/logger.js';
+import { Mosquitto, mosquittoMissing } from './helpers/mosquitto.js';
+import { runHerald, testGroupPort } from './helpers/process.js';
+import { testIf } from './helpers/requirements.js';
+import { device } from './helpers/sim.js';
+
+const test = suite('MQTT bridge (real mosquitto)');
+const missing = mosquittoMissing();
+let broker: Mosquitto;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+test.before.each(async () => {
+  if (missing) return;
+  broker = new Mosquitto();
+  await broker.start();
+});
+test.after.each(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+  await broker?.destroy();
+});
+
+/** An agent with only the MQTT bridge (no LAN transport): what the bridge sees is the directory. */
+async function bridgedAgent(name: string, site: string, devices: Device[], init: Partial<MqttBridgeInit> = {}) {
+  const clock = systemClock();
+  const source = new MemoryProfileSource(devices);
+  const { logger, lines } = memoryLogger('info');
+  const bridge = new MqttBridge({ url: broker.url, base: 'herald', protocol: '5', mode: 'agent', homeAssistant: false, importSites: [], retainedWindowMs: 300, ...init });
+  const agent = new Agent(
+    {
+      clock, random: Math.random, logger, profiles: source,
+      peers: { changes: async () => undefined, hello: async () => { throw new Error('no peers'); }, close: async () => {} },
+      peerListener: () => ({ start: async () => 7771, stop: async () => {} }),
+      extensions: [bridge],
+    },
+    { name, site, incarnation: clock.now(), address: '127.0.0.1', host: name, api: null },
+  );
+  await agent.start();
+  cleanups.push(() => agent.stop());
+  return { agent, source, bridge, logs: lines };
+}
+
+/** A watcher client: every retained message under a filter, as the broker holds it now. */
+async function retained(filter: string, waitMs = 400): Promise<Map<string, string>> {
+  const client = await mqttPkg.connectAsync(broker.url, { protocolVersion: 5 });
+  const out = new Map<string, string>();
+  client.on('message', (topic, payload, packet) => {
+    if (packet.retain && payload.length > 0) out.set(topic, payload.toString());
+  });
+  await client.subscribeAsync(filter);
+  await new Promise((r) => setTimeout(r, waitMs));
+  await client.endAsync();
+  return out;
+}
+
+async function until<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+testIf(test, missing, 'retained device records and agent state; events; a removed device clears its record', async () => {
+  const events: string[] = [];
+  const watcher: MqttClient = await mqttPkg.connectAsync(broker.url);
+  cleanups.push(() => watcher.endAsync());
+  watcher.on('message', (topic, payload) => topic.endsWith('/events') && events.push(JSON.parse(payload.toString()).type));
+  await watcher.subscribeAsync('herald/north/events');
+  const { agent, source } = await bridgedAgent('pi-1', 'north', [device('climate'), device('relay')]);
+  const state = await until(async () => {
+    const r = await retained('herald/north/#');
+    return r.size === 3 ? r : undefined;
+  }, 5000, 'three retained topics');
+  assert.equal(JSON.parse(state.get('herald/north/agents/pi-1')!), { state: 'online', incarnation: agent.local.incarnation, version: 1, address: '127.0.0.1' });
+  const climate = JSON.parse(state.get('herald/north/devices/pi-1/climate')!);
+  assert.is(climate.agent, 'pi-1');
+  assert.is(climate.site, 'north');
+  assert.equal(climate.origin, { incarnation: agent.local.incarnation, version: 1 });
+
+  source.set([device('climate')]);
+  await agent.reload('test');
+  await until(async () => !(await retained('herald/north/devices/#')).has('herald/north/devices/pi-1/relay'), 3000, 'relay cleared');
+  assert.equal(JSON.parse((await retained('herald/north/agents/#')).get('herald/north/agents/pi-1')!).version, 2);
+  await until(() => events.includes('device-removed'), 2000, 'a device-removed event');
+});
+
+testIf(test, missing, 'the last will says offline after kill -9; a clean stop says offline itself', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'herald-mqtt-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  await cp('device-profiles', join(dir, 'p'), { recursive: true });
+  const args = (name: string) => ['agent', '--name', name, '--site', 'will', '--group', `239.255.70.70:${testGroupPort()}`, '--api', '127.0.0.1:0', '--peer-port', '0',
+    '--discovery', 'multicast', '--profiles', join(dir, 'p'), '--mqtt-url', broker.url, '--log-format', 'json'];
+  const state = async (name: string) => {
+    const r = await retained(`herald/will/agents/${name}`);
+    const p = r.get(`herald/will/agents/${name}`);
+    return p ? (JSON.parse(p) as { state: string }).state : undefined;
+  };
+  const killed = runHerald(args('killed'));
+  cleanups.push(() => killed.stop('SIGKILL'));
+  await until(async () => (await state('killed')) === 'online', 8000, 'killed online');
+  await killed.stop('SIGKILL');
+  await until(async () => (await state('killed')) === 'offline', 5000, 'the will published offline');
+
+  const clean = runHerald(args('clean'));
+  cleanups.push(() => clean.stop('SIGKILL'));
+  await until(async () => (await state('clean')) === 'online', 8000, 'clean online');
+  await clean.stop('SIGTERM');
+  assert.is(await clean.exit(), 0);
+  assert.is(await state('clean'), 'offline', 'offline published before disconnecting');
+});
+
+testIf(test, missing, 'no ghosts: a restart with fewer devices, and a device removed while the broker was down', async () => {
+  const first = await bridgedAgent('pi-2', 'ghosts', [device('a'), device('b'), device('c')]);
+  await until(async () => (await retained('herald/ghosts/devices/#')).size === 3, 5000, 'three devices');
+  await first.agent.stop();
+  const second = await bridgedAgent('pi-2', 'ghosts', [device('a'), device('b')]);
+  await until(async () => {
+    const r = await retained('herald/ghosts/devices/#');
+    return r.size === 2 && !r.has('herald/ghosts/devices/pi-2/c');
+  }, 5000, 'c cleared after the restart');
+
+  // The broker goes away (keeping its retained messages on disk); b is removed meanwhile.
+  await broker.stop();
+  await until(() => !second.bridge.health().ok, 5000, 'bridge sees the broker gone');
+  second.source.set([device('a')]);
+  await second.agent.reload('test');
+  assert.ok(second.agent.readiness().ready, 'the agent stays ready while the broker is down');
+  await broker.start();
+  await until(async () => {
+    const r = await retained('herald/ghosts/devices/#');
+    return r.size === 1 && r.has('herald/ghosts/devices/pi-2/a');
+  }, 15_000, 'b cleared after the broker came back');
+  const stateLines = second.logs.filter((l) => /MQTT broker (connected|unreachable)/.test(String(l.msg)));
+  assert.ok(stateLines.length <= 4, `one log line per state change, not per retry (${stateLines.length})`);
+});
+
+testIf(test, missing, 'Home Assistant discovery: required keys, availability, cleared with the device, resent on HA start', async () => {
+  const cam = device('cam', { name: 'Gate camera', manufacturer: 'Hikvision', model: 'DS-2CD', location: 'North gate',
+    capabilities: [{ id: 'main', kind: 'stream', type: 'video', endpoint: 'rtsp://10.0.0.5:554/1' }, { id: 'motion', kind: 'event' }] });
+  const { agent, source } = await bridgedAgent('pi-3', 'ha', [cam, device('lamp')], { homeAssistant: true });
+  const configs = await until(async () => {
+    const r = await retained('homeassistant/device/+/config');
+    return r.size === 2 ? r : undefined;
+  }, 5000, 'two discovery configs');
+  const config = JSON.parse(configs.get('homeassistant/device/herald_ha_pi-3_cam/config')!);
+  // Keys Home Assistant documents as required for device-based discovery.
+  assert.ok(Array.isArray(config.dev.ids) && config.dev.ids.length > 0, 'dev.ids');
+  assert.is(config.dev.name, 'Gate camera');
+  assert.is(config.dev.mf, 'Hikvision');
+  assert.is(typeof config.o.name, 'string', 'origin name');
+  for (const [key, cmp] of Object.entries(config.cmps as Record<string, Record<string, unknown>>)) {
+    assert.type(cmp.p, 'string', `${key}.p`);
+    assert.type(cmp.unique_id, 'string', `${key}.unique_id`);
+    assert.type(cmp.state_topic, 'string', `${key}.state_topic`);
+  }
+  assert.is(config.cmps.online.p, 'binary_sensor');
+  assert.is(config.cmps.online.device_class, 'connectivity');
+  assert.is(config.cmps.endpoint_main.p, 'sensor');
+  assert.is(config.cmps.motion, undefined, 'an event with no endpoint maps to nothing');
+  assert.is(config.availability[0].topic, 'herald/ha/agents/pi-3');
+
+  // HA restarts: configs come again (after a short random delay).
+  const seen: string[] = [];
+  const ha = await mqttPkg.connectAsync(broker.url);
+  cleanups.push(() => ha.endAsync());
+  ha.on('message', (topic, _p, packet) => !packet.retain && seen.push(topic));
+  await ha.subscribeAsync('homeassistant/device/+/config');
+  await ha.publishAsync('homeassistant/status', 'online');
+  await until(() => seen.length >= 2, 6000, 'configs resent after homeassistant/status online');
+
+  source.set([device('lamp')]);
+  await agent.reload('test');
+  await until(async () => !(await retained('homeassistant/device/+/config')).has('homeassistant/device/herald_ha_pi-3_cam/config'), 3000, 'cam config cleared');
+});
+
+testIf(test, missing, 'federation: another site\'s devices become remote, read-only entries, removed when cleared or offline', async () => {
+  const north = await bridgedAgent('pi-n', 'north', [device('climate'), device('relay')]);
+  const south = await bridgedAgent('pi-s', 'south', [device('pump')], { importSites: ['north'] });
+  await until(() => south.agent.directory.devices({ site: 'north' }).length === 2, 5000, 'north imported into south');
+  const remote = south.agent.directory.devices({ site: 'north' });
+  assert.equal(remote.map((d) => `${d.agent}/${d.id}`), ['pi-n@north/climate', 'pi-n@north/relay']);
+  assert.ok(south.agent.directory.agent('pi-n@north')!.remote);
+  assert.equal(south.agent.directory.devices({ site: 'south' }).map((d) => d.id), ['pump']);
+  assert.is(south.agent.directory.changesSince('pi-n@north', 1, 0), undefined, 'never served to LAN peers');
+  // North's own directory does not see south (not imported there), and never gets south's records back.
+  assert.equal(north.agent.directory.devices().map((d) => d.id), ['climate', 'relay']);
+
+  north.source.set([device('climate')]);
+  await north.agent.reload('test');
+  await until(() => south.agent.directory.devices({ site: 'north' }).length === 1, 5000, 'a cleared record leaves');
+
+  // A malformed record on an imported topic is counted and ignored.
+  const rogue = await mqttPkg.connectAsync(broker.url);
+  cleanups.push(() => rogue.endAsync());
+  await rogue.publishAsync('herald/north/devices/pi-x/bad', '{"id": "bad", "name": 3}', { retain: false });
+  await rogue.publishAsync('herald/north/devices/pi-x/worse', 'not json', { retain: false });
+  await until(() => south.agent.metrics.invalidInput.get({ source: 'mqtt', reason: 'device' }) === 1 && south.agent.metrics.invalidInput.get({ source: 'mqtt', reason: 'device-json' }) === 1, 3000, 'bad input counted');
+
+  await north.agent.stop();
+  await until(() => south.agent.directory.devices({ site: 'north' }).length === 0, 5000, 'north offline: its devices leave south');
+});
+
+testIf(test, missing, 'a broker that is down at start: the agent serves its API, and /readyz reports the bridge', async () => {
+  await broker.stop();
+  const dir = await mkdtemp(join(tmpdir(), 'herald-mqtt-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const agent = runHerald(['agent', '--name', 'lonely', '--site', 'down', '--group', `239.255.70.70:${testGroupPort()}`, '--api', '127.0.0.1:0', '--peer-port', '0',
+    '--discovery', 'multicast', '--profiles', 'device-profiles', '--mqtt-url', broker.url, '--log-format', 'json']);
+  cleanups.push(() => agent.stop('SIGKILL'));
+  const started = await agent.waitFor(() => agent.logs().find((l) => l.msg === 'agent started'), 8000, 'agent started');
+  const res = await request(`http://${started.api}/readyz`);
+  const body = (await res.body.json()) as { status: string; checks: { mqtt: { ok: boolean; detail: string } } };
+  assert.is(res.statusCode, 200);
+  assert.not.ok(body.checks.mqtt.ok);
+  assert.match(body.checks.mqtt.detail, /the directory and LAN sync go on/);
+  const devices = await request(`http://${started.api}/v1/devices`);
+  assert.is(devices.statusCode, 200);
+  await devices.body.dump();
+  await new Promise((r) => setTimeout(r, 3500));
+  const warnings = agent.logs().filter((l) => /MQTT broker unreachable/.test(String(l.msg)));
+  assert.is(warnings.length, 1, 'the outage is logged once, not once per retry');
+  await broker.start();
+  await agent.waitFor(() => agent.logs().find((l) => l.msg === 'MQTT broker connected'), 40_000, 'reconnected after backoff');
+});
+
+test.run();
