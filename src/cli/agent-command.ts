@@ -1,9 +1,10 @@
 import { ProfileLoadError } from '../agent/agent.js';
 import { createHostAgent } from '../agent/host-agent.js';
-import { AGENT_OPTIONS, EXIT, OptionError } from '../config/options.js';
-import { KeyFileError } from '../security/cluster-key.js';
+import { AGENT_OPTIONS, EXIT, OptionError, type AgentConfig } from '../config/options.js';
 import { resolveConfig } from '../config/resolve.js';
 import { formatProfileError } from '../profiles/load.js';
+import { KeyFileError } from '../security/cluster-key.js';
+import { createNotifier, watchdogIntervalMs } from '../systemd/notify.js';
 import { createLogger } from '../util/logger.js';
 import { parseCommandArgs } from './args.js';
 
@@ -11,10 +12,13 @@ const HELP = `Usage: herald agent [options]
 
 Runs the agent: advertises this host's device profiles and keeps the site's directory.
 Each option is also a config file key and an environment variable; flags beat the environment,
-which beats the file.
+which beats the file. SIGHUP reloads the config file, the key file and the profiles.
 
   --config FILE          YAML config file (env HERALD_CONFIG)
 ${AGENT_OPTIONS.map((o) => `  --${`${o.flag} VALUE`.padEnd(21)}${o.help} [${o.env}]`).join('\n')}`;
+
+/** Shutdown must be done within this; past it the process exits anyway (systemd would kill it). */
+const SHUTDOWN_DEADLINE_MS = 2000;
 
 export async function runAgentCommand(argv: string[]): Promise<number> {
   const options = Object.fromEntries(AGENT_OPTIONS.map((o) => [o.flag, { type: 'string' as const }]));
@@ -23,7 +27,8 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     process.stdout.write(HELP + '\n');
     return 0;
   }
-  const config = await resolveConfig({ flags: values, env: process.env, configFile: values.config as string | undefined });
+  const configFile = (values.config as string | undefined) ?? process.env.HERALD_CONFIG;
+  let config = await resolveConfig({ flags: values, env: process.env, configFile });
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   let agent;
   let host;
@@ -52,6 +57,39 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     throw err;
   }
 
+  // systemd: READY once the sockets are bound and the profiles loaded; a watchdog ping from the event
+  // loop itself, so that a wedged loop gets the service restarted; a one-line STATUS.
+  const notifier = createNotifier(process.env, logger);
+  const status = () => {
+    const c = agent.directory.counts();
+    const mqtt = agent.readiness().checks.mqtt;
+    return `${c.agents.alive} agents alive${c.agents.lost ? `, ${c.agents.lost} lost` : ''}, ${c.devices} devices${mqtt ? `, MQTT ${mqtt.ok ? 'connected' : 'disconnected'}` : ''}`;
+  };
+  notifier?.notify({ READY: '1', STATUS: status(), MAINPID: String(process.pid) });
+  const watchdogMs = watchdogIntervalMs(process.env);
+  const timers: NodeJS.Timeout[] = [];
+  if (notifier && watchdogMs) timers.push(setInterval(() => notifier.notify({ WATCHDOG: '1' }), watchdogMs / 2));
+  if (notifier) timers.push(setInterval(() => notifier.notify({ STATUS: status() }), 10_000));
+
+  const reload = async () => {
+    notifier?.notify({ RELOADING: '1', STATUS: 'reloading configuration and profiles' });
+    try {
+      const next = await resolveConfig({ flags: values, env: process.env, configFile });
+      const needRestart = restartNeeded(config, next);
+      if (needRestart.length > 0) logger.warn({ options: needRestart }, 'these options changed but take effect only after a restart');
+      if (next.logLevel !== config.logLevel) {
+        logger.level = next.logLevel;
+        logger.info({ logLevel: next.logLevel }, 'log level changed');
+      }
+      config = next;
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'new configuration refused; keeping the one in use');
+    }
+    await host.reloadSecrets();
+    await agent.reload('SIGHUP');
+    notifier?.notify({ READY: '1', STATUS: status() });
+  };
+
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -61,15 +99,27 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
       }
       stopping = true;
       logger.info({ signal }, 'shutting down');
-      agent.stop().then(() => resolve(0), (err: unknown) => {
+      notifier?.notify({ STOPPING: '1', STATUS: 'shutting down' });
+      for (const t of timers) clearInterval(t);
+      const deadline = setTimeout(() => {
+        logger.error({ ms: SHUTDOWN_DEADLINE_MS }, 'shutdown took too long; exiting');
+        process.exit(EXIT.software);
+      }, SHUTDOWN_DEADLINE_MS + 1000);
+      deadline.unref();
+      agent.stop().then(async () => {
+        await notifier?.close();
+        resolve(0);
+      }, (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
         resolve(EXIT.software);
       });
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => {
-      void host.reloadSecrets().then(() => agent.reload('SIGHUP'));
-    });
+    process.on('SIGHUP', () => void reload());
   });
+}
+
+function restartNeeded(current: AgentConfig, next: AgentConfig): string[] {
+  return AGENT_OPTIONS.filter((o) => o.restart && JSON.stringify(current[o.key]) !== JSON.stringify(next[o.key])).map((o) => o.flag);
 }

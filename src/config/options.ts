@@ -70,7 +70,7 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
   { key: 'profiles', flag: 'profiles', env: 'HERALD_PROFILES', kind: 'string', help: 'device profiles folder (default: ./device-profiles)', restart: true },
   { key: 'stateDir', flag: 'state-dir', env: 'HERALD_STATE_DIR', kind: 'string', help: 'folder for the agent identity and incarnation (default: $STATE_DIRECTORY, else none)', restart: true },
   { key: 'logLevel', flag: 'log-level', env: 'HERALD_LOG_LEVEL', kind: 'enum', values: LOG_LEVELS, help: 'trace|debug|info|warn|error|fatal|silent (default: info)' },
-  { key: 'logFormat', flag: 'log-format', env: 'HERALD_LOG_FORMAT', kind: 'enum', values: ['json', 'pretty', 'auto'], help: 'json|pretty|auto: pretty on a terminal (default: auto)' },
+  { key: 'logFormat', flag: 'log-format', env: 'HERALD_LOG_FORMAT', kind: 'enum', values: ['json', 'pretty', 'auto'], help: 'json|pretty|auto: pretty on a terminal (default: auto)', restart: true },
   { key: 'group', flag: 'group', env: 'HERALD_GROUP', kind: 'group', help: 'multicast group and port (default: 239.255.70.70:7770)', restart: true },
   { key: 'peerPort', flag: 'peer-port', env: 'HERALD_PEER_PORT', kind: 'port', help: 'port of the peer endpoint for catch-up (default: 7771; 0 picks a free one)', restart: true },
   { key: 'heartbeatMs', flag: 'heartbeat-ms', env: 'HERALD_HEARTBEAT_MS', kind: 'duration-ms', help: 'heartbeat period in ms; lost after 3.5 periods (default: 1000)', restart: true },
@@ -87,8 +87,8 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
   { key: 'mqttMode', flag: 'mqtt-mode', env: 'HERALD_MQTT_MODE', kind: 'enum', values: ['agent', 'gateway'], help: 'agent: publish own devices; gateway: the whole directory (default: agent)', restart: true },
   { key: 'mqttHomeassistant', flag: 'mqtt-homeassistant', env: 'HERALD_MQTT_HOMEASSISTANT', kind: 'bool', help: 'true|false: Home Assistant MQTT discovery (default: false)', restart: true },
   { key: 'mqttImport', flag: 'mqtt-import', env: 'HERALD_MQTT_IMPORT', kind: 'names', help: 'SITE[,SITE...]: add other sites\' devices from the broker as remote entries', restart: true },
-  { key: 'keyFile', flag: 'key-file', env: 'HERALD_KEY_FILE', kind: 'string', help: 'cluster key file: authenticates datagrams and catch-up (default: none, an open cluster)' },
-  { key: 'apiTokenFile', flag: 'api-token-file', env: 'HERALD_API_TOKEN_FILE', kind: 'string', help: 'bearer token file for the local API; required when it listens beyond loopback' },
+  { key: 'keyFile', flag: 'key-file', env: 'HERALD_KEY_FILE', kind: 'string', help: 'cluster key file: authenticates datagrams and catch-up; SIGHUP re-reads it (default: none, an open cluster)', restart: true },
+  { key: 'apiTokenFile', flag: 'api-token-file', env: 'HERALD_API_TOKEN_FILE', kind: 'string', help: 'bearer token file for the local API; required when it listens beyond loopback', restart: true },
 ];
 
 /** One place for defaults, each with its reason. */

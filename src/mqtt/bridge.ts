@@ -86,6 +86,7 @@ export class MqttBridge implements AgentExtension {
     if (this.init.certFile) options.cert = await readSecret(this.init.certFile, 'MQTT client certificate');
     if (this.init.keyFile) options.key = await readSecret(this.init.keyFile, 'MQTT client key');
 
+    ctx.metrics.registry.gauge('herald_mqtt_connected', 'Whether the MQTT bridge is connected to its broker (1) or not (0).', () => (this.state === 'connected' ? 1 : 0));
     this.unsubscribers.push(ctx.directory.subscribe((e) => this.onDirectoryEvent(e)));
     this.unsubscribers.push(ctx.local.onChange(() => this.publishOwnState()));
     this.since = ctx.clock.now();

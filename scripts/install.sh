@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Installs the built agent as a systemd service:
+#   /opt/herald                        the agent (dist/src, production node_modules, README)
+#   /etc/systemd/system/herald.service the unit
+#   /etc/herald/herald.yaml            the example config (kept if one exists)
+#   /etc/herald/device-profiles/       where this host's profiles go (samples in /opt/herald/examples)
+# Usage: npm run build && sudo scripts/install.sh [--prefix DIR] [--destdir DIR] [--no-systemctl] [--enable]
+set -euo pipefail
+
+prefix=/opt/herald
+destdir=""
+systemctl=1
+enable=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --prefix) prefix="$2"; shift 2 ;;
+    --destdir) destdir="$2"; shift 2 ;;
+    --no-systemctl) systemctl=0; shift ;;
+    --enable) enable=1; shift ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
+  esac
+done
+
+cd "$(dirname "$0")/.."
+if [ ! -f dist/src/cli/main.js ]; then
+  echo "install.sh: dist/ is missing: run 'npm ci && npm run build' first" >&2
+  exit 1
+fi
+node_bin="$(command -v node || true)"
+if [ -z "$node_bin" ]; then
+  echo "install.sh: node (20 or newer) is not on PATH" >&2
+  exit 1
+fi
+
+root="$destdir$prefix"
+echo "installing the agent in $root"
+rm -rf "$root"
+install -d "$root/dist" "$root/examples"
+cp -r dist/src "$root/dist/src"
+cp package.json package-lock.json README.md "$root/"
+cp -r docs "$root/docs"
+cp -r device-profiles "$root/examples/device-profiles"
+# Production dependencies only; no lifecycle scripts (prepare would want the TypeScript compiler).
+(cd "$root" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error)
+
+unit_dir="$destdir/etc/systemd/system"
+install -d "$unit_dir"
+sed -e "s#/usr/bin/node#$node_bin#" -e "s#/opt/herald#$prefix#g" systemd/herald.service > "$unit_dir/herald.service"
+chmod 0644 "$unit_dir/herald.service"
+echo "installed $unit_dir/herald.service"
+
+conf="$destdir/etc/herald"
+install -d "$conf/device-profiles"
+cp device-profiles/schema.json "$conf/device-profiles/schema.json"
+if [ -e "$conf/herald.yaml" ]; then
+  echo "kept the existing $conf/herald.yaml"
+else
+  install -m 0644 systemd/herald.yaml "$conf/herald.yaml"
+  echo "installed the example $conf/herald.yaml: set 'interface' to your LAN interface"
+fi
+
+if [ "$systemctl" = 1 ] && command -v systemctl >/dev/null; then
+  systemctl daemon-reload
+  if [ "$enable" = 1 ]; then systemctl enable --now herald; fi
+fi
+cat <<MSG
+
+Next: put this host's profiles in $conf/device-profiles/ (samples: $prefix/examples/device-profiles),
+set 'interface' in $conf/herald.yaml, then: systemctl enable --now herald
+MSG

@@ -1,0 +1,196 @@
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { request } from 'undici';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createNotifier } from '../src/systemd/notify.js';
+import { memoryLogger } from '../src/util/logger.js';
+import { runHerald, testGroupPort, type Running } from './helpers/process.js';
+import { hasCommand, missingRequirement, testIf } from './helpers/requirements.js';
+
+const run = promisify(execFile);
+const test = suite('running as a systemd service');
+let dir: string;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+test.before.each(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'herald-systemd-'));
+});
+test.after.each(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+  await rm(dir, { recursive: true, force: true });
+});
+
+function agentArgs(extra: string[] = []): string[] {
+  return ['agent', '--name', 'svc', '--site', `svc${process.pid}`, '--group', `239.255.70.70:${testGroupPort()}`, '--api', '127.0.0.1:0', '--peer-port', '0',
+    '--discovery', 'multicast', '--profiles', 'device-profiles', '--log-format', 'json', ...extra];
+}
+
+const analyzeMissing = missingRequirement([{ what: 'systemd-analyze (Debian package systemd)', ok: () => hasCommand('systemd-analyze') }]);
+
+testIf(test, analyzeMissing, 'the unit verifies clean and its exposure is 1.5 or less', async () => {
+  const verify = await run('systemd-analyze', ['verify', 'systemd/herald.service']).catch((e: { stdout: string; stderr: string }) => e);
+  assert.is(`${verify.stdout}${verify.stderr}`.trim(), '', 'systemd-analyze verify prints nothing');
+  const { stdout } = await run('systemd-analyze', ['security', '--offline=true', 'systemd/herald.service']);
+  const m = /Overall exposure level for herald\.service: ([\d.]+)/.exec(stdout);
+  assert.ok(m && Number(m[1]) <= 1.5, `exposure ${m?.[1]}`);
+  const unit = await readFile('systemd/herald.service', 'utf8');
+  for (const line of ['Type=notify', 'DynamicUser=yes', 'StateDirectory=herald', 'ConfigurationDirectory=herald', 'RuntimeDirectory=herald', 'ExecReload=/bin/kill -HUP $MAINPID']) {
+    assert.ok(unit.includes(line), line);
+  }
+  assert.match(unit, /RestrictAddressFamilies=.*AF_NETLINK/);
+  assert.not.match(unit, /^MemoryDenyWriteExecute=yes/m);
+});
+
+const pythonMissing = missingRequirement([{ what: 'python3 (stands in for the notify socket)', ok: () => hasCommand('python3') }]);
+
+/** A real unix datagram socket standing in for systemd; messages arrive as lines. */
+async function notifySocket(): Promise<{ path: string; messages: string[] }> {
+  const path = join(dir, 'notify.sock');
+  const proc = spawn('python3', ['test/helpers/notify_socket.py', path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  cleanups.push(async () => proc.kill());
+  const messages: string[] = [];
+  let rest = '';
+  let listening = false;
+  proc.stdout.on('data', (c: Buffer) => {
+    rest += c.toString();
+    const lines = rest.split('\n');
+    rest = lines.pop()!;
+    for (const l of lines) if (l === 'listening') listening = true; else messages.push(l);
+  });
+  const deadline = Date.now() + 5000;
+  while (!listening) {
+    if (Date.now() > deadline) throw new Error('notify socket did not start');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { path, messages };
+}
+
+testIf(test, pythonMissing, 'sd_notify: READY once serving, STATUS, WATCHDOG from the event loop, RELOADING on SIGHUP, STOPPING', async () => {
+  const sock = await notifySocket();
+  const agent = runHerald(agentArgs(), { env: { NOTIFY_SOCKET: sock.path, WATCHDOG_USEC: '400000' } });
+  cleanups.push(() => agent.stop('SIGKILL'));
+  await agent.waitFor(() => sock.messages.some((m) => m.includes('READY=1')), 8000, 'READY=1');
+  const started = agent.logs().find((l) => l.msg === 'agent started')!;
+  const res = await request(`http://${started.api}/readyz`);
+  assert.is(res.statusCode, 200, 'ready means the API already answers');
+  await res.body.dump();
+  const ready = sock.messages.find((m) => m.includes('READY=1'))!;
+  assert.match(ready, /STATUS=1 agents alive, 6 devices/);
+  assert.match(ready, new RegExp(`MAINPID=${agent.proc.pid}`));
+  await agent.waitFor(() => sock.messages.filter((m) => m === 'WATCHDOG=1').length >= 3, 3000, 'watchdog pings every 200 ms');
+  agent.proc.kill('SIGHUP');
+  await agent.waitFor(() => sock.messages.some((m) => m.startsWith('RELOADING=1')), 3000, 'RELOADING=1');
+  await agent.waitFor(() => sock.messages.filter((m) => m.includes('READY=1')).length >= 2, 3000, 'READY=1 after the reload');
+  await agent.stop('SIGTERM');
+  assert.is(await agent.exit(), 0);
+  assert.ok(sock.messages.some((m) => m.startsWith('STOPPING=1')));
+});
+
+test('without NOTIFY_SOCKET nothing is sent and no helper is started', () => {
+  assert.is(createNotifier({ PATH: process.env.PATH }, memoryLogger().logger), undefined);
+});
+
+test('SIGHUP with a bad config keeps the one in use; an option that needs a restart says so', async () => {
+  const config = join(dir, 'herald.yaml');
+  await writeFile(config, 'logLevel: info\nheartbeatMs: 1000\n');
+  const agent = runHerald(agentArgs(['--config', config]));
+  cleanups.push(() => agent.stop('SIGKILL'));
+  const started = await agent.waitFor(() => agent.logs().find((l) => l.msg === 'agent started'), 8000, 'started');
+  await writeFile(config, 'logLevel: loud\n');
+  agent.proc.kill('SIGHUP');
+  const refused = await agent.waitFor(() => agent.logs().find((l) => l.msg === 'new configuration refused; keeping the one in use'), 3000, 'refused');
+  assert.match(String(refused.err), /logLevel: must be one of/);
+  const res = await request(`http://${started.api}/v1/devices`);
+  assert.is(res.statusCode, 200, 'still serving');
+  await res.body.dump();
+
+  await writeFile(config, 'logLevel: debug\nheartbeatMs: 500\n');
+  agent.proc.kill('SIGHUP');
+  const warned = await agent.waitFor(() => agent.logs().find((l) => l.msg === 'these options changed but take effect only after a restart'), 3000, 'restart warning');
+  assert.equal(warned.options, ['heartbeat-ms']);
+  await agent.waitFor(() => agent.logs().find((l) => l.msg === 'log level changed' && l.logLevel === 'debug'), 3000, 'log level applied at once');
+});
+
+test('/metrics parses as Prometheus text, with herald_ names, _total counters and no device ids in labels', async () => {
+  const agent = runHerald(agentArgs());
+  cleanups.push(() => agent.stop('SIGKILL'));
+  const started = await agent.waitFor(() => agent.logs().find((l) => l.msg === 'agent started'), 8000, 'started');
+  await request(`http://${started.api}/v1/devices?kind=nope`).then((r) => r.body.dump());
+  const text = await (await request(`http://${started.api}/metrics`)).body.text();
+  const families = parsePrometheusTextFormat(text) as { name: string; type: string; metrics: { labels?: Record<string, string> }[] }[];
+  assert.ok(families.length >= 15, `${families.length} metric families`);
+  const ids = ['greenhouse-climate', 'gate-camera', 'irrigation-relays', 'main-energy-meter', 'zigbee-coordinator', 'office-printer'];
+  for (const f of families) {
+    assert.match(f.name, /^herald_/);
+    if (f.type === 'COUNTER') assert.match(f.name, /_total$/, f.name);
+    if (f.type === 'HISTOGRAM') assert.match(f.name, /_seconds$/, f.name);
+    for (const m of f.metrics) for (const v of Object.values(m.labels ?? {})) assert.not.ok(ids.includes(v), `${f.name} has a device id in a label`);
+  }
+  const names = families.map((f) => f.name);
+  for (const n of ['herald_announcements_sent_total', 'herald_announcements_received_total', 'herald_announcements_ignored_total', 'herald_gaps_detected_total',
+    'herald_catchup_requests_total', 'herald_catchup_duration_seconds', 'herald_snapshot_fallbacks_total', 'herald_decode_errors_total', 'herald_agents', 'herald_devices']) {
+    assert.ok(names.includes(n), n);
+  }
+  const api = families.find((f) => f.name === 'herald_api_requests_total')!;
+  assert.ok(api.metrics.some((m) => m.labels?.status === '400'));
+});
+
+test('shutdown within 2 s: goodbye sent, nothing left listening', async () => {
+  const agent = runHerald(agentArgs());
+  const started = await agent.waitFor(() => agent.logs().find((l) => l.msg === 'agent started'), 8000, 'started');
+  const apiPort = Number(String(started.api).split(':')[1]);
+  const peerPort = Number(started.peerPort);
+  const t0 = Date.now();
+  await agent.stop('SIGTERM');
+  const took = Date.now() - t0;
+  assert.is(await agent.exit(), 0);
+  assert.ok(took < 2000, `stopped in ${took} ms`);
+  for (const port of [apiPort, peerPort]) {
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.end();
+        resolve(false);
+      });
+      s.on('error', () => resolve(true));
+    });
+    assert.ok(refused, `port ${port} no longer listening`);
+  }
+  assert.ok(agent.logs().some((l) => l.msg === 'agent stopped'));
+});
+
+test('install.sh puts the agent, the unit and the config in place; uninstall.sh removes them', async () => {
+  const root = join(dir, 'root');
+  const { stdout } = await run('bash', ['scripts/install.sh', '--destdir', root, '--no-systemctl'], { timeout: 120_000 });
+  assert.match(stdout, /installed .*herald\.service/);
+  for (const f of ['opt/herald/dist/src/cli/main.js', 'opt/herald/node_modules/undici/package.json', 'etc/systemd/system/herald.service', 'etc/herald/herald.yaml', 'etc/herald/device-profiles/schema.json', 'opt/herald/examples/device-profiles/greenhouse-climate.yaml']) {
+    assert.ok(existsSync(join(root, f)), f);
+  }
+  assert.not.ok(existsSync(join(root, 'opt/herald/node_modules/typescript')), 'no dev dependencies');
+  const unit = await readFile(join(root, 'etc/systemd/system/herald.service'), 'utf8');
+  assert.match(unit, new RegExp(`ExecStart=${process.execPath} /opt/herald/dist/src/cli/main.js agent --config /etc/herald/herald.yaml`));
+  const check = await run(process.execPath, [join(root, 'opt/herald/dist/src/cli/main.js'), 'check', join(root, 'opt/herald/examples/device-profiles')]);
+  assert.match(check.stdout, /all valid/);
+  // The installed example config is a valid configuration.
+  const help = await run(process.execPath, [join(root, 'opt/herald/dist/src/cli/main.js'), 'agent', '--help']);
+  assert.match(help.stdout, /--mqtt-url/);
+  await run('bash', ['scripts/uninstall.sh', '--destdir', root, '--no-systemctl']);
+  assert.not.ok(existsSync(join(root, 'opt/herald')));
+  assert.not.ok(existsSync(join(root, 'etc/systemd/system/herald.service')));
+  assert.ok(existsSync(join(root, 'etc/herald/herald.yaml')), 'config kept without --purge');
+});
+
+test('the shipped example config resolves to a valid configuration', async () => {
+  const { resolveConfig } = await import('../src/config/resolve.js');
+  const c = await resolveConfig({ flags: {}, env: {}, configFile: 'systemd/herald.yaml' });
+  assert.is(c.profiles, '/etc/herald/device-profiles');
+  assert.is(c.discovery, 'both');
+});
+
+test.run();
