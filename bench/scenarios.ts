@@ -112,11 +112,18 @@ export async function propagation(
       for (const p of pending) for (const v of p.waiting) check(v, p.origin);
     }, 20);
 
+    // The cluster's own idle CPU rate, so that CPU per change is what changes cost, not the heartbeats.
+    const idle0 = process.cpuUsage();
+    const idleT0 = now();
+    await sleep(1500);
+    const idleCpu = process.cpuUsage(idle0);
+    const idleCpuMsPerMs = (idleCpu.user + idleCpu.system) / 1000 / (now() - idleT0);
     const revision = new Array<number>(agents).fill(0);
     let rng = seed;
     const random = () => ((rng = (rng * 1103515245 + 12345) % 2147483648) / 2147483648);
     const before = c.traffic();
     const cpu0 = process.cpuUsage();
+    const churnT0 = now();
     for (let k = 0; k < changes; k++) {
       const i = Math.floor(random() * agents);
       revision[i]! += 1;
@@ -132,6 +139,7 @@ export async function propagation(
     const delivered = await waitFor(() => pending.every((p) => p.waiting.size === 0 || now() - p.at > 30_000), 31_000, 10);
     void delivered;
     const cpu = process.cpuUsage(cpu0);
+    const churnMs = now() - churnT0;
     const after = c.traffic();
     clearInterval(sweep);
     const receivers = agents - 1;
@@ -145,7 +153,7 @@ export async function propagation(
       datagramsPerChange: (after.changeDatagrams - before.changeDatagrams) / changes,
       wireBytesPerChangePerReceiver: (after.changeBytes - before.changeBytes) / changes / receivers,
       httpRequestsPerChange: (after.httpRequests - before.httpRequests) / changes,
-      cpuMsPerChange: (cpu.user + cpu.system) / 1000 / changes,
+      cpuMsPerChange: Math.max(0, (cpu.user + cpu.system) / 1000 - idleCpuMsPerMs * churnMs) / changes,
     };
   });
 }

@@ -104,7 +104,7 @@ test('with --discovery mdns a cluster converges with no Herald datagram at all',
           },
           extensions: [new MdnsDiscovery({ interfaceAddress: '127.0.0.1', browse: true, publishDevices: false })],
         },
-        { name: `m${i}`, site, incarnation: clock.now() * 10 + i, address: '127.0.0.1', host: `m${i}`, heartbeatMs: 500, api: null },
+        { name: `m${i}`, site, incarnation: clock.now() * 10 + i, address: '127.0.0.1', host: `m${i}`, heartbeatMs: 500, livenessPeriodMs: 500, api: null },
       );
       await agent.start();
       agents.push(agent);
@@ -121,9 +121,12 @@ test('with --discovery mdns a cluster converges with no Herald datagram at all',
       assert.is(a.metrics.announcementsSent.get({ type: 'heartbeat' }) + a.metrics.announcementsSent.get({ type: 'announce' }), 0, 'no Herald datagram');
       assert.ok(a.metrics.gapsDetected.get({ signal: 'mdns' }) > 0 || a === agents[2], 'mDNS adverts drove catch-up');
     }
-    // A crashed agent (peer endpoint gone, no goodbye) is lost through probes.
+    // A crashed agent (peer endpoint gone, no goodbye at all, not even mDNS's) is lost through probes.
     await agents[3]!.stop({ goodbye: false });
-    await until(() => agents.slice(0, 3).every((a) => a.directory.held('m3')?.state !== 'alive'), 5000, 'm3 lost or left');
+    await until(() => agents.slice(0, 3).every((a) => a.directory.held('m3')?.state === 'lost'), 5000, 'm3 lost');
+    // A clean stop sends mDNS goodbyes: left at once.
+    await agents[2]!.stop();
+    await until(() => agents.slice(0, 2).every((a) => a.directory.held('m2')?.state === 'left'), 3000, 'm2 left');
   } finally {
     for (const a of agents) await a.stop();
   }

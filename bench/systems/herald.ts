@@ -1,4 +1,4 @@
-import { Agent } from '../../src/agent/agent.js';
+import { Agent, type AgentExtension } from '../../src/agent/agent.js';
 import { MdnsDiscovery } from '../../src/mdns/mdns-discovery.js';
 import { HmacEnvelope } from '../../src/protocol/hmac-envelope.js';
 import { generateKey, parseKeyRing, type KeyRing } from '../../src/security/cluster-key.js';
@@ -43,6 +43,8 @@ export interface HeraldBenchOptions {
   keys?: KeyRing;
   /** A local API on agent 0, for the flood scenario's "still answers" check. */
   apiOnFirst?: boolean;
+  /** Extensions for agent i (the MQTT scenario puts a gateway bridge on agent 0). */
+  extensions?: (i: number) => AgentExtension[];
 }
 
 export async function startHerald(opts: ClusterOptions, discovery: 'multicast' | 'mdns', extra: HeraldBenchOptions = {}): Promise<BenchCluster & { agents: Agent[] }> {
@@ -81,7 +83,7 @@ export async function startHerald(opts: ClusterOptions, discovery: 'multicast' |
               traffic.datagramBytes += udpWireBytes(bytes);
               traffic.changeBytes += udpWireBytes(bytes);
             }),
-          })] : [],
+          })] : extra.extensions?.(i) ?? [],
           peers: new HttpPeerClient({ auth: extra.keys && new PeerAuth(extra.keys, clock) }),
           envelope: extra.keys && new HmacEnvelope(extra.keys, clock),
           peerListener: (service) => {

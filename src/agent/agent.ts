@@ -30,7 +30,8 @@ export interface AgentContext {
 export interface AgentExtension {
   readonly name: string;
   start(ctx: AgentContext): Promise<void>;
-  stop(): Promise<void>;
+  /** `goodbye: false` stops like a crash: no farewell (mDNS goodbyes, MQTT offline) is sent. */
+  stop(opts?: { goodbye?: boolean }): Promise<void>;
   /** A line for /readyz; `ok: false` makes the agent not ready. */
   health?(): { ok: boolean; detail?: string; critical?: boolean };
 }
@@ -65,9 +66,17 @@ export interface AgentInit {
   address: string;
   host: string;
   heartbeatMs?: number;
+  /** See ClusterSyncInit.livenessPeriodMs. */
+  livenessPeriodMs?: number;
   /** The local API; null runs without one (benchmarks run many agents in one process). */
   api: { host: string; port: number } | null;
 }
+
+/**
+ * Without Herald datagrams (mDNS alone) nothing is heard between changes, so liveness rests on TCP
+ * probes; judging it over ten heartbeat periods keeps them to one per peer every 25 periods.
+ */
+const MDNS_LIVENESS_FACTOR = 10;
 
 /** Thrown by start() when the profiles cannot be loaded: the agent does not run on a set nobody wrote. */
 export class ProfileLoadError extends Error {
@@ -144,7 +153,7 @@ export class Agent {
 
     this.sync = new ClusterSync(
       { ...this.c, directory: this.directory, local: this.local, metrics: this.metrics },
-      { name: this.init.name, site: this.init.site, incarnation: this.init.incarnation, peerPort: this.peerPort, heartbeatMs: this.init.heartbeatMs },
+      { name: this.init.name, site: this.init.site, incarnation: this.init.incarnation, peerPort: this.peerPort, heartbeatMs: this.init.heartbeatMs, livenessPeriodMs: this.init.livenessPeriodMs ?? (this.c.transport ? undefined : (this.init.heartbeatMs ?? 1000) * MDNS_LIVENESS_FACTOR) },
     );
     await this.sync.start();
     this.directory.touch(this.init.name, this.init.address, this.peerPort);
@@ -179,7 +188,7 @@ export class Agent {
     this.unwatch?.();
     await this.api?.stop();
     for (const ext of this.startedExtensions.splice(0).reverse()) {
-      await ext.stop().catch((err: unknown) => this.c.logger.error({ err, extension: ext.name }, 'extension failed to stop'));
+      await ext.stop(opts).catch((err: unknown) => this.c.logger.error({ err, extension: ext.name }, 'extension failed to stop'));
     }
     await this.sync?.stop(opts);
     await this.peerListener?.stop();

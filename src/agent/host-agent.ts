@@ -11,9 +11,8 @@ import { UdpMulticastTransport } from '../transport/udp-multicast.js';
 import { systemClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
-import { MdnsDiscovery } from '../mdns/mdns-discovery.js';
-import { MqttBridge } from '../mqtt/bridge.js';
 import { HERALD_VERSION } from '../version.js';
+import type { AgentExtension } from './agent.js';
 import { Agent } from './agent.js';
 import { nextIncarnation } from './identity.js';
 import { resolveInterface } from './interfaces.js';
@@ -22,6 +21,24 @@ export interface HostAgent {
   agent: Agent;
   /** Re-reads what SIGHUP re-reads beyond the profiles: the cluster key file. */
   reloadSecrets(): Promise<void>;
+}
+
+/** mDNS and MQTT are loaded only when configured: on a small host every unused module is memory. */
+async function extensionsFor(config: AgentConfig, interfaceAddress: string): Promise<AgentExtension[]> {
+  const out: AgentExtension[] = [];
+  if (config.discovery !== 'multicast') {
+    const { MdnsDiscovery } = await import('../mdns/mdns-discovery.js');
+    out.push(new MdnsDiscovery({ interfaceAddress, browse: true, publishDevices: config.mdnsDevices }));
+  }
+  if (config.mqttUrl) {
+    const { MqttBridge } = await import('../mqtt/bridge.js');
+    out.push(new MqttBridge({
+      url: config.mqttUrl, base: config.mqttBase, protocol: config.mqttProtocol, mode: config.mqttMode, homeAssistant: config.mqttHomeassistant,
+      importSites: config.mqttImport, user: config.mqttUser, passwordFile: config.mqttPasswordFile, caFile: config.mqttCa, certFile: config.mqttCert,
+      keyFile: config.mqttKey, softwareVersion: HERALD_VERSION,
+    }));
+  }
+  return out;
 }
 
 /** The real thing: an agent on this host's interface, with UDP multicast and HTTP peers. */
@@ -54,14 +71,7 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
         interfaceAddress: iface.address,
         onError: (err) => logger.warn({ err: err.message }, 'multicast socket error'),
       }),
-      extensions: [
-        ...(config.discovery === 'multicast' ? [] : [new MdnsDiscovery({ interfaceAddress: iface.address, browse: true, publishDevices: config.mdnsDevices })]),
-        ...(config.mqttUrl ? [new MqttBridge({
-          url: config.mqttUrl, base: config.mqttBase, protocol: config.mqttProtocol, mode: config.mqttMode, homeAssistant: config.mqttHomeassistant,
-          importSites: config.mqttImport, user: config.mqttUser, passwordFile: config.mqttPasswordFile, caFile: config.mqttCa, certFile: config.mqttCert,
-          keyFile: config.mqttKey, softwareVersion: HERALD_VERSION,
-        })] : []),
-      ],
+      extensions: await extensionsFor(config, iface.address),
       envelope,
       peers: new HttpPeerClient({ localAddress: iface.address, auth: peerAuth }),
       peerListener: (service, metrics) => {

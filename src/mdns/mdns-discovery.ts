@@ -100,7 +100,7 @@ export class MdnsDiscovery implements AgentExtension {
     log.info({ interface: this.init.interfaceAddress, browse: this.init.browse, devices: this.init.publishDevices }, 'mDNS started');
   }
 
-  async stop(): Promise<void> {
+  async stop(opts: { goodbye?: boolean } = {}): Promise<void> {
     const bonjour = this.bonjour;
     if (!bonjour) return;
     this.bonjour = undefined;
@@ -110,7 +110,7 @@ export class MdnsDiscovery implements AgentExtension {
     for (const p of all) this.ctx?.clock.clearTimeout(p.timer);
     // Goodbye: every record again with TTL 0 (RFC 6762 §10.1), then close.
     const goodbye = all.flatMap((p) => p.records.map((r) => ({ ...r, ttl: 0 })));
-    if (goodbye.length > 0) {
+    if (goodbye.length > 0 && (opts.goodbye ?? true)) {
       const responder = (bonjour as unknown as { server: Responder }).server;
       responder.unregister(goodbye);
       await new Promise<void>((resolve) => responder.mdns.respond({ answers: goodbye }, () => resolve()));

@@ -101,13 +101,17 @@ export class MqttBridge implements AgentExtension {
     this.log.info({ url: redact(this.init.url), mode: this.init.mode, protocol: this.init.protocol }, 'MQTT bridge connecting');
   }
 
-  async stop(): Promise<void> {
+  async stop(opts: { goodbye?: boolean } = {}): Promise<void> {
     this.stopping = true;
     for (const u of this.unsubscribers.splice(0)) u();
     this.ctx?.clock.clearTimeout(this.reconnectTimer);
     this.ctx?.clock.clearTimeout(this.haTimer);
     const client = this.client;
     if (!client) return;
+    if (!(opts.goodbye ?? true)) {
+      client.end(true); // as a crash: the broker sends the last will
+      return;
+    }
     if (client.connected) {
       // A clean stop says offline itself: the broker sends no will after a DISCONNECT.
       const id = this.ctx!.identity;

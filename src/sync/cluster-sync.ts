@@ -42,6 +42,11 @@ export interface ClusterSyncInit {
   solicitReplyWindowMs?: number;
   forgetAfterMs?: number;
   reorderGraceMs?: number;
+  /**
+   * The period liveness is judged in (probe after 2.5, lost after 3.5 of them). The heartbeat period
+   * with Herald datagrams; longer with mDNS alone, where every check is a TCP probe.
+   */
+  livenessPeriodMs?: number;
 }
 
 export function syncDefaults(init: ClusterSyncInit): Required<ClusterSyncInit> {
@@ -56,6 +61,7 @@ export function syncDefaults(init: ClusterSyncInit): Required<ClusterSyncInit> {
     solicitReplyWindowMs: init.solicitReplyWindowMs ?? Math.min(200, heartbeatMs / 4), // spread replies to a newcomer
     forgetAfterMs: init.forgetAfterMs ?? 3_600_000, // an agent gone for an hour is dropped from /v1/agents
     reorderGraceMs: init.reorderGraceMs ?? 25, // a datagram overtaken by the next one usually arrives within this
+    livenessPeriodMs: init.livenessPeriodMs ?? heartbeatMs,
   };
 }
 
@@ -73,6 +79,7 @@ interface Peer {
   lastHeard: number;
   probing: boolean;
   probedAt: number;
+  probes: number;
   /** Incarnations recently heard under this name, by endpoint: two live ones are a name conflict. */
   claims: Map<number, { endpoint: string; at: number }>;
   conflictLogged: boolean;
@@ -398,6 +405,7 @@ export class ClusterSync {
         lastHeard: this.c.clock.monotonic(),
         probing: false,
         probedAt: 0,
+        probes: 0,
         claims: new Map(),
         conflictLogged: false,
         early: new Map(),
@@ -530,7 +538,7 @@ export class ClusterSync {
 
   private sweep(): void {
     const now = this.c.clock.monotonic();
-    const period = this.cfg.heartbeatMs;
+    const period = this.cfg.livenessPeriodMs;
     for (const peer of this.peers.values()) {
       const held = this.c.directory.held(peer.name);
       if (!held) continue;
@@ -560,7 +568,9 @@ export class ClusterSync {
     peer.probing = true;
     peer.probedAt = this.c.clock.monotonic();
     try {
-      const hello = await this.c.peers.hello(peer.endpoint, this.cfg.heartbeatMs);
+      // The peer's summary of the agents it knows rides on the first probe and every fourth after.
+      const withPeers = peer.probes++ % 4 === 0;
+      const hello = await this.c.peers.hello(peer.endpoint, this.cfg.heartbeatMs, withPeers);
       const held = this.c.directory.held(peer.name);
       if (!this.running || !held || hello.name !== peer.name || hello.incarnation < held.incarnation) throw new Error('another agent answered');
       this.c.metrics.livenessProbes.inc({ result: 'alive' });

@@ -9,17 +9,17 @@ import type { Endpoint, Hello, PeerService } from '../transport/transport.js';
  */
 export class DirectoryPeerService implements PeerService {
   constructor(
-    private readonly c: { directory: Directory; identity: () => Hello; onServed?: (route: string, status: number) => void },
+    private readonly c: { directory: Directory; identity: (withPeers: boolean) => Hello; onServed?: (route: string, status: number) => void },
   ) {}
 
   handle(route: 'changes' | 'hello', query: URLSearchParams, _from: Endpoint): { status: number; body: unknown } {
-    const answer = route === 'hello' ? { status: 200, body: this.c.identity() } : this.changes(query);
+    const answer = route === 'hello' ? { status: 200, body: this.c.identity(query.get('peers') === '1') } : this.changes(query);
     this.c.onServed?.(route, answer.status);
     return answer;
   }
 
   private changes(q: URLSearchParams): { status: number; body: unknown } {
-    const origin = q.get('origin') ?? this.c.identity().name;
+    const origin = q.get('origin') ?? this.c.identity(false).name;
     const since = Number(q.get('since') ?? '0');
     const incarnation = Number(q.get('incarnation') ?? '0');
     if (!DEVICE_ID_PATTERN.test(origin)) return problem(400, `origin '${origin.slice(0, 64)}' is not a valid agent name`);
@@ -35,10 +35,10 @@ function problem(status: number, detail: string): { status: number; body: unknow
   return { status, body: { type: 'about:blank', title: status === 404 ? 'Not found' : 'Bad request', status, detail } };
 }
 
-export function helloOf(name: string, site: string, incarnation: number, version: () => number, directory?: Directory): () => Hello {
-  return () => {
+export function helloOf(name: string, site: string, incarnation: number, version: () => number, directory?: Directory): (withPeers: boolean) => Hello {
+  return (withPeers) => {
     const hello: Hello = { name, site, incarnation, version: version(), format: FORMAT_VERSION };
-    if (directory) {
+    if (directory && withPeers) {
       hello.peers = directory.agents()
         .filter((a) => a.state === 'alive' && !a.local && a.version > 0 && a.address && a.peerPort)
         .map((a) => ({ name: a.name, incarnation: a.incarnation, version: a.version, address: a.address!, port: a.peerPort! }));

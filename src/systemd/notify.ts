@@ -32,7 +32,7 @@ export interface Notifier {
 export function createNotifier(env: NodeJS.ProcessEnv, logger: Logger): Notifier | undefined {
   const socket = env.NOTIFY_SOCKET;
   if (!socket) return undefined;
-  let helper: ChildProcess | undefined = spawn(env.HERALD_PYTHON ?? 'python3', ['-c', HELPER], { env: { NOTIFY_SOCKET: socket, PATH: env.PATH ?? '/usr/bin:/bin' }, stdio: ['pipe', 'ignore', 'pipe'] });
+  let helper: ChildProcess | undefined = spawn(env.HERALD_PYTHON ?? 'python3', ['-c', HELPER], { env: { ...env, NOTIFY_SOCKET: socket }, stdio: ['pipe', 'ignore', 'pipe'] });
   helper.on('error', () => {
     logger.warn('python3 not found for sd_notify; falling back to systemd-notify per message');
     helper = undefined;

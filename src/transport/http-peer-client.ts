@@ -44,8 +44,8 @@ export class HttpPeerClient implements PeerClient {
     return body === undefined ? undefined : checkChanges(body, req.origin);
   }
 
-  async hello(peer: Endpoint, timeoutMs: number): Promise<Hello> {
-    return checkHello(await this.get(peer, PEER_PATHS.hello, timeoutMs, false));
+  async hello(peer: Endpoint, timeoutMs: number, withPeers = false): Promise<Hello> {
+    return checkHello(await this.get(peer, withPeers ? `${PEER_PATHS.hello}?peers=1` : PEER_PATHS.hello, timeoutMs, false));
   }
 
   async close(): Promise<void> {

@@ -68,8 +68,8 @@ export class MemoryNetwork {
         if (res.status !== 200) throw new Error(`peer answered ${res.status}`);
         return checkChanges(res.body, req.origin) as Changes;
       },
-      hello: async (peer, timeoutMs) => {
-        const res = await this.rpc(address, peer, 'hello', new URLSearchParams(), timeoutMs);
+      hello: async (peer, timeoutMs, withPeers) => {
+        const res = await this.rpc(address, peer, 'hello', new URLSearchParams(withPeers ? { peers: '1' } : {}), timeoutMs);
         if (res.status !== 200) throw new Error(`peer answered ${res.status}`);
         return checkHello(res.body) as Hello;
       },

@@ -50,8 +50,8 @@ export interface PeerSummary {
 export interface PeerClient {
   /** The origin's changes since a version; undefined when the peer holds nothing of that origin. */
   changes(peer: Endpoint, request: ChangesRequest, timeoutMs: number): Promise<Changes | undefined>;
-  /** Who answers at this endpoint: a direct liveness probe. */
-  hello(peer: Endpoint, timeoutMs: number): Promise<Hello>;
+  /** Who answers at this endpoint: a direct liveness probe; with `withPeers`, its summary of others. */
+  hello(peer: Endpoint, timeoutMs: number, withPeers?: boolean): Promise<Hello>;
   close(): Promise<void>;
 }
 
