@@ -4,7 +4,7 @@ import { latencyPlot } from './plot.js';
 import { median } from './stats.js';
 import { generateKey, parseKeyRing } from '../src/security/cluster-key.js';
 import { serviceTargets } from './service-targets.js';
-import { coldStart, crash, idle, junkFlood, propagation, type ColdStartResult, type CrashResult, type FloodResult, type IdleResult, type PropagationResult } from './scenarios.js';
+import { coldStart, crash, idle, junkFlood, propagation, protocolCpuPerChange, type ColdStartResult, type CrashResult, type FloodResult, type IdleResult, type PropagationResult } from './scenarios.js';
 import type { BenchSystem } from './system.js';
 import { fullStateMulticast } from './systems/full-state.js';
 import { heraldKeyed, heraldMdns, heraldMulticast, startHerald } from './systems/herald.js';
@@ -21,7 +21,7 @@ const quick = args.has('--quick');
 const writeDocs = args.has('--docs');
 const HEARTBEAT_MS = 1000;
 const outageArg = process.argv.indexOf('--mqtt-outage-seconds');
-const OUTAGE_SECONDS = outageArg > 0 ? Number(process.argv[outageArg + 1]) : quick ? 5 : 45;
+const OUTAGE_SECONDS = outageArg > 0 ? Number(process.argv[outageArg + 1]) : quick ? 5 : 30;
 
 interface SystemPlan {
   system: BenchSystem;
@@ -45,7 +45,7 @@ interface Plan {
 // saturates this 2-core machine. mDNS systems run at 20 agents, the size of the mDNS issue's target.
 const plan: Plan = quick
   ? {
-    changes: 40, intervalMs: 20, idleSeconds: 2, flood: undefined, authPairs: { pairs: 1, agents: 10, changes: 30 },
+    changes: 40, intervalMs: 20, idleSeconds: 2, flood: undefined, authPairs: { pairs: 2, agents: 50, changes: 100 },
     systems: [
       { system: heraldMulticast, sizes: [50], losses: [0, 0.3], lifecycle: true },
       { system: heraldMdns, sizes: [10], losses: [0], lifecycle: false },
@@ -55,12 +55,13 @@ const plan: Plan = quick
     ],
   }
   : {
-    changes: 200, intervalMs: 25, idleSeconds: 5, flood: { agents: 10, junkPerSecond: 5000, seconds: 5 }, authPairs: { pairs: 3, agents: 50, changes: 100 },
+    changes: 200, intervalMs: 25, idleSeconds: 5, flood: { agents: 10, junkPerSecond: 5000, seconds: 5 }, authPairs: { pairs: 3, agents: 50, changes: 300 },
     systems: [
       { system: heraldMulticast, sizes: [10, 50, 100], losses: [0, 0.1, 0.3, 0.6], lifecycle: true },
       { system: heraldKeyed, sizes: [50], losses: [0.3], lifecycle: false },
       { system: heraldMdns, sizes: [20], losses: [0, 0.3], lifecycle: true },
-      { system: fullStateMulticast, sizes: [10, 50], losses: [0, 0.3, 0.6], lifecycle: true },
+      { system: fullStateMulticast, sizes: [10], losses: [0, 0.3, 0.6], lifecycle: true },
+      { system: fullStateMulticast, sizes: [50], losses: [0, 0.3], lifecycle: true },
       { system: httpPolling, sizes: [10, 50], losses: [0], lifecycle: true },
       { system: mdnsOnly, sizes: [20], losses: [0, 0.3], lifecycle: true },
     ],
@@ -96,11 +97,13 @@ for (const { system, sizes, losses, lifecycle } of plan.systems) {
     }
   }
 }
+// A discarded run first: the JIT warms up on it, not on whichever variant happens to go first.
+await protocolCpuPerChange(plan.authPairs.agents, 100, false);
 for (let pair = 0; pair < plan.authPairs.pairs; pair++) {
   const { agents, changes } = plan.authPairs;
-  for (const [system, into] of [[heraldMulticast, results.authCost.open], [heraldKeyed, results.authCost.keyed]] as const) {
-    progress(`authentication cost: ${system.name}, ${agents} agents, pair ${pair + 1}`);
-    into.push((await propagation(system, agents, 0, changes, plan.intervalMs, HEARTBEAT_MS, 100 + pair)).cpuMsPerChange);
+  for (const [keyed, into] of [[false, results.authCost.open], [true, results.authCost.keyed]] as const) {
+    progress(`authentication cost: ${keyed ? 'keyed' : 'open'}, ${agents} agents in memory, pair ${pair + 1}`);
+    into.push(await protocolCpuPerChange(agents, changes, keyed));
   }
 }
 if (plan.flood) {
@@ -175,10 +178,10 @@ const targets = [
   { target: 'no agent serves more than 49 catch-up requests at cold start', value: cold50?.maxServed, ok: (v: number) => v <= 49, show: String },
   { target: 'mDNS: p99 ≤ 2 s at 0 % loss, 20 agents', value: results.propagation.find((r) => r.system === 'herald-mdns' && r.agents === 20 && r.loss === 0)?.latencyMs.p99, ok: (v: number) => v <= 2000, show: fmtMs },
   { target: 'mDNS: p99 ≤ 5 s at 30 % loss, 20 agents', value: results.propagation.find((r) => r.system === 'herald-mdns' && r.agents === 20 && r.loss === 0.3)?.latencyMs.p99, ok: (v: number) => v <= 5000, show: fmtMs },
-  { target: `authentication costs ≤ 10 % CPU per change (keyed ÷ open, ${plan.authPairs.agents} agents, medians of ${plan.authPairs.pairs} alternating pairs)`, value: keyedCpuRatio(), ok: (v: number) => v <= 1.1, show: (v: number) => `${v >= 1 ? '+' : ''}${fmt((v - 1) * 100, 0)} % (${fmt(median(results.authCost.keyed), 2)} ÷ ${fmt(median(results.authCost.open), 2)} ms)` },
+  { target: `authentication costs ≤ 10 % CPU per change (keyed ÷ open, ${plan.authPairs.agents} agents on the in-memory network, medians of ${plan.authPairs.pairs} alternating pairs)`, value: keyedCpuRatio(), ok: (v: number) => v <= 1.1, show: (v: number) => `${v >= 1 ? '+' : ''}${fmt((v - 1) * 100, 0)} % (${fmt(median(results.authCost.keyed), 2)} ÷ ${fmt(median(results.authCost.open), 2)} ms)` },
   { target: 'MQTT: a LAN change is on the broker within 50 ms p99 (through a gateway)', value: service.mqtt?.p99Ms, ok: (v: number) => v <= 50, show: (v: number) => `${fmtMs(v)} (bare broker round trip p99 ${fmtMs(service.mqtt!.baselineP99Ms)})` },
   { target: `MQTT: memory flat through a ${OUTAGE_SECONDS} s broker outage with changes going on`, value: service.mqtt?.heapGrowthMiB, ok: (v: number) => v < 5 && service.mqtt!.ghostsAfter === 0, show: (v: number) => `heap ${v >= 0 ? '+' : ''}${fmt(v, 1)} MiB, RSS ${service.mqtt!.rssGrowthMiB >= 0 ? '+' : ''}${fmt(service.mqtt!.rssGrowthMiB, 1)} MiB, ${service.mqtt!.ghostsAfter} ghosts after` },
-  { target: 'RSS ≤ 60 MB holding 5,000 devices from 100 agents', value: service.memory?.rssMiB, ok: (v: number) => v <= 60, show: (v: number) => `${fmt(v, 1)} MiB (alone: ${fmt(service.memory!.aloneRssMiB, 1)} MiB)` },
+  { target: 'RSS ≤ 60 MB holding 5,000 devices from 100 agents', value: service.memory?.rssMiB, ok: (v: number) => v * 1.048576 <= 60, show: (v: number) => `${fmt(v, 1)} MiB; alone ${fmt(service.memory!.aloneRssMiB, 1)} MiB, bare Node ${fmt(service.memory!.bareNodeRssMiB, 1)} MiB, live heap ${fmt(service.memory!.heapUsedMiB, 1)} MiB (node ${service.memory!.flags.join(' ')})` },
   { target: 'idle CPU ≤ 1 % of a core (with 100 peers heartbeating)', value: service.memory?.idleCpuPercent, ok: (v: number) => v <= 1, show: (v: number) => `${fmt(v, 2)} % (alone: ${fmt(service.memory!.aloneIdleCpuPercent, 2)} %)` },
   { target: 'process start to READY ≤ 500 ms', value: service.readyMs?.herald, ok: (v: number) => v <= 500, show: (v: number) => `${fmtMs(v)} (bare node start: ${fmtMs(service.readyMs!.bareNode)}, ratio ${fmt(v / service.readyMs!.bareNode, 1)})` },
   { target: '5,000 junk datagrams/s: stays converged', value: results.flood ? (results.flood.convergedAfter && results.flood.undelivered === 0 ? 1 : 0) : undefined, ok: (v: number) => v === 1, show: (v: number) => (v === 1 ? 'converged, nothing undelivered' : 'not converged') },

@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,7 +26,7 @@ function available(cmd: string, args: string[]): boolean {
 
 export interface ServiceResults {
   readyMs?: { herald: number; bareNode: number };
-  memory?: { devices: number; rssMiB: number; aloneRssMiB: number; idleCpuPercent: number; aloneIdleCpuPercent: number };
+  memory?: { devices: number; rssMiB: number; aloneRssMiB: number; idleCpuPercent: number; aloneIdleCpuPercent: number; heapUsedMiB: number; flags: string[]; bareNodeRssMiB: number };
   mqtt?: { p99Ms: number; p50Ms: number; baselineP99Ms: number; outageSeconds: number; heapGrowthMiB: number; rssGrowthMiB: number; samples: number; ghostsAfter: number };
   skipped: string[];
 }
@@ -53,8 +54,18 @@ async function notifySocket(dir: string): Promise<{ path: string; onReady: () =>
   };
 }
 
+/** The Node flags of the shipped unit's ExecStart: the agent is measured as it is deployed. */
+function unitNodeFlags(): string[] {
+  try {
+    const unit = readFileSync('systemd/herald.service', 'utf8');
+    return /^ExecStart=\S+ ((?:--\S+ )*)/m.exec(unit)?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
+  } catch {
+    return [];
+  }
+}
+
 function agentProcess(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [CLI, 'agent', '--log-format', 'json', '--log-level', 'warn', '--interface', 'lo', '--discovery', 'multicast', ...args], {
+  return spawn(process.execPath, [...unitNodeFlags(), CLI, 'agent', '--log-format', 'json', '--log-level', 'warn', '--interface', 'lo', '--discovery', 'multicast', ...args], {
     env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -138,7 +149,13 @@ async function memoryAt5000(dir: string, idleSeconds: number): Promise<NonNullab
     const cpu0 = await cpuSeconds(measured.pid!);
     await sleep(idleSeconds * 1000);
     const idle = ((await cpuSeconds(measured.pid!)) - cpu0) / idleSeconds * 100;
-    return { devices: count, rssMiB: await rssMiB(measured.pid!), aloneRssMiB: aloneRss, idleCpuPercent: idle, aloneIdleCpuPercent: aloneIdle };
+    const metrics = await (await request(`http://${api}/metrics`)).body.text();
+    const heapUsed = Number(/^herald_process_heap_used_bytes (\d+)/m.exec(metrics)?.[1] ?? NaN) / 2 ** 20;
+    const bare = spawn(process.execPath, [...unitNodeFlags(), '-e', 'setTimeout(() => {}, 3000)']);
+    await sleep(1500);
+    const bareRss = await rssMiB(bare.pid!);
+    bare.kill();
+    return { devices: count, rssMiB: await rssMiB(measured.pid!), aloneRssMiB: aloneRss, idleCpuPercent: idle, aloneIdleCpuPercent: aloneIdle, heapUsedMiB: heapUsed, flags: unitNodeFlags(), bareNodeRssMiB: bareRss };
   } finally {
     await stopProcess(measured);
     await site.stop();

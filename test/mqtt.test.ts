@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { Agent } from '../src/agent/agent.js';
 import { MqttBridge, type MqttBridgeInit } from '../src/mqtt/bridge.js';
 import { MemoryProfileSource } from '../src/profiles/source.js';
+import { MemoryNetwork } from '../src/transport/memory-network.js';
 import type { Device } from '../src/profiles/model.js';
 import { systemClock } from '../src/util/clock.js';
 import { memoryLogger } from '../src/util/logger.js';
@@ -213,6 +214,38 @@ testIf(test, missing, 'federation: another site\'s devices become remote, read-o
 
   await north.agent.stop();
   await until(() => south.agent.directory.devices({ site: 'north' }).length === 0, 5000, 'north offline: its devices leave south');
+});
+
+testIf(test, missing, 'gateway mode publishes the whole site: peers\' devices and states, cleared when a peer leaves', async () => {
+  const clock = systemClock();
+  const network = new MemoryNetwork({ clock, random: Math.random });
+  const make = async (name: string, devices: Device[], extensions: MqttBridge[]) => {
+    const agent = new Agent(
+      {
+        clock, random: Math.random, logger: memoryLogger('warn').logger, profiles: new MemoryProfileSource(devices),
+        transport: network.datagramTransport(name), peers: network.peerClient(name),
+        peerListener: (service) => {
+          let stop = () => {};
+          return { start: async () => { stop = network.servePeer({ address: name, port: 7771 }, service); return 7771; }, stop: async () => stop() };
+        },
+        extensions,
+      },
+      { name, site: 'gw', incarnation: clock.now(), address: name, host: name, heartbeatMs: 200, api: null },
+    );
+    await agent.start();
+    cleanups.push(() => agent.stop());
+    return agent;
+  };
+  await make('gateway', [device('hub')], [new MqttBridge({ url: broker.url, base: 'herald', protocol: '3.1.1', mode: 'gateway', homeAssistant: false, importSites: [], retainedWindowMs: 300 })]);
+  const sensor = await make('sensor-pi', [device('climate'), device('door')], []);
+  await until(async () => (await retained('herald/gw/devices/#')).size === 3, 5000, 'the gateway publishes the peer\'s devices too (MQTT 3.1.1)');
+  const agents = await retained('herald/gw/agents/#');
+  assert.is(JSON.parse(agents.get('herald/gw/agents/sensor-pi')!).state, 'online');
+  await sensor.stop();
+  await until(async () => {
+    const r = await retained('herald/gw/#');
+    return !r.has('herald/gw/devices/sensor-pi/climate') && JSON.parse(r.get('herald/gw/agents/sensor-pi') ?? '{}').state === 'offline' ? r : undefined;
+  }, 5000, 'the departed peer is offline and its devices cleared');
 });
 
 testIf(test, missing, 'a broker that is down at start: the agent serves its API, and /readyz reports the bridge', async () => {

@@ -174,7 +174,7 @@ test('install.sh puts the agent, the unit and the config in place; uninstall.sh 
   }
   assert.not.ok(existsSync(join(root, 'opt/herald/node_modules/typescript')), 'no dev dependencies');
   const unit = await readFile(join(root, 'etc/systemd/system/herald.service'), 'utf8');
-  assert.match(unit, new RegExp(`ExecStart=${process.execPath} /opt/herald/dist/src/cli/main.js agent --config /etc/herald/herald.yaml`));
+  assert.match(unit, new RegExp(`ExecStart=${process.execPath} (--\\S+ )*/opt/herald/dist/src/cli/main.js agent --config /etc/herald/herald.yaml`));
   const check = await run(process.execPath, [join(root, 'opt/herald/dist/src/cli/main.js'), 'check', join(root, 'opt/herald/examples/device-profiles')]);
   assert.match(check.stdout, /all valid/);
   // The installed example config is a valid configuration.

@@ -532,7 +532,7 @@ export class ClusterSync {
       if (!this.running) return;
       this.sweep();
       this.scheduleSweep();
-    }, this.cfg.heartbeatMs / 4);
+    }, this.cfg.livenessPeriodMs / 2); // twice a period: lost within 3.5 to 4 periods, few wakeups
     this.sweepTimer.unref?.();
   }
 
