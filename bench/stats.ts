@@ -12,3 +12,14 @@ export function summarize(values: number[]): { p50: number; p99: number; max: nu
 export function median(values: number[]): number {
   return percentile([...values].sort((a, b) => a - b), 50);
 }
+
+/**
+ * A full garbage collection, so that memory samples show live data and CPU runs start clean. The
+ * bench enables V8's gc() at run time rather than needing `node --expose-gc`.
+ */
+export async function fullGc(): Promise<void> {
+  const v8 = await import('node:v8');
+  const vm = await import('node:vm');
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
+}
