@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -171,9 +171,13 @@ class Broker {
   }
   async start(): Promise<void> {
     const conf = join(this.dir, 'mosquitto.conf');
+    await chmod(this.dir, 0o777); // as root, mosquitto drops to its own user, which must write its persistence file
     await writeFile(conf, `listener ${this.port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${this.dir}/\nlog_type error\n`);
-    this.proc = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
+    const proc = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
+    this.proc = proc;
+    const deadline = Date.now() + 5000;
     for (;;) {
+      if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`mosquitto did not start on port ${this.port}`);
       const ok = await new Promise<boolean>((r) => {
         const s = tcpConnect(this.port, '127.0.0.1', () => { s.end(); r(true); });
         s.on('error', () => r(false));
@@ -200,7 +204,10 @@ async function mqttTargets(dir: string, outageSeconds: number, changes: number):
   const site = await startHerald({ agents: 10, devicesPerAgent: 5, loss: 0, heartbeatMs: 1000, seed: 6, port }, 'multicast', {
     extensions: (i) => (i === 0 ? [new MqttBridge({ url: broker.url, base: 'herald', protocol: '5', mode: 'gateway', homeAssistant: false, importSites: [], retainedWindowMs: 300 })] : []),
   });
-  const sub = await mqttPkg.connectAsync(broker.url);
+  const sub = await mqttPkg.connectAsync(broker.url, { reconnectPeriod: 0 });
+  sub.on('error', (err) => {
+    throw new Error(`bench subscriber: ${err.message}`);
+  });
   try {
     const siteName = `b${port}`;
     const arrivals = new Map<string, number>();
@@ -251,6 +258,7 @@ async function mqttTargets(dir: string, outageSeconds: number, changes: number):
       if (k % 50 === 0) await sleep(20);
     }
     // The outage: live heap (after a full GC) and RSS while the broker is away and changes go on.
+    await sub.endAsync(); // the bench's own subscriber is not needed, and would retry meanwhile
     await broker.stop();
     await sleep(500);
     const heap: number[] = [];

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { nextIncarnation } from '../src/agent/identity.js';
-import { resolveInterface } from '../src/agent/interfaces.js';
+import { awaitInterface, resolveInterface } from '../src/agent/interfaces.js';
 import { resolveConfig } from '../src/config/resolve.js';
 
 let dir: string;
@@ -43,6 +43,26 @@ test('interfaces are found by name or address, with a list of what exists otherw
   assert.equal(resolveInterface('lo'), { name: 'lo', address: '127.0.0.1' });
   assert.equal(resolveInterface('127.0.0.1'), { name: 'lo', address: '127.0.0.1' });
   assert.throws(() => resolveInterface('wlan9'), /no interface 'wlan9'.*lo \(127\.0\.0\.1\)/);
+});
+
+test('an interface that is up without an address yet is waited for; an unknown one fails at once', async () => {
+  let calls = 0;
+  const waits: string[] = [];
+  const later = () => {
+    calls += 1;
+    const eth1 = calls < 3 ? [] : [{ address: '10.1.2.3', family: 'IPv4', internal: false, netmask: '255.255.255.0', mac: '00:00:00:00:00:01', cidr: '10.1.2.3/24' }];
+    return { lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true, netmask: '255.0.0.0', mac: '00:00:00:00:00:00', cidr: '127.0.0.1/8' }], eth1 } as never;
+  };
+  const found = await awaitInterface('eth1', { onWait: (d) => waits.push(d), intervalMs: 5, interfaces: later });
+  assert.equal(found, { name: 'eth1', address: '10.1.2.3' });
+  assert.equal(waits, ["interface 'eth1' has no IPv4 address yet; waiting for it"], 'said once');
+  let threw = false;
+  try {
+    await awaitInterface('wlan9', { onWait: () => {}, interfaces: later });
+  } catch (err) {
+    threw = /no interface 'wlan9'/.test((err as Error).message);
+  }
+  assert.ok(threw);
 });
 
 test.run();

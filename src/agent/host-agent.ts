@@ -15,7 +15,7 @@ import { HERALD_VERSION } from '../version.js';
 import type { AgentExtension } from './agent.js';
 import { Agent } from './agent.js';
 import { nextIncarnation } from './identity.js';
-import { resolveInterface } from './interfaces.js';
+import { awaitInterface } from './interfaces.js';
 
 export interface HostAgent {
   agent: Agent;
@@ -43,7 +43,7 @@ async function extensionsFor(config: AgentConfig, interfaceAddress: string): Pro
 
 /** The real thing: an agent on this host's interface, with UDP multicast and HTTP peers. */
 export async function createHostAgent(config: AgentConfig, logger: Logger): Promise<HostAgent> {
-  const iface = resolveInterface(config.interface);
+  const iface = await awaitInterface(config.interface, { onWait: (detail) => logger.warn(detail) });
   const clock = systemClock();
 
   let authorizeApi;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,9 @@ export class Mosquitto {
   async start(): Promise<void> {
     if (!this.dir) {
       this.dir = await mkdtemp(join(tmpdir(), 'herald-mosquitto-'));
+      // Started as root, mosquitto drops to its own user: it must be able to write its persistence file,
+      // or retained messages would silently not survive a restart.
+      await chmod(this.dir, 0o777);
       this.port = 21000 + Math.floor(Math.random() * 20000);
     }
     await writeFile(join(this.dir, 'mosquitto.conf'), [
