@@ -146,7 +146,8 @@ const propRows = results.propagation.map((r) => {
 const propTable = table(['system', 'agents', 'loss', 'p50', 'p99', 'max', 'undelivered (30 s)', 'datagrams / change', 'change bytes / change / receiver', 'HTTP req / change', 'CPU ms / change', 'Herald ÷ it: p99 / bytes'], propRows);
 
 const allSizes = [...new Set(plan.systems.flatMap((p) => p.sizes))].sort((a, b) => a - b);
-const idleRows = allSizes.flatMap((n) => plan.systems.map(({ system: s }) => {
+const uniqueSystems = [...new Set(plan.systems.map((p) => p.system))];
+const idleRows = allSizes.flatMap((n) => uniqueSystems.map((s) => {
   const i = results.idle.find((r) => r.system === s.name && r.agents === n);
   const c = results.coldStart.find((r) => r.system === s.name && r.agents === n);
   const k = results.crash.find((r) => r.system === s.name && r.agents === n);

@@ -164,7 +164,7 @@ async function memoryAt5000(dir: string, idleSeconds: number): Promise<NonNullab
 
 class Broker {
   proc: ChildProcess | undefined;
-  readonly port = 33000 + (process.pid % 1000);
+  readonly port = 26000 + (process.pid % 1000); // below the ephemeral range
   constructor(private readonly dir: string) {}
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;

@@ -5,6 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hasCommand } from './requirements.js';
 
+/** A port below Linux's ephemeral range (32768 and up), where the suite's own sockets may sit. */
+function pickPort(): number {
+  return 21000 + Math.floor(Math.random() * 11000);
+}
+
 export function mosquittoMissing(): string | undefined {
   return hasCommand('mosquitto') ? undefined : 'mosquitto (Debian package mosquitto)';
 }
@@ -22,13 +27,16 @@ export class Mosquitto {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
-  async start(): Promise<void> {
+  /** After the first start the port is kept: clients and the persistence belong to it. */
+  private restarted = false;
+
+  async start(attempt = 0): Promise<void> {
     if (!this.dir) {
       this.dir = await mkdtemp(join(tmpdir(), 'herald-mosquitto-'));
       // Started as root, mosquitto drops to its own user: it must be able to write its persistence file,
       // or retained messages would silently not survive a restart.
       await chmod(this.dir, 0o777);
-      this.port = 21000 + Math.floor(Math.random() * 20000);
+      this.port = pickPort();
     }
     await writeFile(join(this.dir, 'mosquitto.conf'), [
       `listener ${this.port} 127.0.0.1`,
@@ -42,9 +50,15 @@ export class Mosquitto {
     this.proc = spawn('mosquitto', ['-c', join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
     const deadline = Date.now() + 5000;
     while (!(await this.listening())) {
+      if (this.proc.exitCode !== null && !this.restarted && attempt < 5) {
+        // The port was taken meanwhile: a first start may move to another one.
+        this.port = pickPort();
+        return this.start(attempt + 1);
+      }
       if (Date.now() > deadline || this.proc.exitCode !== null) throw new Error(`mosquitto did not start on port ${this.port}`);
       await new Promise((r) => setTimeout(r, 50));
     }
+    this.restarted = true;
   }
 
   /** Stops the broker (SIGTERM saves its persistence file first). */

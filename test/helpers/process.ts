@@ -65,5 +65,5 @@ export function runHerald(args: string[], opts: { env?: NodeJS.ProcessEnv; prefi
 
 /** A free-ish UDP port for a test's multicast group, so concurrent runs and a real agent never mix. */
 export function testGroupPort(): number {
-  return 20000 + Math.floor(Math.random() * 20000);
+  return 20000 + Math.floor(Math.random() * 12000); // below the ephemeral range
 }
