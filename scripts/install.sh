@@ -4,7 +4,7 @@
 #   /etc/systemd/system/herald.service the unit
 #   /etc/herald/herald.yaml            the example config (kept if one exists)
 #   /etc/herald/device-profiles/       where this host's profiles go (samples in /opt/herald/examples)
-# Usage: npm run build && sudo scripts/install.sh [--prefix DIR] [--destdir DIR] [--no-systemctl] [--enable]
+# Usage (after npm ci, which builds dist/): sudo scripts/install.sh [--prefix DIR] [--destdir DIR] [--no-systemctl] [--enable]
 set -euo pipefail
 
 prefix=/opt/herald
@@ -24,7 +24,7 @@ done
 
 cd "$(dirname "$0")/.."
 if [ ! -f dist/src/cli/main.js ]; then
-  echo "install.sh: dist/ is missing: run 'npm ci && npm run build' first" >&2
+  echo "install.sh: dist/ is missing: run 'npm ci' (it builds dist/) first" >&2
   exit 1
 fi
 node_bin="$(command -v node || true)"
