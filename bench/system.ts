@@ -49,6 +49,19 @@ export interface BenchCluster {
   stop(): Promise<void>;
 }
 
+export function emptyTraffic(): Traffic {
+  return { datagrams: 0, datagramBytes: 0, httpRequests: 0, httpBytes: 0, changeDatagrams: 0, changeBytes: 0 };
+}
+
+/** Agent names every system uses, so that tables and logs line up across systems. */
+export function agentName(i: number): string {
+  return `agent-${String(i).padStart(3, '0')}`;
+}
+
+export function agentNames(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => agentName(i));
+}
+
 export function benchDevice(agent: string, k: number, revision = 0): Device {
   return {
     id: `dev-${k}`,

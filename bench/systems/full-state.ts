@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import type { Device } from '../../src/profiles/model.js';
 import { jitter, seededRandom } from '../../src/util/random.js';
-import { benchDevice, type BenchCluster, type BenchSystem, type ClusterOptions, type Traffic } from '../system.js';
+import { agentNames, type BenchCluster, benchDevice, type BenchSystem, type ClusterOptions, emptyTraffic } from '../system.js';
 import { udpWireBytes } from '../wire.js';
 
 /**
@@ -12,9 +12,9 @@ export const fullStateMulticast: BenchSystem = {
   name: 'full-state',
   description: 'every agent multicasts its whole device set on change and every period (the naive design)',
   async start(opts: ClusterOptions): Promise<BenchCluster> {
-    const traffic: Traffic = { datagrams: 0, datagramBytes: 0, httpRequests: 0, httpBytes: 0, changeDatagrams: 0, changeBytes: 0 };
+    const traffic = emptyTraffic();
     const listeners: ((viewer: number, origin: string) => void)[] = [];
-    const names = Array.from({ length: opts.agents }, (_, i) => `agent-${String(i).padStart(3, '0')}`);
+    const names = agentNames(opts.agents);
     const nodes = names.map((name, i) => ({
       name,
       version: 1,

@@ -16,7 +16,7 @@ import { systemClock } from '../../src/util/clock.js';
 import { createLogger } from '../../src/util/logger.js';
 import { seededRandom } from '../../src/util/random.js';
 import { TCP_EXCHANGE_OVERHEAD, udpWireBytes } from '../wire.js';
-import { benchDevice, type BenchCluster, type BenchSystem, type ClusterOptions, type Traffic } from '../system.js';
+import { agentName, type BenchCluster, benchDevice, type BenchSystem, type ClusterOptions, emptyTraffic } from '../system.js';
 
 /** Herald itself: real Agents, UDP multicast on lo, HTTP catch-up, loss injected on receive. */
 export const heraldMulticast: BenchSystem = {
@@ -52,14 +52,14 @@ export async function startHerald(opts: ClusterOptions, discovery: 'multicast' |
     const clock = systemClock();
     const random = seededRandom(opts.seed);
     const logger = createLogger({ level: 'silent' });
-    const traffic: Traffic = { datagrams: 0, datagramBytes: 0, httpRequests: 0, httpBytes: 0, changeDatagrams: 0, changeBytes: 0 };
+    const traffic = emptyTraffic();
     const agents: Agent[] = [];
     const sources: MemoryProfileSource[] = [];
     const crashed = new Set<number>();
     const listeners: ((viewer: number, origin: string) => void)[] = [];
 
     const make = (i: number) => {
-      const name = `agent-${String(i).padStart(3, '0')}`;
+      const name = agentName(i);
       const source = new MemoryProfileSource(Array.from({ length: opts.devicesPerAgent }, (_, k) => benchDevice(name, k)));
       const udp = new UdpMulticastTransport({ group: '239.255.70.70', port: opts.port, interfaceAddress: '127.0.0.1' });
       const counted: DatagramTransport = {

@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { Agent as UndiciAgent, request } from 'undici';
 import type { Device } from '../../src/profiles/model.js';
 import { jitter, seededRandom } from '../../src/util/random.js';
-import { benchDevice, type BenchCluster, type BenchSystem, type ClusterOptions, type Traffic } from '../system.js';
+import { agentNames, type BenchCluster, benchDevice, type BenchSystem, type ClusterOptions, emptyTraffic } from '../system.js';
 import { TCP_EXCHANGE_OVERHEAD } from '../wire.js';
 
 /**
@@ -15,9 +15,9 @@ export const httpPolling: BenchSystem = {
   name: 'http-polling',
   description: 'every agent polls every peer over HTTP every period (ETag, 304 when unchanged)',
   async start(opts: ClusterOptions): Promise<BenchCluster> {
-    const traffic: Traffic = { datagrams: 0, datagramBytes: 0, httpRequests: 0, httpBytes: 0, changeDatagrams: 0, changeBytes: 0 };
+    const traffic = emptyTraffic();
     const listeners: ((viewer: number, origin: string) => void)[] = [];
-    const names = Array.from({ length: opts.agents }, (_, i) => `agent-${String(i).padStart(3, '0')}`);
+    const names = agentNames(opts.agents);
     const nodes = names.map((name, i) => ({
       name,
       version: 1,

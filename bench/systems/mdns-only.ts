@@ -2,7 +2,7 @@ import BonjourPkg from 'bonjour-service';
 import type { Device } from '../../src/profiles/model.js';
 import { lossyUdpSocket } from '../../src/transport/lossy-socket.js';
 import { seededRandom } from '../../src/util/random.js';
-import type { BenchCluster, BenchSystem, ClusterOptions, Traffic } from '../system.js';
+import { agentNames, type BenchCluster, type BenchSystem, type ClusterOptions, emptyTraffic } from '../system.js';
 import { udpWireBytes } from '../wire.js';
 
 const { Bonjour } = BonjourPkg;
@@ -17,10 +17,10 @@ export const mdnsOnly: BenchSystem = {
   name: 'mdns-only',
   description: 'bonjour-service alone: version in TXT, re-announced on change, no catch-up',
   async start(opts: ClusterOptions): Promise<BenchCluster> {
-    const traffic: Traffic = { datagrams: 0, datagramBytes: 0, httpRequests: 0, httpBytes: 0, changeDatagrams: 0, changeBytes: 0 };
+    const traffic = emptyTraffic();
     const listeners: ((viewer: number, origin: string) => void)[] = [];
     const type = `b${opts.port}`;
-    const names = Array.from({ length: opts.agents }, (_, i) => `agent-${String(i).padStart(3, '0')}`);
+    const names = agentNames(opts.agents);
     const nodes = names.map((name, i) => {
       const bonjour = new Bonjour({
         interface: '127.0.0.1', bind: '0.0.0.0',

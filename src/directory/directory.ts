@@ -265,15 +265,12 @@ export class Directory {
     origin.version = delta.version;
     origin.log.append(delta);
     const announce = origin.state === 'alive';
-    for (const device of delta.added) {
+    // Added or updated, what the directory held decides the event: a delta's lists are advice.
+    for (const device of [...delta.added, ...delta.updated]) {
       const existed = origin.devices.has(device.id);
-      origin.devices.set(device.id, this.store(origin, device, delta.version));
-      if (announce) this.emit({ type: existed ? 'device-updated' : 'device-added', agent: origin.name, device: origin.devices.get(device.id)!.record });
-    }
-    for (const device of delta.updated) {
-      const existed = origin.devices.has(device.id);
-      origin.devices.set(device.id, this.store(origin, device, delta.version));
-      if (announce) this.emit({ type: existed ? 'device-updated' : 'device-added', agent: origin.name, device: origin.devices.get(device.id)!.record });
+      const stored = this.store(origin, device, delta.version);
+      origin.devices.set(device.id, stored);
+      if (announce) this.emit({ type: existed ? 'device-updated' : 'device-added', agent: origin.name, device: stored.record });
     }
     for (const id of delta.removed) {
       if (origin.devices.delete(id) && announce) this.emit({ type: 'device-removed', agent: origin.name, id });

@@ -58,10 +58,10 @@ export function encodeMessage(msg: Message, opts: EncodeOptions = {}): { bytes: 
   }
   const total = head.length + varintLength(payload.length) + payload.length;
   if (total > budget) return { bytes: head, deltaIncluded: false };
-  const withDelta = encodeHead(msg, flags);
   const out = Buffer.allocUnsafe(total);
-  withDelta.copy(out, 0);
-  let o = writeVarint(out, withDelta.length, payload.length);
+  head.copy(out, 0);
+  out[4] = flags; // the flags byte is the only part of the head that a delta changes
+  let o = writeVarint(out, head.length, payload.length);
   payload.copy(out, o);
   o += payload.length;
   return { bytes: out, deltaIncluded: true };

@@ -11,6 +11,7 @@ import type { Logger } from '../util/logger.js';
 import { jitter, type Random } from '../util/random.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { TokenBuckets } from '../util/token-bucket.js';
+import { NameClaims } from './name-claims.js';
 
 /** A hint with this version says the origin said goodbye (real versions start at 1). */
 const LEFT = 0;
@@ -80,9 +81,6 @@ interface Peer {
   probing: boolean;
   probedAt: number;
   probes: number;
-  /** Incarnations recently heard under this name, by endpoint: two live ones are a name conflict. */
-  claims: Map<number, { endpoint: string; at: number }>;
-  conflictLogged: boolean;
   /** Announced deltas that arrived ahead of a missing one, applied when the gap fills. */
   early: Map<number, Delta>;
   graceUntil: number;
@@ -110,7 +108,7 @@ export class ClusterSync {
   private solicitedReply = false;
   private running = false;
   private unsubscribeLocal: (() => void) | undefined;
-  private selfConflicts = new Map<number, { endpoint: string; at: number }>();
+  private readonly claims: NameClaims;
 
   constructor(
     private readonly c: ClusterSyncComponents,
@@ -120,6 +118,10 @@ export class ClusterSync {
     this.envelope = c.envelope ?? openEnvelope;
     this.decodeLog = new RateLimitedLog(c.clock, 60_000);
     this.fetchBudget = new TokenBuckets(c.clock, 10, 20);
+    this.claims = new NameClaims(c, { name: this.cfg.name, incarnation: this.cfg.incarnation }, {
+      peerMs: this.cfg.lostAfterPeriods * this.cfg.heartbeatMs,
+      selfMs: this.cfg.lostAfterPeriods * this.cfg.livenessPeriodMs,
+    });
   }
 
   async start(): Promise<void> {
@@ -260,7 +262,7 @@ export class ClusterSync {
 
     const endpoint = { address: from.address, port: msg.peerPort };
     const peer = this.peer(msg.name, endpoint);
-    this.trackClaims(peer, msg, endpoint);
+    this.claims.heard(msg.name, msg.incarnation, `${endpoint.address}:${endpoint.port}`);
     const held = this.c.directory.held(msg.name)!;
     if (msg.incarnation < Math.max(held.incarnation, peer.target.incarnation)) {
       return this.c.metrics.announcementsIgnored.inc({ reason: 'old-incarnation' });
@@ -299,42 +301,7 @@ export class ClusterSync {
   private onOwnName(msg: Message, from: Endpoint): void {
     if (msg.incarnation === this.cfg.incarnation) return this.c.metrics.announcementsIgnored.inc({ reason: 'own' });
     // Another agent uses our name: both directories would flap between two device sets. Say so loudly.
-    const now = this.c.clock.monotonic();
-    const endpoint = `${from.address}:${msg.peerPort}`;
-    if (!this.selfConflicts.has(msg.incarnation)) {
-      this.c.logger.error({ agent: this.cfg.name, otherIncarnation: msg.incarnation, other: endpoint }, 'another agent claims this agent\'s name; give each agent a unique --name');
-    }
-    this.selfConflicts.set(msg.incarnation, { endpoint, at: now });
-    this.publishConflict(this.cfg.name, new Map([...this.selfConflicts, [this.cfg.incarnation, { endpoint: 'this agent', at: now }]]));
-  }
-
-  private trackClaims(peer: Peer, msg: Message, endpoint: Endpoint): void {
-    const now = this.c.clock.monotonic();
-    const window = this.cfg.lostAfterPeriods * this.cfg.heartbeatMs;
-    peer.claims.set(msg.incarnation, { endpoint: `${endpoint.address}:${endpoint.port}`, at: now });
-    for (const [inc, claim] of peer.claims) if (now - claim.at > window) peer.claims.delete(inc);
-    const endpoints = new Set([...peer.claims.values()].map((c) => c.endpoint));
-    const conflict = peer.claims.size > 1 && endpoints.size > 1;
-    if (conflict && !peer.conflictLogged) {
-      peer.conflictLogged = true;
-      this.c.logger.error({ agent: peer.name, claims: Object.fromEntries([...peer.claims].map(([i, c]) => [i, c.endpoint])) }, 'two live agents claim one name');
-    }
-    if (!conflict && peer.conflictLogged) {
-      peer.conflictLogged = false;
-      this.c.logger.info({ agent: peer.name }, 'name conflict over');
-    }
-    this.publishConflict(peer.name, conflict ? peer.claims : undefined);
-  }
-
-  private publishConflict(name: string, claims: Map<number, { endpoint: string; at: number }> | undefined): void {
-    if (!claims) return this.c.directory.setConflict(name, undefined);
-    const now = this.c.clock.monotonic();
-    const wall = this.c.clock.now();
-    this.c.directory.setConflict(name, {
-      claims: [...claims]
-        .sort((a, b) => b[0] - a[0])
-        .map(([incarnation, c]) => ({ incarnation, address: c.endpoint, lastSeen: new Date(wall - (now - c.at)).toISOString() })),
-    });
+    this.claims.heardOwnName(msg.incarnation, `${from.address}:${msg.peerPort}`);
   }
 
   /**
@@ -406,8 +373,6 @@ export class ClusterSync {
         probing: false,
         probedAt: 0,
         probes: 0,
-        claims: new Map(),
-        conflictLogged: false,
         early: new Map(),
         graceUntil: 0,
       };
@@ -548,15 +513,13 @@ export class ClusterSync {
         else if (silence >= this.cfg.probeAfterPeriods * period && !peer.probing && now - peer.probedAt >= period) void this.probe(peer);
       } else if (silence >= this.cfg.forgetAfterMs) {
         this.c.directory.forget(peer.name);
+        this.claims.forget(peer.name);
         this.peers.delete(peer.name);
         this.nameByHash.delete(fnv1a32(peer.name));
         this.recent.delete(peer.name);
       }
     }
-    for (const [inc, claim] of this.selfConflicts) {
-      if (now - claim.at > this.cfg.lostAfterPeriods * period) this.selfConflicts.delete(inc);
-    }
-    if (this.selfConflicts.size === 0) this.c.directory.setConflict(this.cfg.name, undefined);
+    this.claims.sweep();
   }
 
   /**
