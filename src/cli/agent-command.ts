@@ -40,6 +40,16 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     if (err instanceof OptionError) return err.exitCode;
     return err instanceof KeyFileError || /token file/.test((err as Error).message) ? EXIT.config : EXIT.usage;
   }
+  // Signals are taken from the first moment: a stop asked for while the agent starts (systemd may stop
+  // a unit that is still starting) is carried out once it is up, with its goodbye, rather than by the
+  // default action of the signal, which would kill the process before it has a handler.
+  let stopAsked: string | undefined;
+  let onStop: ((signal: string) => void) | undefined;
+  let onReload: (() => void) | undefined;
+  const asked = (signal: string) => (onStop ? onStop(signal) : (stopAsked ??= signal));
+  process.on('SIGTERM', () => asked('SIGTERM'));
+  process.on('SIGINT', () => asked('SIGINT'));
+  process.on('SIGHUP', () => onReload?.());
   try {
     await agent.start();
   } catch (err) {
@@ -114,9 +124,9 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
         resolve(EXIT.software);
       });
     };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => void reload());
+    onStop = stop;
+    onReload = () => void reload();
+    if (stopAsked) stop(stopAsked);
   });
 }
 
