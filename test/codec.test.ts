@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeMessage, DecodeError, encodeMessage, MAX_DATAGRAM } from '../src/protocol/codec.js';
+import { HeartbeatMemo } from '../src/protocol/heartbeat-memo.js';
 import { fnv1a32, MessageType, type Message } from '../src/protocol/messages.js';
 import { seededRandom } from '../src/util/random.js';
 import { device } from './helpers/sim.js';
@@ -20,6 +21,23 @@ test('round trip of every message type', () => {
 test('a heartbeat is small: idle traffic stays far under 150 bytes a second', () => {
   const { bytes } = encodeMessage({ ...base, recent: [] });
   assert.ok(bytes.length + 28 < 80, `${bytes.length} bytes of payload, plus 28 of IP and UDP`);
+});
+
+test('a heartbeat repeated byte for byte is not decoded again; any other datagram is, and bad ones still fail', () => {
+  const memo = new HeartbeatMemo(2);
+  const heartbeat = encodeMessage(base).bytes;
+  const first = memo.decode(heartbeat);
+  assert.equal(first, base);
+  assert.is(memo.decode(Buffer.from(heartbeat)), first, 'the same bytes in a new buffer: the decoded message again');
+  assert.ok(Object.isFrozen(first) && Object.isFrozen(first.recent), 'shared, so frozen');
+  const next = memo.decode(encodeMessage({ ...base, version: 43 }).bytes);
+  assert.is(next.version, 43, 'a newer heartbeat of the same agent is decoded');
+  const announce = encodeMessage({ ...base, type: MessageType.announce }).bytes;
+  assert.is.not(memo.decode(announce), memo.decode(announce), 'only heartbeats are remembered');
+  const truncated = heartbeat.subarray(0, heartbeat.length - 1);
+  assert.throws(() => memo.decode(truncated), (e: unknown) => e instanceof DecodeError);
+  for (const name of ['a', 'b', 'c', 'd']) memo.decode(encodeMessage({ ...base, name }).bytes); // past its capacity it starts over
+  assert.equal(memo.decode(heartbeat), base);
 });
 
 test('an announcement carries its delta when it fits, compressed when that helps', () => {

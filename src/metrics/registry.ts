@@ -64,14 +64,34 @@ export class Counter implements Metric {
   }
 
   inc(labels: Labels = {}, by = 1): void {
-    const key = this.labelNames.map((n) => labels[n] ?? '').join('\0');
+    const key = this.key(labels);
     const slot = this.values.get(key);
     if (slot) slot.value += by;
     else this.values.set(key, { labels: pick(labels, this.labelNames), value: by });
   }
 
   get(labels: Labels = {}): number {
-    return this.values.get(this.labelNames.map((n) => labels[n] ?? '').join('\0'))?.value ?? 0;
+    return this.values.get(this.key(labels))?.value ?? 0;
+  }
+
+  /** The counter of one label set, bound once: for paths taken on every datagram. */
+  labelled(labels: Labels = {}): { inc(by?: number): void } {
+    const key = this.key(labels);
+    let slot = this.values.get(key);
+    if (!slot) {
+      slot = { labels: pick(labels, this.labelNames), value: 0 };
+      this.values.set(key, slot);
+    }
+    const bound = slot;
+    return { inc: (by = 1) => void (bound.value += by) };
+  }
+
+  // Counters are bumped for every datagram: none or one label, the usual case, builds no array.
+  private key(labels: Labels): string {
+    const names = this.labelNames;
+    if (names.length === 0) return '';
+    if (names.length === 1) return labels[names[0]!] ?? '';
+    return names.map((n) => labels[n] ?? '').join('\0');
   }
 
   render(): string[] {

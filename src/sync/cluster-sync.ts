@@ -2,8 +2,9 @@ import type { Directory } from '../directory/directory.js';
 import type { Delta } from '../directory/delta.js';
 import type { LocalDeviceSet } from '../directory/local-device-set.js';
 import type { HeraldMetrics } from '../metrics/herald-metrics.js';
-import { decodeMessage, DecodeError, encodeMessage, MAX_RECENT } from '../protocol/codec.js';
+import { DecodeError, encodeMessage, MAX_RECENT } from '../protocol/codec.js';
 import { openEnvelope, type Envelope } from '../protocol/envelope.js';
+import { HeartbeatMemo } from '../protocol/heartbeat-memo.js';
 import { fnv1a32, incarnationTag, MESSAGE_TYPE_NAMES, MessageType, type Message, type RecentChange } from '../protocol/messages.js';
 import type { DatagramTransport, Endpoint, PeerClient } from '../transport/transport.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -84,6 +85,13 @@ interface Peer {
   /** Announced deltas that arrived ahead of a missing one, applied when the gap fills. */
   early: Map<number, Delta>;
   graceUntil: number;
+  /**
+   * Its last heartbeat, when handling it left nothing to do: the same heartbeat again (the memo hands
+   * out the same object for the same bytes) only says the peer is still there.
+   */
+  quiet?: Message;
+  /** `address:port` of its endpoint, as name claims key it. */
+  claimKey?: string;
 }
 
 /**
@@ -109,6 +117,9 @@ export class ClusterSync {
   private running = false;
   private unsubscribeLocal: (() => void) | undefined;
   private readonly claims: NameClaims;
+  private readonly heartbeats = new HeartbeatMemo();
+  /** Counters bumped for every datagram, bound to their labels once. */
+  private readonly hot: { bytesReceived: { inc(by?: number): void }; quietHeartbeats: { inc(by?: number): void }; received: Map<string, { inc(by?: number): void }> };
 
   constructor(
     private readonly c: ClusterSyncComponents,
@@ -118,6 +129,11 @@ export class ClusterSync {
     this.envelope = c.envelope ?? openEnvelope;
     this.decodeLog = new RateLimitedLog(c.clock, 60_000);
     this.fetchBudget = new TokenBuckets(c.clock, 10, 20);
+    this.hot = {
+      bytesReceived: c.metrics.datagramBytesReceived.labelled(),
+      quietHeartbeats: c.metrics.announcementsReceived.labelled({ type: 'heartbeat' }),
+      received: new Map(Object.values(MESSAGE_TYPE_NAMES).map((type) => [type, c.metrics.announcementsReceived.labelled({ type })])),
+    };
     this.claims = new NameClaims(c, { name: this.cfg.name, incarnation: this.cfg.incarnation }, {
       peerMs: this.cfg.lostAfterPeriods * this.cfg.heartbeatMs,
       selfMs: this.cfg.lostAfterPeriods * this.cfg.livenessPeriodMs,
@@ -240,10 +256,10 @@ export class ClusterSync {
 
   private onDatagram(data: Uint8Array, from: Endpoint): void {
     if (!this.running) return;
-    this.c.metrics.datagramBytesReceived.inc({}, data.length);
+    this.hot.bytesReceived.inc(data.length);
     let msg: Message;
     try {
-      msg = decodeMessage(this.envelope.open(data));
+      msg = this.heartbeats.decode(this.envelope.open(data));
     } catch (err) {
       const reason = err instanceof DecodeError ? err.reason : 'internal';
       this.c.metrics.decodeErrors.inc({ reason });
@@ -258,11 +274,27 @@ export class ClusterSync {
 
   private onMessage(msg: Message, from: Endpoint, signalOverride?: string): void {
     if (msg.name === this.cfg.name) return this.onOwnName(msg, from);
-    this.c.metrics.announcementsReceived.inc({ type: signalOverride ?? MESSAGE_TYPE_NAMES[msg.type]! });
+    // Most datagrams of an idle site: each arrives alone and runs cold, so this path is kept short.
+    const known = this.peers.get(msg.name);
+    if (known !== undefined && msg === known.quiet && from.address === known.endpoint?.address && signalOverride === undefined) {
+      const now = this.c.clock.monotonic();
+      this.hot.quietHeartbeats.inc();
+      known.lastHeard = now;
+      this.claims.heard(msg.name, msg.incarnation, known.claimKey!, now);
+      this.c.directory.touch(msg.name);
+      return;
+    }
+    const type = signalOverride ?? MESSAGE_TYPE_NAMES[msg.type]!;
+    const received = this.hot.received.get(type);
+    if (received) received.inc();
+    else this.c.metrics.announcementsReceived.inc({ type });
 
+    const now = this.c.clock.monotonic();
     const endpoint = { address: from.address, port: msg.peerPort };
     const peer = this.peer(msg.name, endpoint);
-    this.claims.heard(msg.name, msg.incarnation, `${endpoint.address}:${endpoint.port}`);
+    peer.quiet = undefined;
+    peer.claimKey = `${endpoint.address}:${endpoint.port}`;
+    this.claims.heard(msg.name, msg.incarnation, peer.claimKey, now);
     const held = this.c.directory.held(msg.name)!;
     if (msg.incarnation < Math.max(held.incarnation, peer.target.incarnation)) {
       return this.c.metrics.announcementsIgnored.inc({ reason: 'old-incarnation' });
@@ -270,7 +302,7 @@ export class ClusterSync {
     const newLife = msg.incarnation > held.incarnation;
     if (held.state === 'left' && !newLife) return this.c.metrics.announcementsIgnored.inc({ reason: 'after-goodbye' });
 
-    peer.lastHeard = this.c.clock.monotonic();
+    peer.lastHeard = now;
     peer.endpoint = endpoint;
     if (newLife) this.c.directory.revive(msg.name);
     this.c.directory.touch(msg.name, endpoint.address, endpoint.port);
@@ -296,6 +328,11 @@ export class ClusterSync {
     if (signalOverride) signal = signalOverride;
     this.want(peer, msg.incarnation, msg.version, signal);
     this.onRecent(msg.recent, endpoint);
+    if (msg.type === MessageType.heartbeat && msg.recent.length === 0 && Object.isFrozen(msg) && !signalOverride) {
+      const now = this.c.directory.held(msg.name);
+      const settled = now !== undefined && now.state === 'alive' && now.incarnation === msg.incarnation && now.version >= msg.version;
+      if (settled && !peer.fetching && !peer.queued && peer.retry === undefined) peer.quiet = msg;
+    }
   }
 
   private onOwnName(msg: Message, from: Endpoint): void {
@@ -312,6 +349,7 @@ export class ClusterSync {
     const held = this.c.directory.held(peer.name);
     if (!held || held.state === 'left') return;
     this.c.directory.markLeft(peer.name);
+    peer.quiet = undefined;
     this.c.clock.clearTimeout(peer.retry);
     peer.retry = undefined;
     this.recent.set(peer.name, { incarnation: held.incarnation, version: LEFT, at: this.c.clock.monotonic() });
@@ -568,6 +606,7 @@ export class ClusterSync {
   private lose(peer: Peer, why: string): void {
     const held = this.c.directory.held(peer.name);
     if (held?.state !== 'alive') return;
+    peer.quiet = undefined; // its next heartbeat takes the whole path: a return is looked at afresh
     this.c.directory.markLost(peer.name);
     this.c.logger.warn({ agent: peer.name, why }, 'agent lost');
   }

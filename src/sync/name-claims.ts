@@ -23,8 +23,7 @@ export class NameClaims {
   ) {}
 
   /** A datagram from another agent of this name. Called for every datagram: the usual case is cheap. */
-  heard(name: string, incarnation: number, endpoint: string): void {
-    const now = this.c.clock.monotonic();
+  heard(name: string, incarnation: number, endpoint: string, now = this.c.clock.monotonic()): void {
     let entry = this.peers.get(name);
     if (!entry) {
       entry = { claims: new Map(), conflict: false };

@@ -27,7 +27,7 @@ export class UdpMulticastTransport implements DatagramTransport {
   async start(onMessage: DatagramHandler): Promise<{ address: string }> {
     if (this.socket) return { address: this.init.interfaceAddress };
     const socket = createSocket({ type: 'udp4', reuseAddr: true });
-    socket.on('message', (data, rinfo) => onMessage(data, { address: rinfo.address, port: rinfo.port }));
+    socket.on('message', onMessage); // the sender's rinfo is an Endpoint (address, port) as it is
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       // Bound to the group address, the socket receives only that group's traffic, not unicast to the port.
