@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createNotifier } from '../src/systemd/notify.js';
 import { memoryLogger } from '../src/util/logger.js';
-import { runHerald, testGroupPort, type Running } from './helpers/process.js';
+import mqttPkg from 'mqtt';
+import { Mosquitto, mosquittoMissing } from './helpers/mosquitto.js';
+import { runHerald, testGroupPort, unitNodeFlags, type Running } from './helpers/process.js';
 import { hasCommand, missingRequirement, testIf } from './helpers/requirements.js';
 
 const run = promisify(execFile);
@@ -191,6 +193,57 @@ test('the shipped example config resolves to a valid configuration', async () =>
   const c = await resolveConfig({ flags: {}, env: {}, configFile: 'systemd/herald.yaml' });
   assert.is(c.profiles, '/etc/herald/device-profiles');
   assert.is(c.discovery, 'both');
+});
+
+const deployedMissing = mosquittoMissing();
+
+testIf(test, deployedMissing, 'with the unit\'s Node flags (no JIT, so no WebAssembly): multicast, mDNS, HTTP catch-up and the MQTT bridge all work', async () => {
+  const flags = unitNodeFlags(await readFile('systemd/herald.service', 'utf8'));
+  assert.ok(flags.includes('--jitless'), `the unit runs Node without its JIT: ${flags.join(' ')}`);
+  const broker = new Mosquitto();
+  await broker.start();
+  cleanups.push(() => broker.destroy());
+  const site = `jitless${process.pid}`;
+  const group = `239.255.70.70:${testGroupPort()}`;
+  const start = async (name: string, extra: string[] = []) => {
+    const profiles = join(dir, name);
+    await mkdir(profiles);
+    await writeFile(join(profiles, 'probe.yaml'), `id: probe\nname: ${name} probe\ncapabilities:\n  - id: t\n    kind: property\n    type: temperature\n`);
+    const agent = runHerald(['agent', '--name', name, '--site', site, '--group', group, '--interface', 'lo', '--api', '127.0.0.1:0', '--peer-port', '0',
+      '--discovery', 'both', '--profiles', profiles, '--heartbeat-ms', '300', '--log-format', 'json', ...extra], { nodeFlags: flags });
+    cleanups.push(() => agent.stop('SIGKILL'));
+    const started = await agent.waitFor(() => agent.logs().find((l) => l.msg === 'agent started'), 8000, `${name} started`);
+    return { agent, api: String(started.api) };
+  };
+  const devices = async (api: string) => ((await (await request(`http://${api}/v1/devices`)).body.json()) as { devices: { agent: string }[] }).devices.map((d) => d.agent).sort();
+  const a = await start('a', ['--mqtt-url', broker.url]);
+  const b = await start('b');
+  await b.agent.waitFor(async () => (await devices(b.api)).join() === 'a,b', 8000, 'a and b see each other');
+  // A newcomer holds nothing: it learns both sets over HTTP from the agents themselves.
+  const c = await start('c');
+  const deadline = Date.now() + 8000;
+  while ((await devices(c.api)).join() !== 'a,b,c') {
+    assert.ok(Date.now() < deadline, 'the newcomer caught up');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const metrics = await (await request(`http://${c.api}/metrics`)).body.text();
+  const fetched = [...metrics.matchAll(/^herald_catchup_requests_total\{result="(deltas|snapshot)"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[2]), 0);
+  assert.ok(fetched >= 2, `catch-up over HTTP answered (${fetched})`);
+  const mdnsSeen = [...metrics.matchAll(/^herald_announcements_received_total\{type="mdns[^"]*"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  assert.ok(mdnsSeen > 0, 'mDNS advertisements were heard');
+  await a.agent.waitFor(() => a.agent.logs().some((l) => l.msg === 'MQTT state in step with the directory'), 5000, 'the bridge in step with the broker');
+  const mqtt = await mqttPkg.connectAsync(broker.url);
+  const topics = new Set<string>();
+  mqtt.on('message', (t, p, pkt) => pkt.retain && p.length > 0 && topics.add(t));
+  await mqtt.subscribeAsync(`herald/${site}/devices/#`);
+  const until = Date.now() + 5000;
+  while (!topics.has(`herald/${site}/devices/a/probe`) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  await mqtt.endAsync();
+  assert.ok(topics.has(`herald/${site}/devices/a/probe`), `the broker holds a's device retained: ${[...topics].join(' ')}`);
+  for (const x of [a, b, c]) {
+    await x.agent.stop('SIGTERM');
+    assert.is(await x.agent.exit(), 0);
+  }
 });
 
 test.run();

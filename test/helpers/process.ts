@@ -14,9 +14,10 @@ export interface Running {
 }
 
 /** Runs the CLI as a real process: what a user runs, with its real signals, exit codes and output. */
-export function runHerald(args: string[], opts: { env?: NodeJS.ProcessEnv; prefix?: string[] } = {}): Running {
+export function runHerald(args: string[], opts: { env?: NodeJS.ProcessEnv; prefix?: string[]; nodeFlags?: string[] } = {}): Running {
   const command = opts.prefix ? opts.prefix[0]! : process.execPath;
-  const argv = opts.prefix ? [...opts.prefix.slice(1), process.execPath, CLI, ...args] : [CLI, ...args];
+  const node = [...(opts.nodeFlags ?? []), CLI, ...args];
+  const argv = opts.prefix ? [...opts.prefix.slice(1), process.execPath, ...node] : node;
   const proc = spawn(command, argv, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const stdout: string[] = [];
   const stderr: string[] = [];
@@ -66,4 +67,9 @@ export function runHerald(args: string[], opts: { env?: NodeJS.ProcessEnv; prefi
 /** A free-ish UDP port for a test's multicast group, so concurrent runs and a real agent never mix. */
 export function testGroupPort(): number {
   return 20000 + Math.floor(Math.random() * 12000); // below the ephemeral range
+}
+
+/** The Node flags of the shipped unit's ExecStart: a test of the deployed agent runs with them. */
+export function unitNodeFlags(unit: string): string[] {
+  return /^ExecStart=\S+ ((?:--\S+ )*)/m.exec(unit)?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
 }
