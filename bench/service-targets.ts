@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,9 +24,31 @@ function available(cmd: string, args: string[]): boolean {
   }
 }
 
+/** One measured agent process: from its start until it holds every device, then settled and idle. */
+export interface Footprint {
+  /** Resident memory once settled: the median of samples over the idle window. */
+  rssMiB: number;
+  /** The highest sample while it took in the site's devices. */
+  peakRssMiB: number;
+  heapUsedMiB: number;
+  idleCpuPercent: number;
+  /** CPU time from process start until it held every device, and the wall time it took. */
+  syncCpuSeconds: number;
+  syncMs: number;
+  /** Agents it held alive at the end of the idle window: the replayed heartbeats kept every peer alive. */
+  aliveAfter: number;
+}
+
 export interface ServiceResults {
   readyMs?: { herald: number; bareNode: number };
-  memory?: { devices: number; rssMiB: number; aloneRssMiB: number; idleCpuPercent: number; aloneIdleCpuPercent: number; heapUsedMiB: number; flags: string[]; bareNodeRssMiB: number };
+  memory?: {
+    devices: number; flags: string[]; settleSeconds: number; idleSeconds: number;
+    /** The agent as the unit runs it, and the same agent with Node's default flags, on the same site. */
+    unit: Footprint; defaults: Footprint;
+    /** A bare Node process (the unit's flags) receiving the same datagrams in the same window. */
+    floorIdleCpuPercent: number;
+    bareNodeRssMiB: number;
+  };
   mqtt?: { p99Ms: number; p50Ms: number; baselineP99Ms: number; outageSeconds: number; heapGrowthMiB: number; rssGrowthMiB: number; samples: number; ghostsAfter: number };
   skipped: string[];
 }
@@ -64,8 +86,8 @@ function unitNodeFlags(): string[] {
   }
 }
 
-function agentProcess(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [...unitNodeFlags(), CLI, 'agent', '--log-format', 'json', '--log-level', 'warn', '--interface', 'lo', '--discovery', 'multicast', ...args], {
+function agentProcess(args: string[], env: NodeJS.ProcessEnv = {}, nodeFlags = unitNodeFlags()): ChildProcess {
+  return spawn(process.execPath, [...nodeFlags, CLI, 'agent', '--log-format', 'json', '--log-level', 'warn', '--interface', 'lo', '--discovery', 'multicast', ...args], {
     env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -81,9 +103,20 @@ function rssMiB(pid: number): Promise<number> {
   return readFile(`/proc/${pid}/status`, 'utf8').then((s) => Number(/VmRSS:\s+(\d+) kB/.exec(s)![1]) / 1024);
 }
 
+/** CPU time of the whole process, threads that ended included, in ticks of 10 ms. */
 async function cpuSeconds(pid: number): Promise<number> {
   const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100)
+}
+
+/** CPU time of the live threads in nanoseconds (schedstat): fine enough for an idle process over seconds. */
+async function runSeconds(pid: number): Promise<number> {
+  let ns = 0;
+  for (const task of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
+    const text = await readFile(`/proc/${pid}/task/${task}/schedstat`, 'utf8').catch(() => '0');
+    ns += Number(text.split(' ')[0]);
+  }
+  return ns / 1e9;
 }
 
 async function profilesDir(dir: string, n: number): Promise<string> {
@@ -114,50 +147,153 @@ async function readyTimes(dir: string, runs: number): Promise<{ herald: number; 
   return { herald: median(herald), bareNode: median(bare) };
 }
 
-/** RSS and idle CPU of an agent process whose directory holds 5,000 devices from 100 agents. */
-async function memoryAt5000(dir: string, idleSeconds: number): Promise<NonNullable<ServiceResults['memory']>> {
+interface Measured {
+  proc: ChildProcess;
+  api: string;
+  t0: number;
+  peak: number;
+}
+
+async function startMeasured(name: string, site: string, port: number, profiles: string, nodeFlags: string[]): Promise<Measured> {
+  const t0 = now();
+  const proc = agentProcess(['--name', name, '--site', site, '--group', `239.255.70.70:${port}`, '--api', '127.0.0.1:0', '--peer-port', '0', '--profiles', profiles, '--log-level', 'info'], {}, nodeFlags);
+  let api: string | undefined;
+  let out = '';
+  proc.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+    const m = /"msg":"agent started".*?"api":"([^"]+)"/.exec(out) ?? /"api":"([^"]+)".*?"msg":"agent started"/.exec(out);
+    if (m) api = m[1];
+  });
+  const deadline = Date.now() + 10_000;
+  while (!api) {
+    if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`measured agent ${name} did not start`);
+    await sleep(20);
+  }
+  return { proc, api, t0, peak: 0 };
+}
+
+async function gauge(api: string, name: string): Promise<number> {
+  const metrics = await (await request(`http://${api}/metrics`)).body.text();
+  return Number(new RegExp(`^${name} (\\d+(?:\\.\\d+)?)`, 'm').exec(metrics)?.[1] ?? NaN);
+}
+
+/** Until it holds `expected` devices: the CPU time from process start, and the wall time. */
+async function untilHolds(m: Measured, expected: number): Promise<{ syncCpuSeconds: number; syncMs: number }> {
+  const deadline = Date.now() + 60_000;
+  // The devices gauge: a listing of 5,000 devices on every poll would weigh on what is measured.
+  while ((await gauge(m.api, 'herald_devices')) < expected) {
+    if (Date.now() > deadline) throw new Error(`measured agent did not reach ${expected} devices`);
+    m.peak = Math.max(m.peak, await rssMiB(m.proc.pid!));
+    await sleep(200);
+  }
+  return { syncCpuSeconds: await cpuSeconds(m.proc.pid!), syncMs: now() - m.t0 };
+}
+
+/**
+ * The datagrams of an idle site, replayed: each agent's last heartbeat, once a period, from one socket.
+ * Measured this way, an agent's idle CPU is its own, not shared with the 100 agents of this process
+ * (which receive 10,000 datagrams a second between them), as it is on a site where peers are other hosts.
+ */
+async function replayHeartbeats(port: number, siteName: string, except: string[], periodMs: number): Promise<{ peers: number; stop: () => Promise<void> }> {
+  const { createSocket } = await import('node:dgram');
+  const { decodeMessage } = await import('../src/protocol/codec.js');
+  const { MessageType } = await import('../src/protocol/messages.js');
+  const group = '239.255.70.70';
+  const heard = new Map<string, Buffer>();
+  const listen = createSocket({ type: 'udp4', reuseAddr: true });
+  listen.on('message', (data) => {
+    try {
+      const msg = decodeMessage(data);
+      if (msg.site === siteName && msg.type === MessageType.heartbeat && !except.includes(msg.name)) heard.set(msg.name, Buffer.from(data));
+    } catch {
+      // not a heartbeat of this site
+    }
+  });
+  await new Promise<void>((r) => listen.bind(port, group, () => r()));
+  listen.addMembership(group, '127.0.0.1');
+  await sleep(periodMs * 1.6);
+  listen.close();
+  const send = createSocket({ type: 'udp4', reuseAddr: true });
+  await new Promise<void>((r) => send.bind(0, '127.0.0.1', () => r()));
+  send.setMulticastInterface('127.0.0.1');
+  send.setMulticastLoopback(true);
+  const beats = [...heard.values()];
+  const timers = beats.map((bytes, i) => {
+    const start = setTimeout(() => {
+      send.send(bytes, port, group);
+      timers[i] = setInterval(() => send.send(bytes, port, group), periodMs);
+    }, (i * periodMs) / beats.length);
+    return start;
+  });
+  return {
+    peers: beats.length,
+    stop: async () => {
+      for (const t of timers) clearTimeout(t);
+      await new Promise<void>((r) => send.close(() => r()));
+    },
+  };
+}
+
+/**
+ * RSS and idle CPU of an agent whose directory holds 5,000 devices from 100 agents, as the unit runs
+ * it and with Node's defaults, side by side: each joins the site, takes in every device (CPU, time,
+ * peak memory), settles, then idles on the site's heartbeats, replayed, next to a bare Node process
+ * that receives the same datagrams (the floor any Node agent pays for them on this machine).
+ */
+export async function memoryAt5000(dir: string, timing: { settleSeconds: number; idleSeconds: number }): Promise<NonNullable<ServiceResults['memory']>> {
   const port = 32000 + (process.pid % 1000);
   const profiles = await profilesDir(dir, 5);
-  // Alone first: the baseline of the same process with nothing but its own devices.
-  const alone = agentProcess(['--name', 'alone', '--site', `m${port}x`, '--group', `239.255.70.70:${port + 1}`, '--api', '127.0.0.1:0', '--peer-port', '0', '--profiles', profiles]);
-  await sleep(1500);
-  const cpuA0 = await cpuSeconds(alone.pid!);
-  await sleep(idleSeconds * 1000);
-  const aloneIdle = ((await cpuSeconds(alone.pid!)) - cpuA0) / idleSeconds * 100;
-  const aloneRss = await rssMiB(alone.pid!);
-  await stopProcess(alone);
-
+  const siteName = `b${port}`;
   const site = await startHerald({ agents: 100, devicesPerAgent: 50, loss: 0, heartbeatMs: 1000, seed: 5, port }, 'multicast');
-  const measured = agentProcess(['--name', 'measured', '--site', `b${port}`, '--group', `239.255.70.70:${port}`, '--api', '127.0.0.1:0', '--peer-port', '0', '--profiles', profiles, '--log-level', 'info']);
+  const started: Measured[] = [];
+  let replay: { stop: () => Promise<void> } | undefined;
+  let floor: ChildProcess | undefined;
   try {
-    let api: string | undefined;
-    let out = '';
-    measured.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /"msg":"agent started".*?"api":"([^"]+)"/.exec(out) ?? /"api":"([^"]+)".*?"msg":"agent started"/.exec(out);
-      if (m) api = m[1];
-    });
-    while (!api) await sleep(20);
-    const deadline = Date.now() + 60_000;
-    let count = 0;
-    while (count < 5005 && Date.now() < deadline) {
-      await sleep(250);
-      const res = await request(`http://${api}/v1/devices`);
-      count = ((await res.body.json()) as { count: number }).count;
+    // Every device of the site: 100 agents of 50, and the two measured agents' 5 each.
+    const expected = 100 * 50 + 2 * 5;
+    const unit = await startMeasured('measured-unit', siteName, port, profiles, unitNodeFlags());
+    started.push(unit);
+    const defaults = await startMeasured('measured-defaults', siteName, port, profiles, []);
+    started.push(defaults);
+    const sync = [await untilHolds(unit, expected), await untilHolds(defaults, expected)];
+    await sleep(timing.settleSeconds * 1000);
+
+    replay = await replayHeartbeats(port, siteName, started.map((_, i) => (i === 0 ? 'measured-unit' : 'measured-defaults')), 1000);
+    for (let i = 0; i < 100; i++) await site.crash(i); // silent from now on: no goodbye, the replay speaks for them
+    floor = spawn(process.execPath, [...unitNodeFlags(), '-e', `
+      const s = require('node:dgram').createSocket({ type: 'udp4', reuseAddr: true });
+      s.on('message', () => {});
+      s.bind(${port}, '239.255.70.70', () => s.addMembership('239.255.70.70', '127.0.0.1'));`], { stdio: 'ignore' });
+    await sleep(3000);
+    const pids = [unit.proc.pid!, defaults.proc.pid!, floor.pid!];
+    const cpu0 = await Promise.all(pids.map(runSeconds));
+    const w0 = now();
+    const rss: number[][] = [[], []];
+    while (now() - w0 < timing.idleSeconds * 1000) {
+      await sleep(1000);
+      rss[0]!.push(await rssMiB(unit.proc.pid!));
+      rss[1]!.push(await rssMiB(defaults.proc.pid!));
     }
-    await sleep(2000);
-    const cpu0 = await cpuSeconds(measured.pid!);
-    await sleep(idleSeconds * 1000);
-    const idle = ((await cpuSeconds(measured.pid!)) - cpu0) / idleSeconds * 100;
-    const metrics = await (await request(`http://${api}/metrics`)).body.text();
-    const heapUsed = Number(/^herald_process_heap_used_bytes (\d+)/m.exec(metrics)?.[1] ?? NaN) / 2 ** 20;
+    const seconds = (now() - w0) / 1000;
+    const idle = (await Promise.all(pids.map(runSeconds))).map((c, i) => ((c - cpu0[i]!) / seconds) * 100);
+    const footprint = async (m: Measured, i: number): Promise<Footprint> => ({
+      rssMiB: median(rss[i]!),
+      peakRssMiB: Math.max(m.peak, ...rss[i]!),
+      heapUsedMiB: (await gauge(m.api, 'herald_process_heap_used_bytes')) / 2 ** 20,
+      idleCpuPercent: idle[i]!,
+      aliveAfter: await gauge(m.api, 'herald_agents\\{state="alive"\\}'),
+      ...sync[i]!,
+    });
+    const result = { unit: await footprint(unit, 0), defaults: await footprint(defaults, 1) };
     const bare = spawn(process.execPath, [...unitNodeFlags(), '-e', 'setTimeout(() => {}, 3000)']);
     await sleep(1500);
     const bareRss = await rssMiB(bare.pid!);
     bare.kill();
-    return { devices: count, rssMiB: await rssMiB(measured.pid!), aloneRssMiB: aloneRss, idleCpuPercent: idle, aloneIdleCpuPercent: aloneIdle, heapUsedMiB: heapUsed, flags: unitNodeFlags(), bareNodeRssMiB: bareRss };
+    return { devices: expected, flags: unitNodeFlags(), ...timing, ...result, floorIdleCpuPercent: idle[2]!, bareNodeRssMiB: bareRss };
   } finally {
-    await stopProcess(measured);
+    floor?.kill();
+    await replay?.stop();
+    for (const m of started) await stopProcess(m.proc);
     await site.stop();
   }
 }
@@ -321,7 +457,7 @@ export async function serviceTargets(opts: { quick: boolean; outageSeconds: numb
     } else results.skipped.push('start to READY (needs python3 for the notify socket)');
     if (!opts.quick) {
       opts.progress('systemd: RSS and idle CPU with 5,000 devices from 100 agents');
-      results.memory = await memoryAt5000(dir, 10);
+      results.memory = await memoryAt5000(dir, { settleSeconds: 8, idleSeconds: 30 });
     } else results.skipped.push('RSS with 5,000 devices (full run only)');
     if (available('mosquitto', ['-h']) || available('sh', ['-c', 'command -v mosquitto'])) {
       opts.progress(`MQTT: latency to the broker, then a ${opts.outageSeconds} s broker outage`);
