@@ -329,8 +329,8 @@ export class ClusterSync {
     this.want(peer, msg.incarnation, msg.version, signal);
     this.onRecent(msg.recent, endpoint);
     if (msg.type === MessageType.heartbeat && msg.recent.length === 0 && Object.isFrozen(msg) && !signalOverride) {
-      const now = this.c.directory.held(msg.name);
-      const settled = now !== undefined && now.state === 'alive' && now.incarnation === msg.incarnation && now.version >= msg.version;
+      const after = this.c.directory.held(msg.name);
+      const settled = after !== undefined && after.state === 'alive' && after.incarnation === msg.incarnation && after.version >= msg.version;
       if (settled && !peer.fetching && !peer.queued && peer.retry === undefined) peer.quiet = msg;
     }
   }
