@@ -1,6 +1,8 @@
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import mqttPkg from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import { request } from 'undici';
@@ -15,7 +17,7 @@ import { systemClock } from '../src/util/clock.js';
 import { memoryLogger } from '../src/util/logger.js';
 import { Mosquitto, mosquittoMissing } from './helpers/mosquitto.js';
 import { runHerald, testGroupPort } from './helpers/process.js';
-import { testIf } from './helpers/requirements.js';
+import { hasCommand, testIf } from './helpers/requirements.js';
 import { device } from './helpers/sim.js';
 
 const test = suite('MQTT bridge (real mosquitto)');
@@ -269,6 +271,67 @@ testIf(test, missing, 'a broker that is down at start: the agent serves its API,
   assert.is(warnings.length, 1, 'the outage is logged once, not once per retry');
   await broker.start();
   await agent.waitFor(() => agent.logs().find((l) => l.msg === 'MQTT broker connected'), 40_000, 'reconnected after backoff');
+});
+
+const run = promisify(execFile);
+const tlsMissing = missing ?? (hasCommand('openssl') && hasCommand('mosquitto_passwd') ? undefined : 'openssl and mosquitto_passwd (Debian packages openssl, mosquitto)');
+
+/** A CA, a server certificate for 127.0.0.1 and a client certificate, as a site's own PKI would issue. */
+async function pki(dir: string): Promise<void> {
+  const ssl = (...args: string[]) => run('openssl', args, { cwd: dir });
+  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=herald test CA', '-keyout', 'ca.key', '-out', 'ca.pem');
+  await writeFile(join(dir, 'server.ext'), 'subjectAltName = IP:127.0.0.1\n');
+  for (const who of ['server', 'client']) {
+    await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${who}`, '-keyout', `${who}.key`, '-out', `${who}.csr`);
+    await ssl('x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', `${who}.pem`,
+      ...(who === 'server' ? ['-extfile', 'server.ext'] : []));
+  }
+  await run('mosquitto_passwd', ['-b', '-c', join(dir, 'passwd'), 'herald', 'right horse battery']);
+  for (const f of ['ca.pem', 'server.pem', 'server.key', 'passwd']) await chmod(join(dir, f), 0o644); // the broker's own user reads them
+  await chmod(dir, 0o755);
+}
+
+testIf(test, tlsMissing, 'mqtts:// with a CA, a client certificate and a password: bridged; a wrong password is one clear warning, no crash', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'herald-mqtts-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  await pki(dir);
+  const tls = new Mosquitto([`cafile ${dir}/ca.pem`, `certfile ${dir}/server.pem`, `keyfile ${dir}/server.key`, 'require_certificate true',
+    'allow_anonymous false', `password_file ${dir}/passwd`], 'mqtts');
+  await tls.start();
+  cleanups.push(() => tls.destroy());
+  await writeFile(join(dir, 'password'), 'right horse battery\n');
+  await writeFile(join(dir, 'wrong'), 'wrong horse\n');
+  await cp('device-profiles', join(dir, 'p'), { recursive: true });
+  const agent = (name: string, passwordFile: string) => runHerald(['agent', '--name', name, '--site', 'tls', '--group', `239.255.70.70:${testGroupPort()}`,
+    '--api', '127.0.0.1:0', '--peer-port', '0', '--discovery', 'multicast', '--profiles', join(dir, 'p'), '--log-format', 'json',
+    '--mqtt-url', tls.url, '--mqtt-ca', join(dir, 'ca.pem'), '--mqtt-cert', join(dir, 'client.pem'), '--mqtt-key', join(dir, 'client.key'),
+    '--mqtt-user', 'herald', '--mqtt-password-file', join(dir, passwordFile)]);
+  const good = agent('good', 'password');
+  cleanups.push(() => good.stop('SIGKILL'));
+  await good.waitFor(() => good.logs().some((l) => l.msg === 'MQTT state in step with the directory'), 8000, 'the bridge in step over TLS');
+
+  const client = await mqttPkg.connectAsync(tls.url, {
+    ca: await readFile(join(dir, 'ca.pem')), cert: await readFile(join(dir, 'client.pem')), key: await readFile(join(dir, 'client.key')),
+    username: 'herald', password: 'right horse battery',
+  });
+  const topics = new Set<string>();
+  client.on('message', (t, p, pkt) => pkt.retain && p.length > 0 && topics.add(t));
+  await client.subscribeAsync('herald/tls/devices/good/#');
+  await until(() => topics.size === 6, 3000, 'six retained devices');
+  await client.endAsync();
+
+  const bad = agent('bad', 'wrong');
+  cleanups.push(() => bad.stop('SIGKILL'));
+  const started = await bad.waitFor(() => bad.logs().find((l) => l.msg === 'agent started'), 8000, 'the agent starts without its broker');
+  const warning = await bad.waitFor(() => bad.logs().find((l) => l.msg === 'MQTT broker unreachable; retrying with backoff, the directory goes on'), 8000, 'a warning');
+  assert.match(String(warning.err), /not authori[sz]ed|bad user ?name or password/i, `the reason is named: ${String(warning.err)}`);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.is(bad.logs().filter((l) => l.msg === 'MQTT broker unreachable; retrying with backoff, the directory goes on').length, 1, 'one line per state change');
+  const metrics = await (await request(`http://${String(started.api)}/metrics`)).body.text();
+  assert.match(metrics, /^herald_mqtt_connected 0$/m);
+  const devices = (await (await request(`http://${String(started.api)}/v1/devices`)).body.json()) as { count: number };
+  assert.ok(devices.count >= 6, 'the directory goes on without its broker');
+  assert.is(bad.proc.exitCode, null, 'still running');
 });
 
 test.run();

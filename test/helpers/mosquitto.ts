@@ -23,8 +23,14 @@ export class Mosquitto {
   port = 0;
   private dir = '';
 
+  /**
+   * `listener` lines replace anonymous plain MQTT: TLS files and a password file, say. Files they name
+   * must be readable by the broker's own user, to which it drops when started as root.
+   */
+  constructor(private readonly listener: string[] = ['allow_anonymous true'], private readonly scheme: 'mqtt' | 'mqtts' = 'mqtt') {}
+
   get url(): string {
-    return `mqtt://127.0.0.1:${this.port}`;
+    return `${this.scheme}://127.0.0.1:${this.port}`;
   }
 
   /** After the first start the port is kept: clients and the persistence belong to it. */
@@ -40,7 +46,7 @@ export class Mosquitto {
     }
     await writeFile(join(this.dir, 'mosquitto.conf'), [
       `listener ${this.port} 127.0.0.1`,
-      'allow_anonymous true',
+      ...this.listener,
       'persistence true',
       `persistence_location ${this.dir}/`,
       'autosave_interval 1',
