@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toDevice } from '../src/directory/directory.js';
 import { canonicalJson } from '../src/profiles/model.js';
+import { MessageType } from '../src/protocol/messages.js';
 import { device, noisyDevices, randomDevices, SimSite } from './helpers/sim.js';
 
 /** Each agent's view of every running origin equals what that origin itself holds: nothing missed, nothing stale. */
@@ -138,9 +139,43 @@ test('a crashed agent is marked lost everywhere within 3.5 heartbeats; a goodbye
   await site.stopAll();
 });
 
+test('a heartbeat repeated byte for byte is judged afresh after a loss or a goodbye, not waved through', async () => {
+  const site = new SimSite(12);
+  for (const n of ['a', 'b']) await site.start(n, [device(`${n}-1`)]);
+  const a = site.agents.get('a')!;
+  const b = site.agents.get('b')!;
+  let last: Uint8Array | undefined;
+  site.network.onSend = (from, data) => {
+    if (from === a.address && data[3] === MessageType.heartbeat) last = data;
+  };
+  await site.clock.advance(3000); // b has had a's unchanged heartbeat several times: the short path
+  assert.ok(last, 'a heartbeat of a was seen');
+  site.network.partition([[a.address], [b.address]]);
+  await site.clock.advance(5000);
+  assert.is(b.agent.directory.held('a')!.state, 'lost');
+  site.network.heal();
+  site.network.inject(a.address, last!);
+  await site.clock.advance(5);
+  assert.is(b.agent.directory.held('a')!.state, 'alive', 'the same heartbeat again: alive again');
+
+  await site.stop('a');
+  await site.clock.advance(5);
+  assert.is(b.agent.directory.held('a')!.state, 'left');
+  const ignored = b.agent.metrics.announcementsIgnored.get({ reason: 'after-goodbye' });
+  site.network.inject(a.address, last!); // late, or replayed
+  await site.clock.advance(5);
+  assert.is(b.agent.directory.held('a')!.state, 'left', 'an old heartbeat does not undo a goodbye');
+  assert.is(b.agent.metrics.announcementsIgnored.get({ reason: 'after-goodbye' }), ignored + 1);
+  await site.stopAll();
+});
+
 test('a host that lost both goodbye datagrams learns of the goodbye from its peers\' hints', async () => {
   const site = new SimSite(18);
   for (const n of ['a', 'b', 'c', 'd']) await site.start(n, [device(`${n}-1`)]);
+  let heartbeatOfD: Uint8Array | undefined;
+  site.network.onSend = (from, data) => {
+    if (from === site.agents.get('d')!.address && data[3] === MessageType.heartbeat) heartbeatOfD = data;
+  };
   await site.clock.advance(3000);
   const b = site.agents.get('b')!;
   site.network.partition([[b.address], site.running().filter((x) => x !== b).map((x) => x.address)]);
@@ -151,6 +186,12 @@ test('a host that lost both goodbye datagrams learns of the goodbye from its pee
   await site.clock.advance(1200);
   assert.is(b.agent.directory.held('d')!.state, 'left', 'left, not lost: a clean stop is not a crash');
   assert.ok(b.logs.some((l) => l.msg === 'agent left' && l.how === 'hint'));
+  // d's last heartbeat, which b had seen many times unchanged, arriving late: judged, not waved through.
+  const ignored = b.agent.metrics.announcementsIgnored.get({ reason: 'after-goodbye' });
+  site.network.inject(site.agents.get('d')!.address, heartbeatOfD!);
+  await site.clock.advance(5);
+  assert.is(b.agent.directory.held('d')!.state, 'left');
+  assert.is(b.agent.metrics.announcementsIgnored.get({ reason: 'after-goodbye' }), ignored + 1);
   await site.stopAll();
 });
 
