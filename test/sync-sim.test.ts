@@ -301,4 +301,20 @@ test('two live agents with one name: detected on both, shown in /v1/agents, logg
   await site.stopAll();
 });
 
+test('an agent that moves to another address hands its name over: no conflict is reported', async () => {
+  const site = new SimSite(19);
+  await site.start('watcher', []);
+  await site.start('mover', [device('m-1')], { index: 30 });
+  await site.clock.advance(3000);
+  await site.stop('mover'); // as the agent does when its address changes: stop, then start again at once
+  await site.start('mover', [device('m-1')], { index: 31 });
+  await site.clock.advance(3000);
+  const watcher = site.agents.get('watcher')!;
+  assert.is(watcher.agent.directory.agent('mover')!.address, '10.0.0.31');
+  assert.not.ok(watcher.agent.directory.agent('mover')!.conflict, 'no conflict shown');
+  assert.not.ok(watcher.logs.some((l) => l.msg === 'two live agents claim one name'), 'none logged');
+  assertTruth(site, 'after the move');
+  await site.stopAll();
+});
+
 test.run();

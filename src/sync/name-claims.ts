@@ -4,6 +4,8 @@ import type { Logger } from '../util/logger.js';
 
 interface Claim {
   endpoint: string;
+  /** First and last heard: two claims are live at once only if each was heard after the other began. */
+  first: number;
   at: number;
 }
 
@@ -34,9 +36,15 @@ export class NameClaims {
       known.at = now; // the one claim, heard again: nothing to prune or report
       return;
     }
-    entry.claims.set(incarnation, { endpoint, at: now });
+    if (known) {
+      known.at = now;
+      known.endpoint = endpoint;
+    } else entry.claims.set(incarnation, { endpoint, first: now, at: now });
     prune(entry.claims, now, this.windows.peerMs);
-    const conflict = entry.claims.size > 1 && new Set([...entry.claims.values()].map((c) => c.endpoint)).size > 1;
+    // An agent that moved (a restart on another port, a new address) hands over: its old incarnation
+    // falls silent before the new one speaks. Two agents that share a name go on speaking together.
+    const claims = [...entry.claims.values()];
+    const conflict = claims.some((x) => claims.some((y) => x !== y && x.endpoint !== y.endpoint && x.at > y.first && y.at > x.first));
     if (conflict && !entry.conflict) {
       this.c.logger.error({ agent: name, claims: Object.fromEntries([...entry.claims].map(([i, c]) => [i, c.endpoint])) }, 'two live agents claim one name');
     }
@@ -51,8 +59,8 @@ export class NameClaims {
     if (!this.selfClaims.has(incarnation)) {
       this.c.logger.error({ agent: this.self.name, otherIncarnation: incarnation, other: endpoint }, 'another agent claims this agent\'s name; give each agent a unique --name');
     }
-    this.selfClaims.set(incarnation, { endpoint, at: now });
-    this.publish(this.self.name, new Map([...this.selfClaims, [this.self.incarnation, { endpoint: 'this agent', at: now }]]));
+    this.selfClaims.set(incarnation, { endpoint, first: this.selfClaims.get(incarnation)?.first ?? now, at: now });
+    this.publish(this.self.name, new Map([...this.selfClaims, [this.self.incarnation, { endpoint: 'this agent', first: now, at: now }]]));
   }
 
   /** Periodic: a claim on this agent's own name that has gone quiet ends the conflict. */
