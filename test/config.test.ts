@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { nextIncarnation } from '../src/agent/identity.js';
-import { awaitInterface, resolveInterface } from '../src/agent/interfaces.js';
+import { awaitInterface, followInterfaceAddress, resolveInterface } from '../src/agent/interfaces.js';
 import { resolveConfig } from '../src/config/resolve.js';
 
 let dir: string;
@@ -63,6 +63,33 @@ test('an interface that is up without an address yet is waited for; an unknown o
     threw = /no interface 'wlan9'/.test((err as Error).message);
   }
   assert.ok(threw);
+});
+
+test('an interface given by name is followed to a new address, once the old one is gone; one given by address is not', async () => {
+  const v4 = (address: string) => ({ address, family: 'IPv4', internal: false, netmask: '255.255.255.0', mac: '00:00:00:00:00:01', cidr: `${address}/24` });
+  let eth1 = [v4('10.1.2.3')];
+  const list = () => ({ eth1 }) as never;
+  const seen: string[] = [];
+  const follower = followInterfaceAddress('eth1', '10.1.2.3', { intervalMs: 5, interfaces: list, onChange: (next) => seen.push(next.address) });
+  const pinned = followInterfaceAddress('10.1.2.3', '10.1.2.3', { intervalMs: 5, interfaces: list, onChange: (next) => seen.push(`pinned ${next.address}`) });
+  const tick = () => new Promise((r) => setTimeout(r, 30));
+  await tick();
+  eth1 = [v4('10.1.2.3'), v4('10.1.2.99')]; // the new lease first: the address in use is kept while it is there
+  await tick();
+  assert.equal(seen, []);
+  eth1 = []; // between the two: nothing to follow yet
+  await tick();
+  assert.equal(seen, []);
+  eth1 = [v4('10.1.2.99')];
+  await tick();
+  assert.is(seen[0], '10.1.2.99');
+  follower.moved('10.1.2.99');
+  const count = seen.length;
+  await tick();
+  assert.is(seen.length, count, 'once moved, quiet again');
+  assert.not.ok(seen.some((s) => s.startsWith('pinned')));
+  follower.stop();
+  pinned.stop();
 });
 
 test.run();

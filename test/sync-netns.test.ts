@@ -104,4 +104,31 @@ testIf(test, missing, 'four hosts with --discovery mdns at 30 % loss of mDNS con
   }, 20_000);
 });
 
+testIf(test, missing, 'a host whose address changes (a new DHCP lease) is followed: the agent starts again on the new address', async () => {
+  const { site, bed } = await makeSite(2, 7770, ['--heartbeat-ms', String(HEARTBEAT_MS), '--discovery', 'both']);
+  const [h1, h2] = bed.hosts as [typeof bed.hosts[0], typeof bed.hosts[0]];
+  for (const h of [h1, h2]) await site.writeDevice(h, `${h.name}-sensor`);
+  for (const h of [h1, h2]) await site.start(h);
+  await site.allSee(['h1/h1-sensor', 'h2/h2-sensor'], 10_000, 'both hosts list both devices');
+
+  // A new lease moves h2 from .2 to .102, with a moment without any address in between (when the last
+  // address goes, the kernel drops the interface's routes: the multicast route comes back with the new one).
+  await bed.exec(h2, 'ip', 'addr', 'del', `${h2.address}/24`, 'dev', h2.veth);
+  await new Promise((r) => setTimeout(r, 1000));
+  await bed.exec(h2, 'ip', 'addr', 'add', '10.77.0.102/24', 'dev', h2.veth);
+  await bed.exec(h2, 'ip', 'route', 'replace', '224.0.0.0/4', 'dev', h2.veth);
+  const proc = site.agents.get('h2')!.proc;
+  const moved = await proc.waitFor(() => proc.logs().find((l) => l.msg === 'interface address changed; starting again on the new address'), 10_000, 'h2 noticed');
+  assert.is(moved.to, '10.77.0.102');
+  await eventually('h1 holds h2 at its new address, its endpoints rewritten', async () => {
+    const agents = (await bed.get(h1, '/v1/agents')).agents as { name: string; state: string; address?: string }[];
+    const device = (await bed.get(h1, '/v1/devices/h2/h2-sensor')) as { capabilities: { endpoint: string }[] };
+    return agents.some((a) => a.name === 'h2' && a.state === 'alive' && a.address === '10.77.0.102') && device.capabilities[0]!.endpoint === 'http://10.77.0.102:8080/h2-sensor';
+  }, 10_000);
+  await site.writeDevice(h2, 'h2-relay');
+  await site.allSee(['h1/h1-sensor', 'h2/h2-sensor', 'h2/h2-relay'], 5000, 'a change made after the move reaches h1');
+  assert.is(proc.proc.exitCode, null, 'the same process all along');
+  assert.not.ok(site.agents.get('h1')!.proc.logs().some((l) => l.msg === 'two live agents claim one name'), 'a move is not a name conflict');
+});
+
 test.run();

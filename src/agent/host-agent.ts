@@ -19,6 +19,8 @@ import { awaitInterface } from './interfaces.js';
 
 export interface HostAgent {
   agent: Agent;
+  /** The interface and the address the agent runs on. */
+  iface: { name: string; address: string };
   /** Re-reads what SIGHUP re-reads beyond the profiles: the cluster key file. */
   reloadSecrets(): Promise<void>;
 }
@@ -57,6 +59,7 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
   const peerAuth = keys && new PeerAuth(keys, clock);
   const envelope = keys && new HmacEnvelope(keys, clock);
   const rejectedLog = new RateLimitedLog(clock, 60_000);
+  const socketLog = new RateLimitedLog(clock, 60_000);
 
   const incarnation = await nextIncarnation(config.stateDir, clock.now());
   const agent = new Agent(
@@ -69,7 +72,10 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
         group: config.group.host,
         port: config.group.port,
         interfaceAddress: iface.address,
-        onError: (err) => logger.warn({ err: err.message }, 'multicast socket error'),
+        // A link that is down fails every send: said once a minute per cause, not once a datagram.
+        onError: (err) => {
+          if (socketLog.allow((err as NodeJS.ErrnoException).code ?? err.message)) logger.warn({ err: err.message }, 'multicast socket error (repeats are not logged for a minute)');
+        },
       }),
       extensions: await extensionsFor(config, iface.address),
       envelope,
@@ -99,6 +105,7 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
   );
   return {
     agent,
+    iface,
     async reloadSecrets() {
       if (!config.keyFile || !envelope || !peerAuth) return;
       try {

@@ -42,3 +42,36 @@ export async function awaitInterface(
     }
   }
 }
+
+/**
+ * Follows the IPv4 address of an interface given by name: a DHCP lease that moves the host to another
+ * address calls `onChange` once the new address is there (not while the interface has none). An
+ * interface given by its address is pinned by the user and not followed.
+ */
+export function followInterfaceAddress(
+  spec: string,
+  current: string,
+  opts: { onChange: (next: ResolvedInterface) => void; intervalMs?: number; interfaces?: () => ReturnType<typeof networkInterfaces> },
+): { stop(): void; moved(to: string): void } {
+  const list = opts.interfaces ?? networkInterfaces;
+  let address = current;
+  const pinned = /^\d{1,3}(\.\d{1,3}){3}$/.test(spec);
+  const timer = pinned ? undefined : setInterval(() => {
+    let next: ResolvedInterface;
+    try {
+      next = resolveInterface(spec, list());
+    } catch {
+      return; // no address at the moment: the lease is being renewed, or the link is down
+    }
+    // The address in use may still be on the interface next to a new one: it is kept while it is there.
+    const still = (list()[spec] ?? []).some((a) => a.family === 'IPv4' && a.address === address);
+    if (!still && next.address !== address) opts.onChange(next);
+  }, opts.intervalMs ?? 5000);
+  timer?.unref();
+  return {
+    stop: () => clearInterval(timer),
+    moved: (to: string) => {
+      address = to;
+    },
+  };
+}

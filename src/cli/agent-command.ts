@@ -1,5 +1,6 @@
-import { ProfileLoadError } from '../agent/agent.js';
-import { createHostAgent } from '../agent/host-agent.js';
+import { ProfileLoadError, type Agent } from '../agent/agent.js';
+import { createHostAgent, type HostAgent } from '../agent/host-agent.js';
+import { followInterfaceAddress, type ResolvedInterface } from '../agent/interfaces.js';
 import { AGENT_OPTIONS, EXIT, OptionError, type AgentConfig } from '../config/options.js';
 import { resolveConfig } from '../config/resolve.js';
 import { formatProfileError } from '../profiles/load.js';
@@ -30,8 +31,8 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
   const configFile = (values.config as string | undefined) ?? process.env.HERALD_CONFIG;
   let config = await resolveConfig({ flags: values, env: process.env, configFile });
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
-  let agent;
-  let host;
+  let agent: Agent;
+  let host: HostAgent;
   try {
     host = await createHostAgent(config, logger);
     agent = host.agent;
@@ -100,8 +101,34 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     notifier?.notify({ READY: '1', STATUS: status() });
   };
 
+  // A DHCP lease that moves the interface to another address: the agent starts again on the new one,
+  // as a restart would (a new incarnation, so peers replace what they held of the old), without the
+  // process going away. Sockets, the mDNS records and device endpoints all carry the address.
+  let moving: Promise<void> | undefined;
+  let stopping = false;
+  const moveTo = (next: ResolvedInterface) => {
+    if (moving || stopping) return;
+    moving = (async () => {
+      logger.warn({ interface: next.name, from: host.iface.address, to: next.address }, 'interface address changed; starting again on the new address');
+      notifier?.notify({ RELOADING: '1', STATUS: `moving to ${next.address}` });
+      await agent.stop();
+      try {
+        host = await createHostAgent(config, logger);
+        agent = host.agent;
+        await agent.start();
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'could not start again on the new address; exiting for the service manager to restart the agent');
+        process.exit(EXIT.software);
+      }
+      follower.moved(host.iface.address);
+      notifier?.notify({ READY: '1', STATUS: status() });
+    })().finally(() => {
+      moving = undefined;
+    });
+  };
+  const follower = followInterfaceAddress(config.interface, host.iface.address, { onChange: moveTo });
+
   return new Promise<number>((resolve) => {
-    let stopping = false;
     const stop = (signal: string) => {
       if (stopping) {
         logger.warn({ signal }, 'second signal: exiting at once');
@@ -116,7 +143,8 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
         process.exit(EXIT.software);
       }, SHUTDOWN_DEADLINE_MS + 1000);
       deadline.unref();
-      agent.stop().then(async () => {
+      follower.stop();
+      Promise.resolve(moving).then(() => agent.stop()).then(async () => {
         await notifier?.close();
         resolve(0);
       }, (err: unknown) => {
