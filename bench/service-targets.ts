@@ -1,19 +1,15 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqttPkg from 'mqtt';
-import { request } from 'undici';
 import { MqttBridge } from '../src/mqtt/bridge.js';
+import { agentProcess, now, profilesDir, sleep, stopProcess } from './agent-process.js';
 import { benchDevice } from './system.js';
+import { memoryAt5000, type MemoryResults } from './footprint.js';
 import { fullGc, median, summarize } from './stats.js';
 import { startHerald } from './systems/herald.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const now = () => performance.now();
-const CLI = 'dist/src/cli/main.js';
 
 function available(cmd: string, args: string[]): boolean {
   try {
@@ -24,31 +20,9 @@ function available(cmd: string, args: string[]): boolean {
   }
 }
 
-/** One measured agent process: from its start until it holds every device, then settled and idle. */
-export interface Footprint {
-  /** Resident memory once settled: the median of samples over the idle window. */
-  rssMiB: number;
-  /** The highest sample while it took in the site's devices. */
-  peakRssMiB: number;
-  heapUsedMiB: number;
-  idleCpuPercent: number;
-  /** CPU time from process start until it held every device, and the wall time it took. */
-  syncCpuSeconds: number;
-  syncMs: number;
-  /** Agents it held alive at the end of the idle window: the replayed heartbeats kept every peer alive. */
-  aliveAfter: number;
-}
-
 export interface ServiceResults {
   readyMs?: { herald: number; bareNode: number };
-  memory?: {
-    devices: number; flags: string[]; settleSeconds: number; idleSeconds: number;
-    /** The agent as the unit runs it, and the same agent with Node's default flags, on the same site. */
-    unit: Footprint; defaults: Footprint;
-    /** A bare Node process (the unit's flags) receiving the same datagrams in the same window. */
-    floorIdleCpuPercent: number;
-    bareNodeRssMiB: number;
-  };
+  memory?: MemoryResults;
   mqtt?: { p99Ms: number; p50Ms: number; baselineP99Ms: number; outageSeconds: number; heapGrowthMiB: number; rssGrowthMiB: number; samples: number; ghostsAfter: number };
   skipped: string[];
 }
@@ -75,59 +49,6 @@ async function notifySocket(dir: string): Promise<{ path: string; onReady: () =>
     close: () => proc.kill(),
   };
 }
-
-/** The Node flags of the shipped unit's ExecStart: the agent is measured as it is deployed. */
-function unitNodeFlags(): string[] {
-  try {
-    const unit = readFileSync('systemd/herald.service', 'utf8');
-    return /^ExecStart=\S+ ((?:--\S+ )*)/m.exec(unit)?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
-  } catch {
-    return [];
-  }
-}
-
-function agentProcess(args: string[], env: NodeJS.ProcessEnv = {}, nodeFlags = unitNodeFlags()): ChildProcess {
-  return spawn(process.execPath, [...nodeFlags, CLI, 'agent', '--log-format', 'json', '--log-level', 'warn', '--interface', 'lo', '--discovery', 'multicast', ...args], {
-    env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-async function stopProcess(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null) return;
-  const exited = new Promise<void>((r) => p.once('exit', () => r()));
-  p.kill('SIGTERM');
-  await exited;
-}
-
-function rssMiB(pid: number): Promise<number> {
-  return readFile(`/proc/${pid}/status`, 'utf8').then((s) => Number(/VmRSS:\s+(\d+) kB/.exec(s)![1]) / 1024);
-}
-
-/** CPU time of the whole process, threads that ended included, in ticks of 10 ms. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100)
-}
-
-/** CPU time of the live threads in nanoseconds (schedstat): fine enough for an idle process over seconds. */
-async function runSeconds(pid: number): Promise<number> {
-  let ns = 0;
-  for (const task of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
-    const text = await readFile(`/proc/${pid}/task/${task}/schedstat`, 'utf8').catch(() => '0');
-    ns += Number(text.split(' ')[0]);
-  }
-  return ns / 1e9;
-}
-
-async function profilesDir(dir: string, n: number): Promise<string> {
-  const p = join(dir, `profiles-${n}`);
-  await import('node:fs/promises').then((fs) => fs.mkdir(p, { recursive: true }));
-  for (let k = 0; k < n; k++) {
-    await writeFile(join(p, `d${k}.json`), JSON.stringify({ ...benchDevice('measured', k), names: [] }));
-  }
-  return p;
-}
-
 /** Process start to READY=1, against a bare `node -e 0` start measured in the same run. */
 async function readyTimes(dir: string, runs: number): Promise<{ herald: number; bareNode: number }> {
   const profiles = await profilesDir(dir, 5);
@@ -145,157 +66,6 @@ async function readyTimes(dir: string, runs: number): Promise<{ herald: number; 
     bare.push(now() - b0);
   }
   return { herald: median(herald), bareNode: median(bare) };
-}
-
-interface Measured {
-  proc: ChildProcess;
-  api: string;
-  t0: number;
-  peak: number;
-}
-
-async function startMeasured(name: string, site: string, port: number, profiles: string, nodeFlags: string[]): Promise<Measured> {
-  const t0 = now();
-  const proc = agentProcess(['--name', name, '--site', site, '--group', `239.255.70.70:${port}`, '--api', '127.0.0.1:0', '--peer-port', '0', '--profiles', profiles, '--log-level', 'info'], {}, nodeFlags);
-  let api: string | undefined;
-  let out = '';
-  proc.stdout!.on('data', (c: Buffer) => {
-    out += c.toString();
-    const m = /"msg":"agent started".*?"api":"([^"]+)"/.exec(out) ?? /"api":"([^"]+)".*?"msg":"agent started"/.exec(out);
-    if (m) api = m[1];
-  });
-  const deadline = Date.now() + 10_000;
-  while (!api) {
-    if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`measured agent ${name} did not start`);
-    await sleep(20);
-  }
-  return { proc, api, t0, peak: 0 };
-}
-
-async function gauge(api: string, name: string): Promise<number> {
-  const metrics = await (await request(`http://${api}/metrics`)).body.text();
-  return Number(new RegExp(`^${name} (\\d+(?:\\.\\d+)?)`, 'm').exec(metrics)?.[1] ?? NaN);
-}
-
-/** Until it holds `expected` devices: the CPU time from process start, and the wall time. */
-async function untilHolds(m: Measured, expected: number): Promise<{ syncCpuSeconds: number; syncMs: number }> {
-  const deadline = Date.now() + 60_000;
-  // The devices gauge: a listing of 5,000 devices on every poll would weigh on what is measured.
-  while ((await gauge(m.api, 'herald_devices')) < expected) {
-    if (Date.now() > deadline) throw new Error(`measured agent did not reach ${expected} devices`);
-    m.peak = Math.max(m.peak, await rssMiB(m.proc.pid!));
-    await sleep(200);
-  }
-  return { syncCpuSeconds: await cpuSeconds(m.proc.pid!), syncMs: now() - m.t0 };
-}
-
-/**
- * The datagrams of an idle site, replayed: each agent's last heartbeat, once a period, from one socket.
- * Measured this way, an agent's idle CPU is its own, not shared with the 100 agents of this process
- * (which receive 10,000 datagrams a second between them), as it is on a site where peers are other hosts.
- */
-async function replayHeartbeats(port: number, siteName: string, except: string[], periodMs: number): Promise<{ peers: number; stop: () => Promise<void> }> {
-  const { createSocket } = await import('node:dgram');
-  const { decodeMessage } = await import('../src/protocol/codec.js');
-  const { MessageType } = await import('../src/protocol/messages.js');
-  const group = '239.255.70.70';
-  const heard = new Map<string, Buffer>();
-  const listen = createSocket({ type: 'udp4', reuseAddr: true });
-  listen.on('message', (data) => {
-    try {
-      const msg = decodeMessage(data);
-      if (msg.site === siteName && msg.type === MessageType.heartbeat && !except.includes(msg.name)) heard.set(msg.name, Buffer.from(data));
-    } catch {
-      // not a heartbeat of this site
-    }
-  });
-  await new Promise<void>((r) => listen.bind(port, group, () => r()));
-  listen.addMembership(group, '127.0.0.1');
-  await sleep(periodMs * 1.6);
-  listen.close();
-  const send = createSocket({ type: 'udp4', reuseAddr: true });
-  await new Promise<void>((r) => send.bind(0, '127.0.0.1', () => r()));
-  send.setMulticastInterface('127.0.0.1');
-  send.setMulticastLoopback(true);
-  const beats = [...heard.values()];
-  const timers = beats.map((bytes, i) => {
-    const start = setTimeout(() => {
-      send.send(bytes, port, group);
-      timers[i] = setInterval(() => send.send(bytes, port, group), periodMs);
-    }, (i * periodMs) / beats.length);
-    return start;
-  });
-  return {
-    peers: beats.length,
-    stop: async () => {
-      for (const t of timers) clearTimeout(t);
-      await new Promise<void>((r) => send.close(() => r()));
-    },
-  };
-}
-
-/**
- * RSS and idle CPU of an agent whose directory holds 5,000 devices from 100 agents, as the unit runs
- * it and with Node's defaults, side by side: each joins the site, takes in every device (CPU, time,
- * peak memory), settles, then idles on the site's heartbeats, replayed, next to a bare Node process
- * that receives the same datagrams (the floor any Node agent pays for them on this machine).
- */
-export async function memoryAt5000(dir: string, timing: { settleSeconds: number; idleSeconds: number }): Promise<NonNullable<ServiceResults['memory']>> {
-  const port = 32000 + (process.pid % 1000);
-  const profiles = await profilesDir(dir, 5);
-  const siteName = `b${port}`;
-  const site = await startHerald({ agents: 100, devicesPerAgent: 50, loss: 0, heartbeatMs: 1000, seed: 5, port }, 'multicast');
-  const started: Measured[] = [];
-  let replay: { stop: () => Promise<void> } | undefined;
-  let floor: ChildProcess | undefined;
-  try {
-    // Every device of the site: 100 agents of 50, and the two measured agents' 5 each.
-    const expected = 100 * 50 + 2 * 5;
-    const unit = await startMeasured('measured-unit', siteName, port, profiles, unitNodeFlags());
-    started.push(unit);
-    const defaults = await startMeasured('measured-defaults', siteName, port, profiles, []);
-    started.push(defaults);
-    const sync = [await untilHolds(unit, expected), await untilHolds(defaults, expected)];
-    await sleep(timing.settleSeconds * 1000);
-
-    replay = await replayHeartbeats(port, siteName, started.map((_, i) => (i === 0 ? 'measured-unit' : 'measured-defaults')), 1000);
-    for (let i = 0; i < 100; i++) await site.crash(i); // silent from now on: no goodbye, the replay speaks for them
-    floor = spawn(process.execPath, [...unitNodeFlags(), '-e', `
-      const s = require('node:dgram').createSocket({ type: 'udp4', reuseAddr: true });
-      s.on('message', () => {});
-      s.bind(${port}, '239.255.70.70', () => s.addMembership('239.255.70.70', '127.0.0.1'));`], { stdio: 'ignore' });
-    await sleep(3000);
-    const pids = [unit.proc.pid!, defaults.proc.pid!, floor.pid!];
-    const cpu0 = await Promise.all(pids.map(runSeconds));
-    const w0 = now();
-    const rss: number[][] = [[], []];
-    while (now() - w0 < timing.idleSeconds * 1000) {
-      await sleep(1000);
-      rss[0]!.push(await rssMiB(unit.proc.pid!));
-      rss[1]!.push(await rssMiB(defaults.proc.pid!));
-    }
-    const seconds = (now() - w0) / 1000;
-    const idle = (await Promise.all(pids.map(runSeconds))).map((c, i) => ((c - cpu0[i]!) / seconds) * 100);
-    const footprint = async (m: Measured, i: number): Promise<Footprint> => ({
-      rssMiB: median(rss[i]!),
-      peakRssMiB: Math.max(m.peak, ...rss[i]!),
-      heapUsedMiB: (await gauge(m.api, 'herald_process_heap_used_bytes')) / 2 ** 20,
-      idleCpuPercent: idle[i]!,
-      aliveAfter: await gauge(m.api, 'herald_agents\\{state="alive"\\}'),
-      ...sync[i]!,
-    });
-    const result = { unit: await footprint(unit, 0), defaults: await footprint(defaults, 1) };
-    const bare = spawn(process.execPath, [...unitNodeFlags(), '-e', 'setTimeout(() => {}, 3000)']);
-    await sleep(1500);
-    const bareRss = await rssMiB(bare.pid!);
-    bare.kill();
-    return { devices: expected, flags: unitNodeFlags(), ...timing, ...result, floorIdleCpuPercent: idle[2]!, bareNodeRssMiB: bareRss };
-  } finally {
-    floor?.kill();
-    await replay?.stop();
-    for (const m of started) await stopProcess(m.proc);
-    await site.stop();
-  }
 }
 
 class Broker {

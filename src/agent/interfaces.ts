@@ -57,15 +57,16 @@ export function followInterfaceAddress(
   let address = current;
   const pinned = /^\d{1,3}(\.\d{1,3}){3}$/.test(spec);
   const timer = pinned ? undefined : setInterval(() => {
+    const now = list();
+    // The address in use may still be on the interface next to a new one: it is kept while it is there.
+    if ((now[spec] ?? []).some((a) => a.family === 'IPv4' && a.address === address)) return;
     let next: ResolvedInterface;
     try {
-      next = resolveInterface(spec, list());
+      next = resolveInterface(spec, now);
     } catch {
       return; // no address at the moment: the lease is being renewed, or the link is down
     }
-    // The address in use may still be on the interface next to a new one: it is kept while it is there.
-    const still = (list()[spec] ?? []).some((a) => a.family === 'IPv4' && a.address === address);
-    if (!still && next.address !== address) opts.onChange(next);
+    opts.onChange(next);
   }, opts.intervalMs ?? 5000);
   timer?.unref();
   return {

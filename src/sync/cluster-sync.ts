@@ -119,7 +119,7 @@ export class ClusterSync {
   private readonly claims: NameClaims;
   private readonly heartbeats = new HeartbeatMemo();
   /** Counters bumped for every datagram, bound to their labels once. */
-  private readonly hot: { bytesReceived: { inc(by?: number): void }; quietHeartbeats: { inc(by?: number): void }; received: Map<string, { inc(by?: number): void }> };
+  private readonly hot: { bytesReceived: { inc(by?: number): void }; heartbeats: { inc(by?: number): void }; received: Map<string, { inc(by?: number): void }> };
 
   constructor(
     private readonly c: ClusterSyncComponents,
@@ -129,11 +129,8 @@ export class ClusterSync {
     this.envelope = c.envelope ?? openEnvelope;
     this.decodeLog = new RateLimitedLog(c.clock, 60_000);
     this.fetchBudget = new TokenBuckets(c.clock, 10, 20);
-    this.hot = {
-      bytesReceived: c.metrics.datagramBytesReceived.labelled(),
-      quietHeartbeats: c.metrics.announcementsReceived.labelled({ type: 'heartbeat' }),
-      received: new Map(Object.values(MESSAGE_TYPE_NAMES).map((type) => [type, c.metrics.announcementsReceived.labelled({ type })])),
-    };
+    const received = new Map(Object.values(MESSAGE_TYPE_NAMES).map((type) => [type, c.metrics.announcementsReceived.labelled({ type })]));
+    this.hot = { bytesReceived: c.metrics.datagramBytesReceived.labelled(), heartbeats: received.get('heartbeat')!, received };
     this.claims = new NameClaims(c, { name: this.cfg.name, incarnation: this.cfg.incarnation }, {
       peerMs: this.cfg.lostAfterPeriods * this.cfg.heartbeatMs,
       selfMs: this.cfg.lostAfterPeriods * this.cfg.livenessPeriodMs,
@@ -276,9 +273,9 @@ export class ClusterSync {
     if (msg.name === this.cfg.name) return this.onOwnName(msg, from);
     // Most datagrams of an idle site: each arrives alone and runs cold, so this path is kept short.
     const known = this.peers.get(msg.name);
-    if (known !== undefined && msg === known.quiet && from.address === known.endpoint?.address && signalOverride === undefined) {
+    if (known !== undefined && msg === known.quiet && from.address === known.endpoint?.address) {
       const now = this.c.clock.monotonic();
-      this.hot.quietHeartbeats.inc();
+      this.hot.heartbeats.inc();
       known.lastHeard = now;
       this.claims.heard(msg.name, msg.incarnation, known.claimKey!, now);
       this.c.directory.touch(msg.name);
@@ -328,7 +325,8 @@ export class ClusterSync {
     if (signalOverride) signal = signalOverride;
     this.want(peer, msg.incarnation, msg.version, signal);
     this.onRecent(msg.recent, endpoint);
-    if (msg.type === MessageType.heartbeat && msg.recent.length === 0 && Object.isFrozen(msg) && !signalOverride) {
+    // Only heartbeats from the memo are frozen (mDNS observations never are): only they can repeat.
+    if (msg.type === MessageType.heartbeat && msg.recent.length === 0 && Object.isFrozen(msg)) {
       const after = this.c.directory.held(msg.name);
       const settled = after !== undefined && after.state === 'alive' && after.incarnation === msg.incarnation && after.version >= msg.version;
       if (settled && !peer.fetching && !peer.queued && peer.retry === undefined) peer.quiet = msg;

@@ -1,0 +1,180 @@
+import { createSocket } from 'node:dgram';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'undici';
+import { decodeMessage } from '../src/protocol/codec.js';
+import { MessageType } from '../src/protocol/messages.js';
+import { agentProcess, cpuSeconds, now, profilesDir, rssMiB, runSeconds, sleep, stopProcess, unitNodeFlags } from './agent-process.js';
+import { median } from './stats.js';
+import { startHerald } from './systems/herald.js';
+
+/** One measured agent process: from its start until it holds every device, then settled and idle. */
+export interface Footprint {
+  /** Resident memory once settled: the median of samples over the idle window. */
+  rssMiB: number;
+  /** The highest sample while it took in the site's devices. */
+  peakRssMiB: number;
+  heapUsedMiB: number;
+  idleCpuPercent: number;
+  /** CPU time from process start until it held every device, and the wall time it took. */
+  syncCpuSeconds: number;
+  syncMs: number;
+  /** Agents it held alive at the end of the idle window: the replayed heartbeats kept every peer alive. */
+  aliveAfter: number;
+}
+
+/** The agent as the unit runs it, and the same agent with Node's default flags, on the same site. */
+export interface MemoryResults {
+  devices: number; flags: string[]; settleSeconds: number; idleSeconds: number;
+  unit: Footprint; defaults: Footprint;
+  /** A bare Node process (the unit's flags) receiving the same datagrams in the same window. */
+  floorIdleCpuPercent: number;
+  bareNodeRssMiB: number;
+}
+
+interface Measured {
+  proc: ChildProcess;
+  api: string;
+  t0: number;
+  peak: number;
+}
+
+async function startMeasured(name: string, site: string, port: number, profiles: string, nodeFlags: string[]): Promise<Measured> {
+  const t0 = now();
+  const proc = agentProcess(['--name', name, '--site', site, '--group', `239.255.70.70:${port}`, '--api', '127.0.0.1:0', '--peer-port', '0', '--profiles', profiles, '--log-level', 'info'], {}, nodeFlags);
+  let api: string | undefined;
+  let out = '';
+  proc.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+    const m = /"msg":"agent started".*?"api":"([^"]+)"/.exec(out) ?? /"api":"([^"]+)".*?"msg":"agent started"/.exec(out);
+    if (m) api = m[1];
+  });
+  const deadline = Date.now() + 10_000;
+  while (!api) {
+    if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`measured agent ${name} did not start`);
+    await sleep(20);
+  }
+  return { proc, api, t0, peak: 0 };
+}
+
+async function gauge(api: string, name: string): Promise<number> {
+  const metrics = await (await request(`http://${api}/metrics`)).body.text();
+  return Number(new RegExp(`^${name} (\\d+(?:\\.\\d+)?)`, 'm').exec(metrics)?.[1] ?? NaN);
+}
+
+/** Until it holds `expected` devices: the CPU time from process start, and the wall time. */
+async function untilHolds(m: Measured, expected: number): Promise<{ syncCpuSeconds: number; syncMs: number }> {
+  const deadline = Date.now() + 60_000;
+  // The devices gauge: a listing of 5,000 devices on every poll would weigh on what is measured.
+  while ((await gauge(m.api, 'herald_devices')) < expected) {
+    if (Date.now() > deadline) throw new Error(`measured agent did not reach ${expected} devices`);
+    m.peak = Math.max(m.peak, await rssMiB(m.proc.pid!));
+    await sleep(200);
+  }
+  return { syncCpuSeconds: await cpuSeconds(m.proc.pid!), syncMs: now() - m.t0 };
+}
+
+/**
+ * The datagrams of an idle site, replayed: each agent's last heartbeat, once a period, from one socket.
+ * Measured this way, an agent's idle CPU is its own, not shared with the 100 agents of this process
+ * (which receive 10,000 datagrams a second between them), as it is on a site where peers are other hosts.
+ */
+async function replayHeartbeats(port: number, siteName: string, except: string[], periodMs: number): Promise<{ peers: number; stop: () => Promise<void> }> {
+  const group = '239.255.70.70';
+  const heard = new Map<string, Buffer>();
+  const listen = createSocket({ type: 'udp4', reuseAddr: true });
+  listen.on('message', (data) => {
+    try {
+      const msg = decodeMessage(data);
+      if (msg.site === siteName && msg.type === MessageType.heartbeat && !except.includes(msg.name)) heard.set(msg.name, Buffer.from(data));
+    } catch {
+      // not a heartbeat of this site
+    }
+  });
+  await new Promise<void>((r) => listen.bind(port, group, () => r()));
+  listen.addMembership(group, '127.0.0.1');
+  await sleep(periodMs * 1.6);
+  listen.close();
+  const send = createSocket({ type: 'udp4', reuseAddr: true });
+  await new Promise<void>((r) => send.bind(0, '127.0.0.1', () => r()));
+  send.setMulticastInterface('127.0.0.1');
+  send.setMulticastLoopback(true);
+  const beats = [...heard.values()];
+  const timers = beats.map((bytes, i) => {
+    const start = setTimeout(() => {
+      send.send(bytes, port, group);
+      timers[i] = setInterval(() => send.send(bytes, port, group), periodMs);
+    }, (i * periodMs) / beats.length);
+    return start;
+  });
+  return {
+    peers: beats.length,
+    stop: async () => {
+      for (const t of timers) clearTimeout(t);
+      await new Promise<void>((r) => send.close(() => r()));
+    },
+  };
+}
+
+/**
+ * RSS and idle CPU of an agent whose directory holds 5,000 devices from 100 agents, as the unit runs
+ * it and with Node's defaults, side by side: each joins the site, takes in every device (CPU, time,
+ * peak memory), settles, then idles on the site's heartbeats, replayed, next to a bare Node process
+ * that receives the same datagrams (the floor any Node agent pays for them on this machine).
+ */
+export async function memoryAt5000(dir: string, timing: { settleSeconds: number; idleSeconds: number }): Promise<MemoryResults> {
+  const port = 32000 + (process.pid % 1000);
+  const profiles = await profilesDir(dir, 5);
+  const siteName = `b${port}`;
+  const site = await startHerald({ agents: 100, devicesPerAgent: 50, loss: 0, heartbeatMs: 1000, seed: 5, port }, 'multicast');
+  const started: Measured[] = [];
+  let replay: { stop: () => Promise<void> } | undefined;
+  let floor: ChildProcess | undefined;
+  try {
+    // Every device of the site: 100 agents of 50, and the two measured agents' 5 each.
+    const expected = 100 * 50 + 2 * 5;
+    const unit = await startMeasured('measured-unit', siteName, port, profiles, unitNodeFlags());
+    started.push(unit);
+    const defaults = await startMeasured('measured-defaults', siteName, port, profiles, []);
+    started.push(defaults);
+    const sync = [await untilHolds(unit, expected), await untilHolds(defaults, expected)];
+    await sleep(timing.settleSeconds * 1000);
+
+    replay = await replayHeartbeats(port, siteName, ['measured-unit', 'measured-defaults'], 1000);
+    for (let i = 0; i < 100; i++) await site.crash(i); // silent from now on: no goodbye, the replay speaks for them
+    floor = spawn(process.execPath, [...unitNodeFlags(), '-e', `
+      const s = require('node:dgram').createSocket({ type: 'udp4', reuseAddr: true });
+      s.on('message', () => {});
+      s.bind(${port}, '239.255.70.70', () => s.addMembership('239.255.70.70', '127.0.0.1'));`], { stdio: 'ignore' });
+    await sleep(3000);
+    const pids = [unit.proc.pid!, defaults.proc.pid!, floor.pid!];
+    const cpu0 = await Promise.all(pids.map(runSeconds));
+    const w0 = now();
+    const rss: number[][] = [[], []];
+    while (now() - w0 < timing.idleSeconds * 1000) {
+      await sleep(1000);
+      rss[0]!.push(await rssMiB(unit.proc.pid!));
+      rss[1]!.push(await rssMiB(defaults.proc.pid!));
+    }
+    const seconds = (now() - w0) / 1000;
+    const idle = (await Promise.all(pids.map(runSeconds))).map((c, i) => ((c - cpu0[i]!) / seconds) * 100);
+    const footprint = async (m: Measured, i: number): Promise<Footprint> => ({
+      rssMiB: median(rss[i]!),
+      peakRssMiB: Math.max(m.peak, ...rss[i]!),
+      heapUsedMiB: (await gauge(m.api, 'herald_process_heap_used_bytes')) / 2 ** 20,
+      idleCpuPercent: idle[i]!,
+      aliveAfter: await gauge(m.api, 'herald_agents\\{state="alive"\\}'),
+      ...sync[i]!,
+    });
+    const result = { unit: await footprint(unit, 0), defaults: await footprint(defaults, 1) };
+    const bare = spawn(process.execPath, [...unitNodeFlags(), '-e', 'setTimeout(() => {}, 3000)']);
+    await sleep(1500);
+    const bareRss = await rssMiB(bare.pid!);
+    bare.kill();
+    return { devices: expected, flags: unitNodeFlags(), ...timing, ...result, floorIdleCpuPercent: idle[2]!, bareNodeRssMiB: bareRss };
+  } finally {
+    floor?.kill();
+    await replay?.stop();
+    for (const m of started) await stopProcess(m.proc);
+    await site.stop();
+  }
+}
