@@ -21,9 +21,27 @@ export function unitNodeFlags(): string[] {
 }
 
 export function agentProcess(args: string[], env: NodeJS.ProcessEnv = {}, nodeFlags = unitNodeFlags()): ChildProcess {
-  return spawn(process.execPath, [...nodeFlags, CLI, 'agent', '--log-format', 'json', '--log-level', 'warn', '--interface', 'lo', '--discovery', 'multicast', ...args], {
-    env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return spawn(
+    process.execPath,
+    [
+      ...nodeFlags,
+      CLI,
+      'agent',
+      '--log-format',
+      'json',
+      '--log-level',
+      'warn',
+      '--interface',
+      'lo',
+      '--discovery',
+      'multicast',
+      ...args,
+    ],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
 }
 
 export async function stopProcess(p: ChildProcess): Promise<void> {
@@ -39,7 +57,7 @@ export function rssMiB(pid: number): Promise<number> {
 
 /** CPU time of the whole process, threads that ended included, in ticks of 10 ms. */
 export async function cpuSeconds(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100)
 }
 
@@ -61,4 +79,3 @@ export async function profilesDir(dir: string, n: number): Promise<string> {
   }
   return p;
 }
-

@@ -3,7 +3,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'undici';
 import { decodeMessage } from '../src/protocol/codec.js';
 import { MessageType } from '../src/protocol/messages.js';
-import { agentProcess, cpuSeconds, now, profilesDir, rssMiB, runSeconds, sleep, stopProcess, unitNodeFlags } from './agent-process.js';
+import {
+  agentProcess,
+  cpuSeconds,
+  now,
+  profilesDir,
+  rssMiB,
+  runSeconds,
+  sleep,
+  stopProcess,
+  unitNodeFlags,
+} from './agent-process.js';
 import { median } from './stats.js';
 import { startHerald } from './systems/herald.js';
 
@@ -24,8 +34,12 @@ export interface Footprint {
 
 /** The agent as the unit runs it, and the same agent with Node's default flags, on the same site. */
 export interface MemoryResults {
-  devices: number; flags: string[]; settleSeconds: number; idleSeconds: number;
-  unit: Footprint; defaults: Footprint;
+  devices: number;
+  flags: string[];
+  settleSeconds: number;
+  idleSeconds: number;
+  unit: Footprint;
+  defaults: Footprint;
   /** A bare Node process (the unit's flags) receiving the same datagrams in the same window. */
   floorIdleCpuPercent: number;
   bareNodeRssMiB: number;
@@ -38,14 +52,40 @@ interface Measured {
   peak: number;
 }
 
-async function startMeasured(name: string, site: string, port: number, profiles: string, nodeFlags: string[]): Promise<Measured> {
+async function startMeasured(
+  name: string,
+  site: string,
+  port: number,
+  profiles: string,
+  nodeFlags: string[],
+): Promise<Measured> {
   const t0 = now();
-  const proc = agentProcess(['--name', name, '--site', site, '--group', `239.255.70.70:${port}`, '--api', '127.0.0.1:0', '--peer-port', '0', '--profiles', profiles, '--log-level', 'info'], {}, nodeFlags);
+  const proc = agentProcess(
+    [
+      '--name',
+      name,
+      '--site',
+      site,
+      '--group',
+      `239.255.70.70:${port}`,
+      '--api',
+      '127.0.0.1:0',
+      '--peer-port',
+      '0',
+      '--profiles',
+      profiles,
+      '--log-level',
+      'info',
+    ],
+    {},
+    nodeFlags,
+  );
   let api: string | undefined;
   let out = '';
   proc.stdout!.on('data', (c: Buffer) => {
     out += c.toString();
-    const m = /"msg":"agent started".*?"api":"([^"]+)"/.exec(out) ?? /"api":"([^"]+)".*?"msg":"agent started"/.exec(out);
+    const m =
+      /"msg":"agent started".*?"api":"([^"]+)"/.exec(out) ?? /"api":"([^"]+)".*?"msg":"agent started"/.exec(out);
     if (m) api = m[1];
   });
   const deadline = Date.now() + 10_000;
@@ -78,14 +118,20 @@ async function untilHolds(m: Measured, expected: number): Promise<{ syncCpuSecon
  * Measured this way, an agent's idle CPU is its own, not shared with the 100 agents of this process
  * (which receive 10,000 datagrams a second between them), as it is on a site where peers are other hosts.
  */
-async function replayHeartbeats(port: number, siteName: string, except: string[], periodMs: number): Promise<{ peers: number; stop: () => Promise<void> }> {
+async function replayHeartbeats(
+  port: number,
+  siteName: string,
+  except: string[],
+  periodMs: number,
+): Promise<{ peers: number; stop: () => Promise<void> }> {
   const group = '239.255.70.70';
   const heard = new Map<string, Buffer>();
   const listen = createSocket({ type: 'udp4', reuseAddr: true });
   listen.on('message', (data) => {
     try {
       const msg = decodeMessage(data);
-      if (msg.site === siteName && msg.type === MessageType.heartbeat && !except.includes(msg.name)) heard.set(msg.name, Buffer.from(data));
+      if (msg.site === siteName && msg.type === MessageType.heartbeat && !except.includes(msg.name))
+        heard.set(msg.name, Buffer.from(data));
     } catch {
       // not a heartbeat of this site
     }
@@ -100,10 +146,13 @@ async function replayHeartbeats(port: number, siteName: string, except: string[]
   send.setMulticastLoopback(true);
   const beats = [...heard.values()];
   const timers = beats.map((bytes, i) => {
-    const start = setTimeout(() => {
-      send.send(bytes, port, group);
-      timers[i] = setInterval(() => send.send(bytes, port, group), periodMs);
-    }, (i * periodMs) / beats.length);
+    const start = setTimeout(
+      () => {
+        send.send(bytes, port, group);
+        timers[i] = setInterval(() => send.send(bytes, port, group), periodMs);
+      },
+      (i * periodMs) / beats.length,
+    );
     return start;
   });
   return {
@@ -121,11 +170,17 @@ async function replayHeartbeats(port: number, siteName: string, except: string[]
  * peak memory), settles, then idles on the site's heartbeats, replayed, next to a bare Node process
  * that receives the same datagrams (the floor any Node agent pays for them on this machine).
  */
-export async function memoryAt5000(dir: string, timing: { settleSeconds: number; idleSeconds: number }): Promise<MemoryResults> {
+export async function memoryAt5000(
+  dir: string,
+  timing: { settleSeconds: number; idleSeconds: number },
+): Promise<MemoryResults> {
   const port = 32000 + (process.pid % 1000);
   const profiles = await profilesDir(dir, 5);
   const siteName = `b${port}`;
-  const site = await startHerald({ agents: 100, devicesPerAgent: 50, loss: 0, heartbeatMs: 1000, seed: 5, port }, 'multicast');
+  const site = await startHerald(
+    { agents: 100, devicesPerAgent: 50, loss: 0, heartbeatMs: 1000, seed: 5, port },
+    'multicast',
+  );
   const started: Measured[] = [];
   let replay: { stop: () => Promise<void> } | undefined;
   let floor: ChildProcess | undefined;
@@ -141,10 +196,18 @@ export async function memoryAt5000(dir: string, timing: { settleSeconds: number;
 
     replay = await replayHeartbeats(port, siteName, ['measured-unit', 'measured-defaults'], 1000);
     for (let i = 0; i < 100; i++) await site.crash(i); // silent from now on: no goodbye, the replay speaks for them
-    floor = spawn(process.execPath, [...unitNodeFlags(), '-e', `
+    floor = spawn(
+      process.execPath,
+      [
+        ...unitNodeFlags(),
+        '-e',
+        `
       const s = require('node:dgram').createSocket({ type: 'udp4', reuseAddr: true });
       s.on('message', () => {});
-      s.bind(${port}, '239.255.70.70', () => s.addMembership('239.255.70.70', '127.0.0.1'));`], { stdio: 'ignore' });
+      s.bind(${port}, '239.255.70.70', () => s.addMembership('239.255.70.70', '127.0.0.1'));`,
+      ],
+      { stdio: 'ignore' },
+    );
     await sleep(3000);
     const pids = [unit.proc.pid!, defaults.proc.pid!, floor.pid!];
     const cpu0 = await Promise.all(pids.map(runSeconds));
@@ -152,25 +215,32 @@ export async function memoryAt5000(dir: string, timing: { settleSeconds: number;
     const rss: number[][] = [[], []];
     while (now() - w0 < timing.idleSeconds * 1000) {
       await sleep(1000);
-      rss[0]!.push(await rssMiB(unit.proc.pid!));
-      rss[1]!.push(await rssMiB(defaults.proc.pid!));
+      rss[0].push(await rssMiB(unit.proc.pid!));
+      rss[1].push(await rssMiB(defaults.proc.pid!));
     }
     const seconds = (now() - w0) / 1000;
-    const idle = (await Promise.all(pids.map(runSeconds))).map((c, i) => ((c - cpu0[i]!) / seconds) * 100);
+    const idle = (await Promise.all(pids.map(runSeconds))).map((c, i) => ((c - cpu0[i]) / seconds) * 100);
     const footprint = async (m: Measured, i: number): Promise<Footprint> => ({
-      rssMiB: median(rss[i]!),
-      peakRssMiB: Math.max(m.peak, ...rss[i]!),
+      rssMiB: median(rss[i]),
+      peakRssMiB: Math.max(m.peak, ...rss[i]),
       heapUsedMiB: (await gauge(m.api, 'herald_process_heap_used_bytes')) / 2 ** 20,
-      idleCpuPercent: idle[i]!,
+      idleCpuPercent: idle[i],
       aliveAfter: await gauge(m.api, 'herald_agents\\{state="alive"\\}'),
-      ...sync[i]!,
+      ...sync[i],
     });
     const result = { unit: await footprint(unit, 0), defaults: await footprint(defaults, 1) };
     const bare = spawn(process.execPath, [...unitNodeFlags(), '-e', 'setTimeout(() => {}, 3000)']);
     await sleep(1500);
     const bareRss = await rssMiB(bare.pid!);
     bare.kill();
-    return { devices: expected, flags: unitNodeFlags(), ...timing, ...result, floorIdleCpuPercent: idle[2]!, bareNodeRssMiB: bareRss };
+    return {
+      devices: expected,
+      flags: unitNodeFlags(),
+      ...timing,
+      ...result,
+      floorIdleCpuPercent: idle[2],
+      bareNodeRssMiB: bareRss,
+    };
   } finally {
     floor?.kill();
     await replay?.stop();

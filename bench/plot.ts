@@ -1,6 +1,14 @@
 /** A small SVG line chart, log-scaled on y: p99 latency against loss, one line per system. */
-export function latencyPlot(series: { name: string; points: { loss: number; p99: number }[] }[], title: string): string {
-  const W = 640, H = 400, L = 70, R = 160, T = 40, B = 50;
+export function latencyPlot(
+  series: { name: string; points: { loss: number; p99: number }[] }[],
+  title: string,
+): string {
+  const W = 640,
+    H = 400,
+    L = 70,
+    R = 160,
+    T = 40,
+    B = 50;
   const colors = ['#1b7f3b', '#c0392b', '#2c6fbb', '#8e44ad', '#d68910'];
   const all = series.flatMap((s) => s.points.map((p) => p.p99)).filter((v) => Number.isFinite(v) && v > 0);
   const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...all, 1))));
@@ -15,19 +23,33 @@ export function latencyPlot(series: { name: string; points: { loss: number; p99:
     `<text x="${W / 2 - R / 2}" y="22" text-anchor="middle" font-size="14">${escape(title)}</text>`,
   ];
   for (let d = lo; d <= hi; d *= 10) {
-    parts.push(`<line x1="${L}" x2="${W - R}" y1="${y(d)}" y2="${y(d)}" stroke="#ddd"/>`, `<text x="${L - 8}" y="${y(d) + 4}" text-anchor="end">${d >= 1000 ? `${d / 1000} s` : `${d} ms`}</text>`);
+    parts.push(
+      `<line x1="${L}" x2="${W - R}" y1="${y(d)}" y2="${y(d)}" stroke="#ddd"/>`,
+      `<text x="${L - 8}" y="${y(d) + 4}" text-anchor="end">${d >= 1000 ? `${d / 1000} s` : `${d} ms`}</text>`,
+    );
   }
   for (const loss of losses) {
-    parts.push(`<line x1="${x(loss)}" x2="${x(loss)}" y1="${T}" y2="${H - B}" stroke="#eee"/>`, `<text x="${x(loss)}" y="${H - B + 18}" text-anchor="middle">${Math.round(loss * 100)} %</text>`);
+    parts.push(
+      `<line x1="${x(loss)}" x2="${x(loss)}" y1="${T}" y2="${H - B}" stroke="#eee"/>`,
+      `<text x="${x(loss)}" y="${H - B + 18}" text-anchor="middle">${Math.round(loss * 100)} %</text>`,
+    );
   }
   parts.push(`<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">datagram loss at each receiver</text>`);
-  parts.push(`<text transform="translate(18 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">p99 latency of a change to all agents</text>`);
+  parts.push(
+    `<text transform="translate(18 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">p99 latency of a change to all agents</text>`,
+  );
   series.forEach((s, i) => {
-    const color = colors[i % colors.length]!;
+    const color = colors[i % colors.length];
     const pts = s.points.filter((p) => Number.isFinite(p.p99) && p.p99 > 0).sort((a, b) => a.loss - b.loss);
-    parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map((p) => `${x(p.loss).toFixed(1)},${y(p.p99).toFixed(1)}`).join(' ')}"/>`);
-    for (const p of pts) parts.push(`<circle cx="${x(p.loss).toFixed(1)}" cy="${y(p.p99).toFixed(1)}" r="3" fill="${color}"/>`);
-    parts.push(`<line x1="${W - R + 15}" x2="${W - R + 35}" y1="${T + 10 + i * 20}" y2="${T + 10 + i * 20}" stroke="${color}" stroke-width="2"/>`, `<text x="${W - R + 40}" y="${T + 14 + i * 20}">${escape(s.name)}</text>`);
+    parts.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map((p) => `${x(p.loss).toFixed(1)},${y(p.p99).toFixed(1)}`).join(' ')}"/>`,
+    );
+    for (const p of pts)
+      parts.push(`<circle cx="${x(p.loss).toFixed(1)}" cy="${y(p.p99).toFixed(1)}" r="3" fill="${color}"/>`);
+    parts.push(
+      `<line x1="${W - R + 15}" x2="${W - R + 35}" y1="${T + 10 + i * 20}" y2="${T + 10 + i * 20}" stroke="${color}" stroke-width="2"/>`,
+      `<text x="${W - R + 40}" y="${T + 14 + i * 20}">${escape(s.name)}</text>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('\n');

@@ -52,7 +52,11 @@ async function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 5): Prom
   return now() - t0;
 }
 
-async function withCluster<T>(system: BenchSystem, opts: Omit<ClusterOptions, 'port'>, fn: (c: BenchCluster, startedMs: number) => Promise<T>): Promise<T> {
+async function withCluster<T>(
+  system: BenchSystem,
+  opts: Omit<ClusterOptions, 'port'>,
+  fn: (c: BenchCluster, startedMs: number) => Promise<T>,
+): Promise<T> {
   const t0 = now();
   const cluster = await system.start({ ...opts, port: freshPort() });
   try {
@@ -64,7 +68,12 @@ async function withCluster<T>(system: BenchSystem, opts: Omit<ClusterOptions, 'p
 }
 
 /** Idle traffic after convergence: what the site pays when nothing changes. */
-export async function idle(system: BenchSystem, agents: number, seconds: number, heartbeatMs: number): Promise<IdleResult> {
+export async function idle(
+  system: BenchSystem,
+  agents: number,
+  seconds: number,
+  heartbeatMs: number,
+): Promise<IdleResult> {
   return withCluster(system, { agents, devicesPerAgent: 5, loss: 0, heartbeatMs, seed: 1 }, async (c) => {
     await waitFor(() => c.converged(), 20_000);
     await sleep(heartbeatMs * 2.2); // steady state: start-up hints ride on heartbeats for two periods
@@ -91,7 +100,13 @@ export async function idle(system: BenchSystem, agents: number, seconds: number,
  * other agent holds each change. A change not held everywhere 30 s later is counted undelivered.
  */
 export async function propagation(
-  system: BenchSystem, agents: number, loss: number, changes: number, intervalMs: number, heartbeatMs: number, seed = 42,
+  system: BenchSystem,
+  agents: number,
+  loss: number,
+  changes: number,
+  intervalMs: number,
+  heartbeatMs: number,
+  seed = 42,
 ): Promise<PropagationResult> {
   return withCluster(system, { agents, devicesPerAgent: 5, loss, heartbeatMs, seed }, async (c) => {
     await waitFor(() => c.converged(), 30_000);
@@ -120,15 +135,17 @@ export async function propagation(
     const idleCpuMsPerMs = (idleCpu.user + idleCpu.system) / 1000 / (now() - idleT0);
     const revision = new Array<number>(agents).fill(0);
     let rng = seed;
-    const random = () => ((rng = (rng * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const random = () => (rng = (rng * 1103515245 + 12345) % 2147483648) / 2147483648;
     const before = c.traffic();
     const cpu0 = process.cpuUsage();
     const churnT0 = now();
     for (let k = 0; k < changes; k++) {
       const i = Math.floor(random() * agents);
-      revision[i]! += 1;
-      const name = c.names[i]!;
-      const devices = Array.from({ length: 5 }, (_, d) => benchDevice(name, d, d === revision[i]! % 5 ? revision[i]! : 0));
+      revision[i] += 1;
+      const name = c.names[i];
+      const devices = Array.from({ length: 5 }, (_, d) =>
+        benchDevice(name, d, d === revision[i] % 5 ? revision[i] : 0),
+      );
       const at = now();
       const version = await c.change(i, devices);
       const waiting = new Set(c.names.map((_, v) => v).filter((v) => v !== i));
@@ -136,8 +153,12 @@ export async function propagation(
       for (const v of [...waiting]) check(v, name);
       await sleep(intervalMs);
     }
-    const delivered = await waitFor(() => pending.every((p) => p.waiting.size === 0 || now() - p.at > 30_000), 31_000, 10);
-    void delivered;
+    const delivered = await waitFor(
+      () => pending.every((p) => p.waiting.size === 0 || now() - p.at > 30_000),
+      31_000,
+      10,
+    );
+    delivered;
     const cpu = process.cpuUsage(cpu0);
     const churnMs = now() - churnT0;
     const after = c.traffic();
@@ -164,7 +185,12 @@ export async function coldStart(system: BenchSystem, agents: number, heartbeatMs
   const cluster = await system.start({ agents, devicesPerAgent: 5, loss: 0, heartbeatMs, seed: 3, port: freshPort() });
   try {
     const took = await waitFor(() => cluster.converged(), 30_000);
-    return { system: system.name, agents, convergedMs: took === undefined ? Infinity : now() - t0, maxServed: cluster.maxServed() };
+    return {
+      system: system.name,
+      agents,
+      convergedMs: took === undefined ? Infinity : now() - t0,
+      maxServed: cluster.maxServed(),
+    };
   } finally {
     await cluster.stop();
     await sleep(50);
@@ -176,7 +202,7 @@ export async function crash(system: BenchSystem, agents: number, heartbeatMs: nu
   return withCluster(system, { agents, devicesPerAgent: 5, loss: 0, heartbeatMs, seed: 4 }, async (c) => {
     await waitFor(() => c.converged(), 20_000);
     await sleep(heartbeatMs * (1 + Math.random()));
-    const victim = c.names[0]!;
+    const victim = c.names[0];
     await c.crash(0);
     const t0 = now();
     const took = await waitFor(() => c.names.every((_, v) => v === 0 || c.state(v, victim) === 'lost'), 12_000);
@@ -202,7 +228,10 @@ export interface FloodResult {
  */
 export async function junkFlood(
   start: (opts: ClusterOptions) => Promise<BenchCluster & { agents: import('../src/agent/agent.js').Agent[] }>,
-  agents: number, junkPerSecond: number, seconds: number, heartbeatMs: number,
+  agents: number,
+  junkPerSecond: number,
+  seconds: number,
+  heartbeatMs: number,
 ): Promise<FloodResult> {
   const { createSocket } = await import('node:dgram');
   const { request } = await import('undici');
@@ -221,20 +250,21 @@ export async function junkFlood(
     await waitFor(() => c.converged(), 20_000);
     await sleep(heartbeatMs);
     let rng = 12345;
-    const random = () => ((rng = (rng * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const random = () => (rng = (rng * 1103515245 + 12345) % 2147483648) / 2147483648;
     let sent = 0;
     const flood = setInterval(() => {
       for (let k = 0; k < junkPerSecond / 100; k++) {
         let junk: Buffer;
         if (captured.length > 0 && random() < 0.7) {
-          junk = Buffer.from(captured[Math.floor(random() * captured.length)]!);
+          junk = Buffer.from(captured[Math.floor(random() * captured.length)]);
           junk[Math.floor(random() * junk.length)] ^= 1 + Math.floor(random() * 255);
-        } else junk = Buffer.from(Array.from({ length: 20 + Math.floor(random() * 300) }, () => Math.floor(random() * 256)));
+        } else
+          junk = Buffer.from(Array.from({ length: 20 + Math.floor(random() * 300) }, () => Math.floor(random() * 256)));
         flooder.send(junk, port, '239.255.70.70');
         sent += 1;
       }
     }, 10);
-    const api = c.agents[0]!.apiEndpoint!;
+    const api = c.agents[0].apiEndpoint!;
     const apiTimes: number[] = [];
     let apiFailures = 0;
     let probing = true;
@@ -258,31 +288,51 @@ export async function junkFlood(
     let changes = 0;
     while (now() - t0 < seconds * 1000) {
       const i = changes % agents;
-      const name = c.names[i]!;
+      const name = c.names[i];
       const devices = Array.from({ length: 5 }, (_, d) => benchDeviceFor(name, d, changes));
       const at = now();
       const version = await c.change(i, devices);
       pending.push({ origin: name, version, at, waiting: new Set(c.names.map((_, v) => v).filter((v) => v !== i)) });
       changes += 1;
       await sleep(100);
-      for (const p of pending) for (const v of [...p.waiting]) if (c.held(v, p.origin) >= p.version) {
-        p.waiting.delete(v);
-        latencies.push(now() - p.at);
-      }
+      for (const p of pending)
+        for (const v of [...p.waiting])
+          if (c.held(v, p.origin) >= p.version) {
+            p.waiting.delete(v);
+            latencies.push(now() - p.at);
+          }
     }
     clearInterval(flood);
     const elapsed = (now() - t0) / 1000;
     await waitFor(() => pending.every((p) => [...p.waiting].every((v) => c.held(v, p.origin) >= p.version)), 10_000);
-    for (const p of pending) for (const v of [...p.waiting]) if (c.held(v, p.origin) >= p.version) {
-      p.waiting.delete(v);
-      latencies.push(now() - p.at);
-    }
+    for (const p of pending)
+      for (const v of [...p.waiting])
+        if (c.held(v, p.origin) >= p.version) {
+          p.waiting.delete(v);
+          latencies.push(now() - p.at);
+        }
     probing = false;
     await apiLoop;
-    const dropped = c.agents.reduce((n, a) => n + [...a.metrics.registry.render().matchAll(/^herald_decode_errors_total\{[^}]*\} (\d+)$/gm)].reduce((m, x) => m + Number(x[1]), 0), 0) / agents;
+    const dropped =
+      c.agents.reduce(
+        (n, a) =>
+          n +
+          [...a.metrics.registry.render().matchAll(/^herald_decode_errors_total\{[^}]*\} (\d+)$/gm)].reduce(
+            (m, x) => m + Number(x[1]),
+            0,
+          ),
+        0,
+      ) / agents;
     return {
-      agents, junkPerSecond: sent / elapsed, changes, latencyMs: summarize(latencies), undelivered: pending.filter((p) => p.waiting.size > 0).length,
-      apiMs: summarize(apiTimes), apiFailures, convergedAfter: (await waitFor(() => c.converged(), 5000)) !== undefined, dropped,
+      agents,
+      junkPerSecond: sent / elapsed,
+      changes,
+      latencyMs: summarize(latencies),
+      undelivered: pending.filter((p) => p.waiting.size > 0).length,
+      apiMs: summarize(apiTimes),
+      apiFailures,
+      convergedAfter: (await waitFor(() => c.converged(), 5000)) !== undefined,
+      dropped,
     };
   } finally {
     tap.close();
@@ -319,11 +369,25 @@ export async function protocolCpuPerChange(agents: number, changes: number, keye
     const address = `10.9.${i >> 8}.${i & 255}`;
     const name = `agent-${i}`;
     const source = new MemoryProfileSource(Array.from({ length: 5 }, (_, k) => benchDevice(name, k)));
-    const agent = new Agent({
-      clock, random, logger, profiles: source, transport: network.datagramTransport(address), peers: network.peerClient(address),
-      envelope: keys && new HmacEnvelope(keys, clock),
-      peerListener: (service) => ({ start: async () => { network.servePeer({ address, port: 7771 }, service); return 7771; }, stop: async () => {} }),
-    }, { name, site: 'cpu', incarnation: 1000 + i, address, host: name, heartbeatMs: 600_000, api: null });
+    const agent = new Agent(
+      {
+        clock,
+        random,
+        logger,
+        profiles: source,
+        transport: network.datagramTransport(address),
+        peers: network.peerClient(address),
+        envelope: keys && new HmacEnvelope(keys, clock),
+        peerListener: (service) => ({
+          start: async () => {
+            network.servePeer({ address, port: 7771 }, service);
+            return 7771;
+          },
+          stop: async () => {},
+        }),
+      },
+      { name, site: 'cpu', incarnation: 1000 + i, address, host: name, heartbeatMs: 600_000, api: null },
+    );
     await agent.start();
     nodes.push({ agent, source });
   }
@@ -332,8 +396,8 @@ export async function protocolCpuPerChange(agents: number, changes: number, keye
   for (let k = 0; k < changes; k++) {
     const i = k % agents;
     const name = `agent-${i}`;
-    nodes[i]!.source.set(Array.from({ length: 5 }, (_, d) => benchDevice(name, d, d === k % 5 ? k + 1 : 0)));
-    await nodes[i]!.agent.reload('bench');
+    nodes[i].source.set(Array.from({ length: 5 }, (_, d) => benchDevice(name, d, d === k % 5 ? k + 1 : 0)));
+    await nodes[i].agent.reload('bench');
     await clock.advance(5);
   }
   const cpu = process.cpuUsage(cpu0);

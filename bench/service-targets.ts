@@ -23,7 +23,16 @@ function available(cmd: string, args: string[]): boolean {
 export interface ServiceResults {
   readyMs?: { herald: number; bareNode: number };
   memory?: MemoryResults;
-  mqtt?: { p99Ms: number; p50Ms: number; baselineP99Ms: number; outageSeconds: number; heapGrowthMiB: number; rssGrowthMiB: number; samples: number; ghostsAfter: number };
+  mqtt?: {
+    p99Ms: number;
+    p50Ms: number;
+    baselineP99Ms: number;
+    outageSeconds: number;
+    heapGrowthMiB: number;
+    rssGrowthMiB: number;
+    samples: number;
+    ghostsAfter: number;
+  };
   skipped: string[];
 }
 
@@ -33,7 +42,7 @@ async function notifySocket(dir: string): Promise<{ path: string; onReady: () =>
   const proc = spawn('python3', ['test/helpers/notify_socket.py', path], { stdio: ['ignore', 'pipe', 'ignore'] });
   let listening = false;
   let readyAt: number | undefined;
-  proc.stdout!.on('data', (c: Buffer) => {
+  proc.stdout.on('data', (c: Buffer) => {
     for (const line of c.toString().split('\n')) {
       if (line === 'listening') listening = true;
       else if (line.includes('READY=1') && readyAt === undefined) readyAt = now();
@@ -57,7 +66,23 @@ async function readyTimes(dir: string, runs: number): Promise<{ herald: number; 
   for (let i = 0; i < runs; i++) {
     const sock = await notifySocket(dir);
     const t0 = now();
-    const p = agentProcess(['--name', `ready-${i}`, '--site', `ready${process.pid}`, '--group', `239.255.70.70:${31000 + i}`, '--api', '127.0.0.1:0', '--peer-port', '0', '--profiles', profiles], { NOTIFY_SOCKET: sock.path });
+    const p = agentProcess(
+      [
+        '--name',
+        `ready-${i}`,
+        '--site',
+        `ready${process.pid}`,
+        '--group',
+        `239.255.70.70:${31000 + i}`,
+        '--api',
+        '127.0.0.1:0',
+        '--peer-port',
+        '0',
+        '--profiles',
+        profiles,
+      ],
+      { NOTIFY_SOCKET: sock.path },
+    );
     herald.push((await sock.onReady()) - t0);
     await stopProcess(p);
     sock.close();
@@ -78,14 +103,21 @@ class Broker {
   async start(): Promise<void> {
     const conf = join(this.dir, 'mosquitto.conf');
     await chmod(this.dir, 0o777); // as root, mosquitto drops to its own user, which must write its persistence file
-    await writeFile(conf, `listener ${this.port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${this.dir}/\nlog_type error\n`);
+    await writeFile(
+      conf,
+      `listener ${this.port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${this.dir}/\nlog_type error\n`,
+    );
     const proc = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
     this.proc = proc;
     const deadline = Date.now() + 5000;
     for (;;) {
-      if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`mosquitto did not start on port ${this.port}`);
+      if (proc.exitCode !== null || Date.now() > deadline)
+        throw new Error(`mosquitto did not start on port ${this.port}`);
       const ok = await new Promise<boolean>((r) => {
-        const s = tcpConnect(this.port, '127.0.0.1', () => { s.end(); r(true); });
+        const s = tcpConnect(this.port, '127.0.0.1', () => {
+          s.end();
+          r(true);
+        });
         s.on('error', () => r(false));
       });
       if (ok) return;
@@ -103,13 +135,34 @@ class Broker {
  * a bare MQTT.js publish-to-subscriber round trip in the same run. Then the broker goes away while
  * changes go on: memory is sampled, and after the broker returns no ghost is left.
  */
-async function mqttTargets(dir: string, outageSeconds: number, changes: number): Promise<NonNullable<ServiceResults['mqtt']>> {
+async function mqttTargets(
+  dir: string,
+  outageSeconds: number,
+  changes: number,
+): Promise<NonNullable<ServiceResults['mqtt']>> {
   const broker = new Broker(dir);
   await broker.start();
   const port = 34000 + (process.pid % 1000);
-  const site = await startHerald({ agents: 10, devicesPerAgent: 5, loss: 0, heartbeatMs: 1000, seed: 6, port }, 'multicast', {
-    extensions: (i) => (i === 0 ? [new MqttBridge({ url: broker.url, base: 'herald', protocol: '5', mode: 'gateway', homeAssistant: false, importSites: [], retainedWindowMs: 300 })] : []),
-  });
+  const site = await startHerald(
+    { agents: 10, devicesPerAgent: 5, loss: 0, heartbeatMs: 1000, seed: 6, port },
+    'multicast',
+    {
+      extensions: (i) =>
+        i === 0
+          ? [
+              new MqttBridge({
+                url: broker.url,
+                base: 'herald',
+                protocol: '5',
+                mode: 'gateway',
+                homeAssistant: false,
+                importSites: [],
+                retainedWindowMs: 300,
+              }),
+            ]
+          : [],
+    },
+  );
   const sub = await mqttPkg.connectAsync(broker.url, { reconnectPeriod: 0 });
   sub.on('error', (err) => {
     throw new Error(`bench subscriber: ${err.message}`);
@@ -127,9 +180,12 @@ async function mqttTargets(dir: string, outageSeconds: number, changes: number):
     const latencies: number[] = [];
     for (let k = 0; k < changes; k++) {
       const i = 1 + (k % 9);
-      const name = site.names[i]!;
+      const name = site.names[i];
       const t0 = now();
-      const v = await site.change(i, Array.from({ length: 5 }, (_, d) => benchDevice(name, d, d === k % 5 ? k + 1 : 0)));
+      const v = await site.change(
+        i,
+        Array.from({ length: 5 }, (_, d) => benchDevice(name, d, d === k % 5 ? k + 1 : 0)),
+      );
       const deadline = Date.now() + 2000;
       while (!arrivals.has(`${name}:${v}`) && Date.now() < deadline) await sleep(0.5);
       latencies.push((arrivals.get(`${name}:${v}`) ?? Infinity) - t0);
@@ -155,8 +211,11 @@ async function mqttTargets(dir: string, outageSeconds: number, changes: number):
     let k = 0;
     const change = async () => {
       const i = 1 + (k % 9);
-      const name = site.names[i]!;
-      await site.change(i, Array.from({ length: 5 }, (_, d) => benchDevice(name, d, d === k % 5 ? 1000 + k : 0)));
+      const name = site.names[i];
+      await site.change(
+        i,
+        Array.from({ length: 5 }, (_, d) => benchDevice(name, d, d === k % 5 ? 1000 + k : 0)),
+      );
       k += 1;
     };
     while (k < 1200) {
@@ -201,15 +260,30 @@ async function mqttTargets(dir: string, outageSeconds: number, changes: number):
     const until = Date.now() + 40_000;
     while (Date.now() < until) {
       const seen = await retained();
-      const truth = new Map(site.agents[0]!.directory.devices({ site: siteName }).map((d) => [`herald/${siteName}/devices/${d.agent}/${d.id}`, d.origin.version]));
+      const truth = new Map(
+        site.agents[0].directory
+          .devices({ site: siteName })
+          .map((d) => [`herald/${siteName}/devices/${d.agent}/${d.id}`, d.origin.version]),
+      );
       ghosts = [...seen.keys()].filter((t) => !truth.has(t)).length;
-      const stale = [...seen].filter(([t, p]) => truth.get(t) !== (JSON.parse(p) as { origin: { version: number } }).origin.version).length;
+      const stale = [...seen].filter(
+        ([t, p]) => truth.get(t) !== (JSON.parse(p) as { origin: { version: number } }).origin.version,
+      ).length;
       if (ghosts === 0 && stale === 0 && seen.size === truth.size) break;
       await sleep(1000);
     }
-    const growth = (xs: number[]) => xs[xs.length - 1]! - xs[0]!;
+    const growth = (xs: number[]) => xs[xs.length - 1] - xs[0];
     const s = summarize(latencies);
-    return { p99Ms: s.p99, p50Ms: s.p50, baselineP99Ms: summarize(base).p99, outageSeconds, heapGrowthMiB: growth(heap), rssGrowthMiB: growth(rss), samples: heap.length, ghostsAfter: ghosts };
+    return {
+      p99Ms: s.p99,
+      p50Ms: s.p50,
+      baselineP99Ms: summarize(base).p99,
+      outageSeconds,
+      heapGrowthMiB: growth(heap),
+      rssGrowthMiB: growth(rss),
+      samples: heap.length,
+      ghostsAfter: ghosts,
+    };
   } finally {
     await sub.endAsync().catch(() => {});
     await site.stop();
@@ -217,7 +291,11 @@ async function mqttTargets(dir: string, outageSeconds: number, changes: number):
   }
 }
 
-export async function serviceTargets(opts: { quick: boolean; outageSeconds: number; progress: (what: string) => void }): Promise<ServiceResults> {
+export async function serviceTargets(opts: {
+  quick: boolean;
+  outageSeconds: number;
+  progress: (what: string) => void;
+}): Promise<ServiceResults> {
   const dir = await mkdtemp(join(tmpdir(), 'herald-bench-'));
   const results: ServiceResults = { skipped: [] };
   try {

@@ -1,7 +1,7 @@
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank]!;
+  return sorted[rank];
 }
 
 export function summarize(values: number[]): { p50: number; p99: number; max: number; n: number } {
@@ -10,7 +10,10 @@ export function summarize(values: number[]): { p50: number; p99: number; max: nu
 }
 
 export function median(values: number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 }
 
 /**

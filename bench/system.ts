@@ -72,7 +72,14 @@ export function benchDevice(agent: string, k: number, revision = 0): Device {
     tags: ['bench', `k${k}`],
     names: [],
     capabilities: [
-      { id: 'temperature', kind: 'property', type: 'temperature', unit: '°C', readOnly: true, endpoint: `http://{address}:8080/${k}/t` },
+      {
+        id: 'temperature',
+        kind: 'property',
+        type: 'temperature',
+        unit: '°C',
+        readOnly: true,
+        endpoint: `http://{address}:8080/${k}/t`,
+      },
       { id: 'humidity', kind: 'property', type: 'humidity', unit: '%', readOnly: true },
     ],
   };

@@ -4,17 +4,31 @@ import * as assert from 'uvu/assert';
 import { parseSse, type SseEvent } from '../src/cli/query-commands.js';
 import { device, SimSite, type SimAgent } from './helpers/sim.js';
 
-const meter = device('meter', { tags: ['energy'], capabilities: [{ id: 'power', kind: 'property', type: 'power', unit: 'W' }] });
-const cam = device('cam', { names: ['greenhouse/climate'], capabilities: [{ id: 'main', kind: 'stream', type: 'video' }] });
+const meter = device('meter', {
+  tags: ['energy'],
+  capabilities: [{ id: 'power', kind: 'property', type: 'power', unit: 'W' }],
+});
+const cam = device('cam', {
+  names: ['greenhouse/climate'],
+  capabilities: [{ id: 'main', kind: 'stream', type: 'video' }],
+});
 let site: SimSite;
 let me: SimAgent;
 let base: string;
 
 test.before.each(async () => {
   site = new SimSite(7);
-  me = await site.start('alpha', [
-    device('climate', { tags: ['env'], names: ['greenhouse/climate'], capabilities: [{ id: 'temp', kind: 'property', type: 'temperature', unit: '°C' }] }),
-  ], { api: true });
+  me = await site.start(
+    'alpha',
+    [
+      device('climate', {
+        tags: ['env'],
+        names: ['greenhouse/climate'],
+        capabilities: [{ id: 'temp', kind: 'property', type: 'temperature', unit: '°C' }],
+      }),
+    ],
+    { api: true },
+  );
   await site.start('beta', [cam]);
   await site.start('gamma', [meter]);
   assert.ok((await site.runUntilConverged(5000)) >= 0, 'site converges');
@@ -29,13 +43,21 @@ test.after.each(async () => {
 async function get(path: string, headers: Record<string, string> = {}) {
   const res = await request(base + path, { headers });
   const text = await res.body.text();
-  return { status: res.statusCode, type: String(res.headers['content-type']), body: text ? JSON.parse(text) : undefined, headers: res.headers };
+  return {
+    status: res.statusCode,
+    type: String(res.headers['content-type']),
+    body: text ? JSON.parse(text) : undefined,
+    headers: res.headers,
+  };
 }
 
-test('GET /v1/devices lists every alive agent\'s devices with their origin', async () => {
+test("GET /v1/devices lists every alive agent's devices with their origin", async () => {
   const r = await get('/v1/devices');
   assert.is(r.status, 200);
-  assert.equal(r.body.devices.map((d: { agent: string; id: string }) => `${d.agent}/${d.id}`), ['alpha/climate', 'beta/cam', 'gamma/meter']);
+  assert.equal(
+    r.body.devices.map((d: { agent: string; id: string }) => `${d.agent}/${d.id}`),
+    ['alpha/climate', 'beta/cam', 'gamma/meter'],
+  );
   const climate = r.body.devices[0];
   assert.equal(Object.keys(climate.origin), ['incarnation', 'version']);
   assert.is(climate.origin.incarnation, me.incarnation);
@@ -81,12 +103,32 @@ test('GET /v1/devices/{agent}/{device}: the device, or 404 saying why', async ()
 test('lost agents: out of /v1/devices, in with include=lost, and lost in /v1/agents', async () => {
   await site.crash('gamma');
   await site.clock.advance(4000);
-  assert.equal((await get('/v1/devices')).body.devices.map((d: { id: string }) => d.id), ['climate', 'cam']);
-  assert.equal((await get('/v1/devices?include=lost')).body.devices.map((d: { id: string }) => d.id), ['climate', 'cam', 'meter']);
+  assert.equal(
+    (await get('/v1/devices')).body.devices.map((d: { id: string }) => d.id),
+    ['climate', 'cam'],
+  );
+  assert.equal(
+    (await get('/v1/devices?include=lost')).body.devices.map((d: { id: string }) => d.id),
+    ['climate', 'cam', 'meter'],
+  );
   assert.is((await get('/v1/devices/gamma/meter')).status, 404);
   assert.is((await get('/v1/devices/gamma/meter?include=lost')).status, 200);
-  const agents = (await get('/v1/agents')).body.agents as { name: string; state: string; devices: number; address: string; version: number; lastSeen: string }[];
-  assert.equal(agents.map((a) => [a.name, a.state]), [['alpha', 'alive'], ['beta', 'alive'], ['gamma', 'lost']]);
+  const agents = (await get('/v1/agents')).body.agents as {
+    name: string;
+    state: string;
+    devices: number;
+    address: string;
+    version: number;
+    lastSeen: string;
+  }[];
+  assert.equal(
+    agents.map((a) => [a.name, a.state]),
+    [
+      ['alpha', 'alive'],
+      ['beta', 'alive'],
+      ['gamma', 'lost'],
+    ],
+  );
   for (const a of agents) {
     assert.type(a.version, 'number');
     assert.type(a.address, 'string');
@@ -98,7 +140,10 @@ test('GET /v1/names: bound device with its conflict, branches, capabilities, 404
   const bound = await get('/v1/names/greenhouse/climate');
   assert.is(bound.status, 200);
   assert.is(bound.body.device.agent, 'alpha', 'the smallest agent name wins, on every host');
-  assert.equal(bound.body.conflict.candidates, [{ agent: 'alpha', id: 'climate' }, { agent: 'beta', id: 'cam' }]);
+  assert.equal(bound.body.conflict.candidates, [
+    { agent: 'alpha', id: 'climate' },
+    { agent: 'beta', id: 'cam' },
+  ]);
   const branch = await get('/v1/names/greenhouse');
   assert.equal(branch.body.children, [{ name: 'climate', kind: 'name' }]);
   const cap = await get('/v1/names/alpha/climate/temp');
@@ -125,7 +170,11 @@ test('other methods, routes and health', async () => {
 });
 
 /** Reads SSE events until `count` arrived (or the stream ends), then closes the connection. */
-async function readEvents(headers: Record<string, string>, count: number, whileOpen: () => Promise<void>): Promise<SseEvent[]> {
+async function readEvents(
+  headers: Record<string, string>,
+  count: number,
+  whileOpen: () => Promise<void>,
+): Promise<SseEvent[]> {
   const controller = new AbortController();
   const res = await request(base + '/v1/events', { headers, signal: controller.signal });
   assert.is(res.statusCode, 200);
@@ -154,9 +203,9 @@ test('GET /v1/events streams changes with ids, and resumes from Last-Event-ID', 
     await site.change('beta', [cam, device('lamp')]);
     await site.clock.advance(10);
   });
-  assert.is(live[0]!.event, 'device-added');
-  assert.is(JSON.parse(live[0]!.data).device.id, 'lamp');
-  const first = live[0]!;
+  assert.is(live[0].event, 'device-added');
+  assert.is(JSON.parse(live[0].data).device.id, 'lamp');
+  const first = live[0];
   assert.match(first.id!, /^\d+-\d+$/);
 
   // While no client is connected, the lamp goes and a meter moves; a client that reconnects gets exactly those.
@@ -164,13 +213,16 @@ test('GET /v1/events streams changes with ids, and resumes from Last-Event-ID', 
   await site.change('gamma', [{ ...meter, location: 'moved' }]);
   await site.clock.advance(10);
   const resumed = await readEvents({ 'last-event-id': first.id! }, 2, async () => {});
-  assert.equal(resumed.map((e) => `${e.event} ${JSON.parse(e.data).id ?? JSON.parse(e.data).device.id}`), ['device-removed lamp', 'device-updated meter']);
+  assert.equal(
+    resumed.map((e) => `${e.event} ${JSON.parse(e.data).id ?? JSON.parse(e.data).device.id}`),
+    ['device-removed lamp', 'device-updated meter'],
+  );
 });
 
 test('GET /v1/events sends a reset when Last-Event-ID is no longer known', async () => {
   const events = await readEvents({ 'last-event-id': '12345-1' }, 1, async () => {});
-  assert.is(events[0]!.event, 'reset');
-  assert.match(JSON.parse(events[0]!.data).reason, /fetch \/v1\/devices again/);
+  assert.is(events[0].event, 'reset');
+  assert.match(JSON.parse(events[0].data).reason, /fetch \/v1\/devices again/);
 });
 
 test.run();

@@ -18,8 +18,25 @@ test.after.each(async () => {
 });
 
 function agentArgs(profiles: string): string[] {
-  return ['agent', '--profiles', profiles, '--api', '127.0.0.1:0', '--peer-port', '0', '--group', `239.255.70.70:${testGroupPort()}`,
-    '--site', `cli-${process.pid}`, '--name', 'cli-agent', '--log-format', 'json', '--interface', 'lo'];
+  return [
+    'agent',
+    '--profiles',
+    profiles,
+    '--api',
+    '127.0.0.1:0',
+    '--peer-port',
+    '0',
+    '--group',
+    `239.255.70.70:${testGroupPort()}`,
+    '--site',
+    `cli-${process.pid}`,
+    '--name',
+    'cli-agent',
+    '--log-format',
+    'json',
+    '--interface',
+    'lo',
+  ];
 }
 
 async function startAgent(profiles: string): Promise<{ agent: Running; api: string }> {
@@ -75,14 +92,28 @@ test('a profile dropped in shows in /v1/devices and herald watch within 500 ms; 
   await new Promise((r) => setTimeout(r, 300)); // let watch connect
 
   const dropped = Date.now();
-  await writeFile(join(profiles, 'lamp.yaml'), 'id: lamp\nname: Porch lamp\ncapabilities:\n  - id: on\n    kind: property\n    type: switch\n');
-  await watch.waitFor(() => watch.stdout.find((l) => /device-added\s+cli-agent\/lamp/.test(l)), 2000, 'watch shows the lamp');
+  await writeFile(
+    join(profiles, 'lamp.yaml'),
+    'id: lamp\nname: Porch lamp\ncapabilities:\n  - id: on\n    kind: property\n    type: switch\n',
+  );
+  await watch.waitFor(
+    () => watch.stdout.find((l) => /device-added\s+cli-agent\/lamp/.test(l)),
+    2000,
+    'watch shows the lamp',
+  );
   const elapsed = Date.now() - dropped;
   assert.ok(elapsed < 500, `the new device reached herald watch in ${elapsed} ms`);
   assert.is((await json(`http://${api}/v1/devices/cli-agent/lamp`)).status, 200);
 
-  await writeFile(join(profiles, 'lamp.yaml'), 'id: lamp\nname: Porch lamp\ncapabilities:\n  - id: on\n    kind: lightswitch\n');
-  const error = await agent.waitFor(() => agent.logs().find((l) => l.level === 50 && l.field === 'capabilities[0].kind'), 2000, 'the error is logged');
+  await writeFile(
+    join(profiles, 'lamp.yaml'),
+    'id: lamp\nname: Porch lamp\ncapabilities:\n  - id: on\n    kind: lightswitch\n',
+  );
+  const error = await agent.waitFor(
+    () => agent.logs().find((l) => l.level === 50 && l.field === 'capabilities[0].kind'),
+    2000,
+    'the error is logged',
+  );
   assert.match(String(error.file), /lamp\.yaml$/);
   assert.is(error.line, 5);
   assert.is((await json(`http://${api}/v1/devices`)).body.count, 7, 'the last good set is still served');
@@ -92,7 +123,10 @@ test('a profile dropped in shows in /v1/devices and herald watch within 500 ms; 
 
 test('the agent refuses to start on invalid profiles: every error, exit 78', async () => {
   await writeFile(join(dir, 'x.yaml'), 'id: x\ncapabilities: []\n');
-  await writeFile(join(dir, 'y.yaml'), 'id: y\nname: Y\ncapabilities: [{ id: c, kind: event, endpoint: "not a url" }]\n');
+  await writeFile(
+    join(dir, 'y.yaml'),
+    'id: y\nname: Y\ncapabilities: [{ id: c, kind: event, endpoint: "not a url" }]\n',
+  );
   const r = runHerald(agentArgs(dir));
   assert.is(await r.exit(), 78);
   const err = r.stderr.join('\n');

@@ -7,7 +7,12 @@ import { seededRandom } from '../src/util/random.js';
 import { device } from './helpers/sim.js';
 
 const base: Message = {
-  type: MessageType.heartbeat, site: 'default', name: 'pi-greenhouse', incarnation: 1_795_705_347_711, version: 42, peerPort: 7771,
+  type: MessageType.heartbeat,
+  site: 'default',
+  name: 'pi-greenhouse',
+  incarnation: 1_795_705_347_711,
+  version: 42,
+  peerPort: 7771,
   recent: [{ nameHash: fnv1a32('pi-gate'), incarnationTag: 0xbeef, version: 300 }],
 };
 
@@ -35,7 +40,10 @@ test('a heartbeat repeated byte for byte is not decoded again; any other datagra
   const announce = encodeMessage({ ...base, type: MessageType.announce }).bytes;
   assert.is.not(memo.decode(announce), memo.decode(announce), 'only heartbeats are remembered');
   const truncated = heartbeat.subarray(0, heartbeat.length - 1);
-  assert.throws(() => memo.decode(truncated), (e: unknown) => e instanceof DecodeError);
+  assert.throws(
+    () => memo.decode(truncated),
+    (e: unknown) => e instanceof DecodeError,
+  );
   for (const name of ['a', 'b', 'c', 'd']) memo.decode(encodeMessage({ ...base, name }).bytes); // past its capacity it starts over
   assert.equal(memo.decode(heartbeat), base);
 });
@@ -52,22 +60,38 @@ test('a delta too large for one datagram is left out: the version alone is annou
   const random = seededRandom(1);
   const noise = () => Array.from({ length: 60 }, () => Math.floor(random() * 36).toString(36)).join('');
   const big = Array.from({ length: 40 }, (_, i) => device(`device-${i}`, { name: noise(), location: noise() }));
-  const { bytes, deltaIncluded } = encodeMessage({ ...base, type: MessageType.announce, delta: { version: 42, added: big, updated: [], removed: [] } });
+  const { bytes, deltaIncluded } = encodeMessage({
+    ...base,
+    type: MessageType.announce,
+    delta: { version: 42, added: big, updated: [], removed: [] },
+  });
   assert.not.ok(deltaIncluded);
   assert.is(decodeMessage(bytes).delta, undefined);
   assert.is(decodeMessage(bytes).version, 42);
 });
 
 test('every truncation of a valid datagram is a DecodeError, never a crash', () => {
-  const { bytes } = encodeMessage({ ...base, type: MessageType.announce, delta: { version: 42, added: [device('a')], updated: [], removed: [] } });
+  const { bytes } = encodeMessage({
+    ...base,
+    type: MessageType.announce,
+    delta: { version: 42, added: [device('a')], updated: [], removed: [] },
+  });
   for (let n = 0; n < bytes.length; n++) {
-    assert.throws(() => decodeMessage(bytes.subarray(0, n)), (e: unknown) => e instanceof DecodeError, `prefix of ${n} bytes`);
+    assert.throws(
+      () => decodeMessage(bytes.subarray(0, n)),
+      (e: unknown) => e instanceof DecodeError,
+      `prefix of ${n} bytes`,
+    );
   }
 });
 
 test('random mutations are decoded or refused with a reason, never thrown as anything else', () => {
   const random = seededRandom(99);
-  const { bytes } = encodeMessage({ ...base, type: MessageType.announce, delta: { version: 42, added: [device('a')], updated: [], removed: [] } });
+  const { bytes } = encodeMessage({
+    ...base,
+    type: MessageType.announce,
+    delta: { version: 42, added: [device('a')], updated: [], removed: [] },
+  });
   const reasons = new Set<string>();
   for (let i = 0; i < 5000; i++) {
     const copy = Buffer.from(bytes);
@@ -77,7 +101,7 @@ test('random mutations are decoded or refused with a reason, never thrown as any
       decodeMessage(copy);
     } catch (err) {
       assert.ok(err instanceof DecodeError, `unexpected ${(err as Error).stack}`);
-      reasons.add((err as DecodeError).reason);
+      reasons.add(err.reason);
     }
   }
   assert.ok(reasons.size >= 4, `several distinct reasons: ${[...reasons].join(', ')}`);
@@ -95,8 +119,12 @@ test('clear reasons for foreign and future datagrams', () => {
 });
 
 test('a delta whose devices break the profile rules is refused like a bad profile', () => {
-  const bad = { ...base, type: MessageType.announce, delta: { version: 42, added: [{ ...device('a'), id: 'NOT VALID' }], updated: [], removed: [] } };
-  const { bytes } = encodeMessage(bad as Message);
+  const bad = {
+    ...base,
+    type: MessageType.announce,
+    delta: { version: 42, added: [{ ...device('a'), id: 'NOT VALID' }], updated: [], removed: [] },
+  };
+  const { bytes } = encodeMessage(bad);
   assert.throws(() => decodeMessage(bytes), /added\[0\] is not a valid device/);
 });
 

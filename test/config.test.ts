@@ -18,7 +18,11 @@ test.after.each(async () => {
 test('flags beat the environment, which beats the file, which beats the defaults', async () => {
   const file = join(dir, 'herald.yaml');
   await writeFile(file, 'site: from-file\nname: from-file\nheartbeat-ms: 700\npeerPort: 9000\n');
-  const c = await resolveConfig({ flags: { name: 'from-flag' }, env: { HERALD_NAME: 'from-env', HERALD_SITE: 'from-env' }, configFile: file });
+  const c = await resolveConfig({
+    flags: { name: 'from-flag' },
+    env: { HERALD_NAME: 'from-env', HERALD_SITE: 'from-env' },
+    configFile: file,
+  });
   assert.is(c.name, 'from-flag');
   assert.is(c.site, 'from-env');
   assert.is(c.heartbeatMs, 700);
@@ -27,7 +31,7 @@ test('flags beat the environment, which beats the file, which beats the defaults
   assert.is(c.interface, 'lo', 'loopback unless a deployment names its LAN');
 });
 
-test('the state dir defaults to systemd\'s STATE_DIRECTORY', async () => {
+test("the state dir defaults to systemd's STATE_DIRECTORY", async () => {
   const c = await resolveConfig({ flags: {}, env: { STATE_DIRECTORY: '/var/lib/herald' } });
   assert.is(c.stateDir, '/var/lib/herald');
 });
@@ -50,8 +54,32 @@ test('an interface that is up without an address yet is waited for; an unknown o
   const waits: string[] = [];
   const later = () => {
     calls += 1;
-    const eth1 = calls < 3 ? [] : [{ address: '10.1.2.3', family: 'IPv4', internal: false, netmask: '255.255.255.0', mac: '00:00:00:00:00:01', cidr: '10.1.2.3/24' }];
-    return { lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true, netmask: '255.0.0.0', mac: '00:00:00:00:00:00', cidr: '127.0.0.1/8' }], eth1 } as never;
+    const eth1 =
+      calls < 3
+        ? []
+        : [
+            {
+              address: '10.1.2.3',
+              family: 'IPv4',
+              internal: false,
+              netmask: '255.255.255.0',
+              mac: '00:00:00:00:00:01',
+              cidr: '10.1.2.3/24',
+            },
+          ];
+    return {
+      lo: [
+        {
+          address: '127.0.0.1',
+          family: 'IPv4',
+          internal: true,
+          netmask: '255.0.0.0',
+          mac: '00:00:00:00:00:00',
+          cidr: '127.0.0.1/8',
+        },
+      ],
+      eth1,
+    } as never;
   };
   const found = await awaitInterface('eth1', { onWait: (d) => waits.push(d), intervalMs: 5, interfaces: later });
   assert.equal(found, { name: 'eth1', address: '10.1.2.3' });
@@ -66,12 +94,27 @@ test('an interface that is up without an address yet is waited for; an unknown o
 });
 
 test('an interface given by name is followed to a new address, once the old one is gone; one given by address is not', async () => {
-  const v4 = (address: string) => ({ address, family: 'IPv4', internal: false, netmask: '255.255.255.0', mac: '00:00:00:00:00:01', cidr: `${address}/24` });
+  const v4 = (address: string) => ({
+    address,
+    family: 'IPv4',
+    internal: false,
+    netmask: '255.255.255.0',
+    mac: '00:00:00:00:00:01',
+    cidr: `${address}/24`,
+  });
   let eth1 = [v4('10.1.2.3')];
   const list = () => ({ eth1 }) as never;
   const seen: string[] = [];
-  const follower = followInterfaceAddress('eth1', '10.1.2.3', { intervalMs: 5, interfaces: list, onChange: (next) => seen.push(next.address) });
-  const pinned = followInterfaceAddress('10.1.2.3', '10.1.2.3', { intervalMs: 5, interfaces: list, onChange: (next) => seen.push(`pinned ${next.address}`) });
+  const follower = followInterfaceAddress('eth1', '10.1.2.3', {
+    intervalMs: 5,
+    interfaces: list,
+    onChange: (next) => seen.push(next.address),
+  });
+  const pinned = followInterfaceAddress('10.1.2.3', '10.1.2.3', {
+    intervalMs: 5,
+    interfaces: list,
+    onChange: (next) => seen.push(`pinned ${next.address}`),
+  });
   const tick = () => new Promise((r) => setTimeout(r, 30));
   await tick();
   eth1 = [v4('10.1.2.3'), v4('10.1.2.99')]; // the new lease first: the address in use is kept while it is there

@@ -12,11 +12,21 @@ import { device } from './helpers/sim.js';
 const clock = new FakeClock();
 
 test('a delta lists exactly what was added, updated and removed', () => {
-  const current = new Map([['a', device('a')], ['b', device('b')], ['c', device('c')]]);
+  const current = new Map([
+    ['a', device('a')],
+    ['b', device('b')],
+    ['c', device('c')],
+  ]);
   const next = [device('a'), device('b', { location: 'moved' }), device('d')];
   const delta = computeDelta(current, next, 7);
-  assert.equal(delta.added.map((d) => d.id), ['d']);
-  assert.equal(delta.updated.map((d) => d.id), ['b']);
+  assert.equal(
+    delta.added.map((d) => d.id),
+    ['d'],
+  );
+  assert.equal(
+    delta.updated.map((d) => d.id),
+    ['b'],
+  );
   assert.equal(delta.removed, ['c']);
   assert.is(delta.version, 7);
 });
@@ -30,7 +40,10 @@ test('key order does not make a change', () => {
 
 test('each effective change is one version; a write that changes nothing makes none', () => {
   const directory = new Directory({ clock }, { site: 's' });
-  const local = new LocalDeviceSet({ directory }, { name: 'me', incarnation: 5, address: '10.1.1.1', host: 'me.local' });
+  const local = new LocalDeviceSet(
+    { directory },
+    { name: 'me', incarnation: 5, address: '10.1.1.1', host: 'me.local' },
+  );
   const seen: number[] = [];
   local.onChange((d) => seen.push(d.version));
   local.replaceAll([]);
@@ -44,16 +57,27 @@ test('each effective change is one version; a write that changes nothing makes n
 
 test('endpoints are expanded with the agent address and host before anyone sees them', () => {
   const directory = new Directory({ clock }, { site: 's' });
-  const local = new LocalDeviceSet({ directory }, { name: 'me', incarnation: 5, address: '10.1.1.1', host: 'pi.local' });
-  local.replaceAll([device('cam', { capabilities: [{ id: 's', kind: 'stream', endpoint: 'rtsp://{address}:554/{host}' }] })]);
-  assert.is(directory.device('me', 'cam')!.capabilities[0]!.endpoint, 'rtsp://10.1.1.1:554/pi.local');
+  const local = new LocalDeviceSet(
+    { directory },
+    { name: 'me', incarnation: 5, address: '10.1.1.1', host: 'pi.local' },
+  );
+  local.replaceAll([
+    device('cam', { capabilities: [{ id: 's', kind: 'stream', endpoint: 'rtsp://{address}:554/{host}' }] }),
+  ]);
+  assert.is(directory.device('me', 'cam')!.capabilities[0].endpoint, 'rtsp://10.1.1.1:554/pi.local');
 });
 
 test('the change log answers "since N" or says a snapshot is needed', () => {
   const log = new ChangeLog(0, 3, 1000);
   for (let v = 1; v <= 5; v++) log.append({ version: v, added: [device(`d${v}`)], updated: [], removed: [] });
-  assert.equal(log.since(4)!.map((d) => d.version), [5]);
-  assert.equal(log.since(2)!.map((d) => d.version), [3, 4, 5]);
+  assert.equal(
+    log.since(4)!.map((d) => d.version),
+    [5],
+  );
+  assert.equal(
+    log.since(2)!.map((d) => d.version),
+    [3, 4, 5],
+  );
   assert.equal(log.since(5), []);
   assert.is(log.since(1), undefined, 'version 2 fell out of the log');
   assert.throws(() => log.append({ version: 9, added: [], updated: [], removed: [] }), /expects version 6/);
@@ -65,7 +89,10 @@ test('the change log is also bounded by the devices it carries', () => {
   log.append({ version: 1, added: many, updated: [], removed: [] });
   log.append({ version: 2, added: many, updated: [], removed: [] });
   assert.is(log.since(0), undefined);
-  assert.equal(log.since(1)!.map((d) => d.version), [2]);
+  assert.equal(
+    log.since(1)!.map((d) => d.version),
+    [2],
+  );
 });
 
 function peerDirectory(): { d: Directory; events: DirectoryEvent[] } {
@@ -92,17 +119,35 @@ test('changesSince serves deltas, or a snapshot for another incarnation or a sho
   assert.is(c.kind, 'deltas');
   const s = d.changesSince('pi', 8, 1)!;
   assert.is(s.kind, 'snapshot');
-  if (s.kind === 'snapshot') assert.equal(s.entries.map((e) => [e.device.id, e.version]), [['a', 1], ['b', 2]]);
+  if (s.kind === 'snapshot')
+    assert.equal(
+      s.entries.map((e) => [e.device.id, e.version]),
+      [
+        ['a', 1],
+        ['b', 2],
+      ],
+    );
   assert.is(d.changesSince('nobody', 1, 0), undefined);
 });
 
 test('a restart (new incarnation) replaces the old set: no ghosts, and only real differences are events', () => {
   const { d, events } = peerDirectory();
-  d.applyDeltas('pi', 9, [{ version: 1, added: [device('a'), device('b'), device('ghost')], updated: [], removed: [] }]);
+  d.applyDeltas('pi', 9, [
+    { version: 1, added: [device('a'), device('b'), device('ghost')], updated: [], removed: [] },
+  ]);
   events.length = 0;
-  d.applySnapshot('pi', 10, 4, [{ version: 1, device: device('a') }, { version: 4, device: device('b', { location: 'x' }) }]);
-  assert.equal(d.devices().map((r) => r.id), ['a', 'b']);
-  assert.equal(events.map((e) => `${e.type}:${'id' in e ? e.id : 'device' in e ? e.device.id : ''}`), ['device-updated:b', 'device-removed:ghost']);
+  d.applySnapshot('pi', 10, 4, [
+    { version: 1, device: device('a') },
+    { version: 4, device: device('b', { location: 'x' }) },
+  ]);
+  assert.equal(
+    d.devices().map((r) => r.id),
+    ['a', 'b'],
+  );
+  assert.equal(
+    events.map((e) => `${e.type}:${'id' in e ? e.id : 'device' in e ? e.device.id : ''}`),
+    ['device-updated:b', 'device-removed:ghost'],
+  );
   assert.equal(d.device('pi', 'b')!.origin, { incarnation: 10, version: 4 });
 });
 
@@ -111,7 +156,10 @@ test('lost agents leave /v1/devices but stay visible with include=lost', () => {
   d.applyDeltas('pi', 9, [{ version: 1, added: [device('a', { tags: ['t'] })], updated: [], removed: [] }]);
   d.markLost('pi');
   assert.equal(d.devices(), []);
-  assert.equal(d.devices({ includeLost: true }).map((r) => r.id), ['a']);
+  assert.equal(
+    d.devices({ includeLost: true }).map((r) => r.id),
+    ['a'],
+  );
   assert.is(events.at(-1)!.type, 'agent-lost');
   d.touch('pi');
   assert.is(d.devices({ tag: 't' }).length, 1);
@@ -120,10 +168,21 @@ test('lost agents leave /v1/devices but stay visible with include=lost', () => {
 
 test('filters: capability id or type, kind, tag, agent and global-name prefix', () => {
   const { d } = peerDirectory();
-  d.applyDeltas('pi', 9, [{ version: 1, updated: [], removed: [], added: [
-    device('climate', { tags: ['env'], names: ['greenhouse/climate'], capabilities: [{ id: 'temp', kind: 'property', type: 'temperature' }] }),
-    device('cam', { names: ['greenhouses'], capabilities: [{ id: 'main', kind: 'stream', type: 'video' }] }),
-  ] }]);
+  d.applyDeltas('pi', 9, [
+    {
+      version: 1,
+      updated: [],
+      removed: [],
+      added: [
+        device('climate', {
+          tags: ['env'],
+          names: ['greenhouse/climate'],
+          capabilities: [{ id: 'temp', kind: 'property', type: 'temperature' }],
+        }),
+        device('cam', { names: ['greenhouses'], capabilities: [{ id: 'main', kind: 'stream', type: 'video' }] }),
+      ],
+    },
+  ]);
   const ids = (f: Parameters<Directory['devices']>[0]) => d.devices(f).map((r) => r.id);
   assert.equal(ids({ capability: 'temperature' }), ['climate']);
   assert.equal(ids({ capability: 'main' }), ['cam']);
@@ -137,14 +196,23 @@ test('naming tree: agent/device/capability, global names, and conflicts listed w
   const d = new Directory({ clock }, { site: 's' });
   for (const name of ['zeta', 'alpha']) {
     d.ensureOrigin(name);
-    d.applyDeltas(name, 1, [{ version: 1, updated: [], removed: [], added: [device('climate', { names: ['greenhouse/climate'] })] }]);
+    d.applyDeltas(name, 1, [
+      { version: 1, updated: [], removed: [], added: [device('climate', { names: ['greenhouse/climate'] })] },
+    ]);
   }
   const bound = d.lookup('greenhouse/climate')!;
   assert.is(bound.kind, 'device');
   if (bound.kind !== 'device') return;
   assert.is(bound.device.agent, 'alpha');
-  assert.equal(bound.conflict!.candidates, [{ agent: 'alpha', id: 'climate' }, { agent: 'zeta', id: 'climate' }]);
-  assert.equal(d.lookup('greenhouse'), { path: 'greenhouse', kind: 'branch', children: [{ name: 'climate', kind: 'name' }] });
+  assert.equal(bound.conflict!.candidates, [
+    { agent: 'alpha', id: 'climate' },
+    { agent: 'zeta', id: 'climate' },
+  ]);
+  assert.equal(d.lookup('greenhouse'), {
+    path: 'greenhouse',
+    kind: 'branch',
+    children: [{ name: 'climate', kind: 'name' }],
+  });
   const cap = d.lookup('zeta/climate/value')!;
   assert.is(cap.kind, 'capability');
   assert.is(d.lookup('zeta/nothing'), undefined);
@@ -152,7 +220,10 @@ test('naming tree: agent/device/capability, global names, and conflicts listed w
   assert.equal(root.kind === 'branch' && root.children.map((c) => c.name), ['alpha', 'greenhouse', 'zeta']);
   d.markLost('alpha');
   const after = d.lookup('greenhouse/climate')!;
-  assert.ok(after.kind === 'device' && after.device.agent === 'zeta' && !after.conflict, 'a lost agent no longer binds names');
+  assert.ok(
+    after.kind === 'device' && after.device.agent === 'zeta' && !after.conflict,
+    'a lost agent no longer binds names',
+  );
 });
 
 test('event journal: resume after an id, or reset when it is gone or from another run', () => {

@@ -27,13 +27,18 @@ function mutateOnce(random: Random, input: Uint8Array): Buffer {
   const b = Buffer.from(input);
   const op = random();
   if (op < 0.5) {
-    for (let i = 0, n = 1 + Math.floor(random() * 6); i < n; i++) b[Math.floor(random() * b.length)] = Math.floor(random() * 256);
+    for (let i = 0, n = 1 + Math.floor(random() * 6); i < n; i++)
+      b[Math.floor(random() * b.length)] = Math.floor(random() * 256);
     return b;
   }
   if (op < 0.7) return b.subarray(0, Math.floor(random() * b.length));
   if (op < 0.85) return Buffer.concat([b, randomBytes(random, 1 + Math.floor(random() * 64))]);
   const at = Math.floor(random() * b.length);
-  return Buffer.concat([b.subarray(0, at), randomBytes(random, Math.floor(random() * 16)), b.subarray(at + Math.floor(random() * 8))]);
+  return Buffer.concat([
+    b.subarray(0, at),
+    randomBytes(random, Math.floor(random() * 16)),
+    b.subarray(at + Math.floor(random() * 8)),
+  ]);
 }
 
 function randomBytes(random: Random, n: number): Buffer {
@@ -58,17 +63,27 @@ test('datagram fuzz: random and mutated datagrams into a keyed cluster change no
   const deadline = Date.now() + SECONDS * 1000;
   while (Date.now() < deadline) {
     for (let i = 0; i < 200; i++) {
-      const junk = random() < 0.3 ? randomBytes(random, Math.floor(random() * 1400)) : mutate(random, valid[Math.floor(random() * valid.length)]!);
+      const junk =
+        random() < 0.3
+          ? randomBytes(random, Math.floor(random() * 1400))
+          : mutate(random, valid[Math.floor(random() * valid.length)]);
       site.network.inject('10.66.6.6', junk);
       injected += 1;
     }
     await site.clock.advance(1);
   }
   await site.clock.advance(100);
-  assert.equal(site.running().map((a) => a.agent.directory.digest()), before, 'no state change from invalid input');
+  assert.equal(
+    site.running().map((a) => a.agent.directory.digest()),
+    before,
+    'no state change from invalid input',
+  );
   const b = site.agents.get('b')!.agent;
   const text = b.metrics.registry.render();
-  const dropped = [...text.matchAll(/^herald_decode_errors_total\{reason="[^"]+"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  const dropped = [...text.matchAll(/^herald_decode_errors_total\{reason="[^"]+"\} (\d+)$/gm)].reduce(
+    (n, m) => n + Number(m[1]),
+    0,
+  );
   assert.ok(dropped >= injected, `every one of ${injected} fuzzed datagrams was dropped and counted (${dropped})`);
   await site.clock.advance(3000);
   assert.ok(site.converged(), 'still converged and alive');
@@ -82,10 +97,28 @@ test('peer endpoint fuzz: random requests and raw garbage never crash it or chan
   directory.ensureOrigin('a', { local: true });
   directory.applyDeltas('a', 5, [{ version: 1, added: [device('a-1')], updated: [], removed: [] }]);
   const digest = directory.digest();
-  const server = new PeerHttpServer(new DirectoryPeerService({ directory, identity: helloOf('a', 's', 5, () => 1) }), { host: '127.0.0.1', port: 0 }, { clock, ratePerSecond: 1e6, burst: 1e6 });
+  const server = new PeerHttpServer(
+    new DirectoryPeerService({ directory, identity: helloOf('a', 's', 5, () => 1) }),
+    { host: '127.0.0.1', port: 0 },
+    { clock, ratePerSecond: 1e6, burst: 1e6 },
+  );
   const { port } = await server.start();
-  const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)]!;
-  const values = ['', '0', '-1', '1.5', 'NaN', '1e400', '99999999999999999999', 'a', '%00', '%E0%A4%A', 'ü', '../../etc', 'x'.repeat(300)];
+  const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)];
+  const values = [
+    '',
+    '0',
+    '-1',
+    '1.5',
+    'NaN',
+    '1e400',
+    '99999999999999999999',
+    'a',
+    '%00',
+    '%E0%A4%A',
+    'ü',
+    '../../etc',
+    'x'.repeat(300),
+  ];
   let requests = 0;
   const deadline = Date.now() + SECONDS * 1000;
   while (Date.now() < deadline) {
@@ -103,11 +136,13 @@ test('peer endpoint fuzz: random requests and raw garbage never crash it or chan
       }
       const path = pick(['/v1/peer/changes', '/v1/peer/hello', '/v1/peer/', '/', '/v1/peer/changes/x']);
       const q = new URLSearchParams();
-      for (let i = 0, n = Math.floor(random() * 4); i < n; i++) q.append(pick(['origin', 'since', 'incarnation', 'x']), pick(values));
+      for (let i = 0, n = Math.floor(random() * 4); i < n; i++)
+        q.append(pick(['origin', 'since', 'incarnation', 'x']), pick(values));
       const method = pick(['GET', 'GET', 'GET', 'POST', 'PUT', 'DELETE', 'OPTIONS']);
       try {
         const res = await request(`http://127.0.0.1:${port}${path}?${q}`, {
-          method: method as 'GET', headers: random() < 0.3 ? { 'x-herald-auth': pick(values), 'content-type': pick(values) } : {},
+          method: method as 'GET',
+          headers: random() < 0.3 ? { 'x-herald-auth': pick(values), 'content-type': pick(values) } : {},
           body: method === 'GET' ? undefined : randomBytes(random, 100),
         });
         assert.ok(res.statusCode >= 200 && res.statusCode < 500, `status ${res.statusCode}`);
@@ -128,9 +163,16 @@ test('peer endpoint fuzz: random requests and raw garbage never crash it or chan
 
 test('catch-up answer fuzz: the client accepts only valid answers, whatever a peer sends', async () => {
   const random = seededRandom(seed + 2);
-  const valid = JSON.stringify({ kind: 'deltas', origin: 'a', incarnation: 5, version: 3, deltas: [
-    { version: 2, added: [device('a-2')], updated: [], removed: [] }, { version: 3, added: [], updated: [device('a-2', { location: 'x' })], removed: ['a-1'] },
-  ] });
+  const valid = JSON.stringify({
+    kind: 'deltas',
+    origin: 'a',
+    incarnation: 5,
+    version: 3,
+    deltas: [
+      { version: 2, added: [device('a-2')], updated: [], removed: [] },
+      { version: 3, added: [], updated: [device('a-2', { location: 'x' })], removed: ['a-1'] },
+    ],
+  });
   let answer: Buffer = Buffer.from(valid);
   const server = createServer((_req, res) => res.end(answer));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -142,10 +184,15 @@ test('catch-up answer fuzz: the client accepts only valid answers, whatever a pe
   while (Date.now() < deadline) {
     answer = mutate(random, Buffer.from(valid));
     try {
-      const changes = await client.changes({ address: '127.0.0.1', port }, { origin: 'a', since: 1, incarnation: 5 }, 500);
+      const changes = await client.changes(
+        { address: '127.0.0.1', port },
+        { origin: 'a', since: 1, incarnation: 5 },
+        500,
+      );
       accepted += 1;
       assert.ok(changes && changes.origin === 'a' && changes.version >= 1);
-      if (changes.kind === 'deltas') changes.deltas.forEach((d, i) => i > 0 && assert.is(d.version, changes.deltas[i - 1]!.version + 1));
+      if (changes.kind === 'deltas')
+        changes.deltas.forEach((d, i) => i > 0 && assert.is(d.version, changes.deltas[i - 1].version + 1));
     } catch (err) {
       refused += 1;
       assert.instance(err, Error);

@@ -7,13 +7,15 @@ import { validateDevice } from '../src/profiles/validate.js';
 
 // ajv is a dev dependency only: it checks that the schema shipped for editors says what the agent enforces.
 const require = createRequire(import.meta.url);
-const Ajv = require('ajv') as new (opts: object) => { compile(schema: object): ((doc: unknown) => boolean) & { errors?: unknown } };
+const Ajv = require('ajv') as new (opts: object) => {
+  compile(schema: object): ((doc: unknown) => boolean) & { errors?: unknown };
+};
 
 test('schema.json and the agent accept and refuse the same profiles', async () => {
   const schema = JSON.parse(await readFile('device-profiles/schema.json', 'utf8')) as object;
   const check = new Ajv({ allErrors: true, strict: false }).compile(schema);
   const samples = (await loadProfileDir('device-profiles')).devices.map((d) => d.device);
-  const base = samples[0]!;
+  const base = samples[0];
   const cases: unknown[] = [
     ...samples,
     { ...base, id: 'UPPER' },

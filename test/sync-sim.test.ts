@@ -19,7 +19,7 @@ function assertTruth(site: SimSite, label: string): void {
 
 async function churn(site: SimSite, names: string[], changes: number, gapMs: number): Promise<void> {
   for (let i = 0; i < changes; i++) {
-    const name = names[Math.floor(site.random() * names.length)]!;
+    const name = names[Math.floor(site.random() * names.length)];
     if (!site.agents.get(name)!.agent.readiness().ready) continue;
     await site.change(name, randomDevices(site.random, name));
     await site.clock.advance(gapMs * site.random());
@@ -37,7 +37,12 @@ for (const loss of [0, 0.3, 0.6]) {
     const t = await site.runUntilConverged(10_000);
     assert.ok(t >= 0, `converged (took ${t} ms after the last change)`);
     assertTruth(site, `loss ${loss}`);
-    if (loss === 0) assert.is(site.network.rpcs - joinRpcs, 0, 'no catch-up needed without loss: reordered deltas wait for each other');
+    if (loss === 0)
+      assert.is(
+        site.network.rpcs - joinRpcs,
+        0,
+        'no catch-up needed without loss: reordered deltas wait for each other',
+      );
     await site.stopAll();
   });
 }
@@ -72,13 +77,19 @@ test('a lost announcement is repaired from the heartbeat with exactly the missed
   await site.stopAll();
 });
 
-test('hints on other agents\' heartbeats reveal a miss before the origin\'s own heartbeat', async () => {
+test("hints on other agents' heartbeats reveal a miss before the origin's own heartbeat", async () => {
   const site = new SimSite(8, {}, 1000);
   for (let i = 0; i < 12; i++) await site.start(`n${i}`, [device(`d${i}`)]);
   await site.clock.advance(3000);
   // Only n1 misses n0's announcement.
   const n1 = site.agents.get('n1')!;
-  site.network.partition([site.running().map((a) => a.address).filter((a) => a !== n1.address), [n1.address]]);
+  site.network.partition([
+    site
+      .running()
+      .map((a) => a.address)
+      .filter((a) => a !== n1.address),
+    [n1.address],
+  ]);
   await site.change('n0', [device('d0'), device('extra')]);
   await site.clock.advance(1);
   site.network.heal();
@@ -97,7 +108,13 @@ test('concurrent signals of one gap make one request', async () => {
   for (let i = 0; i < 10; i++) await site.start(`n${i}`, [device(`d${i}`)]);
   await site.clock.advance(3000);
   const n1 = site.agents.get('n1')!;
-  site.network.partition([site.running().map((a) => a.address).filter((a) => a !== n1.address), [n1.address]]);
+  site.network.partition([
+    site
+      .running()
+      .map((a) => a.address)
+      .filter((a) => a !== n1.address),
+    [n1.address],
+  ]);
   await site.change('n0', [device('d0'), device('extra')]);
   await site.clock.advance(1);
   site.network.heal();
@@ -116,7 +133,10 @@ test('a change too large for a datagram is announced as a version and fetched', 
   await site.clock.advance(50);
   const b = site.agents.get('b')!.agent;
   assert.is(b.directory.devices({ agent: 'a' }).length, 60);
-  assert.is(b.metrics.gapsDetected.get({ signal: 'version-only' }) + b.metrics.gapsDetected.get({ signal: 'announce-gap' }), 1);
+  assert.is(
+    b.metrics.gapsDetected.get({ signal: 'version-only' }) + b.metrics.gapsDetected.get({ signal: 'announce-gap' }),
+    1,
+  );
   await site.stopAll();
 });
 
@@ -154,7 +174,7 @@ test('a heartbeat repeated byte for byte is judged afresh after a loss or a good
   await site.clock.advance(5000);
   assert.is(b.agent.directory.held('a')!.state, 'lost');
   site.network.heal();
-  site.network.inject(a.address, last!);
+  site.network.inject(a.address, last);
   await site.clock.advance(5);
   assert.is(b.agent.directory.held('a')!.state, 'alive', 'the same heartbeat again: alive again');
 
@@ -162,14 +182,14 @@ test('a heartbeat repeated byte for byte is judged afresh after a loss or a good
   await site.clock.advance(5);
   assert.is(b.agent.directory.held('a')!.state, 'left');
   const ignored = b.agent.metrics.announcementsIgnored.get({ reason: 'after-goodbye' });
-  site.network.inject(a.address, last!); // late, or replayed
+  site.network.inject(a.address, last); // late, or replayed
   await site.clock.advance(5);
   assert.is(b.agent.directory.held('a')!.state, 'left', 'an old heartbeat does not undo a goodbye');
   assert.is(b.agent.metrics.announcementsIgnored.get({ reason: 'after-goodbye' }), ignored + 1);
   await site.stopAll();
 });
 
-test('a host that lost both goodbye datagrams learns of the goodbye from its peers\' hints', async () => {
+test("a host that lost both goodbye datagrams learns of the goodbye from its peers' hints", async () => {
   const site = new SimSite(18);
   for (const n of ['a', 'b', 'c', 'd']) await site.start(n, [device(`${n}-1`)]);
   let heartbeatOfD: Uint8Array | undefined;
@@ -178,7 +198,13 @@ test('a host that lost both goodbye datagrams learns of the goodbye from its pee
   };
   await site.clock.advance(3000);
   const b = site.agents.get('b')!;
-  site.network.partition([[b.address], site.running().filter((x) => x !== b).map((x) => x.address)]);
+  site.network.partition([
+    [b.address],
+    site
+      .running()
+      .filter((x) => x !== b)
+      .map((x) => x.address),
+  ]);
   await site.stop('d');
   await site.clock.advance(5);
   site.network.heal();
@@ -202,7 +228,10 @@ test('heavy loss does not make alive agents look lost: silent peers are probed f
   for (const a of site.running()) {
     assert.is(a.agent.directory.counts().agents.lost, 0, `${a.name} saw no false loss`);
   }
-  assert.ok(site.running().some((a) => a.agent.metrics.livenessProbes.get({ result: 'alive' }) > 0), 'probes were needed and answered');
+  assert.ok(
+    site.running().some((a) => a.agent.metrics.livenessProbes.get({ result: 'alive' }) > 0),
+    'probes were needed and answered',
+  );
   await site.stopAll();
 });
 
@@ -216,7 +245,10 @@ test('a restarted agent replaces its old entries: no ghosts', async () => {
   await site.start('a', [device('a-1'), device('a-new')]);
   await site.clock.advance(2000);
   const b = site.agents.get('b')!.agent;
-  assert.equal(b.directory.devices({ agent: 'a' }).map((d) => d.id), ['a-1', 'a-new']);
+  assert.equal(
+    b.directory.devices({ agent: 'a' }).map((d) => d.id),
+    ['a-1', 'a-new'],
+  );
   assert.is(b.directory.held('a')!.incarnation, site.agents.get('a')!.incarnation);
   await site.stopAll();
 });
@@ -226,7 +258,13 @@ test('a lost agent heard again is caught up on what changed meanwhile', async ()
   for (const n of ['a', 'b', 'c']) await site.start(n, [device(`${n}-1`)]);
   await site.clock.advance(2000);
   const a = site.agents.get('a')!;
-  site.network.partition([[a.address], site.running().filter((x) => x !== a).map((x) => x.address)]);
+  site.network.partition([
+    [a.address],
+    site
+      .running()
+      .filter((x) => x !== a)
+      .map((x) => x.address),
+  ]);
   await site.clock.advance(5000);
   assert.is(site.agents.get('b')!.agent.directory.held('a')!.state, 'lost');
   await site.change('a', [device('a-1'), device('a-2')]);
@@ -244,7 +282,7 @@ test('random restarts, crashes and partitions at 30% loss end with every directo
   for (const n of names) await site.start(n, randomDevices(site.random, n));
   for (let round = 0; round < 6; round++) {
     await churn(site, names, 20, 50);
-    const victim = names[Math.floor(site.random() * names.length)]!;
+    const victim = names[Math.floor(site.random() * names.length)];
     const event = site.random();
     if (event < 0.35) {
       await site.crash(victim);
@@ -275,7 +313,11 @@ test('a newcomer gets everything from each origin with at most one request per o
   await site.clock.advance(3000);
   const late = await site.start('late', [device('late-1')]);
   assert.ok((await site.runUntilConverged(3000)) >= 0);
-  assert.ok(late.agent.metrics.catchupRequests.get({ result: 'deltas' }) + late.agent.metrics.catchupRequests.get({ result: 'snapshot' }) <= 20);
+  assert.ok(
+    late.agent.metrics.catchupRequests.get({ result: 'deltas' }) +
+      late.agent.metrics.catchupRequests.get({ result: 'snapshot' }) <=
+      20,
+  );
   assert.is(late.agent.directory.devices().length, 41);
   await site.stopAll();
 });
@@ -292,7 +334,7 @@ test('two live agents with one name: detected on both, shown in /v1/agents, logg
   const watcher = site.agents.get('watcher')!;
   const info = watcher.agent.directory.agent('dup')!;
   assert.ok(info.conflict, 'the watcher shows the conflict');
-  assert.is(info.conflict!.claims.length, 2);
+  assert.is(info.conflict.claims.length, 2);
   assert.ok(watcher.logs.some((l) => l.msg === 'two live agents claim one name'));
   for (const dup of [site.agents.get('dup-original')!, site.agents.get('dup')!]) {
     assert.ok(dup.agent.directory.agent('dup')!.conflict, 'each claimant sees it too');
@@ -312,7 +354,10 @@ test('an agent that moves to another address hands its name over: no conflict is
   const watcher = site.agents.get('watcher')!;
   assert.is(watcher.agent.directory.agent('mover')!.address, '10.0.0.31');
   assert.not.ok(watcher.agent.directory.agent('mover')!.conflict, 'no conflict shown');
-  assert.not.ok(watcher.logs.some((l) => l.msg === 'two live agents claim one name'), 'none logged');
+  assert.not.ok(
+    watcher.logs.some((l) => l.msg === 'two live agents claim one name'),
+    'none logged',
+  );
   assertTruth(site, 'after the move');
   await site.stopAll();
 });

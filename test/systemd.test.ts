@@ -30,27 +30,58 @@ test.after.each(async () => {
 });
 
 function agentArgs(extra: string[] = []): string[] {
-  return ['agent', '--name', 'svc', '--site', `svc${process.pid}`, '--group', `239.255.70.70:${testGroupPort()}`, '--api', '127.0.0.1:0', '--peer-port', '0',
-    '--discovery', 'multicast', '--profiles', 'device-profiles', '--log-format', 'json', ...extra];
+  return [
+    'agent',
+    '--name',
+    'svc',
+    '--site',
+    `svc${process.pid}`,
+    '--group',
+    `239.255.70.70:${testGroupPort()}`,
+    '--api',
+    '127.0.0.1:0',
+    '--peer-port',
+    '0',
+    '--discovery',
+    'multicast',
+    '--profiles',
+    'device-profiles',
+    '--log-format',
+    'json',
+    ...extra,
+  ];
 }
 
-const analyzeMissing = missingRequirement([{ what: 'systemd-analyze (Debian package systemd)', ok: () => hasCommand('systemd-analyze') }]);
+const analyzeMissing = missingRequirement([
+  { what: 'systemd-analyze (Debian package systemd)', ok: () => hasCommand('systemd-analyze') },
+]);
 
 testIf(test, analyzeMissing, 'the unit verifies clean and its exposure is 1.5 or less', async () => {
-  const verify = await run('systemd-analyze', ['verify', 'systemd/herald.service']).catch((e: { stdout: string; stderr: string }) => e);
+  const verify = await run('systemd-analyze', ['verify', 'systemd/herald.service']).catch(
+    (e: { stdout: string; stderr: string }) => e,
+  );
   assert.is(`${verify.stdout}${verify.stderr}`.trim(), '', 'systemd-analyze verify prints nothing');
   const { stdout } = await run('systemd-analyze', ['security', '--offline=true', 'systemd/herald.service']);
   const m = /Overall exposure level for herald\.service: ([\d.]+)/.exec(stdout);
   assert.ok(m && Number(m[1]) <= 1.5, `exposure ${m?.[1]}`);
   const unit = await readFile('systemd/herald.service', 'utf8');
-  for (const line of ['Type=notify', 'DynamicUser=yes', 'StateDirectory=herald', 'ConfigurationDirectory=herald', 'RuntimeDirectory=herald', 'ExecReload=/bin/kill -HUP $MAINPID']) {
+  for (const line of [
+    'Type=notify',
+    'DynamicUser=yes',
+    'StateDirectory=herald',
+    'ConfigurationDirectory=herald',
+    'RuntimeDirectory=herald',
+    'ExecReload=/bin/kill -HUP $MAINPID',
+  ]) {
     assert.ok(unit.includes(line), line);
   }
   assert.match(unit, /RestrictAddressFamilies=.*AF_NETLINK/);
   assert.not.match(unit, /^MemoryDenyWriteExecute=yes/m);
 });
 
-const pythonMissing = missingRequirement([{ what: 'python3 (stands in for the notify socket)', ok: () => hasCommand('python3') }]);
+const pythonMissing = missingRequirement([
+  { what: 'python3 (stands in for the notify socket)', ok: () => hasCommand('python3') },
+]);
 
 /** A real unix datagram socket standing in for systemd; messages arrive as lines. */
 async function notifySocket(): Promise<{ path: string; messages: string[] }> {
@@ -64,7 +95,9 @@ async function notifySocket(): Promise<{ path: string; messages: string[] }> {
     rest += c.toString();
     const lines = rest.split('\n');
     rest = lines.pop()!;
-    for (const l of lines) if (l === 'listening') listening = true; else messages.push(l);
+    for (const l of lines)
+      if (l === 'listening') listening = true;
+      else messages.push(l);
   });
   const deadline = Date.now() + 5000;
   while (!listening) {
@@ -74,26 +107,39 @@ async function notifySocket(): Promise<{ path: string; messages: string[] }> {
   return { path, messages };
 }
 
-testIf(test, pythonMissing, 'sd_notify: READY once serving, STATUS, WATCHDOG from the event loop, RELOADING on SIGHUP, STOPPING', async () => {
-  const sock = await notifySocket();
-  const agent = runHerald(agentArgs(), { env: { NOTIFY_SOCKET: sock.path, WATCHDOG_USEC: '400000' } });
-  cleanups.push(() => agent.stop('SIGKILL'));
-  await agent.waitFor(() => sock.messages.some((m) => m.includes('READY=1')), 8000, 'READY=1');
-  const started = agent.logs().find((l) => l.msg === 'agent started')!;
-  const res = await request(`http://${started.api}/readyz`);
-  assert.is(res.statusCode, 200, 'ready means the API already answers');
-  await res.body.dump();
-  const ready = sock.messages.find((m) => m.includes('READY=1'))!;
-  assert.match(ready, /STATUS=1 agents alive, 6 devices/);
-  assert.match(ready, new RegExp(`MAINPID=${agent.proc.pid}`));
-  await agent.waitFor(() => sock.messages.filter((m) => m === 'WATCHDOG=1').length >= 3, 3000, 'watchdog pings every 200 ms');
-  agent.proc.kill('SIGHUP');
-  await agent.waitFor(() => sock.messages.some((m) => m.startsWith('RELOADING=1')), 3000, 'RELOADING=1');
-  await agent.waitFor(() => sock.messages.filter((m) => m.includes('READY=1')).length >= 2, 3000, 'READY=1 after the reload');
-  await agent.stop('SIGTERM');
-  assert.is(await agent.exit(), 0);
-  assert.ok(sock.messages.some((m) => m.startsWith('STOPPING=1')));
-});
+testIf(
+  test,
+  pythonMissing,
+  'sd_notify: READY once serving, STATUS, WATCHDOG from the event loop, RELOADING on SIGHUP, STOPPING',
+  async () => {
+    const sock = await notifySocket();
+    const agent = runHerald(agentArgs(), { env: { NOTIFY_SOCKET: sock.path, WATCHDOG_USEC: '400000' } });
+    cleanups.push(() => agent.stop('SIGKILL'));
+    await agent.waitFor(() => sock.messages.some((m) => m.includes('READY=1')), 8000, 'READY=1');
+    const started = agent.logs().find((l) => l.msg === 'agent started')!;
+    const res = await request(`http://${started.api}/readyz`);
+    assert.is(res.statusCode, 200, 'ready means the API already answers');
+    await res.body.dump();
+    const ready = sock.messages.find((m) => m.includes('READY=1'))!;
+    assert.match(ready, /STATUS=1 agents alive, 6 devices/);
+    assert.match(ready, new RegExp(`MAINPID=${agent.proc.pid}`));
+    await agent.waitFor(
+      () => sock.messages.filter((m) => m === 'WATCHDOG=1').length >= 3,
+      3000,
+      'watchdog pings every 200 ms',
+    );
+    agent.proc.kill('SIGHUP');
+    await agent.waitFor(() => sock.messages.some((m) => m.startsWith('RELOADING=1')), 3000, 'RELOADING=1');
+    await agent.waitFor(
+      () => sock.messages.filter((m) => m.includes('READY=1')).length >= 2,
+      3000,
+      'READY=1 after the reload',
+    );
+    await agent.stop('SIGTERM');
+    assert.is(await agent.exit(), 0);
+    assert.ok(sock.messages.some((m) => m.startsWith('STOPPING=1')));
+  },
+);
 
 test('without NOTIFY_SOCKET nothing is sent and no helper is started', () => {
   assert.is(createNotifier({ PATH: process.env.PATH }, memoryLogger().logger), undefined);
@@ -107,7 +153,11 @@ test('SIGHUP with a bad config keeps the one in use; an option that needs a rest
   const started = await agent.waitFor(() => agent.logs().find((l) => l.msg === 'agent started'), 8000, 'started');
   await writeFile(config, 'logLevel: loud\n');
   agent.proc.kill('SIGHUP');
-  const refused = await agent.waitFor(() => agent.logs().find((l) => l.msg === 'new configuration refused; keeping the one in use'), 3000, 'refused');
+  const refused = await agent.waitFor(
+    () => agent.logs().find((l) => l.msg === 'new configuration refused; keeping the one in use'),
+    3000,
+    'refused',
+  );
   assert.match(String(refused.err), /logLevel: must be one of/);
   const res = await request(`http://${started.api}/v1/devices`);
   assert.is(res.statusCode, 200, 'still serving');
@@ -115,9 +165,17 @@ test('SIGHUP with a bad config keeps the one in use; an option that needs a rest
 
   await writeFile(config, 'logLevel: debug\nheartbeatMs: 500\n');
   agent.proc.kill('SIGHUP');
-  const warned = await agent.waitFor(() => agent.logs().find((l) => l.msg === 'these options changed but take effect only after a restart'), 3000, 'restart warning');
+  const warned = await agent.waitFor(
+    () => agent.logs().find((l) => l.msg === 'these options changed but take effect only after a restart'),
+    3000,
+    'restart warning',
+  );
   assert.equal(warned.options, ['heartbeat-ms']);
-  await agent.waitFor(() => agent.logs().find((l) => l.msg === 'log level changed' && l.logLevel === 'debug'), 3000, 'log level applied at once');
+  await agent.waitFor(
+    () => agent.logs().find((l) => l.msg === 'log level changed' && l.logLevel === 'debug'),
+    3000,
+    'log level applied at once',
+  );
 });
 
 test('/metrics parses as Prometheus text, with herald_ names, _total counters and no device ids in labels', async () => {
@@ -126,18 +184,41 @@ test('/metrics parses as Prometheus text, with herald_ names, _total counters an
   const started = await agent.waitFor(() => agent.logs().find((l) => l.msg === 'agent started'), 8000, 'started');
   await request(`http://${started.api}/v1/devices?kind=nope`).then((r) => r.body.dump());
   const text = await (await request(`http://${started.api}/metrics`)).body.text();
-  const families = parsePrometheusTextFormat(text) as { name: string; type: string; metrics: { labels?: Record<string, string> }[] }[];
+  const families = parsePrometheusTextFormat(text) as {
+    name: string;
+    type: string;
+    metrics: { labels?: Record<string, string> }[];
+  }[];
   assert.ok(families.length >= 15, `${families.length} metric families`);
-  const ids = ['greenhouse-climate', 'gate-camera', 'irrigation-relays', 'main-energy-meter', 'zigbee-coordinator', 'office-printer'];
+  const ids = [
+    'greenhouse-climate',
+    'gate-camera',
+    'irrigation-relays',
+    'main-energy-meter',
+    'zigbee-coordinator',
+    'office-printer',
+  ];
   for (const f of families) {
     assert.match(f.name, /^herald_/);
     if (f.type === 'COUNTER') assert.match(f.name, /_total$/, f.name);
     if (f.type === 'HISTOGRAM') assert.match(f.name, /_seconds$/, f.name);
-    for (const m of f.metrics) for (const v of Object.values(m.labels ?? {})) assert.not.ok(ids.includes(v), `${f.name} has a device id in a label`);
+    for (const m of f.metrics)
+      for (const v of Object.values(m.labels ?? {}))
+        assert.not.ok(ids.includes(v), `${f.name} has a device id in a label`);
   }
   const names = families.map((f) => f.name);
-  for (const n of ['herald_announcements_sent_total', 'herald_announcements_received_total', 'herald_announcements_ignored_total', 'herald_gaps_detected_total',
-    'herald_catchup_requests_total', 'herald_catchup_duration_seconds', 'herald_snapshot_fallbacks_total', 'herald_decode_errors_total', 'herald_agents', 'herald_devices']) {
+  for (const n of [
+    'herald_announcements_sent_total',
+    'herald_announcements_received_total',
+    'herald_announcements_ignored_total',
+    'herald_gaps_detected_total',
+    'herald_catchup_requests_total',
+    'herald_catchup_duration_seconds',
+    'herald_snapshot_fallbacks_total',
+    'herald_decode_errors_total',
+    'herald_agents',
+    'herald_devices',
+  ]) {
     assert.ok(names.includes(n), n);
   }
   const api = families.find((f) => f.name === 'herald_api_requests_total')!;
@@ -169,15 +250,33 @@ test('shutdown within 2 s: goodbye sent, nothing left listening', async () => {
 
 test('install.sh puts the agent, the unit and the config in place; uninstall.sh removes them', async () => {
   const root = join(dir, 'root');
-  const { stdout } = await run('bash', ['scripts/install.sh', '--destdir', root, '--no-systemctl'], { timeout: 120_000 });
+  const { stdout } = await run('bash', ['scripts/install.sh', '--destdir', root, '--no-systemctl'], {
+    timeout: 120_000,
+  });
   assert.match(stdout, /installed .*herald\.service/);
-  for (const f of ['opt/herald/dist/src/cli/main.js', 'opt/herald/node_modules/undici/package.json', 'etc/systemd/system/herald.service', 'etc/herald/herald.yaml', 'etc/herald/device-profiles/schema.json', 'opt/herald/examples/device-profiles/greenhouse-climate.yaml']) {
+  for (const f of [
+    'opt/herald/dist/src/cli/main.js',
+    'opt/herald/node_modules/undici/package.json',
+    'etc/systemd/system/herald.service',
+    'etc/herald/herald.yaml',
+    'etc/herald/device-profiles/schema.json',
+    'opt/herald/examples/device-profiles/greenhouse-climate.yaml',
+  ]) {
     assert.ok(existsSync(join(root, f)), f);
   }
   assert.not.ok(existsSync(join(root, 'opt/herald/node_modules/typescript')), 'no dev dependencies');
   const unit = await readFile(join(root, 'etc/systemd/system/herald.service'), 'utf8');
-  assert.match(unit, new RegExp(`ExecStart=${process.execPath} (--\\S+ )*/opt/herald/dist/src/cli/main.js agent --config /etc/herald/herald.yaml`));
-  const check = await run(process.execPath, [join(root, 'opt/herald/dist/src/cli/main.js'), 'check', join(root, 'opt/herald/examples/device-profiles')]);
+  assert.match(
+    unit,
+    new RegExp(
+      `ExecStart=${process.execPath} (--\\S+ )*/opt/herald/dist/src/cli/main.js agent --config /etc/herald/herald.yaml`,
+    ),
+  );
+  const check = await run(process.execPath, [
+    join(root, 'opt/herald/dist/src/cli/main.js'),
+    'check',
+    join(root, 'opt/herald/examples/device-profiles'),
+  ]);
   assert.match(check.stdout, /all valid/);
   // The installed example config is a valid configuration.
   const help = await run(process.execPath, [join(root, 'opt/herald/dist/src/cli/main.js'), 'agent', '--help']);
@@ -197,53 +296,106 @@ test('the shipped example config resolves to a valid configuration', async () =>
 
 const deployedMissing = mosquittoMissing();
 
-testIf(test, deployedMissing, 'with the unit\'s Node flags (no JIT, so no WebAssembly): multicast, mDNS, HTTP catch-up and the MQTT bridge all work', async () => {
-  const flags = unitNodeFlags(await readFile('systemd/herald.service', 'utf8'));
-  assert.ok(flags.includes('--jitless'), `the unit runs Node without its JIT: ${flags.join(' ')}`);
-  const broker = new Mosquitto();
-  await broker.start();
-  cleanups.push(() => broker.destroy());
-  const site = `jitless${process.pid}`;
-  const group = `239.255.70.70:${testGroupPort()}`;
-  const start = async (name: string, extra: string[] = []) => {
-    const profiles = join(dir, name);
-    await mkdir(profiles);
-    await writeFile(join(profiles, 'probe.yaml'), `id: probe\nname: ${name} probe\ncapabilities:\n  - id: t\n    kind: property\n    type: temperature\n`);
-    const agent = runHerald(['agent', '--name', name, '--site', site, '--group', group, '--interface', 'lo', '--api', '127.0.0.1:0', '--peer-port', '0',
-      '--discovery', 'both', '--profiles', profiles, '--heartbeat-ms', '300', '--log-format', 'json', ...extra], { nodeFlags: flags });
-    cleanups.push(() => agent.stop('SIGKILL'));
-    const started = await agent.waitFor(() => agent.logs().find((l) => l.msg === 'agent started'), 8000, `${name} started`);
-    return { agent, api: String(started.api) };
-  };
-  const devices = async (api: string) => ((await (await request(`http://${api}/v1/devices`)).body.json()) as { devices: { agent: string }[] }).devices.map((d) => d.agent).sort();
-  const a = await start('a', ['--mqtt-url', broker.url]);
-  const b = await start('b');
-  await b.agent.waitFor(async () => (await devices(b.api)).join() === 'a,b', 8000, 'a and b see each other');
-  // A newcomer holds nothing: it learns both sets over HTTP from the agents themselves.
-  const c = await start('c');
-  const deadline = Date.now() + 8000;
-  while ((await devices(c.api)).join() !== 'a,b,c') {
-    assert.ok(Date.now() < deadline, 'the newcomer caught up');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const metrics = await (await request(`http://${c.api}/metrics`)).body.text();
-  const fetched = [...metrics.matchAll(/^herald_catchup_requests_total\{result="(deltas|snapshot)"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[2]), 0);
-  assert.ok(fetched >= 2, `catch-up over HTTP answered (${fetched})`);
-  const mdnsSeen = [...metrics.matchAll(/^herald_announcements_received_total\{type="mdns[^"]*"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
-  assert.ok(mdnsSeen > 0, 'mDNS advertisements were heard');
-  await a.agent.waitFor(() => a.agent.logs().some((l) => l.msg === 'MQTT state in step with the directory'), 5000, 'the bridge in step with the broker');
-  const mqtt = await mqttPkg.connectAsync(broker.url);
-  const topics = new Set<string>();
-  mqtt.on('message', (t, p, pkt) => pkt.retain && p.length > 0 && topics.add(t));
-  await mqtt.subscribeAsync(`herald/${site}/devices/#`);
-  const until = Date.now() + 5000;
-  while (!topics.has(`herald/${site}/devices/a/probe`) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-  await mqtt.endAsync();
-  assert.ok(topics.has(`herald/${site}/devices/a/probe`), `the broker holds a's device retained: ${[...topics].join(' ')}`);
-  for (const x of [a, b, c]) {
-    await x.agent.stop('SIGTERM');
-    assert.is(await x.agent.exit(), 0);
-  }
-});
+testIf(
+  test,
+  deployedMissing,
+  "with the unit's Node flags (no JIT, so no WebAssembly): multicast, mDNS, HTTP catch-up and the MQTT bridge all work",
+  async () => {
+    const flags = unitNodeFlags(await readFile('systemd/herald.service', 'utf8'));
+    assert.ok(flags.includes('--jitless'), `the unit runs Node without its JIT: ${flags.join(' ')}`);
+    const broker = new Mosquitto();
+    await broker.start();
+    cleanups.push(() => broker.destroy());
+    const site = `jitless${process.pid}`;
+    const group = `239.255.70.70:${testGroupPort()}`;
+    const start = async (name: string, extra: string[] = []) => {
+      const profiles = join(dir, name);
+      await mkdir(profiles);
+      await writeFile(
+        join(profiles, 'probe.yaml'),
+        `id: probe\nname: ${name} probe\ncapabilities:\n  - id: t\n    kind: property\n    type: temperature\n`,
+      );
+      const agent = runHerald(
+        [
+          'agent',
+          '--name',
+          name,
+          '--site',
+          site,
+          '--group',
+          group,
+          '--interface',
+          'lo',
+          '--api',
+          '127.0.0.1:0',
+          '--peer-port',
+          '0',
+          '--discovery',
+          'both',
+          '--profiles',
+          profiles,
+          '--heartbeat-ms',
+          '300',
+          '--log-format',
+          'json',
+          ...extra,
+        ],
+        { nodeFlags: flags },
+      );
+      cleanups.push(() => agent.stop('SIGKILL'));
+      const started = await agent.waitFor(
+        () => agent.logs().find((l) => l.msg === 'agent started'),
+        8000,
+        `${name} started`,
+      );
+      return { agent, api: String(started.api) };
+    };
+    const devices = async (api: string) =>
+      ((await (await request(`http://${api}/v1/devices`)).body.json()) as { devices: { agent: string }[] }).devices
+        .map((d) => d.agent)
+        .sort();
+    const a = await start('a', ['--mqtt-url', broker.url]);
+    const b = await start('b');
+    await b.agent.waitFor(async () => (await devices(b.api)).join() === 'a,b', 8000, 'a and b see each other');
+    // A newcomer holds nothing: it learns both sets over HTTP from the agents themselves.
+    const c = await start('c');
+    const deadline = Date.now() + 8000;
+    while ((await devices(c.api)).join() !== 'a,b,c') {
+      assert.ok(Date.now() < deadline, 'the newcomer caught up');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const metrics = await (await request(`http://${c.api}/metrics`)).body.text();
+    const fetched = [
+      ...metrics.matchAll(/^herald_catchup_requests_total\{result="(deltas|snapshot)"\} (\d+)$/gm),
+    ].reduce((n, m) => n + Number(m[2]), 0);
+    assert.ok(fetched >= 2, `catch-up over HTTP answered (${fetched})`);
+    const mdnsSeen = [...metrics.matchAll(/^herald_announcements_received_total\{type="mdns[^"]*"\} (\d+)$/gm)].reduce(
+      (n, m) => n + Number(m[1]),
+      0,
+    );
+    assert.ok(mdnsSeen > 0, 'mDNS advertisements were heard');
+    await a.agent.waitFor(
+      () => a.agent.logs().some((l) => l.msg === 'MQTT state in step with the directory'),
+      5000,
+      'the bridge in step with the broker',
+    );
+    const mqtt = await mqttPkg.connectAsync(broker.url);
+    const topics = new Set<string>();
+    mqtt.on('message', (t, p, pkt) => pkt.retain && p.length > 0 && topics.add(t));
+    await mqtt.subscribeAsync(`herald/${site}/devices/#`);
+    const until = Date.now() + 5000;
+    while (!topics.has(`herald/${site}/devices/a/probe`) && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
+    await mqtt.endAsync();
+    assert.ok(
+      topics.has(`herald/${site}/devices/a/probe`),
+      `the broker holds a's device retained: ${[...topics].join(' ')}`,
+    );
+    for (const x of [a, b, c]) {
+      await x.agent.stop('SIGTERM');
+      assert.is(await x.agent.exit(), 0);
+    }
+  },
+);
 
 test.run();

@@ -34,16 +34,36 @@ test('key files: hex or base64, at least 32 bytes, at most two keys, clear error
 test('the envelope refuses unsigned, tampered, foreign-key and stale datagrams, each with its reason', () => {
   const clock = new FakeClock();
   const env = new HmacEnvelope(keyA, clock);
-  const { bytes } = encodeMessage({ type: MessageType.heartbeat, site: 's', name: 'a', incarnation: 1, version: 1, peerPort: 1, recent: [] });
+  const { bytes } = encodeMessage({
+    type: MessageType.heartbeat,
+    site: 's',
+    name: 'a',
+    incarnation: 1,
+    version: 1,
+    peerPort: 1,
+    recent: [],
+  });
   const sealed = env.seal(bytes);
   assert.equal(Buffer.from(env.open(sealed)), bytes);
   const tampered = Buffer.from(sealed);
   tampered[8] ^= 1;
-  assert.throws(() => env.open(tampered), (e: { reason?: string }) => e.reason === 'bad-signature');
-  assert.throws(() => env.open(new HmacEnvelope(keyB, clock).seal(bytes)), (e: { reason?: string }) => e.reason === 'unknown-key');
-  assert.throws(() => env.open(bytes), (e: { reason?: string }) => e.reason === 'unsigned');
+  assert.throws(
+    () => env.open(tampered),
+    (e: { reason?: string }) => e.reason === 'bad-signature',
+  );
+  assert.throws(
+    () => env.open(new HmacEnvelope(keyB, clock).seal(bytes)),
+    (e: { reason?: string }) => e.reason === 'unknown-key',
+  );
+  assert.throws(
+    () => env.open(bytes),
+    (e: { reason?: string }) => e.reason === 'unsigned',
+  );
   const later = new HmacEnvelope(keyA, new FakeClock(200_000));
-  assert.throws(() => later.open(sealed), (e: { reason?: string; message: string }) => e.reason === 'stale' && /outside the 120 s window/.test(e.message));
+  assert.throws(
+    () => later.open(sealed),
+    (e: { reason?: string; message: string }) => e.reason === 'stale' && /outside the 120 s window/.test(e.message),
+  );
 });
 
 test('forged, tampered and replayed datagrams change nothing while signed traffic converges', async () => {
@@ -56,9 +76,25 @@ test('forged, tampered and replayed datagrams change nothing while signed traffi
 
   // An attacker without the key: unsigned claims of a newer version and of new devices, a goodbye,
   // a signed datagram with a flipped bit, and a different key.
-  const forged = encodeMessage({ type: MessageType.announce, site: 'sim', name: 'a', incarnation: 99_999, version: 1, peerPort: 7771, recent: [],
-    delta: { version: 1, added: [device('evil')], updated: [], removed: [] } }).bytes;
-  const goodbye = encodeMessage({ type: MessageType.goodbye, site: 'sim', name: 'b', incarnation: 99_999, version: 9, peerPort: 7771, recent: [] }).bytes;
+  const forged = encodeMessage({
+    type: MessageType.announce,
+    site: 'sim',
+    name: 'a',
+    incarnation: 99_999,
+    version: 1,
+    peerPort: 7771,
+    recent: [],
+    delta: { version: 1, added: [device('evil')], updated: [], removed: [] },
+  }).bytes;
+  const goodbye = encodeMessage({
+    type: MessageType.goodbye,
+    site: 'sim',
+    name: 'b',
+    incarnation: 99_999,
+    version: 9,
+    peerPort: 7771,
+    recent: [],
+  }).bytes;
   site.network.loss = 0; // every receiver gets every forgery, so that the counts below are exact
   const genuine = captured.at(-1)!;
   site.network.inject('10.66.6.6', forged);
@@ -68,7 +104,11 @@ test('forged, tampered and replayed datagrams change nothing while signed traffi
   flipped[10] ^= 0x40;
   site.network.inject(genuine.from, flipped);
   await site.clock.advance(500);
-  assert.equal(site.running().map((a) => a.agent.directory.digest()), before, 'nothing changed');
+  assert.equal(
+    site.running().map((a) => a.agent.directory.digest()),
+    before,
+    'nothing changed',
+  );
   site.network.loss = 0.1;
   const c = site.agents.get('c')!.agent;
   assert.is(c.metrics.decodeErrors.get({ reason: 'unsigned' }), 2);
@@ -89,7 +129,10 @@ test('forged, tampered and replayed datagrams change nothing while signed traffi
   await site.clock.advance(100);
   assert.ok(c.metrics.decodeErrors.get({ reason: 'stale' }) > staleBefore);
   assert.ok(site.converged());
-  assert.equal(c.directory.devices({ agent: 'a' }).map((d) => d.id), ['a-1', 'a-2']);
+  assert.equal(
+    c.directory.devices({ agent: 'a' }).map((d) => d.id),
+    ['a-1', 'a-2'],
+  );
   await site.stopAll();
 });
 
@@ -110,20 +153,31 @@ test('key rotation without downtime: add the new key, sign with it, drop the old
     }
   }
   for (const a of site.running()) {
-    assert.is(a.agent.metrics.decodeErrors.get({ reason: 'unknown-key' }) + a.agent.metrics.decodeErrors.get({ reason: 'bad-signature' }), 0, `${a.name} never refused a peer`);
+    assert.is(
+      a.agent.metrics.decodeErrors.get({ reason: 'unknown-key' }) +
+        a.agent.metrics.decodeErrors.get({ reason: 'bad-signature' }),
+      0,
+      `${a.name} never refused a peer`,
+    );
   }
   await site.stopAll();
 });
 
 // ---- the peer endpoint over real HTTP ------------------------------------------------------------
 
-async function peerServer(auth?: PeerAuth): Promise<{ server: PeerHttpServer; url: string; port: number; directory: Directory }> {
+async function peerServer(
+  auth?: PeerAuth,
+): Promise<{ server: PeerHttpServer; url: string; port: number; directory: Directory }> {
   const clock = systemClock();
   const directory = new Directory({ clock }, { site: 's' });
   directory.ensureOrigin('a', { local: true });
   directory.applyDeltas('a', 5, [{ version: 1, added: [device('a-1')], updated: [], removed: [] }]);
   const service = new DirectoryPeerService({ directory, identity: helloOf('a', 's', 5, () => 1) });
-  const server = new PeerHttpServer(service, { host: '127.0.0.1', port: 0 }, { auth, clock, ratePerSecond: 5, burst: 10 });
+  const server = new PeerHttpServer(
+    service,
+    { host: '127.0.0.1', port: 0 },
+    { auth, clock, ratePerSecond: 5, burst: 10 },
+  );
   const { port } = await server.start();
   return { server, url: `http://127.0.0.1:${port}`, port, directory };
 }
@@ -146,14 +200,20 @@ test('the peer endpoint refuses unsigned requests, bodies, other methods, and fl
     const client = new HttpPeerClient({ auth });
     const hello = await client.hello({ address: '127.0.0.1', port }, 1000);
     assert.is(hello.name, 'a');
-    const changes = await client.changes({ address: '127.0.0.1', port }, { origin: 'a', since: 0, incarnation: 0 }, 1000);
+    const changes = await client.changes(
+      { address: '127.0.0.1', port },
+      { origin: 'a', since: 0, incarnation: 0 },
+      1000,
+    );
     assert.is(changes?.kind, 'snapshot');
     // A burst far beyond need is cut off with 429.
-    const statuses = await Promise.all(Array.from({ length: 30 }, async () => {
-      const r = await request(`${url}/v1/peer/hello`);
-      await r.body.dump();
-      return r.statusCode;
-    }));
+    const statuses = await Promise.all(
+      Array.from({ length: 30 }, async () => {
+        const r = await request(`${url}/v1/peer/hello`);
+        await r.body.dump();
+        return r.statusCode;
+      }),
+    );
     assert.ok(statuses.includes(429));
     await client.close();
   } finally {
@@ -161,7 +221,9 @@ test('the peer endpoint refuses unsigned requests, bodies, other methods, and fl
   }
 });
 
-async function fakePeer(handler: (res: import('node:http').ServerResponse) => void): Promise<{ server: Server; port: number }> {
+async function fakePeer(
+  handler: (res: import('node:http').ServerResponse) => void,
+): Promise<{ server: Server; port: number }> {
   const server = createServer((_req, res) => handler(res));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { server, port: (server.address() as AddressInfo).port };
@@ -169,28 +231,44 @@ async function fakePeer(handler: (res: import('node:http').ServerResponse) => vo
 
 test('a peer that answers 10 MB, never finishes, lies in JSON or does not sign cannot wedge or bloat a fetch', async () => {
   const cases: [string, (res: import('node:http').ServerResponse) => void, RegExp][] = [
-    ['10 MB', (res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      const chunk = Buffer.alloc(64 * 1024, 0x20);
-      let sent = 0;
-      const pump = () => {
-        while (sent < 10 * 1024 * 1024) {
-          sent += chunk.length;
-          if (!res.write(chunk)) return res.once('drain', pump);
-        }
-        res.end();
-      };
-      pump();
-    }, /more than 4194304 bytes/],
-    ['declared 10 MB', (res) => {
-      res.writeHead(200, { 'content-length': String(10 * 1024 * 1024) });
-      res.write('{');
-    }, /announced 10485760 bytes/],
-    ['never ends', (res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.write('{"kind":');
-    }, /timed out/],
-    ['malformed', (res) => res.end('{"kind": "deltas", "origin": "a", "incarnation": 1, "version": 2, "deltas": [{"version": 2}]}'), /delta lists are missing/],
+    [
+      '10 MB',
+      (res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        let sent = 0;
+        const pump = () => {
+          while (sent < 10 * 1024 * 1024) {
+            sent += chunk.length;
+            if (!res.write(chunk)) return res.once('drain', pump);
+          }
+          res.end();
+        };
+        pump();
+      },
+      /more than 4194304 bytes/,
+    ],
+    [
+      'declared 10 MB',
+      (res) => {
+        res.writeHead(200, { 'content-length': String(10 * 1024 * 1024) });
+        res.write('{');
+      },
+      /announced 10485760 bytes/,
+    ],
+    [
+      'never ends',
+      (res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"kind":');
+      },
+      /timed out/,
+    ],
+    [
+      'malformed',
+      (res) => res.end('{"kind": "deltas", "origin": "a", "incarnation": 1, "version": 2, "deltas": [{"version": 2}]}'),
+      /delta lists are missing/,
+    ],
     ['not JSON', (res) => res.end('<html>'), /did not answer JSON/],
   ];
   const client = new HttpPeerClient();
@@ -211,7 +289,9 @@ test('a peer that answers 10 MB, never finishes, lies in JSON or does not sign c
     assert.ok(process.memoryUsage().heapUsed - heap0 < 32 * 1024 * 1024, `${name}: memory stayed bounded`);
   }
   const signedClient = new HttpPeerClient({ auth: new PeerAuth(keyA, systemClock()) });
-  const { server, port } = await fakePeer((res) => res.end(JSON.stringify({ kind: 'snapshot', origin: 'a', incarnation: 1, version: 1, entries: [] })));
+  const { server, port } = await fakePeer((res) =>
+    res.end(JSON.stringify({ kind: 'snapshot', origin: 'a', incarnation: 1, version: 1, entries: [] })),
+  );
   try {
     await signedClient.changes({ address: '127.0.0.1', port }, { origin: 'a', since: 0, incarnation: 0 }, 800);
     assert.unreachable('an unsigned answer must be refused');
@@ -227,7 +307,19 @@ test('a peer that answers 10 MB, never finishes, lies in JSON or does not sign c
 test('the local API beyond loopback needs a token: refused without one, 401 without the header', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'herald-token-'));
   try {
-    const base = ['agent', '--profiles', 'device-profiles', '--peer-port', '0', '--group', `239.255.70.70:${testGroupPort()}`, '--site', `tok-${process.pid}`, '--log-format', 'json'];
+    const base = [
+      'agent',
+      '--profiles',
+      'device-profiles',
+      '--peer-port',
+      '0',
+      '--group',
+      `239.255.70.70:${testGroupPort()}`,
+      '--site',
+      `tok-${process.pid}`,
+      '--log-format',
+      'json',
+    ];
     const refused = runHerald([...base, '--api', '0.0.0.0:0']);
     assert.is(await refused.exit(), 64);
     assert.match(refused.stderr.join('\n'), /listens beyond loopback: set --api-token-file/);
@@ -236,18 +328,27 @@ test('the local API beyond loopback needs a token: refused without one, 401 with
     await writeFile(tokenFile, 'a-long-enough-secret-token\n');
     const agent = runHerald([...base, '--api', '0.0.0.0:0', '--api-token-file', tokenFile]);
     try {
-      const started = await agent.waitFor(() => agent.logs().find((l) => l.msg === 'agent started'), 8000, 'agent started');
+      const started = await agent.waitFor(
+        () => agent.logs().find((l) => l.msg === 'agent started'),
+        8000,
+        'agent started',
+      );
       const port = String(started.api).split(':').pop();
       const anonymous = await request(`http://127.0.0.1:${port}/v1/devices`);
       assert.is(anonymous.statusCode, 401);
       assert.is(anonymous.headers['www-authenticate'], 'Bearer realm="herald"');
       await anonymous.body.dump();
-      const authorized = await request(`http://127.0.0.1:${port}/v1/devices`, { headers: { authorization: 'Bearer a-long-enough-secret-token' } });
+      const authorized = await request(`http://127.0.0.1:${port}/v1/devices`, {
+        headers: { authorization: 'Bearer a-long-enough-secret-token' },
+      });
       assert.is(authorized.statusCode, 200);
       await authorized.body.dump();
       const ls = runHerald(['ls', '--api', `127.0.0.1:${port}`, '--token-file', tokenFile]);
       assert.is(await ls.exit(), 0);
-      assert.ok(agent.logs().some((l) => /no cluster key/.test(String(l.msg))), 'an open cluster is warned about');
+      assert.ok(
+        agent.logs().some((l) => /no cluster key/.test(String(l.msg))),
+        'an open cluster is warned about',
+      );
     } finally {
       await agent.stop();
     }

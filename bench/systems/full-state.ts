@@ -1,7 +1,14 @@
 import { createSocket, type Socket } from 'node:dgram';
 import type { Device } from '../../src/profiles/model.js';
 import { jitter, seededRandom } from '../../src/util/random.js';
-import { agentNames, type BenchCluster, benchDevice, type BenchSystem, type ClusterOptions, emptyTraffic } from '../system.js';
+import {
+  agentNames,
+  type BenchCluster,
+  benchDevice,
+  type BenchSystem,
+  type ClusterOptions,
+  emptyTraffic,
+} from '../system.js';
 import { udpWireBytes } from '../wire.js';
 
 /**
@@ -34,31 +41,44 @@ export const fullStateMulticast: BenchSystem = {
       n.socket?.send(payload, opts.port, '239.255.70.70');
     };
     const schedule = (n: (typeof nodes)[number]) => {
-      n.timer = setTimeout(() => {
-        send(n);
-        schedule(n);
-      }, jitter(n.random, opts.heartbeatMs, 0.2));
+      n.timer = setTimeout(
+        () => {
+          send(n);
+          schedule(n);
+        },
+        jitter(n.random, opts.heartbeatMs, 0.2),
+      );
     };
 
-    await Promise.all(nodes.map((n, i) => new Promise<void>((resolve) => {
-      const socket = createSocket({ type: 'udp4', reuseAddr: true });
-      socket.on('message', (data) => {
-        if (n.crashed || n.random() < opts.loss) return;
-        const msg = JSON.parse(data.toString('utf8')) as { name: string; version: number; devices: Device[] };
-        if (msg.name === n.name) return;
-        const v = n.view.get(msg.name);
-        if (!v || msg.version > v.version || v.state === 'lost') n.view.set(msg.name, { version: Math.max(msg.version, v?.version ?? 0), heard: Date.now(), state: 'alive' });
-        else v.heard = Date.now();
-        for (const l of listeners) l(i, msg.name);
-      });
-      socket.bind(opts.port, '239.255.70.70', () => {
-        socket.addMembership('239.255.70.70', '127.0.0.1');
-        socket.setMulticastInterface('127.0.0.1');
-        socket.setMulticastTTL(1);
-        n.socket = socket;
-        resolve();
-      });
-    })));
+    await Promise.all(
+      nodes.map(
+        (n, i) =>
+          new Promise<void>((resolve) => {
+            const socket = createSocket({ type: 'udp4', reuseAddr: true });
+            socket.on('message', (data) => {
+              if (n.crashed || n.random() < opts.loss) return;
+              const msg = JSON.parse(data.toString('utf8')) as { name: string; version: number; devices: Device[] };
+              if (msg.name === n.name) return;
+              const v = n.view.get(msg.name);
+              if (!v || msg.version > v.version || v.state === 'lost')
+                n.view.set(msg.name, {
+                  version: Math.max(msg.version, v?.version ?? 0),
+                  heard: Date.now(),
+                  state: 'alive',
+                });
+              else v.heard = Date.now();
+              for (const l of listeners) l(i, msg.name);
+            });
+            socket.bind(opts.port, '239.255.70.70', () => {
+              socket.addMembership('239.255.70.70', '127.0.0.1');
+              socket.setMulticastInterface('127.0.0.1');
+              socket.setMulticastTTL(1);
+              n.socket = socket;
+              resolve();
+            });
+          }),
+      ),
+    );
     for (const n of nodes) {
       send(n);
       schedule(n);
@@ -78,7 +98,7 @@ export const fullStateMulticast: BenchSystem = {
     return {
       names,
       async change(i, devices) {
-        const n = nodes[i]!;
+        const n = nodes[i];
         n.devices = devices;
         n.version += 1;
         traffic.changeDatagrams += 1;
@@ -86,13 +106,19 @@ export const fullStateMulticast: BenchSystem = {
         return n.version;
       },
       onProgress: (cb) => listeners.push(cb),
-      held: (viewer, origin) => nodes[viewer]!.view.get(origin)?.version ?? (nodes[viewer]!.name === origin ? nodes[viewer]!.version : 0),
-      state: (viewer, origin) => nodes[viewer]!.view.get(origin)?.state,
-      converged: () => live().every((v) => live().every((o) => o === v || (v.view.get(o.name)?.version === o.version && v.view.get(o.name)?.state === 'alive'))),
+      held: (viewer, origin) =>
+        nodes[viewer].view.get(origin)?.version ?? (nodes[viewer].name === origin ? nodes[viewer].version : 0),
+      state: (viewer, origin) => nodes[viewer].view.get(origin)?.state,
+      converged: () =>
+        live().every((v) =>
+          live().every(
+            (o) => o === v || (v.view.get(o.name)?.version === o.version && v.view.get(o.name)?.state === 'alive'),
+          ),
+        ),
       traffic: () => ({ ...traffic }),
       maxServed: () => 0,
       async crash(i) {
-        const n = nodes[i]!;
+        const n = nodes[i];
         n.crashed = true;
         clearTimeout(n.timer);
         n.socket?.close();

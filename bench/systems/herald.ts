@@ -16,7 +16,14 @@ import { systemClock } from '../../src/util/clock.js';
 import { createLogger } from '../../src/util/logger.js';
 import { seededRandom } from '../../src/util/random.js';
 import { TCP_EXCHANGE_OVERHEAD, udpWireBytes } from '../wire.js';
-import { agentName, type BenchCluster, benchDevice, type BenchSystem, type ClusterOptions, emptyTraffic } from '../system.js';
+import {
+  agentName,
+  type BenchCluster,
+  benchDevice,
+  type BenchSystem,
+  type ClusterOptions,
+  emptyTraffic,
+} from '../system.js';
 
 /** Herald itself: real Agents, UDP multicast on lo, HTTP catch-up, loss injected on receive. */
 export const heraldMulticast: BenchSystem = {
@@ -47,7 +54,11 @@ export interface HeraldBenchOptions {
   extensions?: (i: number) => AgentExtension[];
 }
 
-export async function startHerald(opts: ClusterOptions, discovery: 'multicast' | 'mdns', extra: HeraldBenchOptions = {}): Promise<BenchCluster & { agents: Agent[] }> {
+export async function startHerald(
+  opts: ClusterOptions,
+  discovery: 'multicast' | 'mdns',
+  extra: HeraldBenchOptions = {},
+): Promise<BenchCluster & { agents: Agent[] }> {
   {
     const clock = systemClock();
     const random = seededRandom(opts.seed);
@@ -60,7 +71,9 @@ export async function startHerald(opts: ClusterOptions, discovery: 'multicast' |
 
     const make = (i: number) => {
       const name = agentName(i);
-      const source = new MemoryProfileSource(Array.from({ length: opts.devicesPerAgent }, (_, k) => benchDevice(name, k)));
+      const source = new MemoryProfileSource(
+        Array.from({ length: opts.devicesPerAgent }, (_, k) => benchDevice(name, k)),
+      );
       const udp = new UdpMulticastTransport({ group: '239.255.70.70', port: opts.port, interfaceAddress: '127.0.0.1' });
       const counted: DatagramTransport = {
         start: (h) => udp.start(h),
@@ -74,32 +87,57 @@ export async function startHerald(opts: ClusterOptions, discovery: 'multicast' |
       };
       const agent = new Agent(
         {
-          clock, random, logger, profiles: source,
-          transport: discovery === 'multicast' ? withReceiveLoss(counted, () => opts.loss, seededRandom(opts.seed * 1000 + i)) : undefined,
-          extensions: discovery === 'mdns' ? [new MdnsDiscovery({
-            interfaceAddress: '127.0.0.1', browse: true, publishDevices: false,
-            socket: lossyUdpSocket(opts.loss, seededRandom(opts.seed * 1000 + i), (bytes) => {
-              traffic.datagrams += 1;
-              traffic.datagramBytes += udpWireBytes(bytes);
-              traffic.changeBytes += udpWireBytes(bytes);
-            }),
-          })] : extra.extensions?.(i) ?? [],
+          clock,
+          random,
+          logger,
+          profiles: source,
+          transport:
+            discovery === 'multicast'
+              ? withReceiveLoss(counted, () => opts.loss, seededRandom(opts.seed * 1000 + i))
+              : undefined,
+          extensions:
+            discovery === 'mdns'
+              ? [
+                  new MdnsDiscovery({
+                    interfaceAddress: '127.0.0.1',
+                    browse: true,
+                    publishDevices: false,
+                    socket: lossyUdpSocket(opts.loss, seededRandom(opts.seed * 1000 + i), (bytes) => {
+                      traffic.datagrams += 1;
+                      traffic.datagramBytes += udpWireBytes(bytes);
+                      traffic.changeBytes += udpWireBytes(bytes);
+                    }),
+                  }),
+                ]
+              : (extra.extensions?.(i) ?? []),
           peers: new HttpPeerClient({ auth: extra.keys && new PeerAuth(extra.keys, clock) }),
           envelope: extra.keys && new HmacEnvelope(extra.keys, clock),
           peerListener: (service) => {
-            const server = new PeerHttpServer(service, { host: '127.0.0.1', port: 0 }, {
-              auth: extra.keys && new PeerAuth(extra.keys, clock),
-              onExchange: (route, bytesIn, bytesOut) => {
-                const bytes = bytesIn + bytesOut + TCP_EXCHANGE_OVERHEAD;
-                traffic.httpRequests += 1;
-                traffic.httpBytes += bytes;
-                if (route === '/v1/peer/changes') traffic.changeBytes += bytes;
+            const server = new PeerHttpServer(
+              service,
+              { host: '127.0.0.1', port: 0 },
+              {
+                auth: extra.keys && new PeerAuth(extra.keys, clock),
+                onExchange: (route, bytesIn, bytesOut) => {
+                  const bytes = bytesIn + bytesOut + TCP_EXCHANGE_OVERHEAD;
+                  traffic.httpRequests += 1;
+                  traffic.httpBytes += bytes;
+                  if (route === '/v1/peer/changes') traffic.changeBytes += bytes;
+                },
               },
-            });
+            );
             return { start: async () => (await server.start()).port, stop: () => server.stop() };
           },
         },
-        { name, site: `b${opts.port}`, incarnation: clock.now() * 1000 + i, address: '127.0.0.1', host: 'localhost', heartbeatMs: opts.heartbeatMs, api: extra.apiOnFirst && i === 0 ? { host: '127.0.0.1', port: 0 } : null },
+        {
+          name,
+          site: `b${opts.port}`,
+          incarnation: clock.now() * 1000 + i,
+          address: '127.0.0.1',
+          host: 'localhost',
+          heartbeatMs: opts.heartbeatMs,
+          api: extra.apiOnFirst && i === 0 ? { host: '127.0.0.1', port: 0 } : null,
+        },
       );
       agent.directory.subscribe((e) => {
         for (const l of listeners) l(i, e.agent);
@@ -118,19 +156,36 @@ export async function startHerald(opts: ClusterOptions, discovery: 'multicast' |
       agents,
       names: agents.map((a) => a.name),
       async change(i: number, devices: Device[]) {
-        sources[i]!.set(devices);
-        await agents[i]!.reload('bench');
-        return agents[i]!.local.currentVersion;
+        sources[i].set(devices);
+        await agents[i].reload('bench');
+        return agents[i].local.currentVersion;
       },
       onProgress: (cb) => listeners.push(cb),
-      held: (viewer, origin) => agents[viewer]!.directory.held(origin)?.version ?? 0,
-      state: (viewer, origin) => agents[viewer]!.directory.held(origin)?.state,
-      converged: () => running().every((v) => running().every((o) => v.directory.held(o.name)?.version === o.local.currentVersion && v.directory.held(o.name)?.state === 'alive')),
-      traffic: () => ({ ...traffic, changeDatagrams: agents.reduce((n, a) => n + a.metrics.announcementsSent.get({ type: 'announce' }) + a.metrics.announcementsSent.get({ type: 'mdns' }), 0) }),
-      maxServed: () => Math.max(...agents.map((a) => a.metrics.peerRequestsServed.get({ route: 'changes', status: '200' }))),
+      held: (viewer, origin) => agents[viewer].directory.held(origin)?.version ?? 0,
+      state: (viewer, origin) => agents[viewer].directory.held(origin)?.state,
+      converged: () =>
+        running().every((v) =>
+          running().every(
+            (o) =>
+              v.directory.held(o.name)?.version === o.local.currentVersion &&
+              v.directory.held(o.name)?.state === 'alive',
+          ),
+        ),
+      traffic: () => ({
+        ...traffic,
+        changeDatagrams: agents.reduce(
+          (n, a) =>
+            n +
+            a.metrics.announcementsSent.get({ type: 'announce' }) +
+            a.metrics.announcementsSent.get({ type: 'mdns' }),
+          0,
+        ),
+      }),
+      maxServed: () =>
+        Math.max(...agents.map((a) => a.metrics.peerRequestsServed.get({ route: 'changes', status: '200' }))),
       async crash(i: number) {
         crashed.add(i);
-        await agents[i]!.stop({ goodbye: false });
+        await agents[i].stop({ goodbye: false });
       },
       async stop() {
         await Promise.all(agents.map((a, i) => (crashed.has(i) ? undefined : a.stop({ goodbye: false }))));

@@ -3,7 +3,14 @@ import type { AddressInfo, Socket } from 'node:net';
 import { Agent as UndiciAgent, request } from 'undici';
 import type { Device } from '../../src/profiles/model.js';
 import { jitter, seededRandom } from '../../src/util/random.js';
-import { agentNames, type BenchCluster, benchDevice, type BenchSystem, type ClusterOptions, emptyTraffic } from '../system.js';
+import {
+  agentNames,
+  type BenchCluster,
+  benchDevice,
+  type BenchSystem,
+  type ClusterOptions,
+  emptyTraffic,
+} from '../system.js';
 import { TCP_EXCHANGE_OVERHEAD } from '../wire.js';
 
 /**
@@ -32,64 +39,80 @@ export const httpPolling: BenchSystem = {
       dispatcher: new UndiciAgent({ connections: 1, keepAliveTimeout: 10_000 }),
     }));
 
-    await Promise.all(nodes.map((n) => new Promise<void>((resolve) => {
-      const counted = new WeakMap<Socket, { read: number; written: number }>();
-      const server = createServer((req, res) => {
-        n.served += 1;
-        const socket = req.socket;
-        const changed = req.headers['if-none-match'] !== `"${n.version}"`;
-        res.once('finish', () => {
-          const last = counted.get(socket) ?? { read: 0, written: 0 };
-          counted.set(socket, { read: socket.bytesRead, written: socket.bytesWritten });
-          const bytes = socket.bytesRead - last.read + socket.bytesWritten - last.written + TCP_EXCHANGE_OVERHEAD;
-          traffic.httpBytes += bytes;
-          if (changed && req.headers['if-none-match'] !== undefined) traffic.changeBytes += bytes;
-        });
-        if (!changed) {
-          res.writeHead(304).end();
-          return;
-        }
-        const body = JSON.stringify({ version: n.version, devices: n.devices });
-        res.writeHead(200, { etag: `"${n.version}"`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
-      });
-      server.listen(0, '127.0.0.1', () => {
-        n.server = server;
-        n.port = (server.address() as AddressInfo).port;
-        resolve();
-      });
-    })));
+    await Promise.all(
+      nodes.map(
+        (n) =>
+          new Promise<void>((resolve) => {
+            const counted = new WeakMap<Socket, { read: number; written: number }>();
+            const server = createServer((req, res) => {
+              n.served += 1;
+              const socket = req.socket;
+              const changed = req.headers['if-none-match'] !== `"${n.version}"`;
+              res.once('finish', () => {
+                const last = counted.get(socket) ?? { read: 0, written: 0 };
+                counted.set(socket, { read: socket.bytesRead, written: socket.bytesWritten });
+                const bytes = socket.bytesRead - last.read + socket.bytesWritten - last.written + TCP_EXCHANGE_OVERHEAD;
+                traffic.httpBytes += bytes;
+                if (changed && req.headers['if-none-match'] !== undefined) traffic.changeBytes += bytes;
+              });
+              if (!changed) {
+                res.writeHead(304).end();
+                return;
+              }
+              const body = JSON.stringify({ version: n.version, devices: n.devices });
+              res
+                .writeHead(200, {
+                  etag: `"${n.version}"`,
+                  'content-type': 'application/json',
+                  'content-length': Buffer.byteLength(body),
+                })
+                .end(body);
+            });
+            server.listen(0, '127.0.0.1', () => {
+              n.server = server;
+              n.port = (server.address() as AddressInfo).port;
+              resolve();
+            });
+          }),
+      ),
+    );
 
     const poll = async (i: number) => {
-      const n = nodes[i]!;
-      await Promise.all(nodes.map(async (peer) => {
-        if (peer === n || n.crashed) return;
-        const held = n.view.get(peer.name);
-        traffic.httpRequests += 1;
-        try {
-          const res = await request(`http://127.0.0.1:${peer.port}/state`, {
-            dispatcher: n.dispatcher,
-            headers: held ? { 'if-none-match': `"${held.version}"` } : {},
-            signal: AbortSignal.timeout(opts.heartbeatMs),
-          });
-          if (res.statusCode === 200) {
-            const body = (await res.body.json()) as { version: number };
-            n.view.set(peer.name, { version: body.version, state: 'alive' });
-          } else {
-            await res.body.dump();
-            if (held) held.state = 'alive';
+      const n = nodes[i];
+      await Promise.all(
+        nodes.map(async (peer) => {
+          if (peer === n || n.crashed) return;
+          const held = n.view.get(peer.name);
+          traffic.httpRequests += 1;
+          try {
+            const res = await request(`http://127.0.0.1:${peer.port}/state`, {
+              dispatcher: n.dispatcher,
+              headers: held ? { 'if-none-match': `"${held.version}"` } : {},
+              signal: AbortSignal.timeout(opts.heartbeatMs),
+            });
+            if (res.statusCode === 200) {
+              const body = (await res.body.json()) as { version: number };
+              n.view.set(peer.name, { version: body.version, state: 'alive' });
+            } else {
+              await res.body.dump();
+              if (held) held.state = 'alive';
+            }
+          } catch {
+            if (held && held.state === 'alive') held.state = 'lost'; // a refused or timed-out poll
           }
-        } catch {
-          if (held && held.state === 'alive') held.state = 'lost'; // a refused or timed-out poll
-        }
-        for (const l of listeners) l(i, peer.name);
-      }));
+          for (const l of listeners) l(i, peer.name);
+        }),
+      );
     };
     const schedule = (i: number, first = false) => {
-      const n = nodes[i]!;
-      n.timer = setTimeout(async () => {
-        await poll(i);
-        if (!n.crashed) schedule(i);
-      }, first ? n.random() * opts.heartbeatMs : jitter(n.random, opts.heartbeatMs, 0.2));
+      const n = nodes[i];
+      n.timer = setTimeout(
+        async () => {
+          await poll(i);
+          if (!n.crashed) schedule(i);
+        },
+        first ? n.random() * opts.heartbeatMs : jitter(n.random, opts.heartbeatMs, 0.2),
+      );
     };
     await Promise.all(nodes.map((_, i) => poll(i)));
     nodes.forEach((_, i) => schedule(i, true));
@@ -98,19 +121,25 @@ export const httpPolling: BenchSystem = {
     return {
       names,
       async change(i, devices) {
-        const n = nodes[i]!;
+        const n = nodes[i];
         n.devices = devices;
         n.version += 1;
         return n.version;
       },
       onProgress: (cb) => listeners.push(cb),
-      held: (viewer, origin) => nodes[viewer]!.view.get(origin)?.version ?? (nodes[viewer]!.name === origin ? nodes[viewer]!.version : 0),
-      state: (viewer, origin) => nodes[viewer]!.view.get(origin)?.state,
-      converged: () => live().every((v) => live().every((o) => o === v || (v.view.get(o.name)?.version === o.version && v.view.get(o.name)?.state === 'alive'))),
+      held: (viewer, origin) =>
+        nodes[viewer].view.get(origin)?.version ?? (nodes[viewer].name === origin ? nodes[viewer].version : 0),
+      state: (viewer, origin) => nodes[viewer].view.get(origin)?.state,
+      converged: () =>
+        live().every((v) =>
+          live().every(
+            (o) => o === v || (v.view.get(o.name)?.version === o.version && v.view.get(o.name)?.state === 'alive'),
+          ),
+        ),
       traffic: () => ({ ...traffic }),
       maxServed: () => Math.max(...nodes.map((n) => n.served)),
       async crash(i) {
-        const n = nodes[i]!;
+        const n = nodes[i];
         n.crashed = true;
         clearTimeout(n.timer);
         n.server?.closeAllConnections();

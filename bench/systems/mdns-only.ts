@@ -22,15 +22,26 @@ export const mdnsOnly: BenchSystem = {
     const type = `b${opts.port}`;
     const names = agentNames(opts.agents);
     const nodes = names.map((name, i) => {
-      const bonjour = new Bonjour({
-        interface: '127.0.0.1', bind: '0.0.0.0',
-        socket: lossyUdpSocket(opts.loss, seededRandom(opts.seed * 31 + i), (bytes) => {
-          traffic.datagrams += 1;
-          traffic.datagramBytes += udpWireBytes(bytes);
-          traffic.changeBytes += udpWireBytes(bytes);
-        }),
-      } as never, () => {});
-      return { name, bonjour, version: 1, view: new Map<string, number>(), crashed: false, timer: undefined as NodeJS.Timeout | undefined };
+      const bonjour = new Bonjour(
+        {
+          interface: '127.0.0.1',
+          bind: '0.0.0.0',
+          socket: lossyUdpSocket(opts.loss, seededRandom(opts.seed * 31 + i), (bytes) => {
+            traffic.datagrams += 1;
+            traffic.datagramBytes += udpWireBytes(bytes);
+            traffic.changeBytes += udpWireBytes(bytes);
+          }),
+        } as never,
+        () => {},
+      );
+      return {
+        name,
+        bonjour,
+        version: 1,
+        view: new Map<string, number>(),
+        crashed: false,
+        timer: undefined as NodeJS.Timeout | undefined,
+      };
     });
     for (const [i, n] of nodes.entries()) {
       n.bonjour.publish({ name: n.name, type, port: 9, txt: { v: '1' }, probe: false, disableIPv6: true });
@@ -41,23 +52,30 @@ export const mdnsOnly: BenchSystem = {
         if (v > (n.view.get(s.name) ?? 0)) n.view.set(s.name, v);
         for (const l of listeners) l(i, s.name);
       };
-      browser.on('up', seen as never);
-      browser.on('txt-update', seen as never);
+      browser.on('up', seen);
+      browser.on('txt-update', seen);
     }
-    type Responder = { registry: Record<string, { name: string; data: unknown; flush?: boolean }[]>; mdns: { respond(p: unknown, cb?: () => void): void } };
-    const responder = (i: number) => (nodes[i]!.bonjour as unknown as { server: Responder }).server;
-    const fqdn = (i: number) => `${nodes[i]!.name}._${type}._tcp.local`;
+    type Responder = {
+      registry: Record<string, { name: string; data: unknown; flush?: boolean }[]>;
+      mdns: { respond(p: unknown, cb?: () => void): void };
+    };
+    const responder = (i: number) => (nodes[i].bonjour as unknown as { server: Responder }).server;
+    const fqdn = (i: number) => `${nodes[i].name}._${type}._tcp.local`;
     const reannounce = (i: number) => {
       const server = responder(i);
-      const own = Object.values(server.registry).flat().filter((r) => r.name === fqdn(i) || r.name === `_${type}._tcp.local`);
-      server.mdns.respond({ answers: own.map((r) => ((r as { type?: string }).type === 'PTR' ? r : { ...r, flush: true })) });
+      const own = Object.values(server.registry)
+        .flat()
+        .filter((r) => r.name === fqdn(i) || r.name === `_${type}._tcp.local`);
+      server.mdns.respond({
+        answers: own.map((r) => ((r as { type?: string }).type === 'PTR' ? r : { ...r, flush: true })),
+      });
     };
 
     const live = () => nodes.filter((n) => !n.crashed);
     return {
       names,
       async change(i: number, _devices: Device[]) {
-        const n = nodes[i]!;
+        const n = nodes[i];
         n.version += 1;
         // bonjour-service has no TXT update: change its registered record in place, then announce it twice.
         const txt = responder(i).registry.TXT?.find((r) => r.name === fqdn(i));
@@ -69,13 +87,14 @@ export const mdnsOnly: BenchSystem = {
         return n.version;
       },
       onProgress: (cb) => listeners.push(cb),
-      held: (viewer, origin) => (nodes[viewer]!.name === origin ? nodes[viewer]!.version : nodes[viewer]!.view.get(origin) ?? 0),
-      state: (viewer, origin) => (nodes[viewer]!.view.has(origin) ? 'alive' : undefined),
+      held: (viewer, origin) =>
+        nodes[viewer].name === origin ? nodes[viewer].version : (nodes[viewer].view.get(origin) ?? 0),
+      state: (viewer, origin) => (nodes[viewer].view.has(origin) ? 'alive' : undefined),
       converged: () => live().every((v) => live().every((o) => o === v || v.view.get(o.name) === o.version)),
       traffic: () => ({ ...traffic }),
       maxServed: () => 0,
       async crash(i) {
-        const n = nodes[i]!;
+        const n = nodes[i];
         n.crashed = true;
         clearTimeout(n.timer);
         await new Promise<void>((r) => n.bonjour.destroy(() => r()));

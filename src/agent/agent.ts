@@ -141,11 +141,20 @@ export class Agent {
     }
     this.local.replaceAll(set.devices.map((d) => d.device));
     this.lastReload = { ok: true, at: new Date(this.c.clock.now()).toISOString(), errors: 0 };
-    this.c.logger.info({ devices: set.devices.length, from: this.c.profiles.description, version: this.local.currentVersion }, 'profiles loaded');
+    this.c.logger.info(
+      { devices: set.devices.length, from: this.c.profiles.description, version: this.local.currentVersion },
+      'profiles loaded',
+    );
 
     const service = new DirectoryPeerService({
       directory: this.directory,
-      identity: helloOf(this.init.name, this.init.site, this.init.incarnation, () => this.local.currentVersion, this.directory),
+      identity: helloOf(
+        this.init.name,
+        this.init.site,
+        this.init.incarnation,
+        () => this.local.currentVersion,
+        this.directory,
+      ),
       onServed: (route, status) => this.metrics.peerRequestsServed.inc({ route, status: String(status) }),
     });
     this.peerListener = this.c.peerListener(service, this.metrics);
@@ -153,13 +162,35 @@ export class Agent {
 
     this.sync = new ClusterSync(
       { ...this.c, directory: this.directory, local: this.local, metrics: this.metrics },
-      { name: this.init.name, site: this.init.site, incarnation: this.init.incarnation, peerPort: this.peerPort, heartbeatMs: this.init.heartbeatMs, livenessPeriodMs: this.init.livenessPeriodMs ?? (this.c.transport ? undefined : (this.init.heartbeatMs ?? 1000) * MDNS_LIVENESS_FACTOR) },
+      {
+        name: this.init.name,
+        site: this.init.site,
+        incarnation: this.init.incarnation,
+        peerPort: this.peerPort,
+        heartbeatMs: this.init.heartbeatMs,
+        livenessPeriodMs:
+          this.init.livenessPeriodMs ??
+          (this.c.transport ? undefined : (this.init.heartbeatMs ?? 1000) * MDNS_LIVENESS_FACTOR),
+      },
     );
     await this.sync.start();
     this.directory.touch(this.init.name, this.init.address, this.peerPort);
     const ctx: AgentContext = {
-      directory: this.directory, local: this.local, sync: this.sync, metrics: this.metrics, logger: this.c.logger, clock: this.c.clock, random: this.c.random,
-      identity: { name: this.init.name, site: this.init.site, incarnation: this.init.incarnation, address: this.init.address, host: this.init.host, peerPort: this.peerPort },
+      directory: this.directory,
+      local: this.local,
+      sync: this.sync,
+      metrics: this.metrics,
+      logger: this.c.logger,
+      clock: this.c.clock,
+      random: this.c.random,
+      identity: {
+        name: this.init.name,
+        site: this.init.site,
+        incarnation: this.init.incarnation,
+        address: this.init.address,
+        host: this.init.host,
+        peerPort: this.peerPort,
+      },
     };
     for (const ext of this.c.extensions ?? []) {
       await ext.start(ctx);
@@ -168,17 +199,31 @@ export class Agent {
 
     if (this.init.api) {
       this.api = new ApiServer(
-        { directory: this.directory, journal: this.journal, metrics: this.metrics, logger: this.c.logger, readiness: () => this.readiness(), authorize: this.c.authorizeApi },
+        {
+          directory: this.directory,
+          journal: this.journal,
+          metrics: this.metrics,
+          logger: this.c.logger,
+          readiness: () => this.readiness(),
+          authorize: this.c.authorizeApi,
+        },
         this.init.api,
       );
       this.apiAddress = await this.api.start();
     }
     this.unwatch = this.c.profiles.watch(() => void this.reload('change'));
     this.started = true;
-    this.c.logger.info({
-      agent: this.init.name, site: this.init.site, incarnation: this.init.incarnation, address: this.init.address, peerPort: this.peerPort,
-      api: this.apiAddress ? `${this.apiAddress.address}:${this.apiAddress.port}` : null,
-    }, 'agent started');
+    this.c.logger.info(
+      {
+        agent: this.init.name,
+        site: this.init.site,
+        incarnation: this.init.incarnation,
+        address: this.init.address,
+        peerPort: this.peerPort,
+        api: this.apiAddress ? `${this.apiAddress.address}:${this.apiAddress.port}` : null,
+      },
+      'agent started',
+    );
   }
 
   /** Stops in the reverse order of start. A crash test passes goodbye: false to vanish silently. */
@@ -188,7 +233,9 @@ export class Agent {
     this.unwatch?.();
     await this.api?.stop();
     for (const ext of this.startedExtensions.splice(0).reverse()) {
-      await ext.stop(opts).catch((err: unknown) => this.c.logger.error({ err, extension: ext.name }, 'extension failed to stop'));
+      await ext
+        .stop(opts)
+        .catch((err: unknown) => this.c.logger.error({ err, extension: ext.name }, 'extension failed to stop'));
     }
     await this.sync?.stop(opts);
     await this.peerListener?.stop();
@@ -210,14 +257,27 @@ export class Agent {
         this.metrics.profileErrors.inc({}, set.errors.length);
         this.metrics.profileReloads.inc({ result: 'refused' });
         this.lastReload = { ok: false, at, errors: set.errors.length };
-        for (const e of set.errors) this.c.logger.error({ file: e.file, line: e.line, field: e.field, reason }, `profile error, keeping the last good set: ${formatProfileError(e)}`);
+        for (const e of set.errors)
+          this.c.logger.error(
+            { file: e.file, line: e.line, field: e.field, reason },
+            `profile error, keeping the last good set: ${formatProfileError(e)}`,
+          );
         return;
       }
       const delta = this.local.replaceAll(set.devices.map((d) => d.device));
       this.lastReload = { ok: true, at, errors: 0 };
       this.metrics.profileReloads.inc({ result: delta ? 'changed' : 'unchanged' });
       if (delta) {
-        this.c.logger.info({ reason, version: delta.version, added: delta.added.map((d) => d.id), updated: delta.updated.map((d) => d.id), removed: delta.removed }, 'device set changed');
+        this.c.logger.info(
+          {
+            reason,
+            version: delta.version,
+            added: delta.added.map((d) => d.id),
+            updated: delta.updated.map((d) => d.id),
+            removed: delta.removed,
+          },
+          'device set changed',
+        );
       }
     });
     return this.reloading;
@@ -227,8 +287,16 @@ export class Agent {
     const checks: Readiness['checks'] = {
       profiles: this.lastReload?.ok
         ? { ok: true, detail: `${this.local.devices().length} devices, version ${this.local.currentVersion}` }
-        : { ok: this.lastReload !== undefined, detail: this.lastReload ? `last reload refused (${this.lastReload.errors} errors); serving the last good set` : 'not loaded' },
-      sync: { ok: this.started, detail: this.sync ? `${this.sync.pendingCatchups()} catch-ups pending` : 'not started' },
+        : {
+            ok: this.lastReload !== undefined,
+            detail: this.lastReload
+              ? `last reload refused (${this.lastReload.errors} errors); serving the last good set`
+              : 'not loaded',
+          },
+      sync: {
+        ok: this.started,
+        detail: this.sync ? `${this.sync.pendingCatchups()} catch-ups pending` : 'not started',
+      },
     };
     for (const ext of this.c.extensions ?? []) {
       const h = ext.health?.();
@@ -236,14 +304,23 @@ export class Agent {
     }
     // A non-critical check (the MQTT bridge) is reported but does not make the agent unready: the
     // directory and LAN sync are served whatever the broker does.
-    return { ready: this.started && !this.stopping && Object.values(checks).every((c) => c.ok || (c as { critical?: boolean }).critical === false), checks };
+    return {
+      ready:
+        this.started &&
+        !this.stopping &&
+        Object.values(checks).every((c) => c.ok || (c as { critical?: boolean }).critical === false),
+      checks,
+    };
   }
 
   private registerGauges(): void {
     const r = this.metrics.registry;
     r.gauge('herald_agents', 'Known agents by state, this one included.', () =>
-      Object.entries(this.directory.counts().agents).map(([state, n]) => [{ state }, n] as [Record<string, string>, number]));
+      Object.entries(this.directory.counts().agents).map(
+        ([state, n]) => [{ state }, n] as [Record<string, string>, number],
+      ),
+    );
     r.gauge('herald_devices', 'Devices of alive agents in the directory.', () => this.directory.counts().devices);
-    r.gauge('herald_local_version', 'Version of this agent\'s own device set.', () => this.local.currentVersion);
+    r.gauge('herald_local_version', "Version of this agent's own device set.", () => this.local.currentVersion);
   }
 }

@@ -34,11 +34,22 @@ async function extensionsFor(config: AgentConfig, interfaceAddress: string): Pro
   }
   if (config.mqttUrl) {
     const { MqttBridge } = await import('../mqtt/bridge.js');
-    out.push(new MqttBridge({
-      url: config.mqttUrl, base: config.mqttBase, protocol: config.mqttProtocol, mode: config.mqttMode, homeAssistant: config.mqttHomeassistant,
-      importSites: config.mqttImport, user: config.mqttUser, passwordFile: config.mqttPasswordFile, caFile: config.mqttCa, certFile: config.mqttCert,
-      keyFile: config.mqttKey, softwareVersion: HERALD_VERSION,
-    }));
+    out.push(
+      new MqttBridge({
+        url: config.mqttUrl,
+        base: config.mqttBase,
+        protocol: config.mqttProtocol,
+        mode: config.mqttMode,
+        homeAssistant: config.mqttHomeassistant,
+        importSites: config.mqttImport,
+        user: config.mqttUser,
+        passwordFile: config.mqttPasswordFile,
+        caFile: config.mqttCa,
+        certFile: config.mqttCert,
+        keyFile: config.mqttKey,
+        softwareVersion: HERALD_VERSION,
+      }),
+    );
   }
   return out;
 }
@@ -51,11 +62,17 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
   let authorizeApi;
   if (config.apiTokenFile) authorizeApi = bearerAuthorizer(await loadApiToken(config.apiTokenFile));
   else if (!isLoopback(config.api.host)) {
-    throw new OptionError(`--api ${config.api.host}:${config.api.port} listens beyond loopback: set --api-token-file so that only holders of the token can read the directory`, EXIT.usage);
+    throw new OptionError(
+      `--api ${config.api.host}:${config.api.port} listens beyond loopback: set --api-token-file so that only holders of the token can read the directory`,
+      EXIT.usage,
+    );
   }
 
   const keys = config.keyFile ? await loadKeyRing(config.keyFile) : undefined;
-  if (!keys) logger.warn('no cluster key (--key-file): any host on the LAN can announce devices to this site; see docs/security.md');
+  if (!keys)
+    logger.warn(
+      'no cluster key (--key-file): any host on the LAN can announce devices to this site; see docs/security.md',
+    );
   const peerAuth = keys && new PeerAuth(keys, clock);
   const envelope = keys && new HmacEnvelope(keys, clock);
   const rejectedLog = new RateLimitedLog(clock, 60_000);
@@ -68,27 +85,35 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
       random: Math.random,
       logger,
       profiles: new FolderProfileSource(config.profiles),
-      transport: config.discovery === 'mdns' ? undefined : new UdpMulticastTransport({
-        group: config.group.host,
-        port: config.group.port,
-        interfaceAddress: iface.address,
-        // A link that is down fails every send: said once a minute per cause, not once a datagram.
-        onError: (err) => {
-          if (socketLog.allow((err as NodeJS.ErrnoException).code ?? err.message)) logger.warn({ err: err.message }, 'multicast socket error (repeats are not logged for a minute)');
-        },
-      }),
+      transport:
+        config.discovery === 'mdns'
+          ? undefined
+          : new UdpMulticastTransport({
+              group: config.group.host,
+              port: config.group.port,
+              interfaceAddress: iface.address,
+              // A link that is down fails every send: said once a minute per cause, not once a datagram.
+              onError: (err) => {
+                if (socketLog.allow((err as NodeJS.ErrnoException).code ?? err.message))
+                  logger.warn({ err: err.message }, 'multicast socket error (repeats are not logged for a minute)');
+              },
+            }),
       extensions: await extensionsFor(config, iface.address),
       envelope,
       peers: new HttpPeerClient({ localAddress: iface.address, auth: peerAuth }),
       peerListener: (service, metrics) => {
-        const server = new PeerHttpServer(service, { host: iface.address, port: config.peerPort }, {
-          auth: peerAuth,
-          clock,
-          onRejected: (reason, from) => {
-            metrics.invalidInput.inc({ source: 'peer-request', reason });
-            if (rejectedLog.allow(`${from}:${reason}`)) logger.warn({ from, reason }, 'refused a peer request');
+        const server = new PeerHttpServer(
+          service,
+          { host: iface.address, port: config.peerPort },
+          {
+            auth: peerAuth,
+            clock,
+            onRejected: (reason, from) => {
+              metrics.invalidInput.inc({ source: 'peer-request', reason });
+              if (rejectedLog.allow(`${from}:${reason}`)) logger.warn({ from, reason }, 'refused a peer request');
+            },
           },
-        });
+        );
         return { start: async () => (await server.start()).port, stop: () => server.stop() };
       },
       authorizeApi,

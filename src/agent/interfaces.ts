@@ -14,7 +14,15 @@ export function resolveInterface(spec: string, interfaces = networkInterfaces())
     }
   }
   const known = Object.entries(interfaces)
-    .map(([name, addrs]) => `${name} (${(addrs ?? []).filter((a) => a.family === 'IPv4').map((a) => a.address).join(', ') || 'no IPv4'})`)
+    .map(
+      ([name, addrs]) =>
+        `${name} (${
+          (addrs ?? [])
+            .filter((a) => a.family === 'IPv4')
+            .map((a) => a.address)
+            .join(', ') || 'no IPv4'
+        })`,
+    )
     .join(', ');
   throw new Error(`no interface '${spec}' with an IPv4 address; this host has: ${known}`);
 }
@@ -25,7 +33,12 @@ export function resolveInterface(spec: string, interfaces = networkInterfaces())
  */
 export async function awaitInterface(
   spec: string,
-  opts: { onWait: (detail: string) => void; intervalMs?: number; timeoutMs?: number; interfaces?: () => ReturnType<typeof networkInterfaces> },
+  opts: {
+    onWait: (detail: string) => void;
+    intervalMs?: number;
+    timeoutMs?: number;
+    interfaces?: () => ReturnType<typeof networkInterfaces>;
+  },
 ): Promise<ResolvedInterface> {
   const list = opts.interfaces ?? networkInterfaces;
   const deadline = Date.now() + (opts.timeoutMs ?? Infinity);
@@ -51,23 +64,29 @@ export async function awaitInterface(
 export function followInterfaceAddress(
   spec: string,
   current: string,
-  opts: { onChange: (next: ResolvedInterface) => void; intervalMs?: number; interfaces?: () => ReturnType<typeof networkInterfaces> },
+  opts: {
+    onChange: (next: ResolvedInterface) => void;
+    intervalMs?: number;
+    interfaces?: () => ReturnType<typeof networkInterfaces>;
+  },
 ): { stop(): void; moved(to: string): void } {
   const list = opts.interfaces ?? networkInterfaces;
   let address = current;
   const pinned = /^\d{1,3}(\.\d{1,3}){3}$/.test(spec);
-  const timer = pinned ? undefined : setInterval(() => {
-    const now = list();
-    // The address in use may still be on the interface next to a new one: it is kept while it is there.
-    if ((now[spec] ?? []).some((a) => a.family === 'IPv4' && a.address === address)) return;
-    let next: ResolvedInterface;
-    try {
-      next = resolveInterface(spec, now);
-    } catch {
-      return; // no address at the moment: the lease is being renewed, or the link is down
-    }
-    opts.onChange(next);
-  }, opts.intervalMs ?? 5000);
+  const timer = pinned
+    ? undefined
+    : setInterval(() => {
+        const now = list();
+        // The address in use may still be on the interface next to a new one: it is kept while it is there.
+        if ((now[spec] ?? []).some((a) => a.family === 'IPv4' && a.address === address)) return;
+        let next: ResolvedInterface;
+        try {
+          next = resolveInterface(spec, now);
+        } catch {
+          return; // no address at the moment: the lease is being renewed, or the link is down
+        }
+        opts.onChange(next);
+      }, opts.intervalMs ?? 5000);
   timer?.unref();
   return {
     stop: () => clearInterval(timer),

@@ -57,12 +57,16 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     await agent.stop({ goodbye: false });
     if (err instanceof ProfileLoadError) {
       for (const e of err.errors) process.stderr.write(formatProfileError(e) + '\n');
-      process.stderr.write(`herald: refusing to start: ${err.errors.length} error(s) in ${config.profiles} (check them with: herald check ${config.profiles})\n`);
+      process.stderr.write(
+        `herald: refusing to start: ${err.errors.length} error(s) in ${config.profiles} (check them with: herald check ${config.profiles})\n`,
+      );
       return EXIT.config;
     }
     const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
     if (e.code === 'EADDRINUSE' || e.code === 'EADDRNOTAVAIL' || e.code === 'EACCES') {
-      process.stderr.write(`herald: cannot listen on ${e.address ?? ''}:${e.port ?? ''}: ${e.code} (another agent running? choose --api or --peer-port)\n`);
+      process.stderr.write(
+        `herald: cannot listen on ${e.address ?? ''}:${e.port ?? ''}: ${e.code} (another agent running? choose --api or --peer-port)\n`,
+      );
       return 69; // EX_UNAVAILABLE
     }
     throw err;
@@ -87,7 +91,8 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     try {
       const next = await resolveConfig({ flags: values, env: process.env, configFile });
       const needRestart = restartNeeded(config, next);
-      if (needRestart.length > 0) logger.warn({ options: needRestart }, 'these options changed but take effect only after a restart');
+      if (needRestart.length > 0)
+        logger.warn({ options: needRestart }, 'these options changed but take effect only after a restart');
       if (next.logLevel !== config.logLevel) {
         logger.level = next.logLevel;
         logger.info({ logLevel: next.logLevel }, 'log level changed');
@@ -109,7 +114,10 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
   const moveTo = (next: ResolvedInterface) => {
     if (moving || stopping) return;
     moving = (async () => {
-      logger.warn({ interface: next.name, from: host.iface.address, to: next.address }, 'interface address changed; starting again on the new address');
+      logger.warn(
+        { interface: next.name, from: host.iface.address, to: next.address },
+        'interface address changed; starting again on the new address',
+      );
       notifier?.notify({ RELOADING: '1', STATUS: `moving to ${next.address}` });
       await agent.stop();
       try {
@@ -117,7 +125,10 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
         agent = host.agent;
         await agent.start();
       } catch (err) {
-        logger.error({ err: (err as Error).message }, 'could not start again on the new address; exiting for the service manager to restart the agent');
+        logger.error(
+          { err: (err as Error).message },
+          'could not start again on the new address; exiting for the service manager to restart the agent',
+        );
         process.exit(EXIT.software);
       }
       follower.moved(host.iface.address);
@@ -144,13 +155,18 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
       }, SHUTDOWN_DEADLINE_MS + 1000);
       deadline.unref();
       follower.stop();
-      Promise.resolve(moving).then(() => agent.stop()).then(async () => {
-        await notifier?.close();
-        resolve(0);
-      }, (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        resolve(EXIT.software);
-      });
+      Promise.resolve(moving)
+        .then(() => agent.stop())
+        .then(
+          async () => {
+            await notifier?.close();
+            resolve(0);
+          },
+          (err: unknown) => {
+            logger.error({ err }, 'shutdown failed');
+            resolve(EXIT.software);
+          },
+        );
     };
     onStop = stop;
     onReload = () => void reload();
@@ -159,5 +175,7 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
 }
 
 function restartNeeded(current: AgentConfig, next: AgentConfig): string[] {
-  return AGENT_OPTIONS.filter((o) => o.restart && JSON.stringify(current[o.key]) !== JSON.stringify(next[o.key])).map((o) => o.flag);
+  return AGENT_OPTIONS.filter((o) => o.restart && JSON.stringify(current[o.key]) !== JSON.stringify(next[o.key])).map(
+    (o) => o.flag,
+  );
 }

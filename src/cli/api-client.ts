@@ -19,7 +19,9 @@ export class ApiClient {
     try {
       res = await request(this.base + path, { signal: AbortSignal.timeout(5000), headers: this.headers });
     } catch (err) {
-      throw new Error(`cannot reach the agent at ${this.base}: ${(err as { code?: string }).code ?? (err as Error).message} (is it running? see --api)`);
+      throw new Error(
+        `cannot reach the agent at ${this.base}: ${(err as { code?: string }).code ?? (err as Error).message} (is it running? see --api)`,
+      );
     }
     const text = await res.body.text();
     let body: unknown;
@@ -38,9 +40,11 @@ export async function apiClientFrom(values: Record<string, string | boolean | un
   const file = (values['token-file'] as string | undefined) ?? process.env.HERALD_API_TOKEN_FILE;
   if (!file) return new ApiClient(api);
   try {
-    return new ApiClient(api, (await readFile(file, 'utf8')).split('\n')[0]!.trim());
+    return new ApiClient(api, (await readFile(file, 'utf8')).split('\n')[0].trim());
   } catch (err) {
-    throw new OptionError(`cannot read --token-file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new OptionError(
+      `cannot read --token-file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }
 

@@ -11,11 +11,18 @@ export interface ParsedArgs {
 
 export function parseCommandArgs(command: string, argv: string[], options: Options, allowPositionals = 0): ParsedArgs {
   try {
-    const parsed = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' }, ...options }, strict: true, allowPositionals: allowPositionals > 0 });
+    const parsed = parseArgs({
+      args: argv,
+      options: { help: { type: 'boolean', short: 'h' }, ...options },
+      strict: true,
+      allowPositionals: allowPositionals > 0,
+    });
     if (parsed.positionals.length > allowPositionals) {
-      throw new OptionError(`${command}: unexpected argument '${parsed.positionals[allowPositionals]}' (see herald ${command} --help)`);
+      throw new OptionError(
+        `${command}: unexpected argument '${parsed.positionals[allowPositionals]}' (see herald ${command} --help)`,
+      );
     }
-    return { values: parsed.values as ParsedArgs['values'], positionals: parsed.positionals };
+    return { values: parsed.values, positionals: parsed.positionals };
   } catch (err) {
     if (err instanceof OptionError) throw err;
     const message = (err as Error).message.replace(/\. To specify a positional argument.*$/s, '');

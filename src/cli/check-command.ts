@@ -19,6 +19,8 @@ export async function runCheckCommand(argv: string[]): Promise<number> {
     process.stderr.write(`${set.errors.length} error${set.errors.length === 1 ? '' : 's'} in ${dir}\n`);
     return 1;
   }
-  process.stdout.write(`${dir}: ${set.devices.length} device${set.devices.length === 1 ? '' : 's'} in ${set.files} file${set.files === 1 ? '' : 's'}, all valid\n`);
+  process.stdout.write(
+    `${dir}: ${set.devices.length} device${set.devices.length === 1 ? '' : 's'} in ${set.files} file${set.files === 1 ? '' : 's'}, all valid\n`,
+  );
   return 0;
 }

@@ -22,7 +22,11 @@ Agent demo-1 serves the local API (default 127.0.0.1:7755): try curl, herald ls 
 
 export async function runDemoCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('demo', argv, {
-    agents: { type: 'string' }, interval: { type: 'string' }, loss: { type: 'string' }, duration: { type: 'string' }, api: { type: 'string' },
+    agents: { type: 'string' },
+    interval: { type: 'string' },
+    loss: { type: 'string' },
+    duration: { type: 'string' },
+    api: { type: 'string' },
     profiles: { type: 'string' },
   });
   if (values.help) {
@@ -51,7 +55,10 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
     const udp = new UdpMulticastTransport({ group: '239.255.70.70', port: 7770, interfaceAddress: '127.0.0.1' });
     const agent = new Agent(
       {
-        clock, random, logger: logger.child({ agent: `demo-${i}` }), profiles: source,
+        clock,
+        random,
+        logger: logger.child({ agent: `demo-${i}` }),
+        profiles: source,
         transport: loss > 0 ? withReceiveLoss(udp, () => loss, random) : udp,
         peers: new HttpPeerClient(),
         peerListener: (service) => {
@@ -59,13 +66,22 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
           return { start: async () => (await server.start()).port, stop: () => server.stop() };
         },
       },
-      { name: `demo-${i}`, site: 'demo', incarnation: clock.now() + i, address: '127.0.0.1', host: 'localhost', api: i === 1 ? { host: apiHost!, port: Number(apiPort) } : null },
+      {
+        name: `demo-${i}`,
+        site: 'demo',
+        incarnation: clock.now() + i,
+        address: '127.0.0.1',
+        host: 'localhost',
+        api: i === 1 ? { host: apiHost, port: Number(apiPort) } : null,
+      },
     );
     try {
       await agent.start();
     } catch (err) {
       if (i === 1 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-        process.stderr.write(`herald demo: ${apiHost}:${apiPort} is taken (an agent running?); pass --api 127.0.0.1:PORT\n`);
+        process.stderr.write(
+          `herald demo: ${apiHost}:${apiPort} is taken (an agent running?); pass --api 127.0.0.1:PORT\n`,
+        );
         await agent.stop({ goodbye: false });
         return 69;
       }
@@ -73,8 +89,10 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
     }
     agents.push(agent);
   }
-  const api = agents[0]!.apiEndpoint;
-  process.stdout.write(`herald demo: ${count} agents on loopback, site 'demo', ${loss * 100}% datagram loss; API of demo-1 at http://${api?.address}:${api?.port}\n`);
+  const api = agents[0].apiEndpoint;
+  process.stdout.write(
+    `herald demo: ${count} agents on loopback, site 'demo', ${loss * 100}% datagram loss; API of demo-1 at http://${api?.address}:${api?.port}\n`,
+  );
   const expected = () => agents.reduce((n, a) => n + a.local.devices().length, 0);
   await until(() => agents.every((a) => a.directory.devices().length === expected()), 10_000);
   process.stdout.write(`${stamp()} every agent holds all ${expected()} devices of ${count} agents\n`);
@@ -95,17 +113,22 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
       await new Promise((r) => setTimeout(r, interval));
       if (!running) break;
       const i = Math.floor(random() * count);
-      const origin = agents[i]!;
+      const origin = agents[i];
       const before = origin.local.devices();
       const { devices, what } = mutate(before, samples, random, ++changes);
-      sources[i]!.set(devices);
+      sources[i].set(devices);
       await origin.reload('demo');
       const version = origin.local.currentVersion;
       const started = clock.monotonic();
-      const reached = await until(() => agents.every((a) => (a.directory.held(origin.name)?.version ?? 0) >= version), 10_000);
+      const reached = await until(
+        () => agents.every((a) => (a.directory.held(origin.name)?.version ?? 0) >= version),
+        10_000,
+      );
       const ms = clock.monotonic() - started;
       const on = agents.filter((a) => (a.directory.held(origin.name)?.version ?? 0) >= version).length;
-      process.stdout.write(`${stamp()} ${origin.name} v${version}: ${what.padEnd(34)} -> on ${on}/${count} agents in ${reached ? ms.toFixed(1) + ' ms' : 'more than 10 s'}\n`);
+      process.stdout.write(
+        `${stamp()} ${origin.name} v${version}: ${what.padEnd(34)} -> on ${on}/${count} agents in ${reached ? ms.toFixed(1) + ' ms' : 'more than 10 s'}\n`,
+      );
     }
   })();
   await finish;
@@ -118,7 +141,8 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
 function intOption(raw: unknown, name: string, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!/^\d+$/.test(String(raw)) || n < min || n > max) throw new OptionError(`demo: --${name} must be a whole number from ${min} to ${max}; got '${String(raw)}'`);
+  if (!/^\d+$/.test(String(raw)) || n < min || n > max)
+    throw new OptionError(`demo: --${name} must be a whole number from ${min} to ${max}; got '${String(raw)}'`);
   return n;
 }
 
@@ -126,31 +150,54 @@ async function sampleDevices(dir: string): Promise<Device[]> {
   const set = await loadProfileDir(dir);
   if (set.devices.length > 0 && set.errors.length === 0) return set.devices.map((d) => d.device);
   return [
-    { id: 'climate', name: 'Climate sensor', tags: ['environment'], names: [], capabilities: [{ id: 'temperature', kind: 'property', type: 'temperature', unit: '°C' }] },
-    { id: 'relay', name: 'Relay board', tags: ['actuator'], names: [], capabilities: [{ id: 'switch-1', kind: 'property', type: 'switch' }] },
-    { id: 'camera', name: 'Camera', tags: ['video'], names: [], capabilities: [{ id: 'stream', kind: 'stream', type: 'video', endpoint: 'rtsp://{address}:554/1' }] },
+    {
+      id: 'climate',
+      name: 'Climate sensor',
+      tags: ['environment'],
+      names: [],
+      capabilities: [{ id: 'temperature', kind: 'property', type: 'temperature', unit: '°C' }],
+    },
+    {
+      id: 'relay',
+      name: 'Relay board',
+      tags: ['actuator'],
+      names: [],
+      capabilities: [{ id: 'switch-1', kind: 'property', type: 'switch' }],
+    },
+    {
+      id: 'camera',
+      name: 'Camera',
+      tags: ['video'],
+      names: [],
+      capabilities: [{ id: 'stream', kind: 'stream', type: 'video', endpoint: 'rtsp://{address}:554/1' }],
+    },
   ];
 }
 
 function pick(samples: Device[], n: number, offset: number): Device[] {
   return Array.from({ length: Math.min(n, samples.length) }, (_, k) => {
-    const d = samples[(offset + k) % samples.length]!;
+    const d = samples[(offset + k) % samples.length];
     return { ...d, names: d.names.map((name) => `${name}-${offset}`) };
   });
 }
 
-function mutate(devices: Device[], samples: Device[], random: () => number, n: number): { devices: Device[]; what: string } {
+function mutate(
+  devices: Device[],
+  samples: Device[],
+  random: () => number,
+  n: number,
+): { devices: Device[]; what: string } {
   const roll = random();
   if (devices.length > 1 && roll < 0.3) {
-    const gone = devices[Math.floor(random() * devices.length)]!;
+    const gone = devices[Math.floor(random() * devices.length)];
     return { devices: devices.filter((d) => d !== gone), what: `removed ${gone.id}` };
   }
   if (devices.length > 0 && roll < 0.65) {
     const k = Math.floor(random() * devices.length);
-    const updated = { ...devices[k]!, location: `rack ${n}` };
+    const updated = { ...devices[k], location: `rack ${n}` };
     return { devices: devices.map((d, i) => (i === k ? updated : d)), what: `moved ${updated.id} to rack ${n}` };
   }
-  const base = samples[Math.floor(random() * samples.length)]!;
+  const base = samples[Math.floor(random() * samples.length)];
   const added = { ...base, id: `${base.id.slice(0, 50)}-${n}`, names: [] };
   return { devices: [...devices, added], what: `added ${added.id}` };
 }

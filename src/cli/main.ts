@@ -33,7 +33,9 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   keygen: async (argv) => {
     const { generateKey } = await import('../security/cluster-key.js');
     if (argv.includes('--help') || argv.includes('-h')) {
-      process.stdout.write('Usage: herald keygen > /etc/herald/cluster.key\n\nPrints a new random 256-bit cluster key in hex. Give every agent of the site the same key file.\n');
+      process.stdout.write(
+        'Usage: herald keygen > /etc/herald/cluster.key\n\nPrints a new random 256-bit cluster key in hex. Give every agent of the site the same key file.\n',
+      );
       return 0;
     }
     process.stdout.write(generateKey() + '\n');
@@ -49,7 +51,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const run = COMMANDS[command];
   if (!run) {
-    process.stderr.write(`herald: unknown command '${command}' (commands: ${Object.keys(COMMANDS).join(', ')}; see herald --help)\n`);
+    process.stderr.write(
+      `herald: unknown command '${command}' (commands: ${Object.keys(COMMANDS).join(', ')}; see herald --help)\n`,
+    );
     return EXIT.usage;
   }
   return run(rest);

@@ -20,13 +20,20 @@ Lists the devices a running agent knows, from every alive agent of the site.
 export async function runLsCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('ls', argv, {
     ...API_OPTION,
-    agent: { type: 'string' }, capability: { type: 'string' }, kind: { type: 'string' }, tag: { type: 'string' },
-    name: { type: 'string' }, site: { type: 'string' }, 'include-lost': { type: 'boolean' }, json: { type: 'boolean' },
+    agent: { type: 'string' },
+    capability: { type: 'string' },
+    kind: { type: 'string' },
+    tag: { type: 'string' },
+    name: { type: 'string' },
+    site: { type: 'string' },
+    'include-lost': { type: 'boolean' },
+    json: { type: 'boolean' },
   });
   if (values.help) return help(LS_HELP);
   const client = await apiClientFrom(values);
   const q = new URLSearchParams();
-  for (const key of ['agent', 'capability', 'kind', 'tag', 'name', 'site'] as const) if (typeof values[key] === 'string') q.set(key, values[key] as string);
+  for (const key of ['agent', 'capability', 'kind', 'tag', 'name', 'site'] as const)
+    if (typeof values[key] === 'string') q.set(key, values[key]);
   if (values['include-lost']) q.set('include', 'lost');
   const { status, body } = await client.get(`/v1/devices${q.size ? `?${q}` : ''}`);
   if (status !== 200) return fail(problemText(status, body));
@@ -39,7 +46,15 @@ export async function runLsCommand(argv: string[]): Promise<number> {
     process.stdout.write('no devices match\n');
     return 0;
   }
-  const rows = devices.map((d) => [`${d.agent}/${d.id}`, d.name, d.capabilities.map((c) => c.type ?? c.id).filter((v, i, a) => a.indexOf(v) === i).join(','), d.names.join(',')]);
+  const rows = devices.map((d) => [
+    `${d.agent}/${d.id}`,
+    d.name,
+    d.capabilities
+      .map((c) => c.type ?? c.id)
+      .filter((v, i, a) => a.indexOf(v) === i)
+      .join(','),
+    d.names.join(','),
+  ]);
   printTable(['DEVICE', 'NAME', 'CAPABILITIES', 'NAMES'], rows);
   return 0;
 }
@@ -55,7 +70,7 @@ export async function runGetCommand(argv: string[]): Promise<number> {
   const m = target ? /^([^/]+)\/([^/]+)$/.exec(target) : null;
   if (!m) return fail('get: expected AGENT/DEVICE, e.g. herald get pi-greenhouse/greenhouse-climate', 64);
   const client = await apiClientFrom(values);
-  const { status, body } = await client.get(`/v1/devices/${encodeURIComponent(m[1]!)}/${encodeURIComponent(m[2]!)}`);
+  const { status, body } = await client.get(`/v1/devices/${encodeURIComponent(m[1])}/${encodeURIComponent(m[2])}`);
   if (status !== 200) return fail(problemText(status, body));
   process.stdout.write(JSON.stringify(body, null, 2) + '\n');
   return 0;
@@ -79,7 +94,11 @@ export async function runWatchCommand(argv: string[]): Promise<number> {
     try {
       const res = await request(`${client.base}/v1/events`, {
         signal: stop.signal,
-        headers: { accept: 'text/event-stream', ...client.headers, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+        headers: {
+          accept: 'text/event-stream',
+          ...client.headers,
+          ...(lastEventId ? { 'last-event-id': lastEventId } : {}),
+        },
         bodyTimeout: 0,
       });
       if (res.statusCode !== 200) return fail(`the agent answered ${res.statusCode} on /v1/events`);
@@ -87,11 +106,18 @@ export async function runWatchCommand(argv: string[]): Promise<number> {
       warned = false;
       for await (const event of parseSse(res.body)) {
         if (event.id) lastEventId = event.id;
-        process.stdout.write((values.json ? JSON.stringify({ id: event.id, event: event.event, data: safeJson(event.data) }) : formatEvent(event.event, event.data)) + '\n');
+        process.stdout.write(
+          (values.json
+            ? JSON.stringify({ id: event.id, event: event.event, data: safeJson(event.data) })
+            : formatEvent(event.event, event.data)) + '\n',
+        );
       }
     } catch (err) {
       if (stop.signal.aborted) break;
-      if (!warned) process.stderr.write(`lost the agent at ${client.base} (${(err as { code?: string }).code ?? (err as Error).message}); retrying\n`);
+      if (!warned)
+        process.stderr.write(
+          `lost the agent at ${client.base} (${(err as { code?: string }).code ?? (err as Error).message}); retrying\n`,
+        );
       warned = true;
     }
     if (!stop.signal.aborted) await new Promise((r) => setTimeout(r, 1000));
@@ -116,7 +142,8 @@ export async function* parseSse(body: AsyncIterable<Buffer | string>): AsyncGene
       const line = buffer.slice(0, nl).replace(/\r$/, '');
       buffer = buffer.slice(nl + 1);
       if (line === '') {
-        if (current.data.length > 0 || current.event) yield { id: current.id, event: current.event ?? 'message', data: current.data.join('\n') };
+        if (current.data.length > 0 || current.event)
+          yield { id: current.id, event: current.event ?? 'message', data: current.data.join('\n') };
         current = { data: [] };
         continue;
       }
@@ -133,8 +160,16 @@ export async function* parseSse(body: AsyncIterable<Buffer | string>): AsyncGene
 
 function formatEvent(type: string, data: string): string {
   const time = new Date().toISOString().slice(11, 23);
-  const e = safeJson(data) as { agent?: string; id?: string; device?: { id: string; name: string }; info?: { state: string; address?: string } } | undefined;
-  const what = e?.device ? `${e.agent}/${e.device.id}  ${e.device.name}` : e?.id ? `${e.agent}/${e.id}` : e?.info ? `${e.agent}  ${e.info.address ?? ''}` : data;
+  const e = safeJson(data) as
+    | { agent?: string; id?: string; device?: { id: string; name: string }; info?: { state: string; address?: string } }
+    | undefined;
+  const what = e?.device
+    ? `${e.agent}/${e.device.id}  ${e.device.name}`
+    : e?.id
+      ? `${e.agent}/${e.id}`
+      : e?.info
+        ? `${e.agent}  ${e.info.address ?? ''}`
+        : data;
   return `${time}  ${type.padEnd(15)} ${what}`;
 }
 
@@ -147,8 +182,9 @@ function safeJson(text: string): unknown {
 }
 
 function printTable(header: string[], rows: string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const row of [header, ...rows]) process.stdout.write(row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ') + '\n');
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const row of [header, ...rows])
+    process.stdout.write(row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]))).join('  ') + '\n');
 }
 
 function help(text: string): number {

@@ -49,7 +49,8 @@ export interface AgentConfig {
   mqttImport: string[];
 }
 
-type Kind = 'string' | 'name' | 'port' | 'hostport' | 'group' | 'duration-ms' | 'enum' | 'bool' | 'url' | 'names' | 'topic';
+type Kind =
+  'string' | 'name' | 'port' | 'hostport' | 'group' | 'duration-ms' | 'enum' | 'bool' | 'url' | 'names' | 'topic';
 
 export interface OptionSpec {
   key: keyof AgentConfig;
@@ -63,32 +64,218 @@ export interface OptionSpec {
 }
 
 export const AGENT_OPTIONS: readonly OptionSpec[] = [
-  { key: 'name', flag: 'name', env: 'HERALD_NAME', kind: 'name', help: 'agent name, unique on its site (default: host name)', restart: true },
-  { key: 'site', flag: 'site', env: 'HERALD_SITE', kind: 'name', help: 'site name; agents of other sites are ignored (default: default)', restart: true },
-  { key: 'interface', flag: 'interface', env: 'HERALD_INTERFACE', kind: 'string', help: 'network interface, by name or IPv4 address (default: lo)', restart: true },
-  { key: 'api', flag: 'api', env: 'HERALD_API', kind: 'hostport', help: 'local HTTP API address (default: 127.0.0.1:7755)', restart: true },
-  { key: 'profiles', flag: 'profiles', env: 'HERALD_PROFILES', kind: 'string', help: 'device profiles folder (default: ./device-profiles)', restart: true },
-  { key: 'stateDir', flag: 'state-dir', env: 'HERALD_STATE_DIR', kind: 'string', help: 'folder for the agent identity and incarnation (default: $STATE_DIRECTORY, else none)', restart: true },
-  { key: 'logLevel', flag: 'log-level', env: 'HERALD_LOG_LEVEL', kind: 'enum', values: LOG_LEVELS, help: 'trace|debug|info|warn|error|fatal|silent (default: info)' },
-  { key: 'logFormat', flag: 'log-format', env: 'HERALD_LOG_FORMAT', kind: 'enum', values: ['json', 'pretty', 'auto'], help: 'json|pretty|auto: pretty on a terminal (default: auto)', restart: true },
-  { key: 'group', flag: 'group', env: 'HERALD_GROUP', kind: 'group', help: 'multicast group and port (default: 239.255.70.70:7770)', restart: true },
-  { key: 'peerPort', flag: 'peer-port', env: 'HERALD_PEER_PORT', kind: 'port', help: 'port of the peer endpoint for catch-up (default: 7771; 0 picks a free one)', restart: true },
-  { key: 'heartbeatMs', flag: 'heartbeat-ms', env: 'HERALD_HEARTBEAT_MS', kind: 'duration-ms', help: 'heartbeat period in ms; lost after 3.5 periods (default: 1000)', restart: true },
-  { key: 'discovery', flag: 'discovery', env: 'HERALD_DISCOVERY', kind: 'enum', values: ['multicast', 'mdns', 'both'], help: 'multicast|mdns|both: Herald datagrams, mDNS/DNS-SD, or both (default: both)', restart: true },
-  { key: 'mdnsDevices', flag: 'mdns-devices', env: 'HERALD_MDNS_DEVICES', kind: 'bool', help: 'true|false: publish each device with an HTTP endpoint as _http._tcp (default: false)', restart: true },
-  { key: 'mqttUrl', flag: 'mqtt-url', env: 'HERALD_MQTT_URL', kind: 'url', help: 'MQTT broker: mqtt://, mqtts://, ws:// or wss:// (default: none, no bridge)', restart: true },
-  { key: 'mqttBase', flag: 'mqtt-base', env: 'HERALD_MQTT_BASE', kind: 'topic', help: 'topic prefix; topics are <base>/<site>/... (default: herald)', restart: true },
-  { key: 'mqttUser', flag: 'mqtt-user', env: 'HERALD_MQTT_USER', kind: 'string', help: 'broker user name', restart: true },
-  { key: 'mqttPasswordFile', flag: 'mqtt-password-file', env: 'HERALD_MQTT_PASSWORD_FILE', kind: 'string', help: 'file holding the broker password', restart: true },
-  { key: 'mqttCa', flag: 'mqtt-ca', env: 'HERALD_MQTT_CA', kind: 'string', help: 'CA certificate file to trust for mqtts:// and wss://', restart: true },
-  { key: 'mqttCert', flag: 'mqtt-cert', env: 'HERALD_MQTT_CERT', kind: 'string', help: 'client certificate file (TLS client authentication)', restart: true },
-  { key: 'mqttKey', flag: 'mqtt-key', env: 'HERALD_MQTT_KEY', kind: 'string', help: 'client key file (TLS client authentication)', restart: true },
-  { key: 'mqttProtocol', flag: 'mqtt-protocol', env: 'HERALD_MQTT_PROTOCOL', kind: 'enum', values: ['5', '3.1.1'], help: '5|3.1.1 (default: 5)', restart: true },
-  { key: 'mqttMode', flag: 'mqtt-mode', env: 'HERALD_MQTT_MODE', kind: 'enum', values: ['agent', 'gateway'], help: 'agent: publish own devices; gateway: the whole directory (default: agent)', restart: true },
-  { key: 'mqttHomeassistant', flag: 'mqtt-homeassistant', env: 'HERALD_MQTT_HOMEASSISTANT', kind: 'bool', help: 'true|false: Home Assistant MQTT discovery (default: false)', restart: true },
-  { key: 'mqttImport', flag: 'mqtt-import', env: 'HERALD_MQTT_IMPORT', kind: 'names', help: 'SITE[,SITE...]: add other sites\' devices from the broker as remote entries', restart: true },
-  { key: 'keyFile', flag: 'key-file', env: 'HERALD_KEY_FILE', kind: 'string', help: 'cluster key file: authenticates datagrams and catch-up; SIGHUP re-reads it (default: none, an open cluster)', restart: true },
-  { key: 'apiTokenFile', flag: 'api-token-file', env: 'HERALD_API_TOKEN_FILE', kind: 'string', help: 'bearer token file for the local API; required when it listens beyond loopback', restart: true },
+  {
+    key: 'name',
+    flag: 'name',
+    env: 'HERALD_NAME',
+    kind: 'name',
+    help: 'agent name, unique on its site (default: host name)',
+    restart: true,
+  },
+  {
+    key: 'site',
+    flag: 'site',
+    env: 'HERALD_SITE',
+    kind: 'name',
+    help: 'site name; agents of other sites are ignored (default: default)',
+    restart: true,
+  },
+  {
+    key: 'interface',
+    flag: 'interface',
+    env: 'HERALD_INTERFACE',
+    kind: 'string',
+    help: 'network interface, by name or IPv4 address (default: lo)',
+    restart: true,
+  },
+  {
+    key: 'api',
+    flag: 'api',
+    env: 'HERALD_API',
+    kind: 'hostport',
+    help: 'local HTTP API address (default: 127.0.0.1:7755)',
+    restart: true,
+  },
+  {
+    key: 'profiles',
+    flag: 'profiles',
+    env: 'HERALD_PROFILES',
+    kind: 'string',
+    help: 'device profiles folder (default: ./device-profiles)',
+    restart: true,
+  },
+  {
+    key: 'stateDir',
+    flag: 'state-dir',
+    env: 'HERALD_STATE_DIR',
+    kind: 'string',
+    help: 'folder for the agent identity and incarnation (default: $STATE_DIRECTORY, else none)',
+    restart: true,
+  },
+  {
+    key: 'logLevel',
+    flag: 'log-level',
+    env: 'HERALD_LOG_LEVEL',
+    kind: 'enum',
+    values: LOG_LEVELS,
+    help: 'trace|debug|info|warn|error|fatal|silent (default: info)',
+  },
+  {
+    key: 'logFormat',
+    flag: 'log-format',
+    env: 'HERALD_LOG_FORMAT',
+    kind: 'enum',
+    values: ['json', 'pretty', 'auto'],
+    help: 'json|pretty|auto: pretty on a terminal (default: auto)',
+    restart: true,
+  },
+  {
+    key: 'group',
+    flag: 'group',
+    env: 'HERALD_GROUP',
+    kind: 'group',
+    help: 'multicast group and port (default: 239.255.70.70:7770)',
+    restart: true,
+  },
+  {
+    key: 'peerPort',
+    flag: 'peer-port',
+    env: 'HERALD_PEER_PORT',
+    kind: 'port',
+    help: 'port of the peer endpoint for catch-up (default: 7771; 0 picks a free one)',
+    restart: true,
+  },
+  {
+    key: 'heartbeatMs',
+    flag: 'heartbeat-ms',
+    env: 'HERALD_HEARTBEAT_MS',
+    kind: 'duration-ms',
+    help: 'heartbeat period in ms; lost after 3.5 periods (default: 1000)',
+    restart: true,
+  },
+  {
+    key: 'discovery',
+    flag: 'discovery',
+    env: 'HERALD_DISCOVERY',
+    kind: 'enum',
+    values: ['multicast', 'mdns', 'both'],
+    help: 'multicast|mdns|both: Herald datagrams, mDNS/DNS-SD, or both (default: both)',
+    restart: true,
+  },
+  {
+    key: 'mdnsDevices',
+    flag: 'mdns-devices',
+    env: 'HERALD_MDNS_DEVICES',
+    kind: 'bool',
+    help: 'true|false: publish each device with an HTTP endpoint as _http._tcp (default: false)',
+    restart: true,
+  },
+  {
+    key: 'mqttUrl',
+    flag: 'mqtt-url',
+    env: 'HERALD_MQTT_URL',
+    kind: 'url',
+    help: 'MQTT broker: mqtt://, mqtts://, ws:// or wss:// (default: none, no bridge)',
+    restart: true,
+  },
+  {
+    key: 'mqttBase',
+    flag: 'mqtt-base',
+    env: 'HERALD_MQTT_BASE',
+    kind: 'topic',
+    help: 'topic prefix; topics are <base>/<site>/... (default: herald)',
+    restart: true,
+  },
+  {
+    key: 'mqttUser',
+    flag: 'mqtt-user',
+    env: 'HERALD_MQTT_USER',
+    kind: 'string',
+    help: 'broker user name',
+    restart: true,
+  },
+  {
+    key: 'mqttPasswordFile',
+    flag: 'mqtt-password-file',
+    env: 'HERALD_MQTT_PASSWORD_FILE',
+    kind: 'string',
+    help: 'file holding the broker password',
+    restart: true,
+  },
+  {
+    key: 'mqttCa',
+    flag: 'mqtt-ca',
+    env: 'HERALD_MQTT_CA',
+    kind: 'string',
+    help: 'CA certificate file to trust for mqtts:// and wss://',
+    restart: true,
+  },
+  {
+    key: 'mqttCert',
+    flag: 'mqtt-cert',
+    env: 'HERALD_MQTT_CERT',
+    kind: 'string',
+    help: 'client certificate file (TLS client authentication)',
+    restart: true,
+  },
+  {
+    key: 'mqttKey',
+    flag: 'mqtt-key',
+    env: 'HERALD_MQTT_KEY',
+    kind: 'string',
+    help: 'client key file (TLS client authentication)',
+    restart: true,
+  },
+  {
+    key: 'mqttProtocol',
+    flag: 'mqtt-protocol',
+    env: 'HERALD_MQTT_PROTOCOL',
+    kind: 'enum',
+    values: ['5', '3.1.1'],
+    help: '5|3.1.1 (default: 5)',
+    restart: true,
+  },
+  {
+    key: 'mqttMode',
+    flag: 'mqtt-mode',
+    env: 'HERALD_MQTT_MODE',
+    kind: 'enum',
+    values: ['agent', 'gateway'],
+    help: 'agent: publish own devices; gateway: the whole directory (default: agent)',
+    restart: true,
+  },
+  {
+    key: 'mqttHomeassistant',
+    flag: 'mqtt-homeassistant',
+    env: 'HERALD_MQTT_HOMEASSISTANT',
+    kind: 'bool',
+    help: 'true|false: Home Assistant MQTT discovery (default: false)',
+    restart: true,
+  },
+  {
+    key: 'mqttImport',
+    flag: 'mqtt-import',
+    env: 'HERALD_MQTT_IMPORT',
+    kind: 'names',
+    help: "SITE[,SITE...]: add other sites' devices from the broker as remote entries",
+    restart: true,
+  },
+  {
+    key: 'keyFile',
+    flag: 'key-file',
+    env: 'HERALD_KEY_FILE',
+    kind: 'string',
+    help: 'cluster key file: authenticates datagrams and catch-up; SIGHUP re-reads it (default: none, an open cluster)',
+    restart: true,
+  },
+  {
+    key: 'apiTokenFile',
+    flag: 'api-token-file',
+    env: 'HERALD_API_TOKEN_FILE',
+    kind: 'string',
+    help: 'bearer token file for the local API; required when it listens beyond loopback',
+    restart: true,
+  },
 ];
 
 /** One place for defaults, each with its reason. */
@@ -116,7 +303,11 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig
 }
 
 export function defaultAgentName(): string {
-  const cleaned = hostname().toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 63);
+  const cleaned = hostname()
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 63);
   return cleaned || 'herald';
 }
 
@@ -125,17 +316,26 @@ const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 /** Turns one raw value (from a flag, the environment or the file) into a typed one, or says why not. */
 export function parseOptionValue(spec: OptionSpec, raw: unknown, source: string): unknown {
   const where = source;
-  const text = typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : Array.isArray(raw) && spec.kind === 'names' ? raw.join(',') : raw;
+  const text =
+    typeof raw === 'number' || typeof raw === 'boolean'
+      ? String(raw)
+      : Array.isArray(raw) && spec.kind === 'names'
+        ? raw.join(',')
+        : raw;
   if (typeof text !== 'string') throw new OptionError(`${where}: expected a ${spec.kind}, got ${JSON.stringify(raw)}`);
   switch (spec.kind) {
     case 'string':
       if (text === '') throw new OptionError(`${where}: must not be empty`);
       return text;
     case 'name':
-      if (!NAME_PATTERN.test(text)) throw new OptionError(`${where}: '${text}' is not a valid name (lowercase letters, digits, '.', '_' or '-', at most 63)`);
+      if (!NAME_PATTERN.test(text))
+        throw new OptionError(
+          `${where}: '${text}' is not a valid name (lowercase letters, digits, '.', '_' or '-', at most 63)`,
+        );
       return text;
     case 'enum':
-      if (!spec.values!.includes(text)) throw new OptionError(`${where}: must be one of ${spec.values!.join(', ')}; got '${text}'`);
+      if (!spec.values!.includes(text))
+        throw new OptionError(`${where}: must be one of ${spec.values!.join(', ')}; got '${text}'`);
       return text;
     case 'port':
       return parsePort(text, where, true);
@@ -146,15 +346,25 @@ export function parseOptionValue(spec: OptionSpec, raw: unknown, source: string)
       } catch {
         throw new OptionError(`${where}: '${text}' is not a URL (e.g. mqtt://broker.lan:1883)`);
       }
-      if (!['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(url.protocol)) throw new OptionError(`${where}: scheme must be mqtt, mqtts, ws or wss; got '${url.protocol.replace(':', '')}'`);
+      if (!['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(url.protocol))
+        throw new OptionError(
+          `${where}: scheme must be mqtt, mqtts, ws or wss; got '${url.protocol.replace(':', '')}'`,
+        );
       return text;
     }
     case 'topic':
-      if (!/^[^#+\s\/][^#+\s]*[^#+\s\/]$|^[^#+\s\/]$/.test(text)) throw new OptionError(`${where}: '${text}' is not a valid topic prefix (no wildcards, spaces, or leading/trailing '/')`);
+      if (!/^[^#+\s\/][^#+\s]*[^#+\s\/]$|^[^#+\s\/]$/.test(text))
+        throw new OptionError(
+          `${where}: '${text}' is not a valid topic prefix (no wildcards, spaces, or leading/trailing '/')`,
+        );
       return text;
     case 'names': {
-      const list = text.split(',').map((x) => x.trim()).filter(Boolean);
-      for (const n of list) if (!NAME_PATTERN.test(n)) throw new OptionError(`${where}: '${n}' is not a valid site name`);
+      const list = text
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
+      for (const n of list)
+        if (!NAME_PATTERN.test(n)) throw new OptionError(`${where}: '${n}' is not a valid site name`);
       return list;
     }
     case 'bool':
@@ -163,15 +373,16 @@ export function parseOptionValue(spec: OptionSpec, raw: unknown, source: string)
       throw new OptionError(`${where}: must be true or false; got '${text}'`);
     case 'duration-ms': {
       const n = Number(text);
-      if (!/^\d+$/.test(text) || n < 50 || n > 600_000) throw new OptionError(`${where}: must be a whole number of milliseconds from 50 to 600000; got '${text}'`);
+      if (!/^\d+$/.test(text) || n < 50 || n > 600_000)
+        throw new OptionError(`${where}: must be a whole number of milliseconds from 50 to 600000; got '${text}'`);
       return n;
     }
     case 'hostport':
     case 'group': {
       const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
       if (!m) throw new OptionError(`${where}: expected HOST:PORT, got '${text}'`);
-      const host = (m[1] ?? m[2])!;
-      const port = parsePort(m[3]!, where, spec.kind === 'hostport');
+      const host = m[1] ?? m[2];
+      const port = parsePort(m[3], where, spec.kind === 'hostport');
       if (spec.kind === 'group') {
         const first = Number(host.split('.')[0]);
         if (!/^\d+\.\d+\.\d+\.\d+$/.test(host) || first < 224 || first > 239) {
@@ -185,6 +396,7 @@ export function parseOptionValue(spec: OptionSpec, raw: unknown, source: string)
 
 function parsePort(text: string, where: string, allowZero: boolean): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n > 65535 || (n === 0 && !allowZero)) throw new OptionError(`${where}: '${text}' is not a port number`);
+  if (!/^\d+$/.test(text) || n > 65535 || (n === 0 && !allowZero))
+    throw new OptionError(`${where}: '${text}' is not a port number`);
   return n;
 }

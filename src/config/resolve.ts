@@ -18,7 +18,10 @@ export async function resolveConfig(opts: {
     for (const [key, raw] of Object.entries(values)) {
       const spec = AGENT_OPTIONS.find((o) => o.key === key || o.flag === key);
       if (!spec) {
-        throw new OptionError(`${file}: unknown key '${key}' (known: ${AGENT_OPTIONS.map((o) => o.key).join(', ')})`, EXIT.config);
+        throw new OptionError(
+          `${file}: unknown key '${key}' (known: ${AGENT_OPTIONS.map((o) => o.key).join(', ')})`,
+          EXIT.config,
+        );
       }
       try {
         config[spec.key] = parseOptionValue(spec, raw, `${file}: ${key}`);
@@ -43,7 +46,10 @@ async function readConfigFile(file: string): Promise<Record<string, unknown>> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new OptionError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, EXIT.config);
+    throw new OptionError(
+      `cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      EXIT.config,
+    );
   }
   let value: unknown;
   try {
@@ -52,6 +58,7 @@ async function readConfigFile(file: string): Promise<Record<string, unknown>> {
     throw new OptionError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`, EXIT.config);
   }
   if (value === null || value === undefined) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new OptionError(`${file}: expected a mapping of option: value`, EXIT.config);
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new OptionError(`${file}: expected a mapping of option: value`, EXIT.config);
   return value as Record<string, unknown>;
 }

@@ -83,7 +83,10 @@ export class Directory {
   // ---- write side -------------------------------------------------------------------------------
 
   /** Registers an origin the first time it is heard of; held version 0 means nothing is held yet. */
-  ensureOrigin(name: string, opts: { local?: boolean; remote?: boolean; site?: string; address?: string; peerPort?: number } = {}): AgentInfo {
+  ensureOrigin(
+    name: string,
+    opts: { local?: boolean; remote?: boolean; site?: string; address?: string; peerPort?: number } = {},
+  ): AgentInfo {
     let origin = this.origins.get(name);
     if (!origin) {
       origin = {
@@ -121,11 +124,18 @@ export class Directory {
     let applied = false;
     for (const delta of deltas) {
       const fresh = incarnation > origin.incarnation && delta.version === 1;
-      if (incarnation < origin.incarnation || (incarnation === origin.incarnation && delta.version <= origin.version)) continue;
-      if (!fresh && (incarnation !== origin.incarnation || delta.version !== origin.version + 1)) return applied ? 'applied' : 'gap';
+      if (incarnation < origin.incarnation || (incarnation === origin.incarnation && delta.version <= origin.version))
+        continue;
+      if (!fresh && (incarnation !== origin.incarnation || delta.version !== origin.version + 1))
+        return applied ? 'applied' : 'gap';
       if (fresh) {
         // Version 1 of a new incarnation starts from nothing, so its delta is the whole set: replace.
-        this.replace(origin, incarnation, 1, delta.added.map((device) => ({ version: 1, device })));
+        this.replace(
+          origin,
+          incarnation,
+          1,
+          delta.added.map((device) => ({ version: 1, device })),
+        );
         origin.log.reset(0); // keep the delta itself: peers that hold nothing can be served it
         origin.log.append(delta);
       } else {
@@ -140,7 +150,8 @@ export class Directory {
   applySnapshot(name: string, incarnation: number, version: number, entries: readonly SnapshotEntry[]): ApplyResult {
     const origin = this.origins.get(name);
     if (!origin) throw new Error(`applySnapshot: unknown origin '${name}'`);
-    if (incarnation < origin.incarnation || (incarnation === origin.incarnation && version <= origin.version)) return 'stale';
+    if (incarnation < origin.incarnation || (incarnation === origin.incarnation && version <= origin.version))
+      return 'stale';
     this.replace(origin, incarnation, version, entries);
     return 'applied';
   }
@@ -175,7 +186,8 @@ export class Directory {
     const origin = this.origins.get(name);
     if (!origin || origin.local) return;
     this.origins.delete(name);
-    if (origin.state === 'alive') for (const id of origin.devices.keys()) this.emit({ type: 'device-removed', agent: name, id });
+    if (origin.state === 'alive')
+      for (const id of origin.devices.keys()) this.emit({ type: 'device-removed', agent: name, id });
     this.naming.invalidate();
   }
 
@@ -201,7 +213,10 @@ export class Directory {
 
   devices(filter: DeviceFilter = {}): DeviceRecord[] {
     const out: DeviceRecord[] = [];
-    const origins = filter.agent !== undefined ? [this.origins.get(filter.agent)].filter((o) => o !== undefined) : this.origins.values();
+    const origins =
+      filter.agent !== undefined
+        ? [this.origins.get(filter.agent)].filter((o) => o !== undefined)
+        : this.origins.values();
     for (const origin of origins) {
       if (!this.visible(origin, filter.includeLost ?? false)) continue;
       for (const stored of origin.devices.values()) if (matchesFilter(stored.record, filter)) out.push(stored.record);
@@ -226,7 +241,10 @@ export class Directory {
 
   lookup(path: string): NameLookup | undefined {
     const alive = [...this.origins.values()].filter((o) => o.state === 'alive');
-    return this.naming.lookup(path, alive.map((o) => ({ name: o.name, devices: [...o.devices.values()].map((s) => s.record) })));
+    return this.naming.lookup(
+      path,
+      alive.map((o) => ({ name: o.name, devices: [...o.devices.values()].map((s) => s.record) })),
+    );
   }
 
   counts(): { agents: Record<AgentState, number>; devices: number } {
@@ -270,7 +288,8 @@ export class Directory {
       const existed = origin.devices.has(device.id);
       const stored = this.store(origin, device, delta.version);
       origin.devices.set(device.id, stored);
-      if (announce) this.emit({ type: existed ? 'device-updated' : 'device-added', agent: origin.name, device: stored.record });
+      if (announce)
+        this.emit({ type: existed ? 'device-updated' : 'device-added', agent: origin.name, device: stored.record });
     }
     for (const id of delta.removed) {
       if (origin.devices.delete(id) && announce) this.emit({ type: 'device-removed', agent: origin.name, id });

@@ -29,17 +29,21 @@ export class NamingIndex {
     const bound = bindings.get(path);
     if (bound) {
       const [winner, ...others] = bound;
-      const result: NameLookup = { path, kind: 'device', device: winner!.record };
+      const result: NameLookup = { path, kind: 'device', device: winner.record };
       if (others.length > 0) result.conflict = { candidates: bound.map((b) => ({ agent: b.agent, id: b.id })) };
       return result;
     }
 
     const segments = path === '' ? [] : path.split('/');
     const agents = new Map(origins.map((o) => [o.name, o]));
-    if (segments.length >= 1 && segments.length <= 3 && agents.has(segments[0]!)) {
-      const origin = agents.get(segments[0]!)!;
+    if (segments.length >= 1 && segments.length <= 3 && agents.has(segments[0])) {
+      const origin = agents.get(segments[0])!;
       if (segments.length === 1) {
-        return { path, kind: 'branch', children: origin.devices.map((d) => ({ name: d.id, kind: 'device' as const })).sort(byName) };
+        return {
+          path,
+          kind: 'branch',
+          children: origin.devices.map((d) => ({ name: d.id, kind: 'device' as const })).sort(byName),
+        };
       }
       const device = origin.devices.find((d) => d.id === segments[1]);
       if (device) {
@@ -57,9 +61,11 @@ export class NamingIndex {
       const rest = name.slice(prefix.length);
       const slash = rest.indexOf('/');
       const child = slash === -1 ? rest : rest.slice(0, slash);
-      if (!children.has(child) || slash === -1) children.set(child, { name: child, kind: slash === -1 ? 'name' : 'branch' });
+      if (!children.has(child) || slash === -1)
+        children.set(child, { name: child, kind: slash === -1 ? 'name' : 'branch' });
     }
-    if (path === '') for (const name of agents.keys()) if (!children.has(name)) children.set(name, { name, kind: 'agent' });
+    if (path === '')
+      for (const name of agents.keys()) if (!children.has(name)) children.set(name, { name, kind: 'agent' });
     if (children.size === 0) return undefined;
     return { path, kind: 'branch', children: [...children.values()].sort(byName) };
   }
@@ -76,7 +82,8 @@ export class NamingIndex {
         }
       }
     }
-    for (const list of map.values()) list.sort((a, b) => (a.agent === b.agent ? cmp(a.id, b.id) : cmp(a.agent, b.agent)));
+    for (const list of map.values())
+      list.sort((a, b) => (a.agent === b.agent ? cmp(a.id, b.id) : cmp(a.agent, b.agent)));
     this.bindings = map;
     return map;
   }

@@ -60,13 +60,18 @@ export type DirectoryEventType = DirectoryEvent['type'];
 export type NameLookup =
   | { path: string; kind: 'device'; device: DeviceRecord; conflict?: { candidates: { agent: string; id: string }[] } }
   | { path: string; kind: 'capability'; device: DeviceRecord; capability: Capability }
-  | { path: string; kind: 'branch'; children: { name: string; kind: 'agent' | 'device' | 'capability' | 'name' | 'branch' }[] };
+  | {
+      path: string;
+      kind: 'branch';
+      children: { name: string; kind: 'agent' | 'device' | 'capability' | 'name' | 'branch' }[];
+    };
 
 export function matchesFilter(record: DeviceRecord, f: DeviceFilter): boolean {
   if (f.agent !== undefined && record.agent !== f.agent) return false;
   if (f.site !== undefined && record.site !== f.site) return false;
   if (f.tag !== undefined && !record.tags.includes(f.tag)) return false;
-  if (f.capability !== undefined && !record.capabilities.some((c) => c.id === f.capability || c.type === f.capability)) return false;
+  if (f.capability !== undefined && !record.capabilities.some((c) => c.id === f.capability || c.type === f.capability))
+    return false;
   if (f.kind !== undefined && !record.capabilities.some((c) => c.kind === f.kind)) return false;
   if (f.name !== undefined) {
     const p = f.name.replace(/\/+$/, '');

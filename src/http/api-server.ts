@@ -70,19 +70,28 @@ export class ApiServer {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     let route = 'unknown';
-    const path = (req.url ?? '/').split('?')[0]!;
+    const path = (req.url ?? '/').split('?')[0];
     try {
       const url = new URL(req.url ?? '/', 'http://api.invalid');
       const denied = this.c.authorize?.(req);
       if (denied) throw denied;
       route = this.route(url.pathname);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
-        throw new HttpProblem(405, 'Method not allowed', `${req.method} is not supported on ${url.pathname}; this API is read-only (GET)`, 'method-not-allowed', { allow: 'GET, HEAD' });
+        throw new HttpProblem(
+          405,
+          'Method not allowed',
+          `${req.method} is not supported on ${url.pathname}; this API is read-only (GET)`,
+          'method-not-allowed',
+          { allow: 'GET, HEAD' },
+        );
       }
       this.dispatch(route, url, req, res);
       this.c.metrics.apiRequests.inc({ route, status: String(res.statusCode) });
     } catch (err) {
-      const problem = err instanceof HttpProblem ? err : new HttpProblem(500, 'Internal error', 'the agent failed to answer this request; see its log');
+      const problem =
+        err instanceof HttpProblem
+          ? err
+          : new HttpProblem(500, 'Internal error', 'the agent failed to answer this request; see its log');
       if (!(err instanceof HttpProblem)) this.c.logger.error({ err, path }, 'API request failed');
       sendProblem(res, problem, path);
       this.c.metrics.apiRequests.inc({ route, status: String(problem.status) });
@@ -96,14 +105,21 @@ export class ApiServer {
     if (pathname === '/v1/agents') return 'agents';
     if (pathname === '/v1/events') return 'events';
     if (pathname === '/livez' || pathname === '/readyz' || pathname === '/metrics') return pathname.slice(1);
-    throw new HttpProblem(404, 'Not found', `no route ${pathname}; routes: /v1/devices, /v1/devices/{agent}/{device}, /v1/names/{path}, /v1/agents, /v1/events, /livez, /readyz, /metrics`, 'no-route');
+    throw new HttpProblem(
+      404,
+      'Not found',
+      `no route ${pathname}; routes: /v1/devices, /v1/devices/{agent}/{device}, /v1/names/{path}, /v1/agents, /v1/events, /livez, /readyz, /metrics`,
+      'no-route',
+    );
   }
 
   private dispatch(route: string, url: URL, req: IncomingMessage, res: ServerResponse): void {
     const d = this.c.directory;
     switch (route) {
       case 'devices': {
-        const filter = parseDeviceFilter(readQuery(url, ['agent', 'capability', 'kind', 'tag', 'name', 'site', 'include']));
+        const filter = parseDeviceFilter(
+          readQuery(url, ['agent', 'capability', 'kind', 'tag', 'name', 'site', 'include']),
+        );
         const devices = d.devices(filter);
         return sendJson(res, 200, { devices, count: devices.length });
       }
@@ -118,7 +134,11 @@ export class ApiServer {
         const device = d.device(agent, id, includeLost);
         if (!device) {
           const info = d.agent(agent);
-          const why = !info ? `no agent '${agent}' is known` : info.state !== 'alive' && !includeLost ? `agent '${agent}' is ${info.state}` : `agent '${agent}' has no device '${id}'`;
+          const why = !info
+            ? `no agent '${agent}' is known`
+            : info.state !== 'alive' && !includeLost
+              ? `agent '${agent}' is ${info.state}`
+              : `agent '${agent}' has no device '${id}'`;
           throw new HttpProblem(404, 'Not found', why, 'no-device');
         }
         return sendJson(res, 200, device);
@@ -153,7 +173,10 @@ export class ApiServer {
       }
       case 'metrics': {
         const body = this.c.metrics.registry.render();
-        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+        res.writeHead(200, {
+          'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+          'content-length': Buffer.byteLength(body),
+        });
         res.end(body);
         return;
       }
@@ -165,7 +188,12 @@ export function parseDeviceFilter(q: Record<string, string>): DeviceFilter {
   const filter: DeviceFilter = { includeLost: parseInclude(q.include) };
   if (q.kind !== undefined) {
     if (!(CAPABILITY_KINDS as readonly string[]).includes(q.kind)) {
-      throw new HttpProblem(400, 'Bad request', `kind must be one of ${CAPABILITY_KINDS.join(', ')}; got '${q.kind}'`, 'bad-parameter');
+      throw new HttpProblem(
+        400,
+        'Bad request',
+        `kind must be one of ${CAPABILITY_KINDS.join(', ')}; got '${q.kind}'`,
+        'bad-parameter',
+      );
     }
     filter.kind = q.kind as CapabilityKind;
   }

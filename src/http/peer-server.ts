@@ -43,7 +43,7 @@ export class PeerHttpServer {
     const server = createServer((req, res) => {
       if (this.opts.onExchange) {
         const socket = req.socket;
-        const path = (req.url ?? '').split('?')[0]!;
+        const path = (req.url ?? '').split('?')[0];
         res.once('finish', () => {
           const last = counted.get(socket) ?? { read: 0, written: 0 };
           const now = { read: socket.bytesRead, written: socket.bytesWritten };
@@ -83,9 +83,11 @@ export class PeerHttpServer {
       this.opts.onRejected?.(reason, from);
       send(res, status, { type: 'about:blank', title: reason, status, detail });
     };
-    if (this.buckets && !this.buckets.take(from)) return reject(429, 'rate-limited', 'too many requests from this address; slow down');
+    if (this.buckets && !this.buckets.take(from))
+      return reject(429, 'rate-limited', 'too many requests from this address; slow down');
     const url = new URL(req.url ?? '/', 'http://peer.invalid');
-    const route = url.pathname === PEER_PATHS.changes ? 'changes' : url.pathname === PEER_PATHS.hello ? 'hello' : undefined;
+    const route =
+      url.pathname === PEER_PATHS.changes ? 'changes' : url.pathname === PEER_PATHS.hello ? 'hello' : undefined;
     if (!route) return reject(404, 'no-route', `no peer route ${url.pathname.slice(0, 64)}`);
     if (req.method !== 'GET') return reject(405, 'method', 'the peer endpoint answers GET only');
     if (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding']) {
@@ -95,18 +97,26 @@ export class PeerHttpServer {
     if (this.opts.auth) {
       const header = req.headers[AUTH_HEADER];
       const check = this.opts.auth.verifyRequest(Array.isArray(header) ? header[0] : header, 'GET', req.url ?? '/');
-      if (!check.ok) return reject(401, `auth-${check.reason}`, `request refused: ${check.reason} authentication (cluster key)`);
+      if (!check.ok)
+        return reject(401, `auth-${check.reason}`, `request refused: ${check.reason} authentication (cluster key)`);
       requestSignature = check.signature;
     }
     const answer = this.service.handle(route, url.searchParams, { address: from, port: req.socket.remotePort ?? 0 });
     const body = JSON.stringify(answer.body);
-    const headers: Record<string, string> = { 'content-type': answer.status === 200 ? 'application/json' : 'application/problem+json' };
+    const headers: Record<string, string> = {
+      'content-type': answer.status === 200 ? 'application/json' : 'application/problem+json',
+    };
     if (this.opts.auth && requestSignature) headers[AUTH_HEADER] = this.opts.auth.signResponse(requestSignature, body);
     send(res, answer.status, body, headers);
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = { 'content-type': 'application/problem+json' }): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = { 'content-type': 'application/problem+json' },
+): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(text) });
   res.end(text);

@@ -35,7 +35,12 @@ export function sendProblem(res: ServerResponse, problem: HttpProblem, instance?
   res.end(body);
 }
 
-export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): void {
   const body = JSON.stringify(value);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
@@ -51,10 +56,22 @@ export function readQuery(url: URL, allowed: readonly string[]): Record<string, 
   const out: Record<string, string> = {};
   for (const [key, value] of url.searchParams) {
     if (!allowed.includes(key)) {
-      throw new HttpProblem(400, 'Bad request', `unknown query parameter '${key}'${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`, 'unknown-parameter');
+      throw new HttpProblem(
+        400,
+        'Bad request',
+        `unknown query parameter '${key}'${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`,
+        'unknown-parameter',
+      );
     }
-    if (key in out) throw new HttpProblem(400, 'Bad request', `query parameter '${key}' given more than once`, 'repeated-parameter');
-    if (value.length > 256) throw new HttpProblem(400, 'Bad request', `query parameter '${key}' is longer than 256 characters`, 'parameter-too-long');
+    if (key in out)
+      throw new HttpProblem(400, 'Bad request', `query parameter '${key}' given more than once`, 'repeated-parameter');
+    if (value.length > 256)
+      throw new HttpProblem(
+        400,
+        'Bad request',
+        `query parameter '${key}' is longer than 256 characters`,
+        'parameter-too-long',
+      );
     out[key] = value;
   }
   return out;
@@ -65,6 +82,11 @@ export function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new HttpProblem(400, 'Bad request', `malformed percent-encoding in path segment '${segment.slice(0, 64)}'`, 'bad-path');
+    throw new HttpProblem(
+      400,
+      'Bad request',
+      `malformed percent-encoding in path segment '${segment.slice(0, 64)}'`,
+      'bad-path',
+    );
   }
 }

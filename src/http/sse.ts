@@ -27,7 +27,9 @@ export class EventStream {
     if (lastEventId !== undefined && lastEventId !== journal.lastId) {
       const replay = journal.since(lastEventId);
       if (replay.kind === 'reset') {
-        res.write(`id: ${journal.lastId}\nevent: reset\ndata: ${JSON.stringify({ reason: 'the events after your Last-Event-ID are no longer kept; fetch /v1/devices again' })}\n\n`);
+        res.write(
+          `id: ${journal.lastId}\nevent: reset\ndata: ${JSON.stringify({ reason: 'the events after your Last-Event-ID are no longer kept; fetch /v1/devices again' })}\n\n`,
+        );
       } else for (const e of replay.entries) this.send(e);
     }
     this.unsubscribe = journal.subscribe((e) => this.send(e));

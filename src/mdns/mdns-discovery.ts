@@ -70,7 +70,12 @@ export class MdnsDiscovery implements AgentExtension {
   async start(ctx: AgentContext): Promise<void> {
     this.ctx = ctx;
     const log = ctx.logger.child({ component: 'mdns' });
-    const opts = { interface: this.init.interfaceAddress, bind: '0.0.0.0', ttl: 255, ...(this.init.socket ? { socket: this.init.socket } : {}) };
+    const opts = {
+      interface: this.init.interfaceAddress,
+      bind: '0.0.0.0',
+      ttl: 255,
+      ...(this.init.socket ? { socket: this.init.socket } : {}),
+    };
     const bonjour = new Bonjour(opts as never, (err: Error) => this.onError(log, err));
     this.bonjour = bonjour;
     const mdns = this.responder().mdns;
@@ -79,9 +84,12 @@ export class MdnsDiscovery implements AgentExtension {
     await new Promise<void>((resolve) => mdns.once('ready', () => resolve()));
 
     const id = ctx.identity;
-    this.agentService = this.publish(
-      { name: `${id.name}@${id.site}`, type: 'herald', port: id.peerPort, txt: this.txt() },
-    );
+    this.agentService = this.publish({
+      name: `${id.name}@${id.site}`,
+      type: 'herald',
+      port: id.peerPort,
+      txt: this.txt(),
+    });
     this.unsubscribe = ctx.local.onChange(() => this.onLocalChange());
     if (this.init.publishDevices) this.syncDevices();
 
@@ -97,7 +105,10 @@ export class MdnsDiscovery implements AgentExtension {
         if (txt) ctx.sync.observeGoodbye(txt.name, txt.incarnation);
       });
     }
-    log.info({ interface: this.init.interfaceAddress, browse: this.init.browse, devices: this.init.publishDevices }, 'mDNS started');
+    log.info(
+      { interface: this.init.interfaceAddress, browse: this.init.browse, devices: this.init.publishDevices },
+      'mDNS started',
+    );
   }
 
   async stop(opts: { goodbye?: boolean } = {}): Promise<void> {
@@ -119,7 +130,10 @@ export class MdnsDiscovery implements AgentExtension {
   }
 
   health(): { ok: boolean; detail?: string } {
-    return { ok: true, detail: `${this.announcements} announcements${this.lastError ? `; last error: ${this.lastError}` : ''}` };
+    return {
+      ok: true,
+      detail: `${this.announcements} announcements${this.lastError ? `; last error: ${this.lastError}` : ''}`,
+    };
   }
 
   private responder(): Responder {
@@ -133,12 +147,26 @@ export class MdnsDiscovery implements AgentExtension {
 
   private txt(): Record<string, string> {
     const id = this.ctx!.identity;
-    return heraldTxt({ name: id.name, site: id.site, incarnation: id.incarnation, version: this.ctx!.local.currentVersion, path: '/v1/peer', format: FORMAT_VERSION });
+    return heraldTxt({
+      name: id.name,
+      site: id.site,
+      incarnation: id.incarnation,
+      version: this.ctx!.local.currentVersion,
+      path: '/v1/peer',
+      format: FORMAT_VERSION,
+    });
   }
 
-  private publish(config: { name: string; type: string; port: number; txt: Record<string, string> }, announceUntil = 3_600_000): Published {
+  private publish(
+    config: { name: string; type: string; port: number; txt: Record<string, string> },
+    announceUntil = 3_600_000,
+  ): Published {
     const id = this.ctx!.identity;
-    const service = new Service({ ...config, protocol: 'tcp', host: `${id.host}.local`, disableIPv6: true, probe: false }, () => {}, () => {});
+    const service = new Service(
+      { ...config, protocol: 'tcp', host: `${id.host}.local`, disableIPv6: true, probe: false },
+      () => {},
+      () => {},
+    );
     const records: DnsRecord[] = (service.records() as DnsRecord[])
       .filter((r) => r.type !== 'A' && r.type !== 'AAAA')
       .concat({ name: service.host, type: 'A', ttl: 120, data: this.init.interfaceAddress })
@@ -200,7 +228,17 @@ export class MdnsDiscovery implements AgentExtension {
     }
     const address = service.addresses?.find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a)) ?? service.referer?.address;
     if (!address) return;
-    this.ctx.sync.observe({ name: txt.name, site: txt.site, incarnation: txt.incarnation, version: txt.version, address, peerPort: service.port }, 'mdns');
+    this.ctx.sync.observe(
+      {
+        name: txt.name,
+        site: txt.site,
+        incarnation: txt.incarnation,
+        version: txt.version,
+        address,
+        peerPort: service.port,
+      },
+      'mdns',
+    );
   }
 
   /** Devices with an HTTP endpoint on this host, as `_http._tcp` services: published, updated, withdrawn. */
@@ -216,8 +254,16 @@ export class MdnsDiscovery implements AgentExtension {
         } catch {
           continue;
         }
-        if ((url.protocol !== 'http:' && url.protocol !== 'https:') || (url.hostname !== id.address && url.hostname !== id.host)) continue;
-        wanted.set(device.id, { device, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)), path: url.pathname });
+        if (
+          (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+          (url.hostname !== id.address && url.hostname !== id.host)
+        )
+          continue;
+        wanted.set(device.id, {
+          device,
+          port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+          path: url.pathname,
+        });
         break;
       }
     }
@@ -233,7 +279,10 @@ export class MdnsDiscovery implements AgentExtension {
     }
     for (const [deviceId, w] of wanted) {
       const name = `${w.device.name} (${id.name})`.slice(0, 63);
-      this.deviceServices.set(deviceId, this.publish({ name, type: 'http', port: w.port, txt: deviceTxt(id.name, w.device, w.path) }, 1000));
+      this.deviceServices.set(
+        deviceId,
+        this.publish({ name, type: 'http', port: w.port, txt: deviceTxt(id.name, w.device, w.path) }, 1000),
+      );
     }
   }
 

@@ -14,7 +14,14 @@ export interface HeraldTxt {
 export const MAX_TXT_BYTES = 200;
 
 export function heraldTxt(t: HeraldTxt): Record<string, string> {
-  const txt = { name: t.name, site: t.site, inc: String(t.incarnation), ver: String(t.version), path: t.path, fmt: String(t.format) };
+  const txt = {
+    name: t.name,
+    site: t.site,
+    inc: String(t.incarnation),
+    ver: String(t.version),
+    path: t.path,
+    fmt: String(t.format),
+  };
   const size = Object.entries(txt).reduce((n, [k, v]) => n + 1 + Buffer.byteLength(`${k}=${v}`), 0);
   if (size > MAX_TXT_BYTES) throw new Error(`TXT record would be ${size} bytes, more than ${MAX_TXT_BYTES}`);
   return txt;
@@ -30,7 +37,14 @@ export function parseHeraldTxt(txt: unknown): HeraldTxt | undefined {
   const incarnation = Number(str(t.inc));
   const version = Number(str(t.ver));
   const format = Number(str(t.fmt));
-  if (!name || !site || !/^[a-z0-9][a-z0-9._-]{0,62}$/.test(name) || !Number.isSafeInteger(incarnation) || incarnation < 1) return undefined;
+  if (
+    !name ||
+    !site ||
+    !/^[a-z0-9][a-z0-9._-]{0,62}$/.test(name) ||
+    !Number.isSafeInteger(incarnation) ||
+    incarnation < 1
+  )
+    return undefined;
   if (!Number.isSafeInteger(version) || version < 0 || format !== 1) return undefined;
   return { name, site, incarnation, version, path: str(t.path) ?? '/v1/peer', format };
 }

@@ -36,20 +36,53 @@ export function createHeraldMetrics(): HeraldMetrics {
   return {
     registry: r,
     announcementsSent: r.counter('herald_announcements_sent_total', 'Datagrams multicast, by message type.', ['type']),
-    announcementsReceived: r.counter('herald_announcements_received_total', 'Valid datagrams received from peers, by message type.', ['type']),
-    announcementsIgnored: r.counter('herald_announcements_ignored_total', 'Datagrams that carried nothing new (already held, own echo, other site).', ['reason']),
+    announcementsReceived: r.counter(
+      'herald_announcements_received_total',
+      'Valid datagrams received from peers, by message type.',
+      ['type'],
+    ),
+    announcementsIgnored: r.counter(
+      'herald_announcements_ignored_total',
+      'Datagrams that carried nothing new (already held, own echo, other site).',
+      ['reason'],
+    ),
     datagramBytesSent: r.counter('herald_datagram_bytes_sent_total', 'UDP payload bytes multicast.'),
     datagramBytesReceived: r.counter('herald_datagram_bytes_received_total', 'UDP payload bytes received.'),
-    decodeErrors: r.counter('herald_decode_errors_total', 'Datagrams dropped because they could not be decoded, by reason.', ['reason']),
-    gapsDetected: r.counter('herald_gaps_detected_total', 'Missed announcements noticed, by what revealed them.', ['signal']),
-    catchupRequests: r.counter('herald_catchup_requests_total', 'Point-to-point catch-up requests made, by result.', ['result']),
-    catchupSeconds: r.histogram('herald_catchup_duration_seconds', 'Latency of catch-up requests.', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]),
-    snapshotFallbacks: r.counter('herald_snapshot_fallbacks_total', 'Catch-ups answered with a full snapshot instead of deltas.'),
-    peerRequestsServed: r.counter('herald_peer_requests_total', 'Requests served on the peer endpoint, by route and status.', ['route', 'status']),
+    decodeErrors: r.counter(
+      'herald_decode_errors_total',
+      'Datagrams dropped because they could not be decoded, by reason.',
+      ['reason'],
+    ),
+    gapsDetected: r.counter('herald_gaps_detected_total', 'Missed announcements noticed, by what revealed them.', [
+      'signal',
+    ]),
+    catchupRequests: r.counter('herald_catchup_requests_total', 'Point-to-point catch-up requests made, by result.', [
+      'result',
+    ]),
+    catchupSeconds: r.histogram(
+      'herald_catchup_duration_seconds',
+      'Latency of catch-up requests.',
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    ),
+    snapshotFallbacks: r.counter(
+      'herald_snapshot_fallbacks_total',
+      'Catch-ups answered with a full snapshot instead of deltas.',
+    ),
+    peerRequestsServed: r.counter(
+      'herald_peer_requests_total',
+      'Requests served on the peer endpoint, by route and status.',
+      ['route', 'status'],
+    ),
     profileErrors: r.counter('herald_profile_errors_total', 'Errors found in device profiles on load or reload.'),
     profileReloads: r.counter('herald_profile_reloads_total', 'Profile folder reloads, by result.', ['result']),
-    apiRequests: r.counter('herald_api_requests_total', 'Local API requests, by route and status.', ['route', 'status']),
-    invalidInput: r.counter('herald_invalid_input_total', 'Input rejected as malformed, by source and reason.', ['source', 'reason']),
+    apiRequests: r.counter('herald_api_requests_total', 'Local API requests, by route and status.', [
+      'route',
+      'status',
+    ]),
+    invalidInput: r.counter('herald_invalid_input_total', 'Input rejected as malformed, by source and reason.', [
+      'source',
+      'reason',
+    ]),
     livenessProbes: r.counter('herald_liveness_probes_total', 'Direct probes of silent peers, by result.', ['result']),
   };
 }

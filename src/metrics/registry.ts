@@ -39,7 +39,11 @@ export class MetricsRegistry {
   render(): string {
     const lines: string[] = [];
     for (const m of this.metrics.values()) {
-      lines.push(`# HELP ${m.name} ${m.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${m.name} ${m.type}`, ...m.render());
+      lines.push(
+        `# HELP ${m.name} ${m.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`,
+        `# TYPE ${m.name} ${m.type}`,
+        ...m.render(),
+      );
     }
     return lines.join('\n') + '\n';
   }
@@ -90,7 +94,7 @@ export class Counter implements Metric {
   private key(labels: Labels): string {
     const names = this.labelNames;
     if (names.length === 0) return '';
-    if (names.length === 1) return labels[names[0]!] ?? '';
+    if (names.length === 1) return labels[names[0]] ?? '';
     return names.map((n) => labels[n] ?? '').join('\0');
   }
 
@@ -116,12 +120,16 @@ export class Histogram implements Metric {
   observe(value: number): void {
     this.sum += value;
     this.count += 1;
-    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) this.counts[i]! += 1;
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]) this.counts[i] += 1;
   }
 
   render(): string[] {
     const lines = this.buckets.map((b, i) => `${this.name}_bucket{le="${fmt(b)}"} ${this.counts[i]}`);
-    lines.push(`${this.name}_bucket{le="+Inf"} ${this.count}`, `${this.name}_sum ${fmt(this.sum)}`, `${this.name}_count ${this.count}`);
+    lines.push(
+      `${this.name}_bucket{le="+Inf"} ${this.count}`,
+      `${this.name}_sum ${fmt(this.sum)}`,
+      `${this.name}_count ${this.count}`,
+    );
     return lines;
   }
 }
@@ -133,7 +141,9 @@ function pick(labels: Labels, names: readonly string[]): Labels {
 }
 
 function renderLabels(labels: Labels): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
+  const parts = Object.entries(labels).map(
+    ([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
+  );
   return parts.length ? `{${parts.join(',')}}` : '';
 }
 

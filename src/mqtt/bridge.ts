@@ -78,7 +78,12 @@ export class MqttBridge implements AgentExtension {
       reconnectPeriod: 0, // reconnects are ours: jittered exponential backoff, one log line per state change
       queueQoSZero: false, // nothing piles up while the broker is away
       resubscribe: false, // resync() subscribes afresh after each connect
-      will: { topic: this.topics.agent(id.name), payload: Buffer.from(agentPayload({ incarnation: id.incarnation, version: 0, address: id.address }, 'offline')), qos: 1, retain: true },
+      will: {
+        topic: this.topics.agent(id.name),
+        payload: Buffer.from(agentPayload({ incarnation: id.incarnation, version: 0, address: id.address }, 'offline')),
+        qos: 1,
+        retain: true,
+      },
     };
     if (this.init.user) options.username = this.init.user;
     if (this.init.passwordFile) options.password = (await readSecret(this.init.passwordFile, 'MQTT password')).trim();
@@ -86,7 +91,11 @@ export class MqttBridge implements AgentExtension {
     if (this.init.certFile) options.cert = await readSecret(this.init.certFile, 'MQTT client certificate');
     if (this.init.keyFile) options.key = await readSecret(this.init.keyFile, 'MQTT client key');
 
-    ctx.metrics.registry.gauge('herald_mqtt_connected', 'Whether the MQTT bridge is connected to its broker (1) or not (0).', () => (this.state === 'connected' ? 1 : 0));
+    ctx.metrics.registry.gauge(
+      'herald_mqtt_connected',
+      'Whether the MQTT bridge is connected to its broker (1) or not (0).',
+      () => (this.state === 'connected' ? 1 : 0),
+    );
     this.unsubscribers.push(ctx.directory.subscribe((e) => this.onDirectoryEvent(e)));
     this.unsubscribers.push(ctx.local.onChange(() => this.publishOwnState()));
     this.since = ctx.clock.now();
@@ -98,7 +107,10 @@ export class MqttBridge implements AgentExtension {
       this.lastError = err.message;
     });
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
-    this.log.info({ url: redact(this.init.url), mode: this.init.mode, protocol: this.init.protocol }, 'MQTT bridge connecting');
+    this.log.info(
+      { url: redact(this.init.url), mode: this.init.mode, protocol: this.init.protocol },
+      'MQTT bridge connecting',
+    );
   }
 
   async stop(opts: { goodbye?: boolean } = {}): Promise<void> {
@@ -115,16 +127,26 @@ export class MqttBridge implements AgentExtension {
     if (client.connected) {
       // A clean stop says offline itself: the broker sends no will after a DISCONNECT.
       const id = this.ctx!.identity;
-      await client.publishAsync(this.topics.agent(id.name), agentPayload({ incarnation: id.incarnation, version: this.ctx!.local.currentVersion, address: id.address }, 'offline'), { qos: 1, retain: true }).catch(() => {});
+      await client
+        .publishAsync(
+          this.topics.agent(id.name),
+          agentPayload(
+            { incarnation: id.incarnation, version: this.ctx!.local.currentVersion, address: id.address },
+            'offline',
+          ),
+          { qos: 1, retain: true },
+        )
+        .catch(() => {});
     }
     await client.endAsync(false).catch(() => {});
   }
 
   health(): { ok: boolean; detail?: string; critical?: boolean } {
     const since = new Date(this.since).toISOString();
-    const detail = this.state === 'connected'
-      ? `connected to ${redact(this.init.url)} since ${since}`
-      : `${this.state} (${this.lastError ?? 'no answer yet'}) since ${since}; the directory and LAN sync go on`;
+    const detail =
+      this.state === 'connected'
+        ? `connected to ${redact(this.init.url)} since ${since}`
+        : `${this.state} (${this.lastError ?? 'no answer yet'}) since ${since}; the directory and LAN sync go on`;
     return { ok: this.state === 'connected', detail, critical: false };
   }
 
@@ -135,13 +157,19 @@ export class MqttBridge implements AgentExtension {
     this.state = state;
     this.since = this.ctx!.clock.now();
     if (state === 'connected') this.log.info({ url: redact(this.init.url) }, 'MQTT broker connected');
-    else this.log.warn({ url: redact(this.init.url), err: detail }, 'MQTT broker unreachable; retrying with backoff, the directory goes on');
+    else
+      this.log.warn(
+        { url: redact(this.init.url), err: detail },
+        'MQTT broker unreachable; retrying with backoff, the directory goes on',
+      );
   }
 
   private onConnect(): void {
     this.failures = 0;
     this.setState('connected');
-    void this.resync().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'MQTT resync failed; it runs again on the next connect'));
+    void this.resync().catch((err: unknown) =>
+      this.log.warn({ err: (err as Error).message }, 'MQTT resync failed; it runs again on the next connect'),
+    );
   }
 
   private onClose(): void {
@@ -164,12 +192,17 @@ export class MqttBridge implements AgentExtension {
     const ctx = this.ctx!;
     const out = new Map<string, string>();
     const id = ctx.identity;
-    const records = this.init.mode === 'gateway'
-      ? ctx.directory.devices({ site: id.site })
-      : ctx.directory.devices({ agent: id.name });
+    const records =
+      this.init.mode === 'gateway'
+        ? ctx.directory.devices({ site: id.site })
+        : ctx.directory.devices({ agent: id.name });
     for (const r of records) {
       out.set(this.topics.device(r.agent, r.id), devicePayload(r));
-      if (this.init.homeAssistant) out.set(haConfigTopic(r.site, r.agent, r.id), haConfigPayload(r, this.topics, this.init.softwareVersion ?? '0'));
+      if (this.init.homeAssistant)
+        out.set(
+          haConfigTopic(r.site, r.agent, r.id),
+          haConfigPayload(r, this.topics, this.init.softwareVersion ?? '0'),
+        );
     }
     for (const a of ctx.directory.agents()) {
       if (a.remote || a.site !== id.site || (this.init.mode === 'agent' && a.name !== id.name)) continue;
@@ -181,7 +214,10 @@ export class MqttBridge implements AgentExtension {
 
   private ownedFilters(): string[] {
     const id = this.ctx!.identity;
-    const filters = this.init.mode === 'gateway' ? [this.topics.devicesOf('+'), this.topics.agents()] : [this.topics.devicesOf(id.name)];
+    const filters =
+      this.init.mode === 'gateway'
+        ? [this.topics.devicesOf('+'), this.topics.agents()]
+        : [this.topics.devicesOf(id.name)];
     if (this.init.homeAssistant) filters.push(`${HA_PREFIX}/device/+/config`);
     return filters;
   }
@@ -232,7 +268,10 @@ export class MqttBridge implements AgentExtension {
       await client.publishAsync(topic, payload, { qos: 1, retain: true });
       sent += 1;
     }
-    const follow = this.init.importSites.flatMap((site) => [this.topics.devicesOf('+', site), this.topics.agents(site)]);
+    const follow = this.init.importSites.flatMap((site) => [
+      this.topics.devicesOf('+', site),
+      this.topics.agents(site),
+    ]);
     if (this.init.homeAssistant) follow.push(`${HA_PREFIX}/status`);
     if (follow.length > 0) await client.subscribeAsync(follow, { qos: 1 });
     this.synced = true;
@@ -272,18 +311,27 @@ export class MqttBridge implements AgentExtension {
     const ours = this.init.mode === 'gateway' || e.agent === id.name;
     if (!ours) return;
     if (this.synced && this.client?.connected) {
-      this.client.publish(this.topics.events(), eventPayload(e, id.site, new Date(ctx.clock.now()).toISOString()), { qos: 0 });
+      this.client.publish(this.topics.events(), eventPayload(e, id.site, new Date(ctx.clock.now()).toISOString()), {
+        qos: 0,
+      });
     }
     if (e.type === 'device-added' || e.type === 'device-updated') {
       if (!this.mine(e.device)) return;
       this.publishState(this.topics.device(e.agent, e.device.id), devicePayload(e.device));
-      if (this.init.homeAssistant) this.publishState(haConfigTopic(e.device.site, e.agent, e.device.id), haConfigPayload(e.device, this.topics, this.init.softwareVersion ?? '0'));
+      if (this.init.homeAssistant)
+        this.publishState(
+          haConfigTopic(e.device.site, e.agent, e.device.id),
+          haConfigPayload(e.device, this.topics, this.init.softwareVersion ?? '0'),
+        );
     } else if (e.type === 'device-removed') {
       this.clearState(this.topics.device(e.agent, e.id));
       if (this.init.homeAssistant) this.clearState(haConfigTopic(id.site, e.agent, e.id));
     } else if (this.init.mode === 'gateway' && 'info' in e) {
       // In gateway mode the directory's view of each agent is published; a lost or gone agent's devices go.
-      this.publishState(this.topics.agent(e.agent), agentPayload(e.info, e.type === 'agent-joined' ? 'online' : 'offline'));
+      this.publishState(
+        this.topics.agent(e.agent),
+        agentPayload(e.info, e.type === 'agent-joined' ? 'online' : 'offline'),
+      );
       if (e.type !== 'agent-joined') {
         for (const topic of [...this.published.keys()]) {
           const t = this.topics.parse(topic);
@@ -313,12 +361,15 @@ export class MqttBridge implements AgentExtension {
   /** Home Assistant restarted: send the discovery configs again, after a random short delay (HA's advice). */
   private scheduleHaRepublish(): void {
     this.ctx!.clock.clearTimeout(this.haTimer);
-    this.haTimer = this.ctx!.clock.setTimeout(() => {
-      if (!this.client?.connected) return;
-      for (const [topic, payload] of this.published) {
-        if (topic.startsWith(`${HA_PREFIX}/`)) this.client.publish(topic, payload, { qos: 1, retain: true });
-      }
-    }, 500 + this.ctx!.random() * 2500);
+    this.haTimer = this.ctx!.clock.setTimeout(
+      () => {
+        if (!this.client?.connected) return;
+        for (const [topic, payload] of this.published) {
+          if (topic.startsWith(`${HA_PREFIX}/`)) this.client.publish(topic, payload, { qos: 1, retain: true });
+        }
+      },
+      500 + this.ctx!.random() * 2500,
+    );
     this.haTimer.unref?.();
   }
 
@@ -329,7 +380,8 @@ export class MqttBridge implements AgentExtension {
     } catch {
       return this.badInput('agent-json', `${site}/${agent}`);
     }
-    if (!isObject(state) || (state.state !== 'online' && state.state !== 'offline')) return this.badInput('agent-state', `${site}/${agent}`);
+    if (!isObject(state) || (state.state !== 'online' && state.state !== 'offline'))
+      return this.badInput('agent-state', `${site}/${agent}`);
     if (state.state === 'offline') {
       const key = `${agent}@${site}`;
       this.imported.delete(key);
@@ -358,14 +410,24 @@ export class MqttBridge implements AgentExtension {
       delete value.origin;
     }
     const result = validateDevice(value);
-    if (!result.ok || result.device.id !== device) return this.badInput('device', `${site}/${agent}/${device}`, result.ok ? 'id does not match the topic' : result.errors[0]!.message);
+    if (!result.ok || result.device.id !== device)
+      return this.badInput(
+        'device',
+        `${site}/${agent}/${device}`,
+        result.ok ? 'id does not match the topic' : result.errors[0].message,
+      );
     entry ??= { site, devices: new Map(), version: 0 };
     const next = new Map(entry.devices);
     next.set(device, result.device);
     this.applyImported(key, site, entry, next);
   }
 
-  private applyImported(key: string, site: string, entry: { site: string; devices: Map<string, Device>; version: number }, next: Map<string, Device>): void {
+  private applyImported(
+    key: string,
+    site: string,
+    entry: { site: string; devices: Map<string, Device>; version: number },
+    next: Map<string, Device>,
+  ): void {
     const directory = this.ctx!.directory;
     this.imported.set(key, entry);
     directory.ensureOrigin(key, { site, remote: true });
@@ -381,7 +443,8 @@ export class MqttBridge implements AgentExtension {
 
   private badInput(reason: string, where: string, detail?: string): void {
     this.ctx!.metrics.invalidInput.inc({ source: 'mqtt', reason });
-    if (this.badInputLog?.allow(`${where}:${reason}`)) this.log.warn({ topic: where, reason, detail }, 'ignored an MQTT message that is not a valid record');
+    if (this.badInputLog?.allow(`${where}:${reason}`))
+      this.log.warn({ topic: where, reason, detail }, 'ignored an MQTT message that is not a valid record');
   }
 }
 
@@ -389,7 +452,9 @@ async function readSecret(file: string, what: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(
+      `cannot read ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }
 

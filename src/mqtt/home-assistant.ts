@@ -51,7 +51,14 @@ export function haConfigPayload(record: DeviceRecord, topics: Topics, version: s
     dev: device,
     o: { name: 'herald', sw: version },
     cmps: components,
-    availability: [{ topic: topics.agent(record.agent, record.site), value_template: '{{ value_json.state }}', payload_available: 'online', payload_not_available: 'offline' }],
+    availability: [
+      {
+        topic: topics.agent(record.agent, record.site),
+        value_template: '{{ value_json.state }}',
+        payload_available: 'online',
+        payload_not_available: 'offline',
+      },
+    ],
     qos: 1,
   });
 }

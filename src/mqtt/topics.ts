@@ -33,12 +33,18 @@ export class Topics {
   }
 
   /** Parses a topic of this layout: which site, and an agent (and device) topic. */
-  parse(topic: string): { site: string; kind: 'agent'; agent: string } | { site: string; kind: 'device'; agent: string; device: string } | undefined {
+  parse(
+    topic: string,
+  ):
+    | { site: string; kind: 'agent'; agent: string }
+    | { site: string; kind: 'device'; agent: string; device: string }
+    | undefined {
     const prefix = `${this.base}/`;
     if (!topic.startsWith(prefix)) return undefined;
     const parts = topic.slice(prefix.length).split('/');
-    if (parts.length === 3 && parts[1] === 'agents') return { site: parts[0]!, kind: 'agent', agent: parts[2]! };
-    if (parts.length === 4 && parts[1] === 'devices') return { site: parts[0]!, kind: 'device', agent: parts[2]!, device: parts[3]! };
+    if (parts.length === 3 && parts[1] === 'agents') return { site: parts[0], kind: 'agent', agent: parts[2] };
+    if (parts.length === 4 && parts[1] === 'devices')
+      return { site: parts[0], kind: 'device', agent: parts[2], device: parts[3] };
     return undefined;
   }
 }
@@ -50,7 +56,10 @@ export interface AgentStatePayload {
   address?: string;
 }
 
-export function agentPayload(info: Pick<AgentInfo, 'incarnation' | 'version' | 'address'>, state: 'online' | 'offline'): string {
+export function agentPayload(
+  info: Pick<AgentInfo, 'incarnation' | 'version' | 'address'>,
+  state: 'online' | 'offline',
+): string {
   const p: AgentStatePayload = { state, incarnation: info.incarnation, version: info.version };
   if (info.address) p.address = info.address;
   return JSON.stringify(p);

@@ -61,14 +61,22 @@ export async function loadProfileDir(dir: string): Promise<ProfileSet> {
     }
     const other = byId.get(result.device.id);
     if (other !== undefined) {
-      errors.push({ ...result.idLocation, file, field: 'id', message: `duplicate device id '${result.device.id}' (already defined in ${other})` });
+      errors.push({
+        ...result.idLocation,
+        file,
+        field: 'id',
+        message: `duplicate device id '${result.device.id}' (already defined in ${other})`,
+      });
       continue;
     }
     byId.set(result.device.id, file);
     devices.push({ device: result.device, file });
   }
   if (devices.length > PROFILE_LIMITS.devicesPerAgent) {
-    errors.push({ file: dir, message: `${devices.length} devices; one agent offers at most ${PROFILE_LIMITS.devicesPerAgent}` });
+    errors.push({
+      file: dir,
+      message: `${devices.length} devices; one agent offers at most ${PROFILE_LIMITS.devicesPerAgent}`,
+    });
   }
   return { devices, errors, files: names.length };
 }
@@ -81,7 +89,14 @@ export async function loadProfileFile(file: string): Promise<FileResult> {
     const info = await stat(file);
     if (!info.isFile()) return { errors: [{ file, message: 'not a regular file' }] };
     if (info.size > PROFILE_LIMITS.fileBytes) {
-      return { errors: [{ file, message: `file is ${info.size} bytes, at most ${PROFILE_LIMITS.fileBytes} are allowed for one profile` }] };
+      return {
+        errors: [
+          {
+            file,
+            message: `file is ${info.size} bytes, at most ${PROFILE_LIMITS.fileBytes} are allowed for one profile`,
+          },
+        ],
+      };
     }
     text = await readFile(file, 'utf8');
   } catch (err) {
@@ -106,7 +121,12 @@ export function parseProfileText(text: string, file: string): FileResult {
   const result = validateDevice(value);
   if (!result.ok) {
     return {
-      errors: result.errors.map((e) => ({ file, ...locate(doc, e.path, lineCounter), field: formatPath(e.path), message: e.message })),
+      errors: result.errors.map((e) => ({
+        file,
+        ...locate(doc, e.path, lineCounter),
+        field: formatPath(e.path),
+        message: e.message,
+      })),
     };
   }
   return { device: result.device, idLocation: locate(doc, ['id'], lineCounter) };

@@ -37,7 +37,10 @@ export function validateDevice(doc: unknown): Validation {
   }
   const id = requireString(doc, 'id', [], fail, L.idLength);
   if (id !== undefined && !DEVICE_ID_PATTERN.test(id)) {
-    fail(['id'], `'${id}' is not a valid id: use lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, at most 63 characters`);
+    fail(
+      ['id'],
+      `'${id}' is not a valid id: use lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, at most 63 characters`,
+    );
   }
   requireString(doc, 'name', [], fail, L.textLength);
   for (const key of ['model', 'manufacturer', 'location'] as const) optionalString(doc, key, [], fail, L.textLength);
@@ -45,7 +48,10 @@ export function validateDevice(doc: unknown): Validation {
   const names = stringList(doc, 'names', [], fail, L.names, L.nameLength);
   names?.forEach((name, i) => {
     if (typeof name === 'string' && !GLOBAL_NAME_PATTERN.test(name)) {
-      fail(['names', i], `'${name}' is not a valid global name: slash-separated segments of lowercase letters, digits, '.', '_' or '-'`);
+      fail(
+        ['names', i],
+        `'${name}' is not a valid global name: slash-separated segments of lowercase letters, digits, '.', '_' or '-'`,
+      );
     }
   });
 
@@ -53,13 +59,15 @@ export function validateDevice(doc: unknown): Validation {
   if (caps === undefined) fail(['capabilities'], 'is required (a list of capabilities; it may be empty)');
   else if (!Array.isArray(caps)) fail(['capabilities'], `must be a list, got ${describe(caps)}`);
   else {
-    if (caps.length > L.capabilities) fail(['capabilities'], `has ${caps.length} entries, at most ${L.capabilities} are allowed`);
+    if (caps.length > L.capabilities)
+      fail(['capabilities'], `has ${caps.length} entries, at most ${L.capabilities} are allowed`);
     const seen = new Map<string, number>();
     caps.forEach((cap, i) => {
       const capId = validateCapability(cap, ['capabilities', i], fail);
       if (capId === undefined) return;
       const first = seen.get(capId);
-      if (first !== undefined) fail(['capabilities', i, 'id'], `duplicate capability id '${capId}' (also capabilities[${first}])`);
+      if (first !== undefined)
+        fail(['capabilities', i, 'id'], `duplicate capability id '${capId}' (also capabilities[${first}])`);
       else seen.set(capId, i);
     });
   }
@@ -74,7 +82,8 @@ function validateCapability(cap: unknown, at: FieldPath, fail: (p: FieldPath, m:
     return undefined;
   }
   for (const key of Object.keys(cap)) {
-    if (!CAPABILITY_KEYS.has(key)) fail([...at, key], `unknown field '${key}' (allowed: ${[...CAPABILITY_KEYS].join(', ')})`);
+    if (!CAPABILITY_KEYS.has(key))
+      fail([...at, key], `unknown field '${key}' (allowed: ${[...CAPABILITY_KEYS].join(', ')})`);
   }
   const id = requireString(cap, 'id', at, fail, L.idLength);
   if (id !== undefined && !DEVICE_ID_PATTERN.test(id)) {
@@ -86,7 +95,10 @@ function validateCapability(cap: unknown, at: FieldPath, fail: (p: FieldPath, m:
   }
   const type = optionalString(cap, 'type', at, fail, L.typeLength);
   if (type !== undefined && !TYPE_PATTERN.test(type)) {
-    fail([...at, 'type'], `'${type}' is not a valid type: lowercase letters, digits, '.', '_' or '-' (e.g. temperature)`);
+    fail(
+      [...at, 'type'],
+      `'${type}' is not a valid type: lowercase letters, digits, '.', '_' or '-' (e.g. temperature)`,
+    );
   }
   optionalString(cap, 'unit', at, fail, L.unitLength);
   optionalString(cap, 'description', at, fail, L.descriptionLength);
@@ -127,7 +139,7 @@ function normalizeDevice(doc: Record<string, unknown>): Device {
     capabilities: (doc.capabilities as Record<string, unknown>[]).map(normalizeCapability),
   };
   for (const key of ['model', 'manufacturer', 'location'] as const) {
-    if (typeof doc[key] === 'string') device[key] = doc[key] as string;
+    if (typeof doc[key] === 'string') device[key] = doc[key];
   }
   return device;
 }
@@ -135,14 +147,18 @@ function normalizeDevice(doc: Record<string, unknown>): Device {
 function normalizeCapability(cap: Record<string, unknown>): Capability {
   const out: Capability = { id: cap.id as string, kind: cap.kind as Capability['kind'] };
   for (const key of ['type', 'unit', 'description', 'endpoint'] as const) {
-    if (typeof cap[key] === 'string') out[key] = cap[key] as string;
+    if (typeof cap[key] === 'string') out[key] = cap[key];
   }
   if (typeof cap.readOnly === 'boolean') out.readOnly = cap.readOnly;
   return out;
 }
 
 function requireString(
-  obj: Record<string, unknown>, key: string, at: FieldPath, fail: (p: FieldPath, m: string) => void, max: number,
+  obj: Record<string, unknown>,
+  key: string,
+  at: FieldPath,
+  fail: (p: FieldPath, m: string) => void,
+  max: number,
 ): string | undefined {
   if (obj[key] === undefined || obj[key] === null) {
     fail([...at, key], 'is required');
@@ -152,7 +168,11 @@ function requireString(
 }
 
 function optionalString(
-  obj: Record<string, unknown>, key: string, at: FieldPath, fail: (p: FieldPath, m: string) => void, max: number,
+  obj: Record<string, unknown>,
+  key: string,
+  at: FieldPath,
+  fail: (p: FieldPath, m: string) => void,
+  max: number,
 ): string | undefined {
   const value = obj[key];
   if (value === undefined) return undefined;
@@ -172,8 +192,12 @@ function optionalString(
 }
 
 function stringList(
-  obj: Record<string, unknown>, key: string, at: FieldPath, fail: (p: FieldPath, m: string) => void,
-  maxItems: number, maxLength: number,
+  obj: Record<string, unknown>,
+  key: string,
+  at: FieldPath,
+  fail: (p: FieldPath, m: string) => void,
+  maxItems: number,
+  maxLength: number,
 ): unknown[] | undefined {
   const value = obj[key];
   if (value === undefined) return undefined;
@@ -184,8 +208,10 @@ function stringList(
   if (value.length > maxItems) fail([...at, key], `has ${value.length} entries, at most ${maxItems} are allowed`);
   const seen = new Set<string>();
   value.forEach((item, i) => {
-    if (typeof item !== 'string' || item.length === 0) fail([...at, key, i], `must be a non-empty string, got ${describe(item)}`);
-    else if (item.length > maxLength) fail([...at, key, i], `is ${item.length} characters long, at most ${maxLength} are allowed`);
+    if (typeof item !== 'string' || item.length === 0)
+      fail([...at, key, i], `must be a non-empty string, got ${describe(item)}`);
+    else if (item.length > maxLength)
+      fail([...at, key, i], `is ${item.length} characters long, at most ${maxLength} are allowed`);
     else if (seen.has(item)) fail([...at, key, i], `duplicate entry '${item}'`);
     else seen.add(item);
   });

@@ -72,8 +72,17 @@ function encodeHead(msg: Message, flags: number): Buffer {
   const name = Buffer.from(msg.name, 'utf8');
   if (site.length > 255 || name.length > 255) throw new Error('site and name must be at most 255 bytes');
   const recent = msg.recent.slice(0, MAX_RECENT);
-  const size = 5 + 1 + site.length + 1 + name.length + varintLength(msg.incarnation) + varintLength(msg.version) + 2 + 1
-    + recent.reduce((n, r) => n + 6 + varintLength(r.version), 0);
+  const size =
+    5 +
+    1 +
+    site.length +
+    1 +
+    name.length +
+    varintLength(msg.incarnation) +
+    varintLength(msg.version) +
+    2 +
+    1 +
+    recent.reduce((n, r) => n + 6 + varintLength(r.version), 0);
   const b = Buffer.allocUnsafe(size);
   b.writeUInt16BE(MAGIC, 0);
   b[2] = FORMAT_VERSION;
@@ -105,7 +114,11 @@ export function decodeMessage(bytes: Uint8Array): Message {
   if (bytes.length < 5) throw new DecodeError('short', `datagram of ${bytes.length} bytes is shorter than a header`);
   if (r.u16() !== MAGIC) throw new DecodeError('magic', 'not a Herald datagram (bad magic)');
   const format = r.u8();
-  if (format !== FORMAT_VERSION) throw new DecodeError('format-version', `format version ${format} is not supported (this agent reads ${FORMAT_VERSION})`);
+  if (format !== FORMAT_VERSION)
+    throw new DecodeError(
+      'format-version',
+      `format version ${format} is not supported (this agent reads ${FORMAT_VERSION})`,
+    );
   const type = r.u8();
   if (!MESSAGE_TYPE_NAMES[type]) throw new DecodeError('type', `unknown message type ${type}`);
   const flags = r.u8();
@@ -153,24 +166,33 @@ export function parseDelta(text: string, expectedVersion?: number): Delta {
 export function checkDelta(value: unknown, expectedVersion?: number): Delta {
   if (!isObject(value)) throw new DecodeError('delta', 'delta is not an object');
   const { version, added, updated, removed } = value;
-  if (!Number.isSafeInteger(version) || (version as number) < 1) throw new DecodeError('delta', 'delta version is not a positive integer');
+  if (!Number.isSafeInteger(version) || (version as number) < 1)
+    throw new DecodeError('delta', 'delta version is not a positive integer');
   if (expectedVersion !== undefined && version !== expectedVersion) {
     throw new DecodeError('delta', `delta version ${String(version)} does not match the header's ${expectedVersion}`);
   }
-  if (!Array.isArray(added) || !Array.isArray(updated) || !Array.isArray(removed)) throw new DecodeError('delta', 'delta lists are missing');
+  if (!Array.isArray(added) || !Array.isArray(updated) || !Array.isArray(removed))
+    throw new DecodeError('delta', 'delta lists are missing');
   if (added.length + updated.length + removed.length > PROFILE_LIMITS.devicesPerAgent) {
     throw new DecodeError('too-many-devices', `delta names more than ${PROFILE_LIMITS.devicesPerAgent} devices`);
   }
   const check = (list: unknown[], what: string) =>
     list.map((d, i) => {
       const result = validateDevice(d);
-      if (!result.ok) throw new DecodeError('device', `${what}[${i}] is not a valid device: ${result.errors[0]!.message}`);
+      if (!result.ok)
+        throw new DecodeError('device', `${what}[${i}] is not a valid device: ${result.errors[0].message}`);
       return result.device;
     });
   for (const id of removed) {
-    if (typeof id !== 'string' || !DEVICE_ID_PATTERN.test(id)) throw new DecodeError('delta', 'removed holds an invalid device id');
+    if (typeof id !== 'string' || !DEVICE_ID_PATTERN.test(id))
+      throw new DecodeError('delta', 'removed holds an invalid device id');
   }
-  return { version: version as number, added: check(added, 'added'), updated: check(updated, 'updated'), removed: removed as string[] };
+  return {
+    version: version as number,
+    added: check(added, 'added'),
+    updated: check(updated, 'updated'),
+    removed: removed as string[],
+  };
 }
 
 class Reader {
@@ -181,17 +203,18 @@ class Reader {
   }
   u8(): number {
     this.need(1);
-    return this.b[this.o++]!;
+    return this.b[this.o++];
   }
   u16(): number {
     this.need(2);
-    const v = (this.b[this.o]! << 8) | this.b[this.o + 1]!;
+    const v = (this.b[this.o] << 8) | this.b[this.o + 1];
     this.o += 2;
     return v;
   }
   u32(): number {
     this.need(4);
-    const v = ((this.b[this.o]! << 24) | (this.b[this.o + 1]! << 16) | (this.b[this.o + 2]! << 8) | this.b[this.o + 3]!) >>> 0;
+    const v =
+      ((this.b[this.o] << 24) | (this.b[this.o + 1] << 16) | (this.b[this.o + 2] << 8) | this.b[this.o + 3]) >>> 0;
     this.o += 4;
     return v;
   }

@@ -21,7 +21,9 @@ export class HeartbeatMemo {
   decode(bytes: Uint8Array): Message {
     // Only heartbeats repeat: anything else is decoded as it comes, without making a key of its bytes.
     if (bytes[HEADER_TYPE_OFFSET] !== MessageType.heartbeat) return decodeMessage(bytes);
-    const key = (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('latin1');
+    const key = (
+      Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    ).toString('latin1');
     const known = this.byBytes.get(key);
     if (known) return known;
     const msg = decodeMessage(bytes);

@@ -32,29 +32,41 @@ export class HmacEnvelope implements Envelope {
     out.set(bytes, 0);
     out[bytes.length] = this.keys.signing.id;
     out.writeUIntBE(Math.floor(this.clock.now()), bytes.length + 1, 6);
-    const tag = createHmac('sha256', this.keys.signing.secret).update(out.subarray(0, bytes.length + 7)).digest().subarray(0, TAG_BYTES);
+    const tag = createHmac('sha256', this.keys.signing.secret)
+      .update(out.subarray(0, bytes.length + 7))
+      .digest()
+      .subarray(0, TAG_BYTES);
     tag.copy(out, bytes.length + 7);
     return out;
   }
 
   open(bytes: Uint8Array): Uint8Array {
-    if (bytes.length < TRAILER_BYTES + 5) throw new DecodeError('unsigned', 'datagram carries no authentication trailer');
+    if (bytes.length < TRAILER_BYTES + 5)
+      throw new DecodeError('unsigned', 'datagram carries no authentication trailer');
     const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const body = bytes.length - TRAILER_BYTES;
     const key = this.keys.all.find((k) => k.id === b[body]);
     if (!key) {
-      if (isWholeMessage(b)) throw new DecodeError('unsigned', 'datagram is not signed (an agent without the cluster key?)');
+      if (isWholeMessage(b))
+        throw new DecodeError('unsigned', 'datagram is not signed (an agent without the cluster key?)');
       throw new DecodeError('unknown-key', `signed with key id ${b[body]}, which this agent does not hold`);
     }
-    const expected = createHmac('sha256', key.secret).update(b.subarray(0, body + 7)).digest().subarray(0, TAG_BYTES);
+    const expected = createHmac('sha256', key.secret)
+      .update(b.subarray(0, body + 7))
+      .digest()
+      .subarray(0, TAG_BYTES);
     if (!timingSafeEqual(expected, b.subarray(body + 7))) {
-      if (isWholeMessage(b)) throw new DecodeError('unsigned', 'datagram is not signed (an agent without the cluster key?)');
+      if (isWholeMessage(b))
+        throw new DecodeError('unsigned', 'datagram is not signed (an agent without the cluster key?)');
       throw new DecodeError('bad-signature', 'authentication tag does not match');
     }
     const sent = b.readUIntBE(body + 1, 6);
     const skew = sent - this.clock.now();
     if (Math.abs(skew) > this.windowMs) {
-      throw new DecodeError('stale', `sent ${Math.round(skew / 1000)} s from this agent's clock, outside the ${this.windowMs / 1000} s window (a replay, or clocks not in sync)`);
+      throw new DecodeError(
+        'stale',
+        `sent ${Math.round(skew / 1000)} s from this agent's clock, outside the ${this.windowMs / 1000} s window (a replay, or clocks not in sync)`,
+      );
     }
     return b.subarray(0, body);
   }

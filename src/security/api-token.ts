@@ -11,10 +11,13 @@ export async function loadApiToken(file: string): Promise<string> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read API token file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(
+      `cannot read API token file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
-  const token = text.split('\n')[0]!.trim();
-  if (token.length < MIN_TOKEN_LENGTH) throw new Error(`API token in ${file} is ${token.length} characters; at least ${MIN_TOKEN_LENGTH} are needed`);
+  const token = text.split('\n')[0].trim();
+  if (token.length < MIN_TOKEN_LENGTH)
+    throw new Error(`API token in ${file} is ${token.length} characters; at least ${MIN_TOKEN_LENGTH} are needed`);
   return token;
 }
 
@@ -26,9 +29,15 @@ export function bearerAuthorizer(token: string): (req: IncomingMessage) => HttpP
     const m = /^Bearer (.+)$/.exec(header);
     const given = Buffer.from(m?.[1] ?? '');
     if (m && given.length === expected.length && timingSafeEqual(given, expected)) return undefined;
-    return new HttpProblem(401, 'Unauthorized', m ? 'the bearer token is not valid' : 'this API needs a bearer token (Authorization: Bearer <token>)', 'unauthorized', {
-      'www-authenticate': 'Bearer realm="herald"',
-    });
+    return new HttpProblem(
+      401,
+      'Unauthorized',
+      m ? 'the bearer token is not valid' : 'this API needs a bearer token (Authorization: Bearer <token>)',
+      'unauthorized',
+      {
+        'www-authenticate': 'Bearer realm="herald"',
+      },
+    );
   };
 }
 

@@ -32,7 +32,9 @@ export async function loadKeyRing(file: string): Promise<KeyRing> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new KeyFileError(`cannot read key file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new KeyFileError(
+      `cannot read key file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   return parseKeyRing(text, file);
 }
@@ -46,17 +48,20 @@ export function parseKeyRing(text: string, source = 'key file'): KeyRing {
     if (/^[0-9a-fA-F]+$/.test(line) && line.length % 2 === 0) secret = Buffer.from(line, 'hex');
     else if (/^[A-Za-z0-9+/]+={0,2}$/.test(line)) secret = Buffer.from(line, 'base64');
     else throw new KeyFileError(`${source}:${i + 1}: not a hex or base64 key`);
-    if (secret.length < MIN_KEY_BYTES) throw new KeyFileError(`${source}:${i + 1}: key is ${secret.length} bytes, at least ${MIN_KEY_BYTES} are needed`);
+    if (secret.length < MIN_KEY_BYTES)
+      throw new KeyFileError(`${source}:${i + 1}: key is ${secret.length} bytes, at least ${MIN_KEY_BYTES} are needed`);
     keys.push({ id: keyId(secret), secret });
   });
   if (keys.length === 0) throw new KeyFileError(`${source}: no key in it (one hex or base64 key per line)`);
-  if (keys.length > 2) throw new KeyFileError(`${source}: ${keys.length} keys; at most two (the new and the old one, during a rotation)`);
-  if (keys.length === 2 && keys[0]!.id === keys[1]!.id) throw new KeyFileError(`${source}: the two keys have the same id; generate a new key`);
-  return { signing: keys[0]!, all: keys };
+  if (keys.length > 2)
+    throw new KeyFileError(`${source}: ${keys.length} keys; at most two (the new and the old one, during a rotation)`);
+  if (keys.length === 2 && keys[0].id === keys[1].id)
+    throw new KeyFileError(`${source}: the two keys have the same id; generate a new key`);
+  return { signing: keys[0], all: keys };
 }
 
 export function keyId(secret: Buffer): number {
-  return createHash('sha256').update('herald key id').update(secret).digest()[0]!;
+  return createHash('sha256').update('herald key id').update(secret).digest()[0];
 }
 
 /** A new random key, hex: what `herald keygen` prints. */

@@ -34,11 +34,16 @@ export class PeerAuth {
   }
 
   /** Checks a request; returns its signature (to bind the response) or why it is refused. */
-  verifyRequest(header: string | undefined, method: string, pathAndQuery: string): { ok: true; signature: string } | { ok: false; reason: AuthFailure } {
+  verifyRequest(
+    header: string | undefined,
+    method: string,
+    pathAndQuery: string,
+  ): { ok: true; signature: string } | { ok: false; reason: AuthFailure } {
     const parsed = this.parse(header);
     if (!parsed.ok) return parsed;
     const { key, t, s } = parsed;
-    if (!this.equal(s, this.mac(key, `req\n${t}\n${method}\n${pathAndQuery}`))) return { ok: false, reason: 'bad-signature' };
+    if (!this.equal(s, this.mac(key, `req\n${t}\n${method}\n${pathAndQuery}`)))
+      return { ok: false, reason: 'bad-signature' };
     if (Math.abs(t - this.clock.now()) > this.windowMs) return { ok: false, reason: 'stale' };
     return { ok: true, signature: s };
   }
@@ -48,22 +53,29 @@ export class PeerAuth {
     return `k=${this.keys.signing.id},t=${t},s=${this.mac(this.keys.signing.secret, `res\n${t}\n${requestSignature}\n${sha256(body)}`)}`;
   }
 
-  verifyResponse(header: string | undefined, requestSignature: string, body: Buffer): { ok: true } | { ok: false; reason: AuthFailure } {
+  verifyResponse(
+    header: string | undefined,
+    requestSignature: string,
+    body: Buffer,
+  ): { ok: true } | { ok: false; reason: AuthFailure } {
     const parsed = this.parse(header);
     if (!parsed.ok) return parsed;
     const { key, t, s } = parsed;
-    if (!this.equal(s, this.mac(key, `res\n${t}\n${requestSignature}\n${sha256(body)}`))) return { ok: false, reason: 'bad-signature' };
+    if (!this.equal(s, this.mac(key, `res\n${t}\n${requestSignature}\n${sha256(body)}`)))
+      return { ok: false, reason: 'bad-signature' };
     if (Math.abs(t - this.clock.now()) > this.windowMs) return { ok: false, reason: 'stale' };
     return { ok: true };
   }
 
-  private parse(header: string | undefined): { ok: true; key: Buffer; t: number; s: string } | { ok: false; reason: AuthFailure } {
+  private parse(
+    header: string | undefined,
+  ): { ok: true; key: Buffer; t: number; s: string } | { ok: false; reason: AuthFailure } {
     if (!header) return { ok: false, reason: 'missing' };
     const m = /^k=(\d{1,3}),t=(\d{1,16}),s=([0-9a-f]{64})$/.exec(header);
     if (!m) return { ok: false, reason: 'malformed' };
     const key = this.keys.all.find((k) => k.id === Number(m[1]));
     if (!key) return { ok: false, reason: 'unknown-key' };
-    return { ok: true, key: key.secret, t: Number(m[2]), s: m[3]! };
+    return { ok: true, key: key.secret, t: Number(m[2]), s: m[3] };
   }
 
   private mac(secret: Buffer, text: string): string {

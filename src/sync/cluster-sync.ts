@@ -5,7 +5,14 @@ import type { HeraldMetrics } from '../metrics/herald-metrics.js';
 import { DecodeError, encodeMessage, MAX_RECENT } from '../protocol/codec.js';
 import { openEnvelope, type Envelope } from '../protocol/envelope.js';
 import { HeartbeatMemo } from '../protocol/heartbeat-memo.js';
-import { fnv1a32, incarnationTag, MESSAGE_TYPE_NAMES, MessageType, type Message, type RecentChange } from '../protocol/messages.js';
+import {
+  fnv1a32,
+  incarnationTag,
+  MESSAGE_TYPE_NAMES,
+  MessageType,
+  type Message,
+  type RecentChange,
+} from '../protocol/messages.js';
 import type { DatagramTransport, Endpoint, PeerClient } from '../transport/transport.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -119,7 +126,11 @@ export class ClusterSync {
   private readonly claims: NameClaims;
   private readonly heartbeats = new HeartbeatMemo();
   /** Counters bumped for every datagram, bound to their labels once. */
-  private readonly hot: { bytesReceived: { inc(by?: number): void }; heartbeats: { inc(by?: number): void }; received: Map<string, { inc(by?: number): void }> };
+  private readonly hot: {
+    bytesReceived: { inc(by?: number): void };
+    heartbeats: { inc(by?: number): void };
+    received: Map<string, { inc(by?: number): void }>;
+  };
 
   constructor(
     private readonly c: ClusterSyncComponents,
@@ -129,12 +140,22 @@ export class ClusterSync {
     this.envelope = c.envelope ?? openEnvelope;
     this.decodeLog = new RateLimitedLog(c.clock, 60_000);
     this.fetchBudget = new TokenBuckets(c.clock, 10, 20);
-    const received = new Map(Object.values(MESSAGE_TYPE_NAMES).map((type) => [type, c.metrics.announcementsReceived.labelled({ type })]));
-    this.hot = { bytesReceived: c.metrics.datagramBytesReceived.labelled(), heartbeats: received.get('heartbeat')!, received };
-    this.claims = new NameClaims(c, { name: this.cfg.name, incarnation: this.cfg.incarnation }, {
-      peerMs: this.cfg.lostAfterPeriods * this.cfg.heartbeatMs,
-      selfMs: this.cfg.lostAfterPeriods * this.cfg.livenessPeriodMs,
-    });
+    const received = new Map(
+      Object.values(MESSAGE_TYPE_NAMES).map((type) => [type, c.metrics.announcementsReceived.labelled({ type })]),
+    );
+    this.hot = {
+      bytesReceived: c.metrics.datagramBytesReceived.labelled(),
+      heartbeats: received.get('heartbeat')!,
+      received,
+    };
+    this.claims = new NameClaims(
+      c,
+      { name: this.cfg.name, incarnation: this.cfg.incarnation },
+      {
+        peerMs: this.cfg.lostAfterPeriods * this.cfg.heartbeatMs,
+        selfMs: this.cfg.lostAfterPeriods * this.cfg.livenessPeriodMs,
+      },
+    );
   }
 
   async start(): Promise<void> {
@@ -171,9 +192,20 @@ export class ClusterSync {
    * An advertisement heard by another discovery (an mDNS TXT record): handled exactly like a heartbeat,
    * so a newer version leads to the same catch-up.
    */
-  observe(advert: { name: string; site: string; incarnation: number; version: number; address: string; peerPort: number }, signal: string): void {
+  observe(
+    advert: { name: string; site: string; incarnation: number; version: number; address: string; peerPort: number },
+    signal: string,
+  ): void {
     if (!this.running || advert.site !== this.cfg.site) return;
-    const msg: Message = { type: MessageType.heartbeat, site: advert.site, name: advert.name, incarnation: advert.incarnation, version: advert.version, peerPort: advert.peerPort, recent: [] };
+    const msg: Message = {
+      type: MessageType.heartbeat,
+      site: advert.site,
+      name: advert.name,
+      incarnation: advert.incarnation,
+      version: advert.version,
+      peerPort: advert.peerPort,
+      recent: [],
+    };
     this.onMessage(msg, { address: advert.address, port: advert.peerPort }, signal);
   }
 
@@ -215,7 +247,7 @@ export class ClusterSync {
     const sealed = this.envelope.seal(bytes);
     if (!this.c.transport) return;
     this.c.transport.send(sealed);
-    this.c.metrics.announcementsSent.inc({ type: MESSAGE_TYPE_NAMES[type]! });
+    this.c.metrics.announcementsSent.inc({ type: MESSAGE_TYPE_NAMES[type] });
     this.c.metrics.datagramBytesSent.inc({}, sealed.length);
   }
 
@@ -239,14 +271,21 @@ export class ClusterSync {
         this.recent.delete(name);
         continue;
       }
-      out.push({ at: e.at, r: { nameHash: fnv1a32(name), incarnationTag: incarnationTag(e.incarnation), version: e.version } });
+      out.push({
+        at: e.at,
+        r: { nameHash: fnv1a32(name), incarnationTag: incarnationTag(e.incarnation), version: e.version },
+      });
     }
-    return out.sort((a, b) => b.at - a.at).slice(0, MAX_RECENT).map((x) => x.r);
+    return out
+      .sort((a, b) => b.at - a.at)
+      .slice(0, MAX_RECENT)
+      .map((x) => x.r);
   }
 
   private noteRecent(name: string): void {
     const held = this.c.directory.held(name);
-    if (held) this.recent.set(name, { incarnation: held.incarnation, version: held.version, at: this.c.clock.monotonic() });
+    if (held)
+      this.recent.set(name, { incarnation: held.incarnation, version: held.version, at: this.c.clock.monotonic() });
   }
 
   // ---- receiving --------------------------------------------------------------------------------
@@ -261,7 +300,10 @@ export class ClusterSync {
       const reason = err instanceof DecodeError ? err.reason : 'internal';
       this.c.metrics.decodeErrors.inc({ reason });
       if (this.decodeLog.allow(`${from.address}:${reason}`)) {
-        this.c.logger.warn({ from: from.address, reason, detail: (err as Error).message }, 'dropped a datagram that could not be decoded');
+        this.c.logger.warn(
+          { from: from.address, reason, detail: (err as Error).message },
+          'dropped a datagram that could not be decoded',
+        );
       }
       return;
     }
@@ -281,7 +323,7 @@ export class ClusterSync {
       this.c.directory.touch(msg.name);
       return;
     }
-    const type = signalOverride ?? MESSAGE_TYPE_NAMES[msg.type]!;
+    const type = signalOverride ?? MESSAGE_TYPE_NAMES[msg.type];
     const received = this.hot.received.get(type);
     if (received) received.inc();
     else this.c.metrics.announcementsReceived.inc({ type });
@@ -307,7 +349,8 @@ export class ClusterSync {
     if (msg.type === MessageType.goodbye) return this.leave(peer, 'goodbye');
     if (msg.type === MessageType.solicit) this.replyToSolicit();
 
-    let signal = msg.type === MessageType.heartbeat ? 'heartbeat' : msg.type === MessageType.solicit ? 'solicit' : 'version-only';
+    let signal =
+      msg.type === MessageType.heartbeat ? 'heartbeat' : msg.type === MessageType.solicit ? 'solicit' : 'version-only';
     if (msg.delta) {
       const result = this.c.directory.applyDeltas(msg.name, msg.incarnation, [msg.delta]);
       if (result === 'applied') {
@@ -328,7 +371,11 @@ export class ClusterSync {
     // Only heartbeats from the memo are frozen (mDNS observations never are): only they can repeat.
     if (msg.type === MessageType.heartbeat && msg.recent.length === 0 && Object.isFrozen(msg)) {
       const after = this.c.directory.held(msg.name);
-      const settled = after !== undefined && after.state === 'alive' && after.incarnation === msg.incarnation && after.version >= msg.version;
+      const settled =
+        after !== undefined &&
+        after.state === 'alive' &&
+        after.incarnation === msg.incarnation &&
+        after.version >= msg.version;
       if (settled && !peer.fetching && !peer.queued && peer.retry === undefined) peer.quiet = msg;
     }
   }
@@ -365,8 +412,12 @@ export class ClusterSync {
         this.leave(peer, 'hint');
         continue;
       }
-      if (r.version <= Math.max(held.version, peer.target.incarnation === held.incarnation ? peer.target.version : 0)) continue;
-      peer.alternates = [reporter, ...peer.alternates.filter((e) => e.address !== reporter.address || e.port !== reporter.port)].slice(0, 3);
+      if (r.version <= Math.max(held.version, peer.target.incarnation === held.incarnation ? peer.target.version : 0))
+        continue;
+      peer.alternates = [
+        reporter,
+        ...peer.alternates.filter((e) => e.address !== reporter.address || e.port !== reporter.port),
+      ].slice(0, 3);
       // The origin's own announcement may be a few milliseconds behind the hint: give it that long.
       if (peer.graceUntil === 0) peer.graceUntil = this.c.clock.monotonic() + this.cfg.reorderGraceMs;
       this.want(peer, held.incarnation, r.version, 'digest');
@@ -471,20 +522,26 @@ export class ClusterSync {
     this.active += 1;
     const held = this.c.directory.held(peer.name)!;
     const useAlternate = peer.failures > 0 && peer.alternates.length > 0 && peer.failures % 2 === 1;
-    const source = useAlternate ? peer.alternates[(peer.failures >> 1) % peer.alternates.length]! : peer.endpoint!;
+    const source = useAlternate ? peer.alternates[(peer.failures >> 1) % peer.alternates.length] : peer.endpoint!;
     const fromOrigin = !useAlternate;
     const started = this.c.clock.monotonic();
     try {
-      const changes = await this.c.peers.changes(source, { origin: peer.name, since: held.version, incarnation: held.incarnation }, this.cfg.fetchTimeoutMs);
+      const changes = await this.c.peers.changes(
+        source,
+        { origin: peer.name, since: held.version, incarnation: held.incarnation },
+        this.cfg.fetchTimeoutMs,
+      );
       if (!this.running) return;
       if (!changes) throw new Error(`${source.address}:${source.port} holds nothing of ${peer.name}`);
-      const result = changes.kind === 'deltas'
-        ? this.c.directory.applyDeltas(peer.name, changes.incarnation, changes.deltas)
-        : this.c.directory.applySnapshot(peer.name, changes.incarnation, changes.version, changes.entries);
+      const result =
+        changes.kind === 'deltas'
+          ? this.c.directory.applyDeltas(peer.name, changes.incarnation, changes.deltas)
+          : this.c.directory.applySnapshot(peer.name, changes.incarnation, changes.version, changes.entries);
       // A snapshot for a peer that held nothing is the normal way in; for one that held a version it is a fallback.
       if (changes.kind === 'snapshot' && held.version > 0) this.c.metrics.snapshotFallbacks.inc();
       this.applyEarly(peer);
-      if (result === 'gap') throw new Error(`answer from ${source.address}:${source.port} does not follow on from version ${held.version}`);
+      if (result === 'gap')
+        throw new Error(`answer from ${source.address}:${source.port} does not follow on from version ${held.version}`);
       if (result === 'applied') this.noteRecent(peer.name);
       // The origin is authoritative: what it holds now is the target, even below a hint we were given.
       if (fromOrigin) peer.target = { incarnation: changes.incarnation, version: changes.version };
@@ -496,7 +553,15 @@ export class ClusterSync {
       peer.failures += 1;
       this.c.metrics.catchupRequests.inc({ result: 'failed' });
       const level = peer.failures === 3 ? 'warn' : 'debug';
-      this.c.logger[level]({ agent: peer.name, from: `${source.address}:${source.port}`, failures: peer.failures, err: (err as Error).message }, 'catch-up failed; retrying');
+      this.c.logger[level](
+        {
+          agent: peer.name,
+          from: `${source.address}:${source.port}`,
+          failures: peer.failures,
+          err: (err as Error).message,
+        },
+        'catch-up failed; retrying',
+      );
     } finally {
       peer.fetching = false;
       this.active -= 1;
@@ -546,7 +611,8 @@ export class ClusterSync {
       const silence = now - peer.lastHeard;
       if (held.state === 'alive') {
         if (silence >= this.cfg.lostAfterPeriods * period) this.lose(peer, `not heard for ${Math.round(silence)} ms`);
-        else if (silence >= this.cfg.probeAfterPeriods * period && !peer.probing && now - peer.probedAt >= period) void this.probe(peer);
+        else if (silence >= this.cfg.probeAfterPeriods * period && !peer.probing && now - peer.probedAt >= period)
+          void this.probe(peer);
       } else if (silence >= this.cfg.forgetAfterMs) {
         this.c.directory.forget(peer.name);
         this.claims.forget(peer.name);
@@ -571,7 +637,8 @@ export class ClusterSync {
       const withPeers = peer.probes++ % 4 === 0;
       const hello = await this.c.peers.hello(peer.endpoint, this.cfg.heartbeatMs, withPeers);
       const held = this.c.directory.held(peer.name);
-      if (!this.running || !held || hello.name !== peer.name || hello.incarnation < held.incarnation) throw new Error('another agent answered');
+      if (!this.running || !held || hello.name !== peer.name || hello.incarnation < held.incarnation)
+        throw new Error('another agent answered');
       this.c.metrics.livenessProbes.inc({ result: 'alive' });
       peer.lastHeard = this.c.clock.monotonic();
       this.c.directory.touch(peer.name);
@@ -580,7 +647,8 @@ export class ClusterSync {
     } catch (err) {
       if (!this.running) return;
       this.c.metrics.livenessProbes.inc({ result: 'failed' });
-      if (/refused|ECONNREFUSED/i.test((err as Error).message)) this.lose(peer, 'its peer endpoint refuses connections');
+      if (/refused|ECONNREFUSED/i.test((err as Error).message))
+        this.lose(peer, 'its peer endpoint refuses connections');
     } finally {
       peer.probing = false;
     }
@@ -590,7 +658,9 @@ export class ClusterSync {
    * What a probed peer knows of others: second-hand, so it neither refreshes liveness nor revives, but
    * it names agents this one never heard (every mDNS packet about them lost) and versions it missed.
    */
-  private learn(summaries: readonly { name: string; incarnation: number; version: number; address: string; port: number }[]): void {
+  private learn(
+    summaries: readonly { name: string; incarnation: number; version: number; address: string; port: number }[],
+  ): void {
     for (const s of summaries) {
       if (s.name === this.cfg.name) continue;
       const known = this.peers.get(s.name);

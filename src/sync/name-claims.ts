@@ -44,9 +44,14 @@ export class NameClaims {
     // An agent that moved (a restart on another port, a new address) hands over: its old incarnation
     // falls silent before the new one speaks. Two agents that share a name go on speaking together.
     const claims = [...entry.claims.values()];
-    const conflict = claims.some((x) => claims.some((y) => x !== y && x.endpoint !== y.endpoint && x.at > y.first && y.at > x.first));
+    const conflict = claims.some((x) =>
+      claims.some((y) => x !== y && x.endpoint !== y.endpoint && x.at > y.first && y.at > x.first),
+    );
     if (conflict && !entry.conflict) {
-      this.c.logger.error({ agent: name, claims: Object.fromEntries([...entry.claims].map(([i, c]) => [i, c.endpoint])) }, 'two live agents claim one name');
+      this.c.logger.error(
+        { agent: name, claims: Object.fromEntries([...entry.claims].map(([i, c]) => [i, c.endpoint])) },
+        'two live agents claim one name',
+      );
     }
     if (!conflict && entry.conflict) this.c.logger.info({ agent: name }, 'name conflict over');
     entry.conflict = conflict;
@@ -57,10 +62,16 @@ export class NameClaims {
   heardOwnName(incarnation: number, endpoint: string): void {
     const now = this.c.clock.monotonic();
     if (!this.selfClaims.has(incarnation)) {
-      this.c.logger.error({ agent: this.self.name, otherIncarnation: incarnation, other: endpoint }, 'another agent claims this agent\'s name; give each agent a unique --name');
+      this.c.logger.error(
+        { agent: this.self.name, otherIncarnation: incarnation, other: endpoint },
+        "another agent claims this agent's name; give each agent a unique --name",
+      );
     }
     this.selfClaims.set(incarnation, { endpoint, first: this.selfClaims.get(incarnation)?.first ?? now, at: now });
-    this.publish(this.self.name, new Map([...this.selfClaims, [this.self.incarnation, { endpoint: 'this agent', first: now, at: now }]]));
+    this.publish(
+      this.self.name,
+      new Map([...this.selfClaims, [this.self.incarnation, { endpoint: 'this agent', first: now, at: now }]]),
+    );
   }
 
   /** Periodic: a claim on this agent's own name that has gone quiet ends the conflict. */
@@ -81,7 +92,11 @@ export class NameClaims {
     this.c.directory.setConflict(name, {
       claims: [...claims]
         .sort((a, b) => b[0] - a[0])
-        .map(([incarnation, c]) => ({ incarnation, address: c.endpoint, lastSeen: new Date(wall - (now - c.at)).toISOString() })),
+        .map(([incarnation, c]) => ({
+          incarnation,
+          address: c.endpoint,
+          lastSeen: new Date(wall - (now - c.at)).toISOString(),
+        })),
     });
   }
 }

@@ -18,31 +18,44 @@ export const MAX_PEER_RESPONSE_BYTES = 4 * 1024 * 1024;
 export function checkChanges(value: unknown, expectedOrigin: string): Changes {
   if (!isObject(value)) throw new DecodeError('response', 'answer is not an object');
   const { kind, origin, incarnation, version } = value;
-  if (origin !== expectedOrigin) throw new DecodeError('response', `answer is about '${String(origin)}', not '${expectedOrigin}'`);
-  if (!Number.isSafeInteger(incarnation) || (incarnation as number) < 1) throw new DecodeError('response', 'incarnation is not a positive integer');
-  if (!Number.isSafeInteger(version) || (version as number) < 1) throw new DecodeError('response', 'version is not a positive integer');
+  if (origin !== expectedOrigin)
+    throw new DecodeError('response', `answer is about '${String(origin)}', not '${expectedOrigin}'`);
+  if (!Number.isSafeInteger(incarnation) || (incarnation as number) < 1)
+    throw new DecodeError('response', 'incarnation is not a positive integer');
+  if (!Number.isSafeInteger(version) || (version as number) < 1)
+    throw new DecodeError('response', 'version is not a positive integer');
   const base = { origin: expectedOrigin, incarnation: incarnation as number, version: version as number };
   if (kind === 'deltas') {
     if (!Array.isArray(value.deltas)) throw new DecodeError('response', 'deltas is not a list');
     if (value.deltas.length > 1024) throw new DecodeError('response', 'more deltas than any change log keeps');
     const deltas = value.deltas.map((d) => checkDelta(d));
     deltas.forEach((d, i) => {
-      if (i > 0 && d.version !== deltas[i - 1]!.version + 1) throw new DecodeError('response', 'deltas are not consecutive');
+      if (i > 0 && d.version !== deltas[i - 1].version + 1)
+        throw new DecodeError('response', 'deltas are not consecutive');
     });
-    if (deltas.length > 0 && deltas[deltas.length - 1]!.version !== version) throw new DecodeError('response', 'last delta does not reach the stated version');
+    if (deltas.length > 0 && deltas[deltas.length - 1].version !== version)
+      throw new DecodeError('response', 'last delta does not reach the stated version');
     return { kind, ...base, deltas };
   }
   if (kind === 'snapshot') {
     if (!Array.isArray(value.entries)) throw new DecodeError('response', 'entries is not a list');
-    if (value.entries.length > PROFILE_LIMITS.devicesPerAgent) throw new DecodeError('too-many-devices', `snapshot of more than ${PROFILE_LIMITS.devicesPerAgent} devices`);
+    if (value.entries.length > PROFILE_LIMITS.devicesPerAgent)
+      throw new DecodeError('too-many-devices', `snapshot of more than ${PROFILE_LIMITS.devicesPerAgent} devices`);
     const seen = new Set<string>();
     const entries: SnapshotEntry[] = value.entries.map((e, i) => {
-      if (!isObject(e) || !Number.isSafeInteger(e.version) || (e.version as number) < 1 || (e.version as number) > (version as number)) {
+      if (
+        !isObject(e) ||
+        !Number.isSafeInteger(e.version) ||
+        (e.version as number) < 1 ||
+        (e.version as number) > (version as number)
+      ) {
         throw new DecodeError('response', `entries[${i}] has no valid version`);
       }
       const result = validateDevice(e.device);
-      if (!result.ok) throw new DecodeError('device', `entries[${i}] is not a valid device: ${result.errors[0]!.message}`);
-      if (seen.has(result.device.id)) throw new DecodeError('response', `entries[${i}] repeats device '${result.device.id}'`);
+      if (!result.ok)
+        throw new DecodeError('device', `entries[${i}] is not a valid device: ${result.errors[0].message}`);
+      if (seen.has(result.device.id))
+        throw new DecodeError('response', `entries[${i}] repeats device '${result.device.id}'`);
       seen.add(result.device.id);
       return { version: e.version as number, device: result.device };
     });
@@ -54,19 +67,48 @@ export function checkChanges(value: unknown, expectedOrigin: string): Changes {
 export function checkHello(value: unknown): Hello {
   if (!isObject(value)) throw new DecodeError('response', 'hello is not an object');
   const { name, site, incarnation, version, format } = value;
-  if (typeof name !== 'string' || !DEVICE_ID_PATTERN.test(name)) throw new DecodeError('response', 'hello has no valid name');
-  if (typeof site !== 'string' || !Number.isSafeInteger(incarnation) || !Number.isSafeInteger(version) || !Number.isSafeInteger(format)) {
+  if (typeof name !== 'string' || !DEVICE_ID_PATTERN.test(name))
+    throw new DecodeError('response', 'hello has no valid name');
+  if (
+    typeof site !== 'string' ||
+    !Number.isSafeInteger(incarnation) ||
+    !Number.isSafeInteger(version) ||
+    !Number.isSafeInteger(format)
+  ) {
     throw new DecodeError('response', 'hello is missing fields');
   }
-  const hello: Hello = { name, site, incarnation: incarnation as number, version: version as number, format: format as number };
+  const hello: Hello = {
+    name,
+    site,
+    incarnation: incarnation as number,
+    version: version as number,
+    format: format as number,
+  };
   if (value.peers !== undefined) {
-    if (!Array.isArray(value.peers) || value.peers.length > PROFILE_LIMITS.devicesPerAgent) throw new DecodeError('response', 'hello peers is not a bounded list');
+    if (!Array.isArray(value.peers) || value.peers.length > PROFILE_LIMITS.devicesPerAgent)
+      throw new DecodeError('response', 'hello peers is not a bounded list');
     hello.peers = value.peers.map((p, i) => {
-      if (!isObject(p) || typeof p.name !== 'string' || !DEVICE_ID_PATTERN.test(p.name) || !Number.isSafeInteger(p.incarnation) || !Number.isSafeInteger(p.version)
-        || typeof p.address !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}$/.test(p.address) || !Number.isInteger(p.port) || (p.port as number) < 1 || (p.port as number) > 65535) {
+      if (
+        !isObject(p) ||
+        typeof p.name !== 'string' ||
+        !DEVICE_ID_PATTERN.test(p.name) ||
+        !Number.isSafeInteger(p.incarnation) ||
+        !Number.isSafeInteger(p.version) ||
+        typeof p.address !== 'string' ||
+        !/^\d{1,3}(\.\d{1,3}){3}$/.test(p.address) ||
+        !Number.isInteger(p.port) ||
+        (p.port as number) < 1 ||
+        (p.port as number) > 65535
+      ) {
         throw new DecodeError('response', `hello peers[${i}] is not valid`);
       }
-      return { name: p.name, incarnation: p.incarnation as number, version: p.version as number, address: p.address, port: p.port as number };
+      return {
+        name: p.name,
+        incarnation: p.incarnation as number,
+        version: p.version as number,
+        address: p.address,
+        port: p.port as number,
+      };
     });
   }
   return hello;

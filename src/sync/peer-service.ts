@@ -9,11 +9,16 @@ import type { Endpoint, Hello, PeerService } from '../transport/transport.js';
  */
 export class DirectoryPeerService implements PeerService {
   constructor(
-    private readonly c: { directory: Directory; identity: (withPeers: boolean) => Hello; onServed?: (route: string, status: number) => void },
+    private readonly c: {
+      directory: Directory;
+      identity: (withPeers: boolean) => Hello;
+      onServed?: (route: string, status: number) => void;
+    },
   ) {}
 
   handle(route: 'changes' | 'hello', query: URLSearchParams, _from: Endpoint): { status: number; body: unknown } {
-    const answer = route === 'hello' ? { status: 200, body: this.c.identity(query.get('peers') === '1') } : this.changes(query);
+    const answer =
+      route === 'hello' ? { status: 200, body: this.c.identity(query.get('peers') === '1') } : this.changes(query);
     this.c.onServed?.(route, answer.status);
     return answer;
   }
@@ -22,9 +27,11 @@ export class DirectoryPeerService implements PeerService {
     const origin = q.get('origin') ?? this.c.identity(false).name;
     const since = Number(q.get('since') ?? '0');
     const incarnation = Number(q.get('incarnation') ?? '0');
-    if (!DEVICE_ID_PATTERN.test(origin)) return problem(400, `origin '${origin.slice(0, 64)}' is not a valid agent name`);
+    if (!DEVICE_ID_PATTERN.test(origin))
+      return problem(400, `origin '${origin.slice(0, 64)}' is not a valid agent name`);
     if (!Number.isSafeInteger(since) || since < 0) return problem(400, 'since must be a whole number');
-    if (!Number.isSafeInteger(incarnation) || incarnation < 0) return problem(400, 'incarnation must be a whole number');
+    if (!Number.isSafeInteger(incarnation) || incarnation < 0)
+      return problem(400, 'incarnation must be a whole number');
     const changes = this.c.directory.changesSince(origin, incarnation, since);
     if (!changes) return problem(404, `this agent holds nothing of '${origin}'`);
     return { status: 200, body: changes };
@@ -35,13 +42,26 @@ function problem(status: number, detail: string): { status: number; body: unknow
   return { status, body: { type: 'about:blank', title: status === 404 ? 'Not found' : 'Bad request', status, detail } };
 }
 
-export function helloOf(name: string, site: string, incarnation: number, version: () => number, directory?: Directory): (withPeers: boolean) => Hello {
+export function helloOf(
+  name: string,
+  site: string,
+  incarnation: number,
+  version: () => number,
+  directory?: Directory,
+): (withPeers: boolean) => Hello {
   return (withPeers) => {
     const hello: Hello = { name, site, incarnation, version: version(), format: FORMAT_VERSION };
     if (directory && withPeers) {
-      hello.peers = directory.agents()
+      hello.peers = directory
+        .agents()
         .filter((a) => a.state === 'alive' && !a.local && a.version > 0 && a.address && a.peerPort)
-        .map((a) => ({ name: a.name, incarnation: a.incarnation, version: a.version, address: a.address!, port: a.peerPort! }));
+        .map((a) => ({
+          name: a.name,
+          incarnation: a.incarnation,
+          version: a.version,
+          address: a.address!,
+          port: a.peerPort!,
+        }));
     }
     return hello;
   };

@@ -32,7 +32,10 @@ export interface Notifier {
 export function createNotifier(env: NodeJS.ProcessEnv, logger: Logger): Notifier | undefined {
   const socket = env.NOTIFY_SOCKET;
   if (!socket) return undefined;
-  let helper: ChildProcess | undefined = spawn(env.HERALD_PYTHON ?? 'python3', ['-c', HELPER], { env: { ...env, NOTIFY_SOCKET: socket }, stdio: ['pipe', 'ignore', 'pipe'] });
+  let helper: ChildProcess | undefined = spawn(env.HERALD_PYTHON ?? 'python3', ['-c', HELPER], {
+    env: { ...env, NOTIFY_SOCKET: socket },
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
   helper.on('error', () => {
     logger.warn('python3 not found for sd_notify; falling back to systemd-notify per message');
     helper = undefined;
@@ -41,9 +44,16 @@ export function createNotifier(env: NodeJS.ProcessEnv, logger: Logger): Notifier
   helper.stdin?.on('error', () => {});
   return {
     notify(fields) {
-      const message = Object.entries(fields).map(([k, v]) => `${k}=${v.replace(/\n/g, ' ')}`).join('\n');
+      const message = Object.entries(fields)
+        .map(([k, v]) => `${k}=${v.replace(/\n/g, ' ')}`)
+        .join('\n');
       if (helper?.stdin?.writable) helper.stdin.write(JSON.stringify(message) + '\n');
-      else spawn('systemd-notify', Object.entries(fields).map(([k, v]) => `${k}=${v}`), { stdio: 'ignore' }).on('error', () => {});
+      else
+        spawn(
+          'systemd-notify',
+          Object.entries(fields).map(([k, v]) => `${k}=${v}`),
+          { stdio: 'ignore' },
+        ).on('error', () => {});
     },
     async close() {
       const h = helper;

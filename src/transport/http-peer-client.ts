@@ -45,13 +45,19 @@ export class HttpPeerClient implements PeerClient {
   }
 
   async changes(peer: Endpoint, req: ChangesRequest, timeoutMs: number): Promise<Changes | undefined> {
-    const query = new URLSearchParams({ origin: req.origin, since: String(req.since), incarnation: String(req.incarnation) });
+    const query = new URLSearchParams({
+      origin: req.origin,
+      since: String(req.since),
+      incarnation: String(req.incarnation),
+    });
     const body = await this.get(peer, `${PEER_PATHS.changes}?${query}`, timeoutMs, true);
     return body === undefined ? undefined : checkChanges(body, req.origin);
   }
 
   async hello(peer: Endpoint, timeoutMs: number, withPeers = false): Promise<Hello> {
-    return checkHello(await this.get(peer, withPeers ? `${PEER_PATHS.hello}?peers=1` : PEER_PATHS.hello, timeoutMs, false));
+    return checkHello(
+      await this.get(peer, withPeers ? `${PEER_PATHS.hello}?peers=1` : PEER_PATHS.hello, timeoutMs, false),
+    );
   }
 
   async close(): Promise<void> {
@@ -96,7 +102,10 @@ export class HttpPeerClient implements PeerClient {
       const declared = Number(res.headers['content-length'] ?? 0);
       if (declared > MAX_PEER_RESPONSE_BYTES) {
         res.destroy();
-        throw new PeerRequestError('too-large', `${url} announced ${declared} bytes, more than ${MAX_PEER_RESPONSE_BYTES}`);
+        throw new PeerRequestError(
+          'too-large',
+          `${url} announced ${declared} bytes, more than ${MAX_PEER_RESPONSE_BYTES}`,
+        );
       }
       const chunks: Buffer[] = [];
       let size = 0;
@@ -109,12 +118,14 @@ export class HttpPeerClient implements PeerClient {
         chunks.push(chunk as Buffer);
       }
       // An answer cut short (the peer crashed mid-body) ends the loop without an error on some paths.
-      if (!res.complete) throw new PeerRequestError('network', `${url}: connection closed before the answer was complete`);
+      if (!res.complete)
+        throw new PeerRequestError('network', `${url}: connection closed before the answer was complete`);
       const body = Buffer.concat(chunks);
       if (this.auth && signed) {
         const header = res.headers[AUTH_HEADER];
         const check = this.auth.verifyResponse(Array.isArray(header) ? header[0] : header, signed.signature, body);
-        if (!check.ok) throw new PeerRequestError('unauthenticated', `${url} answered without a valid signature (${check.reason})`);
+        if (!check.ok)
+          throw new PeerRequestError('unauthenticated', `${url} answered without a valid signature (${check.reason})`);
       }
       try {
         return JSON.parse(body.toString('utf8'));

@@ -7,9 +7,10 @@ import type { DatagramTransport } from './transport.js';
  */
 export function withReceiveLoss(inner: DatagramTransport, rate: () => number, random: Random): DatagramTransport {
   return {
-    start: (onMessage) => inner.start((data, from) => {
-      if (random() >= rate()) onMessage(data, from);
-    }),
+    start: (onMessage) =>
+      inner.start((data, from) => {
+        if (random() >= rate()) onMessage(data, from);
+      }),
     send: (data) => inner.send(data),
     stop: () => inner.stop(),
   };

@@ -2,7 +2,15 @@ import type { Changes } from '../directory/directory.js';
 import { checkChanges, checkHello } from '../sync/peer-protocol.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
-import type { ChangesRequest, DatagramHandler, DatagramTransport, Endpoint, Hello, PeerClient, PeerService } from './transport.js';
+import type {
+  ChangesRequest,
+  DatagramHandler,
+  DatagramTransport,
+  Endpoint,
+  Hello,
+  PeerClient,
+  PeerService,
+} from './transport.js';
 
 export interface MemoryNetworkInit {
   /** Share of datagrams each receiver loses, independently. */
@@ -62,16 +70,26 @@ export class MemoryNetwork {
   peerClient(address: string): PeerClient {
     return {
       changes: async (peer, req: ChangesRequest, timeoutMs) => {
-        const q = new URLSearchParams({ origin: req.origin, since: String(req.since), incarnation: String(req.incarnation) });
+        const q = new URLSearchParams({
+          origin: req.origin,
+          since: String(req.since),
+          incarnation: String(req.incarnation),
+        });
         const res = await this.rpc(address, peer, 'changes', q, timeoutMs);
         if (res.status === 404) return undefined;
         if (res.status !== 200) throw new Error(`peer answered ${res.status}`);
-        return checkChanges(res.body, req.origin) as Changes;
+        return checkChanges(res.body, req.origin);
       },
       hello: async (peer, timeoutMs, withPeers) => {
-        const res = await this.rpc(address, peer, 'hello', new URLSearchParams(withPeers ? { peers: '1' } : {}), timeoutMs);
+        const res = await this.rpc(
+          address,
+          peer,
+          'hello',
+          new URLSearchParams(withPeers ? { peers: '1' } : {}),
+          timeoutMs,
+        );
         if (res.status !== 200) throw new Error(`peer answered ${res.status}`);
-        return checkHello(res.body) as Hello;
+        return checkHello(res.body);
       },
       close: async () => {},
     };
@@ -122,7 +140,13 @@ export class MemoryNetwork {
     }
   }
 
-  private rpc(from: string, peer: Endpoint, route: 'changes' | 'hello', q: URLSearchParams, timeoutMs: number): Promise<{ status: number; body: unknown }> {
+  private rpc(
+    from: string,
+    peer: Endpoint,
+    route: 'changes' | 'hello',
+    q: URLSearchParams,
+    timeoutMs: number,
+  ): Promise<{ status: number; body: unknown }> {
     this.rpcs += 1;
     const latency = this.init.rpcLatencyMs ?? 1;
     return new Promise((resolve, reject) => {
@@ -130,7 +154,10 @@ export class MemoryNetwork {
       if (!service || !this.reachable(from, peer.address)) {
         // Crashed or cut off: a partition looks like a timeout, a dead process like a refusal.
         const refused = !service || this.down.has(peer.address);
-        this.c.clock.setTimeout(() => reject(new Error(refused ? 'connection refused' : 'timed out')), refused ? latency : timeoutMs);
+        this.c.clock.setTimeout(
+          () => reject(new Error(refused ? 'connection refused' : 'timed out')),
+          refused ? latency : timeoutMs,
+        );
         return;
       }
       this.c.clock.setTimeout(() => {
@@ -139,7 +166,7 @@ export class MemoryNetwork {
           const answer = service.handle(route, q, { address: from, port: 0 });
           resolve({ status: answer.status, body: JSON.parse(JSON.stringify(answer.body)) });
         } catch (err) {
-          reject(err as Error);
+          reject(err);
         }
       }, latency);
     });

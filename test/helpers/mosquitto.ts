@@ -27,7 +27,10 @@ export class Mosquitto {
    * `listener` lines replace anonymous plain MQTT: TLS files and a password file, say. Files they name
    * must be readable by the broker's own user, to which it drops when started as root.
    */
-  constructor(private readonly listener: string[] = ['allow_anonymous true'], private readonly scheme: 'mqtt' | 'mqtts' = 'mqtt') {}
+  constructor(
+    private readonly listener: string[] = ['allow_anonymous true'],
+    private readonly scheme: 'mqtt' | 'mqtts' = 'mqtt',
+  ) {}
 
   get url(): string {
     return `${this.scheme}://127.0.0.1:${this.port}`;
@@ -44,15 +47,18 @@ export class Mosquitto {
       await chmod(this.dir, 0o777);
       this.port = pickPort();
     }
-    await writeFile(join(this.dir, 'mosquitto.conf'), [
-      `listener ${this.port} 127.0.0.1`,
-      ...this.listener,
-      'persistence true',
-      `persistence_location ${this.dir}/`,
-      'autosave_interval 1',
-      'log_type error',
-      '',
-    ].join('\n'));
+    await writeFile(
+      join(this.dir, 'mosquitto.conf'),
+      [
+        `listener ${this.port} 127.0.0.1`,
+        ...this.listener,
+        'persistence true',
+        `persistence_location ${this.dir}/`,
+        'autosave_interval 1',
+        'log_type error',
+        '',
+      ].join('\n'),
+    );
     this.proc = spawn('mosquitto', ['-c', join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
     const deadline = Date.now() + 5000;
     while (!(await this.listening())) {
@@ -61,7 +67,8 @@ export class Mosquitto {
         this.port = pickPort();
         return this.start(attempt + 1);
       }
-      if (Date.now() > deadline || this.proc.exitCode !== null) throw new Error(`mosquitto did not start on port ${this.port}`);
+      if (Date.now() > deadline || this.proc.exitCode !== null)
+        throw new Error(`mosquitto did not start on port ${this.port}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     this.restarted = true;

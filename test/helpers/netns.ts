@@ -30,7 +30,9 @@ export interface Host {
  * removes everything it made, also after a failure.
  */
 export class Testbed {
-  readonly id = Math.floor(Math.random() * 0xffff).toString(16).padStart(4, '0');
+  readonly id = Math.floor(Math.random() * 0xffff)
+    .toString(16)
+    .padStart(4, '0');
   readonly bridge = `hb${this.id}`;
   readonly hosts: Host[] = [];
 
@@ -66,7 +68,11 @@ export class Testbed {
   async dropIncoming(host: Host, port: number, percent: number): Promise<void> {
     await this.exec(host, 'nft', 'add', 'table', 'inet', 'herald_loss');
     await this.exec(host, 'nft', 'add chain inet herald_loss in { type filter hook input priority 0; }');
-    await this.exec(host, 'nft', `add rule inet herald_loss in udp dport ${port} numgen random mod 100 < ${percent} drop`);
+    await this.exec(
+      host,
+      'nft',
+      `add rule inet herald_loss in udp dport ${port} numgen random mod 100 < ${percent} drop`,
+    );
   }
 
   /** A process's open UDP sockets: what the mDNS-only test checks for the absence of Herald's port. */
@@ -124,7 +130,10 @@ export class NetnsSite {
   async writeDevice(host: Host, id: string): Promise<void> {
     const profiles = join(this.root, host.name, 'profiles');
     await mkdir(profiles, { recursive: true });
-    await writeFile(join(profiles, `${id}.yaml`), `id: ${id}\nname: Device ${id}\ncapabilities:\n  - id: value\n    kind: property\n    type: temperature\n    endpoint: http://{address}:8080/${id}\n`);
+    await writeFile(
+      join(profiles, `${id}.yaml`),
+      `id: ${id}\nname: Device ${id}\ncapabilities:\n  - id: value\n    kind: property\n    type: temperature\n    endpoint: http://{address}:8080/${id}\n`,
+    );
   }
 
   async removeDevice(host: Host, id: string): Promise<void> {
@@ -134,37 +143,68 @@ export class NetnsSite {
   async start(host: Host): Promise<void> {
     const profiles = join(this.root, host.name, 'profiles');
     await mkdir(profiles, { recursive: true });
-    const proc = runHerald(['agent', '--name', host.name, '--site', 'netns', '--interface', host.veth, '--profiles', profiles,
-      '--state-dir', join(this.root, host.name, 'state'), '--log-format', 'json', ...this.extraArgs], { prefix: this.bed.prefix(host) });
+    const proc = runHerald(
+      [
+        'agent',
+        '--name',
+        host.name,
+        '--site',
+        'netns',
+        '--interface',
+        host.veth,
+        '--profiles',
+        profiles,
+        '--state-dir',
+        join(this.root, host.name, 'state'),
+        '--log-format',
+        'json',
+        ...this.extraArgs,
+      ],
+      { prefix: this.bed.prefix(host) },
+    );
     await proc.waitFor(() => proc.logs().find((l) => l.msg === 'agent started'), 10_000, `${host.name} started`);
     this.agents.set(host.name, { host, proc, profiles });
   }
 
   alive(): Host[] {
-    return [...this.agents.values()].filter((a) => a.proc.proc.exitCode === null && a.proc.proc.signalCode === null).map((a) => a.host);
+    return [...this.agents.values()]
+      .filter((a) => a.proc.proc.exitCode === null && a.proc.proc.signalCode === null)
+      .map((a) => a.host);
   }
 
   async keys(host: Host): Promise<string[]> {
-    return ((await this.bed.get(host, '/v1/devices')).devices as { agent: string; id: string }[]).map((d) => `${d.agent}/${d.id}`);
+    return ((await this.bed.get(host, '/v1/devices')).devices as { agent: string; id: string }[]).map(
+      (d) => `${d.agent}/${d.id}`,
+    );
   }
 
   async stateOf(viewer: Host, agent: string): Promise<string | undefined> {
-    return ((await this.bed.get(viewer, '/v1/agents')).agents as { name: string; state: string }[]).find((a) => a.name === agent)?.state;
+    return ((await this.bed.get(viewer, '/v1/agents')).agents as { name: string; state: string }[]).find(
+      (a) => a.name === agent,
+    )?.state;
   }
 
   async allSee(expected: string[], timeoutMs: number, what: string): Promise<number> {
     const want = [...expected].sort().join();
-    return eventually(what, async () => {
-      for (const h of this.alive()) if ((await this.keys(h)).sort().join() !== want) return false;
-      return true;
-    }, timeoutMs);
+    return eventually(
+      what,
+      async () => {
+        for (const h of this.alive()) if ((await this.keys(h)).sort().join() !== want) return false;
+        return true;
+      },
+      timeoutMs,
+    );
   }
 
   async allAgree(agent: string, state: string, timeoutMs: number): Promise<number> {
-    return eventually(`${agent} ${state} everywhere`, async () => {
-      for (const h of this.alive()) if (h.name !== agent && (await this.stateOf(h, agent)) !== state) return false;
-      return true;
-    }, timeoutMs);
+    return eventually(
+      `${agent} ${state} everywhere`,
+      async () => {
+        for (const h of this.alive()) if (h.name !== agent && (await this.stateOf(h, agent)) !== state) return false;
+        return true;
+      },
+      timeoutMs,
+    );
   }
 
   async stopAll(): Promise<void> {

@@ -14,8 +14,11 @@ export interface Running {
 }
 
 /** Runs the CLI as a real process: what a user runs, with its real signals, exit codes and output. */
-export function runHerald(args: string[], opts: { env?: NodeJS.ProcessEnv; prefix?: string[]; nodeFlags?: string[] } = {}): Running {
-  const command = opts.prefix ? opts.prefix[0]! : process.execPath;
+export function runHerald(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; prefix?: string[]; nodeFlags?: string[] } = {},
+): Running {
+  const command = opts.prefix ? opts.prefix[0] : process.execPath;
   const node = [...(opts.nodeFlags ?? []), CLI, ...args];
   const argv = opts.prefix ? [...opts.prefix.slice(1), process.execPath, ...node] : node;
   const proc = spawn(command, argv, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -30,27 +33,30 @@ export function runHerald(args: string[], opts: { env?: NodeJS.ProcessEnv; prefi
       into.push(...lines);
     };
   };
-  proc.stdout!.on('data', split(stdout));
-  proc.stderr!.on('data', split(stderr));
+  proc.stdout.on('data', split(stdout));
+  proc.stderr.on('data', split(stderr));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const running: Running = {
     proc,
     stdout,
     stderr,
-    logs: () => stdout.flatMap((l) => {
-      try {
-        return [JSON.parse(l) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    }),
+    logs: () =>
+      stdout.flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      }),
     async waitFor(probe, timeoutMs = 5000, what = 'condition') {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const value = probe();
-        if (value !== undefined && value !== false) return value as never;
+        if (value !== undefined && value !== false) return value;
         if (Date.now() > deadline) {
-          throw new Error(`timed out waiting for ${what}\nstdout:\n${stdout.slice(-20).join('\n')}\nstderr:\n${stderr.slice(-20).join('\n')}`);
+          throw new Error(
+            `timed out waiting for ${what}\nstdout:\n${stdout.slice(-20).join('\n')}\nstderr:\n${stderr.slice(-20).join('\n')}`,
+          );
         }
         await new Promise((r) => setTimeout(r, 10));
       }

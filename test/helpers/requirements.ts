@@ -34,7 +34,12 @@ export function isRoot(): boolean {
 }
 
 /** Registers `fn` as a test, or as a skip (a failure under HERALD_REQUIRE_ALL) when `missing` is set. */
-export function testIf(suite: typeof uvuTest, missing: string | undefined, name: string, fn: () => Promise<void> | void): void {
+export function testIf(
+  suite: typeof uvuTest,
+  missing: string | undefined,
+  name: string,
+  fn: () => Promise<void> | void,
+): void {
   if (!missing) {
     suite(name, fn);
     return;

@@ -41,9 +41,14 @@ export class SimSite {
   }
 
   /** Starts (or restarts, with a new incarnation) an agent with these devices. */
-  async start(name: string, devices: Device[], opts: { api?: boolean; index?: number; keys?: KeyRing } = {}): Promise<SimAgent> {
+  async start(
+    name: string,
+    devices: Device[],
+    opts: { api?: boolean; index?: number; keys?: KeyRing } = {},
+  ): Promise<SimAgent> {
     const index = opts.index ?? this.agents.size + 1;
-    const address = opts.index !== undefined ? `10.0.0.${opts.index}` : (this.agents.get(name)?.address ?? `10.0.0.${index}`);
+    const address =
+      opts.index !== undefined ? `10.0.0.${opts.index}` : (this.agents.get(name)?.address ?? `10.0.0.${index}`);
     this.network.setDown(address, false);
     const source = new MemoryProfileSource(devices);
     const { logger, lines } = memoryLogger('info');
@@ -71,7 +76,15 @@ export class SimSite {
           };
         },
       },
-      { name, site: 'sim', incarnation, address, host: name, heartbeatMs: this.heartbeatMs, api: opts.api ? { host: '127.0.0.1', port: 0 } : null },
+      {
+        name,
+        site: 'sim',
+        incarnation,
+        address,
+        host: name,
+        heartbeatMs: this.heartbeatMs,
+        api: opts.api ? { host: '127.0.0.1', port: 0 } : null,
+      },
     );
     await agent.start();
     const sim = { name, address, agent, source, incarnation, logs: lines };
