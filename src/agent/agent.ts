@@ -6,6 +6,12 @@ import { ApiServer, type ApiComponents, type Readiness } from '../http/api-serve
 import { createHeraldMetrics, type HeraldMetrics } from '../metrics/herald-metrics.js';
 import { formatProfileError, type ProfileError } from '../profiles/load.js';
 import type { ProfileSource } from '../profiles/source.js';
+import { netProbes, type Probes } from '../health/probes.js';
+import type { CheckerLimits } from '../health/checker.js';
+import { HostDevices } from '../registration/host-devices.js';
+import { LocalDeviceRoutes } from '../registration/local-api.js';
+import { registerRegistrationMetrics } from '../registration/registration-metrics.js';
+import type { RegistrationStore } from '../registration/store.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { ClusterSync } from '../sync/cluster-sync.js';
 import { DirectoryPeerService, helloOf } from '../sync/peer-service.js';
@@ -56,6 +62,11 @@ export interface AgentComponents {
   envelope?: Envelope;
   /** Guards the local API (the bearer token of a non-loopback API). */
   authorizeApi?: ApiComponents['authorize'];
+  /** Where `persist: true` registrations are kept; without it they are refused. */
+  registrations?: RegistrationStore;
+  /** How health checks reach their targets (real sockets unless a test says otherwise). */
+  probes?: Probes;
+  checkerLimits?: CheckerLimits;
 }
 
 export interface AgentInit {
@@ -70,6 +81,8 @@ export interface AgentInit {
   livenessPeriodMs?: number;
   /** The local API; null runs without one (benchmarks run many agents in one process). */
   api: { host: string; port: number } | null;
+  /** A unix socket serving the API too; its file mode decides who may register. */
+  apiSocket?: string;
 }
 
 /**
@@ -94,6 +107,8 @@ export class Agent {
   readonly directory: Directory;
   readonly journal: EventJournal;
   readonly local: LocalDeviceSet;
+  /** This host's devices from files and registrations, with their checks. */
+  readonly devices: HostDevices;
   readonly metrics: HeraldMetrics;
   private sync: ClusterSync | undefined;
   private api: ApiServer | undefined;
@@ -116,6 +131,11 @@ export class Agent {
     this.journal = new EventJournal(String(init.incarnation));
     this.directory.subscribe((e) => this.journal.record(e));
     this.local = new LocalDeviceSet({ directory: this.directory }, init);
+    const { lapsed } = registerRegistrationMetrics(this.metrics.registry, () => this.devices, this.directory);
+    this.devices = new HostDevices(
+      { ...c, local: this.local, probes: c.probes ?? netProbes, store: c.registrations, onLapse: lapsed },
+      init,
+    );
     this.registerGauges();
   }
 
@@ -135,11 +155,14 @@ export class Agent {
   async start(): Promise<void> {
     if (this.started) return;
     const set = await this.c.profiles.load();
-    if (set.errors.length > 0) {
-      this.metrics.profileErrors.inc({}, set.errors.length);
-      throw new ProfileLoadError(set.errors);
+    const errors = [...set.errors, ...this.devices.filesRefused(set.devices)];
+    if (errors.length > 0) {
+      this.metrics.profileErrors.inc({}, errors.length);
+      throw new ProfileLoadError(errors);
     }
-    this.local.replaceAll(set.devices.map((d) => d.device));
+    const restored = await this.c.registrations?.load();
+    for (const error of restored?.errors ?? []) this.c.logger.error({ error }, 'persistent registration not restored');
+    this.devices.start(set.devices, restored?.registrations ?? []);
     this.lastReload = { ok: true, at: new Date(this.c.clock.now()).toISOString(), errors: 0 };
     this.c.logger.info(
       { devices: set.devices.length, from: this.c.profiles.description, version: this.local.currentVersion },
@@ -206,8 +229,15 @@ export class Agent {
           logger: this.c.logger,
           readiness: () => this.readiness(),
           authorize: this.c.authorizeApi,
+          routes: [
+            new LocalDeviceRoutes({
+              devices: this.devices,
+              metrics: this.metrics,
+              tokenConfigured: this.c.authorizeApi !== undefined,
+            }),
+          ],
         },
-        this.init.api,
+        { ...this.init.api, socket: this.init.apiSocket },
       );
       this.apiAddress = await this.api.start();
     }
@@ -231,6 +261,7 @@ export class Agent {
     if (this.stopping) return;
     this.stopping = true;
     this.unwatch?.();
+    this.devices.stop();
     await this.api?.stop();
     for (const ext of this.startedExtensions.splice(0).reverse()) {
       await ext
@@ -253,18 +284,19 @@ export class Agent {
       if (this.stopping) return;
       const set = await this.c.profiles.load();
       const at = new Date(this.c.clock.now()).toISOString();
-      if (set.errors.length > 0) {
-        this.metrics.profileErrors.inc({}, set.errors.length);
+      const errors = [...set.errors, ...this.devices.filesRefused(set.devices)];
+      if (errors.length > 0) {
+        this.metrics.profileErrors.inc({}, errors.length);
         this.metrics.profileReloads.inc({ result: 'refused' });
-        this.lastReload = { ok: false, at, errors: set.errors.length };
-        for (const e of set.errors)
+        this.lastReload = { ok: false, at, errors: errors.length };
+        for (const e of errors)
           this.c.logger.error(
             { file: e.file, line: e.line, field: e.field, reason },
             `profile error, keeping the last good set: ${formatProfileError(e)}`,
           );
         return;
       }
-      const delta = this.local.replaceAll(set.devices.map((d) => d.device));
+      const delta = this.devices.setFiles(set.devices);
       this.lastReload = { ok: true, at, errors: 0 };
       this.metrics.profileReloads.inc({ result: delta ? 'changed' : 'unchanged' });
       if (delta) {

@@ -1,10 +1,14 @@
+import { chmod, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Directory } from '../directory/directory.js';
 import type { EventJournal } from '../directory/event-journal.js';
+import { HEALTH_STATES, type HealthState } from '../profiles/checks.js';
 import { CAPABILITY_KINDS, type CapabilityKind } from '../profiles/model.js';
 import type { DeviceFilter } from '../directory/records.js';
 import type { HeraldMetrics } from '../metrics/herald-metrics.js';
+import type { ApiRoutes } from '../registration/local-api.js';
+import type { ApiVia } from '../registration/write-guard.js';
 import type { Logger } from '../util/logger.js';
 import { decodeSegment, HttpProblem, readQuery, sendJson, sendProblem } from './problem.js';
 import { EventStream } from './sse.js';
@@ -22,6 +26,8 @@ export interface ApiComponents {
   readiness: () => Readiness;
   /** Returns a problem when the request may not proceed (the bearer token of a non-loopback API). */
   authorize?: (req: IncomingMessage) => HttpProblem | undefined;
+  /** Route groups with their own methods (registration), handed whole requests after authorization. */
+  routes?: ApiRoutes[];
 }
 
 export interface ApiInit {
@@ -29,11 +35,14 @@ export interface ApiInit {
   port: number;
   /** SSE comment lines keep proxies and idle timeouts from closing a quiet stream. */
   keepAliveMs?: number;
+  /** A unix socket to serve the API on as well (mode 0660): its file permissions decide who may write. */
+  socket?: string;
 }
 
 /** The local query API: read-only views of the directory, its change stream, health and metrics. */
 export class ApiServer {
   private server: Server | undefined;
+  private socketServer: Server | undefined;
   private readonly streams = new Set<EventStream>();
 
   constructor(
@@ -55,7 +64,19 @@ export class ApiServer {
       });
     });
     this.server = server;
+    if (this.init.socket) await this.listenOnSocket(this.init.socket);
     return server.address() as AddressInfo;
+  }
+
+  private async listenOnSocket(path: string): Promise<void> {
+    await rm(path, { force: true }); // a socket file left by a crash
+    const server = createServer((req, res) => this.handle(req, res, 'socket'));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => resolve());
+    });
+    await chmod(path, 0o660);
+    this.socketServer = server;
   }
 
   async stop(): Promise<void> {
@@ -64,17 +85,23 @@ export class ApiServer {
     this.server = undefined;
     for (const s of this.streams) s.close();
     this.streams.clear();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const srv of [server, this.socketServer]) {
+      if (!srv) continue;
+      srv.closeAllConnections();
+      await new Promise<void>((resolve) => srv.close(() => resolve()));
+    }
+    this.socketServer = undefined;
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  private handle(req: IncomingMessage, res: ServerResponse, via: ApiVia = 'tcp'): void {
     let route = 'unknown';
     const path = (req.url ?? '/').split('?')[0];
     try {
       const url = new URL(req.url ?? '/', 'http://api.invalid');
-      const denied = this.c.authorize?.(req);
+      const denied = via === 'socket' ? undefined : this.c.authorize?.(req);
       if (denied) throw denied;
+      const group = this.c.routes?.find((r) => r.matches(url.pathname));
+      if (group) return this.handleGroup(group, req, res, url, via);
       route = this.route(url.pathname);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         throw new HttpProblem(
@@ -98,6 +125,20 @@ export class ApiServer {
     }
   }
 
+  private handleGroup(group: ApiRoutes, req: IncomingMessage, res: ServerResponse, url: URL, via: ApiVia): void {
+    group.handle(req, res, url, via).then(
+      () => this.c.metrics.apiRequests.inc({ route: group.name, status: String(res.statusCode) }),
+      (err: unknown) => {
+        this.c.logger.error({ err, path: url.pathname }, 'API request failed');
+        sendProblem(
+          res,
+          new HttpProblem(500, 'Internal error', 'the agent failed to answer this request; see its log'),
+        );
+        this.c.metrics.apiRequests.inc({ route: group.name, status: '500' });
+      },
+    );
+  }
+
   private route(pathname: string): string {
     if (pathname === '/v1/devices') return 'devices';
     if (pathname.startsWith('/v1/devices/')) return 'device';
@@ -118,7 +159,7 @@ export class ApiServer {
     switch (route) {
       case 'devices': {
         const filter = parseDeviceFilter(
-          readQuery(url, ['agent', 'capability', 'kind', 'tag', 'name', 'site', 'include']),
+          readQuery(url, ['agent', 'capability', 'kind', 'tag', 'name', 'site', 'include', 'health']),
         );
         const devices = d.devices(filter);
         return sendJson(res, 200, { devices, count: devices.length });
@@ -184,7 +225,7 @@ export class ApiServer {
   }
 }
 
-export function parseDeviceFilter(q: Record<string, string>): DeviceFilter {
+export function parseDeviceFilter(q: Partial<Record<string, string>>): DeviceFilter {
   const filter: DeviceFilter = { includeLost: parseInclude(q.include) };
   if (q.kind !== undefined) {
     if (!(CAPABILITY_KINDS as readonly string[]).includes(q.kind)) {
@@ -197,10 +238,16 @@ export function parseDeviceFilter(q: Record<string, string>): DeviceFilter {
     }
     filter.kind = q.kind as CapabilityKind;
   }
+  if (q.health !== undefined) {
+    if (!(HEALTH_STATES as readonly string[]).includes(q.health))
+      throw new HttpProblem(400, 'Bad request', `health must be one of ${HEALTH_STATES.join(', ')}`, 'bad-parameter');
+    filter.health = q.health as HealthState;
+  }
   for (const key of ['agent', 'capability', 'tag', 'name', 'site'] as const) {
-    if (q[key] === undefined) continue;
-    if (q[key] === '') throw new HttpProblem(400, 'Bad request', `query parameter '${key}' is empty`, 'bad-parameter');
-    filter[key] = q[key];
+    const value = q[key];
+    if (value === undefined) continue;
+    if (value === '') throw new HttpProblem(400, 'Bad request', `query parameter '${key}' is empty`, 'bad-parameter');
+    filter[key] = value;
   }
   return filter;
 }

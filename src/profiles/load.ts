@@ -118,7 +118,7 @@ export function parseProfileText(text: string, file: string): FileResult {
     };
   }
   const value: unknown = doc.toJS({ maxAliasCount: 20 });
-  const result = validateDevice(value);
+  const result = validateDevice(value, { from: 'profile' });
   if (!result.ok) {
     return {
       errors: result.errors.map((e) => ({

@@ -1,4 +1,4 @@
-import { Agent } from '../../src/agent/agent.js';
+import { Agent, type AgentComponents } from '../../src/agent/agent.js';
 import { HmacEnvelope } from '../../src/protocol/hmac-envelope.js';
 import type { KeyRing } from '../../src/security/cluster-key.js';
 import type { Device } from '../../src/profiles/model.js';
@@ -44,7 +44,7 @@ export class SimSite {
   async start(
     name: string,
     devices: Device[],
-    opts: { api?: boolean; index?: number; keys?: KeyRing } = {},
+    opts: { api?: boolean; index?: number; keys?: KeyRing; components?: Partial<AgentComponents> } = {},
   ): Promise<SimAgent> {
     const index = opts.index ?? this.agents.size + 1;
     const address =
@@ -68,13 +68,14 @@ export class SimSite {
         peerListener: (service) => {
           let stop = () => {};
           return {
-            start: async () => {
+            start: () => {
               stop = this.network.servePeer({ address, port: 7771 }, service);
-              return 7771;
+              return Promise.resolve(7771);
             },
-            stop: async () => stop(),
+            stop: () => Promise.resolve(stop()),
           };
         },
+        ...opts.components,
       },
       {
         name,
