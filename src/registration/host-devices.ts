@@ -6,9 +6,10 @@ import type { Health, HealthState } from '../profiles/checks.js';
 import type { LoadedDevice, ProfileError } from '../profiles/load.js';
 import { PROFILE_LIMITS, type Device } from '../profiles/model.js';
 import { expandEndpoint } from '../profiles/validate.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Random } from '../util/random.js';
+import { Leases } from './leases.js';
 import { RegistrationError } from './registration-error.js';
 import type { RegistrationStore, RestoredRegistration } from './store.js';
 
@@ -23,8 +24,6 @@ export interface RegistrationInput {
 
 interface Registration extends RegistrationInput {
   registeredAt: number;
-  /** Monotonic deadline of a TTL registration. */
-  deadline?: number;
 }
 
 /** What this host offers and where each device came from: GET /v1/local/devices. */
@@ -60,7 +59,7 @@ export class HostDevices {
   private files = new Map<string, LoadedDevice>();
   private readonly regs = new Map<string, Registration>();
   private readonly checker: HealthChecker;
-  private ttlTimer: TimerHandle | undefined;
+  private readonly leases: Leases;
   private healthPending = false;
   private saving: Promise<void> = Promise.resolve();
 
@@ -72,21 +71,20 @@ export class HostDevices {
       { clock: c.clock, random: c.random, probes: c.probes, onChange: () => this.healthChanged() },
       c.checkerLimits,
     );
+    this.leases = new Leases(c.clock, (ids) => this.lapse(ids));
   }
 
   /** The first version: the profiles and the restored persistent registrations (a clashing one is dropped). */
   start(files: LoadedDevice[], restored: RestoredRegistration[]): Delta | undefined {
     this.files = new Map(files.map((f) => [f.device.id, f]));
-    const now = this.c.clock.monotonic();
     for (const r of restored) {
       if (this.files.has(r.device.id)) {
         this.c.logger.warn({ id: r.device.id }, 'persistent registration dropped: a profile file now has its id');
         continue;
       }
-      const deadline = r.ttlMs ? { deadline: now + r.ttlMs } : {};
-      this.regs.set(r.device.id, { ...r, persist: true, registeredAt: this.c.clock.now(), ...deadline });
+      this.regs.set(r.device.id, { ...r, persist: true, registeredAt: this.c.clock.now() });
+      this.leases.set(r.device.id, r.ttlMs);
     }
-    this.armTtl();
     return this.publish();
   }
 
@@ -137,15 +135,10 @@ export class HostDevices {
       [...this.files.values()].map((f) => f.device),
       [...after.values()].map((r) => r.device),
     );
-    const now = this.c.clock.monotonic();
     for (const item of items) {
-      this.regs.set(item.device.id, {
-        ...item,
-        registeredAt: this.c.clock.now(),
-        ...(item.ttlMs ? { deadline: now + item.ttlMs } : {}),
-      });
+      this.regs.set(item.device.id, { ...item, registeredAt: this.c.clock.now() });
+      this.leases.set(item.device.id, item.ttlMs);
     }
-    this.armTtl();
     this.persistIf(touchesPersisted);
     return this.publish();
   }
@@ -154,8 +147,10 @@ export class HostDevices {
   withdraw(ids: string[]): Delta | undefined {
     for (const id of ids) this.registration(id);
     const persisted = ids.some((id) => this.regs.get(id)?.persist);
-    for (const id of ids) this.regs.delete(id);
-    this.armTtl();
+    for (const id of ids) {
+      this.regs.delete(id);
+      this.leases.delete(id);
+    }
     this.persistIf(persisted);
     return this.publish();
   }
@@ -164,8 +159,7 @@ export class HostDevices {
   renew(id: string): number {
     const r = this.registration(id);
     if (!r.ttlMs) throw new RegistrationError('no-ttl', `registration '${id}' has no TTL; there is nothing to renew`);
-    r.deadline = this.c.clock.monotonic() + r.ttlMs;
-    this.armTtl();
+    this.leases.set(id, r.ttlMs);
     return this.c.clock.now() + r.ttlMs;
   }
 
@@ -188,16 +182,14 @@ export class HostDevices {
     const out: LocalDeviceInfo[] = [];
     for (const f of this.files.values())
       out.push({ id: f.device.id, source: 'file', file: f.file, ...this.healthOf(f.device.id), device: f.device });
-    const now = this.c.clock.monotonic();
     for (const r of this.regs.values()) {
+      const expiresAt = this.leases.expiresAt(r.device.id);
       out.push({
         id: r.device.id,
         source: 'registration',
         persist: r.persist,
         ...(r.ttlMs ? { ttlMs: r.ttlMs } : {}),
-        ...(r.deadline !== undefined
-          ? { expiresAt: new Date(this.c.clock.now() + Math.max(0, r.deadline - now)).toISOString() }
-          : {}),
+        ...(expiresAt !== undefined ? { expiresAt: new Date(expiresAt).toISOString() } : {}),
         ...this.healthOf(r.device.id),
         device: r.device,
       });
@@ -215,7 +207,7 @@ export class HostDevices {
   }
 
   stop(): void {
-    this.c.clock.clearTimeout(this.ttlTimer);
+    this.leases.stop();
     this.checker.stop();
   }
 
@@ -282,25 +274,13 @@ export class HostDevices {
     });
   }
 
-  private armTtl(): void {
-    this.c.clock.clearTimeout(this.ttlTimer);
-    let next: number | undefined;
-    for (const r of this.regs.values())
-      if (r.deadline !== undefined && (next === undefined || r.deadline < next)) next = r.deadline;
-    if (next === undefined) return;
-    this.ttlTimer = this.c.clock.setTimeout(() => this.lapse(), Math.max(0, next - this.c.clock.monotonic()));
-    this.ttlTimer.unref?.();
-  }
-
   /** Registrations whose TTL passed are withdrawn together, in one version. */
-  private lapse(): void {
-    const now = this.c.clock.monotonic();
-    const due = [...this.regs.values()].filter((r) => r.deadline !== undefined && r.deadline <= now);
-    if (due.length > 0) {
-      this.c.logger.info({ ids: due.map((r) => r.device.id) }, 'registrations lapsed (TTL not renewed)');
-      this.c.onLapse?.(due.length);
-      this.withdraw(due.map((r) => r.device.id));
-    } else this.armTtl();
+  private lapse(ids: string[]): void {
+    const due = ids.filter((id) => this.regs.has(id));
+    if (due.length === 0) return;
+    this.c.logger.info({ ids: due }, 'registrations lapsed (TTL not renewed)');
+    this.c.onLapse?.(due.length);
+    this.withdraw(due);
   }
 
   private persistIf(changed: boolean): void {
