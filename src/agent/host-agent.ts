@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { EXIT, OptionError, type AgentConfig } from '../config/options.js';
 import { PeerHttpServer } from '../http/peer-server.js';
 import { FolderProfileSource } from '../profiles/source.js';
+import { FileRegistrationStore } from '../registration/store.js';
 import { HmacEnvelope } from '../protocol/hmac-envelope.js';
 import { bearerAuthorizer, isLoopback, loadApiToken } from '../security/api-token.js';
 import { loadKeyRing } from '../security/cluster-key.js';
@@ -117,6 +118,7 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
         return { start: async () => (await server.start()).port, stop: () => server.stop() };
       },
       authorizeApi,
+      registrations: config.stateDir ? new FileRegistrationStore(config.stateDir) : undefined,
     },
     {
       name: config.name,
@@ -126,6 +128,7 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
       host: hostname(),
       heartbeatMs: config.heartbeatMs,
       api: config.api,
+      apiSocket: config.apiSocket,
     },
   );
   return {
