@@ -95,7 +95,7 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
               interfaceAddress: iface.address,
               // A link that is down fails every send: said once a minute per cause, not once a datagram.
               onError: (err) => {
-                if (socketLog.allow((err as NodeJS.ErrnoException).code ?? err.message))
+                if (socketLog.allow((err as NodeJS.ErrnoException).code ?? err.name))
                   logger.warn({ err: err.message }, 'multicast socket error (repeats are not logged for a minute)');
               },
             }),

@@ -10,7 +10,7 @@ type Values = Record<string, unknown>;
 export async function runLsCommand(values: Values): Promise<number> {
   const client = await apiClientFrom(values);
   const q = new URLSearchParams();
-  for (const key of ['agent', 'capability', 'kind', 'tag', 'name', 'site'] as const)
+  for (const key of ['agent', 'capability', 'kind', 'tag', 'name', 'site', 'health'] as const)
     if (typeof values[key] === 'string') q.set(key, values[key]);
   if (values.includeLost) q.set('include', 'lost');
   const { status, body } = await client.get(`/v1/devices${q.size ? `?${q.toString()}` : ''}`);
@@ -32,8 +32,9 @@ export async function runLsCommand(values: Values): Promise<number> {
       .filter((v, i, a) => a.indexOf(v) === i)
       .join(','),
     d.names.join(','),
+    d.health?.status ?? '-',
   ]);
-  printTable(['DEVICE', 'NAME', 'CAPABILITIES', 'NAMES'], rows);
+  printTable(['DEVICE', 'NAME', 'CAPABILITIES', 'NAMES', 'HEALTH'], rows);
   return EXIT.ok;
 }
 
