@@ -1,7 +1,9 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Probes } from '../src/health/probes.js';
+import { netProbes, type Probes } from '../src/health/probes.js';
 import type { Device } from '../src/profiles/model.js';
 import { validateDevice } from '../src/profiles/validate.js';
 import { device, SimSite, type SimAgent } from './helpers/sim.js';
@@ -18,6 +20,8 @@ let me: SimAgent;
 let up: boolean;
 let probed: string[];
 let flapping: boolean;
+/** What a client of beta's /v1/events sees of the checked device. */
+let events: string[];
 
 const probes: Probes = {
   http: (url) => {
@@ -46,7 +50,12 @@ test.before.each(async () => {
   probed = [];
   site = new SimSite(5);
   me = await site.start('alpha', [checked('web-service', [httpCheck])], { api: true, components: { probes } });
-  await site.start('beta', [device('meter')]);
+  const beta = await site.start('beta', [device('meter')]);
+  events = [];
+  beta.agent.journal.subscribe(({ event }) => {
+    if ((event.type === 'device-added' || event.type === 'device-updated') && event.device.id === 'web-service')
+      events.push(`${event.type}:${event.device.health?.status}`);
+  });
   assert.ok((await site.runUntilConverged(5000)) >= 0, 'site converges');
 });
 
@@ -85,6 +94,11 @@ test('an http check flips the device on every host after the configured number o
   );
   up = true;
   await secondsUntil('passing');
+  assert.equal(
+    events,
+    ['device-added:critical', 'device-updated:passing', 'device-updated:critical', 'device-updated:passing'],
+    'one event (and one version) per change of state, none in between',
+  );
 });
 
 test('a check that flaps on every run does not change the state more often than its thresholds allow', async () => {
@@ -146,6 +160,33 @@ test('a ttl check takes pass/warn/fail reports over the API; the health filter a
   await site.clock.advance(6000);
   await site.runUntilConverged(2000);
   assert.is(seenByBetaOf('batch-job'), 'critical');
+});
+
+test('the real probes: http status rules, a timeout, tcp connect and refusal', async () => {
+  const server = createServer((req, res) => {
+    if (req.url === '/slow') return; // never answers
+    res.statusCode = req.url === '/busy' ? 429 : req.url === '/missing' ? 404 : 200;
+    res.end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  const at = `http://127.0.0.1:${port}`;
+  try {
+    assert.is((await netProbes.http(`${at}/`, 1000)).status, 'passing');
+    assert.is((await netProbes.http(`${at}/busy`, 1000)).status, 'warning');
+    const missing = await netProbes.http(`${at}/missing`, 1000);
+    assert.is(missing.status, 'critical');
+    assert.match(missing.output, /: 404/);
+    assert.is((await netProbes.http(`${at}/missing`, 1000, 404)).status, 'passing', 'the expected status passes');
+    const slow = await netProbes.http(`${at}/slow`, 200);
+    assert.equal([slow.status, /ETIMEDOUT/.test(slow.output)], ['critical', true]);
+    assert.is((await netProbes.tcp(`127.0.0.1:${port}`, 1000)).status, 'passing');
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+  const refused = await netProbes.tcp(`127.0.0.1:${port}`, 1000);
+  assert.equal([refused.status, refused.output], ['critical', `TCP connect 127.0.0.1:${port}: ECONNREFUSED`]);
 });
 
 function seenByBetaOf(id: string): string | undefined {
