@@ -3,7 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { HealthChecker } from '../src/health/checker.js';
 import { netProbes, type Probes } from '../src/health/probes.js';
+import { FakeClock } from '../src/util/clock.js';
+import { seededRandom } from '../src/util/random.js';
 import type { Device } from '../src/profiles/model.js';
 import { validateDevice } from '../src/profiles/validate.js';
 import { device, SimSite, type SimAgent } from './helpers/sim.js';
@@ -82,6 +85,8 @@ test('an http check flips the device on every host after the configured number o
   assert.is(probed[0], 'http://10.0.0.1:8080/health', '{address} is expanded');
   const health = site.agents.get('beta')!.agent.directory.device('alpha', 'web-service')!.health!;
   assert.equal(health.checks[0].capability, 'api');
+  const record = site.agents.get('beta')!.agent.directory.device('alpha', 'web-service')!;
+  assert.is(record.checks, undefined, "the check's declaration stays on the owning host");
   assert.ok(passedAfter <= 4);
 
   up = false;
@@ -187,6 +192,43 @@ test('the real probes: http status rules, a timeout, tcp connect and refusal', a
   }
   const refused = await netProbes.tcp(`127.0.0.1:${port}`, 1000);
   assert.equal([refused.status, refused.output], ['critical', `TCP connect 127.0.0.1:${port}: ECONNREFUSED`]);
+});
+
+test('the checker keeps at most `concurrency` probes in flight and one run per check', async () => {
+  const clock = new FakeClock();
+  let inFlight = 0;
+  let most = 0;
+  let runs = 0;
+  const release: (() => void)[] = [];
+  const hanging: Probes = {
+    http: () => Promise.reject(new Error('unused')),
+    tcp: () => {
+      runs++;
+      most = Math.max(most, ++inFlight);
+      return new Promise((resolve) =>
+        release.push(() => {
+          inFlight--;
+          resolve({ status: 'passing', output: 'ok' });
+        }),
+      );
+    },
+  };
+  const checker = new HealthChecker(
+    { clock, random: seededRandom(1), probes: hanging, onChange: () => {} },
+    { concurrency: 3, maxChecks: 50 },
+  );
+  const spec = checked('x', [{ id: 'c', type: 'tcp', address: 'h:1', interval: '1s' }]).checks![0];
+  checker.sync(Array.from({ length: 10 }, (_, i) => ({ id: `d${i}`, checks: [spec] })));
+  await clock.advance(5000); // five intervals: every check is due again while its first run still hangs
+  assert.is(most, 3, 'at most three at once');
+  assert.is(runs, 3, 'the others wait; no check runs twice at once');
+  while (release.length > 0) {
+    release.shift()!();
+    await clock.advance(0);
+  }
+  assert.is(runs, 10, 'each waiting check ran once its turn came');
+  assert.is(most, 3);
+  checker.stop();
 });
 
 function seenByBetaOf(id: string): string | undefined {
