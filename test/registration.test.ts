@@ -214,6 +214,22 @@ test('bad registrations get a 4xx problem naming what was wrong and change nothi
   assert.is((await call('GET', '/v1/local/devices')).body.count, 1);
 });
 
+test('a persistent registration that cannot be saved is answered 500 saying so', async () => {
+  await site.crash('alpha');
+  const full = Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+  await startMe({
+    registrations: {
+      description: 'a full disk',
+      load: () => Promise.resolve({ registrations: [], errors: [] }),
+      save: () => Promise.reject(full),
+    },
+  });
+  const r = await call('PUT', '/v1/local/devices/kept', reg('kept', { persist: true }));
+  assert.is(r.status, 500);
+  assert.match(r.body.detail, /could not be saved to the state folder \(ENOSPC\)/);
+  assert.ok(me.logs.some((l) => l.msg === 'cannot save registrations'));
+});
+
 test('with an API token, writes need it', async () => {
   await site.crash('alpha');
   await startMe({ authorizeApi: bearerAuthorizer('s3cret-token-0123456789') });

@@ -11,7 +11,7 @@ import type { Logger } from '../util/logger.js';
 import type { Random } from '../util/random.js';
 import { Leases } from './leases.js';
 import { RegistrationError } from './registration-error.js';
-import type { RegistrationStore, RestoredRegistration } from './store.js';
+import { SaveQueue, type RegistrationStore, type RestoredRegistration } from './store.js';
 
 /** One device asked for at run time (over the local API). */
 export interface RegistrationInput {
@@ -61,7 +61,7 @@ export class HostDevices {
   private readonly checker: HealthChecker;
   private readonly leases: Leases;
   private healthPending = false;
-  private saving: Promise<void> = Promise.resolve();
+  private readonly saves: SaveQueue | undefined;
 
   constructor(
     private readonly c: HostDevicesComponents,
@@ -72,6 +72,7 @@ export class HostDevices {
       c.checkerLimits,
     );
     this.leases = new Leases(c.clock, (ids) => this.lapse(ids));
+    this.saves = c.store && new SaveQueue(c.store, c.logger);
   }
 
   /** The first version: the profiles and the restored persistent registrations (a clashing one is dropped). */
@@ -203,7 +204,7 @@ export class HostDevices {
 
   /** Resolves when every persistent change made so far is on disk. */
   persisted(): Promise<void> {
-    return this.saving;
+    return this.saves?.settled() ?? Promise.resolve();
   }
 
   stop(): void {
@@ -284,15 +285,11 @@ export class HostDevices {
   }
 
   private persistIf(changed: boolean): void {
-    const store = this.c.store;
-    if (!changed || !store) return;
-    const snapshot = [...this.regs.values()]
-      .filter((r) => r.persist)
-      .map((r) => ({ document: r.document, ...(r.ttlMs ? { ttlMs: r.ttlMs } : {}) }));
-    this.saving = this.saving
-      .then(() => store.save(snapshot))
-      .catch((err: unknown) =>
-        this.c.logger.error({ err: (err as Error).message, file: store.description }, 'cannot save registrations'),
-      );
+    if (!changed || !this.saves) return;
+    this.saves.save(
+      [...this.regs.values()]
+        .filter((r) => r.persist)
+        .map((r) => ({ document: r.document, ...(r.ttlMs ? { ttlMs: r.ttlMs } : {}) })),
+    );
   }
 }

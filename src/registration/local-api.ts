@@ -87,7 +87,16 @@ export class LocalDeviceRoutes implements ApiRoutes {
   }
 
   private async answer(res: ServerResponse, delta: Delta | undefined): Promise<void> {
-    await this.c.devices.persisted(); // a persistent change is answered once it is on disk
+    // A persistent change is answered once it is on disk; if it cannot be saved, the registrant is told.
+    await this.c.devices.persisted().catch((err: unknown) => {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw new HttpProblem(
+        500,
+        'Not saved',
+        `the change is in effect but could not be saved to the state folder (${code}); it will not survive a restart`,
+        'not-saved',
+      );
+    });
     sendJson(res, 200, {
       version: delta?.version ?? null,
       added: delta?.added.map((x) => x.id) ?? [],

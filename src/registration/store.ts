@@ -2,6 +2,7 @@ import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Device } from '../profiles/model.js';
 import { validateDevice } from '../profiles/validate.js';
+import type { Logger } from '../util/logger.js';
 
 /** A registration kept across restarts (`persist: true`): the document as registered, validated again on load. */
 export interface StoredRegistration {
@@ -23,6 +24,38 @@ export interface RegistrationStore {
 }
 
 const FORMAT = 1;
+
+/**
+ * Saves in the order they were asked for, one at a time; `settled()` waits for every save asked so far
+ * and fails while the last one failed, so that a registrant is not told "kept" when it is not.
+ */
+export class SaveQueue {
+  private chain: Promise<void> = Promise.resolve();
+  private error: Error | undefined;
+
+  constructor(
+    private readonly store: RegistrationStore,
+    private readonly logger: Logger,
+  ) {}
+
+  save(registrations: StoredRegistration[]): void {
+    this.chain = this.chain
+      .then(() => this.store.save(registrations))
+      .then(() => {
+        this.error = undefined;
+      })
+      .catch((err: unknown) => {
+        this.error = err as Error;
+        this.logger.error({ err: this.error.message, file: this.store.description }, 'cannot save registrations');
+      });
+  }
+
+  settled(): Promise<void> {
+    return this.chain.then(() => {
+      if (this.error) throw this.error;
+    });
+  }
+}
 
 /**
  * `registrations.json` in the state folder, replaced atomically (write a temporary file, fsync,
