@@ -196,6 +196,17 @@ test('bad registrations get a 4xx problem naming what was wrong and change nothi
       422,
       /devices\[1\]\.name: must be a string/,
     ],
+    [
+      'PUT',
+      '/v1/local/devices',
+      {
+        devices: Array.from({ length: 33 }, (_, i) =>
+          reg(`c${i}`, { id: `c${i}`, checks: Array.from({ length: 8 }, (_, j) => ({ id: `t${j}`, type: 'ttl' })) }),
+        ),
+      },
+      409,
+      /this would make 264 checks on this host; at most 256 run on one host/,
+    ],
     ['PUT', '/v1/local/devices/x', reg('x', { location: 'x'.repeat(600_000) }), 413, /larger than 524288 bytes/],
     ['DELETE', '/v1/local/devices/nothing', undefined, 404, /no device 'nothing' is registered/],
     ['DELETE', '/v1/local/devices/from-file', undefined, 409, /comes from the profile/],
