@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { IncomingMessage } from 'node:http';
 import { FileRegistrationStore } from '../src/registration/store.js';
+import { writeDenied } from '../src/registration/write-guard.js';
 import { bearerAuthorizer } from '../src/security/api-token.js';
 import { device, SimSite, type SimAgent } from './helpers/sim.js';
 
@@ -239,6 +241,19 @@ test('a persistent registration that cannot be saved is answered 500 saying so',
   assert.is(r.status, 500);
   assert.match(r.body.detail, /could not be saved to the state folder \(ENOSPC\)/);
   assert.ok(me.logs.some((l) => l.msg === 'cannot save registrations'));
+});
+
+test('who may write: a loopback peer with a loopback Host, the socket, or the token holder', () => {
+  const req = (remoteAddress: string, host?: string) =>
+    ({ socket: { remoteAddress }, headers: host === undefined ? {} : { host } }) as unknown as IncomingMessage;
+  assert.is(writeDenied(req('127.0.0.1', '127.0.0.1:7755'), 'tcp', false), undefined);
+  assert.is(writeDenied(req('::ffff:127.0.0.1', 'localhost:7755'), 'tcp', false), undefined);
+  assert.is(writeDenied(req('::1', '[::1]:7755'), 'tcp', false), undefined);
+  assert.match(writeDenied(req('10.0.0.5', '127.0.0.1:7755'), 'tcp', false)!.detail, /came from 10\.0\.0\.5/);
+  assert.match(writeDenied(req('127.0.0.1', 'herald.example'), 'tcp', false)!.detail, /loopback Host header/);
+  assert.match(writeDenied(req('127.0.0.1'), 'tcp', false)!.detail, /loopback Host header/);
+  assert.is(writeDenied(req('10.0.0.5', 'herald.example'), 'socket', false), undefined, 'the socket file mode decides');
+  assert.is(writeDenied(req('10.0.0.5', 'herald.example'), 'tcp', true), undefined, 'the token was checked already');
 });
 
 test('with an API token, writes need it', async () => {
