@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { FileRegistrationStore } from '../src/registration/store.js';
 import { writeDenied } from '../src/registration/write-guard.js';
 import { bearerAuthorizer } from '../src/security/api-token.js';
+import { seededRandom } from '../src/util/random.js';
 import { device, SimSite, type SimAgent } from './helpers/sim.js';
 
 let site: SimSite;
@@ -241,6 +242,33 @@ test('a persistent registration that cannot be saved is answered 500 saying so',
   assert.is(r.status, 500);
   assert.match(r.body.detail, /could not be saved to the state folder \(ENOSPC\)/);
   assert.ok(me.logs.some((l) => l.msg === 'cannot save registrations'));
+});
+
+test('mutated registration and report bodies get 200 or a 4xx problem, never a 500', async () => {
+  const random = seededRandom(Number(process.env.HERALD_FUZZ_SEED ?? 20261126));
+  const valid = JSON.stringify({
+    devices: [
+      reg('fz', {
+        id: 'fz',
+        ttl: '5s',
+        checks: [
+          { id: 'b', type: 'ttl' },
+          { id: 'h', type: 'http', url: 'http://x/' },
+        ],
+      }),
+    ],
+  });
+  const statuses = new Map<number, number>();
+  for (let i = 0; i < 150; i++) {
+    const b = Buffer.from(valid);
+    for (let n = 0; n < 1 + Math.floor(random() * 4); n++)
+      b[Math.floor(random() * b.length)] = 32 + Math.floor(random() * 95);
+    const path = i % 3 === 2 ? '/v1/local/devices/fz/health' : '/v1/local/devices';
+    const r = await call('PUT', path, i % 3 === 2 ? b.toString().slice(0, 40) : b.toString());
+    statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+    assert.ok(r.status === 200 || (r.status >= 400 && r.status < 500), `status ${r.status}: ${JSON.stringify(r.body)}`);
+  }
+  assert.ok((statuses.get(422) ?? 0) + (statuses.get(400) ?? 0) > 50, 'most mutations are refused');
 });
 
 test('who may write: a loopback peer with a loopback Host, the socket, or the token holder', () => {
