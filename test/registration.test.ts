@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -166,6 +166,26 @@ test('persist: true survives a restart; other registrations do not', async () =>
   );
   assert.ok(betaHolds('kept'));
   assert.not.ok(betaHolds('gone'));
+});
+
+test('the store: atomic replace leaves no temporary file; a damaged entry is reported and skipped', async () => {
+  const store = new FileRegistrationStore(join(stateDir, 'sub'));
+  await store.save([{ document: reg('one', { id: 'one' }), ttlMs: 5000 }]);
+  assert.equal(await readdir(join(stateDir, 'sub')), ['registrations.json']);
+  const back = await store.load();
+  assert.equal([back.registrations.map((r) => [r.device.id, r.ttlMs]), back.errors], [[['one', 5000]], []]);
+  await writeFile(
+    join(stateDir, 'sub', 'registrations.json'),
+    JSON.stringify({ format: 1, registrations: [{ document: reg('two', { id: 'two' }) }, { document: { id: 'X!' } }] }),
+  );
+  const partly = await store.load();
+  assert.equal(
+    partly.registrations.map((r) => r.device.id),
+    ['two'],
+  );
+  assert.match(partly.errors[0], /registrations\[1\] is not a valid device/);
+  await writeFile(join(stateDir, 'sub', 'registrations.json'), '{"format": 1, "registr');
+  assert.match((await store.load()).errors[0], /not valid JSON; persistent registrations were not restored/);
 });
 
 test('bad registrations get a 4xx problem naming what was wrong and change nothing', async () => {
