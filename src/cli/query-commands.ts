@@ -32,9 +32,14 @@ export async function runLsCommand(values: Values): Promise<number> {
       .filter((v, i, a) => a.indexOf(v) === i)
       .join(','),
     d.names.join(','),
-    d.health?.status ?? '-',
   ]);
-  printTable(['DEVICE', 'NAME', 'CAPABILITIES', 'NAMES', 'HEALTH'], rows);
+  // A site without health checks keeps the table it had; with checks, each device shows its state.
+  const header = ['DEVICE', 'NAME', 'CAPABILITIES', 'NAMES'];
+  if (devices.some((d) => d.health)) {
+    header.push('HEALTH');
+    devices.forEach((d, i) => rows[i].push(d.health?.status ?? '-'));
+  }
+  printTable(header, rows);
   return EXIT.ok;
 }
 
