@@ -28,7 +28,6 @@ interface Running {
   key: string;
   timer?: TimerHandle;
   busy: boolean;
-  lastReport: number;
 }
 
 export type ReportOutcome = 'ok' | 'no-device' | 'no-ttl-check' | 'ambiguous';
@@ -97,7 +96,6 @@ export class HealthChecker {
     if (ttl.length === 0) return 'no-ttl-check';
     if (ttl.length > 1) return 'ambiguous';
     const r = ttl[0];
-    r.lastReport = this.c.clock.monotonic();
     this.apply(r, { status, output: note || `reported ${status}` });
     if (r.state.spec.ttlMs !== undefined) this.arm(r, r.state.spec.ttlMs);
     return 'ok';
@@ -129,7 +127,6 @@ export class HealthChecker {
       state: new CheckState(spec, initial),
       key: canonicalJson(spec),
       busy: false,
-      lastReport: this.c.clock.monotonic(),
     };
     if (spec.type === 'ttl') {
       if (spec.ttlMs !== undefined) this.arm(r, spec.ttlMs);
