@@ -4,6 +4,8 @@ import { request } from 'undici';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { HealthChecker } from '../src/health/checker.js';
+import { decodeMessage } from '../src/protocol/codec.js';
+import type { Message } from '../src/protocol/messages.js';
 import { netProbes, type Probes } from '../src/health/probes.js';
 import { FakeClock } from '../src/util/clock.js';
 import { seededRandom } from '../src/util/random.js';
@@ -91,7 +93,18 @@ test('an http check flips the device on every host after the configured number o
 
   up = false;
   const before = probed.length;
+  const sent: Message[] = [];
+  site.network.onSend = (from, data) => {
+    if (from === '10.0.0.1') sent.push(decodeMessage(data));
+  };
   await secondsUntil('critical');
+  site.network.onSend = undefined;
+  const withDelta = sent.filter((m) => m.delta);
+  assert.is(withDelta.length, 1, 'the change of state went out in one datagram');
+  assert.equal(
+    withDelta[0].delta!.updated.map((d) => [d.id, d.health?.status]),
+    [['web-service', 'critical']],
+  );
   assert.ok(probed.length - before >= 3, `critical after 3 failures, not ${probed.length - before}`);
   assert.match(
     site.agents.get('beta')!.agent.directory.device('alpha', 'web-service')!.health!.output!,
