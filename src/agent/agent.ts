@@ -8,6 +8,7 @@ import { formatProfileError, type ProfileError } from '../profiles/load.js';
 import type { ProfileSource } from '../profiles/source.js';
 import { netProbes, type Probes } from '../health/probes.js';
 import type { CheckerLimits } from '../health/checker.js';
+import { ApiSocket } from '../registration/api-socket.js';
 import { HostDevices } from '../registration/host-devices.js';
 import { LocalDeviceRoutes } from '../registration/local-api.js';
 import { registerRegistrationMetrics } from '../registration/registration-metrics.js';
@@ -112,6 +113,7 @@ export class Agent {
   readonly metrics: HeraldMetrics;
   private sync: ClusterSync | undefined;
   private api: ApiServer | undefined;
+  private apiSocket: ApiSocket | undefined;
   private peerListener: PeerListener | undefined;
   private unwatch: (() => void) | undefined;
   private started = false;
@@ -237,9 +239,13 @@ export class Agent {
             }),
           ],
         },
-        { ...this.init.api, socket: this.init.apiSocket },
+        this.init.api,
       );
       this.apiAddress = await this.api.start();
+      this.apiSocket = this.init.apiSocket
+        ? new ApiSocket(this.init.apiSocket, this.api.handlerFor('socket'))
+        : undefined;
+      await this.apiSocket?.start();
     }
     this.unwatch = this.c.profiles.watch(() => void this.reload('change'));
     this.started = true;
@@ -262,6 +268,7 @@ export class Agent {
     this.stopping = true;
     this.unwatch?.();
     this.devices.stop();
+    await this.apiSocket?.stop();
     await this.api?.stop();
     for (const ext of this.startedExtensions.splice(0).reverse()) {
       await ext

@@ -1,15 +1,14 @@
-import { chmod, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Directory } from '../directory/directory.js';
 import type { EventJournal } from '../directory/event-journal.js';
-import { HEALTH_STATES, type HealthState } from '../profiles/checks.js';
 import { CAPABILITY_KINDS, type CapabilityKind } from '../profiles/model.js';
 import type { DeviceFilter } from '../directory/records.js';
 import type { HeraldMetrics } from '../metrics/herald-metrics.js';
 import type { ApiRoutes } from '../registration/local-api.js';
 import type { ApiVia } from '../registration/write-guard.js';
 import type { Logger } from '../util/logger.js';
+import { parseHealthParam } from './health-param.js';
 import { decodeSegment, HttpProblem, readQuery, sendJson, sendProblem } from './problem.js';
 import { EventStream } from './sse.js';
 
@@ -35,14 +34,11 @@ export interface ApiInit {
   port: number;
   /** SSE comment lines keep proxies and idle timeouts from closing a quiet stream. */
   keepAliveMs?: number;
-  /** A unix socket to serve the API on as well (mode 0660): its file permissions decide who may write. */
-  socket?: string;
 }
 
 /** The local query API: read-only views of the directory, its change stream, health and metrics. */
 export class ApiServer {
   private server: Server | undefined;
-  private socketServer: Server | undefined;
   private readonly streams = new Set<EventStream>();
 
   constructor(
@@ -64,19 +60,12 @@ export class ApiServer {
       });
     });
     this.server = server;
-    if (this.init.socket) await this.listenOnSocket(this.init.socket);
     return server.address() as AddressInfo;
   }
 
-  private async listenOnSocket(path: string): Promise<void> {
-    await rm(path, { force: true }); // a socket file left by a crash
-    const server = createServer((req, res) => this.handle(req, res, 'socket'));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => resolve());
-    });
-    await chmod(path, 0o660);
-    this.socketServer = server;
+  /** The request handler, for another listener serving the same API (the unix socket). */
+  handlerFor(via: ApiVia): (req: IncomingMessage, res: ServerResponse) => void {
+    return (req, res) => this.handle(req, res, via);
   }
 
   async stop(): Promise<void> {
@@ -85,12 +74,8 @@ export class ApiServer {
     this.server = undefined;
     for (const s of this.streams) s.close();
     this.streams.clear();
-    for (const srv of [server, this.socketServer]) {
-      if (!srv) continue;
-      srv.closeAllConnections();
-      await new Promise<void>((resolve) => srv.close(() => resolve()));
-    }
-    this.socketServer = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   private handle(req: IncomingMessage, res: ServerResponse, via: ApiVia = 'tcp'): void {
@@ -238,11 +223,7 @@ export function parseDeviceFilter(q: Partial<Record<string, string>>): DeviceFil
     }
     filter.kind = q.kind as CapabilityKind;
   }
-  if (q.health !== undefined) {
-    if (!(HEALTH_STATES as readonly string[]).includes(q.health))
-      throw new HttpProblem(400, 'Bad request', `health must be one of ${HEALTH_STATES.join(', ')}`, 'bad-parameter');
-    filter.health = q.health as HealthState;
-  }
+  filter.health = parseHealthParam(q.health);
   for (const key of ['agent', 'capability', 'tag', 'name', 'site'] as const) {
     const value = q[key];
     if (value === undefined) continue;
