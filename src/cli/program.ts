@@ -97,6 +97,7 @@ function placeholder(spec: OptionSpec): string {
   if (spec.flag.endsWith('-file') || ['mqtt-ca', 'mqtt-cert', 'mqtt-key'].includes(spec.flag)) return 'file';
   if (spec.flag === 'profiles' || spec.flag === 'state-dir') return 'dir';
   if (spec.flag === 'interface') return 'iface';
+  if (spec.flag === 'api-socket') return 'path';
   return PLACEHOLDER[spec.kind] ?? 'value';
 }
 
