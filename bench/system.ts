@@ -22,7 +22,10 @@ export interface Traffic {
   /** Datagrams sent and their bytes on the wire (payload + 28 bytes of IPv4 and UDP headers). */
   datagrams: number;
   datagramBytes: number;
-  /** Point-to-point HTTP requests, and their bytes on the wire (socket bytes + 2 × 52 bytes of TCP/IP headers each). */
+  /**
+   * Point-to-point HTTP requests, and their bytes on the wire (socket bytes + 2 × 52 bytes of TCP/IP
+   * headers each).
+   */
   httpRequests: number;
   httpBytes: number;
   /** Datagrams sent because of a change (not periodic ones): Herald's announcements, full-state's change sends. */
