@@ -70,6 +70,7 @@ function comparison(run: BenchRun, n: number): string {
 /** What held across every Herald run: delivery, datagrams per change, the junk flood. */
 function heraldSummary(run: BenchRun): string {
   const herald = run.results.propagation.filter((r) => r.system === 'herald');
+  if (herald.length === 0) return '';
   const losses = [...new Set(herald.map((r) => r.loss * 100))].sort((a, b) => a - b);
   const sizes = [...new Set(herald.map((r) => r.agents))].sort((a, b) => a - b);
   const undelivered = herald.reduce((n, r) => n + r.undelivered, 0);
@@ -84,11 +85,13 @@ function heraldSummary(run: BenchRun): string {
       : `up to ${maxDatagrams.toFixed(2)} datagrams are sent per change`;
   const flood = run.results.flood;
   const floodHeld = flood && flood.convergedAfter && flood.undelivered === 0 && flood.apiFailures === 0;
-  const floodText = !flood
-    ? ''
-    : `, and a keyed site under ${count(flood.junkPerSecond)} junk datagrams a second ` +
-      (floodHeld ? 'stayed converged and kept answering its API' : 'lost changes or failed API requests');
-  return `${delivery}, ${datagrams}${floodText}.`;
+  const clauses = [delivery, datagrams];
+  if (flood)
+    clauses.push(
+      `a keyed site under ${count(flood.junkPerSecond)} junk datagrams a second ` +
+        (floodHeld ? 'stayed converged and kept answering its API' : 'lost changes or failed API requests'),
+    );
+  return `${clauses.slice(0, -1).join(', ')}, and ${clauses.at(-1)}.`;
 }
 
 function targetSummary(targets: JudgedTarget[]): string {
@@ -110,5 +113,11 @@ export function readmeParagraph(run: BenchRun, targets: JudgedTarget[]): string 
     'would otherwise deploy side by side, on one machine, in one run. From the latest run, a ' +
     `${m.mode} run of ${m.date.slice(0, 10)} on a ${m.cores}-core machine ` +
     '([docs/benchmarks.md](docs/benchmarks.md), with the plot, the method and every target):';
-  return [wrap(intro), '', comparison(run, n), '', wrap(`${heraldSummary(run)} ${targetSummary(targets)}`)].join('\n');
+  return [
+    wrap(intro),
+    '',
+    comparison(run, n),
+    '',
+    wrap([heraldSummary(run), targetSummary(targets)].filter(Boolean).join(' ')),
+  ].join('\n');
 }
