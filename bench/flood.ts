@@ -3,7 +3,7 @@ import { request } from 'undici';
 import type { Agent } from '../src/agent/agent.js';
 import { Deliveries, freshPort, lcg, now, sleep, waitFor } from './harness.js';
 import { summarize } from './stats.js';
-import { benchDevice, type BenchCluster, type ClusterOptions } from './system.js';
+import { changedDevices, type BenchCluster, type ClusterOptions } from './system.js';
 
 export interface FloodResult {
   agents: number;
@@ -80,7 +80,7 @@ async function changesFor(c: FloodCluster, deliveries: Deliveries, seconds: numb
   while (now() - t0 < seconds * 1000) {
     const i = changes % c.names.length;
     const name = c.names[i];
-    const devices = Array.from({ length: 5 }, (_, d) => benchDevice(name, d, d === changes % 5 ? changes : 0));
+    const devices = changedDevices(name, changes, changes);
     const at = now();
     deliveries.expect(i, await c.change(i, devices), at);
     changes += 1;

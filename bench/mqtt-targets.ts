@@ -3,7 +3,7 @@ import { MqttBridge } from '../src/mqtt/bridge.js';
 import { Mosquitto } from '../test/helpers/mosquitto.js';
 import { now, sleep } from './harness.js';
 import { fullGc, summarize } from './stats.js';
-import { benchDevice, type BenchCluster } from './system.js';
+import { changedDevices, type BenchCluster } from './system.js';
 import { startHerald } from './systems/herald.js';
 
 export interface MqttResults {
@@ -40,10 +40,7 @@ function gatewaySite(broker: Mosquitto, port: number): Promise<Site> {
 function changeOf(site: BenchCluster, k: number, base: number): Promise<number> {
   const i = 1 + (k % 9);
   const name = site.names[i];
-  return site.change(
-    i,
-    Array.from({ length: 5 }, (_, d) => benchDevice(name, d, d === k % 5 ? base + k : 0)),
-  );
+  return site.change(i, changedDevices(name, k, base + k));
 }
 
 /** From a change on a LAN agent to its record at a subscriber of the broker, for each of `changes`. */

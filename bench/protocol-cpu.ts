@@ -6,7 +6,7 @@ import { MemoryNetwork } from '../src/transport/memory-network.js';
 import { FakeClock } from '../src/util/clock.js';
 import { createLogger, type Logger } from '../src/util/logger.js';
 import { seededRandom, type Random } from '../src/util/random.js';
-import { benchDevice } from './system.js';
+import { benchDevice, changedDevices } from './system.js';
 
 interface Site {
   clock: FakeClock;
@@ -66,7 +66,7 @@ export async function protocolCpuPerChange(agents: number, changes: number, keye
   for (let k = 0; k < changes; k++) {
     const i = k % agents;
     const name = `agent-${i}`;
-    nodes[i].source.set(Array.from({ length: 5 }, (_, d) => benchDevice(name, d, d === k % 5 ? k + 1 : 0)));
+    nodes[i].source.set(changedDevices(name, k, k + 1));
     await nodes[i].agent.reload('bench');
     await clock.advance(5);
   }

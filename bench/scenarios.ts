@@ -1,5 +1,5 @@
 import { Deliveries, freshPort, lcg, now, sleep, waitFor, withCluster } from './harness.js';
-import { benchDevice, type BenchCluster, type BenchSystem } from './system.js';
+import { changedDevices, type BenchCluster, type BenchSystem } from './system.js';
 import { summarize } from './stats.js';
 
 export interface PropagationResult {
@@ -85,7 +85,7 @@ async function churn(
     const i = Math.floor(random() * c.names.length);
     revision[i] += 1;
     const name = c.names[i];
-    const devices = Array.from({ length: 5 }, (_, d) => benchDevice(name, d, d === revision[i] % 5 ? revision[i] : 0));
+    const devices = changedDevices(name, revision[i], revision[i]);
     const at = now();
     const version = await c.change(i, devices);
     const p = deliveries.expect(i, version, at);

@@ -65,6 +65,14 @@ export function agentNames(count: number): string[] {
   return Array.from({ length: count }, (_, i) => agentName(i));
 }
 
+/**
+ * An agent's five devices after a change: device `slot % 5` at `revision`, the others as they started.
+ * Every scenario changes one device per change this way, so that a change is the same size everywhere.
+ */
+export function changedDevices(agent: string, slot: number, revision: number): Device[] {
+  return Array.from({ length: 5 }, (_, d) => benchDevice(agent, d, d === slot % 5 ? revision : 0));
+}
+
 export function benchDevice(agent: string, k: number, revision = 0): Device {
   return {
     id: `dev-${k}`,
