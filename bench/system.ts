@@ -61,10 +61,6 @@ export function agentName(i: number): string {
   return `agent-${String(i).padStart(3, '0')}`;
 }
 
-export function agentNames(count: number): string[] {
-  return Array.from({ length: count }, (_, i) => agentName(i));
-}
-
 /**
  * An agent's five devices after a change: device `slot % 5` at `revision`, the others as they started.
  * Every scenario changes one device per change this way, so that a change is the same size everywhere.
