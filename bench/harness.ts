@@ -37,7 +37,7 @@ export async function withCluster<T>(
   }
 }
 
-/** The same pseudo-random sequence on every run and system: which agent changes next. */
+/** A sequence that repeats from its seed on every run and system: which agent changes next, what junk is sent. */
 export function lcg(seed: number): () => number {
   let rng = seed;
   return () => (rng = (rng * 1103515245 + 12345) % 2147483648) / 2147483648;
