@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { request } from 'undici';
 import type { Agent } from '../src/agent/agent.js';
-import { Deliveries, freshPort, lcg, now, sleep, waitFor } from './harness.js';
+import { Deliveries, lcg, now, sleep, waitFor, type ScenarioEnv } from './harness.js';
 import { summarize } from './stats.js';
 import { changedDevices, type BenchCluster, type ClusterOptions } from './system.js';
 
@@ -109,9 +109,9 @@ export async function junkFlood(
   agents: number,
   junkPerSecond: number,
   seconds: number,
-  heartbeatMs: number,
+  { heartbeatMs, ports }: ScenarioEnv,
 ): Promise<FloodResult> {
-  const port = freshPort();
+  const port = ports.next();
   const c = await start({ agents, devicesPerAgent: 5, loss: 0, heartbeatMs, seed: 9, port });
   let source: Awaited<ReturnType<typeof junkSource>> | undefined;
   try {

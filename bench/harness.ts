@@ -5,11 +5,19 @@ import type { BenchCluster, BenchSystem, ClusterOptions } from './system.js';
 export const now = () => performance.now();
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let portSeq = 0;
-/** A multicast port no earlier run of this process used, so that runs never hear each other. */
-export function freshPort(): number {
-  portSeq = (portSeq + 1) % 1000;
-  return 30000 + ((process.pid * 7 + portSeq * 13) % 20000);
+/** Multicast ports for one bench's clusters, each one no earlier cluster used, so that runs never hear each other. */
+export class PortSequence {
+  private seq = 0;
+  next(): number {
+    this.seq = (this.seq + 1) % 1000;
+    return 30000 + ((process.pid * 7 + this.seq * 13) % 20000);
+  }
+}
+
+/** What every scenario runs with: the heartbeat all systems share, and the bench's ports. */
+export interface ScenarioEnv {
+  heartbeatMs: number;
+  ports: PortSequence;
 }
 
 /** Milliseconds until `cond` held, or undefined when it did not within `timeoutMs`. */
@@ -25,10 +33,11 @@ export async function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 5
 export async function withCluster<T>(
   system: BenchSystem,
   opts: Omit<ClusterOptions, 'port'>,
+  ports: PortSequence,
   fn: (c: BenchCluster, startedMs: number) => Promise<T>,
 ): Promise<T> {
   const t0 = now();
-  const cluster = await system.start({ ...opts, port: freshPort() });
+  const cluster = await system.start({ ...opts, port: ports.next() });
   try {
     return await fn(cluster, t0);
   } finally {

@@ -12,6 +12,7 @@ import {
   type PropagationResult,
 } from './scenarios.js';
 import { junkFlood, type FloodResult } from './flood.js';
+import { PortSequence, type ScenarioEnv } from './harness.js';
 import { protocolCpuPerChange } from './protocol-cpu.js';
 import { serviceTargets, type ServiceResults } from './service-targets.js';
 import { fullGc } from './stats.js';
@@ -59,20 +60,20 @@ export function progressLine(total: number, started: number): Progress {
   };
 }
 
-async function runSystems(plan: Plan, results: ScenarioResults, progress: Progress): Promise<void> {
+async function runSystems(plan: Plan, env: ScenarioEnv, results: ScenarioResults, progress: Progress): Promise<void> {
   for (const { system, sizes, losses, lifecycle } of plan.systems) {
     for (const n of sizes) {
       if (lifecycle) {
         progress(`${system.name}: idle, ${n} agents`);
-        results.idle.push(await idle(system, n, plan.idleSeconds, HEARTBEAT_MS));
+        results.idle.push(await idle(system, n, plan.idleSeconds, env));
         progress(`${system.name}: cold start, ${n} agents`);
-        results.coldStart.push(await coldStart(system, n, HEARTBEAT_MS));
+        results.coldStart.push(await coldStart(system, n, env));
         progress(`${system.name}: crash, ${n} agents`);
-        results.crash.push(await crash(system, n, HEARTBEAT_MS));
+        results.crash.push(await crash(system, n, env));
       }
       for (const loss of losses) {
         progress(`${system.name}: ${plan.changes} changes, ${n} agents, ${loss * 100} % loss`);
-        results.propagation.push(await propagation(system, n, loss, plan.changes, plan.intervalMs, HEARTBEAT_MS));
+        results.propagation.push(await propagation(system, n, loss, plan.changes, plan.intervalMs, env));
       }
     }
   }
@@ -94,7 +95,7 @@ async function runAuthPairs(plan: Plan, results: ScenarioResults, progress: Prog
   }
 }
 
-async function runFlood(plan: Plan, progress: Progress): Promise<FloodResult | undefined> {
+async function runFlood(plan: Plan, env: ScenarioEnv, progress: Progress): Promise<FloodResult | undefined> {
   if (!plan.flood) return undefined;
   const { agents, junkPerSecond, seconds } = plan.flood;
   progress(`herald-keyed: ${junkPerSecond} junk datagrams/s, ${agents} agents`);
@@ -103,7 +104,7 @@ async function runFlood(plan: Plan, progress: Progress): Promise<FloodResult | u
     agents,
     junkPerSecond,
     seconds,
-    HEARTBEAT_MS,
+    env,
   );
 }
 
@@ -132,9 +133,11 @@ export async function runBench(options: BenchOptions, plan: Plan): Promise<Bench
     flood: undefined,
     authCost: { open: [], keyed: [] },
   };
-  await runSystems(plan, results, progress);
+  // One sequence of ports for the whole run, so that no cluster hears an earlier one.
+  const env: ScenarioEnv = { heartbeatMs: HEARTBEAT_MS, ports: new PortSequence() };
+  await runSystems(plan, env, results, progress);
   await runAuthPairs(plan, results, progress);
-  results.flood = await runFlood(plan, progress);
+  results.flood = await runFlood(plan, env, progress);
   const service = await serviceTargets({ quick: options.quick, outageSeconds: options.outageSeconds, progress });
   process.stderr.write(`\r\x1b[Kdone in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   return { options, plan, machine: machineOf(options.quick), results, service };

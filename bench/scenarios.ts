@@ -1,4 +1,4 @@
-import { Deliveries, freshPort, lcg, now, sleep, waitFor, withCluster } from './harness.js';
+import { Deliveries, lcg, now, sleep, waitFor, withCluster, type ScenarioEnv } from './harness.js';
 import { changedDevices, type BenchCluster, type BenchSystem } from './system.js';
 import { summarize } from './stats.js';
 
@@ -41,9 +41,9 @@ export async function idle(
   system: BenchSystem,
   agents: number,
   seconds: number,
-  heartbeatMs: number,
+  { heartbeatMs, ports }: ScenarioEnv,
 ): Promise<IdleResult> {
-  return withCluster(system, { agents, devicesPerAgent: 5, loss: 0, heartbeatMs, seed: 1 }, async (c) => {
+  return withCluster(system, { agents, devicesPerAgent: 5, loss: 0, heartbeatMs, seed: 1 }, ports, async (c) => {
     await waitFor(() => c.converged(), 20_000);
     await sleep(heartbeatMs * 2.2); // steady state: start-up hints ride on heartbeats for two periods
     const before = c.traffic();
@@ -104,10 +104,10 @@ export async function propagation(
   loss: number,
   changes: number,
   intervalMs: number,
-  heartbeatMs: number,
+  { heartbeatMs, ports }: ScenarioEnv,
   seed = 42,
 ): Promise<PropagationResult> {
-  return withCluster(system, { agents, devicesPerAgent: 5, loss, heartbeatMs, seed }, async (c) => {
+  return withCluster(system, { agents, devicesPerAgent: 5, loss, heartbeatMs, seed }, ports, async (c) => {
     await waitFor(() => c.converged(), 30_000);
     await sleep(heartbeatMs);
     const deliveries = new Deliveries(c);
@@ -140,10 +140,14 @@ export async function propagation(
 }
 
 /** All agents started at once: time until every directory holds every origin. */
-export async function coldStart(system: BenchSystem, agents: number, heartbeatMs: number): Promise<ColdStartResult> {
-  const t0 = now();
-  const cluster = await system.start({ agents, devicesPerAgent: 5, loss: 0, heartbeatMs, seed: 3, port: freshPort() });
-  try {
+export async function coldStart(
+  system: BenchSystem,
+  agents: number,
+  { heartbeatMs, ports }: ScenarioEnv,
+): Promise<ColdStartResult> {
+  const opts = { agents, devicesPerAgent: 5, loss: 0, heartbeatMs, seed: 3 };
+  // From before the start: starting the agents is part of what a cold start costs.
+  return withCluster(system, opts, ports, async (cluster, t0) => {
     const took = await waitFor(() => cluster.converged(), 30_000);
     return {
       system: system.name,
@@ -151,15 +155,13 @@ export async function coldStart(system: BenchSystem, agents: number, heartbeatMs
       convergedMs: took === undefined ? Infinity : now() - t0,
       maxServed: cluster.maxServed(),
     };
-  } finally {
-    await cluster.stop();
-    await sleep(50);
-  }
+  });
 }
 
 /** One agent crashes (no goodbye): time until every other agent shows it lost. */
-export async function crash(system: BenchSystem, agents: number, heartbeatMs: number): Promise<CrashResult> {
-  return withCluster(system, { agents, devicesPerAgent: 5, loss: 0, heartbeatMs, seed: 4 }, async (c) => {
+export async function crash(system: BenchSystem, agents: number, env: ScenarioEnv): Promise<CrashResult> {
+  const { heartbeatMs, ports } = env;
+  return withCluster(system, { agents, devicesPerAgent: 5, loss: 0, heartbeatMs, seed: 4 }, ports, async (c) => {
     await waitFor(() => c.converged(), 20_000);
     await sleep(heartbeatMs * (1 + Math.random()));
     const victim = c.names[0];
