@@ -8,6 +8,7 @@ import { request } from 'undici';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AgentConfig } from '../src/config/options.js';
+import { parseSse, type SseEvent } from '../src/cli/sse-parser.js';
 import { runHerald, testGroupPort, type Running } from './helpers/process.js';
 
 let dir: string;
@@ -41,6 +42,19 @@ function agentArgs(profiles: string): string[] {
     '--interface',
     'lo',
   ];
+}
+
+/**
+ * A watcher that connects after a change misses it: drop a new profile each half second until the
+ * watcher shows one (on a loaded machine a process can take seconds to start).
+ */
+async function untilWatching(watch: Running, profiles: string): Promise<void> {
+  for (let n = 0; n < 20; n++) {
+    if (watch.stdout.length > 0) return; // any event: the watcher is connected
+    await writeFile(join(profiles, `warm-up-${n}.yaml`), `id: warm-up-${n}\nname: W\ncapabilities: []\n`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('herald watch never showed a change');
 }
 
 async function startAgent(profiles: string): Promise<{ agent: Running; api: string }> {
@@ -106,7 +120,8 @@ test('a profile dropped in shows in /v1/devices and herald watch within 500 ms; 
   const { agent, api } = await startAgent(profiles);
   const watch = runHerald(['watch', '--api', api]);
   running.push(watch);
-  await new Promise((r) => setTimeout(r, 300)); // let watch connect
+  await untilWatching(watch, profiles);
+  const before = (await json(`http://${api}/v1/devices`)).body.count ?? 0;
 
   const dropped = Date.now();
   await writeFile(
@@ -114,7 +129,7 @@ test('a profile dropped in shows in /v1/devices and herald watch within 500 ms; 
     'id: lamp\nname: Porch lamp\ncapabilities:\n  - id: on\n    kind: property\n    type: switch\n',
   );
   await watch.waitFor(
-    () => watch.stdout.find((l) => /device-added\s+cli-agent\/lamp-\d/.test(l)),
+    () => watch.stdout.find((l) => /device-added\s+cli-agent\/lamp\s/.test(l)),
     2000,
     'watch shows the lamp',
   );
@@ -133,23 +148,83 @@ test('a profile dropped in shows in /v1/devices and herald watch within 500 ms; 
   );
   assert.match(String(error.file), /lamp\.yaml$/);
   assert.is(error.line, 5);
-  assert.is((await json(`http://${api}/v1/devices`)).body.count, 7, 'the last good set is still served');
+  assert.is((await json(`http://${api}/v1/devices`)).body.count, before + 1, 'the last good set is still served');
   const ready = await json(`http://${api}/readyz`);
   assert.match(ready.body.checks!.profiles.detail!, /last reload refused \(1 errors\)/);
 });
 
-test('the agent refuses to start on invalid profiles: every error, exit 78', async () => {
-  await writeFile(join(dir, 'x.yaml'), 'id: x\ncapabilities: []\n');
-  await writeFile(
-    join(dir, 'y.yaml'),
-    'id: y\nname: Y\ncapabilities: [{ id: c, kind: event, endpoint: "not a url" }]\n',
+/** The events of /v1/events from the start of this agent's journal (Last-Event-ID `<incarnation>-0`). */
+async function eventsSinceStart(api: string, incarnation: number, until: string): Promise<SseEvent[]> {
+  const res = await request(`http://${api}/v1/events`, {
+    headers: { 'last-event-id': `${incarnation}-0` },
+    signal: AbortSignal.timeout(5000),
+  });
+  const events: SseEvent[] = [];
+  for await (const e of parseSse(res.body)) {
+    events.push(e);
+    if (e.event === until) break;
+  }
+  res.body.destroy();
+  return events;
+}
+
+const YAML_BOMB = [
+  'id: bomb',
+  'name: Bomb',
+  'x: &a [1]',
+  'tags:',
+  ...Array<string>(25).fill('  - *a'),
+  'capabilities: []',
+];
+
+test('at start one bad and five good profiles: five served, the bad one in /readyz, the gauge and the events', async () => {
+  const profiles = join(dir, 'profiles');
+  await cp('device-profiles', profiles, { recursive: true });
+  await rm(join(profiles, 'greenhouse-climate.yaml'));
+  await writeFile(join(profiles, 'typo.yaml'), 'id: typo\nname: Typo\ncapabilities:\n  - id: c\n    kind: sensr\n');
+  const agent = runHerald(agentArgs(profiles));
+  running.push(agent);
+  const started = await agent.waitFor(() => agent.logs().find((l) => l.msg === 'agent started'), 8000, 'started');
+  const api = started.api as string;
+  assert.is((await json(`http://${api}/v1/devices`)).body.count, 5, 'the five good profiles are served');
+  const ready = await json(`http://${api}/readyz`);
+  assert.is(ready.status, 200);
+  assert.match(
+    ready.body.checks!.profiles.detail!,
+    /1 profile\(s\) refused at start; serving 5 devices.*typo\.yaml:5:\d+/,
   );
-  const r = runHerald(agentArgs(dir));
+  const metrics = await (await request(`http://${api}/metrics`)).body.text();
+  assert.match(metrics, /^herald_profiles_refused 1$/m);
+  const logged = agent.logs().find((l) => l.level === 50 && String(l.file).endsWith('typo.yaml'));
+  assert.ok(logged, 'the refused profile is logged as an error');
+  const incarnation = Number(agent.logs().find((l) => l.msg === 'agent started')!.incarnation);
+  const events = await eventsSinceStart(api, incarnation, 'profiles-refused');
+  const refused = events.find((e) => e.event === 'profiles-refused');
+  assert.ok(refused, `a profiles-refused event among ${events.map((e) => e.event).join(', ')}`);
+  const data = JSON.parse(refused.data) as { when: string; serving: number; errors: { file: string; line: number }[] };
+  assert.equal([data.when, data.serving, data.errors.length], ['start', 5, 1]);
+  assert.match(data.errors[0].file, /typo\.yaml$/);
+
+  // A YAML bomb dropped into the watched folder: refused, reported to herald watch; the agent lives on.
+  const watch = runHerald(['watch', '--api', api]);
+  running.push(watch);
+  await untilWatching(watch, profiles);
+  const served = (await json(`http://${api}/v1/devices`)).body.count ?? 0;
+  await writeFile(join(profiles, 'bomb.yaml'), YAML_BOMB.join('\n') + '\n');
+  const line = await watch.waitFor(
+    () => watch.stdout.find((l) => l.includes('profiles-refused') && l.includes('bomb')),
+    5000,
+    'the refusal in herald watch',
+  );
+  assert.match(line, /profiles-refused\s+cli-agent\s+2 error\(s\), serving 5 devices: .*bomb\.yaml: 25 YAML aliases/);
+  assert.is((await json(`http://${api}/livez`)).status, 200, 'the agent is alive');
+  assert.is((await json(`http://${api}/v1/devices`)).body.count, served, 'the last set is kept');
+});
+
+test('a profiles folder that cannot be read: the configuration is wrong, exit 78', async () => {
+  const r = runHerald(agentArgs(join(dir, 'nowhere')));
   assert.is(await r.exit(), 78);
-  const err = r.stderr.join('\n');
-  assert.match(err, /x\.yaml:1:1: name: is required/);
-  assert.match(err, /y\.yaml:3:\d+: capabilities\[0\]\.endpoint: 'not a url' is not a URL/);
-  assert.match(err, /refusing to start: 2 error\(s\)/);
+  assert.match(r.stderr.join('\n'), /nowhere: cannot read profiles folder: no such folder/);
 });
 
 test('bad options: one clear message and exit 64; a bad config file: exit 78', async () => {
@@ -316,18 +391,24 @@ test('check, keygen, completion, demo: value forms; the demo takes a free port w
 
   // 7755 held here (or by someone else already): the demo must still run, on another port.
   const holder = createServer();
-  await new Promise<void>((r) => holder.once('error', () => r()).listen(7755, '127.0.0.1', r));
+  const held = await new Promise<boolean>((r) =>
+    holder.once('error', () => r(false)).listen(7755, '127.0.0.1', () => r(true)),
+  );
+  const mine = createServer();
+  await new Promise<void>((r) => mine.listen(0, '127.0.0.1', r));
   try {
     const demo = runHerald(['demo', '--agents=2', '--duration', '1', '--interval=200']);
     assert.is(await demo.exit(), 0, demo.stderr.join('\n'));
     const out = demo.stdout.join('\n');
     assert.match(out, /2 agents on loopback/);
-    assert.match(out, /try: herald ls --api 127\.0\.0\.1:\d+/);
-    const taken = runHerald(['demo', '--agents=1', '--duration=1', '--api=127.0.0.1:7755']);
+    if (held) assert.match(out, /try: herald ls --api 127\.0\.0\.1:\d+/);
+    const port = (mine.address() as AddressInfo).port;
+    const taken = runHerald(['demo', '--agents=1', '--duration=1', `--api=127.0.0.1:${port}`]);
     assert.is(await taken.exit(), 69);
     noStackTrace(taken, 'demo on a taken port');
   } finally {
     holder.close();
+    mine.close();
   }
 });
 

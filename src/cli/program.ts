@@ -28,8 +28,8 @@ export function buildProgram(outcome: Outcome): Command {
   addAgentCommand(program, act);
   addQueryCommands(program, act);
   command(program, 'check', 'validate device profiles: every error with file, line and field')
-    .argument('[dir]', 'profiles folder', './device-profiles')
-    .action(act(async (dir: string) => (await import('./check-command.js')).runCheckCommand(dir)));
+    .argument('[paths...]', 'profile files and folders (default: ./device-profiles)')
+    .action(act(async (paths: string[]) => (await import('./check-command.js')).runCheckCommand(paths)));
   command(program, 'demo', 'run a local cluster on loopback and watch changes spread')
     .option('--agents <n>', 'how many agents (default: 5)')
     .option('--interval <ms>', 'time between changes (default: 1500)')
@@ -151,5 +151,5 @@ function addQueryCommands(program: Command, act: Act): void {
     command(program, 'watch', 'follow directory changes as they happen; reconnects and resumes by itself'),
   );
   addBoolean(watch, 'json', 'one JSON object per event instead of a line');
-  watch.action(act(async (opts: Values) => (await import('./query-commands.js')).runWatchCommand(opts)));
+  watch.action(act(async (opts: Values) => (await import('./watch-command.js')).runWatchCommand(opts)));
 }

@@ -1,10 +1,26 @@
 import type { DirectoryEvent } from './records.js';
 
+/**
+ * Profiles of this agent that were not applied (at start: the invalid files, the valid ones are served;
+ * at a reload: the whole new set, the last good one stays). Not a directory change, but what an operator
+ * watching /v1/events needs to see, in the same order as the changes.
+ */
+export interface ProfilesRefusedEvent {
+  type: 'profiles-refused';
+  agent: string;
+  when: 'start' | 'reload';
+  errors: { file: string; line?: number; field?: string; message: string }[];
+  /** How many of this agent's devices are served after it. */
+  serving: number;
+}
+
+export type JournalEvent = DirectoryEvent | ProfilesRefusedEvent;
+
 export interface JournalEntry {
   /** `<epoch>-<seq>`: the epoch changes on every start, so an id from a previous run is never mistaken. */
   id: string;
   seq: number;
-  event: DirectoryEvent;
+  event: JournalEvent;
 }
 
 export type Replay = { kind: 'events'; entries: JournalEntry[] } | { kind: 'reset' };
@@ -23,7 +39,7 @@ export class EventJournal {
     private readonly capacity = 1024,
   ) {}
 
-  record(event: DirectoryEvent): JournalEntry {
+  record(event: JournalEvent): JournalEntry {
     this.seq += 1;
     const entry = { id: `${this.epoch}-${this.seq}`, seq: this.seq, event };
     this.entries.push(entry);
