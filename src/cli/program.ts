@@ -38,15 +38,10 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--api <host:port>', "demo-1's local API (default: 127.0.0.1:7755, else a free port)")
     .option('--profiles <dir>', 'sample devices from this folder (default: ./device-profiles)')
     .action(act(async (opts: Values) => (await import('./demo-command.js')).runDemoCommand(opts)));
-  command(program, 'keygen', 'print a new random 256-bit cluster key (for --key-file)')
-    .addHelpText('after', '\nGive every agent of the site the same key file: herald keygen > cluster.key')
-    .action(
-      act(async () => {
-        const { generateKey } = await import('../security/cluster-key.js');
-        process.stdout.write(generateKey() + '\n');
-        return EXIT.ok;
-      }),
-    );
+  command(program, 'keygen', 'make a new random 256-bit cluster key (for --key-file)')
+    .option('--out <file>', 'write it to a new file, mode 0600 (default: print it)')
+    .addHelpText('after', '\nGive every agent of the site the same key: herald keygen --out /etc/herald/cluster.key')
+    .action(act(async (opts: Values) => (await import('./keygen-command.js')).runKeygenCommand(opts)));
   command(program, 'completion', 'print a shell completion script')
     .addArgument(new Argument('<shell>', 'the shell').choices(['bash']))
     .action(

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { LOG_LEVELS } from '../util/logger.js';
 
 /**
@@ -304,6 +306,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig
     api: { host: '127.0.0.1', port: 7755 }, // local programs only; elsewhere needs a token
     profiles: './device-profiles',
     stateDir: env.STATE_DIRECTORY?.split(':')[0], // systemd's StateDirectory= sets it
+    keyFile: credentialKeyFile(env), // the unit's LoadCredential=cluster.key, when one is installed
     logLevel: 'info',
     logFormat: 'auto',
     group: { host: '239.255.70.70', port: 7770 }, // organisation-local scope (RFC 2365), not routed off site
@@ -317,6 +320,27 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig
     mqttHomeassistant: false,
     mqttImport: [],
   };
+}
+
+/** The credential systemd passes the cluster key in (LoadCredential=cluster.key:/etc/herald/cluster.key). */
+export const KEY_CREDENTIAL = 'cluster.key';
+
+/**
+ * The cluster key systemd passes as a credential: a copy in $CREDENTIALS_DIRECTORY readable by the
+ * unit's dynamic user alone, while the installed file stays root's, mode 0600. The unit's fallback
+ * (SetCredential=) is a comment alone when no key is installed: that is an open cluster, as without
+ * --key-file, not an error.
+ */
+export function credentialKeyFile(env: NodeJS.ProcessEnv): string | undefined {
+  const dir = env.CREDENTIALS_DIRECTORY;
+  if (!dir) return undefined;
+  const file = join(dir, KEY_CREDENTIAL);
+  try {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    return lines.some((l) => l.trim() !== '' && !l.trim().startsWith('#')) ? file : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function defaultAgentName(): string {
