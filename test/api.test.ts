@@ -96,7 +96,8 @@ test('GET /v1/devices/{agent}/{device}: the device, or 404 saying why', async ()
   assert.is(ok.body.agent, 'beta');
   assert.match((await get('/v1/devices/beta/nothing')).body.detail, /agent 'beta' has no device 'nothing'/);
   assert.match((await get('/v1/devices/nobody/cam')).body.detail, /no agent 'nobody' is known/);
-  assert.is((await get('/v1/devices/beta')).status, 400);
+  assert.is((await get('/v1/devices/beta')).status, 200, "an agent's devices");
+  assert.is((await get('/v1/devices/beta/cam/x')).status, 400);
   assert.is((await get('/v1/devices/beta/%E0%A4%A')).status, 400);
 });
 

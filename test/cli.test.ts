@@ -328,8 +328,10 @@ test('ls, get, watch: bare, = and --no- forms against an agent with a token; 401
     check(r.stdout.join('\n'));
   }
 
-  const watchers = [['--json'], ['--json=1'], ['--no-json']].map((form) => runHerald(['watch', ...form, ...auth]));
-  running.push(...watchers);
+  const watchForms = [['--json'], ['--json=1'], ['--no-json'], ['--capability=temperature']];
+  const watchers = watchForms.map((form) => runHerald(['watch', ...form, ...auth]));
+  const filtered = watchers.pop()!;
+  running.push(...watchers, filtered);
   // A watcher that connects late misses a change: drop a new lamp each second until every one saw one.
   const sawLamp = () => watchers.every((w) => w.stdout.some((l) => l.includes('lamp')));
   for (let n = 0; n < 10 && !sawLamp(); n++) {
@@ -344,7 +346,16 @@ test('ls, get, watch: bare, = and --no- forms against an agent with a token; 401
     watchers[2].stdout.find((l) => l.includes('lamp'))!,
     /device-added\s+cli-agent\/lamp-\d/,
   );
+  for (let n = 0; n < 10 && !filtered.stdout.some((l) => l.includes('thermo')); n++) {
+    const thermo = `id: thermo-${n}\nname: T\ncapabilities:\n  - id: t\n    kind: property\n    type: temperature\n`;
+    await writeFile(join(profiles, `thermo-${n}.yaml`), thermo);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  assert.match(filtered.stdout.join('\n'), /device-added\s+cli-agent\/thermo-\d/);
+  assert.not.match(filtered.stdout.join('\n'), /lamp/, 'watch --capability shows only matching devices');
 
+  assert.is((await request(`http://${api}/livez`)).statusCode, 200, '/livez is open without the token');
+  assert.is((await request(`http://${api}/v1/devices`)).statusCode, 401);
   const noToken = runHerald(['ls', `--api=${api}`], { env: { HERALD_API_TOKEN_FILE: '' } });
   assert.is(await noToken.exit(), 77);
   assert.match(noToken.stderr.join('\n'), /pass --token-file FILE/);

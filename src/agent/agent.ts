@@ -197,6 +197,7 @@ export class Agent {
           journal: this.journal,
           metrics: this.metrics,
           logger: this.c.logger,
+          clock: this.c.clock,
           readiness: () => this.readiness(),
           authorize: this.c.authorizeApi,
         },

@@ -145,6 +145,13 @@ function addQueryCommands(program: Command, act: Act): void {
   const watch = addApiOptions(
     command(program, 'watch', 'follow directory changes as they happen; reconnects and resumes by itself'),
   );
+  watch
+    .option('--agent <name>', "only this agent's changes")
+    .option('--capability <id>', 'only devices with this capability id or type')
+    .option('--kind <kind>', 'only devices with a capability of this kind')
+    .option('--tag <tag>', 'only devices with this tag')
+    .option('--site <site>', 'only devices of this site')
+    .option('--index <index>', 'start after this index (X-Herald-Index of a list), not now');
   addBoolean(watch, 'json', 'one JSON object per event instead of a line');
   watch.action(act(async (opts: Values) => (await import('./watch-command.js')).runWatchCommand(opts)));
 }

@@ -24,7 +24,7 @@ export async function runWatchCommand(values: Values): Promise<number> {
   const aborted = () => stop.signal.aborted; // read through a call: a signal handler sets it between awaits
   process.once('SIGINT', () => stop.abort());
   process.once('SIGTERM', () => stop.abort());
-  const state: Follow = { connected: false, warned: false };
+  const state: Follow = { connected: false, warned: false, lastEventId: values.index as string | undefined };
   while (!aborted()) {
     try {
       await follow(client, values, state, stop.signal);
@@ -42,7 +42,10 @@ export async function runWatchCommand(values: Values): Promise<number> {
 }
 
 async function follow(client: ApiClient, values: Values, state: Follow, signal: AbortSignal): Promise<void> {
-  const res = await request(`${client.base}/v1/events`, {
+  const q = new URLSearchParams();
+  for (const key of ['agent', 'capability', 'kind', 'tag', 'site'] as const)
+    if (typeof values[key] === 'string') q.set(key, values[key]);
+  const res = await request(`${client.base}/v1/events${q.size ? `?${q.toString()}` : ''}`, {
     signal,
     headers: {
       accept: 'text/event-stream',

@@ -1,4 +1,4 @@
-import type { DirectoryEvent } from './records.js';
+import type { DeviceRecord, DirectoryEvent } from './records.js';
 
 /**
  * Profiles of this agent that were not applied (at start: the invalid files, the valid ones are served;
@@ -21,6 +21,11 @@ export interface JournalEntry {
   id: string;
   seq: number;
   event: JournalEvent;
+  /**
+   * For a device update or removal, the record as it was before: a filtered stream needs it to tell a
+   * device that stops matching its filter (a removal, for that client) from one it never matched.
+   */
+  previous?: DeviceRecord;
 }
 
 export type Replay = { kind: 'events'; entries: JournalEntry[] } | { kind: 'reset' };
@@ -33,6 +38,8 @@ export class EventJournal {
   private entries: JournalEntry[] = [];
   private seq = 0;
   private readonly listeners = new Set<(e: JournalEntry) => void>();
+  /** The current record of every device, by `agent/id`: references to the directory's own records. */
+  private readonly current = new Map<string, DeviceRecord>();
 
   constructor(
     private readonly epoch: string,
@@ -41,7 +48,9 @@ export class EventJournal {
 
   record(event: JournalEvent): JournalEntry {
     this.seq += 1;
-    const entry = { id: `${this.epoch}-${this.seq}`, seq: this.seq, event };
+    const entry: JournalEntry = { id: `${this.epoch}-${this.seq}`, seq: this.seq, event };
+    const previous = this.track(event);
+    if (previous) entry.previous = previous;
     this.entries.push(entry);
     if (this.entries.length > this.capacity) this.entries.splice(0, this.entries.length - this.capacity);
     for (const l of this.listeners) l(entry);
@@ -51,6 +60,22 @@ export class EventJournal {
   subscribe(listener: (e: JournalEntry) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  private track(event: JournalEvent): DeviceRecord | undefined {
+    if (event.type === 'device-added' || event.type === 'device-updated') {
+      const key = `${event.agent}/${event.device.id}`;
+      const before = this.current.get(key);
+      this.current.set(key, event.device);
+      return before;
+    }
+    if (event.type === 'device-removed') {
+      const key = `${event.agent}/${event.id}`;
+      const before = this.current.get(key);
+      this.current.delete(key);
+      return before;
+    }
+    return undefined;
   }
 
   /** What came after `lastEventId`. */
