@@ -264,7 +264,7 @@ test('/metrics parses as Prometheus text, with herald_ names, _total counters an
     'office-printer',
   ];
   for (const f of families) {
-    assert.match(f.name, /^herald_/);
+    assert.match(f.name, /^(herald|process|nodejs)_/, "Herald's own, or prom-client's process figures");
     if (f.type === 'COUNTER') assert.match(f.name, /_total$/, f.name);
     if (f.type === 'HISTOGRAM') assert.match(f.name, /_seconds$/, f.name);
     for (const m of f.metrics)
@@ -283,11 +283,32 @@ test('/metrics parses as Prometheus text, with herald_ names, _total counters an
     'herald_decode_errors_total',
     'herald_agents',
     'herald_devices',
+    'herald_build_info',
+    'herald_profiles_refused',
+    'herald_name_conflicts',
+    'process_cpu_seconds_total',
+    'process_resident_memory_bytes',
+    'nodejs_heap_size_used_bytes',
+    'nodejs_eventloop_lag_seconds',
+    'nodejs_gc_duration_seconds',
   ]) {
     assert.ok(names.includes(n), n);
   }
   const api = families.find((f) => f.name === 'herald_api_requests_total')!;
   assert.ok(api.metrics.some((m) => m.labels?.status === '400'));
+  assert.is(families.find((f) => f.name === 'process_cpu_seconds_total')?.type, 'COUNTER');
+  assert.match(text, /^herald_build_info\{version="\d+\.\d+\.\d+[^"]*",node="v\d+[^"]*"\} 1$/m);
+
+  // --no-node-metrics: prom-client's default set is left out, the standard process_ figures stay.
+  const full = runHerald(agentArgs(['--no-node-metrics']));
+  cleanups.push(() => full.stop('SIGKILL'));
+  const fullStarted = await full.waitFor(() => full.logs().find((l) => l.msg === 'agent started'), 8000, 'started');
+  const fullText = await (await request(`http://${String(fullStarted.api)}/metrics`)).body.text();
+  const fullNames = [...fullText.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]);
+  assert.not.ok(fullNames.includes('nodejs_eventloop_lag_seconds'), fullNames.join());
+  assert.ok(fullNames.includes('process_cpu_seconds_total') && fullNames.includes('herald_build_info'));
+  const declared = [...text.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]);
+  assert.is(new Set(declared).size, declared.length, 'no family twice, with prom-client beside our own');
 });
 
 test('shutdown within 2 s: goodbye sent, nothing left listening', async () => {

@@ -4,6 +4,8 @@ import { EventJournal } from '../directory/event-journal.js';
 import { LocalDeviceSet } from '../directory/local-device-set.js';
 import { ApiServer, type ApiComponents, type Readiness } from '../http/api-server.js';
 import { createHeraldMetrics, type HeraldMetrics } from '../metrics/herald-metrics.js';
+import { nameConflicts } from '../metrics/name-conflicts.js';
+import { loadNodeMetrics, registerProcessMetrics } from '../metrics/process-metrics.js';
 import type { ProfileSource } from '../profiles/source.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { ClusterSync } from '../sync/cluster-sync.js';
@@ -56,6 +58,11 @@ export interface AgentComponents {
   peerListener: (service: PeerService, metrics: HeraldMetrics) => PeerListener;
   metrics?: HeraldMetrics;
   envelope?: Envelope;
+  /**
+   * The process's own figures (process_*, nodejs_heap_*, herald_build_info), for the agent that owns the
+   * process; `full` adds prom-client's whole default set (about 1 MiB more resident).
+   */
+  processMetrics?: { full: boolean };
   /** Guards the local API (the bearer token of a non-loopback API). */
   authorizeApi?: ApiComponents['authorize'];
 }
@@ -106,6 +113,7 @@ export class Agent {
     private readonly init: AgentInit,
   ) {
     this.metrics = c.metrics ?? createHeraldMetrics();
+    if (c.processMetrics) registerProcessMetrics(this.metrics.registry);
     this.directory = new Directory({ clock: c.clock }, { site: init.site });
     this.journal = new EventJournal(String(init.incarnation));
     this.directory.subscribe((e) => this.journal.record(e));
@@ -198,6 +206,7 @@ export class Agent {
           metrics: this.metrics,
           logger: this.c.logger,
           clock: this.c.clock,
+          nodeMetrics: this.c.processMetrics?.full ? await loadNodeMetrics() : undefined,
           readiness: () => this.readiness(),
           authorize: this.c.authorizeApi,
         },
@@ -281,5 +290,10 @@ export class Agent {
     );
     r.gauge('herald_devices', 'Devices of alive agents in the directory.', () => this.directory.counts().devices);
     r.gauge('herald_local_version', "Version of this agent's own device set.", () => this.local.currentVersion);
+    r.gauge(
+      'herald_name_conflicts',
+      'Names bound more than once: agent names claimed by several hosts, global names.',
+      () => nameConflicts(this.directory),
+    );
   }
 }

@@ -120,6 +120,7 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
         return { start: async () => (await server.start()).port, stop: () => server.stop() };
       },
       authorizeApi,
+      processMetrics: { full: config.nodeMetrics },
     },
     {
       name: config.name,

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Directory } from '../directory/directory.js';
 import type { EventJournal } from '../directory/event-journal.js';
 import type { HeraldMetrics } from '../metrics/herald-metrics.js';
+import type { Registry } from 'prom-client';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import {
@@ -32,6 +33,8 @@ export interface ApiComponents {
   metrics: HeraldMetrics;
   logger: Logger;
   clock: Clock;
+  /** prom-client's default figures (--node-metrics), served after Herald's own at /metrics. */
+  nodeMetrics?: Registry;
   readiness: () => Readiness;
   /** Returns a problem when the request may not proceed (the bearer token of a non-loopback API). */
   authorize?: (req: IncomingMessage) => HttpProblem | undefined;
@@ -112,6 +115,16 @@ export class ApiServer {
     }
   }
 
+  private async sendMetrics(res: ServerResponse): Promise<void> {
+    const node = (await this.c.nodeMetrics?.metrics()) ?? '';
+    const body = this.c.metrics.registry.render() + node;
+    res.writeHead(200, {
+      'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  }
+
   private route(pathname: string): string {
     if (pathname === '/v1/devices') return 'devices';
     if (pathname.startsWith('/v1/devices/')) return pathname.slice(12).includes('/') ? 'device' : 'agent-devices';
@@ -185,15 +198,11 @@ export class ApiServer {
         const r = this.c.readiness();
         return sendJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', checks: r.checks });
       }
-      case 'metrics': {
-        const body = this.c.metrics.registry.render();
-        res.writeHead(200, {
-          'content-type': 'text/plain; version=0.0.4; charset=utf-8',
-          'content-length': Buffer.byteLength(body),
+      case 'metrics':
+        return void this.sendMetrics(res).catch((err: unknown) => {
+          this.c.logger.error({ err }, 'metrics failed');
+          res.destroy();
         });
-        res.end(body);
-        return;
-      }
     }
   }
 }
