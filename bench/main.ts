@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, release, totalmem } from 'node:os';
 import { latencyPlot } from './plot.js';
+import { updateReadme } from './readme.js';
 import { fullGc, median } from './stats.js';
 import { generateKey, parseKeyRing } from '../src/security/cluster-key.js';
 import type { Footprint } from './footprint.js';
@@ -508,5 +509,6 @@ if (writeDocs) {
   );
   await writeFile('docs/benchmarks.md', updated);
   await writeFile('docs/benchmarks-latency.svg', svg);
-  process.stderr.write('updated docs/benchmarks.md and docs/benchmarks-latency.svg\n');
+  await updateReadme(); // README's paragraph from the section just written: the two never disagree
+  process.stderr.write('updated docs/benchmarks.md, docs/benchmarks-latency.svg and README.md\n');
 }
