@@ -12,9 +12,9 @@ import {
   listAgents,
   listDevices,
   parseDeviceFilter,
-  parseInclude,
   pickFilter,
   showAgent,
+  showDevice,
 } from './directory-routes.js';
 import { eventView } from './event-filter.js';
 import { decodeSegment, HttpProblem, readQuery, sendJson, sendProblem } from './problem.js';
@@ -46,6 +46,19 @@ export interface ApiInit {
   /** SSE comment lines keep proxies and idle timeouts from closing a quiet stream. */
   keepAliveMs?: number;
 }
+
+const ROUTES = [
+  '/v1/devices',
+  '/v1/devices/{agent}',
+  '/v1/devices/{agent}/{device}',
+  '/v1/names/{path}',
+  '/v1/agents',
+  '/v1/agents/{name}',
+  '/v1/events',
+  '/livez',
+  '/readyz',
+  '/metrics',
+].join(', ');
 
 /** The local query API: read-only views of the directory, its change stream, health and metrics. */
 export class ApiServer {
@@ -133,12 +146,7 @@ export class ApiServer {
     if (pathname.startsWith('/v1/agents/')) return 'agent';
     if (pathname === '/v1/events') return 'events';
     if (pathname === '/livez' || pathname === '/readyz' || pathname === '/metrics') return pathname.slice(1);
-    throw new HttpProblem(
-      404,
-      'Not found',
-      `no route ${pathname}; routes: /v1/devices, /v1/devices/{agent}, /v1/devices/{agent}/{device}, /v1/names/{path}, /v1/agents, /v1/agents/{name}, /v1/events, /livez, /readyz, /metrics`,
-      'no-route',
-    );
+    throw new HttpProblem(404, 'Not found', `no route ${pathname}; routes: ${ROUTES}`, 'no-route');
   }
 
   private dispatch(route: string, url: URL, req: IncomingMessage, res: ServerResponse): void {
@@ -148,26 +156,8 @@ export class ApiServer {
         return listDevices(this.c, url, req, res);
       case 'agent-devices':
         return listAgentDevices(this.c, url, req, res);
-      case 'device': {
-        const q = readQuery(url, ['include']);
-        const includeLost = parseInclude(q.include);
-        const parts = url.pathname.slice('/v1/devices/'.length).split('/');
-        if (parts.length !== 2 || !parts[0] || !parts[1]) {
-          throw new HttpProblem(400, 'Bad request', 'expected /v1/devices/{agent}/{device}', 'bad-path');
-        }
-        const [agent, id] = parts.map(decodeSegment) as [string, string];
-        const device = d.device(agent, id, includeLost);
-        if (!device) {
-          const info = d.agent(agent);
-          const why = !info
-            ? `no agent '${agent}' is known`
-            : info.state !== 'alive' && !includeLost
-              ? `agent '${agent}' is ${info.state}`
-              : `agent '${agent}' has no device '${id}'`;
-          throw new HttpProblem(404, 'Not found', why, 'no-device');
-        }
-        return sendJson(res, 200, device);
-      }
+      case 'device':
+        return showDevice(this.c, url, req, res);
       case 'names': {
         readQuery(url, []);
         const raw = url.pathname.slice('/v1/names'.length).replace(/^\//, '');

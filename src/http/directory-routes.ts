@@ -59,6 +59,27 @@ export function listAgentDevices(v: DirectoryViews, url: URL, req: IncomingMessa
   sendView(req, res, index, { devices, count: devices.length });
 }
 
+/** GET /v1/devices/{agent}/{device}: one device, or a 404 saying whether the agent or the device is unknown. */
+export function showDevice(v: DirectoryViews, url: URL, req: IncomingMessage, res: ServerResponse): void {
+  const includeLost = parseInclude(readQuery(url, ['include']).include);
+  const parts = url.pathname.slice('/v1/devices/'.length).split('/');
+  if (parts.length !== 2 || !parts[0] || !parts[1])
+    throw new HttpProblem(400, 'Bad request', 'expected /v1/devices/{agent}/{device}', 'bad-path');
+  const [agent, id] = parts.map(decodeSegment) as [string, string];
+  const index = v.journal.lastId;
+  const device = v.directory.device(agent, id, includeLost);
+  if (!device) {
+    const info = v.directory.agent(agent);
+    const why = !info
+      ? `no agent '${agent}' is known`
+      : info.state !== 'alive' && !includeLost
+        ? `agent '${agent}' is ${info.state}`
+        : `agent '${agent}' has no device '${id}'`;
+    throw new HttpProblem(404, 'Not found', why, 'no-device');
+  }
+  sendView(req, res, index, device);
+}
+
 /** GET /v1/agents: every known agent; this one marked with the software it runs and heard from now. */
 export function listAgents(v: DirectoryViews, url: URL, req: IncomingMessage, res: ServerResponse): void {
   readQuery(url, []);

@@ -89,7 +89,8 @@ function checkJson(text: string, file: string): ProfileError | undefined {
     const raw = err instanceof Error ? err.message : String(err);
     // V8 says where in its text ("at position 11"); that number only places the error, it decides nothing.
     const position = /at position (\d+)/.exec(raw);
-    const message = `JSON syntax error: ${raw.replace(/ in JSON at position \d+.*$/s, '').replace(/ \(line \d+ column \d+\)$/, '')}`;
+    const words = raw.replace(/ in JSON at position \d+.*$/s, '').replace(/ \(line \d+ column \d+\)$/, '');
+    const message = `JSON syntax error: ${words}`;
     if (!position) return { file, message };
     const before = text.slice(0, Number(position[1]));
     const line = before.split('\n').length;
