@@ -221,6 +221,26 @@ test('at start one bad and five good profiles: five served, the bad one in /read
   assert.is((await json(`http://${api}/v1/devices`)).body.count, served, 'the last set is kept');
 });
 
+test('herald watch resyncs by itself when the agent restarts (a reset), instead of printing it raw', async () => {
+  const port = await closedPort();
+  const profiles = join(dir, 'profiles');
+  await cp('device-profiles', profiles, { recursive: true });
+  const args = agentArgs(profiles).map((a) => (a === '127.0.0.1:0' ? `127.0.0.1:${port}` : a));
+  const first = runHerald(args);
+  running.push(first);
+  await first.waitFor(() => first.logs().find((l) => l.msg === 'agent started'), 8000, 'started');
+  const watch = runHerald(['watch', '--api', `127.0.0.1:${port}`]);
+  running.push(watch);
+  await untilWatching(watch, profiles); // an event of the first life: the id watch resumes from
+  await first.stop('SIGTERM');
+  const again = runHerald(args); // a new incarnation: the old event ids mean nothing to it
+  running.push(again);
+  await again.waitFor(() => again.logs().find((l) => l.msg === 'agent started'), 8000, 'started again');
+  const line = await watch.waitFor(() => watch.stdout.find((l) => l.includes('resync')), 8000, 'resync');
+  assert.match(line, /resync\s+\d+ devices of 1 agents \(the agent restarted/);
+  assert.not.match(watch.stdout.join('\n'), /reset/, 'no raw reset');
+});
+
 test('a profiles folder that cannot be read: the configuration is wrong, exit 78', async () => {
   const r = runHerald(agentArgs(join(dir, 'nowhere')));
   assert.is(await r.exit(), 78);
