@@ -138,6 +138,8 @@ test('/v1/agents/{name}, /v1/devices/{agent}, the software version, and this age
   assert.is(alpha.body.name, 'alpha');
   assert.is(alpha.body.lastSeen, new Date(site.clock.now()).toISOString(), 'the local agent is current');
   assert.is(alpha.body.software, `herald ${software.version}`);
+  assert.ok(alpha.index, 'an object has its index in the header');
+  assert.is(alpha.body.index, undefined, 'and keeps its own shape');
   assert.is((await view('/v1/agents/nobody')).status, 404);
   const beta = await view('/v1/devices/beta');
   assert.is(beta.status, 200);

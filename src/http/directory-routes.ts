@@ -23,7 +23,14 @@ export const FILTER_KEYS = ['agent', 'capability', 'kind', 'tag', 'name', 'site'
  * then watching has no gap and no overlap. The ETag covers the content, not the index: a client whose
  * copy is still current gets a 304 with the current index, and may resume from either.
  */
-export function sendView(req: IncomingMessage, res: ServerResponse, index: string, content: object): void {
+export function sendView(
+  req: IncomingMessage,
+  res: ServerResponse,
+  index: string,
+  content: object,
+  /** Lists carry it in the body too; a single device or agent keeps its own shape, the header has it. */
+  kind: 'list' | 'object' = 'list',
+): void {
   const etag = `"${createHash('sha256').update(JSON.stringify(content)).digest('base64url').slice(0, 27)}"`;
   const headers = { etag, 'x-herald-index': index, 'cache-control': 'no-cache' };
   const asked = req.headers['if-none-match'];
@@ -32,7 +39,7 @@ export function sendView(req: IncomingMessage, res: ServerResponse, index: strin
     res.end();
     return;
   }
-  const body = JSON.stringify({ ...content, index });
+  const body = JSON.stringify(kind === 'list' ? { ...content, index } : content);
   res.writeHead(200, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
@@ -77,7 +84,7 @@ export function showDevice(v: DirectoryViews, url: URL, req: IncomingMessage, re
         : `agent '${agent}' has no device '${id}'`;
     throw new HttpProblem(404, 'Not found', why, 'no-device');
   }
-  sendView(req, res, index, device);
+  sendView(req, res, index, device, 'object');
 }
 
 /** GET /v1/agents: every known agent; this one marked with the software it runs and heard from now. */
@@ -95,7 +102,7 @@ export function showAgent(v: DirectoryViews, url: URL, req: IncomingMessage, res
   const index = v.journal.lastId;
   const info = name.includes('/') ? undefined : v.directory.agent(name);
   if (!info) throw new HttpProblem(404, 'Not found', `no agent '${name}' is known`, 'no-agent');
-  sendView(req, res, index, present(v, info));
+  sendView(req, res, index, present(v, info), 'object');
 }
 
 /**
