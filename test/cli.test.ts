@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -95,6 +95,21 @@ test('herald check: exit 0 on the samples, exit 1 listing every error with file,
   assert.match(err, /a\.yaml:5:5: capabilities\[0\]\.kind: must be one of/);
   assert.match(err, /b\.json:1:3: id: 'B!' is not a valid id/);
   assert.match(err, /2 errors in /);
+
+  // A file as well as folders; a YAML bomb and a JSON typo: errors in file order, no stack trace.
+  const more = join(dir, 'more');
+  await mkdir(more);
+  await writeFile(join(more, 'bomb.yaml'), YAML_BOMB.join('\n') + '\n');
+  await writeFile(join(more, 'typo.json'), '{\n  "id": "t",\n  "name": "T",\n}\n');
+  const mixed = runHerald(['check', 'device-profiles/gate-camera.yaml', more]);
+  assert.is(await mixed.exit(), 1);
+  assert.equal(mixed.stderr.slice(0, 2), [
+    `${join(more, 'bomb.yaml')}: 25 YAML aliases (*name); a profile may use at most 20`,
+    `${join(more, 'typo.json')}:4:1: JSON syntax error: Expected double-quoted property name`,
+  ]);
+  noStackTrace(mixed, 'check on a YAML bomb');
+  const one = runHerald(['check', 'device-profiles/gate-camera.yaml']);
+  assert.is(await one.exit(), 0, 'a single file is checked, not refused as "not a folder"');
 });
 
 test('npm start path: the agent serves the profiles, ls finds the sensor, get shows one device', async () => {
