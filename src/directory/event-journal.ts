@@ -38,8 +38,13 @@ export class EventJournal {
   private entries: JournalEntry[] = [];
   private seq = 0;
   private readonly listeners = new Set<(e: JournalEntry) => void>();
-  /** The current record of every device, by `agent/id`: references to the directory's own records. */
-  private readonly current = new Map<string, DeviceRecord>();
+  /**
+   * The record of every device of the alive agents, by agent then id: references to the directory's
+   * own records. An agent that is lost or leaves is dropped (the directory announces nothing of it
+   * until it is back, and clients drop its devices on that event), so this never outgrows the alive
+   * part of the directory, whatever churn of names the site sees.
+   */
+  private readonly current = new Map<string, Map<string, DeviceRecord>>();
 
   constructor(
     private readonly epoch: string,
@@ -63,19 +68,29 @@ export class EventJournal {
   }
 
   private track(event: JournalEvent): DeviceRecord | undefined {
-    if (event.type === 'device-added' || event.type === 'device-updated') {
-      const key = `${event.agent}/${event.device.id}`;
-      const before = this.current.get(key);
-      this.current.set(key, event.device);
-      return before;
+    switch (event.type) {
+      case 'device-added':
+      case 'device-updated': {
+        let devices = this.current.get(event.agent);
+        if (!devices) this.current.set(event.agent, (devices = new Map<string, DeviceRecord>()));
+        const before = devices.get(event.device.id);
+        devices.set(event.device.id, event.device);
+        return before;
+      }
+      case 'device-removed': {
+        const devices = this.current.get(event.agent);
+        const before = devices?.get(event.id);
+        devices?.delete(event.id);
+        if (devices?.size === 0) this.current.delete(event.agent);
+        return before;
+      }
+      case 'agent-lost':
+      case 'agent-left':
+        this.current.delete(event.agent);
+        return undefined;
+      default:
+        return undefined;
     }
-    if (event.type === 'device-removed') {
-      const key = `${event.agent}/${event.id}`;
-      const before = this.current.get(key);
-      this.current.delete(key);
-      return before;
-    }
-    return undefined;
   }
 
   /** What came after `lastEventId`. */
