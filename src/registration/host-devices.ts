@@ -4,14 +4,14 @@ import { HealthChecker, type CheckerLimits, type ReportOutcome } from '../health
 import type { Probes } from '../health/probes.js';
 import type { Health, HealthState } from '../profiles/checks.js';
 import type { LoadedDevice, ProfileError } from '../profiles/load.js';
-import { PROFILE_LIMITS, type Device } from '../profiles/model.js';
+import type { Device } from '../profiles/model.js';
 import { expandEndpoint } from '../profiles/validate.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Random } from '../util/random.js';
 import { Leases } from './leases.js';
-import { RegistrationError } from './registration-error.js';
-import { SaveQueue, type RegistrationStore, type RestoredRegistration } from './store.js';
+import { checkHostLimits, RegistrationError } from './registration-error.js';
+import { SaveQueue, type RegistrationStore } from './store.js';
 
 /** One device asked for at run time (over the local API). */
 export interface RegistrationInput {
@@ -75,18 +75,31 @@ export class HostDevices {
     this.saves = c.store && new SaveQueue(c.store, c.logger);
   }
 
-  /** The first version: the profiles and the restored persistent registrations (a clashing one is dropped). */
-  start(files: LoadedDevice[], restored: RestoredRegistration[]): Delta | undefined {
-    this.files = new Map(files.map((f) => [f.device.id, f]));
-    for (const r of restored) {
-      if (this.files.has(r.device.id)) {
-        this.c.logger.warn({ id: r.device.id }, 'persistent registration dropped: a profile file now has its id');
-        continue;
-      }
+  /** Takes the persistent registrations of the last run; the first version (startFiles) carries them. */
+  async restore(): Promise<void> {
+    const restored = await this.c.store?.load();
+    for (const error of restored?.errors ?? []) this.c.logger.error({ error }, 'persistent registration not restored');
+    for (const r of restored?.registrations ?? []) {
       this.regs.set(r.device.id, { ...r, persist: true, registeredAt: this.c.clock.now() });
       this.leases.set(r.device.id, r.ttlMs);
     }
-    return this.publish();
+  }
+
+  /**
+   * The first version: the profile files and the restored registrations. A file is the operator's
+   * configuration, so a restored registration with a file's id is dropped (and said so). Returns why the
+   * files cannot be taken at all (more than the host's bounds); nothing is published then.
+   */
+  startFiles(files: LoadedDevice[]): ProfileError[] {
+    for (const f of files) {
+      if (!this.regs.has(f.device.id)) continue;
+      this.c.logger.warn({ id: f.device.id, file: f.file }, 'persistent registration dropped: a profile has its id');
+      this.regs.delete(f.device.id);
+      this.leases.delete(f.device.id);
+    }
+    const refused = this.filesRefused(files);
+    if (refused.length === 0) this.setFiles(files);
+    return refused;
   }
 
   /** Why a set of profile files cannot be taken as it is: a registered id, or more than the host's bounds. */
@@ -227,18 +240,7 @@ export class HostDevices {
   }
 
   private checkLimits(files: Device[], regs: Device[]): void {
-    const total = files.length + regs.length;
-    if (total > PROFILE_LIMITS.devicesPerAgent)
-      throw new RegistrationError(
-        'too-many-devices',
-        `this would make ${total} devices on this host; one agent offers at most ${PROFILE_LIMITS.devicesPerAgent}`,
-      );
-    const checks = HealthChecker.count([...files, ...regs]);
-    if (checks > this.checker.limits.maxChecks)
-      throw new RegistrationError(
-        'too-many-checks',
-        `this would make ${checks} checks on this host; at most ${this.checker.limits.maxChecks} run on one host`,
-      );
+    checkHostLimits([...files, ...regs], this.checker.limits.maxChecks);
   }
 
   /** One version from the current sources; checks follow the devices first, so that health is in it. */

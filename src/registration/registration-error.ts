@@ -1,3 +1,6 @@
+import { HealthChecker } from '../health/checker.js';
+import { PROFILE_LIMITS, type Device } from '../profiles/model.js';
+
 /** Why a registration request was refused; the API maps each code to a status, never on message text. */
 export type RegistrationErrorCode =
   | 'file-clash'
@@ -35,4 +38,19 @@ export class RegistrationError extends Error {
     this.name = 'RegistrationError';
     this.status = STATUS[code];
   }
+}
+
+/** Throws when `devices` would be more than one host offers, or need more checks than it runs. */
+export function checkHostLimits(devices: Device[], maxChecks: number): void {
+  if (devices.length > PROFILE_LIMITS.devicesPerAgent)
+    throw new RegistrationError(
+      'too-many-devices',
+      `this would make ${devices.length} devices on this host; one agent offers at most ${PROFILE_LIMITS.devicesPerAgent}`,
+    );
+  const checks = HealthChecker.count(devices);
+  if (checks > maxChecks)
+    throw new RegistrationError(
+      'too-many-checks',
+      `this would make ${checks} checks on this host; at most ${maxChecks} run on one host`,
+    );
 }
