@@ -160,6 +160,11 @@ test('a ttl check takes pass/warn/fail reports over the API; the health filter a
       (d) => d.id,
     );
   assert.equal(await ids('health=warning'), ['batch-job']);
+  for (const path of ['/v1/devices?health=sick', '/v1/events?health=sick']) {
+    const bad = await request(`${base}${path}`);
+    assert.is(bad.statusCode, 400, path);
+    assert.match(((await bad.body.json()) as { detail: string }).detail, /health must be one of passing, warning/);
+  }
   assert.equal(await ids('health=passing'), ['plain', 'meter'], 'a device without checks counts as passing');
   const metrics = await (await request(`${base}/metrics`)).body.text();
   assert.match(metrics, /herald_health_checks\{state="warning"\} 1/);
