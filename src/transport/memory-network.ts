@@ -59,6 +59,9 @@ export class MemoryNetwork {
   readonly links = new Map<string, LinkFaults>();
   /** Decides the fate of each peer request (the swarm draws it from its schedule); undefined: none. */
   rpcFaults: ((from: string, to: string, route: 'changes' | 'hello') => RpcFault | undefined) | undefined;
+  private readonly sizes = new WeakMap<PeerService, Map<string, number>>();
+  /** Drops a datagram when it is sent (true): a loss decided then, whatever happens to the link later. */
+  dropAtSend: ((from: string, to: string) => boolean) | undefined;
   /** Sees what the network does with every datagram and request. */
   onEvent: ((e: NetworkEvent) => void) | undefined;
   loss: number;
@@ -175,7 +178,7 @@ export class MemoryNetwork {
         this.onEvent?.({ type: 'datagram', from, to, bytes: data.length, fate: 'cut' });
         continue;
       }
-      if (to !== from && this.c.random() < (link?.loss ?? this.loss)) {
+      if (to !== from && (this.dropAtSend?.(from, to) || this.c.random() < (link?.loss ?? this.loss))) {
         this.onEvent?.({ type: 'datagram', from, to, bytes: data.length, fate: 'lost' });
         continue;
       }
@@ -198,6 +201,21 @@ export class MemoryNetwork {
         }, delay);
       }
     }
+  }
+
+  /**
+   * Bytes of an answer as JSON. A big snapshot's size is remembered per server and (origin, incarnation,
+   * version): a simulated site retries catch-up of a 5 MB set many times, and measuring it costs 20 ms.
+   */
+  private answerSize(service: PeerService, body: unknown): number {
+    const b = body as { kind?: string; origin?: string; incarnation?: number; version?: number; entries?: unknown[] };
+    if (b.kind !== 'snapshot' || (b.entries?.length ?? 0) < 256) return Buffer.byteLength(JSON.stringify(body));
+    let sizes = this.sizes.get(service);
+    if (!sizes) this.sizes.set(service, (sizes = new Map()));
+    const key = `${b.origin}/${b.incarnation}/${b.version}`;
+    let size = sizes.get(key);
+    if (size === undefined) sizes.set(key, (size = Buffer.byteLength(JSON.stringify(body))));
+    return size;
   }
 
   private rpc(
@@ -238,10 +256,10 @@ export class MemoryNetwork {
         } catch (err) {
           return reject(err);
         }
-        const text = JSON.stringify(answer.body);
-        if (Buffer.byteLength(text) > MAX_PEER_RESPONSE_BYTES)
+        const size = this.answerSize(service, answer.body);
+        if (size > MAX_PEER_RESPONSE_BYTES)
           return fail('too-large', 0, `sent more than ${MAX_PEER_RESPONSE_BYTES} bytes`);
-        const body: unknown = JSON.parse(text);
+        const body: unknown = JSON.parse(JSON.stringify(answer.body));
         const back = fault?.kind === 'late' ? fault.delayMs : 0;
         if (latency + back >= timeoutMs) return fail('timeout', Math.max(0, timeoutMs - latency), 'timed out');
         this.c.clock.setTimeout(() => {

@@ -1,0 +1,26 @@
+import type { Violation } from './invariants.js';
+import type { Scenario } from './scenario.js';
+
+/**
+ * A first guess at which known class of divergence a violation belongs to (issue 12's four, numbered
+ * as there), from the invariant and the site; `other:<kind>` for anything else. A guess for triage and
+ * counting only: the trace of a seed says what really happened.
+ */
+export function classify(v: Violation, scenario: Scenario): string {
+  const plan = (name: string | undefined) => scenario.agents.find((a) => a.name === name);
+  switch (v.kind) {
+    case 'wrong-devices':
+      return 'class-1 old life leaks into new';
+    case 'left-while-running':
+      return 'class-2 old goodbye marks new life left';
+    case 'lost-while-running':
+    case 'liveness':
+      return plan(v.viewer)?.mode === 'mdns' || plan(v.origin)?.mode === 'mdns'
+        ? 'class-3 mDNS peer lost for good'
+        : `other:${v.kind}`;
+    case 'stale':
+      return plan(v.origin)?.devices === 'huge' ? 'class-4 set too large to catch up' : 'other:stale';
+    default:
+      return `other:${v.kind}`;
+  }
+}
