@@ -1,4 +1,3 @@
-import type { Changes } from '../directory/directory.js';
 import { checkChanges, checkHello, MAX_PEER_RESPONSE_BYTES } from '../sync/peer-protocol.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
@@ -8,7 +7,6 @@ import type {
   DatagramHandler,
   DatagramTransport,
   Endpoint,
-  Hello,
   PeerClient,
   PeerService,
 } from './transport.js';
@@ -80,13 +78,14 @@ export class MemoryNetwork {
 
   datagramTransport(address: string): DatagramTransport {
     return {
-      start: async (onMessage) => {
+      start: (onMessage) => {
         this.sockets.set(address, onMessage);
-        return { address };
+        return Promise.resolve({ address });
       },
       send: (data) => this.broadcast(address, Uint8Array.from(data)),
-      stop: async () => {
+      stop: () => {
         this.sockets.delete(address);
+        return Promise.resolve();
       },
     };
   }
@@ -211,7 +210,7 @@ export class MemoryNetwork {
     const b = body as { kind?: string; origin?: string; incarnation?: number; version?: number; entries?: unknown[] };
     if (b.kind !== 'snapshot' || (b.entries?.length ?? 0) < 256) return Buffer.byteLength(JSON.stringify(body));
     let sizes = this.sizes.get(service);
-    if (!sizes) this.sizes.set(service, (sizes = new Map()));
+    if (!sizes) this.sizes.set(service, (sizes = new Map<string, number>()));
     const key = `${b.origin}/${b.incarnation}/${b.version}`;
     let size = sizes.get(key);
     if (size === undefined) sizes.set(key, (size = Buffer.byteLength(JSON.stringify(body))));
@@ -246,7 +245,6 @@ export class MemoryNetwork {
       const fault = this.rpcFaults?.(from, to, route);
       if (fault?.kind === 'fail') return fail('network', latency, 'connection reset');
       if (fault?.kind === 'hang') return fail('timeout', timeoutMs, 'timed out');
-      const delay = fault?.kind === 'late' ? latency + fault.delayMs : latency;
       // The answer is made when the request arrives; a late one travels back after newer datagrams.
       this.c.clock.setTimeout(() => {
         if (!this.connected(from, to)) return fail('timeout', Math.max(0, timeoutMs - latency), 'timed out');
@@ -254,7 +252,7 @@ export class MemoryNetwork {
         try {
           answer = service.handle(route, q, { address: from, port: 0 });
         } catch (err) {
-          return reject(err);
+          return reject(err instanceof Error ? err : new Error(String(err)));
         }
         const size = this.answerSize(service, answer.body);
         if (size > MAX_PEER_RESPONSE_BYTES)

@@ -118,7 +118,7 @@ export class FakeClock implements Clock {
   private push(t: FakeTimer): void {
     const h = this.heap;
     h.push(t);
-    for (let i = h.length - 1; i > 0; ) {
+    for (let i = h.length - 1; i > 0;) {
       const parent = (i - 1) >> 1;
       if (!before(h[i], h[parent])) break;
       [h[i], h[parent]] = [h[parent], h[i]];
@@ -129,10 +129,10 @@ export class FakeClock implements Clock {
   private pop(): FakeTimer {
     const h = this.heap;
     const top = h[0];
-    const last = h.pop()!;
+    const last = h.pop() as FakeTimer;
     if (h.length > 0) {
       h[0] = last;
-      for (let i = 0; ; ) {
+      for (let i = 0; ;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;

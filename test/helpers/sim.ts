@@ -86,11 +86,11 @@ export class SimSite {
         peerListener: (service) => {
           let stop = () => {};
           return {
-            start: async () => {
+            start: () => {
               stop = this.network.servePeer({ address, port: 7771 }, service);
-              return 7771;
+              return Promise.resolve(7771);
             },
-            stop: async () => stop(),
+            stop: () => Promise.resolve(stop()),
           };
         },
       },

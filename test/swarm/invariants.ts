@@ -117,9 +117,11 @@ export function finalViolations(running: RunningAgent[], stopped: string[], trut
         out.push({ kind: 'left-while-running', ...v, detail: `holds ${origin.name} left at ${pair}; it runs ${want}` });
       else if (held.state === 'lost')
         out.push({ kind: 'lost-while-running', ...v, detail: `holds ${origin.name} lost at ${pair}; it runs ${want}` });
-      if (pair !== want)
-        out.push({ kind: 'stale', ...v, detail: `holds ${origin.name} at ${pair}, it is at ${want}` });
-      else if (heldDigest(viewer.agent, origin.name) !== truth.expected(origin.name, own.incarnation, own.version))
+      if (pair !== want) out.push({ kind: 'stale', ...v, detail: `holds ${origin.name} at ${pair}, it is at ${want}` });
+      else if (
+        held.state !== 'left' &&
+        heldDigest(viewer.agent, origin.name) !== truth.expected(origin.name, own.incarnation, own.version)
+      )
         out.push({ kind: 'wrong-devices', ...v, detail: `holds ${origin.name} at ${pair} with other devices` });
     }
     for (const gone of stopped) {

@@ -22,7 +22,7 @@ export class LivenessJudge {
     this.since.set(name, at);
   }
 
-  stopped(name: string, _at: number): void {
+  stopped(name: string): void {
     this.since.delete(name);
   }
 

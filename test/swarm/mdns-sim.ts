@@ -124,7 +124,14 @@ export class SimMdnsDiscovery implements AgentExtension {
   private record(): Advert {
     const id = this.ctx!.identity;
     const version = this.ctx!.local.currentVersion;
-    return { name: id.name, site: id.site, incarnation: id.incarnation, version, address: id.address, peerPort: id.peerPort };
+    return {
+      name: id.name,
+      site: id.site,
+      incarnation: id.incarnation,
+      version,
+      address: id.address,
+      peerPort: id.peerPort,
+    };
   }
 
   private announce(next: number, last: number): void {

@@ -8,6 +8,8 @@ export interface SwarmOptions {
   first: number;
   /** How many seeds at most. */
   seeds: number;
+  /** Exactly these seeds instead (regression cases), each with the largest site it was drawn with. */
+  list?: { seed: number; maxAgents: number }[];
   /** Stop handing out seeds after this long (seconds of real time). */
   seconds?: number;
   workers?: number;
@@ -32,14 +34,17 @@ export async function runSwarm(opts: SwarmOptions): Promise<SwarmSummary> {
   let next = opts.first;
   const end = opts.first + opts.seeds;
   const deadline = opts.seconds !== undefined ? started + opts.seconds * 1000 : Infinity;
-  const take = (): number[] => {
+  const list = opts.list?.slice();
+  const take = (): { seed: number; maxAgents: number }[] => {
     if (performance.now() >= deadline) return [];
-    const seeds: number[] = [];
-    while (seeds.length < CHUNK && next < end) seeds.push(next++);
+    if (list) return list.splice(0, CHUNK);
+    const seeds: { seed: number; maxAgents: number }[] = [];
+    while (seeds.length < CHUNK && next < end) seeds.push({ seed: next++, maxAgents: opts.maxAgents });
     return seeds;
   };
   const url = new URL('./worker.js', import.meta.url);
-  const count = Math.max(1, Math.min(opts.workers ?? cpus().length, Math.ceil(opts.seeds / CHUNK)));
+  const total = list?.length ?? opts.seeds;
+  const count = Math.max(1, Math.min(opts.workers ?? cpus().length, Math.ceil(total / CHUNK)));
   const timer = setInterval(() => opts.onProgress?.({ ...summary, elapsedMs: performance.now() - started }), 1000);
   try {
     await Promise.all(
@@ -47,7 +52,7 @@ export async function runSwarm(opts: SwarmOptions): Promise<SwarmSummary> {
         { length: count },
         () =>
           new Promise<void>((resolve, reject) => {
-            const worker = new Worker(url, { workerData: { maxAgents: opts.maxAgents } });
+            const worker = new Worker(url);
             const feed = () => {
               const seeds = take();
               if (seeds.length > 0) worker.postMessage({ seeds });

@@ -64,7 +64,19 @@ const between = (r: Random, lo: number, hi: number): number => lo + r() * (hi - 
 const int = (r: Random, lo: number, hi: number): number => Math.floor(between(r, lo, hi + 1));
 
 /** Fault kinds a seed may enable; each seed enables a random subset (swarm testing, Groce et al. 2012). */
-const KINDS = ['change', 'burst', 'crash', 'stop', 'restart', 'link', 'mdns-loss', 'partition', 'cut', 'rpc', 'clock-step'];
+const KINDS = [
+  'change',
+  'burst',
+  'crash',
+  'stop',
+  'restart',
+  'link',
+  'mdns-loss',
+  'partition',
+  'cut',
+  'rpc',
+  'clock-step',
+];
 const WEIGHTS = [10, 5, 3, 3, 8, 8, 3, 3, 3, 6, 1];
 
 /** Draws a whole site and its fault schedule from a seed: the same seed gives the same scenario. */
@@ -114,8 +126,7 @@ function drawAgents(r: Random, maxAgents: number): AgentPlan[] {
     site < 0.7 ? ['multicast'] : site < 0.8 ? ['mdns'] : site < 0.9 ? ['multicast', 'both'] : ['mdns', 'both'];
   return Array.from({ length: n }, (_, i) => {
     const big = r();
-    const devices: DeviceSetKind =
-      n > 8 || big < 0.96 ? 'small' : big < 0.975 ? 'many' : big < 0.99 ? 'wide' : 'huge';
+    const devices: DeviceSetKind = n > 8 || big < 0.96 ? 'small' : big < 0.975 ? 'many' : big < 0.99 ? 'wide' : 'huge';
     return {
       name: `agent-${i}`,
       mode: pick(r, modes),

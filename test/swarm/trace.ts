@@ -21,8 +21,10 @@ export class Trace {
 
   fault(e: FaultEvent): void {
     if (!this.enabled) return;
-    const { at: _at, kind, ...rest } = e;
-    this.line(`FAULT ${kind} ${JSON.stringify(rest)}`);
+    const rest: Record<string, unknown> = { ...e };
+    delete rest.at;
+    delete rest.kind;
+    this.line(`FAULT ${e.kind} ${JSON.stringify(rest)}`);
   }
 
   network(e: NetworkEvent, nameOf: (address: string) => string): void {

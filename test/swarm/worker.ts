@@ -1,13 +1,11 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { runSeed } from './run-seed.js';
 
 /** A worker thread of the swarm: runs the seeds it is handed, one at a time, and reports each. */
-const opts = workerData as { maxAgents: number };
-parentPort!.on('message', (msg: { seeds: number[] } | 'stop') => {
-  if (msg === 'stop') return process.exit(0);
+parentPort!.on('message', (msg: { seeds: { seed: number; maxAgents: number }[] }) => {
   void (async () => {
-    for (const seed of msg.seeds) {
-      const result = await runSeed(seed, { maxAgents: opts.maxAgents });
+    for (const { seed, maxAgents } of msg.seeds) {
+      const result = await runSeed(seed, { maxAgents });
       parentPort!.postMessage({ result });
     }
     parentPort!.postMessage({ done: true });

@@ -75,7 +75,11 @@ export class World {
     this.events = [...joins, ...faults].sort((a, b) => a.at - b.at);
     // A promise the agent code forgot to handle is a crash of the agent: count it against this seed.
     const escaped = (err: unknown) =>
-      this.violations.push({ kind: 'crash', at: this.now, detail: `unhandled: ${(err as Error)?.stack ?? String(err)}` });
+      this.violations.push({
+        kind: 'crash',
+        at: this.now,
+        detail: `unhandled: ${err instanceof Error ? err.stack : String(err)}`,
+      });
     process.on('unhandledRejection', escaped);
     try {
       for (let e = this.events.shift(); e; e = this.events.shift()) {
@@ -102,7 +106,8 @@ export class World {
       for (const name of [...this.running]) await this.site.agents.get(name)!.agent.stop({ goodbye: false });
       process.off('unhandledRejection', escaped);
     }
-    for (const v of this.violations) this.trace.line(`VIOLATION ${v.kind} ${v.viewer ?? ''} ${v.origin ?? ''}: ${v.detail}`);
+    for (const v of this.violations)
+      this.trace.line(`VIOLATION ${v.kind} ${v.viewer ?? ''} ${v.origin ?? ''}: ${v.detail}`);
     return { violations: this.violations, agentHours: this.agentMs / 3_600_000, trace: this.trace.lines };
   }
 
@@ -201,7 +206,7 @@ export class World {
     if (!this.running.has(name)) return;
     this.running.delete(name);
     this.agentMs += this.now - this.upSince.get(name)!;
-    this.judge.stopped(name, this.now);
+    this.judge.stopped(name);
     const sim = this.site.agents.get(name)!;
     if (goodbye) await sim.agent.stop();
     else await this.site.crash(name);
