@@ -24,6 +24,14 @@ export function systemClock(): Clock {
   };
 }
 
+/** Thrown by FakeClock.advance when timers keep firing without time moving on. */
+export class LivelockError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LivelockError';
+  }
+}
+
 interface FakeTimer {
   at: number;
   seq: number;
@@ -37,6 +45,7 @@ interface FakeTimer {
  * Timers sit in a binary heap: a simulated site of 60 agents keeps thousands pending.
  */
 export class FakeClock implements Clock {
+  static readonly LIVELOCK_TIMERS = 100_000;
   private time: number;
   private epoch: number;
   private seq = 0;
@@ -51,6 +60,11 @@ export class FakeClock implements Clock {
     start = 0,
     epoch = 1_767_225_600_000,
     private readonly settleTurns = 3,
+    /**
+     * Shortest delay: Node's setTimeout makes any delay under 1 ms 1 ms; a simulation that must behave
+     * as the agent does on Node passes 1 (0 keeps sub-millisecond delays, for in-memory latencies).
+     */
+    private readonly minDelayMs = 0,
   ) {
     this.time = start;
     this.epoch = epoch;
@@ -70,7 +84,8 @@ export class FakeClock implements Clock {
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
-    const timer: FakeTimer = { at: this.time + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
+    const delay = ms >= this.minDelayMs ? ms : this.minDelayMs; // NaN too, as on Node
+    const timer: FakeTimer = { at: this.time + delay, seq: this.seq++, fn, cancelled: false };
     this.push(timer);
     this.live += 1;
     return timer as unknown as TimerHandle;
@@ -91,10 +106,15 @@ export class FakeClock implements Clock {
   /** Runs every timer due within `ms`, in order, letting microtasks and I/O callbacks settle between them. */
   async advance(ms: number): Promise<void> {
     const end = this.time + ms;
+    let sameInstant = 0;
     for (;;) {
       await this.settle();
       const next = this.popDue(end);
       if (!next) break;
+      sameInstant = next.at > this.time ? 0 : sameInstant + 1;
+      // Code that keeps scheduling itself with no delay would spin here forever: a livelock, say so.
+      if (sameInstant > FakeClock.LIVELOCK_TIMERS)
+        throw new LivelockError(`${sameInstant} timers fired at ${this.time} ms without time moving on`);
       this.time = Math.max(this.time, next.at);
       next.cancelled = true;
       this.live -= 1;

@@ -24,6 +24,8 @@ export interface SimAgent {
 export interface SimSiteOptions {
   /** Event-loop turns after each timer (see FakeClock); 1 is enough when nothing uses real sockets. */
   settleTurns?: number;
+  /** Node's timer semantics: delays under 1 ms become 1 ms (see FakeClock). */
+  nodeTimers?: boolean;
   /** Agents' log level; 'silent' for speed when nobody reads the logs. */
   logLevel?: 'silent' | 'info' | 'debug';
 }
@@ -55,7 +57,7 @@ export class SimSite {
     readonly keys?: KeyRing,
     private readonly options: SimSiteOptions = {},
   ) {
-    this.clock = new FakeClock(0, undefined, options.settleTurns ?? 3);
+    this.clock = new FakeClock(0, undefined, options.settleTurns ?? 3, options.nodeTimers ? 1 : 0);
     this.random = seededRandom(seed);
     this.network = new MemoryNetwork({ clock: this.clock, random: this.random }, init);
   }

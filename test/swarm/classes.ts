@@ -6,7 +6,7 @@ import type { Scenario } from './scenario.js';
  * as there), from the invariant and the site; `other:<kind>` for anything else. A guess for triage and
  * counting only: the trace of a seed says what really happened.
  */
-export function classify(v: Violation, scenario: Scenario): string {
+export function classify(v: Violation, scenario: Scenario, all: readonly Violation[] = []): string {
   const plan = (name: string | undefined) => scenario.agents.find((a) => a.name === name);
   switch (v.kind) {
     case 'wrong-devices':
@@ -18,8 +18,14 @@ export function classify(v: Violation, scenario: Scenario): string {
       return plan(v.viewer)?.mode === 'mdns' || plan(v.origin)?.mode === 'mdns'
         ? 'class-3 mDNS peer lost for good'
         : `other:${v.kind}`;
-    case 'stale':
-      return plan(v.origin)?.devices === 'huge' ? 'class-4 set too large to catch up' : 'other:stale';
+    case 'stale': {
+      if (plan(v.origin)?.devices === 'huge') return 'class-4 set too large to catch up';
+      // A lost mDNS peer is never probed again, so its next version is never learnt either.
+      const lost = all.some((o) => o.kind === 'lost-while-running' && o.viewer === v.viewer && o.origin === v.origin);
+      return lost && classify({ ...v, kind: 'lost-while-running' }, scenario).startsWith('class-3')
+        ? 'class-3 mDNS peer lost for good'
+        : 'other:stale';
+    }
     default:
       return `other:${v.kind}`;
   }

@@ -28,10 +28,18 @@ export interface Violation {
   detail: string;
 }
 
-/** Devices of one origin as one agent holds them, as a short digest (visible or lost alike). */
-export function heldDigest(agent: Agent, origin: string): string {
-  const devices = agent.directory.devices({ agent: origin, includeLost: true }).map(toDevice);
-  return createHash('sha1').update(canonicalJson(devices)).digest('hex').slice(0, 16);
+/**
+ * Devices of one origin as one agent holds them, as a short digest (visible or lost alike). Each
+ * record's canonical text is remembered: a record object is replaced, never changed, when its device is.
+ */
+export function heldDigest(agent: Agent, origin: string, texts: WeakMap<object, string>): string {
+  const hash = createHash('sha1');
+  for (const record of agent.directory.devices({ agent: origin, includeLost: true })) {
+    let text = texts.get(record);
+    if (text === undefined) texts.set(record, (text = canonicalJson(toDevice(record))));
+    hash.update(text).update('\n');
+  }
+  return hash.digest('hex').slice(0, 16);
 }
 
 /**
@@ -42,10 +50,11 @@ export class Truth {
   private readonly sets = new Map<string, string>();
   /** Per viewer and origin, the pair last checked: devices change only with the pair, so checks are cheap. */
   private readonly checked = new Map<string, string>();
+  readonly texts = new WeakMap<object, string>();
 
   record(origin: string, incarnation: number, version: number, agent: Agent): void {
     const key = `${origin}/${incarnation}/${version}`;
-    if (!this.sets.has(key)) this.sets.set(key, heldDigest(agent, origin));
+    if (!this.sets.has(key)) this.sets.set(key, heldDigest(agent, origin, this.texts));
   }
 
   expected(origin: string, incarnation: number, version: number): string | undefined {
@@ -64,7 +73,7 @@ export class Truth {
       if (this.checked.get(memo) === pair) continue;
       this.checked.set(memo, pair);
       const want = this.expected(info.name, info.incarnation, info.version);
-      const got = heldDigest(viewer, info.name);
+      const got = heldDigest(viewer, info.name, this.texts);
       if (want === undefined) {
         out.push({
           kind: 'wrong-devices',
@@ -120,7 +129,7 @@ export function finalViolations(running: RunningAgent[], stopped: string[], trut
       if (pair !== want) out.push({ kind: 'stale', ...v, detail: `holds ${origin.name} at ${pair}, it is at ${want}` });
       else if (
         held.state !== 'left' &&
-        heldDigest(viewer.agent, origin.name) !== truth.expected(origin.name, own.incarnation, own.version)
+        heldDigest(viewer.agent, origin.name, truth.texts) !== truth.expected(origin.name, own.incarnation, own.version)
       )
         out.push({ kind: 'wrong-devices', ...v, detail: `holds ${origin.name} at ${pair} with other devices` });
     }

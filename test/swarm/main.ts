@@ -1,5 +1,6 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import type { ViolationKind } from './invariants.js';
 import { minimise } from './minimise.js';
 import { runSwarm, type SwarmSummary } from './pool.js';
 import { runScenario } from './run-seed.js';
@@ -9,6 +10,8 @@ import { drawScenario } from './scenario.js';
  * `npm run swarm`: many seeds of whole-site simulations under random faults, with the invariants
  * checked on each. `--seed X` replays one seed with its trace; `--minimise` shrinks its fault list.
  */
+const REGRESSIONS = 'test/swarm/regressions.json';
+
 const whole = (value: string): number => {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
@@ -23,9 +26,11 @@ const program = new Command('swarm')
   .option('--seed <x>', 'replay this one seed and print its trace', whole)
   .option('--grep <regexp>', 'with --seed: print only trace lines matching this')
   .option('--minimise', 'with --seed: shrink the failing fault schedule, then print the short trace')
+  .option('--kind <kind>', 'with --minimise: keep only this invariant failing (default: every one that failed)')
   .option('--max-agents <n>', 'largest site drawn (2 to 60)', whole, 60)
   .option('--workers <n>', 'worker threads (default: one per core)', whole)
   .option('--json <file>', 'write the summary (every failing seed) to this file')
+  .option('--record', `add every failing seed to ${REGRESSIONS} as a known-failing regression case`)
   .parse();
 
 const opts = program.opts<{
@@ -35,9 +40,11 @@ const opts = program.opts<{
   seed?: number;
   grep?: string;
   minimise?: boolean;
+  kind?: ViolationKind;
   maxAgents: number;
   workers?: number;
   json?: string;
+  record?: boolean;
 }>();
 
 if (opts.seed !== undefined) await replay(opts.seed);
@@ -48,7 +55,7 @@ async function replay(seed: number): Promise<void> {
   let result = await runScenario(scenario, true);
   if (opts.minimise && !result.ok) {
     const before = scenario.faults.length;
-    const shrunk = await minimise(scenario, result.kinds, {
+    const shrunk = await minimise(scenario, opts.kind ? [opts.kind] : result.kinds, {
       onStep: (n, runs) => process.stderr.write(`\rminimising: ${n} faults left after ${runs} runs   `),
     });
     process.stderr.write('\n');
@@ -78,12 +85,18 @@ async function swarm(): Promise<void> {
   process.stderr.write(`\r${progress(summary)}   \n`);
   console.log(report(summary, opts.first));
   if (opts.json) writeFileSync(opts.json, JSON.stringify(summary, null, 2) + '\n');
+  if (opts.record) record(summary);
   process.exitCode = summary.failures.length === 0 ? 0 : 1;
 }
 
 function progress(s: SwarmSummary): string {
   const rate = s.seeds / Math.max(0.001, s.elapsedMs / 1000);
-  return `${s.seeds} seeds (${rate.toFixed(1)}/s), ${s.failures.length} failing, ${s.agentHours.toFixed(1)} agent-hours`;
+  const now = performance.now();
+  const slow = [...s.inFlight].filter(([, since]) => now - since > 30_000).map(([seed]) => seed);
+  return (
+    `${s.seeds} seeds (${rate.toFixed(1)}/s), ${s.failures.length} failing, ${s.agentHours.toFixed(1)} agent-hours` +
+    (slow.length > 0 ? `; running over 30 s: seed ${slow.join(', ')}` : '')
+  );
 }
 
 function report(s: SwarmSummary, first: number): string {
@@ -103,4 +116,23 @@ function report(s: SwarmSummary, first: number): string {
     );
   }
   return lines.join('\n');
+}
+
+/** Keeps failing seeds as regression cases (test/swarm.test.ts replays them all). */
+function record(s: SwarmSummary): void {
+  const kept = JSON.parse(readFileSync(REGRESSIONS, 'utf8')) as { seed: number; maxAgents: number }[];
+  const have = new Set(kept.map((r) => `${r.seed}/${r.maxAgents}`));
+  for (const f of s.failures) {
+    if (have.has(`${f.seed}/${opts.maxAgents}`)) continue;
+    kept.push({
+      seed: f.seed,
+      maxAgents: opts.maxAgents,
+      found: f.kinds,
+      classes: f.classes,
+      knownFailing: true,
+      note: f.violations[0] ? `${f.violations[0].viewer ?? ''}: ${f.violations[0].detail}` : '',
+    } as (typeof kept)[number]);
+  }
+  kept.sort((a, b) => a.maxAgents - b.maxAgents || a.seed - b.seed);
+  writeFileSync(REGRESSIONS, JSON.stringify(kept, null, 1) + '\n');
 }

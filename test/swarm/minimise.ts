@@ -5,7 +5,8 @@ import type { FaultEvent, Scenario } from './scenario.js';
 /**
  * Shrinks a failing scenario's fault list by delta debugging (Zeller's ddmin): drops chunks of faults
  * while the run still breaks one of the same invariants, down to a list where removing any single
- * fault makes the failure go away (or the run budget is spent). The site itself stays as drawn.
+ * fault makes the failure go away (or the run budget is spent). A shrunk schedule must still break
+ * every invariant in `kinds`. The site itself stays as drawn.
  */
 export async function minimise(
   scenario: Scenario,
@@ -17,7 +18,7 @@ export async function minimise(
   const fails = async (faults: FaultEvent[]): Promise<boolean> => {
     runs += 1;
     const result = await runScenario({ ...scenario, faults });
-    return result.kinds.some((k) => kinds.includes(k));
+    return kinds.every((k) => result.kinds.includes(k));
   };
   let current = scenario.faults;
   let n = 2;

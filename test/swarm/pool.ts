@@ -19,6 +19,8 @@ export interface SwarmOptions {
 
 export interface SwarmSummary {
   seeds: number;
+  /** Seeds being run now, with when each started (performance.now()): a seed that never ends shows here. */
+  inFlight: Map<number, number>;
   failures: SeedResult[];
   byKind: Partial<Record<ViolationKind, number>>;
   agentHours: number;
@@ -30,7 +32,14 @@ const CHUNK = 8;
 /** Runs seeds in worker threads on every core; the summary lists every failing seed with what it broke. */
 export async function runSwarm(opts: SwarmOptions): Promise<SwarmSummary> {
   const started = performance.now();
-  const summary: SwarmSummary = { seeds: 0, failures: [], byKind: {}, agentHours: 0, elapsedMs: 0 };
+  const summary: SwarmSummary = {
+    seeds: 0,
+    inFlight: new Map(),
+    failures: [],
+    byKind: {},
+    agentHours: 0,
+    elapsedMs: 0,
+  };
   let next = opts.first;
   const end = opts.first + opts.seeds;
   const deadline = opts.seconds !== undefined ? started + opts.seconds * 1000 : Infinity;
@@ -58,8 +67,12 @@ export async function runSwarm(opts: SwarmOptions): Promise<SwarmSummary> {
               if (seeds.length > 0) worker.postMessage({ seeds });
               else void worker.terminate().then(() => resolve());
             };
-            worker.on('message', (msg: { result?: SeedResult; done?: boolean }) => {
-              if (msg.result) record(summary, msg.result);
+            worker.on('message', (msg: { result?: SeedResult; done?: boolean; running?: number }) => {
+              if (msg.running !== undefined) summary.inFlight.set(msg.running, performance.now());
+              if (msg.result) {
+                summary.inFlight.delete(msg.result.seed);
+                record(summary, msg.result);
+              }
               if (msg.done) feed();
             });
             worker.on('error', reject);

@@ -25,7 +25,7 @@ export async function runScenario(scenario: Scenario, traced = false): Promise<S
     seed: scenario.seed,
     ok: violations.length === 0,
     kinds,
-    classes: [...new Set(violations.map((v) => classify(v, scenario)))].sort(),
+    classes: [...new Set(violations.map((v) => classify(v, scenario, violations)))].sort(),
     violations: violations.slice(0, 20),
     agents: scenario.agents.length,
     faults: scenario.faults.length,

@@ -89,13 +89,16 @@ export function drawScenario(seed: number, opts: DrawOptions = {}): Scenario {
   const focus = names.filter(() => r() < 0.3);
   const enabled = KINDS.map(() => r() < 0.65);
   const faultMs = Math.round(between(r, 3, 30)) * heartbeatMs;
+  // ...and in time: most faults fall within a second or two of a few hot moments.
+  const hot = Array.from({ length: int(r, 1, 3) }, () => between(r, 0, faultMs));
   const count = Math.floor(r() ** 1.5 * 40);
   const faults: FaultEvent[] = [];
   for (let i = 0; i < count; i++) {
     const kind = weighted(r, enabled);
     if (kind === undefined) break;
     const agent = focus.length > 0 && r() < 0.7 ? pick(r, focus) : pick(r, names);
-    faults.push(...drawFault(r, KINDS[kind], agent, names, faultMs));
+    const near = r() < 0.6 ? pick(r, hot) + between(r, -1500, 1500) : between(r, 0, faultMs);
+    faults.push(...drawFault(r, KINDS[kind], agent, names, faultMs, Math.round(Math.min(faultMs, Math.max(0, near)))));
   }
   faults.sort((a, b) => a.at - b.at);
   const mdnsOnly = agents.some((a) => a.mode === 'mdns');
@@ -136,8 +139,7 @@ function drawAgents(r: Random, maxAgents: number): AgentPlan[] {
   });
 }
 
-function drawFault(r: Random, kind: string, agent: string, names: string[], faultMs: number): FaultEvent[] {
-  const at = Math.round(between(r, 0, faultMs));
+function drawFault(r: Random, kind: string, agent: string, names: string[], faultMs: number, at: number): FaultEvent[] {
   const until = Math.min(faultMs, at + Math.round(between(r, 200, 15_000)));
   const others = names.filter((n) => n !== agent);
   const some = () => names.filter(() => r() < 0.5);

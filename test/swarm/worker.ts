@@ -5,6 +5,7 @@ import { runSeed } from './run-seed.js';
 parentPort!.on('message', (msg: { seeds: { seed: number; maxAgents: number }[] }) => {
   void (async () => {
     for (const { seed, maxAgents } of msg.seeds) {
+      parentPort!.postMessage({ running: seed });
       const result = await runSeed(seed, { maxAgents });
       parentPort!.postMessage({ result });
     }

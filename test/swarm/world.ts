@@ -48,6 +48,7 @@ export class World {
   ) {
     this.site = new SimSite(scenario.seed, { rpcLatencyMs: 1 }, scenario.heartbeatMs, undefined, {
       settleTurns: 1,
+      nodeTimers: true,
       logLevel: 'silent',
     });
     this.trace = new Trace(this.site.clock, traced);
