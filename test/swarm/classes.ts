@@ -3,7 +3,8 @@ import type { Scenario } from './scenario.js';
 
 /**
  * A first guess at which known class of divergence a violation belongs to (issue 12's four, numbered
- * as there), from the invariant and the site; `other:<kind>` for anything else. A guess for triage and
+ * as there, and the fifth the swarm found), from the invariant and the site; `other:<kind>` for
+ * anything else. A guess for triage and
  * counting only: the trace of a seed says what really happened.
  */
 export function classify(v: Violation, scenario: Scenario, all: readonly Violation[] = []): string {
@@ -26,6 +27,9 @@ export function classify(v: Violation, scenario: Scenario, all: readonly Violati
         ? 'class-3 mDNS peer lost for good'
         : 'other:stale';
     }
+    case 'ghost':
+      // Named alive in another peer's hello summary after it died: learnt with a fresh liveness clock.
+      return /alive with 0 devices/.test(v.detail) ? 'class-5 dead agent revived by a summary' : 'other:ghost';
     default:
       return `other:${v.kind}`;
   }

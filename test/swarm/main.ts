@@ -134,5 +134,5 @@ function record(s: SwarmSummary): void {
     } as (typeof kept)[number]);
   }
   kept.sort((a, b) => a.maxAgents - b.maxAgents || a.seed - b.seed);
-  writeFileSync(REGRESSIONS, JSON.stringify(kept, null, 1) + '\n');
+  writeFileSync(REGRESSIONS, `[\n${kept.map((r) => `  ${JSON.stringify(r)}`).join(',\n')}\n]\n`);
 }
