@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { validateDevice } from '../src/profiles/validate.js';
 import { MAX_PEER_RESPONSE_BYTES } from '../src/sync/peer-protocol.js';
 import { deviceSet } from './swarm/device-sets.js';
+import { LivenessJudge } from './swarm/liveness.js';
 import { runSwarm, type SwarmSummary } from './swarm/pool.js';
 import { runSeed } from './swarm/run-seed.js';
 
@@ -51,6 +52,35 @@ test('the device sets near the limits are sets the profile rules accept; the hug
     assert.is(new Set(devices.map((d) => d.id)).size, devices.length, `${kind}: ids are unique`);
   }
   assert.ok(Buffer.byteLength(JSON.stringify(deviceSet('agent-0', 'huge', 3))) > MAX_PEER_RESPONSE_BYTES);
+});
+
+test('the liveness bound: a loss is wrong unless the pair was cut off, lossy over 60 %, or TCP failed', () => {
+  const site = {
+    seed: 1,
+    heartbeatMs: 1000,
+    faultMs: 20_000,
+    quietMs: 15_000,
+    agents: [
+      { name: 'a', mode: 'multicast' as const, devices: 'small' as const, joinAt: 0 },
+      { name: 'b', mode: 'multicast' as const, devices: 'small' as const, joinAt: 0 },
+    ],
+  };
+  const judge = (faults: ConstructorParameters<typeof LivenessJudge>[0]['faults']) => {
+    const j = new LivenessJudge({ ...site, faults });
+    j.started('a', 0);
+    j.started('b', 0);
+    return j.wrongLoss('a', 'b', 10_000, 'multicast')?.kind;
+  };
+  assert.is(judge([]), 'liveness', 'no fault at all');
+  assert.is(
+    judge([{ at: 0, until: 20_000, kind: 'link', to: 'a', loss: 0.5, duplicate: 0, reorderMs: 0 }]),
+    'liveness',
+  );
+  assert.is(judge([{ at: 0, until: 20_000, kind: 'link', to: 'a', loss: 0.7, duplicate: 0, reorderMs: 0 }]), undefined);
+  assert.is(judge([{ at: 0, until: 9000, kind: 'cut', from: 'b', to: 'a' }]), undefined);
+  assert.is(judge([{ at: 0, until: 3000, kind: 'cut', from: 'b', to: 'a' }]), 'liveness', 'healed long before');
+  const rpc = { at: 8000, until: 9000, kind: 'rpc' as const, to: 'b', fault: 'hang' as const, share: 1, delayMs: 0 };
+  assert.is(judge([rpc]), undefined);
 });
 
 test('the same seed gives the same trace, always', async () => {
