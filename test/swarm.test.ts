@@ -6,7 +6,8 @@ import { MAX_PEER_RESPONSE_BYTES } from '../src/sync/peer-protocol.js';
 import { deviceSet } from './swarm/device-sets.js';
 import { LivenessJudge } from './swarm/liveness.js';
 import { runSwarm, type SwarmSummary } from './swarm/pool.js';
-import { runSeed } from './swarm/run-seed.js';
+import { runScenario, runSeed } from './swarm/run-seed.js';
+import type { Scenario } from './swarm/scenario.js';
 
 /**
  * The bounded swarm of every `npm test`: fixed seeds, so a failure here replays with
@@ -100,6 +101,23 @@ test('every seed that ever failed holds every invariant (regression cases)', asy
   });
   assert.is(summary.seeds, regressions.length);
   verdict(summary, (seed) => byKey.get(seed)!, 'regressions');
+});
+
+test('every minimised schedule (one per class found) holds every invariant', async () => {
+  const cases = JSON.parse(readFileSync(new URL('../../test/swarm/minimised.json', import.meta.url), 'utf8')) as {
+    label: string;
+    knownFailing: boolean;
+    scenario: Scenario;
+  }[];
+  const failing: string[] = [];
+  for (const c of cases) {
+    const result = await runScenario(c.scenario);
+    if (result.ok) continue;
+    const line = `${c.label} (seed ${c.scenario.seed}): ${result.violations[0].kind} ${result.violations[0].detail}`;
+    if (allowKnown && c.knownFailing) console.log(`known-failing, still fails: ${line}`);
+    else failing.push(line);
+  }
+  assert.is(failing.length, 0, failing.join('\n'));
 });
 
 test(`bounded swarm: ${BOUNDED.seeds} fixed seeds, sites of 2 to ${BOUNDED.maxAgents} agents`, async () => {

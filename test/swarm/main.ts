@@ -4,7 +4,7 @@ import type { ViolationKind } from './invariants.js';
 import { minimise } from './minimise.js';
 import { runSwarm, type SwarmSummary } from './pool.js';
 import { runScenario } from './run-seed.js';
-import { drawScenario } from './scenario.js';
+import { drawScenario, type Scenario } from './scenario.js';
 
 /**
  * `npm run swarm`: many seeds of whole-site simulations under random faults, with the invariants
@@ -26,6 +26,7 @@ const program = new Command('swarm')
   .option('--seed <x>', 'replay this one seed and print its trace', whole)
   .option('--grep <regexp>', 'with --seed: print only trace lines matching this')
   .option('--minimise', 'with --seed: shrink the failing fault schedule, then print the short trace')
+  .option('--scenario <file>', 'replay a scenario saved by --minimise (a shrunk schedule) instead of a seed')
   .option('--kind <kind>', 'with --minimise: keep only this invariant failing (default: every one that failed)')
   .option('--max-agents <n>', 'largest site drawn (2 to 60)', whole, 60)
   .option('--workers <n>', 'worker threads (default: one per core)', whole)
@@ -41,17 +42,20 @@ const opts = program.opts<{
   grep?: string;
   minimise?: boolean;
   kind?: ViolationKind;
+  scenario?: string;
   maxAgents: number;
   workers?: number;
   json?: string;
   record?: boolean;
 }>();
 
-if (opts.seed !== undefined) await replay(opts.seed);
+if (opts.seed !== undefined || opts.scenario) await replay(opts.seed ?? 0);
 else await swarm();
 
 async function replay(seed: number): Promise<void> {
-  let scenario = drawScenario(seed, { maxAgents: opts.maxAgents });
+  let scenario = opts.scenario
+    ? (JSON.parse(readFileSync(opts.scenario, 'utf8')) as Scenario)
+    : drawScenario(seed, { maxAgents: opts.maxAgents });
   let result = await runScenario(scenario, true);
   if (opts.minimise && !result.ok) {
     const before = scenario.faults.length;
@@ -61,11 +65,15 @@ async function replay(seed: number): Promise<void> {
     process.stderr.write('\n');
     scenario = shrunk.scenario;
     result = await runScenario(scenario, true);
-    console.log(`minimised from ${before} to ${scenario.faults.length} faults in ${shrunk.runs} runs:`);
+    const file = `swarm-${seed}-minimised.json`;
+    writeFileSync(file, JSON.stringify(scenario) + '\n');
+    console.log(
+      `minimised from ${before} to ${scenario.faults.length} faults in ${shrunk.runs} runs (saved in ${file}):`,
+    );
     for (const f of scenario.faults) console.log(`  ${JSON.stringify(f)}`);
   }
   const filter = opts.grep ? new RegExp(opts.grep) : undefined;
-  console.log(`seed ${seed}: ${scenario.agents.length} agents, ${scenario.faults.length} faults`);
+  console.log(`seed ${scenario.seed}: ${scenario.agents.length} agents, ${scenario.faults.length} faults`);
   for (const a of scenario.agents) console.log(`  ${a.name}: ${a.mode}, ${a.devices} devices, joins at ${a.joinAt} ms`);
   for (const line of result.trace ?? []) if (!filter || filter.test(line)) console.log(line);
   console.log(result.ok ? 'every invariant held' : `FAILED: ${result.kinds.join(', ')} (${result.classes.join('; ')})`);
