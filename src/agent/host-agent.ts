@@ -94,7 +94,7 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
               interfaceAddress: iface.address,
               // A link that is down fails every send: said once a minute per cause, not once a datagram.
               onError: (err) => {
-                if (socketLog.allow((err as NodeJS.ErrnoException).code ?? err.message))
+                if (socketLog.allow((err as NodeJS.ErrnoException).code ?? 'unknown'))
                   logger.warn({ err: err.message }, 'multicast socket error (repeats are not logged for a minute)');
               },
             }),
@@ -108,7 +108,12 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
           {
             auth: peerAuth,
             clock,
-            onRejected: (reason, from) => {
+            onRejected: (reason, from, err) => {
+              if (reason === 'internal') {
+                metrics.bugs.inc({ where: 'peer-handler' });
+                if (rejectedLog.allow(`${from}:${reason}`)) logger.error({ from, err }, 'peer request failed');
+                return;
+              }
               metrics.invalidInput.inc({ source: 'peer-request', reason });
               if (rejectedLog.allow(`${from}:${reason}`)) logger.warn({ from, reason }, 'refused a peer request');
             },

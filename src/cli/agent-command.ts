@@ -1,9 +1,11 @@
 import { ProfileLoadError, type Agent } from '../agent/agent.js';
 import { createHostAgent, type HostAgent } from '../agent/host-agent.js';
+import { installProcessGuard } from '../agent/process-guard.js';
 import { followInterfaceAddress, type ResolvedInterface } from '../agent/interfaces.js';
 import { AGENT_OPTIONS, EXIT, OptionError, type AgentConfig } from '../config/options.js';
 import { resolveConfig } from '../config/resolve.js';
 import { formatProfileError } from '../profiles/load.js';
+import { ApiTokenError } from '../security/api-token.js';
 import { KeyFileError } from '../security/cluster-key.js';
 import { createNotifier, watchdogIntervalMs } from '../systemd/notify.js';
 import { createLogger } from '../util/logger.js';
@@ -39,8 +41,9 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
   } catch (err) {
     process.stderr.write(`herald: ${(err as Error).message}\n`);
     if (err instanceof OptionError) return err.exitCode;
-    return err instanceof KeyFileError || /token file/.test((err as Error).message) ? EXIT.config : EXIT.usage;
+    return err instanceof KeyFileError || err instanceof ApiTokenError ? EXIT.config : EXIT.usage;
   }
+  installProcessGuard(logger, (kind) => agent.metrics.bugs.inc({ where: kind }));
   // Signals are taken from the first moment: a stop asked for while the agent starts (systemd may stop
   // a unit that is still starting) is carried out once it is up, with its goodbye, rather than by the
   // default action of the signal, which would kill the process before it has a handler.
@@ -77,7 +80,7 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
   const notifier = createNotifier(process.env, logger);
   const status = () => {
     const c = agent.directory.counts();
-    const mqtt = agent.readiness().checks.mqtt;
+    const mqtt = agent.readiness().checks.mqtt as { ok: boolean } | undefined;
     return `${c.agents.alive} agents alive${c.agents.lost ? `, ${c.agents.lost} lost` : ''}, ${c.devices} devices${mqtt ? `, MQTT ${mqtt.ok ? 'connected' : 'disconnected'}` : ''}`;
   };
   notifier?.notify({ READY: '1', STATUS: status(), MAINPID: String(process.pid) });

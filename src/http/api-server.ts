@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Directory } from '../directory/directory.js';
 import type { EventJournal } from '../directory/event-journal.js';
@@ -7,7 +7,24 @@ import type { DeviceFilter } from '../directory/records.js';
 import type { HeraldMetrics } from '../metrics/herald-metrics.js';
 import type { Logger } from '../util/logger.js';
 import { decodeSegment, HttpProblem, readQuery, sendJson, sendProblem } from './problem.js';
+import { boundAddress, closeServer, listenBounded, type HttpBounds } from './listen.js';
+import { parseRequestTarget, RequestTargetError, type RequestTarget } from './request-target.js';
 import { EventStream } from './sse.js';
+
+/**
+ * The local API serves a few readers (the CLI, a dashboard, Prometheus): 256 connections in all is
+ * ample, and a client slower than 5 s with its headers is cut off. Idle connections go after 30 s (an
+ * event stream is never idle: it writes a comment every keepAliveMs).
+ */
+export const API_BOUNDS: HttpBounds = {
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 30_000,
+  maxConnections: 256,
+  maxConnectionsPerSource: 128,
+  maxHeadersCount: 64,
+};
 
 export interface Readiness {
   ready: boolean;
@@ -42,20 +59,16 @@ export class ApiServer {
   ) {}
 
   async start(): Promise<AddressInfo> {
-    if (this.server) return this.server.address() as AddressInfo;
-    const server = createServer((req, res) => this.handle(req, res));
-    server.headersTimeout = 10_000; // a client that never finishes its headers does not hold a socket
-    server.requestTimeout = 30_000;
-    server.keepAliveTimeout = 5_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.init.port, this.init.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
+    if (this.server) return boundAddress(this.server);
+    const keepAliveMs = this.init.keepAliveMs ?? 15_000;
+    this.server = await listenBounded((req, res) => this.handle(req, res), {
+      host: this.init.host,
+      port: this.init.port,
+      // An event stream writes a comment every keepAliveMs: the idle timeout must be longer.
+      bounds: { ...API_BOUNDS, idleTimeoutMs: Math.max(API_BOUNDS.idleTimeoutMs, 2 * keepAliveMs) },
+      onRefused: (reason) => this.c.metrics.invalidInput.inc({ source: 'api-connection', reason }),
     });
-    this.server = server;
-    return server.address() as AddressInfo;
+    return boundAddress(this.server);
   }
 
   async stop(): Promise<void> {
@@ -64,15 +77,15 @@ export class ApiServer {
     this.server = undefined;
     for (const s of this.streams) s.close();
     this.streams.clear();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(server);
   }
 
+  /** Every outcome is an answer: a problem for the client's faults, a 500 (logged, counted) for ours. */
   private handle(req: IncomingMessage, res: ServerResponse): void {
     let route = 'unknown';
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0].slice(0, 256);
     try {
-      const url = new URL(req.url ?? '/', 'http://api.invalid');
+      const url = this.target(req);
       const denied = this.c.authorize?.(req);
       if (denied) throw denied;
       route = this.route(url.pathname);
@@ -92,9 +105,26 @@ export class ApiServer {
         err instanceof HttpProblem
           ? err
           : new HttpProblem(500, 'Internal error', 'the agent failed to answer this request; see its log');
-      if (!(err instanceof HttpProblem)) this.c.logger.error({ err, path }, 'API request failed');
-      sendProblem(res, problem, path);
+      if (!(err instanceof HttpProblem)) {
+        this.c.logger.error({ err, path }, 'API request failed');
+        this.c.metrics.bugs.inc({ where: 'api-handler' });
+      }
+      try {
+        sendProblem(res, problem, path);
+      } catch {
+        res.destroy(); // the response itself failed (a socket gone mid-write): nothing more to say
+      }
       this.c.metrics.apiRequests.inc({ route, status: String(problem.status) });
+    }
+  }
+
+  private target(req: IncomingMessage): RequestTarget {
+    try {
+      return parseRequestTarget(req.url);
+    } catch (err) {
+      if (!(err instanceof RequestTargetError)) throw err;
+      this.c.metrics.invalidInput.inc({ source: 'api-request', reason: `target-${err.reason}` });
+      throw new HttpProblem(400, 'Bad request', err.message, 'bad-target');
     }
   }
 
@@ -113,7 +143,7 @@ export class ApiServer {
     );
   }
 
-  private dispatch(route: string, url: URL, req: IncomingMessage, res: ServerResponse): void {
+  private dispatch(route: string, url: RequestTarget, req: IncomingMessage, res: ServerResponse): void {
     const d = this.c.directory;
     switch (route) {
       case 'devices': {
@@ -184,7 +214,7 @@ export class ApiServer {
   }
 }
 
-export function parseDeviceFilter(q: Record<string, string>): DeviceFilter {
+export function parseDeviceFilter(q: Partial<Record<string, string>>): DeviceFilter {
   const filter: DeviceFilter = { includeLost: parseInclude(q.include) };
   if (q.kind !== undefined) {
     if (!(CAPABILITY_KINDS as readonly string[]).includes(q.kind)) {
@@ -198,9 +228,10 @@ export function parseDeviceFilter(q: Record<string, string>): DeviceFilter {
     filter.kind = q.kind as CapabilityKind;
   }
   for (const key of ['agent', 'capability', 'tag', 'name', 'site'] as const) {
-    if (q[key] === undefined) continue;
-    if (q[key] === '') throw new HttpProblem(400, 'Bad request', `query parameter '${key}' is empty`, 'bad-parameter');
-    filter[key] = q[key];
+    const value = q[key];
+    if (value === undefined) continue;
+    if (value === '') throw new HttpProblem(400, 'Bad request', `query parameter '${key}' is empty`, 'bad-parameter');
+    filter[key] = value;
   }
   return filter;
 }

@@ -37,9 +37,9 @@ export class HttpPeerClient implements PeerClient {
       keepAlive: true,
       maxSockets: init.connectionsPerPeer ?? 2, // catch-ups to one peer are coalesced: two sockets suffice
       maxFreeSockets: init.connectionsPerPeer ?? 2,
-      // An idle socket is closed by this side after 10 s, before the peer's server does (15 s), so a
-      // request never goes out on a socket that the peer is closing.
-      timeout: 10_000,
+      // An idle socket is closed by this side after 2 s, before the peer's server does (4 s, see
+      // PEER_BOUNDS), so a request never goes out on a socket that the peer is closing.
+      timeout: 2_000,
       scheduling: 'lifo',
     });
   }
@@ -50,7 +50,7 @@ export class HttpPeerClient implements PeerClient {
       since: String(req.since),
       incarnation: String(req.incarnation),
     });
-    const body = await this.get(peer, `${PEER_PATHS.changes}?${query}`, timeoutMs, true);
+    const body = await this.get(peer, `${PEER_PATHS.changes}?${query.toString()}`, timeoutMs, true);
     return body === undefined ? undefined : checkChanges(body, req.origin);
   }
 
@@ -60,8 +60,9 @@ export class HttpPeerClient implements PeerClient {
     );
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.agent.destroy();
+    return Promise.resolve();
   }
 
   private async get(peer: Endpoint, path: string, timeoutMs: number, allow404: boolean): Promise<unknown> {
