@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Directory } from '../directory/directory.js';
 import type { EventJournal } from '../directory/event-journal.js';
@@ -7,7 +7,7 @@ import type { DeviceFilter } from '../directory/records.js';
 import type { HeraldMetrics } from '../metrics/herald-metrics.js';
 import type { Logger } from '../util/logger.js';
 import { decodeSegment, HttpProblem, readQuery, sendJson, sendProblem } from './problem.js';
-import { boundAddress, closeServer, listenBounded, type HttpBounds } from './listen.js';
+import { boundAddress, closeServer, listenBounded, type BoundedServer, type HttpBounds } from './listen.js';
 import { parseRequestTarget, RequestTargetError, type RequestTarget } from './request-target.js';
 import { EventStream } from './sse.js';
 
@@ -50,7 +50,7 @@ export interface ApiInit {
 
 /** The local query API: read-only views of the directory, its change stream, health and metrics. */
 export class ApiServer {
-  private server: Server | undefined;
+  private server: BoundedServer | undefined;
   private readonly streams = new Set<EventStream>();
 
   constructor(

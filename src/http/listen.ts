@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 
 /**
  * What one HTTP listener allows a client: the time to send headers and a request, how long an idle
@@ -29,10 +29,20 @@ export interface ListenInit {
 /** How often Node checks the header and request deadlines: its default (30 s) let idle sockets pile up. */
 const CHECK_INTERVAL_MS = 1000;
 
-/** Creates, bounds and starts a server; resolves once it listens, rejects on EADDRINUSE and the like. */
-export async function listenBounded(handler: RequestListener, init: ListenInit): Promise<Server> {
+/** A bounded HTTP server: `http` parses requests, `listener` accepts and refuses connections before it. */
+export interface BoundedServer {
+  http: Server;
+  listener: NetServer;
+}
+
+/**
+ * Creates, bounds and starts a server; resolves once it listens, rejects on EADDRINUSE and the like.
+ * Connections are accepted by a plain TCP listener and only those within the caps are handed to the
+ * HTTP server: a refused one costs an accept and a close, not an HTTP parser and its timers.
+ */
+export async function listenBounded(handler: RequestListener, init: ListenInit): Promise<BoundedServer> {
   const b = init.bounds;
-  const server = createServer(
+  const http = createServer(
     {
       connectionsCheckingInterval: CHECK_INTERVAL_MS,
       headersTimeout: b.headersTimeoutMs,
@@ -40,16 +50,16 @@ export async function listenBounded(handler: RequestListener, init: ListenInit):
     },
     handler,
   );
-  server.keepAliveTimeout = b.keepAliveTimeoutMs;
-  server.timeout = b.idleTimeoutMs;
-  if (b.maxHeadersCount) server.maxHeadersCount = b.maxHeadersCount;
+  http.keepAliveTimeout = b.keepAliveTimeoutMs;
+  http.timeout = b.idleTimeoutMs;
+  if (b.maxHeadersCount) http.maxHeadersCount = b.maxHeadersCount;
   const refuse = (reason: ConnectionRefusal, socket: Socket) => {
     init.onRefused?.(reason, socket.remoteAddress ?? '');
     socket.destroy();
   };
   const bySource = new Map<string, number>();
   let open = 0;
-  server.on('connection', (socket: Socket) => {
+  const listener = createNetServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket: Socket) => {
     const from = socket.remoteAddress ?? '';
     const held = bySource.get(from) ?? 0;
     if (open >= b.maxConnections) return refuse('connections-total', socket);
@@ -62,14 +72,35 @@ export async function listenBounded(handler: RequestListener, init: ListenInit):
       if (left > 0) bySource.set(from, left);
       else bySource.delete(from);
     });
+    http.emit('connection', socket);
   });
+  guardSockets(http, refuse, init.onRefused);
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(init.port, init.host, () => {
+      listener.off('error', reject);
+      resolve();
+    });
+  });
+  // The HTTP server tracks connections and checks their deadlines from its 'listening' event on; it
+  // never listens itself here, so it is told.
+  http.emit('listening');
+  return { http, listener };
+}
+
+/** Idle and malformed connections: closed, and counted unless they are a kept-alive socket expiring. */
+function guardSockets(
+  http: Server,
+  refuse: (reason: ConnectionRefusal, socket: Socket) => void,
+  onRefused: ListenInit['onRefused'],
+): void {
   // With a 'timeout' listener Node no longer closes the socket itself: this one closes, and counts the
   // sockets that never made a request (a kept-alive socket that served one times out as designed).
   const served = new WeakSet<Socket>();
-  server.on('request', (req: IncomingMessage) => served.add(req.socket));
-  server.on('timeout', (socket: Socket) => (served.has(socket) ? socket.destroy() : refuse('idle', socket)));
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    init.onRefused?.(`client-error-${err.code ?? 'unknown'}`, socket.remoteAddress ?? '');
+  http.on('request', (req: IncomingMessage) => served.add(req.socket));
+  http.on('timeout', (socket: Socket) => (served.has(socket) ? socket.destroy() : refuse('idle', socket)));
+  http.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    onRefused?.(`client-error-${err.code ?? 'unknown'}`, socket.remoteAddress ?? '');
     if (!socket.writable || err.code === 'ECONNRESET') return socket.destroy();
     const status =
       err.code === 'HPE_HEADER_OVERFLOW'
@@ -80,22 +111,16 @@ export async function listenBounded(handler: RequestListener, init: ListenInit):
     // The server is half-open (allowHalfOpen): end() alone would wait for the client's FIN forever.
     socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => socket.destroy());
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(init.port, init.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return server;
 }
 
-export function boundAddress(server: Server): AddressInfo {
-  return server.address() as AddressInfo;
+export function boundAddress(server: BoundedServer): AddressInfo {
+  return server.listener.address() as AddressInfo;
 }
 
 /** Closes the listener and every connection it still holds, idle or not. */
-export async function closeServer(server: Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+export async function closeServer(server: BoundedServer): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.listener.close(() => resolve()));
+  server.http.closeAllConnections();
+  server.http.close(); // stops its deadline checks; it answers "not running" (it never listened), rightly
+  await closed;
 }

@@ -1,11 +1,11 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { AUTH_HEADER, type PeerAuth } from '../security/peer-auth.js';
 import { PEER_PATHS } from '../sync/peer-protocol.js';
 import type { PeerService } from '../transport/transport.js';
 import type { Clock } from '../util/clock.js';
 import { TokenBuckets } from '../util/token-bucket.js';
-import { boundAddress, closeServer, listenBounded, type HttpBounds } from './listen.js';
+import { boundAddress, closeServer, listenBounded, type BoundedServer, type HttpBounds } from './listen.js';
 import { parseRequestTarget, RequestTargetError, type RequestTarget } from './request-target.js';
 
 /**
@@ -45,7 +45,7 @@ export interface PeerServerOptions {
  * and (with a cluster key) signed requests only.
  */
 export class PeerHttpServer {
-  private server: Server | undefined;
+  private server: BoundedServer | undefined;
   private readonly buckets: TokenBuckets | undefined;
 
   constructor(
