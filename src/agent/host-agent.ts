@@ -1,12 +1,14 @@
 import { hostname } from 'node:os';
 import { EXIT, OptionError, type AgentConfig } from '../config/options.js';
 import { PeerHttpServer } from '../http/peer-server.js';
+import { createHeraldMetrics } from '../metrics/herald-metrics.js';
 import { FolderProfileSource } from '../profiles/source.js';
 import { HmacEnvelope } from '../protocol/hmac-envelope.js';
 import { bearerAuthorizer, isLoopback, loadApiToken } from '../security/api-token.js';
 import { loadKeyRing } from '../security/cluster-key.js';
 import { PeerAuth } from '../security/peer-auth.js';
 import { HttpPeerClient } from '../transport/http-peer-client.js';
+import { SourceLimitedTransport } from '../transport/source-limit.js';
 import { UdpMulticastTransport } from '../transport/udp-multicast.js';
 import { systemClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -77,6 +79,7 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
   const envelope = keys && new HmacEnvelope(keys, clock);
   const rejectedLog = new RateLimitedLog(clock, 60_000);
   const socketLog = new RateLimitedLog(clock, 60_000);
+  const metrics = createHeraldMetrics();
 
   const incarnation = await nextIncarnation(config.stateDir, clock.now());
   const agent = new Agent(
@@ -85,19 +88,28 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
       random: Math.random,
       logger,
       profiles: new FolderProfileSource(config.profiles),
+      metrics,
       transport:
         config.discovery === 'mdns'
           ? undefined
-          : new UdpMulticastTransport({
-              group: config.group.host,
-              port: config.group.port,
-              interfaceAddress: iface.address,
-              // A link that is down fails every send: said once a minute per cause, not once a datagram.
-              onError: (err) => {
-                if (socketLog.allow((err as NodeJS.ErrnoException).code ?? 'unknown'))
-                  logger.warn({ err: err.message }, 'multicast socket error (repeats are not logged for a minute)');
+          : new SourceLimitedTransport(
+              new UdpMulticastTransport({
+                group: config.group.host,
+                port: config.group.port,
+                interfaceAddress: iface.address,
+                // A link that is down fails every send: said once a minute per cause, not once a datagram.
+                onError: (err) => {
+                  if (socketLog.allow((err as NodeJS.ErrnoException).code ?? 'unknown'))
+                    logger.warn({ err: err.message }, 'multicast socket error (repeats are not logged for a minute)');
+                },
+              }),
+              clock,
+              (from) => {
+                metrics.invalidInput.inc({ source: 'datagram', reason: 'rate-limited' });
+                if (rejectedLog.allow(`${from.address}:datagram-rate`))
+                  logger.warn({ from: from.address }, 'datagrams from this source beyond its rate are dropped');
               },
-            }),
+            ),
       extensions: await extensionsFor(config, iface.address),
       envelope,
       peers: new HttpPeerClient({ localAddress: iface.address, auth: peerAuth }),

@@ -21,6 +21,8 @@ export const FORMAT_VERSION = 1;
 /** Keeps a datagram within one Ethernet frame with room for IP, UDP and an authentication trailer. */
 export const MAX_DATAGRAM = 1200;
 export const MAX_RECENT = 8;
+/** Offsets in the fixed part of the header: magic (2 bytes), format version (1), type (1), flags (1). */
+export const HEADER_OFFSETS = { format: 2, type: 3, flags: 4, site: 5 } as const;
 const FLAG_DELTA = 1;
 const FLAG_DEFLATED = 2;
 /** A delta inflated past this is hostile or broken: catch-up over HTTP can carry anything larger. */
@@ -60,10 +62,8 @@ export function encodeMessage(msg: Message, opts: EncodeOptions = {}): { bytes: 
   if (total > budget) return { bytes: head, deltaIncluded: false };
   const out = Buffer.allocUnsafe(total);
   head.copy(out, 0);
-  out[4] = flags; // the flags byte is the only part of the head that a delta changes
-  let o = writeVarint(out, head.length, payload.length);
-  payload.copy(out, o);
-  o += payload.length;
+  out[HEADER_OFFSETS.flags] = flags; // the flags byte is the only part of the head that a delta changes
+  payload.copy(out, writeVarint(out, head.length, payload.length));
   return { bytes: out, deltaIncluded: true };
 }
 
@@ -106,6 +106,33 @@ function encodeHead(msg: Message, flags: number): Buffer {
     o = writeVarint(b, o + 6, r.version);
   }
   return b;
+}
+
+/**
+ * The length a datagram's header says the whole message has, found by walking the length fields only:
+ * nothing is inflated, parsed or validated. A keyed agent uses it to tell an unsigned message (its
+ * length is the datagram's) from a forged tag at the cost of a few byte reads. Undefined when the bytes
+ * are not the start of a Herald message of this format.
+ */
+export function declaredLength(bytes: Uint8Array): number | undefined {
+  if (bytes.length < HEADER_OFFSETS.site || ((bytes[0] << 8) | bytes[1]) !== MAGIC) return undefined;
+  if (bytes[HEADER_OFFSETS.format] !== FORMAT_VERSION) return undefined;
+  const r = new Reader(bytes, HEADER_OFFSETS.site);
+  try {
+    r.bytes(r.u8()); // site
+    r.bytes(r.u8()); // name
+    r.varint(); // incarnation
+    r.varint(); // version
+    r.u16(); // peer port
+    for (let i = r.u8(); i > 0; i--) {
+      r.bytes(6); // a hint: name hash and incarnation tag, then its version
+      r.varint();
+    }
+    if (bytes[HEADER_OFFSETS.flags] & FLAG_DELTA) r.bytes(r.varint());
+    return bytes.length - r.remaining;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Decodes and validates a datagram; anything malformed is a DecodeError naming the reason. */
@@ -196,8 +223,10 @@ export function checkDelta(value: unknown, expectedVersion?: number): Delta {
 }
 
 class Reader {
-  private o = 0;
-  constructor(private readonly b: Uint8Array) {}
+  constructor(
+    private readonly b: Uint8Array,
+    private o = 0,
+  ) {}
   private need(n: number): void {
     if (this.o + n > this.b.length) throw new DecodeError('truncated', 'datagram ends inside a field');
   }
