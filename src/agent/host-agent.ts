@@ -1,10 +1,12 @@
 import { hostname } from 'node:os';
-import { EXIT, OptionError, type AgentConfig } from '../config/options.js';
+import { EXIT, OptionError, type AgentConfig, type HostPort } from '../config/options.js';
+import type { ApiComponents } from '../http/api-server.js';
 import { PeerHttpServer } from '../http/peer-server.js';
 import { createHeraldMetrics } from '../metrics/herald-metrics.js';
 import { FolderProfileSource } from '../profiles/source.js';
 import { HmacEnvelope } from '../protocol/hmac-envelope.js';
-import { bearerAuthorizer, isLoopback, loadApiToken } from '../security/api-token.js';
+import { bearerAuthorizer, loadApiToken } from '../security/api-token.js';
+import { loopbackHostAuthorizer, resolveBindAddress } from '../security/loopback.js';
 import { loadKeyRing } from '../security/cluster-key.js';
 import { PeerAuth } from '../security/peer-auth.js';
 import { HttpPeerClient } from '../transport/http-peer-client.js';
@@ -56,19 +58,35 @@ async function extensionsFor(config: AgentConfig, interfaceAddress: string): Pro
   return out;
 }
 
+/**
+ * The local API's guard: with a token, the bearer check; without one, the API must be bound to a
+ * loopback address (judged by the address its --api resolves to, which is then what is bound) and
+ * answers only loopback Host names (DNS rebinding).
+ */
+async function guardApi(config: AgentConfig): Promise<{ authorizeApi: ApiComponents['authorize']; api: HostPort }> {
+  if (config.apiTokenFile)
+    return { authorizeApi: bearerAuthorizer(await loadApiToken(config.apiTokenFile)), api: config.api };
+  const bind = await resolveBindAddress(config.api.host).catch((err: unknown) => {
+    throw new OptionError(
+      `--api ${config.api.host}: cannot resolve it (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      EXIT.usage,
+    );
+  });
+  if (!bind.loopback) {
+    throw new OptionError(
+      `--api ${config.api.host}:${config.api.port} listens beyond loopback (${bind.address}): set --api-token-file so that only holders of the token can read the directory`,
+      EXIT.usage,
+    );
+  }
+  return { authorizeApi: loopbackHostAuthorizer(), api: { host: bind.address, port: config.api.port } };
+}
+
 /** The real thing: an agent on this host's interface, with UDP multicast and HTTP peers. */
 export async function createHostAgent(config: AgentConfig, logger: Logger): Promise<HostAgent> {
   const iface = await awaitInterface(config.interface, { onWait: (detail) => logger.warn(detail) });
   const clock = systemClock();
 
-  let authorizeApi;
-  if (config.apiTokenFile) authorizeApi = bearerAuthorizer(await loadApiToken(config.apiTokenFile));
-  else if (!isLoopback(config.api.host)) {
-    throw new OptionError(
-      `--api ${config.api.host}:${config.api.port} listens beyond loopback: set --api-token-file so that only holders of the token can read the directory`,
-      EXIT.usage,
-    );
-  }
+  const { authorizeApi, api } = await guardApi(config);
 
   const keys = config.keyFile ? await loadKeyRing(config.keyFile) : undefined;
   if (!keys)
@@ -142,7 +160,7 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
       address: iface.address,
       host: hostname(),
       heartbeatMs: config.heartbeatMs,
-      api: config.api,
+      api,
     },
   );
   return {

@@ -87,7 +87,10 @@ export class ApiServer {
     try {
       const url = this.target(req);
       const denied = this.c.authorize?.(req);
-      if (denied) throw denied;
+      if (denied) {
+        this.c.metrics.invalidInput.inc({ source: 'api-request', reason: denied.slug });
+        throw denied;
+      }
       route = this.route(url.pathname);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         throw new HttpProblem(
