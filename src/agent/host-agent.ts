@@ -74,7 +74,7 @@ async function guardApi(config: AgentConfig): Promise<{ authorizeApi: ApiCompone
   });
   if (!bind.loopback) {
     throw new OptionError(
-      `--api ${config.api.host}:${config.api.port} listens beyond loopback (${bind.address}): set --api-token-file so that only holders of the token can read the directory`,
+      `--api ${config.api.host}:${config.api.port} listens beyond loopback: set --api-token-file so that only holders of the token can read the directory (it resolves to ${bind.address})`,
       EXIT.usage,
     );
   }

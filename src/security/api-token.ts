@@ -5,11 +5,11 @@ import { HttpProblem } from '../http/problem.js';
 
 export const MIN_TOKEN_LENGTH = 16;
 
-/** The token file cannot be used: a configuration error (exit 78), told apart by its class. */
-export class ApiTokenError extends Error {
+/** The token file cannot be read or holds too short a token: the file is at fault (exit 78). */
+export class TokenFileError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'ApiTokenError';
+    this.name = 'TokenFileError';
   }
 }
 
@@ -19,13 +19,13 @@ export async function loadApiToken(file: string): Promise<string> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new ApiTokenError(
+    throw new TokenFileError(
       `cannot read API token file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
     );
   }
   const token = text.split('\n')[0].trim();
   if (token.length < MIN_TOKEN_LENGTH)
-    throw new ApiTokenError(
+    throw new TokenFileError(
       `API token in ${file} is ${token.length} characters; at least ${MIN_TOKEN_LENGTH} are needed`,
     );
   return token;
