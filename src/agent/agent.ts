@@ -211,7 +211,10 @@ export class Agent {
       );
       this.apiAddress = await this.api.start();
     }
-    this.unwatch = this.c.profiles.watch(() => void this.reload('change'));
+    // A reload that throws (an unreadable folder, a parser fault) is logged and counted, never a crash.
+    this.unwatch = this.c.profiles.watch(
+      () => void this.reload('change').catch((err: unknown) => this.reloadFailed(err)),
+    );
     this.started = true;
     this.c.logger.info(
       {
@@ -249,7 +252,7 @@ export class Agent {
    * applying the valid half of an edit would advertise devices nobody meant to publish.
    */
   reload(reason: string): Promise<void> {
-    this.reloading = this.reloading.then(async () => {
+    const next = this.reloading.then(async () => {
       if (this.stopping) return;
       const set = await this.c.profiles.load();
       const at = new Date(this.c.clock.now()).toISOString();
@@ -280,7 +283,14 @@ export class Agent {
         );
       }
     });
-    return this.reloading;
+    // Reloads run one after another; one that failed must not stop every later one.
+    this.reloading = next.catch(() => undefined);
+    return next;
+  }
+
+  private reloadFailed(err: unknown): void {
+    this.metrics.profileReloads.inc({ result: 'failed' });
+    this.c.logger.error({ err }, 'profile reload failed; keeping the last good set');
   }
 
   readiness(): Readiness {

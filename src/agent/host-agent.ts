@@ -120,6 +120,10 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
                   if (socketLog.allow((err as NodeJS.ErrnoException).code ?? 'unknown'))
                     logger.warn({ err: err.message }, 'multicast socket error (repeats are not logged for a minute)');
                 },
+                onHandlerError: (err) => {
+                  metrics.bugs.inc({ where: 'datagram-handler' });
+                  if (socketLog.allow('handler')) logger.error({ err }, 'bug: handling a datagram failed');
+                },
               }),
               clock,
               (from) => {
