@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseRequestTarget, RequestTargetError } from '../src/http/request-target.js';
-import { PeerHttpServer } from '../src/http/peer-server.js';
+import { PEER_BOUNDS, PeerHttpServer } from '../src/http/peer-server.js';
 import { systemClock } from '../src/util/clock.js';
 
 /** Raw bytes on a socket, as an attacker sends them; resolves with the status line of the answer. */
@@ -64,6 +64,38 @@ test('peer server: hostile targets get a 400 and are counted; the server still a
       assert.match(await rawRequest(port, `GET ${target} HTTP/1.0\r\n\r\n`), / 400 /, `GET ${target}`);
     assert.is(refused.length, HOSTILE.length, refused.join());
     assert.match(await rawRequest(port, 'GET /v1/peer/hello HTTP/1.0\r\n\r\n'), / 200 /);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('peer server bounds: past the per-source cap a connection is closed at once; an idle one soon after', async () => {
+  const refused: string[] = [];
+  const server = new PeerHttpServer(
+    { handle: () => ({ status: 200, body: {} }) },
+    { host: '127.0.0.1', port: 0 },
+    {
+      clock: systemClock(),
+      bounds: { ...PEER_BOUNDS, maxConnectionsPerSource: 2, idleTimeoutMs: 300, headersTimeoutMs: 2000 },
+      onRejected: (reason) => refused.push(reason),
+    },
+  );
+  const { port } = await server.start();
+  const open = () =>
+    new Promise<{ closedAfterMs: Promise<number> }>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.resume();
+      socket.on('error', () => undefined);
+      const t0 = Date.now();
+      const closed = new Promise<number>((r) => socket.once('close', () => r(Date.now() - t0)));
+      socket.once('connect', () => resolve({ closedAfterMs: closed }));
+    });
+  try {
+    const sockets = [await open(), await open(), await open()];
+    const lives = await Promise.all(sockets.map((s) => s.closedAfterMs));
+    assert.ok(lives[2] < 200, `the third connection was closed at once (${lives[2]} ms)`);
+    for (const life of lives.slice(0, 2)) assert.ok(life >= 250 && life < 2000, `idle closed after ${life} ms`);
+    assert.equal(refused.sort(), ['connections-per-source', 'idle', 'idle']);
   } finally {
     await server.stop();
   }
