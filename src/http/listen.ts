@@ -26,6 +26,9 @@ export interface ListenInit {
   onRefused?: (reason: ConnectionRefusal, from: string) => void;
 }
 
+/** Connections the kernel queues before the agent accepts them (Node's default is 511). */
+const BACKLOG = 64;
+
 /** How often Node checks the header and request deadlines: its default (30 s) let idle sockets pile up. */
 const CHECK_INTERVAL_MS = 1000;
 
@@ -59,7 +62,7 @@ export async function listenBounded(handler: RequestListener, init: ListenInit):
   };
   const bySource = new Map<string, number>();
   let open = 0;
-  const listener = createNetServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket: Socket) => {
+  const listener = createNetServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket: Socket) => {
     const from = socket.remoteAddress ?? '';
     const held = bySource.get(from) ?? 0;
     if (open >= b.maxConnections) return refuse('connections-total', socket);
@@ -73,11 +76,14 @@ export async function listenBounded(handler: RequestListener, init: ListenInit):
       else bySource.delete(from);
     });
     http.emit('connection', socket);
+    socket.resume();
   });
   guardSockets(http, refuse, init.onRefused);
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);
-    listener.listen(init.port, init.host, () => {
+    // A short accept queue: under a connection flood the kernel drops the excess SYNs, which costs the
+    // agent nothing, instead of queueing them for the agent to accept and close one by one.
+    listener.listen({ port: init.port, host: init.host, backlog: BACKLOG }, () => {
       listener.off('error', reject);
       resolve();
     });

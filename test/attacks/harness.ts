@@ -127,6 +127,12 @@ export class AttackSite {
     return { monitor, rssMaxMb: Math.round(rssMaxMb * 10) / 10 };
   }
 
+  /** TCP connections established to a local port of a host, as its kernel sees them (ss). */
+  async established(host: Host, port: number): Promise<number> {
+    const { stdout } = await this.bed.exec(host, 'ss', '-Htn', 'state', 'established', `( sport = :${port} )`);
+    return stdout.split('\n').filter(Boolean).length;
+  }
+
   /** GET on the local API of an agent, from inside its namespace (curl). */
   async api(host: Host, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
     const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);

@@ -7,7 +7,7 @@ import { AttackSite, attackMissing, PEER_PORT } from './harness.js';
 testIf(
   test,
   attackMissing(),
-  'issue 16.12: 20,000 idle connections to the peer port are dropped within seconds',
+  'issue 16.12: idle connections to the peer port (20,000 attempted) are dropped within seconds',
   async () => {
     const site = await AttackSite.create({ agents: 1 });
     const [agent] = site.agents;
@@ -15,6 +15,14 @@ testIf(
       const before = await site.rssMb(agent);
       const watching = site.watch(agent, 5000);
       const t0 = Date.now();
+      let attacking = true;
+      let heldMax = 0;
+      const sampling = (async () => {
+        while (attacking) {
+          heldMax = Math.max(heldMax, await site.established(agent, PEER_PORT));
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      })();
       const idle = await site.tool<{
         opened: number;
         failed: number;
@@ -23,16 +31,17 @@ testIf(
         maxLifeMs: number;
       }>(site.attacker, 'idle', { host: agent.address, port: PEER_PORT, count: 20_000, openMs: 4000, holdMs: 5000 });
       const took = Date.now() - t0;
+      attacking = false;
+      await sampling;
       const { monitor, rssMaxMb } = await watching;
       console.log(
-        `  ${JSON.stringify(idle)} in ${took} ms; RSS ${before.toFixed(1)} → max ${rssMaxMb} MB; ${JSON.stringify(monitor)}`,
+        `  ${JSON.stringify(idle)} in ${took} ms; agent held at most ${heldMax}; RSS ${before.toFixed(1)} → max ${rssMaxMb} MB; ${JSON.stringify(monitor)}`,
       );
-      assert.ok(idle.opened > 2000, `the attack reached the agent (${idle.opened} connections opened)`);
-      // Seen from the attacker, a connection the kernel never handed to the agent (its accept queue full)
-      // can look open; what counts is what the agent holds, seen from its own host.
-      const held = (await site.bed.exec(agent, 'ss', '-Htn', 'state', 'established', `( sport = :${PEER_PORT} )`))
-        .stdout;
-      assert.is(held.trim().split('\n').filter(Boolean).length, 0, 'the agent holds none of the connections');
+      assert.ok(idle.opened >= 1000, `the attack reached the agent (${idle.opened} connections opened)`);
+      // The attacker may see more as open: a SYN whose final ACK the agent's full accept queue dropped.
+      // What the agent holds is its per-source cap (16) plus its accept queue (64) at most.
+      assert.ok(heldMax <= 16 + 64, `the agent never held more than 80 connections (${heldMax})`);
+      assert.is(await site.established(agent, PEER_PORT), 0, 'none held once the attack stopped');
       assert.ok(idle.maxLifeMs < 5000, `no idle connection lived 5 s (longest ${idle.maxLifeMs} ms)`);
       assert.ok(rssMaxMb < 80, `RSS stayed under 80 MB (${rssMaxMb} MB)`);
       assert.ok(monitor.p99 < 100, `/livez p99 ${monitor.p99} ms < 100 ms`);
