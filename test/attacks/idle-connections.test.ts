@@ -15,10 +15,10 @@ testIf(
       const before = await site.rssMb(agent);
       const watching = site.watch(agent, 5000);
       const t0 = Date.now();
-      let attacking = true;
+      const attack = { running: true };
       let heldMax = 0;
       const sampling = (async () => {
-        while (attacking) {
+        while (attack.running) {
           heldMax = Math.max(heldMax, await site.established(agent, PEER_PORT));
           await new Promise((r) => setTimeout(r, 250));
         }
@@ -31,7 +31,7 @@ testIf(
         maxLifeMs: number;
       }>(site.attacker, 'idle', { host: agent.address, port: PEER_PORT, count: 20_000, openMs: 4000, holdMs: 5000 });
       const took = Date.now() - t0;
-      attacking = false;
+      attack.running = false;
       await sampling;
       const { monitor, rssMaxMb } = await watching;
       console.log(
