@@ -109,10 +109,9 @@ function encodeHead(msg: Message, flags: number): Buffer {
 }
 
 /**
- * The length a datagram's header says the whole message has, found by walking the length fields only:
- * nothing is inflated, parsed or validated. A keyed agent uses it to tell an unsigned message (its
- * length is the datagram's) from a forged tag at the cost of a few byte reads. Undefined when the bytes
- * are not the start of a Herald message of this format.
+ * The length a datagram's header says its message has, from the length fields alone (nothing inflated,
+ * parsed or validated): a keyed agent tells an unsigned message (its length is the datagram's) from a
+ * forged tag with it. Undefined when the bytes do not start a Herald message of this format.
  */
 export function declaredLength(bytes: Uint8Array): number | undefined {
   if (bytes.length < HEADER_OFFSETS.site || ((bytes[0] << 8) | bytes[1]) !== MAGIC) return undefined;

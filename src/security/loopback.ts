@@ -35,7 +35,8 @@ export function loopbackHostAuthorizer(): (req: IncomingMessage) => HttpProblem 
     return new HttpProblem(
       403,
       'Forbidden',
-      `Host '${host.slice(0, 64)}' is not a loopback name: this API answers local programs only (set --api-token-file to serve others)`,
+      `Host '${host.slice(0, 64)}' is not a loopback name: this API answers local programs only ` +
+        '(set --api-token-file to serve others)',
       'host-not-allowed',
     );
   };
