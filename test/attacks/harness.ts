@@ -127,6 +127,13 @@ export class AttackSite {
     return { monitor, rssMaxMb: Math.round(rssMaxMb * 10) / 10 };
   }
 
+  /** Gives a host `count` more addresses on the LAN (10.77.0.100 up), for attacks from many sources. */
+  async addAddresses(host: Host, count: number): Promise<string[]> {
+    const added = Array.from({ length: count }, (_, i) => `10.77.0.${100 + i}`);
+    for (const address of added) await this.bed.exec(host, 'ip', 'addr', 'add', `${address}/24`, 'dev', host.veth);
+    return added;
+  }
+
   /** TCP connections established to a local port of a host, as its kernel sees them (ss). */
   async established(host: Host, port: number): Promise<number> {
     const { stdout } = await this.bed.exec(host, 'ss', '-Htn', 'state', 'established', `( sport = :${port} )`);

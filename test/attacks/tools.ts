@@ -70,13 +70,19 @@ async function idle(
   return { opened, failed, connecting: sockets.length - opened - failed, stillOpen, maxLifeMs };
 }
 
-/** Datagrams from a list (hex), round robin, at `rate` a second for `ms`, to a multicast group. */
+/** Datagrams from a list (hex), round robin over the `from` addresses, at `rate` a second for `ms`, to a group. */
 async function flood(a: Args): Promise<{ sent: number; errors: number }> {
   const datagrams = (a.datagrams as string[]).map((h) => Buffer.from(h, 'hex'));
-  const socket = createSocket({ type: 'udp4', reuseAddr: true });
-  await new Promise<void>((r) => socket.bind(0, String(a.from), r));
-  socket.setMulticastInterface(String(a.from));
-  socket.setMulticastTTL(1);
+  // One socket per source address: a flood from many hosts, each within a per-source rate limit.
+  const sockets = await Promise.all(
+    (Array.isArray(a.from) ? (a.from as string[]) : [String(a.from)]).map(async (from) => {
+      const socket = createSocket({ type: 'udp4', reuseAddr: true });
+      await new Promise<void>((r) => socket.bind(0, from, r));
+      socket.setMulticastInterface(from);
+      socket.setMulticastTTL(1);
+      return socket;
+    }),
+  );
   const rate = Number(a.rate);
   const t0 = Date.now();
   let sent = 0;
@@ -84,11 +90,13 @@ async function flood(a: Args): Promise<{ sent: number; errors: number }> {
   while (Date.now() - t0 < Number(a.ms)) {
     const due = Math.floor(((Date.now() - t0) / 1000) * rate);
     for (; sent < due; sent++)
-      socket.send(datagrams[sent % datagrams.length], Number(a.port), String(a.group), (err) => err && errors++);
+      sockets[sent % sockets.length].send(datagrams[sent % datagrams.length], Number(a.port), String(a.group), (err) =>
+        err ? errors++ : undefined,
+      );
     await new Promise((r) => setTimeout(r, 5));
   }
   await new Promise((r) => setTimeout(r, 50));
-  socket.close();
+  for (const socket of sockets) socket.close();
   return { sent, errors };
 }
 
