@@ -15,6 +15,8 @@ export interface HttpBounds {
   maxConnections: number;
   maxConnectionsPerSource: number;
   maxHeadersCount?: number;
+  /** Requests one kept-alive connection may carry before the server asks the client to reconnect. */
+  maxRequestsPerSocket?: number;
 }
 
 export type ConnectionRefusal = 'connections-total' | 'connections-per-source' | 'idle' | `client-error-${string}`;
@@ -56,6 +58,7 @@ export async function listenBounded(handler: RequestListener, init: ListenInit):
   http.keepAliveTimeout = b.keepAliveTimeoutMs;
   http.timeout = b.idleTimeoutMs;
   if (b.maxHeadersCount) http.maxHeadersCount = b.maxHeadersCount;
+  if (b.maxRequestsPerSocket) http.maxRequestsPerSocket = b.maxRequestsPerSocket;
   const refuse = (reason: ConnectionRefusal, socket: Socket) => {
     init.onRefused?.(reason, socket.remoteAddress ?? '');
     socket.destroy();

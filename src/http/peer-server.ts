@@ -22,6 +22,7 @@ export const PEER_BOUNDS: HttpBounds = {
   maxConnections: 512,
   maxConnectionsPerSource: 16,
   maxHeadersCount: 32,
+  maxRequestsPerSocket: 10_000,
 };
 
 export interface PeerServerOptions {
