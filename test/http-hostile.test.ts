@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseRequestTarget, RequestTargetError } from '../src/http/request-target.js';
 import { PEER_BOUNDS, PeerHttpServer } from '../src/http/peer-server.js';
+import { isLoopbackAddress, isLoopbackHost, resolveBindAddress } from '../src/security/loopback.js';
 import { systemClock } from '../src/util/clock.js';
 
 /** Raw bytes on a socket, as an attacker sends them; resolves with the status line of the answer. */
@@ -99,6 +100,18 @@ test('peer server bounds: past the per-source cap a connection is closed at once
   } finally {
     await server.stop();
   }
+});
+
+test('loopback is decided by address, and a loopback API answers loopback Host names only', async () => {
+  const verdicts = ['127.0.0.1', '127.9.8.7', '::1', '::ffff:127.0.0.1', '10.0.0.1', '127.herald-test', '::'].map(
+    isLoopbackAddress,
+  );
+  assert.equal(verdicts, [true, true, true, true, false, false, false]);
+  assert.equal(await resolveBindAddress('127.0.0.1'), { address: '127.0.0.1', loopback: true });
+  for (const host of ['localhost', 'localhost:7755', 'app.localhost', '127.0.0.1:1', '[::1]:7755'])
+    assert.ok(isLoopbackHost(host), `Host ${host}`);
+  for (const host of ['evil.example', '127.0.0.1.evil.example', 'localhost.evil', '10.0.0.1:7755', ''])
+    assert.not.ok(isLoopbackHost(host), `Host ${host}`);
 });
 
 test.run();

@@ -23,6 +23,11 @@ export async function resolveBindAddress(host: string): Promise<{ address: strin
 /** Host header values a loopback API answers: loopback names and addresses, with any port. */
 const LOOPBACK_HOST = /^(?:localhost|[a-z0-9-]+\.localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?$/i;
 
+/** Whether a Host header names this host by a loopback name or address (any port). */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOST.test(host);
+}
+
 /**
  * Defeats DNS rebinding: a web page whose name is made to resolve to 127.0.0.1 reaches a loopback API
  * from the browser, but its requests carry the page's name in `Host`. A loopback API without a token
@@ -31,7 +36,7 @@ const LOOPBACK_HOST = /^(?:localhost|[a-z0-9-]+\.localhost|127(?:\.\d{1,3}){3}|\
 export function loopbackHostAuthorizer(): (req: IncomingMessage) => HttpProblem | undefined {
   return (req) => {
     const host = req.headers.host;
-    if (host === undefined || LOOPBACK_HOST.test(host)) return undefined;
+    if (host === undefined || isLoopbackHost(host)) return undefined;
     return new HttpProblem(
       403,
       'Forbidden',
