@@ -1,6 +1,7 @@
 import '../helpers/no-unhandled.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { eventually } from '../helpers/netns.js';
 import { testIf } from '../helpers/requirements.js';
 import { AttackSite, attackMissing, PEER_PORT } from './harness.js';
 
@@ -41,7 +42,13 @@ testIf(
       // The attacker may see more as open: a SYN whose final ACK the agent's full accept queue dropped.
       // What the agent holds is its per-source cap (16) plus its accept queue (64) at most.
       assert.ok(heldMax <= 16 + 64, `the agent never held more than 80 connections (${heldMax})`);
-      assert.is(await site.established(agent, PEER_PORT), 0, 'none held once the attack stopped');
+      // A connection the kernel completed late (a retransmitted SYN-ACK) may still be in its idle 3 s.
+      const drained = await eventually(
+        'no connection held after the attack',
+        async () => (await site.established(agent, PEER_PORT)) === 0,
+        4000,
+      );
+      assert.ok(drained < 4000, `none held within ${drained} ms of the attack's end`);
       assert.ok(idle.maxLifeMs < 5000, `no idle connection lived 5 s (longest ${idle.maxLifeMs} ms)`);
       assert.ok(rssMaxMb < 80, `RSS stayed under 80 MB (${rssMaxMb} MB)`);
       assert.ok(monitor.p99 < 100, `/livez p99 ${monitor.p99} ms < 100 ms`);
