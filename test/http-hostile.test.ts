@@ -77,7 +77,14 @@ test('peer server bounds: past the per-source cap a connection is closed at once
     { host: '127.0.0.1', port: 0 },
     {
       clock: systemClock(),
-      bounds: { ...PEER_BOUNDS, maxConnectionsPerSource: 2, idleTimeoutMs: 300, headersTimeoutMs: 2000 },
+      // From 127.0.0.1, which the peer endpoint exempts from the per-source cap unless told otherwise.
+      bounds: {
+        ...PEER_BOUNDS,
+        maxConnectionsPerSource: 2,
+        loopbackExempt: false,
+        idleTimeoutMs: 300,
+        headersTimeoutMs: 2000,
+      },
       onRejected: (reason) => refused.push(reason),
     },
   );

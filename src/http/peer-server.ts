@@ -21,6 +21,7 @@ export const PEER_BOUNDS: HttpBounds = {
   idleTimeoutMs: 3_000,
   maxConnections: 512,
   maxConnectionsPerSource: 16,
+  loopbackExempt: true,
   maxHeadersCount: 32,
   maxRequestsPerSocket: 10_000,
 };

@@ -1,3 +1,4 @@
+import { isLoopbackAddress } from '../security/loopback.js';
 import type { Clock } from '../util/clock.js';
 import { TokenBuckets } from '../util/token-bucket.js';
 import type { DatagramHandler, DatagramTransport, Endpoint } from './transport.js';
@@ -10,7 +11,11 @@ import type { DatagramHandler, DatagramTransport, Endpoint } from './transport.j
  */
 export const DATAGRAM_SOURCE_LIMIT = { perSecond: 200, burst: 400 } as const;
 
-/** A datagram transport that drops, before anything else is done, what a source sends beyond its rate. */
+/**
+ * A datagram transport that drops, before anything else is done, what a source sends beyond its rate.
+ * Loopback sources are this host's own agents (a LAN host cannot send from 127.0.0.0/8: the kernel
+ * drops such martians on other interfaces), so they are not limited.
+ */
 export class SourceLimitedTransport implements DatagramTransport {
   private readonly buckets: TokenBuckets;
 
@@ -25,7 +30,7 @@ export class SourceLimitedTransport implements DatagramTransport {
 
   start(onMessage: DatagramHandler): Promise<{ address: string }> {
     return this.inner.start((data, from) => {
-      if (this.buckets.take(from.address)) onMessage(data, from);
+      if (isLoopbackAddress(from.address) || this.buckets.take(from.address)) onMessage(data, from);
       else this.onDropped(from);
     });
   }
