@@ -268,6 +268,7 @@ test('HTTP fuzz: hostile targets and headers to the API and the peer endpoint: n
       directory,
       journal: new EventJournal('fuzz'),
       metrics,
+      clock,
       logger: createLogger({ level: 'silent' }),
       readiness: () => ({ ready: true, checks: {} }),
       authorize: loopbackHostAuthorizer(),

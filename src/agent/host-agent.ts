@@ -26,7 +26,10 @@ export interface HostAgent {
   agent: Agent;
   /** The interface and the address the agent runs on. */
   iface: { name: string; address: string };
-  /** Re-reads what SIGHUP re-reads beyond the profiles: the cluster key file. */
+  /**
+   * Re-reads what SIGHUP re-reads beyond the profiles: the cluster key file. Throws KeyFileError, with
+   * the keys in use kept, when the file cannot be read or holds no valid key.
+   */
   reloadSecrets(): Promise<void>;
 }
 
@@ -167,6 +170,7 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
       peerListener: (service, metrics) =>
         peerListener(service, { host: iface.address, port: config.peerPort }, peerAuth, { ...io, metrics }),
       authorizeApi,
+      processMetrics: { full: config.nodeMetrics },
     },
     {
       name: config.name,
@@ -183,14 +187,10 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
     iface,
     async reloadSecrets() {
       if (!config.keyFile || !envelope || !peerAuth) return;
-      try {
-        const next = await loadKeyRing(config.keyFile);
-        envelope.setKeys(next);
-        peerAuth.setKeys(next);
-        logger.info({ keys: next.all.map((k) => k.id), signing: next.signing.id }, 'cluster key file reloaded');
-      } catch (err) {
-        logger.error({ err: (err as Error).message }, 'cluster key file refused on reload; keeping the keys in use');
-      }
+      const next = await loadKeyRing(config.keyFile);
+      envelope.setKeys(next);
+      peerAuth.setKeys(next);
+      logger.info({ keys: next.all.map((k) => k.id), signing: next.signing.id }, 'cluster key file reloaded');
     },
   };
 }
