@@ -1,5 +1,5 @@
 import type { Changes } from '../directory/directory.js';
-import { checkChanges, checkHello } from '../sync/peer-protocol.js';
+import { checkChanges, checkHello, MAX_PEER_RESPONSE_BYTES } from '../sync/peer-protocol.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import type {
@@ -160,11 +160,19 @@ export class MemoryNetwork {
         );
         return;
       }
+      // An answer slower than the caller's deadline never arrives: the caller has given up.
+      if (latency > timeoutMs) {
+        this.c.clock.setTimeout(() => reject(new Error('timed out')), timeoutMs);
+        return;
+      }
       this.c.clock.setTimeout(() => {
         if (!this.reachable(from, peer.address)) return reject(new Error('timed out'));
         try {
           const answer = service.handle(route, q, { address: from, port: 0 });
-          resolve({ status: answer.status, body: JSON.parse(JSON.stringify(answer.body)) });
+          const text = JSON.stringify(answer.body);
+          // The same cap as the HTTP client: an answer over it never arrives.
+          if (Buffer.byteLength(text) > MAX_PEER_RESPONSE_BYTES) return reject(new Error('answer too large'));
+          resolve({ status: answer.status, body: JSON.parse(text) });
         } catch (err) {
           reject(err);
         }
