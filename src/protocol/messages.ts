@@ -15,7 +15,7 @@ export const MESSAGE_TYPE_NAMES: Record<number, string> = { 1: 'announce', 2: 'h
  * receiver that missed that origin's announcement learns it from any peer, not only from the origin.
  * 8 bytes or so instead of the name: the receiver knows the names of the origins it holds.
  */
-export interface RecentChange {
+export interface Hint {
   nameHash: number; // FNV-1a 32 of the origin name
   incarnationTag: number; // low 16 bits of its incarnation: a restart is not mistaken for progress
   version: number;
@@ -32,7 +32,7 @@ export interface Header {
 }
 
 export interface Message extends Header {
-  recent: RecentChange[];
+  hints: Hint[];
   /** Present on announcements whose delta fit in one datagram. */
   delta?: Delta;
 }

@@ -1,7 +1,7 @@
 import type { Directory } from '../directory/directory.js';
 import { FORMAT_VERSION } from '../protocol/codec.js';
 import { DEVICE_ID_PATTERN } from '../profiles/model.js';
-import type { Endpoint, Hello, PeerService } from '../transport/transport.js';
+import type { Hello, PeerService } from '../transport/transport.js';
 
 /**
  * What this agent answers on its peer endpoint. It serves the changes of any origin it holds, not only
@@ -16,7 +16,7 @@ export class DirectoryPeerService implements PeerService {
     },
   ) {}
 
-  handle(route: 'changes' | 'hello', query: URLSearchParams, _from: Endpoint): { status: number; body: unknown } {
+  handle(route: 'changes' | 'hello', query: URLSearchParams): { status: number; body: unknown } {
     const answer =
       route === 'hello' ? { status: 200, body: this.c.identity(query.get('peers') === '1') } : this.changes(query);
     this.c.onServed?.(route, answer.status);
@@ -32,7 +32,9 @@ export class DirectoryPeerService implements PeerService {
     if (!Number.isSafeInteger(since) || since < 0) return problem(400, 'since must be a whole number');
     if (!Number.isSafeInteger(incarnation) || incarnation < 0)
       return problem(400, 'incarnation must be a whole number');
-    const changes = this.c.directory.changesSince(origin, incarnation, since);
+    const after = q.get('after') ?? undefined;
+    if (after !== undefined && !DEVICE_ID_PATTERN.test(after)) return problem(400, 'after must be a device id');
+    const changes = this.c.directory.changesSince(origin, incarnation, since, after);
     if (!changes) return problem(404, `this agent holds nothing of '${origin}'`);
     return { status: 200, body: changes };
   }
@@ -54,14 +56,11 @@ export function helloOf(
     if (directory && withPeers) {
       hello.peers = directory
         .agents()
-        .filter((a) => a.state === 'alive' && !a.local && a.version > 0 && a.address && a.peerPort)
-        .map((a) => ({
-          name: a.name,
-          incarnation: a.incarnation,
-          version: a.version,
-          address: a.address!,
-          port: a.peerPort!,
-        }));
+        .flatMap((a) =>
+          a.state === 'alive' && !a.local && a.version > 0 && a.address && a.peerPort
+            ? [{ name: a.name, incarnation: a.incarnation, version: a.version, address: a.address, port: a.peerPort }]
+            : [],
+        );
     }
     return hello;
   };

@@ -2,18 +2,9 @@ import { Agent, request, type IncomingMessage } from 'node:http';
 import type { Changes } from '../directory/directory.js';
 import { AUTH_HEADER, type PeerAuth } from '../security/peer-auth.js';
 import { checkChanges, checkHello, MAX_PEER_RESPONSE_BYTES, PEER_PATHS } from '../sync/peer-protocol.js';
-import type { ChangesRequest, Endpoint, Hello, PeerClient } from './transport.js';
+import { PeerRequestError, type ChangesRequest, type Endpoint, type Hello, type PeerClient } from './transport.js';
 
-export class PeerRequestError extends Error {
-  constructor(
-    readonly reason: 'timeout' | 'refused' | 'status' | 'too-large' | 'malformed' | 'network' | 'unauthenticated',
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'PeerRequestError';
-  }
-}
+export { PeerRequestError };
 
 /**
  * Catch-up over HTTP: pooled keep-alive connections (a burst of catch-ups to one peer reuses one or two
@@ -50,7 +41,8 @@ export class HttpPeerClient implements PeerClient {
       since: String(req.since),
       incarnation: String(req.incarnation),
     });
-    const body = await this.get(peer, `${PEER_PATHS.changes}?${query}`, timeoutMs, true);
+    if (req.after !== undefined) query.set('after', req.after);
+    const body = await this.get(peer, `${PEER_PATHS.changes}?${query.toString()}`, timeoutMs, true);
     return body === undefined ? undefined : checkChanges(body, req.origin);
   }
 
@@ -60,8 +52,9 @@ export class HttpPeerClient implements PeerClient {
     );
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.agent.destroy();
+    return Promise.resolve();
   }
 
   private async get(peer: Endpoint, path: string, timeoutMs: number, allow404: boolean): Promise<unknown> {
@@ -129,8 +122,8 @@ export class HttpPeerClient implements PeerClient {
       }
       try {
         return JSON.parse(body.toString('utf8'));
-      } catch {
-        throw new PeerRequestError('malformed', `${url} did not answer JSON`);
+      } catch (err) {
+        throw new PeerRequestError('malformed', `${url} did not answer JSON`, { cause: err });
       }
     } catch (err) {
       if (!res.complete) res.destroy();

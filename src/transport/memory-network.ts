@@ -1,4 +1,3 @@
-import type { Changes } from '../directory/directory.js';
 import { checkChanges, checkHello, MAX_PEER_RESPONSE_BYTES } from '../sync/peer-protocol.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
@@ -7,10 +6,10 @@ import type {
   DatagramHandler,
   DatagramTransport,
   Endpoint,
-  Hello,
   PeerClient,
   PeerService,
 } from './transport.js';
+import { PeerRequestError } from './transport.js';
 
 export interface MemoryNetworkInit {
   /** Share of datagrams each receiver loses, independently. */
@@ -50,13 +49,14 @@ export class MemoryNetwork {
 
   datagramTransport(address: string): DatagramTransport {
     return {
-      start: async (onMessage) => {
+      start: (onMessage) => {
         this.sockets.set(address, onMessage);
-        return { address };
+        return Promise.resolve({ address });
       },
       send: (data) => this.broadcast(address, Uint8Array.from(data)),
-      stop: async () => {
+      stop: () => {
         this.sockets.delete(address);
+        return Promise.resolve();
       },
     };
   }
@@ -75,9 +75,10 @@ export class MemoryNetwork {
           since: String(req.since),
           incarnation: String(req.incarnation),
         });
+        if (req.after !== undefined) q.set('after', req.after);
         const res = await this.rpc(address, peer, 'changes', q, timeoutMs);
         if (res.status === 404) return undefined;
-        if (res.status !== 200) throw new Error(`peer answered ${res.status}`);
+        if (res.status !== 200) throw new PeerRequestError('status', `peer answered ${res.status}`);
         return checkChanges(res.body, req.origin);
       },
       hello: async (peer, timeoutMs, withPeers) => {
@@ -88,7 +89,7 @@ export class MemoryNetwork {
           new URLSearchParams(withPeers ? { peers: '1' } : {}),
           timeoutMs,
         );
-        if (res.status !== 200) throw new Error(`peer answered ${res.status}`);
+        if (res.status !== 200) throw new PeerRequestError('status', `peer answered ${res.status}`);
         return checkHello(res.body);
       },
       close: async () => {},
@@ -155,26 +156,28 @@ export class MemoryNetwork {
         // Crashed or cut off: a partition looks like a timeout, a dead process like a refusal.
         const refused = !service || this.down.has(peer.address);
         this.c.clock.setTimeout(
-          () => reject(new Error(refused ? 'connection refused' : 'timed out')),
+          () =>
+            reject(new PeerRequestError(refused ? 'refused' : 'timeout', refused ? 'connection refused' : 'timed out')),
           refused ? latency : timeoutMs,
         );
         return;
       }
       // An answer slower than the caller's deadline never arrives: the caller has given up.
       if (latency > timeoutMs) {
-        this.c.clock.setTimeout(() => reject(new Error('timed out')), timeoutMs);
+        this.c.clock.setTimeout(() => reject(new PeerRequestError('timeout', 'timed out')), timeoutMs);
         return;
       }
       this.c.clock.setTimeout(() => {
-        if (!this.reachable(from, peer.address)) return reject(new Error('timed out'));
+        if (!this.reachable(from, peer.address)) return reject(new PeerRequestError('timeout', 'timed out'));
         try {
           const answer = service.handle(route, q, { address: from, port: 0 });
           const text = JSON.stringify(answer.body);
           // The same cap as the HTTP client: an answer over it never arrives.
-          if (Buffer.byteLength(text) > MAX_PEER_RESPONSE_BYTES) return reject(new Error('answer too large'));
+          if (Buffer.byteLength(text) > MAX_PEER_RESPONSE_BYTES)
+            return reject(new PeerRequestError('too-large', 'answer too large'));
           resolve({ status: answer.status, body: JSON.parse(text) });
         } catch (err) {
-          reject(err);
+          reject(err instanceof Error ? err : new Error(String(err)));
         }
       }, latency);
     });

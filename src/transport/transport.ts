@@ -23,6 +23,23 @@ export interface ChangesRequest {
   origin: string;
   since: number;
   incarnation: number;
+  /** A paged snapshot continues after this device id (the `next` of the page before). */
+  after?: string;
+}
+
+/** Why a peer request failed: the caller decides on this, never on a message's text. */
+export type PeerFailure = 'timeout' | 'refused' | 'status' | 'too-large' | 'malformed' | 'network' | 'unauthenticated';
+
+/** What every PeerClient rejects with. `refused` means nothing listens there: the process is gone. */
+export class PeerRequestError extends Error {
+  constructor(
+    readonly reason: PeerFailure,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'PeerRequestError';
+  }
 }
 
 export interface Hello {
@@ -45,7 +62,8 @@ export interface PeerSummary {
 
 /**
  * The stream transport: one request to one peer. It is assumed to be reliable while the peer is up and
- * reachable; any failure (refused, timed out, malformed answer) rejects, and the caller retries.
+ * reachable; any failure (refused, timed out, malformed answer) rejects with a PeerRequestError, and the
+ * caller retries.
  */
 export interface PeerClient {
   /** The origin's changes since a version; undefined when the peer holds nothing of that origin. */

@@ -1,0 +1,103 @@
+import { MessageType, type Message } from '../protocol/messages.js';
+import type { Endpoint } from '../transport/transport.js';
+import { PeerRequestError } from '../transport/transport.js';
+import { SYNC_LIMITS } from './config.js';
+import type { Liveness } from './liveness.js';
+import { sameEndpoint } from './peer-table.js';
+import type { SyncContext } from './sync-context.js';
+import type { Transitions } from './transitions.js';
+
+/** An advertisement heard by another discovery (an mDNS TXT record). */
+export interface Advert {
+  name: string;
+  site: string;
+  incarnation: number;
+  version: number;
+  address: string;
+  peerPort: number;
+}
+
+/**
+ * What another discovery (mDNS) reports: adverts, unchanged re-announcements and goodbyes. mDNS carries
+ * no authentication, so with a cluster key it is a hint only: it leads to a signed probe of the
+ * advertised endpoint, and only what the verified answer says is applied.
+ */
+export class MdnsObserver {
+  /** Adverts of unknown agents being verified by a probe. */
+  private readonly verifying = new Set<string>();
+
+  constructor(
+    private readonly s: SyncContext,
+    private readonly liveness: Liveness,
+    private readonly transitions: Transitions,
+    private readonly keyed: boolean,
+    /** Without a key, an advert is handled like a heartbeat. */
+    private readonly asHeartbeat: (msg: Message, from: Endpoint, signal: string) => void,
+  ) {}
+
+  observe(advert: Advert, signal: string): void {
+    if (advert.site !== this.s.cfg.site || advert.name === this.s.cfg.name) return;
+    const from = { address: advert.address, port: advert.peerPort };
+    if (this.keyed) return this.verify(advert.name, from, signal);
+    const msg: Message = {
+      type: MessageType.heartbeat,
+      site: advert.site,
+      name: advert.name,
+      incarnation: advert.incarnation,
+      version: advert.version,
+      peerPort: advert.peerPort,
+      hints: [],
+    };
+    this.asHeartbeat(msg, from, signal);
+  }
+
+  refresh(advert: Advert): void {
+    const peer = this.s.peers.get(advert.name);
+    if (!peer || advert.site !== this.s.cfg.site || advert.incarnation !== peer.replica.incarnation) return;
+    const endpoint = { address: advert.address, port: advert.peerPort };
+    const moved = !sameEndpoint(endpoint, peer.endpoint);
+    const silent = this.s.c.clock.monotonic() - peer.lastHeard >= this.s.cfg.heartbeatMs;
+    const alive = this.s.c.directory.held(peer.name)?.state === 'alive';
+    if (moved || (this.keyed && (silent || !alive))) void this.liveness.probe(peer, endpoint, 'mdns');
+    else if (!this.keyed && !peer.replica.left) this.liveness.heard(peer);
+  }
+
+  goodbye(name: string, incarnation: number): void {
+    const peer = this.s.peers.get(name);
+    if (!peer || incarnation !== peer.replica.incarnation || peer.replica.left) return;
+    const replica = peer.replica;
+    this.s.c.peers.hello(peer.endpoint, this.s.cfg.livenessPeriodMs).then(
+      (hello) => {
+        if (this.s.running() && hello.name === name) this.transitions.heardFrom(peer, hello, 'probe');
+      },
+      (err: unknown) => {
+        const refused = err instanceof PeerRequestError && err.reason === 'refused';
+        if (this.s.running() && refused && peer.replica === replica)
+          this.transitions.goodbye(peer, 'mdns goodbye', false);
+      },
+    );
+  }
+
+  /** With a key, an mDNS advert is verified by a signed probe before the agent is added or believed. */
+  private verify(name: string, endpoint: Endpoint, signal: string): void {
+    const known = this.s.peers.get(name);
+    if (known) {
+      if (!sameEndpoint(known.endpoint, endpoint) || this.s.c.directory.held(name)?.state !== 'alive')
+        void this.liveness.probe(known, endpoint, signal);
+      return;
+    }
+    if (this.verifying.has(name)) return;
+    if (this.verifying.size >= SYNC_LIMITS.unverifiedPeers)
+      return this.s.bounds.hit('unverified-peers', { agent: name, known: this.s.peers.size });
+    this.verifying.add(name);
+    this.s.c.peers
+      .hello(endpoint, this.s.cfg.livenessPeriodMs)
+      .then((hello) => {
+        if (!this.s.running() || hello.name !== name || hello.site !== this.s.cfg.site) return;
+        const peer = this.s.peers.get(name) ?? this.transitions.discover(name, endpoint, hello.incarnation, true);
+        if (peer && sameEndpoint(peer.endpoint, endpoint)) this.transitions.heardFrom(peer, hello, signal);
+      })
+      .catch(() => this.s.c.metrics.livenessProbes.inc({ result: 'failed' }))
+      .finally(() => this.verifying.delete(name));
+  }
+}
