@@ -92,10 +92,11 @@ class MdnsSite {
     const entry: { agent: Agent; ctx?: AgentContext; address: string } = { agent: undefined!, address };
     const capture: AgentExtension = {
       name: 'fake-mdns',
-      start: async (ctx) => {
+      start: (ctx) => {
         entry.ctx = ctx;
+        return Promise.resolve();
       },
-      stop: async () => {},
+      stop: () => Promise.resolve(),
     };
     entry.agent = new Agent(
       {
@@ -108,11 +109,11 @@ class MdnsSite {
         peerListener: (service) => {
           let stop = () => {};
           return {
-            start: async () => {
+            start: () => {
               stop = this.network.servePeer({ address, port: 7771 }, service);
-              return 7771;
+              return Promise.resolve(7771);
             },
-            stop: async () => stop(),
+            stop: () => Promise.resolve(stop()),
           };
         },
       },

@@ -96,8 +96,9 @@ export class Directory {
     this.site = init.site;
     this.logEntries = init.changeLogEntries ?? 64; // minutes of churn at one change a second
     this.logDevices = init.changeLogDevices ?? 512; // a snapshot of a large host is cheaper than a long log
-    this.maxDevices = init.maxDevices ?? 100_000; // a hundred full hosts; far above any real site
-    this.maxBytes = init.maxBytes ?? 256 * 1024 * 1024;
+    this.maxDevices = init.maxDevices ?? 50_000; // fifty full hosts; far above any real site
+    // Device JSON held (memory is a few times this): a dozen hosts of devices as large as the rules admit.
+    this.maxBytes = init.maxBytes ?? 64 * 1024 * 1024;
   }
 
   subscribe(listener: (e: DirectoryEvent) => void): () => void {

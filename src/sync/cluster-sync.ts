@@ -259,6 +259,8 @@ export class ClusterSync {
 
   private onAnnounce(peer: Peer, msg: Message): void {
     if (!msg.delta) return this.catchup.want(peer, msg.version, 'version-only');
+    // Devices come only from an agent that proved itself: by a key, or by answering at its endpoint.
+    if (!peer.verified) return this.catchup.want(peer, msg.version, 'unverified');
     const result = peer.replica.apply(msg.delta, this.cfg.reorderGraceMs);
     if (result === 'applied') this.hints.note(peer.name, peer.replica.incarnation, peer.replica.held().version);
     else if (result === 'stale') this.c.metrics.announcementsIgnored.inc({ reason: 'held' });
