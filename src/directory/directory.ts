@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson, PROFILE_LIMITS, type Device } from '../profiles/model.js';
+import { canonicalJson, type Device } from '../profiles/model.js';
 import type { Clock } from '../util/clock.js';
 import { ChangeLog } from './change-log.js';
+import { deltasBytes, deviceBytes, Holdings, sumBytes } from './holdings.js';
 import type { Delta } from './delta.js';
 import { NamingIndex } from './naming.js';
 import {
@@ -84,10 +85,7 @@ export class Directory {
   private readonly site: string;
   private readonly logEntries: number;
   private readonly logDevices: number;
-  private readonly maxDevices: number;
-  private readonly maxBytes: number;
-  /** Devices and bytes held of remote origins. */
-  private held_ = { devices: 0, bytes: 0 };
+  private readonly holdings: Holdings;
 
   constructor(
     private readonly components: { clock: Clock },
@@ -96,9 +94,11 @@ export class Directory {
     this.site = init.site;
     this.logEntries = init.changeLogEntries ?? 64; // minutes of churn at one change a second
     this.logDevices = init.changeLogDevices ?? 512; // a snapshot of a large host is cheaper than a long log
-    this.maxDevices = init.maxDevices ?? 50_000; // fifty full hosts; far above any real site
-    // Device JSON held (memory is a few times this): a dozen hosts of devices as large as the rules admit.
-    this.maxBytes = init.maxBytes ?? 64 * 1024 * 1024;
+    this.holdings = new Holdings({
+      devices: init.maxDevices ?? 50_000, // fifty full hosts; far above any real site
+      // Device JSON held (memory is a few times this): a dozen hosts of devices as large as the rules admit.
+      bytes: init.maxBytes ?? 64 * 1024 * 1024,
+    });
   }
 
   subscribe(listener: (e: DirectoryEvent) => void): () => void {
@@ -155,7 +155,7 @@ export class Directory {
         continue;
       if (!fresh && (incarnation !== origin.incarnation || delta.version !== origin.version + 1))
         return applied ? 'applied' : 'gap';
-      if (!this.deltaFits(origin, delta, fresh)) return applied ? 'applied' : 'refused';
+      if (!this.holdings.deltaFits(origin, delta, fresh)) return applied ? 'applied' : 'refused';
       if (fresh) {
         // Version 1 of a new incarnation starts from nothing, so its delta is the whole set: replace.
         this.replace(
@@ -180,8 +180,8 @@ export class Directory {
     if (!origin) throw new Error(`applySnapshot: unknown origin '${name}'`);
     if (incarnation < origin.incarnation || (incarnation === origin.incarnation && version <= origin.version))
       return 'stale';
-    const bytes = entries.reduce((n, e) => n + deviceBytes(e.device), 0);
-    if (!this.fits(origin, entries.length, bytes)) return 'refused';
+    const bytes = sumBytes(entries.map((e) => e.device));
+    if (!this.holdings.fits(origin, entries.length, bytes)) return 'refused';
     this.replace(origin, incarnation, version, entries);
     return 'applied';
   }
@@ -216,7 +216,7 @@ export class Directory {
     const origin = this.origins.get(name);
     if (!origin || origin.local) return;
     this.origins.delete(name);
-    this.account(origin, -origin.devices.size, -origin.bytes);
+    this.holdings.account(origin, -origin.devices.size, -origin.bytes);
     if (origin.state === 'alive')
       for (const id of origin.devices.keys()) this.emit({ type: 'device-removed', agent: name, id });
     this.naming.invalidate();
@@ -318,51 +318,6 @@ export class Directory {
     return origin.state === 'alive' || (includeLost && origin.state === 'lost');
   }
 
-  /** Whether holding the origin with this delta applied stays within every bound. */
-  private deltaFits(origin: Origin, delta: Delta, fresh: boolean): boolean {
-    if (fresh)
-      return this.fits(
-        origin,
-        delta.added.length,
-        delta.added.reduce((n, d) => n + deviceBytes(d), 0),
-      );
-    let devices = origin.devices.size;
-    let bytes = origin.bytes;
-    const touched = new Set<string>();
-    for (const device of [...delta.added, ...delta.updated]) {
-      const old = origin.devices.get(device.id);
-      if (touched.has(device.id)) continue;
-      touched.add(device.id);
-      devices += old ? 0 : 1;
-      bytes += deviceBytes(device) - (old?.bytes ?? 0);
-    }
-    for (const id of delta.removed) {
-      const old = origin.devices.get(id);
-      if (!old || touched.has(id)) continue;
-      devices -= 1;
-      bytes -= old.bytes;
-    }
-    return this.fits(origin, devices, bytes);
-  }
-
-  /** Whether the origin may hold this many devices and bytes: per origin, and all remote ones together. */
-  private fits(origin: Origin, devices: number, bytes: number): boolean {
-    if (origin.local) return true;
-    if (devices > PROFILE_LIMITS.devicesPerAgent) return false;
-    return (
-      this.held_.devices - origin.devices.size + devices <= this.maxDevices &&
-      this.held_.bytes - origin.bytes + bytes <= this.maxBytes
-    );
-  }
-
-  private account(origin: Origin, devices: number, bytes: number): void {
-    origin.bytes += bytes;
-    if (!origin.local) {
-      this.held_.devices += devices;
-      this.held_.bytes += bytes;
-    }
-  }
-
   private applyOne(origin: Origin, delta: Delta): void {
     origin.version = delta.version;
     origin.log.append(delta);
@@ -372,7 +327,7 @@ export class Directory {
       const old = origin.devices.get(device.id);
       const stored = this.store(origin, device, delta.version);
       origin.devices.set(device.id, stored);
-      this.account(origin, old ? 0 : 1, stored.bytes - (old?.bytes ?? 0));
+      this.holdings.account(origin, old ? 0 : 1, stored.bytes - (old?.bytes ?? 0));
       if (announce)
         this.emit({ type: old ? 'device-updated' : 'device-added', agent: origin.name, device: stored.record });
     }
@@ -380,7 +335,7 @@ export class Directory {
       const old = origin.devices.get(id);
       if (!old) continue;
       origin.devices.delete(id);
-      this.account(origin, -1, -old.bytes);
+      this.holdings.account(origin, -1, -old.bytes);
       if (announce) this.emit({ type: 'device-removed', agent: origin.name, id });
     }
     this.naming.invalidate();
@@ -392,7 +347,11 @@ export class Directory {
     origin.incarnation = incarnation;
     origin.version = version;
     for (const entry of entries) after.set(entry.device.id, this.store(origin, entry.device, entry.version));
-    this.account(origin, after.size - before.size, [...after.values()].reduce((n, x) => n + x.bytes, 0) - origin.bytes);
+    this.holdings.account(
+      origin,
+      after.size - before.size,
+      [...after.values()].reduce((n, x) => n + x.bytes, 0) - origin.bytes,
+    );
     origin.devices = after;
     origin.log.reset(version);
     if (origin.state === 'alive') {
@@ -460,15 +419,6 @@ export function toDevice(record: DeviceRecord): Device {
   delete device.site;
   delete device.origin;
   return device as Device;
-}
-
-function deltasBytes(deltas: readonly Delta[]): number {
-  return deltas.reduce((n, d) => n + [...d.added, ...d.updated].reduce((m, x) => m + deviceBytes(x), 0), 0);
-}
-
-/** The size a device takes in a catch-up answer, near enough for paging and bounds. */
-function deviceBytes(device: Device): number {
-  return JSON.stringify(device).length + 16;
 }
 
 function compare(a: string, b: string): number {
