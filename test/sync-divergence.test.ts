@@ -1,13 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Agent, type AgentContext, type AgentExtension } from '../src/agent/agent.js';
+import type { Agent } from '../src/agent/agent.js';
 import { toDevice } from '../src/directory/directory.js';
 import { canonicalJson, PROFILE_LIMITS, type Device } from '../src/profiles/model.js';
-import { MemoryProfileSource } from '../src/profiles/source.js';
-import { MemoryNetwork } from '../src/transport/memory-network.js';
-import { FakeClock } from '../src/util/clock.js';
-import { memoryLogger } from '../src/util/logger.js';
-import { seededRandom } from '../src/util/random.js';
+import { MdnsSite } from './helpers/mdns-sim.js';
 import { device, noisyDevices, SimSite } from './helpers/sim.js';
 
 /**
@@ -75,77 +71,6 @@ test('class 2: a goodbye hint of an old life does not mark the new life left', a
   assertSame(site, 'c', 'a', 'after the restart');
   await site.stopAll();
 });
-
-/** An mDNS-only site: no Herald datagrams, adverts handed to ClusterSync as mdns-discovery does. */
-class MdnsSite {
-  readonly clock = new FakeClock();
-  readonly random = seededRandom(103);
-  readonly network: MemoryNetwork;
-  readonly agents = new Map<string, { agent: Agent; ctx?: AgentContext; address: string }>();
-
-  constructor(rpcLatencyMs: number) {
-    this.network = new MemoryNetwork({ clock: this.clock, random: this.random }, { rpcLatencyMs });
-  }
-
-  async start(name: string, index: number, devices: Device[]): Promise<void> {
-    const address = `10.0.1.${index}`;
-    const entry: { agent: Agent; ctx?: AgentContext; address: string } = { agent: undefined!, address };
-    const capture: AgentExtension = {
-      name: 'fake-mdns',
-      start: (ctx) => {
-        entry.ctx = ctx;
-        return Promise.resolve();
-      },
-      stop: () => Promise.resolve(),
-    };
-    entry.agent = new Agent(
-      {
-        clock: this.clock,
-        random: this.random,
-        logger: memoryLogger('info').logger,
-        profiles: new MemoryProfileSource(devices),
-        extensions: [capture],
-        peers: this.network.peerClient(address),
-        peerListener: (service) => {
-          let stop = () => {};
-          return {
-            start: () => {
-              stop = this.network.servePeer({ address, port: 7771 }, service);
-              return Promise.resolve(7771);
-            },
-            stop: () => Promise.resolve(stop()),
-          };
-        },
-      },
-      { name, site: 'sim', incarnation: 500 + index, address, host: name, heartbeatMs: 1000, api: null },
-    );
-    await entry.agent.start();
-    this.agents.set(name, entry);
-  }
-
-  /** One mDNS advert of `name`, heard by every other agent. */
-  advertise(name: string): void {
-    const a = this.agents.get(name)!;
-    for (const [other, o] of this.agents) {
-      if (other === name) continue;
-      o.ctx!.sync.observe(
-        {
-          name,
-          site: 'sim',
-          incarnation: a.agent.directory.held(name)!.incarnation,
-          version: a.agent.local.currentVersion,
-          address: a.address,
-          peerPort: 7771,
-        },
-        'mdns',
-      );
-    }
-  }
-
-  state(viewer: string, of: string): string | undefined {
-    return this.agents.get(viewer)!.agent.directory.held(of)?.state;
-  }
-}
 
 test('class 3: mDNS only, a slow but working peer endpoint does not make a live peer lost', async () => {
   const site = new MdnsSite(1500); // slower than one heartbeat period, well within the liveness period

@@ -8,7 +8,10 @@ export const MessageType = {
   solicit: 4, // a newcomer asks peers to heartbeat now rather than within a period
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
-export const MESSAGE_TYPE_NAMES: Record<number, string> = { 1: 'announce', 2: 'heartbeat', 3: 'goodbye', 4: 'solicit' };
+/** Each type's name, as logs and metric labels spell it: the keys of MessageType, not restated. */
+export const MESSAGE_TYPE_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(MessageType).map(([name, type]) => [type, name]),
+);
 
 /**
  * A hint that some origin reached some version, piggy-backed on heartbeats and announcements: a

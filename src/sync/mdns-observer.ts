@@ -38,7 +38,7 @@ export class MdnsObserver {
   observe(advert: Advert, signal: string): void {
     if (advert.site !== this.s.cfg.site || advert.name === this.s.cfg.name) return;
     const from = { address: advert.address, port: advert.peerPort };
-    if (this.keyed) return this.verify(advert.name, from, signal);
+    if (this.keyed) return this.verify(advert, from, signal);
     const msg: Message = {
       type: MessageType.heartbeat,
       site: advert.site,
@@ -78,14 +78,20 @@ export class MdnsObserver {
     );
   }
 
-  /** With a key, an mDNS advert is verified by a signed probe before the agent is added or believed. */
-  private verify(name: string, endpoint: Endpoint, signal: string): void {
-    const known = this.s.peers.get(name);
+  /**
+   * With a key, an mDNS advert is verified by a signed probe before the agent is added or believed; of a
+   * known agent, an advert of a newer life or version, another endpoint, or a lost agent leads to a probe.
+   */
+  private verify(advert: Advert, endpoint: Endpoint, signal: string): void {
+    const known = this.s.peers.get(advert.name);
     if (known) {
-      if (!sameEndpoint(known.endpoint, endpoint) || this.s.c.directory.held(name)?.state !== 'alive')
-        void this.liveness.probe(known, endpoint, signal);
+      const r = known.replica;
+      const newer = advert.incarnation > r.incarnation || advert.version > Math.max(r.target, r.held().version);
+      const alive = this.s.c.directory.held(advert.name)?.state === 'alive';
+      if (newer || !alive || !sameEndpoint(known.endpoint, endpoint)) void this.liveness.probe(known, endpoint, signal);
       return;
     }
+    const name = advert.name;
     if (this.verifying.has(name)) return;
     if (this.verifying.size >= SYNC_LIMITS.unverifiedPeers)
       return this.s.bounds.hit('unverified-peers', { agent: name, known: this.s.peers.size });
