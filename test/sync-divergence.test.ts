@@ -73,11 +73,7 @@ test('class 2: a goodbye hint of an old life does not mark the new life left', a
 });
 
 test('class 3: mDNS only, a slow but working peer endpoint does not make a live peer lost', async () => {
-  const site = new MdnsSite(1500); // slower than one heartbeat period, well within the liveness period
-  await site.start('a', 1, [device('a-1')]);
-  await site.start('b', 2, [device('b-1')]);
-  site.advertise('a');
-  site.advertise('b');
+  const site = await MdnsSite.pair(1500); // slower than one heartbeat period, well within the liveness period
   await site.clock.advance(3000);
   assert.is(site.state('b', 'a'), 'alive');
   await site.clock.advance(120_000);
@@ -85,11 +81,7 @@ test('class 3: mDNS only, a slow but working peer endpoint does not make a live 
 });
 
 test('class 3: mDNS only, a peer lost during a partition is alive again once it heals', async () => {
-  const site = new MdnsSite(5);
-  await site.start('a', 1, [device('a-1')]);
-  await site.start('b', 2, [device('b-1')]);
-  site.advertise('a');
-  site.advertise('b');
+  const site = await MdnsSite.pair(5);
   await site.clock.advance(3000);
   site.network.partition([['10.0.1.1'], ['10.0.1.2']]);
   await site.clock.advance(60_000);

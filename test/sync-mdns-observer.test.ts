@@ -7,11 +7,7 @@ import { device } from './helpers/sim.js';
 /** What ClusterSync does with what the mDNS module reports: adverts, unchanged re-announcements, goodbyes. */
 
 test('without a key, an unchanged mDNS re-announcement counts as hearing the agent', async () => {
-  const site = new MdnsSite(5);
-  await site.start('a', 1, [device('a-1')]);
-  await site.start('b', 2, [device('b-1')]);
-  site.advertise('a');
-  site.advertise('b');
+  const site = await MdnsSite.pair(5);
   await site.clock.advance(3000);
   site.network.partition([['10.0.1.1'], ['10.0.1.2']]); // probes time out: only mDNS gets through
   for (let t = 0; t < 120_000; t += 5000) {
@@ -23,11 +19,7 @@ test('without a key, an unchanged mDNS re-announcement counts as hearing the age
 });
 
 test('with a key, adverts lead to probes: agents and changes are learnt from verified answers only', async () => {
-  const site = new MdnsSite(5, parseKeyRing(generateKey()));
-  await site.start('a', 1, [device('a-1')]);
-  await site.start('b', 2, [device('b-1')]);
-  site.advertise('a');
-  site.advertise('b');
+  const site = await MdnsSite.pair(5, parseKeyRing(generateKey()));
   await site.clock.advance(100);
   const b = site.agents.get('b')!.agent;
   assert.equal(
@@ -54,11 +46,7 @@ test('with a key, adverts lead to probes: agents and changes are learnt from ver
 });
 
 test('an mDNS goodbye counts once a probe finds nothing listening, and only for the incarnation it names', async () => {
-  const site = new MdnsSite(5);
-  await site.start('a', 1, [device('a-1')]);
-  await site.start('b', 2, [device('b-1')]);
-  site.advertise('a');
-  site.advertise('b');
+  const site = await MdnsSite.pair(5);
   await site.clock.advance(1000);
   const b = site.agents.get('b')!;
   const incarnation = b.agent.directory.held('a')!.incarnation;

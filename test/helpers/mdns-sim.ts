@@ -7,6 +7,7 @@ import { MemoryNetwork } from '../../src/transport/memory-network.js';
 import { FakeClock } from '../../src/util/clock.js';
 import { memoryLogger } from '../../src/util/logger.js';
 import { seededRandom } from '../../src/util/random.js';
+import { device } from './sim.js';
 
 interface MdnsAgent {
   agent: Agent;
@@ -28,6 +29,16 @@ export class MdnsSite {
     private readonly keys?: KeyRing,
   ) {
     this.network = new MemoryNetwork({ clock: this.clock, random: this.random }, { rpcLatencyMs });
+  }
+
+  /** Agents a (10.0.1.1) and b (10.0.1.2), each with one device, that heard each other's advert. */
+  static async pair(rpcLatencyMs: number, keys?: KeyRing): Promise<MdnsSite> {
+    const site = new MdnsSite(rpcLatencyMs, keys);
+    await site.start('a', 1, [device('a-1')]);
+    await site.start('b', 2, [device('b-1')]);
+    site.advertise('a');
+    site.advertise('b');
+    return site;
   }
 
   async start(name: string, index: number, devices: Device[]): Promise<void> {
