@@ -227,8 +227,8 @@ export class ClusterSync {
       this.peers.get(msg.name) ?? this.transitions.discover(msg.name, endpoint, msg.incarnation, arrival.datagram);
     if (!peer) return undefined;
     peer.quiet = undefined;
-    const fresh = this.fresh(peer, arrival);
-    if (fresh) this.claims.heard(msg.name, msg.incarnation, `${endpoint.address}:${endpoint.port}`);
+    const replay = arrival.sentAt !== undefined && arrival.sentAt <= peer.lastSentAt;
+    if (!replay) this.claims.heard(msg.name, msg.incarnation, `${endpoint.address}:${endpoint.port}`);
     if (msg.incarnation < peer.replica.incarnation) {
       this.c.metrics.announcementsIgnored.inc({ reason: 'old-incarnation' });
       return undefined;
@@ -239,6 +239,8 @@ export class ClusterSync {
       this.c.metrics.announcementsIgnored.inc({ reason: 'after-goodbye' });
       return undefined;
     }
+    // After a new life, so that its first datagram sets the mark its replays are judged by.
+    const fresh = this.fresh(peer, arrival);
     if (!fresh) return peer;
     // A source address follows authenticated content only once a probe there answers as this agent.
     if (sameEndpoint(endpoint, peer.endpoint)) this.liveness.heard(peer);
