@@ -4,7 +4,7 @@ import type { Agent } from '../src/agent/agent.js';
 import { toDevice } from '../src/directory/directory.js';
 import { canonicalJson, PROFILE_LIMITS, type Device } from '../src/profiles/model.js';
 import { MdnsSite } from './helpers/mdns-sim.js';
-import { device, noisyDevices, SimSite } from './helpers/sim.js';
+import { device, noisyDevices, randomDevices, SimSite } from './helpers/sim.js';
 
 /**
  * The four classes of issue 12, each as a small deterministic scenario: every one leaves a host wrong
@@ -127,6 +127,59 @@ test('class 4: the largest device set the rules admit reaches a newcomer and sur
   await site.clock.advance(5000);
   assertSame(site, 'late', 'a', 'after the restart');
   await site.stopAll();
+});
+
+/** Every running agent holds every running origin at its own (incarnation, version, devices), alive. */
+function divergences(site: SimSite): string[] {
+  const running = site.running();
+  const out: string[] = [];
+  for (const o of running) {
+    const truth = o.agent.directory.held(o.name)!;
+    for (const v of running) {
+      const seen = v.agent.directory.held(o.name);
+      const same = seen?.incarnation === truth.incarnation && seen.version === truth.version;
+      if (v !== o && (!same || seen.state !== 'alive' || viewOf(v.agent, o.name) !== viewOf(o.agent, o.name)))
+        out.push(`${v.name} holds ${o.name} at ${JSON.stringify(seen)}, not ${JSON.stringify(truth)}`);
+    }
+  }
+  return out;
+}
+
+test('random lives: changes, crashes, stops, restarts (same address or moved), partitions, loss; 40 seeds', async () => {
+  for (let seed = 1; seed <= 40; seed++) {
+    const rpcLatencyMs = 1 + (seed % 7) * 150; // up to 900 ms: signals arrive while catch-ups are under way
+    const site = new SimSite(seed, { loss: (seed % 5) * 0.12, duplicate: 0.05, reorderWindowMs: 30, rpcLatencyMs });
+    const r = site.random;
+    const names = Array.from({ length: 3 + (seed % 5) }, (_, i) => `n${i}`);
+    const set = (n: string) => (r() < 0.2 ? noisyDevices(r, 30 + Math.floor(r() * 40)) : randomDevices(r, n));
+    for (const n of names) await site.start(n, set(n));
+    for (let step = 0; step < 40; step++) {
+      const n = names[Math.floor(r() * names.length)];
+      const e = r();
+      if (!site.agents.get(n)!.agent.readiness().ready) {
+        if (e < 0.5) await site.start(n, set(n));
+      } else if (e < 0.5) await site.change(n, set(n));
+      else if (e < 0.6) await site.crash(n);
+      else if (e < 0.7) await site.stop(n);
+      else if (e < 0.75) {
+        await site.crash(n);
+        await site.clock.advance(r() * 300);
+        await site.start(n, set(n));
+      } else if (e < 0.78) {
+        await site.stop(n);
+        await site.start(n, set(n), { index: 50 + step * 8 + names.indexOf(n) });
+      } else if (e < 0.88) {
+        const all = site.running().map((x) => x.address);
+        site.network.partition([all.slice(0, all.length >> 1), all.slice(all.length >> 1)]);
+      } else site.network.heal();
+      await site.clock.advance(r() * 1500);
+    }
+    site.network.heal();
+    site.network.loss = 0;
+    await site.clock.advance(30_000);
+    assert.equal(divergences(site), [], `seed ${seed}`);
+    await site.stopAll();
+  }
 });
 
 test.run();
