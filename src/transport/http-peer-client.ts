@@ -100,20 +100,7 @@ export class HttpPeerClient implements PeerClient {
           `${url} announced ${declared} bytes, more than ${MAX_PEER_RESPONSE_BYTES}`,
         );
       }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of res) {
-        size += (chunk as Buffer).length;
-        if (size > MAX_PEER_RESPONSE_BYTES) {
-          res.destroy();
-          throw new PeerRequestError('too-large', `${url} sent more than ${MAX_PEER_RESPONSE_BYTES} bytes`);
-        }
-        chunks.push(chunk as Buffer);
-      }
-      // An answer cut short (the peer crashed mid-body) ends the loop without an error on some paths.
-      if (!res.complete)
-        throw new PeerRequestError('network', `${url}: connection closed before the answer was complete`);
-      const body = Buffer.concat(chunks);
+      const body = await readBody(res, url);
       if (this.auth && signed) {
         const header = res.headers[AUTH_HEADER];
         const check = this.auth.verifyResponse(Array.isArray(header) ? header[0] : header, signed.signature, body);
@@ -130,6 +117,23 @@ export class HttpPeerClient implements PeerClient {
       throw err instanceof PeerRequestError ? err : classify(signal.aborted ? signal.reason : err, url);
     }
   }
+}
+
+/** The whole answer body, within the cap; an answer cut short is an error, not a shorter body. */
+async function readBody(res: IncomingMessage, url: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_PEER_RESPONSE_BYTES) {
+      res.destroy();
+      throw new PeerRequestError('too-large', `${url} sent more than ${MAX_PEER_RESPONSE_BYTES} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  // An answer cut short (the peer crashed mid-body) ends the loop without an error on some paths.
+  if (!res.complete) throw new PeerRequestError('network', `${url}: connection closed before the answer was complete`);
+  return Buffer.concat(chunks);
 }
 
 function classify(err: unknown, url: string): PeerRequestError {
