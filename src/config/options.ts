@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { LOG_LEVELS } from '../util/logger.js';
+import { DEFAULT_HEARTBEAT_MS } from '../sync/config.js';
 
 /**
  * Every exit code of the herald command, named. 64 and above are sysexits(3), which service managers
@@ -167,7 +168,7 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
     flag: 'heartbeat-ms',
     env: 'HERALD_HEARTBEAT_MS',
     kind: 'duration-ms',
-    help: 'heartbeat period in ms; lost after 3.5 periods (default: 1000)',
+    help: `heartbeat period in ms; lost after 3.5 periods (default: ${DEFAULT_HEARTBEAT_MS})`,
     restart: true,
   },
   {
@@ -308,7 +309,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig
     logFormat: 'auto',
     group: { host: '239.255.70.70', port: 7770 }, // organisation-local scope (RFC 2365), not routed off site
     peerPort: 7771, // a listener apart from the local API: peers never reach the local API
-    heartbeatMs: 1000, // a missed last change is noticed within about a second
+    heartbeatMs: DEFAULT_HEARTBEAT_MS,
     discovery: 'both', // Herald's own datagrams for speed, mDNS so that standard tools see the agent
     mdnsDevices: false, // one service per device is noisy on a big site: opt in
     mqttBase: 'herald',
