@@ -137,7 +137,7 @@ export class Catchup {
     }
     if (changes.incarnation !== r.incarnation)
       throw new CatchupFailure('old-life', `the answer is about incarnation ${changes.incarnation}`);
-    const before = r.held().version;
+    const before = r.heldVersion();
     const result = r.applyChanges(changes);
     // A snapshot for a peer that held nothing is the normal way in; for one that held a version it is a fallback.
     if (changes.kind === 'snapshot' && before > 0) this.s.c.metrics.snapshotFallbacks.inc();
@@ -150,7 +150,7 @@ export class Catchup {
       });
       return;
     }
-    if (result === 'applied') this.s.hints.note(peer.name, r.incarnation, r.held().version);
+    if (result === 'applied') this.s.hints.note(peer.name, r.incarnation, r.heldVersion());
     // The origin is authoritative: what it holds now is the target, even below a hint we were given.
     if (fromOrigin) {
       r.target = changes.version;

@@ -264,7 +264,7 @@ export class ClusterSync {
     // Devices come only from an agent that proved itself: by a key, or by answering at its endpoint.
     if (!peer.verified) return this.catchup.want(peer, msg.version, 'unverified');
     const result = peer.replica.apply(msg.delta, this.cfg.reorderGraceMs);
-    if (result === 'applied') this.hints.note(peer.name, peer.replica.incarnation, peer.replica.held().version);
+    if (result === 'applied') this.hints.note(peer.name, peer.replica.incarnation, peer.replica.heldVersion());
     else if (result === 'stale') this.c.metrics.announcementsIgnored.inc({ reason: 'held' });
     else if (result === 'refused') this.s.bounds.hit('devices-held', { agent: peer.name });
     this.catchup.want(peer, msg.version, 'announce-gap');
@@ -287,7 +287,7 @@ export class ClusterSync {
         this.transitions.goodbye(peer, 'hint', true);
         continue;
       }
-      if (hint.version <= Math.max(r.held().version, r.target)) continue;
+      if (hint.version <= Math.max(r.heldVersion(), r.target)) continue;
       r.alternates = [reporter, ...r.alternates.filter((e) => !sameEndpoint(e, reporter))].slice(0, 3);
       // The origin's own announcement may be a few milliseconds behind the hint: give it that long.
       r.buffer.startGrace(this.c.clock.monotonic(), this.cfg.reorderGraceMs);

@@ -86,7 +86,7 @@ export class MdnsObserver {
     const known = this.s.peers.get(advert.name);
     if (known) {
       const r = known.replica;
-      const newer = advert.incarnation > r.incarnation || advert.version > Math.max(r.target, r.held().version);
+      const newer = advert.incarnation > r.incarnation || advert.version > Math.max(r.target, r.heldVersion());
       const alive = this.s.c.directory.held(advert.name)?.state === 'alive';
       if (newer || !alive || !sameEndpoint(known.endpoint, endpoint)) void this.liveness.probe(known, endpoint, signal);
       return;

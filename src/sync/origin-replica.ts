@@ -44,6 +44,12 @@ export class OriginReplica {
     return this.directory.held(this.name) ?? { incarnation: 0, version: 0, state: 'alive' };
   }
 
+  /** The version of this life the directory holds; 0 while it still holds an older life, or nothing. */
+  heldVersion(): number {
+    const held = this.held();
+    return held.incarnation === this.incarnation ? held.version : 0;
+  }
+
   /** Whether the directory holds less of this life than is known to exist. */
   behind(): boolean {
     if (this.left) return false;
