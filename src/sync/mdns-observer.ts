@@ -1,5 +1,6 @@
 import { MessageType, type Message } from '../protocol/messages.js';
 import type { Endpoint } from '../transport/transport.js';
+import { TokenBuckets } from '../util/token-bucket.js';
 import { PeerRequestError } from '../transport/transport.js';
 import { SYNC_LIMITS } from './config.js';
 import type { Liveness } from './liveness.js';
@@ -25,6 +26,10 @@ export interface Advert {
 export class MdnsObserver {
   /** Adverts of unknown agents being verified by a probe. */
   private readonly verifying = new Set<string>();
+  /** Adverts whose verification failed: not probed again before `until` (backoff per name and endpoint). */
+  private readonly failed = new Map<string, { until: number; failures: number }>();
+  /** Verification probes of unknown agents, all together: forged adverts cannot become a probe storm. */
+  private readonly budget: TokenBuckets;
 
   constructor(
     private readonly s: SyncContext,
@@ -33,7 +38,9 @@ export class MdnsObserver {
     private readonly keyed: boolean,
     /** Without a key, an advert is handled like a heartbeat. */
     private readonly asHeartbeat: (msg: Message, from: Endpoint, signal: string) => void,
-  ) {}
+  ) {
+    this.budget = new TokenBuckets(s.c.clock, 5, 20);
+  }
 
   observe(advert: Advert, signal: string): void {
     if (advert.site !== this.s.cfg.site || advert.name === this.s.cfg.name) return;
@@ -92,18 +99,35 @@ export class MdnsObserver {
       return;
     }
     const name = advert.name;
-    if (this.verifying.has(name)) return;
-    if (this.verifying.size >= SYNC_LIMITS.unverifiedPeers)
+    const key = `${name}@${endpoint.address}:${endpoint.port}`;
+    const now = this.s.c.clock.monotonic();
+    const failed = this.failed.get(key);
+    if (this.verifying.has(name) || (failed && now < failed.until)) return;
+    if (this.verifying.size >= SYNC_LIMITS.unverifiedPeers || !this.budget.take('verify'))
       return this.s.bounds.hit('unverified-peers', { agent: name, known: this.s.peers.size });
     this.verifying.add(name);
     this.s.c.peers
       .hello(endpoint, this.s.cfg.livenessPeriodMs)
       .then((hello) => {
-        if (!this.s.running() || hello.name !== name || hello.site !== this.s.cfg.site) return;
+        if (!this.s.running() || hello.name !== name || hello.site !== this.s.cfg.site) return this.fail(key);
+        this.failed.delete(key);
         const peer = this.s.peers.get(name) ?? this.transitions.discover(name, endpoint, hello.incarnation, true);
         if (peer && sameEndpoint(peer.endpoint, endpoint)) this.transitions.heardFrom(peer, hello, signal);
       })
-      .catch(() => this.s.c.metrics.livenessProbes.inc({ result: 'failed' }))
+      .catch(() => {
+        this.s.c.metrics.livenessProbes.inc({ result: 'failed' });
+        this.fail(key);
+      })
       .finally(() => this.verifying.delete(name));
+  }
+
+  /** 2 s, doubling to a minute; the oldest entry goes when a flood of names fills the map. */
+  private fail(key: string): void {
+    const failures = (this.failed.get(key)?.failures ?? 0) + 1;
+    this.failed.delete(key);
+    const oldest = this.failed.keys().next();
+    if (this.failed.size >= SYNC_LIMITS.peers && !oldest.done) this.failed.delete(oldest.value);
+    const wait = Math.min(2000 * 2 ** (failures - 1), SYNC_LIMITS.unverifiedRetryMaxMs);
+    this.failed.set(key, { until: this.s.c.clock.monotonic() + wait, failures });
   }
 }

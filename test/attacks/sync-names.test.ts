@@ -4,6 +4,8 @@ import { Directory } from '../../src/directory/directory.js';
 import { encodeMessage } from '../../src/protocol/codec.js';
 import { MessageType, type Message } from '../../src/protocol/messages.js';
 import { FakeClock } from '../../src/util/clock.js';
+import { generateKey, parseKeyRing } from '../../src/security/cluster-key.js';
+import { MdnsSite } from '../helpers/mdns-sim.js';
 import { device, SimSite } from '../helpers/sim.js';
 
 /**
@@ -28,7 +30,7 @@ function fake(name: string, extra: Partial<Message> = {}): Uint8Array {
 
 const attacker = (i: number) => `10.9.${i >> 8}.${i & 255}`;
 
-test('200 made-up names repeated every second: catch-ups stay under 5 a second per agent, peers stay capped', async () => {
+test('without a key, 200 made-up names in datagrams every second: catch-ups stay under 5 a second, peers capped', async () => {
   const site = new SimSite(201);
   for (const n of ['a', 'b']) await site.start(n, [device(`${n}-1`)]);
   await site.clock.advance(2000);
@@ -81,6 +83,37 @@ test('the directory refuses what would pass its bounds on devices held, and coun
   assert.is(dir.applyDeltas('o2', 1, [{ version: 1, added: [device('z')], updated: [], removed: [] }]), 'applied');
   assert.is(dir.counts().devices, 501);
   assert.is(dir.applySnapshot('o3', 1, 1, set(1025, 'w')), 'refused', 'more than one agent may declare');
+});
+
+test('with a key, 200 made-up mDNS names every second: verification probes stay within 5 a second (plus the burst)', async () => {
+  const site = await MdnsSite.pair(5, parseKeyRing(generateKey()));
+  await site.clock.advance(1000);
+  const b = site.agents.get('b')!;
+  const flood = async (seconds: number) => {
+    for (let s = 0; s < seconds; s++) {
+      for (let i = 0; i < 200; i++) {
+        const advert = {
+          name: `fake-${i}`,
+          site: 'sim',
+          incarnation: 1,
+          version: 5,
+          address: attacker(i),
+          peerPort: 7771,
+        };
+        b.ctx!.sync.observe(advert, 'mdns');
+      }
+      await site.clock.advance(1000);
+    }
+  };
+  await flood(120);
+  const before = site.network.rpcs;
+  await flood(120);
+  const perSecond = (site.network.rpcs - before) / 120;
+  console.log(`    ${perSecond.toFixed(2)} peer requests a second under the mDNS flood`);
+  assert.ok(perSecond < 5.5, `${perSecond} requests a second`);
+  assert.is(b.agent.directory.agents().length, 2, 'no made-up agent listed');
+  assert.is(site.state('b', 'a'), 'alive');
+  await site.stopAll();
 });
 
 test.run();

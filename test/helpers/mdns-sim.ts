@@ -22,6 +22,7 @@ export class MdnsSite {
   readonly random = seededRandom(103);
   readonly network: MemoryNetwork;
   readonly agents = new Map<string, MdnsAgent>();
+  private incarnations = 500;
 
   constructor(
     rpcLatencyMs: number,
@@ -73,7 +74,7 @@ export class MdnsSite {
           };
         },
       },
-      { name, site: 'sim', incarnation: 500 + index, address, host: name, heartbeatMs: 1000, api: null },
+      { name, site: 'sim', incarnation: ++this.incarnations, address, host: name, heartbeatMs: 1000, api: null },
     );
     await entry.agent.start();
     this.agents.set(name, entry);
