@@ -10,7 +10,7 @@ import type { SyncContext } from './sync-context.js';
 /** Why a catch-up answer was not used; the request is retried with backoff. */
 class CatchupFailure extends Error {
   constructor(
-    readonly reason: 'nothing-held' | 'gap' | 'old-life' | 'moved-on' | 'too-many-pages',
+    readonly reason: 'nothing-held' | 'gap' | 'behind' | 'old-life' | 'moved-on' | 'too-many-pages',
     message: string,
   ) {
     super(message);
@@ -142,6 +142,9 @@ export class Catchup {
     // A snapshot for a peer that held nothing is the normal way in; for one that held a version it is a fallback.
     if (changes.kind === 'snapshot' && before > 0) this.s.c.metrics.snapshotFallbacks.inc();
     if (result === 'gap') throw new CatchupFailure('gap', `the answer does not follow on from version ${before}`);
+    // A peer that hinted a version it cannot serve is a failed request: backoff grows, not a tight loop.
+    if (result === 'stale' && !fromOrigin && r.behind())
+      throw new CatchupFailure('behind', `the answer stops at version ${changes.version}`);
     if (result === 'refused') {
       r.catchup = { kind: 'refused', target: r.target };
       this.s.bounds.hit('devices-held', {
