@@ -244,7 +244,7 @@ export class ClusterSync {
     if (!fresh) return peer;
     // A source address follows authenticated content only once a probe there answers as this agent.
     if (sameEndpoint(endpoint, peer.endpoint)) this.liveness.heard(peer);
-    else void this.liveness.probe(peer, endpoint, 'move');
+    else void this.liveness.probe(peer, endpoint);
     return peer;
   }
 
