@@ -312,6 +312,11 @@ export class Directory {
     return hash.digest('hex').slice(0, 16);
   }
 
+  /** Names of every known origin, without building their records (the swarm's invariants walk them). */
+  originNames(): string[] {
+    return [...this.origins.keys()];
+  }
+
   // ---- internals --------------------------------------------------------------------------------
 
   private visible(origin: Origin, includeLost: boolean): boolean {
