@@ -43,6 +43,18 @@ export class Catchup {
     return n;
   }
 
+  /**
+   * The peer just answered at its endpoint (a probe): a retry waiting out a backoff earned while it was
+   * unreachable (or somewhere else) goes now.
+   */
+  reachable(peer: Peer): void {
+    const r = peer.replica;
+    if (r.catchup.kind !== 'waiting' || r.failures === 0) return;
+    this.s.c.clock.clearTimeout(r.catchup.timer);
+    r.catchup = { kind: 'idle' };
+    r.failures = 0;
+  }
+
   /** Notes that `version` of the peer's current life exists; starts a catch-up if it is not held. */
   want(peer: Peer, version: number, signal: string): void {
     const r = peer.replica;

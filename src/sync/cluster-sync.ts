@@ -70,11 +70,12 @@ export class ClusterSync {
       bounds: new BoundsLog(c),
       running: () => this.running,
     };
-    this.transitions = new Transitions(
-      this.s,
-      { catchup: () => this.catchup, liveness: () => this.liveness, claims: () => this.claims },
-      this.keyed,
-    );
+    this.transitions = new Transitions(this.s, {
+      catchup: () => this.catchup,
+      liveness: () => this.liveness,
+      claims: () => this.claims,
+      verify: (name, endpoint, signal) => this.mdns.verifyUnknown(name, endpoint, signal),
+    });
     const t = this.transitions;
     this.catchup = new Catchup(this.s, (peer, incarnation, version, signal) =>
       t.newLife(peer, incarnation, version, signal),
@@ -224,7 +225,8 @@ export class ClusterSync {
   private arrive(msg: Message, arrival: Arrival): Peer | undefined {
     const endpoint = { address: arrival.from.address, port: msg.peerPort };
     const peer =
-      this.peers.get(msg.name) ?? this.transitions.discover(msg.name, endpoint, msg.incarnation, arrival.datagram);
+      this.peers.get(msg.name) ??
+      this.transitions.discover(msg.name, endpoint, msg.incarnation, arrival.datagram && this.keyed);
     if (!peer) return undefined;
     peer.quiet = undefined;
     const replay = arrival.sentAt !== undefined && arrival.sentAt <= peer.lastSentAt;

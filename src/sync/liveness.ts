@@ -9,8 +9,8 @@ import type { SyncContext } from './sync-context.js';
 export interface LivenessHooks {
   /** A verified answer named this life and version of the peer. */
   heardFrom(peer: Peer, hello: Hello, signal: string): void;
-  /** A peer named in a summary: known, or added as unverified. */
-  discover(summary: PeerSummary): Peer | undefined;
+  /** A peer named in a summary: second-hand, so at most a reason to ask it. */
+  discover(summary: PeerSummary): void;
   forget(peer: Peer): void;
 }
 
@@ -60,15 +60,15 @@ export class Liveness {
       } else if (silence >= (peer.verified ? this.s.cfg.forgetAfterMs : SYNC_LIMITS.forgetUnverifiedMs)) {
         this.hooks.forget(peer);
       } else if (state === 'lost' && now - peer.probedAt >= this.reprobeMs(peer)) {
-        // Nothing else may ever say it is back (mDNS repeats nothing unchanged): ask it, less and less often.
+        // Nothing else may ever say it is back (mDNS repeats nothing unchanged): ask it, a little less often.
         void this.probe(peer, peer.endpoint);
       }
     }
   }
 
-  /** 2, 4, 8 ... periods between probes of a lost peer, up to 32 (about 5 minutes with mDNS alone). */
+  /** 2, then 4 periods between probes of a lost peer: a return is noticed within 40 s even with mDNS alone. */
   private reprobeMs(peer: Peer): number {
-    return this.s.cfg.livenessPeriodMs * 2 ** Math.min(5, Math.max(1, peer.probeFailures));
+    return this.s.cfg.livenessPeriodMs * (peer.probeFailures > 1 ? 4 : 2);
   }
 
   /**
@@ -82,7 +82,7 @@ export class Liveness {
     const atEndpoint = sameEndpoint(endpoint, peer.endpoint);
     try {
       // The peer's summary of the agents it knows rides on the first probe and every fourth after.
-      const withPeers = peer.probes++ % 4 === 0;
+      const withPeers = !this.s.c.transport || peer.probes++ % 4 === 0;
       const hello = await this.s.c.peers.hello(endpoint, this.s.cfg.livenessPeriodMs, withPeers);
       if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return;
       if (hello.name !== peer.name || hello.incarnation < peer.replica.incarnation) {

@@ -98,7 +98,14 @@ export class MdnsObserver {
       if (newer || !alive || !sameEndpoint(known.endpoint, endpoint)) void this.liveness.probe(known, endpoint, signal);
       return;
     }
-    const name = advert.name;
+    this.verifyUnknown(advert.name, endpoint, signal);
+  }
+
+  /**
+   * An agent not yet known, named by an advert or by a peer's summary: added only if a probe of that
+   * endpoint answers as it. Probes are budgeted (5 a second) and backed off per name and endpoint.
+   */
+  verifyUnknown(name: string, endpoint: Endpoint, signal: string): void {
     const key = `${name}@${endpoint.address}:${endpoint.port}`;
     const now = this.s.c.clock.monotonic();
     const failed = this.failed.get(key);

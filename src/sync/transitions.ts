@@ -4,7 +4,7 @@ import { LEFT } from './hints.js';
 import type { Liveness } from './liveness.js';
 import type { NameClaims } from './name-claims.js';
 import { OriginReplica } from './origin-replica.js';
-import type { Peer } from './peer-table.js';
+import { sameEndpoint, type Peer } from './peer-table.js';
 import type { SyncContext } from './sync-context.js';
 
 /**
@@ -14,8 +14,13 @@ import type { SyncContext } from './sync-context.js';
 export class Transitions {
   constructor(
     private readonly s: SyncContext,
-    private readonly parts: { catchup: () => Catchup; liveness: () => Liveness; claims: () => NameClaims },
-    private readonly keyed: boolean,
+    private readonly parts: {
+      catchup: () => Catchup;
+      liveness: () => Liveness;
+      claims: () => NameClaims;
+      /** Probes an agent not yet known at the endpoint someone named, and adds it if it answers. */
+      verify: (name: string, endpoint: Endpoint, signal: string) => void;
+    },
   ) {}
 
   /** A new incarnation: its replica replaces the old life's whole, and it is alive whatever the old was. */
@@ -46,30 +51,29 @@ export class Transitions {
     if (hello.incarnation > peer.replica.incarnation) this.newLife(peer, hello.incarnation, 0, 'new-incarnation');
     if (peer.replica.left) return;
     this.parts.liveness().heard(peer);
+    this.parts.catchup().reachable(peer);
     this.parts.catchup().want(peer, hello.version, signal);
   }
 
   /** An agent a verified peer named in its summary: second-hand, so it neither revives nor refreshes. */
-  learnOf(s: PeerSummary): Peer | undefined {
+  learnOf(s: PeerSummary): void {
+    const endpoint = { address: s.address, port: s.port };
     const known = this.s.peers.get(s.name);
-    if (known) {
-      const alive = this.s.c.directory.held(s.name)?.state === 'alive';
-      if (!alive || s.incarnation < known.replica.incarnation || known.replica.left) return known;
-      if (s.incarnation > known.replica.incarnation) this.newLife(known, s.incarnation, s.version, 'summary');
-      else this.parts.catchup().want(known, s.version, 'summary');
-      return known;
-    }
-    const peer = this.discover(s.name, { address: s.address, port: s.port }, s.incarnation, false);
-    if (peer) this.parts.catchup().want(peer, s.version, 'summary');
-    return peer;
+    if (!known) return this.parts.verify(s.name, endpoint, 'summary');
+    const r = known.replica;
+    if (s.incarnation < r.incarnation || (s.incarnation === r.incarnation && r.left)) return;
+    const alive = this.s.c.directory.held(s.name)?.state === 'alive';
+    // A newer life, another endpoint, or a lost agent said to be there: asked first-hand, never believed.
+    if (s.incarnation > r.incarnation || !alive || !sameEndpoint(endpoint, known.endpoint))
+      return void this.parts.liveness().probe(known, endpoint, 'summary');
+    this.parts.catchup().want(known, s.version, 'summary');
   }
 
   /**
-   * Adds an agent heard of for the first time, if the bounds leave room. Only an authenticated datagram
-   * (with a key) makes it verified at once; anything else must answer at its endpoint first.
+   * Adds an agent heard of for the first time, if the bounds leave room. `verified`: it answered at its
+   * endpoint, or spoke in a datagram signed with the site's key; any other must answer there first.
    */
-  discover(name: string, endpoint: Endpoint, incarnation: number, authenticated: boolean): Peer | undefined {
-    const verified = authenticated && this.keyed;
+  discover(name: string, endpoint: Endpoint, incarnation: number, verified: boolean): Peer | undefined {
     const room = this.s.peers.room(verified, (p) => this.s.c.directory.held(p.name)?.state !== 'alive');
     if (!room.ok) {
       this.s.bounds.hit(room.reason, { agent: name, known: this.s.peers.size });
