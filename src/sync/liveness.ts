@@ -99,10 +99,31 @@ export class Liveness {
       this.s.c.metrics.livenessProbes.inc({ result: 'failed' });
       this.failed(peer);
       const refused = err instanceof PeerRequestError && err.reason === 'refused';
-      if (refused && atEndpoint) this.lose(peer, 'its peer endpoint refuses connections');
+      if (refused && atEndpoint) {
+        this.lose(peer, 'its peer endpoint refuses connections');
+        this.askAround(peer);
+      }
     } finally {
       peer.probing = false;
     }
+  }
+
+  /**
+   * Nothing listens where `gone` was: if it restarted elsewhere, the others may know where. One alive
+   * peer is asked for its summary, whose news of `gone` is then checked first-hand (learn).
+   */
+  private askAround(gone: Peer): void {
+    const alive = [...this.s.peers.values()].filter(
+      (p) => p !== gone && p.verified && this.s.c.directory.held(p.name)?.state === 'alive',
+    );
+    if (alive.length === 0) return;
+    const other = alive[Math.floor(this.s.c.random() * alive.length)];
+    this.s.c.peers.hello(other.endpoint, this.s.cfg.livenessPeriodMs, true).then(
+      (hello) => {
+        if (this.s.running() && hello.name === other.name) this.learn(hello.peers ?? []);
+      },
+      () => this.s.c.metrics.livenessProbes.inc({ result: 'failed' }),
+    );
   }
 
   private failed(peer: Peer): void {
