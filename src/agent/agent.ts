@@ -157,6 +157,7 @@ export class Agent {
         this.directory,
       ),
       onServed: (route, status) => this.metrics.peerRequestsServed.inc({ route, status: String(status) }),
+      onAsked: (asker) => this.sync?.askedBy(asker),
     });
     this.peerListener = this.c.peerListener(service, this.metrics);
     this.peerPort = await this.peerListener.start();

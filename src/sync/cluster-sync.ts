@@ -2,7 +2,7 @@ import { DecodeError } from '../protocol/codec.js';
 import { openEnvelope, type Envelope } from '../protocol/envelope.js';
 import { HeartbeatMemo } from '../protocol/heartbeat-memo.js';
 import { incarnationTag, MESSAGE_TYPE_NAMES, MessageType, type Hint, type Message } from '../protocol/messages.js';
-import type { Endpoint } from '../transport/transport.js';
+import type { Asker, Endpoint } from '../transport/transport.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { Announcer } from './announcer.js';
 import { Catchup } from './catchup.js';
@@ -24,7 +24,6 @@ import { Transitions } from './transitions.js';
 
 export { syncDefaults, type ClusterSyncInit } from './config.js';
 export type { ClusterSyncComponents } from './sync-context.js';
-
 export type { Advert } from './mdns-observer.js';
 
 /**
@@ -68,6 +67,7 @@ export class ClusterSync {
       peers: this.peers,
       hints: this.hints,
       bounds: new BoundsLog(c),
+      self: { name: this.cfg.name, incarnation: this.cfg.incarnation, port: this.cfg.peerPort },
       running: () => this.running,
     };
     this.transitions = new Transitions(this.s, {
@@ -123,29 +123,24 @@ export class ClusterSync {
     await this.c.transport?.stop();
   }
 
-  /**
-   * An advertisement heard by another discovery (an mDNS TXT record). Without a cluster key it is
-   * handled like a heartbeat; with one, mDNS is only a hint: it causes a signed probe of the advertised
-   * endpoint, and only what that verified answer says is applied.
-   */
+  /** An mDNS advert: like a heartbeat without a key; with one, only a reason for a signed probe. */
   observe(advert: Advert, signal: string): void {
     if (this.running) this.mdns.observe(advert, signal);
   }
 
-  /**
-   * An mDNS re-announcement that changed nothing (bonjour reports none): it still says the agent is
-   * there. Without a key that counts as hearing it; with one it makes a silent or lost agent probed now.
-   */
+  /** An unchanged mDNS re-announcement: hearing the agent without a key; with one, a probe if silent. */
   observeRefresh(advert: Advert): void {
     if (this.running) this.mdns.refresh(advert);
   }
 
-  /**
-   * A goodbye heard by another discovery (an mDNS record with TTL 0): unauthenticated, so it counts only
-   * for the incarnation it names and once a probe confirms that nothing answers any more.
-   */
+  /** An mDNS goodbye (TTL 0): only for the life it names, once a probe finds nothing listening. */
   observeGoodbye(name: string, incarnation: number): void {
     if (this.running) this.mdns.goodbye(name, incarnation);
+  }
+
+  /** A peer that named itself in a hello it sent (maybe never heard of): probed back before believed. */
+  askedBy(asker: Asker & { address: string }): void {
+    if (this.running && asker.name !== this.cfg.name) this.mdns.asked(asker);
   }
 
   /** Origins whose catch-up is under way or pending: for /readyz and tests. */

@@ -83,7 +83,7 @@ export class Liveness {
     try {
       // The peer's summary of the agents it knows rides on the first probe and every fourth after.
       const withPeers = !this.s.c.transport || peer.probes++ % 4 === 0;
-      const hello = await this.s.c.peers.hello(endpoint, this.s.cfg.livenessPeriodMs, withPeers);
+      const hello = await this.s.c.peers.hello(endpoint, this.s.cfg.livenessPeriodMs, withPeers, this.s.self);
       if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return;
       if (hello.name !== peer.name || hello.incarnation < peer.replica.incarnation) {
         this.s.c.metrics.livenessProbes.inc({ result: 'other-agent' });
@@ -118,7 +118,7 @@ export class Liveness {
     );
     if (alive.length === 0) return;
     const other = alive[Math.floor(this.s.c.random() * alive.length)];
-    this.s.c.peers.hello(other.endpoint, this.s.cfg.livenessPeriodMs, true).then(
+    this.s.c.peers.hello(other.endpoint, this.s.cfg.livenessPeriodMs, true, this.s.self).then(
       (hello) => {
         if (this.s.running() && hello.name === other.name) this.learn(hello.peers ?? []);
       },

@@ -1,5 +1,5 @@
 import { MessageType, type Message } from '../protocol/messages.js';
-import type { Endpoint } from '../transport/transport.js';
+import type { Asker, Endpoint } from '../transport/transport.js';
 import { TokenBuckets } from '../util/token-bucket.js';
 import { PeerRequestError } from '../transport/transport.js';
 import { SYNC_LIMITS } from './config.js';
@@ -58,6 +58,18 @@ export class MdnsObserver {
     this.asHeartbeat(msg, from, signal);
   }
 
+  /** An agent that named itself in a hello it sent: known ones are probed if news, others verified. */
+  asked(asker: Asker & { address: string }): void {
+    const endpoint = { address: asker.address, port: asker.port };
+    const known = this.s.peers.get(asker.name);
+    if (!known) return this.verifyUnknown(asker.name, endpoint, 'probe');
+    const r = known.replica;
+    if (asker.incarnation < r.incarnation || (asker.incarnation === r.incarnation && r.left)) return;
+    const alive = this.s.c.directory.held(asker.name)?.state === 'alive';
+    if (asker.incarnation > r.incarnation || !alive || !sameEndpoint(endpoint, known.endpoint))
+      void this.liveness.probe(known, endpoint);
+  }
+
   refresh(advert: Advert): void {
     const peer = this.s.peers.get(advert.name);
     if (!peer || advert.site !== this.s.cfg.site || advert.incarnation !== peer.replica.incarnation) return;
@@ -73,7 +85,7 @@ export class MdnsObserver {
     const peer = this.s.peers.get(name);
     if (!peer || incarnation !== peer.replica.incarnation || peer.replica.left) return;
     const replica = peer.replica;
-    this.s.c.peers.hello(peer.endpoint, this.s.cfg.livenessPeriodMs).then(
+    this.s.c.peers.hello(peer.endpoint, this.s.cfg.livenessPeriodMs, false, this.s.self).then(
       (hello) => {
         if (this.s.running() && hello.name === name) this.transitions.heardFrom(peer, hello, 'probe');
       },
@@ -114,7 +126,7 @@ export class MdnsObserver {
       return this.s.bounds.hit('unverified-peers', { agent: name, known: this.s.peers.size });
     this.verifying.add(name);
     this.s.c.peers
-      .hello(endpoint, this.s.cfg.livenessPeriodMs)
+      .hello(endpoint, this.s.cfg.livenessPeriodMs, false, this.s.self)
       .then((hello) => {
         if (!this.s.running() || hello.name !== name || hello.site !== this.s.cfg.site) return this.fail(key);
         this.failed.delete(key);

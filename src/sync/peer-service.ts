@@ -1,7 +1,7 @@
 import type { Directory } from '../directory/directory.js';
 import { FORMAT_VERSION } from '../protocol/codec.js';
 import { DEVICE_ID_PATTERN } from '../profiles/model.js';
-import type { Hello, PeerService } from '../transport/transport.js';
+import type { Asker, Endpoint, Hello, PeerService } from '../transport/transport.js';
 
 /**
  * What this agent answers on its peer endpoint. It serves the changes of any origin it holds, not only
@@ -13,14 +13,27 @@ export class DirectoryPeerService implements PeerService {
       directory: Directory;
       identity: (withPeers: boolean) => Hello;
       onServed?: (route: string, status: number) => void;
+      /** A hello named its asker: an agent at the request's source address and that port. */
+      onAsked?: (asker: Asker & { address: string }) => void;
     },
   ) {}
 
-  handle(route: 'changes' | 'hello', query: URLSearchParams): { status: number; body: unknown } {
+  handle(route: 'changes' | 'hello', query: URLSearchParams, from: Endpoint): { status: number; body: unknown } {
+    if (route === 'hello') this.asked(query, from);
     const answer =
       route === 'hello' ? { status: 200, body: this.c.identity(query.get('peers') === '1') } : this.changes(query);
     this.c.onServed?.(route, answer.status);
     return answer;
+  }
+
+  /** An asker that does not name itself properly is simply not passed on: the hello is answered anyway. */
+  private asked(q: URLSearchParams, from: Endpoint): void {
+    const name = q.get('from');
+    const incarnation = Number(q.get('incarnation'));
+    const port = Number(q.get('port'));
+    if (name === null || !DEVICE_ID_PATTERN.test(name) || !Number.isSafeInteger(incarnation) || incarnation < 1) return;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) return;
+    this.c.onAsked?.({ name, incarnation, port, address: from.address });
   }
 
   private changes(q: URLSearchParams): { status: number; body: unknown } {

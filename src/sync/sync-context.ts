@@ -3,7 +3,7 @@ import type { LocalDeviceSet } from '../directory/local-device-set.js';
 import type { HeraldMetrics } from '../metrics/herald-metrics.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { MESSAGE_TYPE_NAMES } from '../protocol/messages.js';
-import type { DatagramTransport, Endpoint, PeerClient } from '../transport/transport.js';
+import type { Asker, DatagramTransport, Endpoint, PeerClient } from '../transport/transport.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Random } from '../util/random.js';
@@ -59,6 +59,8 @@ export interface SyncContext {
   readonly peers: PeerTable;
   readonly hints: Hints;
   readonly bounds: BoundsLog;
+  /** This agent, as it names itself when it asks a peer (a hello). */
+  readonly self: Asker;
   running(): boolean;
 }
 

@@ -2,7 +2,15 @@ import { Agent, request, type IncomingMessage } from 'node:http';
 import type { Changes } from '../directory/directory.js';
 import { AUTH_HEADER, type PeerAuth } from '../security/peer-auth.js';
 import { checkChanges, checkHello, MAX_PEER_RESPONSE_BYTES, PEER_PATHS } from '../sync/peer-protocol.js';
-import { PeerRequestError, type ChangesRequest, type Endpoint, type Hello, type PeerClient } from './transport.js';
+import {
+  helloQuery,
+  PeerRequestError,
+  type Asker,
+  type ChangesRequest,
+  type Endpoint,
+  type Hello,
+  type PeerClient,
+} from './transport.js';
 
 export { PeerRequestError };
 
@@ -46,9 +54,10 @@ export class HttpPeerClient implements PeerClient {
     return body === undefined ? undefined : checkChanges(body, req.origin);
   }
 
-  async hello(peer: Endpoint, timeoutMs: number, withPeers = false): Promise<Hello> {
+  async hello(peer: Endpoint, timeoutMs: number, withPeers = false, asker?: Asker): Promise<Hello> {
+    const query = helloQuery(withPeers, asker).toString();
     return checkHello(
-      await this.get(peer, withPeers ? `${PEER_PATHS.hello}?peers=1` : PEER_PATHS.hello, timeoutMs, false),
+      await this.get(peer, query ? `${PEER_PATHS.hello}?${query}` : PEER_PATHS.hello, timeoutMs, false),
     );
   }
 

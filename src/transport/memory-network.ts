@@ -9,7 +9,7 @@ import type {
   PeerClient,
   PeerService,
 } from './transport.js';
-import { PeerRequestError } from './transport.js';
+import { helloQuery, PeerRequestError } from './transport.js';
 
 export interface MemoryNetworkInit {
   /** Share of datagrams each receiver loses, independently. */
@@ -81,14 +81,8 @@ export class MemoryNetwork {
         if (res.status !== 200) throw new PeerRequestError('status', `peer answered ${res.status}`);
         return checkChanges(res.body, req.origin);
       },
-      hello: async (peer, timeoutMs, withPeers) => {
-        const res = await this.rpc(
-          address,
-          peer,
-          'hello',
-          new URLSearchParams(withPeers ? { peers: '1' } : {}),
-          timeoutMs,
-        );
+      hello: async (peer, timeoutMs, withPeers, asker) => {
+        const res = await this.rpc(address, peer, 'hello', helloQuery(withPeers ?? false, asker), timeoutMs);
         if (res.status !== 200) throw new PeerRequestError('status', `peer answered ${res.status}`);
         return checkHello(res.body);
       },

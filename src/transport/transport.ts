@@ -52,6 +52,27 @@ export interface Hello {
   peers?: PeerSummary[];
 }
 
+/**
+ * Who asks, on a hello: the asked agent learns of an asker it never heard (every advert of it lost)
+ * and probes it back. Signed with the request when the site has a key.
+ */
+export interface Asker {
+  name: string;
+  incarnation: number;
+  port: number;
+}
+
+/** The query of a hello request. */
+export function helloQuery(withPeers: boolean, asker?: Asker): URLSearchParams {
+  const q = new URLSearchParams(withPeers ? { peers: '1' } : {});
+  if (asker) {
+    q.set('from', asker.name);
+    q.set('incarnation', String(asker.incarnation));
+    q.set('port', String(asker.port));
+  }
+  return q;
+}
+
 export interface PeerSummary {
   name: string;
   incarnation: number;
@@ -69,7 +90,7 @@ export interface PeerClient {
   /** The origin's changes since a version; undefined when the peer holds nothing of that origin. */
   changes(peer: Endpoint, request: ChangesRequest, timeoutMs: number): Promise<Changes | undefined>;
   /** Who answers at this endpoint: a direct liveness probe; with `withPeers`, its summary of others. */
-  hello(peer: Endpoint, timeoutMs: number, withPeers?: boolean): Promise<Hello>;
+  hello(peer: Endpoint, timeoutMs: number, withPeers?: boolean, asker?: Asker): Promise<Hello>;
   close(): Promise<void>;
 }
 
