@@ -72,7 +72,9 @@ export class MdnsObserver {
 
   refresh(advert: Advert): void {
     const peer = this.s.peers.get(advert.name);
-    if (!peer || advert.site !== this.s.cfg.site || advert.incarnation !== peer.replica.incarnation) return;
+    // Not known (its first advert was lost, or its verification failed, or it was forgotten): as new.
+    if (!peer) return this.observe(advert, 'mdns');
+    if (advert.site !== this.s.cfg.site || advert.incarnation !== peer.replica.incarnation) return;
     const endpoint = { address: advert.address, port: advert.peerPort };
     const moved = !sameEndpoint(endpoint, peer.endpoint);
     const silent = this.s.c.clock.monotonic() - peer.lastHeard >= this.s.cfg.heartbeatMs;
