@@ -41,7 +41,7 @@ test('the envelope refuses unsigned, tampered, foreign-key and stale datagrams, 
     incarnation: 1,
     version: 1,
     peerPort: 1,
-    recent: [],
+    hints: [],
   });
   const sealed = env.seal(bytes);
   assert.equal(Buffer.from(env.open(sealed)), bytes);
@@ -83,7 +83,7 @@ test('forged, tampered and replayed datagrams change nothing while signed traffi
     incarnation: 99_999,
     version: 1,
     peerPort: 7771,
-    recent: [],
+    hints: [],
     delta: { version: 1, added: [device('evil')], updated: [], removed: [] },
   }).bytes;
   const goodbye = encodeMessage({
@@ -93,7 +93,7 @@ test('forged, tampered and replayed datagrams change nothing while signed traffi
     incarnation: 99_999,
     version: 9,
     peerPort: 7771,
-    recent: [],
+    hints: [],
   }).bytes;
   site.network.loss = 0; // every receiver gets every forgery, so that the counts below are exact
   const genuine = captured.at(-1)!;

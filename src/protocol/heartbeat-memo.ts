@@ -33,7 +33,7 @@ export class HeartbeatMemo {
       this.keyByAgent.clear();
       this.byBytes.clear();
     }
-    Object.freeze(msg.recent);
+    Object.freeze(msg.hints);
     Object.freeze(msg);
     this.keyByAgent.set(agent, key);
     this.byBytes.set(key, msg);

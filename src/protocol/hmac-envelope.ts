@@ -71,6 +71,14 @@ export class HmacEnvelope implements Envelope {
     }
     return b.subarray(0, body);
   }
+
+  sentAt(bytes: Uint8Array): number | undefined {
+    if (bytes.length < TRAILER_BYTES + 5) return undefined;
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readUIntBE(
+      bytes.length - TRAILER_BYTES + 1,
+      6,
+    );
+  }
 }
 
 /** A whole message without a trailer: judged by the header's lengths alone (declaredLength). */

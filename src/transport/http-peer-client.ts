@@ -2,18 +2,17 @@ import { Agent, request, type IncomingMessage } from 'node:http';
 import type { Changes } from '../directory/directory.js';
 import { AUTH_HEADER, type PeerAuth } from '../security/peer-auth.js';
 import { checkChanges, checkHello, MAX_PEER_RESPONSE_BYTES, PEER_PATHS } from '../sync/peer-protocol.js';
-import type { ChangesRequest, Endpoint, Hello, PeerClient } from './transport.js';
+import {
+  helloQuery,
+  PeerRequestError,
+  type Asker,
+  type ChangesRequest,
+  type Endpoint,
+  type Hello,
+  type PeerClient,
+} from './transport.js';
 
-export class PeerRequestError extends Error {
-  constructor(
-    readonly reason: 'timeout' | 'refused' | 'status' | 'too-large' | 'malformed' | 'network' | 'unauthenticated',
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'PeerRequestError';
-  }
-}
+export { PeerRequestError };
 
 /**
  * Catch-up over HTTP: pooled keep-alive connections (a burst of catch-ups to one peer reuses one or two
@@ -50,13 +49,15 @@ export class HttpPeerClient implements PeerClient {
       since: String(req.since),
       incarnation: String(req.incarnation),
     });
+    if (req.after !== undefined) query.set('after', req.after);
     const body = await this.get(peer, `${PEER_PATHS.changes}?${query.toString()}`, timeoutMs, true);
     return body === undefined ? undefined : checkChanges(body, req.origin);
   }
 
-  async hello(peer: Endpoint, timeoutMs: number, withPeers = false): Promise<Hello> {
+  async hello(peer: Endpoint, timeoutMs: number, withPeers = false, asker?: Asker): Promise<Hello> {
+    const query = helloQuery(withPeers, asker).toString();
     return checkHello(
-      await this.get(peer, withPeers ? `${PEER_PATHS.hello}?peers=1` : PEER_PATHS.hello, timeoutMs, false),
+      await this.get(peer, query ? `${PEER_PATHS.hello}?${query}` : PEER_PATHS.hello, timeoutMs, false),
     );
   }
 
@@ -108,20 +109,7 @@ export class HttpPeerClient implements PeerClient {
           `${url} announced ${declared} bytes, more than ${MAX_PEER_RESPONSE_BYTES}`,
         );
       }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of res) {
-        size += (chunk as Buffer).length;
-        if (size > MAX_PEER_RESPONSE_BYTES) {
-          res.destroy();
-          throw new PeerRequestError('too-large', `${url} sent more than ${MAX_PEER_RESPONSE_BYTES} bytes`);
-        }
-        chunks.push(chunk as Buffer);
-      }
-      // An answer cut short (the peer crashed mid-body) ends the loop without an error on some paths.
-      if (!res.complete)
-        throw new PeerRequestError('network', `${url}: connection closed before the answer was complete`);
-      const body = Buffer.concat(chunks);
+      const body = await readBody(res, url);
       if (this.auth && signed) {
         const header = res.headers[AUTH_HEADER];
         const check = this.auth.verifyResponse(Array.isArray(header) ? header[0] : header, signed.signature, body);
@@ -130,14 +118,31 @@ export class HttpPeerClient implements PeerClient {
       }
       try {
         return JSON.parse(body.toString('utf8'));
-      } catch {
-        throw new PeerRequestError('malformed', `${url} did not answer JSON`);
+      } catch (err) {
+        throw new PeerRequestError('malformed', `${url} did not answer JSON`, { cause: err });
       }
     } catch (err) {
       if (!res.complete) res.destroy();
       throw err instanceof PeerRequestError ? err : classify(signal.aborted ? signal.reason : err, url);
     }
   }
+}
+
+/** The whole answer body, within the cap; an answer cut short is an error, not a shorter body. */
+async function readBody(res: IncomingMessage, url: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_PEER_RESPONSE_BYTES) {
+      res.destroy();
+      throw new PeerRequestError('too-large', `${url} sent more than ${MAX_PEER_RESPONSE_BYTES} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  // An answer cut short (the peer crashed mid-body) ends the loop without an error on some paths.
+  if (!res.complete) throw new PeerRequestError('network', `${url}: connection closed before the answer was complete`);
+  return Buffer.concat(chunks);
 }
 
 function classify(err: unknown, url: string): PeerRequestError {
