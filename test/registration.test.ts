@@ -306,7 +306,7 @@ test('who may write: a loopback peer with a loopback Host, the socket, or the to
 
 test('with an API token, writes need it', async () => {
   await site.crash('alpha');
-  await startMe({ authorizeApi: bearerAuthorizer('s3cret-token-0123456789') });
+  await startMe({ authorizeApi: bearerAuthorizer('s3cret-token-0123456789'), apiToken: true });
   const denied = await call('PUT', '/v1/local/devices/x', reg('x'), { authorization: 'Bearer wrong-token-000000000' });
   assert.is(denied.status, 401);
   assert.match(denied.body.detail, /bearer token is not valid/);

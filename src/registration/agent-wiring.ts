@@ -24,6 +24,8 @@ export interface RegistrationComponents {
   probes?: Probes;
   checkerLimits?: CheckerLimits;
   authorizeApi?: (req: IncomingMessage) => HttpProblem | undefined;
+  /** The API has a bearer token (checked by authorizeApi): its holders may register from anywhere. */
+  apiToken?: boolean;
 }
 
 /** This host's devices (files and registrations, with their checks) and their metrics, for one agent. */
@@ -46,5 +48,5 @@ export function registrationRoutes(
   devices: HostDevices,
   metrics: HeraldMetrics,
 ): ApiRoutes[] {
-  return [new LocalDeviceRoutes({ devices, metrics, tokenConfigured: c.authorizeApi !== undefined })];
+  return [new LocalDeviceRoutes({ devices, metrics, tokenConfigured: c.apiToken === true })];
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeSegment, HttpProblem, readQuery, sendJson, sendProblem } from '../http/problem.js';
+import type { RequestTarget } from '../http/request-target.js';
 import type { HeraldMetrics } from '../metrics/herald-metrics.js';
 import type { HealthState } from '../profiles/checks.js';
 import { isObject } from '../profiles/validate.js';
@@ -13,7 +14,7 @@ import { writeDenied, type ApiVia } from './write-guard.js';
 export interface ApiRoutes {
   readonly name: string;
   matches(pathname: string): boolean;
-  handle(req: IncomingMessage, res: ServerResponse, url: URL, via: ApiVia): Promise<void>;
+  handle(req: IncomingMessage, res: ServerResponse, url: RequestTarget, via: ApiVia): Promise<void>;
 }
 
 const REPORTS: Record<string, HealthState> = { pass: 'passing', warn: 'warning', fail: 'critical' };
@@ -32,7 +33,7 @@ export class LocalDeviceRoutes implements ApiRoutes {
     return pathname === PREFIX || pathname.startsWith(PREFIX + '/');
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse, url: URL, via: ApiVia): Promise<void> {
+  async handle(req: IncomingMessage, res: ServerResponse, url: RequestTarget, via: ApiVia): Promise<void> {
     try {
       readQuery(url, []);
       const rest = url.pathname.slice(PREFIX.length).split('/').filter(Boolean).map(decodeSegment);

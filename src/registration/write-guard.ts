@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpProblem } from '../http/problem.js';
-import { isLoopback } from '../security/api-token.js';
+import { isLoopbackAddress, isLoopbackHost } from '../security/loopback.js';
 
 /** How a request reached the API: the TCP listener or the unix socket (whose file mode decides access). */
 export type ApiVia = 'tcp' | 'socket';
@@ -13,16 +13,17 @@ export type ApiVia = 'tcp' | 'socket';
  */
 export function writeDenied(req: IncomingMessage, via: ApiVia, tokenConfigured: boolean): HttpProblem | undefined {
   if (via === 'socket' || tokenConfigured) return undefined;
-  const peer = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-  if (!isLoopback(peer))
+  const peer = req.socket.remoteAddress ?? '';
+  if (!isLoopbackAddress(peer))
     return new HttpProblem(
       403,
       'Forbidden',
       `registration is accepted only from this host (loopback) unless an API token is configured; the request came from ${peer}`,
       'write-forbidden',
     );
-  const host = hostOf(req.headers.host);
-  if (host === undefined || !isLoopback(host))
+  // Reads may omit Host (HTTP/1.0 tools); a write must name this host by a loopback name.
+  const host = req.headers.host;
+  if (host === undefined || !isLoopbackHost(host))
     return new HttpProblem(
       403,
       'Forbidden',
@@ -30,10 +31,4 @@ export function writeDenied(req: IncomingMessage, via: ApiVia, tokenConfigured: 
       'write-forbidden',
     );
   return undefined;
-}
-
-function hostOf(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::\d+)?$/.exec(header.trim());
-  return m ? (m[1] || m[2]).toLowerCase() : undefined;
 }
