@@ -26,11 +26,16 @@ export interface HostAgent {
 }
 
 /** mDNS and MQTT are loaded only when configured: on a small host every unused module is memory. */
-async function extensionsFor(config: AgentConfig, interfaceAddress: string): Promise<AgentExtension[]> {
+async function extensionsFor(
+  config: AgentConfig,
+  interfaceAddress: string,
+  peers: HttpPeerClient,
+): Promise<AgentExtension[]> {
   const out: AgentExtension[] = [];
   if (config.discovery !== 'multicast') {
     const { MdnsDiscovery } = await import('../mdns/mdns-discovery.js');
-    out.push(new MdnsDiscovery({ interfaceAddress, browse: true, publishDevices: config.mdnsDevices }));
+    // mDNS hints are checked over the agent's own peer client: signed both ways when a key is set.
+    out.push(new MdnsDiscovery({ interfaceAddress, browse: true, publishDevices: config.mdnsDevices, peers }));
   }
   if (config.mqttUrl) {
     const { MqttBridge } = await import('../mqtt/bridge.js');
@@ -79,6 +84,7 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
   const socketLog = new RateLimitedLog(clock, 60_000);
 
   const incarnation = await nextIncarnation(config.stateDir, clock.now());
+  const peers = new HttpPeerClient({ localAddress: iface.address, auth: peerAuth });
   const agent = new Agent(
     {
       clock,
@@ -98,9 +104,9 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
                   logger.warn({ err: err.message }, 'multicast socket error (repeats are not logged for a minute)');
               },
             }),
-      extensions: await extensionsFor(config, iface.address),
+      extensions: await extensionsFor(config, iface.address, peers),
       envelope,
-      peers: new HttpPeerClient({ localAddress: iface.address, auth: peerAuth }),
+      peers,
       peerListener: (service, metrics) => {
         const server = new PeerHttpServer(
           service,
