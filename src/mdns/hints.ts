@@ -5,6 +5,7 @@ import { PeerRequestError } from '../transport/http-peer-client.js';
 import type { Endpoint, PeerClient } from '../transport/transport.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { TokenBuckets } from '../util/token-bucket.js';
 
 /** Agents named over mDNS and not yet verified, held at once (issue 16 item 7). */
@@ -41,9 +42,11 @@ export class HintVerifier {
   private readonly inFlight = new Set<string>();
   private readonly budget: TokenBuckets;
   private stopped = false;
+  private readonly refutedLog: RateLimitedLog;
 
   constructor(private readonly init: HintVerifierInit) {
     this.budget = new TokenBuckets(init.clock, 10, 20, 1);
+    this.refutedLog = new RateLimitedLog(init.clock, 60_000, 64);
   }
 
   stop(): void {
@@ -145,7 +148,8 @@ export class HintVerifier {
       }
     }
     this.init.metrics.mdnsHints.inc({ result: 'goodbye-refuted' });
-    this.init.logger.warn({ agent: name }, 'an mDNS goodbye for an agent that still answers was ignored');
+    if (this.refutedLog.allow(name))
+      this.init.logger.warn({ agent: name }, 'an mDNS goodbye for an agent that still answers was ignored');
   }
 }
 

@@ -232,7 +232,7 @@ export class Responder {
           if (c.kind === 'service') for (const u of uniqueRecords(c, this.host, this.init.address)) add(additionals, u);
         }
     if (answers.length === 0) return;
-    if (records.some(({ c }) => c.kind === 'service'))
+    if (answers.some((r) => r.type === 'PTR' || r.type === 'SRV'))
       for (const u of uniqueRecords(this.host, this.host, this.init.address)) add(additionals, u);
     const known = (query.answers ?? []) as RecordLike[];
     const now = this.init.clock.monotonic();
@@ -249,6 +249,8 @@ export class Responder {
 
   private markSent(records: RecordLike[]): void {
     const now = this.init.clock.monotonic();
+    // Bounded: old TXT versions leave keys behind; forgetting them only allows one more multicast.
+    if (this.lastMulticast.size > 256) this.lastMulticast.clear();
     for (const r of records) this.lastMulticast.set(recordKey(r), now);
   }
 }
