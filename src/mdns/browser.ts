@@ -19,6 +19,9 @@ export interface BrowserInit {
   /** A PTR with TTL 0 for a known instance (a goodbye, or someone saying so). */
   onGoodbye(instance: string, txt: Record<string, string>, from: string): void;
   onDrop(reason: 'too-many-instances'): void;
+  /** This host's own instances of the type: listed as known, so that every browser on a link lists the
+   * same set and duplicate-question suppression can work (otherwise each list lacks its own instance). */
+  own?(): string[];
 }
 
 interface Entry {
@@ -46,7 +49,7 @@ export class Browser {
   constructor(private readonly init: BrowserInit) {}
 
   start(): void {
-    this.schedule(20 + this.init.random() * 100);
+    this.schedule(0);
   }
 
   stop(): void {
@@ -60,24 +63,39 @@ export class Browser {
     else this.onResponse(packet, from);
   }
 
-  private schedule(delay: number): void {
+  /**
+   * Each query a random 20–120 ms plus up to a tenth of the interval late: browsers that heard the same
+   * query would otherwise all ask again at the same instant, before hearing each other (§7.3 needs one
+   * of them to go first).
+   */
+  private schedule(interval: number): void {
+    const delay = interval + 20 + this.init.random() * (100 + interval / 10);
     this.init.clock.clearTimeout(this.timer);
-    this.timer = this.init.clock.setTimeout(() => {
-      this.query();
-      this.interval = Math.min(this.interval * 2, MAX_QUERY_INTERVAL_MS);
-    }, delay);
+    this.timer = this.init.clock.setTimeout(() => this.query(), delay);
     this.timer.unref?.();
   }
 
   private query(): void {
     if (this.stopped) return;
     this.init.send({ type: 'query', questions: [{ name: this.init.type, type: 'PTR' }], answers: this.knownAnswers() });
+    this.asked();
+  }
+
+  /** A query went out, ours or one as good as ours: the next one is an interval away, which then doubles. */
+  private asked(): void {
     this.schedule(this.interval);
+    this.interval = Math.min(this.interval * 2, MAX_QUERY_INTERVAL_MS);
   }
 
   private knownAnswers(): RecordLike[] {
     const now = this.init.clock.monotonic();
-    const out: RecordLike[] = [];
+    const out: RecordLike[] = (this.init.own?.() ?? []).map((data) => ({
+      name: this.init.type,
+      type: 'PTR',
+      class: 'IN',
+      ttl: OTHER_TTL,
+      data,
+    }));
     for (const [instance, e] of this.cache) {
       const left = Math.floor((e.expiresAt - now) / 1000);
       if (left <= 0) this.cache.delete(instance);
@@ -87,14 +105,19 @@ export class Browser {
     return out;
   }
 
-  /** §7.3: someone else asked our question, listing every answer we would list: ours is as good as sent. */
+  /**
+   * §7.3: someone else asked our question and lists as known no answer that we would not list too, so
+   * every answer we would draw is drawn by theirs: ours counts as sent. (If they list one we lack, that
+   * responder stays quiet for them, and we must ask ourselves.)
+   */
   private onQuery(packet: DecodedPacket): void {
     const asks = (packet.questions ?? []).some((q) => q.type === 'PTR' && sameName(q.name, this.init.type));
     if (!asks || this.timer === undefined) return;
-    const theirs = new Set(
-      ((packet.answers ?? []) as RecordLike[]).filter((a) => a.type === 'PTR').map((a) => String(a.data).toLowerCase()),
+    const mine = new Set(this.knownAnswers().map((k) => String(k.data).toLowerCase()));
+    const theirs = ((packet.answers ?? []) as RecordLike[]).filter(
+      (a) => a.type === 'PTR' && sameName(a.name, this.init.type),
     );
-    if (this.knownAnswers().every((k) => theirs.has(String(k.data).toLowerCase()))) this.schedule(this.interval);
+    if (theirs.every((a) => mine.has(String(a.data).toLowerCase()))) this.asked();
   }
 
   private onResponse(packet: DecodedPacket, from: string): void {

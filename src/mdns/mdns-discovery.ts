@@ -7,7 +7,7 @@ import { HttpPeerClient } from '../transport/http-peer-client.js';
 import type { PeerClient } from '../transport/transport.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { Browser } from './browser.js';
-import { claimLabel, newClaim, type Claim } from './claims.js';
+import { claimLabel, claimName, newClaim, type Claim } from './claims.js';
 import { HintVerifier } from './hints.js';
 import { MdnsSocket, onLinkOf } from './mdns-socket.js';
 import { hostLabel, type ServiceSpec } from './records.js';
@@ -117,6 +117,7 @@ export class MdnsDiscovery implements AgentExtension {
           if (t) this.hints?.goodbye(t.name);
         },
         onDrop: (reason) => ctx.metrics.invalidInput.inc({ source: 'mdns', reason }),
+        own: () => this.ownInstances(),
       });
     }
     await this.socket.start((packet, from) => {
@@ -160,6 +161,11 @@ export class MdnsDiscovery implements AgentExtension {
     });
     this.sending.add(p);
     void p.finally(() => this.sending.delete(p));
+  }
+
+  private ownInstances(): string[] {
+    const agent = this.responder?.claims().find((c) => c.key === 'agent');
+    return agent?.state === 'announced' ? [claimName(agent)] : [];
   }
 
   private showNames(): void {
