@@ -5,6 +5,7 @@ import type { Device } from '../profiles/model.js';
 import { FORMAT_VERSION } from '../protocol/codec.js';
 import { HttpPeerClient } from '../transport/http-peer-client.js';
 import type { PeerClient } from '../transport/transport.js';
+import type { Logger } from '../util/logger.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { Browser } from './browser.js';
 import { claimLabel, claimName, newClaim, type Claim } from './claims.js';
@@ -63,20 +64,9 @@ export class MdnsDiscovery implements AgentExtension {
   async start(ctx: AgentContext): Promise<void> {
     this.ctx = ctx;
     const log = ctx.logger.child({ component: 'mdns' });
-    const dropLog = new RateLimitedLog(ctx.clock, 60_000);
     const address = this.init.interfaceAddress;
-    this.socket = new MdnsSocket({
-      interfaceAddress: address,
-      onLink: onLinkOf(address, netmaskOf(address)),
-      clock: ctx.clock,
-      socket: this.init.socket,
-      port: this.init.port,
-      onDrop: (reason, from) => {
-        ctx.metrics.invalidInput.inc({ source: 'mdns', reason });
-        if (dropLog.allow(reason)) log.warn({ reason, from: `${from.address}:${from.port}` }, 'dropped an mDNS packet');
-      },
-    });
     const id = ctx.identity;
+    this.socket = this.makeSocket(log);
     this.responder = new Responder(
       {
         address,
@@ -92,37 +82,17 @@ export class MdnsDiscovery implements AgentExtension {
       },
       newClaim('host', 'host', hostLabel(id.name)),
     );
-    if (this.init.browse) {
-      const peers = this.init.peers ?? new HttpPeerClient({ localAddress: address });
-      if (!this.init.peers) this.ownPeers = peers;
-      this.hints = new HintVerifier({
-        site: id.site,
-        self: id.name,
-        peers,
-        sync: ctx.sync,
-        directory: ctx.directory,
-        clock: ctx.clock,
-        metrics: ctx.metrics,
-        logger: log,
-        timeoutMs: 2000,
-      });
-      this.browser = new Browser({
-        type: '_herald._tcp.local',
-        clock: ctx.clock,
-        random: ctx.random,
-        send: (p) => this.send(p),
-        onAdvert: (_instance, txt, port, from) => this.onAdvert(txt, port, from),
-        onGoodbye: (_instance, txt) => {
-          const t = parseHeraldTxt(txt);
-          if (t) this.hints?.goodbye(t.name);
-        },
-        onDrop: (reason) => ctx.metrics.invalidInput.inc({ source: 'mdns', reason }),
-        own: () => this.ownInstances(),
-      });
-    }
+    if (this.init.browse) this.makeBrowser(log);
+    const internalLog = new RateLimitedLog(ctx.clock, 60_000);
     await this.socket.start((packet, from) => {
-      this.responder?.onPacket(packet);
-      this.browser?.onPacket(packet, from.address);
+      // A packet that passed the checks and still trips the code is counted, never a crash.
+      try {
+        this.responder?.onPacket(packet);
+        this.browser?.onPacket(packet, from.address);
+      } catch (err) {
+        ctx.metrics.invalidInput.inc({ source: 'mdns', reason: 'internal' });
+        if (internalLog.allow('internal')) log.error({ err: (err as Error).message }, 'an mDNS packet was not handled');
+      }
     });
     this.responder.setService(newClaim('agent', 'service', `${id.name}@${id.site}`, this.agentSpec()));
     this.unsubscribe = ctx.local.onChange(() => this.onLocalChange());
@@ -130,6 +100,55 @@ export class MdnsDiscovery implements AgentExtension {
     this.responder.start();
     this.browser?.start();
     log.info({ interface: address, browse: this.init.browse, devices: this.init.publishDevices }, 'mDNS started');
+  }
+
+  private makeSocket(log: Logger): MdnsSocket {
+    const ctx = this.c;
+    const dropLog = new RateLimitedLog(ctx.clock, 60_000);
+    const address = this.init.interfaceAddress;
+    return new MdnsSocket({
+      interfaceAddress: address,
+      onLink: onLinkOf(address, netmaskOf(address)),
+      clock: ctx.clock,
+      socket: this.init.socket,
+      port: this.init.port,
+      onDrop: (reason, from) => {
+        ctx.metrics.invalidInput.inc({ source: 'mdns', reason });
+        if (dropLog.allow(reason)) log.warn({ reason, from: `${from.address}:${from.port}` }, 'dropped an mDNS packet');
+      },
+    });
+  }
+
+  /** The browser, and the checks its hints go through before sync hears of them. */
+  private makeBrowser(log: Logger): void {
+    const ctx = this.c;
+    const peers = this.init.peers ?? new HttpPeerClient({ localAddress: this.init.interfaceAddress });
+    if (!this.init.peers) this.ownPeers = peers;
+    const hints = new HintVerifier({
+      site: ctx.identity.site,
+      self: ctx.identity.name,
+      peers,
+      sync: ctx.sync,
+      directory: ctx.directory,
+      clock: ctx.clock,
+      metrics: ctx.metrics,
+      logger: log,
+      timeoutMs: 2000,
+    });
+    this.hints = hints;
+    this.browser = new Browser({
+      type: '_herald._tcp.local',
+      clock: ctx.clock,
+      random: ctx.random,
+      send: (p) => this.send(p),
+      onAdvert: (_instance, txt, port, from) => this.onAdvert(txt, port, from),
+      onGoodbye: (_instance, txt) => {
+        const t = parseHeraldTxt(txt);
+        if (t) hints.goodbye(t.name);
+      },
+      onDrop: (reason) => ctx.metrics.invalidInput.inc({ source: 'mdns', reason }),
+      own: () => this.ownInstances(),
+    });
   }
 
   async stop(opts: { goodbye?: boolean } = {}): Promise<void> {
