@@ -220,6 +220,8 @@ export class MdnsDiscovery implements AgentExtension {
   private onAdvert(txt: Record<string, string>, port: number, from: string): void {
     const t = parseHeraldTxt(txt);
     if (!t) return this.c.metrics.invalidInput.inc({ source: 'mdns', reason: 'txt' });
+    // Heard, not believed: what sync applies comes from the probe the hint leads to.
+    this.c.metrics.announcementsReceived.inc({ type: 'mdns-advert' });
     this.hints?.advert(t.name, t.site, t.incarnation, t.version, { address: from, port });
   }
 
