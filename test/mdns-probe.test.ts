@@ -1,6 +1,7 @@
 import dnsPacket from 'dns-packet';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { Browser } from '../src/mdns/browser.js';
 import { claimLabel, newClaim, type Claim } from '../src/mdns/claims.js';
 import type { DecodedPacket } from '../src/mdns/mdns-socket.js';
 import { compareProbeSets, hostRecord, OTHER_TTL, HOST_TTL } from '../src/mdns/records.js';
@@ -99,6 +100,54 @@ test('the tie-break compares rdata as unsigned bytes', () => {
   assert.ok(compareProbeSets(a, b) < 0);
   assert.ok(compareProbeSets(b, a) > 0);
   assert.is(compareProbeSets(a, a), 0);
+});
+
+test('known-answer suppression: a query listing our record with over half its TTL left draws nothing', async () => {
+  const clock = new FakeClock();
+  const { responders, sent } = link(clock, [{ name: 'ka-herald', address: '10.0.0.7', instance: 'k@s' }]);
+  responders[0].start();
+  await clock.advance(5000);
+  const ask = (ttl: number) => {
+    sent.length = 0;
+    const query = {
+      type: 'query',
+      questions: [{ name: '_herald._tcp.local', type: 'PTR' }],
+      answers: [{ name: '_herald._tcp.local', type: 'PTR', class: 'IN', ttl, data: 'k@s._herald._tcp.local' }],
+    } as dnsPacket.Packet;
+    responders[0].onPacket(dnsPacket.decode(dnsPacket.encode(query)));
+    return sent.length;
+  };
+  assert.is(ask(OTHER_TTL), 0, 'known with its whole TTL: no answer');
+  await clock.advance(1100);
+  assert.is(ask(OTHER_TTL / 2 - 1), 1, 'known with less than half its TTL: answered (RFC 6762 §7.1)');
+});
+
+test('duplicate-question suppression: a browser that hears an equal query does not ask again', async () => {
+  const clock = new FakeClock();
+  const sent: number[] = [];
+  const browsers = [0, 1].map(
+    (i) =>
+      new Browser({
+        type: '_herald._tcp.local',
+        clock,
+        random: () => (i === 0 ? 0 : 0.9), // browser 0 always asks first
+        send: (p) => {
+          sent.push(i);
+          const packet = dnsPacket.decode(dnsPacket.encode(p as dnsPacket.Packet));
+          browsers[1 - i].onPacket(packet, '10.0.0.1');
+        },
+        onAdvert: () => {},
+        onGoodbye: () => {},
+        onDrop: () => {},
+      }),
+  );
+  for (const b of browsers) b.start();
+  await clock.advance(120_000);
+  assert.ok(sent.length >= 6, `queries at doubling intervals (${sent.length})`);
+  assert.ok(
+    sent.every((i) => i === 0),
+    `only the first browser asked: ${sent.join(',')}`,
+  );
 });
 
 test.run();
