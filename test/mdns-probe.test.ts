@@ -123,6 +123,21 @@ test('known-answer suppression: a query listing our record with over half its TT
 });
 
 test('duplicate-question suppression: a browser that hears an equal query does not ask again', async () => {
+  const { sent } = await twoBrowsers(false);
+  assert.ok(sent.length >= 6, `queries at doubling intervals (${sent.length})`);
+  assert.ok(
+    sent.every((i) => i === 0),
+    `only the first browser asked: ${sent.join(',')}`,
+  );
+});
+
+test('a browser that lacks an answer the other lists still asks (RFC 6762 §7.3)', async () => {
+  const { sent } = await twoBrowsers(true);
+  assert.ok(sent.includes(1), `the second browser asked too: ${sent.join(',')}`);
+});
+
+/** Two browsers that hear each other's queries; with `firstKnowsOne`, the first holds an instance. */
+async function twoBrowsers(firstKnowsOne: boolean) {
   const clock = new FakeClock();
   const sent: number[] = [];
   const browsers = [0, 1].map(
@@ -141,13 +156,16 @@ test('duplicate-question suppression: a browser that hears an equal query does n
         onDrop: () => {},
       }),
   );
+  if (firstKnowsOne) {
+    const advert: dnsPacket.Packet = {
+      type: 'response',
+      answers: [{ name: '_herald._tcp.local', type: 'PTR', ttl: OTHER_TTL, data: 'z@s._herald._tcp.local' }],
+    };
+    browsers[0].onPacket(dnsPacket.decode(dnsPacket.encode(advert)), '10.0.0.9');
+  }
   for (const b of browsers) b.start();
   await clock.advance(120_000);
-  assert.ok(sent.length >= 6, `queries at doubling intervals (${sent.length})`);
-  assert.ok(
-    sent.every((i) => i === 0),
-    `only the first browser asked: ${sent.join(',')}`,
-  );
-});
+  return { sent };
+}
 
 test.run();
