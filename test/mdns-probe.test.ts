@@ -94,6 +94,22 @@ test('TTLs: 120 s for records tied to a host name, 4,500 s for the others; goodb
   ]);
 });
 
+test('a host label another responder publishes with the same data is shared, and not withdrawn on stop', async () => {
+  const clock = new FakeClock();
+  const { responders, renames, sent } = link(clock, [
+    { name: 'same-herald', address: '10.0.0.4', instance: 'same@s1' },
+    { name: 'same-herald', address: '10.0.0.4', instance: 'same@s2' },
+  ]);
+  for (const r of responders) r.start();
+  await clock.advance(5000);
+  assert.equal(renames, [[], []], 'identical data is no conflict (RFC 6762 §8.2)');
+  sent.length = 0;
+  responders[0].stop(true);
+  const names = sent.flatMap((s) => (s.packet.answers ?? []).map((a) => a.name));
+  assert.ok(names.includes('same@s1._herald._tcp.local'), 'its own instance withdrawn');
+  assert.not.ok(names.includes('same-herald.local'), 'the shared host label kept');
+});
+
 test('the tie-break compares rdata as unsigned bytes', () => {
   const a = [hostRecord('h', '10.0.0.9')];
   const b = [hostRecord('h', '10.0.0.10')];

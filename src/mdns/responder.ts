@@ -43,6 +43,8 @@ export class Responder {
   private probeTimer: TimerHandle | undefined;
   private readonly announceTimers = new Map<string, TimerHandle>();
   private stopped = false;
+  /** Another responder publishes our host label with the same data (identical is no conflict, §8.2). */
+  private hostShared = false;
 
   constructor(
     private readonly init: ResponderInit,
@@ -101,7 +103,9 @@ export class Responder {
   }
 
   private goodbyeOf(c: Claim): RecordLike[] {
-    // The service-type enumeration PTR is shared with every other responder on the host: never withdrawn.
+    // The service-type enumeration PTR is shared with every other responder on the host: never withdrawn;
+    // nor is a host label another responder publishes too (two agents of one name, of two sites).
+    if (c.kind === 'host' && this.hostShared) return [];
     return allRecords(c, this.host, this.init.address)
       .filter((r) => !r.name.startsWith('_services._dns-sd.'))
       .map((r) => ({ ...r, ttl: 0 }));
@@ -161,6 +165,9 @@ export class Responder {
   /** A response with a record under one of our unique names and other data is a conflict. */
   private onResponse(packet: DecodedPacket): void {
     const records = [...(packet.answers ?? []), ...(packet.additionals ?? [])] as RecordLike[];
+    // Our own packets never get here (the socket drops its echo): an identical record is someone else's.
+    const hostA = uniqueRecords(this.host, this.host, this.init.address)[0];
+    if (records.some((r) => (r.ttl ?? 0) > 0 && sameRecord(r, hostA))) this.hostShared = true;
     for (const c of this.claims()) {
       const name = claimName(c);
       const ours = uniqueRecords(c, this.host, this.init.address);
