@@ -24,6 +24,7 @@ export interface HeraldMetrics {
   livenessProbes: Counter; // labels: result
   mdnsHints: Counter; // labels: result
   mdnsConflicts: Counter; // labels: kind
+  bugs: Counter; // labels: where
 }
 
 export function createHeraldMetrics(): HeraldMetrics {
@@ -92,6 +93,11 @@ export function createHeraldMetrics(): HeraldMetrics {
       'herald_mdns_conflicts_total',
       'mDNS names of this agent found taken by another responder and renamed, by kind (host, service).',
       ['kind'],
+    ),
+    bugs: r.counter(
+      'herald_bugs_total',
+      'Errors no input should cause (a handler threw, an unhandled rejection), caught and survived; by where.',
+      ['where'],
     ),
   };
 }
