@@ -35,11 +35,16 @@ export interface HostAgent {
 }
 
 /** mDNS and MQTT are loaded only when configured: on a small host every unused module is memory. */
-async function extensionsFor(config: AgentConfig, interfaceAddress: string): Promise<AgentExtension[]> {
+async function extensionsFor(
+  config: AgentConfig,
+  interfaceAddress: string,
+  peers: HttpPeerClient,
+): Promise<AgentExtension[]> {
   const out: AgentExtension[] = [];
   if (config.discovery !== 'multicast') {
     const { MdnsDiscovery } = await import('../mdns/mdns-discovery.js');
-    out.push(new MdnsDiscovery({ interfaceAddress, browse: true, publishDevices: config.mdnsDevices }));
+    // mDNS hints are checked over the agent's own peer client: signed both ways when a key is set.
+    out.push(new MdnsDiscovery({ interfaceAddress, browse: true, publishDevices: config.mdnsDevices, peers }));
   }
   if (config.mqttUrl) {
     const { MqttBridge } = await import('../mqtt/bridge.js');
@@ -157,6 +162,7 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
   const io: HostIo = { clock, logger, metrics, rejectedLog: new RateLimitedLog(clock, 60_000) };
 
   const incarnation = await nextIncarnation(config.stateDir, clock.now());
+  const peers = new HttpPeerClient({ localAddress: iface.address, auth: peerAuth });
   const agent = new Agent(
     {
       clock,
@@ -165,9 +171,9 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
       profiles: new FolderProfileSource(config.profiles),
       metrics,
       transport: config.discovery === 'mdns' ? undefined : datagramTransport(config, iface.address, io),
-      extensions: await extensionsFor(config, iface.address),
+      extensions: await extensionsFor(config, iface.address, peers),
       envelope,
-      peers: new HttpPeerClient({ localAddress: iface.address, auth: peerAuth }),
+      peers,
       peerListener: (service, metrics) =>
         peerListener(service, { host: iface.address, port: config.peerPort }, peerAuth, { ...io, metrics }),
       authorizeApi,

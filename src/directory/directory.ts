@@ -12,6 +12,7 @@ import {
   type DeviceFilter,
   type DeviceRecord,
   type DirectoryEvent,
+  type MdnsNames,
   type NameConflict,
   type NameLookup,
   type SnapshotEntry,
@@ -71,6 +72,7 @@ interface Origin {
   bytes: number;
   log: ChangeLog;
   conflict?: NameConflict;
+  mdns?: MdnsNames;
 }
 
 /**
@@ -225,6 +227,12 @@ export class Directory {
   setConflict(name: string, conflict: NameConflict | undefined): void {
     const origin = this.origins.get(name);
     if (origin) origin.conflict = conflict;
+  }
+
+  /** The mDNS names a local agent publishes under (after a conflict, `name (2)`): shown in /v1/agents. */
+  setMdnsNames(name: string, mdns: MdnsNames): void {
+    const origin = this.origins.get(name);
+    if (origin) origin.mdns = mdns;
   }
 
   // ---- read side --------------------------------------------------------------------------------
@@ -408,6 +416,7 @@ export class Directory {
     if (o.address !== undefined) info.address = o.address;
     if (o.peerPort !== undefined) info.peerPort = o.peerPort;
     if (o.conflict) info.conflict = o.conflict;
+    if (o.mdns) info.mdns = o.mdns;
     if (o.remote) info.remote = true;
     return info;
   }

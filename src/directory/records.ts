@@ -37,6 +37,13 @@ export interface AgentInfo {
   /** Imported from another site through MQTT: read-only, never announced on the LAN. */
   remote?: boolean;
   conflict?: NameConflict;
+  /** This agent's mDNS instance and host labels, once probed (renamed after a conflict). */
+  mdns?: MdnsNames;
+}
+
+export interface MdnsNames {
+  instance: string;
+  host: string;
 }
 
 export interface DeviceFilter {
