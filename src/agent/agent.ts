@@ -9,6 +9,7 @@ import { loadNodeMetrics, registerProcessMetrics } from '../metrics/process-metr
 import type { ProfileSource } from '../profiles/source.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { ClusterSync } from '../sync/cluster-sync.js';
+import { DEFAULT_HEARTBEAT_MS } from '../sync/config.js';
 import { DirectoryPeerService, helloOf } from '../sync/peer-service.js';
 import type { DatagramTransport, PeerClient, PeerService } from '../transport/transport.js';
 import type { Clock } from '../util/clock.js';
@@ -157,6 +158,7 @@ export class Agent {
         this.directory,
       ),
       onServed: (route, status) => this.metrics.peerRequestsServed.inc({ route, status: String(status) }),
+      onAsked: (asker) => this.sync?.askedBy(asker),
     });
     this.peerListener = this.c.peerListener(service, this.metrics);
     this.peerPort = await this.peerListener.start();
@@ -171,7 +173,7 @@ export class Agent {
         heartbeatMs: this.init.heartbeatMs,
         livenessPeriodMs:
           this.init.livenessPeriodMs ??
-          (this.c.transport ? undefined : (this.init.heartbeatMs ?? 1000) * MDNS_LIVENESS_FACTOR),
+          (this.c.transport ? undefined : (this.init.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) * MDNS_LIVENESS_FACTOR),
       },
     );
     await this.sync.start();
@@ -254,7 +256,10 @@ export class Agent {
         if (!this.stopping) await this.profiles.reload(reason);
       })
       // A reload runs from a file watcher: whatever fails in it is logged, never thrown at the process.
-      .catch((err: unknown) => this.c.logger.error({ err, reason }, 'profile reload failed; keeping the last set'));
+      .catch((err: unknown) => {
+        this.metrics.profileReloads.inc({ result: 'failed' });
+        this.c.logger.error({ err, reason }, 'profile reload failed; keeping the last set');
+      });
     return this.reloading;
   }
 

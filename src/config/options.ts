@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LOG_LEVELS } from '../util/logger.js';
+import { DEFAULT_HEARTBEAT_MS } from '../sync/config.js';
 
 export { EXIT, OptionError } from './exit.js';
 export { isBooleanWord, parseBoolean, parseOptionValue } from './option-values.js';
@@ -142,7 +143,7 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
     flag: 'heartbeat-ms',
     env: 'HERALD_HEARTBEAT_MS',
     kind: 'duration-ms',
-    help: 'heartbeat period in ms; lost after 3.5 periods (default: 1000)',
+    help: `heartbeat period in ms; lost after 3.5 periods (default: ${DEFAULT_HEARTBEAT_MS})`,
     restart: true,
   },
   {
@@ -292,7 +293,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig
     logFormat: 'auto',
     group: { host: '239.255.70.70', port: 7770 }, // organisation-local scope (RFC 2365), not routed off site
     peerPort: 7771, // a listener apart from the local API: peers never reach the local API
-    heartbeatMs: 1000, // a missed last change is noticed within about a second
+    heartbeatMs: DEFAULT_HEARTBEAT_MS,
     discovery: 'both', // Herald's own datagrams for speed, mDNS so that standard tools see the agent
     mdnsDevices: false, // one service per device is noisy on a big site: opt in
     nodeMetrics: true, // what dashboards expect; --no-node-metrics saves about 1 MiB resident

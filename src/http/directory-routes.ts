@@ -7,6 +7,7 @@ import { CAPABILITY_KINDS, type CapabilityKind } from '../profiles/model.js';
 import type { Clock } from '../util/clock.js';
 import { HERALD_VERSION } from '../version.js';
 import { decodeSegment, HttpProblem, readQuery } from './problem.js';
+import type { RequestTarget } from './request-target.js';
 
 /** What the directory's read routes need. */
 export interface DirectoryViews {
@@ -50,7 +51,7 @@ export function sendView(
 }
 
 /** GET /v1/devices: every alive agent's devices, filtered. */
-export function listDevices(v: DirectoryViews, url: URL, req: IncomingMessage, res: ServerResponse): void {
+export function listDevices(v: DirectoryViews, url: RequestTarget, req: IncomingMessage, res: ServerResponse): void {
   const filter = parseDeviceFilter(readQuery(url, [...FILTER_KEYS, 'include']));
   const index = v.journal.lastId;
   const devices = v.directory.devices(filter);
@@ -58,7 +59,12 @@ export function listDevices(v: DirectoryViews, url: URL, req: IncomingMessage, r
 }
 
 /** GET /v1/devices/{agent}: that agent's devices (filtered like the list); 404 for an unknown agent. */
-export function listAgentDevices(v: DirectoryViews, url: URL, req: IncomingMessage, res: ServerResponse): void {
+export function listAgentDevices(
+  v: DirectoryViews,
+  url: RequestTarget,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
   const agent = decodeSegment(url.pathname.slice('/v1/devices/'.length));
   const filter = parseDeviceFilter(readQuery(url, [...FILTER_KEYS.filter((k) => k !== 'agent'), 'include']));
   if (!v.directory.agent(agent)) throw new HttpProblem(404, 'Not found', `no agent '${agent}' is known`, 'no-agent');
@@ -68,7 +74,7 @@ export function listAgentDevices(v: DirectoryViews, url: URL, req: IncomingMessa
 }
 
 /** GET /v1/devices/{agent}/{device}: one device, or a 404 saying whether the agent or the device is unknown. */
-export function showDevice(v: DirectoryViews, url: URL, req: IncomingMessage, res: ServerResponse): void {
+export function showDevice(v: DirectoryViews, url: RequestTarget, req: IncomingMessage, res: ServerResponse): void {
   const includeLost = parseInclude(readQuery(url, ['include']).include);
   const parts = url.pathname.slice('/v1/devices/'.length).split('/');
   if (parts.length !== 2 || !parts[0] || !parts[1])
@@ -89,7 +95,7 @@ export function showDevice(v: DirectoryViews, url: URL, req: IncomingMessage, re
 }
 
 /** GET /v1/agents: every known agent; this one marked with the software it runs and heard from now. */
-export function listAgents(v: DirectoryViews, url: URL, req: IncomingMessage, res: ServerResponse): void {
+export function listAgents(v: DirectoryViews, url: RequestTarget, req: IncomingMessage, res: ServerResponse): void {
   readQuery(url, []);
   const index = v.journal.lastId;
   const agents = v.directory.agents().map((a) => present(v, a));
@@ -97,7 +103,7 @@ export function listAgents(v: DirectoryViews, url: URL, req: IncomingMessage, re
 }
 
 /** GET /v1/agents/{name}. */
-export function showAgent(v: DirectoryViews, url: URL, req: IncomingMessage, res: ServerResponse): void {
+export function showAgent(v: DirectoryViews, url: RequestTarget, req: IncomingMessage, res: ServerResponse): void {
   readQuery(url, []);
   const name = decodeSegment(url.pathname.slice('/v1/agents/'.length));
   const index = v.journal.lastId;

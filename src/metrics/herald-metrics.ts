@@ -22,6 +22,7 @@ export interface HeraldMetrics {
   apiRequests: Counter; // labels: route, status
   invalidInput: Counter; // labels: source, reason
   livenessProbes: Counter; // labels: result
+  bugs: Counter; // labels: where
 }
 
 export function createHeraldMetrics(): HeraldMetrics {
@@ -81,5 +82,10 @@ export function createHeraldMetrics(): HeraldMetrics {
       'reason',
     ]),
     livenessProbes: r.counter('herald_liveness_probes_total', 'Direct probes of silent peers, by result.', ['result']),
+    bugs: r.counter(
+      'herald_bugs_total',
+      'Errors no input should cause (a handler threw, an unhandled rejection), caught and survived; by where.',
+      ['where'],
+    ),
   };
 }
