@@ -184,11 +184,7 @@ export class AgentSupervisor {
 
   private async restartOn(next: ResolvedInterface): Promise<void> {
     const from = (this.host as HostAgent).iface.address;
-    const to = next.address;
-    this.logger.warn(
-      { interface: next.name, from, to },
-      'interface address changed; starting again on the new address',
-    );
+    this.logger.warn({ interface: next.name, from, to: next.address }, 'interface address changed; starting again');
     this.notifier?.notify({ RELOADING: '1', STATUS: `moving to ${next.address}` });
     await (this.host as HostAgent).agent.stop();
     try {
@@ -196,8 +192,7 @@ export class AgentSupervisor {
       await this.host.agent.start();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      const why = 'could not start again on the new address; exiting for the service manager to restart the agent';
-      this.logger.error({ err: message }, why);
+      this.logger.error({ err: message }, 'could not start again on the new address; exiting for a restart');
       process.exit(EXIT.software);
     }
     this.follower?.moved(this.host.iface.address);
