@@ -4,6 +4,7 @@ import type { ApiComponents } from '../http/api-server.js';
 import { PeerHttpServer } from '../http/peer-server.js';
 import { createHeraldMetrics, type HeraldMetrics } from '../metrics/herald-metrics.js';
 import { FolderProfileSource } from '../profiles/source.js';
+import { FileRegistrationStore } from '../registration/store.js';
 import { HmacEnvelope } from '../protocol/hmac-envelope.js';
 import { bearerAuthorizer, loadApiToken } from '../security/api-token.js';
 import { loopbackHostAuthorizer, resolveBindAddress } from '../security/loopback.js';
@@ -176,6 +177,8 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
       peerListener: (service, metrics) =>
         peerListener(service, { host: iface.address, port: config.peerPort }, peerAuth, { ...io, metrics }),
       authorizeApi,
+      apiToken: config.apiTokenFile !== undefined,
+      registrations: config.stateDir ? new FileRegistrationStore(config.stateDir) : undefined,
       processMetrics: { full: config.nodeMetrics },
     },
     {
@@ -186,6 +189,7 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
       host: hostname(),
       heartbeatMs: config.heartbeatMs,
       api,
+      apiSocket: config.apiSocket,
     },
   );
   return {

@@ -26,6 +26,7 @@ export interface AgentConfig {
   heartbeatMs: number;
   keyFile?: string;
   apiTokenFile?: string;
+  apiSocket?: string;
   discovery: 'multicast' | 'mdns' | 'both';
   mdnsDevices: boolean;
   nodeMetrics: boolean;
@@ -275,6 +276,14 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
     env: 'HERALD_API_TOKEN_FILE',
     kind: 'string',
     help: 'bearer token file for the local API; required when it listens beyond loopback',
+    restart: true,
+  },
+  {
+    key: 'apiSocket',
+    flag: 'api-socket',
+    env: 'HERALD_API_SOCKET',
+    kind: 'string',
+    help: 'also serve the local API on this unix socket (mode 0660): its permissions decide who may register',
     restart: true,
   },
 ];

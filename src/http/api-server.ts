@@ -4,6 +4,8 @@ import type { Directory } from '../directory/directory.js';
 import type { EventJournal } from '../directory/event-journal.js';
 import type { HeraldMetrics } from '../metrics/herald-metrics.js';
 import type { Registry } from 'prom-client';
+import type { ApiRoutes } from '../registration/local-api.js';
+import type { ApiVia } from '../registration/write-guard.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import {
@@ -55,6 +57,8 @@ export interface ApiComponents {
   readiness: () => Readiness;
   /** Returns a problem when the request may not proceed (the bearer token of a non-loopback API). */
   authorize?: (req: IncomingMessage) => HttpProblem | undefined;
+  /** Route groups with their own methods (registration), handed whole requests after authorization. */
+  routes?: ApiRoutes[];
 }
 
 export interface ApiInit {
@@ -100,6 +104,11 @@ export class ApiServer {
     return boundAddress(this.server);
   }
 
+  /** The request handler, for another listener serving the same API (the unix socket). */
+  handlerFor(via: ApiVia): (req: IncomingMessage, res: ServerResponse) => void {
+    return (req, res) => this.handle(req, res, via);
+  }
+
   async stop(): Promise<void> {
     const server = this.server;
     if (!server) return;
@@ -110,17 +119,20 @@ export class ApiServer {
   }
 
   /** Every outcome is an answer: a problem for the client's faults, a 500 (logged, counted) for ours. */
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  private handle(req: IncomingMessage, res: ServerResponse, via: ApiVia = 'tcp'): void {
     let route = 'unknown';
     const path = (req.url ?? '/').split('?')[0].slice(0, 256);
     try {
       const url = this.target(req);
-      // Liveness is open, as probes from a service manager or orchestrator carry no token.
-      const denied = url.pathname === '/livez' ? undefined : this.c.authorize?.(req);
+      // Liveness is open, as probes from a service manager or orchestrator carry no token; the unix
+      // socket's file mode decides who may use it.
+      const denied = url.pathname === '/livez' || via === 'socket' ? undefined : this.c.authorize?.(req);
       if (denied) {
         this.c.metrics.invalidInput.inc({ source: 'api-request', reason: denied.slug });
         throw denied;
       }
+      const group = this.c.routes?.find((r) => r.matches(url.pathname));
+      if (group) return this.handleGroup(group, req, res, url, via);
       route = this.route(url.pathname);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         throw new HttpProblem(
@@ -149,6 +161,26 @@ export class ApiServer {
       }
       this.c.metrics.apiRequests.inc({ route, status: String(problem.status) });
     }
+  }
+
+  private handleGroup(
+    group: ApiRoutes,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: RequestTarget,
+    via: ApiVia,
+  ): void {
+    group.handle(req, res, url, via).then(
+      () => this.c.metrics.apiRequests.inc({ route: group.name, status: String(res.statusCode) }),
+      (err: unknown) => {
+        this.c.logger.error({ err, path: url.pathname }, 'API request failed');
+        sendProblem(
+          res,
+          new HttpProblem(500, 'Internal error', 'the agent failed to answer this request; see its log'),
+        );
+        this.c.metrics.apiRequests.inc({ route: group.name, status: '500' });
+      },
+    );
   }
 
   private target(req: IncomingMessage): RequestTarget {

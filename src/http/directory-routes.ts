@@ -6,6 +6,7 @@ import type { AgentInfo, DeviceFilter } from '../directory/records.js';
 import { CAPABILITY_KINDS, type CapabilityKind } from '../profiles/model.js';
 import type { Clock } from '../util/clock.js';
 import { HERALD_VERSION } from '../version.js';
+import { parseHealthParam } from './health-param.js';
 import { decodeSegment, HttpProblem, readQuery } from './problem.js';
 import type { RequestTarget } from './request-target.js';
 
@@ -16,7 +17,7 @@ export interface DirectoryViews {
   clock: Clock;
 }
 
-export const FILTER_KEYS = ['agent', 'capability', 'kind', 'tag', 'name', 'site'] as const;
+export const FILTER_KEYS = ['agent', 'capability', 'kind', 'tag', 'name', 'site', 'health'] as const;
 
 /**
  * Sends a view of the directory with the journal index it reflects (`X-Herald-Index`, and `index` in
@@ -135,6 +136,7 @@ export function parseDeviceFilter(q: Record<string, string | undefined>): Device
     }
     filter.kind = q.kind as CapabilityKind;
   }
+  filter.health = parseHealthParam(q.health);
   for (const key of ['agent', 'capability', 'tag', 'name', 'site'] as const) {
     if (q[key] === undefined) continue;
     if (q[key] === '') throw new HttpProblem(400, 'Bad request', `query parameter '${key}' is empty`, 'bad-parameter');
