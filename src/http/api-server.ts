@@ -12,13 +12,14 @@ import {
   listAgents,
   listDevices,
   parseDeviceFilter,
+  parseInclude,
   pickFilter,
   showAgent,
   showDevice,
 } from './directory-routes.js';
 import { eventView } from './event-filter.js';
 import { decodeSegment, HttpProblem, readQuery, sendJson, sendProblem } from './problem.js';
-import { EventStream } from './sse.js';
+import { EVENT_STREAM, EventStream } from './sse.js';
 
 export { parseDeviceFilter } from './directory-routes.js';
 
@@ -171,8 +172,17 @@ export class ApiServer {
       case 'agent':
         return showAgent(this.c, url, req, res);
       case 'events': {
-        const q: Record<string, string | undefined> = readQuery(url, ['lastEventId', 'index', ...FILTER_KEYS]);
+        // include=lost is taken so that a client watches with the query it listed with; the events are the same.
+        const q: Record<string, string | undefined> = readQuery(url, [
+          'lastEventId',
+          'index',
+          'include',
+          ...FILTER_KEYS,
+        ]);
+        parseInclude(q.include);
         const view = eventView(parseDeviceFilter(pickFilter(q)));
+        // A HEAD has no body to stream: its headers alone, rather than a stream that never sends them.
+        if (req.method === 'HEAD') return void res.writeHead(200, { 'content-type': EVENT_STREAM }).end();
         // A reconnecting EventSource sends Last-Event-ID, which is later than the index it started from.
         const header = req.headers['last-event-id'];
         const lastEventId = (Array.isArray(header) ? header[0] : header) ?? q.lastEventId ?? q.index;
