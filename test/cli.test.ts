@@ -406,6 +406,26 @@ test('ls, get, watch: bare, = and --no- forms against an agent with a token; 401
   }
 });
 
+test('ls and get against an agent that never answers, or a port out of range: a line a person can read', async () => {
+  // A hung agent (stopped in a debugger, a full event loop): it takes the connection, answers nothing.
+  const hung = createServer(() => {});
+  await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+  try {
+    const api = `127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    for (const args of [['ls'], ['get', 'a/b']]) {
+      const r = runHerald([...args, `--api=${api}`]);
+      assert.is(await r.exit(), 69, args.join(' '));
+      assert.equal(r.stderr, [`herald: the agent at http://${api} did not answer within 5 s: is it stuck?`]);
+    }
+  } finally {
+    hung.closeAllConnections();
+    await new Promise((r) => hung.close(r));
+  }
+  const r = runHerald(['ls', '--api=127.0.0.1:99999']);
+  assert.is(await r.exit(), 64);
+  assert.equal(r.stderr, ["herald: --api: expected HOST:PORT with a port from 1 to 65535, got '127.0.0.1:99999'"]);
+});
+
 test('check, keygen, completion, demo: value forms; the demo takes a free port when 7755 is taken', async () => {
   const check = runHerald(['check', 'device-profiles']);
   assert.is(await check.exit(), 0);
