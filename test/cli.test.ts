@@ -256,6 +256,20 @@ test('herald watch resyncs by itself when the agent restarts (a reset), instead 
   assert.not.match(watch.stdout.join('\n'), /reset/, 'no raw reset');
 });
 
+test('herald watch with a filter resyncs to the filtered list, not every device', async () => {
+  const { api } = await startAgent('device-profiles');
+  // An index from another life of the agent: the stream opens with a reset, as after a restart.
+  const watch = runHerald(['watch', '--api', api, '--tag=printer', '--index=1-1']);
+  running.push(watch);
+  const line = await watch.waitFor(() => watch.stdout.find((l) => l.includes('resync')), 8000, 'resync');
+  assert.match(line, /resync\s+1 devices of 1 agents/, 'only the office printer has the tag');
+  const json = runHerald(['watch', '--api', api, '--tag=printer', '--index=1-1', '--json']);
+  running.push(json);
+  const first = await json.waitFor(() => json.stdout[0], 8000, 'resync as JSON');
+  const ids = (parse(first).data as { devices: { id: string }[] }).devices.map((d) => d.id);
+  assert.equal(ids, ['office-printer']);
+});
+
 test('a profiles folder that cannot be read: the configuration is wrong, exit 78', async () => {
   const r = runHerald(agentArgs(join(dir, 'nowhere')));
   assert.is(await r.exit(), 78);
