@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseSse, type SseEvent } from '../../src/cli/sse-parser.js';
+import { runHerald } from '../helpers/process.js';
 
 async function collect(chunks: Buffer[]): Promise<SseEvent[]> {
   const events: SseEvent[] = [];
@@ -19,6 +20,17 @@ test('an SSE event whose UTF-8 is split between two network reads keeps its char
     assert.is(events.length, 1, `split at ${at}`);
     assert.is(events[0].data, '{"name":"Gewächshaus","unit":"°C"}', `split at byte ${at}`);
   }
+});
+
+test('--print-config=false and =true: a flag without a --no- form takes the value words too', async () => {
+  // Without printing, the agent would start: a bad name stops it at once, after the flags are parsed.
+  const off = runHerald(['agent', '--print-config=false', '--name=Not_Valid!']);
+  assert.is(await off.exit(), 64);
+  assert.equal(off.stderr.length, 1, off.stderr.join('\n'));
+  assert.match(off.stderr[0], /^herald: --name: /);
+  const on = runHerald(['agent', '--print-config=yes', '--name=printed']);
+  assert.is(await on.exit(), 0, on.stderr.join('\n'));
+  assert.match(on.stdout.join('\n'), /"name": "printed"/);
 });
 
 test.run();
