@@ -33,4 +33,18 @@ test('--print-config=false and =true: a flag without a --no- form takes the valu
   assert.match(on.stdout.join('\n'), /"name": "printed"/);
 });
 
+test('herald demo with a malformed --api: one line and exit 64, no stack trace, no process left running', async () => {
+  const cases: [string, string][] = [
+    ['nonsense', "herald: demo: --api: expected HOST:PORT, got 'nonsense'"],
+    ['127.0.0.1:99999', "herald: demo: --api: '99999' is not a port number"],
+  ];
+  for (const [api, message] of cases) {
+    const r = runHerald(['demo', `--api=${api}`, '--agents=2', '--duration=1']);
+    const code = await Promise.race([r.exit(), new Promise((res) => setTimeout(() => res('still running'), 8000))]);
+    if (code === 'still running') await r.stop('SIGKILL');
+    assert.is(code, 64, `--api=${api}: ${r.stderr.join('\n')}`);
+    assert.equal(r.stderr, [message]);
+  }
+});
+
 test.run();
