@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseSse, type SseEvent } from '../../src/cli/sse-parser.js';
+import { validateDevice } from '../../src/profiles/validate.js';
 import { runHerald } from '../helpers/process.js';
 
 async function collect(chunks: Buffer[]): Promise<SseEvent[]> {
@@ -45,6 +46,23 @@ test('herald demo with a malformed --api: one line and exit 64, no stack trace, 
     assert.is(code, 64, `--api=${api}: ${r.stderr.join('\n')}`);
     assert.equal(r.stderr, [message]);
   }
+});
+
+test("terminal control sequences in a device's text are refused: herald ls and watch print what peers announce", () => {
+  // Any host of an open cluster announces devices; the codec and catch-up validate them like profiles.
+  const hostile = [
+    { name: 'Lamp\x1b]0;owned\x07' }, // sets the terminal title; OSC 52 would write the clipboard
+    { name: 'Lamp', location: 'hall\x1b[2J' }, // clears the screen of whoever runs herald ls
+    { name: 'Lamp', tags: ['ok', 'x\r'] },
+    { name: 'Lamp', capabilities: [{ id: 'on', kind: 'property', unit: '\x9b31m' }] }, // the 8-bit CSI
+  ];
+  for (const fields of hostile) {
+    const result = validateDevice({ id: 'lamp', capabilities: [], ...fields });
+    assert.not.ok(result.ok, JSON.stringify(fields));
+    if (!result.ok) assert.match(result.errors[0].message, /control character/);
+  }
+  const multiLine = { id: 'lamp', name: 'Lamp', capabilities: [{ id: 'on', kind: 'property', description: 'a\n\tb' }] };
+  assert.ok(validateDevice(multiLine).ok, 'a YAML block description keeps its newlines and tabs');
 });
 
 test.run();
