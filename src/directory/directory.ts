@@ -1,12 +1,23 @@
-import { createHash } from 'node:crypto';
-import { canonicalJson, type Device } from '../profiles/model.js';
 import type { Clock } from '../util/clock.js';
+import { changesOf, type Changes } from './catch-up.js';
 import { ChangeLog } from './change-log.js';
-import { deltasBytes, deviceBytes, Holdings, sumBytes } from './holdings.js';
+import { countOrigins, directoryDigest } from './summary.js';
+import { Holdings, sumBytes } from './holdings.js';
 import type { Delta } from './delta.js';
 import { NamingIndex } from './naming.js';
 import {
-  matchesFilter,
+  compare,
+  devicesMatching,
+  newOrigin,
+  setEndpoint,
+  originInfo,
+  setChanges,
+  storedDevice,
+  visible,
+  type Origin,
+  type StoredDevice,
+} from './origin.js';
+import {
   type AgentInfo,
   type AgentState,
   type DeviceFilter,
@@ -17,6 +28,10 @@ import {
   type NameLookup,
   type SnapshotEntry,
 } from './records.js';
+
+// Callers take these from the directory, whose answers they are.
+export { SNAPSHOT_PAGE_BYTES, type Changes } from './catch-up.js';
+export { toDevice } from './origin.js';
 
 export interface DirectoryInit {
   /** This agent's site: records of origins learnt over the LAN carry it. */
@@ -30,50 +45,8 @@ export interface DirectoryInit {
   maxBytes?: number;
 }
 
-/** A catch-up answer is cut into pages of about this much device JSON: far below the 4 MiB answer cap. */
-export const SNAPSHOT_PAGE_BYTES = 1024 * 1024;
-
-/** What a peer that holds `since` of an origin needs to reach the current version. */
-export type Changes =
-  | { kind: 'deltas'; origin: string; incarnation: number; version: number; deltas: Delta[] }
-  | {
-      kind: 'snapshot';
-      origin: string;
-      incarnation: number;
-      version: number;
-      entries: SnapshotEntry[];
-      /** Set on every page but the last: the id to continue after. Entries come in id order. */
-      next?: string;
-    };
-
 /** `refused`: holding it would pass a bound on devices or bytes; nothing was changed. */
 export type ApplyResult = 'applied' | 'stale' | 'gap' | 'refused';
-
-interface StoredDevice {
-  version: number;
-  record: DeviceRecord;
-  /** Its JSON size, for paging and for the bound on bytes held. */
-  bytes: number;
-}
-
-interface Origin {
-  name: string;
-  site: string;
-  local: boolean;
-  remote: boolean;
-  incarnation: number;
-  version: number;
-  state: AgentState;
-  lastSeen: number;
-  address?: string;
-  peerPort?: number;
-  devices: Map<string, StoredDevice>;
-  /** Sum of its devices' `bytes`. */
-  bytes: number;
-  log: ChangeLog;
-  conflict?: NameConflict;
-  mdns?: MdnsNames;
-}
 
 /**
  * The replicated directory: every origin's device set at the (incarnation, version) this agent holds,
@@ -117,24 +90,13 @@ export class Directory {
   ): AgentInfo {
     let origin = this.origins.get(name);
     if (!origin) {
-      origin = {
-        name,
-        site: opts.site ?? this.site,
-        local: opts.local ?? false,
-        remote: opts.remote ?? false,
-        incarnation: 0,
-        version: 0,
-        state: 'alive',
-        lastSeen: this.components.clock.now(),
-        devices: new Map(),
-        bytes: 0,
-        log: new ChangeLog(0, this.logEntries, this.logDevices),
-      };
+      const log = new ChangeLog(0, this.logEntries, this.logDevices);
+      origin = newOrigin(name, opts.site ?? this.site, opts, this.components.clock.now(), log);
       this.origins.set(name, origin);
-      this.updateEndpoint(origin, opts.address, opts.peerPort);
-      this.emit({ type: 'agent-joined', agent: name, info: this.info(origin) });
-    } else this.updateEndpoint(origin, opts.address, opts.peerPort);
-    return this.info(origin);
+      setEndpoint(origin, opts.address, opts.peerPort);
+      this.emit({ type: 'agent-joined', agent: name, info: originInfo(origin) });
+    } else setEndpoint(origin, opts.address, opts.peerPort);
+    return originInfo(origin);
   }
 
   /** Held (incarnation, version) of an origin, or undefined when unknown. */
@@ -160,12 +122,8 @@ export class Directory {
       if (!this.holdings.deltaFits(origin, delta, fresh)) return applied ? 'applied' : 'refused';
       if (fresh) {
         // Version 1 of a new incarnation starts from nothing, so its delta is the whole set: replace.
-        this.replace(
-          origin,
-          incarnation,
-          1,
-          delta.added.map((device) => ({ version: 1, device })),
-        );
+        const entries = delta.added.map((device) => ({ version: 1, device }));
+        this.replace(origin, incarnation, 1, entries);
         origin.log.reset(0); // keep the delta itself: peers that hold nothing can be served it
         origin.log.append(delta);
       } else {
@@ -193,7 +151,7 @@ export class Directory {
     const origin = this.origins.get(name);
     if (!origin) return;
     origin.lastSeen = this.components.clock.now();
-    this.updateEndpoint(origin, address, peerPort);
+    setEndpoint(origin, address, peerPort);
     if (origin.state === 'lost') this.setState(origin, 'alive');
   }
 
@@ -237,57 +195,25 @@ export class Directory {
 
   // ---- read side --------------------------------------------------------------------------------
 
-  /**
-   * The deltas after `since`, or a snapshot when the log does not reach back, the incarnation differs or
-   * the deltas would not fit a page. A snapshot larger than a page comes in pages: `after` continues one.
-   */
-  changesSince(name: string, incarnation: number, since: number, after?: string): Changes | undefined {
-    const origin = this.origins.get(name);
-    if (!origin || origin.version === 0 || origin.remote) return undefined;
-    const base = { origin: name, incarnation: origin.incarnation, version: origin.version };
-    if (after === undefined && incarnation === origin.incarnation && since <= origin.version) {
-      const deltas = origin.log.since(since);
-      if (deltas && deltasBytes(deltas) <= SNAPSHOT_PAGE_BYTES) return { kind: 'deltas', ...base, deltas };
-    }
-    const page = [...origin.devices.entries()].filter(([id]) => after === undefined || id > after);
-    const entries: SnapshotEntry[] = [];
-    let bytes = 0;
-    for (const [, stored] of page.sort((a, b) => compare(a[0], b[0]))) {
-      if (entries.length > 0 && bytes + stored.bytes > SNAPSHOT_PAGE_BYTES) {
-        return { kind: 'snapshot', ...base, entries, next: entries[entries.length - 1].device.id };
-      }
-      bytes += stored.bytes;
-      entries.push({ version: stored.version, device: toDevice(stored.record) });
-    }
-    return { kind: 'snapshot', ...base, entries };
-  }
-
   devices(filter: DeviceFilter = {}): DeviceRecord[] {
-    const out: DeviceRecord[] = [];
-    const origins =
-      filter.agent !== undefined
-        ? [this.origins.get(filter.agent)].filter((o) => o !== undefined)
-        : this.origins.values();
-    for (const origin of origins) {
-      if (!this.visible(origin, filter.includeLost ?? false)) continue;
-      for (const stored of origin.devices.values()) if (matchesFilter(stored.record, filter)) out.push(stored.record);
-    }
-    return out.sort((a, b) => (a.agent === b.agent ? compare(a.id, b.id) : compare(a.agent, b.agent)));
+    const origins = filter.agent !== undefined ? [this.origins.get(filter.agent)] : [...this.origins.values()];
+    const known = origins.filter((o) => o !== undefined);
+    return devicesMatching(known, filter);
   }
 
   device(agent: string, id: string, includeLost = false): DeviceRecord | undefined {
     const origin = this.origins.get(agent);
-    if (!origin || !this.visible(origin, includeLost)) return undefined;
+    if (!origin || !visible(origin, includeLost)) return undefined;
     return origin.devices.get(id)?.record;
   }
 
   agents(): AgentInfo[] {
-    return [...this.origins.values()].map((o) => this.info(o)).sort((a, b) => compare(a.name, b.name));
+    return [...this.origins.values()].map((o) => originInfo(o)).sort((a, b) => compare(a.name, b.name));
   }
 
   agent(name: string): AgentInfo | undefined {
     const o = this.origins.get(name);
-    return o && this.info(o);
+    return o && originInfo(o);
   }
 
   lookup(path: string): NameLookup | undefined {
@@ -299,25 +225,22 @@ export class Directory {
   }
 
   counts(): { agents: Record<AgentState, number>; devices: number } {
-    const agents: Record<AgentState, number> = { alive: 0, lost: 0, left: 0 };
-    let devices = 0;
-    for (const o of this.origins.values()) {
-      agents[o.state] += 1;
-      if (o.state === 'alive') devices += o.devices.size;
-    }
-    return { agents, devices };
+    return countOrigins(this.origins.values());
+  }
+
+  /**
+   * The deltas after `since`, or a snapshot when the log does not reach back, the incarnation differs or
+   * the deltas would not fit a page. A snapshot larger than a page comes in pages: `after` continues one.
+   */
+  changesSince(name: string, incarnation: number, since: number, after?: string): Changes | undefined {
+    const origin = this.origins.get(name);
+    if (!origin || origin.version === 0 || origin.remote) return undefined;
+    return changesOf(origin, incarnation, since, after);
   }
 
   /** A hash of what every alive origin holds: two directories with equal digests serve the same devices. */
   digest(): string {
-    const hash = createHash('sha256');
-    for (const o of [...this.origins.values()].sort((a, b) => compare(a.name, b.name))) {
-      if (o.state !== 'alive' || o.version === 0) continue;
-      hash.update(`${o.name}\0${o.incarnation}\0${o.version}\0`);
-      const sorted = [...o.devices.entries()].sort((a, b) => compare(a[0], b[0]));
-      for (const [, stored] of sorted) hash.update(canonicalJson(toDevice(stored.record)));
-    }
-    return hash.digest('hex').slice(0, 16);
+    return directoryDigest(this.origins.values());
   }
 
   /** Names of every known origin, without building their records (the swarm's invariants walk them). */
@@ -327,10 +250,6 @@ export class Directory {
 
   // ---- internals --------------------------------------------------------------------------------
 
-  private visible(origin: Origin, includeLost: boolean): boolean {
-    return origin.state === 'alive' || (includeLost && origin.state === 'lost');
-  }
-
   private applyOne(origin: Origin, delta: Delta): void {
     origin.version = delta.version;
     origin.log.append(delta);
@@ -338,7 +257,7 @@ export class Directory {
     // Added or updated, what the directory held decides the event: a delta's lists are advice.
     for (const device of [...delta.added, ...delta.updated]) {
       const old = origin.devices.get(device.id);
-      const stored = this.store(origin, device, delta.version);
+      const stored = storedDevice(origin, device, delta.version);
       origin.devices.set(device.id, stored);
       this.holdings.account(origin, old ? 0 : 1, stored.bytes - (old?.bytes ?? 0));
       if (announce)
@@ -359,82 +278,23 @@ export class Directory {
     const after = new Map<string, StoredDevice>();
     origin.incarnation = incarnation;
     origin.version = version;
-    for (const entry of entries) after.set(entry.device.id, this.store(origin, entry.device, entry.version));
-    this.holdings.account(
-      origin,
-      after.size - before.size,
-      [...after.values()].reduce((n, x) => n + x.bytes, 0) - origin.bytes,
-    );
+    for (const entry of entries) after.set(entry.device.id, storedDevice(origin, entry.device, entry.version));
+    const bytes = [...after.values()].reduce((n, x) => n + x.bytes, 0);
+    this.holdings.account(origin, after.size - before.size, bytes - origin.bytes);
     origin.devices = after;
     origin.log.reset(version);
-    if (origin.state === 'alive') {
-      for (const [id, stored] of after) {
-        const old = before.get(id);
-        if (!old) this.emit({ type: 'device-added', agent: origin.name, device: stored.record });
-        else if (canonicalJson(toDevice(old.record)) !== canonicalJson(toDevice(stored.record))) {
-          this.emit({ type: 'device-updated', agent: origin.name, device: stored.record });
-        }
-      }
-      for (const id of before.keys()) if (!after.has(id)) this.emit({ type: 'device-removed', agent: origin.name, id });
-    }
+    if (origin.state === 'alive') for (const event of setChanges(origin.name, before, after)) this.emit(event);
     this.naming.invalidate();
-  }
-
-  private store(origin: Origin, device: Device, version: number): StoredDevice {
-    const record: DeviceRecord = {
-      agent: origin.name,
-      site: origin.site,
-      ...device,
-      origin: { incarnation: origin.incarnation, version },
-    };
-    return { version, record, bytes: deviceBytes(device) };
   }
 
   private setState(origin: Origin, state: AgentState): void {
     origin.state = state;
     this.naming.invalidate();
     const type = state === 'alive' ? 'agent-joined' : state === 'lost' ? 'agent-lost' : 'agent-left';
-    this.emit({ type, agent: origin.name, info: this.info(origin) });
-  }
-
-  private updateEndpoint(origin: Origin, address?: string, peerPort?: number): void {
-    if (address !== undefined) origin.address = address;
-    if (peerPort !== undefined) origin.peerPort = peerPort;
-  }
-
-  private info(o: Origin): AgentInfo {
-    const info: AgentInfo = {
-      name: o.name,
-      site: o.site,
-      incarnation: o.incarnation,
-      version: o.version,
-      state: o.state,
-      lastSeen: new Date(o.lastSeen).toISOString(),
-      devices: o.devices.size,
-      local: o.local,
-    };
-    if (o.address !== undefined) info.address = o.address;
-    if (o.peerPort !== undefined) info.peerPort = o.peerPort;
-    if (o.conflict) info.conflict = o.conflict;
-    if (o.mdns) info.mdns = o.mdns;
-    if (o.remote) info.remote = true;
-    return info;
+    this.emit({ type, agent: origin.name, info: originInfo(origin) });
   }
 
   private emit(event: DirectoryEvent): void {
     for (const listener of this.listeners) listener(event);
   }
-}
-
-/** The device part of a record, as it travels between agents. */
-export function toDevice(record: DeviceRecord): Device {
-  const device: Partial<DeviceRecord> = { ...record };
-  delete device.agent;
-  delete device.site;
-  delete device.origin;
-  return device as Device;
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -2,6 +2,8 @@ import type { ServerResponse } from 'node:http';
 import type { EventJournal, JournalEntry } from '../directory/event-journal.js';
 import type { EventView } from './event-filter.js';
 
+const RESET_REASON = 'the events after your Last-Event-ID are no longer kept; fetch /v1/devices again';
+
 /** A client this far behind is dropped; it reconnects with Last-Event-ID and loses nothing. */
 const MAX_BUFFERED_BYTES = 1 << 20;
 
@@ -32,9 +34,7 @@ export class EventStream {
     if (lastEventId !== undefined && lastEventId !== journal.lastId) {
       const replay = journal.since(lastEventId);
       if (replay.kind === 'reset') {
-        res.write(
-          `id: ${journal.lastId}\nevent: reset\ndata: ${JSON.stringify({ reason: 'the events after your Last-Event-ID are no longer kept; fetch /v1/devices again' })}\n\n`,
-        );
+        res.write(`id: ${journal.lastId}\nevent: reset\ndata: ${JSON.stringify({ reason: RESET_REASON })}\n\n`);
       } else for (const e of replay.entries) this.send(e);
     }
     this.unsubscribe = journal.subscribe((e) => this.send(e));

@@ -88,7 +88,9 @@ async function loadProfileFiles(files: string[], where: string): Promise<Profile
     const more = devices.length - limit - 1;
     errors.push({
       file: devices[limit].file,
-      message: `${devices.length} devices in ${where}; one agent offers at most ${limit}: this file${more ? ` and the ${more} after it are` : ' is'} refused`,
+      message:
+        `${devices.length} devices in ${where}; one agent offers at most ${limit}: ` +
+        `this file${more ? ` and the ${more} after it are` : ' is'} refused`,
     });
   }
   return { devices: devices.slice(0, limit), errors: sortErrors(errors), files: files.length };

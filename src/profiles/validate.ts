@@ -51,7 +51,8 @@ export function validateDevice(doc: unknown, opts: { from?: 'wire' | 'profile' }
   if (id !== undefined && !DEVICE_ID_PATTERN.test(id)) {
     fail(
       ['id'],
-      `'${id}' is not a valid id: use lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, at most 63 characters`,
+      `'${id}' is not a valid id: use lowercase letters, digits, '.', '_' or '-', ` +
+        'starting with a letter or digit, at most 63 characters',
     );
   }
   requireString(doc, 'name', [], fail, L.textLength);

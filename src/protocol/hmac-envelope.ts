@@ -66,7 +66,8 @@ export class HmacEnvelope implements Envelope {
     if (skew !== undefined) {
       throw new DecodeError(
         'stale',
-        `sent ${Math.round(skew / 1000)} s from this agent's clock, outside the ${this.keys.windowMs / 1000} s window (a replay, or clocks not in sync)`,
+        `sent ${Math.round(skew / 1000)} s from this agent's clock, ` +
+          `outside the ${this.keys.windowMs / 1000} s window (a replay, or clocks not in sync)`,
       );
     }
     return b.subarray(0, body);

@@ -45,7 +45,8 @@ export function checkHostLimits(devices: Device[], maxChecks: number): void {
   if (devices.length > PROFILE_LIMITS.devicesPerAgent)
     throw new RegistrationError(
       'too-many-devices',
-      `this would make ${devices.length} devices on this host; one agent offers at most ${PROFILE_LIMITS.devicesPerAgent}`,
+      `this would make ${devices.length} devices on this host; ` +
+        `one agent offers at most ${PROFILE_LIMITS.devicesPerAgent}`,
     );
   const checks = HealthChecker.count(devices);
   if (checks > maxChecks)

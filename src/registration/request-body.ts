@@ -58,7 +58,8 @@ export function checkDeviceId(id: string): string {
     throw new HttpProblem(
       400,
       'Bad request',
-      `'${id.slice(0, 80)}' is not a valid device id: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, at most 63 characters`,
+      `'${id.slice(0, 80)}' is not a valid device id: lowercase letters, digits, '.', '_' or '-', ` +
+        'starting with a letter or digit, at most 63 characters',
       'bad-device-id',
     );
   return id;

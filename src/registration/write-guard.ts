@@ -18,7 +18,8 @@ export function writeDenied(req: IncomingMessage, via: ApiVia, tokenConfigured: 
     return new HttpProblem(
       403,
       'Forbidden',
-      `registration is accepted only from this host (loopback) unless an API token is configured; the request came from ${peer}`,
+      'registration is accepted only from this host (loopback) unless an API token is configured; ' +
+        `the request came from ${peer}`,
       'write-forbidden',
     );
   // Reads may omit Host (HTTP/1.0 tools); a write must name this host by a loopback name.
@@ -27,7 +28,8 @@ export function writeDenied(req: IncomingMessage, via: ApiVia, tokenConfigured: 
     return new HttpProblem(
       403,
       'Forbidden',
-      `registration needs a loopback Host header (127.0.0.1, localhost or [::1]); got '${(req.headers.host ?? '').slice(0, 64)}'`,
+      'registration needs a loopback Host header (127.0.0.1, localhost or [::1]); ' +
+        `got '${(req.headers.host ?? '').slice(0, 64)}'`,
       'write-forbidden',
     );
   return undefined;

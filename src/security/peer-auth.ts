@@ -51,7 +51,8 @@ export class PeerAuth {
 
   signResponse(requestSignature: string, body: Buffer | string): string {
     const t = this.keys.now();
-    return `k=${this.keys.signing.id},t=${t},s=${this.mac(this.keys.signing.secret, `res\n${t}\n${requestSignature}\n${sha256(body)}`)}`;
+    const signature = this.mac(this.keys.signing.secret, `res\n${t}\n${requestSignature}\n${sha256(body)}`);
+    return `k=${this.keys.signing.id},t=${t},s=${signature}`;
   }
 
   verifyResponse(

@@ -1,0 +1,43 @@
+import type { Delta } from './delta.js';
+import { deltasBytes } from './holdings.js';
+import { compare, toDevice, type Origin } from './origin.js';
+import type { SnapshotEntry } from './records.js';
+
+/** A catch-up answer is cut into pages of about this much device JSON: far below the 4 MiB answer cap. */
+export const SNAPSHOT_PAGE_BYTES = 1024 * 1024;
+
+/** What a peer that holds `since` of an origin needs to reach the current version. */
+export type Changes =
+  | { kind: 'deltas'; origin: string; incarnation: number; version: number; deltas: Delta[] }
+  | {
+      kind: 'snapshot';
+      origin: string;
+      incarnation: number;
+      version: number;
+      entries: SnapshotEntry[];
+      /** Set on every page but the last: the id to continue after. Entries come in id order. */
+      next?: string;
+    };
+
+/**
+ * The deltas after `since`, or a snapshot when the log does not reach back, the incarnation differs or
+ * the deltas would not fit a page. A snapshot larger than a page comes in pages: `after` continues one.
+ */
+export function changesOf(origin: Origin, incarnation: number, since: number, after?: string): Changes {
+  const base = { origin: origin.name, incarnation: origin.incarnation, version: origin.version };
+  if (after === undefined && incarnation === origin.incarnation && since <= origin.version) {
+    const deltas = origin.log.since(since);
+    if (deltas && deltasBytes(deltas) <= SNAPSHOT_PAGE_BYTES) return { kind: 'deltas', ...base, deltas };
+  }
+  const page = [...origin.devices.entries()].filter(([id]) => after === undefined || id > after);
+  const entries: SnapshotEntry[] = [];
+  let bytes = 0;
+  for (const [, stored] of page.sort((a, b) => compare(a[0], b[0]))) {
+    if (entries.length > 0 && bytes + stored.bytes > SNAPSHOT_PAGE_BYTES) {
+      return { kind: 'snapshot', ...base, entries, next: entries[entries.length - 1].device.id };
+    }
+    bytes += stored.bytes;
+    entries.push({ version: stored.version, device: toDevice(stored.record) });
+  }
+  return { kind: 'snapshot', ...base, entries };
+}

@@ -1,0 +1,148 @@
+import { canonicalJson, type Device } from '../profiles/model.js';
+import type { ChangeLog } from './change-log.js';
+import { deviceBytes } from './holdings.js';
+import {
+  matchesFilter,
+  type AgentInfo,
+  type AgentState,
+  type DeviceFilter,
+  type DeviceRecord,
+  type DirectoryEvent,
+  type MdnsNames,
+  type NameConflict,
+} from './records.js';
+
+/** One device as the directory holds it, at the version of its origin that last changed it. */
+export interface StoredDevice {
+  version: number;
+  record: DeviceRecord;
+  /** Its JSON size, for paging and for the bound on bytes held. */
+  bytes: number;
+}
+
+/** Everything the directory holds of one agent (an origin of devices). */
+export interface Origin {
+  name: string;
+  site: string;
+  local: boolean;
+  remote: boolean;
+  incarnation: number;
+  version: number;
+  state: AgentState;
+  lastSeen: number;
+  address?: string;
+  peerPort?: number;
+  devices: Map<string, StoredDevice>;
+  /** Sum of its devices' `bytes`. */
+  bytes: number;
+  log: ChangeLog;
+  conflict?: NameConflict;
+  mdns?: MdnsNames;
+}
+
+/** An origin first heard of: alive, holding nothing yet (version 0). */
+export function newOrigin(
+  name: string,
+  site: string,
+  opts: { local?: boolean; remote?: boolean },
+  now: number,
+  log: ChangeLog,
+): Origin {
+  const { local = false, remote = false } = opts;
+  return {
+    name,
+    site,
+    local,
+    remote,
+    incarnation: 0,
+    version: 0,
+    state: 'alive',
+    lastSeen: now,
+    devices: new Map(),
+    bytes: 0,
+    log,
+  };
+}
+
+/** The events that tell subscribers how an origin's set changed when it was replaced by a snapshot. */
+export function setChanges(
+  agent: string,
+  before: ReadonlyMap<string, StoredDevice>,
+  after: ReadonlyMap<string, StoredDevice>,
+): DirectoryEvent[] {
+  const events: DirectoryEvent[] = [];
+  for (const [id, stored] of after) {
+    const old = before.get(id);
+    if (!old) events.push({ type: 'device-added', agent, device: stored.record });
+    else if (canonicalJson(toDevice(old.record)) !== canonicalJson(toDevice(stored.record))) {
+      events.push({ type: 'device-updated', agent, device: stored.record });
+    }
+  }
+  for (const id of before.keys()) if (!after.has(id)) events.push({ type: 'device-removed', agent, id });
+  return events;
+}
+
+/** Where an origin's peer server is, as last heard. */
+export function setEndpoint(origin: Origin, address?: string, peerPort?: number): void {
+  if (address !== undefined) origin.address = address;
+  if (peerPort !== undefined) origin.peerPort = peerPort;
+}
+
+/** The served devices of these origins that match the filter, in (agent, id) order. */
+export function devicesMatching(origins: readonly Origin[], filter: DeviceFilter): DeviceRecord[] {
+  const out: DeviceRecord[] = [];
+  for (const origin of origins) {
+    if (!visible(origin, filter.includeLost ?? false)) continue;
+    for (const stored of origin.devices.values()) if (matchesFilter(stored.record, filter)) out.push(stored.record);
+  }
+  return out.sort((a, b) => (a.agent === b.agent ? compare(a.id, b.id) : compare(a.agent, b.agent)));
+}
+
+/** Whether an origin's devices are served: alive ones, and lost ones when asked for. */
+export function visible(origin: Origin, includeLost: boolean): boolean {
+  return origin.state === 'alive' || (includeLost && origin.state === 'lost');
+}
+
+/** A device of an origin as the directory stores it: the record it serves, with its size. */
+export function storedDevice(origin: Origin, device: Device, version: number): StoredDevice {
+  const record: DeviceRecord = {
+    agent: origin.name,
+    site: origin.site,
+    ...device,
+    origin: { incarnation: origin.incarnation, version },
+  };
+  return { version, record, bytes: deviceBytes(device) };
+}
+
+/** What the API and the events tell of an origin. */
+export function originInfo(o: Origin): AgentInfo {
+  const info: AgentInfo = {
+    name: o.name,
+    site: o.site,
+    incarnation: o.incarnation,
+    version: o.version,
+    state: o.state,
+    lastSeen: new Date(o.lastSeen).toISOString(),
+    devices: o.devices.size,
+    local: o.local,
+  };
+  if (o.address !== undefined) info.address = o.address;
+  if (o.peerPort !== undefined) info.peerPort = o.peerPort;
+  if (o.conflict) info.conflict = o.conflict;
+  if (o.mdns) info.mdns = o.mdns;
+  if (o.remote) info.remote = true;
+  return info;
+}
+
+/** The device part of a record, as it travels between agents. */
+export function toDevice(record: DeviceRecord): Device {
+  const device: Partial<DeviceRecord> = { ...record };
+  delete device.agent;
+  delete device.site;
+  delete device.origin;
+  return device as Device;
+}
+
+export function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
