@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { AGENT_OPTIONS, defaultConfig, EXIT, OptionError, parseOptionValue, type AgentConfig } from './options.js';
+import { defaultConfig } from './defaults.js';
+import { AGENT_OPTIONS, EXIT, OptionError, parseOptionValue, type AgentConfig } from './options.js';
 
 /**
  * The agent's effective configuration: flags beat the environment, which beats the config file, which
