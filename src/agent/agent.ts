@@ -1,91 +1,24 @@
 import type { AddressInfo } from 'node:net';
+import type { AgentComponents, AgentContext, AgentExtension, AgentInit, PeerListener } from './agent-components.js';
 import { Directory } from '../directory/directory.js';
 import { EventJournal } from '../directory/event-journal.js';
 import { LocalDeviceSet } from '../directory/local-device-set.js';
-import { ApiServer, type ApiComponents, type Readiness } from '../http/api-server.js';
+import { ApiServer, type Readiness } from '../http/api-server.js';
 import { createHeraldMetrics, type HeraldMetrics } from '../metrics/herald-metrics.js';
 import { nameConflicts } from '../metrics/name-conflicts.js';
 import { loadNodeMetrics, registerProcessMetrics } from '../metrics/process-metrics.js';
-import type { ProfileSource } from '../profiles/source.js';
 import { ApiSocket } from '../registration/api-socket.js';
-import { createHostDevices, registrationRoutes, type RegistrationComponents } from '../registration/agent-wiring.js';
+import { createHostDevices, registrationRoutes } from '../registration/agent-wiring.js';
 import type { HostDevices } from '../registration/host-devices.js';
-import type { Envelope } from '../protocol/envelope.js';
 import { ClusterSync } from '../sync/cluster-sync.js';
 import { DEFAULT_HEARTBEAT_MS } from '../sync/config.js';
 import { DirectoryPeerService, helloOf } from '../sync/peer-service.js';
-import type { DatagramTransport, PeerClient, PeerService } from '../transport/transport.js';
-import type { Clock } from '../util/clock.js';
-import type { Logger } from '../util/logger.js';
-import type { Random } from '../util/random.js';
 import { ProfileKeeper } from './profile-keeper.js';
 
 export { ProfileLoadError } from './profile-keeper.js';
 
-/** What an extension (mDNS discovery, the MQTT bridge) gets to work with. */
-export interface AgentContext {
-  directory: Directory;
-  local: LocalDeviceSet;
-  sync: ClusterSync;
-  metrics: HeraldMetrics;
-  logger: Logger;
-  clock: Clock;
-  random: Random;
-  identity: { name: string; site: string; incarnation: number; address: string; host: string; peerPort: number };
-}
-
-/** A part of the agent with its own lifecycle, started after sync and stopped before it. */
-export interface AgentExtension {
-  readonly name: string;
-  start(ctx: AgentContext): Promise<void>;
-  /** `goodbye: false` stops like a crash: no farewell (mDNS goodbyes, MQTT offline) is sent. */
-  stop(opts?: { goodbye?: boolean }): Promise<void>;
-  /** A line for /readyz; `ok: false` makes the agent not ready. */
-  health?(): { ok: boolean; detail?: string; critical?: boolean };
-}
-
-/** Serves the peer endpoint for a PeerService; resolves with the port it listens on. */
-export interface PeerListener {
-  start(): Promise<number>;
-  stop(): Promise<void>;
-}
-
-export interface AgentComponents extends RegistrationComponents {
-  clock: Clock;
-  random: Random;
-  logger: Logger;
-  profiles: ProfileSource;
-  /** Herald datagrams; absent when only mDNS carries advertisements. */
-  transport?: DatagramTransport;
-  extensions?: AgentExtension[];
-  peers: PeerClient;
-  peerListener: (service: PeerService, metrics: HeraldMetrics) => PeerListener;
-  metrics?: HeraldMetrics;
-  envelope?: Envelope;
-  /**
-   * The process's own figures (process_*, nodejs_heap_*, herald_build_info), for the agent that owns the
-   * process; `full` adds prom-client's whole default set (about 1 MiB more resident).
-   */
-  processMetrics?: { full: boolean };
-  /** Guards the local API (the bearer token of a non-loopback API). */
-  authorizeApi?: ApiComponents['authorize'];
-}
-
-export interface AgentInit {
-  name: string;
-  site: string;
-  incarnation: number;
-  /** The address peers reach this agent at, and that {address} expands to in endpoints. */
-  address: string;
-  host: string;
-  heartbeatMs?: number;
-  /** See ClusterSyncInit.livenessPeriodMs. */
-  livenessPeriodMs?: number;
-  /** The local API; null runs without one (benchmarks run many agents in one process). */
-  api: { host: string; port: number } | null;
-  /** A unix socket serving the API too; its file mode decides who may register. */
-  apiSocket?: string;
-}
+// Importers take the agent's contract from the agent itself.
+export type { AgentComponents, AgentContext, AgentExtension, AgentInit, PeerListener } from './agent-components.js';
 
 /**
  * Without Herald datagrams (mDNS alone) nothing is heard between changes, so liveness rests on TCP
@@ -158,80 +91,13 @@ export class Agent {
     if (this.started) return;
     await this.devices.restore();
     await this.profiles.start();
-
-    const service = new DirectoryPeerService({
-      directory: this.directory,
-      identity: helloOf(
-        this.init.name,
-        this.init.site,
-        this.init.incarnation,
-        () => this.local.currentVersion,
-        this.directory,
-      ),
-      onServed: (route, status) => this.metrics.peerRequestsServed.inc({ route, status: String(status) }),
-      onAsked: (asker) => this.sync?.askedBy(asker),
-    });
-    this.peerListener = this.c.peerListener(service, this.metrics);
+    this.peerListener = this.c.peerListener(this.peerService(), this.metrics);
     this.peerPort = await this.peerListener.start();
-
-    this.sync = new ClusterSync(
-      { ...this.c, directory: this.directory, local: this.local, metrics: this.metrics },
-      {
-        name: this.init.name,
-        site: this.init.site,
-        incarnation: this.init.incarnation,
-        peerPort: this.peerPort,
-        heartbeatMs: this.init.heartbeatMs,
-        livenessPeriodMs:
-          this.init.livenessPeriodMs ??
-          (this.c.transport ? undefined : (this.init.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) * MDNS_LIVENESS_FACTOR),
-      },
-    );
+    this.sync = this.clusterSync();
     await this.sync.start();
     this.directory.touch(this.init.name, this.init.address, this.peerPort);
-    const ctx: AgentContext = {
-      directory: this.directory,
-      local: this.local,
-      sync: this.sync,
-      metrics: this.metrics,
-      logger: this.c.logger,
-      clock: this.c.clock,
-      random: this.c.random,
-      identity: {
-        name: this.init.name,
-        site: this.init.site,
-        incarnation: this.init.incarnation,
-        address: this.init.address,
-        host: this.init.host,
-        peerPort: this.peerPort,
-      },
-    };
-    for (const ext of this.c.extensions ?? []) {
-      await ext.start(ctx);
-      this.startedExtensions.push(ext);
-    }
-
-    if (this.init.api) {
-      this.api = new ApiServer(
-        {
-          directory: this.directory,
-          journal: this.journal,
-          metrics: this.metrics,
-          logger: this.c.logger,
-          clock: this.c.clock,
-          nodeMetrics: this.c.processMetrics?.full ? await loadNodeMetrics() : undefined,
-          readiness: () => this.readiness(),
-          authorize: this.c.authorizeApi,
-          routes: registrationRoutes(this.c, this.devices, this.metrics),
-        },
-        this.init.api,
-      );
-      this.apiAddress = await this.api.start();
-      this.apiSocket = this.init.apiSocket
-        ? new ApiSocket(this.init.apiSocket, this.api.handlerFor('socket'))
-        : undefined;
-      await this.apiSocket?.start();
-    }
+    await this.startExtensions(this.sync);
+    if (this.init.api) await this.startApi(this.init.api);
     this.unwatch = this.c.profiles.watch(() => void this.reload('change'));
     this.started = true;
     this.c.logger.info(
@@ -302,6 +168,87 @@ export class Agent {
         Object.values(checks).every((c) => c.ok || (c as { critical?: boolean }).critical === false),
       checks,
     };
+  }
+
+  // ---- start-up steps, in the order start() runs them ------------------------------------------
+
+  /** What this agent answers on its peer endpoint. */
+  private peerService(): DirectoryPeerService {
+    return new DirectoryPeerService({
+      directory: this.directory,
+      identity: helloOf(
+        this.init.name,
+        this.init.site,
+        this.init.incarnation,
+        () => this.local.currentVersion,
+        this.directory,
+      ),
+      onServed: (route, status) => this.metrics.peerRequestsServed.inc({ route, status: String(status) }),
+      onAsked: (asker) => this.sync?.askedBy(asker),
+    });
+  }
+
+  private clusterSync(): ClusterSync {
+    return new ClusterSync(
+      { ...this.c, directory: this.directory, local: this.local, metrics: this.metrics },
+      {
+        name: this.init.name,
+        site: this.init.site,
+        incarnation: this.init.incarnation,
+        peerPort: this.peerPort,
+        heartbeatMs: this.init.heartbeatMs,
+        livenessPeriodMs:
+          this.init.livenessPeriodMs ??
+          (this.c.transport ? undefined : (this.init.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) * MDNS_LIVENESS_FACTOR),
+      },
+    );
+  }
+
+  /** Extensions start after sync, with what they work with (see AgentContext). */
+  private async startExtensions(sync: ClusterSync): Promise<void> {
+    const ctx: AgentContext = {
+      directory: this.directory,
+      local: this.local,
+      sync,
+      metrics: this.metrics,
+      logger: this.c.logger,
+      clock: this.c.clock,
+      random: this.c.random,
+      identity: {
+        name: this.init.name,
+        site: this.init.site,
+        incarnation: this.init.incarnation,
+        address: this.init.address,
+        host: this.init.host,
+        peerPort: this.peerPort,
+      },
+    };
+    for (const ext of this.c.extensions ?? []) {
+      await ext.start(ctx);
+      this.startedExtensions.push(ext);
+    }
+  }
+
+  private async startApi(endpoint: { host: string; port: number }): Promise<void> {
+    this.api = new ApiServer(
+      {
+        directory: this.directory,
+        journal: this.journal,
+        metrics: this.metrics,
+        logger: this.c.logger,
+        clock: this.c.clock,
+        nodeMetrics: this.c.processMetrics?.full ? await loadNodeMetrics() : undefined,
+        readiness: () => this.readiness(),
+        authorize: this.c.authorizeApi,
+        routes: registrationRoutes(this.c, this.devices, this.metrics),
+      },
+      endpoint,
+    );
+    this.apiAddress = await this.api.start();
+    this.apiSocket = this.init.apiSocket
+      ? new ApiSocket(this.init.apiSocket, this.api.handlerFor('socket'))
+      : undefined;
+    await this.apiSocket?.start();
   }
 
   private registerGauges(): void {
