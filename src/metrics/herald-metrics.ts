@@ -35,6 +35,15 @@ export function createHeraldMetrics(): HeraldMetrics {
   // CPU time is prom-client's process_cpu_seconds_total (process-metrics.ts), a counter as it should be.
   return {
     registry: r,
+    ...datagramMetrics(r),
+    ...repairMetrics(r),
+    ...hostMetrics(r),
+  };
+}
+
+/** Multicast announcements: what was sent, heard, ignored and dropped. */
+function datagramMetrics(r: MetricsRegistry) {
+  return {
     announcementsSent: r.counter('herald_announcements_sent_total', 'Datagrams multicast, by message type.', ['type']),
     announcementsReceived: r.counter(
       'herald_announcements_received_total',
@@ -53,6 +62,12 @@ export function createHeraldMetrics(): HeraldMetrics {
       'Datagrams dropped because they could not be decoded, by reason.',
       ['reason'],
     ),
+  };
+}
+
+/** Repair between peers: gaps, catch-up, the peer endpoint, liveness probes and mDNS. */
+function repairMetrics(r: MetricsRegistry) {
+  return {
     gapsDetected: r.counter('herald_gaps_detected_total', 'Missed announcements noticed, by what revealed them.', [
       'signal',
     ]),
@@ -73,16 +88,6 @@ export function createHeraldMetrics(): HeraldMetrics {
       'Requests served on the peer endpoint, by route and status.',
       ['route', 'status'],
     ),
-    profileErrors: r.counter('herald_profile_errors_total', 'Errors found in device profiles on load or reload.'),
-    profileReloads: r.counter('herald_profile_reloads_total', 'Profile folder reloads, by result.', ['result']),
-    apiRequests: r.counter('herald_api_requests_total', 'Local API requests, by route and status.', [
-      'route',
-      'status',
-    ]),
-    invalidInput: r.counter('herald_invalid_input_total', 'Input rejected as malformed, by source and reason.', [
-      'source',
-      'reason',
-    ]),
     livenessProbes: r.counter('herald_liveness_probes_total', 'Direct probes of silent peers, by result.', ['result']),
     mdnsHints: r.counter(
       'herald_mdns_hints_total',
@@ -94,6 +99,22 @@ export function createHeraldMetrics(): HeraldMetrics {
       'mDNS names of this agent found taken by another responder and renamed, by kind (host, service).',
       ['kind'],
     ),
+  };
+}
+
+/** This host's side: profiles, the local API, rejected input and survived bugs. */
+function hostMetrics(r: MetricsRegistry) {
+  return {
+    profileErrors: r.counter('herald_profile_errors_total', 'Errors found in device profiles on load or reload.'),
+    profileReloads: r.counter('herald_profile_reloads_total', 'Profile folder reloads, by result.', ['result']),
+    apiRequests: r.counter('herald_api_requests_total', 'Local API requests, by route and status.', [
+      'route',
+      'status',
+    ]),
+    invalidInput: r.counter('herald_invalid_input_total', 'Input rejected as malformed, by source and reason.', [
+      'source',
+      'reason',
+    ]),
     bugs: r.counter(
       'herald_bugs_total',
       'Errors no input should cause (a handler threw, an unhandled rejection), caught and survived; by where.',

@@ -68,7 +68,22 @@ export function validateDevice(doc: unknown, opts: { from?: 'wire' | 'profile' }
     }
   });
 
-  const caps = doc.capabilities;
+  const capIds = validateCapabilities(doc.capabilities, fail);
+  const checks = validateChecks(doc.checks, capIds, fail);
+  // Health is computed by the owning agent: a profile or registration reports it through checks instead.
+  if (doc.health !== undefined && opts.from === 'profile')
+    fail(['health'], 'is set by the agent from the checks; declare checks instead');
+  const health = doc.health === undefined || opts.from === 'profile' ? undefined : validateHealth(doc.health, fail);
+
+  if (errors.length > 0) return { ok: false, errors };
+  const device = normalizeDevice(doc);
+  if (checks && checks.length > 0) device.checks = checks;
+  if (health) device.health = health;
+  return { ok: true, device };
+}
+
+/** The capability list: each capability valid, ids unique. Returns the ids, which checks may name. */
+function validateCapabilities(caps: unknown, fail: (path: FieldPath, message: string) => void): Set<string> {
   const capIds = new Set<string>();
   if (caps === undefined) fail(['capabilities'], 'is required (a list of capabilities; it may be empty)');
   else if (!Array.isArray(caps)) fail(['capabilities'], `must be a list, got ${describe(caps)}`);
@@ -86,17 +101,7 @@ export function validateDevice(doc: unknown, opts: { from?: 'wire' | 'profile' }
       capIds.add(capId);
     });
   }
-  const checks = validateChecks(doc.checks, capIds, fail);
-  // Health is computed by the owning agent: a profile or registration reports it through checks instead.
-  if (doc.health !== undefined && opts.from === 'profile')
-    fail(['health'], 'is set by the agent from the checks; declare checks instead');
-  const health = doc.health === undefined || opts.from === 'profile' ? undefined : validateHealth(doc.health, fail);
-
-  if (errors.length > 0) return { ok: false, errors };
-  const device = normalizeDevice(doc);
-  if (checks && checks.length > 0) device.checks = checks;
-  if (health) device.health = health;
-  return { ok: true, device };
+  return capIds;
 }
 
 function validateCapability(cap: unknown, at: FieldPath, fail: (p: FieldPath, m: string) => void): string | undefined {
