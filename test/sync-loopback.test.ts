@@ -62,9 +62,15 @@ async function start(name: string, ids: string[]): Promise<void> {
   agents.set(name, { proc, api: String(started.api), profiles });
 }
 
-async function get(name: string, path: string): Promise<any> {
+/** The part of /v1/devices and /v1/agents answers these tests read. */
+interface Listing {
+  devices: { agent: string; id: string }[];
+  agents: { name: string; state: string }[];
+}
+
+async function get(name: string, path: string): Promise<Listing> {
   const res = await request(`http://${agents.get(name)!.api}${path}`);
-  return res.body.json();
+  return (await res.body.json()) as Listing;
 }
 
 async function deviceKeys(name: string): Promise<string[]> {

@@ -25,7 +25,8 @@ export class ChangeLog {
     this.entries.push(delta);
     this.devicesHeld += weight(delta);
     while (this.entries.length > this.maxEntries || (this.devicesHeld > this.maxDevices && this.entries.length > 1)) {
-      const dropped = this.entries.shift()!;
+      const dropped = this.entries.shift();
+      if (dropped === undefined) break; // cannot happen: the loop runs only while entries are held
       this.devicesHeld -= weight(dropped);
       this.base += 1;
     }

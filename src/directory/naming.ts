@@ -36,8 +36,8 @@ export class NamingIndex {
 
     const segments = path === '' ? [] : path.split('/');
     const agents = new Map(origins.map((o) => [o.name, o]));
-    if (segments.length >= 1 && segments.length <= 3 && agents.has(segments[0])) {
-      const origin = agents.get(segments[0])!;
+    const origin = segments.length >= 1 && segments.length <= 3 ? agents.get(segments[0]) : undefined;
+    if (origin) {
       if (segments.length === 1) {
         return {
           path,

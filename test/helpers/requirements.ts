@@ -9,7 +9,7 @@ export const STRICT = process.env.HERALD_REQUIRE_ALL === '1';
 
 export function missingRequirement(checks: { what: string; ok: () => boolean }[]): string | undefined {
   for (const c of checks) {
-    let ok = false;
+    let ok: boolean;
     try {
       ok = c.ok();
     } catch {
