@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { defaultConfig } from './defaults.js';
 import { AGENT_OPTIONS, EXIT, OptionError, parseOptionValue, type AgentConfig } from './options.js';
+import { readTextFile } from '../util/read-text-file.js';
 
 /**
  * The agent's effective configuration: flags beat the environment, which beats the config file, which
@@ -43,15 +43,7 @@ export async function resolveConfig(opts: {
 }
 
 async function readConfigFile(file: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new OptionError(
-      `cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      EXIT.config,
-    );
-  }
+  const text = await readTextFile(file, 'config file', (message) => new OptionError(message, EXIT.config));
   let value: unknown;
   try {
     value = parseYaml(text);

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { HttpProblem } from '../http/problem.js';
+import { readTextFile } from '../util/read-text-file.js';
 
 export const MIN_TOKEN_LENGTH = 16;
 
@@ -15,14 +15,7 @@ export class TokenFileError extends Error {
 
 /** Reads the API bearer token (first line of the file, trimmed). */
 export async function loadApiToken(file: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new TokenFileError(
-      `cannot read API token file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
-  }
+  const text = await readTextFile(file, 'API token file', (message) => new TokenFileError(message));
   const token = text.split('\n')[0].trim();
   if (token.length < MIN_TOKEN_LENGTH)
     throw new TokenFileError(

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readTextFile } from '../util/read-text-file.js';
 
 /** One shared secret of the site. The id (a hash prefix) tells receivers which key signed. */
 export interface ClusterKey {
@@ -28,14 +28,7 @@ export class KeyFileError extends Error {
  * first everywhere, then remove the old one: no agent ever refuses another.
  */
 export async function loadKeyRing(file: string): Promise<KeyRing> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new KeyFileError(
-      `cannot read key file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
-  }
+  const text = await readTextFile(file, 'key file', (message) => new KeyFileError(message));
   return parseKeyRing(text, file);
 }
 
