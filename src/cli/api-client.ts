@@ -18,10 +18,15 @@ export class ApiClient {
     this.base = `http://${m[1]}:${m[2]}`;
   }
 
-  async get(path: string): Promise<{ status: number; body: unknown }> {
+  get(path: string): Promise<{ status: number; body: unknown }> {
+    return this.call(path, { signal: AbortSignal.timeout(5000), headers: this.headers });
+  }
+
+  /** One request to the agent; the body of its answer is the JSON when it parses, else the text. */
+  async call(path: string, options: NonNullable<Parameters<typeof request>[1]>) {
     let res;
     try {
-      res = await request(this.base + path, { signal: AbortSignal.timeout(5000), headers: this.headers });
+      res = await request(this.base + path, options);
     } catch (err) {
       throw this.unreachable(err);
     }

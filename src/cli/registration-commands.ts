@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { request } from 'undici';
 import { parse as parseYaml } from 'yaml';
 import { EXIT } from '../config/options.js';
 import { answerError, apiClientFrom, type ApiClient } from './api-client.js';
@@ -16,29 +15,17 @@ interface VersionAnswer {
 
 /** A write to the agent's local API; an answer other than 200 is the CliError that says why. */
 async function send(client: ApiClient, method: 'PUT' | 'DELETE', path: string, body: unknown, values: Values) {
-  let res;
-  try {
-    res = await request(client.base + path, {
-      method,
-      signal: AbortSignal.timeout(10_000),
-      headers: { ...client.headers, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (err) {
-    throw client.unreachable(err);
-  }
-  const text = await res.body.text();
-  let answer: unknown;
-  try {
-    answer = JSON.parse(text);
-  } catch {
-    answer = text;
-  }
-  if (res.statusCode !== 200) {
+  const { status, body: answer } = await client.call(path, {
+    method,
+    signal: AbortSignal.timeout(10_000),
+    headers: { ...client.headers, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (status !== 200) {
     const fields = (answer as { errors?: { field: string; message: string }[] } | null)?.errors;
     if (fields && fields.length > 0)
       throw new CliError(fields.map((e) => `${e.field}: ${e.message}`).join('\n'), EXIT.failure);
-    throw answerError(res.statusCode, answer, values);
+    throw answerError(status, answer, values);
   }
   return answer;
 }
