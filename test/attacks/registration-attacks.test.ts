@@ -2,10 +2,49 @@
  * Attacks on run-time registration and health checks: hostile check targets, cross-site writes from a
  * browser on the host, and a damaged state file.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { netProbes } from '../../src/health/probes.js';
+import { FileRegistrationStore } from '../../src/registration/store.js';
+import { device, SimSite } from '../helpers/sim.js';
+
+/** One agent with its API and a state folder; `run` gets the API's base URL. */
+async function withAgent(run: (base: string, site: SimSite, stateDir: string) => Promise<void>): Promise<void> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'herald-reg-attack-'));
+  const site = new SimSite(19);
+  try {
+    const me = await site.start('alpha', [device('from-file')], {
+      api: true,
+      index: 1,
+      components: { registrations: new FileRegistrationStore(stateDir) },
+    });
+    await run(`http://127.0.0.1:${me.agent.apiEndpoint!.port}`, site, stateDir);
+  } finally {
+    await site.stopAll();
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
+async function call(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await request(base + path, {
+    method: method as 'GET',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.body.text();
+  return { status: res.statusCode, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+}
+
+const reg = (id: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  name: `Registered ${id}`,
+  capabilities: [{ id: 'value', kind: 'property', endpoint: 'http://{address}:9000/' + id }],
+  ...extra,
+});
 
 /** A TCP server that writes `chunk` every 100 ms to whoever connects, forever. */
 async function trickler(first: string, chunk: string): Promise<{ server: Server; port: number; sockets: Set<Socket> }> {
@@ -46,6 +85,32 @@ test('an http check against a server that keeps its answer trickling ends at its
       await new Promise((r) => server.close(r));
     }
   }
+});
+
+test('a web page in a browser on the host cannot renew or report health with a simple cross-site POST', async () => {
+  await withAgent(async (base) => {
+    const put = await call(
+      base,
+      'PUT',
+      '/v1/local/devices/cam',
+      reg('cam', { ttl: 5, checks: [{ id: 'hb', type: 'ttl' }] }),
+    );
+    assert.is(put.status, 200, JSON.stringify(put.body));
+    const ok = await call(base, 'POST', '/v1/local/devices/cam/health', { status: 'pass' });
+    assert.is(ok.status, 200, 'a local program may POST (no Origin)');
+    const before = (await call(base, 'GET', '/v1/local/devices/cam')).body.expiresAt;
+    // What fetch(url, {method: 'POST', mode: 'no-cors', body: '...'}) from any site sends: no preflight,
+    // a text/plain body, the page's Origin, and the loopback Host the page addressed.
+    const page = { origin: 'https://evil.example', 'content-type': 'text/plain;charset=UTF-8' };
+    const renew = await call(base, 'POST', '/v1/local/devices/cam/renew', '', page);
+    assert.is(renew.status, 403, JSON.stringify(renew.body));
+    assert.match(String(renew.body.detail), /Origin/);
+    const report = await call(base, 'POST', '/v1/local/devices/cam/health', '{"status":"fail","note":"x"}', page);
+    assert.is(report.status, 403, JSON.stringify(report.body));
+    const after = (await call(base, 'GET', '/v1/local/devices/cam')).body;
+    assert.is(after.expiresAt, before, 'the lease was not pushed out');
+    assert.is((after.health as { status: string }).status, 'passing', 'the health was not changed');
+  });
 });
 
 test.run();
