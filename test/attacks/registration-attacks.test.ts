@@ -2,7 +2,7 @@
  * Attacks on run-time registration and health checks: hostile check targets, cross-site writes from a
  * browser on the host, and a damaged state file.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,10 +14,14 @@ import { FileRegistrationStore } from '../../src/registration/store.js';
 import { device, SimSite } from '../helpers/sim.js';
 
 /** One agent with its API and a state folder; `run` gets the API's base URL. */
-async function withAgent(run: (base: string, site: SimSite, stateDir: string) => Promise<void>): Promise<void> {
+async function withAgent(
+  run: (base: string, site: SimSite, stateDir: string) => Promise<void>,
+  before?: (stateDir: string) => Promise<void>,
+): Promise<void> {
   const stateDir = await mkdtemp(join(tmpdir(), 'herald-reg-attack-'));
   const site = new SimSite(19);
   try {
+    await before?.(stateDir);
     const me = await site.start('alpha', [device('from-file')], {
       api: true,
       index: 1,
@@ -111,6 +115,30 @@ test('a web page in a browser on the host cannot renew or report health with a s
     assert.is(after.expiresAt, before, 'the lease was not pushed out');
     assert.is((after.health as { status: string }).status, 'passing', 'the health was not changed');
   });
+});
+
+test('a damaged registrations.json is kept aside, not overwritten by the next persistent registration', async () => {
+  // A crash cannot tear the file (it is replaced atomically), but a full disk, an editor or an older or
+  // newer agent can leave one that does not parse, or entries this version refuses.
+  const cases = [
+    '{"format": 1, "registrations": [{"document": {"id": "cam", "name": "Cam", "capabilities": [',
+    JSON.stringify({ format: 1, registrations: [{ document: { ...reg('future'), id: 'future', colour: 'red' } }] }),
+  ];
+  for (const damaged of cases)
+    await withAgent(
+      async (base, _site, stateDir) => {
+        const put = await call(base, 'PUT', '/v1/local/devices/new-one', reg('new-one', { persist: true }));
+        assert.is(put.status, 200, JSON.stringify(put.body));
+        const texts = await Promise.all(
+          (await readdir(stateDir)).map((f) => readFile(join(stateDir, f), 'utf8').catch(() => '')),
+        );
+        assert.ok(
+          texts.includes(damaged),
+          `the damaged file is still in the state folder: ${(await readdir(stateDir)).join(', ')}`,
+        );
+      },
+      (stateDir) => writeFile(join(stateDir, 'registrations.json'), damaged),
+    );
 });
 
 test.run();
