@@ -10,22 +10,22 @@ import { request } from 'undici';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { netProbes } from '../../src/health/probes.js';
-import { FileRegistrationStore } from '../../src/registration/store.js';
+import { FileRegistrationStore, type RegistrationStore } from '../../src/registration/store.js';
 import { device, SimSite } from '../helpers/sim.js';
 
 /** One agent with its API and a state folder; `run` gets the API's base URL. */
 async function withAgent(
   run: (base: string, site: SimSite, stateDir: string) => Promise<void>,
-  before?: (stateDir: string) => Promise<void>,
+  opts: { before?: (stateDir: string) => Promise<void>; store?: RegistrationStore } = {},
 ): Promise<void> {
   const stateDir = await mkdtemp(join(tmpdir(), 'herald-reg-attack-'));
   const site = new SimSite(19);
   try {
-    await before?.(stateDir);
+    await opts.before?.(stateDir);
     const me = await site.start('alpha', [device('from-file')], {
       api: true,
       index: 1,
-      components: { registrations: new FileRegistrationStore(stateDir) },
+      components: { registrations: opts.store ?? new FileRegistrationStore(stateDir) },
     });
     await run(`http://127.0.0.1:${me.agent.apiEndpoint!.port}`, site, stateDir);
   } finally {
@@ -137,8 +137,29 @@ test('a damaged registrations.json is kept aside, not overwritten by the next pe
           `the damaged file is still in the state folder: ${(await readdir(stateDir)).join(', ')}`,
         );
       },
-      (stateDir) => writeFile(join(stateDir, 'registrations.json'), damaged),
+      { before: (stateDir) => writeFile(join(stateDir, 'registrations.json'), damaged) },
     );
+});
+
+test('after one failed save, writes that keep nothing on disk are not answered "not saved"', async () => {
+  let diskFull = true;
+  const store: RegistrationStore = {
+    description: 'a disk that fills up once',
+    load: () => Promise.resolve({ registrations: [], errors: [] }),
+    save: () => (diskFull ? Promise.reject(Object.assign(new Error('full'), { code: 'ENOSPC' })) : Promise.resolve()),
+  };
+  await withAgent(
+    async (base) => {
+      const kept = await call(base, 'PUT', '/v1/local/devices/kept', reg('kept', { persist: true }));
+      assert.is(kept.status, 500, 'the persistent registration is told it was not saved');
+      diskFull = false;
+      const plain = await call(base, 'PUT', '/v1/local/devices/plain', reg('plain'));
+      assert.is(plain.status, 200, `an ephemeral registration saves nothing: ${JSON.stringify(plain.body)}`);
+      const gone = await call(base, 'DELETE', '/v1/local/devices/plain');
+      assert.is(gone.status, 200, JSON.stringify(gone.body));
+    },
+    { store },
+  );
 });
 
 test.run();
