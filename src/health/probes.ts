@@ -19,6 +19,7 @@ export const netProbes: Probes = {
   http(url, timeoutMs, expectStatus) {
     return new Promise((resolve) => {
       const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+      const shown = withoutSecrets(url);
       const finish = (result: ProbeResult) => {
         clearTimeout(deadline);
         resolve(result);
@@ -39,7 +40,7 @@ export const netProbes: Probes = {
                 : code === 429
                   ? 'warning'
                   : 'critical';
-          finish({ status, output: `HTTP GET ${url}: ${code} ${res.statusMessage ?? ''}`.trim() });
+          finish({ status, output: `HTTP GET ${shown}: ${code} ${res.statusMessage ?? ''}`.trim() });
           req.destroy();
         },
       );
@@ -48,7 +49,7 @@ export const netProbes: Probes = {
       const deadline = setTimeout(() => req.destroy(timedOut()), timeoutMs);
       req.on('timeout', () => req.destroy(timedOut()));
       req.on('error', (err: NodeJS.ErrnoException) =>
-        finish({ status: 'critical', output: `HTTP GET ${url}: ${err.code ?? err.message}` }),
+        finish({ status: 'critical', output: `HTTP GET ${shown}: ${err.code ?? err.message}` }),
       );
       req.end();
     });
@@ -72,4 +73,17 @@ export const netProbes: Probes = {
 
 function timedOut(): Error {
   return Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' });
+}
+
+/**
+ * The URL as a check's output shows it: the output is replicated to every host, SSE and MQTT, while the
+ * declaration (which may hold a password or a token in the query) stays on the owning host.
+ */
+function withoutSecrets(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return url.replace(/\/\/[^/]*@/, '//').split('?')[0];
+  }
 }

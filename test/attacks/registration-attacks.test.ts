@@ -3,7 +3,8 @@
  * browser on the host, and a damaged state file.
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -160,6 +161,22 @@ test('after one failed save, writes that keep nothing on disk are not answered "
     },
     { store },
   );
+});
+
+test("a check's output, replicated to every host and MQTT, does not carry the URL's password or query", async () => {
+  const server = createHttpServer((_req, res) => res.end('ok'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  try {
+    const up = await netProbes.http(`http://monitor:pa55word@127.0.0.1:${port}/health?token=s3cret`, 1000);
+    assert.is(up.status, 'passing');
+    assert.is(up.output, `HTTP GET http://127.0.0.1:${port}/health: 200 OK`);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+  const down = await netProbes.http(`http://monitor:pa55word@127.0.0.1:${port}/health?token=s3cret`, 1000);
+  assert.is(down.output, `HTTP GET http://127.0.0.1:${port}/health: ECONNREFUSED`);
 });
 
 test.run();
