@@ -3,7 +3,13 @@
  * browser on the host, and a damaged state file.
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer as createHttpServer } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import {
+  createServer as createHttpServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +17,7 @@ import { request } from 'undici';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { netProbes } from '../../src/health/probes.js';
+import { ApiSocket } from '../../src/registration/api-socket.js';
 import { FileRegistrationStore, type RegistrationStore } from '../../src/registration/store.js';
 import { device, SimSite } from '../helpers/sim.js';
 
@@ -178,5 +185,59 @@ test("a check's output, replicated to every host and MQTT, does not carry the UR
   const down = await netProbes.http(`http://monitor:pa55word@127.0.0.1:${port}/health?token=s3cret`, 1000);
   assert.is(down.output, `HTTP GET http://127.0.0.1:${port}/health: ECONNREFUSED`);
 });
+
+test('--api-socket replaces only a stale socket: not a file, not a socket another agent serves', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'herald-sock-attack-'));
+  const answer = (req: IncomingMessage, res: ServerResponse) => res.end(req.url);
+  const first = new ApiSocket(join(dir, 'api.sock'), answer);
+  try {
+    // A typo'd path naming a file: the agent must not delete it.
+    await writeFile(join(dir, 'registrations.json'), 'precious');
+    const onFile = await startRefused(new ApiSocket(join(dir, 'registrations.json'), answer));
+    assert.match(String(onFile?.message), /not a socket/);
+    assert.is(await readFile(join(dir, 'registrations.json'), 'utf8'), 'precious');
+    // A second agent on the same path must not take the first one's socket away.
+    await first.start();
+    const second = await startRefused(new ApiSocket(join(dir, 'api.sock'), answer));
+    assert.is(second?.code, 'EADDRINUSE', String(second));
+    assert.is(await socketGet(join(dir, 'api.sock')), '/still-first', 'the first agent still answers there');
+    await first.stop();
+    // A socket left by a crash (bound, never unlinked) is replaced.
+    execFileSync('python3', [
+      '-c',
+      `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(join(dir, 'stale.sock'))})`,
+    ]);
+    const after = new ApiSocket(join(dir, 'stale.sock'), answer);
+    await after.start();
+    assert.is(await socketGet(join(dir, 'stale.sock')), '/still-first');
+    await after.stop();
+  } finally {
+    await first.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** The error a socket's start fails with; a socket that starts is stopped again (and undefined returned). */
+async function startRefused(socket: ApiSocket): Promise<NodeJS.ErrnoException | undefined> {
+  try {
+    await socket.start();
+  } catch (err) {
+    return err as NodeJS.ErrnoException;
+  }
+  await socket.stop();
+  return undefined;
+}
+
+function socketGet(socketPath: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ socketPath, path: '/still-first' }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 test.run();
