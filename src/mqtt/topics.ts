@@ -20,7 +20,8 @@ export class Topics {
     return `${this.base}/${site}/devices/${agent}/${device}`;
   }
 
-  devicesOf(agent: string | '+', site = this.site): string {
+  /** `agent` may be `+`: every agent's devices. */
+  devicesOf(agent: string, site = this.site): string {
     return `${this.base}/${site}/devices/${agent}/+`;
   }
 
