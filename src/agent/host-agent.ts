@@ -42,6 +42,8 @@ async function extensionsFor(config: AgentConfig, interfaceAddress: string): Pro
         mode: config.mqttMode,
         homeAssistant: config.mqttHomeassistant,
         importSites: config.mqttImport,
+        requests: config.mqttRequests,
+        retireAfterMs: config.mqttRetireAfter * 1000,
         user: config.mqttUser,
         passwordFile: config.mqttPasswordFile,
         caFile: config.mqttCa,

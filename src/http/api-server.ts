@@ -4,6 +4,7 @@ import type { Directory } from '../directory/directory.js';
 import type { EventJournal } from '../directory/event-journal.js';
 import { CAPABILITY_KINDS, type CapabilityKind } from '../profiles/model.js';
 import type { DeviceFilter } from '../directory/records.js';
+import type { ForgetOutcome } from '../agent/agent.js';
 import type { HeraldMetrics } from '../metrics/herald-metrics.js';
 import type { Logger } from '../util/logger.js';
 import { decodeSegment, HttpProblem, readQuery, sendJson, sendProblem } from './problem.js';
@@ -20,6 +21,8 @@ export interface ApiComponents {
   metrics: HeraldMetrics;
   logger: Logger;
   readiness: () => Readiness;
+  /** POST /v1/agents/{name}/forget: retire a lost or left agent at once. */
+  forget?: (name: string) => ForgetOutcome;
   /** Returns a problem when the request may not proceed (the bearer token of a non-loopback API). */
   authorize?: (req: IncomingMessage) => HttpProblem | undefined;
 }
@@ -76,6 +79,7 @@ export class ApiServer {
       const denied = this.c.authorize?.(req);
       if (denied) throw denied;
       route = this.route(url.pathname);
+      if (route === 'forget') return this.forget(url.pathname, req, res);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         throw new HttpProblem(
           405,
@@ -103,14 +107,35 @@ export class ApiServer {
     if (pathname.startsWith('/v1/devices/')) return 'device';
     if (pathname === '/v1/names' || pathname.startsWith('/v1/names/')) return 'names';
     if (pathname === '/v1/agents') return 'agents';
+    if (/^\/v1\/agents\/[^/]+\/forget$/.test(pathname)) return 'forget';
     if (pathname === '/v1/events') return 'events';
     if (pathname === '/livez' || pathname === '/readyz' || pathname === '/metrics') return pathname.slice(1);
     throw new HttpProblem(
       404,
       'Not found',
-      `no route ${pathname}; routes: /v1/devices, /v1/devices/{agent}/{device}, /v1/names/{path}, /v1/agents, /v1/events, /livez, /readyz, /metrics`,
+      `no route ${pathname}; routes: /v1/devices, /v1/devices/{agent}/{device}, /v1/names/{path}, /v1/agents, /v1/agents/{agent}/forget (POST), /v1/events, /livez, /readyz, /metrics`,
       'no-route',
     );
+  }
+
+  /**
+   * The one write: retire a lost or left agent. POST with a JSON content type only, so that a web page
+   * cannot send it as a simple cross-origin form post (a browser preflights it, and nothing answers that).
+   */
+  private forget(pathname: string, req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'POST')
+      throw new HttpProblem(405, 'Method not allowed', `${pathname} takes POST`, 'method-not-allowed', {
+        allow: 'POST',
+      });
+    if (!/^application\/json\b/.test(req.headers['content-type'] ?? ''))
+      throw new HttpProblem(415, 'Unsupported media type', 'send content-type: application/json', 'bad-media-type');
+    if (!this.c.forget) throw new HttpProblem(404, 'Not found', 'this agent cannot forget agents', 'no-route');
+    const name = decodeSegment(pathname.split('/')[3]);
+    const outcome = this.c.forget(name);
+    req.resume();
+    if (!outcome.forgotten) throw new HttpProblem(409, 'Conflict', outcome.detail, `agent-${outcome.reason}`);
+    sendJson(res, 200, outcome);
+    this.c.metrics.apiRequests.inc({ route: 'forget', status: '200' });
   }
 
   private dispatch(route: string, url: URL, req: IncomingMessage, res: ServerResponse): void {
@@ -184,7 +209,7 @@ export class ApiServer {
   }
 }
 
-export function parseDeviceFilter(q: Record<string, string>): DeviceFilter {
+export function parseDeviceFilter(q: Partial<Record<string, string>>): DeviceFilter {
   const filter: DeviceFilter = { includeLost: parseInclude(q.include) };
   if (q.kind !== undefined) {
     if (!(CAPABILITY_KINDS as readonly string[]).includes(q.kind)) {

@@ -1,13 +1,16 @@
 import type { MqttClient } from 'mqtt';
 import type { AgentContext, AgentExtension } from '../agent/agent.js';
-import type { DeviceRecord, DirectoryEvent } from '../directory/records.js';
+import type { DirectoryEvent } from '../directory/records.js';
 import type { TimerHandle } from '../util/clock.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { MqttConnection, redact } from './connection.js';
-import { haConfigPayload, haConfigTopic, haObjectId, HA_PREFIX } from './home-assistant.js';
+import { HA_PREFIX, type Availability } from './home-assistant.js';
+import { agentTopics, inScope, type PublicationScope } from './publication.js';
+import { answerRequest } from './requests.js';
 import { RetainedState } from './retained-state.js';
+import { Retirement } from './retirement.js';
 import { SiteImport } from './site-import.js';
-import { agentPayload, devicePayload, eventPayload, Topics } from './topics.js';
+import { agentPayload, eventPayload, Topics } from './topics.js';
 
 export interface MqttBridgeInit {
   url: string;
@@ -16,6 +19,10 @@ export interface MqttBridgeInit {
   mode: 'agent' | 'gateway';
   homeAssistant: boolean;
   importSites: string[];
+  /** Answer `bridge/request/<command>` (devices, agents, get, forget); off unless configured. */
+  requests?: boolean;
+  /** A lost agent's retained state is cleared after this long (default a day). */
+  retireAfterMs?: number;
   user?: string;
   passwordFile?: string;
   caFile?: string;
@@ -23,23 +30,31 @@ export interface MqttBridgeInit {
   keyFile?: string;
   /** How long retained messages are collected after subscribing, before ghosts are cleared. */
   retainedWindowMs?: number;
-  /** Reported in Home Assistant's `origin`. */
+  /** Reported in Home Assistant's `origin` and in bridge/info. */
   softwareVersion?: string;
 }
 
+export const DEFAULT_RETIRE_AFTER_MS = 24 * 3_600_000;
+
 /**
  * The directory on an MQTT broker (MQTT.js; MQTT 5 unless 3.1.1 is asked for), for Home Assistant,
- * Node-RED and other sites. This class decides *what* the broker should hold (the topics this
- * publisher owns, in agent or gateway mode); the connection, the retained-state read-back and the
- * import of other sites are each their own part.
+ * Node-RED and other sites. This class decides *what* the broker should hold for the agents this
+ * publisher speaks for (itself, or its whole site as a gateway), agent by agent; the connection, the
+ * retained-state read-back, retirement and the import of other sites are each their own part.
  */
 export class MqttBridge implements AgentExtension {
   readonly name = 'mqtt';
   private connection: MqttConnection | undefined;
   private ctx: AgentContext | undefined;
   private topics!: Topics;
+  private scope!: PublicationScope;
   private state!: RetainedState;
   private import!: SiteImport;
+  private retirement!: Retirement;
+  /** Topics published for each agent: what a change of that agent is diffed against. */
+  private readonly byAgent = new Map<string, Set<string>>();
+  private readonly dirty = new Set<string>();
+  private flushTimer: TimerHandle | undefined;
   private haTimer: TimerHandle | undefined;
   private readonly unsubscribers: (() => void)[] = [];
   private badInputLog: RateLimitedLog | undefined;
@@ -56,24 +71,35 @@ export class MqttBridge implements AgentExtension {
   async start(ctx: AgentContext): Promise<void> {
     this.ctx = ctx;
     this.log = ctx.logger.child({ component: 'mqtt' });
-    this.topics = new Topics(this.init.base, ctx.identity.site);
+    const id = ctx.identity;
+    this.topics = new Topics(this.init.base, id.site);
     this.badInputLog = new RateLimitedLog(ctx.clock, 60_000);
     this.state = new RetainedState(ctx, this.init.retainedWindowMs ?? 500);
-    this.import = new SiteImport(
-      { directory: ctx.directory, badInput: (reason, where, detail) => this.badInput(reason, where, detail) },
-      this.init.importSites,
-    );
-    const id = ctx.identity;
+    const badInput = (reason: string, where: string, detail?: string) => this.badInput(reason, where, detail);
+    this.import = new SiteImport({ directory: ctx.directory, badInput }, this.init.importSites);
+    const gateway = this.init.mode === 'gateway';
+    // The publisher's own state: a gateway's connection topic, or in agent mode the agent's own state.
+    const availability: Availability = {
+      topic: gateway ? this.topics.bridge('state', id.name) : this.topics.agent(id.name),
+      template: '{{ value_json.state }}',
+    };
+    this.scope = {
+      mode: this.init.mode,
+      self: id.name,
+      topics: this.topics,
+      ha: this.init.homeAssistant ? { topics: this.topics, availability, version: this.version } : undefined,
+      retireAfterMs: this.init.retireAfterMs ?? DEFAULT_RETIRE_AFTER_MS,
+    };
+    this.retirement = new Retirement(ctx, this.scope, this.state, {
+      retire: (name) => this.retire(name),
+      log: this.log,
+    });
+    const will = gateway
+      ? JSON.stringify({ state: 'offline' })
+      : agentPayload({ incarnation: id.incarnation, version: 0, address: id.address }, 'offline');
     this.connection = new MqttConnection(
       { clock: ctx.clock, random: ctx.random, logger: this.log },
-      {
-        ...this.init,
-        clientId: `herald-${id.site}-${id.name}`, // stable across restarts, unique per site
-        will: {
-          topic: this.topics.agent(id.name),
-          payload: agentPayload({ incarnation: id.incarnation, version: 0, address: id.address }, 'offline'),
-        },
-      },
+      { ...this.init, clientId: `herald-${id.site}-${id.name}`, will: { topic: availability.topic, payload: will } },
       {
         onConnect: (client) => this.onConnect(client),
         onClose: () => this.state.detach(),
@@ -86,7 +112,8 @@ export class MqttBridge implements AgentExtension {
       () => (this.connection?.connected ? 1 : 0),
     );
     this.unsubscribers.push(ctx.directory.subscribe((e) => this.onDirectoryEvent(e)));
-    this.unsubscribers.push(ctx.local.onChange(() => this.publishOwnState()));
+    this.unsubscribers.push(ctx.local.onChange(() => this.markDirty(id.name)));
+    this.retirement.start();
     await this.connection.start();
     this.log.info(
       { url: redact(this.init.url), mode: this.init.mode, protocol: this.init.protocol },
@@ -97,13 +124,22 @@ export class MqttBridge implements AgentExtension {
   async stop(opts: { goodbye?: boolean } = {}): Promise<void> {
     for (const u of this.unsubscribers.splice(0)) u();
     this.ctx?.clock.clearTimeout(this.haTimer);
+    this.ctx?.clock.clearTimeout(this.flushTimer);
+    if (this.ctx) this.retirement.stop();
     const ctx = this.ctx;
     if (!ctx || !this.connection) return;
     // A clean stop says offline itself: the broker sends no will after a DISCONNECT.
     const farewell = async (client: MqttClient) => {
       const id = ctx.identity;
-      const info = { incarnation: id.incarnation, version: ctx.local.currentVersion, address: id.address };
-      await client.publishAsync(this.topics.agent(id.name), agentPayload(info, 'offline'), { qos: 1, retain: true });
+      const offline =
+        this.init.mode === 'gateway'
+          ? JSON.stringify({ state: 'offline' })
+          : agentPayload(
+              { incarnation: id.incarnation, version: ctx.local.currentVersion, address: id.address },
+              'offline',
+            );
+      const topic = this.scope.ha?.availability.topic ?? this.availabilityTopic();
+      await client.publishAsync(topic, offline, { qos: 1, retain: true });
     };
     await this.connection.stop({ crash: !(opts.goodbye ?? true), farewell });
   }
@@ -112,69 +148,128 @@ export class MqttBridge implements AgentExtension {
     return this.connection?.health() ?? { ok: false, detail: 'not started', critical: false };
   }
 
-  // ---- what the broker should hold ----------------------------------------------------------------
-
-  /** What the broker should retain under the topics this bridge owns. */
-  private desired(): Map<string, string> {
-    const ctx = this.c;
-    const out = new Map<string, string>();
-    const id = ctx.identity;
-    const records =
-      this.init.mode === 'gateway'
-        ? ctx.directory.devices({ site: id.site })
-        : ctx.directory.devices({ agent: id.name });
-    for (const r of records) {
-      out.set(this.topics.device(r.agent, r.id), devicePayload(r));
-      if (this.init.homeAssistant)
-        out.set(haConfigTopic(r.site, r.agent, r.id), haConfigPayload(r, this.topics, this.version));
-    }
-    for (const a of ctx.directory.agents()) {
-      if (a.remote || a.site !== id.site || (this.init.mode === 'agent' && a.name !== id.name)) continue;
-      if (a.version === 0 && !a.local) continue;
-      out.set(this.topics.agent(a.name), agentPayload(a, a.state === 'alive' ? 'online' : 'offline'));
-    }
-    return out;
+  forget(name: string): void {
+    this.retirement.forgotten(name);
+    this.retire(name);
   }
+
+  // ---- what the broker should hold ----------------------------------------------------------------
 
   private get version(): string {
     return this.init.softwareVersion ?? '0';
   }
 
-  private ownedFilters(): string[] {
-    const id = this.c.identity;
-    const filters =
-      this.init.mode === 'gateway'
-        ? [this.topics.devicesOf('+'), this.topics.agents()]
-        : [this.topics.devicesOf(id.name)];
-    if (this.init.homeAssistant) filters.push(`${HA_PREFIX}/device/+/config`);
-    return filters;
+  private availabilityTopic(): string {
+    const self = this.c.identity.name;
+    return this.init.mode === 'gateway' ? this.topics.bridge('state', self) : this.topics.agent(self);
   }
 
-  private isOwned(topic: string): boolean {
-    const id = this.c.identity;
-    if (topic.startsWith(`${HA_PREFIX}/device/`)) {
-      const prefix = this.init.mode === 'gateway' ? `herald_${id.site}_` : haObjectId(id.site, id.name, '');
-      return topic.slice(`${HA_PREFIX}/device/`.length).startsWith(prefix);
+  /** The topics of the publisher itself: its state (gateway), its info and its site's devices. */
+  private bridgeTopics(): Map<string, string> {
+    const ctx = this.c;
+    const self = ctx.identity.name;
+    const out = new Map<string, string>();
+    if (this.init.mode === 'gateway') out.set(this.topics.bridge('state', self), JSON.stringify({ state: 'online' }));
+    const devices = ctx.directory.devices({ site: ctx.identity.site });
+    const agents = ctx.directory.agents().filter((a) => a.site === ctx.identity.site && !a.remote);
+    const info = {
+      version: this.version,
+      publisher: self,
+      mode: this.init.mode,
+      base: this.init.base,
+      site: ctx.identity.site,
+      protocol: this.init.protocol,
+      homeAssistant: this.init.homeAssistant,
+      requests: this.init.requests ?? false,
+      importSites: this.init.importSites,
+      retireAfterS: Math.round(this.scope.retireAfterMs / 1000),
+      agents: agents.length,
+      devices: devices.length,
+    };
+    out.set(this.topics.bridge('info', self), JSON.stringify(info));
+    out.set(this.topics.bridge('devices', self), JSON.stringify(devices));
+    return out;
+  }
+
+  /** Every agent this publisher speaks for: the directory's, and lost ones it forgot but still holds. */
+  private agentsInScope(): Set<string> {
+    const names = new Set<string>();
+    for (const a of this.c.directory.agents()) if (inScope(this.scope, a)) names.add(a.name);
+    for (const name of this.retirement.held()) names.add(name);
+    return names;
+  }
+
+  private wanted(name: string): Map<string, string> {
+    const ctx = this.c;
+    // An agent the directory forgot (an hour after it was lost) keeps its records until it is retired.
+    if (!ctx.directory.agent(name) && this.retirement.holds(name)) {
+      const kept = new Map<string, string>();
+      for (const t of this.byAgent.get(name) ?? []) {
+        const p = this.state.get(t);
+        if (p !== undefined) kept.set(t, p);
+      }
+      return kept;
     }
-    const t = this.topics.parse(topic);
-    return !!t && t.site === id.site && (this.init.mode === 'gateway' || t.agent === id.name);
+    return agentTopics(ctx.directory, this.scope, name, ctx.clock.now());
   }
 
-  /**
-   * After each connect: bring the broker in step with the directory, then follow the imported sites
-   * and Home Assistant's status.
-   */
+  private desired(): Map<string, string> {
+    this.byAgent.clear();
+    const out = this.bridgeTopics();
+    for (const name of this.agentsInScope()) {
+      const topics = this.wanted(name);
+      if (topics.size > 0) this.byAgent.set(name, new Set(topics.keys()));
+      for (const [t, p] of topics) out.set(t, p);
+    }
+    return out;
+  }
+
+  /** Brings one agent's topics in step: publishes what changed, clears what went. */
+  private reconcile(name: string): void {
+    const want = this.wanted(name);
+    const have = this.byAgent.get(name);
+    for (const t of have ?? []) if (!want.has(t)) this.state.clear(t);
+    for (const [t, p] of want) this.state.publish(t, p);
+    if (want.size > 0) this.byAgent.set(name, new Set(want.keys()));
+    else this.byAgent.delete(name);
+  }
+
+  /** Changes come in bursts (a snapshot is one event per device): each agent is brought in step once. */
+  private markDirty(name: string): void {
+    this.dirty.add(name);
+    if (this.flushTimer) return;
+    this.flushTimer = this.c.clock.setTimeout(() => this.flush(), 0);
+  }
+
+  private flush(): void {
+    this.flushTimer = undefined;
+    const names = [...this.dirty];
+    this.dirty.clear();
+    for (const name of names) this.reconcile(name);
+    for (const [t, p] of this.bridgeTopics()) this.state.publish(t, p);
+  }
+
+  /** Clears everything of an agent: what this publisher holds, and what the broker retains for it. */
+  private retire(name: string): void {
+    for (const t of this.byAgent.get(name) ?? []) this.state.clear(t);
+    this.byAgent.delete(name);
+    this.retirement.purge(this.connection?.current, name);
+    this.markDirty(this.c.identity.name); // bridge/info and bridge/devices
+  }
+
   private onConnect(client: MqttClient): void {
     void this.resync(client).catch((err: unknown) =>
       this.log.warn({ err: (err as Error).message }, 'MQTT resync failed; it runs again on the next connect'),
     );
   }
 
+  /** After each connect: bring the broker in step, then follow imported sites, HA's status and requests. */
   private async resync(client: MqttClient): Promise<void> {
+    const self = this.c.identity.name;
     const report = await this.state.sync(
       client,
-      this.ownedFilters(),
-      (t) => this.isOwned(t),
+      this.retirement.ownedFilters(),
+      (t) => this.retirement.owns(t, this.init.mode === 'gateway' ? undefined : self),
       () => this.desired(),
     );
     if (!report) return;
@@ -183,66 +278,54 @@ export class MqttBridge implements AgentExtension {
       this.topics.agents(site),
     ]);
     if (this.init.homeAssistant) follow.push(`${HA_PREFIX}/status`);
+    if (this.init.requests) follow.push(this.topics.requests());
     if (follow.length > 0) await client.subscribeAsync(follow, { qos: 1 });
     this.log.info(report, 'MQTT state in step with the directory');
   }
 
-  private publishOwnState(): void {
-    const info = this.c.directory.agent(this.c.identity.name);
-    if (info) this.state.publish(this.topics.agent(info.name), agentPayload(info, 'online'));
-  }
-
-  private mine(record: DeviceRecord): boolean {
-    const id = this.c.identity;
-    return record.site === id.site && (this.init.mode === 'gateway' || record.agent === id.name);
-  }
-
   private onDirectoryEvent(e: DirectoryEvent): void {
     const ctx = this.c;
-    const id = ctx.identity;
     const agent = ctx.directory.agent(e.agent);
-    if (!agent || agent.remote) return;
-    const ours = this.init.mode === 'gateway' || e.agent === id.name;
-    if (!ours) return;
-    this.state.send(this.topics.events(), eventPayload(e, id.site, new Date(ctx.clock.now()).toISOString()));
-    if (e.type === 'device-added' || e.type === 'device-updated') {
-      if (!this.mine(e.device)) return;
-      this.state.publish(this.topics.device(e.agent, e.device.id), devicePayload(e.device));
-      if (this.init.homeAssistant)
-        this.state.publish(
-          haConfigTopic(e.device.site, e.agent, e.device.id),
-          haConfigPayload(e.device, this.topics, this.version),
-        );
-    } else if (e.type === 'device-removed') {
-      this.state.clear(this.topics.device(e.agent, e.id));
-      if (this.init.homeAssistant) this.state.clear(haConfigTopic(id.site, e.agent, e.id));
-    } else if (this.init.mode === 'gateway' && 'info' in e) {
-      // In gateway mode the directory's view of each agent is published; a lost or gone agent's devices go.
-      this.state.publish(
-        this.topics.agent(e.agent),
-        agentPayload(e.info, e.type === 'agent-joined' ? 'online' : 'offline'),
-      );
-      if (e.type !== 'agent-joined') {
-        for (const topic of [...this.state.topics()]) {
-          const t = this.topics.parse(topic);
-          if (t?.kind === 'device' && t.agent === e.agent && t.site === id.site) this.state.clear(topic);
-        }
-      }
-    }
+    if (!agent || agent.remote || agent.site !== ctx.identity.site) return;
+    // Every agent of the site is followed for retirement: in agent mode a dead peer cannot retire itself.
+    if (e.type === 'agent-lost' || e.type === 'agent-left') this.retirement.lost(e.agent);
+    else if (e.type === 'agent-joined') this.retirement.alive(e.agent);
+    if (!inScope(this.scope, agent)) return;
+    this.state.send(this.topics.events(), eventPayload(e, agent.site, new Date(ctx.clock.now()).toISOString()));
+    this.markDirty(e.agent);
   }
 
   // ---- messages -----------------------------------------------------------------------------------
 
   private onMessage(topic: string, payload: Buffer, retain: boolean): void {
-    if (this.state.offer(topic, payload, retain)) return;
+    const forSync = this.state.offer(topic, payload, retain);
+    const forPurge = this.retirement.offer(topic, payload, retain);
+    if (forSync || forPurge) return;
     if (topic === `${HA_PREFIX}/status`) {
       if (payload.toString('utf8') === 'online') this.scheduleHaRepublish();
       return;
     }
+    const command = this.init.requests ? this.topics.requestCommand(topic) : undefined;
+    if (command !== undefined) return this.onRequest(command, payload);
     const t = this.topics.parse(topic);
     if (!t || !this.init.importSites.includes(t.site) || t.site === this.c.identity.site) return;
     if (t.kind === 'agent') this.import.onAgent(t.site, t.agent, payload);
     else this.import.onDevice(t.site, t.agent, t.device, payload);
+  }
+
+  private onRequest(command: string, payload: Buffer): void {
+    const ctx = this.c;
+    const response = answerRequest(command, payload, {
+      directory: ctx.directory,
+      forget: (name) => ctx.forgetAgent(name),
+      publisher: ctx.identity.name,
+    });
+    if (response.status === 'error') {
+      ctx.metrics.invalidInput.inc({ source: 'mqtt', reason: `request-${response.error.code}` });
+      if (this.badInputLog?.allow(`request:${command}:${response.error.code}`))
+        this.log.warn({ command, code: response.error.code, detail: response.error.message }, 'MQTT request refused');
+    }
+    this.state.send(this.topics.response(command), JSON.stringify(response), { qos: 1 });
   }
 
   /** Home Assistant restarted: send the discovery configs again, after a random short delay (HA's advice). */

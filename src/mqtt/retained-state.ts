@@ -22,8 +22,18 @@ export class RetainedState {
 
   constructor(
     private readonly c: { clock: Clock },
-    private readonly windowMs: number,
+    /** How long retained messages are collected after subscribing. */
+    readonly windowMs: number,
   ) {}
+
+  get(topic: string): string | undefined {
+    return this.published.get(topic);
+  }
+
+  /** Drops a topic that was cleared by other means (a purge): nothing is sent. */
+  forget(topic: string): void {
+    this.published.delete(topic);
+  }
 
   /** Topics published so far, for walks that clear a group of them. */
   topics(): IterableIterator<string> {
