@@ -76,7 +76,22 @@ export class MqttBridge implements AgentExtension {
     this.badInputLog = new RateLimitedLog(ctx.clock, 60_000);
     this.state = new RetainedState(ctx, this.init.retainedWindowMs ?? 500);
     const badInput = (reason: string, where: string, detail?: string) => this.badInput(reason, where, detail);
-    this.import = new SiteImport({ directory: ctx.directory, badInput }, this.init.importSites);
+    const refused = ctx.metrics.registry.counter(
+      'herald_mqtt_import_refused_total',
+      'Records of imported sites refused because a bound was reached, by bound.',
+      ['reason'],
+    );
+    const onRefused = (reason: string, where: string, detail?: string) => {
+      if (this.badInputLog?.allow(`refused:${reason}`))
+        this.log.warn({ bound: reason, topic: where, detail }, 'imported MQTT record refused: a bound is reached');
+    };
+    this.import = new SiteImport(
+      { clock: ctx.clock, directory: ctx.directory, badInput, refused, onRefused },
+      this.init.importSites,
+    );
+    ctx.metrics.registry.gauge('herald_mqtt_imported_devices', 'Devices held from imported sites.', () =>
+      this.ctx ? this.import.held().devices : 0,
+    );
     const gateway = this.init.mode === 'gateway';
     // The publisher's own state: a gateway's connection topic, or in agent mode the agent's own state.
     const availability: Availability = {
@@ -125,7 +140,10 @@ export class MqttBridge implements AgentExtension {
     for (const u of this.unsubscribers.splice(0)) u();
     this.ctx?.clock.clearTimeout(this.haTimer);
     this.ctx?.clock.clearTimeout(this.flushTimer);
-    if (this.ctx) this.retirement.stop();
+    if (this.ctx) {
+      this.retirement.stop();
+      this.import.stop();
+    }
     const ctx = this.ctx;
     if (!ctx || !this.connection) return;
     // A clean stop says offline itself: the broker sends no will after a DISCONNECT.
@@ -309,8 +327,7 @@ export class MqttBridge implements AgentExtension {
     if (command !== undefined) return this.onRequest(command, payload);
     const t = this.topics.parse(topic);
     if (!t || !this.init.importSites.includes(t.site) || t.site === this.c.identity.site) return;
-    if (t.kind === 'agent') this.import.onAgent(t.site, t.agent, payload);
-    else this.import.onDevice(t.site, t.agent, t.device, payload);
+    this.import.enqueue(t.site, t.agent, t.kind === 'device' ? t.device : undefined, payload);
   }
 
   private onRequest(command: string, payload: Buffer): void {

@@ -1,0 +1,118 @@
+import { readFile } from 'node:fs/promises';
+import mqttPkg from 'mqtt';
+import { request } from 'undici';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Mosquitto, mosquittoMissing } from '../helpers/mosquitto.js';
+import { mqttAgentArgs } from '../helpers/mqtt-agent.js';
+import { runHerald, unitNodeFlags } from '../helpers/process.js';
+import { testIf } from '../helpers/requirements.js';
+
+/**
+ * Issue 16 item 11: 20,000 retained records under one imported site. Before, each message copied the
+ * imported agent's map and diffed every device (quadratic): the agent was wedged for minutes, past
+ * its watchdog, deaf to SIGTERM, and no cap applied. Now it stays responsive, holds what its bounds
+ * allow, counts the rest, and stops on SIGTERM.
+ */
+const test = suite('attack: a flood of retained records under an imported site');
+const missing = mosquittoMissing();
+
+function record(id: string): string {
+  return JSON.stringify({
+    id,
+    name: `Device ${id}`,
+    tags: ['flood'],
+    names: [],
+    capabilities: [{ id: 'state', kind: 'property', endpoint: `http://10.9.0.1:8080/${id}` }],
+  });
+}
+
+/** 1,100 devices for one agent (past the per-agent cap) and 18,900 over 19 more (past the total cap). */
+async function flood(url: string): Promise<void> {
+  const client = await mqttPkg.connectAsync(url, { protocolVersion: 5 });
+  try {
+    const put = (topic: string, payload: string) => client.publish(topic, payload, { qos: 0, retain: true });
+    for (let i = 0; i < 1100; i++) put(`herald/far/devices/big/d${i}`, record(`d${i}`));
+    for (let a = 0; a < 19; a++) for (let i = 0; i < 995; i++) put(`herald/far/devices/a${a}/d${i}`, record(`d${i}`));
+    put('herald/far/devices/bad/junk', 'not json {');
+    put('herald/far/devices/bad/huge', JSON.stringify({ id: 'huge', name: 'x'.repeat(100_000) }));
+    await client.publishAsync('herald/far/devices/bad/last', record('last'), { qos: 1, retain: true });
+  } finally {
+    await client.endAsync();
+  }
+}
+
+function metric(text: string, name: string, labels = ''): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
+  return line ? Number(line.split(' ')[1]) : 0;
+}
+
+testIf(
+  test,
+  missing,
+  'the agent stays live, holds what its bounds allow, counts the rest, stops on SIGTERM',
+  async () => {
+    const broker = new Mosquitto();
+    await broker.start();
+    let agent: ReturnType<typeof runHerald> | undefined;
+    try {
+      await flood(broker.url);
+      const flags = unitNodeFlags(await readFile('systemd/herald.service', 'utf8'));
+      agent = runHerald(
+        mqttAgentArgs({
+          name: 'near-1',
+          site: 'near',
+          url: broker.url,
+          profiles: 'device-profiles',
+          extra: ['--mqtt-import', 'far'],
+        }),
+        { nodeFlags: flags },
+      );
+      const running = agent;
+      const started = await running.waitFor(() => running.logs().find((l) => l.msg === 'agent started'), 10_000);
+      const api = `http://${String(started.api)}`;
+      let worstLivezMs = 0;
+      let held = 0;
+      let metrics = '';
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const t0 = performance.now();
+        const res = await request(`${api}/livez`, { headersTimeout: 10_000 });
+        await res.body.dump();
+        worstLivezMs = Math.max(worstLivezMs, performance.now() - t0);
+        metrics = await (await request(`${api}/metrics`)).body.text();
+        const now = metric(metrics, 'herald_mqtt_imported_devices');
+        if (
+          now === held &&
+          now > 0 &&
+          metric(metrics, 'herald_invalid_input_total', '{source="mqtt",reason="device-json"}')
+        )
+          break;
+        held = now;
+        if (Date.now() > deadline) throw new Error(`import did not settle: ${now} devices held`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      console.log(`  imported ${held} devices; worst /livez ${worstLivezMs.toFixed(0)} ms`);
+      assert.is(held, 10_000, 'the total cap of imported devices');
+      assert.ok(metric(metrics, 'herald_mqtt_import_refused_total', '{reason="devices"}') >= 9_000, 'refusals counted');
+      assert.ok(metric(metrics, 'herald_mqtt_import_refused_total', '{reason="record-bytes"}') >= 1, 'oversize record');
+      const agents = (await (await request(`${api}/v1/agents`)).body.json()) as {
+        agents: { name: string; devices: number }[];
+      };
+      const big = agents.agents.find((a) => a.name === 'big@far');
+      assert.ok(!big || big.devices <= 1024, `per-agent cap: ${big?.devices}`);
+      assert.ok(
+        worstLivezMs < 1_000,
+        `/livez answered within a second throughout (worst ${worstLivezMs.toFixed(0)} ms)`,
+      );
+      const t0 = Date.now();
+      assert.is(await running.stop('SIGTERM'), 0, 'a clean exit on SIGTERM');
+      assert.ok(Date.now() - t0 < 5_000, 'SIGTERM honoured within 5 s');
+    } finally {
+      await agent?.stop('SIGKILL');
+      await broker.destroy();
+    }
+  },
+);
+
+test.run();
