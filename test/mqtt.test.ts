@@ -16,9 +16,11 @@ import type { Device } from '../src/profiles/model.js';
 import { systemClock } from '../src/util/clock.js';
 import { memoryLogger } from '../src/util/logger.js';
 import { Mosquitto, mosquittoMissing } from './helpers/mosquitto.js';
-import { runHerald, testGroupPort } from './helpers/process.js';
+import { mqttAgentArgs } from './helpers/mqtt-agent.js';
+import { runHerald } from './helpers/process.js';
 import { hasCommand, testIf } from './helpers/requirements.js';
 import { device } from './helpers/sim.js';
+import { until } from './helpers/until.js';
 
 const test = suite('MQTT bridge (real mosquitto)');
 const missing = mosquittoMissing();
@@ -86,20 +88,6 @@ async function retained(filter: string, waitMs = 400): Promise<Map<string, strin
   return out;
 }
 
-async function until<T>(
-  probe: () => Promise<T | undefined | false> | T | undefined | false,
-  ms: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 testIf(
   test,
   missing,
@@ -149,27 +137,7 @@ testIf(test, missing, 'the last will says offline after kill -9; a clean stop sa
   const dir = await mkdtemp(join(tmpdir(), 'herald-mqtt-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   await cp('device-profiles', join(dir, 'p'), { recursive: true });
-  const args = (name: string) => [
-    'agent',
-    '--name',
-    name,
-    '--site',
-    'will',
-    '--group',
-    `239.255.70.70:${testGroupPort()}`,
-    '--api',
-    '127.0.0.1:0',
-    '--peer-port',
-    '0',
-    '--discovery',
-    'multicast',
-    '--profiles',
-    join(dir, 'p'),
-    '--mqtt-url',
-    broker.url,
-    '--log-format',
-    'json',
-  ];
+  const args = (name: string) => mqttAgentArgs({ name, site: 'will', url: broker.url, profiles: join(dir, 'p') });
   const state = async (name: string) => {
     const r = await retained(`herald/will/agents/${name}`);
     const p = r.get(`herald/will/agents/${name}`);
@@ -425,27 +393,10 @@ testIf(
     await broker.stop();
     const dir = await mkdtemp(join(tmpdir(), 'herald-mqtt-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const agent = runHerald([
-      'agent',
-      '--name',
-      'lonely',
-      '--site',
-      'down',
-      '--group',
-      `239.255.70.70:${testGroupPort()}`,
-      '--api',
-      '127.0.0.1:0',
-      '--peer-port',
-      '0',
-      '--discovery',
-      'multicast',
-      '--profiles',
-      'device-profiles',
-      '--mqtt-url',
-      broker.url,
-      '--log-format',
-      'json',
-    ]);
+    const agent = runHerald(
+      mqttAgentArgs({ name: 'lonely', site: 'down', url: broker.url, profiles: 'device-profiles' }),
+    );
+
     cleanups.push(() => agent.stop('SIGKILL'));
     const started = await agent.waitFor(
       () => agent.logs().find((l) => l.msg === 'agent started'),
@@ -558,37 +509,27 @@ testIf(
     await writeFile(join(dir, 'wrong'), 'wrong horse\n');
     await cp('device-profiles', join(dir, 'p'), { recursive: true });
     const agent = (name: string, passwordFile: string) =>
-      runHerald([
-        'agent',
-        '--name',
-        name,
-        '--site',
-        'tls',
-        '--group',
-        `239.255.70.70:${testGroupPort()}`,
-        '--api',
-        '127.0.0.1:0',
-        '--peer-port',
-        '0',
-        '--discovery',
-        'multicast',
-        '--profiles',
-        join(dir, 'p'),
-        '--log-format',
-        'json',
-        '--mqtt-url',
-        tls.url,
-        '--mqtt-ca',
-        join(dir, 'ca.pem'),
-        '--mqtt-cert',
-        join(dir, 'client.pem'),
-        '--mqtt-key',
-        join(dir, 'client.key'),
-        '--mqtt-user',
-        'herald',
-        '--mqtt-password-file',
-        join(dir, passwordFile),
-      ]);
+      runHerald(
+        mqttAgentArgs({
+          name,
+          site: 'tls',
+          url: tls.url,
+          profiles: join(dir, 'p'),
+          extra: [
+            '--mqtt-ca',
+            join(dir, 'ca.pem'),
+            '--mqtt-cert',
+            join(dir, 'client.pem'),
+            '--mqtt-key',
+            join(dir, 'client.key'),
+            '--mqtt-user',
+            'herald',
+            '--mqtt-password-file',
+            join(dir, passwordFile),
+          ],
+        }),
+      );
+
     const good = agent('good', 'password');
     cleanups.push(() => good.stop('SIGKILL'));
     await good.waitFor(

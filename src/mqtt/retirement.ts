@@ -17,7 +17,7 @@ export class Retirement {
   private timer: TimerHandle | undefined;
   private stopped = false;
   /** Retained topics of agents being purged, by agent, while the read-back runs. */
-  private readonly purging = new Map<string, Set<string>>();
+  private readonly purging = new Map<string, Map<string, string>>();
 
   constructor(
     private readonly c: Pick<AgentContext, 'clock' | 'directory' | 'identity'>,
@@ -123,14 +123,19 @@ export class Retirement {
     const t = this.scope.topics;
     const filters = [t.agent(name), t.devicesOf(name), t.bridge('state', name), t.bridge('info', name)];
     filters.push(t.bridge('devices', name), `${HA_PREFIX}/device/+/config`);
-    const found = new Set<string>();
+    const found = new Map<string, string>();
     this.purging.set(name, found);
     const run = async () => {
       await client.subscribeAsync(filters, { qos: 1 });
       await new Promise<void>((resolve) => this.c.clock.setTimeout(resolve, this.state.windowMs));
       await client.unsubscribeAsync(filters);
       if (this.c.directory.agent(name)?.state === 'alive') return; // it came back meanwhile
-      for (const topic of found) {
+      // An agent this directory does not know may be alive elsewhere (another LAN on the same broker).
+      if (saysOnline(found.get(t.agent(name)))) {
+        this.hooks.log.warn({ agent: name }, 'not clearing the MQTT state of an agent that says it is online');
+        return;
+      }
+      for (const topic of found.keys()) {
         this.state.forget(topic);
         await client.publishAsync(topic, '', { qos: 1, retain: true });
       }
@@ -147,9 +152,19 @@ export class Retirement {
     let taken = false;
     for (const [name, found] of this.purging) {
       if (!this.owns(topic, name)) continue;
-      if (payload.length > 0) found.add(topic);
+      if (payload.length > 0) found.set(topic, payload.toString('utf8'));
       taken = true;
     }
     return taken;
+  }
+}
+
+/** Whether a retained agent state says online. */
+function saysOnline(payload: string | undefined): boolean {
+  if (!payload) return false;
+  try {
+    return (JSON.parse(payload) as { state?: unknown }).state === 'online';
+  } catch {
+    return false;
   }
 }
