@@ -259,4 +259,50 @@ testIf(
   },
 );
 
+testIf(
+  test,
+  missing,
+  'retire automatically: a lost agent is cleared after --mqtt-retire-after, by gateway and peers',
+  async () => {
+    const broker = new Mosquitto();
+    await broker.start();
+    const site = `t${Math.floor(Math.random() * 1e6)}`;
+    const group = `239.255.70.70:${testGroupPort()}`;
+    const running: Running[] = [];
+    try {
+      const start = (name: string, extra: string[]) => {
+        const proc = runHerald(
+          mqttAgentArgs({ name, site, group, url: broker.url, profiles: 'device-profiles', extra }),
+        );
+        running.push(proc);
+        return proc.waitFor(() => proc.logs().find((l) => l.msg === 'MQTT state in step with the directory'), 10_000);
+      };
+      const retire = ['--mqtt-retire-after', '2', '--mqtt-homeassistant'];
+      await start('peer', retire);
+      await start('doomed', retire);
+      await start('gw', ['--mqtt-mode', 'gateway', '--mqtt-base', 'gwr', ...retire]);
+      const of = (r: Map<string, string>, agent: string) =>
+        [...r.keys()].filter((t) => t.split('/').includes(agent) || t.includes(`__${agent}`));
+      await until(
+        async () => of(await retainedOnly(broker.port), 'doomed').length >= 2 * (2 + 2 * 6) + 2,
+        15_000,
+        "doomed's topics under both bases",
+      );
+      running[1].proc.kill('SIGKILL');
+      const left = await until(
+        async () => {
+          const r = await retainedOnly(broker.port);
+          return of(r, 'doomed').length === 0 ? r : undefined;
+        },
+        20_000,
+        'every retained topic of the killed agent cleared, under both bases',
+      );
+      assert.ok(of(left, 'peer').length > 0 && of(left, 'gw').length > 0, 'the living keep theirs');
+    } finally {
+      for (const p of running) await p.stop('SIGKILL');
+      await broker.destroy();
+    }
+  },
+);
+
 test.run();
