@@ -8,6 +8,8 @@ import { isObject, validateDevice } from '../profiles/validate.js';
 interface ImportedAgent {
   devices: Map<string, { device: Device; bytes: number }>;
   version: number;
+  /** What the agent's retained state says: an offline agent's records are held, not served. */
+  online: boolean;
 }
 
 /** Says why an imported message was refused: counted under `reason`, logged once per topic a minute. */
@@ -128,7 +130,23 @@ export class SiteImport {
     }
     if (!isObject(state) || (state.state !== 'online' && state.state !== 'offline'))
       return this.c.badInput('agent-state', `${site}/${agent}`);
-    if (state.state === 'offline') this.drop(`${agent}@${site}`);
+    const key = `${agent}@${site}`;
+    const entry = this.imported.get(key);
+    if (state.state === 'offline') {
+      // Held, not served: a bridge that reconnects may deliver the records again after the state.
+      this.c.directory.forget(key);
+      if (entry) entry.online = false;
+      else if (payload.length > 0 && this.imported.size < this.limits.agents)
+        this.imported.set(key, { devices: new Map(), version: 0, online: false });
+      if (entry && payload.length === 0 && entry.devices.size === 0) this.imported.delete(key); // retired
+      return;
+    }
+    if (entry && !entry.online) {
+      entry.online = true;
+      entry.version = 0;
+      if (entry.devices.size > 0)
+        this.apply(key, site, entry, { added: [...entry.devices.values()].map((h) => h.device) });
+    }
   }
 
   onDevice(site: string, agent: string, id: string, payload: Buffer): void {
@@ -140,7 +158,7 @@ export class SiteImport {
       entry.devices.delete(id);
       this.account(-1, -held.bytes);
       this.apply(key, site, entry, { removed: [id] });
-      if (entry.devices.size === 0) this.drop(key);
+      if (entry.devices.size === 0 && entry.online) this.drop(key);
       return;
     }
     const where = `${site}/${agent}/${id}`;
@@ -156,7 +174,7 @@ export class SiteImport {
       if (this.devicesHeld >= this.limits.devices) return this.refuse('devices', where);
     }
     if (this.bytesHeld - (held?.bytes ?? 0) + bytes > this.limits.bytes) return this.refuse('bytes', where);
-    const target = entry ?? { devices: new Map(), version: 0 };
+    const target = entry ?? { devices: new Map(), version: 0, online: true };
     this.imported.set(key, target);
     target.devices.set(id, { device, bytes });
     this.account(held ? 0 : 1, bytes - (held?.bytes ?? 0));
@@ -183,6 +201,7 @@ export class SiteImport {
   }
 
   private apply(key: string, site: string, entry: ImportedAgent, change: Partial<Omit<Delta, 'version'>>): void {
+    if (!entry.online) return;
     const directory = this.c.directory;
     directory.ensureOrigin(key, { site, remote: true });
     entry.version += 1;
