@@ -1,9 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { AgentConfig } from '../src/config/options.js';
 import { runHerald, testGroupPort, type Running } from './helpers/process.js';
 
 let dir: string;
@@ -46,9 +50,22 @@ async function startAgent(profiles: string): Promise<{ agent: Running; api: stri
   return { agent, api: started.api as string };
 }
 
-async function json(url: string): Promise<{ status: number; body: any }> {
+/** A JSON answer, read loosely: the test says which fields it expects. */
+type Loose = Record<string, unknown> & {
+  count?: number;
+  id?: string;
+  event?: string;
+  capabilities?: { endpoint?: string }[];
+  checks?: Record<string, { detail?: string }>;
+};
+
+function parse(text: string): Loose {
+  return JSON.parse(text) as Loose;
+}
+
+async function json(url: string): Promise<{ status: number; body: Loose }> {
   const res = await request(url);
-  return { status: res.statusCode, body: await res.body.json() };
+  return { status: res.statusCode, body: (await res.body.json()) as Loose };
 }
 
 test('herald check: exit 0 on the samples, exit 1 listing every error with file, line and field', async () => {
@@ -77,7 +94,7 @@ test('npm start path: the agent serves the profiles, ls finds the sensor, get sh
   assert.is(ls.stdout.length, 2, 'a header and the one sensor');
   const get = runHerald(['get', 'cli-agent/gate-camera', '--api', api]);
   assert.is(await get.exit(), 0);
-  assert.match(JSON.parse(get.stdout.join('\n')).capabilities[0].endpoint, /^rtsp:\/\/127\.0\.0\.1:554\//);
+  assert.match(parse(get.stdout.join('\n')).capabilities![0].endpoint!, /^rtsp:\/\/127\.0\.0\.1:554\//);
   const missing = runHerald(['get', 'cli-agent/nothing', '--api', api]);
   assert.is(await missing.exit(), 1);
   assert.match(missing.stderr.join('\n'), /agent 'cli-agent' has no device 'nothing'/);
@@ -118,7 +135,7 @@ test('a profile dropped in shows in /v1/devices and herald watch within 500 ms; 
   assert.is(error.line, 5);
   assert.is((await json(`http://${api}/v1/devices`)).body.count, 7, 'the last good set is still served');
   const ready = await json(`http://${api}/readyz`);
-  assert.match(ready.body.checks.profiles.detail, /last reload refused \(1 errors\)/);
+  assert.match(ready.body.checks!.profiles.detail!, /last reload refused \(1 errors\)/);
 });
 
 test('the agent refuses to start on invalid profiles: every error, exit 78', async () => {
@@ -138,7 +155,9 @@ test('the agent refuses to start on invalid profiles: every error, exit 78', asy
 test('bad options: one clear message and exit 64; a bad config file: exit 78', async () => {
   const cases: [string[], NodeJS.ProcessEnv, RegExp, number][] = [
     [['agent', '--heartbeat-ms', 'soon'], {}, /--heartbeat-ms: must be a whole number of milliseconds/, 64],
-    [['agent', '--frobnicate'], {}, /agent: Unknown option '--frobnicate'/, 64],
+    [['agent', '--frobnicate'], {}, /agent: unknown option '--frobnicate'/, 64],
+    [['agent'], { HERALD_MQTT_URL: 'broker.lan:1883' }, /did you mean mqtt:\/\/broker\.lan:1883\?/, 64],
+    [['ls', '--json=maybe'], {}, /--json: must be true or false/, 64],
     [['agent', '--group', '10.1.1.1:7770'], {}, /is not an IPv4 multicast group/, 64],
     [['agent'], { HERALD_API: 'localhost' }, /environment HERALD_API: expected HOST:PORT, got 'localhost'/, 64],
     [['agent', '--interface', 'nosuch0'], {}, /no interface 'nosuch0' with an IPv4 address; this host has: lo/, 64],
@@ -157,10 +176,158 @@ test('bad options: one clear message and exit 64; a bad config file: exit 78', a
 });
 
 test('--help everywhere', async () => {
-  for (const cmd of [[], ['agent'], ['ls'], ['get'], ['watch'], ['check'], ['demo']]) {
+  for (const cmd of [[], ['agent'], ['ls'], ['get'], ['watch'], ['check'], ['demo'], ['keygen'], ['completion']]) {
     const r = runHerald([...cmd, '--help']);
     assert.is(await r.exit(), 0, cmd.join(' '));
     assert.match(r.stdout.join('\n'), /Usage: herald/);
+  }
+});
+
+/** A loopback port nothing listens on: bound, then closed. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+function noStackTrace(r: Running, what: string): void {
+  const err = r.stderr.join('\n');
+  assert.not.match(err, /^\s+at /m, `${what} printed a stack trace:\n${err}`);
+}
+
+async function config(args: string[], env: NodeJS.ProcessEnv = {}): Promise<AgentConfig> {
+  const r = runHerald(['agent', '--print-config', ...args], { env });
+  assert.is(await r.exit(), 0, `${args.join(' ')}: ${r.stderr.join('\n')}`);
+  return JSON.parse(r.stdout.join('\n')) as AgentConfig;
+}
+
+test('agent flags: bare booleans, --no-X, --x=value in any YAML spelling, same precedence as before', async () => {
+  const file = join(dir, 'herald.yaml');
+  await writeFile(file, 'mdnsDevices: True\nmqtt-homeassistant: yes\nsite: from-file\n');
+  assert.is((await config([])).mdnsDevices, false);
+  assert.is((await config(['--mdns-devices'])).mdnsDevices, true);
+  assert.is((await config(['--mdns-devices', '--site', 'a'])).site, 'a', 'a bare boolean takes no value');
+  assert.is((await config(['--mdns-devices=TRUE'])).mdnsDevices, true);
+  assert.is((await config(['--mdns-devices=off'])).mdnsDevices, false);
+  assert.is((await config(['--mdns-devices', 'false'])).mdnsDevices, false, 'the older spelling still works');
+  assert.is((await config(['--site=b', '--peer-port=0'])).peerPort, 0);
+  const fromFile = await config(['--config', file]);
+  assert.equal([fromFile.mdnsDevices, fromFile.mqttHomeassistant, fromFile.site], [true, true, 'from-file']);
+  const env = { HERALD_MDNS_DEVICES: 'FALSE', HERALD_SITE: 'from-env' };
+  const fromEnv = await config([`--config=${file}`], env);
+  assert.equal([fromEnv.mdnsDevices, fromEnv.site], [false, 'from-env'], 'the environment beats the file');
+  const fromFlag = await config([`--config=${file}`, '--no-mqtt-homeassistant', '--mdns-devices'], env);
+  assert.equal([fromFlag.mdnsDevices, fromFlag.mqttHomeassistant], [true, false], 'flags beat both');
+  const version = runHerald(['--version']);
+  assert.is(await version.exit(), 0);
+  assert.match(version.stdout[0], /^\d+\.\d+\.\d+/);
+});
+
+test('ls, get, watch: bare, = and --no- forms against an agent with a token; 401 and a missing agent in one line', async () => {
+  const profiles = join(dir, 'profiles');
+  await cp('device-profiles', profiles, { recursive: true });
+  const token = join(dir, 'token');
+  await writeFile(token, 'a-token-of-thirty-two-characters\n');
+  const agent = runHerald([...agentArgs(profiles), '--api-token-file', token]);
+  running.push(agent);
+  const started = await agent.waitFor(() => agent.logs().find((l) => l.msg === 'agent started'), 8000, 'started');
+  const api = started.api as string;
+  const auth = [`--api=${api}`, `--token-file=${token}`];
+
+  const forms: [string[], (out: string) => void][] = [
+    [['ls', '--json', ...auth], (out) => assert.is(parse(out).count, 6)],
+    [['ls', '--json=true', ...auth], (out) => assert.is(parse(out).count, 6)],
+    [['ls', '--no-json', '--include-lost', ...auth], (out) => assert.match(out, /^DEVICE\s+NAME/)],
+    [
+      ['ls', '--include-lost=TRUE', '--json=no', '--api', api, '--token-file', token],
+      (out) => assert.match(out, /^DEVICE/),
+    ],
+    [['ls', '--no-include-lost', '--capability=temperature', ...auth], (out) => assert.is(out.split('\n').length, 2)],
+    [['get', 'cli-agent/gate-camera', ...auth], (out) => assert.is(parse(out).id, 'gate-camera')],
+  ];
+  for (const [args, check] of forms) {
+    const r = runHerald(args);
+    assert.is(await r.exit(), 0, `${args.join(' ')}: ${r.stderr.join('\n')}`);
+    check(r.stdout.join('\n'));
+  }
+
+  const watchers = [['--json'], ['--json=1'], ['--no-json']].map((form) => runHerald(['watch', ...form, ...auth]));
+  running.push(...watchers);
+  // A watcher that connects late misses a change: drop a new lamp each second until every one saw one.
+  const sawLamp = () => watchers.every((w) => w.stdout.some((l) => l.includes('lamp')));
+  for (let n = 0; n < 10 && !sawLamp(); n++) {
+    const lamp = `id: lamp-${n}\nname: Lamp\ncapabilities:\n  - id: on\n    kind: property\n`;
+    await writeFile(join(profiles, `lamp-${n}.yaml`), lamp);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  assert.ok(sawLamp(), 'every watcher shows a lamp');
+  assert.is(parse(watchers[0].stdout.find((l) => l.includes('lamp'))!).event, 'device-added');
+  assert.is(parse(watchers[1].stdout.find((l) => l.includes('lamp'))!).event, 'device-added');
+  assert.match(
+    watchers[2].stdout.find((l) => l.includes('lamp'))!,
+    /device-added\s+cli-agent\/lamp-\d/,
+  );
+
+  const noToken = runHerald(['ls', `--api=${api}`], { env: { HERALD_API_TOKEN_FILE: '' } });
+  assert.is(await noToken.exit(), 77);
+  assert.match(noToken.stderr.join('\n'), /pass --token-file FILE/);
+  noStackTrace(noToken, 'ls without a token');
+
+  const port = await closedPort();
+  for (const args of [['ls'], ['ls', '--json'], ['get', 'a/b'], ['watch'], ['watch', '--no-json']]) {
+    const r = runHerald([...args, `--api=127.0.0.1:${port}`]);
+    assert.is(await r.exit(), 69, args.join(' '));
+    assert.is(r.stderr.length, 1, `one line: ${r.stderr.join('\n')}`);
+    assert.match(r.stderr[0], /no agent answers at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
+    noStackTrace(r, args.join(' '));
+  }
+});
+
+test('check, keygen, completion, demo: value forms; the demo takes a free port when 7755 is taken', async () => {
+  const check = runHerald(['check', 'device-profiles']);
+  assert.is(await check.exit(), 0);
+  const keygen = runHerald(['keygen']);
+  assert.is(await keygen.exit(), 0);
+  assert.match(keygen.stdout[0], /^[0-9a-f]{64}$/);
+
+  const script = join(dir, 'herald.bash');
+  const completion = runHerald(['completion', 'bash']);
+  assert.is(await completion.exit(), 0);
+  await writeFile(script, completion.stdout.join('\n'));
+  const complete = (words: string) =>
+    execFileSync(
+      'bash',
+      [
+        '-c',
+        `source ${script}; COMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _herald; echo "\${COMPREPLY[*]}"`,
+      ],
+      {
+        encoding: 'utf8',
+      },
+    ).trim();
+  assert.is(complete('herald wa'), 'watch');
+  assert.is(complete('herald agent --mdns'), '--mdns-devices');
+  assert.ok(complete('herald ls --').split(' ').includes('--no-include-lost'));
+  assert.is(complete('herald completion b'), 'bash');
+  const badShell = runHerald(['completion', 'tcsh']);
+  assert.is(await badShell.exit(), 64);
+
+  // 7755 held here (or by someone else already): the demo must still run, on another port.
+  const holder = createServer();
+  await new Promise<void>((r) => holder.once('error', () => r()).listen(7755, '127.0.0.1', r));
+  try {
+    const demo = runHerald(['demo', '--agents=2', '--duration', '1', '--interval=200']);
+    assert.is(await demo.exit(), 0, demo.stderr.join('\n'));
+    const out = demo.stdout.join('\n');
+    assert.match(out, /2 agents on loopback/);
+    assert.match(out, /try: herald ls --api 127\.0\.0\.1:\d+/);
+    const taken = runHerald(['demo', '--agents=1', '--duration=1', '--api=127.0.0.1:7755']);
+    assert.is(await taken.exit(), 69);
+    noStackTrace(taken, 'demo on a taken port');
+  } finally {
+    holder.close();
   }
 });
 

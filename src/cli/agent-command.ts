@@ -4,31 +4,23 @@ import { followInterfaceAddress, type ResolvedInterface } from '../agent/interfa
 import { AGENT_OPTIONS, EXIT, OptionError, type AgentConfig } from '../config/options.js';
 import { resolveConfig } from '../config/resolve.js';
 import { formatProfileError } from '../profiles/load.js';
+import { TokenFileError } from '../security/api-token.js';
 import { KeyFileError } from '../security/cluster-key.js';
 import { createNotifier, watchdogIntervalMs } from '../systemd/notify.js';
 import { createLogger } from '../util/logger.js';
-import { parseCommandArgs } from './args.js';
-
-const HELP = `Usage: herald agent [options]
-
-Runs the agent: advertises this host's device profiles and keeps the site's directory.
-Each option is also a config file key and an environment variable; flags beat the environment,
-which beats the file. SIGHUP reloads the config file, the key file and the profiles.
-
-  --config FILE          YAML config file (env HERALD_CONFIG)
-${AGENT_OPTIONS.map((o) => `  --${`${o.flag} VALUE`.padEnd(21)}${o.help} [${o.env}]`).join('\n')}`;
 
 /** Shutdown must be done within this; past it the process exits anyway (systemd would kill it). */
 const SHUTDOWN_DEADLINE_MS = 2000;
 
-export async function runAgentCommand(argv: string[]): Promise<number> {
-  const options = Object.fromEntries(AGENT_OPTIONS.map((o) => [o.flag, { type: 'string' as const }]));
-  const { values } = parseCommandArgs('agent', argv, { ...options, config: { type: 'string' } });
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
-  const configFile = (values.config as string | undefined) ?? process.env.HERALD_CONFIG;
+/** What `herald agent` would run with, without running it: for checking a unit's flags, env and file. */
+export async function printConfig(values: Record<string, unknown>, configFile?: string): Promise<number> {
+  const config = await resolveConfig({ flags: values, env: process.env, configFile });
+  process.stdout.write(JSON.stringify(config, null, 2) + '\n');
+  return EXIT.ok;
+}
+
+/** Runs the agent until SIGTERM/SIGINT. `values` are the flags given, by flag name. */
+export async function runAgentCommand(values: Record<string, unknown>, configFile?: string): Promise<number> {
   let config = await resolveConfig({ flags: values, env: process.env, configFile });
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   let agent: Agent;
@@ -39,7 +31,7 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
   } catch (err) {
     process.stderr.write(`herald: ${(err as Error).message}\n`);
     if (err instanceof OptionError) return err.exitCode;
-    return err instanceof KeyFileError || /token file/.test((err as Error).message) ? EXIT.config : EXIT.usage;
+    return err instanceof KeyFileError || err instanceof TokenFileError ? EXIT.config : EXIT.usage;
   }
   // Signals are taken from the first moment: a stop asked for while the agent starts (systemd may stop
   // a unit that is still starting) is carried out once it is up, with its goodbye, rather than by the
@@ -67,7 +59,7 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
       process.stderr.write(
         `herald: cannot listen on ${e.address ?? ''}:${e.port ?? ''}: ${e.code} (another agent running? choose --api or --peer-port)\n`,
       );
-      return 69; // EX_UNAVAILABLE
+      return EXIT.unavailable;
     }
     throw err;
   }
@@ -77,7 +69,7 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
   const notifier = createNotifier(process.env, logger);
   const status = () => {
     const c = agent.directory.counts();
-    const mqtt = agent.readiness().checks.mqtt;
+    const mqtt = agent.readiness().checks.mqtt as { ok: boolean } | undefined;
     return `${c.agents.alive} agents alive${c.agents.lost ? `, ${c.agents.lost} lost` : ''}, ${c.devices} devices${mqtt ? `, MQTT ${mqtt.ok ? 'connected' : 'disconnected'}` : ''}`;
   };
   notifier?.notify({ READY: '1', STATUS: status(), MAINPID: String(process.pid) });

@@ -9,95 +9,129 @@ import { UdpMulticastTransport } from '../transport/udp-multicast.js';
 import { systemClock } from '../util/clock.js';
 import { createLogger } from '../util/logger.js';
 import { seededRandom } from '../util/random.js';
-import { OptionError } from '../config/options.js';
-import { parseCommandArgs } from './args.js';
+import { EXIT, OptionError } from '../config/options.js';
 
-const HELP = `Usage: herald demo [--agents N] [--interval MS] [--loss PERCENT] [--duration S] [--api HOST:PORT]
+/**
+ * Starts N agents in this process on loopback (site 'demo', on a multicast port of its own, so it never
+ * mixes with real agents), then changes a random agent's devices every interval and shows how fast each
+ * change reaches every agent. Agent demo-1 serves the local API: 127.0.0.1:7755 when free (so that
+ * `herald ls` finds it), else a free port, which it prints.
+ */
+interface DemoContext {
+  clock: ReturnType<typeof systemClock>;
+  random: () => number;
+  logger: ReturnType<typeof createLogger>;
+  loss: number;
+  /** A multicast port of the demo's own: real agents on this host never hear it. */
+  groupPort: number;
+}
 
-Starts N agents in this process on loopback (site 'demo', so it never mixes with real agents), then
-changes a random agent's devices every interval and shows how fast each change reaches every agent.
-Agent demo-1 serves the local API (default 127.0.0.1:7755): try curl, herald ls or herald watch.
-  --loss PERCENT   drop that share of received datagrams, to watch catch-up repair it
-  --duration S     stop after S seconds (default: run until Ctrl-C)`;
-
-export async function runDemoCommand(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs('demo', argv, {
-    agents: { type: 'string' },
-    interval: { type: 'string' },
-    loss: { type: 'string' },
-    duration: { type: 'string' },
-    api: { type: 'string' },
-    profiles: { type: 'string' },
-  });
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
+export async function runDemoCommand(values: Record<string, unknown>): Promise<number> {
   const count = intOption(values.agents, 'agents', 5, 1, 50);
   const interval = intOption(values.interval, 'interval', 1500, 50, 60_000);
   const loss = intOption(values.loss, 'loss', 0, 0, 90) / 100;
   const duration = values.duration === undefined ? undefined : intOption(values.duration, 'duration', 0, 1, 86_400);
-  const [apiHost, apiPort] = ((values.api as string | undefined) ?? '127.0.0.1:7755').split(':');
   const samples = await sampleDevices((values.profiles as string | undefined) ?? './device-profiles');
-
-  const clock = systemClock();
   const random = seededRandom(Date.now() >>> 0);
-  const logger = createLogger({ level: 'warn', format: 'pretty', destination: process.stderr });
-  const sources: MemoryProfileSource[] = [];
-  const agents: Agent[] = [];
-  const t0 = clock.monotonic();
-  const stamp = () => `[${((clock.monotonic() - t0) / 1000).toFixed(1).padStart(5)}s]`;
-
-  for (let i = 1; i <= count; i++) {
-    const devices = pick(samples, 2 + (i % 2), i).map((d) => ({ ...d, location: `demo host ${i}` }));
-    const source = new MemoryProfileSource(devices);
-    sources.push(source);
-    const udp = new UdpMulticastTransport({ group: '239.255.70.70', port: 7770, interfaceAddress: '127.0.0.1' });
-    const agent = new Agent(
-      {
-        clock,
-        random,
-        logger: logger.child({ agent: `demo-${i}` }),
-        profiles: source,
-        transport: loss > 0 ? withReceiveLoss(udp, () => loss, random) : udp,
-        peers: new HttpPeerClient(),
-        peerListener: (service) => {
-          const server = new PeerHttpServer(service, { host: '127.0.0.1', port: 0 });
-          return { start: async () => (await server.start()).port, stop: () => server.stop() };
-        },
-      },
-      {
-        name: `demo-${i}`,
-        site: 'demo',
-        incarnation: clock.now() + i,
-        address: '127.0.0.1',
-        host: 'localhost',
-        api: i === 1 ? { host: apiHost, port: Number(apiPort) } : null,
-      },
-    );
-    try {
-      await agent.start();
-    } catch (err) {
-      if (i === 1 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-        process.stderr.write(
-          `herald demo: ${apiHost}:${apiPort} is taken (an agent running?); pass --api 127.0.0.1:PORT\n`,
-        );
-        await agent.stop({ goodbye: false });
-        return 69;
-      }
-      throw err;
-    }
-    agents.push(agent);
-  }
+  const ctx: DemoContext = {
+    clock: systemClock(),
+    random,
+    logger: createLogger({ level: 'warn', format: 'pretty', destination: process.stderr }),
+    loss,
+    groupPort: 20_000 + Math.floor(random() * 12_000),
+  };
+  const sources = Array.from(
+    { length: count },
+    (_, k) =>
+      new MemoryProfileSource(
+        pick(samples, 2 + ((k + 1) % 2), k + 1).map((d) => ({ ...d, location: `demo host ${k + 1}` })),
+      ),
+  );
+  const agents = await startDemoAgents(ctx, sources, values.api as string | undefined);
+  if (!agents) return EXIT.unavailable;
+  const t0 = ctx.clock.monotonic();
+  const stamp = () => `[${((ctx.clock.monotonic() - t0) / 1000).toFixed(1).padStart(5)}s]`;
   const api = agents[0].apiEndpoint;
   process.stdout.write(
     `herald demo: ${count} agents on loopback, site 'demo', ${loss * 100}% datagram loss; API of demo-1 at http://${api?.address}:${api?.port}\n`,
   );
+  if (api && api.port !== 7755) process.stdout.write(`  try: herald ls --api ${api.address}:${api.port}\n`);
   const expected = () => agents.reduce((n, a) => n + a.local.devices().length, 0);
   await until(() => agents.every((a) => a.directory.devices().length === expected()), 10_000);
   process.stdout.write(`${stamp()} every agent holds all ${expected()} devices of ${count} agents\n`);
+  const changes = await runChanges(ctx, { agents, sources, samples, interval, duration, stamp });
+  for (const a of agents.reverse()) await a.stop();
+  process.stdout.write(`herald demo: stopped after ${changes} changes\n`);
+  return EXIT.ok;
+}
 
+/**
+ * Starts the agents; demo-1 serves the API on --api, else on 7755 when it is free, else on a free port
+ * (the demo runs beside `npm start`). Undefined when the --api asked for is taken.
+ */
+async function startDemoAgents(ctx: DemoContext, sources: MemoryProfileSource[], api: string | undefined) {
+  const agents: Agent[] = [];
+  const [host, port] = (api ?? '127.0.0.1:7755').split(':');
+  for (let i = 1; i <= sources.length; i++) {
+    let agent = demoAgent(ctx, i, sources[i - 1], i === 1 ? { host, port: Number(port) } : null);
+    try {
+      await agent.start();
+    } catch (err) {
+      if (i !== 1 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      await agent.stop({ goodbye: false });
+      if (api) {
+        process.stderr.write(`herald demo: ${api} is taken (an agent running?); pass another --api 127.0.0.1:PORT\n`);
+        return undefined;
+      }
+      agent = demoAgent(ctx, i, sources[i - 1], { host, port: 0 });
+      await agent.start();
+    }
+    agents.push(agent);
+  }
+  return agents;
+}
+
+function demoAgent(
+  ctx: DemoContext,
+  i: number,
+  source: MemoryProfileSource,
+  api: { host: string; port: number } | null,
+) {
+  const { clock, random, loss } = ctx;
+  const udp = new UdpMulticastTransport({ group: '239.255.70.70', port: ctx.groupPort, interfaceAddress: '127.0.0.1' });
+  return new Agent(
+    {
+      clock,
+      random,
+      logger: ctx.logger.child({ agent: `demo-${i}` }),
+      profiles: source,
+      transport: loss > 0 ? withReceiveLoss(udp, () => loss, random) : udp,
+      peers: new HttpPeerClient(),
+      peerListener: (service) => {
+        const server = new PeerHttpServer(service, { host: '127.0.0.1', port: 0 });
+        return { start: async () => (await server.start()).port, stop: () => server.stop() };
+      },
+    },
+    { name: `demo-${i}`, site: 'demo', incarnation: clock.now() + i, address: '127.0.0.1', host: 'localhost', api },
+  );
+}
+
+/** Changes a random agent's devices every interval until Ctrl-C or the duration; returns how many. */
+async function runChanges(
+  ctx: DemoContext,
+  run: {
+    agents: Agent[];
+    sources: MemoryProfileSource[];
+    samples: Device[];
+    interval: number;
+    duration?: number;
+    stamp: () => string;
+  },
+): Promise<number> {
+  const { agents, sources, samples } = run;
+  const count = agents.length;
   let running = true;
+  const isRunning = () => running; // read through a call: the handlers below change it between awaits
   let changes = 0;
   const finish = new Promise<void>((resolve) => {
     const end = () => {
@@ -106,43 +140,38 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
     };
     process.once('SIGINT', end);
     process.once('SIGTERM', end);
-    if (duration) setTimeout(end, duration * 1000).unref();
+    if (run.duration) setTimeout(end, run.duration * 1000).unref();
   });
   const loop = (async () => {
-    while (running) {
-      await new Promise((r) => setTimeout(r, interval));
-      if (!running) break;
-      const i = Math.floor(random() * count);
+    while (isRunning()) {
+      await new Promise((r) => setTimeout(r, run.interval));
+      if (!isRunning()) break;
+      const i = Math.floor(ctx.random() * count);
       const origin = agents[i];
-      const before = origin.local.devices();
-      const { devices, what } = mutate(before, samples, random, ++changes);
+      const { devices, what } = mutate(origin.local.devices(), samples, ctx.random, ++changes);
       sources[i].set(devices);
       await origin.reload('demo');
       const version = origin.local.currentVersion;
-      const started = clock.monotonic();
-      const reached = await until(
-        () => agents.every((a) => (a.directory.held(origin.name)?.version ?? 0) >= version),
-        10_000,
-      );
-      const ms = clock.monotonic() - started;
-      const on = agents.filter((a) => (a.directory.held(origin.name)?.version ?? 0) >= version).length;
+      const started = ctx.clock.monotonic();
+      const has = (a: Agent) => (a.directory.held(origin.name)?.version ?? 0) >= version;
+      const reached = await until(() => agents.every(has), 10_000);
+      const ms = ctx.clock.monotonic() - started;
+      const on = agents.filter(has).length;
       process.stdout.write(
-        `${stamp()} ${origin.name} v${version}: ${what.padEnd(34)} -> on ${on}/${count} agents in ${reached ? ms.toFixed(1) + ' ms' : 'more than 10 s'}\n`,
+        `${run.stamp()} ${origin.name} v${version}: ${what.padEnd(34)} -> on ${on}/${count} agents in ${reached ? ms.toFixed(1) + ' ms' : 'more than 10 s'}\n`,
       );
     }
   })();
   await finish;
   await loop;
-  for (const a of agents.reverse()) await a.stop();
-  process.stdout.write(`herald demo: stopped after ${changes} changes\n`);
-  return 0;
+  return changes;
 }
 
 function intOption(raw: unknown, name: string, fallback: number, min: number, max: number): number {
-  if (raw === undefined) return fallback;
+  if (typeof raw !== 'string') return fallback;
   const n = Number(raw);
-  if (!/^\d+$/.test(String(raw)) || n < min || n > max)
-    throw new OptionError(`demo: --${name} must be a whole number from ${min} to ${max}; got '${String(raw)}'`);
+  if (!/^\d+$/.test(raw) || n < min || n > max)
+    throw new OptionError(`demo: --${name} must be a whole number from ${min} to ${max}; got '${raw}'`);
   return n;
 }
 

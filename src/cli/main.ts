@@ -1,62 +1,30 @@
 #!/usr/bin/env node
+import { CommanderError } from 'commander';
 import { EXIT, OptionError } from '../config/options.js';
-import { runAgentCommand } from './agent-command.js';
-import { runCheckCommand } from './check-command.js';
-import { runDemoCommand } from './demo-command.js';
-import { generateKey } from '../security/cluster-key.js';
-import { runGetCommand, runLsCommand, runWatchCommand } from './query-commands.js';
+import { normalizeBooleanFlags } from './boolean-flags.js';
+import { CliError } from './cli-error.js';
+import { buildProgram, type Outcome } from './program.js';
 
-const USAGE = `herald: device discovery for edge and IoT networks
-
-Usage: herald <command> [options]
-
-Commands:
-  agent        run the agent (herald agent --help for its options)
-  ls           list devices known to a running agent
-  get          show one device: herald get AGENT/DEVICE
-  watch        follow directory changes as they happen
-  check [DIR]  validate device profiles (default ./device-profiles)
-  demo         run a local cluster on loopback and watch it converge
-  keygen       print a new random cluster key (for --key-file)
-
-Every command takes --help.`;
-
-// Commands load on demand: the agent process does not carry the query commands' HTTP client (a
-// dozen megabytes of resident memory on a small host).
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  agent: async (argv) => (await import('./agent-command.js')).runAgentCommand(argv),
-  ls: async (argv) => (await import('./query-commands.js')).runLsCommand(argv),
-  get: async (argv) => (await import('./query-commands.js')).runGetCommand(argv),
-  watch: async (argv) => (await import('./query-commands.js')).runWatchCommand(argv),
-  check: async (argv) => (await import('./check-command.js')).runCheckCommand(argv),
-  demo: async (argv) => (await import('./demo-command.js')).runDemoCommand(argv),
-  keygen: async (argv) => {
-    const { generateKey } = await import('../security/cluster-key.js');
-    if (argv.includes('--help') || argv.includes('-h')) {
-      process.stdout.write(
-        'Usage: herald keygen > /etc/herald/cluster.key\n\nPrints a new random 256-bit cluster key in hex. Give every agent of the site the same key file.\n',
-      );
-      return 0;
-    }
-    process.stdout.write(generateKey() + '\n');
-    return 0;
-  },
-};
+/** Commander's own outcomes: help and --version asked for are success; everything else is usage. */
+function commanderExitCode(err: CommanderError): number {
+  return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT.ok : EXIT.usage;
+}
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(USAGE + '\n');
-    return command === undefined ? EXIT.usage : 0;
+  const outcome: Outcome = { code: EXIT.ok };
+  const program = buildProgram(outcome).exitOverride();
+  program.commands.forEach((c) => c.exitOverride());
+  try {
+    await program.parseAsync(normalizeBooleanFlags(program, argv), { from: 'user' });
+    return outcome.code;
+  } catch (err) {
+    if (err instanceof CommanderError) return commanderExitCode(err);
+    if (err instanceof OptionError || err instanceof CliError) {
+      process.stderr.write(`herald: ${err.message}\n`);
+      return err.exitCode;
+    }
+    throw err;
   }
-  const run = COMMANDS[command];
-  if (!run) {
-    process.stderr.write(
-      `herald: unknown command '${command}' (commands: ${Object.keys(COMMANDS).join(', ')}; see herald --help)\n`,
-    );
-    return EXIT.usage;
-  }
-  return run(rest);
 }
 
 main(process.argv.slice(2)).then(
@@ -64,12 +32,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof OptionError) {
-      process.stderr.write(`herald: ${err.message}\n`);
-      process.exitCode = err.exitCode;
-      return;
-    }
-    process.stderr.write(`herald: ${(err as Error).stack ?? String(err)}\n`);
+    // Only a fault of Herald itself gets here: its stack is what a bug report needs.
+    process.stderr.write(`herald: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = EXIT.software;
   },
 );

@@ -1,50 +1,28 @@
 import { request } from 'undici';
 import type { DeviceRecord } from '../directory/records.js';
-import { apiClientFrom, problemText } from './api-client.js';
-import { parseCommandArgs } from './args.js';
+import { EXIT } from '../config/options.js';
+import { answerError, apiClientFrom } from './api-client.js';
+import { CliError } from './cli-error.js';
 
-const API_OPTION = { api: { type: 'string' as const }, 'token-file': { type: 'string' as const } };
+type Values = Record<string, unknown>;
 
-const LS_HELP = `Usage: herald ls [--agent A] [--capability C] [--kind K] [--tag T] [--name PREFIX] [--site S]
-                 [--include-lost] [--json] [--api HOST:PORT]
-
-Lists the devices a running agent knows, from every alive agent of the site.
-  --capability C   a capability id or type (e.g. temperature)
-  --kind K         property | action | event | stream | service
-  --name PREFIX    a global-name prefix (e.g. greenhouse)
-  --include-lost   also devices of agents currently lost
-  --json           the API's JSON instead of a table
-  --api HOST:PORT  the agent's local API (default 127.0.0.1:7755, env HERALD_API)
-  --token-file F   the API's bearer token, when it has one (env HERALD_API_TOKEN_FILE)`;
-
-export async function runLsCommand(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs('ls', argv, {
-    ...API_OPTION,
-    agent: { type: 'string' },
-    capability: { type: 'string' },
-    kind: { type: 'string' },
-    tag: { type: 'string' },
-    name: { type: 'string' },
-    site: { type: 'string' },
-    'include-lost': { type: 'boolean' },
-    json: { type: 'boolean' },
-  });
-  if (values.help) return help(LS_HELP);
+/** Lists the devices a running agent knows, from every alive agent of the site. */
+export async function runLsCommand(values: Values): Promise<number> {
   const client = await apiClientFrom(values);
   const q = new URLSearchParams();
   for (const key of ['agent', 'capability', 'kind', 'tag', 'name', 'site'] as const)
     if (typeof values[key] === 'string') q.set(key, values[key]);
-  if (values['include-lost']) q.set('include', 'lost');
-  const { status, body } = await client.get(`/v1/devices${q.size ? `?${q}` : ''}`);
-  if (status !== 200) return fail(problemText(status, body));
+  if (values.includeLost) q.set('include', 'lost');
+  const { status, body } = await client.get(`/v1/devices${q.size ? `?${q.toString()}` : ''}`);
+  if (status !== 200) throw answerError(status, body, values);
   const devices = (body as { devices: DeviceRecord[] }).devices;
   if (values.json) {
     process.stdout.write(JSON.stringify(body, null, 2) + '\n');
-    return 0;
+    return EXIT.ok;
   }
   if (devices.length === 0) {
     process.stdout.write('no devices match\n');
-    return 0;
+    return EXIT.ok;
   }
   const rows = devices.map((d) => [
     `${d.agent}/${d.id}`,
@@ -56,41 +34,35 @@ export async function runLsCommand(argv: string[]): Promise<number> {
     d.names.join(','),
   ]);
   printTable(['DEVICE', 'NAME', 'CAPABILITIES', 'NAMES'], rows);
-  return 0;
+  return EXIT.ok;
 }
 
-const GET_HELP = `Usage: herald get AGENT/DEVICE [--api HOST:PORT]
-
-Prints one device as JSON.`;
-
-export async function runGetCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('get', argv, API_OPTION, 1);
-  if (values.help) return help(GET_HELP);
-  const target = positionals[0];
-  const m = target ? /^([^/]+)\/([^/]+)$/.exec(target) : null;
-  if (!m) return fail('get: expected AGENT/DEVICE, e.g. herald get pi-greenhouse/greenhouse-climate', 64);
+/** Prints one device as JSON. */
+export async function runGetCommand(target: string, values: Values): Promise<number> {
+  const m = /^([^/]+)\/([^/]+)$/.exec(target);
+  if (!m) throw new CliError('expected AGENT/DEVICE, e.g. herald get pi-greenhouse/greenhouse-climate', EXIT.usage);
   const client = await apiClientFrom(values);
   const { status, body } = await client.get(`/v1/devices/${encodeURIComponent(m[1])}/${encodeURIComponent(m[2])}`);
-  if (status !== 200) return fail(problemText(status, body));
+  if (status !== 200) throw answerError(status, body, values);
   process.stdout.write(JSON.stringify(body, null, 2) + '\n');
-  return 0;
+  return EXIT.ok;
 }
 
-const WATCH_HELP = `Usage: herald watch [--json] [--api HOST:PORT]
-
-Follows the directory's changes (GET /v1/events) and prints one line each; reconnects by itself,
-resuming where it left off. Ctrl-C stops.`;
-
-export async function runWatchCommand(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs('watch', argv, { ...API_OPTION, json: { type: 'boolean' } });
-  if (values.help) return help(WATCH_HELP);
+/**
+ * Follows the directory's changes (GET /v1/events), one line each. A lost connection is retried,
+ * resuming where it left off; an agent that is not there at the start is an error (a typo in --api
+ * should not wait forever).
+ */
+export async function runWatchCommand(values: Values): Promise<number> {
   const client = await apiClientFrom(values);
   const stop = new AbortController();
+  const aborted = () => stop.signal.aborted; // read through a call: a signal handler sets it between awaits
   process.once('SIGINT', () => stop.abort());
   process.once('SIGTERM', () => stop.abort());
   let lastEventId: string | undefined;
   let warned = false;
-  while (!stop.signal.aborted) {
+  let connected = false;
+  while (!aborted()) {
     try {
       const res = await request(`${client.base}/v1/events`, {
         signal: stop.signal,
@@ -101,9 +73,10 @@ export async function runWatchCommand(argv: string[]): Promise<number> {
         },
         bodyTimeout: 0,
       });
-      if (res.statusCode !== 200) return fail(`the agent answered ${res.statusCode} on /v1/events`);
+      if (res.statusCode !== 200) throw answerError(res.statusCode, await res.body.json().catch(() => null), values);
       if (warned) process.stderr.write('reconnected\n');
       warned = false;
+      connected = true;
       for await (const event of parseSse(res.body)) {
         if (event.id) lastEventId = event.id;
         process.stdout.write(
@@ -113,16 +86,18 @@ export async function runWatchCommand(argv: string[]): Promise<number> {
         );
       }
     } catch (err) {
-      if (stop.signal.aborted) break;
+      if (aborted()) break;
+      if (err instanceof CliError) throw err;
+      if (!connected) throw client.unreachable(err);
       if (!warned)
         process.stderr.write(
           `lost the agent at ${client.base} (${(err as { code?: string }).code ?? (err as Error).message}); retrying\n`,
         );
       warned = true;
     }
-    if (!stop.signal.aborted) await new Promise((r) => setTimeout(r, 1000));
+    if (!aborted()) await new Promise((r) => setTimeout(r, 1000));
   }
-  return 0;
+  return EXIT.ok;
 }
 
 export interface SseEvent {
@@ -185,14 +160,4 @@ function printTable(header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const row of [header, ...rows])
     process.stdout.write(row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]))).join('  ') + '\n');
-}
-
-function help(text: string): number {
-  process.stdout.write(text + '\n');
-  return 0;
-}
-
-function fail(message: string, code = 1): number {
-  process.stderr.write(`herald: ${message}\n`);
-  return code;
 }

@@ -1,8 +1,25 @@
 import { hostname } from 'node:os';
 import { LOG_LEVELS } from '../util/logger.js';
 
-/** Exit codes from sysexits(3), which service managers and scripts understand. */
-export const EXIT = { usage: 64, config: 78, software: 70 } as const;
+/**
+ * Every exit code of the herald command, named. 64 and above are sysexits(3), which service managers
+ * and scripts understand; the unit's RestartPreventExitStatus= lists the two that a restart cannot fix.
+ */
+export const EXIT = {
+  ok: 0,
+  /** The command ran and the answer is "no": invalid profiles, a device that does not exist. */
+  failure: 1,
+  /** A bad flag, argument or environment value: fix the command line. */
+  usage: 64,
+  /** The agent to ask is not running, or a port the agent needs is taken. */
+  unavailable: 69,
+  /** A fault of Herald itself; a restart may help. */
+  software: 70,
+  /** The local API wants a token the command did not give. */
+  noPermission: 77,
+  /** The config, key or token file is unreadable or wrong: fix the file. */
+  config: 78,
+} as const;
 
 /** A bad option: one clear message, exit 64 (or 78 when the config file itself is at fault). */
 export class OptionError extends Error {
@@ -181,7 +198,7 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
     flag: 'mdns-devices',
     env: 'HERALD_MDNS_DEVICES',
     kind: 'bool',
-    help: 'true|false: publish each device with an HTTP endpoint as _http._tcp (default: false)',
+    help: 'publish each device with an HTTP endpoint as _http._tcp (default: false)',
     restart: true,
   },
   {
@@ -263,7 +280,7 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
     flag: 'mqtt-homeassistant',
     env: 'HERALD_MQTT_HOMEASSISTANT',
     kind: 'bool',
-    help: 'true|false: Home Assistant MQTT discovery (default: false)',
+    help: 'Home Assistant MQTT discovery (default: false)',
     restart: true,
   },
   {
@@ -366,18 +383,23 @@ export function parseOptionValue(spec: OptionSpec, raw: unknown, source: string)
         );
       return text;
     case 'enum':
-      if (!spec.values!.includes(text))
-        throw new OptionError(`${where}: must be one of ${spec.values!.join(', ')}; got '${text}'`);
+      if (spec.values?.includes(text) !== true)
+        throw new OptionError(`${where}: must be one of ${(spec.values ?? []).join(', ')}; got '${text}'`);
       return text;
     case 'port':
       return parsePort(text, where, true);
     case 'url': {
       let url: URL;
+      // 'broker.lan:1883' parses as a URL of scheme 'broker.lan': without '://' it is a host, not a scheme.
+      const suggestion = `; did you mean mqtt://${text}?`;
       try {
         url = new URL(text);
       } catch {
-        throw new OptionError(`${where}: '${text}' is not a URL (e.g. mqtt://broker.lan:1883)`);
+        throw new OptionError(
+          `${where}: '${text}' is not a URL${text.includes('://') ? ' (e.g. mqtt://broker.lan:1883)' : suggestion}`,
+        );
       }
+      if (!text.includes('://')) throw new OptionError(`${where}: '${text}' has no scheme${suggestion}`);
       if (!['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(url.protocol))
         throw new OptionError(
           `${where}: scheme must be mqtt, mqtts, ws or wss; got '${url.protocol.replace(':', '')}'`,
@@ -385,7 +407,7 @@ export function parseOptionValue(spec: OptionSpec, raw: unknown, source: string)
       return text;
     }
     case 'topic':
-      if (!/^[^#+\s\/][^#+\s]*[^#+\s\/]$|^[^#+\s\/]$/.test(text))
+      if (!/^[^#+\s/][^#+\s]*[^#+\s/]$|^[^#+\s/]$/.test(text))
         throw new OptionError(
           `${where}: '${text}' is not a valid topic prefix (no wildcards, spaces, or leading/trailing '/')`,
         );
@@ -400,9 +422,7 @@ export function parseOptionValue(spec: OptionSpec, raw: unknown, source: string)
       return list;
     }
     case 'bool':
-      if (['true', 'yes', '1', 'on'].includes(text)) return true;
-      if (['false', 'no', '0', 'off'].includes(text)) return false;
-      throw new OptionError(`${where}: must be true or false; got '${text}'`);
+      return parseBoolean(text, where);
     case 'duration-ms': {
       const n = Number(text);
       if (!/^\d+$/.test(text) || n < 50 || n > 600_000)
@@ -419,7 +439,7 @@ export function parseOptionValue(spec: OptionSpec, raw: unknown, source: string)
     case 'group': {
       const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
       if (!m) throw new OptionError(`${where}: expected HOST:PORT, got '${text}'`);
-      const host = m[1] ?? m[2];
+      const host = (m[1] as string | undefined) ?? m[2];
       const port = parsePort(m[3], where, spec.kind === 'hostport');
       if (spec.kind === 'group') {
         const first = Number(host.split('.')[0]);
@@ -430,6 +450,25 @@ export function parseOptionValue(spec: OptionSpec, raw: unknown, source: string)
       return { host, port };
     }
   }
+}
+
+const TRUE_WORDS = ['true', 'yes', 'on', '1'];
+const FALSE_WORDS = ['false', 'no', 'off', '0'];
+
+/**
+ * One boolean vocabulary for flags (`--x=VALUE`), the environment and the config file, in any case:
+ * YAML 1.2 reads `True` as a boolean while `yes` stays a string, so the words are taken here as well.
+ */
+export function isBooleanWord(text: string): boolean {
+  const word = text.trim().toLowerCase();
+  return TRUE_WORDS.includes(word) || FALSE_WORDS.includes(word);
+}
+
+export function parseBoolean(text: string, where: string): boolean {
+  const word = text.trim().toLowerCase();
+  if (TRUE_WORDS.includes(word)) return true;
+  if (FALSE_WORDS.includes(word)) return false;
+  throw new OptionError(`${where}: must be true or false (or yes/no, on/off, 1/0); got '${text}'`);
 }
 
 function parsePort(text: string, where: string, allowZero: boolean): number {

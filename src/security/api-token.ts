@@ -5,19 +5,29 @@ import { HttpProblem } from '../http/problem.js';
 
 export const MIN_TOKEN_LENGTH = 16;
 
+/** The token file cannot be read or holds too short a token: the file is at fault (exit 78). */
+export class TokenFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TokenFileError';
+  }
+}
+
 /** Reads the API bearer token (first line of the file, trimmed). */
 export async function loadApiToken(file: string): Promise<string> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new Error(
+    throw new TokenFileError(
       `cannot read API token file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
     );
   }
   const token = text.split('\n')[0].trim();
   if (token.length < MIN_TOKEN_LENGTH)
-    throw new Error(`API token in ${file} is ${token.length} characters; at least ${MIN_TOKEN_LENGTH} are needed`);
+    throw new TokenFileError(
+      `API token in ${file} is ${token.length} characters; at least ${MIN_TOKEN_LENGTH} are needed`,
+    );
   return token;
 }
 

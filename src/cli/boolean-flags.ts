@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { isBooleanWord, parseBoolean } from '../config/options.js';
+
+/**
+ * Commander takes a boolean flag bare (`--json`) or negated (`--no-json`); people also write
+ * `--json=true` and `--mdns-devices=TRUE`, as YAML and the environment allow. Those are turned into the
+ * bare or negated form here, with the same vocabulary as the config file, before commander parses.
+ * The older spelling `--mdns-devices true` (a separate word) is still taken when that word is a boolean
+ * word: units and scripts written for earlier versions keep working, and no command has both booleans
+ * and positional arguments, so nothing else can be meant.
+ */
+export function normalizeBooleanFlags(program: Command, argv: readonly string[]): string[] {
+  const command = program.commands.find((c) => c.name() === argv[0]);
+  if (!command) return [...argv];
+  const booleans = new Set(command.options.filter((o) => o.isBoolean() && !o.negate).map((o) => o.long));
+  const out = [argv[0]];
+  for (let i = 1; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const m = /^(--[^=]+)=(.*)$/s.exec(arg);
+    const next = argv[i + 1] as string | undefined;
+    if (m && booleans.has(m[1])) out.push(parseBoolean(m[2], m[1]) ? m[1] : `--no-${m[1].slice(2)}`);
+    else if (booleans.has(arg) && next !== undefined && isBooleanWord(next)) {
+      out.push(parseBoolean(next, arg) ? arg : `--no-${arg.slice(2)}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}

@@ -1,0 +1,155 @@
+import { Argument, Command, Option } from 'commander';
+import { AGENT_OPTIONS, EXIT, type OptionSpec } from '../config/options.js';
+import { HERALD_VERSION } from '../version.js';
+
+/** What the command that ran asks main to exit with. */
+export interface Outcome {
+  code: number;
+}
+
+type Values = Record<string, unknown>;
+
+/**
+ * The herald command: every subcommand, its flags and help, from one tree that commander parses and
+ * that bash completion is made from. Each command's code is imported only when it runs: the agent
+ * process never loads the query commands' HTTP client (undici), nor the demo.
+ */
+export function buildProgram(outcome: Outcome): Command {
+  const program = new Command('herald')
+    .description('device discovery for edge and IoT networks')
+    .version(HERALD_VERSION, '-V, --version', 'print the version')
+    .showSuggestionAfterError()
+    .configureOutput({ outputError: (text, write) => write(`herald: ${text.replace(/^error: /, '')}`) });
+  const act: Act =
+    (task) =>
+    async (...args) => {
+      outcome.code = await task(...args);
+    };
+  addAgentCommand(program, act);
+  addQueryCommands(program, act);
+  command(program, 'check', 'validate device profiles: every error with file, line and field')
+    .argument('[dir]', 'profiles folder', './device-profiles')
+    .action(act(async (dir: string) => (await import('./check-command.js')).runCheckCommand(dir)));
+  command(program, 'demo', 'run a local cluster on loopback and watch changes spread')
+    .option('--agents <n>', 'how many agents (default: 5)')
+    .option('--interval <ms>', 'time between changes (default: 1500)')
+    .option('--loss <percent>', 'drop that share of received datagrams, to watch catch-up repair it')
+    .option('--duration <s>', 'stop after S seconds (default: run until Ctrl-C)')
+    .option('--api <host:port>', "demo-1's local API (default: 127.0.0.1:7755, else a free port)")
+    .option('--profiles <dir>', 'sample devices from this folder (default: ./device-profiles)')
+    .action(act(async (opts: Values) => (await import('./demo-command.js')).runDemoCommand(opts)));
+  command(program, 'keygen', 'print a new random 256-bit cluster key (for --key-file)')
+    .addHelpText('after', '\nGive every agent of the site the same key file: herald keygen > cluster.key')
+    .action(
+      act(async () => {
+        const { generateKey } = await import('../security/cluster-key.js');
+        process.stdout.write(generateKey() + '\n');
+        return EXIT.ok;
+      }),
+    );
+  command(program, 'completion', 'print a shell completion script')
+    .addArgument(new Argument('<shell>', 'the shell').choices(['bash']))
+    .action(
+      act(async () => {
+        const { bashCompletion } = await import('./completion.js');
+        process.stdout.write(bashCompletion(program));
+        return EXIT.ok;
+      }),
+    );
+  return program;
+}
+
+/** Makes a command's task a commander action that records the exit code the task returns. */
+type Act = <A extends unknown[]>(task: (...args: A) => Promise<number>) => (...args: A) => Promise<void>;
+
+/** A subcommand whose parse errors name it: "herald agent: unknown option '--x' (see herald agent --help)". */
+function command(program: Command, name: string, description: string): Command {
+  return program
+    .command(name)
+    .description(description)
+    .configureOutput({
+      outputError: (text, write) => write(`herald ${name}: ${text.replace(/^error: /, '').trimEnd()}\n`),
+    })
+    .showHelpAfterError(`(see herald ${name} --help)`);
+}
+
+/** A boolean with its --no- form; the negation is listed once, in the flag's own help line. */
+function addBoolean(cmd: Command, flag: string, help: string): void {
+  cmd.addOption(new Option(`--${flag}`, `${help}; --no-${flag} turns it off`));
+  cmd.addOption(new Option(`--no-${flag}`).hideHelp());
+}
+
+const PLACEHOLDER: Partial<Record<OptionSpec['kind'], string>> = {
+  name: 'name',
+  port: 'port',
+  hostport: 'host:port',
+  group: 'group:port',
+  'duration-ms': 'ms',
+  enum: 'value',
+  url: 'url',
+  names: 'sites',
+  topic: 'topic',
+};
+
+function placeholder(spec: OptionSpec): string {
+  if (spec.flag.endsWith('-file') || ['mqtt-ca', 'mqtt-cert', 'mqtt-key'].includes(spec.flag)) return 'file';
+  if (spec.flag === 'profiles' || spec.flag === 'state-dir') return 'dir';
+  if (spec.flag === 'interface') return 'iface';
+  return PLACEHOLDER[spec.kind] ?? 'value';
+}
+
+function addAgentCommand(program: Command, act: Act): void {
+  const agent = command(program, 'agent', "run the agent: advertise this host's device profiles, keep the directory")
+    .option('--config <file>', 'YAML config file [env HERALD_CONFIG]')
+    .option('--print-config', 'print the configuration the flags, environment and file make, as JSON, and exit')
+    .addHelpText(
+      'after',
+      '\nEach option is also a config file key and an environment variable; flags beat the environment,\n' +
+        'which beats the file. SIGHUP reloads the config file, the key file and the profiles.',
+    );
+  for (const spec of AGENT_OPTIONS) {
+    if (spec.kind === 'bool') addBoolean(agent, spec.flag, `${spec.help} [env ${spec.env}]`);
+    else agent.option(`--${spec.flag} <${placeholder(spec)}>`, `${spec.help} [env ${spec.env}]`);
+  }
+  agent.action(
+    act(async (opts: Values) => {
+      const flags = Object.fromEntries(
+        AGENT_OPTIONS.map((s) => [s.flag, opts[new Option(`--${s.flag}`).attributeName()]]),
+      );
+      const configFile = (opts.config as string | undefined) ?? process.env.HERALD_CONFIG;
+      if (opts.printConfig === true) return (await import('./agent-command.js')).printConfig(flags, configFile);
+      return (await import('./agent-command.js')).runAgentCommand(flags, configFile);
+    }),
+  );
+}
+
+function addApiOptions(cmd: Command): Command {
+  return cmd
+    .option('--api <host:port>', "the agent's local API (default: 127.0.0.1:7755) [env HERALD_API]")
+    .option('--token-file <file>', "the API's bearer token, when it has one [env HERALD_API_TOKEN_FILE]");
+}
+
+function addQueryCommands(program: Command, act: Act): void {
+  const ls = addApiOptions(command(program, 'ls', 'list the devices a running agent knows'))
+    .option('--agent <name>', 'devices of this agent')
+    .option('--capability <id>', 'a capability id or type (e.g. temperature)')
+    .option('--kind <kind>', 'property | action | event | stream | service')
+    .option('--tag <tag>', 'devices with this tag')
+    .option('--name <prefix>', 'a global-name prefix (e.g. greenhouse)')
+    .option('--site <site>', 'devices of this site');
+  addBoolean(ls, 'include-lost', 'also devices of agents currently lost');
+  addBoolean(ls, 'json', "the API's JSON instead of a table");
+  ls.action(act(async (opts: Values) => (await import('./query-commands.js')).runLsCommand(opts)));
+
+  addApiOptions(command(program, 'get', 'show one device as JSON'))
+    .argument('<agent/device>', 'e.g. pi-greenhouse/greenhouse-climate')
+    .action(
+      act(async (target: string, opts: Values) => (await import('./query-commands.js')).runGetCommand(target, opts)),
+    );
+
+  const watch = addApiOptions(
+    command(program, 'watch', 'follow directory changes as they happen; reconnects and resumes by itself'),
+  );
+  addBoolean(watch, 'json', 'one JSON object per event instead of a line');
+  watch.action(act(async (opts: Values) => (await import('./query-commands.js')).runWatchCommand(opts)));
+}
