@@ -5,7 +5,8 @@ import type { TimerHandle } from '../util/clock.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { MqttConnection, redact } from './connection.js';
 import { HA_PREFIX, type Availability } from './home-assistant.js';
-import { agentTopics, inScope, type PublicationScope } from './publication.js';
+import { inScope, type PublicationScope } from './publication.js';
+import { Publisher } from './publisher.js';
 import { answerRequest } from './requests.js';
 import { RetainedState } from './retained-state.js';
 import { Retirement } from './retirement.js';
@@ -51,10 +52,7 @@ export class MqttBridge implements AgentExtension {
   private state!: RetainedState;
   private import!: SiteImport;
   private retirement!: Retirement;
-  /** Topics published for each agent: what a change of that agent is diffed against. */
-  private readonly byAgent = new Map<string, Set<string>>();
-  private readonly dirty = new Set<string>();
-  private flushTimer: TimerHandle | undefined;
+  private publisher!: Publisher;
   private haTimer: TimerHandle | undefined;
   private readonly unsubscribers: (() => void)[] = [];
   private badInputLog: RateLimitedLog | undefined;
@@ -75,23 +73,7 @@ export class MqttBridge implements AgentExtension {
     this.topics = new Topics(this.init.base, id.site);
     this.badInputLog = new RateLimitedLog(ctx.clock, 60_000);
     this.state = new RetainedState(ctx, this.init.retainedWindowMs ?? 500);
-    const badInput = (reason: string, where: string, detail?: string) => this.badInput(reason, where, detail);
-    const refused = ctx.metrics.registry.counter(
-      'herald_mqtt_import_refused_total',
-      'Records of imported sites refused because a bound was reached, by bound.',
-      ['reason'],
-    );
-    const onRefused = (reason: string, where: string, detail?: string) => {
-      if (this.badInputLog?.allow(`refused:${reason}`))
-        this.log.warn({ bound: reason, topic: where, detail }, 'imported MQTT record refused: a bound is reached');
-    };
-    this.import = new SiteImport(
-      { clock: ctx.clock, directory: ctx.directory, badInput, refused, onRefused },
-      this.init.importSites,
-    );
-    ctx.metrics.registry.gauge('herald_mqtt_imported_devices', 'Devices held from imported sites.', () =>
-      this.ctx ? this.import.held().devices : 0,
-    );
+    this.import = this.createImport(ctx);
     const gateway = this.init.mode === 'gateway';
     // The publisher's own state: a gateway's connection topic, or in agent mode the agent's own state.
     const availability: Availability = {
@@ -108,6 +90,12 @@ export class MqttBridge implements AgentExtension {
     this.retirement = new Retirement(ctx, this.scope, this.state, {
       retire: (name) => this.retire(name),
       log: this.log,
+    });
+    const { mode, base, protocol, homeAssistant, importSites } = this.init;
+    const summary = { version: this.version, mode, base, protocol, homeAssistant, importSites };
+    this.publisher = new Publisher(ctx, this.scope, this.state, this.retirement, {
+      ...summary,
+      requests: this.init.requests ?? false,
     });
     const will = gateway
       ? JSON.stringify({ state: 'offline' })
@@ -127,7 +115,7 @@ export class MqttBridge implements AgentExtension {
       () => (this.connection?.connected ? 1 : 0),
     );
     this.unsubscribers.push(ctx.directory.subscribe((e) => this.onDirectoryEvent(e)));
-    this.unsubscribers.push(ctx.local.onChange(() => this.markDirty(id.name)));
+    this.unsubscribers.push(ctx.local.onChange(() => this.publisher.markDirty(id.name)));
     this.retirement.start();
     await this.connection.start();
     this.log.info(
@@ -136,13 +124,37 @@ export class MqttBridge implements AgentExtension {
     );
   }
 
+  /** Other sites' records, with their bounds' metrics. */
+  private createImport(ctx: AgentContext): SiteImport {
+    const badInput = (reason: string, where: string, detail?: string) => this.badInput(reason, where, detail);
+    const refused = ctx.metrics.registry.counter(
+      'herald_mqtt_import_refused_total',
+      'Records of imported sites refused because a bound was reached, by bound.',
+      ['reason'],
+    );
+    const onRefused = (reason: string, where: string, detail?: string) => {
+      if (this.badInputLog?.allow(`refused:${reason}`))
+        this.log.warn({ bound: reason, topic: where, detail }, 'imported MQTT record refused: a bound is reached');
+    };
+    const siteImport = new SiteImport(
+      { clock: ctx.clock, directory: ctx.directory, badInput, refused, onRefused },
+      this.init.importSites,
+    );
+    ctx.metrics.registry.gauge(
+      'herald_mqtt_imported_devices',
+      'Devices held from imported sites.',
+      () => siteImport.held().devices,
+    );
+    return siteImport;
+  }
+
   async stop(opts: { goodbye?: boolean } = {}): Promise<void> {
     for (const u of this.unsubscribers.splice(0)) u();
     this.ctx?.clock.clearTimeout(this.haTimer);
-    this.ctx?.clock.clearTimeout(this.flushTimer);
     if (this.ctx) {
       this.retirement.stop();
       this.import.stop();
+      this.publisher.stop();
     }
     const ctx = this.ctx;
     if (!ctx || !this.connection) return;
@@ -182,97 +194,10 @@ export class MqttBridge implements AgentExtension {
     return this.init.mode === 'gateway' ? this.topics.bridge('state', self) : this.topics.agent(self);
   }
 
-  /** The topics of the publisher itself: its state (gateway), its info and its site's devices. */
-  private bridgeTopics(): Map<string, string> {
-    const ctx = this.c;
-    const self = ctx.identity.name;
-    const out = new Map<string, string>();
-    if (this.init.mode === 'gateway') out.set(this.topics.bridge('state', self), JSON.stringify({ state: 'online' }));
-    const devices = ctx.directory.devices({ site: ctx.identity.site });
-    const agents = ctx.directory.agents().filter((a) => a.site === ctx.identity.site && !a.remote);
-    const info = {
-      version: this.version,
-      publisher: self,
-      mode: this.init.mode,
-      base: this.init.base,
-      site: ctx.identity.site,
-      protocol: this.init.protocol,
-      homeAssistant: this.init.homeAssistant,
-      requests: this.init.requests ?? false,
-      importSites: this.init.importSites,
-      retireAfterS: Math.round(this.scope.retireAfterMs / 1000),
-      agents: agents.length,
-      devices: devices.length,
-    };
-    out.set(this.topics.bridge('info', self), JSON.stringify(info));
-    out.set(this.topics.bridge('devices', self), JSON.stringify(devices));
-    return out;
-  }
-
-  /** Every agent this publisher speaks for: the directory's, and lost ones it forgot but still holds. */
-  private agentsInScope(): Set<string> {
-    const names = new Set<string>();
-    for (const a of this.c.directory.agents()) if (inScope(this.scope, a)) names.add(a.name);
-    for (const name of this.retirement.held()) names.add(name);
-    return names;
-  }
-
-  private wanted(name: string): Map<string, string> {
-    const ctx = this.c;
-    // An agent the directory forgot (an hour after it was lost) keeps its records until it is retired.
-    if (!ctx.directory.agent(name) && this.retirement.holds(name)) {
-      const kept = new Map<string, string>();
-      for (const t of this.byAgent.get(name) ?? []) {
-        const p = this.state.get(t);
-        if (p !== undefined) kept.set(t, p);
-      }
-      return kept;
-    }
-    return agentTopics(ctx.directory, this.scope, name, ctx.clock.now());
-  }
-
-  private desired(): Map<string, string> {
-    this.byAgent.clear();
-    const out = this.bridgeTopics();
-    for (const name of this.agentsInScope()) {
-      const topics = this.wanted(name);
-      if (topics.size > 0) this.byAgent.set(name, new Set(topics.keys()));
-      for (const [t, p] of topics) out.set(t, p);
-    }
-    return out;
-  }
-
-  /** Brings one agent's topics in step: publishes what changed, clears what went. */
-  private reconcile(name: string): void {
-    const want = this.wanted(name);
-    const have = this.byAgent.get(name);
-    for (const t of have ?? []) if (!want.has(t)) this.state.clear(t);
-    for (const [t, p] of want) this.state.publish(t, p);
-    if (want.size > 0) this.byAgent.set(name, new Set(want.keys()));
-    else this.byAgent.delete(name);
-  }
-
-  /** Changes come in bursts (a snapshot is one event per device): each agent is brought in step once. */
-  private markDirty(name: string): void {
-    this.dirty.add(name);
-    if (this.flushTimer) return;
-    this.flushTimer = this.c.clock.setTimeout(() => this.flush(), 0);
-  }
-
-  private flush(): void {
-    this.flushTimer = undefined;
-    const names = [...this.dirty];
-    this.dirty.clear();
-    for (const name of names) this.reconcile(name);
-    for (const [t, p] of this.bridgeTopics()) this.state.publish(t, p);
-  }
-
   /** Clears everything of an agent: what this publisher holds, and what the broker retains for it. */
   private retire(name: string): void {
-    for (const t of this.byAgent.get(name) ?? []) this.state.clear(t);
-    this.byAgent.delete(name);
+    this.publisher.clearAgent(name);
     this.retirement.purge(this.connection?.current, name);
-    this.markDirty(this.c.identity.name); // bridge/info and bridge/devices
   }
 
   private onConnect(client: MqttClient): void {
@@ -288,7 +213,7 @@ export class MqttBridge implements AgentExtension {
       client,
       this.retirement.ownedFilters(),
       (t) => this.retirement.owns(t, this.init.mode === 'gateway' ? undefined : self),
-      () => this.desired(),
+      () => this.publisher.desired(),
     );
     if (!report) return;
     const follow = this.init.importSites.flatMap((site) => [
@@ -310,7 +235,7 @@ export class MqttBridge implements AgentExtension {
     else if (e.type === 'agent-joined') this.retirement.alive(e.agent);
     if (!inScope(this.scope, agent)) return;
     this.state.send(this.topics.events(), eventPayload(e, agent.site, new Date(ctx.clock.now()).toISOString()));
-    this.markDirty(e.agent);
+    this.publisher.markDirty(e.agent);
   }
 
   // ---- messages -----------------------------------------------------------------------------------
