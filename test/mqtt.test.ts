@@ -20,6 +20,15 @@ import { mqttAgentArgs } from './helpers/mqtt-agent.js';
 import { runHerald } from './helpers/process.js';
 import { hasCommand, testIf } from './helpers/requirements.js';
 import { device } from './helpers/sim.js';
+import type { DeviceRecord } from '../src/directory/records.js';
+
+/** A Home Assistant discovery config, as far as these tests read it. */
+interface HaConfig {
+  dev: { ids: string[]; name: string; mf?: string; via_device?: string };
+  o: { name: string; url: string };
+  cmps: Record<string, Record<string, unknown>>;
+  avty: { t: string }[];
+}
 import { until } from './helpers/until.js';
 
 const test = suite('MQTT bridge (real mosquitto)');
@@ -34,7 +43,7 @@ test.before.each(async () => {
 });
 test.after.each(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-  await broker?.destroy();
+  await (broker as Mosquitto | undefined)?.destroy();
 });
 
 /** An agent with only the MQTT bridge (no LAN transport): what the bridge sees is the directory. */
@@ -59,13 +68,11 @@ async function bridgedAgent(name: string, site: string, devices: Device[], init:
       logger,
       profiles: source,
       peers: {
-        changes: async () => undefined,
-        hello: async () => {
-          throw new Error('no peers');
-        },
-        close: async () => {},
+        changes: () => Promise.resolve(undefined),
+        hello: () => Promise.reject(new Error('no peers')),
+        close: () => Promise.resolve(),
       },
-      peerListener: () => ({ start: async () => 7771, stop: async () => {} }),
+      peerListener: () => ({ start: () => Promise.resolve(7771), stop: () => Promise.resolve() }),
       extensions: [bridge],
     },
     { name, site, incarnation: clock.now(), address: '127.0.0.1', host: name, api: null },
@@ -98,7 +105,8 @@ testIf(
     cleanups.push(() => watcher.endAsync());
     watcher.on(
       'message',
-      (topic, payload) => topic.endsWith('/events') && events.push(JSON.parse(payload.toString()).type),
+      (topic, payload) =>
+        topic.endsWith('/events') && events.push((JSON.parse(payload.toString()) as { type: string }).type),
     );
     await watcher.subscribeAsync('herald/north/events');
     const { agent, source } = await bridgedAgent('pi-1', 'north', [device('climate'), device('relay')]);
@@ -116,7 +124,7 @@ testIf(
       version: 1,
       address: '127.0.0.1',
     });
-    const climate = JSON.parse(state.get('herald/north/devices/pi-1/climate')!);
+    const climate = JSON.parse(state.get('herald/north/devices/pi-1/climate')!) as DeviceRecord;
     assert.is(climate.agent, 'pi-1');
     assert.is(climate.site, 'north');
     assert.equal(climate.origin, { incarnation: agent.local.incarnation, version: 1 });
@@ -128,7 +136,8 @@ testIf(
       3000,
       'relay cleared',
     );
-    assert.equal(JSON.parse((await retained('herald/north/agents/#')).get('herald/north/agents/pi-1')!).version, 2);
+    const after = (await retained('herald/north/agents/#')).get('herald/north/agents/pi-1')!;
+    assert.equal((JSON.parse(after) as { version: number }).version, 2);
     await until(() => events.includes('device-removed'), 2000, 'a device-removed event');
   },
 );
@@ -219,8 +228,8 @@ testIf(
       5000,
       'three discovery configs: the agent and its two devices',
     );
-    const config = JSON.parse(configs.get('homeassistant/device/herald__herald__ha__pi-3__cam/config')!);
-    const host = JSON.parse(configs.get('homeassistant/device/herald__herald__ha__pi-3/config')!);
+    const config = JSON.parse(configs.get('homeassistant/device/herald__herald__ha__pi-3__cam/config')!) as HaConfig;
+    const host = JSON.parse(configs.get('homeassistant/device/herald__herald__ha__pi-3/config')!) as HaConfig;
     // Keys Home Assistant documents as required for device-based discovery.
     assert.ok(Array.isArray(config.dev.ids) && config.dev.ids.length > 0, 'dev.ids');
     assert.is(config.dev.name, 'Gate camera');
@@ -335,11 +344,11 @@ testIf(
           peerListener: (service) => {
             let stop = () => {};
             return {
-              start: async () => {
+              start: () => {
                 stop = network.servePeer({ address: name, port: 7771 }, service);
-                return 7771;
+                return Promise.resolve(7771);
               },
-              stop: async () => stop(),
+              stop: () => Promise.resolve(stop()),
             };
           },
           extensions,
@@ -372,7 +381,7 @@ testIf(
       "the gateway publishes the peer's devices too (MQTT 3.1.1)",
     );
     const agents = await retained('herald/gw/agents/#');
-    assert.is(JSON.parse(agents.get('herald/gw/agents/sensor-pi')!).state, 'online');
+    assert.is((JSON.parse(agents.get('herald/gw/agents/sensor-pi')!) as { state: string }).state, 'online');
     await sensor.stop();
     await until(
       async () => {
@@ -403,12 +412,12 @@ testIf(
       8000,
       'agent started',
     );
-    const res = await request(`http://${started.api}/readyz`);
+    const res = await request(`http://${String(started.api)}/readyz`);
     const body = (await res.body.json()) as { status: string; checks: { mqtt: { ok: boolean; detail: string } } };
     assert.is(res.statusCode, 200);
     assert.not.ok(body.checks.mqtt.ok);
     assert.match(body.checks.mqtt.detail, /the directory and LAN sync go on/);
-    const devices = await request(`http://${started.api}/v1/devices`);
+    const devices = await request(`http://${String(started.api)}/v1/devices`);
     assert.is(devices.statusCode, 200);
     await devices.body.dump();
     await new Promise((r) => setTimeout(r, 3500));
