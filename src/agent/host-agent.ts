@@ -44,6 +44,7 @@ async function extensionsFor(config: AgentConfig, interfaceAddress: string): Pro
         importSites: config.mqttImport,
         requests: config.mqttRequests,
         retireAfterMs: config.mqttRetireAfter * 1000,
+        configurationUrl: apiUrl(config, interfaceAddress),
         user: config.mqttUser,
         passwordFile: config.mqttPasswordFile,
         caFile: config.mqttCa,
@@ -54,6 +55,14 @@ async function extensionsFor(config: AgentConfig, interfaceAddress: string): Pro
     );
   }
   return out;
+}
+
+/** The local API's URL as other hosts reach it, for Home Assistant's link to the agent; none on loopback. */
+function apiUrl(config: AgentConfig, interfaceAddress: string): string | undefined {
+  const { host, port } = config.api;
+  if (isLoopback(host) || port === 0) return undefined;
+  const address = host === '0.0.0.0' || host === '::' ? interfaceAddress : host;
+  return `http://${address.includes(':') ? `[${address}]` : address}:${port}/v1/agents`;
 }
 
 /** The real thing: an agent on this host's interface, with UDP multicast and HTTP peers. */
@@ -96,7 +105,7 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
               interfaceAddress: iface.address,
               // A link that is down fails every send: said once a minute per cause, not once a datagram.
               onError: (err) => {
-                if (socketLog.allow((err as NodeJS.ErrnoException).code ?? err.message))
+                if (socketLog.allow((err as NodeJS.ErrnoException).code ?? 'other'))
                   logger.warn({ err: err.message }, 'multicast socket error (repeats are not logged for a minute)');
               },
             }),

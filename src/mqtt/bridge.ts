@@ -31,6 +31,8 @@ export interface MqttBridgeInit {
   keyFile?: string;
   /** How long retained messages are collected after subscribing, before ghosts are cleared. */
   retainedWindowMs?: number;
+  /** The agent's local API as others reach it: Home Assistant's configuration URL of the agent. */
+  configurationUrl?: string;
   /** Reported in Home Assistant's `origin` and in bridge/info. */
   softwareVersion?: string;
 }
@@ -86,6 +88,7 @@ export class MqttBridge implements AgentExtension {
       topics: this.topics,
       ha: this.init.homeAssistant ? { topics: this.topics, availability, version: this.version } : undefined,
       retireAfterMs: this.init.retireAfterMs ?? DEFAULT_RETIRE_AFTER_MS,
+      configurationUrl: this.init.configurationUrl,
     };
     this.retirement = new Retirement(ctx, this.scope, this.state, {
       retire: (name) => this.retire(name),

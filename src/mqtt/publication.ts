@@ -13,6 +13,8 @@ export interface PublicationScope {
   ha?: HaContext;
   /** A lost agent's retained state is cleared after this long without news. */
   retireAfterMs: number;
+  /** This agent's local API, where others reach it (Home Assistant links its device to it). */
+  configurationUrl?: string;
 }
 
 /** Whether `name` is an agent this publisher speaks for at all (whatever its state). */
@@ -42,7 +44,11 @@ export function agentTopics(
   if (info.state === 'lost' && now - Date.parse(info.lastSeen) > scope.retireAfterMs) return out;
   const t = scope.topics;
   out.set(t.agent(name), agentPayload(info, info.state === 'alive' ? 'online' : 'offline'));
-  if (scope.ha) out.set(haConfigTopic(haObjectId(t.base, info.site, name)), haAgentConfig(info, scope.ha));
+  if (scope.ha)
+    out.set(
+      haConfigTopic(haObjectId(t.base, info.site, name)),
+      haAgentConfig(info, scope.ha, name === scope.self ? scope.configurationUrl : undefined),
+    );
   for (const record of directory.devices({ agent: name, includeLost: true })) {
     out.set(t.device(name, record.id), devicePayload(record));
     if (scope.ha)
