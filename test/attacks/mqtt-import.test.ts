@@ -7,6 +7,11 @@ import { Mosquitto, mosquittoMissing } from '../helpers/mosquitto.js';
 import { mqttAgentArgs } from '../helpers/mqtt-agent.js';
 import { runHerald, unitNodeFlags } from '../helpers/process.js';
 import { testIf } from '../helpers/requirements.js';
+import { Directory } from '../../src/directory/directory.js';
+import { createHeraldMetrics } from '../../src/metrics/herald-metrics.js';
+import { SiteImport } from '../../src/mqtt/site-import.js';
+import { FakeClock } from '../../src/util/clock.js';
+import { seededRandom, type Random } from '../../src/util/random.js';
 
 /**
  * Issue 16 item 11: 20,000 retained records under one imported site. Before, each message copied the
@@ -114,5 +119,67 @@ testIf(
     }
   },
 );
+
+/** A JSON value of a random shape: what a hostile publisher may put where a record belongs. */
+function junk(random: Random, depth = 0): unknown {
+  const r = random();
+  if (depth > 3 || r < 0.2) return [null, true, -1, 1e308, '', 'x'.repeat(200), '__proto__'][Math.floor(random() * 7)];
+  if (r < 0.5) return Array.from({ length: Math.floor(random() * 4) }, () => junk(random, depth + 1));
+  const keys = [
+    'id',
+    'name',
+    'tags',
+    'names',
+    'capabilities',
+    'kind',
+    'endpoint',
+    '__proto__',
+    'constructor',
+    'origin',
+  ];
+  return Object.fromEntries(keys.filter(() => random() < 0.4).map((k) => [k, junk(random, depth + 1)]));
+}
+
+test('fuzz: imported payloads of every shape never throw, and only valid records are held', async () => {
+  const random = seededRandom(Number(process.env.HERALD_FUZZ_SEED ?? 20261126));
+  const clock = new FakeClock();
+  const directory = new Directory({ clock }, { site: 'near' });
+  const metrics = createHeraldMetrics();
+  let bad = 0;
+  const siteImport = new SiteImport(
+    {
+      clock,
+      directory,
+      badInput: () => (bad += 1),
+      refused: metrics.registry.counter('refused_total', 'refusals', ['reason']),
+      onRefused: () => {},
+    },
+    ['far'],
+  );
+  const valid = record('ok');
+  for (let i = 0; i < 5_000; i++) {
+    const r = random();
+    const payload =
+      r < 0.3
+        ? JSON.stringify(junk(random))
+        : r < 0.5
+          ? valid.slice(0, Math.floor(random() * valid.length))
+          : r < 0.6
+            ? '['.repeat(100_000)
+            : r < 0.8
+              ? JSON.stringify({
+                  ...(JSON.parse(valid) as object),
+                  [['name', 'tags', 'capabilities'][i % 3]]: junk(random),
+                })
+              : record(`ok${i % 50}`);
+    const agent = `a${Math.floor(random() * 5)}`;
+    if (random() < 0.05) siteImport.enqueue('far', agent, undefined, Buffer.from(payload));
+    else siteImport.enqueue('far', agent, r < 0.8 ? 'ok' : `ok${i % 50}`, Buffer.from(payload));
+  }
+  await clock.advance(10_000);
+  assert.ok(bad > 1_000, `malformed payloads counted (${bad})`);
+  for (const d of directory.devices({ site: 'far' })) assert.match(d.id, /^ok\d*$/, 'only valid records are held');
+  assert.is(({} as Record<string, unknown>).polluted, undefined);
+});
 
 test.run();
