@@ -167,6 +167,12 @@ testIf(
       const refused = await forget(gw, 'a1');
       assert.is(refused.statusCode, 409);
       assert.match(await refused.body.text(), /alive/);
+      const itself = await forget(gw, 'gw');
+      assert.is(itself.statusCode, 409, 'a publisher does not forget itself');
+      await itself.body.dump();
+      const form = await request(`${gw.api}/v1/agents/a2/forget`, { method: 'POST', body: 'x=1' });
+      assert.is(form.statusCode, 415, 'a cross-site form post (no JSON content type) is refused');
+      await form.body.dump();
       for (const a of [a1, gw]) assert.is((await forget(a, 'a2')).statusCode, 200);
       await converge(expected(['a1'], ['a1', 'gw']), 'a2 forgotten everywhere');
 
