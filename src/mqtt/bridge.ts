@@ -183,7 +183,8 @@ export class MqttBridge implements AgentExtension {
 
   forget(name: string): void {
     this.retirement.forgotten(name);
-    this.retire(name);
+    if (!this.retire(name))
+      this.log.warn({ agent: name }, 'forgotten while the broker is away: a gateway clears it on reconnect');
   }
 
   // ---- what the broker should hold ----------------------------------------------------------------
@@ -198,9 +199,9 @@ export class MqttBridge implements AgentExtension {
   }
 
   /** Clears everything of an agent: what this publisher holds, and what the broker retains for it. */
-  private retire(name: string): void {
+  private retire(name: string): boolean {
     this.publisher.clearAgent(name);
-    this.retirement.purge(this.connection?.current, name);
+    return this.retirement.purge(this.connection?.current, name);
   }
 
   private onConnect(client: MqttClient): void {

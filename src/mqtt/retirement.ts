@@ -23,7 +23,8 @@ export class Retirement {
     private readonly c: Pick<AgentContext, 'clock' | 'directory' | 'identity'>,
     private readonly scope: PublicationScope,
     private readonly state: RetainedState,
-    private readonly hooks: { retire(name: string): void; log: AgentContext['logger'] },
+    /** `retire` says whether the broker could be told (connected); if not, it is tried again next sweep. */
+    private readonly hooks: { retire(name: string): boolean; log: AgentContext['logger'] },
   ) {}
 
   start(): void {
@@ -74,9 +75,9 @@ export class Retirement {
         this.lostSince.delete(name);
         continue;
       }
+      if (!this.hooks.retire(name)) continue; // the broker is away: next sweep
       this.lostSince.delete(name);
       this.hooks.log.info({ agent: name, lostSince: new Date(since).toISOString() }, 'agent retired from MQTT');
-      this.hooks.retire(name);
     }
   }
 
@@ -118,8 +119,9 @@ export class Retirement {
    * sent: a gateway's read-back after the next connect clears them; in agent mode they wait for the
    * next retirement or forget.
    */
-  purge(client: MqttClient | undefined, name: string): void {
-    if (!client || this.purging.has(name)) return;
+  purge(client: MqttClient | undefined, name: string): boolean {
+    if (!client) return false;
+    if (this.purging.has(name)) return true;
     const t = this.scope.topics;
     const filters = [t.agent(name), t.devicesOf(name), t.bridge('state', name), t.bridge('info', name)];
     filters.push(t.bridge('devices', name), `${HA_PREFIX}/device/+/config`);
@@ -144,6 +146,7 @@ export class Retirement {
     void run()
       .catch((err: unknown) => this.hooks.log.warn({ agent: name, err: (err as Error).message }, 'MQTT purge failed'))
       .finally(() => this.purging.delete(name));
+    return true;
   }
 
   /** Takes a retained message while a purge reads back; false when it is not one. */
