@@ -56,10 +56,3 @@ export function agentTopics(
   }
   return out;
 }
-
-/** The agent a topic this publisher may own belongs to, or undefined. */
-export function agentOfTopic(scope: PublicationScope, topic: string, haIds: Map<string, string>): string | undefined {
-  const parsed = scope.topics.parse(topic);
-  if (parsed) return parsed.site === scope.topics.site ? parsed.agent : undefined;
-  return haIds.get(topic);
-}
