@@ -10,6 +10,7 @@ import { mqttAgentArgs } from './helpers/mqtt-agent.js';
 import { runHerald, testGroupPort, type Running } from './helpers/process.js';
 import { hasCommand, testIf } from './helpers/requirements.js';
 import { retainedOnly } from './helpers/retained.js';
+import { haObjectId } from '../src/mqtt/home-assistant.js';
 import { until } from './helpers/until.js';
 
 /**
@@ -310,5 +311,23 @@ testIf(
     }
   },
 );
+
+test('HA ids: distinct (base, site, agent, device) never share an id, and ids use only what HA allows', () => {
+  const tuples: [string, string, string, string?][] = [
+    ['a_b', 'c', 'x'],
+    ['a', 'b_c', 'x'],
+    ['a', 'b', 'c__x'],
+    ['a', 'b', 'c', 'x'],
+    ['a', 'b', 'c_5f', 'x'],
+    ['a', 'b', 'c_', '5fx'],
+    ['herald', 'north', 'pi.1', 'cam'],
+    ['herald', 'north', 'pi_2e1', 'cam'],
+    ['herald', '中', 'x'],
+    ['herald', 'ⴭ', 'x'],
+  ];
+  const ids = tuples.map(([b, s, a, d]) => haObjectId(b, s, a, d));
+  assert.is(new Set(ids).size, ids.length, ids.join(' '));
+  for (const id of ids) assert.match(id, /^[a-zA-Z0-9_-]+$/);
+});
 
 test.run();

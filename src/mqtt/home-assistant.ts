@@ -16,7 +16,7 @@ export const SUPPORT_URL = 'https://github.com/herald-discovery/herald/blob/main
 
 /**
  * Discovery ids carry base, site, agent and device, so two bases, two gateways or two sites never touch
- * each other's entries. Each part is escaped (`_` and anything outside [a-zA-Z0-9-] become `_hh`) and
+ * each other's entries. Each part is escaped (`_` and anything outside [a-zA-Z0-9-] become `_hh` per UTF-8 byte) and
  * parts are joined by `__`, which an escaped part never contains: distinct tuples never share an id.
  */
 export function haObjectId(base: string, site: string, agent: string, device?: string): string {
@@ -32,7 +32,10 @@ export function haObjectPrefix(base: string, site: string, agent?: string): stri
 }
 
 function escapePart(part: string): string {
-  return part.replace(/[^a-zA-Z0-9-]/g, (c) => `_${c.charCodeAt(0).toString(16).padStart(2, '0').slice(-2)}`);
+  // Each UTF-8 byte of a character outside [a-zA-Z0-9-] becomes `_hh`: decodable, hence never ambiguous.
+  return part.replace(/[^a-zA-Z0-9-]/gu, (c) =>
+    [...Buffer.from(c, 'utf8')].map((b) => `_${b.toString(16).padStart(2, '0')}`).join(''),
+  );
 }
 
 export function haConfigTopic(objectId: string): string {
