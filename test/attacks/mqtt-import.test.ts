@@ -97,7 +97,11 @@ testIf(
         if (Date.now() > deadline) throw new Error(`import did not settle: ${now} devices held`);
         await new Promise((r) => setTimeout(r, 500));
       }
-      console.log(`  imported ${held} devices; worst /livez ${worstLivezMs.toFixed(0)} ms`);
+      const rssMiB = metric(metrics, 'herald_process_resident_memory_bytes') / 2 ** 20;
+      console.log(
+        `  imported ${held} devices; worst /livez ${worstLivezMs.toFixed(0)} ms; RSS ${rssMiB.toFixed(0)} MiB`,
+      );
+      assert.ok(rssMiB < 120, `memory stays bounded with 10,000 imported devices (RSS ${rssMiB.toFixed(0)} MiB)`);
       assert.is(held, 10_000, 'the total cap of imported devices');
       assert.ok(metric(metrics, 'herald_mqtt_import_refused_total', '{reason="devices"}') >= 9_000, 'refusals counted');
       assert.ok(metric(metrics, 'herald_mqtt_import_refused_total', '{reason="record-bytes"}') >= 1, 'oversize record');
