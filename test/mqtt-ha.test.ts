@@ -10,6 +10,7 @@ import { mqttAgentArgs } from './helpers/mqtt-agent.js';
 import { runHerald, testGroupPort, type Running } from './helpers/process.js';
 import { hasCommand, testIf } from './helpers/requirements.js';
 import { retainedOnly } from './helpers/retained.js';
+import { runForgetCommand } from '../src/cli/forget-command.js';
 import { haObjectId } from '../src/mqtt/home-assistant.js';
 import { until } from './helpers/until.js';
 
@@ -189,7 +190,9 @@ testIf(
       await a1.proc.stop('SIGTERM');
       const a3 = await start('a3', 'a1', agentFlags);
       devices.a3 = devices.a1;
-      for (const a of [a3, gw]) assert.is((await forget(a, 'a1')).statusCode, 200);
+      // As `herald forget a1 --api <a3's API>` runs it (src/cli/forget-command.ts), and through the gateway's API.
+      assert.is(await runForgetCommand('a1', { api: a3.api.slice('http://'.length) }), 0);
+      assert.is((await forget(gw, 'a1')).statusCode, 200);
       await converge(expected(['a3'], ['a3', 'gw']), 'the old name gone');
     } finally {
       for (const p of running) await p.stop('SIGKILL');
