@@ -32,7 +32,7 @@ export async function runForgetCommand(agent: string, values: Record<string, unk
   if (res.statusCode !== 200) throw answerError(res.statusCode, body, values);
   const known = (body as { known?: boolean }).known;
   process.stdout.write(
-    `${agent} forgotten${known ? '' : ' (it was not in the directory; its retained state is cleared)'}\n`,
+    `${agent} forgotten${known ? '' : ' (not in the directory: its retained MQTT state is cleared unless it says it is online)'}\n`,
   );
   return EXIT.ok;
 }
