@@ -7,8 +7,6 @@ import { benchDevice } from './system.js';
 
 /** Agent processes as the service runs them, and what /proc says of them. */
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-export const now = () => performance.now();
 const CLI = 'dist/src/cli/main.js';
 
 /** The Node flags of the shipped unit's ExecStart: the agent is measured as it is deployed. */
@@ -42,6 +40,14 @@ export function agentProcess(args: string[], env: NodeJS.ProcessEnv = {}, nodeFl
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+}
+
+/** An agent of `site` on its group port, its API and peer endpoint on ports of its own, serving `profiles`. */
+export function siteAgentArgs(name: string, site: string, port: number, profiles: string): string[] {
+  return [
+    ...['--name', name, '--site', site, '--group', `239.255.70.70:${port}`],
+    ...['--api', '127.0.0.1:0', '--peer-port', '0', '--profiles', profiles],
+  ];
 }
 
 export async function stopProcess(p: ChildProcess): Promise<void> {

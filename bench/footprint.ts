@@ -6,14 +6,14 @@ import { MessageType } from '../src/protocol/messages.js';
 import {
   agentProcess,
   cpuSeconds,
-  now,
   profilesDir,
   rssMiB,
   runSeconds,
-  sleep,
+  siteAgentArgs,
   stopProcess,
   unitNodeFlags,
 } from './agent-process.js';
+import { now, sleep } from './harness.js';
 import { median } from './stats.js';
 import { startHerald } from './systems/herald.js';
 
@@ -60,26 +60,7 @@ async function startMeasured(
   nodeFlags: string[],
 ): Promise<Measured> {
   const t0 = now();
-  const proc = agentProcess(
-    [
-      '--name',
-      name,
-      '--site',
-      site,
-      '--group',
-      `239.255.70.70:${port}`,
-      '--api',
-      '127.0.0.1:0',
-      '--peer-port',
-      '0',
-      '--profiles',
-      profiles,
-      '--log-level',
-      'info',
-    ],
-    {},
-    nodeFlags,
-  );
+  const proc = agentProcess([...siteAgentArgs(name, site, port, profiles), '--log-level', 'info'], {}, nodeFlags);
   let api: string | undefined;
   let out = '';
   proc.stdout!.on('data', (c: Buffer) => {
@@ -164,6 +145,42 @@ async function replayHeartbeats(
   };
 }
 
+/** A bare Node process with the unit's flags that only receives the site's datagrams: the floor. */
+function floorProcess(port: number): ChildProcess {
+  const receiver = `
+      const s = require('node:dgram').createSocket({ type: 'udp4', reuseAddr: true });
+      s.on('message', () => {});
+      s.bind(${port}, '239.255.70.70', () => s.addMembership('239.255.70.70', '127.0.0.1'));`;
+  return spawn(process.execPath, [...unitNodeFlags(), '-e', receiver], { stdio: 'ignore' });
+}
+
+/** The idle window: RSS of the measured agents each second, and CPU % of a core of each pid over it. */
+async function idleWindow(
+  measured: Measured[],
+  floor: ChildProcess,
+  idleSeconds: number,
+): Promise<{ rss: number[][]; idle: number[] }> {
+  const pids = [...measured.map((m) => m.proc.pid!), floor.pid!];
+  const cpu0 = await Promise.all(pids.map(runSeconds));
+  const w0 = now();
+  const rss: number[][] = measured.map(() => []);
+  while (now() - w0 < idleSeconds * 1000) {
+    await sleep(1000);
+    for (const [i, m] of measured.entries()) rss[i].push(await rssMiB(m.proc.pid!));
+  }
+  const seconds = (now() - w0) / 1000;
+  const idle = (await Promise.all(pids.map(runSeconds))).map((c, i) => ((c - cpu0[i]) / seconds) * 100);
+  return { rss, idle };
+}
+
+async function bareNodeRss(): Promise<number> {
+  const bare = spawn(process.execPath, [...unitNodeFlags(), '-e', 'setTimeout(() => {}, 3000)']);
+  await sleep(1500);
+  const rss = await rssMiB(bare.pid!);
+  bare.kill();
+  return rss;
+}
+
 /**
  * RSS and idle CPU of an agent whose directory holds 5,000 devices from 100 agents, as the unit runs
  * it and with Node's defaults, side by side: each joins the site, takes in every device (CPU, time,
@@ -196,30 +213,9 @@ export async function memoryAt5000(
 
     replay = await replayHeartbeats(port, siteName, ['measured-unit', 'measured-defaults'], 1000);
     for (let i = 0; i < 100; i++) await site.crash(i); // silent from now on: no goodbye, the replay speaks for them
-    floor = spawn(
-      process.execPath,
-      [
-        ...unitNodeFlags(),
-        '-e',
-        `
-      const s = require('node:dgram').createSocket({ type: 'udp4', reuseAddr: true });
-      s.on('message', () => {});
-      s.bind(${port}, '239.255.70.70', () => s.addMembership('239.255.70.70', '127.0.0.1'));`,
-      ],
-      { stdio: 'ignore' },
-    );
+    floor = floorProcess(port);
     await sleep(3000);
-    const pids = [unit.proc.pid!, defaults.proc.pid!, floor.pid!];
-    const cpu0 = await Promise.all(pids.map(runSeconds));
-    const w0 = now();
-    const rss: number[][] = [[], []];
-    while (now() - w0 < timing.idleSeconds * 1000) {
-      await sleep(1000);
-      rss[0].push(await rssMiB(unit.proc.pid!));
-      rss[1].push(await rssMiB(defaults.proc.pid!));
-    }
-    const seconds = (now() - w0) / 1000;
-    const idle = (await Promise.all(pids.map(runSeconds))).map((c, i) => ((c - cpu0[i]) / seconds) * 100);
+    const { rss, idle } = await idleWindow([unit, defaults], floor, timing.idleSeconds);
     const footprint = async (m: Measured, i: number): Promise<Footprint> => ({
       rssMiB: median(rss[i]),
       peakRssMiB: Math.max(m.peak, ...rss[i]),
@@ -229,17 +225,13 @@ export async function memoryAt5000(
       ...sync[i],
     });
     const result = { unit: await footprint(unit, 0), defaults: await footprint(defaults, 1) };
-    const bare = spawn(process.execPath, [...unitNodeFlags(), '-e', 'setTimeout(() => {}, 3000)']);
-    await sleep(1500);
-    const bareRss = await rssMiB(bare.pid!);
-    bare.kill();
     return {
       devices: expected,
       flags: unitNodeFlags(),
       ...timing,
       ...result,
       floorIdleCpuPercent: idle[2],
-      bareNodeRssMiB: bareRss,
+      bareNodeRssMiB: await bareNodeRss(),
     };
   } finally {
     floor?.kill();

@@ -22,7 +22,10 @@ export interface Traffic {
   /** Datagrams sent and their bytes on the wire (payload + 28 bytes of IPv4 and UDP headers). */
   datagrams: number;
   datagramBytes: number;
-  /** Point-to-point HTTP requests, and their bytes on the wire (socket bytes + 2 × 52 bytes of TCP/IP headers each). */
+  /**
+   * Point-to-point HTTP requests, and their bytes on the wire (socket bytes + 2 × 52 bytes of TCP/IP
+   * headers each).
+   */
   httpRequests: number;
   httpBytes: number;
   /** Datagrams sent because of a change (not periodic ones): Herald's announcements, full-state's change sends. */
@@ -58,8 +61,12 @@ export function agentName(i: number): string {
   return `agent-${String(i).padStart(3, '0')}`;
 }
 
-export function agentNames(count: number): string[] {
-  return Array.from({ length: count }, (_, i) => agentName(i));
+/**
+ * An agent's five devices after a change: device `slot % 5` at `revision`, the others as they started.
+ * Every scenario changes one device per change this way, so that a change is the same size everywhere.
+ */
+export function changedDevices(agent: string, slot: number, revision: number): Device[] {
+  return Array.from({ length: 5 }, (_, d) => benchDevice(agent, d, d === slot % 5 ? revision : 0));
 }
 
 export function benchDevice(agent: string, k: number, revision = 0): Device {

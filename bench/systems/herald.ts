@@ -1,29 +1,22 @@
-import { Agent, type AgentExtension } from '../../src/agent/agent.js';
+import { Agent, type AgentComponents, type AgentExtension } from '../../src/agent/agent.js';
+import { PeerHttpServer } from '../../src/http/peer-server.js';
 import { MdnsDiscovery } from '../../src/mdns/mdns-discovery.js';
 import { HmacEnvelope } from '../../src/protocol/hmac-envelope.js';
+import { MessageType } from '../../src/protocol/messages.js';
+import { MemoryProfileSource } from '../../src/profiles/source.js';
 import { generateKey, parseKeyRing, type KeyRing } from '../../src/security/cluster-key.js';
 import { PeerAuth } from '../../src/security/peer-auth.js';
-import { lossyUdpSocket } from '../../src/transport/lossy-socket.js';
-import { MessageType } from '../../src/protocol/messages.js';
-import { PeerHttpServer } from '../../src/http/peer-server.js';
-import type { Device } from '../../src/profiles/model.js';
-import { MemoryProfileSource } from '../../src/profiles/source.js';
 import { HttpPeerClient } from '../../src/transport/http-peer-client.js';
+import { lossyUdpSocket } from '../../src/transport/lossy-socket.js';
 import { withReceiveLoss } from '../../src/transport/lossy.js';
 import type { DatagramTransport } from '../../src/transport/transport.js';
 import { UdpMulticastTransport } from '../../src/transport/udp-multicast.js';
-import { systemClock } from '../../src/util/clock.js';
+import { systemClock, type Clock } from '../../src/util/clock.js';
 import { createLogger } from '../../src/util/logger.js';
 import { seededRandom } from '../../src/util/random.js';
-import { TCP_EXCHANGE_OVERHEAD, udpWireBytes } from '../wire.js';
-import {
-  agentName,
-  type BenchCluster,
-  benchDevice,
-  type BenchSystem,
-  type ClusterOptions,
-  emptyTraffic,
-} from '../system.js';
+import type { BenchCluster, BenchSystem, ClusterOptions } from '../system.js';
+import { TCP_EXCHANGE_OVERHEAD } from '../wire.js';
+import { BenchNodes, type BenchNode } from './nodes.js';
 
 /** Herald itself: real Agents, UDP multicast on lo, HTTP catch-up, loss injected on receive. */
 export const heraldMulticast: BenchSystem = {
@@ -54,142 +47,129 @@ export interface HeraldBenchOptions {
   extensions?: (i: number) => AgentExtension[];
 }
 
+/** Byte 3 of every Herald datagram is its message type ('H' 'R' format type ...). */
+const TYPE_BYTE = 3;
+
+/** Loss on receive, from the node's own source; announcements are what changes cost. */
+function countedMulticast(nodes: BenchNodes, node: BenchNode, opts: ClusterOptions): DatagramTransport {
+  const udp = new UdpMulticastTransport({ group: '239.255.70.70', port: opts.port, interfaceAddress: '127.0.0.1' });
+  const counted: DatagramTransport = {
+    start: (h) => udp.start(h),
+    send: (d) => {
+      nodes.countDatagram(d.length, d[TYPE_BYTE] === MessageType.announce);
+      udp.send(d);
+    },
+    stop: () => udp.stop(),
+  };
+  return withReceiveLoss(counted, () => opts.loss, node.random);
+}
+
+/** With --discovery mdns every datagram is an mDNS one, and counts as change traffic. */
+function countedMdns(nodes: BenchNodes, node: BenchNode, loss: number): MdnsDiscovery {
+  return new MdnsDiscovery({
+    interfaceAddress: '127.0.0.1',
+    browse: true,
+    publishDevices: false,
+    socket: lossyUdpSocket(loss, node.random, (bytes) => nodes.countDatagram(bytes, true)),
+  });
+}
+
+/** The peer endpoint on loopback, counting each exchange's wire bytes; catch-up ones are change traffic. */
+function countedPeerListener(nodes: BenchNodes, auth: PeerAuth | undefined): AgentComponents['peerListener'] {
+  return (service) => {
+    const server = new PeerHttpServer(
+      service,
+      { host: '127.0.0.1', port: 0 },
+      {
+        auth,
+        onExchange: (route, bytesIn, bytesOut) => {
+          const bytes = bytesIn + bytesOut + TCP_EXCHANGE_OVERHEAD;
+          nodes.traffic.httpRequests += 1;
+          nodes.traffic.httpBytes += bytes;
+          if (route === '/v1/peer/changes') nodes.traffic.changeBytes += bytes;
+        },
+      },
+    );
+    return { start: async () => (await server.start()).port, stop: () => server.stop() };
+  };
+}
+
+interface HeraldSite {
+  nodes: BenchNodes;
+  opts: ClusterOptions;
+  discovery: 'multicast' | 'mdns';
+  extra: HeraldBenchOptions;
+  shared: Pick<AgentComponents, 'random' | 'logger'> & { clock: Clock };
+}
+
+function heraldAgent(site: HeraldSite, node: BenchNode): { agent: Agent; source: MemoryProfileSource } {
+  const { nodes, opts, discovery, extra, shared } = site;
+  const { clock } = shared;
+  const i = node.index;
+  const source = new MemoryProfileSource(node.devices);
+  const agent = new Agent(
+    {
+      ...shared,
+      profiles: source,
+      transport: discovery === 'multicast' ? countedMulticast(nodes, node, opts) : undefined,
+      extensions: discovery === 'mdns' ? [countedMdns(nodes, node, opts.loss)] : (extra.extensions?.(i) ?? []),
+      peers: new HttpPeerClient({ auth: extra.keys && new PeerAuth(extra.keys, clock) }),
+      envelope: extra.keys && new HmacEnvelope(extra.keys, clock),
+      peerListener: countedPeerListener(nodes, extra.keys && new PeerAuth(extra.keys, clock)),
+    },
+    {
+      name: node.name,
+      site: `b${opts.port}`,
+      incarnation: clock.now() * 1000 + i,
+      address: '127.0.0.1',
+      host: 'localhost',
+      heartbeatMs: opts.heartbeatMs,
+      api: extra.apiOnFirst && i === 0 ? { host: '127.0.0.1', port: 0 } : null,
+    },
+  );
+  agent.directory.subscribe((e) => nodes.progressed(i, e.agent));
+  return { agent, source };
+}
+
 export async function startHerald(
   opts: ClusterOptions,
   discovery: 'multicast' | 'mdns',
   extra: HeraldBenchOptions = {},
 ): Promise<BenchCluster & { agents: Agent[] }> {
-  {
-    const clock = systemClock();
-    const random = seededRandom(opts.seed);
-    const logger = createLogger({ level: 'silent' });
-    const traffic = emptyTraffic();
-    const agents: Agent[] = [];
-    const sources: MemoryProfileSource[] = [];
-    const crashed = new Set<number>();
-    const listeners: ((viewer: number, origin: string) => void)[] = [];
-
-    const make = (i: number) => {
-      const name = agentName(i);
-      const source = new MemoryProfileSource(
-        Array.from({ length: opts.devicesPerAgent }, (_, k) => benchDevice(name, k)),
-      );
-      const udp = new UdpMulticastTransport({ group: '239.255.70.70', port: opts.port, interfaceAddress: '127.0.0.1' });
-      const counted: DatagramTransport = {
-        start: (h) => udp.start(h),
-        send: (d) => {
-          traffic.datagrams += 1;
-          traffic.datagramBytes += udpWireBytes(d.length);
-          if (d[3] === MessageType.announce) traffic.changeBytes += udpWireBytes(d.length);
-          udp.send(d);
-        },
-        stop: () => udp.stop(),
-      };
-      const agent = new Agent(
-        {
-          clock,
-          random,
-          logger,
-          profiles: source,
-          transport:
-            discovery === 'multicast'
-              ? withReceiveLoss(counted, () => opts.loss, seededRandom(opts.seed * 1000 + i))
-              : undefined,
-          extensions:
-            discovery === 'mdns'
-              ? [
-                  new MdnsDiscovery({
-                    interfaceAddress: '127.0.0.1',
-                    browse: true,
-                    publishDevices: false,
-                    socket: lossyUdpSocket(opts.loss, seededRandom(opts.seed * 1000 + i), (bytes) => {
-                      traffic.datagrams += 1;
-                      traffic.datagramBytes += udpWireBytes(bytes);
-                      traffic.changeBytes += udpWireBytes(bytes);
-                    }),
-                  }),
-                ]
-              : (extra.extensions?.(i) ?? []),
-          peers: new HttpPeerClient({ auth: extra.keys && new PeerAuth(extra.keys, clock) }),
-          envelope: extra.keys && new HmacEnvelope(extra.keys, clock),
-          peerListener: (service) => {
-            const server = new PeerHttpServer(
-              service,
-              { host: '127.0.0.1', port: 0 },
-              {
-                auth: extra.keys && new PeerAuth(extra.keys, clock),
-                onExchange: (route, bytesIn, bytesOut) => {
-                  const bytes = bytesIn + bytesOut + TCP_EXCHANGE_OVERHEAD;
-                  traffic.httpRequests += 1;
-                  traffic.httpBytes += bytes;
-                  if (route === '/v1/peer/changes') traffic.changeBytes += bytes;
-                },
-              },
-            );
-            return { start: async () => (await server.start()).port, stop: () => server.stop() };
-          },
-        },
-        {
-          name,
-          site: `b${opts.port}`,
-          incarnation: clock.now() * 1000 + i,
-          address: '127.0.0.1',
-          host: 'localhost',
-          heartbeatMs: opts.heartbeatMs,
-          api: extra.apiOnFirst && i === 0 ? { host: '127.0.0.1', port: 0 } : null,
-        },
-      );
-      agent.directory.subscribe((e) => {
-        for (const l of listeners) l(i, e.agent);
-      });
-      return { agent, source };
-    };
-    for (let i = 0; i < opts.agents; i++) {
-      const { agent, source } = make(i);
-      agents.push(agent);
-      sources.push(source);
-    }
-    await Promise.all(agents.map((a) => a.start()));
-
-    const running = () => agents.filter((_, i) => !crashed.has(i));
-    return {
-      agents,
-      names: agents.map((a) => a.name),
-      async change(i: number, devices: Device[]) {
-        sources[i].set(devices);
-        await agents[i].reload('bench');
-        return agents[i].local.currentVersion;
-      },
-      onProgress: (cb) => listeners.push(cb),
-      held: (viewer, origin) => agents[viewer].directory.held(origin)?.version ?? 0,
-      state: (viewer, origin) => agents[viewer].directory.held(origin)?.state,
-      converged: () =>
-        running().every((v) =>
-          running().every(
-            (o) =>
-              v.directory.held(o.name)?.version === o.local.currentVersion &&
-              v.directory.held(o.name)?.state === 'alive',
-          ),
-        ),
-      traffic: () => ({
-        ...traffic,
-        changeDatagrams: agents.reduce(
-          (n, a) =>
-            n +
-            a.metrics.announcementsSent.get({ type: 'announce' }) +
-            a.metrics.announcementsSent.get({ type: 'mdns' }),
-          0,
-        ),
-      }),
-      maxServed: () =>
-        Math.max(...agents.map((a) => a.metrics.peerRequestsServed.get({ route: 'changes', status: '200' }))),
-      async crash(i: number) {
-        crashed.add(i);
-        await agents[i].stop({ goodbye: false });
-      },
-      async stop() {
-        await Promise.all(agents.map((a, i) => (crashed.has(i) ? undefined : a.stop({ goodbye: false }))));
-      },
-    };
-  }
+  const shared = { clock: systemClock(), random: seededRandom(opts.seed), logger: createLogger({ level: 'silent' }) };
+  // Agent i's own source (loss) is seededRandom(seed × 1000 + i), as it has always been.
+  const nodes = new BenchNodes(opts, 1000, () => ({}));
+  const site: HeraldSite = { nodes, opts, discovery, extra, shared };
+  const made = nodes.nodes.map((node) => heraldAgent(site, node));
+  const agents = made.map((m) => m.agent);
+  await Promise.all(agents.map((a) => a.start()));
+  const running = () => agents.filter((_, i) => !nodes.nodes[i].crashed);
+  const holdsCurrent = (v: Agent, o: Agent) => {
+    const held = v.directory.held(o.name);
+    return held?.version === o.local.currentVersion && held.state === 'alive';
+  };
+  const sent = (a: Agent) =>
+    a.metrics.announcementsSent.get({ type: 'announce' }) + a.metrics.announcementsSent.get({ type: 'mdns' });
+  return {
+    ...nodes.cluster(),
+    agents,
+    async change(i, devices) {
+      made[i].source.set(devices);
+      await agents[i].reload('bench');
+      return agents[i].local.currentVersion;
+    },
+    held: (viewer, origin) => agents[viewer].directory.held(origin)?.version ?? 0,
+    state: (viewer, origin) => agents[viewer].directory.held(origin)?.state,
+    converged: () => running().every((v) => running().every((o) => holdsCurrent(v, o))),
+    traffic: () => ({ ...nodes.traffic, changeDatagrams: agents.reduce((n, a) => n + sent(a), 0) }),
+    maxServed: () =>
+      Math.max(...agents.map((a) => a.metrics.peerRequestsServed.get({ route: 'changes', status: '200' }))),
+    async crash(i) {
+      nodes.nodes[i].crashed = true;
+      await agents[i].stop({ goodbye: false });
+    },
+    async stop() {
+      await Promise.all(agents.filter((_, i) => !nodes.nodes[i].crashed).map((a) => a.stop({ goodbye: false })));
+    },
+  };
 }

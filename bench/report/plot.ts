@@ -1,3 +1,7 @@
+import { planSizes } from '../plan.js';
+import type { BenchRun } from '../run.js';
+import { httpPolling } from '../systems/http-polling.js';
+
 /** A small SVG line chart, log-scaled on y: p99 latency against loss, one line per system. */
 export function latencyPlot(
   series: { name: string; points: { loss: number; p99: number }[] }[],
@@ -18,7 +22,8 @@ export function latencyPlot(
   const x = (loss: number) => L + (loss / maxLoss) * (W - L - R);
   const y = (v: number) => T + (1 - (Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (H - T - B);
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ` +
+      'font-family="sans-serif" font-size="12">',
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${W / 2 - R / 2}" y="22" text-anchor="middle" font-size="14">${escape(title)}</text>`,
   ];
@@ -36,18 +41,20 @@ export function latencyPlot(
   }
   parts.push(`<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">datagram loss at each receiver</text>`);
   parts.push(
-    `<text transform="translate(18 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">p99 latency of a change to all agents</text>`,
+    `<text transform="translate(18 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">` +
+      'p99 latency of a change to all agents</text>',
   );
   series.forEach((s, i) => {
     const color = colors[i % colors.length];
     const pts = s.points.filter((p) => Number.isFinite(p.p99) && p.p99 > 0).sort((a, b) => a.loss - b.loss);
-    parts.push(
-      `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map((p) => `${x(p.loss).toFixed(1)},${y(p.p99).toFixed(1)}`).join(' ')}"/>`,
-    );
+    const points = pts.map((p) => `${x(p.loss).toFixed(1)},${y(p.p99).toFixed(1)}`).join(' ');
+    parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${points}"/>`);
     for (const p of pts)
       parts.push(`<circle cx="${x(p.loss).toFixed(1)}" cy="${y(p.p99).toFixed(1)}" r="3" fill="${color}"/>`);
+    const legendY = T + 10 + i * 20;
     parts.push(
-      `<line x1="${W - R + 15}" x2="${W - R + 35}" y1="${T + 10 + i * 20}" y2="${T + 10 + i * 20}" stroke="${color}" stroke-width="2"/>`,
+      `<line x1="${W - R + 15}" x2="${W - R + 35}" y1="${legendY}" y2="${legendY}" ` +
+        `stroke="${color}" stroke-width="2"/>`,
       `<text x="${W - R + 40}" y="${T + 14 + i * 20}">${escape(s.name)}</text>`,
     );
   });
@@ -57,4 +64,26 @@ export function latencyPlot(
 
 function escape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+}
+
+/** p99 against loss for each system run at the plot's size (50 agents, else the smallest). */
+export function runPlot(run: BenchRun): string {
+  const { plan, results } = run;
+  const sizes = planSizes(plan);
+  const plotN = sizes.includes(50) ? 50 : sizes[0];
+  const plotLosses = [...new Set(plan.systems.flatMap((p) => p.losses))];
+  const series = plan.systems
+    .filter((p) => p.sizes.includes(plotN))
+    .map(({ system: s }) => ({
+      name: s.name,
+      points: results.propagation
+        .filter((r) => r.system === s.name && r.agents === plotN)
+        // Polling does not see datagram loss: its one figure stands for every loss.
+        .flatMap((r) =>
+          s === httpPolling
+            ? plotLosses.map((loss) => ({ loss, p99: r.latencyMs.p99 }))
+            : [{ loss: r.loss, p99: r.latencyMs.p99 }],
+        ),
+    }));
+  return latencyPlot(series, `p99 latency of a change, ${plotN} agents, heartbeat ${run.machine.heartbeatMs} ms`);
 }

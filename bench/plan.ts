@@ -1,0 +1,98 @@
+import type { BenchSystem } from './system.js';
+import { fullStateMulticast } from './systems/full-state.js';
+import { heraldKeyed, heraldMdns, heraldMulticast } from './systems/herald.js';
+import { httpPolling } from './systems/http-polling.js';
+import { mdnsOnly } from './systems/mdns-only.js';
+
+/** Every system runs with this heartbeat, so that their figures compare. */
+export const HEARTBEAT_MS = 1000;
+
+export interface BenchOptions {
+  quick: boolean;
+  /** Write docs/benchmarks.md and the README's benchmark paragraph from this run. */
+  writeDocs: boolean;
+  outageSeconds: number;
+}
+
+/** npm run bench [-- --quick] [-- --docs] [-- --mqtt-outage-seconds N] */
+export function benchOptions(argv: string[]): BenchOptions {
+  const args = new Set(argv);
+  const quick = args.has('--quick');
+  const outageArg = argv.indexOf('--mqtt-outage-seconds');
+  return {
+    quick,
+    writeDocs: args.has('--docs'),
+    outageSeconds: outageArg >= 0 ? Number(argv[outageArg + 1]) : quick ? 5 : 30,
+  };
+}
+
+export interface SystemPlan {
+  system: BenchSystem;
+  sizes: number[];
+  losses: number[];
+  /** Idle, cold start and crash runs too (the quick run keeps them for Herald only). */
+  lifecycle: boolean;
+}
+
+export interface Plan {
+  changes: number;
+  intervalMs: number;
+  idleSeconds: number;
+  systems: SystemPlan[];
+  flood: { agents: number; junkPerSecond: number; seconds: number } | undefined;
+  /** Open and keyed Herald run alternately, so that machine noise falls on both alike. */
+  authPairs: { pairs: number; agents: number; changes: number };
+}
+
+// Polling is over TCP: datagram loss does not touch it, so it runs at 0 % only; above 50 agents it
+// saturates this 2-core machine. mDNS systems run at 20 agents, the size of the mDNS issue's target.
+const quickPlan: Plan = {
+  changes: 40,
+  intervalMs: 20,
+  idleSeconds: 2,
+  flood: undefined,
+  authPairs: { pairs: 2, agents: 50, changes: 100 },
+  systems: [
+    { system: heraldMulticast, sizes: [50], losses: [0, 0.3], lifecycle: true },
+    { system: heraldMdns, sizes: [10], losses: [0], lifecycle: false },
+    { system: fullStateMulticast, sizes: [10], losses: [0, 0.3], lifecycle: false },
+    { system: httpPolling, sizes: [10], losses: [0], lifecycle: false },
+    { system: mdnsOnly, sizes: [10], losses: [0], lifecycle: false },
+  ],
+};
+
+const fullPlan: Plan = {
+  changes: 200,
+  intervalMs: 25,
+  idleSeconds: 5,
+  flood: { agents: 10, junkPerSecond: 5000, seconds: 5 },
+  authPairs: { pairs: 5, agents: 50, changes: 300 },
+  systems: [
+    { system: heraldMulticast, sizes: [10, 50, 100], losses: [0, 0.1, 0.3, 0.6], lifecycle: true },
+    { system: heraldKeyed, sizes: [50], losses: [0.3], lifecycle: false },
+    { system: heraldMdns, sizes: [20], losses: [0, 0.3], lifecycle: true },
+    { system: fullStateMulticast, sizes: [10], losses: [0, 0.3, 0.6], lifecycle: true },
+    { system: fullStateMulticast, sizes: [50], losses: [0, 0.3], lifecycle: true },
+    { system: httpPolling, sizes: [10, 50], losses: [0], lifecycle: true },
+    { system: mdnsOnly, sizes: [20], losses: [0, 0.3], lifecycle: true },
+  ],
+};
+
+export function benchPlan(quick: boolean): Plan {
+  return quick ? quickPlan : fullPlan;
+}
+
+/** The steps the progress line counts: each scenario run, the flood, the service targets, the auth pairs. */
+export function stepCount(plan: Plan, quick: boolean): number {
+  const scenarios = plan.systems.reduce((n, p) => n + p.sizes.length * ((p.lifecycle ? 3 : 0) + p.losses.length), 0);
+  return scenarios + (plan.flood ? 1 : 0) + (quick ? 2 : 3) + plan.authPairs.pairs * 2;
+}
+
+/** Agent counts of the plan, smallest first, and its systems once each in plan order. */
+export function planSizes(plan: Plan): number[] {
+  return [...new Set(plan.systems.flatMap((p) => p.sizes))].sort((a, b) => a - b);
+}
+
+export function planSystems(plan: Plan): BenchSystem[] {
+  return [...new Set(plan.systems.map((p) => p.system))];
+}
