@@ -5,6 +5,8 @@
 #   /etc/herald/herald.yaml            the example config (kept if one exists)
 #   /etc/herald/device-profiles/       where this host's profiles go (samples in /opt/herald/examples)
 # Usage (after npm ci, which builds dist/): sudo scripts/install.sh [--prefix DIR] [--destdir DIR] [--no-systemctl] [--enable]
+# Offline, from a release tarball (npm pack, dependencies bundled):
+#   tar xzf herald-VERSION.tgz && sudo bash package/scripts/install.sh
 set -euo pipefail
 
 prefix=/opt/herald
@@ -17,7 +19,7 @@ while [ $# -gt 0 ]; do
     --destdir) destdir="$2"; shift 2 ;;
     --no-systemctl) systemctl=0; shift ;;
     --enable) enable=1; shift ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
 done
@@ -38,11 +40,19 @@ echo "installing the agent in $root"
 rm -rf "$root"
 install -d "$root/dist" "$root/examples"
 cp -r dist/src "$root/dist/src"
-cp package.json package-lock.json README.md "$root/"
+cp package.json README.md "$root/"
 cp -r docs "$root/docs"
 cp -r device-profiles "$root/examples/device-profiles"
-# Production dependencies only; no lifecycle scripts (prepare would want the TypeScript compiler).
-(cd "$root" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error)
+if [ -f package-lock.json ]; then
+  # A checkout: production dependencies from the registry, without lifecycle scripts (prepare would
+  # want the TypeScript compiler).
+  cp package-lock.json "$root/"
+  (cd "$root" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error)
+else
+  # An unpacked release (npm pack: its production dependencies are bundled): nothing is fetched, so a
+  # host without registry access installs it. See README, "Install without the registry".
+  cp -r node_modules "$root/node_modules"
+fi
 
 unit_dir="$destdir/etc/systemd/system"
 install -d "$unit_dir"

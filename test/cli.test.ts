@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { request } from 'undici';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AgentConfig } from '../src/config/options.js';
+import { parseSse, type SseEvent } from '../src/cli/sse-parser.js';
 import { runHerald, testGroupPort, type Running } from './helpers/process.js';
 
 let dir: string;
@@ -41,6 +42,19 @@ function agentArgs(profiles: string): string[] {
     '--interface',
     'lo',
   ];
+}
+
+/**
+ * A watcher that connects after a change misses it: drop a new profile each half second until the
+ * watcher shows one (on a loaded machine a process can take seconds to start).
+ */
+async function untilWatching(watch: Running, profiles: string): Promise<void> {
+  for (let n = 0; n < 20; n++) {
+    if (watch.stdout.length > 0) return; // any event: the watcher is connected
+    await writeFile(join(profiles, `warm-up-${n}.yaml`), `id: warm-up-${n}\nname: W\ncapabilities: []\n`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('herald watch never showed a change');
 }
 
 async function startAgent(profiles: string): Promise<{ agent: Running; api: string }> {
@@ -81,6 +95,21 @@ test('herald check: exit 0 on the samples, exit 1 listing every error with file,
   assert.match(err, /a\.yaml:5:5: capabilities\[0\]\.kind: must be one of/);
   assert.match(err, /b\.json:1:3: id: 'B!' is not a valid id/);
   assert.match(err, /2 errors in /);
+
+  // A file as well as folders; a YAML bomb and a JSON typo: errors in file order, no stack trace.
+  const more = join(dir, 'more');
+  await mkdir(more);
+  await writeFile(join(more, 'bomb.yaml'), YAML_BOMB.join('\n') + '\n');
+  await writeFile(join(more, 'typo.json'), '{\n  "id": "t",\n  "name": "T",\n}\n');
+  const mixed = runHerald(['check', 'device-profiles/gate-camera.yaml', more]);
+  assert.is(await mixed.exit(), 1);
+  assert.equal(mixed.stderr.slice(0, 2), [
+    `${join(more, 'bomb.yaml')}: 25 YAML aliases (*name); a profile may use at most 20`,
+    `${join(more, 'typo.json')}:4:1: JSON syntax error: Expected double-quoted property name`,
+  ]);
+  noStackTrace(mixed, 'check on a YAML bomb');
+  const one = runHerald(['check', 'device-profiles/gate-camera.yaml']);
+  assert.is(await one.exit(), 0, 'a single file is checked, not refused as "not a folder"');
 });
 
 test('npm start path: the agent serves the profiles, ls finds the sensor, get shows one device', async () => {
@@ -106,7 +135,8 @@ test('a profile dropped in shows in /v1/devices and herald watch within 500 ms; 
   const { agent, api } = await startAgent(profiles);
   const watch = runHerald(['watch', '--api', api]);
   running.push(watch);
-  await new Promise((r) => setTimeout(r, 300)); // let watch connect
+  await untilWatching(watch, profiles);
+  const before = (await json(`http://${api}/v1/devices`)).body.count ?? 0;
 
   const dropped = Date.now();
   await writeFile(
@@ -114,7 +144,7 @@ test('a profile dropped in shows in /v1/devices and herald watch within 500 ms; 
     'id: lamp\nname: Porch lamp\ncapabilities:\n  - id: on\n    kind: property\n    type: switch\n',
   );
   await watch.waitFor(
-    () => watch.stdout.find((l) => /device-added\s+cli-agent\/lamp/.test(l)),
+    () => watch.stdout.find((l) => /device-added\s+cli-agent\/lamp\s/.test(l)),
     2000,
     'watch shows the lamp',
   );
@@ -133,23 +163,103 @@ test('a profile dropped in shows in /v1/devices and herald watch within 500 ms; 
   );
   assert.match(String(error.file), /lamp\.yaml$/);
   assert.is(error.line, 5);
-  assert.is((await json(`http://${api}/v1/devices`)).body.count, 7, 'the last good set is still served');
+  assert.is((await json(`http://${api}/v1/devices`)).body.count, before + 1, 'the last good set is still served');
   const ready = await json(`http://${api}/readyz`);
   assert.match(ready.body.checks!.profiles.detail!, /last reload refused \(1 errors\)/);
 });
 
-test('the agent refuses to start on invalid profiles: every error, exit 78', async () => {
-  await writeFile(join(dir, 'x.yaml'), 'id: x\ncapabilities: []\n');
-  await writeFile(
-    join(dir, 'y.yaml'),
-    'id: y\nname: Y\ncapabilities: [{ id: c, kind: event, endpoint: "not a url" }]\n',
+/** The events of /v1/events from the start of this agent's journal (Last-Event-ID `<incarnation>-0`). */
+async function eventsSinceStart(api: string, incarnation: number, until: string): Promise<SseEvent[]> {
+  const res = await request(`http://${api}/v1/events`, {
+    headers: { 'last-event-id': `${incarnation}-0` },
+    signal: AbortSignal.timeout(5000),
+  });
+  const events: SseEvent[] = [];
+  for await (const e of parseSse(res.body)) {
+    events.push(e);
+    if (e.event === until) break;
+  }
+  res.body.destroy();
+  return events;
+}
+
+const YAML_BOMB = [
+  'id: bomb',
+  'name: Bomb',
+  'x: &a [1]',
+  'tags:',
+  ...Array<string>(25).fill('  - *a'),
+  'capabilities: []',
+];
+
+test('at start one bad and five good profiles: five served, the bad one in /readyz, the gauge and the events', async () => {
+  const profiles = join(dir, 'profiles');
+  await cp('device-profiles', profiles, { recursive: true });
+  await rm(join(profiles, 'greenhouse-climate.yaml'));
+  await writeFile(join(profiles, 'typo.yaml'), 'id: typo\nname: Typo\ncapabilities:\n  - id: c\n    kind: sensr\n');
+  const agent = runHerald(agentArgs(profiles));
+  running.push(agent);
+  const started = await agent.waitFor(() => agent.logs().find((l) => l.msg === 'agent started'), 8000, 'started');
+  const api = started.api as string;
+  assert.is((await json(`http://${api}/v1/devices`)).body.count, 5, 'the five good profiles are served');
+  const ready = await json(`http://${api}/readyz`);
+  assert.is(ready.status, 200);
+  assert.match(
+    ready.body.checks!.profiles.detail!,
+    /1 profile\(s\) refused at start; serving 5 devices.*typo\.yaml:5:\d+/,
   );
-  const r = runHerald(agentArgs(dir));
+  const metrics = await (await request(`http://${api}/metrics`)).body.text();
+  assert.match(metrics, /^herald_profiles_refused 1$/m);
+  const logged = agent.logs().find((l) => l.level === 50 && String(l.file).endsWith('typo.yaml'));
+  assert.ok(logged, 'the refused profile is logged as an error');
+  const incarnation = Number(agent.logs().find((l) => l.msg === 'agent started')!.incarnation);
+  const events = await eventsSinceStart(api, incarnation, 'profiles-refused');
+  const refused = events.find((e) => e.event === 'profiles-refused');
+  assert.ok(refused, `a profiles-refused event among ${events.map((e) => e.event).join(', ')}`);
+  const data = JSON.parse(refused.data) as { when: string; serving: number; errors: { file: string; line: number }[] };
+  assert.equal([data.when, data.serving, data.errors.length], ['start', 5, 1]);
+  assert.match(data.errors[0].file, /typo\.yaml$/);
+
+  // A YAML bomb dropped into the watched folder: refused, reported to herald watch; the agent lives on.
+  const watch = runHerald(['watch', '--api', api]);
+  running.push(watch);
+  await untilWatching(watch, profiles);
+  const served = (await json(`http://${api}/v1/devices`)).body.count ?? 0;
+  await writeFile(join(profiles, 'bomb.yaml'), YAML_BOMB.join('\n') + '\n');
+  const line = await watch.waitFor(
+    () => watch.stdout.find((l) => l.includes('profiles-refused') && l.includes('bomb')),
+    5000,
+    'the refusal in herald watch',
+  );
+  assert.match(line, /profiles-refused\s+cli-agent\s+2 error\(s\), serving 5 devices: .*bomb\.yaml: 25 YAML aliases/);
+  assert.is((await json(`http://${api}/livez`)).status, 200, 'the agent is alive');
+  assert.is((await json(`http://${api}/v1/devices`)).body.count, served, 'the last set is kept');
+});
+
+test('herald watch resyncs by itself when the agent restarts (a reset), instead of printing it raw', async () => {
+  const port = await closedPort();
+  const profiles = join(dir, 'profiles');
+  await cp('device-profiles', profiles, { recursive: true });
+  const args = agentArgs(profiles).map((a) => (a === '127.0.0.1:0' ? `127.0.0.1:${port}` : a));
+  const first = runHerald(args);
+  running.push(first);
+  await first.waitFor(() => first.logs().find((l) => l.msg === 'agent started'), 8000, 'started');
+  const watch = runHerald(['watch', '--api', `127.0.0.1:${port}`]);
+  running.push(watch);
+  await untilWatching(watch, profiles); // an event of the first life: the id watch resumes from
+  await first.stop('SIGTERM');
+  const again = runHerald(args); // a new incarnation: the old event ids mean nothing to it
+  running.push(again);
+  await again.waitFor(() => again.logs().find((l) => l.msg === 'agent started'), 8000, 'started again');
+  const line = await watch.waitFor(() => watch.stdout.find((l) => l.includes('resync')), 8000, 'resync');
+  assert.match(line, /resync\s+\d+ devices of 1 agents \(the agent restarted/);
+  assert.not.match(watch.stdout.join('\n'), /reset/, 'no raw reset');
+});
+
+test('a profiles folder that cannot be read: the configuration is wrong, exit 78', async () => {
+  const r = runHerald(agentArgs(join(dir, 'nowhere')));
   assert.is(await r.exit(), 78);
-  const err = r.stderr.join('\n');
-  assert.match(err, /x\.yaml:1:1: name: is required/);
-  assert.match(err, /y\.yaml:3:\d+: capabilities\[0\]\.endpoint: 'not a url' is not a URL/);
-  assert.match(err, /refusing to start: 2 error\(s\)/);
+  assert.match(r.stderr.join('\n'), /nowhere: cannot read profiles folder: no such folder/);
 });
 
 test('bad options: one clear message and exit 64; a bad config file: exit 78', async () => {
@@ -253,8 +363,10 @@ test('ls, get, watch: bare, = and --no- forms against an agent with a token; 401
     check(r.stdout.join('\n'));
   }
 
-  const watchers = [['--json'], ['--json=1'], ['--no-json']].map((form) => runHerald(['watch', ...form, ...auth]));
-  running.push(...watchers);
+  const watchForms = [['--json'], ['--json=1'], ['--no-json'], ['--capability=temperature']];
+  const watchers = watchForms.map((form) => runHerald(['watch', ...form, ...auth]));
+  const filtered = watchers.pop()!;
+  running.push(...watchers, filtered);
   // A watcher that connects late misses a change: drop a new lamp each second until every one saw one.
   const sawLamp = () => watchers.every((w) => w.stdout.some((l) => l.includes('lamp')));
   for (let n = 0; n < 10 && !sawLamp(); n++) {
@@ -269,7 +381,16 @@ test('ls, get, watch: bare, = and --no- forms against an agent with a token; 401
     watchers[2].stdout.find((l) => l.includes('lamp'))!,
     /device-added\s+cli-agent\/lamp-\d/,
   );
+  for (let n = 0; n < 10 && !filtered.stdout.some((l) => l.includes('thermo')); n++) {
+    const thermo = `id: thermo-${n}\nname: T\ncapabilities:\n  - id: t\n    kind: property\n    type: temperature\n`;
+    await writeFile(join(profiles, `thermo-${n}.yaml`), thermo);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  assert.match(filtered.stdout.join('\n'), /device-added\s+cli-agent\/thermo-\d/);
+  assert.not.match(filtered.stdout.join('\n'), /lamp/, 'watch --capability shows only matching devices');
 
+  assert.is((await request(`http://${api}/livez`)).statusCode, 200, '/livez is open without the token');
+  assert.is((await request(`http://${api}/v1/devices`)).statusCode, 401);
   const noToken = runHerald(['ls', `--api=${api}`], { env: { HERALD_API_TOKEN_FILE: '' } });
   assert.is(await noToken.exit(), 77);
   assert.match(noToken.stderr.join('\n'), /pass --token-file FILE/);
@@ -316,18 +437,24 @@ test('check, keygen, completion, demo: value forms; the demo takes a free port w
 
   // 7755 held here (or by someone else already): the demo must still run, on another port.
   const holder = createServer();
-  await new Promise<void>((r) => holder.once('error', () => r()).listen(7755, '127.0.0.1', r));
+  const held = await new Promise<boolean>((r) =>
+    holder.once('error', () => r(false)).listen(7755, '127.0.0.1', () => r(true)),
+  );
+  const mine = createServer();
+  await new Promise<void>((r) => mine.listen(0, '127.0.0.1', r));
   try {
     const demo = runHerald(['demo', '--agents=2', '--duration', '1', '--interval=200']);
     assert.is(await demo.exit(), 0, demo.stderr.join('\n'));
     const out = demo.stdout.join('\n');
     assert.match(out, /2 agents on loopback/);
-    assert.match(out, /try: herald ls --api 127\.0\.0\.1:\d+/);
-    const taken = runHerald(['demo', '--agents=1', '--duration=1', '--api=127.0.0.1:7755']);
+    if (held) assert.match(out, /try: herald ls --api 127\.0\.0\.1:\d+/);
+    const port = (mine.address() as AddressInfo).port;
+    const taken = runHerald(['demo', '--agents=1', '--duration=1', `--api=127.0.0.1:${port}`]);
     assert.is(await taken.exit(), 69);
     noStackTrace(taken, 'demo on a taken port');
   } finally {
     holder.close();
+    mine.close();
   }
 });
 

@@ -1,9 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatProfileError, loadProfileDir, parseProfileText } from '../src/profiles/load.js';
+import { formatProfileError, loadProfileDir, loadProfilePaths, parseProfileText } from '../src/profiles/load.js';
 import { validateDevice } from '../src/profiles/validate.js';
 
 let dir: string;
@@ -79,7 +79,7 @@ test('duplicate device ids across files are an error naming both files', async (
   assert.is(set.errors.length, 1);
   assert.match(
     formatProfileError(set.errors[0]),
-    /b\.yaml:1:1: id: duplicate device id 'lamp' \(already defined in .*a\.yaml\)/,
+    /b\.yaml:1:1: id: duplicate device id 'lamp' \(already defined in .*a\.yaml:1, an older file\)/,
   );
 });
 
@@ -115,9 +115,83 @@ test('limits bound what one profile may declare', () => {
 
 test('a valid profile is normalised: optional lists default to empty', () => {
   const r = validateDevice({ id: 'x', name: 'X', capabilities: [{ id: 'c', kind: 'action' }] });
-  assert.ok(r.ok);
-  if (r.ok)
-    assert.equal(r.device, { id: 'x', name: 'X', tags: [], names: [], capabilities: [{ id: 'c', kind: 'action' }] });
+  if (!r.ok) return assert.unreachable('expected a device');
+  assert.equal(r.device, { id: 'x', name: 'X', tags: [], names: [], capabilities: [{ id: 'c', kind: 'action' }] });
+});
+
+test('more than 20 YAML aliases, or aliases that expand too far, are an error about the file, never a throw', () => {
+  const many = [
+    'id: bomb',
+    'name: Bomb',
+    'x: &a [1]',
+    'tags:',
+    ...Array<string>(21).fill('  - *a'),
+    'capabilities: []',
+  ];
+  const r = parseProfileText(many.join('\n'), 'bomb.yaml');
+  if (!('errors' in r)) return assert.unreachable('expected errors');
+  assert.is(formatProfileError(r.errors[0]), 'bomb.yaml: 21 YAML aliases (*name); a profile may use at most 20');
+  const nested = [
+    'id: laughs',
+    'name: L',
+    'a: &a [x, x, x, x, x, x, x, x, x, x]',
+    'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]',
+    'c: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]',
+    'capabilities: []',
+  ];
+  const n = parseProfileText(nested.join('\n'), 'laughs.yaml');
+  if (!('errors' in n)) return assert.unreachable('expected errors');
+  assert.match(n.errors[0].message, /^cannot be read as data: /);
+  const few = parseProfileText('id: ok\nname: &n OK\ntags: [*n]\ncapabilities: []\n', 'few.yaml');
+  assert.ok('device' in few, 'a few aliases are fine');
+});
+
+test('a JSON file is told its errors in JSON terms, with line and column', () => {
+  const r = parseProfileText('{\n  "id": "x",\n  "name": "X",\n}\n', 'trailing.json');
+  if (!('errors' in r)) return assert.unreachable('expected errors');
+  assert.is(r.errors.length, 1);
+  assert.is(
+    formatProfileError(r.errors[0]),
+    'trailing.json:4:1: JSON syntax error: Expected double-quoted property name',
+  );
+  const y = parseProfileText('id: x\nname: [unclosed\n', 'x.yaml');
+  if (!('errors' in y)) return assert.unreachable('expected errors');
+  assert.not.match(y.errors[0].message, /JSON/);
+});
+
+test('errors are sorted by file and line; a copied profile is blamed, not the original', async () => {
+  await writeFile(
+    join(dir, 'b.yaml'),
+    'id: b\nname: B\ncapabilities:\n  - id: c\n    kind: x\n  - id: d\n    kind: y\n',
+  );
+  await writeFile(join(dir, 'a.json'), '{ "id": "A!", "name": "A", "capabilities": [] }');
+  await writeFile(join(dir, 'zz-camera.yaml'), 'id: camera\nname: Camera\ncapabilities: []\n');
+  await utimes(join(dir, 'zz-camera.yaml'), new Date(1_000_000), new Date(1_000_000));
+  await copyFile(join(dir, 'zz-camera.yaml'), join(dir, 'camera-copy.yaml')); // newer, sorts first
+  const set = await loadProfileDir(dir);
+  const lines = set.errors.map(formatProfileError);
+  assert.is(lines.length, 4, lines.join('\n'));
+  assert.match(lines[0], /a\.json:1:3: id: /);
+  assert.match(lines[1], /b\.yaml:5:\d+: capabilities\[0\]\.kind/);
+  assert.match(lines[2], /b\.yaml:7:\d+: capabilities\[1\]\.kind/);
+  assert.match(
+    lines[3],
+    /camera-copy\.yaml:1:1: id: duplicate device id 'camera' \(already defined in .*zz-camera\.yaml:1/,
+  );
+  assert.equal(
+    set.devices.map((d) => d.device.id),
+    ['camera'],
+  );
+  assert.match(set.devices[0].file, /zz-camera\.yaml$/);
+});
+
+test('herald check takes files and folders alike', async () => {
+  await writeFile(join(dir, 'lamp.yaml'), 'id: lamp\nname: Lamp\ncapabilities: []\n');
+  const set = await loadProfilePaths(['device-profiles/gate-camera.yaml', dir]);
+  assert.equal(set.errors, []);
+  assert.equal(set.devices.map((d) => d.device.id).sort(), ['gate-camera', 'lamp']);
+  const missing = await loadProfilePaths([join(dir, 'nope.yaml')]);
+  assert.match(formatProfileError(missing.errors[0]), /nope\.yaml: cannot read: ENOENT/);
 });
 
 test.run();

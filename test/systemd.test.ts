@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,10 +10,11 @@ import { request } from 'undici';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createNotifier } from '../src/systemd/notify.js';
+import { stdoutIsJournal } from '../src/util/journald.js';
 import { memoryLogger } from '../src/util/logger.js';
 import mqttPkg from 'mqtt';
 import { Mosquitto, mosquittoMissing } from './helpers/mosquitto.js';
-import { runHerald, testGroupPort, unitNodeFlags, type Running } from './helpers/process.js';
+import { CLI, runHerald, testGroupPort, unitNodeFlags } from './helpers/process.js';
 import { hasCommand, missingRequirement, testIf } from './helpers/requirements.js';
 
 const run = promisify(execFile);
@@ -56,14 +57,14 @@ const analyzeMissing = missingRequirement([
   { what: 'systemd-analyze (Debian package systemd)', ok: () => hasCommand('systemd-analyze') },
 ]);
 
-testIf(test, analyzeMissing, 'the unit verifies clean and its exposure is 1.5 or less', async () => {
+testIf(test, analyzeMissing, 'the unit verifies clean and its exposure is 1.3 or less', async () => {
   const verify = await run('systemd-analyze', ['verify', 'systemd/herald.service']).catch(
-    (e: { stdout: string; stderr: string }) => e,
+    (e: unknown) => e as { stdout: string; stderr: string },
   );
   assert.is(`${verify.stdout}${verify.stderr}`.trim(), '', 'systemd-analyze verify prints nothing');
   const { stdout } = await run('systemd-analyze', ['security', '--offline=true', 'systemd/herald.service']);
   const m = /Overall exposure level for herald\.service: ([\d.]+)/.exec(stdout);
-  assert.ok(m && Number(m[1]) <= 1.5, `exposure ${m?.[1]}`);
+  assert.ok(m && Number(m[1]) <= 1.3, `exposure ${m?.[1]}`);
   const unit = await readFile('systemd/herald.service', 'utf8');
   for (const line of [
     'Type=notify',
@@ -72,11 +73,14 @@ testIf(test, analyzeMissing, 'the unit verifies clean and its exposure is 1.5 or
     'ConfigurationDirectory=herald',
     'RuntimeDirectory=herald',
     'ExecReload=/bin/kill -HUP $MAINPID',
+    'RestartPreventExitStatus=64 78',
+    'LoadCredential=cluster.key:/etc/herald/cluster.key',
+    'MemoryDenyWriteExecute=yes',
   ]) {
     assert.ok(unit.includes(line), line);
   }
   assert.match(unit, /RestrictAddressFamilies=.*AF_NETLINK/);
-  assert.not.match(unit, /^MemoryDenyWriteExecute=yes/m);
+  assert.match(unit, /^ExecStart=\S+ .*--jitless/m, 'MemoryDenyWriteExecute=yes holds only with --jitless');
 });
 
 const pythonMissing = missingRequirement([
@@ -87,10 +91,11 @@ const pythonMissing = missingRequirement([
 async function notifySocket(): Promise<{ path: string; messages: string[] }> {
   const path = join(dir, 'notify.sock');
   const proc = spawn('python3', ['test/helpers/notify_socket.py', path], { stdio: ['ignore', 'pipe', 'inherit'] });
-  cleanups.push(async () => proc.kill());
+  cleanups.push(() => Promise.resolve(proc.kill()));
   const messages: string[] = [];
   let rest = '';
   let listening = false;
+  const isListening = () => listening; // set by the data handler between awaits
   proc.stdout.on('data', (c: Buffer) => {
     rest += c.toString();
     const lines = rest.split('\n');
@@ -100,7 +105,7 @@ async function notifySocket(): Promise<{ path: string; messages: string[] }> {
       else messages.push(l);
   });
   const deadline = Date.now() + 5000;
-  while (!listening) {
+  while (!isListening()) {
     if (Date.now() > deadline) throw new Error('notify socket did not start');
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -117,7 +122,7 @@ testIf(
     cleanups.push(() => agent.stop('SIGKILL'));
     await agent.waitFor(() => sock.messages.some((m) => m.includes('READY=1')), 8000, 'READY=1');
     const started = agent.logs().find((l) => l.msg === 'agent started')!;
-    const res = await request(`http://${started.api}/readyz`);
+    const res = await request(`http://${String(started.api)}/readyz`);
     assert.is(res.statusCode, 200, 'ready means the API already answers');
     await res.body.dump();
     const ready = sock.messages.find((m) => m.includes('READY=1'))!;
@@ -154,12 +159,12 @@ test('SIGHUP with a bad config keeps the one in use; an option that needs a rest
   await writeFile(config, 'logLevel: loud\n');
   agent.proc.kill('SIGHUP');
   const refused = await agent.waitFor(
-    () => agent.logs().find((l) => l.msg === 'new configuration refused; keeping the one in use'),
+    () => agent.logs().find((l) => l.msg === 'reload refused; keeping the configuration, key and profiles in use'),
     3000,
     'refused',
   );
   assert.match(String(refused.err), /logLevel: must be one of/);
-  const res = await request(`http://${started.api}/v1/devices`);
+  const res = await request(`http://${String(started.api)}/v1/devices`);
   assert.is(res.statusCode, 200, 'still serving');
   await res.body.dump();
 
@@ -178,12 +183,72 @@ test('SIGHUP with a bad config keeps the one in use; an option that needs a rest
   );
 });
 
+test('SIGHUP with a key file that cannot be read is refused whole: the keys, config and profiles in use stay', async () => {
+  const key = join(dir, 'cluster.key');
+  const gen = runHerald(['keygen']);
+  await gen.exit();
+  await writeFile(key, gen.stdout[0] + '\n', { mode: 0o600 });
+  const config = join(dir, 'herald.yaml');
+  await writeFile(config, 'logLevel: info\n');
+  const agent = runHerald(agentArgs(['--key-file', key, '--config', config]));
+  cleanups.push(() => agent.stop('SIGKILL'));
+  const started = await agent.waitFor(() => agent.logs().find((l) => l.msg === 'agent started'), 8000, 'started');
+  await rm(key);
+  await writeFile(config, 'logLevel: debug\n');
+  agent.proc.kill('SIGHUP');
+  const refused = await agent.waitFor(
+    () => agent.logs().find((l) => l.msg === 'reload refused; keeping the configuration, key and profiles in use'),
+    3000,
+    'refused',
+  );
+  assert.match(String(refused.err), /cannot read key file .*cluster\.key: ENOENT/);
+  assert.is(refused.level, 50, 'an error, not a warning');
+  assert.not.ok(
+    agent.logs().some((l) => l.msg === 'log level changed'),
+    'the new config was not applied either',
+  );
+  const res = await request(`http://${String(started.api)}/readyz`);
+  assert.is(res.statusCode, 200, 'still serving');
+  await res.body.dump();
+});
+
+test('under journald (JOURNAL_STREAM names stdout) every log line carries its syslog priority', async () => {
+  const file = join(dir, 'journal.log');
+  const handle = await open(file, 'w');
+  const st = await handle.stat({ bigint: true });
+  const proc = spawn(process.execPath, [CLI, ...agentArgs()], {
+    env: { ...process.env, JOURNAL_STREAM: `${st.dev}:${st.ino}` },
+    stdio: ['ignore', handle.fd, 'inherit'],
+  });
+  const exited = new Promise<number | null>((r) => proc.once('exit', r));
+  cleanups.push(async () => {
+    proc.kill('SIGKILL');
+    await handle.close();
+  });
+  const deadline = Date.now() + 8000;
+  while (!(await readFile(file, 'utf8')).includes('agent started')) {
+    if (Date.now() > deadline) throw new Error('the agent did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  proc.kill('SIGTERM');
+  assert.is(await exited, 0);
+  const lines = (await readFile(file, 'utf8')).split('\n').filter(Boolean);
+  assert.match(lines.find((l) => l.includes('no cluster key')) ?? '', /^<4>\{"level":40,/, 'a warning is priority 4');
+  assert.match(lines.find((l) => l.includes('agent started')) ?? '', /^<6>\{"level":30,/, 'info is priority 6');
+  for (const l of lines) assert.match(l, /^<[2-7]>\{"level":/);
+  const other = await open(join(dir, 'not-the-journal'), 'w');
+  cleanups.push(() => other.close());
+  const env = { JOURNAL_STREAM: `${st.dev}:${st.ino}` };
+  assert.ok(stdoutIsJournal(env, handle.fd));
+  assert.not.ok(stdoutIsJournal(env, other.fd), 'another stream is not the journal, whatever the variable says');
+});
+
 test('/metrics parses as Prometheus text, with herald_ names, _total counters and no device ids in labels', async () => {
   const agent = runHerald(agentArgs());
   cleanups.push(() => agent.stop('SIGKILL'));
   const started = await agent.waitFor(() => agent.logs().find((l) => l.msg === 'agent started'), 8000, 'started');
-  await request(`http://${started.api}/v1/devices?kind=nope`).then((r) => r.body.dump());
-  const text = await (await request(`http://${started.api}/metrics`)).body.text();
+  await request(`http://${String(started.api)}/v1/devices?kind=nope`).then((r) => r.body.dump());
+  const text = await (await request(`http://${String(started.api)}/metrics`)).body.text();
   const families = parsePrometheusTextFormat(text) as {
     name: string;
     type: string;
@@ -199,7 +264,7 @@ test('/metrics parses as Prometheus text, with herald_ names, _total counters an
     'office-printer',
   ];
   for (const f of families) {
-    assert.match(f.name, /^herald_/);
+    assert.match(f.name, /^(herald|process|nodejs)_/, "Herald's own, or prom-client's process figures");
     if (f.type === 'COUNTER') assert.match(f.name, /_total$/, f.name);
     if (f.type === 'HISTOGRAM') assert.match(f.name, /_seconds$/, f.name);
     for (const m of f.metrics)
@@ -218,11 +283,32 @@ test('/metrics parses as Prometheus text, with herald_ names, _total counters an
     'herald_decode_errors_total',
     'herald_agents',
     'herald_devices',
+    'herald_build_info',
+    'herald_profiles_refused',
+    'herald_name_conflicts',
+    'process_cpu_seconds_total',
+    'process_resident_memory_bytes',
+    'nodejs_heap_size_used_bytes',
+    'nodejs_eventloop_lag_seconds',
+    'nodejs_gc_duration_seconds',
   ]) {
     assert.ok(names.includes(n), n);
   }
   const api = families.find((f) => f.name === 'herald_api_requests_total')!;
   assert.ok(api.metrics.some((m) => m.labels?.status === '400'));
+  assert.is(families.find((f) => f.name === 'process_cpu_seconds_total')?.type, 'COUNTER');
+  assert.match(text, /^herald_build_info\{version="\d+\.\d+\.\d+[^"]*",node="v\d+[^"]*"\} 1$/m);
+
+  // --no-node-metrics: prom-client's default set is left out, the standard process_ figures stay.
+  const full = runHerald(agentArgs(['--no-node-metrics']));
+  cleanups.push(() => full.stop('SIGKILL'));
+  const fullStarted = await full.waitFor(() => full.logs().find((l) => l.msg === 'agent started'), 8000, 'started');
+  const fullText = await (await request(`http://${String(fullStarted.api)}/metrics`)).body.text();
+  const fullNames = [...fullText.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]);
+  assert.not.ok(fullNames.includes('nodejs_eventloop_lag_seconds'), fullNames.join());
+  assert.ok(fullNames.includes('process_cpu_seconds_total') && fullNames.includes('herald_build_info'));
+  const declared = [...text.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]);
+  assert.is(new Set(declared).size, declared.length, 'no family twice, with prom-client beside our own');
 });
 
 test('shutdown within 2 s: goodbye sent, nothing left listening', async () => {

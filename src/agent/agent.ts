@@ -4,7 +4,8 @@ import { EventJournal } from '../directory/event-journal.js';
 import { LocalDeviceSet } from '../directory/local-device-set.js';
 import { ApiServer, type ApiComponents, type Readiness } from '../http/api-server.js';
 import { createHeraldMetrics, type HeraldMetrics } from '../metrics/herald-metrics.js';
-import { formatProfileError, type ProfileError } from '../profiles/load.js';
+import { nameConflicts } from '../metrics/name-conflicts.js';
+import { loadNodeMetrics, registerProcessMetrics } from '../metrics/process-metrics.js';
 import type { ProfileSource } from '../profiles/source.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { ClusterSync } from '../sync/cluster-sync.js';
@@ -13,6 +14,9 @@ import type { DatagramTransport, PeerClient, PeerService } from '../transport/tr
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Random } from '../util/random.js';
+import { ProfileKeeper } from './profile-keeper.js';
+
+export { ProfileLoadError } from './profile-keeper.js';
 
 /** What an extension (mDNS discovery, the MQTT bridge) gets to work with. */
 export interface AgentContext {
@@ -26,6 +30,8 @@ export interface AgentContext {
   identity: { name: string; site: string; incarnation: number; address: string; host: string; peerPort: number };
   /** Retires an agent that is lost or left (never an alive or the local one): see Agent.forgetAgent. */
   forgetAgent(name: string): ForgetOutcome;
+  /** The journal index the directory is at now: what /v1/devices reports as `index`. */
+  journalIndex(): string;
 }
 
 /** What `forget` did: an alive or the local agent is refused, with the reason as a code. */
@@ -63,6 +69,11 @@ export interface AgentComponents {
   peerListener: (service: PeerService, metrics: HeraldMetrics) => PeerListener;
   metrics?: HeraldMetrics;
   envelope?: Envelope;
+  /**
+   * The process's own figures (process_*, nodejs_heap_*, herald_build_info), for the agent that owns the
+   * process; `full` adds prom-client's whole default set (about 1 MiB more resident).
+   */
+  processMetrics?: { full: boolean };
   /** Guards the local API (the bearer token of a non-loopback API). */
   authorizeApi?: ApiComponents['authorize'];
 }
@@ -87,14 +98,6 @@ export interface AgentInit {
  */
 const MDNS_LIVENESS_FACTOR = 10;
 
-/** Thrown by start() when the profiles cannot be loaded: the agent does not run on a set nobody wrote. */
-export class ProfileLoadError extends Error {
-  constructor(readonly errors: ProfileError[]) {
-    super(`invalid device profiles:\n${errors.map(formatProfileError).join('\n')}`);
-    this.name = 'ProfileLoadError';
-  }
-}
-
 /**
  * One Herald agent: its own devices, the replicated directory, cluster sync and the local API.
  * Start-up order: profiles, peer endpoint, sync, API, watcher; shutdown runs it backwards.
@@ -111,7 +114,7 @@ export class Agent {
   private started = false;
   private stopping = false;
   private reloading: Promise<void> = Promise.resolve();
-  private lastReload: { ok: boolean; at: string; errors: number } | undefined;
+  private readonly profiles: ProfileKeeper;
   private apiAddress: AddressInfo | undefined;
   private peerPort = 0;
   private readonly startedExtensions: AgentExtension[] = [];
@@ -121,10 +124,20 @@ export class Agent {
     private readonly init: AgentInit,
   ) {
     this.metrics = c.metrics ?? createHeraldMetrics();
+    if (c.processMetrics) registerProcessMetrics(this.metrics.registry);
     this.directory = new Directory({ clock: c.clock }, { site: init.site });
     this.journal = new EventJournal(String(init.incarnation));
     this.directory.subscribe((e) => this.journal.record(e));
     this.local = new LocalDeviceSet({ directory: this.directory }, init);
+    this.profiles = new ProfileKeeper({
+      source: c.profiles,
+      local: this.local,
+      metrics: this.metrics,
+      journal: this.journal,
+      logger: c.logger,
+      clock: c.clock,
+      agent: init.name,
+    });
     this.registerGauges();
   }
 
@@ -143,17 +156,7 @@ export class Agent {
 
   async start(): Promise<void> {
     if (this.started) return;
-    const set = await this.c.profiles.load();
-    if (set.errors.length > 0) {
-      this.metrics.profileErrors.inc({}, set.errors.length);
-      throw new ProfileLoadError(set.errors);
-    }
-    this.local.replaceAll(set.devices.map((d) => d.device));
-    this.lastReload = { ok: true, at: new Date(this.c.clock.now()).toISOString(), errors: 0 };
-    this.c.logger.info(
-      { devices: set.devices.length, from: this.c.profiles.description, version: this.local.currentVersion },
-      'profiles loaded',
-    );
+    await this.profiles.start();
 
     const service = new DirectoryPeerService({
       directory: this.directory,
@@ -201,6 +204,7 @@ export class Agent {
         peerPort: this.peerPort,
       },
       forgetAgent: (name) => this.forgetAgent(name),
+      journalIndex: () => this.journal.lastId,
     };
     for (const ext of this.c.extensions ?? []) {
       await ext.start(ctx);
@@ -214,6 +218,8 @@ export class Agent {
           journal: this.journal,
           metrics: this.metrics,
           logger: this.c.logger,
+          clock: this.c.clock,
+          nodeMetrics: this.c.processMetrics?.full ? await loadNodeMetrics() : undefined,
           readiness: () => this.readiness(),
           forget: (name) => this.forgetAgent(name),
           authorize: this.c.authorizeApi,
@@ -255,42 +261,14 @@ export class Agent {
     this.c.logger.info({ agent: this.init.name }, 'agent stopped');
   }
 
-  /**
-   * Re-reads the profiles. A set with errors is refused as a whole and the last good set stays served:
-   * applying the valid half of an edit would advertise devices nobody meant to publish.
-   */
+  /** Re-reads the profiles (see ProfileKeeper for what is applied); one reload at a time. */
   reload(reason: string): Promise<void> {
-    this.reloading = this.reloading.then(async () => {
-      if (this.stopping) return;
-      const set = await this.c.profiles.load();
-      const at = new Date(this.c.clock.now()).toISOString();
-      if (set.errors.length > 0) {
-        this.metrics.profileErrors.inc({}, set.errors.length);
-        this.metrics.profileReloads.inc({ result: 'refused' });
-        this.lastReload = { ok: false, at, errors: set.errors.length };
-        for (const e of set.errors)
-          this.c.logger.error(
-            { file: e.file, line: e.line, field: e.field, reason },
-            `profile error, keeping the last good set: ${formatProfileError(e)}`,
-          );
-        return;
-      }
-      const delta = this.local.replaceAll(set.devices.map((d) => d.device));
-      this.lastReload = { ok: true, at, errors: 0 };
-      this.metrics.profileReloads.inc({ result: delta ? 'changed' : 'unchanged' });
-      if (delta) {
-        this.c.logger.info(
-          {
-            reason,
-            version: delta.version,
-            added: delta.added.map((d) => d.id),
-            updated: delta.updated.map((d) => d.id),
-            removed: delta.removed,
-          },
-          'device set changed',
-        );
-      }
-    });
+    this.reloading = this.reloading
+      .then(async () => {
+        if (!this.stopping) await this.profiles.reload(reason);
+      })
+      // A reload runs from a file watcher: whatever fails in it is logged, never thrown at the process.
+      .catch((err: unknown) => this.c.logger.error({ err, reason }, 'profile reload failed; keeping the last set'));
     return this.reloading;
   }
 
@@ -319,14 +297,7 @@ export class Agent {
 
   readiness(): Readiness {
     const checks: Readiness['checks'] = {
-      profiles: this.lastReload?.ok
-        ? { ok: true, detail: `${this.local.devices().length} devices, version ${this.local.currentVersion}` }
-        : {
-            ok: this.lastReload !== undefined,
-            detail: this.lastReload
-              ? `last reload refused (${this.lastReload.errors} errors); serving the last good set`
-              : 'not loaded',
-          },
+      profiles: this.profiles.check(),
       sync: {
         ok: this.started,
         detail: this.sync ? `${this.sync.pendingCatchups()} catch-ups pending` : 'not started',
@@ -356,5 +327,10 @@ export class Agent {
     );
     r.gauge('herald_devices', 'Devices of alive agents in the directory.', () => this.directory.counts().devices);
     r.gauge('herald_local_version', "Version of this agent's own device set.", () => this.local.currentVersion);
+    r.gauge(
+      'herald_name_conflicts',
+      'Names bound more than once: agent names claimed by several hosts, global names.',
+      () => nameConflicts(this.directory),
+    );
   }
 }

@@ -21,7 +21,10 @@ export interface HostAgent {
   agent: Agent;
   /** The interface and the address the agent runs on. */
   iface: { name: string; address: string };
-  /** Re-reads what SIGHUP re-reads beyond the profiles: the cluster key file. */
+  /**
+   * Re-reads what SIGHUP re-reads beyond the profiles: the cluster key file. Throws KeyFileError, with
+   * the keys in use kept, when the file cannot be read or holds no valid key.
+   */
   reloadSecrets(): Promise<void>;
 }
 
@@ -105,7 +108,7 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
               interfaceAddress: iface.address,
               // A link that is down fails every send: said once a minute per cause, not once a datagram.
               onError: (err) => {
-                if (socketLog.allow((err as NodeJS.ErrnoException).code ?? 'other'))
+                if (socketLog.allow((err as NodeJS.ErrnoException).code ?? err.name))
                   logger.warn({ err: err.message }, 'multicast socket error (repeats are not logged for a minute)');
               },
             }),
@@ -128,6 +131,7 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
         return { start: async () => (await server.start()).port, stop: () => server.stop() };
       },
       authorizeApi,
+      processMetrics: { full: config.nodeMetrics },
     },
     {
       name: config.name,
@@ -144,14 +148,10 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
     iface,
     async reloadSecrets() {
       if (!config.keyFile || !envelope || !peerAuth) return;
-      try {
-        const next = await loadKeyRing(config.keyFile);
-        envelope.setKeys(next);
-        peerAuth.setKeys(next);
-        logger.info({ keys: next.all.map((k) => k.id), signing: next.signing.id }, 'cluster key file reloaded');
-      } catch (err) {
-        logger.error({ err: (err as Error).message }, 'cluster key file refused on reload; keeping the keys in use');
-      }
+      const next = await loadKeyRing(config.keyFile);
+      envelope.setKeys(next);
+      peerAuth.setKeys(next);
+      logger.info({ keys: next.all.map((k) => k.id), signing: next.signing.id }, 'cluster key file reloaded');
     },
   };
 }

@@ -1,5 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { EXIT, OptionError } from '../config/options.js';
 
 /**
  * The incarnation grows on every start, so peers tell a restarted agent from a late packet of its
@@ -15,7 +16,8 @@ export async function nextIncarnation(stateDir: string | undefined, now: number)
     if (typeof stored.incarnation === 'number' && Number.isSafeInteger(stored.incarnation)) last = stored.incarnation;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new Error(`cannot read ${file}: ${(err as Error).message}`);
+      // The state dir is configuration (--state-dir, StateDirectory=): fix it, a restart will not.
+      throw new OptionError(`cannot read ${file}: ${(err as Error).message}`, EXIT.config);
     }
   }
   const incarnation = Math.max(now, last + 1);

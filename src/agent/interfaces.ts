@@ -1,4 +1,5 @@
 import { networkInterfaces } from 'node:os';
+import { OptionError } from '../config/options.js';
 
 export interface ResolvedInterface {
   name: string;
@@ -24,7 +25,7 @@ export function resolveInterface(spec: string, interfaces = networkInterfaces())
         })`,
     )
     .join(', ');
-  throw new Error(`no interface '${spec}' with an IPv4 address; this host has: ${known}`);
+  throw new OptionError(`no interface '${spec}' with an IPv4 address; this host has: ${known}`);
 }
 
 /**

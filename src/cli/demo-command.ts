@@ -52,8 +52,9 @@ export async function runDemoCommand(values: Record<string, unknown>): Promise<n
   const t0 = ctx.clock.monotonic();
   const stamp = () => `[${((ctx.clock.monotonic() - t0) / 1000).toFixed(1).padStart(5)}s]`;
   const api = agents[0].apiEndpoint;
+  const where = `http://${api?.address ?? ''}:${api?.port ?? ''}`;
   process.stdout.write(
-    `herald demo: ${count} agents on loopback, site 'demo', ${loss * 100}% datagram loss; API of demo-1 at http://${api?.address}:${api?.port}\n`,
+    `herald demo: ${count} agents on loopback, site 'demo', ${loss * 100}% datagram loss; API of demo-1 at ${where}\n`,
   );
   if (api && api.port !== 7755) process.stdout.write(`  try: herald ls --api ${api.address}:${api.port}\n`);
   const expected = () => agents.reduce((n, a) => n + a.local.devices().length, 0);
@@ -157,8 +158,9 @@ async function runChanges(
       const reached = await until(() => agents.every(has), 10_000);
       const ms = ctx.clock.monotonic() - started;
       const on = agents.filter(has).length;
+      const took = reached ? ms.toFixed(1) + ' ms' : 'more than 10 s';
       process.stdout.write(
-        `${run.stamp()} ${origin.name} v${version}: ${what.padEnd(34)} -> on ${on}/${count} agents in ${reached ? ms.toFixed(1) + ' ms' : 'more than 10 s'}\n`,
+        `${run.stamp()} ${origin.name} v${version}: ${what.padEnd(34)} -> on ${on}/${count} agents in ${took}\n`,
       );
     }
   })();

@@ -28,8 +28,8 @@ export function buildProgram(outcome: Outcome): Command {
   addAgentCommand(program, act);
   addQueryCommands(program, act);
   command(program, 'check', 'validate device profiles: every error with file, line and field')
-    .argument('[dir]', 'profiles folder', './device-profiles')
-    .action(act(async (dir: string) => (await import('./check-command.js')).runCheckCommand(dir)));
+    .argument('[paths...]', 'profile files and folders (default: ./device-profiles)')
+    .action(act(async (paths: string[]) => (await import('./check-command.js')).runCheckCommand(paths)));
   command(program, 'demo', 'run a local cluster on loopback and watch changes spread')
     .option('--agents <n>', 'how many agents (default: 5)')
     .option('--interval <ms>', 'time between changes (default: 1500)')
@@ -38,15 +38,10 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--api <host:port>', "demo-1's local API (default: 127.0.0.1:7755, else a free port)")
     .option('--profiles <dir>', 'sample devices from this folder (default: ./device-profiles)')
     .action(act(async (opts: Values) => (await import('./demo-command.js')).runDemoCommand(opts)));
-  command(program, 'keygen', 'print a new random 256-bit cluster key (for --key-file)')
-    .addHelpText('after', '\nGive every agent of the site the same key file: herald keygen > cluster.key')
-    .action(
-      act(async () => {
-        const { generateKey } = await import('../security/cluster-key.js');
-        process.stdout.write(generateKey() + '\n');
-        return EXIT.ok;
-      }),
-    );
+  command(program, 'keygen', 'make a new random 256-bit cluster key (for --key-file)')
+    .option('--out <file>', 'write it to a new file, mode 0600 (default: print it)')
+    .addHelpText('after', '\nGive every agent of the site the same key: herald keygen --out /etc/herald/cluster.key')
+    .action(act(async (opts: Values) => (await import('./keygen-command.js')).runKeygenCommand(opts)));
   command(program, 'completion', 'print a shell completion script')
     .addArgument(new Argument('<shell>', 'the shell').choices(['bash']))
     .action(
@@ -150,6 +145,13 @@ function addQueryCommands(program: Command, act: Act): void {
   const watch = addApiOptions(
     command(program, 'watch', 'follow directory changes as they happen; reconnects and resumes by itself'),
   );
+  watch
+    .option('--agent <name>', "only this agent's changes")
+    .option('--capability <id>', 'only devices with this capability id or type')
+    .option('--kind <kind>', 'only devices with a capability of this kind')
+    .option('--tag <tag>', 'only devices with this tag')
+    .option('--site <site>', 'only devices of this site')
+    .option('--index <index>', 'start after this index (X-Herald-Index of a list), not now');
   addBoolean(watch, 'json', 'one JSON object per event instead of a line');
-  watch.action(act(async (opts: Values) => (await import('./query-commands.js')).runWatchCommand(opts)));
+  watch.action(act(async (opts: Values) => (await import('./watch-command.js')).runWatchCommand(opts)));
 }

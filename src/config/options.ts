@@ -1,36 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { LOG_LEVELS } from '../util/logger.js';
 
-/**
- * Every exit code of the herald command, named. 64 and above are sysexits(3), which service managers
- * and scripts understand; the unit's RestartPreventExitStatus= lists the two that a restart cannot fix.
- */
-export const EXIT = {
-  ok: 0,
-  /** The command ran and the answer is "no": invalid profiles, a device that does not exist. */
-  failure: 1,
-  /** A bad flag, argument or environment value: fix the command line. */
-  usage: 64,
-  /** The agent to ask is not running, or a port the agent needs is taken. */
-  unavailable: 69,
-  /** A fault of Herald itself; a restart may help. */
-  software: 70,
-  /** The local API wants a token the command did not give. */
-  noPermission: 77,
-  /** The config, key or token file is unreadable or wrong: fix the file. */
-  config: 78,
-} as const;
-
-/** A bad option: one clear message, exit 64 (or 78 when the config file itself is at fault). */
-export class OptionError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number = EXIT.usage,
-  ) {
-    super(message);
-    this.name = 'OptionError';
-  }
-}
+export { EXIT, OptionError } from './exit.js';
+export { isBooleanWord, parseBoolean, parseOptionValue } from './option-values.js';
 
 export interface HostPort {
   host: string;
@@ -53,6 +27,7 @@ export interface AgentConfig {
   apiTokenFile?: string;
   discovery: 'multicast' | 'mdns' | 'both';
   mdnsDevices: boolean;
+  nodeMetrics: boolean;
   mqttUrl?: string;
   mqttBase: string;
   mqttUser?: string;
@@ -202,6 +177,14 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
     restart: true,
   },
   {
+    key: 'nodeMetrics',
+    flag: 'node-metrics',
+    env: 'HERALD_NODE_METRICS',
+    kind: 'bool',
+    help: "prom-client's default process_/nodejs_ metrics (GC, event loop lag) in /metrics (default: true)",
+    restart: true,
+  },
+  {
     key: 'mqttUrl',
     flag: 'mqtt-url',
     env: 'HERALD_MQTT_URL',
@@ -334,6 +317,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig
     api: { host: '127.0.0.1', port: 7755 }, // local programs only; elsewhere needs a token
     profiles: './device-profiles',
     stateDir: env.STATE_DIRECTORY?.split(':')[0], // systemd's StateDirectory= sets it
+    keyFile: credentialKeyFile(env), // the unit's LoadCredential=cluster.key, when one is installed
     logLevel: 'info',
     logFormat: 'auto',
     group: { host: '239.255.70.70', port: 7770 }, // organisation-local scope (RFC 2365), not routed off site
@@ -341,6 +325,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig
     heartbeatMs: 1000, // a missed last change is noticed within about a second
     discovery: 'both', // Herald's own datagrams for speed, mDNS so that standard tools see the agent
     mdnsDevices: false, // one service per device is noisy on a big site: opt in
+    nodeMetrics: true, // what dashboards expect; --no-node-metrics saves about 1 MiB resident
     mqttBase: 'herald',
     mqttProtocol: '5', // retained-message clearing and reason codes; 3.1.1 for old brokers
     mqttMode: 'agent', // each agent publishes its own: no single point of failure
@@ -351,6 +336,27 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig
   };
 }
 
+/** The credential systemd passes the cluster key in (LoadCredential=cluster.key:/etc/herald/cluster.key). */
+export const KEY_CREDENTIAL = 'cluster.key';
+
+/**
+ * The cluster key systemd passes as a credential: a copy in $CREDENTIALS_DIRECTORY readable by the
+ * unit's dynamic user alone, while the installed file stays root's, mode 0600. The unit's fallback
+ * (SetCredential=) is a comment alone when no key is installed: that is an open cluster, as without
+ * --key-file, not an error.
+ */
+export function credentialKeyFile(env: NodeJS.ProcessEnv): string | undefined {
+  const dir = env.CREDENTIALS_DIRECTORY;
+  if (!dir) return undefined;
+  const file = join(dir, KEY_CREDENTIAL);
+  try {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    return lines.some((l) => l.trim() !== '' && !l.trim().startsWith('#')) ? file : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function defaultAgentName(): string {
   const cleaned = hostname()
     .toLowerCase()
@@ -358,122 +364,4 @@ export function defaultAgentName(): string {
     .replace(/^[^a-z0-9]+/, '')
     .slice(0, 63);
   return cleaned || 'herald';
-}
-
-const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-
-/** Turns one raw value (from a flag, the environment or the file) into a typed one, or says why not. */
-export function parseOptionValue(spec: OptionSpec, raw: unknown, source: string): unknown {
-  const where = source;
-  const text =
-    typeof raw === 'number' || typeof raw === 'boolean'
-      ? String(raw)
-      : Array.isArray(raw) && spec.kind === 'names'
-        ? raw.join(',')
-        : raw;
-  if (typeof text !== 'string') throw new OptionError(`${where}: expected a ${spec.kind}, got ${JSON.stringify(raw)}`);
-  switch (spec.kind) {
-    case 'string':
-      if (text === '') throw new OptionError(`${where}: must not be empty`);
-      return text;
-    case 'name':
-      if (!NAME_PATTERN.test(text))
-        throw new OptionError(
-          `${where}: '${text}' is not a valid name (lowercase letters, digits, '.', '_' or '-', at most 63)`,
-        );
-      return text;
-    case 'enum':
-      if (spec.values?.includes(text) !== true)
-        throw new OptionError(`${where}: must be one of ${(spec.values ?? []).join(', ')}; got '${text}'`);
-      return text;
-    case 'port':
-      return parsePort(text, where, true);
-    case 'url': {
-      let url: URL;
-      // 'broker.lan:1883' parses as a URL of scheme 'broker.lan': without '://' it is a host, not a scheme.
-      const suggestion = `; did you mean mqtt://${text}?`;
-      try {
-        url = new URL(text);
-      } catch {
-        throw new OptionError(
-          `${where}: '${text}' is not a URL${text.includes('://') ? ' (e.g. mqtt://broker.lan:1883)' : suggestion}`,
-        );
-      }
-      if (!text.includes('://')) throw new OptionError(`${where}: '${text}' has no scheme${suggestion}`);
-      if (!['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(url.protocol))
-        throw new OptionError(
-          `${where}: scheme must be mqtt, mqtts, ws or wss; got '${url.protocol.replace(':', '')}'`,
-        );
-      return text;
-    }
-    case 'topic':
-      if (!/^[^#+\s/][^#+\s]*[^#+\s/]$|^[^#+\s/]$/.test(text))
-        throw new OptionError(
-          `${where}: '${text}' is not a valid topic prefix (no wildcards, spaces, or leading/trailing '/')`,
-        );
-      return text;
-    case 'names': {
-      const list = text
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean);
-      for (const n of list)
-        if (!NAME_PATTERN.test(n)) throw new OptionError(`${where}: '${n}' is not a valid site name`);
-      return list;
-    }
-    case 'bool':
-      return parseBoolean(text, where);
-    case 'duration-ms': {
-      const n = Number(text);
-      if (!/^\d+$/.test(text) || n < 50 || n > 600_000)
-        throw new OptionError(`${where}: must be a whole number of milliseconds from 50 to 600000; got '${text}'`);
-      return n;
-    }
-    case 'seconds': {
-      const n = Number(text);
-      if (!/^\d+$/.test(text) || n < 1 || n > 31_536_000)
-        throw new OptionError(`${where}: must be a whole number of seconds from 1 to 31536000; got '${text}'`);
-      return n;
-    }
-    case 'hostport':
-    case 'group': {
-      const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
-      if (!m) throw new OptionError(`${where}: expected HOST:PORT, got '${text}'`);
-      const host = (m[1] as string | undefined) ?? m[2];
-      const port = parsePort(m[3], where, spec.kind === 'hostport');
-      if (spec.kind === 'group') {
-        const first = Number(host.split('.')[0]);
-        if (!/^\d+\.\d+\.\d+\.\d+$/.test(host) || first < 224 || first > 239) {
-          throw new OptionError(`${where}: '${host}' is not an IPv4 multicast group (224.0.0.0 to 239.255.255.255)`);
-        }
-      }
-      return { host, port };
-    }
-  }
-}
-
-const TRUE_WORDS = ['true', 'yes', 'on', '1'];
-const FALSE_WORDS = ['false', 'no', 'off', '0'];
-
-/**
- * One boolean vocabulary for flags (`--x=VALUE`), the environment and the config file, in any case:
- * YAML 1.2 reads `True` as a boolean while `yes` stays a string, so the words are taken here as well.
- */
-export function isBooleanWord(text: string): boolean {
-  const word = text.trim().toLowerCase();
-  return TRUE_WORDS.includes(word) || FALSE_WORDS.includes(word);
-}
-
-export function parseBoolean(text: string, where: string): boolean {
-  const word = text.trim().toLowerCase();
-  if (TRUE_WORDS.includes(word)) return true;
-  if (FALSE_WORDS.includes(word)) return false;
-  throw new OptionError(`${where}: must be true or false (or yes/no, on/off, 1/0); got '${text}'`);
-}
-
-function parsePort(text: string, where: string, allowZero: boolean): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n > 65535 || (n === 0 && !allowZero))
-    throw new OptionError(`${where}: '${text}' is not a port number`);
-  return n;
 }

@@ -2,13 +2,26 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Directory } from '../directory/directory.js';
 import type { EventJournal } from '../directory/event-journal.js';
-import { CAPABILITY_KINDS, type CapabilityKind } from '../profiles/model.js';
-import type { DeviceFilter } from '../directory/records.js';
-import type { ForgetOutcome } from '../agent/agent.js';
 import type { HeraldMetrics } from '../metrics/herald-metrics.js';
+import type { ForgetOutcome } from '../agent/agent.js';
+import type { Registry } from 'prom-client';
+import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import {
+  FILTER_KEYS,
+  listAgentDevices,
+  listAgents,
+  listDevices,
+  parseDeviceFilter,
+  pickFilter,
+  showAgent,
+  showDevice,
+} from './directory-routes.js';
+import { eventView } from './event-filter.js';
 import { decodeSegment, HttpProblem, readQuery, sendJson, sendProblem } from './problem.js';
 import { EventStream } from './sse.js';
+
+export { parseDeviceFilter } from './directory-routes.js';
 
 export interface Readiness {
   ready: boolean;
@@ -20,6 +33,9 @@ export interface ApiComponents {
   journal: EventJournal;
   metrics: HeraldMetrics;
   logger: Logger;
+  clock: Clock;
+  /** prom-client's default figures (--node-metrics), served after Herald's own at /metrics. */
+  nodeMetrics?: Registry;
   readiness: () => Readiness;
   /** POST /v1/agents/{name}/forget: retire a lost or left agent at once. */
   forget?: (name: string) => ForgetOutcome;
@@ -33,6 +49,20 @@ export interface ApiInit {
   /** SSE comment lines keep proxies and idle timeouts from closing a quiet stream. */
   keepAliveMs?: number;
 }
+
+const ROUTES = [
+  '/v1/devices',
+  '/v1/devices/{agent}',
+  '/v1/devices/{agent}/{device}',
+  '/v1/names/{path}',
+  '/v1/agents',
+  '/v1/agents/{name}',
+  '/v1/agents/{name}/forget (POST)',
+  '/v1/events',
+  '/livez',
+  '/readyz',
+  '/metrics',
+].join(', ');
 
 /** The local query API: read-only views of the directory, its change stream, health and metrics. */
 export class ApiServer {
@@ -76,7 +106,8 @@ export class ApiServer {
     const path = (req.url ?? '/').split('?')[0];
     try {
       const url = new URL(req.url ?? '/', 'http://api.invalid');
-      const denied = this.c.authorize?.(req);
+      // Liveness is open, as probes from a service manager or orchestrator carry no token.
+      const denied = url.pathname === '/livez' ? undefined : this.c.authorize?.(req);
       if (denied) throw denied;
       route = this.route(url.pathname);
       if (route === 'forget') return this.forget(url.pathname, req, res);
@@ -102,20 +133,26 @@ export class ApiServer {
     }
   }
 
+  private async sendMetrics(res: ServerResponse): Promise<void> {
+    const node = (await this.c.nodeMetrics?.metrics()) ?? '';
+    const body = this.c.metrics.registry.render() + node;
+    res.writeHead(200, {
+      'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  }
+
   private route(pathname: string): string {
     if (pathname === '/v1/devices') return 'devices';
-    if (pathname.startsWith('/v1/devices/')) return 'device';
+    if (pathname.startsWith('/v1/devices/')) return pathname.slice(12).includes('/') ? 'device' : 'agent-devices';
     if (pathname === '/v1/names' || pathname.startsWith('/v1/names/')) return 'names';
     if (pathname === '/v1/agents') return 'agents';
     if (/^\/v1\/agents\/[^/]+\/forget$/.test(pathname)) return 'forget';
+    if (pathname.startsWith('/v1/agents/')) return 'agent';
     if (pathname === '/v1/events') return 'events';
     if (pathname === '/livez' || pathname === '/readyz' || pathname === '/metrics') return pathname.slice(1);
-    throw new HttpProblem(
-      404,
-      'Not found',
-      `no route ${pathname}; routes: /v1/devices, /v1/devices/{agent}/{device}, /v1/names/{path}, /v1/agents, /v1/agents/{agent}/forget (POST), /v1/events, /livez, /readyz, /metrics`,
-      'no-route',
-    );
+    throw new HttpProblem(404, 'Not found', `no route ${pathname}; routes: ${ROUTES}`, 'no-route');
   }
 
   /**
@@ -141,33 +178,12 @@ export class ApiServer {
   private dispatch(route: string, url: URL, req: IncomingMessage, res: ServerResponse): void {
     const d = this.c.directory;
     switch (route) {
-      case 'devices': {
-        const filter = parseDeviceFilter(
-          readQuery(url, ['agent', 'capability', 'kind', 'tag', 'name', 'site', 'include']),
-        );
-        const devices = d.devices(filter);
-        return sendJson(res, 200, { devices, count: devices.length });
-      }
-      case 'device': {
-        const q = readQuery(url, ['include']);
-        const includeLost = parseInclude(q.include);
-        const parts = url.pathname.slice('/v1/devices/'.length).split('/');
-        if (parts.length !== 2 || !parts[0] || !parts[1]) {
-          throw new HttpProblem(400, 'Bad request', 'expected /v1/devices/{agent}/{device}', 'bad-path');
-        }
-        const [agent, id] = parts.map(decodeSegment) as [string, string];
-        const device = d.device(agent, id, includeLost);
-        if (!device) {
-          const info = d.agent(agent);
-          const why = !info
-            ? `no agent '${agent}' is known`
-            : info.state !== 'alive' && !includeLost
-              ? `agent '${agent}' is ${info.state}`
-              : `agent '${agent}' has no device '${id}'`;
-          throw new HttpProblem(404, 'Not found', why, 'no-device');
-        }
-        return sendJson(res, 200, device);
-      }
+      case 'devices':
+        return listDevices(this.c, url, req, res);
+      case 'agent-devices':
+        return listAgentDevices(this.c, url, req, res);
+      case 'device':
+        return showDevice(this.c, url, req, res);
       case 'names': {
         readQuery(url, []);
         const raw = url.pathname.slice('/v1/names'.length).replace(/^\//, '');
@@ -176,16 +192,18 @@ export class ApiServer {
         if (!found) throw new HttpProblem(404, 'Not found', `nothing is bound at '${path}'`, 'no-name');
         return sendJson(res, 200, found);
       }
-      case 'agents': {
-        readQuery(url, []);
-        const agents = d.agents();
-        return sendJson(res, 200, { agents, count: agents.length });
-      }
+      case 'agents':
+        return listAgents(this.c, url, req, res);
+      case 'agent':
+        return showAgent(this.c, url, req, res);
       case 'events': {
-        const q = readQuery(url, ['lastEventId']);
+        const q: Record<string, string | undefined> = readQuery(url, ['lastEventId', 'index', ...FILTER_KEYS]);
+        const view = eventView(parseDeviceFilter(pickFilter(q)));
+        // A reconnecting EventSource sends Last-Event-ID, which is later than the index it started from.
         const header = req.headers['last-event-id'];
-        const lastEventId = (Array.isArray(header) ? header[0] : header) ?? q.lastEventId;
-        const stream = new EventStream(res, this.c.journal, lastEventId, this.init.keepAliveMs ?? 15_000);
+        const lastEventId = (Array.isArray(header) ? header[0] : header) ?? q.lastEventId ?? q.index;
+        const keepAliveMs = this.init.keepAliveMs ?? 15_000;
+        const stream = new EventStream(res, this.c.journal, lastEventId, keepAliveMs, view);
         this.streams.add(stream);
         stream.onClose(() => this.streams.delete(stream));
         return;
@@ -196,42 +214,11 @@ export class ApiServer {
         const r = this.c.readiness();
         return sendJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', checks: r.checks });
       }
-      case 'metrics': {
-        const body = this.c.metrics.registry.render();
-        res.writeHead(200, {
-          'content-type': 'text/plain; version=0.0.4; charset=utf-8',
-          'content-length': Buffer.byteLength(body),
+      case 'metrics':
+        return void this.sendMetrics(res).catch((err: unknown) => {
+          this.c.logger.error({ err }, 'metrics failed');
+          res.destroy();
         });
-        res.end(body);
-        return;
-      }
     }
   }
-}
-
-export function parseDeviceFilter(q: Partial<Record<string, string>>): DeviceFilter {
-  const filter: DeviceFilter = { includeLost: parseInclude(q.include) };
-  if (q.kind !== undefined) {
-    if (!(CAPABILITY_KINDS as readonly string[]).includes(q.kind)) {
-      throw new HttpProblem(
-        400,
-        'Bad request',
-        `kind must be one of ${CAPABILITY_KINDS.join(', ')}; got '${q.kind}'`,
-        'bad-parameter',
-      );
-    }
-    filter.kind = q.kind as CapabilityKind;
-  }
-  for (const key of ['agent', 'capability', 'tag', 'name', 'site'] as const) {
-    if (q[key] === undefined) continue;
-    if (q[key] === '') throw new HttpProblem(400, 'Bad request', `query parameter '${key}' is empty`, 'bad-parameter');
-    filter[key] = q[key];
-  }
-  return filter;
-}
-
-function parseInclude(include: string | undefined): boolean {
-  if (include === undefined) return false;
-  if (include === 'lost') return true;
-  throw new HttpProblem(400, 'Bad request', `include must be 'lost'; got '${include}'`, 'bad-parameter');
 }

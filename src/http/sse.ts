@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { EventJournal, JournalEntry } from '../directory/event-journal.js';
+import type { EventView } from './event-filter.js';
 
 /** A client this far behind is dropped; it reconnects with Last-Event-ID and loses nothing. */
 const MAX_BUFFERED_BYTES = 1 << 20;
@@ -16,6 +17,8 @@ export class EventStream {
     journal: EventJournal,
     lastEventId: string | undefined,
     keepAliveMs: number,
+    /** A filtered client's view of each event (see event-filter.ts); all events as they are without. */
+    private readonly view?: EventView,
   ) {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -52,7 +55,10 @@ export class EventStream {
   }
 
   private send(entry: JournalEntry): void {
-    this.write(`id: ${entry.id}\nevent: ${entry.event.type}\ndata: ${JSON.stringify(entry.event)}\n\n`);
+    const event = this.view ? this.view(entry) : entry.event;
+    // A filtered-out event sends nothing: the next one sent carries its own id, which resumes past both.
+    if (!event) return;
+    this.write(`id: ${entry.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
   }
 
   private write(chunk: string): void {

@@ -29,10 +29,7 @@ export function createHeraldMetrics(): HeraldMetrics {
   // Process figures, under herald_ like everything else (several agents in one process share them).
   r.gauge('herald_process_resident_memory_bytes', 'Resident memory of the process.', () => process.memoryUsage.rss());
   r.gauge('herald_process_heap_used_bytes', 'V8 heap in use.', () => process.memoryUsage().heapUsed);
-  r.gauge('herald_process_cpu_seconds', 'CPU time used by the process so far (user + system).', () => {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1e6;
-  });
+  // CPU time is prom-client's process_cpu_seconds_total (process-metrics.ts), a counter as it should be.
   return {
     registry: r,
     announcementsSent: r.counter('herald_announcements_sent_total', 'Datagrams multicast, by message type.', ['type']),

@@ -19,11 +19,17 @@ export class MetricsRegistry {
     return this.add(new Counter(name, help, labelNames));
   }
 
-  gauge(name: string, help: string, collect: () => number | [Labels, number][]): void {
+  /** A figure read at scrape time; `counter` for a total kept elsewhere (the process's CPU time). */
+  gauge(
+    name: string,
+    help: string,
+    collect: () => number | [Labels, number][],
+    type: 'gauge' | 'counter' = 'gauge',
+  ): void {
     this.add({
       name,
       help,
-      type: 'gauge',
+      type,
       render: () => {
         const value = collect();
         if (typeof value === 'number') return [`${name} ${fmt(value)}`];

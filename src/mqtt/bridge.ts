@@ -264,6 +264,7 @@ export class MqttBridge implements AgentExtension {
     const response = answerRequest(command, payload, {
       directory: ctx.directory,
       forget: (name) => ctx.forgetAgent(name),
+      index: () => ctx.journalIndex(),
       publisher: ctx.identity.name,
     });
     if (response.status === 'error') {

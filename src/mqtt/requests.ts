@@ -1,6 +1,6 @@
 import type { ForgetOutcome } from '../agent/agent.js';
 import type { Directory } from '../directory/directory.js';
-import { parseDeviceFilter } from '../http/api-server.js';
+import { parseDeviceFilter } from '../http/directory-routes.js';
 import { HttpProblem } from '../http/problem.js';
 import { isObject } from '../profiles/validate.js';
 
@@ -10,6 +10,8 @@ export const REQUEST_COMMANDS = ['devices', 'agents', 'get', 'forget'] as const;
 export interface RequestContext {
   directory: Directory;
   forget(name: string): ForgetOutcome;
+  /** The journal index of the directory now: a devices answer carries it, as /v1/devices does. */
+  index(): string;
   /** Named in every response: with several publishers answering, the asker can tell them apart. */
   publisher: string;
 }
@@ -78,7 +80,7 @@ function run(command: string, body: Record<string, unknown>, rc: RequestContext)
         query[key] = v;
       }
       const devices = rc.directory.devices(parseDeviceFilter(query));
-      return { devices, count: devices.length };
+      return { devices, count: devices.length, index: rc.index() };
     }
     case 'agents': {
       const agents = rc.directory.agents();

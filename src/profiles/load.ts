@@ -1,18 +1,9 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { PROFILE_LIMITS, type Device } from './model.js';
-import { formatPath, validateDevice, type FieldPath } from './validate.js';
+import { parseProfileText, type FileResult, type ProfileError } from './parse.js';
 
-/** One problem in one profile file, located as precisely as the parser allows. */
-export interface ProfileError {
-  file: string;
-  line?: number;
-  column?: number;
-  /** Field path such as `capabilities[0].kind`; absent for syntax errors. */
-  field?: string;
-  message: string;
-}
+export { parseProfileText, type ProfileError } from './parse.js';
 
 export interface LoadedDevice {
   device: Device;
@@ -20,9 +11,13 @@ export interface LoadedDevice {
 }
 
 export interface ProfileSet {
+  /** The valid devices; with `errors` not empty, the caller decides whether to serve them. */
   devices: LoadedDevice[];
+  /** Every error, sorted by file, line and column. */
   errors: ProfileError[];
   files: number;
+  /** The folder itself could not be read (missing, not a folder): nothing was looked at. */
+  unreadable?: boolean;
 }
 
 /** Files the loader reads; the JSON Schema that sits beside the profiles is not a device. */
@@ -36,120 +31,116 @@ export function formatProfileError(e: ProfileError): string {
   return e.field ? `${where}: ${e.field}: ${e.message}` : `${where}: ${e.message}`;
 }
 
-/**
- * Reads every profile in a folder and reports every error in every file. Callers apply the result only
- * when `errors` is empty: a half-applied folder would advertise a device set nobody wrote.
- */
+/** Reads every profile in a folder and reports every error in every file. */
 export async function loadProfileDir(dir: string): Promise<ProfileSet> {
-  let names: string[];
+  const listed = await listFolder(dir);
+  if ('error' in listed) return { devices: [], errors: [listed.error], files: 0, unreadable: true };
+  return loadProfileFiles(listed.files, dir);
+}
+
+/** `herald check`: files and folders, each folder's profiles read as the agent reads them. */
+export async function loadProfilePaths(paths: string[]): Promise<ProfileSet> {
+  const files: string[] = [];
+  const errors: ProfileError[] = [];
+  for (const path of paths) {
+    const info = await stat(path).catch((err: unknown) => err as NodeJS.ErrnoException);
+    if (info instanceof Error) errors.push({ file: path, message: `cannot read: ${info.code ?? info.message}` });
+    else if (!info.isDirectory()) files.push(path);
+    else {
+      const listed = await listFolder(path);
+      if ('error' in listed) errors.push(listed.error);
+      else files.push(...listed.files);
+    }
+  }
+  const set = await loadProfileFiles(files, paths.join(', '));
+  return { ...set, errors: sortErrors([...errors, ...set.errors]) };
+}
+
+async function listFolder(dir: string): Promise<{ files: string[] } | { error: ProfileError }> {
   try {
-    names = (await readdir(dir)).filter(isProfileFile).sort();
+    return {
+      files: (await readdir(dir))
+        .filter(isProfileFile)
+        .sort()
+        .map((name) => join(dir, name)),
+    };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'not a folder' : (err as Error).message;
-    return { devices: [], errors: [{ file: dir, message: `cannot read profiles folder: ${reason}` }], files: 0 };
+    const reason = code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'not a folder' : (code ?? String(err));
+    return { error: { file: dir, message: `cannot read profiles folder: ${reason}` } };
   }
-  const devices: LoadedDevice[] = [];
+}
+
+type Parsed = Extract<FileResult, { device: Device }> & { file: string; mtimeMs: number };
+
+async function loadProfileFiles(files: string[], where: string): Promise<ProfileSet> {
+  const parsed: Parsed[] = [];
   const errors: ProfileError[] = [];
-  const byId = new Map<string, string>();
-  for (const name of names) {
-    const file = join(dir, name);
+  for (const file of files) {
     const result = await loadProfileFile(file);
-    if ('errors' in result) {
-      errors.push(...result.errors);
-      continue;
-    }
-    const other = byId.get(result.device.id);
-    if (other !== undefined) {
-      errors.push({
-        ...result.idLocation,
-        file,
-        field: 'id',
-        message: `duplicate device id '${result.device.id}' (already defined in ${other})`,
-      });
-      continue;
-    }
-    byId.set(result.device.id, file);
-    devices.push({ device: result.device, file });
+    if ('errors' in result) errors.push(...result.errors);
+    else parsed.push({ ...result, file });
   }
+  const devices = keepFirstOfEachId(parsed, errors);
   if (devices.length > PROFILE_LIMITS.devicesPerAgent) {
     errors.push({
-      file: dir,
+      file: where,
       message: `${devices.length} devices; one agent offers at most ${PROFILE_LIMITS.devicesPerAgent}`,
     });
   }
-  return { devices, errors, files: names.length };
+  return { devices, errors: sortErrors(errors), files: files.length };
 }
 
-type FileResult = { device: Device; idLocation: { line?: number; column?: number } } | { errors: ProfileError[] };
+/**
+ * Two files with one id: the older file keeps it and the newer one is blamed, so that a copy made to
+ * start a new profile is the one reported, whatever the names sort as (same age: the later name).
+ */
+function keepFirstOfEachId(parsed: Parsed[], errors: ProfileError[]): LoadedDevice[] {
+  const byAge = [...parsed].sort((a, b) => a.mtimeMs - b.mtimeMs || (a.file < b.file ? -1 : 1));
+  const owner = new Map<string, Parsed>();
+  for (const p of byAge) {
+    const first = owner.get(p.device.id);
+    if (!first) {
+      owner.set(p.device.id, p);
+      continue;
+    }
+    const at = first.idLocation.line !== undefined ? `${first.file}:${first.idLocation.line}` : first.file;
+    errors.push({
+      ...p.idLocation,
+      file: p.file,
+      field: 'id',
+      message: `duplicate device id '${p.device.id}' (already defined in ${at}, an older file)`,
+    });
+  }
+  const kept = new Set(owner.values());
+  return parsed.filter((p) => kept.has(p)).map((p) => ({ device: p.device, file: p.file }));
+}
 
-export async function loadProfileFile(file: string): Promise<FileResult> {
+function sortErrors(errors: ProfileError[]): ProfileError[] {
+  return [...errors].sort(
+    (a, b) =>
+      (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
+      (a.line ?? 0) - (b.line ?? 0) ||
+      (a.column ?? 0) - (b.column ?? 0),
+  );
+}
+
+export async function loadProfileFile(
+  file: string,
+): Promise<(FileResult & { mtimeMs: number }) | { errors: ProfileError[] }> {
   let text: string;
+  let mtimeMs: number;
   try {
     const info = await stat(file);
     if (!info.isFile()) return { errors: [{ file, message: 'not a regular file' }] };
     if (info.size > PROFILE_LIMITS.fileBytes) {
-      return {
-        errors: [
-          {
-            file,
-            message: `file is ${info.size} bytes, at most ${PROFILE_LIMITS.fileBytes} are allowed for one profile`,
-          },
-        ],
-      };
+      const message = `file is ${info.size} bytes, at most ${PROFILE_LIMITS.fileBytes} are allowed for one profile`;
+      return { errors: [{ file, message }] };
     }
+    mtimeMs = info.mtimeMs;
     text = await readFile(file, 'utf8');
   } catch (err) {
-    return { errors: [{ file, message: `cannot read: ${(err as Error).message}` }] };
+    return { errors: [{ file, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }] };
   }
-  return parseProfileText(text, file);
-}
-
-/** Parses YAML or JSON (YAML 1.2 reads JSON) keeping positions, so field errors can name a line. */
-export function parseProfileText(text: string, file: string): FileResult {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    return {
-      errors: doc.errors.map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        return { file, line: pos.line, column: pos.col, message: `syntax error: ${e.message.split('\n')[0]}` };
-      }),
-    };
-  }
-  const value: unknown = doc.toJS({ maxAliasCount: 20 });
-  const result = validateDevice(value);
-  if (!result.ok) {
-    return {
-      errors: result.errors.map((e) => ({
-        file,
-        ...locate(doc, e.path, lineCounter),
-        field: formatPath(e.path),
-        message: e.message,
-      })),
-    };
-  }
-  return { device: result.device, idLocation: locate(doc, ['id'], lineCounter) };
-}
-
-/** The line and column of the deepest node on `path` that exists: a missing field points at its parent. */
-function locate(doc: Document, path: FieldPath, lc: LineCounter): { line?: number; column?: number } {
-  let node: unknown = doc.contents;
-  let offset: number | undefined = (node as YamlNode | null)?.range?.[0];
-  for (const part of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === part);
-      if (!pair) break;
-      offset = (pair.key as YamlNode).range?.[0] ?? offset;
-      node = pair.value;
-    } else if (isSeq(node) && typeof part === 'number') {
-      const item = node.items[part] as YamlNode | undefined;
-      if (!item) break;
-      offset = item.range?.[0] ?? offset;
-      node = item;
-    } else break;
-  }
-  if (offset === undefined) return {};
-  const pos = lc.linePos(offset);
-  return { line: pos.line, column: pos.col };
+  return { ...parseProfileText(text, file), mtimeMs };
 }

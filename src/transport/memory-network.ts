@@ -1,13 +1,12 @@
-import type { Changes } from '../directory/directory.js';
-import { checkChanges, checkHello } from '../sync/peer-protocol.js';
+import { checkChanges, checkHello, MAX_PEER_RESPONSE_BYTES } from '../sync/peer-protocol.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
+import { PeerRequestError } from './http-peer-client.js';
 import type {
   ChangesRequest,
   DatagramHandler,
   DatagramTransport,
   Endpoint,
-  Hello,
   PeerClient,
   PeerService,
 } from './transport.js';
@@ -24,6 +23,24 @@ export interface MemoryNetworkInit {
   rpcLatencyMs?: number;
 }
 
+/** How the link into one receiver treats datagrams; overrides the network's defaults for that receiver. */
+export interface LinkFaults {
+  loss?: number;
+  duplicate?: number;
+  reorderWindowMs?: number;
+}
+
+/**
+ * What happens to one peer request: `fail` rejects at once (a reset), `hang` never answers so the
+ * caller's deadline fires, `late` answers correctly but only after `delayMs` (after newer datagrams).
+ */
+export type RpcFault = { kind: 'fail' } | { kind: 'hang' } | { kind: 'late'; delayMs: number };
+
+/** What the network did, for a readable trace of a simulation. */
+export type NetworkEvent =
+  | { type: 'datagram'; from: string; to: string; bytes: number; fate: 'delivered' | 'lost' | 'duplicated' | 'cut' }
+  | { type: 'rpc'; from: string; to: string; route: string; query: string; outcome: string };
+
 /**
  * A LAN in memory, on a fake clock: the protocol runs fast and repeatably under loss, duplication,
  * reordering, partitions and crashes. Peer requests go through JSON as they would over HTTP, and are
@@ -34,6 +51,17 @@ export class MemoryNetwork {
   private readonly services = new Map<string, PeerService>();
   private readonly down = new Set<string>();
   private groups: string[][] | undefined;
+  /** Directed cuts `from>to`: a one-way partition drops what `from` sends to `to`, requests included. */
+  private readonly cuts = new Set<string>();
+  /** Per-receiver datagram faults, over the network's defaults. */
+  readonly links = new Map<string, LinkFaults>();
+  /** Decides the fate of each peer request (the swarm draws it from its schedule); undefined: none. */
+  rpcFaults: ((from: string, to: string, route: 'changes' | 'hello') => RpcFault | undefined) | undefined;
+  private readonly sizes = new WeakMap<PeerService, Map<string, number>>();
+  /** Drops a datagram when it is sent (true): a loss decided then, whatever happens to the link later. */
+  dropAtSend: ((from: string, to: string) => boolean) | undefined;
+  /** Sees what the network does with every datagram and request. */
+  onEvent: ((e: NetworkEvent) => void) | undefined;
   loss: number;
   /** Sees every datagram sent (a LAN attacker's capture, in tests). */
   onSend: ((from: string, data: Uint8Array) => void) | undefined;
@@ -50,13 +78,14 @@ export class MemoryNetwork {
 
   datagramTransport(address: string): DatagramTransport {
     return {
-      start: async (onMessage) => {
+      start: (onMessage) => {
         this.sockets.set(address, onMessage);
-        return { address };
+        return Promise.resolve({ address });
       },
       send: (data) => this.broadcast(address, Uint8Array.from(data)),
-      stop: async () => {
+      stop: () => {
         this.sockets.delete(address);
+        return Promise.resolve();
       },
     };
   }
@@ -108,12 +137,29 @@ export class MemoryNetwork {
 
   heal(): void {
     this.groups = undefined;
+    this.cuts.clear();
+  }
+
+  /** Cuts (or restores) what `from` sends to `to`, one way only. */
+  cut(from: string, to: string, isCut: boolean): void {
+    if (isCut) this.cuts.add(`${from}>${to}`);
+    else this.cuts.delete(`${from}>${to}`);
+  }
+
+  /** Whether what `from` sends now reaches `to` (other simulated traffic, such as mDNS, obeys it too). */
+  reaches(from: string, to: string): boolean {
+    return this.reachable(from, to);
   }
 
   private reachable(a: string, b: string): boolean {
-    if (this.down.has(a) || this.down.has(b)) return false;
+    if (this.down.has(a) || this.down.has(b) || this.cuts.has(`${a}>${b}`)) return false;
     if (!this.groups) return true;
     return this.groups.some((g) => g.includes(a) && g.includes(b));
+  }
+
+  /** A request and its answer both cross the LAN: it needs both directions. */
+  private connected(a: string, b: string): boolean {
+    return this.reachable(a, b) && this.reachable(b, a);
   }
 
   /** Puts raw bytes on the LAN as if `from` sent them: forged, replayed or junk datagrams in tests. */
@@ -126,11 +172,27 @@ export class MemoryNetwork {
     this.sent += 1;
     this.onSend?.(from, data);
     for (const [to, handler] of this.sockets) {
-      if (!this.reachable(from, to)) continue;
-      if (to !== from && this.c.random() < this.loss) continue;
-      const copies = this.c.random() < (this.init.duplicate ?? 0) ? 2 : 1;
+      const link = this.links.get(to);
+      if (!this.reachable(from, to)) {
+        this.onEvent?.({ type: 'datagram', from, to, bytes: data.length, fate: 'cut' });
+        continue;
+      }
+      if (to !== from && (this.dropAtSend?.(from, to) || this.c.random() < (link?.loss ?? this.loss))) {
+        this.onEvent?.({ type: 'datagram', from, to, bytes: data.length, fate: 'lost' });
+        continue;
+      }
+      const copies = this.c.random() < (link?.duplicate ?? this.init.duplicate ?? 0) ? 2 : 1;
+      const window = link?.reorderWindowMs ?? this.init.reorderWindowMs ?? 0;
+      if (to !== from)
+        this.onEvent?.({
+          type: 'datagram',
+          from,
+          to,
+          bytes: data.length,
+          fate: copies === 2 ? 'duplicated' : 'delivered',
+        });
       for (let i = 0; i < copies; i++) {
-        const delay = (this.init.latencyMs ?? 0.2) + this.c.random() * (this.init.reorderWindowMs ?? 0);
+        const delay = (this.init.latencyMs ?? 0.2) + this.c.random() * window;
         this.c.clock.setTimeout(() => {
           if (this.sockets.get(to) !== handler || !this.reachable(from, to)) return;
           this.delivered += 1;
@@ -138,6 +200,21 @@ export class MemoryNetwork {
         }, delay);
       }
     }
+  }
+
+  /**
+   * Bytes of an answer as JSON. A big snapshot's size is remembered per server and (origin, incarnation,
+   * version): a simulated site retries catch-up of a 5 MB set many times, and measuring it costs 20 ms.
+   */
+  private answerSize(service: PeerService, body: unknown): number {
+    const b = body as { kind?: string; origin?: string; incarnation?: number; version?: number; entries?: unknown[] };
+    if (b.kind !== 'snapshot' || (b.entries?.length ?? 0) < 256) return Buffer.byteLength(JSON.stringify(body));
+    let sizes = this.sizes.get(service);
+    if (!sizes) this.sizes.set(service, (sizes = new Map<string, number>()));
+    const key = `${b.origin}/${b.incarnation}/${b.version}`;
+    let size = sizes.get(key);
+    if (size === undefined) sizes.set(key, (size = Buffer.byteLength(JSON.stringify(body))));
+    return size;
   }
 
   private rpc(
@@ -149,25 +226,44 @@ export class MemoryNetwork {
   ): Promise<{ status: number; body: unknown }> {
     this.rpcs += 1;
     const latency = this.init.rpcLatencyMs ?? 1;
+    const to = peer.address;
+    const trace = (outcome: string) =>
+      this.onEvent?.({ type: 'rpc', from, to: `${to}:${peer.port}`, route, query: q.toString(), outcome });
     return new Promise((resolve, reject) => {
-      const service = this.services.get(`${peer.address}:${peer.port}`);
-      if (!service || !this.reachable(from, peer.address)) {
+      const fail = (reason: 'refused' | 'timeout' | 'too-large' | 'network', after: number, detail: string) => {
+        this.c.clock.setTimeout(() => {
+          trace(reason);
+          reject(new PeerRequestError(reason, `${to}:${peer.port} ${detail}`));
+        }, after);
+      };
+      const service = this.services.get(`${to}:${peer.port}`);
+      if (!service || !this.connected(from, to)) {
         // Crashed or cut off: a partition looks like a timeout, a dead process like a refusal.
-        const refused = !service || this.down.has(peer.address);
-        this.c.clock.setTimeout(
-          () => reject(new Error(refused ? 'connection refused' : 'timed out')),
-          refused ? latency : timeoutMs,
-        );
-        return;
+        const refused = !service || this.down.has(to);
+        return refused ? fail('refused', latency, 'connection refused') : fail('timeout', timeoutMs, 'timed out');
       }
+      const fault = this.rpcFaults?.(from, to, route);
+      if (fault?.kind === 'fail') return fail('network', latency, 'connection reset');
+      if (fault?.kind === 'hang') return fail('timeout', timeoutMs, 'timed out');
+      // The answer is made when the request arrives; a late one travels back after newer datagrams.
       this.c.clock.setTimeout(() => {
-        if (!this.reachable(from, peer.address)) return reject(new Error('timed out'));
+        if (!this.connected(from, to)) return fail('timeout', Math.max(0, timeoutMs - latency), 'timed out');
+        let answer: { status: number; body: unknown };
         try {
-          const answer = service.handle(route, q, { address: from, port: 0 });
-          resolve({ status: answer.status, body: JSON.parse(JSON.stringify(answer.body)) });
+          answer = service.handle(route, q, { address: from, port: 0 });
         } catch (err) {
-          reject(err);
+          return reject(err instanceof Error ? err : new Error(String(err)));
         }
+        const size = this.answerSize(service, answer.body);
+        if (size > MAX_PEER_RESPONSE_BYTES)
+          return fail('too-large', 0, `sent more than ${MAX_PEER_RESPONSE_BYTES} bytes`);
+        const body: unknown = JSON.parse(JSON.stringify(answer.body));
+        const back = fault?.kind === 'late' ? fault.delayMs : 0;
+        if (latency + back >= timeoutMs) return fail('timeout', Math.max(0, timeoutMs - latency), 'timed out');
+        this.c.clock.setTimeout(() => {
+          trace(`${answer.status}${back > 0 ? ` after ${Math.round(back)} ms` : ''}`);
+          resolve({ status: answer.status, body });
+        }, back);
       }, latency);
     });
   }

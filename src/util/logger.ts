@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { JOURNAL_PRIORITY } from './journald.js';
 
 export type { Logger };
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -15,11 +16,24 @@ export function createLogger(opts: {
   format?: LogFormat;
   destination?: NodeJS.WritableStream;
   base?: Record<string, unknown>;
+  /** stdout goes to journald: each JSON line gets its `<N>` priority prefix (see util/journald.ts). */
+  journald?: boolean;
 }): Logger {
   const out = opts.destination ?? process.stdout;
   const pretty = opts.format === 'pretty' || (opts.format !== 'json' && (out as { isTTY?: boolean }).isTTY === true);
   const options = { level: opts.level, base: opts.base ?? {}, timestamp: pino.stdTimeFunctions.isoTime };
-  return pretty ? pino(options, prettyStream(out)) : pino(options, out as pino.DestinationStream);
+  if (pretty) return pino(options, prettyStream(out));
+  if (opts.journald) return pino(options, journaldStreams(out));
+  return pino(options, out as pino.DestinationStream);
+}
+
+/** One stream per level, each writing its priority before the line; dedupe sends a line to one only. */
+function journaldStreams(out: NodeJS.WritableStream): pino.MultiStreamRes {
+  const streams = JOURNAL_PRIORITY.map(([level, priority]) => ({
+    level: pino.levels.labels[level] as pino.Level,
+    stream: { write: (line: string) => out.write(`<${priority}>${line}`) },
+  }));
+  return pino.multistream(streams, { dedupe: true });
 }
 
 const LEVEL_NAMES: Record<number, string> = {
@@ -42,7 +56,8 @@ function prettyStream(out: NodeJS.WritableStream): Writable {
             .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
             .join(' ');
           const clock = typeof time === 'string' ? time.slice(11, 23) : '';
-          out.write(`${clock} ${LEVEL_NAMES[level as number] ?? level} ${msg ?? ''}${extra ? '  ' + extra : ''}\n`);
+          const text = typeof msg === 'string' ? msg : msg === undefined ? '' : JSON.stringify(msg);
+          out.write(`${clock} ${LEVEL_NAMES[level as number] ?? String(level)} ${text}${extra ? '  ' + extra : ''}\n`);
         } catch {
           out.write(line + '\n');
         }

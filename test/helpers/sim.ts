@@ -1,4 +1,4 @@
-import { Agent } from '../../src/agent/agent.js';
+import { Agent, type AgentExtension } from '../../src/agent/agent.js';
 import { HmacEnvelope } from '../../src/protocol/hmac-envelope.js';
 import type { KeyRing } from '../../src/security/cluster-key.js';
 import type { Device } from '../../src/profiles/model.js';
@@ -21,8 +21,28 @@ export interface SimAgent {
  * A site of agents on the in-memory network and a fake clock: the real Agent and ClusterSync code,
  * with every datagram and peer request under the test's control. Deterministic for a given seed.
  */
+export interface SimSiteOptions {
+  /** Event-loop turns after each timer (see FakeClock); 1 is enough when nothing uses real sockets. */
+  settleTurns?: number;
+  /** Node's timer semantics: delays under 1 ms become 1 ms (see FakeClock). */
+  nodeTimers?: boolean;
+  /** Agents' log level; 'silent' for speed when nobody reads the logs. */
+  logLevel?: 'silent' | 'info' | 'debug';
+}
+
+export interface SimStartOptions {
+  api?: boolean;
+  index?: number;
+  keys?: KeyRing;
+  /** Start at this address (a restart that moved); otherwise the agent's last address. */
+  address?: string;
+  /** Herald datagrams (modes multicast and both); false runs on the extensions alone (mode mdns). */
+  datagrams?: boolean;
+  extensions?: AgentExtension[];
+}
+
 export class SimSite {
-  readonly clock = new FakeClock();
+  readonly clock: FakeClock;
   readonly random: Random;
   readonly network: MemoryNetwork;
   readonly agents = new Map<string, SimAgent>();
@@ -35,23 +55,22 @@ export class SimSite {
     private readonly heartbeatMs = 1000,
     /** A cluster key for every agent started without one of its own. */
     readonly keys?: KeyRing,
+    private readonly options: SimSiteOptions = {},
   ) {
+    this.clock = new FakeClock(0, undefined, options.settleTurns ?? 3, options.nodeTimers ? 1 : 0);
     this.random = seededRandom(seed);
     this.network = new MemoryNetwork({ clock: this.clock, random: this.random }, init);
   }
 
   /** Starts (or restarts, with a new incarnation) an agent with these devices. */
-  async start(
-    name: string,
-    devices: Device[],
-    opts: { api?: boolean; index?: number; keys?: KeyRing } = {},
-  ): Promise<SimAgent> {
+  async start(name: string, devices: Device[], opts: SimStartOptions = {}): Promise<SimAgent> {
     const index = opts.index ?? this.agents.size + 1;
     const address =
-      opts.index !== undefined ? `10.0.0.${opts.index}` : (this.agents.get(name)?.address ?? `10.0.0.${index}`);
+      opts.address ??
+      (opts.index !== undefined ? `10.0.0.${opts.index}` : (this.agents.get(name)?.address ?? `10.0.0.${index}`));
     this.network.setDown(address, false);
     const source = new MemoryProfileSource(devices);
-    const { logger, lines } = memoryLogger('info');
+    const { logger, lines } = memoryLogger(this.options.logLevel ?? 'info');
     const incarnation = ++this.incarnations;
     const keys = opts.keys ?? this.keys;
     const envelope = keys && new HmacEnvelope(keys, this.clock);
@@ -62,17 +81,18 @@ export class SimSite {
         random: this.random,
         logger,
         profiles: source,
-        transport: this.network.datagramTransport(address),
+        transport: opts.datagrams === false ? undefined : this.network.datagramTransport(address),
+        extensions: opts.extensions,
         envelope,
         peers: this.network.peerClient(address),
         peerListener: (service) => {
           let stop = () => {};
           return {
-            start: async () => {
+            start: () => {
               stop = this.network.servePeer({ address, port: 7771 }, service);
-              return 7771;
+              return Promise.resolve(7771);
             },
-            stop: async () => stop(),
+            stop: () => Promise.resolve(stop()),
           };
         },
       },

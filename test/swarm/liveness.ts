@@ -1,0 +1,58 @@
+import type { Violation } from './invariants.js';
+import type { DiscoveryMode, Scenario } from './scenario.js';
+
+/** Above this share of lost datagrams an agent may rightly be called lost (issue 12's liveness bound). */
+const LOSS_BOUND = 0.6;
+/** Lost after 3.5 silent liveness periods; the sweep runs twice a period, so allow one more. */
+const LOST_AFTER_PERIODS = 4.5;
+/** With mDNS alone liveness is judged over ten heartbeat periods (src/agent/agent.ts). */
+const MDNS_LIVENESS_FACTOR = 10;
+
+/**
+ * Judges each `lost` a running agent reports about another running agent: wrong unless, within the
+ * window liveness is judged over, the pair was cut off, the viewer lost 60 % or more of its datagrams,
+ * requests to the origin were failing, or the origin had just (re)started.
+ */
+export class LivenessJudge {
+  private readonly since = new Map<string, number>();
+
+  constructor(private readonly scenario: Scenario) {}
+
+  started(name: string, at: number): void {
+    this.since.set(name, at);
+  }
+
+  stopped(name: string): void {
+    this.since.delete(name);
+  }
+
+  wrongLoss(viewer: string, origin: string, at: number, mode: DiscoveryMode): Violation | undefined {
+    const period = this.scenario.heartbeatMs * (mode === 'mdns' ? MDNS_LIVENESS_FACTOR : 1);
+    const from = at - LOST_AFTER_PERIODS * period;
+    const up = this.since.get(origin);
+    if (up === undefined || up > from || (this.since.get(viewer) ?? at) > from) return undefined;
+    const excused = this.scenario.faults.some((f) => {
+      if (!('until' in f) || f.until < from || f.at > at) return false;
+      switch (f.kind) {
+        case 'link':
+          return f.to === viewer && f.loss >= LOSS_BOUND;
+        case 'partition':
+          return f.side.includes(viewer) !== f.side.includes(origin);
+        case 'cut':
+          return (f.from === viewer && f.to === origin) || (f.from === origin && f.to === viewer);
+        case 'rpc':
+          return f.to === origin;
+        default:
+          return false;
+      }
+    });
+    if (excused) return undefined;
+    return {
+      kind: 'liveness',
+      at,
+      viewer,
+      origin,
+      detail: `${viewer} reported ${origin} lost though it ran, loss stayed under 60 % and TCP worked`,
+    };
+  }
+}

@@ -1,0 +1,146 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
+import type { ViolationKind } from './invariants.js';
+import { minimise } from './minimise.js';
+import { runSwarm, type SwarmSummary } from './pool.js';
+import { runScenario } from './run-seed.js';
+import { drawScenario, type Scenario } from './scenario.js';
+
+/**
+ * `npm run swarm`: many seeds of whole-site simulations under random faults, with the invariants
+ * checked on each. `--seed X` replays one seed with its trace; `--minimise` shrinks its fault list.
+ */
+const REGRESSIONS = 'test/swarm/regressions.json';
+
+const whole = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+  return n;
+};
+
+const program = new Command('swarm')
+  .description('deterministic simulation swarm: random sites and fault schedules, invariants checked per seed')
+  .option('--seeds <n>', 'seeds to run (default 1000, or unbounded with --seconds)', whole)
+  .option('--seconds <s>', 'stop handing out seeds after this many seconds', whole)
+  .option('--first <n>', 'first seed of the run', whole, 1)
+  .option('--seed <x>', 'replay this one seed and print its trace', whole)
+  .option('--grep <regexp>', 'with --seed: print only trace lines matching this')
+  .option('--minimise', 'with --seed: shrink the failing fault schedule, then print the short trace')
+  .option('--scenario <file>', 'replay a scenario saved by --minimise (a shrunk schedule) instead of a seed')
+  .option('--kind <kind>', 'with --minimise: keep only this invariant failing (default: every one that failed)')
+  .option('--max-agents <n>', 'largest site drawn (2 to 60)', whole, 60)
+  .option('--workers <n>', 'worker threads (default: one per core)', whole)
+  .option('--json <file>', 'write the summary (every failing seed) to this file')
+  .option('--record', `add every failing seed to ${REGRESSIONS} as a known-failing regression case`)
+  .parse();
+
+const opts = program.opts<{
+  seeds?: number;
+  seconds?: number;
+  first: number;
+  seed?: number;
+  grep?: string;
+  minimise?: boolean;
+  kind?: ViolationKind;
+  scenario?: string;
+  maxAgents: number;
+  workers?: number;
+  json?: string;
+  record?: boolean;
+}>();
+
+if (opts.seed !== undefined || opts.scenario) await replay(opts.seed ?? 0);
+else await swarm();
+
+async function replay(seed: number): Promise<void> {
+  let scenario = opts.scenario
+    ? (JSON.parse(readFileSync(opts.scenario, 'utf8')) as Scenario)
+    : drawScenario(seed, { maxAgents: opts.maxAgents });
+  let result = await runScenario(scenario, true);
+  if (opts.minimise && !result.ok) {
+    const before = scenario.faults.length;
+    const shrunk = await minimise(scenario, opts.kind ? [opts.kind] : result.kinds, {
+      onStep: (n, runs) => process.stderr.write(`\rminimising: ${n} faults left after ${runs} runs   `),
+    });
+    process.stderr.write('\n');
+    scenario = shrunk.scenario;
+    result = await runScenario(scenario, true);
+    const file = `swarm-${seed}-minimised.json`;
+    writeFileSync(file, JSON.stringify(scenario) + '\n');
+    console.log(
+      `minimised from ${before} to ${scenario.faults.length} faults in ${shrunk.runs} runs (saved in ${file}):`,
+    );
+    for (const f of scenario.faults) console.log(`  ${JSON.stringify(f)}`);
+  }
+  const filter = opts.grep ? new RegExp(opts.grep) : undefined;
+  console.log(`seed ${scenario.seed}: ${scenario.agents.length} agents, ${scenario.faults.length} faults`);
+  for (const a of scenario.agents) console.log(`  ${a.name}: ${a.mode}, ${a.devices} devices, joins at ${a.joinAt} ms`);
+  for (const line of result.trace ?? []) if (!filter || filter.test(line)) console.log(line);
+  console.log(result.ok ? 'every invariant held' : `FAILED: ${result.kinds.join(', ')} (${result.classes.join('; ')})`);
+  process.exitCode = result.ok ? 0 : 1;
+}
+
+async function swarm(): Promise<void> {
+  const seeds = opts.seeds ?? (opts.seconds !== undefined ? Number.MAX_SAFE_INTEGER - opts.first : 1000);
+  const summary = await runSwarm({
+    first: opts.first,
+    seeds,
+    seconds: opts.seconds,
+    workers: opts.workers,
+    maxAgents: opts.maxAgents,
+    onProgress: (s) => process.stderr.write(`\r${progress(s)}   `),
+  });
+  process.stderr.write(`\r${progress(summary)}   \n`);
+  console.log(report(summary, opts.first));
+  if (opts.json) writeFileSync(opts.json, JSON.stringify(summary, null, 2) + '\n');
+  if (opts.record) record(summary);
+  process.exitCode = summary.failures.length === 0 ? 0 : 1;
+}
+
+function progress(s: SwarmSummary): string {
+  const rate = s.seeds / Math.max(0.001, s.elapsedMs / 1000);
+  const now = performance.now();
+  const slow = [...s.inFlight].filter(([, since]) => now - since > 30_000).map(([seed]) => seed);
+  return (
+    `${s.seeds} seeds (${rate.toFixed(1)}/s), ${s.failures.length} failing, ${s.agentHours.toFixed(1)} agent-hours` +
+    (slow.length > 0 ? `; running over 30 s: seed ${slow.join(', ')}` : '')
+  );
+}
+
+function report(s: SwarmSummary, first: number): string {
+  const lines = [
+    `seeds run: ${s.seeds} (from ${first}) in ${(s.elapsedMs / 1000).toFixed(1)} s`,
+    `simulated agent-hours: ${s.agentHours.toFixed(1)}`,
+    `failing seeds: ${s.failures.length}`,
+  ];
+  const byClass = new Map<string, number[]>();
+  for (const f of s.failures) for (const c of f.classes) byClass.set(c, [...(byClass.get(c) ?? []), f.seed]);
+  for (const [kind, n] of Object.entries(s.byKind)) lines.push(`  invariant ${kind}: ${n} seeds`);
+  for (const [cls, seeds] of [...byClass].sort()) {
+    const firstSeed = Math.min(...seeds);
+    lines.push(
+      `  ${cls}: ${seeds.length} seeds; first ${firstSeed} (the ${firstSeed - first + 1}th seed run); ` +
+        `e.g. ${seeds.slice(0, 8).join(' ')}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Keeps failing seeds as regression cases (test/swarm.test.ts replays them all). */
+function record(s: SwarmSummary): void {
+  const kept = JSON.parse(readFileSync(REGRESSIONS, 'utf8')) as { seed: number; maxAgents: number }[];
+  const have = new Set(kept.map((r) => `${r.seed}/${r.maxAgents}`));
+  for (const f of s.failures) {
+    if (have.has(`${f.seed}/${opts.maxAgents}`)) continue;
+    kept.push({
+      seed: f.seed,
+      maxAgents: opts.maxAgents,
+      found: f.kinds,
+      classes: f.classes,
+      knownFailing: true,
+      note: f.violations[0] ? `${f.violations[0].viewer ?? ''}: ${f.violations[0].detail}` : '',
+    } as (typeof kept)[number]);
+  }
+  kept.sort((a, b) => a.maxAgents - b.maxAgents || a.seed - b.seed);
+  writeFileSync(REGRESSIONS, `[\n${kept.map((r) => `  ${JSON.stringify(r)}`).join(',\n')}\n]\n`);
+}

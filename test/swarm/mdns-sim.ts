@@ -1,0 +1,155 @@
+import type { AgentContext, AgentExtension } from '../../src/agent/agent.js';
+import type { MemoryNetwork } from '../../src/transport/memory-network.js';
+import type { Clock, TimerHandle } from '../../src/util/clock.js';
+import type { Random } from '../../src/util/random.js';
+
+interface Advert {
+  name: string;
+  site: string;
+  incarnation: number;
+  version: number;
+  address: string;
+  peerPort: number;
+}
+
+/**
+ * mDNS in memory: records travel between the simulated discoveries with their own loss (per receiver)
+ * and obey the memory network's partitions. It stands in for src/mdns/mdns-discovery.ts plus
+ * bonjour-service under a fake clock, and keeps the behaviour the sync sees through them.
+ */
+export class SimMdnsBus {
+  readonly members = new Map<string, SimMdnsDiscovery>();
+  /** Share of mDNS packets each receiver (by address) loses. */
+  readonly loss = new Map<string, number>();
+  onEvent: ((line: string) => void) | undefined;
+
+  constructor(
+    readonly c: { clock: Clock; random: Random; network: MemoryNetwork },
+    /** Receivers whose packets from a given sender are dropped (a goodbye lost on its way). */
+    readonly dropped: (from: string, to: string) => boolean,
+  ) {}
+
+  send(from: string, what: { advert: Advert } | { goodbye: Advert }, only?: string): void {
+    for (const [to, member] of this.members) {
+      if (to === from || (only !== undefined && to !== only)) continue;
+      const kind = 'advert' in what ? 'advert' : 'goodbye';
+      const reach = this.c.network.reaches(from, to) && !this.dropped(from, to);
+      if (!reach || this.c.random() < (this.loss.get(to) ?? 0)) {
+        this.onEvent?.(`mdns ${kind} ${from} -> ${to} lost`);
+        continue;
+      }
+      this.c.clock.setTimeout(() => {
+        if (this.members.get(to) !== member) return;
+        if ('advert' in what) member.hear(what.advert);
+        else member.hearGoodbye(what.goodbye);
+      }, 0.5);
+    }
+  }
+
+  /** A browser's query: every responder answers with its current record (each answer may be lost too). */
+  query(from: string): void {
+    for (const [to, member] of this.members) {
+      if (to === from || !this.c.network.reaches(from, to) || this.c.random() < (this.loss.get(to) ?? 0)) continue;
+      member.answer(from);
+    }
+  }
+}
+
+/**
+ * One agent's simulated mDNS discovery. Publishing: its record announced at 0, 1, 3, 9, 27... s after
+ * start and twice, a second apart, after each change. Browsing, as bonjour-service's Browser does: a
+ * service seen for the first time is `up`, a changed TXT is `txt-update`, a moved one `srv-update`
+ * (each handed to ClusterSync.observe), a repeated unchanged record is nothing, and a goodbye of a
+ * known service is `down` with the TXT last seen (ClusterSync.observeGoodbye).
+ */
+export class SimMdnsDiscovery implements AgentExtension {
+  readonly name = 'mdns';
+  private ctx: AgentContext | undefined;
+  private timer: TimerHandle | undefined;
+  private readonly seen = new Map<string, Advert>();
+  private unsubscribe: (() => void) | undefined;
+  private queries: TimerHandle | undefined;
+
+  constructor(
+    private readonly bus: SimMdnsBus,
+    private readonly address: string,
+    private readonly browse: boolean,
+  ) {}
+
+  async start(ctx: AgentContext): Promise<void> {
+    this.ctx = ctx;
+    this.bus.members.set(this.address, this);
+    this.unsubscribe = ctx.local.onChange(() => this.announce(1000, 1000));
+    this.announce(1000, 3_600_000);
+    if (this.browse) this.query(0);
+    return Promise.resolve();
+  }
+
+  stop(opts: { goodbye?: boolean } = {}): Promise<void> {
+    if (this.bus.members.get(this.address) === this) this.bus.members.delete(this.address);
+    this.unsubscribe?.();
+    const clock = this.bus.c.clock;
+    clock.clearTimeout(this.timer);
+    clock.clearTimeout(this.queries);
+    if ((opts.goodbye ?? true) && this.ctx) this.bus.send(this.address, { goodbye: this.record() });
+    this.ctx = undefined;
+    return Promise.resolve();
+  }
+
+  hear(advert: Advert): void {
+    if (!this.ctx || !this.browse) return;
+    const before = this.seen.get(advert.name);
+    const same =
+      before &&
+      before.incarnation === advert.incarnation &&
+      before.version === advert.version &&
+      before.address === advert.address &&
+      before.peerPort === advert.peerPort;
+    if (same) return;
+    this.seen.set(advert.name, advert);
+    this.ctx.sync.observe(advert, 'mdns');
+  }
+
+  hearGoodbye(goodbye: Advert): void {
+    const before = this.seen.get(goodbye.name);
+    if (!this.ctx || !this.browse || !before) return;
+    this.seen.delete(goodbye.name);
+    this.ctx.sync.observeGoodbye(before.name, before.incarnation);
+  }
+
+  answer(to: string): void {
+    if (this.ctx) this.bus.send(this.address, { advert: this.record() }, to);
+  }
+
+  private record(): Advert {
+    const id = this.ctx!.identity;
+    const version = this.ctx!.local.currentVersion;
+    return {
+      name: id.name,
+      site: id.site,
+      incarnation: id.incarnation,
+      version,
+      address: id.address,
+      peerPort: id.peerPort,
+    };
+  }
+
+  private announce(next: number, last: number): void {
+    if (!this.ctx) return;
+    this.bus.send(this.address, { advert: this.record() });
+    const clock = this.bus.c.clock;
+    clock.clearTimeout(this.timer);
+    if (next > last) return;
+    this.timer = clock.setTimeout(() => this.announce(next * 3, last), next);
+  }
+
+  /** Queries at start and 1, 3 and 9 s later, as the real discovery does. */
+  private query(delay: number): void {
+    if (delay > 9000) return;
+    this.queries = this.bus.c.clock.setTimeout(() => {
+      if (!this.ctx) return;
+      this.bus.query(this.address);
+      this.query(delay === 0 ? 1000 : delay * 3);
+    }, delay);
+  }
+}

@@ -1,0 +1,184 @@
+import { seededRandom, type Random } from '../../src/util/random.js';
+
+/** How an agent discovers its peers: Herald datagrams, mDNS (simulated), or both. */
+export type DiscoveryMode = 'multicast' | 'mdns' | 'both';
+
+/** Which device set an agent publishes: a few small devices, or a set near a limit of the profile rules. */
+export type DeviceSetKind = 'small' | 'many' | 'wide' | 'huge';
+
+export interface AgentPlan {
+  name: string;
+  mode: DiscoveryMode;
+  devices: DeviceSetKind;
+  /** When it first starts (most at 0; some join late). */
+  joinAt: number;
+}
+
+/** One fault or action of a schedule. Each carries everything it needs, so that any subset still runs. */
+export type FaultEvent =
+  | { at: number; kind: 'change'; agent: string; seed: number }
+  | { at: number; kind: 'crash'; agent: string }
+  | { at: number; kind: 'stop'; agent: string; goodbyeLostTo: string[] }
+  /** Down and back with a new incarnation: crashed, or stopped with its goodbye lost to some agents. */
+  | {
+      at: number;
+      kind: 'restart';
+      agent: string;
+      move: boolean;
+      downMs: number;
+      goodbye: boolean;
+      goodbyeLostTo: string[];
+    }
+  | { at: number; until: number; kind: 'link'; to: string; loss: number; duplicate: number; reorderMs: number }
+  | { at: number; until: number; kind: 'mdns-loss'; to: string; loss: number }
+  | { at: number; until: number; kind: 'partition'; side: string[] }
+  | { at: number; until: number; kind: 'cut'; from: string; to: string }
+  | {
+      at: number;
+      until: number;
+      kind: 'rpc';
+      to: string;
+      fault: 'fail' | 'hang' | 'late';
+      share: number;
+      delayMs: number;
+    }
+  | { at: number; kind: 'clock-step'; ms: number };
+
+export interface Scenario {
+  seed: number;
+  heartbeatMs: number;
+  agents: AgentPlan[];
+  /** Faults happen within [0, faultMs); then the site is left alone for quietMs before the final check. */
+  faultMs: number;
+  quietMs: number;
+  faults: FaultEvent[];
+}
+
+export interface DrawOptions {
+  /** The largest site drawn. */
+  maxAgents?: number;
+}
+
+const pick = <T>(r: Random, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+const between = (r: Random, lo: number, hi: number): number => lo + r() * (hi - lo);
+const int = (r: Random, lo: number, hi: number): number => Math.floor(between(r, lo, hi + 1));
+
+/** Fault kinds a seed may enable; each seed enables a random subset (swarm testing, Groce et al. 2012). */
+const KINDS = [
+  'change',
+  'burst',
+  'crash',
+  'stop',
+  'restart',
+  'link',
+  'mdns-loss',
+  'partition',
+  'cut',
+  'rpc',
+  'clock-step',
+];
+const WEIGHTS = [10, 5, 3, 3, 8, 8, 3, 3, 3, 6, 1];
+
+/** Draws a whole site and its fault schedule from a seed: the same seed gives the same scenario. */
+export function drawScenario(seed: number, opts: DrawOptions = {}): Scenario {
+  const r = seededRandom(seed ^ 0x5eed5eed);
+  const heartbeatMs = 1000;
+  const agents = drawAgents(r, opts.maxAgents ?? 60);
+  const names = agents.map((a) => a.name);
+  // Faults pile up on a few agents, so that rare combinations (a burst, a loss, a restart) meet.
+  const focus = names.filter(() => r() < 0.3);
+  const enabled = KINDS.map(() => r() < 0.65);
+  const faultMs = Math.round(between(r, 3, 30)) * heartbeatMs;
+  // ...and in time: most faults fall within a second or two of a few hot moments.
+  const hot = Array.from({ length: int(r, 1, 3) }, () => between(r, 0, faultMs));
+  const count = Math.floor(r() ** 1.5 * 40);
+  const faults: FaultEvent[] = [];
+  for (let i = 0; i < count; i++) {
+    const kind = weighted(r, enabled);
+    if (kind === undefined) break;
+    const agent = focus.length > 0 && r() < 0.7 ? pick(r, focus) : pick(r, names);
+    const near = r() < 0.6 ? pick(r, hot) + between(r, -1500, 1500) : between(r, 0, faultMs);
+    faults.push(...drawFault(r, KINDS[kind], agent, names, faultMs, Math.round(Math.min(faultMs, Math.max(0, near)))));
+  }
+  faults.sort((a, b) => a.at - b.at);
+  const mdnsOnly = agents.some((a) => a.mode === 'mdns');
+  // Quiet long enough for backoff (5 s), loss detection (3.5 liveness periods) and mDNS's slower periods.
+  const quietMs = (mdnsOnly ? 45 : 15) * heartbeatMs;
+  return { seed, heartbeatMs, agents, faultMs, quietMs, faults };
+}
+
+function weighted(r: Random, enabled: boolean[]): number | undefined {
+  const total = WEIGHTS.reduce((sum, w, i) => sum + (enabled[i] ? w : 0), 0);
+  if (total === 0) return undefined;
+  let x = r() * total;
+  for (let i = 0; i < WEIGHTS.length; i++) {
+    if (!enabled[i]) continue;
+    x -= WEIGHTS[i];
+    if (x < 0) return i;
+  }
+  return undefined;
+}
+
+function drawAgents(r: Random, maxAgents: number): AgentPlan[] {
+  const roll = r();
+  const size = roll < 0.65 ? int(r, 2, 6) : roll < 0.97 ? int(r, 7, 16) : int(r, 17, 60);
+  const n = Math.min(Math.max(2, size), Math.max(2, maxAgents));
+  // Every mix shares one discovery: a multicast-only and an mDNS-only agent cannot hear each other.
+  const site = r();
+  const modes: DiscoveryMode[] =
+    site < 0.7 ? ['multicast'] : site < 0.8 ? ['mdns'] : site < 0.9 ? ['multicast', 'both'] : ['mdns', 'both'];
+  return Array.from({ length: n }, (_, i) => {
+    const big = r();
+    const devices: DeviceSetKind = n > 8 || big < 0.96 ? 'small' : big < 0.975 ? 'many' : big < 0.99 ? 'wide' : 'huge';
+    return {
+      name: `agent-${i}`,
+      mode: pick(r, modes),
+      devices,
+      joinAt: i < 2 || r() < 0.8 ? 0 : Math.round(between(r, 0, 5000)),
+    };
+  });
+}
+
+function drawFault(r: Random, kind: string, agent: string, names: string[], faultMs: number, at: number): FaultEvent[] {
+  const until = Math.min(faultMs, at + Math.round(between(r, 200, 15_000)));
+  const others = names.filter((n) => n !== agent);
+  const some = () => names.filter(() => r() < 0.5);
+  switch (kind) {
+    case 'change':
+      return [{ at, kind, agent, seed: int(r, 1, 2 ** 30) }];
+    case 'burst': {
+      // Changes a few milliseconds apart, faster than announcements can be spread.
+      let t = at;
+      return Array.from({ length: int(r, 3, 12) }, () => ({
+        at: (t += Math.round(between(r, 0, 40))),
+        kind: 'change',
+        agent,
+        seed: int(r, 1, 2 ** 30),
+      }));
+    }
+    case 'crash':
+      return [{ at, kind, agent }];
+    case 'stop':
+      return [{ at, kind, agent, goodbyeLostTo: some() }];
+    case 'restart': {
+      const downMs = r() < 0.5 ? 0 : Math.round(r() < 0.5 ? between(r, 0, 100) : between(r, 0, 8000));
+      return [{ at, kind, agent, move: r() < 0.3, downMs, goodbye: r() < 0.5, goodbyeLostTo: some() }];
+    }
+    case 'link': {
+      const loss = r() < 0.3 ? 1 : between(r, 0, 0.9);
+      return [{ at, until, kind, to: agent, loss, duplicate: between(r, 0, 0.3), reorderMs: between(r, 0, 60) }];
+    }
+    case 'mdns-loss':
+      return [{ at, until, kind, to: agent, loss: r() < 0.3 ? 1 : between(r, 0, 0.9) }];
+    case 'partition':
+      return [{ at, until, kind, side: some() }];
+    case 'cut':
+      return [{ at, until, kind, from: agent, to: pick(r, others) }];
+    case 'rpc': {
+      const fault = pick(r, ['fail', 'hang', 'late'] as const);
+      return [{ at, until, kind, to: agent, fault, share: between(r, 0.2, 1), delayMs: between(r, 1, 1500) }];
+    }
+    default:
+      return [{ at, kind: 'clock-step', ms: Math.round(between(r, -7_200_000, 7_200_000)) }];
+  }
+}

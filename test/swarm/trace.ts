@@ -1,0 +1,35 @@
+import type { NetworkEvent } from '../../src/transport/memory-network.js';
+import type { FakeClock } from '../../src/util/clock.js';
+import type { FaultEvent } from './scenario.js';
+
+/**
+ * A readable account of one seed: faults as they happen, datagrams and requests between agents, and
+ * what each agent concluded about the others. Only kept when replaying one seed (it costs time).
+ */
+export class Trace {
+  readonly lines: string[] = [];
+
+  constructor(
+    private readonly clock: FakeClock,
+    private readonly enabled: boolean,
+  ) {}
+
+  line(text: string): void {
+    if (!this.enabled) return;
+    this.lines.push(`${(this.clock.monotonic() / 1000).toFixed(3).padStart(8)}s ${text}`);
+  }
+
+  fault(e: FaultEvent): void {
+    if (!this.enabled) return;
+    const rest: Record<string, unknown> = { ...e };
+    delete rest.at;
+    delete rest.kind;
+    this.line(`FAULT ${e.kind} ${JSON.stringify(rest)}`);
+  }
+
+  network(e: NetworkEvent, nameOf: (address: string) => string): void {
+    if (!this.enabled) return;
+    if (e.type === 'datagram') this.line(`datagram ${nameOf(e.from)} -> ${nameOf(e.to)} ${e.bytes} B ${e.fate}`);
+    else this.line(`request ${nameOf(e.from)} -> ${nameOf(e.to.split(':')[0])} ${e.route}?${e.query}: ${e.outcome}`);
+  }
+}

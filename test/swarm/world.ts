@@ -1,0 +1,262 @@
+import type { RpcFault } from '../../src/transport/memory-network.js';
+import { SimSite } from '../helpers/sim.js';
+import { deviceSet } from './device-sets.js';
+import { finalViolations, Truth, type Violation } from './invariants.js';
+import { LivenessJudge } from './liveness.js';
+import { SimMdnsBus, SimMdnsDiscovery } from './mdns-sim.js';
+import type { AgentPlan, FaultEvent, Scenario } from './scenario.js';
+import { Trace } from './trace.js';
+
+/** How often, in simulated time, the all-along invariant is checked between scheduled events. */
+const CHECK_EVERY_MS = 250;
+
+export interface WorldResult {
+  violations: Violation[];
+  /** Simulated time agents ran, summed over agents, in hours. */
+  agentHours: number;
+  trace: string[];
+}
+
+/**
+ * One seed's whole site on the in-memory network: the real Agent and ClusterSync code, driven through
+ * a scenario's fault schedule, with the invariants checked along the way and at the end.
+ */
+export class World {
+  private readonly site: SimSite;
+  private readonly bus: SimMdnsBus;
+  private readonly truth = new Truth();
+  private readonly trace: Trace;
+  private readonly judge: LivenessJudge;
+  private readonly plans = new Map<string, AgentPlan>();
+  private readonly address = new Map<string, string>();
+  private readonly running = new Set<string>();
+  private readonly started = new Set<string>();
+  private readonly goodbyeCuts = new Set<string>();
+  private readonly violations: Violation[] = [];
+  private readonly upSince = new Map<string, number>();
+  /** Times at which an interval fault begins or ends. */
+  private readonly boundaries: number[];
+  /** What is still to happen, in time order: the schedule, and restarts that come back later. */
+  private events: ({ at: number; join: string } | FaultEvent)[] = [];
+  private agentMs = 0;
+  private moves = 0;
+  private now = 0;
+
+  constructor(
+    private readonly scenario: Scenario,
+    traced: boolean,
+  ) {
+    this.site = new SimSite(scenario.seed, { rpcLatencyMs: 1 }, scenario.heartbeatMs, undefined, {
+      settleTurns: 1,
+      nodeTimers: true,
+      logLevel: 'silent',
+    });
+    this.trace = new Trace(this.site.clock, traced);
+    this.bus = new SimMdnsBus(
+      { clock: this.site.clock, random: this.site.random, network: this.site.network },
+      (from, to) => this.goodbyeCuts.has(`${from}>${to}`),
+    );
+    this.judge = new LivenessJudge(scenario);
+    this.boundaries = scenario.faults.flatMap((f) => ('until' in f ? [f.at, f.until] : []));
+    scenario.agents.forEach((plan, i) => {
+      this.plans.set(plan.name, plan);
+      this.address.set(plan.name, `10.0.${i >> 8}.${(i & 255) + 1}`);
+    });
+    if (traced) {
+      this.site.network.onEvent = (e) => this.trace.network(e, (a) => this.nameAt(a));
+      this.bus.onEvent = (line) => this.trace.line(line);
+    }
+    this.site.network.rpcFaults = (from, to) => this.rpcFault(from, to);
+    this.site.network.dropAtSend = (from, to) => this.goodbyeCuts.has(`${from}>${to}`);
+  }
+
+  async run(): Promise<WorldResult> {
+    const { faults, faultMs, quietMs } = this.scenario;
+    const joins = this.scenario.agents.map((a) => ({ at: a.joinAt, join: a.name }));
+    this.events = [...joins, ...faults].sort((a, b) => a.at - b.at);
+    // A promise the agent code forgot to handle is a crash of the agent: count it against this seed.
+    const escaped = (err: unknown) =>
+      this.violations.push({
+        kind: 'crash',
+        at: this.now,
+        detail: `unhandled: ${err instanceof Error ? err.stack : String(err)}`,
+      });
+    process.on('unhandledRejection', escaped);
+    try {
+      for (let e = this.events.shift(); e; e = this.events.shift()) {
+        await this.advanceTo(e.at);
+        if ('join' in e) await this.join(e.join);
+        else await this.apply(e);
+        this.reconfigure();
+        this.checkAlong();
+      }
+      await this.advanceTo(faultMs);
+      this.reconfigure(faultMs + 1);
+      this.trace.line('faults stop; the site is left alone');
+      await this.advanceTo(faultMs + quietMs);
+      const running = [...this.running].map((name) => {
+        const sim = this.site.agents.get(name)!;
+        return { name, agent: sim.agent, incarnation: sim.incarnation };
+      });
+      const stopped = [...this.started].filter((n) => !this.running.has(n));
+      this.violations.push(...finalViolations(running, stopped, this.truth, this.now));
+    } catch (err) {
+      this.violations.push({ kind: 'crash', at: this.now, detail: (err as Error).stack ?? String(err) });
+    } finally {
+      for (const name of this.running) this.agentMs += this.now - this.upSince.get(name)!;
+      for (const name of [...this.running]) await this.site.agents.get(name)!.agent.stop({ goodbye: false });
+      process.off('unhandledRejection', escaped);
+    }
+    for (const v of this.violations)
+      this.trace.line(`VIOLATION ${v.kind} ${v.viewer ?? ''} ${v.origin ?? ''}: ${v.detail}`);
+    return { violations: this.violations, agentHours: this.agentMs / 3_600_000, trace: this.trace.lines };
+  }
+
+  private async advanceTo(t: number): Promise<void> {
+    while (this.now < t) {
+      const step = Math.min(CHECK_EVERY_MS, t - this.now);
+      await this.site.clock.advance(step);
+      const before = this.now;
+      this.now += step;
+      if (this.boundaries.some((b) => b > before && b <= this.now)) this.reconfigure();
+      this.checkAlong();
+    }
+  }
+
+  private checkAlong(): void {
+    for (const name of this.running) {
+      const found = this.truth.checkViewer(name, this.site.agents.get(name)!.agent, this.now);
+      this.violations.push(...found);
+      for (const v of found) this.trace.line(`VIOLATION ${v.kind} at ${name}: ${v.detail}`);
+    }
+  }
+
+  private async apply(e: FaultEvent): Promise<void> {
+    this.trace.fault(e);
+    switch (e.kind) {
+      case 'change':
+        if (this.running.has(e.agent)) await this.change(e.agent, e.seed);
+        return;
+      case 'crash':
+        return this.halt(e.agent, false);
+      case 'stop':
+        return this.leave(e.agent, e.goodbyeLostTo);
+      case 'restart':
+        if (e.goodbye) await this.leave(e.agent, e.goodbyeLostTo);
+        else await this.halt(e.agent, false);
+        if (e.move) this.address.set(e.agent, `10.1.${++this.moves >> 8}.${(this.moves & 255) + 1}`);
+        if (e.downMs === 0) return this.join(e.agent);
+        return this.later({ at: Math.min(this.scenario.faultMs, this.now + e.downMs), join: e.agent });
+      case 'clock-step':
+        this.site.clock.step(e.ms);
+        return;
+      default:
+        return; // interval faults: applied by reconfigure()
+    }
+  }
+
+  /** A clean stop whose goodbye (datagrams and mDNS) does not reach `lostTo`. */
+  private async leave(name: string, lostTo: string[]): Promise<void> {
+    if (!this.running.has(name)) return;
+    for (const to of lostTo) this.goodbyeCuts.add(`${this.address.get(name)}>${this.address.get(to)}`);
+    await this.halt(name, true);
+  }
+
+  private later(e: { at: number; join: string }): void {
+    const i = this.events.findIndex((x) => x.at > e.at);
+    this.events.splice(i < 0 ? this.events.length : i, 0, e);
+  }
+
+  private async join(name: string): Promise<void> {
+    if (this.running.has(name)) return;
+    const plan = this.plans.get(name)!;
+    const address = this.address.get(name)!;
+    for (const cut of [...this.goodbyeCuts]) if (cut.startsWith(`${address}>`)) this.goodbyeCuts.delete(cut);
+    const mdns = plan.mode !== 'multicast' ? [new SimMdnsDiscovery(this.bus, address, true)] : [];
+    const devices = deviceSet(name, plan.devices, this.started.has(name) ? this.now + 1 : 1);
+    const sim = await this.site.start(name, devices, {
+      address,
+      datagrams: plan.mode !== 'mdns',
+      extensions: mdns,
+    });
+    this.running.add(name);
+    this.started.add(name);
+    this.upSince.set(name, this.now);
+    this.truth.forgetViewer(name);
+    this.truth.record(name, sim.incarnation, sim.agent.local.currentVersion, sim.agent);
+    this.judge.started(name, this.now);
+    sim.agent.directory.subscribe((ev) => {
+      if (ev.type === 'agent-lost' || ev.type === 'agent-left' || ev.type === 'agent-joined')
+        this.trace.line(`[${name}] ${ev.agent} ${ev.type.slice(6)} (${ev.info.incarnation}/${ev.info.version})`);
+      if (ev.type === 'agent-lost' && this.running.has(ev.agent)) {
+        const v = this.judge.wrongLoss(name, ev.agent, this.now, plan.mode);
+        if (v) this.violations.push(v);
+      }
+    });
+    this.trace.line(`[${name}] started at ${address}, incarnation ${sim.incarnation}, ${devices.length} devices`);
+  }
+
+  private async change(name: string, seed: number): Promise<void> {
+    const sim = this.site.agents.get(name)!;
+    await this.site.change(name, deviceSet(name, this.plans.get(name)!.devices, seed));
+    this.truth.record(name, sim.incarnation, sim.agent.local.currentVersion, sim.agent);
+    this.trace.line(`[${name}] now at version ${sim.agent.local.currentVersion}`);
+  }
+
+  private async halt(name: string, goodbye: boolean): Promise<void> {
+    if (!this.running.has(name)) return;
+    this.running.delete(name);
+    this.agentMs += this.now - this.upSince.get(name)!;
+    this.judge.stopped(name);
+    const sim = this.site.agents.get(name)!;
+    if (goodbye) await sim.agent.stop();
+    else await this.site.crash(name);
+    this.trace.line(`[${name}] ${goodbye ? 'stopped' : 'crashed'}`);
+  }
+
+  /** Puts the network in the state the interval faults active now (or at `at`) describe. */
+  private reconfigure(at = this.now): void {
+    const net = this.site.network;
+    const active = this.scenario.faults.filter((f) => 'until' in f && f.at <= at && at < f.until);
+    net.heal();
+    net.links.clear();
+    this.bus.loss.clear();
+    for (const f of active) {
+      if (f.kind === 'link') {
+        const to = this.address.get(f.to)!;
+        const was = net.links.get(to);
+        net.links.set(to, {
+          loss: Math.max(was?.loss ?? 0, f.loss),
+          duplicate: Math.max(was?.duplicate ?? 0, f.duplicate),
+          reorderWindowMs: Math.max(was?.reorderWindowMs ?? 0, f.reorderMs),
+        });
+      } else if (f.kind === 'mdns-loss') {
+        const to = this.address.get(f.to)!;
+        this.bus.loss.set(to, Math.max(this.bus.loss.get(to) ?? 0, f.loss));
+      } else if (f.kind === 'cut') net.cut(this.address.get(f.from)!, this.address.get(f.to)!, true);
+      else if (f.kind === 'partition') {
+        const side = new Set(f.side);
+        for (const a of this.plans.keys())
+          for (const b of this.plans.keys())
+            if (side.has(a) !== side.has(b)) net.cut(this.address.get(a)!, this.address.get(b)!, true);
+      }
+    }
+  }
+
+  private rpcFault(from: string, to: string): RpcFault | undefined {
+    const target = this.nameAt(to);
+    const now = this.site.clock.monotonic();
+    for (const f of this.scenario.faults) {
+      if (f.kind !== 'rpc' || f.to !== target || now < f.at || now >= f.until) continue;
+      if (this.site.random() >= f.share) continue;
+      this.trace.line(`request ${this.nameAt(from)} -> ${target}: injected ${f.fault}`);
+      return f.fault === 'late' ? { kind: 'late', delayMs: f.delayMs } : { kind: f.fault };
+    }
+    return undefined;
+  }
+
+  private nameAt(address: string): string {
+    for (const [name, a] of this.address) if (a === address) return name;
+    return address;
+  }
+}
