@@ -101,9 +101,16 @@ testIf(
         const onB = await devicesOf(pb1.api, 'site=sa');
         const ra = [...(await retainedOnly(a.port, 'herald/sa/#')).keys()].sort();
         const rb = [...(await retainedOnly(b.port, 'herald/sa/#')).keys()].sort();
-        throw new Error(`B holds ${onB.join(' ')}, want ${final.join(' ')}\nA: ${ra.join(' ')}\nB: ${rb.join(' ')}`, {
-          cause: err,
-        });
+        const logs = pb1.proc.stdout
+          .filter((l) => /mqtt|MQTT/.test(l))
+          .slice(-12)
+          .join('\n');
+        throw new Error(
+          `${logs}\nB holds ${onB.join(' ')}, want ${final.join(' ')}\nA: ${ra.join(' ')}\nB: ${rb.join(' ')}`,
+          {
+            cause: err,
+          },
+        );
       });
       const retainedA = await retainedOnly(a.port, 'herald/sa/#');
       await until(

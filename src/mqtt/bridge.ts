@@ -226,7 +226,10 @@ export class MqttBridge implements AgentExtension {
     ]);
     if (this.init.homeAssistant) follow.push(`${HA_PREFIX}/status`);
     if (this.init.requests) follow.push(this.topics.requests());
+    const importing = this.init.importSites.length > 0;
+    if (importing) this.import.beginReadBack();
     if (follow.length > 0) await client.subscribeAsync(follow, { qos: 1 });
+    if (importing) await this.state.window().then(() => this.import.endReadBack());
     this.log.info(report, 'MQTT state in step with the directory');
   }
 

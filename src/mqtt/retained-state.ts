@@ -97,15 +97,20 @@ export class RetainedState {
     this.collecting = collecting;
     try {
       await client.subscribeAsync(filters, { qos: 1 });
-      await new Promise<void>((resolve) => {
-        const t = this.c.clock.setTimeout(resolve, this.windowMs);
-        t.unref?.();
-      });
+      await this.window();
       await client.unsubscribeAsync(filters);
     } finally {
       if (this.collecting === collecting) this.collecting = undefined;
     }
     return collecting.seen;
+  }
+
+  /** Waits while the broker delivers what it retains under a fresh subscription. */
+  window(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = this.c.clock.setTimeout(resolve, this.windowMs);
+      t.unref?.();
+    });
   }
 
   publish(topic: string, payload: string): void {

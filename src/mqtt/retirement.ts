@@ -129,7 +129,7 @@ export class Retirement {
     this.purging.set(name, found);
     const run = async () => {
       await client.subscribeAsync(filters, { qos: 1 });
-      await new Promise<void>((resolve) => this.c.clock.setTimeout(resolve, this.state.windowMs));
+      await this.state.window();
       await client.unsubscribeAsync(filters);
       if (this.c.directory.agent(name)?.state === 'alive') return; // it came back meanwhile
       // An agent this directory does not know may be alive elsewhere (another LAN on the same broker).

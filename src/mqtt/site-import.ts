@@ -6,7 +6,8 @@ import { PROFILE_LIMITS, sameDevice, type Device } from '../profiles/model.js';
 import { isObject, validateDevice } from '../profiles/validate.js';
 
 interface ImportedAgent {
-  devices: Map<string, { device: Device; bytes: number }>;
+  /** `seen`: the read-back generation in which the broker last delivered the record. */
+  devices: Map<string, { device: Device; bytes: number; seen: number }>;
   version: number;
   /** What the agent's retained state says: an offline agent's records are held, not served. */
   online: boolean;
@@ -36,13 +37,15 @@ export interface ImportLimits {
 type RefusalReason = 'devices-per-agent' | 'agents' | 'devices' | 'bytes' | 'record-bytes' | 'queue';
 
 /** One imported message waiting to be applied. */
-interface Pending {
-  site: string;
-  agent: string;
-  /** Undefined for the agent's state topic. */
-  device?: string;
-  payload: Buffer;
-}
+type Pending =
+  | {
+      site: string;
+      agent: string;
+      /** Undefined for the agent's state topic. */
+      device?: string;
+      payload: Buffer;
+    }
+  | { readBack: 'begin' | 'end' };
 
 /** Work done per turn of the event loop before it yields: /livez, heartbeats and signals go on meanwhile. */
 const SLICE_MS = 8;
@@ -69,6 +72,8 @@ export class SiteImport {
   private queueHead = 0;
   private queuedBytes = 0;
   private drainTimer: TimerHandle | undefined;
+  /** Read-backs started: a record not delivered again in the current one is gone from the broker. */
+  private generation = 0;
 
   constructor(
     private readonly c: {
@@ -94,8 +99,25 @@ export class SiteImport {
   enqueue(site: string, agent: string, device: string | undefined, payload: Buffer): void {
     if (this.queuedBytes + payload.length > this.limits.bytes)
       return this.refuse('queue', `${site}/${agent}/${device ?? ''}`, 'the import queue is full');
-    this.queue.push({ site, agent, device, payload });
     this.queuedBytes += payload.length;
+    this.push({ site, agent, device, payload });
+  }
+
+  /**
+   * After a (re)subscribe the broker delivers every retained record again, but not the deletions made
+   * while this agent was away from it: records not delivered between `beginReadBack` and `endReadBack`
+   * are gone and are dropped. Both are queued, so they take effect in order with the messages.
+   */
+  beginReadBack(): void {
+    this.push({ readBack: 'begin' });
+  }
+
+  endReadBack(): void {
+    this.push({ readBack: 'end' });
+  }
+
+  private push(m: Pending): void {
+    this.queue.push(m);
     this.drainTimer ??= this.c.clock.setTimeout(() => this.drain(), 0);
   }
 
@@ -109,6 +131,11 @@ export class SiteImport {
     const until = this.c.clock.monotonic() + SLICE_MS;
     while (this.queueHead < this.queue.length && this.c.clock.monotonic() < until) {
       const m = this.queue[this.queueHead++];
+      if ('readBack' in m) {
+        if (m.readBack === 'begin') this.generation += 1;
+        else this.dropUnseen();
+        continue;
+      }
       this.queuedBytes -= m.payload.length;
       if (m.device === undefined) this.onAgent(m.site, m.agent, m.payload);
       else this.onDevice(m.site, m.agent, m.device, m.payload);
@@ -166,6 +193,7 @@ export class SiteImport {
     const device = this.parse(payload, id, where);
     if (!device) return;
     const held = entry?.devices.get(id);
+    if (held) held.seen = this.generation;
     if (held && sameDevice(held.device, device)) return;
     const bytes = payload.length;
     if (!held) {
@@ -176,9 +204,18 @@ export class SiteImport {
     if (this.bytesHeld - (held?.bytes ?? 0) + bytes > this.limits.bytes) return this.refuse('bytes', where);
     const target = entry ?? { devices: new Map(), version: 0, online: true };
     this.imported.set(key, target);
-    target.devices.set(id, { device, bytes });
+    target.devices.set(id, { device, bytes, seen: this.generation });
     this.account(held ? 0 : 1, bytes - (held?.bytes ?? 0));
     this.apply(key, site, target, held ? { updated: [device] } : { added: [device] });
+  }
+
+  private dropUnseen(): void {
+    for (const [key, entry] of [...this.imported]) {
+      const gone = [...entry.devices].filter(([, held]) => held.seen < this.generation).map(([id]) => id);
+      if (gone.length === 0) continue;
+      const [agent, site] = [key.slice(0, key.lastIndexOf('@')), key.slice(key.lastIndexOf('@') + 1)];
+      for (const id of gone) this.onDevice(site, agent, id, Buffer.alloc(0));
+    }
   }
 
   private parse(payload: Buffer, id: string, where: string): Device | undefined {
