@@ -13,7 +13,7 @@ const base: Message = {
   incarnation: 1_795_705_347_711,
   version: 42,
   peerPort: 7771,
-  recent: [{ nameHash: fnv1a32('pi-gate'), incarnationTag: 0xbeef, version: 300 }],
+  hints: [{ nameHash: fnv1a32('pi-gate'), incarnationTag: 0xbeef, version: 300 }],
 };
 
 test('round trip of every message type', () => {
@@ -24,7 +24,7 @@ test('round trip of every message type', () => {
 });
 
 test('a heartbeat is small: idle traffic stays far under 150 bytes a second', () => {
-  const { bytes } = encodeMessage({ ...base, recent: [] });
+  const { bytes } = encodeMessage({ ...base, hints: [] });
   assert.ok(bytes.length + 28 < 80, `${bytes.length} bytes of payload, plus 28 of IP and UDP`);
 });
 
@@ -34,7 +34,7 @@ test('a heartbeat repeated byte for byte is not decoded again; any other datagra
   const first = memo.decode(heartbeat);
   assert.equal(first, base);
   assert.is(memo.decode(Buffer.from(heartbeat)), first, 'the same bytes in a new buffer: the decoded message again');
-  assert.ok(Object.isFrozen(first) && Object.isFrozen(first.recent), 'shared, so frozen');
+  assert.ok(Object.isFrozen(first) && Object.isFrozen(first.hints), 'shared, so frozen');
   const next = memo.decode(encodeMessage({ ...base, version: 43 }).bytes);
   assert.is(next.version, 43, 'a newer heartbeat of the same agent is decoded');
   const announce = encodeMessage({ ...base, type: MessageType.announce }).bytes;

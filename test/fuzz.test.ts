@@ -1,9 +1,15 @@
+import './helpers/no-unhandled.js';
 import { createServer } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Directory } from '../src/directory/directory.js';
+import { EventJournal } from '../src/directory/event-journal.js';
+import { ApiServer } from '../src/http/api-server.js';
+import { createHeraldMetrics } from '../src/metrics/herald-metrics.js';
+import { loopbackHostAuthorizer } from '../src/security/loopback.js';
+import { createLogger } from '../src/util/logger.js';
 import { PeerHttpServer } from '../src/http/peer-server.js';
 import { generateKey, parseKeyRing } from '../src/security/cluster-key.js';
 import { DirectoryPeerService, helloOf } from '../src/sync/peer-service.js';
@@ -140,7 +146,7 @@ test('peer endpoint fuzz: random requests and raw garbage never crash it or chan
         q.append(pick(['origin', 'since', 'incarnation', 'x']), pick(values));
       const method = pick(['GET', 'GET', 'GET', 'POST', 'PUT', 'DELETE', 'OPTIONS']);
       try {
-        const res = await request(`http://127.0.0.1:${port}${path}?${q}`, {
+        const res = await request(`http://127.0.0.1:${port}${path}?${q.toString()}`, {
           method: method as 'GET',
           headers: random() < 0.3 ? { 'x-herald-auth': pick(values), 'content-type': pick(values) } : {},
           body: method === 'GET' ? undefined : randomBytes(random, 100),
@@ -201,6 +207,113 @@ test('catch-up answer fuzz: the client accepts only valid answers, whatever a pe
   assert.ok(refused > 0 && accepted + refused > 50, `${accepted} accepted, ${refused} refused`);
   await client.close();
   server.close();
+});
+
+/** One raw request on its own connection; the status code of the answer, or 0 when the server closed. */
+function rawStatus(port: number, request: Buffer): Promise<number> {
+  return new Promise((resolve) => {
+    let out = '';
+    const s = connect(port, '127.0.0.1', () => s.end(request));
+    s.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    s.on('error', () => undefined);
+    s.on('close', () => resolve(Number(/^HTTP\/1\.[01] (\d{3})/.exec(out)?.[1] ?? 0)));
+    s.setTimeout(2000, () => s.destroy());
+  });
+}
+
+/** Request lines and headers, valid ones mutated byte-wise and hostile ones as they are. */
+function fuzzedRequest(random: Random, targets: string[]): Buffer {
+  const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)];
+  const target = pick([
+    ...targets,
+    '//a:99999/',
+    'http://[',
+    'http://x/v1/devices',
+    '*',
+    '/%',
+    '/%ff%fe',
+    '/v1/names/%C0%AF',
+    '/' + 'a'.repeat(3000),
+    '/v1/devices?kind=%',
+    '/?' + '&'.repeat(500),
+  ]);
+  const headers = [
+    pick(['Host: 127.0.0.1', 'Host: localhost:1', 'Host: evil.example', 'Host:', 'Host: [::1', 'host: a\tb']),
+    ...Array.from({ length: Math.floor(random() * 4) }, () =>
+      pick([
+        'x-herald-auth: k=1,t=1,s=' + 'f'.repeat(64),
+        'Authorization: Bearer x',
+        'Last-Event-ID: 99999999999999999999',
+        'Content-Length: -1',
+        'Transfer-Encoding: chunked',
+        'Connection: upgrade',
+        'X: ' + 'y'.repeat(9000),
+        'Bad Header: x',
+      ]),
+    ),
+  ];
+  const head = `${pick(['GET', 'GET', 'HEAD', 'POST', 'BREW', ''])} ${target} ${pick(['HTTP/1.1', 'HTTP/1.0', 'HTTP/9'])}\r\n${headers.join('\r\n')}\r\n\r\n`;
+  return random() < 0.5 ? Buffer.from(head, 'latin1') : mutate(random, Buffer.from(head, 'latin1'));
+}
+
+test('HTTP fuzz: hostile targets and headers to the API and the peer endpoint: never a crash or a 500', async () => {
+  const random = seededRandom(seed + 3);
+  const clock = systemClock();
+  const directory = new Directory({ clock }, { site: 's' });
+  directory.ensureOrigin('a', { local: true });
+  directory.applyDeltas('a', 5, [{ version: 1, added: [device('a-1')], updated: [], removed: [] }]);
+  const metrics = createHeraldMetrics();
+  const api = new ApiServer(
+    {
+      directory,
+      journal: new EventJournal('fuzz'),
+      metrics,
+      clock,
+      logger: createLogger({ level: 'silent' }),
+      readiness: () => ({ ready: true, checks: {} }),
+      authorize: loopbackHostAuthorizer(),
+    },
+    { host: '127.0.0.1', port: 0 },
+  );
+  const peerFaults: string[] = [];
+  const peer = new PeerHttpServer(
+    new DirectoryPeerService({ directory, identity: helloOf('a', 's', 5, () => 1) }),
+    { host: '127.0.0.1', port: 0 },
+    { clock, ratePerSecond: 1e6, burst: 1e6, onRejected: (reason) => reason === 'internal' && peerFaults.push(reason) },
+  );
+  const ports = { api: (await api.start()).port, peer: (await peer.start()).port };
+  const targets = {
+    api: ['/v1/devices?kind=property', '/v1/devices/a/a-1', '/v1/names/x/y', '/v1/agents', '/livez', '/metrics'],
+    peer: ['/v1/peer/hello', '/v1/peer/changes?origin=a&since=0&incarnation=5'],
+  };
+  const statuses = new Map<number, number>();
+  const deadline = Date.now() + SECONDS * 1000;
+  try {
+    while (Date.now() < deadline) {
+      await Promise.all(
+        (['api', 'peer'] as const).flatMap((server) =>
+          Array.from({ length: 5 }, async () => {
+            const status = await rawStatus(ports[server], fuzzedRequest(random, targets[server]));
+            statuses.set(status, (statuses.get(status) ?? 0) + 1);
+          }),
+        ),
+      );
+    }
+    const summary = JSON.stringify([...statuses].sort((x, y) => x[0] - y[0]));
+    console.log(`  HTTP fuzz, [status, count]: ${summary}`);
+    assert.not.ok(
+      [...statuses.keys()].some((s) => s >= 500),
+      `no 5xx answer: ${summary}`,
+    );
+    assert.ok((statuses.get(400) ?? 0) > 0 && (statuses.get(200) ?? 0) > 0, `refusals and answers: ${summary}`);
+    assert.equal(peerFaults, [], 'no peer handler failed');
+    assert.not.match(metrics.registry.render(), /^herald_bugs_total/m, 'no API handler failed');
+    const ok = await rawStatus(ports.api, Buffer.from('GET /livez HTTP/1.0\r\nHost: localhost\r\n\r\n'));
+    assert.is(ok, 200, 'the API still answers');
+  } finally {
+    await api.stop();
+    await peer.stop();
+  }
 });
 
 test.run();

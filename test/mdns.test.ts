@@ -38,7 +38,7 @@ function browse(type: string, seconds: number) {
     rest += chunk.toString();
     const lines = rest.split('\n');
     rest = lines.pop()!;
-    for (const l of lines) if (l.trim()) events.push(JSON.parse(l));
+    for (const l of lines) if (l.trim()) events.push(JSON.parse(l) as (typeof events)[number]);
   });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   return {
@@ -100,7 +100,7 @@ testIf(
       );
       assert.equal(
         { ...added.txt, inc: 'x' },
-        { name: 'zc-agent', site, inc: 'x', ver: '1', path: '/v1/peer', fmt: '1' },
+        { txtvers: '1', name: 'zc-agent', site, inc: 'x', ver: '1', path: '/v1/peer', fmt: '1' },
       );
       assert.is(added.port, started.peerPort);
       assert.equal(added.addresses, ['127.0.0.1'], 'the address of the configured interface only');

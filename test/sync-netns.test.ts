@@ -141,7 +141,7 @@ testIf(
     await bed.exec(h2, 'ip', 'route', 'replace', '224.0.0.0/4', 'dev', h2.veth);
     const proc = site.agents.get('h2')!.proc;
     const moved = await proc.waitFor(
-      () => proc.logs().find((l) => l.msg === 'interface address changed; starting again on the new address'),
+      () => proc.logs().find((l) => l.msg === 'interface address changed; starting again'),
       10_000,
       'h2 noticed',
     );

@@ -99,7 +99,7 @@ test("hints on other agents' heartbeats reveal a miss before the origin's own he
     waited += 10;
   }
   assert.ok(waited < 400, `caught up after ${waited} ms thanks to peers' hints`);
-  assert.ok(n1.agent.metrics.gapsDetected.get({ signal: 'digest' }) >= 1);
+  assert.ok(n1.agent.metrics.gapsDetected.get({ signal: 'hint' }) >= 1);
   await site.stopAll();
 });
 

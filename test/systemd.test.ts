@@ -455,11 +455,19 @@ testIf(
       ...metrics.matchAll(/^herald_catchup_requests_total\{result="(deltas|snapshot)"\} (\d+)$/gm),
     ].reduce((n, m) => n + Number(m[2]), 0);
     assert.ok(fetched >= 2, `catch-up over HTTP answered (${fetched})`);
-    const mdnsSeen = [...metrics.matchAll(/^herald_announcements_received_total\{type="mdns[^"]*"\} (\d+)$/gm)].reduce(
-      (n, m) => n + Number(m[1]),
-      0,
-    );
-    assert.ok(mdnsSeen > 0, 'mDNS advertisements were heard');
+    // mDNS adverts arrive on their own schedule (a browse query 20-120 ms after start, answers after it),
+    // possibly after the datagrams did all the work: wait for them rather than read the first figure.
+    const mdnsSeen = async () =>
+      [
+        ...(await (await request(`http://${c.api}/metrics`)).body.text()).matchAll(
+          /^herald_announcements_received_total\{type="mdns[^"]*"\} (\d+)$/gm,
+        ),
+      ].reduce((n, m) => n + Number(m[1]), 0);
+    const mdnsBy = Date.now() + 5000;
+    while ((await mdnsSeen()) === 0) {
+      assert.ok(Date.now() < mdnsBy, 'mDNS advertisements were heard');
+      await new Promise((r) => setTimeout(r, 50));
+    }
     await a.agent.waitFor(
       () => a.agent.logs().some((l) => l.msg === 'MQTT state in step with the directory'),
       5000,

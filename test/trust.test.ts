@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
+import { Pool, request } from 'undici';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Directory } from '../src/directory/directory.js';
@@ -41,7 +41,7 @@ test('the envelope refuses unsigned, tampered, foreign-key and stale datagrams, 
     incarnation: 1,
     version: 1,
     peerPort: 1,
-    recent: [],
+    hints: [],
   });
   const sealed = env.seal(bytes);
   assert.equal(Buffer.from(env.open(sealed)), bytes);
@@ -83,7 +83,7 @@ test('forged, tampered and replayed datagrams change nothing while signed traffi
     incarnation: 99_999,
     version: 1,
     peerPort: 7771,
-    recent: [],
+    hints: [],
     delta: { version: 1, added: [device('evil')], updated: [], removed: [] },
   }).bytes;
   const goodbye = encodeMessage({
@@ -93,7 +93,7 @@ test('forged, tampered and replayed datagrams change nothing while signed traffi
     incarnation: 99_999,
     version: 9,
     peerPort: 7771,
-    recent: [],
+    hints: [],
   }).bytes;
   site.network.loss = 0; // every receiver gets every forgery, so that the counts below are exact
   const genuine = captured.at(-1)!;
@@ -206,15 +206,18 @@ test('the peer endpoint refuses unsigned requests, bodies, other methods, and fl
       1000,
     );
     assert.is(changes?.kind, 'snapshot');
-    // A burst far beyond need is cut off with 429.
+    // A burst far beyond need is cut off with 429 (over a few connections: more than 16 from one address
+    // would be refused before any request, by the per-source connection cap).
+    const pool = new Pool(url, { connections: 4 });
     const statuses = await Promise.all(
       Array.from({ length: 30 }, async () => {
-        const r = await request(`${url}/v1/peer/hello`);
+        const r = await request(`${url}/v1/peer/hello`, { dispatcher: pool });
         await r.body.dump();
         return r.statusCode;
       }),
     );
     assert.ok(statuses.includes(429));
+    await pool.close();
     await client.close();
   } finally {
     await server.stop();

@@ -35,7 +35,8 @@ export const heraldKeyed: BenchSystem = {
 /** Herald with --discovery mdns: no Herald datagram; mDNS TXT versions, probes, HTTP catch-up. */
 export const heraldMdns: BenchSystem = {
   name: 'herald-mdns',
-  description: 'Herald with --discovery mdns: versions in mDNS TXT records (bonjour-service), probes, HTTP catch-up',
+  description:
+    'Herald with --discovery mdns: versions in mDNS TXT records (own responder), verified by probes, HTTP catch-up',
   start: (opts) => startHerald(opts, 'mdns'),
 };
 

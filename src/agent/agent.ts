@@ -7,8 +7,12 @@ import { createHeraldMetrics, type HeraldMetrics } from '../metrics/herald-metri
 import { nameConflicts } from '../metrics/name-conflicts.js';
 import { loadNodeMetrics, registerProcessMetrics } from '../metrics/process-metrics.js';
 import type { ProfileSource } from '../profiles/source.js';
+import { ApiSocket } from '../registration/api-socket.js';
+import { createHostDevices, registrationRoutes, type RegistrationComponents } from '../registration/agent-wiring.js';
+import type { HostDevices } from '../registration/host-devices.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { ClusterSync } from '../sync/cluster-sync.js';
+import { DEFAULT_HEARTBEAT_MS } from '../sync/config.js';
 import { DirectoryPeerService, helloOf } from '../sync/peer-service.js';
 import type { DatagramTransport, PeerClient, PeerService } from '../transport/transport.js';
 import type { Clock } from '../util/clock.js';
@@ -57,7 +61,7 @@ export interface PeerListener {
   stop(): Promise<void>;
 }
 
-export interface AgentComponents {
+export interface AgentComponents extends RegistrationComponents {
   clock: Clock;
   random: Random;
   logger: Logger;
@@ -90,6 +94,8 @@ export interface AgentInit {
   livenessPeriodMs?: number;
   /** The local API; null runs without one (benchmarks run many agents in one process). */
   api: { host: string; port: number } | null;
+  /** A unix socket serving the API too; its file mode decides who may register. */
+  apiSocket?: string;
 }
 
 /**
@@ -106,9 +112,12 @@ export class Agent {
   readonly directory: Directory;
   readonly journal: EventJournal;
   readonly local: LocalDeviceSet;
+  /** This host's devices from files and registrations, with their checks. */
+  readonly devices: HostDevices;
   readonly metrics: HeraldMetrics;
   private sync: ClusterSync | undefined;
   private api: ApiServer | undefined;
+  private apiSocket: ApiSocket | undefined;
   private peerListener: PeerListener | undefined;
   private unwatch: (() => void) | undefined;
   private started = false;
@@ -129,9 +138,11 @@ export class Agent {
     this.journal = new EventJournal(String(init.incarnation));
     this.directory.subscribe((e) => this.journal.record(e));
     this.local = new LocalDeviceSet({ directory: this.directory }, init);
+    this.devices = createHostDevices(c, this, init);
     this.profiles = new ProfileKeeper({
       source: c.profiles,
       local: this.local,
+      devices: this.devices,
       metrics: this.metrics,
       journal: this.journal,
       logger: c.logger,
@@ -156,6 +167,7 @@ export class Agent {
 
   async start(): Promise<void> {
     if (this.started) return;
+    await this.devices.restore();
     await this.profiles.start();
 
     const service = new DirectoryPeerService({
@@ -168,6 +180,7 @@ export class Agent {
         this.directory,
       ),
       onServed: (route, status) => this.metrics.peerRequestsServed.inc({ route, status: String(status) }),
+      onAsked: (asker) => this.sync?.askedBy(asker),
     });
     this.peerListener = this.c.peerListener(service, this.metrics);
     this.peerPort = await this.peerListener.start();
@@ -182,7 +195,7 @@ export class Agent {
         heartbeatMs: this.init.heartbeatMs,
         livenessPeriodMs:
           this.init.livenessPeriodMs ??
-          (this.c.transport ? undefined : (this.init.heartbeatMs ?? 1000) * MDNS_LIVENESS_FACTOR),
+          (this.c.transport ? undefined : (this.init.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) * MDNS_LIVENESS_FACTOR),
       },
     );
     await this.sync.start();
@@ -223,10 +236,15 @@ export class Agent {
           readiness: () => this.readiness(),
           forget: (name) => this.forgetAgent(name),
           authorize: this.c.authorizeApi,
+          routes: registrationRoutes(this.c, this.devices, this.metrics),
         },
         this.init.api,
       );
       this.apiAddress = await this.api.start();
+      this.apiSocket = this.init.apiSocket
+        ? new ApiSocket(this.init.apiSocket, this.api.handlerFor('socket'))
+        : undefined;
+      await this.apiSocket?.start();
     }
     this.unwatch = this.c.profiles.watch(() => void this.reload('change'));
     this.started = true;
@@ -248,6 +266,8 @@ export class Agent {
     if (this.stopping) return;
     this.stopping = true;
     this.unwatch?.();
+    this.devices.stop();
+    await this.apiSocket?.stop();
     await this.api?.stop();
     for (const ext of this.startedExtensions.splice(0).reverse()) {
       await ext
@@ -268,7 +288,10 @@ export class Agent {
         if (!this.stopping) await this.profiles.reload(reason);
       })
       // A reload runs from a file watcher: whatever fails in it is logged, never thrown at the process.
-      .catch((err: unknown) => this.c.logger.error({ err, reason }, 'profile reload failed; keeping the last set'));
+      .catch((err: unknown) => {
+        this.metrics.profileReloads.inc({ result: 'failed' });
+        this.c.logger.error({ err, reason }, 'profile reload failed; keeping the last set');
+      });
     return this.reloading;
   }
 

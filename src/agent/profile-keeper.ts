@@ -1,7 +1,8 @@
 import type { EventJournal } from '../directory/event-journal.js';
 import type { LocalDeviceSet } from '../directory/local-device-set.js';
 import type { HeraldMetrics } from '../metrics/herald-metrics.js';
-import { formatProfileError, type ProfileError, type ProfileSet } from '../profiles/load.js';
+import type { Delta } from '../directory/delta.js';
+import { formatProfileError, type LoadedDevice, type ProfileError, type ProfileSet } from '../profiles/load.js';
 import type { ProfileSource } from '../profiles/source.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -18,6 +19,15 @@ interface LastLoad {
   when: 'start' | 'reload';
   at: string;
   errors: ProfileError[];
+}
+
+/** This host's device set as the profiles see it (HostDevices): files share it with registrations. */
+export interface HostFiles {
+  /** The first version; returns why the files cannot be taken at all. */
+  startFiles(files: LoadedDevice[]): ProfileError[];
+  /** Why a reloaded set cannot be taken (an id registered over the API, the host's bounds). */
+  filesRefused(files: LoadedDevice[]): ProfileError[];
+  setFiles(files: LoadedDevice[]): Delta | undefined;
 }
 
 /** How many errors /readyz spells out; the rest are in the log and the event. */
@@ -38,6 +48,8 @@ export class ProfileKeeper {
     private readonly c: {
       source: ProfileSource;
       local: LocalDeviceSet;
+      /** Where the files go: this host's device set, which registrations share (one id space). */
+      devices: HostFiles;
       metrics: HeraldMetrics;
       journal: EventJournal;
       logger: Logger;
@@ -58,7 +70,11 @@ export class ProfileKeeper {
       this.c.metrics.profileErrors.inc({}, set.errors.length);
       throw new ProfileLoadError(set.errors);
     }
-    this.c.local.replaceAll(set.devices.map((d) => d.device));
+    const refused = this.c.devices.startFiles(set.devices);
+    if (refused.length > 0) {
+      this.c.metrics.profileErrors.inc({}, refused.length);
+      throw new ProfileLoadError(refused);
+    }
     this.c.logger.info(
       { devices: set.devices.length, from: this.c.source.description, version: this.c.local.currentVersion },
       'profiles loaded',
@@ -67,13 +83,14 @@ export class ProfileKeeper {
   }
 
   async reload(reason: string): Promise<void> {
-    const set = await this.c.source.load();
+    const loaded = await this.c.source.load();
+    const set = { ...loaded, errors: [...loaded.errors, ...this.c.devices.filesRefused(loaded.devices)] };
     if (set.errors.length > 0) {
       this.c.metrics.profileReloads.inc({ result: 'refused' });
       this.record('reload', set, 'profile error, keeping the last good set', reason);
       return;
     }
-    const delta = this.c.local.replaceAll(set.devices.map((d) => d.device));
+    const delta = this.c.devices.setFiles(set.devices);
     this.record('reload', set, '', reason);
     this.c.metrics.profileReloads.inc({ result: delta ? 'changed' : 'unchanged' });
     if (delta) {

@@ -1,3 +1,4 @@
+import { installProcessGuard } from '../agent/process-guard.js';
 import { ProfileLoadError } from '../agent/agent.js';
 import { createHostAgent, type HostAgent } from '../agent/host-agent.js';
 import { followInterfaceAddress, type ResolvedInterface } from '../agent/interfaces.js';
@@ -105,6 +106,7 @@ export class AgentSupervisor {
     process.on('SIGTERM', () => asked('SIGTERM'));
     process.on('SIGINT', () => asked('SIGINT'));
     process.on('SIGHUP', () => void this.reload());
+    installProcessGuard(this.logger, (kind) => this.host?.agent.metrics.bugs.inc({ where: kind }));
   }
 
   /**

@@ -1,5 +1,6 @@
 import { Argument, Command, Option } from 'commander';
 import { AGENT_OPTIONS, EXIT, type OptionSpec } from '../config/options.js';
+import { HEALTH_STATES } from '../profiles/checks.js';
 import { HERALD_VERSION } from '../version.js';
 
 /** What the command that ran asks main to exit with. */
@@ -27,6 +28,7 @@ export function buildProgram(outcome: Outcome): Command {
     };
   addAgentCommand(program, act);
   addQueryCommands(program, act);
+  addRegistrationCommands(program, act);
   command(program, 'check', 'validate device profiles: every error with file, line and field')
     .argument('[paths...]', 'profile files and folders (default: ./device-profiles)')
     .action(act(async (paths: string[]) => (await import('./check-command.js')).runCheckCommand(paths)));
@@ -90,6 +92,7 @@ function placeholder(spec: OptionSpec): string {
   if (spec.flag.endsWith('-file') || ['mqtt-ca', 'mqtt-cert', 'mqtt-key'].includes(spec.flag)) return 'file';
   if (spec.flag === 'profiles' || spec.flag === 'state-dir') return 'dir';
   if (spec.flag === 'interface') return 'iface';
+  if (spec.flag === 'api-socket') return 'path';
   return PLACEHOLDER[spec.kind] ?? 'value';
 }
 
@@ -131,7 +134,8 @@ function addQueryCommands(program: Command, act: Act): void {
     .option('--kind <kind>', 'property | action | event | stream | service')
     .option('--tag <tag>', 'devices with this tag')
     .option('--name <prefix>', 'a global-name prefix (e.g. greenhouse)')
-    .option('--site <site>', 'devices of this site');
+    .option('--site <site>', 'devices of this site')
+    .addOption(new Option('--health <state>', 'devices in this health state').choices(HEALTH_STATES));
   addBoolean(ls, 'include-lost', 'also devices of agents currently lost');
   addBoolean(ls, 'json', "the API's JSON instead of a table");
   ls.action(act(async (opts: Values) => (await import('./query-commands.js')).runLsCommand(opts)));
@@ -154,4 +158,26 @@ function addQueryCommands(program: Command, act: Act): void {
     .option('--index <index>', 'start after this index (X-Herald-Index of a list), not now');
   addBoolean(watch, 'json', 'one JSON object per event instead of a line');
   watch.action(act(async (opts: Values) => (await import('./watch-command.js')).runWatchCommand(opts)));
+}
+
+/** Registration: a program (or a person) binds and unbinds this host's devices at run time. */
+function addRegistrationCommands(program: Command, act: Act): void {
+  const load = () => import('./registration-commands.js');
+  addApiOptions(command(program, 'register', 'register a device (profile format, YAML or JSON) with this host'))
+    .argument('<file>', "the device, or a list of devices; '-' reads standard input")
+    .option('--ttl <duration>', "withdrawn unless renewed within this long, e.g. 30s (see 'herald renew')")
+    .option('--persist', 'keep the registration across agent restarts')
+    .action(act(async (file: string, opts: Values) => (await load()).runRegisterCommand(file, opts)));
+  addApiOptions(command(program, 'withdraw', 'withdraw registered devices from the site'))
+    .argument('<id...>', 'device ids')
+    .action(act(async (ids: string[], opts: Values) => (await load()).runWithdrawCommand(ids, opts)));
+  addApiOptions(command(program, 'renew', "renew a registration's TTL"))
+    .argument('<id>', 'device id')
+    .action(act(async (id: string, opts: Values) => (await load()).runRenewCommand(id, opts)));
+  addApiOptions(command(program, 'health', "report the result of a device's ttl check"))
+    .argument('<id>', 'device id')
+    .addArgument(new Argument('<result>', 'the result').choices(['pass', 'warn', 'fail']))
+    .option('--note <text>', 'what the registrant saw, shown with the state')
+    .option('--check <id>', 'which ttl check, when the device has several')
+    .action(act(async (id: string, result: string, opts: Values) => (await load()).runHealthCommand(id, result, opts)));
 }

@@ -9,7 +9,7 @@ type Values = Record<string, unknown>;
 export async function runLsCommand(values: Values): Promise<number> {
   const client = await apiClientFrom(values);
   const q = new URLSearchParams();
-  for (const key of ['agent', 'capability', 'kind', 'tag', 'name', 'site'] as const)
+  for (const key of ['agent', 'capability', 'kind', 'tag', 'name', 'site', 'health'] as const)
     if (typeof values[key] === 'string') q.set(key, values[key]);
   if (values.includeLost) q.set('include', 'lost');
   const { status, body } = await client.get(`/v1/devices${q.size ? `?${q.toString()}` : ''}`);
@@ -32,7 +32,13 @@ export async function runLsCommand(values: Values): Promise<number> {
       .join(','),
     d.names.join(','),
   ]);
-  printTable(['DEVICE', 'NAME', 'CAPABILITIES', 'NAMES'], rows);
+  // A site without health checks keeps the table it had; with checks, each device shows its state.
+  const header = ['DEVICE', 'NAME', 'CAPABILITIES', 'NAMES'];
+  if (devices.some((d) => d.health)) {
+    header.push('HEALTH');
+    devices.forEach((d, i) => rows[i].push(d.health?.status ?? '-'));
+  }
+  printTable(header, rows);
   return EXIT.ok;
 }
 

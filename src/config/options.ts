@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LOG_LEVELS } from '../util/logger.js';
+import { DEFAULT_HEARTBEAT_MS } from '../sync/config.js';
 
 export { EXIT, OptionError } from './exit.js';
 export { isBooleanWord, parseBoolean, parseOptionValue } from './option-values.js';
@@ -25,6 +26,7 @@ export interface AgentConfig {
   heartbeatMs: number;
   keyFile?: string;
   apiTokenFile?: string;
+  apiSocket?: string;
   discovery: 'multicast' | 'mdns' | 'both';
   mdnsDevices: boolean;
   nodeMetrics: boolean;
@@ -156,7 +158,7 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
     flag: 'heartbeat-ms',
     env: 'HERALD_HEARTBEAT_MS',
     kind: 'duration-ms',
-    help: 'heartbeat period in ms; lost after 3.5 periods (default: 1000)',
+    help: `heartbeat period in ms; lost after 3.5 periods (default: ${DEFAULT_HEARTBEAT_MS})`,
     restart: true,
   },
   {
@@ -306,6 +308,14 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
     help: 'bearer token file for the local API; required when it listens beyond loopback',
     restart: true,
   },
+  {
+    key: 'apiSocket',
+    flag: 'api-socket',
+    env: 'HERALD_API_SOCKET',
+    kind: 'string',
+    help: 'also serve the local API on this unix socket (mode 0660): its permissions decide who may register',
+    restart: true,
+  },
 ];
 
 /** One place for defaults, each with its reason. */
@@ -322,7 +332,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig
     logFormat: 'auto',
     group: { host: '239.255.70.70', port: 7770 }, // organisation-local scope (RFC 2365), not routed off site
     peerPort: 7771, // a listener apart from the local API: peers never reach the local API
-    heartbeatMs: 1000, // a missed last change is noticed within about a second
+    heartbeatMs: DEFAULT_HEARTBEAT_MS,
     discovery: 'both', // Herald's own datagrams for speed, mDNS so that standard tools see the agent
     mdnsDevices: false, // one service per device is noisy on a big site: opt in
     nodeMetrics: true, // what dashboards expect; --no-node-metrics saves about 1 MiB resident

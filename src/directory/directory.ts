@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson, type Device } from '../profiles/model.js';
 import type { Clock } from '../util/clock.js';
 import { ChangeLog } from './change-log.js';
+import { deltasBytes, deviceBytes, Holdings, sumBytes } from './holdings.js';
 import type { Delta } from './delta.js';
 import { NamingIndex } from './naming.js';
 import {
@@ -11,6 +12,7 @@ import {
   type DeviceFilter,
   type DeviceRecord,
   type DirectoryEvent,
+  type MdnsNames,
   type NameConflict,
   type NameLookup,
   type SnapshotEntry,
@@ -23,18 +25,35 @@ export interface DirectoryInit {
   changeLogEntries?: number;
   /** Devices carried by the kept deltas of one origin, so that big deltas do not pin memory. */
   changeLogDevices?: number;
+  /** Bounds on what is held of all remote origins together: a flood of names cannot grow memory. */
+  maxDevices?: number;
+  maxBytes?: number;
 }
+
+/** A catch-up answer is cut into pages of about this much device JSON: far below the 4 MiB answer cap. */
+export const SNAPSHOT_PAGE_BYTES = 1024 * 1024;
 
 /** What a peer that holds `since` of an origin needs to reach the current version. */
 export type Changes =
   | { kind: 'deltas'; origin: string; incarnation: number; version: number; deltas: Delta[] }
-  | { kind: 'snapshot'; origin: string; incarnation: number; version: number; entries: SnapshotEntry[] };
+  | {
+      kind: 'snapshot';
+      origin: string;
+      incarnation: number;
+      version: number;
+      entries: SnapshotEntry[];
+      /** Set on every page but the last: the id to continue after. Entries come in id order. */
+      next?: string;
+    };
 
-export type ApplyResult = 'applied' | 'stale' | 'gap';
+/** `refused`: holding it would pass a bound on devices or bytes; nothing was changed. */
+export type ApplyResult = 'applied' | 'stale' | 'gap' | 'refused';
 
 interface StoredDevice {
   version: number;
   record: DeviceRecord;
+  /** Its JSON size, for paging and for the bound on bytes held. */
+  bytes: number;
 }
 
 interface Origin {
@@ -49,8 +68,11 @@ interface Origin {
   address?: string;
   peerPort?: number;
   devices: Map<string, StoredDevice>;
+  /** Sum of its devices' `bytes`. */
+  bytes: number;
   log: ChangeLog;
   conflict?: NameConflict;
+  mdns?: MdnsNames;
 }
 
 /**
@@ -65,6 +87,7 @@ export class Directory {
   private readonly site: string;
   private readonly logEntries: number;
   private readonly logDevices: number;
+  private readonly holdings: Holdings;
 
   constructor(
     private readonly components: { clock: Clock },
@@ -73,6 +96,11 @@ export class Directory {
     this.site = init.site;
     this.logEntries = init.changeLogEntries ?? 64; // minutes of churn at one change a second
     this.logDevices = init.changeLogDevices ?? 512; // a snapshot of a large host is cheaper than a long log
+    this.holdings = new Holdings({
+      devices: init.maxDevices ?? 50_000, // fifty full hosts; far above any real site
+      // Device JSON held (memory is a few times this): a dozen hosts of devices as large as the rules admit.
+      bytes: init.maxBytes ?? 64 * 1024 * 1024,
+    });
   }
 
   subscribe(listener: (e: DirectoryEvent) => void): () => void {
@@ -99,6 +127,7 @@ export class Directory {
         state: 'alive',
         lastSeen: this.components.clock.now(),
         devices: new Map(),
+        bytes: 0,
         log: new ChangeLog(0, this.logEntries, this.logDevices),
       };
       this.origins.set(name, origin);
@@ -128,6 +157,7 @@ export class Directory {
         continue;
       if (!fresh && (incarnation !== origin.incarnation || delta.version !== origin.version + 1))
         return applied ? 'applied' : 'gap';
+      if (!this.holdings.deltaFits(origin, delta, fresh)) return applied ? 'applied' : 'refused';
       if (fresh) {
         // Version 1 of a new incarnation starts from nothing, so its delta is the whole set: replace.
         this.replace(
@@ -152,6 +182,8 @@ export class Directory {
     if (!origin) throw new Error(`applySnapshot: unknown origin '${name}'`);
     if (incarnation < origin.incarnation || (incarnation === origin.incarnation && version <= origin.version))
       return 'stale';
+    const bytes = sumBytes(entries.map((e) => e.device));
+    if (!this.holdings.fits(origin, entries.length, bytes)) return 'refused';
     this.replace(origin, incarnation, version, entries);
     return 'applied';
   }
@@ -186,6 +218,7 @@ export class Directory {
     const origin = this.origins.get(name);
     if (!origin || origin.local) return;
     this.origins.delete(name);
+    this.holdings.account(origin, -origin.devices.size, -origin.bytes);
     if (origin.state === 'alive')
       for (const id of origin.devices.keys()) this.emit({ type: 'device-removed', agent: name, id });
     this.naming.invalidate();
@@ -196,18 +229,36 @@ export class Directory {
     if (origin) origin.conflict = conflict;
   }
 
+  /** The mDNS names a local agent publishes under (after a conflict, `name (2)`): shown in /v1/agents. */
+  setMdnsNames(name: string, mdns: MdnsNames): void {
+    const origin = this.origins.get(name);
+    if (origin) origin.mdns = mdns;
+  }
+
   // ---- read side --------------------------------------------------------------------------------
 
-  /** The deltas after `since`, or a snapshot when the log does not reach back or the incarnation differs. */
-  changesSince(name: string, incarnation: number, since: number): Changes | undefined {
+  /**
+   * The deltas after `since`, or a snapshot when the log does not reach back, the incarnation differs or
+   * the deltas would not fit a page. A snapshot larger than a page comes in pages: `after` continues one.
+   */
+  changesSince(name: string, incarnation: number, since: number, after?: string): Changes | undefined {
     const origin = this.origins.get(name);
     if (!origin || origin.version === 0 || origin.remote) return undefined;
     const base = { origin: name, incarnation: origin.incarnation, version: origin.version };
-    if (incarnation === origin.incarnation && since <= origin.version) {
+    if (after === undefined && incarnation === origin.incarnation && since <= origin.version) {
       const deltas = origin.log.since(since);
-      if (deltas) return { kind: 'deltas', ...base, deltas };
+      if (deltas && deltasBytes(deltas) <= SNAPSHOT_PAGE_BYTES) return { kind: 'deltas', ...base, deltas };
     }
-    const entries = [...origin.devices.values()].map((s) => ({ version: s.version, device: toDevice(s.record) }));
+    const page = [...origin.devices.entries()].filter(([id]) => after === undefined || id > after);
+    const entries: SnapshotEntry[] = [];
+    let bytes = 0;
+    for (const [, stored] of page.sort((a, b) => compare(a[0], b[0]))) {
+      if (entries.length > 0 && bytes + stored.bytes > SNAPSHOT_PAGE_BYTES) {
+        return { kind: 'snapshot', ...base, entries, next: entries[entries.length - 1].device.id };
+      }
+      bytes += stored.bytes;
+      entries.push({ version: stored.version, device: toDevice(stored.record) });
+    }
     return { kind: 'snapshot', ...base, entries };
   }
 
@@ -263,12 +314,13 @@ export class Directory {
     for (const o of [...this.origins.values()].sort((a, b) => compare(a.name, b.name))) {
       if (o.state !== 'alive' || o.version === 0) continue;
       hash.update(`${o.name}\0${o.incarnation}\0${o.version}\0`);
-      for (const id of [...o.devices.keys()].sort()) hash.update(canonicalJson(toDevice(o.devices.get(id)!.record)));
+      const sorted = [...o.devices.entries()].sort((a, b) => compare(a[0], b[0]));
+      for (const [, stored] of sorted) hash.update(canonicalJson(toDevice(stored.record)));
     }
     return hash.digest('hex').slice(0, 16);
   }
 
-  /** Names of every known origin; the sync layer walks them for liveness. */
+  /** Names of every known origin, without building their records (the swarm's invariants walk them). */
   originNames(): string[] {
     return [...this.origins.keys()];
   }
@@ -285,14 +337,19 @@ export class Directory {
     const announce = origin.state === 'alive';
     // Added or updated, what the directory held decides the event: a delta's lists are advice.
     for (const device of [...delta.added, ...delta.updated]) {
-      const existed = origin.devices.has(device.id);
+      const old = origin.devices.get(device.id);
       const stored = this.store(origin, device, delta.version);
       origin.devices.set(device.id, stored);
+      this.holdings.account(origin, old ? 0 : 1, stored.bytes - (old?.bytes ?? 0));
       if (announce)
-        this.emit({ type: existed ? 'device-updated' : 'device-added', agent: origin.name, device: stored.record });
+        this.emit({ type: old ? 'device-updated' : 'device-added', agent: origin.name, device: stored.record });
     }
     for (const id of delta.removed) {
-      if (origin.devices.delete(id) && announce) this.emit({ type: 'device-removed', agent: origin.name, id });
+      const old = origin.devices.get(id);
+      if (!old) continue;
+      origin.devices.delete(id);
+      this.holdings.account(origin, -1, -old.bytes);
+      if (announce) this.emit({ type: 'device-removed', agent: origin.name, id });
     }
     this.naming.invalidate();
   }
@@ -303,6 +360,11 @@ export class Directory {
     origin.incarnation = incarnation;
     origin.version = version;
     for (const entry of entries) after.set(entry.device.id, this.store(origin, entry.device, entry.version));
+    this.holdings.account(
+      origin,
+      after.size - before.size,
+      [...after.values()].reduce((n, x) => n + x.bytes, 0) - origin.bytes,
+    );
     origin.devices = after;
     origin.log.reset(version);
     if (origin.state === 'alive') {
@@ -325,7 +387,7 @@ export class Directory {
       ...device,
       origin: { incarnation: origin.incarnation, version },
     };
-    return { version, record };
+    return { version, record, bytes: deviceBytes(device) };
   }
 
   private setState(origin: Origin, state: AgentState): void {
@@ -354,6 +416,7 @@ export class Directory {
     if (o.address !== undefined) info.address = o.address;
     if (o.peerPort !== undefined) info.peerPort = o.peerPort;
     if (o.conflict) info.conflict = o.conflict;
+    if (o.mdns) info.mdns = o.mdns;
     if (o.remote) info.remote = true;
     return info;
   }
@@ -365,8 +428,11 @@ export class Directory {
 
 /** The device part of a record, as it travels between agents. */
 export function toDevice(record: DeviceRecord): Device {
-  const { agent: _agent, site: _site, origin: _origin, ...device } = record;
-  return device;
+  const device: Partial<DeviceRecord> = { ...record };
+  delete device.agent;
+  delete device.site;
+  delete device.origin;
+  return device as Device;
 }
 
 function compare(a: string, b: string): number {

@@ -1,3 +1,4 @@
+import type { HealthState } from '../profiles/checks.js';
 import type { Capability, Device } from '../profiles/model.js';
 
 export const AGENT_STATES = ['alive', 'lost', 'left'] as const;
@@ -36,6 +37,13 @@ export interface AgentInfo {
   /** Imported from another site through MQTT: read-only, never announced on the LAN. */
   remote?: boolean;
   conflict?: NameConflict;
+  /** This agent's mDNS instance and host labels, once probed (renamed after a conflict). */
+  mdns?: MdnsNames;
+}
+
+export interface MdnsNames {
+  instance: string;
+  host: string;
 }
 
 export interface DeviceFilter {
@@ -47,6 +55,8 @@ export interface DeviceFilter {
   /** A global-name prefix, on segment boundaries: `greenhouse` matches `greenhouse/climate`. */
   name?: string;
   site?: string;
+  /** A device without checks counts as passing (as a service without checks does in Consul). */
+  health?: HealthState;
   includeLost?: boolean;
 }
 
@@ -73,6 +83,7 @@ export function matchesFilter(record: DeviceRecord, f: DeviceFilter): boolean {
   if (f.capability !== undefined && !record.capabilities.some((c) => c.id === f.capability || c.type === f.capability))
     return false;
   if (f.kind !== undefined && !record.capabilities.some((c) => c.kind === f.kind)) return false;
+  if (f.health !== undefined && (record.health?.status ?? 'passing') !== f.health) return false;
   if (f.name !== undefined) {
     const p = f.name.replace(/\/+$/, '');
     if (!record.names.some((n) => n === p || n.startsWith(p + '/'))) return false;

@@ -1,10 +1,12 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Directory } from '../directory/directory.js';
 import type { EventJournal } from '../directory/event-journal.js';
 import type { HeraldMetrics } from '../metrics/herald-metrics.js';
 import type { ForgetOutcome } from '../agent/agent.js';
 import type { Registry } from 'prom-client';
+import type { ApiRoutes } from '../registration/local-api.js';
+import type { ApiVia } from '../registration/write-guard.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import {
@@ -19,7 +21,24 @@ import {
 } from './directory-routes.js';
 import { eventView } from './event-filter.js';
 import { decodeSegment, HttpProblem, readQuery, sendJson, sendProblem } from './problem.js';
+import { boundAddress, closeServer, listenBounded, type BoundedServer, type HttpBounds } from './listen.js';
+import { parseRequestTarget, RequestTargetError, type RequestTarget } from './request-target.js';
 import { EventStream } from './sse.js';
+
+/**
+ * The local API serves a few readers (the CLI, a dashboard, Prometheus): 256 connections in all is
+ * ample, and a client slower than 5 s with its headers is cut off. Idle connections go after 30 s (an
+ * event stream is never idle: it writes a comment every keepAliveMs).
+ */
+export const API_BOUNDS: HttpBounds = {
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 30_000,
+  maxConnections: 256,
+  maxConnectionsPerSource: 128,
+  maxHeadersCount: 64,
+};
 
 export { parseDeviceFilter } from './directory-routes.js';
 
@@ -41,6 +60,8 @@ export interface ApiComponents {
   forget?: (name: string) => ForgetOutcome;
   /** Returns a problem when the request may not proceed (the bearer token of a non-loopback API). */
   authorize?: (req: IncomingMessage) => HttpProblem | undefined;
+  /** Route groups with their own methods (registration), handed whole requests after authorization. */
+  routes?: ApiRoutes[];
 }
 
 export interface ApiInit {
@@ -66,7 +87,7 @@ const ROUTES = [
 
 /** The local query API: read-only views of the directory, its change stream, health and metrics. */
 export class ApiServer {
-  private server: Server | undefined;
+  private server: BoundedServer | undefined;
   private readonly streams = new Set<EventStream>();
 
   constructor(
@@ -75,20 +96,21 @@ export class ApiServer {
   ) {}
 
   async start(): Promise<AddressInfo> {
-    if (this.server) return this.server.address() as AddressInfo;
-    const server = createServer((req, res) => this.handle(req, res));
-    server.headersTimeout = 10_000; // a client that never finishes its headers does not hold a socket
-    server.requestTimeout = 30_000;
-    server.keepAliveTimeout = 5_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.init.port, this.init.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
+    if (this.server) return boundAddress(this.server);
+    const keepAliveMs = this.init.keepAliveMs ?? 15_000;
+    this.server = await listenBounded((req, res) => this.handle(req, res), {
+      host: this.init.host,
+      port: this.init.port,
+      // An event stream writes a comment every keepAliveMs: the idle timeout must be longer.
+      bounds: { ...API_BOUNDS, idleTimeoutMs: Math.max(API_BOUNDS.idleTimeoutMs, 2 * keepAliveMs) },
+      onRefused: (reason) => this.c.metrics.invalidInput.inc({ source: 'api-connection', reason }),
     });
-    this.server = server;
-    return server.address() as AddressInfo;
+    return boundAddress(this.server);
+  }
+
+  /** The request handler, for another listener serving the same API (the unix socket). */
+  handlerFor(via: ApiVia): (req: IncomingMessage, res: ServerResponse) => void {
+    return (req, res) => this.handle(req, res, via);
   }
 
   async stop(): Promise<void> {
@@ -97,18 +119,24 @@ export class ApiServer {
     this.server = undefined;
     for (const s of this.streams) s.close();
     this.streams.clear();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(server);
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  /** Every outcome is an answer: a problem for the client's faults, a 500 (logged, counted) for ours. */
+  private handle(req: IncomingMessage, res: ServerResponse, via: ApiVia = 'tcp'): void {
     let route = 'unknown';
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0].slice(0, 256);
     try {
-      const url = new URL(req.url ?? '/', 'http://api.invalid');
-      // Liveness is open, as probes from a service manager or orchestrator carry no token.
-      const denied = url.pathname === '/livez' ? undefined : this.c.authorize?.(req);
-      if (denied) throw denied;
+      const url = this.target(req);
+      // Liveness is open, as probes from a service manager or orchestrator carry no token; the unix
+      // socket's file mode decides who may use it.
+      const denied = url.pathname === '/livez' || via === 'socket' ? undefined : this.c.authorize?.(req);
+      if (denied) {
+        this.c.metrics.invalidInput.inc({ source: 'api-request', reason: denied.slug });
+        throw denied;
+      }
+      const group = this.c.routes?.find((r) => r.matches(url.pathname));
+      if (group) return this.handleGroup(group, req, res, url, via);
       route = this.route(url.pathname);
       if (route === 'forget') return this.forget(url.pathname, req, res);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -127,9 +155,46 @@ export class ApiServer {
         err instanceof HttpProblem
           ? err
           : new HttpProblem(500, 'Internal error', 'the agent failed to answer this request; see its log');
-      if (!(err instanceof HttpProblem)) this.c.logger.error({ err, path }, 'API request failed');
-      sendProblem(res, problem, path);
+      if (!(err instanceof HttpProblem)) {
+        this.c.logger.error({ err, path }, 'API request failed');
+        this.c.metrics.bugs.inc({ where: 'api-handler' });
+      }
+      try {
+        sendProblem(res, problem, path);
+      } catch {
+        res.destroy(); // the response itself failed (a socket gone mid-write): nothing more to say
+      }
       this.c.metrics.apiRequests.inc({ route, status: String(problem.status) });
+    }
+  }
+
+  private handleGroup(
+    group: ApiRoutes,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: RequestTarget,
+    via: ApiVia,
+  ): void {
+    group.handle(req, res, url, via).then(
+      () => this.c.metrics.apiRequests.inc({ route: group.name, status: String(res.statusCode) }),
+      (err: unknown) => {
+        this.c.logger.error({ err, path: url.pathname }, 'API request failed');
+        sendProblem(
+          res,
+          new HttpProblem(500, 'Internal error', 'the agent failed to answer this request; see its log'),
+        );
+        this.c.metrics.apiRequests.inc({ route: group.name, status: '500' });
+      },
+    );
+  }
+
+  private target(req: IncomingMessage): RequestTarget {
+    try {
+      return parseRequestTarget(req.url);
+    } catch (err) {
+      if (!(err instanceof RequestTargetError)) throw err;
+      this.c.metrics.invalidInput.inc({ source: 'api-request', reason: `target-${err.reason}` });
+      throw new HttpProblem(400, 'Bad request', err.message, 'bad-target');
     }
   }
 
@@ -175,7 +240,7 @@ export class ApiServer {
     this.c.metrics.apiRequests.inc({ route: 'forget', status: '200' });
   }
 
-  private dispatch(route: string, url: URL, req: IncomingMessage, res: ServerResponse): void {
+  private dispatch(route: string, url: RequestTarget, req: IncomingMessage, res: ServerResponse): void {
     const d = this.c.directory;
     switch (route) {
       case 'devices':

@@ -6,7 +6,9 @@ import type { AgentInfo, DeviceFilter } from '../directory/records.js';
 import { CAPABILITY_KINDS, type CapabilityKind } from '../profiles/model.js';
 import type { Clock } from '../util/clock.js';
 import { HERALD_VERSION } from '../version.js';
+import { parseHealthParam } from './health-param.js';
 import { decodeSegment, HttpProblem, readQuery } from './problem.js';
+import type { RequestTarget } from './request-target.js';
 
 /** What the directory's read routes need. */
 export interface DirectoryViews {
@@ -15,7 +17,7 @@ export interface DirectoryViews {
   clock: Clock;
 }
 
-export const FILTER_KEYS = ['agent', 'capability', 'kind', 'tag', 'name', 'site'] as const;
+export const FILTER_KEYS = ['agent', 'capability', 'kind', 'tag', 'name', 'site', 'health'] as const;
 
 /**
  * Sends a view of the directory with the journal index it reflects (`X-Herald-Index`, and `index` in
@@ -50,7 +52,7 @@ export function sendView(
 }
 
 /** GET /v1/devices: every alive agent's devices, filtered. */
-export function listDevices(v: DirectoryViews, url: URL, req: IncomingMessage, res: ServerResponse): void {
+export function listDevices(v: DirectoryViews, url: RequestTarget, req: IncomingMessage, res: ServerResponse): void {
   const filter = parseDeviceFilter(readQuery(url, [...FILTER_KEYS, 'include']));
   const index = v.journal.lastId;
   const devices = v.directory.devices(filter);
@@ -58,7 +60,12 @@ export function listDevices(v: DirectoryViews, url: URL, req: IncomingMessage, r
 }
 
 /** GET /v1/devices/{agent}: that agent's devices (filtered like the list); 404 for an unknown agent. */
-export function listAgentDevices(v: DirectoryViews, url: URL, req: IncomingMessage, res: ServerResponse): void {
+export function listAgentDevices(
+  v: DirectoryViews,
+  url: RequestTarget,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
   const agent = decodeSegment(url.pathname.slice('/v1/devices/'.length));
   const filter = parseDeviceFilter(readQuery(url, [...FILTER_KEYS.filter((k) => k !== 'agent'), 'include']));
   if (!v.directory.agent(agent)) throw new HttpProblem(404, 'Not found', `no agent '${agent}' is known`, 'no-agent');
@@ -68,7 +75,7 @@ export function listAgentDevices(v: DirectoryViews, url: URL, req: IncomingMessa
 }
 
 /** GET /v1/devices/{agent}/{device}: one device, or a 404 saying whether the agent or the device is unknown. */
-export function showDevice(v: DirectoryViews, url: URL, req: IncomingMessage, res: ServerResponse): void {
+export function showDevice(v: DirectoryViews, url: RequestTarget, req: IncomingMessage, res: ServerResponse): void {
   const includeLost = parseInclude(readQuery(url, ['include']).include);
   const parts = url.pathname.slice('/v1/devices/'.length).split('/');
   if (parts.length !== 2 || !parts[0] || !parts[1])
@@ -89,7 +96,7 @@ export function showDevice(v: DirectoryViews, url: URL, req: IncomingMessage, re
 }
 
 /** GET /v1/agents: every known agent; this one marked with the software it runs and heard from now. */
-export function listAgents(v: DirectoryViews, url: URL, req: IncomingMessage, res: ServerResponse): void {
+export function listAgents(v: DirectoryViews, url: RequestTarget, req: IncomingMessage, res: ServerResponse): void {
   readQuery(url, []);
   const index = v.journal.lastId;
   const agents = v.directory.agents().map((a) => present(v, a));
@@ -97,7 +104,7 @@ export function listAgents(v: DirectoryViews, url: URL, req: IncomingMessage, re
 }
 
 /** GET /v1/agents/{name}. */
-export function showAgent(v: DirectoryViews, url: URL, req: IncomingMessage, res: ServerResponse): void {
+export function showAgent(v: DirectoryViews, url: RequestTarget, req: IncomingMessage, res: ServerResponse): void {
   readQuery(url, []);
   const name = decodeSegment(url.pathname.slice('/v1/agents/'.length));
   const index = v.journal.lastId;
@@ -129,6 +136,7 @@ export function parseDeviceFilter(q: Record<string, string | undefined>): Device
     }
     filter.kind = q.kind as CapabilityKind;
   }
+  filter.health = parseHealthParam(q.health);
   for (const key of ['agent', 'capability', 'tag', 'name', 'site'] as const) {
     if (q[key] === undefined) continue;
     if (q[key] === '') throw new HttpProblem(400, 'Bad request', `query parameter '${key}' is empty`, 'bad-parameter');

@@ -1,10 +1,30 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { AUTH_HEADER, type PeerAuth } from '../security/peer-auth.js';
 import { PEER_PATHS } from '../sync/peer-protocol.js';
 import type { PeerService } from '../transport/transport.js';
 import type { Clock } from '../util/clock.js';
 import { TokenBuckets } from '../util/token-bucket.js';
+import { boundAddress, closeServer, listenBounded, type BoundedServer, type HttpBounds } from './listen.js';
+import { parseRequestTarget, RequestTargetError, type RequestTarget } from './request-target.js';
+
+/**
+ * Catch-up requests are tiny and quick: a peer that has not sent its headers in 2 s is cut off, and a
+ * connection that never sends a byte goes after 3 s. An agent opens at most two sockets to a peer
+ * (HttpPeerClient), so 16 per source is ample; 512 in all bounds what a LAN can make the agent hold.
+ * Keep-alive (4 s) outlasts the client's idle timeout (2 s), so the client closes idle sockets first.
+ */
+export const PEER_BOUNDS: HttpBounds = {
+  headersTimeoutMs: 2_000,
+  requestTimeoutMs: 3_000,
+  keepAliveTimeoutMs: 4_000,
+  idleTimeoutMs: 3_000,
+  maxConnections: 512,
+  maxConnectionsPerSource: 16,
+  loopbackExempt: true,
+  maxHeadersCount: 32,
+  maxRequestsPerSocket: 10_000,
+};
 
 export interface PeerServerOptions {
   /** With a cluster key: requests must be signed, and answers are. */
@@ -13,8 +33,10 @@ export interface PeerServerOptions {
   /** Requests a second one source may make (sustained), and the burst allowed. */
   ratePerSecond?: number;
   burst?: number;
-  /** Every refused request, by reason: counted and logged (rate-limited) by the caller. */
-  onRejected?: (reason: string, from: string) => void;
+  /** Timeouts and connection caps; PEER_BOUNDS unless a test needs others. */
+  bounds?: HttpBounds;
+  /** Every refused request or connection, by reason: counted and logged (rate-limited) by the caller. */
+  onRejected?: (reason: string, from: string, err?: unknown) => void;
   /** Taps for accounting (the benchmark counts bytes on the wire); none in production. */
   onExchange?: (route: string, bytesIn: number, bytesOut: number) => void;
 }
@@ -25,7 +47,7 @@ export interface PeerServerOptions {
  * and (with a cluster key) signed requests only.
  */
 export class PeerHttpServer {
-  private server: Server | undefined;
+  private server: BoundedServer | undefined;
   private readonly buckets: TokenBuckets | undefined;
 
   constructor(
@@ -38,43 +60,54 @@ export class PeerHttpServer {
   }
 
   async start(): Promise<AddressInfo> {
-    if (this.server) return this.server.address() as AddressInfo;
+    if (this.server) return boundAddress(this.server);
     const counted = new WeakMap<Socket, { read: number; written: number }>();
-    const server = createServer((req, res) => {
-      if (this.opts.onExchange) {
-        const socket = req.socket;
-        const path = (req.url ?? '').split('?')[0];
-        res.once('finish', () => {
-          const last = counted.get(socket) ?? { read: 0, written: 0 };
-          const now = { read: socket.bytesRead, written: socket.bytesWritten };
-          counted.set(socket, now);
-          this.opts.onExchange!(path, now.read - last.read, now.written - last.written);
-        });
-      }
-      this.handle(req, res);
-    });
-    server.headersTimeout = 5_000; // a peer that trickles headers is cut off: catch-up requests are tiny
-    server.requestTimeout = 10_000;
-    server.keepAliveTimeout = 15_000; // longer than the client's, so the client closes idle sockets first
-    server.maxHeadersCount = 32;
-    server.maxRequestsPerSocket = 10_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.init.port, this.init.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server = server;
-    return server.address() as AddressInfo;
+    this.server = await listenBounded(
+      (req, res) => {
+        if (this.opts.onExchange) this.tapExchange(req, res, counted, this.opts.onExchange);
+        this.handleSafely(req, res);
+      },
+      {
+        ...this.init,
+        bounds: this.opts.bounds ?? PEER_BOUNDS,
+        onRefused: (reason, from) => this.opts.onRejected?.(reason, from),
+      },
+    );
+    return boundAddress(this.server);
   }
 
   async stop(): Promise<void> {
     const server = this.server;
-    if (!server) return;
     this.server = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server) await closeServer(server);
+  }
+
+  private tapExchange(
+    req: IncomingMessage,
+    res: ServerResponse,
+    counted: WeakMap<Socket, { read: number; written: number }>,
+    onExchange: NonNullable<PeerServerOptions['onExchange']>,
+  ): void {
+    const socket = req.socket;
+    const path = (req.url ?? '').split('?')[0];
+    res.once('finish', () => {
+      const last = counted.get(socket) ?? { read: 0, written: 0 };
+      const now = { read: socket.bytesRead, written: socket.bytesWritten };
+      counted.set(socket, now);
+      onExchange(path, now.read - last.read, now.written - last.written);
+    });
+  }
+
+  /** No request may take the process down: whatever a handler throws is a 500, counted and reported. */
+  private handleSafely(req: IncomingMessage, res: ServerResponse): void {
+    try {
+      this.handle(req, res);
+    } catch (err) {
+      this.opts.onRejected?.('internal', req.socket.remoteAddress ?? '', err);
+      if (res.headersSent) res.destroy();
+      else
+        send(res, 500, { type: 'about:blank', title: 'internal', status: 500, detail: 'the agent failed to answer' });
+    }
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -85,7 +118,13 @@ export class PeerHttpServer {
     };
     if (this.buckets && !this.buckets.take(from))
       return reject(429, 'rate-limited', 'too many requests from this address; slow down');
-    const url = new URL(req.url ?? '/', 'http://peer.invalid');
+    let url: RequestTarget;
+    try {
+      url = parseRequestTarget(req.url);
+    } catch (err) {
+      if (!(err instanceof RequestTargetError)) throw err;
+      return reject(400, `target-${err.reason}`, err.message);
+    }
     const route =
       url.pathname === PEER_PATHS.changes ? 'changes' : url.pathname === PEER_PATHS.hello ? 'hello' : undefined;
     if (!route) return reject(404, 'no-route', `no peer route ${url.pathname.slice(0, 64)}`);

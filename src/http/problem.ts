@@ -52,7 +52,7 @@ export function sendJson(
 }
 
 /** Parses a query string against the parameters a route knows; anything else is a 400 naming it. */
-export function readQuery(url: URL, allowed: readonly string[]): Record<string, string> {
+export function readQuery(url: { searchParams: URLSearchParams }, allowed: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of url.searchParams) {
     if (!allowed.includes(key)) {

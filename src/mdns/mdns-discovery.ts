@@ -1,295 +1,269 @@
-import BonjourPkg from 'bonjour-service';
+import type { Socket } from 'node:dgram';
+import { networkInterfaces } from 'node:os';
 import type { AgentContext, AgentExtension } from '../agent/agent.js';
 import type { Device } from '../profiles/model.js';
 import { FORMAT_VERSION } from '../protocol/codec.js';
+import { HttpPeerClient } from '../transport/http-peer-client.js';
+import type { PeerClient } from '../transport/transport.js';
 import type { Logger } from '../util/logger.js';
-import type { TimerHandle } from '../util/clock.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
+import { Browser } from './browser.js';
+import { claimLabel, claimName, newClaim, type Claim } from './claims.js';
+import { HintVerifier } from './hints.js';
+import { MdnsSocket, onLinkOf } from './mdns-socket.js';
+import { hostLabel, type ServiceSpec } from './records.js';
+import { Responder } from './responder.js';
 import { deviceTxt, heraldTxt, parseHeraldTxt } from './txt.js';
 
-const { Bonjour, Service } = BonjourPkg;
-type BonjourInstance = InstanceType<typeof Bonjour>;
-type ServiceInstance = InstanceType<typeof Service>;
-type BrowserInstance = ReturnType<BonjourInstance['find']>;
-
-interface DnsRecord {
-  name: string;
-  type: string;
-  ttl: number;
-  data: unknown;
-  flush?: boolean;
-}
-
-/** The parts of bonjour-service's responder used here (typed private in its declarations). */
-interface Responder {
-  mdns: NodeJS.EventEmitter & { respond(packet: { answers: DnsRecord[] }, cb?: (err?: Error) => void): void };
-  register(records: DnsRecord[]): void;
-  unregister(records: DnsRecord[]): void;
-}
-
-interface Published {
-  service: ServiceInstance;
-  records: DnsRecord[];
-  timer?: TimerHandle;
-}
-
 export interface MdnsInit {
-  /** IPv4 address of the one interface mDNS runs on (DEVELOPERS.md: never every interface). */
+  /** IPv4 address of the one interface mDNS runs on (never every interface). */
   interfaceAddress: string;
-  /** Browse `_herald._tcp` and feed versions to sync (modes `mdns` and `both`). */
+  /** Browse `_herald._tcp` and feed verified versions to sync (modes `mdns` and `both`). */
   browse: boolean;
   /** Also publish each device with an HTTP endpoint on this host as `_http._tcp`. */
   publishDevices: boolean;
-  /** An unbound UDP socket for multicast-dns to use (the benchmark injects loss through it). */
-  socket?: import('node:dgram').Socket;
+  /** An unbound UDP socket to use (the benchmark injects loss through it). */
+  socket?: Socket;
+  /** The client mDNS hints are verified with: the agent's own, signed when a cluster key is set. */
+  peers?: PeerClient;
+  /** 5353 unless a test says otherwise. */
+  port?: number;
 }
 
 /**
- * Herald on mDNS/DNS-SD (RFC 6762/6763), through bonjour-service: the agent as `_herald._tcp` with its
- * version in TXT, so standard tools (Avahi, Bonjour, python-zeroconf, Home Assistant) see it, and so that
- * a cluster can sync where raw multicast is barred.
+ * Herald on mDNS/DNS-SD (RFC 6762/6763): the agent as `_herald._tcp` with its version in TXT, so that
+ * standard tools (Avahi, Bonjour, python-zeroconf, Home Assistant) see it, and a cluster can sync where
+ * raw multicast is barred. See docs/mdns.md.
  *
- * bonjour-service has no TXT update, and its Service adds an address record for every interface of the
- * host (none for loopback). So its Service builds the names, its Server answers queries, its Browser
- * browses, and the records and announcements are ours: address records for the configured interface
- * only, the cache-flush bit on unique records (§10.2), and on each change the whole set announced twice,
- * a second apart (§8.3, §8.4), rather than a goodbye and a new publication.
+ * A second responder beside the host's own (avahi), as RFC 6762 §15 allows, that publishes only names it
+ * owns: the SRV points at a per-agent host label (`<agent>-herald.local`) with the configured interface's
+ * address, never at the host's name, so nothing Herald announces or withdraws touches the host's records
+ * or another agent's. Every unique name is probed and defended, renamed on conflict. What it hears is a
+ * hint checked with the agent named (hints.ts), never applied as such.
  */
 export class MdnsDiscovery implements AgentExtension {
   readonly name = 'mdns';
-  private bonjour: BonjourInstance | undefined;
-  private browser: BrowserInstance | undefined;
-  private agentService: Published | undefined;
-  private readonly deviceServices = new Map<string, Published>();
+  private socket: MdnsSocket | undefined;
+  private responder: Responder | undefined;
+  private browser: Browser | undefined;
+  private hints: HintVerifier | undefined;
   private ctx: AgentContext | undefined;
   private unsubscribe: (() => void) | undefined;
-  private announcements = 0;
+  private readonly sending = new Set<Promise<void>>();
+  private packetsSent = 0;
   private lastError: string | undefined;
+  private ownPeers: PeerClient | undefined;
 
   constructor(private readonly init: MdnsInit) {}
+
+  private get c(): AgentContext {
+    if (!this.ctx) throw new TypeError('mDNS is not started');
+    return this.ctx;
+  }
 
   async start(ctx: AgentContext): Promise<void> {
     this.ctx = ctx;
     const log = ctx.logger.child({ component: 'mdns' });
-    const opts = {
-      interface: this.init.interfaceAddress,
-      bind: '0.0.0.0',
-      ttl: 255,
-      ...(this.init.socket ? { socket: this.init.socket } : {}),
-    };
-    const bonjour = new Bonjour(opts as never, (err: Error) => this.onError(log, err));
-    this.bonjour = bonjour;
-    const mdns = this.responder().mdns;
-    mdns.on('warning', (err: Error) => log.debug({ err: err.message }, 'mDNS warning'));
-    mdns.on('error', (err: Error) => this.onError(log, err));
-    await new Promise<void>((resolve) => mdns.once('ready', () => resolve()));
-
+    const address = this.init.interfaceAddress;
     const id = ctx.identity;
-    this.agentService = this.publish({
-      name: `${id.name}@${id.site}`,
-      type: 'herald',
-      port: id.peerPort,
-      txt: this.txt(),
+    this.socket = this.makeSocket(log);
+    this.responder = new Responder(
+      {
+        address,
+        clock: ctx.clock,
+        random: ctx.random,
+        send: (p) => this.send(p),
+        onRenamed: (c, from) => {
+          ctx.metrics.mdnsConflicts.inc({ kind: c.kind });
+          log.warn({ from, to: claimLabel(c) }, 'mDNS name taken by another responder; renamed (RFC 6762 §9)');
+          this.showNames();
+        },
+        onAnnounced: () => this.showNames(),
+      },
+      newClaim('host', 'host', hostLabel(id.name)),
+    );
+    if (this.init.browse) this.makeBrowser(log);
+    const internalLog = new RateLimitedLog(ctx.clock, 60_000);
+    await this.socket.start((packet, from) => {
+      // A packet that passed the checks and still trips the code is counted, never a crash.
+      try {
+        this.responder?.onPacket(packet);
+        this.browser?.onPacket(packet, from.address);
+      } catch (err) {
+        ctx.metrics.invalidInput.inc({ source: 'mdns', reason: 'internal' });
+        if (internalLog.allow('internal')) log.error({ err: (err as Error).message }, 'an mDNS packet was not handled');
+      }
     });
+    this.responder.setService(newClaim('agent', 'service', `${id.name}@${id.site}`, this.agentSpec()));
     this.unsubscribe = ctx.local.onChange(() => this.onLocalChange());
     if (this.init.publishDevices) this.syncDevices();
+    this.responder.start();
+    this.browser?.start();
+    log.info({ interface: address, browse: this.init.browse, devices: this.init.publishDevices }, 'mDNS started');
+  }
 
-    if (this.init.browse) {
-      this.browser = bonjour.find({ type: 'herald' });
-      const seen = (service: ServiceInstance) => this.onAdvert(service);
-      this.browser.on('up', seen);
-      this.browser.on('txt-update', seen);
-      this.browser.on('srv-update', seen);
-      this.requery(1000);
-      this.browser.on('down', (service: ServiceInstance) => {
-        const txt = parseHeraldTxt(service.txt);
-        if (txt) ctx.sync.observeGoodbye(txt.name, txt.incarnation);
-      });
-    }
-    log.info(
-      { interface: this.init.interfaceAddress, browse: this.init.browse, devices: this.init.publishDevices },
-      'mDNS started',
-    );
+  private makeSocket(log: Logger): MdnsSocket {
+    const ctx = this.c;
+    const dropLog = new RateLimitedLog(ctx.clock, 60_000);
+    const address = this.init.interfaceAddress;
+    return new MdnsSocket({
+      interfaceAddress: address,
+      onLink: onLinkOf(address, netmaskOf(address)),
+      clock: ctx.clock,
+      socket: this.init.socket,
+      port: this.init.port,
+      onDrop: (reason, from) => {
+        ctx.metrics.invalidInput.inc({ source: 'mdns', reason });
+        if (dropLog.allow(reason)) log.warn({ reason, from: `${from.address}:${from.port}` }, 'dropped an mDNS packet');
+      },
+    });
+  }
+
+  /** The browser, and the checks its hints go through before sync hears of them. */
+  private makeBrowser(log: Logger): void {
+    const ctx = this.c;
+    const peers = this.init.peers ?? new HttpPeerClient({ localAddress: this.init.interfaceAddress });
+    if (!this.init.peers) this.ownPeers = peers;
+    const hints = new HintVerifier({
+      site: ctx.identity.site,
+      self: ctx.identity.name,
+      peers,
+      sync: ctx.sync,
+      directory: ctx.directory,
+      clock: ctx.clock,
+      metrics: ctx.metrics,
+      logger: log,
+      timeoutMs: 2000,
+    });
+    this.hints = hints;
+    this.browser = new Browser({
+      type: '_herald._tcp.local',
+      clock: ctx.clock,
+      random: ctx.random,
+      send: (p) => this.send(p),
+      onAdvert: (_instance, txt, port, from) => this.onAdvert(txt, port, from),
+      onGoodbye: (_instance, txt) => {
+        const t = parseHeraldTxt(txt);
+        if (t) hints.goodbye(t.name);
+      },
+      onDrop: (reason) => ctx.metrics.invalidInput.inc({ source: 'mdns', reason }),
+      own: () => this.ownInstances(),
+    });
   }
 
   async stop(opts: { goodbye?: boolean } = {}): Promise<void> {
-    const bonjour = this.bonjour;
-    if (!bonjour) return;
-    this.bonjour = undefined;
+    const socket = this.socket;
+    if (!socket) return;
     this.unsubscribe?.();
     this.browser?.stop();
-    const all = [...this.deviceServices.values(), ...(this.agentService ? [this.agentService] : [])];
-    for (const p of all) this.ctx?.clock.clearTimeout(p.timer);
-    // Goodbye: every record again with TTL 0 (RFC 6762 §10.1), then close.
-    const goodbye = all.flatMap((p) => p.records.map((r) => ({ ...r, ttl: 0 })));
-    if (goodbye.length > 0 && (opts.goodbye ?? true)) {
-      const responder = (bonjour as unknown as { server: Responder }).server;
-      responder.unregister(goodbye);
-      await new Promise<void>((resolve) => responder.mdns.respond({ answers: goodbye }, () => resolve()));
-    }
-    await new Promise<void>((resolve) => bonjour.destroy(() => resolve()));
+    this.hints?.stop();
+    this.responder?.stop(opts.goodbye ?? true);
+    this.socket = undefined;
+    await Promise.allSettled([...this.sending]);
+    await socket.stop();
+    await this.ownPeers?.close();
   }
 
   health(): { ok: boolean; detail?: string } {
-    return {
-      ok: true,
-      detail: `${this.announcements} announcements${this.lastError ? `; last error: ${this.lastError}` : ''}`,
-    };
+    const names = this.responder?.claims().map((c) => `${claimLabel(c)} ${c.state}`) ?? [];
+    const error = this.lastError ? `; last error: ${this.lastError}` : '';
+    return { ok: true, detail: `${this.packetsSent} packets sent; ${names.join(', ')}${error}` };
   }
 
-  private responder(): Responder {
-    return (this.bonjour as unknown as { server: Responder }).server;
+  private send(packet: Parameters<MdnsSocket['send']>[0] | object): void {
+    const socket = this.socket;
+    if (!socket) return;
+    this.packetsSent += 1;
+    this.c.metrics.announcementsSent.inc({ type: 'mdns' });
+    const p = socket.send(packet as Parameters<MdnsSocket['send']>[0]).catch((err: unknown) => {
+      this.lastError = (err as Error).message;
+    });
+    this.sending.add(p);
+    void p.finally(() => this.sending.delete(p));
   }
 
-  private onError(log: Logger, err: Error): void {
-    this.lastError = err.message;
-    log.error({ err: err.message }, 'mDNS socket error');
+  private ownInstances(): string[] {
+    const agent = this.responder?.claims().find((c) => c.key === 'agent');
+    return agent?.state === 'announced' ? [claimName(agent)] : [];
   }
 
-  private txt(): Record<string, string> {
-    const id = this.ctx!.identity;
-    return heraldTxt({
+  private showNames(): void {
+    const r = this.responder;
+    if (!r) return;
+    const agent = r.claims().find((c) => c.key === 'agent');
+    if (agent?.state !== 'announced') return;
+    this.c.directory.setMdnsNames(this.c.identity.name, {
+      instance: claimLabel(agent),
+      host: `${claimLabel(r.host)}.local`,
+    });
+  }
+
+  private agentSpec(): ServiceSpec {
+    const id = this.c.identity;
+    const txt = heraldTxt({
       name: id.name,
       site: id.site,
       incarnation: id.incarnation,
-      version: this.ctx!.local.currentVersion,
+      version: this.c.local.currentVersion,
       path: '/v1/peer',
       format: FORMAT_VERSION,
     });
-  }
-
-  private publish(
-    config: { name: string; type: string; port: number; txt: Record<string, string> },
-    announceUntil = 3_600_000,
-  ): Published {
-    const id = this.ctx!.identity;
-    const service = new Service(
-      { ...config, protocol: 'tcp', host: `${id.host}.local`, disableIPv6: true, probe: false },
-      () => {},
-      () => {},
-    );
-    const records: DnsRecord[] = (service.records() as DnsRecord[])
-      .filter((r) => r.type !== 'A' && r.type !== 'AAAA')
-      .concat({ name: service.host, type: 'A', ttl: 120, data: this.init.interfaceAddress })
-      // Unique records carry the cache-flush bit (RFC 6762 §10.2); PTRs are shared.
-      .map((r) => (r.type === 'PTR' ? r : { ...r, flush: true }));
-    this.responder().register(records);
-    const published: Published = { service, records };
-    this.announce(published, 1000, announceUntil);
-    return published;
-  }
-
-  /**
-   * Announcements a second apart (RFC 6762 §8.3); after start they go on at 3, 9, 27 s... up to an
-   * hour (as bonjour-service does), so a newcomer whose first announcements were lost is still heard.
-   * A change is announced twice, a second apart (§8.4), which ends the start-up series.
-   */
-  private announce(p: Published, next = 1000, last = 3_600_000): void {
-    const bonjour = this.bonjour;
-    if (!bonjour) return;
-    this.responder().mdns.respond({ answers: p.records }, (err?: Error) => {
-      if (err) this.lastError = err.message;
-    });
-    this.announcements += 1;
-    this.ctx!.metrics.announcementsSent.inc({ type: 'mdns' });
-    this.ctx!.clock.clearTimeout(p.timer);
-    if (next <= last) {
-      p.timer = this.ctx!.clock.setTimeout(() => this.announce(p, next * 3, last), next);
-      p.timer.unref?.();
-    }
-  }
-
-  /** Queries again 1, 3 and 9 s after start: a lost first query or answer is not the end of it. */
-  private requery(delay: number): void {
-    if (delay > 9000) return;
-    const timer = this.ctx!.clock.setTimeout(() => {
-      if (!this.browser || !this.bonjour) return;
-      this.browser.update();
-      this.requery(delay * 3);
-    }, delay);
-    timer.unref?.();
+    return { instance: `${id.name}@${id.site}`, type: '_herald._tcp', port: id.peerPort, txt };
   }
 
   private onLocalChange(): void {
-    const p = this.agentService;
-    if (!p) return;
-    // Update the TXT record object in place: bonjour's responder holds the same object, so answers to
-    // queries carry the new version too.
-    const txt = p.records.find((r) => r.type === 'TXT');
-    if (txt) txt.data = Object.entries(this.txt()).map(([k, v]) => Buffer.from(`${k}=${v}`));
-    this.announce(p, 1000, 1000);
+    const id = this.c.identity;
+    this.responder?.setService(newClaim('agent', 'service', `${id.name}@${id.site}`, this.agentSpec()));
     if (this.init.publishDevices) this.syncDevices();
   }
 
-  private onAdvert(service: ServiceInstance): void {
-    const txt = parseHeraldTxt(service.txt);
-    if (!txt || !this.ctx) {
-      this.ctx?.metrics.invalidInput.inc({ source: 'mdns', reason: 'txt' });
-      return;
-    }
-    const address = service.addresses?.find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a)) ?? service.referer?.address;
-    if (!address) return;
-    this.ctx.sync.observe(
-      {
-        name: txt.name,
-        site: txt.site,
-        incarnation: txt.incarnation,
-        version: txt.version,
-        address,
-        peerPort: service.port,
-      },
-      'mdns',
-    );
+  private onAdvert(txt: Record<string, string>, port: number, from: string): void {
+    const t = parseHeraldTxt(txt);
+    if (!t) return this.c.metrics.invalidInput.inc({ source: 'mdns', reason: 'txt' });
+    // Heard, not believed: what sync applies comes from the probe the hint leads to.
+    this.c.metrics.announcementsReceived.inc({ type: 'mdns-advert' });
+    this.hints?.advert(t.name, t.site, t.incarnation, t.version, { address: from, port });
   }
 
   /** Devices with an HTTP endpoint on this host, as `_http._tcp` services: published, updated, withdrawn. */
   private syncDevices(): void {
-    const id = this.ctx!.identity;
-    const wanted = new Map<string, { device: Device; port: number; path: string }>();
-    for (const device of this.ctx!.local.devices()) {
-      for (const cap of device.capabilities) {
-        if (!cap.endpoint) continue;
-        let url: URL;
-        try {
-          url = new URL(cap.endpoint);
-        } catch {
-          continue;
-        }
-        if (
-          (url.protocol !== 'http:' && url.protocol !== 'https:') ||
-          (url.hostname !== id.address && url.hostname !== id.host)
-        )
-          continue;
-        wanted.set(device.id, {
-          device,
-          port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
-          path: url.pathname,
-        });
-        break;
-      }
+    const r = this.responder;
+    if (!r) return;
+    const wanted = new Map<string, Claim>();
+    for (const device of this.c.local.devices()) {
+      const spec = this.deviceSpec(device);
+      if (spec) wanted.set(`device:${device.id}`, newClaim(`device:${device.id}`, 'service', spec.instance, spec));
     }
-    for (const [deviceId, p] of this.deviceServices) {
-      const w = wanted.get(deviceId);
-      const txt = w && deviceTxt(id.name, w.device, w.path);
-      if (w && p.service.port === w.port && JSON.stringify(p.service.txt) === JSON.stringify(txt)) {
-        wanted.delete(deviceId);
-        continue;
-      }
-      this.withdraw(p);
-      this.deviceServices.delete(deviceId);
-    }
-    for (const [deviceId, w] of wanted) {
-      const name = `${w.device.name} (${id.name})`.slice(0, 63);
-      this.deviceServices.set(
-        deviceId,
-        this.publish({ name, type: 'http', port: w.port, txt: deviceTxt(id.name, w.device, w.path) }, 1000),
-      );
+    for (const c of r.claims()) if (c.key.startsWith('device:') && !wanted.has(c.key)) r.removeService(c.key);
+    for (const c of wanted.values()) {
+      const held = r.claims().find((h) => h.key === c.key);
+      if (!held || JSON.stringify(held.spec) !== JSON.stringify(c.spec)) r.setService(c);
     }
   }
 
-  private withdraw(p: Published): void {
-    this.ctx!.clock.clearTimeout(p.timer);
-    const goodbye = p.records.map((r) => ({ ...r, ttl: 0 }));
-    this.responder().unregister(p.records);
-    this.responder().mdns.respond({ answers: goodbye }, () => {});
+  private deviceSpec(device: Device): ServiceSpec | undefined {
+    const id = this.c.identity;
+    for (const cap of device.capabilities) {
+      if (!cap.endpoint) continue;
+      let url: URL;
+      try {
+        url = new URL(cap.endpoint);
+      } catch {
+        continue;
+      }
+      const http = url.protocol === 'http:' || url.protocol === 'https:';
+      if (!http || (url.hostname !== id.address && url.hostname !== id.host)) continue;
+      const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+      const instance = `${device.name} (${id.name})`.slice(0, 63);
+      return { instance, type: '_http._tcp', port, txt: deviceTxt(id.name, device, url.pathname) };
+    }
+    return undefined;
   }
+}
+
+/** The netmask of the interface holding `address`; a host route when it is not found. */
+function netmaskOf(address: string): string {
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) if (a.family === 'IPv4' && a.address === address) return a.netmask;
+  return address.startsWith('127.') ? '255.0.0.0' : '255.255.255.255';
 }

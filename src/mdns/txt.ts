@@ -14,7 +14,9 @@ export interface HeraldTxt {
 export const MAX_TXT_BYTES = 200;
 
 export function heraldTxt(t: HeraldTxt): Record<string, string> {
+  // txtvers first (RFC 6763 §6.7): a later, incompatible layout says so in its first key.
   const txt = {
+    txtvers: '1',
     name: t.name,
     site: t.site,
     inc: String(t.incarnation),
@@ -22,7 +24,7 @@ export function heraldTxt(t: HeraldTxt): Record<string, string> {
     path: t.path,
     fmt: String(t.format),
   };
-  const size = Object.entries(txt).reduce((n, [k, v]) => n + 1 + Buffer.byteLength(`${k}=${v}`), 0);
+  const size = txtBytes(txt);
   if (size > MAX_TXT_BYTES) throw new Error(`TXT record would be ${size} bytes, more than ${MAX_TXT_BYTES}`);
   return txt;
 }
@@ -52,7 +54,13 @@ export function parseHeraldTxt(txt: unknown): HeraldTxt | undefined {
 /** A device's `_http._tcp` TXT: its agent, id, capability types, and the path of its endpoint. */
 export function deviceTxt(agent: string, device: Device, path: string): Record<string, string> {
   const types = [...new Set(device.capabilities.map((c) => c.type ?? c.id))];
-  let caps = types.join(',');
-  while (Buffer.byteLength(`caps=${caps}`) > 200 && caps.includes(',')) caps = caps.slice(0, caps.lastIndexOf(','));
-  return { path: path.slice(0, 200), agent, device: device.id, caps };
+  const txt = { txtvers: '1', path: path.slice(0, 100), agent, device: device.id, caps: types.join(',') };
+  while (txtBytes(txt) > MAX_TXT_BYTES && txt.caps.includes(','))
+    txt.caps = txt.caps.slice(0, txt.caps.lastIndexOf(','));
+  if (txtBytes(txt) > MAX_TXT_BYTES) txt.caps = '';
+  return txt;
+}
+
+function txtBytes(txt: Record<string, string>): number {
+  return Object.entries(txt).reduce((n, [k, v]) => n + 1 + Buffer.byteLength(`${k}=${v}`), 0);
 }

@@ -22,6 +22,9 @@ export interface HeraldMetrics {
   apiRequests: Counter; // labels: route, status
   invalidInput: Counter; // labels: source, reason
   livenessProbes: Counter; // labels: result
+  mdnsHints: Counter; // labels: result
+  mdnsConflicts: Counter; // labels: kind
+  bugs: Counter; // labels: where
 }
 
 export function createHeraldMetrics(): HeraldMetrics {
@@ -81,5 +84,20 @@ export function createHeraldMetrics(): HeraldMetrics {
       'reason',
     ]),
     livenessProbes: r.counter('herald_liveness_probes_total', 'Direct probes of silent peers, by result.', ['result']),
+    mdnsHints: r.counter(
+      'herald_mdns_hints_total',
+      'mDNS adverts and goodbyes checked by a probe of the agent named, by result.',
+      ['result'],
+    ),
+    mdnsConflicts: r.counter(
+      'herald_mdns_conflicts_total',
+      'mDNS names of this agent found taken by another responder and renamed, by kind (host, service).',
+      ['kind'],
+    ),
+    bugs: r.counter(
+      'herald_bugs_total',
+      'Errors no input should cause (a handler threw, an unhandled rejection), caught and survived; by where.',
+      ['where'],
+    ),
   };
 }

@@ -3,6 +3,7 @@
  * device-profiles/schema.json is the same format as a JSON Schema for editors;
  * test/profile-schema.test.ts checks that both accept and refuse the same documents.
  */
+import type { CheckSpec, Health } from './checks.js';
 
 export const CAPABILITY_KINDS = ['property', 'action', 'event', 'stream', 'service'] as const;
 export type CapabilityKind = (typeof CAPABILITY_KINDS)[number];
@@ -28,6 +29,10 @@ export interface Device {
   /** Cluster-wide names this device binds, like `greenhouse/climate`. */
   names: string[];
   capabilities: Capability[];
+  /** Declared checks; run by the owning agent only, never advertised. */
+  checks?: CheckSpec[];
+  /** The checks' outcome, set by the owning agent and replicated with the device. */
+  health?: Health;
 }
 
 /** Bounds keep one host's profiles from bloating every directory on the site (and every datagram). */

@@ -44,7 +44,7 @@ export function parseProfileText(text: string, file: string): FileResult {
   }
   const value = toData(doc, file);
   if ('errors' in value) return value;
-  const result = validateDevice(value.data);
+  const result = validateDevice(value.data, { from: 'profile' });
   if (!result.ok) {
     return {
       errors: result.errors.map((e) => ({

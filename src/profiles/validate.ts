@@ -7,6 +7,7 @@ import {
   type Capability,
   type Device,
 } from './model.js';
+import { validateChecks, validateHealth } from './checks.js';
 
 export type FieldPath = (string | number)[];
 
@@ -17,14 +18,25 @@ export interface FieldError {
 
 export type Validation = { ok: true; device: Device } | { ok: false; errors: FieldError[] };
 
-const DEVICE_KEYS = new Set(['id', 'name', 'model', 'manufacturer', 'location', 'tags', 'names', 'capabilities']);
+const DEVICE_KEYS = new Set([
+  'id',
+  'name',
+  'model',
+  'manufacturer',
+  'location',
+  'tags',
+  'names',
+  'capabilities',
+  'checks',
+  'health',
+]);
 const CAPABILITY_KEYS = new Set(['id', 'kind', 'type', 'unit', 'readOnly', 'description', 'endpoint']);
 
 /**
  * Validates one parsed profile document and returns every error at once, so that a user fixes a file in
  * one pass. The same function checks devices received from peers: it is the single gate for device data.
  */
-export function validateDevice(doc: unknown): Validation {
+export function validateDevice(doc: unknown, opts: { from?: 'wire' | 'profile' } = {}): Validation {
   const errors: FieldError[] = [];
   const fail = (path: FieldPath, message: string) => errors.push({ path, message });
 
@@ -56,6 +68,7 @@ export function validateDevice(doc: unknown): Validation {
   });
 
   const caps = doc.capabilities;
+  const capIds = new Set<string>();
   if (caps === undefined) fail(['capabilities'], 'is required (a list of capabilities; it may be empty)');
   else if (!Array.isArray(caps)) fail(['capabilities'], `must be a list, got ${describe(caps)}`);
   else {
@@ -69,11 +82,20 @@ export function validateDevice(doc: unknown): Validation {
       if (first !== undefined)
         fail(['capabilities', i, 'id'], `duplicate capability id '${capId}' (also capabilities[${first}])`);
       else seen.set(capId, i);
+      capIds.add(capId);
     });
   }
+  const checks = validateChecks(doc.checks, capIds, fail);
+  // Health is computed by the owning agent: a profile or registration reports it through checks instead.
+  if (doc.health !== undefined && opts.from === 'profile')
+    fail(['health'], 'is set by the agent from the checks; declare checks instead');
+  const health = doc.health === undefined || opts.from === 'profile' ? undefined : validateHealth(doc.health, fail);
 
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, device: normalizeDevice(doc) };
+  const device = normalizeDevice(doc);
+  if (checks && checks.length > 0) device.checks = checks;
+  if (health) device.health = health;
+  return { ok: true, device };
 }
 
 function validateCapability(cap: unknown, at: FieldPath, fail: (p: FieldPath, m: string) => void): string | undefined {
@@ -215,7 +237,7 @@ function stringList(
     else if (seen.has(item)) fail([...at, key, i], `duplicate entry '${item}'`);
     else seen.add(item);
   });
-  return value;
+  return value as unknown[];
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {
@@ -227,7 +249,9 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
   if (typeof value === 'string') return `the string '${value.length > 40 ? value.slice(0, 40) + '…' : value}'`;
-  return `${typeof value} ${String(value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return `${typeof value} ${value.toString()}`;
+  return typeof value;
 }
 
 /** `capabilities[0].kind`, the way users read paths. */

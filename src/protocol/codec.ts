@@ -2,7 +2,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Delta } from '../directory/delta.js';
 import { DEVICE_ID_PATTERN, PROFILE_LIMITS } from '../profiles/model.js';
 import { isObject, validateDevice } from '../profiles/validate.js';
-import { MESSAGE_TYPE_NAMES, type Message, type MessageType, type RecentChange } from './messages.js';
+import { MESSAGE_TYPE_NAMES, type Message, type MessageType, type Hint } from './messages.js';
 
 /**
  * Wire format 1 (all integers big-endian or unsigned LEB128 varints):
@@ -10,7 +10,7 @@ import { MESSAGE_TYPE_NAMES, type Message, type MessageType, type RecentChange }
  *   'H' 'R'  format(u8)=1  type(u8)  flags(u8)
  *   site(u8 length + UTF-8)  name(u8 length + UTF-8)
  *   incarnation(varint)  version(varint)  peerPort(u16)
- *   recentCount(u8) then per entry: nameHash(u32) incarnationTag(u16) version(varint)
+ *   hintCount(u8) then per entry: nameHash(u32) incarnationTag(u16) version(varint)
  *   [flags & DELTA] deltaLength(varint) delta(JSON, deflate-raw when flags & DEFLATED)
  *
  * A receiver drops a datagram with another magic or a newer format: agents of two releases can share a
@@ -20,7 +20,9 @@ export const MAGIC = 0x4852;
 export const FORMAT_VERSION = 1;
 /** Keeps a datagram within one Ethernet frame with room for IP, UDP and an authentication trailer. */
 export const MAX_DATAGRAM = 1200;
-export const MAX_RECENT = 8;
+export const MAX_HINTS = 8;
+/** Offsets in the fixed part of the header: magic (2 bytes), format version (1), type (1), flags (1). */
+export const HEADER_OFFSETS = { format: 2, type: 3, flags: 4, site: 5 } as const;
 const FLAG_DELTA = 1;
 const FLAG_DEFLATED = 2;
 /** A delta inflated past this is hostile or broken: catch-up over HTTP can carry anything larger. */
@@ -60,10 +62,8 @@ export function encodeMessage(msg: Message, opts: EncodeOptions = {}): { bytes: 
   if (total > budget) return { bytes: head, deltaIncluded: false };
   const out = Buffer.allocUnsafe(total);
   head.copy(out, 0);
-  out[4] = flags; // the flags byte is the only part of the head that a delta changes
-  let o = writeVarint(out, head.length, payload.length);
-  payload.copy(out, o);
-  o += payload.length;
+  out[HEADER_OFFSETS.flags] = flags; // the flags byte is the only part of the head that a delta changes
+  payload.copy(out, writeVarint(out, head.length, payload.length));
   return { bytes: out, deltaIncluded: true };
 }
 
@@ -71,7 +71,7 @@ function encodeHead(msg: Message, flags: number): Buffer {
   const site = Buffer.from(msg.site, 'utf8');
   const name = Buffer.from(msg.name, 'utf8');
   if (site.length > 255 || name.length > 255) throw new Error('site and name must be at most 255 bytes');
-  const recent = msg.recent.slice(0, MAX_RECENT);
+  const hints = msg.hints.slice(0, MAX_HINTS);
   const size =
     5 +
     1 +
@@ -82,7 +82,7 @@ function encodeHead(msg: Message, flags: number): Buffer {
     varintLength(msg.version) +
     2 +
     1 +
-    recent.reduce((n, r) => n + 6 + varintLength(r.version), 0);
+    hints.reduce((n, r) => n + 6 + varintLength(r.version), 0);
   const b = Buffer.allocUnsafe(size);
   b.writeUInt16BE(MAGIC, 0);
   b[2] = FORMAT_VERSION;
@@ -99,13 +99,39 @@ function encodeHead(msg: Message, flags: number): Buffer {
   o = writeVarint(b, o, msg.version);
   b.writeUInt16BE(msg.peerPort, o);
   o += 2;
-  b[o++] = recent.length;
-  for (const r of recent) {
+  b[o++] = hints.length;
+  for (const r of hints) {
     b.writeUInt32BE(r.nameHash >>> 0, o);
     b.writeUInt16BE(r.incarnationTag & 0xffff, o + 4);
     o = writeVarint(b, o + 6, r.version);
   }
   return b;
+}
+
+/**
+ * The length a datagram's header says its message has, from the length fields alone (nothing inflated,
+ * parsed or validated): a keyed agent tells an unsigned message (its length is the datagram's) from a
+ * forged tag with it. Undefined when the bytes do not start a Herald message of this format.
+ */
+export function declaredLength(bytes: Uint8Array): number | undefined {
+  if (bytes.length < HEADER_OFFSETS.site || ((bytes[0] << 8) | bytes[1]) !== MAGIC) return undefined;
+  if (bytes[HEADER_OFFSETS.format] !== FORMAT_VERSION) return undefined;
+  const r = new Reader(bytes, HEADER_OFFSETS.site);
+  try {
+    r.bytes(r.u8()); // site
+    r.bytes(r.u8()); // name
+    r.varint(); // incarnation
+    r.varint(); // version
+    r.u16(); // peer port
+    for (let i = r.u8(); i > 0; i--) {
+      r.bytes(6); // a hint: name hash and incarnation tag, then its version
+      r.varint();
+    }
+    if (bytes[HEADER_OFFSETS.flags] & FLAG_DELTA) r.bytes(r.varint());
+    return bytes.length - r.remaining;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Decodes and validates a datagram; anything malformed is a DecodeError naming the reason. */
@@ -131,10 +157,10 @@ export function decodeMessage(bytes: Uint8Array): Message {
   const version = r.varint();
   const peerPort = r.u16();
   const count = r.u8();
-  if (count > MAX_RECENT) throw new DecodeError('recent', `${count} recent entries, at most ${MAX_RECENT}`);
-  const recent: RecentChange[] = [];
-  for (let i = 0; i < count; i++) recent.push({ nameHash: r.u32(), incarnationTag: r.u16(), version: r.varint() });
-  const msg: Message = { type: type as MessageType, site, name, incarnation, version, peerPort, recent };
+  if (count > MAX_HINTS) throw new DecodeError('hints', `${count} hints, at most ${MAX_HINTS}`);
+  const hints: Hint[] = [];
+  for (let i = 0; i < count; i++) hints.push({ nameHash: r.u32(), incarnationTag: r.u16(), version: r.varint() });
+  const msg: Message = { type: type as MessageType, site, name, incarnation, version, peerPort, hints };
   if (flags & FLAG_DELTA) {
     if (type !== 1) throw new DecodeError('flags', 'only announcements carry a delta');
     const length = r.varint();
@@ -196,8 +222,10 @@ export function checkDelta(value: unknown, expectedVersion?: number): Delta {
 }
 
 class Reader {
-  private o = 0;
-  constructor(private readonly b: Uint8Array) {}
+  constructor(
+    private readonly b: Uint8Array,
+    private o = 0,
+  ) {}
   private need(n: number): void {
     if (this.o + n > this.b.length) throw new DecodeError('truncated', 'datagram ends inside a field');
   }

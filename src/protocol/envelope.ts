@@ -7,6 +7,11 @@ export interface Envelope {
   readonly overhead: number;
   seal(bytes: Uint8Array): Uint8Array;
   open(bytes: Uint8Array): Uint8Array;
+  /**
+   * The sender's clock when it sealed these (already opened) bytes, when the envelope carries it: the
+   * receiver tells a fresh datagram from a replayed one by it.
+   */
+  sentAt?(bytes: Uint8Array): number | undefined;
 }
 
 export const openEnvelope: Envelope = Object.freeze({

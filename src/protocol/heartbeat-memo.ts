@@ -1,4 +1,4 @@
-import { decodeMessage } from './codec.js';
+import { decodeMessage, HEADER_OFFSETS } from './codec.js';
 import { MessageType, type Message } from './messages.js';
 
 /**
@@ -8,9 +8,6 @@ import { MessageType, type Message } from './messages.js';
  * the answer is always the one decoding would give; with a cluster key the bytes are those inside the
  * envelope, after it was verified. The messages handed out are frozen: they are shared between calls.
  */
-/** Magic (2 bytes), format version (1), then the message type. */
-const HEADER_TYPE_OFFSET = 3;
-
 export class HeartbeatMemo {
   private readonly byBytes = new Map<string, Message>();
   private readonly keyByAgent = new Map<string, string>();
@@ -20,7 +17,7 @@ export class HeartbeatMemo {
 
   decode(bytes: Uint8Array): Message {
     // Only heartbeats repeat: anything else is decoded as it comes, without making a key of its bytes.
-    if (bytes[HEADER_TYPE_OFFSET] !== MessageType.heartbeat) return decodeMessage(bytes);
+    if (bytes[HEADER_OFFSETS.type] !== MessageType.heartbeat) return decodeMessage(bytes);
     const key = (
       Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     ).toString('latin1');
@@ -36,7 +33,7 @@ export class HeartbeatMemo {
       this.keyByAgent.clear();
       this.byBytes.clear();
     }
-    Object.freeze(msg.recent);
+    Object.freeze(msg.hints);
     Object.freeze(msg);
     this.keyByAgent.set(agent, key);
     this.byBytes.set(key, msg);

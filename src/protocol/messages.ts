@@ -8,14 +8,17 @@ export const MessageType = {
   solicit: 4, // a newcomer asks peers to heartbeat now rather than within a period
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
-export const MESSAGE_TYPE_NAMES: Record<number, string> = { 1: 'announce', 2: 'heartbeat', 3: 'goodbye', 4: 'solicit' };
+/** Each type's name, as logs and metric labels spell it: the keys of MessageType, not restated. */
+export const MESSAGE_TYPE_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(MessageType).map(([name, type]) => [type, name]),
+);
 
 /**
  * A hint that some origin reached some version, piggy-backed on heartbeats and announcements: a
  * receiver that missed that origin's announcement learns it from any peer, not only from the origin.
  * 8 bytes or so instead of the name: the receiver knows the names of the origins it holds.
  */
-export interface RecentChange {
+export interface Hint {
   nameHash: number; // FNV-1a 32 of the origin name
   incarnationTag: number; // low 16 bits of its incarnation: a restart is not mistaken for progress
   version: number;
@@ -32,7 +35,7 @@ export interface Header {
 }
 
 export interface Message extends Header {
-  recent: RecentChange[];
+  hints: Hint[];
   /** Present on announcements whose delta fit in one datagram. */
   delta?: Delta;
 }

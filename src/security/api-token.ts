@@ -50,7 +50,3 @@ export function bearerAuthorizer(token: string): (req: IncomingMessage) => HttpP
     );
   };
 }
-
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
-}

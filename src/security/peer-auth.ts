@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../util/clock.js';
 import type { KeyRing } from './cluster-key.js';
+import { KeyWindow } from './key-window.js';
 
 /**
  * Authentication of the peer endpoint with the cluster key, HMAC-SHA256 with a timestamp:
@@ -16,19 +17,19 @@ export const AUTH_HEADER = 'x-herald-auth';
 export type AuthFailure = 'missing' | 'malformed' | 'unknown-key' | 'bad-signature' | 'stale';
 
 export class PeerAuth {
-  constructor(
-    private keys: KeyRing,
-    private readonly clock: Clock,
-    private readonly windowMs = 120_000,
-  ) {}
+  private readonly keys: KeyWindow;
+
+  constructor(keys: KeyRing, clock: Clock, windowMs = 120_000) {
+    this.keys = new KeyWindow(keys, clock, windowMs);
+  }
 
   /** Takes a new key ring at once (SIGHUP after a key file edit): rotation without a restart. */
   setKeys(keys: KeyRing): void {
-    this.keys = keys;
+    this.keys.setKeys(keys);
   }
 
   signRequest(method: string, pathAndQuery: string): { header: string; signature: string } {
-    const t = Math.floor(this.clock.now());
+    const t = this.keys.now();
     const s = this.mac(this.keys.signing.secret, `req\n${t}\n${method}\n${pathAndQuery}`);
     return { header: `k=${this.keys.signing.id},t=${t},s=${s}`, signature: s };
   }
@@ -44,12 +45,12 @@ export class PeerAuth {
     const { key, t, s } = parsed;
     if (!this.equal(s, this.mac(key, `req\n${t}\n${method}\n${pathAndQuery}`)))
       return { ok: false, reason: 'bad-signature' };
-    if (Math.abs(t - this.clock.now()) > this.windowMs) return { ok: false, reason: 'stale' };
+    if (this.keys.skewOutside(t) !== undefined) return { ok: false, reason: 'stale' };
     return { ok: true, signature: s };
   }
 
   signResponse(requestSignature: string, body: Buffer | string): string {
-    const t = Math.floor(this.clock.now());
+    const t = this.keys.now();
     return `k=${this.keys.signing.id},t=${t},s=${this.mac(this.keys.signing.secret, `res\n${t}\n${requestSignature}\n${sha256(body)}`)}`;
   }
 
@@ -63,7 +64,7 @@ export class PeerAuth {
     const { key, t, s } = parsed;
     if (!this.equal(s, this.mac(key, `res\n${t}\n${requestSignature}\n${sha256(body)}`)))
       return { ok: false, reason: 'bad-signature' };
-    if (Math.abs(t - this.clock.now()) > this.windowMs) return { ok: false, reason: 'stale' };
+    if (this.keys.skewOutside(t) !== undefined) return { ok: false, reason: 'stale' };
     return { ok: true };
   }
 
@@ -73,7 +74,7 @@ export class PeerAuth {
     if (!header) return { ok: false, reason: 'missing' };
     const m = /^k=(\d{1,3}),t=(\d{1,16}),s=([0-9a-f]{64})$/.exec(header);
     if (!m) return { ok: false, reason: 'malformed' };
-    const key = this.keys.all.find((k) => k.id === Number(m[1]));
+    const key = this.keys.byId(Number(m[1]));
     if (!key) return { ok: false, reason: 'unknown-key' };
     return { ok: true, key: key.secret, t: Number(m[2]), s: m[3] };
   }

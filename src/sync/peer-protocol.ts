@@ -7,7 +7,8 @@ import type { Hello } from '../transport/transport.js';
 
 /**
  * The peer endpoint's JSON, checked field by field: a peer's answer is untrusted input like a datagram.
- *   GET /v1/peer/changes?origin=NAME&since=V&incarnation=I  -> Changes (deltas or snapshot), 404 if not held
+ *   GET /v1/peer/changes?origin=NAME&since=V&incarnation=I[&after=ID]
+ *     -> Changes (deltas or a snapshot page; `next` names the id to continue `after`), 404 if not held
  *   GET /v1/peer/hello                                      -> Hello
  */
 export const PEER_PATHS = { changes: '/v1/peer/changes', hello: '/v1/peer/hello' } as const;
@@ -59,7 +60,11 @@ export function checkChanges(value: unknown, expectedOrigin: string): Changes {
       seen.add(result.device.id);
       return { version: e.version as number, device: result.device };
     });
-    return { kind, ...base, entries };
+    const { next } = value;
+    if (next === undefined) return { kind, ...base, entries };
+    if (typeof next !== 'string' || !DEVICE_ID_PATTERN.test(next) || entries.length === 0)
+      throw new DecodeError('response', 'next is not a device id');
+    return { kind, ...base, entries, next };
   }
   throw new DecodeError('response', `unknown answer kind '${String(kind)}'`);
 }

@@ -1,7 +1,7 @@
 import type { Directory } from '../directory/directory.js';
 import { FORMAT_VERSION } from '../protocol/codec.js';
 import { DEVICE_ID_PATTERN } from '../profiles/model.js';
-import type { Endpoint, Hello, PeerService } from '../transport/transport.js';
+import type { Asker, Endpoint, Hello, PeerService } from '../transport/transport.js';
 
 /**
  * What this agent answers on its peer endpoint. It serves the changes of any origin it holds, not only
@@ -13,14 +13,27 @@ export class DirectoryPeerService implements PeerService {
       directory: Directory;
       identity: (withPeers: boolean) => Hello;
       onServed?: (route: string, status: number) => void;
+      /** A hello named its asker: an agent at the request's source address and that port. */
+      onAsked?: (asker: Asker & { address: string }) => void;
     },
   ) {}
 
-  handle(route: 'changes' | 'hello', query: URLSearchParams, _from: Endpoint): { status: number; body: unknown } {
+  handle(route: 'changes' | 'hello', query: URLSearchParams, from: Endpoint): { status: number; body: unknown } {
+    if (route === 'hello') this.asked(query, from);
     const answer =
       route === 'hello' ? { status: 200, body: this.c.identity(query.get('peers') === '1') } : this.changes(query);
     this.c.onServed?.(route, answer.status);
     return answer;
+  }
+
+  /** An asker that does not name itself properly is simply not passed on: the hello is answered anyway. */
+  private asked(q: URLSearchParams, from: Endpoint): void {
+    const name = q.get('from');
+    const incarnation = Number(q.get('incarnation'));
+    const port = Number(q.get('port'));
+    if (name === null || !DEVICE_ID_PATTERN.test(name) || !Number.isSafeInteger(incarnation) || incarnation < 1) return;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) return;
+    this.c.onAsked?.({ name, incarnation, port, address: from.address });
   }
 
   private changes(q: URLSearchParams): { status: number; body: unknown } {
@@ -32,7 +45,9 @@ export class DirectoryPeerService implements PeerService {
     if (!Number.isSafeInteger(since) || since < 0) return problem(400, 'since must be a whole number');
     if (!Number.isSafeInteger(incarnation) || incarnation < 0)
       return problem(400, 'incarnation must be a whole number');
-    const changes = this.c.directory.changesSince(origin, incarnation, since);
+    const after = q.get('after') ?? undefined;
+    if (after !== undefined && !DEVICE_ID_PATTERN.test(after)) return problem(400, 'after must be a device id');
+    const changes = this.c.directory.changesSince(origin, incarnation, since, after);
     if (!changes) return problem(404, `this agent holds nothing of '${origin}'`);
     return { status: 200, body: changes };
   }
@@ -54,14 +69,11 @@ export function helloOf(
     if (directory && withPeers) {
       hello.peers = directory
         .agents()
-        .filter((a) => a.state === 'alive' && !a.local && a.version > 0 && a.address && a.peerPort)
-        .map((a) => ({
-          name: a.name,
-          incarnation: a.incarnation,
-          version: a.version,
-          address: a.address!,
-          port: a.peerPort!,
-        }));
+        .flatMap((a) =>
+          a.state === 'alive' && !a.local && a.version > 0 && a.address && a.peerPort
+            ? [{ name: a.name, incarnation: a.incarnation, version: a.version, address: a.address, port: a.peerPort }]
+            : [],
+        );
     }
     return hello;
   };

@@ -2,18 +2,17 @@ import { Agent, request, type IncomingMessage } from 'node:http';
 import type { Changes } from '../directory/directory.js';
 import { AUTH_HEADER, type PeerAuth } from '../security/peer-auth.js';
 import { checkChanges, checkHello, MAX_PEER_RESPONSE_BYTES, PEER_PATHS } from '../sync/peer-protocol.js';
-import type { ChangesRequest, Endpoint, Hello, PeerClient } from './transport.js';
+import {
+  helloQuery,
+  PeerRequestError,
+  type Asker,
+  type ChangesRequest,
+  type Endpoint,
+  type Hello,
+  type PeerClient,
+} from './transport.js';
 
-export class PeerRequestError extends Error {
-  constructor(
-    readonly reason: 'timeout' | 'refused' | 'status' | 'too-large' | 'malformed' | 'network' | 'unauthenticated',
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'PeerRequestError';
-  }
-}
+export { PeerRequestError };
 
 /**
  * Catch-up over HTTP: pooled keep-alive connections (a burst of catch-ups to one peer reuses one or two
@@ -37,9 +36,9 @@ export class HttpPeerClient implements PeerClient {
       keepAlive: true,
       maxSockets: init.connectionsPerPeer ?? 2, // catch-ups to one peer are coalesced: two sockets suffice
       maxFreeSockets: init.connectionsPerPeer ?? 2,
-      // An idle socket is closed by this side after 10 s, before the peer's server does (15 s), so a
-      // request never goes out on a socket that the peer is closing.
-      timeout: 10_000,
+      // An idle socket is closed by this side after 2 s, before the peer's server does (4 s, see
+      // PEER_BOUNDS), so a request never goes out on a socket that the peer is closing.
+      timeout: 2_000,
       scheduling: 'lifo',
     });
   }
@@ -50,18 +49,21 @@ export class HttpPeerClient implements PeerClient {
       since: String(req.since),
       incarnation: String(req.incarnation),
     });
-    const body = await this.get(peer, `${PEER_PATHS.changes}?${query}`, timeoutMs, true);
+    if (req.after !== undefined) query.set('after', req.after);
+    const body = await this.get(peer, `${PEER_PATHS.changes}?${query.toString()}`, timeoutMs, true);
     return body === undefined ? undefined : checkChanges(body, req.origin);
   }
 
-  async hello(peer: Endpoint, timeoutMs: number, withPeers = false): Promise<Hello> {
+  async hello(peer: Endpoint, timeoutMs: number, withPeers = false, asker?: Asker): Promise<Hello> {
+    const query = helloQuery(withPeers, asker).toString();
     return checkHello(
-      await this.get(peer, withPeers ? `${PEER_PATHS.hello}?peers=1` : PEER_PATHS.hello, timeoutMs, false),
+      await this.get(peer, query ? `${PEER_PATHS.hello}?${query}` : PEER_PATHS.hello, timeoutMs, false),
     );
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.agent.destroy();
+    return Promise.resolve();
   }
 
   private async get(peer: Endpoint, path: string, timeoutMs: number, allow404: boolean): Promise<unknown> {
@@ -107,20 +109,7 @@ export class HttpPeerClient implements PeerClient {
           `${url} announced ${declared} bytes, more than ${MAX_PEER_RESPONSE_BYTES}`,
         );
       }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of res) {
-        size += (chunk as Buffer).length;
-        if (size > MAX_PEER_RESPONSE_BYTES) {
-          res.destroy();
-          throw new PeerRequestError('too-large', `${url} sent more than ${MAX_PEER_RESPONSE_BYTES} bytes`);
-        }
-        chunks.push(chunk as Buffer);
-      }
-      // An answer cut short (the peer crashed mid-body) ends the loop without an error on some paths.
-      if (!res.complete)
-        throw new PeerRequestError('network', `${url}: connection closed before the answer was complete`);
-      const body = Buffer.concat(chunks);
+      const body = await readBody(res, url);
       if (this.auth && signed) {
         const header = res.headers[AUTH_HEADER];
         const check = this.auth.verifyResponse(Array.isArray(header) ? header[0] : header, signed.signature, body);
@@ -129,14 +118,31 @@ export class HttpPeerClient implements PeerClient {
       }
       try {
         return JSON.parse(body.toString('utf8'));
-      } catch {
-        throw new PeerRequestError('malformed', `${url} did not answer JSON`);
+      } catch (err) {
+        throw new PeerRequestError('malformed', `${url} did not answer JSON`, { cause: err });
       }
     } catch (err) {
       if (!res.complete) res.destroy();
       throw err instanceof PeerRequestError ? err : classify(signal.aborted ? signal.reason : err, url);
     }
   }
+}
+
+/** The whole answer body, within the cap; an answer cut short is an error, not a shorter body. */
+async function readBody(res: IncomingMessage, url: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_PEER_RESPONSE_BYTES) {
+      res.destroy();
+      throw new PeerRequestError('too-large', `${url} sent more than ${MAX_PEER_RESPONSE_BYTES} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  // An answer cut short (the peer crashed mid-body) ends the loop without an error on some paths.
+  if (!res.complete) throw new PeerRequestError('network', `${url}: connection closed before the answer was complete`);
+  return Buffer.concat(chunks);
 }
 
 function classify(err: unknown, url: string): PeerRequestError {

@@ -1,7 +1,6 @@
 import { checkChanges, checkHello, MAX_PEER_RESPONSE_BYTES } from '../sync/peer-protocol.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
-import { PeerRequestError } from './http-peer-client.js';
 import type {
   ChangesRequest,
   DatagramHandler,
@@ -10,6 +9,7 @@ import type {
   PeerClient,
   PeerService,
 } from './transport.js';
+import { helloQuery, PeerRequestError } from './transport.js';
 
 export interface MemoryNetworkInit {
   /** Share of datagrams each receiver loses, independently. */
@@ -104,20 +104,15 @@ export class MemoryNetwork {
           since: String(req.since),
           incarnation: String(req.incarnation),
         });
+        if (req.after !== undefined) q.set('after', req.after);
         const res = await this.rpc(address, peer, 'changes', q, timeoutMs);
         if (res.status === 404) return undefined;
-        if (res.status !== 200) throw new Error(`peer answered ${res.status}`);
+        if (res.status !== 200) throw new PeerRequestError('status', `peer answered ${res.status}`);
         return checkChanges(res.body, req.origin);
       },
-      hello: async (peer, timeoutMs, withPeers) => {
-        const res = await this.rpc(
-          address,
-          peer,
-          'hello',
-          new URLSearchParams(withPeers ? { peers: '1' } : {}),
-          timeoutMs,
-        );
-        if (res.status !== 200) throw new Error(`peer answered ${res.status}`);
+      hello: async (peer, timeoutMs, withPeers, asker) => {
+        const res = await this.rpc(address, peer, 'hello', helloQuery(withPeers ?? false, asker), timeoutMs);
+        if (res.status !== 200) throw new PeerRequestError('status', `peer answered ${res.status}`);
         return checkHello(res.body);
       },
       close: async () => {},

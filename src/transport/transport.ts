@@ -23,6 +23,23 @@ export interface ChangesRequest {
   origin: string;
   since: number;
   incarnation: number;
+  /** A paged snapshot continues after this device id (the `next` of the page before). */
+  after?: string;
+}
+
+/** Why a peer request failed: the caller decides on this, never on a message's text. */
+export type PeerFailure = 'timeout' | 'refused' | 'status' | 'too-large' | 'malformed' | 'network' | 'unauthenticated';
+
+/** What every PeerClient rejects with. `refused` means nothing listens there: the process is gone. */
+export class PeerRequestError extends Error {
+  constructor(
+    readonly reason: PeerFailure,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'PeerRequestError';
+  }
 }
 
 export interface Hello {
@@ -35,6 +52,27 @@ export interface Hello {
   peers?: PeerSummary[];
 }
 
+/**
+ * Who asks, on a hello: the asked agent learns of an asker it never heard (every advert of it lost)
+ * and probes it back. Signed with the request when the site has a key.
+ */
+export interface Asker {
+  name: string;
+  incarnation: number;
+  port: number;
+}
+
+/** The query of a hello request. */
+export function helloQuery(withPeers: boolean, asker?: Asker): URLSearchParams {
+  const q = new URLSearchParams(withPeers ? { peers: '1' } : {});
+  if (asker) {
+    q.set('from', asker.name);
+    q.set('incarnation', String(asker.incarnation));
+    q.set('port', String(asker.port));
+  }
+  return q;
+}
+
 export interface PeerSummary {
   name: string;
   incarnation: number;
@@ -45,13 +83,14 @@ export interface PeerSummary {
 
 /**
  * The stream transport: one request to one peer. It is assumed to be reliable while the peer is up and
- * reachable; any failure (refused, timed out, malformed answer) rejects, and the caller retries.
+ * reachable; any failure (refused, timed out, malformed answer) rejects with a PeerRequestError, and the
+ * caller retries.
  */
 export interface PeerClient {
   /** The origin's changes since a version; undefined when the peer holds nothing of that origin. */
   changes(peer: Endpoint, request: ChangesRequest, timeoutMs: number): Promise<Changes | undefined>;
   /** Who answers at this endpoint: a direct liveness probe; with `withPeers`, its summary of others. */
-  hello(peer: Endpoint, timeoutMs: number, withPeers?: boolean): Promise<Hello>;
+  hello(peer: Endpoint, timeoutMs: number, withPeers?: boolean, asker?: Asker): Promise<Hello>;
   close(): Promise<void>;
 }
 

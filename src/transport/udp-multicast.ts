@@ -1,5 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
-import type { DatagramHandler, DatagramTransport } from './transport.js';
+import type { DatagramHandler, DatagramTransport, Endpoint } from './transport.js';
 
 export interface UdpMulticastInit {
   group: string;
@@ -10,6 +10,8 @@ export interface UdpMulticastInit {
   ttl?: number;
   /** Errors after start (a send with no route while an interface is down): reported, never fatal. */
   onError?: (err: Error) => void;
+  /** A datagram whose handling threw: a bug, reported and counted by the caller. */
+  onHandlerError?: (err: unknown) => void;
 }
 
 /**
@@ -27,7 +29,15 @@ export class UdpMulticastTransport implements DatagramTransport {
   async start(onMessage: DatagramHandler): Promise<{ address: string }> {
     if (this.socket) return { address: this.init.interfaceAddress };
     const socket = createSocket({ type: 'udp4', reuseAddr: true });
-    socket.on('message', onMessage); // the sender's rinfo is an Endpoint (address, port) as it is
+    // The sender's rinfo is an Endpoint (address, port) as it is. A handler that throws is reported, not
+    // left to the socket's emitter, where it would be an uncaught exception: one datagram, one crash.
+    socket.on('message', (data: Buffer, from: Endpoint) => {
+      try {
+        onMessage(data, from);
+      } catch (err) {
+        this.init.onHandlerError?.(err);
+      }
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       // Bound to the group address, the socket receives only that group's traffic, not unicast to the port.
@@ -43,7 +53,9 @@ export class UdpMulticastTransport implements DatagramTransport {
       socket.setMulticastLoopback(true); // agents on the same host hear each other
     } catch (err) {
       socket.close();
-      throw new Error(`cannot join ${this.init.group} on ${this.init.interfaceAddress}: ${(err as Error).message}`);
+      throw new Error(`cannot join ${this.init.group} on ${this.init.interfaceAddress}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     socket.on('error', (err) => this.init.onError?.(err));
     this.socket = socket;

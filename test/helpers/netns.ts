@@ -93,9 +93,9 @@ export class Testbed {
     await this.exec(host, 'nft', 'delete', 'table', 'inet', 'herald_cut');
   }
 
-  async get(host: Host, path: string, port = 7755): Promise<any> {
+  async get(host: Host, path: string, port = 7755): Promise<Record<string, unknown>> {
     const { stdout } = await this.exec(host, 'curl', '-sS', '--max-time', '2', `http://127.0.0.1:${port}${path}`);
-    return JSON.parse(stdout);
+    return JSON.parse(stdout) as Record<string, unknown>;
   }
 
   async destroy(): Promise<void> {
@@ -113,7 +113,7 @@ async function sh(cmd: string, ...args: string[]): Promise<{ stdout: string }> {
     return { stdout };
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')}: ${e.stderr?.trim() || e.message}`);
+    throw new Error(`${cmd} ${args.join(' ')}: ${e.stderr?.trim() || e.message}`, { cause: err });
   }
 }
 
@@ -125,6 +125,8 @@ export class NetnsSite {
     readonly bed: Testbed,
     readonly root: string,
     private readonly extraArgs: string[] = [],
+    /** Node flags for each agent (the unit's, in the attack tests). */
+    private readonly nodeFlags: string[] = [],
   ) {}
 
   async writeDevice(host: Host, id: string): Promise<void> {
@@ -160,7 +162,7 @@ export class NetnsSite {
         'json',
         ...this.extraArgs,
       ],
-      { prefix: this.bed.prefix(host) },
+      { prefix: this.bed.prefix(host), nodeFlags: this.nodeFlags },
     );
     await proc.waitFor(() => proc.logs().find((l) => l.msg === 'agent started'), 10_000, `${host.name} started`);
     this.agents.set(host.name, { host, proc, profiles });

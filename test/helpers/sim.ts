@@ -1,4 +1,4 @@
-import { Agent, type AgentExtension } from '../../src/agent/agent.js';
+import { Agent, type AgentComponents, type AgentExtension } from '../../src/agent/agent.js';
 import { HmacEnvelope } from '../../src/protocol/hmac-envelope.js';
 import type { KeyRing } from '../../src/security/cluster-key.js';
 import type { Device } from '../../src/profiles/model.js';
@@ -39,6 +39,8 @@ export interface SimStartOptions {
   /** Herald datagrams (modes multicast and both); false runs on the extensions alone (mode mdns). */
   datagrams?: boolean;
   extensions?: AgentExtension[];
+  /** Components beyond the simulated ones (a registration store, health probes). */
+  components?: Partial<AgentComponents>;
 }
 
 export class SimSite {
@@ -95,6 +97,7 @@ export class SimSite {
             stop: () => Promise.resolve(stop()),
           };
         },
+        ...opts.components,
       },
       {
         name,

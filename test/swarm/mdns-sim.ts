@@ -105,7 +105,8 @@ export class SimMdnsDiscovery implements AgentExtension {
       before.version === advert.version &&
       before.address === advert.address &&
       before.peerPort === advert.peerPort;
-    if (same) return;
+    // bonjour reports nothing for it; the mDNS module hands it to observeRefresh (it still says "here").
+    if (same) return this.ctx.sync.observeRefresh(advert);
     this.seen.set(advert.name, advert);
     this.ctx.sync.observe(advert, 'mdns');
   }

@@ -1,0 +1,215 @@
+import type { Changes } from '../directory/directory.js';
+import type { Endpoint } from '../transport/transport.js';
+import { jitter } from '../util/random.js';
+import { TokenBuckets } from '../util/token-bucket.js';
+import { SYNC_LIMITS } from './config.js';
+import type { CatchupState, OriginReplica } from './origin-replica.js';
+import type { Peer } from './peer-table.js';
+import type { SyncContext } from './sync-context.js';
+
+/** Why a catch-up answer was not used; the request is retried with backoff. */
+class CatchupFailure extends Error {
+  constructor(
+    readonly reason: 'nothing-held' | 'gap' | 'behind' | 'old-life' | 'moved-on' | 'too-many-pages',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CatchupFailure';
+  }
+}
+
+/**
+ * Point-to-point catch-up: one state per origin life, a bounded queue behind a few connection slots, a
+ * request budget per origin, and backoff after failures (longer for agents that never answered).
+ */
+export class Catchup {
+  private readonly queue: string[] = [];
+  private active = 0;
+  /** Catch-up requests per origin: forged or buggy signals cannot turn into a request storm. */
+  private readonly budget: TokenBuckets;
+
+  constructor(
+    private readonly s: SyncContext,
+    /** An answer revealed a newer life of the origin. */
+    private readonly onNewLife: (peer: Peer, incarnation: number, version: number, signal: string) => void,
+  ) {
+    this.budget = new TokenBuckets(s.c.clock, 10, 20);
+  }
+
+  /** Origins whose catch-up is under way or pending. */
+  pending(): number {
+    let n = 0;
+    for (const p of this.s.peers.values()) if (p.replica.behind() && p.replica.catchup.kind !== 'refused') n++;
+    return n;
+  }
+
+  /**
+   * The peer just answered at its endpoint (a probe): a retry waiting out a backoff earned while it was
+   * unreachable (or somewhere else) goes now.
+   */
+  reachable(peer: Peer): void {
+    const r = peer.replica;
+    if (r.catchup.kind !== 'waiting' || r.failures === 0) return;
+    this.s.c.clock.clearTimeout(r.catchup.timer);
+    r.catchup = { kind: 'idle' };
+    r.failures = 0;
+  }
+
+  /** Notes that `version` of the peer's current life exists; starts a catch-up if it is not held. */
+  want(peer: Peer, version: number, signal: string): void {
+    const r = peer.replica;
+    r.know(version);
+    if (r.catchup.kind === 'refused' && r.target > r.catchup.target) r.catchup = { kind: 'idle' };
+    if (!r.behind() || r.catchup.kind !== 'idle') return;
+    const wait = r.buffer.graceUntil - this.s.c.clock.monotonic();
+    if (wait > 0) {
+      // The missing announcement may be a few milliseconds behind: give it that long.
+      this.wait(peer, r, wait, () => {
+        r.buffer.graceUntil = 0;
+        if (!r.behind()) return;
+        this.s.c.metrics.gapsDetected.inc({ signal });
+        this.enqueue(peer, r);
+      });
+      return;
+    }
+    this.s.c.metrics.gapsDetected.inc({ signal });
+    this.enqueue(peer, r);
+  }
+
+  private wait(peer: Peer, r: OriginReplica, ms: number, then: () => void): void {
+    const timer = this.s.c.clock.setTimeout(() => {
+      if (r.catchup.kind !== 'waiting' || r.catchup.timer !== timer) return;
+      r.catchup = { kind: 'idle' };
+      if (this.s.running() && peer.replica === r) then();
+    }, ms);
+    r.catchup = { kind: 'waiting', timer };
+  }
+
+  private enqueue(peer: Peer, r: OriginReplica): void {
+    if (!this.budget.take(peer.name)) {
+      this.s.c.metrics.invalidInput.inc({ source: 'sync', reason: 'catchup-rate-limited' });
+      return this.wait(peer, r, this.budget.waitMs(peer.name), () => this.enqueue(peer, r));
+    }
+    if (this.active < this.s.cfg.fetchConcurrency) return void this.fetch(peer, r);
+    if (this.queue.length >= SYNC_LIMITS.pendingCatchups) {
+      this.s.bounds.hit('pending-catchups', { agent: peer.name, limit: SYNC_LIMITS.pendingCatchups });
+      return this.retryLater(peer, r, true);
+    }
+    r.catchup = { kind: 'queued' };
+    this.queue.push(peer.name);
+  }
+
+  private async fetch(peer: Peer, r: OriginReplica): Promise<void> {
+    r.catchup = { kind: 'fetching' };
+    this.active += 1;
+    const useAlternate = r.failures > 0 && r.alternates.length > 0 && r.failures % 2 === 1;
+    const source = useAlternate ? r.alternates[(r.failures >> 1) % r.alternates.length] : peer.endpoint;
+    const started = this.s.c.clock.monotonic();
+    let failed = false;
+    try {
+      const changes = await this.fetchAll(source, r);
+      if (!this.s.running() || peer.replica !== r) return;
+      this.use(peer, r, changes, !useAlternate);
+      this.s.c.metrics.catchupRequests.inc({ result: changes.kind });
+      this.s.c.metrics.catchupSeconds.observe((this.s.c.clock.monotonic() - started) / 1000);
+    } catch (err) {
+      if (!this.s.running()) return;
+      failed = true;
+      r.failures += 1;
+      this.s.c.metrics.catchupRequests.inc({ result: 'failed' });
+      this.s.c.logger[r.failures === 3 ? 'warn' : 'debug'](
+        {
+          agent: peer.name,
+          from: `${source.address}:${source.port}`,
+          failures: r.failures,
+          err: (err as Error).message,
+        },
+        'catch-up failed; retrying',
+      );
+    } finally {
+      this.active -= 1;
+      this.settle(peer, r, failed);
+    }
+  }
+
+  /** After a fetch: the slot goes to the next in line, and a life still behind tries again. */
+  private settle(peer: Peer, r: OriginReplica, failed: boolean): void {
+    const state: CatchupState = r.catchup;
+    if (state.kind === 'fetching') r.catchup = { kind: 'idle' };
+    if (!this.s.running()) return;
+    this.drainQueue();
+    if (peer.replica === r && r.behind() && r.catchup.kind === 'idle') this.retryLater(peer, r, failed);
+  }
+
+  /** Applies an answer to the life it was asked for, or hands a newer life over to the sync. */
+  private use(peer: Peer, r: OriginReplica, changes: Changes, fromOrigin: boolean): void {
+    if (changes.incarnation > r.incarnation && fromOrigin) {
+      this.onNewLife(peer, changes.incarnation, changes.version, 'new-incarnation');
+      return;
+    }
+    if (changes.incarnation !== r.incarnation)
+      throw new CatchupFailure('old-life', `the answer is about incarnation ${changes.incarnation}`);
+    const before = r.heldVersion();
+    const result = r.applyChanges(changes);
+    // A snapshot for a peer that held nothing is the normal way in; for one that held a version it is a fallback.
+    if (changes.kind === 'snapshot' && before > 0) this.s.c.metrics.snapshotFallbacks.inc();
+    if (result === 'gap') throw new CatchupFailure('gap', `the answer does not follow on from version ${before}`);
+    // A peer that hinted a version it cannot serve is a failed request: backoff grows, not a tight loop.
+    if (result === 'stale' && !fromOrigin && r.behind())
+      throw new CatchupFailure('behind', `the answer stops at version ${changes.version}`);
+    if (result === 'refused') {
+      r.catchup = { kind: 'refused', target: r.target };
+      this.s.bounds.hit('devices-held', {
+        agent: peer.name,
+        devices: changes.kind === 'snapshot' && changes.entries.length,
+      });
+      return;
+    }
+    if (result === 'applied') this.s.hints.note(peer.name, r.incarnation, r.heldVersion());
+    // The origin is authoritative: what it holds now is the target, even below a hint we were given.
+    if (fromOrigin) {
+      r.target = changes.version;
+      peer.verified = true;
+    }
+    r.failures = 0;
+  }
+
+  /** The answer, with every page of a paged snapshot gathered; all pages must be of one version. */
+  private async fetchAll(source: Endpoint, r: OriginReplica): Promise<Changes> {
+    const held = r.held();
+    const request = { origin: r.name, since: held.version, incarnation: held.incarnation };
+    const timeout = this.s.cfg.fetchTimeoutMs;
+    const first = await this.s.c.peers.changes(source, request, timeout);
+    if (!first) throw new CatchupFailure('nothing-held', `${source.address}:${source.port} holds nothing of ${r.name}`);
+    if (first.kind === 'deltas' || first.next === undefined) return first;
+    const entries = [...first.entries];
+    for (let next: string | undefined = first.next, pages = 1; next !== undefined; pages++) {
+      if (pages >= SYNC_LIMITS.snapshotPages) throw new CatchupFailure('too-many-pages', 'too many pages');
+      const page = await this.s.c.peers.changes(source, { ...request, after: next }, timeout);
+      if (page?.kind !== 'snapshot' || page.incarnation !== first.incarnation || page.version !== first.version)
+        throw new CatchupFailure('moved-on', `${r.name} changed while its snapshot was paged`);
+      entries.push(...page.entries);
+      next = page.next;
+    }
+    return { kind: 'snapshot', origin: first.origin, incarnation: first.incarnation, version: first.version, entries };
+  }
+
+  /** Right away after a success that fell short (a newer version arrived meanwhile); backoff after failures. */
+  private retryLater(peer: Peer, r: OriginReplica, failed: boolean): void {
+    const ceiling = peer.verified ? SYNC_LIMITS.retryMaxMs : SYNC_LIMITS.unverifiedRetryMaxMs;
+    const delay = failed ? jitter(this.s.c.random, Math.min(100 * 2 ** Math.max(0, r.failures - 1), ceiling), 0.5) : 0;
+    this.wait(peer, r, delay, () => {
+      if (r.behind()) this.enqueue(peer, r);
+    });
+  }
+
+  private drainQueue(): void {
+    while (this.active < this.s.cfg.fetchConcurrency && this.queue.length > 0) {
+      const name = this.queue.shift();
+      const peer = name === undefined ? undefined : this.s.peers.get(name);
+      if (!peer || peer.replica.catchup.kind !== 'queued') continue;
+      peer.replica.catchup = { kind: 'idle' };
+      if (peer.replica.behind()) void this.fetch(peer, peer.replica);
+    }
+  }
+}

@@ -1,0 +1,154 @@
+import type { Endpoint, Hello, PeerSummary } from '../transport/transport.js';
+import { PeerRequestError } from '../transport/transport.js';
+import type { TimerHandle } from '../util/clock.js';
+import { SYNC_LIMITS } from './config.js';
+import { sameEndpoint, type Peer } from './peer-table.js';
+import type { SyncContext } from './sync-context.js';
+
+/** What liveness needs from the rest of the sync. */
+export interface LivenessHooks {
+  /** A verified answer named this life and version of the peer. */
+  heardFrom(peer: Peer, hello: Hello, signal: string): void;
+  /** A peer named in a summary: second-hand, so at most a reason to ask it. */
+  discover(summary: PeerSummary): void;
+  forget(peer: Peer): void;
+}
+
+/**
+ * Who is alive: the sweep (silence grows to a probe, then to `lost`), direct probes over TCP (a refused
+ * connection is a crash, decided on the transport's typed reason), lost peers probed again with backoff,
+ * what a probed peer knows of others (learn), and address moves, believed once a probe confirms them.
+ */
+export class Liveness {
+  private timer: TimerHandle | undefined;
+
+  constructor(
+    private readonly s: SyncContext,
+    private readonly hooks: LivenessHooks,
+  ) {}
+
+  start(): void {
+    this.timer = this.s.c.clock.setTimeout(() => {
+      if (!this.s.running()) return;
+      this.sweep();
+      this.start();
+    }, this.s.cfg.livenessPeriodMs / 2); // twice a period: lost within 3.5 to 4 periods, few wakeups
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    this.s.c.clock.clearTimeout(this.timer);
+  }
+
+  /** The peer was heard now, at its believed endpoint. */
+  heard(peer: Peer): void {
+    peer.lastHeard = this.s.c.clock.monotonic();
+    peer.probeFailures = 0;
+    this.s.c.directory.touch(peer.name, peer.endpoint.address, peer.endpoint.port);
+  }
+
+  sweep(): void {
+    const now = this.s.c.clock.monotonic();
+    const period = this.s.cfg.livenessPeriodMs;
+    for (const peer of [...this.s.peers.values()]) {
+      const state = this.s.c.directory.held(peer.name)?.state;
+      const silence = now - peer.lastHeard;
+      if (state === 'alive') {
+        if (silence >= this.s.cfg.lostAfterPeriods * period) this.lose(peer, `not heard for ${Math.round(silence)} ms`);
+        else if (silence >= this.s.cfg.probeAfterPeriods * period && now - peer.probedAt >= period)
+          void this.probe(peer, peer.endpoint);
+      } else if (silence >= (peer.verified ? this.s.cfg.forgetAfterMs : SYNC_LIMITS.forgetUnverifiedMs)) {
+        this.hooks.forget(peer);
+      } else if (state === 'lost' && now - peer.probedAt >= this.reprobeMs(peer)) {
+        // Nothing else may ever say it is back (mDNS repeats nothing unchanged): ask it, a little less often.
+        void this.probe(peer, peer.endpoint);
+      }
+    }
+  }
+
+  /** 2, then 4 periods between probes of a lost peer: a return is noticed within 40 s even with mDNS alone. */
+  private reprobeMs(peer: Peer): number {
+    return this.s.cfg.livenessPeriodMs * (peer.probeFailures > 1 ? 4 : 2);
+  }
+
+  /**
+   * Asks the agent at `endpoint` who it is. The deadline is one liveness period: the time left between
+   * the probe (2.5 periods of silence) and `lost` (3.5). A refused connection means the process is gone.
+   */
+  async probe(peer: Peer, endpoint: Endpoint, signal = 'probe'): Promise<void> {
+    if (peer.probing) return;
+    peer.probing = true;
+    peer.probedAt = this.s.c.clock.monotonic();
+    const atEndpoint = sameEndpoint(endpoint, peer.endpoint);
+    try {
+      // The peer's summary of the agents it knows rides on the first probe and every fourth after.
+      const withPeers = !this.s.c.transport || peer.probes++ % 4 === 0;
+      const hello = await this.s.c.peers.hello(endpoint, this.s.cfg.livenessPeriodMs, withPeers, this.s.self);
+      if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return;
+      if (hello.name !== peer.name || hello.incarnation < peer.replica.incarnation) {
+        this.s.c.metrics.livenessProbes.inc({ result: 'other-agent' });
+        return this.failed(peer);
+      }
+      this.s.c.metrics.livenessProbes.inc({ result: 'alive' });
+      peer.verified = true;
+      if (!atEndpoint) this.move(peer, endpoint);
+      this.hooks.heardFrom(peer, hello, signal);
+      this.learn(hello.peers ?? []);
+    } catch (err) {
+      if (!this.s.running()) return;
+      this.s.c.metrics.livenessProbes.inc({ result: 'failed' });
+      this.failed(peer);
+      const refused = err instanceof PeerRequestError && err.reason === 'refused';
+      if (refused && atEndpoint) {
+        this.lose(peer, 'its peer endpoint refuses connections');
+        this.askAround(peer);
+      }
+    } finally {
+      peer.probing = false;
+    }
+  }
+
+  /**
+   * Nothing listens where `gone` was: if it restarted elsewhere, the others may know where. One alive
+   * peer is asked for its summary, whose news of `gone` is then checked first-hand (learn).
+   */
+  private askAround(gone: Peer): void {
+    const alive = [...this.s.peers.values()].filter(
+      (p) => p !== gone && p.verified && this.s.c.directory.held(p.name)?.state === 'alive',
+    );
+    if (alive.length === 0) return;
+    const other = alive[Math.floor(this.s.c.random() * alive.length)];
+    this.s.c.peers.hello(other.endpoint, this.s.cfg.livenessPeriodMs, true, this.s.self).then(
+      (hello) => {
+        if (this.s.running() && hello.name === other.name) this.learn(hello.peers ?? []);
+      },
+      () => this.s.c.metrics.livenessProbes.inc({ result: 'failed' }),
+    );
+  }
+
+  private failed(peer: Peer): void {
+    peer.probeFailures += 1;
+  }
+
+  /** Another endpoint answered as this agent: it moved (a new address or port). */
+  private move(peer: Peer, endpoint: Endpoint): void {
+    this.s.c.logger.info({ agent: peer.name, from: peer.endpoint, to: endpoint }, 'agent moved');
+    peer.endpoint = endpoint;
+    peer.claimKey = `${endpoint.address}:${endpoint.port}`;
+  }
+
+  /**
+   * What a probed peer knows of others: second-hand, so it neither refreshes liveness nor revives, but
+   * it names agents this one never heard (every mDNS packet about them lost) and versions it missed.
+   */
+  private learn(summaries: readonly PeerSummary[]): void {
+    for (const s of summaries) if (s.name !== this.s.cfg.name) this.hooks.discover(s);
+  }
+
+  lose(peer: Peer, why: string): void {
+    if (this.s.c.directory.held(peer.name)?.state !== 'alive') return;
+    peer.quiet = undefined; // its next heartbeat takes the whole path: a return is looked at afresh
+    this.s.c.directory.markLost(peer.name);
+    this.s.c.logger.warn({ agent: peer.name, why }, 'agent lost');
+  }
+}

@@ -1,0 +1,108 @@
+import type { Delta } from '../directory/delta.js';
+import type { ApplyResult, Changes, Directory } from '../directory/directory.js';
+import type { Endpoint } from '../transport/transport.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { ReorderBuffer } from './reorder-buffer.js';
+
+/**
+ * Where the catch-up of one life stands: one state, so that "fetching and also queued and also waiting
+ * for a retry" cannot happen. `refused`: what it would hold passes a bound; not retried in this life.
+ */
+export type CatchupState =
+  | { kind: 'idle' }
+  | { kind: 'waiting'; timer: TimerHandle }
+  | { kind: 'queued' }
+  | { kind: 'fetching' }
+  | { kind: 'refused'; target: number };
+
+/**
+ * One life (incarnation) of one origin, as this agent replicates it: the only writer of that origin's
+ * entry in the directory, with its sync state (target version, reorder buffer, goodbye mark, catch-up
+ * state, retry count, alternates). A new incarnation replaces the whole object, so nothing of an old
+ * life (a buffered delta, a goodbye, a pending retry) can ever apply to a new one.
+ */
+export class OriginReplica {
+  /** The newest version of this life known to exist; catch-up runs until the directory holds it. */
+  target = 0;
+  readonly buffer = new ReorderBuffer();
+  /** This life said goodbye: nothing more of it is applied or fetched. */
+  left = false;
+  catchup: CatchupState = { kind: 'idle' };
+  failures = 0;
+  /** Peers that said (by a hint) they hold a newer version: asked when the origin does not answer. */
+  alternates: Endpoint[] = [];
+
+  constructor(
+    private readonly directory: Directory,
+    private readonly clock: Clock,
+    readonly name: string,
+    readonly incarnation: number,
+  ) {}
+
+  /** What the directory holds of this origin (possibly still the life before this one). */
+  held(): { incarnation: number; version: number; state: string } {
+    return this.directory.held(this.name) ?? { incarnation: 0, version: 0, state: 'alive' };
+  }
+
+  /** The version of this life the directory holds; 0 while it still holds an older life, or nothing. */
+  heldVersion(): number {
+    const held = this.held();
+    return held.incarnation === this.incarnation ? held.version : 0;
+  }
+
+  /** Whether the directory holds less of this life than is known to exist. */
+  behind(): boolean {
+    if (this.left) return false;
+    const held = this.held();
+    return held.incarnation < this.incarnation || held.version < this.target;
+  }
+
+  know(version: number): void {
+    if (version > this.target) this.target = version;
+  }
+
+  /** An announced delta: applied if it follows on, buffered if it is ahead of a missing one. */
+  apply(delta: Delta, graceMs: number): ApplyResult {
+    this.know(delta.version);
+    const result = this.directory.applyDeltas(this.name, this.incarnation, [delta]);
+    if (result === 'applied') this.drain();
+    else if (result === 'gap') this.buffer.hold(delta, this.clock.monotonic(), graceMs);
+    return result;
+  }
+
+  /** A catch-up answer, which must be about this life. */
+  applyChanges(changes: Changes): ApplyResult {
+    const result =
+      changes.kind === 'deltas'
+        ? this.directory.applyDeltas(this.name, this.incarnation, changes.deltas)
+        : this.directory.applySnapshot(this.name, this.incarnation, changes.version, changes.entries);
+    this.drain();
+    return result;
+  }
+
+  /** Applies buffered deltas that now follow on from the held version. */
+  drain(): void {
+    let held = this.held();
+    if (held.incarnation !== this.incarnation) return;
+    for (let next = this.buffer.take(held.version + 1); next; next = this.buffer.take(held.version + 1)) {
+      if (this.directory.applyDeltas(this.name, this.incarnation, [next]) !== 'applied') break;
+      held = this.held();
+    }
+    this.buffer.prune(held.version);
+  }
+
+  /** This life said goodbye. False if it had already. */
+  goodbye(): boolean {
+    if (this.left) return false;
+    this.left = true;
+    this.retire();
+    this.directory.markLeft(this.name);
+    return true;
+  }
+
+  /** Stops whatever this life had pending: it is over, or replaced by a newer one. */
+  retire(): void {
+    if (this.catchup.kind === 'waiting') this.clock.clearTimeout(this.catchup.timer);
+    if (this.catchup.kind !== 'fetching') this.catchup = { kind: 'idle' };
+  }
+}

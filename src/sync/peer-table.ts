@@ -1,0 +1,85 @@
+import { fnv1a32, type Message } from '../protocol/messages.js';
+import type { Endpoint } from '../transport/transport.js';
+import type { OriginReplica } from './origin-replica.js';
+
+export interface Peer {
+  readonly name: string;
+  /** Where its peer endpoint is believed to be: moved only once a probe there answers as this agent. */
+  endpoint: Endpoint;
+  /** Its current life; replaced whole by a newer incarnation. */
+  replica: OriginReplica;
+  lastHeard: number;
+  /** Sender time of its newest authenticated datagram: one not newer is a replay (or a copy). */
+  lastSentAt: number;
+  /** It answered a probe or a catch-up at its endpoint at least once. */
+  verified: boolean;
+  probing: boolean;
+  probedAt: number;
+  probes: number;
+  /** Probes of it failed in a row: a lost peer is probed again, less often the longer it stays silent. */
+  probeFailures: number;
+  /**
+   * Its last heartbeat, when handling it left nothing to do: the same heartbeat again (the memo hands
+   * out the same object for the same bytes) only says the peer is still there.
+   */
+  quiet?: Message;
+  /** `address:port` of its endpoint, as name claims key it. */
+  claimKey: string;
+}
+
+/** Every agent this one knows, by name and by the name hash that hints carry; bounded. */
+export class PeerTable {
+  private readonly byName = new Map<string, Peer>();
+  private readonly nameByHash = new Map<number, string>();
+
+  constructor(private readonly limits: { peers: number; unverifiedPeers: number }) {}
+
+  get(name: string): Peer | undefined {
+    return this.byName.get(name);
+  }
+
+  byHash(hash: number): Peer | undefined {
+    const name = this.nameByHash.get(hash);
+    return name === undefined ? undefined : this.byName.get(name);
+  }
+
+  values(): IterableIterator<Peer> {
+    return this.byName.values();
+  }
+
+  get size(): number {
+    return this.byName.size;
+  }
+
+  /**
+   * Whether one more agent may be added; if the table is full, `evictable` names one that may go (a left
+   * or lost agent) so that live newcomers still find room. Unverified agents have a budget of their own.
+   */
+  room(
+    verified: boolean,
+    evictable: (peer: Peer) => boolean,
+  ): { ok: true; evict?: Peer } | { ok: false; reason: string } {
+    if (!verified) {
+      let unverified = 0;
+      for (const p of this.byName.values()) if (!p.verified) unverified++;
+      if (unverified >= this.limits.unverifiedPeers) return { ok: false, reason: 'unverified-peers' };
+    }
+    if (this.byName.size < this.limits.peers) return { ok: true };
+    for (const p of this.byName.values()) if (evictable(p)) return { ok: true, evict: p };
+    return { ok: false, reason: 'peers' };
+  }
+
+  add(peer: Peer): void {
+    this.byName.set(peer.name, peer);
+    this.nameByHash.set(fnv1a32(peer.name), peer.name);
+  }
+
+  remove(name: string): void {
+    this.byName.delete(name);
+    this.nameByHash.delete(fnv1a32(name));
+  }
+}
+
+export function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
+  return a.address === b.address && a.port === b.port;
+}

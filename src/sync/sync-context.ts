@@ -1,0 +1,79 @@
+import type { Directory } from '../directory/directory.js';
+import type { LocalDeviceSet } from '../directory/local-device-set.js';
+import type { HeraldMetrics } from '../metrics/herald-metrics.js';
+import type { Envelope } from '../protocol/envelope.js';
+import { MESSAGE_TYPE_NAMES } from '../protocol/messages.js';
+import type { Asker, DatagramTransport, Endpoint, PeerClient } from '../transport/transport.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import type { Random } from '../util/random.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
+import type { SyncConfig } from './config.js';
+import type { Hints } from './hints.js';
+import type { PeerTable } from './peer-table.js';
+
+export interface ClusterSyncComponents {
+  directory: Directory;
+  local: LocalDeviceSet;
+  /** The Herald datagram transport; absent with --discovery mdns, where mDNS carries advertisements. */
+  transport?: DatagramTransport;
+  peers: PeerClient;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  metrics: HeraldMetrics;
+  envelope?: Envelope;
+}
+
+/** How a message reached this agent. */
+export interface Arrival {
+  from: Endpoint;
+  /** A Herald datagram that passed the envelope (signed, when a key is set); not an mDNS record. */
+  datagram: boolean;
+  /** The sender's time from the envelope, when it carries one. */
+  sentAt?: number;
+  signal?: string;
+}
+
+/** Counters bumped for every datagram, bound to their labels once. */
+export interface DatagramCounters {
+  bytesReceived: { inc(by?: number): void };
+  heartbeats: { inc(by?: number): void };
+  received: Map<string, { inc(by?: number): void }>;
+}
+
+export function datagramCounters(metrics: HeraldMetrics): DatagramCounters {
+  return {
+    bytesReceived: metrics.datagramBytesReceived.labelled(),
+    heartbeats: metrics.announcementsReceived.labelled({ type: 'heartbeat' }),
+    received: new Map(
+      Object.values(MESSAGE_TYPE_NAMES).map((type) => [type, metrics.announcementsReceived.labelled({ type })]),
+    ),
+  };
+}
+
+/** What the parts of the sync (catch-up, liveness) share with the message handling. */
+export interface SyncContext {
+  readonly c: ClusterSyncComponents;
+  readonly cfg: SyncConfig;
+  readonly peers: PeerTable;
+  readonly hints: Hints;
+  readonly bounds: BoundsLog;
+  /** This agent, as it names itself when it asks a peer (a hello). */
+  readonly self: Asker;
+  running(): boolean;
+}
+
+/** A bound that refused or evicted something: counted every time, logged once an hour per kind. */
+export class BoundsLog {
+  private readonly log: RateLimitedLog;
+
+  constructor(private readonly c: { clock: Clock; logger: Logger; metrics: HeraldMetrics }) {
+    this.log = new RateLimitedLog(c.clock, 3_600_000);
+  }
+
+  hit(reason: string, detail: Record<string, unknown>): void {
+    this.c.metrics.invalidInput.inc({ source: 'sync', reason });
+    if (this.log.allow(reason)) this.c.logger.warn({ reason, ...detail }, 'a sync bound was reached');
+  }
+}

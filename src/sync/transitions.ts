@@ -1,0 +1,110 @@
+import type { Endpoint, Hello, PeerSummary } from '../transport/transport.js';
+import type { Catchup } from './catchup.js';
+import { LEFT } from './hints.js';
+import type { Liveness } from './liveness.js';
+import type { NameClaims } from './name-claims.js';
+import { OriginReplica } from './origin-replica.js';
+import { sameEndpoint, type Peer } from './peer-table.js';
+import type { SyncContext } from './sync-context.js';
+
+/**
+ * The transitions of an origin in the peer table: discovered, a new life, a goodbye, heard from by a
+ * verified answer, learnt of second-hand, forgotten. Each replaces or retires state whole.
+ */
+export class Transitions {
+  constructor(
+    private readonly s: SyncContext,
+    private readonly parts: {
+      catchup: () => Catchup;
+      liveness: () => Liveness;
+      claims: () => NameClaims;
+      /** Probes an agent not yet known at the endpoint someone named, and adds it if it answers. */
+      verify: (name: string, endpoint: Endpoint, signal: string) => void;
+    },
+  ) {}
+
+  /** A new incarnation: its replica replaces the old life's whole, and it is alive whatever the old was. */
+  newLife(peer: Peer, incarnation: number, version: number, signal: string): void {
+    peer.replica.retire();
+    peer.replica = new OriginReplica(this.s.c.directory, this.s.c.clock, peer.name, incarnation);
+    peer.lastSentAt = 0;
+    peer.quiet = undefined;
+    this.s.hints.forget(peer.name);
+    this.s.c.directory.revive(peer.name);
+    if (version > 0) this.parts.catchup().want(peer, version, signal);
+  }
+
+  /**
+   * A goodbye is a change like any other: agents that heard it in a datagram repeat it (as a hint with
+   * version 0) on their next heartbeats, so a host that lost both goodbye datagrams still learns it.
+   * One heard only over mDNS is not repeated: it was not authenticated.
+   */
+  goodbye(peer: Peer, how: string, repeat: boolean): void {
+    if (!peer.replica.goodbye()) return;
+    peer.quiet = undefined;
+    if (repeat) this.s.hints.note(peer.name, peer.replica.incarnation, LEFT);
+    this.s.c.logger.info({ agent: peer.name, how }, 'agent left');
+  }
+
+  /** A verified answer from the peer (a probe): its life, its version, and that it is there now. */
+  heardFrom(peer: Peer, hello: Hello, signal: string): void {
+    if (hello.incarnation > peer.replica.incarnation) this.newLife(peer, hello.incarnation, 0, 'new-incarnation');
+    if (peer.replica.left) return;
+    this.parts.liveness().heard(peer);
+    this.parts.catchup().reachable(peer);
+    this.parts.catchup().want(peer, hello.version, signal);
+  }
+
+  /** An agent a verified peer named in its summary: second-hand, so it neither revives nor refreshes. */
+  learnOf(s: PeerSummary): void {
+    const endpoint = { address: s.address, port: s.port };
+    const known = this.s.peers.get(s.name);
+    if (!known) return this.parts.verify(s.name, endpoint, 'summary');
+    const r = known.replica;
+    if (s.incarnation < r.incarnation || (s.incarnation === r.incarnation && r.left)) return;
+    const alive = this.s.c.directory.held(s.name)?.state === 'alive';
+    // A newer life, another endpoint, or a lost agent said to be there: asked first-hand, never believed.
+    if (s.incarnation > r.incarnation || !alive || !sameEndpoint(endpoint, known.endpoint))
+      return void this.parts.liveness().probe(known, endpoint, 'summary');
+    this.parts.catchup().want(known, s.version, 'summary');
+  }
+
+  /**
+   * Adds an agent heard of for the first time, if the bounds leave room. `verified`: it answered at its
+   * endpoint, or spoke in a datagram signed with the site's key; any other must answer there first.
+   */
+  discover(name: string, endpoint: Endpoint, incarnation: number, verified: boolean): Peer | undefined {
+    const room = this.s.peers.room(verified, (p) => this.s.c.directory.held(p.name)?.state !== 'alive');
+    if (!room.ok) {
+      this.s.bounds.hit(room.reason, { agent: name, known: this.s.peers.size });
+      return undefined;
+    }
+    if (room.evict) this.forget(room.evict);
+    const now = this.s.c.clock.monotonic();
+    const peer: Peer = {
+      name,
+      endpoint,
+      replica: new OriginReplica(this.s.c.directory, this.s.c.clock, name, incarnation),
+      lastHeard: now,
+      lastSentAt: 0,
+      verified,
+      probing: false,
+      probedAt: 0,
+      probes: 0,
+      probeFailures: 0,
+      claimKey: `${endpoint.address}:${endpoint.port}`,
+    };
+    this.s.peers.add(peer);
+    this.s.c.directory.ensureOrigin(name, { address: endpoint.address, peerPort: endpoint.port });
+    this.s.c.logger.info({ agent: name, address: endpoint.address }, 'agent discovered');
+    return peer;
+  }
+
+  forget(peer: Peer): void {
+    peer.replica.retire();
+    this.s.c.directory.forget(peer.name);
+    this.parts.claims().forget(peer.name);
+    this.s.peers.remove(peer.name);
+    this.s.hints.forget(peer.name);
+  }
+}
