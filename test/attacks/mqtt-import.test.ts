@@ -111,8 +111,9 @@ testIf(
       const big = agents.agents.find((a) => a.name === 'big@far');
       assert.ok(!big || big.devices <= 1024, `per-agent cap: ${big?.devices}`);
       assert.ok(
-        worstLivezMs < 1_000,
-        `/livez answered within a second throughout (worst ${worstLivezMs.toFixed(0)} ms)`,
+        // Far inside WatchdogSec=20s; generous for a shared 2-core machine (100-600 ms typical, before: no answer in 10 s).
+        worstLivezMs < 3_000,
+        `/livez answered within 3 s throughout (worst ${worstLivezMs.toFixed(0)} ms)`,
       );
       const t0 = Date.now();
       assert.is(await running.stop('SIGTERM'), 0, 'a clean exit on SIGTERM');
