@@ -38,6 +38,7 @@ test('herald demo with a malformed --api: one line and exit 64, no stack trace, 
   const cases: [string, string][] = [
     ['nonsense', "herald: demo: --api: expected HOST:PORT, got 'nonsense'"],
     ['127.0.0.1:99999', "herald: demo: --api: '99999' is not a port number"],
+    ['0.0.0.0:0', "herald: demo: --api 0.0.0.0:0 is beyond loopback; the demo's API has no token"],
   ];
   for (const [api, message] of cases) {
     const r = runHerald(['demo', `--api=${api}`, '--agents=2', '--duration=1']);
