@@ -2,6 +2,7 @@
 import { CommanderError } from 'commander';
 import { EXIT, OptionError } from '../config/options.js';
 import { normalizeBooleanFlags } from './boolean-flags.js';
+import { errorText } from '../util/journald.js';
 import { CliError } from './cli-error.js';
 import { buildProgram, type Outcome } from './program.js';
 
@@ -11,6 +12,14 @@ function commanderExitCode(err: CommanderError): number {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // `herald ls | head`: the reader has gone, so nothing more can be shown; that is not a failure. The
+  // agent is left out: its stdout is its log, and losing journald is worth a restart.
+  if (argv[0] !== 'agent') {
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(EXIT.ok);
+    });
+  }
   const outcome: Outcome = { code: EXIT.ok };
   const program = buildProgram(outcome).exitOverride();
   program.commands.forEach((c) => c.exitOverride());
@@ -20,7 +29,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return commanderExitCode(err);
     if (err instanceof OptionError || err instanceof CliError) {
-      process.stderr.write(`herald: ${err.message}\n`);
+      process.stderr.write(errorText(`herald: ${err.message}\n`));
       return err.exitCode;
     }
     throw err;
@@ -33,7 +42,7 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     // Only a fault of Herald itself gets here: its stack is what a bug report needs.
-    process.stderr.write(`herald: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(errorText(`herald: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`));
     process.exitCode = EXIT.software;
   },
 );

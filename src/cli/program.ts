@@ -1,6 +1,7 @@
 import { Argument, Command, Option } from 'commander';
 import { AGENT_OPTIONS, EXIT, type OptionSpec } from '../config/options.js';
 import { HEALTH_STATES } from '../profiles/checks.js';
+import { errorText } from '../util/journald.js';
 import { HERALD_VERSION } from '../version.js';
 
 /** What the command that ran asks main to exit with. */
@@ -20,7 +21,10 @@ export function buildProgram(outcome: Outcome): Command {
     .description('device discovery for edge and IoT networks')
     .version(HERALD_VERSION, '-V, --version', 'print the version')
     .showSuggestionAfterError()
-    .configureOutput({ outputError: (text, write) => write(`herald: ${text.replace(/^error: /, '')}`) });
+    .configureOutput({
+      outputError: (text, write) => write(`herald: ${text.replace(/^error: /, '')}`),
+      writeErr: writeError,
+    });
   const act: Act =
     (task) =>
     async (...args) => {
@@ -66,9 +70,13 @@ function command(program: Command, name: string, description: string): Command {
     .description(description)
     .configureOutput({
       outputError: (text, write) => write(`herald ${name}: ${text.replace(/^error: /, '').trimEnd()}\n`),
+      writeErr: writeError,
     })
     .showHelpAfterError(`(see herald ${name} --help)`);
 }
+
+/** Parse errors and the help after them: under journald, at error priority (see util/journald.ts). */
+const writeError = (text: string) => void process.stderr.write(errorText(text));
 
 /** A boolean with its --no- form; the negation is listed once, in the flag's own help line. */
 function addBoolean(cmd: Command, flag: string, help: string): void {
@@ -86,6 +94,7 @@ const PLACEHOLDER: Partial<Record<OptionSpec['kind'], string>> = {
   url: 'url',
   names: 'sites',
   topic: 'topic',
+  seconds: 'seconds',
 };
 
 function placeholder(spec: OptionSpec): string {
@@ -158,6 +167,12 @@ function addQueryCommands(program: Command, act: Act): void {
     .option('--index <index>', 'start after this index (X-Herald-Index of a list), not now');
   addBoolean(watch, 'json', 'one JSON object per event instead of a line');
   watch.action(act(async (opts: Values) => (await import('./watch-command.js')).runWatchCommand(opts)));
+
+  addApiOptions(command(program, 'forget', 'retire a lost or left agent now: directory, MQTT and Home Assistant'))
+    .argument('<agent>', 'the agent name, as in herald ls')
+    .action(
+      act(async (agent: string, opts: Values) => (await import('./forget-command.js')).runForgetCommand(agent, opts)),
+    );
 }
 
 /** Registration: a program (or a person) binds and unbinds this host's devices at run time. */

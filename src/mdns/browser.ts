@@ -16,6 +16,8 @@ export interface BrowserInit {
   send(packet: { type: 'query'; questions: unknown[]; answers: unknown[] }): void;
   /** An instance appeared or its SRV/TXT changed; `from` is the on-link sender of the packet. */
   onAdvert(instance: string, txt: Record<string, string>, port: number, from: string): void;
+  /** An instance announced or answered again, unchanged: sync decides what hearing it is worth. */
+  onRefresh?(instance: string, txt: Record<string, string>, port: number, from: string): void;
   /** A PTR with TTL 0 for a known instance (a goodbye, or someone saying so). */
   onGoodbye(instance: string, txt: Record<string, string>, from: string): void;
   onDrop(reason: 'too-many-instances'): void;
@@ -165,7 +167,7 @@ export class Browser {
     const e = this.cache.get(instance);
     if (!e || e.port === undefined || !e.txt) return;
     const now = `${e.port}|${from}|${JSON.stringify(e.txt)}`;
-    if (now === e.reported) return;
+    if (now === e.reported) return this.init.onRefresh?.(instance, e.txt, e.port, from);
     e.reported = now;
     this.init.onAdvert(instance, e.txt, e.port, from);
   }

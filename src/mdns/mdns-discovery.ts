@@ -142,6 +142,11 @@ export class MdnsDiscovery implements AgentExtension {
       random: ctx.random,
       send: (p) => this.send(p),
       onAdvert: (_instance, txt, port, from) => this.onAdvert(txt, port, from),
+      // Unchanged: straight to sync, whose refresh probes (with a key) rather than believes.
+      onRefresh: (_instance, txt, port, from) => {
+        const t = parseHeraldTxt(txt);
+        if (t) ctx.sync.observeRefresh({ ...t, address: from, peerPort: port });
+      },
       onGoodbye: (_instance, txt) => {
         const t = parseHeraldTxt(txt);
         if (t) hints.goodbye(t.name);
