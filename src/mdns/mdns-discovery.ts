@@ -53,6 +53,7 @@ export class MdnsDiscovery implements AgentExtension {
   private packetsSent = 0;
   private lastError: string | undefined;
   private ownPeers: PeerClient | undefined;
+  private stopRequery: (() => void) | undefined;
 
   constructor(private readonly init: MdnsInit) {}
 
@@ -99,6 +100,8 @@ export class MdnsDiscovery implements AgentExtension {
     if (this.init.publishDevices) this.syncDevices();
     this.responder.start();
     this.browser?.start();
+    const browser = this.browser;
+    if (browser) this.stopRequery = ctx.sync.onUnreachable((name) => browser.requery((t) => t.name === name));
     log.info({ interface: address, browse: this.init.browse, devices: this.init.publishDevices }, 'mDNS started');
   }
 
@@ -142,6 +145,10 @@ export class MdnsDiscovery implements AgentExtension {
       random: ctx.random,
       send: (p) => this.send(p),
       onAdvert: (_instance, txt, port, from) => this.onAdvert(txt, port, from),
+      onRefresh: (_instance, txt, port, from) => {
+        const t = parseHeraldTxt(txt);
+        if (t) ctx.sync.observeRefresh({ ...t, address: from, peerPort: port });
+      },
       onGoodbye: (_instance, txt) => {
         const t = parseHeraldTxt(txt);
         if (t) hints.goodbye(t.name);
@@ -155,6 +162,7 @@ export class MdnsDiscovery implements AgentExtension {
     const socket = this.socket;
     if (!socket) return;
     this.unsubscribe?.();
+    this.stopRequery?.();
     this.browser?.stop();
     this.hints?.stop();
     this.responder?.stop(opts.goodbye ?? true);
