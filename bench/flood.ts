@@ -1,6 +1,8 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { request } from 'undici';
 import type { Agent } from '../src/agent/agent.js';
+import { generateKey, parseKeyRing, type KeyRing } from '../src/security/cluster-key.js';
+import { costlyJunk } from '../test/attacks/costly-junk.js';
 import { Deliveries, lcg, now, sleep, waitFor, type ScenarioEnv } from './harness.js';
 import { summarize } from './stats.js';
 import { changedDevices, type BenchCluster, type ClusterOptions } from './system.js';
@@ -22,8 +24,15 @@ const GROUP = '239.255.70.70';
 
 const bound = (s: Socket, port: number, address: string) => new Promise<void>((r) => s.bind(port, address, () => r()));
 
-/** The site's own datagrams, captured on its group, and a sender of junk: random bytes and mutations of those. */
-async function junkSource(port: number): Promise<{ tap: Socket; flooder: Socket; junk: () => Buffer }> {
+/**
+ * The site's own datagrams, captured on its group, and a sender of junk: random bytes, mutations of those,
+ * and (a third of it) costly junk, announcements crafted to inflate fifty-fold into valid devices, unsigned
+ * or with a forged tag under the site's key id: what a keyed agent must refuse before inflating anything.
+ */
+async function junkSource(
+  port: number,
+  costly: Buffer[],
+): Promise<{ tap: Socket; flooder: Socket; junk: () => Buffer }> {
   const captured: Buffer[] = [];
   const tap = createSocket({ type: 'udp4', reuseAddr: true });
   const flooder = createSocket({ type: 'udp4', reuseAddr: true });
@@ -35,7 +44,9 @@ async function junkSource(port: number): Promise<{ tap: Socket; flooder: Socket;
   flooder.setMulticastTTL(1);
   const random = lcg(12345);
   const junk = () => {
-    if (captured.length > 0 && random() < 0.7) {
+    const draw = random();
+    if (draw < 1 / 3) return costly[Math.floor(draw * 6) % costly.length];
+    if (captured.length > 0 && draw < 0.8) {
       const mutated = Buffer.from(captured[Math.floor(random() * captured.length)]);
       mutated[Math.floor(random() * mutated.length)] ^= 1 + Math.floor(random() * 255);
       return mutated;
@@ -105,17 +116,20 @@ function droppedPerAgent(c: FloodCluster): number {
  * while changes go on: does it stay converged, and does agent 0 still answer its local API?
  */
 export async function junkFlood(
-  start: (opts: ClusterOptions) => Promise<FloodCluster>,
+  start: (opts: ClusterOptions, keys: KeyRing) => Promise<FloodCluster>,
   agents: number,
   junkPerSecond: number,
   seconds: number,
   { heartbeatMs, ports }: ScenarioEnv,
 ): Promise<FloodResult> {
   const port = ports.next();
-  const c = await start({ agents, devicesPerAgent: 5, loss: 0, heartbeatMs, seed: 9, port });
+  const keys = parseKeyRing(generateKey());
+  const site = `b${port}`; // the bench's Herald sites are named after their group port
+  const c = await start({ agents, devicesPerAgent: 5, loss: 0, heartbeatMs, seed: 9, port }, keys);
   let source: Awaited<ReturnType<typeof junkSource>> | undefined;
   try {
-    source = await junkSource(port);
+    const { unsigned, forged } = costlyJunk(site, keys.signing.id);
+    source = await junkSource(port, [unsigned, forged]);
     const { flooder, junk } = source;
     await waitFor(() => c.converged(), 20_000);
     await sleep(heartbeatMs);

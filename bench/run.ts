@@ -1,5 +1,4 @@
 import { cpus, release, totalmem } from 'node:os';
-import { generateKey, parseKeyRing } from '../src/security/cluster-key.js';
 import { HEARTBEAT_MS, stepCount, type BenchOptions, type Plan } from './plan.js';
 import {
   coldStart,
@@ -100,7 +99,7 @@ async function runFlood(plan: Plan, env: ScenarioEnv, progress: Progress): Promi
   const { agents, junkPerSecond, seconds } = plan.flood;
   progress(`herald-keyed: ${junkPerSecond} junk datagrams/s, ${agents} agents`);
   return junkFlood(
-    (o) => startHerald(o, 'multicast', { keys: parseKeyRing(generateKey()), apiOnFirst: true }),
+    (o, keys) => startHerald(o, 'multicast', { keys, apiOnFirst: true }),
     agents,
     junkPerSecond,
     seconds,

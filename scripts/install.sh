@@ -24,6 +24,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+case "$prefix" in
+  /?*) ;;
+  *) echo "install.sh: --prefix must be an absolute folder (the unit's ExecStart names it), got '$prefix'" >&2; exit 64 ;;
+esac
 cd "$(dirname "$0")/.."
 if [ ! -f dist/src/cli/main.js ]; then
   echo "install.sh: dist/ is missing: run 'npm ci' (it builds dist/) first" >&2
@@ -36,6 +40,12 @@ if [ -z "$node_bin" ]; then
 fi
 
 root="$destdir$prefix"
+# --prefix is the agent's own folder, replaced as a whole on an upgrade: never one holding other
+# software (--prefix /usr/local, as ./configure takes it, would be wiped).
+if [ -e "$root" ] && [ -n "$(ls -A "$root")" ] && ! grep -qsE '"name": *"herald"' "$root/package.json"; then
+  echo "install.sh: $root is not a Herald install and not empty: --prefix needs a folder of its own" >&2
+  exit 1
+fi
 echo "installing the agent in $root"
 rm -rf "$root"
 install -d "$root/dist" "$root/examples"

@@ -19,11 +19,16 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+root="$destdir$prefix"
+if [ -e "$root" ] && [ -n "$(ls -A "$root")" ] && ! grep -qsE '"name": *"herald"' "$root/package.json"; then
+  echo "uninstall.sh: $root is not a Herald install: nothing removed (check --prefix)" >&2
+  exit 1
+fi
 if [ "$systemctl" = 1 ] && command -v systemctl >/dev/null; then
   systemctl disable --now herald 2>/dev/null || true
 fi
 rm -f "$destdir/etc/systemd/system/herald.service"
-rm -rf "$destdir$prefix"
+rm -rf "$root"
 if [ "$purge" = 1 ]; then
   rm -rf "$destdir/etc/herald" "$destdir/var/lib/herald" "$destdir/var/lib/private/herald"
 fi

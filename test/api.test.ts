@@ -190,6 +190,20 @@ test('other methods, routes and health', async () => {
   assert.match(text, /^herald_api_requests_total\{route="readyz",status="200"\} 1$/m);
 });
 
+test("HEAD /v1/events answers at once and keeps no stream; /v1/events takes the list's include=lost", async () => {
+  const head = await request(base + '/v1/events', { method: 'HEAD', signal: AbortSignal.timeout(2000) });
+  assert.is(head.statusCode, 200);
+  assert.match(String(head.headers['content-type']), /text\/event-stream/);
+  await head.body.dump();
+  // The query a client listed with (GET /v1/devices?include=lost&tag=env) is the one it watches with.
+  const events = await request(base + '/v1/events?include=lost&tag=env', { signal: AbortSignal.timeout(2000) });
+  assert.is(events.statusCode, 200);
+  events.body.destroy();
+  const bad = await get('/v1/events?include=everything');
+  assert.is(bad.status, 400);
+  assert.match(bad.body.detail, /include must be 'lost'/);
+});
+
 /** Reads SSE events until `count` arrived (or the stream ends), then closes the connection. */
 async function readEvents(
   headers: Record<string, string>,

@@ -256,6 +256,20 @@ test('herald watch resyncs by itself when the agent restarts (a reset), instead 
   assert.not.match(watch.stdout.join('\n'), /reset/, 'no raw reset');
 });
 
+test('herald watch with a filter resyncs to the filtered list, not every device', async () => {
+  const { api } = await startAgent('device-profiles');
+  // An index from another life of the agent: the stream opens with a reset, as after a restart.
+  const watch = runHerald(['watch', '--api', api, '--tag=printer', '--index=1-1']);
+  running.push(watch);
+  const line = await watch.waitFor(() => watch.stdout.find((l) => l.includes('resync')), 8000, 'resync');
+  assert.match(line, /resync\s+1 devices of 1 agents/, 'only the office printer has the tag');
+  const json = runHerald(['watch', '--api', api, '--tag=printer', '--index=1-1', '--json']);
+  running.push(json);
+  const first = await json.waitFor(() => json.stdout[0], 8000, 'resync as JSON');
+  const ids = (parse(first).data as { devices: { id: string }[] }).devices.map((d) => d.id);
+  assert.equal(ids, ['office-printer']);
+});
+
 test('a profiles folder that cannot be read: the configuration is wrong, exit 78', async () => {
   const r = runHerald(agentArgs(join(dir, 'nowhere')));
   assert.is(await r.exit(), 78);
@@ -404,6 +418,26 @@ test('ls, get, watch: bare, = and --no- forms against an agent with a token; 401
     assert.match(r.stderr[0], /no agent answers at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
     noStackTrace(r, args.join(' '));
   }
+});
+
+test('ls and get against an agent that never answers, or a port out of range: a line a person can read', async () => {
+  // A hung agent (stopped in a debugger, a full event loop): it takes the connection, answers nothing.
+  const hung = createServer(() => {});
+  await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+  try {
+    const api = `127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    for (const args of [['ls'], ['get', 'a/b']]) {
+      const r = runHerald([...args, `--api=${api}`]);
+      assert.is(await r.exit(), 69, args.join(' '));
+      assert.equal(r.stderr, [`herald: the agent at http://${api} did not answer within 5 s: is it stuck?`]);
+    }
+  } finally {
+    hung.closeAllConnections();
+    await new Promise((r) => hung.close(r));
+  }
+  const r = runHerald(['ls', '--api=127.0.0.1:99999']);
+  assert.is(await r.exit(), 64);
+  assert.equal(r.stderr, ["herald: --api: expected HOST:PORT with a port from 1 to 65535, got '127.0.0.1:99999'"]);
 });
 
 test('check, keygen, completion, demo: value forms; the demo takes a free port when 7755 is taken', async () => {

@@ -1,5 +1,6 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -138,6 +139,48 @@ test('keygen writes a 0600 file (also through "> file"), never over a key; the u
   assert.is((await config()).keyFile, undefined, "the unit's fallback: an open cluster");
   await writeFile(join(credentials, 'cluster.key'), await readFile(out));
   assert.is((await config()).keyFile, join(credentials, 'cluster.key'));
+});
+
+/** A copy of what install.sh needs from a release (no lock file: nothing is fetched), in `into`. */
+async function fakeRelease(into: string): Promise<void> {
+  for (const d of ['scripts', 'dist/src/cli', 'docs', 'device-profiles', 'systemd', 'node_modules'])
+    await mkdir(join(into, d), { recursive: true });
+  for (const f of ['scripts/install.sh', 'scripts/uninstall.sh', 'package.json', 'README.md'])
+    await writeFile(join(into, f), await readFile(f));
+  for (const f of ['systemd/herald.service', 'systemd/herald.yaml', 'device-profiles/schema.json'])
+    await writeFile(join(into, f), await readFile(f));
+  await writeFile(join(into, 'dist/src/cli/main.js'), '');
+}
+
+test('install.sh and uninstall.sh never wipe a --prefix folder that is not a Herald install', async () => {
+  const release = join(dir, 'release');
+  const dest = join(dir, 'root');
+  await fakeRelease(release);
+  // People used to ./configure write --prefix /usr/local: it holds other software, which must survive.
+  const precious = join(dest, 'usr/local/bin/other-tool');
+  await mkdir(join(dest, 'usr/local/bin'), { recursive: true });
+  await writeFile(precious, 'not herald');
+  const sh = (script: string, ...args: string[]) =>
+    spawnSync('bash', [join(release, 'scripts', script), '--destdir', dest, '--no-systemctl', ...args], {
+      encoding: 'utf8',
+    });
+  const install = sh('install.sh', '--prefix', '/usr/local');
+  assert.is(await readFile(precious, 'utf8'), 'not herald', 'install.sh removed what was in --prefix');
+  assert.is.not(install.status, 0, install.stdout);
+  assert.match(install.stderr, /not a Herald install/);
+  const uninstall = sh('uninstall.sh', '--prefix', '/usr/local');
+  assert.is(await readFile(precious, 'utf8'), 'not herald', 'uninstall.sh removed what was in --prefix');
+  assert.is.not(uninstall.status, 0, uninstall.stdout);
+
+  // Its own folder is still replaced on an upgrade and removed on uninstall.
+  const own = sh('install.sh', '--prefix', '/opt/herald');
+  assert.is(own.status, 0, own.stderr);
+  const upgrade = sh('install.sh', '--prefix', '/opt/herald');
+  assert.is(upgrade.status, 0, upgrade.stderr);
+  assert.ok(existsSync(join(dest, 'opt/herald/dist/src/cli/main.js')));
+  const removed = sh('uninstall.sh', '--prefix', '/opt/herald');
+  assert.is(removed.status, 0, removed.stderr);
+  assert.not.ok(existsSync(join(dest, 'opt/herald')));
 });
 
 test.run();

@@ -1,9 +1,11 @@
-import { copyFile, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatProfileError, loadProfileDir, loadProfilePaths, parseProfileText } from '../src/profiles/load.js';
+import { PROFILE_LIMITS } from '../src/profiles/model.js';
+import { FolderProfileSource } from '../src/profiles/source.js';
 import { validateDevice } from '../src/profiles/validate.js';
 
 let dir: string;
@@ -157,6 +159,77 @@ test('a JSON file is told its errors in JSON terms, with line and column', () =>
   const y = parseProfileText('id: x\nname: [unclosed\n', 'x.yaml');
   if (!('errors' in y)) return assert.unreachable('expected errors');
   assert.not.match(y.errors[0].message, /JSON/);
+});
+
+test('a JSON profile saved with a byte-order mark (Windows editors) is read, as YAML ones are', () => {
+  const text = '\uFEFF{"id": "bom", "name": "Saved by Notepad", "capabilities": []}\n';
+  const json = parseProfileText(text, 'bom.json');
+  assert.ok('device' in json, JSON.stringify(json));
+  const yaml = parseProfileText('\uFEFFid: bom\nname: Saved by Notepad\ncapabilities: []\n', 'bom.yaml');
+  assert.ok('device' in yaml, JSON.stringify(yaml));
+  // A JSON error after position 0 keeps its place in the text, and V8's offset is not left in the words.
+  const r = parseProfileText('\uFEFF{"id": "x"}\n\n  {', 'late.json');
+  if (!('errors' in r)) return assert.unreachable('expected errors');
+  assert.is(
+    formatProfileError(r.errors[0]),
+    'late.json:3:3: JSON syntax error: Unexpected non-whitespace character after JSON',
+  );
+});
+
+test('more profiles than one agent may offer: at most the limit is served, the rest are refused', async () => {
+  const limit = PROFILE_LIMITS.devicesPerAgent;
+  for (let i = 0; i <= limit; i++) {
+    const id = `d${String(i).padStart(4, '0')}`;
+    await writeFile(join(dir, `${id}.yaml`), `id: ${id}\nname: D\ncapabilities: []\n`);
+  }
+  const set = await loadProfileDir(dir);
+  // Peers refuse a snapshot or delta of more than the limit: serving them all would reach nobody.
+  assert.ok(set.devices.length <= limit, `${set.devices.length} devices served`);
+  assert.is(set.errors.length, 1);
+  assert.match(formatProfileError(set.errors[0]), /d1024\.yaml: .*at most 1024/);
+});
+
+test('the profiles folder replaced as a whole (a deploy, a symlink swap): changes in the new one still reload', async () => {
+  const live = join(dir, 'profiles');
+  await mkdir(live);
+  let changes = 0;
+  const source = new FolderProfileSource(live, 20);
+  const stop = source.watch(() => void (changes += 1));
+  const settle = () => new Promise((r) => setTimeout(r, 250));
+  try {
+    // A deploy tool builds the new folder beside the old one, then swaps it in.
+    await mkdir(`${live}.new`);
+    await writeFile(join(`${live}.new`, 'a.yaml'), 'id: a\nname: A\ncapabilities: []\n');
+    await rm(live, { recursive: true });
+    await rename(`${live}.new`, live);
+    await settle();
+    const afterSwap = changes;
+    assert.ok(afterSwap >= 1, 'the swap itself is seen');
+    await writeFile(join(live, 'b.yaml'), 'id: b\nname: B\ncapabilities: []\n');
+    await settle();
+    assert.ok(changes > afterSwap, 'a profile dropped in the new folder is seen');
+
+    // A symlink moved to another release: no event reaches the old target; SIGHUP's load re-arms.
+    const releases = [join(dir, 'r1'), join(dir, 'r2')];
+    for (const r of releases) await mkdir(r);
+    const link = join(dir, 'current');
+    await symlink(releases[0], link);
+    let linkChanges = 0;
+    const linked = new FolderProfileSource(link, 20);
+    const unlink = linked.watch(() => void (linkChanges += 1));
+    try {
+      await symlink(releases[1], `${link}.tmp`);
+      await rename(`${link}.tmp`, link);
+      await linked.load(); // the reload SIGHUP asks for
+      await writeFile(join(releases[1], 'c.yaml'), 'id: c\nname: C\ncapabilities: []\n');
+      await settle();
+      assert.ok(linkChanges >= 1, 'a profile dropped in the new release is seen');
+    } finally {
+      unlink();
+    }
+  } finally {
+    stop();
+  }
 });
 
 test('errors are sorted by file and line; a copied profile is blamed, not the original', async () => {

@@ -243,6 +243,33 @@ test('under journald (JOURNAL_STREAM names stdout) every log line carries its sy
   assert.not.ok(stdoutIsJournal(env, other.fd), 'another stream is not the journal, whatever the variable says');
 });
 
+test('under journald a start that fails (exit 78) says why at priority 3, not as info', async () => {
+  // As systemd runs the unit: stdout and stderr are one stream to journald, named by JOURNAL_STREAM.
+  const failing = async (args: string[]) => {
+    const file = join(dir, `journal-${Math.random().toString(16).slice(2)}.log`);
+    const handle = await open(file, 'w');
+    cleanups.push(() => handle.close());
+    const st = await handle.stat({ bigint: true });
+    const proc = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, JOURNAL_STREAM: `${st.dev}:${st.ino}` },
+      stdio: ['ignore', handle.fd, handle.fd],
+    });
+    const code = await new Promise<number | null>((r) => proc.once('exit', r));
+    return { code, lines: (await readFile(file, 'utf8')).split('\n').filter(Boolean) };
+  };
+  const noFolder = await failing(agentArgs().map((a) => (a === 'device-profiles' ? join(dir, 'nowhere') : a)));
+  assert.is(noFolder.code, 78);
+  const why = noFolder.lines.filter((l) => !l.includes('"level"'));
+  assert.ok(why.length >= 2, noFolder.lines.join('\n'));
+  for (const l of why) assert.match(l, /^<3>/, `journalctl -p err shows it: ${l}`);
+  const noConfig = await failing(['agent', '--config', join(dir, 'missing.yaml')]);
+  assert.is(noConfig.code, 78);
+  assert.equal(noConfig.lines, [`<3>herald: cannot read config file ${join(dir, 'missing.yaml')}: ENOENT`]);
+  const badFlag = await failing(['agent', '--heartbeat-msec=5']);
+  assert.is(badFlag.code, 64);
+  for (const l of badFlag.lines) assert.match(l, /^<3>/, l);
+});
+
 test('/metrics parses as Prometheus text, with herald_ names, _total counters and no device ids in labels', async () => {
   const agent = runHerald(agentArgs());
   cleanups.push(() => agent.stop('SIGKILL'));

@@ -7,6 +7,7 @@ import { formatProfileError } from '../profiles/load.js';
 import { TokenFileError } from '../security/api-token.js';
 import { KeyFileError } from '../security/cluster-key.js';
 import { createNotifier, watchdogIntervalMs, type Notifier } from '../systemd/notify.js';
+import { errorText } from '../util/journald.js';
 import type { Logger } from '../util/logger.js';
 
 /** Shutdown must be done within this; past it the process exits anyway (systemd would kill it). */
@@ -80,7 +81,7 @@ export class AgentSupervisor {
     } catch (err) {
       const code = startFailureCode(err);
       if (code === undefined) throw err;
-      process.stderr.write(startFailureText(err, this.config) + '\n');
+      process.stderr.write(errorText(startFailureText(err, this.config) + '\n'));
       return code;
     }
     this.takeSignals();
@@ -90,7 +91,7 @@ export class AgentSupervisor {
       await this.host.agent.stop({ goodbye: false });
       const code = startFailureCode(err);
       if (code === undefined) throw err;
-      process.stderr.write(startFailureText(err, this.config) + '\n');
+      process.stderr.write(errorText(startFailureText(err, this.config) + '\n'));
       return code;
     }
     return undefined;

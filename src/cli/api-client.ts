@@ -12,6 +12,9 @@ export class ApiClient {
     this.headers = token ? { authorization: `Bearer ${token}` } : {};
     const m = /^(?:https?:\/\/)?([^/:]+|\[[^\]]+\]):(\d+)\/?$/.exec(api);
     if (!m) throw new OptionError(`--api: expected HOST:PORT, got '${api}'`);
+    const port = Number(m[2]);
+    if (port < 1 || port > 65535)
+      throw new OptionError(`--api: expected HOST:PORT with a port from 1 to 65535, got '${api}'`);
     this.base = `http://${m[1]}:${m[2]}`;
   }
 
@@ -34,6 +37,9 @@ export class ApiClient {
 
   /** No agent at the address: one line saying so and what to do, exit 69. */
   unreachable(err: unknown): CliError {
+    // AbortSignal.timeout's reason: the connection was taken, nothing came back (its code, 23, says nothing).
+    if ((err as { name?: string }).name === 'TimeoutError')
+      return new CliError(`the agent at ${this.base} did not answer within 5 s: is it stuck?`, EXIT.unavailable);
     const code = (err as { code?: string }).code ?? (err as Error).message;
     return new CliError(
       `no agent answers at ${this.base} (${code}): start one with 'herald agent', or point --api at it`,

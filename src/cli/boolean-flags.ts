@@ -13,6 +13,10 @@ export function normalizeBooleanFlags(program: Command, argv: readonly string[])
   const command = program.commands.find((c) => c.name() === argv[0]);
   if (!command) return [...argv];
   const booleans = new Set(command.options.filter((o) => o.isBoolean() && !o.negate).map((o) => o.long));
+  const negated = new Set(command.options.filter((o) => o.negate).map((o) => o.long));
+  // A flag without a --no- form (--print-config) is off when absent: false leaves it out.
+  const set = (flag: string, on: boolean): string[] =>
+    on ? [flag] : negated.has(`--no-${flag.slice(2)}`) ? [`--no-${flag.slice(2)}`] : [];
   const out = [argv[0]];
   for (let i = 1; i < argv.length; i++) {
     const arg = argv[i];
@@ -22,9 +26,9 @@ export function normalizeBooleanFlags(program: Command, argv: readonly string[])
     }
     const m = /^(--[^=]+)=(.*)$/s.exec(arg);
     const next = argv[i + 1] as string | undefined;
-    if (m && booleans.has(m[1])) out.push(parseBoolean(m[2], m[1]) ? m[1] : `--no-${m[1].slice(2)}`);
+    if (m && booleans.has(m[1])) out.push(...set(m[1], parseBoolean(m[2], m[1])));
     else if (booleans.has(arg) && next !== undefined && isBooleanWord(next)) {
-      out.push(parseBoolean(next, arg) ? arg : `--no-${arg.slice(2)}`);
+      out.push(...set(arg, parseBoolean(next, arg)));
       i++;
     } else out.push(arg);
   }

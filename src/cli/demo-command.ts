@@ -9,7 +9,8 @@ import { UdpMulticastTransport } from '../transport/udp-multicast.js';
 import { systemClock } from '../util/clock.js';
 import { createLogger } from '../util/logger.js';
 import { seededRandom } from '../util/random.js';
-import { EXIT, OptionError } from '../config/options.js';
+import { parseHostPort } from '../config/option-values.js';
+import { EXIT, OptionError, type HostPort } from '../config/options.js';
 
 /**
  * Starts N agents in this process on loopback (site 'demo', on a multicast port of its own, so it never
@@ -31,6 +32,8 @@ export async function runDemoCommand(values: Record<string, unknown>): Promise<n
   const interval = intOption(values.interval, 'interval', 1500, 50, 60_000);
   const loss = intOption(values.loss, 'loss', 0, 0, 90) / 100;
   const duration = values.duration === undefined ? undefined : intOption(values.duration, 'duration', 0, 1, 86_400);
+  // Checked before any agent starts: a bad value must not leave half a demo running behind a stack trace.
+  const api = values.api === undefined ? undefined : parseHostPort(values.api as string, 'demo: --api', 'hostport');
   const samples = await sampleDevices((values.profiles as string | undefined) ?? './device-profiles');
   const random = seededRandom(Date.now() >>> 0);
   const ctx: DemoContext = {
@@ -47,16 +50,16 @@ export async function runDemoCommand(values: Record<string, unknown>): Promise<n
         pick(samples, 2 + ((k + 1) % 2), k + 1).map((d) => ({ ...d, location: `demo host ${k + 1}` })),
       ),
   );
-  const agents = await startDemoAgents(ctx, sources, values.api as string | undefined);
+  const agents = await startDemoAgents(ctx, sources, api);
   if (!agents) return EXIT.unavailable;
   const t0 = ctx.clock.monotonic();
   const stamp = () => `[${((ctx.clock.monotonic() - t0) / 1000).toFixed(1).padStart(5)}s]`;
-  const api = agents[0].apiEndpoint;
-  const where = `http://${api?.address ?? ''}:${api?.port ?? ''}`;
+  const served = agents[0].apiEndpoint;
+  const where = `http://${served?.address ?? ''}:${served?.port ?? ''}`;
   process.stdout.write(
     `herald demo: ${count} agents on loopback, site 'demo', ${loss * 100}% datagram loss; API of demo-1 at ${where}\n`,
   );
-  if (api && api.port !== 7755) process.stdout.write(`  try: herald ls --api ${api.address}:${api.port}\n`);
+  if (served && served.port !== 7755) process.stdout.write(`  try: herald ls --api ${served.address}:${served.port}\n`);
   const expected = () => agents.reduce((n, a) => n + a.local.devices().length, 0);
   await until(() => agents.every((a) => a.directory.devices().length === expected()), 10_000);
   process.stdout.write(`${stamp()} every agent holds all ${expected()} devices of ${count} agents\n`);
@@ -70,18 +73,20 @@ export async function runDemoCommand(values: Record<string, unknown>): Promise<n
  * Starts the agents; demo-1 serves the API on --api, else on 7755 when it is free, else on a free port
  * (the demo runs beside `npm start`). Undefined when the --api asked for is taken.
  */
-async function startDemoAgents(ctx: DemoContext, sources: MemoryProfileSource[], api: string | undefined) {
+async function startDemoAgents(ctx: DemoContext, sources: MemoryProfileSource[], api: HostPort | undefined) {
   const agents: Agent[] = [];
-  const [host, port] = (api ?? '127.0.0.1:7755').split(':');
+  const { host, port } = api ?? { host: '127.0.0.1', port: 7755 };
   for (let i = 1; i <= sources.length; i++) {
-    let agent = demoAgent(ctx, i, sources[i - 1], i === 1 ? { host, port: Number(port) } : null);
+    let agent = demoAgent(ctx, i, sources[i - 1], i === 1 ? { host, port } : null);
     try {
       await agent.start();
     } catch (err) {
       if (i !== 1 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
       await agent.stop({ goodbye: false });
       if (api) {
-        process.stderr.write(`herald demo: ${api} is taken (an agent running?); pass another --api 127.0.0.1:PORT\n`);
+        process.stderr.write(
+          `herald demo: ${host}:${port} is taken (an agent running?); pass another --api 127.0.0.1:PORT\n`,
+        );
         return undefined;
       }
       agent = demoAgent(ctx, i, sources[i - 1], { host, port: 0 });

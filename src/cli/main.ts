@@ -2,6 +2,7 @@
 import { CommanderError } from 'commander';
 import { EXIT, OptionError } from '../config/options.js';
 import { normalizeBooleanFlags } from './boolean-flags.js';
+import { errorText } from '../util/journald.js';
 import { CliError } from './cli-error.js';
 import { buildProgram, type Outcome } from './program.js';
 
@@ -20,7 +21,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return commanderExitCode(err);
     if (err instanceof OptionError || err instanceof CliError) {
-      process.stderr.write(`herald: ${err.message}\n`);
+      process.stderr.write(errorText(`herald: ${err.message}\n`));
       return err.exitCode;
     }
     throw err;
@@ -33,7 +34,7 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     // Only a fault of Herald itself gets here: its stack is what a bug report needs.
-    process.stderr.write(`herald: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(errorText(`herald: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`));
     process.exitCode = EXIT.software;
   },
 );

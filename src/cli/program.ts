@@ -1,6 +1,7 @@
 import { Argument, Command, Option } from 'commander';
 import { AGENT_OPTIONS, EXIT, type OptionSpec } from '../config/options.js';
 import { HEALTH_STATES } from '../profiles/checks.js';
+import { errorText } from '../util/journald.js';
 import { HERALD_VERSION } from '../version.js';
 
 /** What the command that ran asks main to exit with. */
@@ -20,7 +21,10 @@ export function buildProgram(outcome: Outcome): Command {
     .description('device discovery for edge and IoT networks')
     .version(HERALD_VERSION, '-V, --version', 'print the version')
     .showSuggestionAfterError()
-    .configureOutput({ outputError: (text, write) => write(`herald: ${text.replace(/^error: /, '')}`) });
+    .configureOutput({
+      outputError: (text, write) => write(`herald: ${text.replace(/^error: /, '')}`),
+      writeErr: writeError,
+    });
   const act: Act =
     (task) =>
     async (...args) => {
@@ -66,9 +70,13 @@ function command(program: Command, name: string, description: string): Command {
     .description(description)
     .configureOutput({
       outputError: (text, write) => write(`herald ${name}: ${text.replace(/^error: /, '').trimEnd()}\n`),
+      writeErr: writeError,
     })
     .showHelpAfterError(`(see herald ${name} --help)`);
 }
+
+/** Parse errors and the help after them: under journald, at error priority (see util/journald.ts). */
+const writeError = (text: string) => void process.stderr.write(errorText(text));
 
 /** A boolean with its --no- form; the negation is listed once, in the flag's own help line. */
 function addBoolean(cmd: Command, flag: string, help: string): void {

@@ -8,8 +8,10 @@ export interface SseEvent {
 export async function* parseSse(body: AsyncIterable<Buffer | string>): AsyncGenerator<SseEvent> {
   let buffer = '';
   let current: { id?: string; event?: string; data: string[] } = { data: [] };
+  // A read may end inside a character: the decoder keeps its first bytes until the rest arrives.
+  const utf8 = new TextDecoder('utf-8');
   for await (const chunk of body) {
-    buffer += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    buffer += typeof chunk === 'string' ? chunk : utf8.decode(chunk, { stream: true });
     let nl;
     while ((nl = buffer.indexOf('\n')) !== -1) {
       const line = buffer.slice(0, nl).replace(/\r$/, '');

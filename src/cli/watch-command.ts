@@ -41,11 +41,16 @@ export async function runWatchCommand(values: Values): Promise<number> {
   return EXIT.ok;
 }
 
-async function follow(client: ApiClient, values: Values, state: Follow, signal: AbortSignal): Promise<void> {
+/** The filter flags as a query string (with its `?`), the same for the events and the list a resync reads. */
+function filterQuery(values: Values): string {
   const q = new URLSearchParams();
   for (const key of ['agent', 'capability', 'kind', 'tag', 'site'] as const)
     if (typeof values[key] === 'string') q.set(key, values[key]);
-  const res = await request(`${client.base}/v1/events${q.size ? `?${q.toString()}` : ''}`, {
+  return q.size ? `?${q.toString()}` : '';
+}
+
+async function follow(client: ApiClient, values: Values, state: Follow, signal: AbortSignal): Promise<void> {
+  const res = await request(`${client.base}/v1/events${filterQuery(values)}`, {
     signal,
     headers: {
       accept: 'text/event-stream',
@@ -67,7 +72,7 @@ async function follow(client: ApiClient, values: Values, state: Follow, signal: 
 
 /** After a reset the events in between are gone: the list now is the truth, then events go on. */
 async function resync(client: ApiClient, values: Values): Promise<void> {
-  const { status, body } = await client.get('/v1/devices');
+  const { status, body } = await client.get(`/v1/devices${filterQuery(values)}`);
   if (status !== 200) throw answerError(status, body, values);
   if (values.json === true) {
     process.stdout.write(JSON.stringify({ event: 'resync', data: body }) + '\n');

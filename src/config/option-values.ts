@@ -77,7 +77,7 @@ function parseBrokerUrl(text: string, where: string): string {
   return text;
 }
 
-function parseHostPort(text: string, where: string, kind: 'hostport' | 'group'): HostPort {
+export function parseHostPort(text: string, where: string, kind: 'hostport' | 'group'): HostPort {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
   if (!m) throw new OptionError(`${where}: expected HOST:PORT, got '${text}'`);
   const host = (m[1] as string | undefined) ?? m[2];

@@ -14,6 +14,7 @@ import {
   listAgents,
   listDevices,
   parseDeviceFilter,
+  parseInclude,
   pickFilter,
   showAgent,
   showDevice,
@@ -22,7 +23,7 @@ import { eventView } from './event-filter.js';
 import { decodeSegment, HttpProblem, readQuery, sendJson, sendProblem } from './problem.js';
 import { boundAddress, closeServer, listenBounded, type BoundedServer, type HttpBounds } from './listen.js';
 import { parseRequestTarget, RequestTargetError, type RequestTarget } from './request-target.js';
-import { EventStream } from './sse.js';
+import { EVENT_STREAM, EventStream } from './sse.js';
 
 /**
  * The local API serves a few readers (the CLI, a dashboard, Prometheus): 256 connections in all is
@@ -236,8 +237,17 @@ export class ApiServer {
       case 'agent':
         return showAgent(this.c, url, req, res);
       case 'events': {
-        const q: Record<string, string | undefined> = readQuery(url, ['lastEventId', 'index', ...FILTER_KEYS]);
+        // include=lost is taken so that a client watches with the query it listed with; the events are the same.
+        const q: Record<string, string | undefined> = readQuery(url, [
+          'lastEventId',
+          'index',
+          'include',
+          ...FILTER_KEYS,
+        ]);
+        parseInclude(q.include);
         const view = eventView(parseDeviceFilter(pickFilter(q)));
+        // A HEAD has no body to stream: its headers alone, rather than a stream that never sends them.
+        if (req.method === 'HEAD') return void res.writeHead(200, { 'content-type': EVENT_STREAM }).end();
         // A reconnecting EventSource sends Last-Event-ID, which is later than the index it started from.
         const header = req.headers['last-event-id'];
         const lastEventId = (Array.isArray(header) ? header[0] : header) ?? q.lastEventId ?? q.index;

@@ -5,6 +5,8 @@ import type { EventView } from './event-filter.js';
 /** A client this far behind is dropped; it reconnects with Last-Event-ID and loses nothing. */
 const MAX_BUFFERED_BYTES = 1 << 20;
 
+export const EVENT_STREAM = 'text/event-stream; charset=utf-8';
+
 /** One /v1/events client: replay from Last-Event-ID (or a reset), then live events, with keep-alives. */
 export class EventStream {
   private readonly unsubscribe: () => void;
@@ -21,7 +23,7 @@ export class EventStream {
     private readonly view?: EventView,
   ) {
     res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
+      'content-type': EVENT_STREAM,
       'cache-control': 'no-store',
       connection: 'keep-alive',
       'x-accel-buffering': 'no',

@@ -19,10 +19,10 @@ export interface BrowserInit {
   send(packet: { type: 'query'; questions: unknown[]; answers: unknown[] }): void;
   /** An instance appeared or its SRV/TXT changed; `from` is the on-link sender of the packet. */
   onAdvert(instance: string, txt: Record<string, string>, port: number, from: string): void;
+  /** An instance announced or answered again, unchanged: sync decides what hearing it is worth. */
+  onRefresh?(instance: string, txt: Record<string, string>, port: number, from: string): void;
   /** A PTR with TTL 0 for a known instance (a goodbye, or someone saying so). */
   onGoodbye(instance: string, txt: Record<string, string>, from: string): void;
-  /** An instance held re-announced unchanged (nothing to report, but it says the service is there). */
-  onRefresh?(instance: string, txt: Record<string, string>, port: number, from: string): void;
   onDrop(reason: 'too-many-instances'): void;
   /** This host's own instances of the type: listed as known, so that every browser on a link lists the
    * same set and duplicate-question suppression can work (otherwise each list lacks its own instance). */

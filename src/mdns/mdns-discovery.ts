@@ -145,6 +145,7 @@ export class MdnsDiscovery implements AgentExtension {
       random: ctx.random,
       send: (p) => this.send(p),
       onAdvert: (_instance, txt, port, from) => this.onAdvert(txt, port, from),
+      // Unchanged: straight to sync, whose refresh probes (with a key) rather than believes.
       onRefresh: (_instance, txt, port, from) => {
         const t = parseHeraldTxt(txt);
         if (t) ctx.sync.observeRefresh({ ...t, address: from, peerPort: port });

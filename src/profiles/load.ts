@@ -82,13 +82,16 @@ async function loadProfileFiles(files: string[], where: string): Promise<Profile
     else parsed.push({ ...result, file });
   }
   const devices = keepFirstOfEachId(parsed, errors);
-  if (devices.length > PROFILE_LIMITS.devicesPerAgent) {
+  const limit = PROFILE_LIMITS.devicesPerAgent;
+  // Peers refuse a snapshot or delta of more: the files past the limit are refused, the rest served.
+  if (devices.length > limit) {
+    const more = devices.length - limit - 1;
     errors.push({
-      file: where,
-      message: `${devices.length} devices; one agent offers at most ${PROFILE_LIMITS.devicesPerAgent}`,
+      file: devices[limit].file,
+      message: `${devices.length} devices in ${where}; one agent offers at most ${limit}: this file${more ? ` and the ${more} after it are` : ' is'} refused`,
     });
   }
-  return { devices, errors: sortErrors(errors), files: files.length };
+  return { devices: devices.slice(0, limit), errors: sortErrors(errors), files: files.length };
 }
 
 /**

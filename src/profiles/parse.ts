@@ -81,7 +81,9 @@ function toData(doc: Document, file: string): { data: unknown } | { errors: Prof
 }
 
 /** A JSON syntax error located by line and column, in JSON's words; undefined when the text is JSON. */
-function checkJson(text: string, file: string): ProfileError | undefined {
+function checkJson(withBom: string, file: string): ProfileError | undefined {
+  // Windows editors save UTF-8 with a byte-order mark, which JSON.parse refuses and YAML skips.
+  const text = withBom.charCodeAt(0) === 0xfeff ? withBom.slice(1) : withBom;
   try {
     JSON.parse(text);
     return undefined;
@@ -89,7 +91,10 @@ function checkJson(text: string, file: string): ProfileError | undefined {
     const raw = err instanceof Error ? err.message : String(err);
     // V8 says where in its text ("at position 11"); that number only places the error, it decides nothing.
     const position = /at position (\d+)/.exec(raw);
-    const words = raw.replace(/ in JSON at position \d+.*$/s, '').replace(/ \(line \d+ column \d+\)$/, '');
+    const words = raw
+      .replace(/ in JSON at position \d+.*$/s, '')
+      .replace(/ at position \d+.*$/s, '')
+      .replace(/ \(line \d+ column \d+\)$/, '');
     const message = `JSON syntax error: ${words}`;
     if (!position) return { file, message };
     const before = text.slice(0, Number(position[1]));

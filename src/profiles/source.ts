@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { loadProfileDir, type LoadedDevice, type ProfileSet } from './load.js';
 import type { Device } from './model.js';
 
@@ -16,6 +16,8 @@ export interface ProfileSource {
  */
 export class FolderProfileSource implements ProfileSource {
   readonly description: string;
+  /** Watches the folder the path names now, if that is not the one watched (see watch). */
+  private rearm: (() => void) | undefined;
 
   constructor(
     private readonly dir: string,
@@ -25,26 +27,56 @@ export class FolderProfileSource implements ProfileSource {
   }
 
   load(): Promise<ProfileSet> {
+    this.rearm?.();
     return loadProfileDir(this.dir);
   }
 
+  /**
+   * inotify watches a folder, not its path: a folder replaced as a whole (a deploy that swaps a new one
+   * in, a symlink moved to another release) would leave it watching the old one, and later changes
+   * would never reload. Each event and each load (SIGHUP) re-arms it on what the path names now.
+   */
   watch(onChange: () => void): () => void {
     let timer: NodeJS.Timeout | undefined;
     let watcher: FSWatcher | undefined;
+    let watched: string | undefined;
     const fire = () => {
       clearTimeout(timer);
-      timer = setTimeout(onChange, this.debounceMs);
+      timer = setTimeout(() => {
+        this.rearm?.();
+        onChange();
+      }, this.debounceMs);
     };
-    try {
-      watcher = watch(this.dir, { persistent: false }, fire);
-      watcher.on('error', fire); // the folder went away: the reload reports it
-    } catch {
-      // No folder to watch (yet): SIGHUP still reloads.
-    }
+    this.rearm = () => {
+      const identity = folderIdentity(this.dir);
+      if (watcher && identity === watched) return;
+      watcher?.close();
+      watcher = undefined;
+      watched = identity;
+      if (identity === undefined) return; // No folder to watch (yet): SIGHUP still reloads.
+      try {
+        watcher = watch(this.dir, { persistent: false }, fire);
+        watcher.on('error', fire); // the folder went away: the reload reports it
+      } catch {
+        watched = undefined;
+      }
+    };
+    this.rearm();
     return () => {
       clearTimeout(timer);
       watcher?.close();
+      this.rearm = undefined;
     };
+  }
+}
+
+/** The device and inode the path leads to (through symlinks), or undefined when there is none. */
+function folderIdentity(dir: string): string | undefined {
+  try {
+    const st = statSync(dir);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
   }
 }
 
@@ -63,8 +95,8 @@ export class MemoryProfileSource implements ProfileSource {
     for (const l of this.listeners) l();
   }
 
-  async load(): Promise<ProfileSet> {
-    return { devices: this.devices, errors: [], files: this.devices.length };
+  load(): Promise<ProfileSet> {
+    return Promise.resolve({ devices: this.devices, errors: [], files: this.devices.length });
   }
 
   watch(onChange: () => void): () => void {

@@ -210,7 +210,25 @@ function optionalString(
     fail([...at, key], `is ${value.length} characters long, at most ${max} are allowed`);
     return undefined;
   }
+  const control = controlCharacter(value);
+  if (control) {
+    fail([...at, key], control);
+    return undefined;
+  }
   return value;
+}
+
+/**
+ * Text that peers announce is printed by herald ls and watch: an escape sequence in it would drive the
+ * operator's terminal (clear it, retitle it, write the clipboard). Tab and newline stay, for the
+ * multi-line descriptions YAML block scalars make.
+ */
+function controlCharacter(value: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  const m = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/.exec(value);
+  if (!m) return undefined;
+  const code = m[0].charCodeAt(0).toString(16).padStart(4, '0');
+  return `contains the control character U+${code.toUpperCase()} at position ${m.index}`;
 }
 
 function stringList(
@@ -234,6 +252,7 @@ function stringList(
       fail([...at, key, i], `must be a non-empty string, got ${describe(item)}`);
     else if (item.length > maxLength)
       fail([...at, key, i], `is ${item.length} characters long, at most ${maxLength} are allowed`);
+    else if (controlCharacter(item) !== undefined) fail([...at, key, i], controlCharacter(item) ?? '');
     else if (seen.has(item)) fail([...at, key, i], `duplicate entry '${item}'`);
     else seen.add(item);
   });

@@ -25,3 +25,12 @@ export const JOURNAL_PRIORITY: readonly [level: number, priority: number][] = [
   [50, 3], // error: err
   [60, 2], // fatal: crit
 ];
+
+/**
+ * Text for stderr that says why the process fails: under journald each line is prefixed `<3>` (err), so
+ * that `journalctl -p err` shows why the unit stopped (journald files an unprefixed line as info).
+ */
+export function errorText(text: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (!stdoutIsJournal(env, 2)) return text;
+  return text.replace(/^(?=.)/gm, '<3>');
+}
