@@ -197,7 +197,11 @@ export class World {
     this.truth.record(name, sim.incarnation, sim.agent.local.currentVersion, sim.agent);
     this.leased.set(name, new Set());
     // Registrations lapse and ttl checks turn critical on timers: every version the origin makes is kept.
-    sim.agent.local.onChange(() => this.truth.record(name, sim.incarnation, sim.agent.local.currentVersion, sim.agent));
+    sim.agent.local.onChange((delta) => {
+      this.truth.record(name, sim.incarnation, sim.agent.local.currentVersion, sim.agent);
+      const removed = delta.removed.length > 0 ? `, without ${delta.removed.join(' ')}` : '';
+      this.trace.line(`[${name}] now at version ${sim.agent.local.currentVersion}${removed}`);
+    });
     this.judge.started(name, this.now);
     sim.agent.directory.subscribe((ev) => {
       if (ev.type === 'agent-lost' || ev.type === 'agent-left' || ev.type === 'agent-joined')
@@ -214,7 +218,6 @@ export class World {
     const sim = this.site.agents.get(name)!;
     await this.site.change(name, deviceSet(name, this.plans.get(name)!.devices, seed));
     this.truth.record(name, sim.incarnation, sim.agent.local.currentVersion, sim.agent);
-    this.trace.line(`[${name}] now at version ${sim.agent.local.currentVersion}`);
   }
 
   /** A registration request through the agent's own API; one it refuses (its life ended, lapsed) is traced. */
