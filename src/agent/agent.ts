@@ -32,7 +32,16 @@ export interface AgentContext {
   clock: Clock;
   random: Random;
   identity: { name: string; site: string; incarnation: number; address: string; host: string; peerPort: number };
+  /** Retires an agent that is lost or left (never an alive or the local one): see Agent.forgetAgent. */
+  forgetAgent(name: string): ForgetOutcome;
+  /** The journal index the directory is at now: what /v1/devices reports as `index`. */
+  journalIndex(): string;
 }
+
+/** What `forget` did: an alive or the local agent is refused, with the reason as a code. */
+export type ForgetOutcome =
+  | { forgotten: true; agent: string; known: boolean }
+  | { forgotten: false; agent: string; reason: 'alive' | 'local'; detail: string };
 
 /** A part of the agent with its own lifecycle, started after sync and stopped before it. */
 export interface AgentExtension {
@@ -40,6 +49,8 @@ export interface AgentExtension {
   start(ctx: AgentContext): Promise<void>;
   /** `goodbye: false` stops like a crash: no farewell (mDNS goodbyes, MQTT offline) is sent. */
   stop(opts?: { goodbye?: boolean }): Promise<void>;
+  /** An agent was forgotten (`herald forget`, the API, an MQTT request): clear what was published for it. */
+  forget?(name: string): void;
   /** A line for /readyz; `ok: false` makes the agent not ready. */
   health?(): { ok: boolean; detail?: string; critical?: boolean };
 }
@@ -205,6 +216,8 @@ export class Agent {
         host: this.init.host,
         peerPort: this.peerPort,
       },
+      forgetAgent: (name) => this.forgetAgent(name),
+      journalIndex: () => this.journal.lastId,
     };
     for (const ext of this.c.extensions ?? []) {
       await ext.start(ctx);
@@ -221,6 +234,7 @@ export class Agent {
           clock: this.c.clock,
           nodeMetrics: this.c.processMetrics?.full ? await loadNodeMetrics() : undefined,
           readiness: () => this.readiness(),
+          forget: (name) => this.forgetAgent(name),
           authorize: this.c.authorizeApi,
           routes: registrationRoutes(this.c, this.devices, this.metrics),
         },
@@ -279,6 +293,29 @@ export class Agent {
         this.c.logger.error({ err, reason }, 'profile reload failed; keeping the last set');
       });
     return this.reloading;
+  }
+
+  /**
+   * Retires an agent at once: it leaves the directory, and every extension clears what it published for
+   * it (the MQTT bridge its retained topics and Home Assistant entries). An unknown name is still passed
+   * on, so that the retained ghosts of a renamed host can be cleared. An alive agent is refused: it
+   * would only come back with its next heartbeat.
+   */
+  forgetAgent(name: string): ForgetOutcome {
+    const info = this.directory.agent(name);
+    if (info?.local || name === this.init.name)
+      return { forgotten: false, agent: name, reason: 'local', detail: `'${name}' is this agent itself` };
+    if (info?.state === 'alive')
+      return {
+        forgotten: false,
+        agent: name,
+        reason: 'alive',
+        detail: `agent '${name}' is alive; only a lost or left agent can be forgotten`,
+      };
+    this.directory.forget(name);
+    for (const ext of this.startedExtensions) ext.forget?.(name);
+    this.c.logger.info({ agent: name, known: info !== undefined }, 'agent forgotten');
+    return { forgotten: true, agent: name, known: info !== undefined };
   }
 
   readiness(): Readiness {

@@ -54,6 +54,12 @@ export function parseOptionValue(spec: OptionSpec, raw: unknown, source: string)
         throw new OptionError(`${where}: must be a whole number of milliseconds from 50 to 600000; got '${text}'`);
       return n;
     }
+    case 'seconds': {
+      const n = Number(text);
+      if (!/^\d+$/.test(text) || n < 1 || n > 31_536_000)
+        throw new OptionError(`${where}: must be a whole number of seconds from 1 to 31536000; got '${text}'`);
+      return n;
+    }
     case 'hostport':
     case 'group':
       return parseHostPort(text, where, spec.kind);

@@ -41,10 +41,24 @@ export interface AgentConfig {
   mqttMode: 'agent' | 'gateway';
   mqttHomeassistant: boolean;
   mqttImport: string[];
+  mqttRequests: boolean;
+  /** Seconds a lost agent's retained MQTT state is kept before it is cleared. */
+  mqttRetireAfter: number;
 }
 
 type Kind =
-  'string' | 'name' | 'port' | 'hostport' | 'group' | 'duration-ms' | 'enum' | 'bool' | 'url' | 'names' | 'topic';
+  | 'string'
+  | 'name'
+  | 'port'
+  | 'hostport'
+  | 'group'
+  | 'duration-ms'
+  | 'seconds'
+  | 'enum'
+  | 'bool'
+  | 'url'
+  | 'names'
+  | 'topic';
 
 export interface OptionSpec {
   key: keyof AgentConfig;
@@ -263,6 +277,22 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
     restart: true,
   },
   {
+    key: 'mqttRequests',
+    flag: 'mqtt-requests',
+    env: 'HERALD_MQTT_REQUESTS',
+    kind: 'bool',
+    help: 'answer <base>/<site>/bridge/request/<command> (devices, agents, get, forget) (default: false)',
+    restart: true,
+  },
+  {
+    key: 'mqttRetireAfter',
+    flag: 'mqtt-retire-after',
+    env: 'HERALD_MQTT_RETIRE_AFTER',
+    kind: 'seconds',
+    help: "seconds a lost agent's retained MQTT state and HA entries are kept (default: 86400, a day)",
+    restart: true,
+  },
+  {
     key: 'keyFile',
     flag: 'key-file',
     env: 'HERALD_KEY_FILE',
@@ -311,6 +341,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig
     mqttMode: 'agent', // each agent publishes its own: no single point of failure
     mqttHomeassistant: false,
     mqttImport: [],
+    mqttRequests: false, // requests can forget agents: a site opts in
+    mqttRetireAfter: 86_400, // a host down for a day is gone, not rebooting
   };
 }
 
