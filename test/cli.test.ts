@@ -300,7 +300,9 @@ test('bad options: one clear message and exit 64; a bad config file: exit 78', a
 });
 
 test('--help everywhere', async () => {
-  for (const cmd of [[], ['agent'], ['ls'], ['get'], ['watch'], ['check'], ['demo'], ['keygen'], ['completion']]) {
+  const commands = [['agent'], ['ls'], ['get'], ['watch'], ['check'], ['demo'], ['keygen'], ['completion']];
+  const registration = [['register'], ['withdraw'], ['renew'], ['health'], ['forget']];
+  for (const cmd of [[], ...commands, ...registration]) {
     const r = runHerald([...cmd, '--help']);
     assert.is(await r.exit(), 0, cmd.join(' '));
     assert.match(r.stdout.join('\n'), /Usage: herald/);
@@ -411,7 +413,8 @@ test('ls, get, watch: bare, = and --no- forms against an agent with a token; 401
   noStackTrace(noToken, 'ls without a token');
 
   const port = await closedPort();
-  for (const args of [['ls'], ['ls', '--json'], ['get', 'a/b'], ['watch'], ['watch', '--no-json']]) {
+  const missing = [['ls'], ['ls', '--json'], ['get', 'a/b'], ['watch'], ['watch', '--no-json'], ['forget', 'gone']];
+  for (const args of missing) {
     const r = runHerald([...args, `--api=127.0.0.1:${port}`]);
     assert.is(await r.exit(), 69, args.join(' '));
     assert.is(r.stderr.length, 1, `one line: ${r.stderr.join('\n')}`);

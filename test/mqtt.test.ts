@@ -16,9 +16,20 @@ import type { Device } from '../src/profiles/model.js';
 import { systemClock } from '../src/util/clock.js';
 import { memoryLogger } from '../src/util/logger.js';
 import { Mosquitto, mosquittoMissing } from './helpers/mosquitto.js';
-import { runHerald, testGroupPort } from './helpers/process.js';
+import { mqttAgentArgs } from './helpers/mqtt-agent.js';
+import { runHerald } from './helpers/process.js';
 import { hasCommand, testIf } from './helpers/requirements.js';
 import { device } from './helpers/sim.js';
+import type { DeviceRecord } from '../src/directory/records.js';
+
+/** A Home Assistant discovery config, as far as these tests read it. */
+interface HaConfig {
+  dev: { ids: string[]; name: string; mf?: string; via_device?: string };
+  o: { name: string; url: string };
+  cmps: Record<string, Record<string, unknown>>;
+  avty: { t: string }[];
+}
+import { until } from './helpers/until.js';
 
 const test = suite('MQTT bridge (real mosquitto)');
 const missing = mosquittoMissing();
@@ -32,7 +43,7 @@ test.before.each(async () => {
 });
 test.after.each(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-  await broker?.destroy();
+  await (broker as Mosquitto | undefined)?.destroy();
 });
 
 /** An agent with only the MQTT bridge (no LAN transport): what the bridge sees is the directory. */
@@ -57,13 +68,11 @@ async function bridgedAgent(name: string, site: string, devices: Device[], init:
       logger,
       profiles: source,
       peers: {
-        changes: async () => undefined,
-        hello: async () => {
-          throw new Error('no peers');
-        },
-        close: async () => {},
+        changes: () => Promise.resolve(undefined),
+        hello: () => Promise.reject(new Error('no peers')),
+        close: () => Promise.resolve(),
       },
-      peerListener: () => ({ start: async () => 7771, stop: async () => {} }),
+      peerListener: () => ({ start: () => Promise.resolve(7771), stop: () => Promise.resolve() }),
       extensions: [bridge],
     },
     { name, site, incarnation: clock.now(), address: '127.0.0.1', host: name, api: null },
@@ -86,20 +95,6 @@ async function retained(filter: string, waitMs = 400): Promise<Map<string, strin
   return out;
 }
 
-async function until<T>(
-  probe: () => Promise<T | undefined | false> | T | undefined | false,
-  ms: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 testIf(
   test,
   missing,
@@ -110,14 +105,15 @@ testIf(
     cleanups.push(() => watcher.endAsync());
     watcher.on(
       'message',
-      (topic, payload) => topic.endsWith('/events') && events.push(JSON.parse(payload.toString()).type),
+      (topic, payload) =>
+        topic.endsWith('/events') && events.push((JSON.parse(payload.toString()) as { type: string }).type),
     );
     await watcher.subscribeAsync('herald/north/events');
     const { agent, source } = await bridgedAgent('pi-1', 'north', [device('climate'), device('relay')]);
     const state = await until(
       async () => {
         const r = await retained('herald/north/#');
-        return r.size === 3 ? r : undefined;
+        return [...r.keys()].filter((t) => !t.includes('/bridge/')).length === 3 ? r : undefined;
       },
       5000,
       'three retained topics',
@@ -128,7 +124,7 @@ testIf(
       version: 1,
       address: '127.0.0.1',
     });
-    const climate = JSON.parse(state.get('herald/north/devices/pi-1/climate')!);
+    const climate = JSON.parse(state.get('herald/north/devices/pi-1/climate')!) as DeviceRecord;
     assert.is(climate.agent, 'pi-1');
     assert.is(climate.site, 'north');
     assert.equal(climate.origin, { incarnation: agent.local.incarnation, version: 1 });
@@ -140,7 +136,8 @@ testIf(
       3000,
       'relay cleared',
     );
-    assert.equal(JSON.parse((await retained('herald/north/agents/#')).get('herald/north/agents/pi-1')!).version, 2);
+    const after = (await retained('herald/north/agents/#')).get('herald/north/agents/pi-1')!;
+    assert.equal((JSON.parse(after) as { version: number }).version, 2);
     await until(() => events.includes('device-removed'), 2000, 'a device-removed event');
   },
 );
@@ -149,27 +146,7 @@ testIf(test, missing, 'the last will says offline after kill -9; a clean stop sa
   const dir = await mkdtemp(join(tmpdir(), 'herald-mqtt-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   await cp('device-profiles', join(dir, 'p'), { recursive: true });
-  const args = (name: string) => [
-    'agent',
-    '--name',
-    name,
-    '--site',
-    'will',
-    '--group',
-    `239.255.70.70:${testGroupPort()}`,
-    '--api',
-    '127.0.0.1:0',
-    '--peer-port',
-    '0',
-    '--discovery',
-    'multicast',
-    '--profiles',
-    join(dir, 'p'),
-    '--mqtt-url',
-    broker.url,
-    '--log-format',
-    'json',
-  ];
+  const args = (name: string) => mqttAgentArgs({ name, site: 'will', url: broker.url, profiles: join(dir, 'p') });
   const state = async (name: string) => {
     const r = await retained(`herald/will/agents/${name}`);
     const p = r.get(`herald/will/agents/${name}`);
@@ -246,27 +223,34 @@ testIf(
     const configs = await until(
       async () => {
         const r = await retained('homeassistant/device/+/config');
-        return r.size === 2 ? r : undefined;
+        return r.size === 3 ? r : undefined;
       },
       5000,
-      'two discovery configs',
+      'three discovery configs: the agent and its two devices',
     );
-    const config = JSON.parse(configs.get('homeassistant/device/herald_ha_pi-3_cam/config')!);
+    const config = JSON.parse(configs.get('homeassistant/device/herald__herald__ha__pi-3__cam/config')!) as HaConfig;
+    const host = JSON.parse(configs.get('homeassistant/device/herald__herald__ha__pi-3/config')!) as HaConfig;
     // Keys Home Assistant documents as required for device-based discovery.
     assert.ok(Array.isArray(config.dev.ids) && config.dev.ids.length > 0, 'dev.ids');
     assert.is(config.dev.name, 'Gate camera');
     assert.is(config.dev.mf, 'Hikvision');
     assert.is(typeof config.o.name, 'string', 'origin name');
-    for (const [key, cmp] of Object.entries(config.cmps as Record<string, Record<string, unknown>>)) {
+    assert.match(config.o.url, /^https:\/\//, 'origin support_url');
+    assert.is(config.dev.via_device, 'herald__herald__ha__pi-3', 'linked to its host');
+    assert.equal(host.dev.ids, ['herald__herald__ha__pi-3']);
+    for (const [key, cmp] of Object.entries({ ...config.cmps, ...host.cmps } as Record<
+      string,
+      Record<string, unknown>
+    >)) {
       assert.type(cmp.p, 'string', `${key}.p`);
-      assert.type(cmp.unique_id, 'string', `${key}.unique_id`);
-      assert.type(cmp.state_topic, 'string', `${key}.state_topic`);
+      assert.type(cmp.uniq_id, 'string', `${key}.uniq_id`);
+      assert.type(cmp.stat_t, 'string', `${key}.stat_t`);
     }
-    assert.is(config.cmps.online.p, 'binary_sensor');
-    assert.is(config.cmps.online.device_class, 'connectivity');
+    assert.is(host.cmps.connectivity.p, 'binary_sensor');
+    assert.is(host.cmps.connectivity.dev_cla, 'connectivity');
     assert.is(config.cmps.endpoint_main.p, 'sensor');
-    assert.is(config.cmps.motion, undefined, 'an event with no endpoint maps to nothing');
-    assert.is(config.availability[0].topic, 'herald/ha/agents/pi-3');
+    assert.is(config.cmps.endpoint_motion, undefined, 'an event with no endpoint maps to no endpoint sensor');
+    assert.is(config.avty[0].t, 'herald/ha/agents/pi-3', 'in agent mode the publisher is the agent');
 
     // HA restarts: configs come again (after a short random delay).
     const seen: string[] = [];
@@ -275,13 +259,15 @@ testIf(
     ha.on('message', (topic, _p, packet) => !packet.retain && seen.push(topic));
     await ha.subscribeAsync('homeassistant/device/+/config');
     await ha.publishAsync('homeassistant/status', 'online');
-    await until(() => seen.length >= 2, 6000, 'configs resent after homeassistant/status online');
+    await until(() => seen.length >= 3, 6000, 'configs resent after homeassistant/status online');
 
     source.set([device('lamp')]);
     await agent.reload('test');
     await until(
       async () =>
-        !(await retained('homeassistant/device/+/config')).has('homeassistant/device/herald_ha_pi-3_cam/config'),
+        !(await retained('homeassistant/device/+/config')).has(
+          'homeassistant/device/herald__herald__ha__pi-3__cam/config',
+        ),
       3000,
       'cam config cleared',
     );
@@ -358,11 +344,11 @@ testIf(
           peerListener: (service) => {
             let stop = () => {};
             return {
-              start: async () => {
+              start: () => {
                 stop = network.servePeer({ address: name, port: 7771 }, service);
-                return 7771;
+                return Promise.resolve(7771);
               },
-              stop: async () => stop(),
+              stop: () => Promise.resolve(stop()),
             };
           },
           extensions,
@@ -395,18 +381,15 @@ testIf(
       "the gateway publishes the peer's devices too (MQTT 3.1.1)",
     );
     const agents = await retained('herald/gw/agents/#');
-    assert.is(JSON.parse(agents.get('herald/gw/agents/sensor-pi')!).state, 'online');
+    assert.is((JSON.parse(agents.get('herald/gw/agents/sensor-pi')!) as { state: string }).state, 'online');
     await sensor.stop();
     await until(
       async () => {
         const r = await retained('herald/gw/#');
-        return !r.has('herald/gw/devices/sensor-pi/climate') &&
-          JSON.parse(r.get('herald/gw/agents/sensor-pi') ?? '{}').state === 'offline'
-          ? r
-          : undefined;
+        return !r.has('herald/gw/devices/sensor-pi/climate') && !r.has('herald/gw/agents/sensor-pi') ? r : undefined;
       },
       5000,
-      'the departed peer is offline and its devices cleared',
+      'the departed peer (left) is cleared with its devices',
     );
   },
 );
@@ -419,39 +402,22 @@ testIf(
     await broker.stop();
     const dir = await mkdtemp(join(tmpdir(), 'herald-mqtt-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const agent = runHerald([
-      'agent',
-      '--name',
-      'lonely',
-      '--site',
-      'down',
-      '--group',
-      `239.255.70.70:${testGroupPort()}`,
-      '--api',
-      '127.0.0.1:0',
-      '--peer-port',
-      '0',
-      '--discovery',
-      'multicast',
-      '--profiles',
-      'device-profiles',
-      '--mqtt-url',
-      broker.url,
-      '--log-format',
-      'json',
-    ]);
+    const agent = runHerald(
+      mqttAgentArgs({ name: 'lonely', site: 'down', url: broker.url, profiles: 'device-profiles' }),
+    );
+
     cleanups.push(() => agent.stop('SIGKILL'));
     const started = await agent.waitFor(
       () => agent.logs().find((l) => l.msg === 'agent started'),
       8000,
       'agent started',
     );
-    const res = await request(`http://${started.api}/readyz`);
+    const res = await request(`http://${String(started.api)}/readyz`);
     const body = (await res.body.json()) as { status: string; checks: { mqtt: { ok: boolean; detail: string } } };
     assert.is(res.statusCode, 200);
     assert.not.ok(body.checks.mqtt.ok);
     assert.match(body.checks.mqtt.detail, /the directory and LAN sync go on/);
-    const devices = await request(`http://${started.api}/v1/devices`);
+    const devices = await request(`http://${String(started.api)}/v1/devices`);
     assert.is(devices.statusCode, 200);
     await devices.body.dump();
     await new Promise((r) => setTimeout(r, 3500));
@@ -552,37 +518,27 @@ testIf(
     await writeFile(join(dir, 'wrong'), 'wrong horse\n');
     await cp('device-profiles', join(dir, 'p'), { recursive: true });
     const agent = (name: string, passwordFile: string) =>
-      runHerald([
-        'agent',
-        '--name',
-        name,
-        '--site',
-        'tls',
-        '--group',
-        `239.255.70.70:${testGroupPort()}`,
-        '--api',
-        '127.0.0.1:0',
-        '--peer-port',
-        '0',
-        '--discovery',
-        'multicast',
-        '--profiles',
-        join(dir, 'p'),
-        '--log-format',
-        'json',
-        '--mqtt-url',
-        tls.url,
-        '--mqtt-ca',
-        join(dir, 'ca.pem'),
-        '--mqtt-cert',
-        join(dir, 'client.pem'),
-        '--mqtt-key',
-        join(dir, 'client.key'),
-        '--mqtt-user',
-        'herald',
-        '--mqtt-password-file',
-        join(dir, passwordFile),
-      ]);
+      runHerald(
+        mqttAgentArgs({
+          name,
+          site: 'tls',
+          url: tls.url,
+          profiles: join(dir, 'p'),
+          extra: [
+            '--mqtt-ca',
+            join(dir, 'ca.pem'),
+            '--mqtt-cert',
+            join(dir, 'client.pem'),
+            '--mqtt-key',
+            join(dir, 'client.key'),
+            '--mqtt-user',
+            'herald',
+            '--mqtt-password-file',
+            join(dir, passwordFile),
+          ],
+        }),
+      );
+
     const good = agent('good', 'password');
     cleanups.push(() => good.stop('SIGKILL'));
     await good.waitFor(

@@ -77,6 +77,10 @@ test('register, health, ls --health, renew and withdraw from the command line', 
   const bad = await herald('register', file, '--ttl', 'soon');
   assert.is(bad.code, 1);
   assert.match(bad.err, /ttl: must be from 0.5 to 86400 seconds/);
+  const seconds = await herald('register', file, '--ttl', '45');
+  assert.is(seconds.code, 0, `a bare number is seconds, as in the API: ${seconds.err}`);
+  const cam = await request(`http://${api}/v1/local/devices/cam`);
+  assert.is(((await cam.body.json()) as { ttlMs: number }).ttlMs, 45_000);
   const wrongId = await herald('withdraw', 'from-file');
   assert.is(wrongId.code, 1);
   assert.match(wrongId.err, /comes from the profile/);

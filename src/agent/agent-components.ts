@@ -21,7 +21,16 @@ export interface AgentContext {
   clock: Clock;
   random: Random;
   identity: { name: string; site: string; incarnation: number; address: string; host: string; peerPort: number };
+  /** Retires an agent that is lost or left (never an alive or the local one): see Agent.forgetAgent. */
+  forgetAgent(name: string): ForgetOutcome;
+  /** The journal index the directory is at now: what /v1/devices reports as `index`. */
+  journalIndex(): string;
 }
+
+/** What `forget` did: an alive or the local agent is refused, with the reason as a code. */
+export type ForgetOutcome =
+  | { forgotten: true; agent: string; known: boolean }
+  | { forgotten: false; agent: string; reason: 'alive' | 'local'; detail: string };
 
 /** A part of the agent with its own lifecycle, started after sync and stopped before it. */
 export interface AgentExtension {
@@ -29,6 +38,8 @@ export interface AgentExtension {
   start(ctx: AgentContext): Promise<void>;
   /** `goodbye: false` stops like a crash: no farewell (mDNS goodbyes, MQTT offline) is sent. */
   stop(opts?: { goodbye?: boolean }): Promise<void>;
+  /** An agent was forgotten (`herald forget`, the API, an MQTT request): clear what was published for it. */
+  forget?(name: string): void;
   /** A line for /readyz; `ok: false` makes the agent not ready. */
   health?(): { ok: boolean; detail?: string; critical?: boolean };
 }

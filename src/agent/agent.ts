@@ -1,5 +1,12 @@
 import type { AddressInfo } from 'node:net';
-import type { AgentComponents, AgentContext, AgentExtension, AgentInit, PeerListener } from './agent-components.js';
+import type {
+  AgentComponents,
+  AgentContext,
+  AgentExtension,
+  AgentInit,
+  ForgetOutcome,
+  PeerListener,
+} from './agent-components.js';
 import { Directory } from '../directory/directory.js';
 import { EventJournal } from '../directory/event-journal.js';
 import { LocalDeviceSet } from '../directory/local-device-set.js';
@@ -13,12 +20,20 @@ import type { HostDevices } from '../registration/host-devices.js';
 import { ClusterSync } from '../sync/cluster-sync.js';
 import { DEFAULT_HEARTBEAT_MS } from '../sync/config.js';
 import { DirectoryPeerService, helloOf } from '../sync/peer-service.js';
+import { forgetAgent } from './forget.js';
 import { ProfileKeeper } from './profile-keeper.js';
 
 export { ProfileLoadError } from './profile-keeper.js';
 
 // Importers take the agent's contract from the agent itself.
-export type { AgentComponents, AgentContext, AgentExtension, AgentInit, PeerListener } from './agent-components.js';
+export type {
+  AgentComponents,
+  AgentContext,
+  AgentExtension,
+  AgentInit,
+  ForgetOutcome,
+  PeerListener,
+} from './agent-components.js';
 
 /**
  * Without Herald datagrams (mDNS alone) nothing is heard between changes, so liveness rests on TCP
@@ -147,6 +162,12 @@ export class Agent {
     return this.reloading;
   }
 
+  /** Retires a lost or left agent at once (see forget.ts). */
+  forgetAgent(name: string): ForgetOutcome {
+    const parts = { directory: this.directory, extensions: this.startedExtensions, logger: this.c.logger };
+    return forgetAgent({ ...parts, self: this.init.name }, name);
+  }
+
   readiness(): Readiness {
     const checks: Readiness['checks'] = {
       profiles: this.profiles.check(),
@@ -222,6 +243,8 @@ export class Agent {
         host: this.init.host,
         peerPort: this.peerPort,
       },
+      forgetAgent: (name) => this.forgetAgent(name),
+      journalIndex: () => this.journal.lastId,
     };
     for (const ext of this.c.extensions ?? []) {
       await ext.start(ctx);
@@ -239,6 +262,7 @@ export class Agent {
         clock: this.c.clock,
         nodeMetrics: this.c.processMetrics?.full ? await loadNodeMetrics() : undefined,
         readiness: () => this.readiness(),
+        forget: (name) => this.forgetAgent(name),
         authorize: this.c.authorizeApi,
         routes: registrationRoutes(this.c, this.devices, this.metrics),
       },

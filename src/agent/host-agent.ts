@@ -7,7 +7,7 @@ import { FolderProfileSource } from '../profiles/source.js';
 import { FileRegistrationStore } from '../registration/store.js';
 import { HmacEnvelope } from '../protocol/hmac-envelope.js';
 import { bearerAuthorizer, loadApiToken } from '../security/api-token.js';
-import { loopbackHostAuthorizer, resolveBindAddress } from '../security/loopback.js';
+import { isLoopbackAddress, isLoopbackHost, loopbackHostAuthorizer, resolveBindAddress } from '../security/loopback.js';
 import { loadKeyRing } from '../security/cluster-key.js';
 import { PeerAuth } from '../security/peer-auth.js';
 import { HttpPeerClient } from '../transport/http-peer-client.js';
@@ -56,6 +56,9 @@ async function extensionsFor(
         mode: config.mqttMode,
         homeAssistant: config.mqttHomeassistant,
         importSites: config.mqttImport,
+        requests: config.mqttRequests,
+        retireAfterMs: config.mqttRetireAfter * 1000,
+        configurationUrl: apiUrl(config, interfaceAddress),
         user: config.mqttUser,
         passwordFile: config.mqttPasswordFile,
         caFile: config.mqttCa,
@@ -66,6 +69,14 @@ async function extensionsFor(
     );
   }
   return out;
+}
+
+/** The local API's URL as other hosts reach it, for Home Assistant's link to the agent; none on loopback. */
+function apiUrl(config: AgentConfig, interfaceAddress: string): string | undefined {
+  const { host, port } = config.api;
+  if (isLoopbackAddress(host) || isLoopbackHost(host) || port === 0) return undefined;
+  const address = host === '0.0.0.0' || host === '::' ? interfaceAddress : host;
+  return `http://${address.includes(':') ? `[${address}]` : address}:${port}/v1/agents`;
 }
 
 /**

@@ -10,6 +10,7 @@ import { systemClock } from '../util/clock.js';
 import { createLogger } from '../util/logger.js';
 import { seededRandom } from '../util/random.js';
 import { parseHostPort } from '../config/option-values.js';
+import { resolveBindAddress } from '../security/loopback.js';
 import { EXIT, OptionError, type HostPort } from '../config/options.js';
 
 /**
@@ -33,7 +34,7 @@ export async function runDemoCommand(values: Record<string, unknown>): Promise<n
   const loss = intOption(values.loss, 'loss', 0, 0, 90) / 100;
   const duration = values.duration === undefined ? undefined : intOption(values.duration, 'duration', 0, 1, 86_400);
   // Checked before any agent starts: a bad value must not leave half a demo running behind a stack trace.
-  const api = values.api === undefined ? undefined : parseHostPort(values.api as string, 'demo: --api', 'hostport');
+  const api = values.api === undefined ? undefined : await demoApi(values.api as string);
   const samples = await sampleDevices((values.profiles as string | undefined) ?? './device-profiles');
   const random = seededRandom(Date.now() >>> 0);
   const ctx: DemoContext = {
@@ -172,6 +173,14 @@ async function runChanges(
   await finish;
   await loop;
   return changes;
+}
+
+/** The demo's API has no token: like the agent's without one, it stays on loopback. */
+async function demoApi(text: string): Promise<HostPort> {
+  const { host, port } = parseHostPort(text, 'demo: --api', 'hostport');
+  const bind = await resolveBindAddress(host).catch(() => ({ address: host, loopback: false }));
+  if (!bind.loopback) throw new OptionError(`demo: --api ${text} is beyond loopback; the demo's API has no token`);
+  return { host: bind.address, port };
 }
 
 function intOption(raw: unknown, name: string, fallback: number, min: number, max: number): number {

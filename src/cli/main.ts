@@ -12,6 +12,14 @@ function commanderExitCode(err: CommanderError): number {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // `herald ls | head`: the reader has gone, so nothing more can be shown; that is not a failure. The
+  // agent is left out: its stdout is its log, and losing journald is worth a restart.
+  if (argv[0] !== 'agent') {
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(EXIT.ok);
+    });
+  }
   const outcome: Outcome = { code: EXIT.ok };
   const program = buildProgram(outcome).exitOverride();
   program.commands.forEach((c) => c.exitOverride());

@@ -94,6 +94,7 @@ const PLACEHOLDER: Partial<Record<OptionSpec['kind'], string>> = {
   url: 'url',
   names: 'sites',
   topic: 'topic',
+  seconds: 'seconds',
 };
 
 function placeholder(spec: OptionSpec): string {
@@ -166,6 +167,12 @@ function addQueryCommands(program: Command, act: Act): void {
     .option('--index <index>', 'start after this index (X-Herald-Index of a list), not now');
   addBoolean(watch, 'json', 'one JSON object per event instead of a line');
   watch.action(act(async (opts: Values) => (await import('./watch-command.js')).runWatchCommand(opts)));
+
+  addApiOptions(command(program, 'forget', 'retire a lost or left agent now: directory, MQTT and Home Assistant'))
+    .argument('<agent>', 'the agent name, as in herald ls')
+    .action(
+      act(async (agent: string, opts: Values) => (await import('./forget-command.js')).runForgetCommand(agent, opts)),
+    );
 }
 
 /** Registration: a program (or a person) binds and unbinds this host's devices at run time. */

@@ -49,7 +49,9 @@ export async function runRegisterCommand(file: string, values: Values): Promise<
   } catch (err) {
     throw new CliError(`${file}: not YAML or JSON: ${(err as Error).message.split('\n')[0]}`, EXIT.failure);
   }
-  const extra = { ...(values.ttl ? { ttl: values.ttl } : {}), ...(values.persist ? { persist: true } : {}) };
+  // The API takes a number as seconds; a flag's value is always text, and '30' is no duration string.
+  const ttl = typeof values.ttl === 'string' && /^\d+(?:\.\d+)?$/.test(values.ttl) ? Number(values.ttl) : values.ttl;
+  const extra = { ...(ttl ? { ttl } : {}), ...(values.persist ? { persist: true } : {}) };
   const client = await apiClientFrom(values);
   const list = Array.isArray(doc) ? doc : undefined;
   if (list) {

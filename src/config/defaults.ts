@@ -27,6 +27,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig
     mqttMode: 'agent', // each agent publishes its own: no single point of failure
     mqttHomeassistant: false,
     mqttImport: [],
+    mqttRequests: false, // requests can forget agents: a site opts in
+    mqttRetireAfter: 86_400, // a host down for a day is gone, not rebooting
   };
 }
 

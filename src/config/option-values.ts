@@ -37,15 +37,8 @@ export function parseOptionValue(spec: OptionSpec, raw: unknown, source: string)
           `${where}: '${text}' is not a valid topic prefix (no wildcards, spaces, or leading/trailing '/')`,
         );
       return text;
-    case 'names': {
-      const list = text
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean);
-      for (const n of list)
-        if (!NAME_PATTERN.test(n)) throw new OptionError(`${where}: '${n}' is not a valid site name`);
-      return list;
-    }
+    case 'names':
+      return parseSiteNames(text, where);
     case 'bool':
       return parseBoolean(text, where);
     case 'duration-ms': {
@@ -54,10 +47,26 @@ export function parseOptionValue(spec: OptionSpec, raw: unknown, source: string)
         throw new OptionError(`${where}: must be a whole number of milliseconds from 50 to 600000; got '${text}'`);
       return n;
     }
+    case 'seconds': {
+      const n = Number(text);
+      if (!/^\d+$/.test(text) || n < 1 || n > 31_536_000)
+        throw new OptionError(`${where}: must be a whole number of seconds from 1 to 31536000; got '${text}'`);
+      return n;
+    }
     case 'hostport':
     case 'group':
       return parseHostPort(text, where, spec.kind);
   }
+}
+
+/** A comma-separated list of site names (blanks between commas ignored). */
+function parseSiteNames(text: string, where: string): string[] {
+  const list = text
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  for (const n of list) if (!NAME_PATTERN.test(n)) throw new OptionError(`${where}: '${n}' is not a valid site name`);
+  return list;
 }
 
 function parseBrokerUrl(text: string, where: string): string {

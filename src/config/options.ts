@@ -1,47 +1,27 @@
 import { DEFAULT_HEARTBEAT_MS } from '../sync/config.js';
 import { LOG_LEVELS } from '../util/logger.js';
 
+import type { AgentConfig } from './agent-config.js';
+
 export { EXIT, OptionError } from './exit.js';
 export { isBooleanWord, parseBoolean, parseOptionValue } from './option-values.js';
 
-export interface HostPort {
-  host: string;
-  port: number;
-}
-
-export interface AgentConfig {
-  name: string;
-  site: string;
-  interface: string;
-  api: HostPort;
-  profiles: string;
-  stateDir?: string;
-  logLevel: (typeof LOG_LEVELS)[number];
-  logFormat: 'json' | 'pretty' | 'auto';
-  group: HostPort;
-  peerPort: number;
-  heartbeatMs: number;
-  keyFile?: string;
-  apiTokenFile?: string;
-  apiSocket?: string;
-  discovery: 'multicast' | 'mdns' | 'both';
-  mdnsDevices: boolean;
-  nodeMetrics: boolean;
-  mqttUrl?: string;
-  mqttBase: string;
-  mqttUser?: string;
-  mqttPasswordFile?: string;
-  mqttCa?: string;
-  mqttCert?: string;
-  mqttKey?: string;
-  mqttProtocol: '5' | '3.1.1';
-  mqttMode: 'agent' | 'gateway';
-  mqttHomeassistant: boolean;
-  mqttImport: string[];
-}
+// The option table's target type, taken from here by most importers.
+export type { AgentConfig, HostPort } from './agent-config.js';
 
 type Kind =
-  'string' | 'name' | 'port' | 'hostport' | 'group' | 'duration-ms' | 'enum' | 'bool' | 'url' | 'names' | 'topic';
+  | 'string'
+  | 'name'
+  | 'port'
+  | 'hostport'
+  | 'group'
+  | 'duration-ms'
+  | 'seconds'
+  | 'enum'
+  | 'bool'
+  | 'url'
+  | 'names'
+  | 'topic';
 
 export interface OptionSpec {
   key: keyof AgentConfig;
@@ -257,6 +237,22 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
     env: 'HERALD_MQTT_IMPORT',
     kind: 'names',
     help: "SITE[,SITE...]: add other sites' devices from the broker as remote entries",
+    restart: true,
+  },
+  {
+    key: 'mqttRequests',
+    flag: 'mqtt-requests',
+    env: 'HERALD_MQTT_REQUESTS',
+    kind: 'bool',
+    help: 'answer <base>/<site>/bridge/request/<command> (devices, agents, get, forget) (default: false)',
+    restart: true,
+  },
+  {
+    key: 'mqttRetireAfter',
+    flag: 'mqtt-retire-after',
+    env: 'HERALD_MQTT_RETIRE_AFTER',
+    kind: 'seconds',
+    help: "seconds a lost agent's retained MQTT state and HA entries are kept (default: 86400, a day)",
     restart: true,
   },
   {

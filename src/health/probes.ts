@@ -19,6 +19,11 @@ export const netProbes: Probes = {
   http(url, timeoutMs, expectStatus) {
     return new Promise((resolve) => {
       const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+      const shown = withoutSecrets(url);
+      const finish = (result: ProbeResult) => {
+        clearTimeout(deadline);
+        resolve(result);
+      };
       const req = send(
         url,
         { method: 'GET', timeout: timeoutMs, headers: { 'user-agent': 'herald-health' } },
@@ -35,13 +40,16 @@ export const netProbes: Probes = {
                 : code === 429
                   ? 'warning'
                   : 'critical';
-          resolve({ status, output: `HTTP GET ${url}: ${code} ${res.statusMessage ?? ''}`.trim() });
+          finish({ status, output: `HTTP GET ${shown}: ${code} ${res.statusMessage ?? ''}`.trim() });
           req.destroy();
         },
       );
-      req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+      // `timeout` above is an idle timeout: a server trickling interim answers or header lines resets it
+      // for ever, holding one of the checker's few slots. The deadline bounds the whole exchange.
+      const deadline = setTimeout(() => req.destroy(timedOut()), timeoutMs);
+      req.on('timeout', () => req.destroy(timedOut()));
       req.on('error', (err: NodeJS.ErrnoException) =>
-        resolve({ status: 'critical', output: `HTTP GET ${url}: ${err.code ?? err.message}` }),
+        finish({ status: 'critical', output: `HTTP GET ${shown}: ${err.code ?? err.message}` }),
       );
       req.end();
     });
@@ -55,10 +63,27 @@ export const netProbes: Probes = {
         socket.destroy();
         resolve({ status: 'passing', output: `TCP connect ${address}: success` });
       });
-      socket.once('timeout', () => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+      socket.once('timeout', () => socket.destroy(timedOut()));
       socket.once('error', (err: NodeJS.ErrnoException) =>
         resolve({ status: 'critical', output: `TCP connect ${address}: ${err.code ?? err.message}` }),
       );
     });
   },
 };
+
+function timedOut(): Error {
+  return Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' });
+}
+
+/**
+ * The URL as a check's output shows it: the output is replicated to every host, SSE and MQTT, while the
+ * declaration (which may hold a password or a token in the query) stays on the owning host.
+ */
+function withoutSecrets(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return url.replace(/\/\/[^/]*@/, '//').split('?')[0];
+  }
+}

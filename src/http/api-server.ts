@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Directory } from '../directory/directory.js';
 import type { EventJournal } from '../directory/event-journal.js';
 import type { HeraldMetrics } from '../metrics/herald-metrics.js';
+import type { ForgetOutcome } from '../agent/agent.js';
 import type { Registry } from 'prom-client';
 import type { ApiRoutes } from '../registration/local-api.js';
 import type { ApiVia } from '../registration/write-guard.js';
@@ -56,6 +57,8 @@ export interface ApiComponents {
   /** prom-client's default figures (--node-metrics), served after Herald's own at /metrics. */
   nodeMetrics?: Registry;
   readiness: () => Readiness;
+  /** POST /v1/agents/{name}/forget: retire a lost or left agent at once. */
+  forget?: (name: string) => ForgetOutcome;
   /** Returns a problem when the request may not proceed (the bearer token of a non-loopback API). */
   authorize?: (req: IncomingMessage) => HttpProblem | undefined;
   /** Route groups with their own methods (registration), handed whole requests after authorization. */
@@ -76,6 +79,7 @@ const ROUTES = [
   '/v1/names/{path}',
   '/v1/agents',
   '/v1/agents/{name}',
+  '/v1/agents/{name}/forget (POST)',
   '/v1/events',
   '/livez',
   '/readyz',
@@ -135,6 +139,7 @@ export class ApiServer {
       const group = this.c.routes?.find((r) => r.matches(url.pathname));
       if (group) return this.handleGroup(group, req, res, url, via);
       route = this.route(url.pathname);
+      if (route === 'forget') return this.forget(url.pathname, req, res);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         throw new HttpProblem(
           405,
@@ -209,10 +214,31 @@ export class ApiServer {
     if (pathname.startsWith('/v1/devices/')) return pathname.slice(12).includes('/') ? 'device' : 'agent-devices';
     if (pathname === '/v1/names' || pathname.startsWith('/v1/names/')) return 'names';
     if (pathname === '/v1/agents') return 'agents';
+    if (/^\/v1\/agents\/[^/]+\/forget$/.test(pathname)) return 'forget';
     if (pathname.startsWith('/v1/agents/')) return 'agent';
     if (pathname === '/v1/events') return 'events';
     if (pathname === '/livez' || pathname === '/readyz' || pathname === '/metrics') return pathname.slice(1);
     throw new HttpProblem(404, 'Not found', `no route ${pathname}; routes: ${ROUTES}`, 'no-route');
+  }
+
+  /**
+   * The one write: retire a lost or left agent. POST with a JSON content type only, so that a web page
+   * cannot send it as a simple cross-origin form post (a browser preflights it, and nothing answers that).
+   */
+  private forget(pathname: string, req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'POST')
+      throw new HttpProblem(405, 'Method not allowed', `${pathname} takes POST`, 'method-not-allowed', {
+        allow: 'POST',
+      });
+    if (!/^application\/json\b/.test(req.headers['content-type'] ?? ''))
+      throw new HttpProblem(415, 'Unsupported media type', 'send content-type: application/json', 'bad-media-type');
+    if (!this.c.forget) throw new HttpProblem(404, 'Not found', 'this agent cannot forget agents', 'no-route');
+    const name = decodeSegment(pathname.split('/')[3]);
+    const outcome = this.c.forget(name);
+    req.resume();
+    if (!outcome.forgotten) throw new HttpProblem(409, 'Conflict', outcome.detail, `agent-${outcome.reason}`);
+    sendJson(res, 200, outcome);
+    this.c.metrics.apiRequests.inc({ route: 'forget', status: '200' });
   }
 
   private dispatch(route: string, url: RequestTarget, req: IncomingMessage, res: ServerResponse): void {

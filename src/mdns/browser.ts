@@ -6,7 +6,10 @@ import { OTHER_TTL, sameName, type RecordLike } from './records.js';
 /** Instances of the browsed type held at once: a flood of fake names cannot grow memory (issue 16 item 7). */
 export const MAX_INSTANCES = 256;
 const MAX_QUERY_INTERVAL_MS = 3_600_000; // RFC 6762 §5.2
-const MAX_KNOWN_ANSWERS = 40; // what fits one packet well below 1,500 bytes with Herald's instance names
+const MAX_KNOWN_ANSWERS = 40;
+/** §10.4 re-queries of one instance: the first at once, then no sooner than 1 s, doubling to a minute. */
+const REQUERY_MIN_MS = 1000;
+const REQUERY_MAX_MS = 60_000; // what fits one packet well below 1,500 bytes with Herald's instance names
 
 export interface BrowserInit {
   /** `_herald._tcp.local` */
@@ -33,6 +36,9 @@ interface Entry {
   txt?: Record<string, string>;
   /** `port|txt` last reported, so an unchanged re-announcement reports nothing. */
   reported?: string;
+  /** §10.4 re-queries: the earliest time of the next one, and the gap after it. */
+  requeryAt?: number;
+  requeryGap?: number;
 }
 
 /**
@@ -57,6 +63,28 @@ export class Browser {
   stop(): void {
     this.stopped = true;
     this.init.clock.clearTimeout(this.timer);
+  }
+
+  /**
+   * RFC 6762 §10.4 "cache flush on failure indication": the service at what an instance's records say
+   * does not answer, so its SRV and TXT are asked for again; a live responder answers with where it is
+   * now. Unlike the PTR query, this question lists no known answer that could suppress the reply. Rate
+   * limited per instance, backing off while the instance stays unchanged.
+   */
+  requery(which: (txt: Record<string, string>) => boolean): void {
+    if (this.stopped) return;
+    const now = this.init.clock.monotonic();
+    for (const [instance, e] of this.cache) {
+      if (!e.txt || !which(e.txt) || now < (e.requeryAt ?? 0)) continue;
+      const gap = e.requeryGap ?? REQUERY_MIN_MS;
+      e.requeryAt = now + gap;
+      e.requeryGap = Math.min(gap * 2, REQUERY_MAX_MS);
+      const questions = [
+        { name: instance, type: 'SRV' },
+        { name: instance, type: 'TXT' },
+      ];
+      this.init.send({ type: 'query', questions, answers: [] });
+    }
   }
 
   onPacket(packet: DecodedPacket, from: string): void {
@@ -169,6 +197,8 @@ export class Browser {
     const now = `${e.port}|${from}|${JSON.stringify(e.txt)}`;
     if (now === e.reported) return this.init.onRefresh?.(instance, e.txt, e.port, from);
     e.reported = now;
+    e.requeryAt = undefined;
+    e.requeryGap = undefined;
     this.init.onAdvert(instance, e.txt, e.port, from);
   }
 }

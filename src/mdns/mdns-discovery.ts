@@ -53,6 +53,7 @@ export class MdnsDiscovery implements AgentExtension {
   private packetsSent = 0;
   private lastError: string | undefined;
   private ownPeers: PeerClient | undefined;
+  private stopRequery: (() => void) | undefined;
 
   constructor(private readonly init: MdnsInit) {}
 
@@ -99,6 +100,8 @@ export class MdnsDiscovery implements AgentExtension {
     if (this.init.publishDevices) this.syncDevices();
     this.responder.start();
     this.browser?.start();
+    const browser = this.browser;
+    if (browser) this.stopRequery = ctx.sync.onUnreachable((name) => browser.requery((t) => t.name === name));
     log.info({ interface: address, browse: this.init.browse, devices: this.init.publishDevices }, 'mDNS started');
   }
 
@@ -160,6 +163,7 @@ export class MdnsDiscovery implements AgentExtension {
     const socket = this.socket;
     if (!socket) return;
     this.unsubscribe?.();
+    this.stopRequery?.();
     this.browser?.stop();
     this.hints?.stop();
     this.responder?.stop(opts.goodbye ?? true);

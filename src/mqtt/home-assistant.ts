@@ -1,64 +1,139 @@
-import type { DeviceRecord } from '../directory/records.js';
+import type { AgentInfo, DeviceRecord } from '../directory/records.js';
 import type { Topics } from './topics.js';
 
 /**
  * Home Assistant MQTT device-based discovery (`homeassistant/device/<id>/config`, HA 2024.11+).
  *
- * Herald knows where a capability can be reached, not its readings, so it exports only what maps
- * cleanly: each device's connectivity (a binary_sensor, on while its agent is online) and each
- * capability endpoint (a diagnostic sensor whose state is the URL). Both read the topics Herald
- * already publishes; nothing invents a value Herald does not have.
+ * One HA device per agent (the host), with a connectivity binary_sensor that reads ON/OFF from the
+ * agent's retained state; each Herald device is its own HA device linked to its host by `via_device`,
+ * with one diagnostic sensor per capability endpoint (the URL) and one naming its capabilities.
+ * Availability follows the *publisher's* connection, never the agent's state, so a lost agent reads
+ * OFF instead of unavailable. Herald knows where a capability is reached, not its readings: nothing
+ * invents a value Herald does not have.
  */
 export const HA_PREFIX = 'homeassistant';
+export const SUPPORT_URL = 'https://github.com/herald-discovery/herald/blob/main/docs/mqtt.md';
 
-export function haObjectId(site: string, agent: string, device: string): string {
-  return `herald_${site}_${agent}_${device}`.replace(/[^a-zA-Z0-9_-]/g, '_');
+/**
+ * Discovery ids carry base, site, agent and device, so two bases, two gateways or two sites never touch
+ * each other's entries. Each part is escaped (`_` and anything outside [a-zA-Z0-9-] become `_hh` per UTF-8 byte) and
+ * parts are joined by `__`, which an escaped part never contains: distinct tuples never share an id.
+ */
+export function haObjectId(base: string, site: string, agent: string, device?: string): string {
+  const parts = device === undefined ? [base, site, agent] : [base, site, agent, device];
+  return ['herald', ...parts.map(escapePart)].join('__');
 }
 
-export function haConfigTopic(site: string, agent: string, device: string): string {
-  return `${HA_PREFIX}/device/${haObjectId(site, agent, device)}/config`;
+/** The id prefix of every entry a publisher of `base`/`site` owns (of one agent when given). */
+export function haObjectPrefix(base: string, site: string, agent?: string): string {
+  return ['herald', escapePart(base), escapePart(site), ...(agent === undefined ? [] : [escapePart(agent)]), ''].join(
+    '__',
+  );
 }
 
-export function haConfigPayload(record: DeviceRecord, topics: Topics, version: string): string {
-  const id = haObjectId(record.site, record.agent, record.id);
+function escapePart(part: string): string {
+  // Each UTF-8 byte of a character outside [a-zA-Z0-9-] becomes `_hh`: decodable, hence never ambiguous.
+  return part.replace(/[^a-zA-Z0-9-]/gu, (c) =>
+    [...Buffer.from(c, 'utf8')].map((b) => `_${b.toString(16).padStart(2, '0')}`).join(''),
+  );
+}
+
+export function haConfigTopic(objectId: string): string {
+  return `${HA_PREFIX}/device/${objectId}/config`;
+}
+
+/** The object id of a discovery config topic, or undefined when the topic is not one. */
+export function haObjectIdOf(topic: string): string | undefined {
+  const m = /^homeassistant\/device\/([^/]+)\/config$/.exec(topic);
+  return m?.[1];
+}
+
+/** Where a publisher's connection is told: the availability topic of every entry it publishes. */
+export interface Availability {
+  topic: string;
+  /** Reads `online`/`offline` from the topic's JSON payload. */
+  template: string;
+}
+
+export interface HaContext {
+  topics: Topics;
+  availability: Availability;
+  version: string;
+}
+
+function common(ha: HaContext): Record<string, unknown> {
+  return {
+    o: { name: 'herald', sw: ha.version, url: SUPPORT_URL },
+    avty: [
+      {
+        t: ha.availability.topic,
+        val_tpl: ha.availability.template,
+        pl_avail: 'online',
+        pl_not_avail: 'offline',
+      },
+    ],
+    qos: 1,
+  };
+}
+
+/** The agent (host) as an HA device, with its connectivity sensor. */
+export function haAgentConfig(agent: AgentInfo, ha: HaContext, configurationUrl?: string): string {
+  const id = haObjectId(ha.topics.base, agent.site, agent.name);
+  const dev: Record<string, unknown> = { ids: [id], name: agent.name, mdl: 'Herald agent', sw: ha.version };
+  if (configurationUrl) dev.cu = configurationUrl;
+  return JSON.stringify({
+    dev,
+    ...common(ha),
+    cmps: {
+      connectivity: {
+        p: 'binary_sensor',
+        uniq_id: `${id}__connectivity`,
+        name: 'Connectivity',
+        dev_cla: 'connectivity',
+        stat_t: ha.topics.agent(agent.name, agent.site),
+        val_tpl: "{{ 'ON' if value_json.state == 'online' else 'OFF' }}",
+        pl_on: 'ON',
+        pl_off: 'OFF',
+      },
+    },
+  });
+}
+
+/** A Herald device as an HA device under its agent. */
+export function haDeviceConfig(record: DeviceRecord, ha: HaContext): string {
+  const id = haObjectId(ha.topics.base, record.site, record.agent, record.id);
+  const stateTopic = ha.topics.device(record.agent, record.id, record.site);
   const components: Record<string, Record<string, unknown>> = {
-    online: {
-      p: 'binary_sensor',
-      unique_id: `${id}_online`,
-      name: 'Reachable',
-      device_class: 'connectivity',
-      state_topic: topics.agent(record.agent, record.site),
-      value_template: "{{ 'ON' if value_json.state == 'online' else 'OFF' }}",
+    capabilities: {
+      p: 'sensor',
+      uniq_id: `${id}__capabilities`,
+      name: 'Capabilities',
+      ent_cat: 'diagnostic',
+      icon: 'mdi:format-list-bulleted',
+      stat_t: stateTopic,
+      val_tpl: "{{ value_json.capabilities | map(attribute='id') | join(', ') }}",
     },
   };
   for (const cap of record.capabilities) {
     if (!cap.endpoint) continue;
-    components[`endpoint_${cap.id}`.replace(/[^a-zA-Z0-9_]/g, '_')] = {
+    const key = `endpoint_${cap.id}`.replace(/[^a-zA-Z0-9_]/g, '_');
+    components[key] = {
       p: 'sensor',
-      unique_id: `${id}_endpoint_${cap.id}`.replace(/[^a-zA-Z0-9_-]/g, '_'),
+      uniq_id: `${id}__${key}`,
       name: `${cap.id} endpoint`,
-      entity_category: 'diagnostic',
+      ent_cat: 'diagnostic',
       icon: 'mdi:link-variant',
-      state_topic: topics.device(record.agent, record.id, record.site),
-      value_template: `{{ (value_json.capabilities | selectattr('id', 'eq', '${cap.id}') | first).endpoint }}`,
+      stat_t: stateTopic,
+      val_tpl: `{{ (value_json.capabilities | selectattr('id', 'eq', '${cap.id}') | first).endpoint }}`,
     };
   }
-  const device: Record<string, unknown> = { ids: [id], name: record.name };
-  if (record.manufacturer) device.mf = record.manufacturer;
-  if (record.model) device.mdl = record.model;
-  if (record.location) device.sa = record.location;
-  return JSON.stringify({
-    dev: device,
-    o: { name: 'herald', sw: version },
-    cmps: components,
-    availability: [
-      {
-        topic: topics.agent(record.agent, record.site),
-        value_template: '{{ value_json.state }}',
-        payload_available: 'online',
-        payload_not_available: 'offline',
-      },
-    ],
-    qos: 1,
-  });
+  const dev: Record<string, unknown> = {
+    ids: [id],
+    name: record.name,
+    via_device: haObjectId(ha.topics.base, record.site, record.agent),
+  };
+  if (record.manufacturer) dev.mf = record.manufacturer;
+  if (record.model) dev.mdl = record.model;
+  if (record.location) dev.sa = record.location;
+  return JSON.stringify({ dev, ...common(ha), cmps: components });
 }

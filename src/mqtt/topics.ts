@@ -5,6 +5,11 @@ import type { AgentInfo, DeviceRecord, DirectoryEvent } from '../directory/recor
  *   agents/<agent>           retained {state, incarnation, version, address}; the last will says offline
  *   devices/<agent>/<device> retained device record; an empty retained payload clears it
  *   events                   change events, not retained
+ *   bridge/state/<publisher>   retained {state}: a gateway's connection (its last will says offline)
+ *   bridge/info/<publisher>    retained: version, config summary, agents and devices held
+ *   bridge/devices/<publisher> retained: the site's directory as one list
+ *   bridge/request/<command>   requests {transaction, ...}, answered on bridge/response/<command>
+ * docs/mqtt.md describes each payload; docs/mqtt.schema.json is their JSON Schema.
  */
 export class Topics {
   constructor(
@@ -20,7 +25,8 @@ export class Topics {
     return `${this.base}/${site}/devices/${agent}/${device}`;
   }
 
-  devicesOf(agent: string | '+', site = this.site): string {
+  /** `agent` may be `+`: every agent's devices. */
+  devicesOf(agent: string, site = this.site): string {
     return `${this.base}/${site}/devices/${agent}/+`;
   }
 
@@ -30,6 +36,26 @@ export class Topics {
 
   events(site = this.site): string {
     return `${this.base}/${site}/events`;
+  }
+
+  bridge(kind: 'state' | 'info' | 'devices', publisher: string): string {
+    return `${this.base}/${this.site}/bridge/${kind}/${publisher}`;
+  }
+
+  requests(): string {
+    return `${this.base}/${this.site}/bridge/request/+`;
+  }
+
+  response(command: string): string {
+    return `${this.base}/${this.site}/bridge/response/${command}`;
+  }
+
+  /** The command of a request topic of this site, or undefined. */
+  requestCommand(topic: string): string | undefined {
+    const prefix = `${this.base}/${this.site}/bridge/request/`;
+    if (!topic.startsWith(prefix)) return undefined;
+    const command = topic.slice(prefix.length);
+    return command && !command.includes('/') ? command : undefined;
   }
 
   /** Parses a topic of this layout: which site, and an agent (and device) topic. */

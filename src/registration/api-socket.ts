@@ -1,5 +1,6 @@
-import { chmod, rm } from 'node:fs/promises';
+import { chmod, lstat, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 
 /**
  * The local API on a unix socket as well, mode 0660: whoever the file's owner and group let in may
@@ -14,7 +15,7 @@ export class ApiSocket {
   ) {}
 
   async start(): Promise<void> {
-    await rm(this.path, { force: true }); // a socket file left by a crash
+    await removeStaleSocket(this.path);
     const server = createServer(this.handler);
     server.headersTimeout = 10_000;
     server.requestTimeout = 30_000;
@@ -36,4 +37,33 @@ export class ApiSocket {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+}
+
+/**
+ * Removes a socket file left by a crash, and nothing else: not a file the path names by mistake (the
+ * agent may run as root), nor the socket of another agent still serving it.
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  const found = await lstat(path).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (!found) return;
+  if (!found.isSocket())
+    throw Object.assign(new Error(`--api-socket ${path}: the path exists and is not a socket; not replacing it`), {
+      code: 'EEXIST',
+    });
+  const served = await new Promise<boolean>((resolve) => {
+    const probe = connect(path, () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (served)
+    throw Object.assign(new Error(`--api-socket ${path}: another process serves this socket`), {
+      code: 'EADDRINUSE',
+      address: path,
+    });
+  await rm(path, { force: true });
 }

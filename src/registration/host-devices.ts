@@ -61,6 +61,8 @@ export class HostDevices {
   private readonly checker: HealthChecker;
   private readonly leases: Leases;
   private healthPending = false;
+  /** How many saves of the persistent registrations were asked for: whether a write asked for one. */
+  savesAsked = 0;
   private readonly saves: SaveQueue | undefined;
 
   constructor(
@@ -288,6 +290,7 @@ export class HostDevices {
 
   private persistIf(changed: boolean): void {
     if (!changed || !this.saves) return;
+    this.savesAsked++;
     this.saves.save(
       [...this.regs.values()]
         .filter((r) => r.persist)

@@ -62,8 +62,14 @@ export class LocalDeviceRoutes implements ApiRoutes {
     if (id === undefined) {
       if (method === 'GET' || method === 'HEAD')
         return sendJson(res, 200, { devices: d.list(), count: d.list().length });
-      if (method === 'PUT') return this.answer(res, d.register(parseRegistrationList(await readJsonBody(req))));
-      if (method === 'DELETE') return this.answer(res, d.withdraw(parseIds(await readJsonBody(req))));
+      if (method === 'PUT') {
+        const body = await readJsonBody(req);
+        return this.answer(res, () => d.register(parseRegistrationList(body)));
+      }
+      if (method === 'DELETE') {
+        const body = await readJsonBody(req);
+        return this.answer(res, () => d.withdraw(parseIds(body)));
+      }
       throw notAllowed(method, 'GET, PUT, DELETE');
     }
     checkDeviceId(id);
@@ -74,7 +80,7 @@ export class LocalDeviceRoutes implements ApiRoutes {
     if (action === 'health') {
       if (method !== 'PUT' && method !== 'POST') throw notAllowed(method, 'PUT, POST');
       const { status, note, check } = parseReport(await readJsonBody(req));
-      return this.answer(res, d.report(id, check, status, note));
+      return this.answer(res, () => d.report(id, check, status, note));
     }
     if (action !== undefined) throw noRoute;
     if (method === 'GET' || method === 'HEAD') {
@@ -82,13 +88,20 @@ export class LocalDeviceRoutes implements ApiRoutes {
       if (!info) throw new HttpProblem(404, 'Not found', `this host offers no device '${id}'`, 'no-device');
       return sendJson(res, 200, info);
     }
-    if (method === 'PUT') return this.answer(res, d.register([parseRegistration(await readJsonBody(req), [], id)]));
-    if (method === 'DELETE') return this.answer(res, d.withdraw([id]));
+    if (method === 'PUT') {
+      const body = await readJsonBody(req);
+      return this.answer(res, () => d.register([parseRegistration(body, [], id)]));
+    }
+    if (method === 'DELETE') return this.answer(res, () => d.withdraw([id]));
     throw notAllowed(method, 'GET, PUT, DELETE');
   }
 
-  private async answer(res: ServerResponse, delta: Delta | undefined): Promise<void> {
+  private async answer(res: ServerResponse, write: () => Delta | undefined): Promise<void> {
+    const asked = this.c.devices.savesAsked;
+    const delta = write();
     // A persistent change is answered once it is on disk; if it cannot be saved, the registrant is told.
+    // A write that saved nothing is not held up, nor failed, by another request's save.
+    if (this.c.devices.savesAsked === asked) return this.sendVersion(res, delta);
     await this.c.devices.persisted().catch((err: unknown) => {
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
       throw new HttpProblem(
@@ -98,6 +111,10 @@ export class LocalDeviceRoutes implements ApiRoutes {
         'not-saved',
       );
     });
+    this.sendVersion(res, delta);
+  }
+
+  private sendVersion(res: ServerResponse, delta: Delta | undefined): void {
     sendJson(res, 200, {
       version: delta?.version ?? null,
       added: delta?.added.map((x) => x.id) ?? [],

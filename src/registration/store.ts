@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Device } from '../profiles/model.js';
 import { validateDevice } from '../profiles/validate.js';
@@ -78,7 +78,16 @@ export class FileRegistrationStore implements RegistrationStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { registrations: [], errors: [] };
       return { registrations: [], errors: [`cannot read ${this.file}: ${(err as NodeJS.ErrnoException).code}`] };
     }
-    return parseStored(text, this.file);
+    const parsed = parseStored(text, this.file);
+    if (parsed.errors.length === 0) return parsed;
+    // The next persistent registration rewrites the file from what was restored: what could not be
+    // restored would be gone for good. A copy lets the operator mend it and put it back.
+    const aside = `${this.file}.damaged`;
+    const kept = await copyFile(this.file, aside).then(
+      () => `the file as it was is kept in ${aside}`,
+      (err: unknown) => `cannot keep a copy in ${aside}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
+    return { ...parsed, errors: [...parsed.errors, kept] };
   }
 
   async save(registrations: StoredRegistration[]): Promise<void> {

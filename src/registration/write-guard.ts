@@ -22,6 +22,17 @@ export function writeDenied(req: IncomingMessage, via: ApiVia, tokenConfigured: 
         `the request came from ${peer}`,
       'write-forbidden',
     );
+  // A page in a browser on this host reaches the loopback API with a loopback Host, and may POST (renew,
+  // health) without a CORS preflight; browsers always name the page's Origin on such a write, local
+  // programs never do, and the API serves no pages of its own.
+  const origin = req.headers.origin;
+  if (origin !== undefined)
+    return new HttpProblem(
+      403,
+      'Forbidden',
+      `registration is not accepted from a web page (Origin '${origin.slice(0, 64)}'); a local program sends no Origin`,
+      'write-forbidden',
+    );
   // Reads may omit Host (HTTP/1.0 tools); a write must name this host by a loopback name.
   const host = req.headers.host;
   if (host === undefined || !isLoopbackHost(host))

@@ -116,6 +116,7 @@ export class Catchup {
       if (!this.s.running()) return;
       failed = true;
       r.failures += 1;
+      if (!useAlternate) this.s.unreachable(peer.name);
       this.s.c.metrics.catchupRequests.inc({ result: 'failed' });
       this.s.c.logger[r.failures === 3 ? 'warn' : 'debug'](
         {

@@ -51,6 +51,7 @@ export class ClusterSync {
   private running = false;
   private unsubscribeLocal: (() => void) | undefined;
   private readonly hot: DatagramCounters;
+  private readonly unreachableListeners = new Set<(name: string) => void>();
 
   constructor(
     private readonly c: ClusterSyncComponents,
@@ -69,6 +70,7 @@ export class ClusterSync {
       bounds: new BoundsLog(c),
       self: { name: this.cfg.name, incarnation: this.cfg.incarnation, port: this.cfg.peerPort },
       running: () => this.running,
+      unreachable: (name) => this.unreachableListeners.forEach((listener) => listener(name)),
     };
     this.transitions = new Transitions(this.s, {
       catchup: () => this.catchup,
@@ -136,6 +138,12 @@ export class ClusterSync {
   /** An mDNS goodbye (TTL 0): only for the life it names, once a probe finds nothing listening. */
   observeGoodbye(name: string, incarnation: number): void {
     if (this.running) this.mdns.goodbye(name, incarnation);
+  }
+
+  /** A probe or catch-up at an agent's endpoint failed: mDNS asks for its records again (RFC 6762 §10.4). */
+  onUnreachable(listener: (name: string) => void): () => void {
+    this.unreachableListeners.add(listener);
+    return () => this.unreachableListeners.delete(listener);
   }
 
   /** A peer that named itself in a hello it sent (maybe never heard of): probed back before believed. */
@@ -280,11 +288,8 @@ export class ClusterSync {
       if (!peer || peer.name === this.cfg.name) continue;
       const r = peer.replica;
       if (r.left || incarnationTag(r.incarnation) !== hint.incarnationTag) continue;
-      if (hint.version === LEFT) {
-        this.transitions.goodbye(peer, 'hint', true);
-        continue;
-      }
-      if (hint.version <= Math.max(r.heldVersion(), r.target)) continue;
+      if (hint.version === LEFT) this.transitions.goodbye(peer, 'hint', true);
+      if (hint.version === LEFT || hint.version <= Math.max(r.heldVersion(), r.target)) continue;
       r.alternates = [reporter, ...r.alternates.filter((e) => !sameEndpoint(e, reporter))].slice(0, 3);
       // The origin's own announcement may be a few milliseconds behind the hint: give it that long.
       r.buffer.startGrace(this.c.clock.monotonic(), this.cfg.reorderGraceMs);

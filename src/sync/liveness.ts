@@ -87,7 +87,9 @@ export class Liveness {
       if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return;
       if (hello.name !== peer.name || hello.incarnation < peer.replica.incarnation) {
         this.s.c.metrics.livenessProbes.inc({ result: 'other-agent' });
-        return this.failed(peer);
+        this.failed(peer);
+        if (atEndpoint) this.s.unreachable(peer.name);
+        return;
       }
       this.s.c.metrics.livenessProbes.inc({ result: 'alive' });
       peer.verified = true;
@@ -98,6 +100,7 @@ export class Liveness {
       if (!this.s.running()) return;
       this.s.c.metrics.livenessProbes.inc({ result: 'failed' });
       this.failed(peer);
+      if (atEndpoint) this.s.unreachable(peer.name);
       const refused = err instanceof PeerRequestError && err.reason === 'refused';
       if (refused && atEndpoint) {
         this.lose(peer, 'its peer endpoint refuses connections');

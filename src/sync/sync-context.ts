@@ -62,6 +62,8 @@ export interface SyncContext {
   /** This agent, as it names itself when it asks a peer (a hello). */
   readonly self: Asker;
   running(): boolean;
+  /** A probe or catch-up at the peer's believed endpoint failed: the discoveries may ask where it is now. */
+  unreachable(name: string): void;
 }
 
 /** A bound that refused or evicted something: counted every time, logged once an hour per kind. */

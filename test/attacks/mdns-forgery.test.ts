@@ -13,6 +13,12 @@ test('a forged mDNS goodbye does not mark a live keyed agent left (item 4)', asy
   const evil = await attacker();
   try {
     const { a, b, site } = pair;
+    // a1 may know b1 from a signed hello before any mDNS: a goodbye counts once a1 has heard b1's advert.
+    await until(
+      async () => (await a.metric('herald_announcements_received_total', 'mdns-advert')) >= 1,
+      5000,
+      "a1 heard b1's advert",
+    );
     for (let i = 0; i < 3; i++) {
       await evil.send(forgedAdvert('b1', site, { inc: String(b.incarnation), ver: '1' }, b.peerPort, 0));
       await settle(100);
@@ -20,7 +26,12 @@ test('a forged mDNS goodbye does not mark a live keyed agent left (item 4)', asy
     await settle(2500);
     const seen = (await a.agents()).find((x) => x.name === 'b1');
     assert.is(seen?.state, 'alive', 'b1 still alive at a1 after a forged goodbye');
-    assert.ok((await a.metric('herald_mdns_hints_total', 'goodbye-refuted')) >= 1, 'the goodbye was checked');
+    await until(
+      async () => (await a.metric('herald_mdns_hints_total', 'goodbye-refuted')) >= 1,
+      5000,
+      'the goodbye was checked and refuted',
+    );
+    assert.is((await a.agents()).find((x) => x.name === 'b1')?.state, 'alive', 'and b1 is still alive');
   } finally {
     evil.close();
     await pair.close();

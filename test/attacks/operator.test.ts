@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseSse, type SseEvent } from '../../src/cli/sse-parser.js';
 import { validateDevice } from '../../src/profiles/validate.js';
-import { runHerald } from '../helpers/process.js';
+import { CLI, runHerald } from '../helpers/process.js';
 
 async function collect(chunks: Buffer[]): Promise<SseEvent[]> {
   const events: SseEvent[] = [];
@@ -38,6 +41,7 @@ test('herald demo with a malformed --api: one line and exit 64, no stack trace, 
   const cases: [string, string][] = [
     ['nonsense', "herald: demo: --api: expected HOST:PORT, got 'nonsense'"],
     ['127.0.0.1:99999', "herald: demo: --api: '99999' is not a port number"],
+    ['0.0.0.0:0', "herald: demo: --api 0.0.0.0:0 is beyond loopback; the demo's API has no token"],
   ];
   for (const [api, message] of cases) {
     const r = runHerald(['demo', `--api=${api}`, '--agents=2', '--duration=1']);
@@ -63,6 +67,36 @@ test("terminal control sequences in a device's text are refused: herald ls and w
   }
   const multiLine = { id: 'lamp', name: 'Lamp', capabilities: [{ id: 'on', kind: 'property', description: 'a\n\tb' }] };
   assert.ok(validateDevice(multiLine).ok, 'a YAML block description keeps its newlines and tabs');
+});
+
+test('herald ls | head: the closed pipe ends ls quietly, without an EPIPE stack trace', async () => {
+  // A big site: more table than a pipe holds, so ls is still writing when head has gone.
+  const devices = Array.from({ length: 5000 }, (_, i) => ({
+    agent: 'pi',
+    id: `d${i}`,
+    name: `Device ${i}`,
+    capabilities: [{ id: 't', kind: 'property', type: 'temperature' }],
+    names: [],
+    tags: [],
+  }));
+  const body = JSON.stringify({ devices, count: devices.length, index: '1-1' });
+  const api = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body));
+  await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
+  try {
+    const port = (api.address() as AddressInfo).port;
+    for (const json of ['--no-json', '--json']) {
+      const sh = `"${process.execPath}" ${CLI} ls ${json} --api 127.0.0.1:${port} | head -n 2 >/dev/null`;
+      // Not spawnSync: this process serves the API the child asks.
+      const child = spawn('bash', ['-c', sh], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      await new Promise((done) => child.once('close', done));
+      const r = { stderr };
+      assert.not.match(r.stderr, /EPIPE|^\s+at /m, `${json}: ${r.stderr}`);
+    }
+  } finally {
+    await new Promise((r) => api.close(r));
+  }
 });
 
 test.run();

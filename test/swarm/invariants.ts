@@ -17,6 +17,8 @@ export type ViolationKind =
   | 'ghost'
   /** A live agent reported lost while its datagram loss stayed under 60 % and TCP worked. */
   | 'liveness'
+  /** After the quiet period: a registration its origin no longer offers (lapsed, withdrawn) is listed. */
+  | 'lapsed-listed'
   /** The simulation itself threw: an exception escaped the agent code. */
   | 'crash';
 
@@ -145,6 +147,24 @@ export function finalViolations(running: RunningAgent[], stopped: string[], trut
           origin: gone,
           detail: `stopped ${gone} is ${held.state} with ${listed} devices listed`,
         });
+    }
+  }
+  return out;
+}
+
+/** Once quiet: a TTL registration its origin no longer offers (it lapsed or was withdrawn) is gone everywhere. */
+export function lapsedViolations(running: RunningAgent[], leased: Map<string, Set<string>>, at: number): Violation[] {
+  const out: Violation[] = [];
+  for (const origin of running) {
+    const offered = new Set(origin.agent.devices.list().map((d) => d.id));
+    const gone = [...(leased.get(origin.name) ?? [])].filter((id) => !offered.has(id));
+    for (const viewer of running) {
+      if (viewer === origin || gone.length === 0) continue;
+      const listed = new Set(
+        viewer.agent.directory.devices({ agent: origin.name, includeLost: true }).map((d) => d.id),
+      );
+      for (const id of gone.filter((g) => listed.has(g)))
+        out.push({ kind: 'lapsed-listed', at, viewer: viewer.name, origin: origin.name, detail: `still lists ${id}` });
     }
   }
   return out;

@@ -15,7 +15,7 @@ interface Advert {
 /**
  * mDNS in memory: records travel between the simulated discoveries with their own loss (per receiver)
  * and obey the memory network's partitions. It stands in for src/mdns/mdns-discovery.ts plus
- * bonjour-service under a fake clock, and keeps the behaviour the sync sees through them.
+ * its browser under a fake clock, and keeps the behaviour the sync sees through them.
  */
 export class SimMdnsBus {
   readonly members = new Map<string, SimMdnsDiscovery>();
@@ -46,11 +46,17 @@ export class SimMdnsBus {
     }
   }
 
-  /** A browser's query: every responder answers with its current record (each answer may be lost too). */
-  query(from: string): void {
+  /**
+   * A browser's query: every responder answers with its current record (each answer may be lost too);
+   * with `name`, a query for that instance's SRV/TXT, answered by the responder that owns the name.
+   */
+  query(from: string, name?: string): void {
+    const asker = this.members.get(from);
     for (const [to, member] of this.members) {
       if (to === from || !this.c.network.reaches(from, to) || this.c.random() < (this.loss.get(to) ?? 0)) continue;
-      member.answer(from);
+      // Known-answer suppression (§7.1): a PTR query lists the instances the asker holds; those stay quiet.
+      const owner = member.owner();
+      if (name === undefined ? owner !== undefined && !asker?.holds(owner) : owner === name) member.answer(from);
     }
   }
 }
@@ -69,6 +75,9 @@ export class SimMdnsDiscovery implements AgentExtension {
   private readonly seen = new Map<string, Advert>();
   private unsubscribe: (() => void) | undefined;
   private queries: TimerHandle | undefined;
+  /** §10.4 re-queries per name, as src/mdns/browser.ts rate-limits them. */
+  private readonly requeries = new Map<string, { at: number; gap: number }>();
+  private stopRequery: (() => void) | undefined;
 
   constructor(
     private readonly bus: SimMdnsBus,
@@ -82,12 +91,14 @@ export class SimMdnsDiscovery implements AgentExtension {
     this.unsubscribe = ctx.local.onChange(() => this.announce(1000, 1000));
     this.announce(1000, 3_600_000);
     if (this.browse) this.query(0);
+    if (this.browse) this.stopRequery = ctx.sync.onUnreachable((name) => this.requery(name));
     return Promise.resolve();
   }
 
   stop(opts: { goodbye?: boolean } = {}): Promise<void> {
     if (this.bus.members.get(this.address) === this) this.bus.members.delete(this.address);
     this.unsubscribe?.();
+    this.stopRequery?.();
     const clock = this.bus.c.clock;
     clock.clearTimeout(this.timer);
     clock.clearTimeout(this.queries);
@@ -108,6 +119,7 @@ export class SimMdnsDiscovery implements AgentExtension {
     // bonjour reports nothing for it; the mDNS module hands it to observeRefresh (it still says "here").
     if (same) return this.ctx.sync.observeRefresh(advert);
     this.seen.set(advert.name, advert);
+    this.requeries.delete(advert.name);
     this.ctx.sync.observe(advert, 'mdns');
   }
 
@@ -116,6 +128,26 @@ export class SimMdnsDiscovery implements AgentExtension {
     if (!this.ctx || !this.browse || !before) return;
     this.seen.delete(goodbye.name);
     this.ctx.sync.observeGoodbye(before.name, before.incarnation);
+  }
+
+  /** The agent whose record this responder publishes (while it runs). */
+  owner(): string | undefined {
+    return this.ctx?.identity.name;
+  }
+
+  /** Whether this browser holds `name`'s record (a known answer in its queries). */
+  holds(name: string): boolean {
+    return this.seen.has(name);
+  }
+
+  /** A probe or catch-up of a known agent failed: its SRV/TXT asked for again, 1 s doubling to a minute. */
+  private requery(name: string): void {
+    const now = this.bus.c.clock.monotonic();
+    const last = this.requeries.get(name);
+    if (!this.ctx || !this.seen.has(name) || (last && now < last.at)) return;
+    const gap = last?.gap ?? 1000;
+    this.requeries.set(name, { at: now + gap, gap: Math.min(gap * 2, 60_000) });
+    this.bus.query(this.address, name);
   }
 
   answer(to: string): void {
@@ -144,13 +176,12 @@ export class SimMdnsDiscovery implements AgentExtension {
     this.timer = clock.setTimeout(() => this.announce(next * 3, last), next);
   }
 
-  /** Queries at start and 1, 3 and 9 s later, as the real discovery does. */
-  private query(delay: number): void {
-    if (delay > 9000) return;
+  /** Continuous querying as src/mdns/browser.ts does (RFC 6762 §5.2): at start, then 1 s apart, doubling to an hour. */
+  private query(delay: number, interval = 1000): void {
     this.queries = this.bus.c.clock.setTimeout(() => {
       if (!this.ctx) return;
       this.bus.query(this.address);
-      this.query(delay === 0 ? 1000 : delay * 3);
+      this.query(interval, Math.min(interval * 2, 3_600_000));
     }, delay);
   }
 }

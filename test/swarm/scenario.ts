@@ -1,3 +1,4 @@
+import type { HealthState } from '../../src/profiles/checks.js';
 import { seededRandom, type Random } from '../../src/util/random.js';
 
 /** How an agent discovers its peers: Herald datagrams, mDNS (simulated), or both. */
@@ -42,7 +43,11 @@ export type FaultEvent =
       share: number;
       delayMs: number;
     }
-  | { at: number; kind: 'clock-step'; ms: number };
+  | { at: number; kind: 'clock-step'; ms: number }
+  /** A run-time registration through the agent's API: with a TTL (a lease) and a ttl health check or not. */
+  | { at: number; kind: 'register'; agent: string; id: string; ttlMs?: number; checkTtlMs?: number }
+  | { at: number; kind: 'renew' | 'withdraw'; agent: string; id: string }
+  | { at: number; kind: 'health'; agent: string; id: string; status: HealthState };
 
 export interface Scenario {
   seed: number;
@@ -100,6 +105,7 @@ export function drawScenario(seed: number, opts: DrawOptions = {}): Scenario {
     const near = r() < 0.6 ? pick(r, hot) + between(r, -1500, 1500) : between(r, 0, faultMs);
     faults.push(...drawFault(r, KINDS[kind], agent, names, faultMs, Math.round(Math.min(faultMs, Math.max(0, near)))));
   }
+  faults.push(...drawRegistrations(seed, names, faultMs));
   faults.sort((a, b) => a.at - b.at);
   const mdnsOnly = agents.some((a) => a.mode === 'mdns');
   // Quiet long enough for backoff (5 s), loss detection (3.5 liveness periods) and mDNS's slower periods.
@@ -181,4 +187,33 @@ function drawFault(r: Random, kind: string, agent: string, names: string[], faul
     default:
       return [{ at, kind: 'clock-step', ms: Math.round(between(r, -7_200_000, 7_200_000)) }];
   }
+}
+
+/**
+ * Run-time registrations, from a random stream of their own so that the rest of a seed's schedule (and
+ * every recorded regression seed) stays what it was: half the seeds register a few devices, some with a
+ * TTL renewed a few times and then left to lapse (or withdrawn), some with a ttl check reported on.
+ */
+export function drawRegistrations(seed: number, names: string[], faultMs: number): FaultEvent[] {
+  const r = seededRandom(seed ^ 0x7e6157e7);
+  if (r() < 0.5) return [];
+  const out: FaultEvent[] = [];
+  for (let i = 0, n = int(r, 1, 6); i < n; i++) {
+    const agent = pick(r, names);
+    const id = `${agent}-reg${i}`;
+    let at = Math.round(between(r, 0, faultMs));
+    const ttlMs = r() < 0.6 ? Math.round(between(r, 1000, 6000)) : undefined;
+    const checkTtlMs = r() < 0.5 ? Math.round(between(r, 1000, 6000)) : undefined;
+    out.push({ at, kind: 'register', agent, id, ttlMs, checkTtlMs });
+    const start = at;
+    if (ttlMs)
+      for (let k = int(r, 0, 4); k > 0; k--) out.push({ at: (at += Math.round(ttlMs / 2)), kind: 'renew', agent, id });
+    if (checkTtlMs)
+      for (let k = int(r, 1, 4); k > 0; k--) {
+        const status = pick(r, ['passing', 'warning', 'critical'] as const);
+        out.push({ at: Math.round(start + between(r, 0, 2 * checkTtlMs)), kind: 'health', agent, id, status });
+      }
+    if (r() < 0.2) out.push({ at: Math.round(start + between(r, 0, 8000)), kind: 'withdraw', agent, id });
+  }
+  return out.filter((e) => e.at < faultMs);
 }

@@ -1,7 +1,9 @@
+import type { CheckSpec } from '../../src/profiles/checks.js';
+import { RegistrationError } from '../../src/registration/registration-error.js';
 import type { RpcFault } from '../../src/transport/memory-network.js';
-import { SimSite } from '../helpers/sim.js';
+import { device, SimSite } from '../helpers/sim.js';
 import { deviceSet } from './device-sets.js';
-import { finalViolations, Truth, type Violation } from './invariants.js';
+import { finalViolations, lapsedViolations, Truth, type Violation } from './invariants.js';
 import { LivenessJudge } from './liveness.js';
 import { SimMdnsBus, SimMdnsDiscovery } from './mdns-sim.js';
 import type { AgentPlan, FaultEvent, Scenario } from './scenario.js';
@@ -34,6 +36,8 @@ export class World {
   private readonly goodbyeCuts = new Set<string>();
   private readonly violations: Violation[] = [];
   private readonly upSince = new Map<string, number>();
+  /** Per agent, the ids registered with a TTL in its current life. */
+  private readonly leased = new Map<string, Set<string>>();
   /** Times at which an interval fault begins or ends. */
   private readonly boundaries: number[];
   /** What is still to happen, in time order: the schedule, and restarts that come back later. */
@@ -100,6 +104,7 @@ export class World {
       });
       const stopped = [...this.started].filter((n) => !this.running.has(n));
       this.violations.push(...finalViolations(running, stopped, this.truth, this.now));
+      this.violations.push(...lapsedViolations(running, this.leased, this.now));
     } catch (err) {
       this.violations.push({ kind: 'crash', at: this.now, detail: (err as Error).stack ?? String(err) });
     } finally {
@@ -150,6 +155,12 @@ export class World {
       case 'clock-step':
         this.site.clock.step(e.ms);
         return;
+      case 'register':
+      case 'renew':
+      case 'withdraw':
+      case 'health':
+        if (this.running.has(e.agent)) this.registration(e);
+        return;
       default:
         return; // interval faults: applied by reconfigure()
     }
@@ -184,6 +195,13 @@ export class World {
     this.upSince.set(name, this.now);
     this.truth.forgetViewer(name);
     this.truth.record(name, sim.incarnation, sim.agent.local.currentVersion, sim.agent);
+    this.leased.set(name, new Set());
+    // Registrations lapse and ttl checks turn critical on timers: every version the origin makes is kept.
+    sim.agent.local.onChange((delta) => {
+      this.truth.record(name, sim.incarnation, sim.agent.local.currentVersion, sim.agent);
+      const removed = delta.removed.length > 0 ? `, without ${delta.removed.join(' ')}` : '';
+      this.trace.line(`[${name}] now at version ${sim.agent.local.currentVersion}${removed}`);
+    });
     this.judge.started(name, this.now);
     sim.agent.directory.subscribe((ev) => {
       if (ev.type === 'agent-lost' || ev.type === 'agent-left' || ev.type === 'agent-joined')
@@ -200,7 +218,23 @@ export class World {
     const sim = this.site.agents.get(name)!;
     await this.site.change(name, deviceSet(name, this.plans.get(name)!.devices, seed));
     this.truth.record(name, sim.incarnation, sim.agent.local.currentVersion, sim.agent);
-    this.trace.line(`[${name}] now at version ${sim.agent.local.currentVersion}`);
+  }
+
+  /** A registration request through the agent's own API; one it refuses (its life ended, lapsed) is traced. */
+  private registration(e: RegistrationEvent): void {
+    const devices = this.site.agents.get(e.agent)!.agent.devices;
+    try {
+      if (e.kind === 'register') {
+        const checks = e.checkTtlMs === undefined ? undefined : [ttlCheck(e.checkTtlMs)];
+        devices.register([{ device: device(e.id, { checks }), document: {}, ttlMs: e.ttlMs, persist: false }]);
+        if (e.ttlMs !== undefined) this.leased.get(e.agent)!.add(e.id);
+      } else if (e.kind === 'renew') devices.renew(e.id);
+      else if (e.kind === 'withdraw') devices.withdraw([e.id]);
+      else if ('status' in e) devices.report(e.id, undefined, e.status, 'reported by the swarm');
+    } catch (err) {
+      if (!(err instanceof RegistrationError)) throw err;
+      this.trace.line(`[${e.agent}] ${e.kind} ${e.id} refused: ${err.code}`);
+    }
   }
 
   private async halt(name: string, goodbye: boolean): Promise<void> {
@@ -259,4 +293,18 @@ export class World {
     for (const [name, a] of this.address) if (a === address) return name;
     return address;
   }
+}
+
+type RegistrationEvent = Extract<FaultEvent, { kind: 'register' | 'renew' | 'withdraw' | 'health' }>;
+
+function ttlCheck(ttlMs: number): CheckSpec {
+  return {
+    id: 'beat',
+    type: 'ttl',
+    ttlMs,
+    intervalMs: ttlMs,
+    timeoutMs: 1000,
+    successBeforePassing: 1,
+    failuresBeforeCritical: 1,
+  };
 }

@@ -1,0 +1,173 @@
+import type { MqttClient } from 'mqtt';
+import type { AgentContext } from '../agent/agent.js';
+import type { TimerHandle } from '../util/clock.js';
+import { HA_PREFIX, haObjectId, haObjectIdOf, haObjectPrefix } from './home-assistant.js';
+import type { PublicationScope } from './publication.js';
+import type { RetainedState } from './retained-state.js';
+
+/**
+ * Which retained topics belong to this publisher, and when an agent's go. An agent lost for longer
+ * than the retirement time, or forgotten, has everything retained for it under this base and site
+ * cleared: what this publisher published, and what the agent published itself in agent mode (read
+ * back from the broker), so that a killed or renamed host leaves no ghost.
+ */
+export class Retirement {
+  /** Agents of this site last seen alive at, while they are lost or left. */
+  private readonly lostSince = new Map<string, number>();
+  private timer: TimerHandle | undefined;
+  private stopped = false;
+  /** Retained topics of agents being purged, by agent, while the read-back runs. */
+  private readonly purging = new Map<string, Map<string, string>>();
+
+  constructor(
+    private readonly c: Pick<AgentContext, 'clock' | 'directory' | 'identity'>,
+    private readonly scope: PublicationScope,
+    private readonly state: RetainedState,
+    /** `retire` says whether the broker could be told (connected); if not, it is tried again next sweep. */
+    private readonly hooks: { retire(name: string): boolean; log: AgentContext['logger'] },
+  ) {}
+
+  start(): void {
+    const period = Math.max(1_000, Math.min(this.scope.retireAfterMs / 4, 60_000));
+    const tick = () => {
+      if (this.stopped) return;
+      this.sweep();
+      this.timer = this.c.clock.setTimeout(tick, period);
+      this.timer.unref?.();
+    };
+    this.timer = this.c.clock.setTimeout(tick, period);
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.c.clock.clearTimeout(this.timer);
+  }
+
+  lost(name: string): void {
+    if (name === this.c.identity.name || this.lostSince.has(name)) return;
+    const info = this.c.directory.agent(name);
+    this.lostSince.set(name, info ? Date.parse(info.lastSeen) : this.c.clock.now());
+  }
+
+  alive(name: string): void {
+    this.lostSince.delete(name);
+  }
+
+  forgotten(name: string): void {
+    this.lostSince.delete(name);
+  }
+
+  /** Lost agents the directory has forgotten but whose records are still kept (not yet retired). */
+  *held(): Iterable<string> {
+    for (const name of this.lostSince.keys()) if (!this.c.directory.agent(name) && this.holds(name)) yield name;
+  }
+
+  holds(name: string): boolean {
+    const since = this.lostSince.get(name);
+    return since !== undefined && this.c.clock.now() - since <= this.scope.retireAfterMs;
+  }
+
+  private sweep(): void {
+    for (const [name, since] of [...this.lostSince]) {
+      if (this.c.clock.now() - since <= this.scope.retireAfterMs) continue;
+      if (this.c.directory.agent(name)?.state === 'alive') {
+        this.lostSince.delete(name);
+        continue;
+      }
+      if (!this.hooks.retire(name)) continue; // the broker is away: next sweep
+      this.lostSince.delete(name);
+      this.hooks.log.info({ agent: name, lostSince: new Date(since).toISOString() }, 'agent retired from MQTT');
+    }
+  }
+
+  /** What this publisher reads back after a connect: the topics it may own. */
+  ownedFilters(): string[] {
+    const t = this.scope.topics;
+    const self = this.c.identity.name;
+    const gateway = this.scope.mode === 'gateway';
+    const filters = [t.devicesOf(gateway ? '+' : self), gateway ? t.agents() : t.agent(self), t.bridge('state', '+')];
+    filters.push(t.bridge('info', '+'), t.bridge('devices', '+'));
+    if (this.scope.ha) filters.push(`${HA_PREFIX}/device/+/config`);
+    return filters;
+  }
+
+  /** Whether a retained topic is this publisher's (of agent `agent` only, when given). */
+  owns(topic: string, agent?: string): boolean {
+    const t = this.scope.topics;
+    const self = this.c.identity.name;
+    const bridgePrefix = `${t.base}/${t.site}/bridge/`;
+    if (topic.startsWith(bridgePrefix)) {
+      const parts = topic.slice(bridgePrefix.length).split('/');
+      return parts.length === 2 && ['state', 'info', 'devices'].includes(parts[0]) && parts[1] === (agent ?? self);
+    }
+    const objectId = haObjectIdOf(topic);
+    if (objectId !== undefined) {
+      if (!this.scope.ha && agent === undefined) return false;
+      if (agent === undefined) return objectId.startsWith(haObjectPrefix(t.base, t.site));
+      return (
+        objectId === haObjectId(t.base, t.site, agent) || objectId.startsWith(haObjectPrefix(t.base, t.site, agent))
+      );
+    }
+    const parsed = t.parse(topic);
+    return !!parsed && parsed.site === t.site && (agent === undefined || parsed.agent === agent);
+  }
+
+  /**
+   * Clears whatever the broker retains for `name` under this base and site (its state, devices,
+   * bridge topics and Home Assistant entries), whoever published it. Without a connection nothing is
+   * sent: a gateway's read-back after the next connect clears them; in agent mode they wait for the
+   * next retirement or forget.
+   */
+  purge(client: MqttClient | undefined, name: string): boolean {
+    if (!client) return false;
+    if (this.purging.has(name)) return true;
+    const t = this.scope.topics;
+    const filters = [t.agent(name), t.devicesOf(name), t.bridge('state', name), t.bridge('info', name)];
+    filters.push(t.bridge('devices', name), `${HA_PREFIX}/device/+/config`);
+    const found = new Map<string, string>();
+    this.purging.set(name, found);
+    const run = async () => {
+      await client.subscribeAsync(filters, { qos: 1 });
+      await this.state.window();
+      await client.unsubscribeAsync(filters);
+      if (this.c.directory.agent(name)?.state === 'alive') return; // it came back meanwhile
+      // An agent this directory does not know may be alive elsewhere (another LAN on the same broker).
+      if (saysOnline(found.get(t.agent(name)))) {
+        this.hooks.log.warn({ agent: name }, 'not clearing the MQTT state of an agent that says it is online');
+        return;
+      }
+      for (const topic of found.keys()) {
+        this.state.forget(topic);
+        await client.publishAsync(topic, '', { qos: 1, retain: true });
+      }
+      this.hooks.log.info({ agent: name, cleared: found.size }, 'retained MQTT state of a retired agent cleared');
+    };
+    void run()
+      .catch((err: unknown) => this.hooks.log.warn({ agent: name, err: (err as Error).message }, 'MQTT purge failed'))
+      .finally(() => this.purging.delete(name));
+    return true;
+  }
+
+  /** Takes a retained message while a purge reads back; false when it is not one. */
+  offer(topic: string, payload: Buffer, retain: boolean): boolean {
+    if (!retain || this.purging.size === 0) return false;
+    let taken = false;
+    for (const [name, found] of this.purging) {
+      if (!this.owns(topic, name)) continue;
+      if (payload.length > 0) found.set(topic, payload.toString('utf8'));
+      taken = true;
+    }
+    return taken;
+  }
+}
+
+/** Whether a retained agent state says online. */
+function saysOnline(payload: string | undefined): boolean {
+  if (!payload) return false;
+  try {
+    return (JSON.parse(payload) as { state?: unknown }).state === 'online';
+  } catch {
+    return false;
+  }
+}
