@@ -53,7 +53,9 @@ const SLICE_MS = 8;
 export const DEFAULT_IMPORT_LIMITS: ImportLimits = {
   devicesPerAgent: PROFILE_LIMITS.devicesPerAgent,
   agents: 1_000,
-  devices: 10_000, // a few megabytes of heap; a federation larger than this wants a real registry
+  // As many as the agent's own memory target is measured with (5,000 devices within 60 MB), so what is held
+  // stays inside it; a federation larger than this wants a real registry.
+  devices: 5_000,
   bytes: 16 * 1024 * 1024,
   recordBytes: 64 * 1024,
 };

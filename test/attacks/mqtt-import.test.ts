@@ -101,8 +101,9 @@ testIf(
       console.log(
         `  imported ${held} devices; worst /livez ${worstLivezMs.toFixed(0)} ms; RSS ${rssMiB.toFixed(0)} MiB`,
       );
-      assert.ok(rssMiB < 120, `memory stays bounded with 10,000 imported devices (RSS ${rssMiB.toFixed(0)} MiB)`);
-      assert.is(held, 10_000, 'the total cap of imported devices');
+      // Measured 77-79 MiB: the flood's 20,000 messages in flight, more than the 5,000 devices held (see docs/mqtt.md).
+      assert.ok(rssMiB < 90, `memory stays bounded with 5,000 imported devices (RSS ${rssMiB.toFixed(0)} MiB)`);
+      assert.is(held, 5_000, 'the total cap of imported devices');
       assert.ok(metric(metrics, 'herald_mqtt_import_refused_total', '{reason="devices"}') >= 9_000, 'refusals counted');
       assert.ok(metric(metrics, 'herald_mqtt_import_refused_total', '{reason="record-bytes"}') >= 1, 'oversize record');
       const agents = (await (await request(`${api}/v1/agents`)).body.json()) as {
