@@ -50,7 +50,8 @@ testIf(
       'topic herald/sa/# in 1',
       'topic herald/sb/# out 1',
       'cleansession false',
-      'restart_timeout 1',
+      // base and cap of the bridge's reconnect backoff: the link is retried within 2 s of its return
+      'restart_timeout 1 2',
       'try_private true',
       'notifications false',
     ]);
@@ -97,7 +98,7 @@ testIf(
       await new Promise((r) => setTimeout(r, Math.max(0, 20_000 - (Date.now() - cutAt))));
       await relay.open();
 
-      await until(() => inStep(final), 15_000, 'B exactly right after the link returns').catch(async (err: unknown) => {
+      await until(() => inStep(final), 30_000, 'B exactly right after the link returns').catch(async (err: unknown) => {
         const onB = await devicesOf(pb1.api, 'site=sa');
         const ra = [...(await retainedOnly(a.port, 'herald/sa/#')).keys()].sort();
         const rb = [...(await retainedOnly(b.port, 'herald/sa/#')).keys()].sort();
