@@ -1,5 +1,4 @@
 import { Agent, type AgentComponents, type AgentExtension } from '../../src/agent/agent.js';
-import type { AgentInit } from '../../src/agent/agent-components.js';
 import { PeerHttpServer } from '../../src/http/peer-server.js';
 import { MdnsDiscovery } from '../../src/mdns/mdns-discovery.js';
 import { HmacEnvelope } from '../../src/protocol/hmac-envelope.js';
@@ -10,7 +9,7 @@ import { PeerAuth } from '../../src/security/peer-auth.js';
 import { HttpPeerClient } from '../../src/transport/http-peer-client.js';
 import { lossyUdpSocket } from '../../src/transport/lossy-socket.js';
 import { withReceiveLoss } from '../../src/transport/lossy.js';
-import type { DatagramTransport, Endpoint } from '../../src/transport/transport.js';
+import type { DatagramTransport } from '../../src/transport/transport.js';
 import { UdpMulticastTransport } from '../../src/transport/udp-multicast.js';
 import { systemClock, type Clock } from '../../src/util/clock.js';
 import { createLogger } from '../../src/util/logger.js';
@@ -58,33 +57,6 @@ export const heraldUnscaled: BenchSystem = {
   start: (opts) => startHerald(opts, 'multicast', { heartbeatScaling: false }),
 };
 
-type UnicastSend = (data: Uint8Array, to: Endpoint) => void;
-
-/**
- * Counts what the agent's socket sends and receives, unicast included. The transport is wrapped in
- * place so that whatever methods it has (unicast sendTo comes with issue 18) stay as they are.
- */
-function countTransport(nodes: BenchNodes, udp: UdpMulticastTransport): void {
-  const send = udp.send.bind(udp);
-  const start = udp.start.bind(udp);
-  udp.send = (d) => {
-    nodes.countDatagram(d.length, d[TYPE_BYTE] === MessageType.announce);
-    send(d);
-  };
-  udp.start = (h) =>
-    start((data, from) => {
-      nodes.countReceived(data.length);
-      h(data, from);
-    });
-  const unicast = udp as unknown as { sendTo?: UnicastSend };
-  const sendTo = unicast.sendTo?.bind(udp);
-  if (sendTo)
-    unicast.sendTo = (d, to) => {
-      nodes.countDatagram(d.length, false);
-      sendTo(d, to);
-    };
-}
-
 /** The multicast group every Herald bench site uses (each on its own port). */
 export const BENCH_GROUP = '239.255.70.70';
 
@@ -94,8 +66,24 @@ const TYPE_BYTE = 3;
 /** Loss on receive, from the node's own source; announcements are what changes cost. */
 function countedMulticast(nodes: BenchNodes, node: BenchNode, opts: ClusterOptions): DatagramTransport {
   const udp = new UdpMulticastTransport({ group: BENCH_GROUP, port: opts.port, interfaceAddress: '127.0.0.1' });
-  countTransport(nodes, udp);
-  return withReceiveLoss(udp, () => opts.loss, node.random);
+  const counted: DatagramTransport = {
+    // Counted before the loss: what reaches the agent's sockets, what its host wakes for.
+    start: (h) =>
+      udp.start((data, from, kind) => {
+        nodes.countReceived(data.length);
+        h(data, from, kind);
+      }),
+    send: (d) => {
+      nodes.countDatagram(d.length, d[TYPE_BYTE] === MessageType.announce);
+      udp.send(d);
+    },
+    sendTo: (d, to) => {
+      nodes.countDatagram(d.length, d[TYPE_BYTE] === MessageType.announce);
+      udp.sendTo(d, to);
+    },
+    stop: () => udp.stop(),
+  };
+  return withReceiveLoss(counted, () => opts.loss, node.random);
 }
 
 /** With --discovery mdns every datagram is an mDNS one, and counts as change traffic. */
@@ -141,16 +129,6 @@ function heraldAgent(site: HeraldSite, node: BenchNode): { agent: Agent; source:
   const { clock } = shared;
   const i = node.index;
   const source = new MemoryProfileSource(node.devices);
-  const init: AgentInit & { heartbeatScaling?: boolean } = {
-    name: node.name,
-    site: `b${opts.port}`,
-    incarnation: clock.now() * 1000 + i,
-    address: '127.0.0.1',
-    host: 'localhost',
-    heartbeatMs: opts.heartbeatMs,
-    api: extra.apiOnFirst && i === 0 ? { host: '127.0.0.1', port: 0 } : null,
-    ...(extra.heartbeatScaling === undefined ? {} : { heartbeatScaling: extra.heartbeatScaling }),
-  };
   const agent = new Agent(
     {
       ...shared,
@@ -161,7 +139,16 @@ function heraldAgent(site: HeraldSite, node: BenchNode): { agent: Agent; source:
       envelope: extra.keys && new HmacEnvelope(extra.keys, clock),
       peerListener: countedPeerListener(nodes, extra.keys && new PeerAuth(extra.keys, clock)),
     },
-    init,
+    {
+      name: node.name,
+      site: `b${opts.port}`,
+      incarnation: clock.now() * 1000 + i,
+      address: '127.0.0.1',
+      host: 'localhost',
+      heartbeatMs: opts.heartbeatMs,
+      api: extra.apiOnFirst && i === 0 ? { host: '127.0.0.1', port: 0 } : null,
+      heartbeatScaling: extra.heartbeatScaling,
+    },
   );
   agent.directory.subscribe((e) => nodes.progressed(i, e.agent));
   return { agent, source };
