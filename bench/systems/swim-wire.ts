@@ -1,4 +1,4 @@
-import { createServer, connect, type Server } from 'node:net';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Device } from '../../src/profiles/model.js';
 import { TCP_EXCHANGE_OVERHEAD } from '../wire.js';
 
@@ -59,10 +59,14 @@ export function suspicionTimeoutMs(members: number): number {
 /** Wire bytes of one push-pull exchange (both states and the TCP/IP headers), counted by the answering end. */
 export type StreamCounter = (bytes: number) => void;
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
+/** Everything up to the peer's half-close. (An async iterator would destroy the socket at the end, before the answer.) */
+function readAll(socket: Socket): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.once('end', () => resolve(Buffer.concat(chunks)));
+    socket.once('error', reject);
+  });
 }
 
 /** The push-pull listener: reads the caller's whole state, merges it, answers with its own. */
