@@ -81,6 +81,7 @@ export class ClusterSync {
       liveness: () => this.liveness,
       claims: () => this.claims,
       verify: (name, endpoint, signal) => this.mdns.verifyUnknown(name, endpoint, signal),
+      keyed: this.keyed,
     });
     const t = this.transitions;
     this.catchup = new Catchup(this.s, (peer, incarnation, version, signal) =>
@@ -260,6 +261,7 @@ export class ClusterSync {
     if (!fresh) return peer;
     if (arrival.datagram)
       [peer.datagram, peer.intervalMs] = [{ address: endpoint.address, port: arrival.from.port }, msg.intervalMs];
+    if (msg.intervalMs !== undefined) this.transitions.joiningLargeSite(peer);
     // A source address follows authenticated content only once a probe there answers as this agent.
     if (sameEndpoint(endpoint, peer.endpoint)) this.liveness.heard(peer);
     else void this.liveness.probe(peer, endpoint);
