@@ -71,7 +71,7 @@ function bytes(s: SimSite, kind: 'multicast' | 'unicast'): number {
   return s.running().reduce((sum, a) => sum + a.agent.metrics.datagramBytesSent.get({ kind }), 0);
 }
 
-test('100 agents: site-wide heartbeats stay near the budget, and a crash is lost everywhere within 3.5 s', async () => {
+test('100 agents: site-wide heartbeats near the budget; a crash lost everywhere within 3.5 s, a vanished host 6 s', async () => {
   const s = await site(100, 7);
   await s.clock.advance(30_000);
   assert.ok(s.converged(), 'joined');
@@ -89,10 +89,28 @@ test('100 agents: site-wide heartbeats stay near the budget, and a crash is lost
     t += 50;
   }
   assert.ok(t <= 3500, `lost everywhere after ${t} ms`);
+  // A vanished host: nothing it sends arrives, nothing answers (a request to it times out).
+  const gone = s.agents.get('agent-17')!;
+  s.network.partition([
+    [gone.address],
+    s
+      .running()
+      .filter((a) => a !== gone)
+      .map((a) => a.address),
+  ]);
+  const others = () => s.running().filter((a) => a !== gone && a.name !== 'agent-42');
+  let v = 0;
+  while (others().some((a) => a.agent.directory.held('agent-17')!.state === 'alive') && v < 20_000) {
+    await s.clock.advance(50);
+    v += 50;
+  }
+  assert.ok(v <= 6000, `vanished host lost everywhere after ${v} ms`);
   console.log(
     `100 agents: multicast ${Math.round(multicastRate)} B/s site-wide, unicast ${Math.round(unicastPerAgent)} B/s ` +
-      `sent per agent, crash lost everywhere after ${t} ms`,
+      `sent per agent, crash lost everywhere after ${t} ms, a vanished host after ${v} ms`,
   );
+  s.network.heal();
+  await s.clock.advance(5000);
   const wronglyLost = s
     .running()
     .flatMap((a) => s.running().filter((b) => b !== a && a.agent.directory.held(b.name)?.state !== 'alive'));

@@ -48,9 +48,22 @@ export class LostNotices {
         counted('believed');
         if (monitor) this.parts.announcer.notice(peer.name, peer.replica.incarnation, peer.replica.heldVersion());
       } else if (now - peer.probedAt >= this.s.cfg.livenessPeriodMs) {
-        void this.parts.liveness.probe(peer, peer.endpoint, 'notice');
+        this.confirm(peer, reporter);
         counted('probed');
       } else counted('ignored');
     }
+  }
+
+  /**
+   * Asks the named agent itself. A refusal loses it as any probe does; no answer at all (a vanished
+   * host) after a notice is taken as the confirmation: two agents' checks agree. A backstop alone would
+   * take several of its stretched intervals.
+   */
+  private confirm(peer: Peer, reporter: Peer): void {
+    const failures = peer.probeFailures;
+    void this.parts.liveness.probe(peer, peer.endpoint, 'notice').then(() => {
+      if (!this.s.running() || this.s.peers.get(peer.name) !== peer || peer.probeFailures <= failures) return;
+      this.parts.liveness.lose(peer, `a lost notice from ${reporter.name}, and no answer to a probe`);
+    });
   }
 }
