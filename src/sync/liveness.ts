@@ -106,7 +106,10 @@ export class Liveness {
 
   /** 2, then 4 periods between probes of a lost peer: a return is noticed within 40 s even with mDNS alone. */
   private reprobeMs(peer: Peer): number {
-    return this.s.cfg.livenessPeriodMs * (peer.probeFailures > 1 ? 4 : 2);
+    const backoff = this.s.cfg.livenessPeriodMs * (peer.probeFailures > 1 ? 4 : 2);
+    // On a large site every agent would probe every lost one every 4 s: one ARP broadcast each to a dead
+    // host. Its stretched heartbeat says it is back anyway, so once per interval is enough.
+    return Math.max(backoff, 1.5 * (peer.intervalMs ?? 0));
   }
 
   /**
