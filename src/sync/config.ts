@@ -20,6 +20,12 @@ export interface ClusterSyncInit {
    * with Herald datagrams; longer with mDNS alone, where every check is a TCP probe.
    */
   livenessPeriodMs?: number;
+  /**
+   * Default true: the heartbeat interval grows with the number of agents on the site and liveness is
+   * kept by unicast to a few monitors (docs/protocol.md). False keeps the fixed-interval protocol (every
+   * agent multicasts a heartbeat each heartbeatMs, no monitors): a baseline for the benchmark only.
+   */
+  heartbeatScaling?: boolean;
 }
 
 export type SyncConfig = Required<ClusterSyncInit>;
@@ -37,6 +43,7 @@ export function syncDefaults(init: ClusterSyncInit): SyncConfig {
     forgetAfterMs: init.forgetAfterMs ?? 3_600_000, // an agent gone for an hour is dropped from /v1/agents
     reorderGraceMs: init.reorderGraceMs ?? 25, // a datagram overtaken by the next one usually arrives within this
     livenessPeriodMs: init.livenessPeriodMs ?? heartbeatMs,
+    heartbeatScaling: init.heartbeatScaling ?? true,
   };
 }
 
