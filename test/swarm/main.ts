@@ -4,6 +4,8 @@ import type { ViolationKind } from './invariants.js';
 import { minimise } from './minimise.js';
 import { runSwarm, type SwarmSummary } from './pool.js';
 import { runScenario } from './run-seed.js';
+import { scaleCommand, scaleDoc } from './scale-command.js';
+import { SIM_SCALE_JSON } from './scale-report.js';
 import { drawScenario, type Scenario } from './scenario.js';
 
 /**
@@ -17,6 +19,13 @@ const whole = (value: string): number => {
   if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
   return n;
 };
+
+function sizes(value: string): number[] {
+  const list = value.split(',').map((x) => Number(x.trim()));
+  if (list.some((n) => !Number.isSafeInteger(n) || n < 2))
+    throw new InvalidArgumentError('expected site sizes of 2 or more, comma-separated');
+  return list;
+}
 
 const program = new Command('swarm')
   .description('deterministic simulation swarm: random sites and fault schedules, invariants checked per seed')
@@ -32,6 +41,14 @@ const program = new Command('swarm')
   .option('--workers <n>', 'worker threads (default: one per core)', whole)
   .option('--json <file>', 'write the summary (every failing seed) to this file')
   .option('--record', `add every failing seed to ${REGRESSIONS} as a known-failing regression case`)
+  .option('--scale', 'measure cost and timing at each of --sizes instead of running seeds (issue 18)')
+  .option('--sizes <list>', 'with --scale: site sizes, comma-separated', sizes, [50, 200, 500, 1000])
+  .option('--baseline', "with --scale: also run today's protocol (heartbeatScaling: false) at each size")
+  .option('--devices <n>', 'with --scale: devices per agent', whole, 10)
+  .option('--idle <s>', 'with --scale: simulated seconds of the idle window', whole, 10)
+  .option('--loss-window <s>', 'with --scale: simulated seconds at 30 % datagram loss (at least)', whole, 30)
+  .option('--changes <n>', 'with --scale: changes timed at 0 % and again at 30 % loss', whole, 5)
+  .option('--scale-doc [file]', `write docs/benchmarks.md's simulator scale table from this JSON (${SIM_SCALE_JSON})`)
   .parse();
 
 const opts = program.opts<{
@@ -47,9 +64,28 @@ const opts = program.opts<{
   workers?: number;
   json?: string;
   record?: boolean;
+  scale?: boolean;
+  sizes: number[];
+  baseline?: boolean;
+  devices: number;
+  idle: number;
+  lossWindow: number;
+  changes: number;
+  scaleDoc?: string | true;
 }>();
 
-if (opts.seed !== undefined || opts.scenario) await replay(opts.seed ?? 0);
+if (opts.scaleDoc) scaleDoc(opts.scaleDoc === true ? undefined : opts.scaleDoc);
+else if (opts.scale)
+  await scaleCommand({
+    sizes: opts.sizes,
+    baseline: opts.baseline ?? false,
+    devices: opts.devices,
+    json: opts.json,
+    idleSeconds: opts.idle,
+    lossSeconds: opts.lossWindow,
+    changes: opts.changes,
+  });
+else if (opts.seed !== undefined || opts.scenario) await replay(opts.seed ?? 0);
 else await swarm();
 
 async function replay(seed: number): Promise<void> {
