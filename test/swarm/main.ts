@@ -6,7 +6,7 @@ import { runSwarm, type SwarmSummary } from './pool.js';
 import { runScenario } from './run-seed.js';
 import { scaleCommand, scaleDoc } from './scale-command.js';
 import { SIM_SCALE_JSON } from './scale-report.js';
-import { drawScenario, type Scenario } from './scenario.js';
+import { drawScenario, LARGEST_SITE, type Scenario } from './scenario.js';
 
 /**
  * `npm run swarm`: many seeds of whole-site simulations under random faults, with the invariants
@@ -37,7 +37,12 @@ const program = new Command('swarm')
   .option('--minimise', 'with --seed: shrink the failing fault schedule, then print the short trace')
   .option('--scenario <file>', 'replay a scenario saved by --minimise (a shrunk schedule) instead of a seed')
   .option('--kind <kind>', 'with --minimise: keep only this invariant failing (default: every one that failed)')
-  .option('--max-agents <n>', 'largest site drawn (2 to 60)', whole, 60)
+  .option(
+    '--max-agents <n>',
+    `largest site drawn (2 to ${LARGEST_SITE}; over 60, 2 % of seeds draw 61 or more)`,
+    whole,
+    60,
+  )
   .option('--workers <n>', 'worker threads (default: one per core)', whole)
   .option('--json <file>', 'write the summary (every failing seed) to this file')
   .option('--record', `add every failing seed to ${REGRESSIONS} as a known-failing regression case`)

@@ -1,6 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { dirname } from 'node:path';
 import { runScale, type ScaleResult } from './scale.js';
 import type { ScaleProtocol } from './scale-site.js';
@@ -25,6 +26,7 @@ const BASELINE_SHORT_FROM = 500;
 
 /** `npm run swarm -- --scale`: every size (and protocol) in turn, a table, and the JSON for the bench and docs. */
 export async function scaleCommand(opts: ScaleCommandOptions): Promise<void> {
+  if (respawnedWithRoom(opts)) return;
   const results: ScaleResult[] = [];
   const protocols: ScaleProtocol[] = opts.baseline ? ['default', 'baseline'] : ['default'];
   for (const size of opts.sizes) {
@@ -56,6 +58,24 @@ export async function scaleCommand(opts: ScaleCommandOptions): Promise<void> {
     writeFileSync(opts.json, JSON.stringify(report, null, 2) + '\n');
     console.log(`written to ${opts.json}`);
   }
+}
+
+/**
+ * Every agent holds every device: N² × devices records in one process, about 0.7 kB each in the
+ * simulator (decoded catch-up answers shared). Past Node's default heap (about 4 GB) the command runs
+ * itself again with room; true when it did (the child's exit code is this one's).
+ */
+function respawnedWithRoom(opts: ScaleCommandOptions): boolean {
+  const largest = Math.max(...opts.sizes);
+  const needMb = Math.ceil((largest * largest * opts.devices * 800 + largest * 2e6) / 1e6) + 1024;
+  const haveMb = getHeapStatistics().heap_size_limit / 1e6;
+  if (needMb <= haveMb) return false;
+  console.log(`(${largest} agents × ${opts.devices} devices need about ${needMb} MB of heap: running with that)`);
+  const child = spawnSync(process.execPath, [`--max-old-space-size=${needMb}`, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+  });
+  process.exitCode = child.status ?? 1;
+  return true;
 }
 
 function machine(): ScaleReport['ran'] {

@@ -2,6 +2,7 @@ import type { AgentInit } from '../../src/agent/agent-components.js';
 import type { Device } from '../../src/profiles/model.js';
 import { device, SimSite, type SimAgent } from '../helpers/sim.js';
 import { CostMeter } from './cost.js';
+import { SharedAnswers } from './shared-answers.js';
 
 /** Which protocol a run measures: the code's default, or today's fixed one-second heartbeat. */
 export type ScaleProtocol = 'default' | 'baseline';
@@ -32,6 +33,7 @@ export class ScaleSite {
   /** Losses of a live agent seen by a live agent since the counter was last read. */
   falseLosses = 0;
   private rounds = new Map<string, number>();
+  private readonly shared = new SharedAnswers();
 
   constructor(
     seed: number,
@@ -41,7 +43,7 @@ export class ScaleSite {
     // The meter needs the site's network, and the site the meter's wrappers: they meet through `this`.
     const wrap = {
       transport: (...a: Parameters<CostMeter['transport']>) => this.meter.transport(...a),
-      peers: (...a: Parameters<CostMeter['peers']>) => this.meter.peers(...a),
+      peers: (...a: Parameters<CostMeter['peers']>) => this.shared.peers(this.meter.peers(...a)),
       service: (...a: Parameters<CostMeter['service']>) => this.meter.service(...a),
     };
     this.sim = new SimSite(seed, { rpcLatencyMs: 1 }, undefined, undefined, {
