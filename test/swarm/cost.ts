@@ -1,11 +1,4 @@
-import type {
-  DatagramHandler,
-  DatagramTransport,
-  Endpoint,
-  PeerClient,
-  PeerService,
-} from '../../src/transport/transport.js';
-import type { MemoryNetwork } from '../../src/transport/memory-network.js';
+import type { DatagramHandler, DatagramTransport, PeerClient, PeerService } from '../../src/transport/transport.js';
 
 /** What one agent put on and took off the LAN. Bytes are payloads: UDP/IP and HTTP/TCP headers are not counted. */
 export interface AgentCost {
@@ -45,9 +38,6 @@ export function emptyCost(): AgentCost {
   };
 }
 
-/** A transport that may also send to one peer (the scaled protocol's probes); today's has only `send`. */
-type MaybeUnicast = DatagramTransport & { sendTo?: (data: Uint8Array, to: Endpoint) => unknown };
-
 /**
  * The cost model of a simulated site, by wrapping each agent's transport, peer client and peer service
  * (the network itself is not touched). The LAN is a shared medium: one multicast is ONE transmission,
@@ -57,18 +47,6 @@ export class CostMeter {
   readonly byAddress = new Map<string, AgentCost>();
   /** Site-wide: transmissions on the medium (each multicast once, each unicast once) and their bytes. */
   readonly site = { multicast: 0, multicastBytes: 0, unicast: 0, unicastBytes: 0 };
-  /** The payloads handed to the network as multicast, to tell a received copy's kind by its identity. */
-  private multicastPayloads = new WeakSet<Uint8Array>();
-  private sendingMulticast = false;
-
-  constructor(network: MemoryNetwork) {
-    const before = network.onSend;
-    // The network copies a multicast payload once and hands that copy to every receiver: mark it.
-    network.onSend = (from, data) => {
-      if (this.sendingMulticast) this.multicastPayloads.add(data);
-      before?.(from, data);
-    };
-  }
 
   of(address: string): AgentCost {
     let cost = this.byAddress.get(address);
@@ -83,8 +61,7 @@ export class CostMeter {
   }
 
   transport(address: string, inner: DatagramTransport): DatagramTransport {
-    const unicast = (inner as MaybeUnicast).sendTo?.bind(inner);
-    const wrapped: MaybeUnicast = {
+    return {
       start: (onMessage: DatagramHandler) => inner.start(this.receiver(address, onMessage)),
       send: (data) => {
         const cost = this.of(address);
@@ -92,32 +69,25 @@ export class CostMeter {
         cost.multicastSentBytes += data.length;
         this.site.multicast += 1;
         this.site.multicastBytes += data.length;
-        this.sendingMulticast = true;
-        try {
-          inner.send(data);
-        } finally {
-          this.sendingMulticast = false;
-        }
+        inner.send(data);
       },
-      stop: () => inner.stop(),
-    };
-    if (unicast)
-      wrapped.sendTo = (data, to) => {
+      sendTo: (data, to) => {
         const cost = this.of(address);
         cost.unicastSent += 1;
         cost.unicastSentBytes += data.length;
         this.site.unicast += 1;
         this.site.unicastBytes += data.length;
-        return unicast(data, to);
-      };
-    return wrapped;
+        inner.sendTo(data, to);
+      },
+      stop: () => inner.stop(),
+    };
   }
 
   private receiver(address: string, onMessage: DatagramHandler): DatagramHandler {
-    return (data, from) => {
+    return (data, from, kind) => {
       if (from.address !== address) {
         const cost = this.of(address);
-        if (this.multicastPayloads.has(data)) {
+        if (kind === 'multicast') {
           cost.multicastReceived += 1;
           cost.multicastReceivedBytes += data.length;
         } else {
@@ -125,7 +95,7 @@ export class CostMeter {
           cost.unicastReceivedBytes += data.length;
         }
       }
-      onMessage(data, from);
+      onMessage(data, from, kind);
     };
   }
 

@@ -14,8 +14,7 @@ export function scaleDevices(name: string, count: number, round: number): Device
 
 /** Settings of the protocol under test: `heartbeatScaling: false` is today's protocol (issue 18's contract). */
 function protocolInit(protocol: ScaleProtocol): Partial<AgentInit> {
-  const init: Record<string, unknown> = protocol === 'baseline' ? { heartbeatScaling: false } : {};
-  return init;
+  return protocol === 'baseline' ? { heartbeatScaling: false } : {};
 }
 
 /**
@@ -25,7 +24,7 @@ function protocolInit(protocol: ScaleProtocol): Partial<AgentInit> {
  */
 export class ScaleSite {
   readonly sim: SimSite;
-  readonly meter: CostMeter;
+  readonly meter = new CostMeter();
   readonly names: string[] = [];
   /** Running agents (not crashed, not vanished). */
   readonly live = new Set<string>();
@@ -40,7 +39,6 @@ export class ScaleSite {
     readonly protocol: ScaleProtocol,
     readonly devicesPerAgent: number,
   ) {
-    // The meter needs the site's network, and the site the meter's wrappers: they meet through `this`.
     const wrap = {
       transport: (...a: Parameters<CostMeter['transport']>) => this.meter.transport(...a),
       peers: (...a: Parameters<CostMeter['peers']>) => this.shared.peers(this.meter.peers(...a)),
@@ -52,7 +50,6 @@ export class ScaleSite {
       logLevel: 'silent',
       wrap,
     });
-    this.meter = new CostMeter(this.sim.network);
   }
 
   now(): number {
