@@ -49,6 +49,7 @@ const program = new Command('swarm')
   .option('--scale', 'measure cost and timing at each of --sizes instead of running seeds (issue 18)')
   .option('--sizes <list>', 'with --scale: site sizes, comma-separated', sizes, [50, 200, 500, 1000])
   .option('--baseline', "with --scale: also run today's protocol (heartbeatScaling: false) at each size")
+  .option('--baseline-only', "with --scale: run only today's protocol")
   .option('--devices <n>', 'with --scale: devices per agent', whole, 10)
   .option('--idle <s>', 'with --scale: simulated seconds of the idle window', whole, 10)
   .option('--loss-window <s>', 'with --scale: simulated seconds at 30 % datagram loss (at least)', whole, 30)
@@ -72,6 +73,7 @@ const opts = program.opts<{
   scale?: boolean;
   sizes: number[];
   baseline?: boolean;
+  baselineOnly?: boolean;
   devices: number;
   idle: number;
   lossWindow: number;
@@ -83,7 +85,7 @@ if (opts.scaleDoc) scaleDoc(opts.scaleDoc === true ? undefined : opts.scaleDoc);
 else if (opts.scale)
   await scaleCommand({
     sizes: opts.sizes,
-    baseline: opts.baseline ?? false,
+    protocols: opts.baselineOnly ? ['baseline'] : opts.baseline ? ['default', 'baseline'] : ['default'],
     devices: opts.devices,
     json: opts.json,
     idleSeconds: opts.idle,

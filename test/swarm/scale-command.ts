@@ -9,8 +9,8 @@ import { COUNTING_NOTE, markdownTable, SIM_SCALE_JSON, textTable, type ScaleRepo
 
 export interface ScaleCommandOptions {
   sizes: number[];
-  /** Today's protocol (`heartbeatScaling: false`) side by side with the default. */
-  baseline: boolean;
+  /** Which protocols to run at each size: the default, and today's (`heartbeatScaling: false`). */
+  protocols: ScaleProtocol[];
   devices: number;
   json?: string;
   idleSeconds: number;
@@ -28,9 +28,8 @@ const BASELINE_SHORT_FROM = 500;
 export async function scaleCommand(opts: ScaleCommandOptions): Promise<void> {
   if (respawnedWithRoom(opts)) return;
   const results: ScaleResult[] = [];
-  const protocols: ScaleProtocol[] = opts.baseline ? ['default', 'baseline'] : ['default'];
   for (const size of opts.sizes) {
-    for (const protocol of protocols) {
+    for (const protocol of opts.protocols) {
       const short = protocol === 'baseline' && size >= BASELINE_SHORT_FROM;
       const t = performance.now();
       const result = await runScale({
