@@ -142,7 +142,8 @@ export class NetnsSite {
     await rm(join(this.root, host.name, 'profiles', `${id}.yaml`));
   }
 
-  async start(host: Host): Promise<void> {
+  /** `timeoutMs` for its 'agent started': a test starting dozens at once on a shared machine gives more. */
+  async start(host: Host, timeoutMs = 10_000): Promise<void> {
     const profiles = join(this.root, host.name, 'profiles');
     await mkdir(profiles, { recursive: true });
     const proc = runHerald(
@@ -164,8 +165,9 @@ export class NetnsSite {
       ],
       { prefix: this.bed.prefix(host), nodeFlags: this.nodeFlags },
     );
-    await proc.waitFor(() => proc.logs().find((l) => l.msg === 'agent started'), 10_000, `${host.name} started`);
+    // Known before it is up, so that stopAll() also ends an agent whose start failed.
     this.agents.set(host.name, { host, proc, profiles });
+    await proc.waitFor(() => proc.logs().find((l) => l.msg === 'agent started'), timeoutMs, `${host.name} started`);
   }
 
   alive(): Host[] {
