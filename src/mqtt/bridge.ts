@@ -110,6 +110,7 @@ export class MqttBridge implements AgentExtension {
         onConnect: (client) => this.onConnect(client),
         onClose: () => this.state.detach(),
         onMessage: (topic, payload, retain) => this.onMessage(topic, payload, retain),
+        admit: (resume) => this.import.admit(resume),
       },
     );
     ctx.metrics.registry.gauge(

@@ -24,6 +24,8 @@ export interface ConnectionHandlers {
   onConnect(client: MqttClient): void;
   onClose(): void;
   onMessage(topic: string, payload: Buffer, retain: boolean): void;
+  /** Calls `resume` when the next packet may be read: holding it pauses the connection (flow control). */
+  admit(resume: () => void): void;
 }
 
 type ConnectionState = 'connecting' | 'connected' | 'disconnected';
@@ -67,6 +69,9 @@ export class MqttConnection {
       connectTimeout: 5_000,
       reconnectPeriod: 0, // reconnects are ours: jittered exponential backoff, one log line per state change
       queueQoSZero: false, // nothing piles up while the broker is away
+      // mqtt-packet otherwise makes 65,536 two-byte Buffers at the first write, a cache of packet ids: 6.3 MB
+      // of heap (a heap snapshot of the unit), for speed the agent does not need (docs/mqtt.md).
+      writeCache: false,
       resubscribe: false, // the bridge subscribes afresh after each connect
       will: { topic: this.init.will.topic, payload: Buffer.from(this.init.will.payload), qos: 1, retain: true },
     };
@@ -84,6 +89,9 @@ export class MqttConnection {
       this.lastError = err.message;
     });
     client.on('message', (topic, payload, packet) => this.handlers.onMessage(topic, payload, packet.retain));
+    // MQTT.js reads its next packet only after this callback: a burst of retained records is paced by
+    // how fast the agent applies them instead of being parsed and queued here all at once.
+    client.handleMessage = (_packet, done) => this.handlers.admit(() => done());
   }
 
   /** Ends the connection: `crash` drops it so that the broker sends the last will. */

@@ -50,6 +50,13 @@ type Pending =
 /** Work done per turn of the event loop before it yields: /livez, heartbeats and signals go on meanwhile. */
 const SLICE_MS = 8;
 
+/**
+ * Messages queued past which the broker connection is paused: the MQTT client reads no further packet
+ * and the socket's backpressure leaves the rest of a burst with the broker, so what is in flight here
+ * (packets, topics, payloads) stays this small however many records a site retains.
+ */
+export const QUEUE_HIGH_WATER = 200;
+
 export const DEFAULT_IMPORT_LIMITS: ImportLimits = {
   devicesPerAgent: PROFILE_LIMITS.devicesPerAgent,
   agents: 1_000,
@@ -74,6 +81,8 @@ export class SiteImport {
   private queueHead = 0;
   private queuedBytes = 0;
   private drainTimer: TimerHandle | undefined;
+  /** The MQTT client's callbacks held while the queue is full: each resumes the reading of packets. */
+  private readonly paused: (() => void)[] = [];
   /** Read-backs started: a record not delivered again in the current one is gone from the broker. */
   private generation = 0;
 
@@ -106,6 +115,15 @@ export class SiteImport {
   }
 
   /**
+   * Calls `resume` once the queue has room, so that the connection reads its next packet only then
+   * (the MQTT client waits for this per message it delivered: docs/mqtt.md, "A flood of retained records").
+   */
+  admit(resume: () => void): void {
+    if (this.queue.length - this.queueHead < QUEUE_HIGH_WATER) resume();
+    else this.paused.push(resume);
+  }
+
+  /**
    * After a (re)subscribe the broker delivers every retained record again, but not the deletions made
    * while this agent was away from it: records not delivered between `beginReadBack` and `endReadBack`
    * are gone and are dropped. Both are queued, so they take effect in order with the messages.
@@ -123,9 +141,11 @@ export class SiteImport {
     this.drainTimer ??= this.c.clock.setTimeout(() => this.drain(), 0);
   }
 
+  /** Callbacks held are dropped: the connection is ending with the agent. */
   stop(): void {
     this.c.clock.clearTimeout(this.drainTimer);
     this.queue.length = 0;
+    this.paused.length = 0;
   }
 
   private drain(): void {
@@ -142,12 +162,12 @@ export class SiteImport {
       if (m.device === undefined) this.onAgent(m.site, m.agent, m.payload);
       else this.onDevice(m.site, m.agent, m.device, m.payload);
     }
-    if (this.queueHead < this.queue.length) {
-      this.drainTimer = this.c.clock.setTimeout(() => this.drain(), 0);
-      return;
+    if (this.queueHead < this.queue.length) this.drainTimer = this.c.clock.setTimeout(() => this.drain(), 0);
+    else {
+      this.queue.length = 0;
+      this.queueHead = 0;
     }
-    this.queue.length = 0;
-    this.queueHead = 0;
+    if (this.queue.length - this.queueHead < QUEUE_HIGH_WATER) for (const resume of this.paused.splice(0)) resume();
   }
 
   onAgent(site: string, agent: string, payload: Buffer): void {
@@ -191,24 +211,35 @@ export class SiteImport {
       return;
     }
     const where = `${site}/${agent}/${id}`;
-    if (payload.length > this.limits.recordBytes) return this.refuse('record-bytes', where, `${payload.length} bytes`);
+    const held = entry?.devices.get(id);
+    // Bounds first, from the topic and the payload's length alone: past a bound nothing is parsed.
+    const bytes = payload.length;
+    const bound = bytes > this.limits.recordBytes ? 'record-bytes' : this.boundReached(entry, held, bytes);
+    if (bound) return this.refuse(bound, where, bound === 'record-bytes' ? `${bytes} bytes` : undefined);
     const device = this.parse(payload, id, where);
     if (!device) return;
-    const held = entry?.devices.get(id);
     if (held) held.seen = this.generation;
     if (held && sameDevice(held.device, device)) return;
-    const bytes = payload.length;
-    if (!held) {
-      if (!entry && this.imported.size >= this.limits.agents) return this.refuse('agents', where);
-      if (entry && entry.devices.size >= this.limits.devicesPerAgent) return this.refuse('devices-per-agent', where);
-      if (this.devicesHeld >= this.limits.devices) return this.refuse('devices', where);
-    }
-    if (this.bytesHeld - (held?.bytes ?? 0) + bytes > this.limits.bytes) return this.refuse('bytes', where);
     const target = entry ?? { devices: new Map(), version: 0, online: true };
     this.imported.set(key, target);
     target.devices.set(id, { device, bytes, seen: this.generation });
     this.account(held ? 0 : 1, bytes - (held?.bytes ?? 0));
     this.apply(key, site, target, held ? { updated: [device] } : { added: [device] });
+  }
+
+  /** The bound a record of `bytes` would pass, when it is not held yet (`held` undefined) or replaces `held`. */
+  private boundReached(
+    entry: ImportedAgent | undefined,
+    held: { bytes: number } | undefined,
+    bytes: number,
+  ): RefusalReason | undefined {
+    if (!held) {
+      if (!entry && this.imported.size >= this.limits.agents) return 'agents';
+      if (entry && entry.devices.size >= this.limits.devicesPerAgent) return 'devices-per-agent';
+      if (this.devicesHeld >= this.limits.devices) return 'devices';
+    }
+    if (this.bytesHeld - (held?.bytes ?? 0) + bytes > this.limits.bytes) return 'bytes';
+    return undefined;
   }
 
   private dropUnseen(): void {

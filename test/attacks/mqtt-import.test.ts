@@ -37,10 +37,11 @@ async function flood(url: string): Promise<void> {
   const client = await mqttPkg.connectAsync(url, { protocolVersion: 5 });
   try {
     const put = (topic: string, payload: string) => client.publish(topic, payload, { qos: 0, retain: true });
-    for (let i = 0; i < 1100; i++) put(`herald/far/devices/big/d${i}`, record(`d${i}`));
-    for (let a = 0; a < 19; a++) for (let i = 0; i < 995; i++) put(`herald/far/devices/a${a}/d${i}`, record(`d${i}`));
+    // Malformed records first: past the caps records are refused before they are parsed.
     put('herald/far/devices/bad/junk', 'not json {');
     put('herald/far/devices/bad/huge', JSON.stringify({ id: 'huge', name: 'x'.repeat(100_000) }));
+    for (let i = 0; i < 1100; i++) put(`herald/far/devices/big/d${i}`, record(`d${i}`));
+    for (let a = 0; a < 19; a++) for (let i = 0; i < 995; i++) put(`herald/far/devices/a${a}/d${i}`, record(`d${i}`));
     await client.publishAsync('herald/far/devices/bad/last', record('last'), { qos: 1, retain: true });
   } finally {
     await client.endAsync();
