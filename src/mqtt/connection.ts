@@ -24,8 +24,6 @@ export interface ConnectionHandlers {
   onConnect(client: MqttClient): void;
   onClose(): void;
   onMessage(topic: string, payload: Buffer, retain: boolean): void;
-  /** Calls `resume` when the next packet may be read: holding it pauses the connection (flow control). */
-  admit(resume: () => void): void;
 }
 
 type ConnectionState = 'connecting' | 'connected' | 'disconnected';
@@ -89,9 +87,6 @@ export class MqttConnection {
       this.lastError = err.message;
     });
     client.on('message', (topic, payload, packet) => this.handlers.onMessage(topic, payload, packet.retain));
-    // MQTT.js reads its next packet only after this callback: a burst of retained records is paced by
-    // how fast the agent applies them instead of being parsed and queued here all at once.
-    client.handleMessage = (_packet, done) => this.handlers.admit(() => done());
   }
 
   /** Ends the connection: `crash` drops it so that the broker sends the last will. */

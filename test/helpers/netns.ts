@@ -142,7 +142,8 @@ export class NetnsSite {
     await rm(join(this.root, host.name, 'profiles', `${id}.yaml`));
   }
 
-  async start(host: Host): Promise<void> {
+  /** `extra`: arguments for this host alone, after the site's. */
+  async start(host: Host, extra: string[] = []): Promise<void> {
     const profiles = join(this.root, host.name, 'profiles');
     await mkdir(profiles, { recursive: true });
     const proc = runHerald(
@@ -161,6 +162,7 @@ export class NetnsSite {
         '--log-format',
         'json',
         ...this.extraArgs,
+        ...extra,
       ],
       { prefix: this.bed.prefix(host), nodeFlags: this.nodeFlags },
     );

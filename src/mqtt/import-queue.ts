@@ -1,0 +1,103 @@
+import type { Clock, TimerHandle } from '../util/clock.js';
+
+/** One imported message waiting to be applied, or the start or end of a read-back. */
+export type Pending =
+  | {
+      site: string;
+      agent: string;
+      /** Undefined for the agent's state topic. */
+      device?: string;
+      payload: Buffer;
+      /** The record would add a device: counted against the bounds while it waits. */
+      adds?: boolean;
+    }
+  | { readBack: 'begin' | 'end' };
+
+/** Work done per turn of the event loop before it yields: /livez, heartbeats and signals go on meanwhile. */
+const SLICE_MS = 8;
+
+/**
+ * Imported messages in arrival order, applied in slices that yield to the event loop. The connection is
+ * never held back: a broker drops what a slow subscriber does not read (Mosquitto past
+ * `max_queued_messages`, retained records of a read-back among them), so the queue takes every message
+ * and what it may hold is bounded by the import's caps, checked as each message arrives.
+ */
+export class ImportQueue {
+  private readonly queue: Pending[] = [];
+  private head = 0;
+  private bytes = 0;
+  private drainTimer: TimerHandle | undefined;
+  private lastArrival: number;
+
+  constructor(
+    private readonly c: { clock: Clock },
+    private readonly apply: (m: Pending) => void,
+    private readonly maxBytes: number,
+  ) {
+    this.lastArrival = c.clock.monotonic();
+  }
+
+  get length(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** Notes that a message arrived, queued or not: a read-back is settled once they stop. */
+  arrived(): void {
+    this.lastArrival = this.c.clock.monotonic();
+  }
+
+  /** Queues one message; false when the queue holds its bound of bytes already. */
+  offer(m: Exclude<Pending, { readBack: string }>): boolean {
+    if (this.bytes + m.payload.length > this.maxBytes) return false;
+    this.bytes += m.payload.length;
+    this.push(m);
+    return true;
+  }
+
+  readBack(edge: 'begin' | 'end'): void {
+    this.push({ readBack: edge });
+  }
+
+  /**
+   * Resolves once nothing is queued and no message came for `quietMs`: the broker has delivered what it
+   * retains under a fresh subscription, and it is applied, however long that takes.
+   */
+  settled(quietMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const check = () => {
+        const quiet = this.c.clock.monotonic() - this.lastArrival;
+        if (this.length === 0 && quiet >= quietMs) return resolve();
+        const t = this.c.clock.setTimeout(check, Math.max(quietMs - quiet, 50));
+        t.unref?.();
+      };
+      this.lastArrival = this.c.clock.monotonic();
+      check();
+    });
+  }
+
+  stop(): void {
+    this.c.clock.clearTimeout(this.drainTimer);
+    this.queue.length = 0;
+    this.head = 0;
+  }
+
+  private push(m: Pending): void {
+    this.queue.push(m);
+    this.drainTimer ??= this.c.clock.setTimeout(() => this.drain(), 0);
+  }
+
+  private drain(): void {
+    this.drainTimer = undefined;
+    const until = this.c.clock.monotonic() + SLICE_MS;
+    while (this.head < this.queue.length && this.c.clock.monotonic() < until) {
+      const m = this.queue[this.head++];
+      if (!('readBack' in m)) this.bytes -= m.payload.length;
+      this.apply(m);
+    }
+    if (this.head < this.queue.length) this.drainTimer = this.c.clock.setTimeout(() => this.drain(), 0);
+    else {
+      this.queue.length = 0;
+      this.head = 0;
+    }
+  }
+}
