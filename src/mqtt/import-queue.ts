@@ -16,6 +16,9 @@ export type Pending =
 /** Work done per turn of the event loop before it yields: /livez, heartbeats and signals go on meanwhile. */
 const SLICE_MS = 8;
 
+/** The longest a read-back waits for the broker's burst to end: far more than 20,000 records take. */
+const SETTLE_MAX_MS = 60_000;
+
 /**
  * Imported messages in arrival order, applied in slices that yield to the event loop. The connection is
  * never held back: a broker drops what a slow subscriber does not read (Mosquitto past
@@ -60,13 +63,16 @@ export class ImportQueue {
 
   /**
    * Resolves once nothing is queued and no message came for `quietMs`: the broker has delivered what it
-   * retains under a fresh subscription, and it is applied, however long that takes.
+   * retains under a fresh subscription, and it is applied, however long that takes; but after `maxMs`
+   * at most, so that a publisher that never pauses cannot keep deletions from being noticed.
    */
-  settled(quietMs: number): Promise<void> {
+  settled(quietMs: number, maxMs = SETTLE_MAX_MS): Promise<void> {
+    const until = this.c.clock.monotonic() + maxMs;
     return new Promise<void>((resolve) => {
       const check = () => {
-        const quiet = this.c.clock.monotonic() - this.lastArrival;
-        if (this.length === 0 && quiet >= quietMs) return resolve();
+        const now = this.c.clock.monotonic();
+        const quiet = now - this.lastArrival;
+        if ((this.length === 0 && quiet >= quietMs) || now >= until) return resolve();
         const t = this.c.clock.setTimeout(check, Math.max(quietMs - quiet, 50));
         t.unref?.();
       };

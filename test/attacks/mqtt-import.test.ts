@@ -9,6 +9,7 @@ import { eventually, type Host, type Testbed } from '../helpers/netns.js';
 import { testIf } from '../helpers/requirements.js';
 import { Directory } from '../../src/directory/directory.js';
 import { createHeraldMetrics } from '../../src/metrics/herald-metrics.js';
+import { ImportQueue } from '../../src/mqtt/import-queue.js';
 import { DEFAULT_IMPORT_LIMITS, SiteImport } from '../../src/mqtt/site-import.js';
 import { FakeClock } from '../../src/util/clock.js';
 import { seededRandom, type Random } from '../../src/util/random.js';
@@ -186,6 +187,33 @@ test('records past a bound are refused as they arrive, before they are queued or
   await clock.advance(1_000);
   assert.is(siteImport.held().devices, 250, 'what the bounds allow is held: nothing within them is lost');
   assert.is(bad, 0, 'the malformed record past the total bound was refused unparsed');
+});
+
+test('a read-back ends once its burst is applied and quiet, or after its longest wait', async () => {
+  const clock = new FakeClock();
+  const applied: unknown[] = [];
+  const queue = new ImportQueue({ clock }, (m) => applied.push(m), 1 << 20);
+  const arrive = () => {
+    queue.arrived();
+    queue.offer({ site: 'far', agent: 'a', device: 'd', payload: Buffer.from(record('d')) });
+  };
+  let settled = false;
+  void queue.settled(500).then(() => (settled = true));
+  for (let i = 0; i < 10; i++) {
+    await clock.advance(300);
+    arrive();
+  }
+  assert.is(settled, false, 'not while records still arrive (a fixed window would have ended at 500 ms)');
+  await clock.advance(600);
+  assert.is(settled, true, 'once nothing came for the window');
+  assert.is(applied.length, 10, 'and all was applied');
+  let capped = false;
+  void queue.settled(500, 2_000).then(() => (capped = true));
+  for (let i = 0; i < 10; i++) {
+    await clock.advance(300);
+    arrive();
+  }
+  assert.is(capped, true, 'a publisher that never pauses does not hold a read-back open');
 });
 
 /** A JSON value of a random shape: what a hostile publisher may put where a record belongs. */
