@@ -276,6 +276,24 @@ test('a lost agent heard again is caught up on what changed meanwhile', async ()
   await site.stopAll();
 });
 
+test('an agent whose endpoint failed every request for a minute is caught up within 10 s once it answers', async () => {
+  // Swarm seeds 610395 and others: its backoff had grown to the 60 s ceiling of an agent that never answered.
+  const site = new SimSite(16);
+  await site.start('a', [device('a-1')]);
+  let failing = true;
+  const a = site.agents.get('a')!.address;
+  site.network.rpcFaults = (_from, to) => (failing && to === a ? { kind: 'fail' } : undefined);
+  await site.start('b', [device('b-1')]);
+  await site.clock.advance(60_000);
+  const b = site.agents.get('b')!.agent;
+  assert.is(b.directory.held('a')?.state, 'alive', 'heard all along');
+  assert.is(b.directory.devices({ agent: 'a' }).length, 0, 'nothing fetched while requests fail');
+  failing = false;
+  await site.clock.advance(10_000);
+  assertTruth(site, 'after its endpoint answers again');
+  await site.stopAll();
+});
+
 test('random restarts, crashes and partitions at 30% loss end with every directory right', async () => {
   const site = new SimSite(15, { loss: 0.3, duplicate: 0.02, reorderWindowMs: 10 });
   const names = Array.from({ length: 7 }, (_, i) => `agent-${i}`);

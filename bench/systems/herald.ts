@@ -60,6 +60,10 @@ function countedMulticast(nodes: BenchNodes, node: BenchNode, opts: ClusterOptio
       nodes.countDatagram(d.length, d[TYPE_BYTE] === MessageType.announce);
       udp.send(d);
     },
+    sendTo: (d, to) => {
+      nodes.countDatagram(d.length, d[TYPE_BYTE] === MessageType.announce);
+      udp.sendTo(d, to);
+    },
     stop: () => udp.stop(),
   };
   return withReceiveLoss(counted, () => opts.loss, node.random);

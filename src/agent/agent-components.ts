@@ -81,6 +81,8 @@ export interface AgentInit {
   heartbeatMs?: number;
   /** See ClusterSyncInit.livenessPeriodMs. */
   livenessPeriodMs?: number;
+  /** See ClusterSyncInit.heartbeatScaling: false only for the benchmark's fixed-interval baseline. */
+  heartbeatScaling?: boolean;
   /** The local API; null runs without one (benchmarks run many agents in one process). */
   api: { host: string; port: number } | null;
   /** A unix socket serving the API too; its file mode decides who may register. */

@@ -218,6 +218,7 @@ export class Agent {
         incarnation: this.init.incarnation,
         peerPort: this.peerPort,
         heartbeatMs: this.init.heartbeatMs,
+        heartbeatScaling: this.init.heartbeatScaling,
         livenessPeriodMs:
           this.init.livenessPeriodMs ??
           (this.c.transport ? undefined : (this.init.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) * MDNS_LIVENESS_FACTOR),

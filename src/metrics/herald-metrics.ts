@@ -9,8 +9,8 @@ export interface HeraldMetrics {
   announcementsSent: Counter; // labels: type
   announcementsReceived: Counter; // labels: type
   announcementsIgnored: Counter; // labels: reason
-  datagramBytesSent: Counter;
-  datagramBytesReceived: Counter;
+  datagramBytesSent: Counter; // labels: kind (multicast, unicast)
+  datagramBytesReceived: Counter; // labels: kind (multicast, unicast)
   decodeErrors: Counter; // labels: reason
   gapsDetected: Counter; // labels: signal
   catchupRequests: Counter; // labels: result
@@ -55,8 +55,16 @@ function datagramMetrics(r: MetricsRegistry) {
       'Datagrams that carried nothing new (already held, own echo, other site).',
       ['reason'],
     ),
-    datagramBytesSent: r.counter('herald_datagram_bytes_sent_total', 'UDP payload bytes multicast.'),
-    datagramBytesReceived: r.counter('herald_datagram_bytes_received_total', 'UDP payload bytes received.'),
+    datagramBytesSent: r.counter(
+      'herald_datagram_bytes_sent_total',
+      'UDP payload bytes sent, by kind (multicast to the site, unicast to one agent).',
+      ['kind'],
+    ),
+    datagramBytesReceived: r.counter(
+      'herald_datagram_bytes_received_total',
+      'UDP payload bytes received, by kind (multicast to the site, unicast to this agent).',
+      ['kind'],
+    ),
     decodeErrors: r.counter(
       'herald_decode_errors_total',
       'Datagrams dropped because they could not be decoded, by reason.',

@@ -63,7 +63,7 @@ export class Announcer {
     const sealed = this.envelope.seal(bytes);
     transport.send(sealed);
     this.s.c.metrics.announcementsSent.inc({ type: MESSAGE_TYPE_NAMES[type] });
-    this.s.c.metrics.datagramBytesSent.inc({}, sealed.length);
+    this.s.c.metrics.datagramBytesSent.inc({ kind: 'multicast' }, sealed.length);
   }
 
   private schedule(delay: number): void {

@@ -27,6 +27,8 @@ export class Catchup {
   private active = 0;
   /** Catch-up requests per origin: forged or buggy signals cannot turn into a request storm. */
   private readonly budget: TokenBuckets;
+  /** Retries at the short ceiling left for agents that never answered, shared by all of them. */
+  private readonly quickRetries: TokenBuckets;
 
   constructor(
     private readonly s: SyncContext,
@@ -34,6 +36,8 @@ export class Catchup {
     private readonly onNewLife: (peer: Peer, incarnation: number, version: number, signal: string) => void,
   ) {
     this.budget = new TokenBuckets(s.c.clock, 10, 20);
+    const quick = SYNC_LIMITS.unverifiedQuickRetries;
+    this.quickRetries = new TokenBuckets(s.c.clock, quick.perSecond, quick.burst, 1);
   }
 
   /** Origins whose catch-up is under way or pending. */
@@ -197,11 +201,23 @@ export class Catchup {
 
   /** Right away after a success that fell short (a newer version arrived meanwhile); backoff after failures. */
   private retryLater(peer: Peer, r: OriginReplica, failed: boolean): void {
-    const ceiling = peer.verified ? SYNC_LIMITS.retryMaxMs : SYNC_LIMITS.unverifiedRetryMaxMs;
-    const delay = failed ? jitter(this.s.c.random, Math.min(100 * 2 ** Math.max(0, r.failures - 1), ceiling), 0.5) : 0;
+    const delay = failed ? jitter(this.s.c.random, this.backoffMs(peer, r), 0.5) : 0;
     this.wait(peer, r, delay, () => {
       if (r.behind()) this.enqueue(peer, r);
     });
+  }
+
+  /**
+   * 100 ms doubling to 5 s. Past that, an agent that never answered waits up to 60 s, unless a quick retry
+   * shared by all such agents is left: its requests may have failed only while the network did (a cut, a
+   * partition), and its heartbeats say nothing about its endpoint, so a long wait would keep it alive with
+   * no devices for up to 90 s after the network heals.
+   */
+  private backoffMs(peer: Peer, r: OriginReplica): number {
+    const exponential = 100 * 2 ** Math.max(0, r.failures - 1);
+    if (exponential <= SYNC_LIMITS.retryMaxMs || peer.verified || this.quickRetries.take('unverified'))
+      return Math.min(exponential, SYNC_LIMITS.retryMaxMs);
+    return Math.min(exponential, SYNC_LIMITS.unverifiedRetryMaxMs);
   }
 
   private drainQueue(): void {

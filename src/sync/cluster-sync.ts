@@ -2,7 +2,7 @@ import { DecodeError } from '../protocol/codec.js';
 import { openEnvelope, type Envelope } from '../protocol/envelope.js';
 import { HeartbeatMemo } from '../protocol/heartbeat-memo.js';
 import { incarnationTag, MESSAGE_TYPE_NAMES, MessageType, type Hint, type Message } from '../protocol/messages.js';
-import type { Asker, Endpoint } from '../transport/transport.js';
+import type { Asker, DatagramKind, Endpoint } from '../transport/transport.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { Announcer } from './announcer.js';
 import { Catchup } from './catchup.js';
@@ -107,7 +107,7 @@ export class ClusterSync {
     this.running = true;
     this.liveness.start();
     if (!this.c.transport) return;
-    await this.c.transport.start((data, from) => this.onDatagram(data, from));
+    await this.c.transport.start((data, from, kind) => this.onDatagram(data, from, kind));
     this.unsubscribeLocal = this.c.local.onChange((delta) => {
       if (this.running) this.announcer.announce(delta);
     });
@@ -158,9 +158,9 @@ export class ClusterSync {
 
   // ---- receiving --------------------------------------------------------------------------------
 
-  private onDatagram(data: Uint8Array, from: Endpoint): void {
+  private onDatagram(data: Uint8Array, from: Endpoint, kind: DatagramKind): void {
     if (!this.running) return;
-    this.hot.bytesReceived.inc(data.length);
+    this.hot.bytesReceived[kind].inc(data.length);
     let msg: Message;
     try {
       msg = this.heartbeats.decode(this.envelope.open(data));

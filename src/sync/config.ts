@@ -20,6 +20,12 @@ export interface ClusterSyncInit {
    * with Herald datagrams; longer with mDNS alone, where every check is a TCP probe.
    */
   livenessPeriodMs?: number;
+  /**
+   * Default true: the heartbeat interval grows with the number of agents on the site and liveness is
+   * kept by unicast to a few monitors (docs/protocol.md). False keeps the fixed-interval protocol (every
+   * agent multicasts a heartbeat each heartbeatMs, no monitors): a baseline for the benchmark only.
+   */
+  heartbeatScaling?: boolean;
 }
 
 export type SyncConfig = Required<ClusterSyncInit>;
@@ -37,6 +43,7 @@ export function syncDefaults(init: ClusterSyncInit): SyncConfig {
     forgetAfterMs: init.forgetAfterMs ?? 3_600_000, // an agent gone for an hour is dropped from /v1/agents
     reorderGraceMs: init.reorderGraceMs ?? 25, // a datagram overtaken by the next one usually arrives within this
     livenessPeriodMs: init.livenessPeriodMs ?? heartbeatMs,
+    heartbeatScaling: init.heartbeatScaling ?? true,
   };
 }
 
@@ -54,6 +61,12 @@ export const SYNC_LIMITS = {
   /** Retry backoff ceiling for an agent that answered before, and for one that never did. */
   retryMaxMs: 5000,
   unverifiedRetryMaxMs: 60_000,
+  /**
+   * Retries past 5 s of backoff that agents which never answered may still make at the 5 s ceiling: a
+   * rate for all of them together (a second, and at once), so a flood of made-up names costs no more,
+   * while a real agent whose requests failed for a while is caught up within seconds once they work.
+   */
+  unverifiedQuickRetries: { perSecond: 1, burst: 20 },
   /** An unverified agent that is not alive is forgotten after this, not after an hour. */
   forgetUnverifiedMs: 120_000,
   /** Pages of one snapshot: 64 pages of 1 MiB is far more than any set the profile rules admit. */

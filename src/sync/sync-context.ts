@@ -3,7 +3,7 @@ import type { LocalDeviceSet } from '../directory/local-device-set.js';
 import type { HeraldMetrics } from '../metrics/herald-metrics.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { MESSAGE_TYPE_NAMES } from '../protocol/messages.js';
-import type { Asker, DatagramTransport, Endpoint, PeerClient } from '../transport/transport.js';
+import type { Asker, DatagramKind, DatagramTransport, Endpoint, PeerClient } from '../transport/transport.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Random } from '../util/random.js';
@@ -37,14 +37,17 @@ export interface Arrival {
 
 /** Counters bumped for every datagram, bound to their labels once. */
 export interface DatagramCounters {
-  bytesReceived: { inc(by?: number): void };
+  bytesReceived: Record<DatagramKind, { inc(by?: number): void }>;
   heartbeats: { inc(by?: number): void };
   received: Map<string, { inc(by?: number): void }>;
 }
 
 export function datagramCounters(metrics: HeraldMetrics): DatagramCounters {
   return {
-    bytesReceived: metrics.datagramBytesReceived.labelled(),
+    bytesReceived: {
+      multicast: metrics.datagramBytesReceived.labelled({ kind: 'multicast' }),
+      unicast: metrics.datagramBytesReceived.labelled({ kind: 'unicast' }),
+    },
     heartbeats: metrics.announcementsReceived.labelled({ type: 'heartbeat' }),
     received: new Map(
       Object.values(MESSAGE_TYPE_NAMES).map((type) => [type, metrics.announcementsReceived.labelled({ type })]),

@@ -8,10 +8,11 @@ import type { DatagramTransport } from './transport.js';
 export function withReceiveLoss(inner: DatagramTransport, rate: () => number, random: Random): DatagramTransport {
   return {
     start: (onMessage) =>
-      inner.start((data, from) => {
-        if (random() >= rate()) onMessage(data, from);
+      inner.start((data, from, kind) => {
+        if (random() >= rate()) onMessage(data, from, kind);
       }),
     send: (data) => inner.send(data),
+    sendTo: (data, to) => inner.sendTo(data, to),
     stop: () => inner.stop(),
   };
 }

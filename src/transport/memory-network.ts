@@ -4,6 +4,7 @@ import type { Random } from '../util/random.js';
 import type {
   ChangesRequest,
   DatagramHandler,
+  DatagramKind,
   DatagramTransport,
   Endpoint,
   PeerClient,
@@ -38,7 +39,15 @@ export type RpcFault = { kind: 'fail' } | { kind: 'hang' } | { kind: 'late'; del
 
 /** What the network did, for a readable trace of a simulation. */
 export type NetworkEvent =
-  | { type: 'datagram'; from: string; to: string; bytes: number; fate: 'delivered' | 'lost' | 'duplicated' | 'cut' }
+  | {
+      type: 'datagram';
+      from: string;
+      to: string;
+      bytes: number;
+      fate: 'delivered' | 'lost' | 'duplicated' | 'cut';
+      /** Only on unicast datagrams; a multicast one has none. */
+      kind?: 'unicast';
+    }
   | { type: 'rpc'; from: string; to: string; route: string; query: string; outcome: string };
 
 /**
@@ -83,6 +92,7 @@ export class MemoryNetwork {
         return Promise.resolve({ address });
       },
       send: (data) => this.broadcast(address, Uint8Array.from(data)),
+      sendTo: (data, to) => this.unicast(address, to.address, Uint8Array.from(data)),
       stop: () => {
         this.sockets.delete(address);
         return Promise.resolve();
@@ -162,38 +172,43 @@ export class MemoryNetwork {
     this.broadcast(from, data);
   }
 
+  /** Puts raw bytes on the LAN to one host, as if `from` sent them: a unicast flood or forgery in tests. */
+  injectTo(from: string, to: string, data: Uint8Array): void {
+    this.unicast(from, to, data);
+  }
+
   private broadcast(from: string, data: Uint8Array): void {
     if (this.down.has(from)) return;
     this.sent += 1;
     this.onSend?.(from, data);
-    for (const [to, handler] of this.sockets) {
-      const link = this.links.get(to);
-      if (!this.reachable(from, to)) {
-        this.onEvent?.({ type: 'datagram', from, to, bytes: data.length, fate: 'cut' });
-        continue;
-      }
-      if (to !== from && (this.dropAtSend?.(from, to) || this.c.random() < (link?.loss ?? this.loss))) {
-        this.onEvent?.({ type: 'datagram', from, to, bytes: data.length, fate: 'lost' });
-        continue;
-      }
-      const copies = this.c.random() < (link?.duplicate ?? this.init.duplicate ?? 0) ? 2 : 1;
-      const window = link?.reorderWindowMs ?? this.init.reorderWindowMs ?? 0;
-      if (to !== from)
-        this.onEvent?.({
-          type: 'datagram',
-          from,
-          to,
-          bytes: data.length,
-          fate: copies === 2 ? 'duplicated' : 'delivered',
-        });
-      for (let i = 0; i < copies; i++) {
-        const delay = (this.init.latencyMs ?? 0.2) + this.c.random() * window;
-        this.c.clock.setTimeout(() => {
-          if (this.sockets.get(to) !== handler || !this.reachable(from, to)) return;
-          this.delivered += 1;
-          handler(data, { address: from, port: 7770 });
-        }, delay);
-      }
+    for (const [to, handler] of this.sockets) this.deliver(from, to, handler, data, 'multicast');
+  }
+
+  /** One receiver, with the same loss, duplication, latency and partitions as a multicast datagram. */
+  private unicast(from: string, to: string, data: Uint8Array): void {
+    if (this.down.has(from)) return;
+    this.sent += 1;
+    this.onSend?.(from, data);
+    const handler = this.sockets.get(to);
+    if (handler) this.deliver(from, to, handler, data, 'unicast');
+  }
+
+  private deliver(from: string, to: string, handler: DatagramHandler, data: Uint8Array, kind: DatagramKind): void {
+    const link = this.links.get(to);
+    const event = { type: 'datagram' as const, from, to, bytes: data.length, ...(kind === 'unicast' ? { kind } : {}) };
+    if (!this.reachable(from, to)) return this.onEvent?.({ ...event, fate: 'cut' });
+    if (to !== from && (this.dropAtSend?.(from, to) || this.c.random() < (link?.loss ?? this.loss)))
+      return this.onEvent?.({ ...event, fate: 'lost' });
+    const copies = this.c.random() < (link?.duplicate ?? this.init.duplicate ?? 0) ? 2 : 1;
+    const window = link?.reorderWindowMs ?? this.init.reorderWindowMs ?? 0;
+    if (to !== from) this.onEvent?.({ ...event, fate: copies === 2 ? 'duplicated' : 'delivered' });
+    for (let i = 0; i < copies; i++) {
+      const delay = (this.init.latencyMs ?? 0.2) + this.c.random() * window;
+      this.c.clock.setTimeout(() => {
+        if (this.sockets.get(to) !== handler || !this.reachable(from, to)) return;
+        this.delivered += 1;
+        handler(data, { address: from, port: 7770 }, kind);
+      }, delay);
     }
   }
 

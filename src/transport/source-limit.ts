@@ -29,14 +29,19 @@ export class SourceLimitedTransport implements DatagramTransport {
   }
 
   start(onMessage: DatagramHandler): Promise<{ address: string }> {
-    return this.inner.start((data, from) => {
-      if (isLoopbackAddress(from.address) || this.buckets.take(from.address)) onMessage(data, from);
+    // Unicast and multicast from one address share its bucket: a flood gains nothing by switching.
+    return this.inner.start((data, from, kind) => {
+      if (isLoopbackAddress(from.address) || this.buckets.take(from.address)) onMessage(data, from, kind);
       else this.onDropped(from);
     });
   }
 
   send(data: Uint8Array): void {
     this.inner.send(data);
+  }
+
+  sendTo(data: Uint8Array, to: Endpoint): void {
+    this.inner.sendTo(data, to);
   }
 
   stop(): Promise<void> {

@@ -5,17 +5,28 @@ export interface Endpoint {
   port: number;
 }
 
-export type DatagramHandler = (data: Uint8Array, from: Endpoint) => void;
+/** How a datagram reached this agent: to the site's group, or to this agent's own endpoint alone. */
+export type DatagramKind = 'multicast' | 'unicast';
 
 /**
- * The packet transport: one-to-all on the site's LAN. It is assumed to be best-effort: a datagram may
- * be lost, duplicated or reordered, and nothing here retries. The protocol above makes up for it.
- * A sender also receives its own datagrams on some networks; the protocol ignores them.
+ * `from` is the sender's datagram endpoint: every datagram an agent sends, multicast or unicast, leaves
+ * from it, so `sendTo(from)` reaches that agent (and only it, even with several agents on one host).
+ */
+export type DatagramHandler = (data: Uint8Array, from: Endpoint, kind: DatagramKind) => void;
+
+/**
+ * The packet transport: one-to-all on the site's LAN, and one-to-one to an agent's datagram endpoint.
+ * It is assumed to be best-effort: a datagram may be lost, duplicated or reordered, and nothing here
+ * retries. The protocol above makes up for it. A sender also receives its own multicast datagrams on
+ * some networks; the protocol ignores them.
  */
 export interface DatagramTransport {
   /** Binds and joins; resolves with the address peers see as this agent's source. */
   start(onMessage: DatagramHandler): Promise<{ address: string }>;
+  /** To every agent of the site (the group). */
   send(data: Uint8Array): void;
+  /** To one agent: the `from` of a datagram it sent. */
+  sendTo(data: Uint8Array, to: Endpoint): void;
   stop(): Promise<void>;
 }
 

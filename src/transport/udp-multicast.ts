@@ -1,11 +1,13 @@
 import { createSocket, type Socket } from 'node:dgram';
-import type { DatagramHandler, DatagramTransport, Endpoint } from './transport.js';
+import type { DatagramHandler, DatagramKind, DatagramTransport, Endpoint } from './transport.js';
 
 export interface UdpMulticastInit {
   group: string;
   port: number;
   /** IPv4 address of the interface to join and send on: never "all interfaces". */
   interfaceAddress: string;
+  /** The port of this agent's own datagram endpoint; 0 (the default) lets the kernel choose one. */
+  unicastPort?: number;
   /** 1 keeps announcements on the local link, as a site's LAN protocol should. */
   ttl?: number;
   /** Errors after start (a send with no route while an interface is down): reported, never fatal. */
@@ -15,57 +17,68 @@ export interface UdpMulticastInit {
 }
 
 /**
- * UDP multicast pinned to one interface: the socket joins the group on that interface only and sends
- * through it (IP_MULTICAST_IF), so nothing leaves by another interface. Several agents on one host
- * share the port (SO_REUSEADDR) and all receive every datagram.
+ * UDP multicast pinned to one interface, and unicast between agents. Two sockets:
+ * - the group socket is bound to the group address and port and joins the group on that interface only:
+ *   it receives the site's multicast and nothing else (several agents on one host share the port with
+ *   SO_REUSEADDR, and all receive every datagram);
+ * - the endpoint socket is bound to the interface address on a port of its own. Every datagram this agent
+ *   sends leaves from it, multicast (through that interface: IP_MULTICAST_IF) and unicast alike, so the
+ *   source a peer sees is where unicast reaches this agent alone. A shared port could not do that: the
+ *   kernel hands a unicast datagram to one of the sockets sharing a port, not to the one meant.
  */
 export class UdpMulticastTransport implements DatagramTransport {
-  private socket: Socket | undefined;
+  private group: Socket | undefined;
+  private endpoint: Socket | undefined;
   private inFlight = 0;
   private drained: (() => void) | undefined;
 
   constructor(private readonly init: UdpMulticastInit) {}
 
   async start(onMessage: DatagramHandler): Promise<{ address: string }> {
-    if (this.socket) return { address: this.init.interfaceAddress };
-    const socket = createSocket({ type: 'udp4', reuseAddr: true });
-    // The sender's rinfo is an Endpoint (address, port) as it is. A handler that throws is reported, not
-    // left to the socket's emitter, where it would be an uncaught exception: one datagram, one crash.
-    socket.on('message', (data: Buffer, from: Endpoint) => {
-      try {
-        onMessage(data, from);
-      } catch (err) {
-        this.init.onHandlerError?.(err);
-      }
-    });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      // Bound to the group address, the socket receives only that group's traffic, not unicast to the port.
-      socket.bind(this.init.port, process.platform === 'linux' ? this.init.group : undefined, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
+    if (this.group) return { address: this.init.interfaceAddress };
+    // Bound to the group address, the socket receives only that group's traffic, not unicast to the port.
+    const group = await this.bind(onMessage, 'multicast', this.init.port, linuxOnly(this.init.group));
+    let endpoint: Socket;
     try {
-      socket.addMembership(this.init.group, this.init.interfaceAddress);
-      socket.setMulticastInterface(this.init.interfaceAddress);
-      socket.setMulticastTTL(this.init.ttl ?? 1);
-      socket.setMulticastLoopback(true); // agents on the same host hear each other
+      group.addMembership(this.init.group, this.init.interfaceAddress);
+      endpoint = await this.bind(onMessage, 'unicast', this.init.unicastPort ?? 0, this.init.interfaceAddress);
     } catch (err) {
-      socket.close();
+      group.close();
       throw new Error(`cannot join ${this.init.group} on ${this.init.interfaceAddress}: ${(err as Error).message}`, {
         cause: err,
       });
     }
-    socket.on('error', (err) => this.init.onError?.(err));
-    this.socket = socket;
+    try {
+      endpoint.setMulticastInterface(this.init.interfaceAddress);
+      endpoint.setMulticastTTL(this.init.ttl ?? 1);
+      endpoint.setMulticastLoopback(true); // agents on the same host hear each other
+    } catch (err) {
+      group.close();
+      endpoint.close();
+      throw new Error(`cannot send to ${this.init.group} on ${this.init.interfaceAddress}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    for (const socket of [group, endpoint]) socket.on('error', (err) => this.init.onError?.(err));
+    this.group = group;
+    this.endpoint = endpoint;
     return { address: this.init.interfaceAddress };
   }
 
+  /** This agent's datagram endpoint, as peers see it in the source of what it sends; after start. */
+  localEndpoint(): Endpoint | undefined {
+    const a = this.endpoint?.address();
+    return a ? { address: a.address, port: a.port } : undefined;
+  }
+
   send(data: Uint8Array): void {
-    if (!this.socket) return;
+    this.sendTo(data, { address: this.init.group, port: this.init.port });
+  }
+
+  sendTo(data: Uint8Array, to: Endpoint): void {
+    if (!this.endpoint) return;
     this.inFlight += 1;
-    this.socket.send(data, this.init.port, this.init.group, (err) => {
+    this.endpoint.send(data, to.port, to.address, (err) => {
       this.inFlight -= 1;
       if (err) this.init.onError?.(err);
       if (this.inFlight === 0) this.drained?.();
@@ -74,8 +87,8 @@ export class UdpMulticastTransport implements DatagramTransport {
 
   /** Closes after the queued datagrams are out: a goodbye sent just before stop() must not be dropped. */
   async stop(): Promise<void> {
-    const socket = this.socket;
-    if (!socket) return;
+    const sockets = [this.group, this.endpoint].filter((s): s is Socket => s !== undefined);
+    if (sockets.length === 0) return;
     if (this.inFlight > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 500);
@@ -85,7 +98,36 @@ export class UdpMulticastTransport implements DatagramTransport {
         };
       });
     }
-    this.socket = undefined;
-    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    this.group = undefined;
+    this.endpoint = undefined;
+    await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
+
+  private async bind(onMessage: DatagramHandler, kind: DatagramKind, port: number, address?: string): Promise<Socket> {
+    const socket = createSocket({ type: 'udp4', reuseAddr: true });
+    // The sender's rinfo is an Endpoint (address, port) as it is. A handler that throws is reported, not
+    // left to the socket's emitter, where it would be an uncaught exception: one datagram, one crash.
+    socket.on('message', (data: Buffer, from: Endpoint) => {
+      try {
+        onMessage(data, from, kind);
+      } catch (err) {
+        this.init.onHandlerError?.(err);
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', (err) => {
+        socket.close();
+        reject(err);
+      });
+      socket.bind(port, address, () => {
+        socket.removeAllListeners('error');
+        resolve();
+      });
+    });
+    return socket;
+  }
+}
+
+function linuxOnly(address: string): string | undefined {
+  return process.platform === 'linux' ? address : undefined;
 }
