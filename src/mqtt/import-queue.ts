@@ -16,6 +16,12 @@ export type Pending =
 /** Work done per turn of the event loop before it yields: /livez, heartbeats and signals go on meanwhile. */
 const SLICE_MS = 8;
 
+/**
+ * What a queued message costs besides its payload (the message, its topic's strings): counted against
+ * the queue's bound, so that a flood of empty or tiny messages is bounded in number too.
+ */
+export const MESSAGE_OVERHEAD_BYTES = 256;
+
 /** The longest a read-back waits for the broker's burst to end: far more than 20,000 records take. */
 const SETTLE_MAX_MS = 60_000;
 
@@ -51,8 +57,9 @@ export class ImportQueue {
 
   /** Queues one message; false when the queue holds its bound of bytes already. */
   offer(m: Exclude<Pending, { readBack: string }>): boolean {
-    if (this.bytes + m.payload.length > this.maxBytes) return false;
-    this.bytes += m.payload.length;
+    const cost = m.payload.length + MESSAGE_OVERHEAD_BYTES;
+    if (this.bytes + cost > this.maxBytes) return false;
+    this.bytes += cost;
     this.push(m);
     return true;
   }
@@ -97,7 +104,7 @@ export class ImportQueue {
     const until = this.c.clock.monotonic() + SLICE_MS;
     while (this.head < this.queue.length && this.c.clock.monotonic() < until) {
       const m = this.queue[this.head++];
-      if (!('readBack' in m)) this.bytes -= m.payload.length;
+      if (!('readBack' in m)) this.bytes -= m.payload.length + MESSAGE_OVERHEAD_BYTES;
       this.apply(m);
     }
     if (this.head < this.queue.length) this.drainTimer = this.c.clock.setTimeout(() => this.drain(), 0);

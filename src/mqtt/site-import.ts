@@ -91,7 +91,10 @@ export class SiteImport {
     this.queue.arrived();
     const where = `${site}/${agent}/${device ?? ''}`;
     const key = `${agent}@${site}`;
-    const adds = device !== undefined && payload.length > 0 && !this.imported.get(key)?.devices.has(device);
+    const held = device !== undefined && this.imported.get(key)?.devices.has(device);
+    // Clearing a record that is neither held nor on its way changes nothing: not even queued.
+    if (device !== undefined && payload.length === 0 && !held && !this.pendingAdds.has(key)) return;
+    const adds = device !== undefined && payload.length > 0 && !held;
     // A record past a bound is refused as it arrives, before it is queued or parsed: a flood costs what the
     // bounds allow to be held, not what the broker retains.
     const bound = payload.length > this.limits.recordBytes ? 'record-bytes' : adds ? this.addBound(key) : undefined;

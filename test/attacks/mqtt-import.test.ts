@@ -187,6 +187,14 @@ test('records past a bound are refused as they arrive, before they are queued or
   await clock.advance(1_000);
   assert.is(siteImport.held().devices, 250, 'what the bounds allow is held: nothing within them is lost');
   assert.is(bad, 0, 'the malformed record past the total bound was refused unparsed');
+  // Messages that hold nothing still cost memory while queued: counted against the queue's bound in number too.
+  const state = Buffer.from(JSON.stringify({ state: 'offline', incarnation: 1, version: 1 }));
+  for (let i = 0; i < 70_000; i++) siteImport.enqueue('far', `s${i}`, undefined, state);
+  const queued = 70_000 - refused.get({ reason: 'queue' });
+  assert.ok(queued > 0 && queued <= (16 * 2 ** 20) / 256, `a flood of small messages is bounded (${queued} queued)`);
+  for (let i = 0; i < 70_000; i++) siteImport.enqueue('far', 'a0', `gone${i}`, Buffer.alloc(0));
+  assert.is(70_000 - refused.get({ reason: 'queue' }), queued, 'clearing what is not held is not even queued');
+  await clock.advance(10_000);
 });
 
 test('a read-back ends once its burst is applied and quiet, or after its longest wait', async () => {
