@@ -41,6 +41,8 @@ export interface SimStartOptions {
   extensions?: AgentExtension[];
   /** Components beyond the simulated ones (a registration store, health probes). */
   components?: Partial<AgentComponents>;
+  /** See AgentInit.heartbeatScaling (false: the fixed-period baseline). */
+  heartbeatScaling?: boolean;
 }
 
 export class SimSite {
@@ -106,6 +108,7 @@ export class SimSite {
         address,
         host: name,
         heartbeatMs: this.heartbeatMs,
+        heartbeatScaling: opts.heartbeatScaling,
         api: opts.api ? { host: '127.0.0.1', port: 0 } : null,
       },
     );
