@@ -67,7 +67,7 @@ function listen(bed: Testbed, host: Host, seconds: number): Promise<Counts> {
 async function startAll(site: NetnsSite, hosts: Host[], batch: number): Promise<void> {
   for (let i = 0; i < hosts.length; i += batch) {
     // Settled, not all: a failed start must not leave its batch-mates starting after the finally.
-    const starts = await Promise.allSettled(hosts.slice(i, i + batch).map((h) => site.start(h, 30_000)));
+    const starts = await Promise.allSettled(hosts.slice(i, i + batch).map((h) => site.start(h, [], 30_000)));
     const failed = starts.find((s) => s.status === 'rejected');
     if (failed) throw failed.reason;
   }

@@ -22,6 +22,7 @@ export interface HeraldMetrics {
   apiRequests: Counter; // labels: route, status
   invalidInput: Counter; // labels: source, reason
   livenessProbes: Counter; // labels: result
+  lostNotices: Counter; // labels: result
   mdnsHints: Counter; // labels: result
   mdnsConflicts: Counter; // labels: kind
   bugs: Counter; // labels: where
@@ -97,6 +98,11 @@ function repairMetrics(r: MetricsRegistry) {
       ['route', 'status'],
     ),
     livenessProbes: r.counter('herald_liveness_probes_total', 'Direct probes of silent peers, by result.', ['result']),
+    lostNotices: r.counter(
+      'herald_lost_notices_total',
+      'Lost notices heard, by what this agent did (believed, probed, refuted, ignored).',
+      ['result'],
+    ),
     mdnsHints: r.counter(
       'herald_mdns_hints_total',
       'mDNS adverts and goodbyes checked by a probe of the agent named, by result.',

@@ -2,6 +2,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Delta } from '../directory/delta.js';
 import { DEVICE_ID_PATTERN, PROFILE_LIMITS } from '../profiles/model.js';
 import { isObject, validateDevice } from '../profiles/validate.js';
+import { varintLength, writeVarint } from './varint.js';
 import { MESSAGE_TYPE_NAMES, type Message, type MessageType, type Hint } from './messages.js';
 
 /**
@@ -11,6 +12,7 @@ import { MESSAGE_TYPE_NAMES, type Message, type MessageType, type Hint } from '.
  *   site(u8 length + UTF-8)  name(u8 length + UTF-8)
  *   incarnation(varint)  version(varint)  peerPort(u16)
  *   hintCount(u8) then per entry: nameHash(u32) incarnationTag(u16) version(varint)
+ *   [flags & INTERVAL] intervalMs(varint)
  *   [flags & DELTA] deltaLength(varint) delta(JSON, deflate-raw when flags & DEFLATED)
  *
  * A receiver drops a datagram with another magic or a newer format: agents of two releases can share a
@@ -25,6 +27,7 @@ export const MAX_HINTS = 8;
 export const HEADER_OFFSETS = { format: 2, type: 3, flags: 4, site: 5 } as const;
 const FLAG_DELTA = 1;
 const FLAG_DEFLATED = 2;
+const FLAG_INTERVAL = 4;
 /** A delta inflated past this is hostile or broken: catch-up over HTTP can carry anything larger. */
 const MAX_INFLATED_DELTA = 64 * 1024;
 
@@ -46,7 +49,7 @@ export interface EncodeOptions {
 /** Encodes a message; a delta that does not fit is left out (the receiver then fetches it). */
 export function encodeMessage(msg: Message, opts: EncodeOptions = {}): { bytes: Buffer; deltaIncluded: boolean } {
   const budget = MAX_DATAGRAM - (opts.reserve ?? 0);
-  const head = encodeHead(msg, 0);
+  const head = encodeHead(msg, msg.intervalMs === undefined ? 0 : FLAG_INTERVAL);
   if (!msg.delta) return { bytes: head, deltaIncluded: false };
   const json = Buffer.from(JSON.stringify(msg.delta), 'utf8');
   let payload = json;
@@ -62,7 +65,7 @@ export function encodeMessage(msg: Message, opts: EncodeOptions = {}): { bytes: 
   if (total > budget) return { bytes: head, deltaIncluded: false };
   const out = Buffer.allocUnsafe(total);
   head.copy(out, 0);
-  out[HEADER_OFFSETS.flags] = flags; // the flags byte is the only part of the head that a delta changes
+  out[HEADER_OFFSETS.flags] |= flags; // the flags byte is the only part of the head that a delta changes
   payload.copy(out, writeVarint(out, head.length, payload.length));
   return { bytes: out, deltaIncluded: true };
 }
@@ -82,7 +85,8 @@ function encodeHead(msg: Message, flags: number): Buffer {
     varintLength(msg.version) +
     2 +
     1 +
-    hints.reduce((n, r) => n + 6 + varintLength(r.version), 0);
+    hints.reduce((n, r) => n + 6 + varintLength(r.version), 0) +
+    (msg.intervalMs === undefined ? 0 : varintLength(msg.intervalMs));
   const b = Buffer.allocUnsafe(size);
   b.writeUInt16BE(MAGIC, 0);
   b[2] = FORMAT_VERSION;
@@ -105,6 +109,7 @@ function encodeHead(msg: Message, flags: number): Buffer {
     b.writeUInt16BE(r.incarnationTag & 0xffff, o + 4);
     o = writeVarint(b, o + 6, r.version);
   }
+  if (msg.intervalMs !== undefined) writeVarint(b, o, msg.intervalMs);
   return b;
 }
 
@@ -127,6 +132,7 @@ export function declaredLength(bytes: Uint8Array): number | undefined {
       r.bytes(6); // a hint: name hash and incarnation tag, then its version
       r.varint();
     }
+    if (bytes[HEADER_OFFSETS.flags] & FLAG_INTERVAL) r.varint();
     if (bytes[HEADER_OFFSETS.flags] & FLAG_DELTA) r.bytes(r.varint());
     return bytes.length - r.remaining;
   } catch {
@@ -148,7 +154,8 @@ export function decodeMessage(bytes: Uint8Array): Message {
   const type = r.u8();
   if (!MESSAGE_TYPE_NAMES[type]) throw new DecodeError('type', `unknown message type ${type}`);
   const flags = r.u8();
-  if (flags & ~(FLAG_DELTA | FLAG_DEFLATED)) throw new DecodeError('flags', `unknown flags 0x${flags.toString(16)}`);
+  if (flags & ~(FLAG_DELTA | FLAG_DEFLATED | FLAG_INTERVAL))
+    throw new DecodeError('flags', `unknown flags 0x${flags.toString(16)}`);
   const site = r.str();
   const name = r.str();
   if (!DEVICE_ID_PATTERN.test(name)) throw new DecodeError('name', `agent name '${name.slice(0, 64)}' is not valid`);
@@ -161,6 +168,7 @@ export function decodeMessage(bytes: Uint8Array): Message {
   const hints: Hint[] = [];
   for (let i = 0; i < count; i++) hints.push({ nameHash: r.u32(), incarnationTag: r.u16(), version: r.varint() });
   const msg: Message = { type: type as MessageType, site, name, incarnation, version, peerPort, hints };
+  if (flags & FLAG_INTERVAL) msg.intervalMs = r.varint();
   if (flags & FLAG_DELTA) {
     if (type !== 1) throw new DecodeError('flags', 'only announcements carry a delta');
     const length = r.varint();
@@ -279,22 +287,4 @@ class Reader {
   get remaining(): number {
     return this.b.length - this.o;
   }
-}
-
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
-}
-
-function writeVarint(b: Buffer, o: number, n: number): number {
-  while (n >= 128) {
-    b[o++] = (n % 128) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  b[o++] = n;
-  return o;
 }

@@ -6,6 +6,7 @@ export const MessageType = {
   heartbeat: 2, // periodic: identity and version, so a lost last announcement is noticed
   goodbye: 3, // clean shutdown: peers mark the agent left at once
   solicit: 4, // a newcomer asks peers to heartbeat now rather than within a period
+  notice: 5, // the agents its hints name were found gone by the sender's own probe (a lost notice)
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 /** Each type's name, as logs and metric labels spell it: the keys of MessageType, not restated. */
@@ -32,6 +33,11 @@ export interface Header {
   version: number;
   /** TCP port of the sender's peer endpoint; its address is the datagram's source. */
   peerPort: number;
+  /**
+   * The sender's mean multicast heartbeat interval, when the site's size stretched it past the
+   * configured period: peers judge its silence by it. Absent on a small site (the period applies).
+   */
+  intervalMs?: number;
 }
 
 export interface Message extends Header {

@@ -1,54 +1,111 @@
 import type { Delta } from '../directory/delta.js';
 import { encodeMessage } from '../protocol/codec.js';
 import type { Envelope } from '../protocol/envelope.js';
-import { MESSAGE_TYPE_NAMES, MessageType, type Message } from '../protocol/messages.js';
+import {
+  fnv1a32,
+  incarnationTag,
+  MESSAGE_TYPE_NAMES,
+  MessageType,
+  type Hint,
+  type Message,
+} from '../protocol/messages.js';
+import type { Endpoint } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
 import { jitter } from '../util/random.js';
+import { HeartbeatInterval } from './heartbeat-interval.js';
+import { aliveRing } from './ring.js';
 import type { SyncContext } from './sync-context.js';
 
-/** What this agent says on the LAN: announcements, heartbeats (with hints), solicits and goodbyes. */
+/**
+ * Agents that answer a newcomer's solicit on a site large enough for scaled heartbeats, on average: each
+ * answers with probability SOLICIT_ANSWERS / members (RFC 6762 §6's random delay, with suppression by
+ * chance rather than by listening). The newcomer learns the rest from one peer's summary.
+ */
+export const SOLICIT_ANSWERS = 8;
+
+/**
+ * What this agent says on the LAN: announcements, heartbeats (with hints), solicits, goodbyes, lost
+ * notices; and, once the site's size stretches its multicast interval past the liveness period, a
+ * unicast heartbeat each period to its monitors on the ring (docs/protocol.md, "Scale").
+ */
 export class Announcer {
+  readonly interval: HeartbeatInterval;
   private timer: TimerHandle | undefined;
+  private livenessTimer: TimerHandle | undefined;
   private solicitedReply = false;
+  /** When the current multicast cycle began, its wait's random factor, and when its timer fires. */
+  private cycle = { start: 0, factor: 1, due: 0 };
+  private refutedAt = -Infinity;
 
   constructor(
     private readonly s: SyncContext,
     private readonly envelope: Envelope,
-  ) {}
+  ) {
+    this.interval = new HeartbeatInterval(s.cfg.heartbeatMs, s.cfg.heartbeatScaling);
+  }
 
   /** Tells the site who we are (with our whole set when it fits), then asks peers to say who they are. */
   start(): void {
     const first = this.s.c.directory.changesSince(this.s.cfg.name, this.s.cfg.incarnation, 0);
     const delta = first?.kind === 'deltas' && first.deltas.length === 1 ? first.deltas[0] : undefined;
-    this.send(MessageType.announce, delta);
+    this.send(MessageType.announce, { delta });
     this.send(MessageType.solicit);
-    this.schedule(jitter(this.s.c.random, this.s.cfg.heartbeatMs, 0.2));
+    this.newCycle();
+    this.scheduleLiveness();
   }
 
   /** A goodbye, twice, as it cannot be repaired later. */
   stop(goodbye: boolean): void {
     this.s.c.clock.clearTimeout(this.timer);
+    this.s.c.clock.clearTimeout(this.livenessTimer);
     if (!goodbye) return;
     this.send(MessageType.goodbye);
     this.send(MessageType.goodbye);
   }
 
   announce(delta: Delta): void {
-    this.send(MessageType.announce, delta);
-    // An announcement says all a heartbeat says: the next heartbeat is a full period away.
-    this.schedule(jitter(this.s.c.random, this.s.cfg.heartbeatMs, 0.2));
+    this.send(MessageType.announce, { delta });
+    // An announcement says all a heartbeat says: the next heartbeat is a whole interval away.
+    this.newCycle();
   }
 
   /** A newcomer asked: answer within a short random window, once, so replies do not collide. */
   replyToSolicit(): void {
     if (this.solicitedReply) return;
+    const members = this.members();
+    if (this.interval.scaled(members) && this.s.c.random() * members >= SOLICIT_ANSWERS) return;
     this.solicitedReply = true;
     this.schedule(this.s.c.random() * this.s.cfg.solicitReplyWindowMs);
   }
 
-  private send(type: MessageType, delta?: Delta): void {
+  /** A notice said this agent is lost: a heartbeat at once says otherwise (at most once a period). */
+  refute(): void {
+    const now = this.s.c.clock.monotonic();
+    if (now - this.refutedAt < this.s.cfg.livenessPeriodMs) return;
+    this.refutedAt = now;
+    this.send(MessageType.heartbeat);
+    this.newCycle();
+  }
+
+  /** Tells the site that this agent's own check found `name` (in that life) gone: twice, like a goodbye. */
+  notice(name: string, incarnation: number, version: number): void {
+    const hint: Hint = { nameHash: fnv1a32(name), incarnationTag: incarnationTag(incarnation), version };
+    this.send(MessageType.notice, { hints: [hint] });
+    this.send(MessageType.notice, { hints: [hint] });
+  }
+
+  /** Agents alive on the site as this agent sees it, itself included: RTCP's `members`. */
+  members(): number {
+    let n = 1;
+    for (const p of this.s.peers.values()) if (this.s.c.directory.held(p.name)?.state === 'alive') n++;
+    return n;
+  }
+
+  private send(type: MessageType, opts: { delta?: Delta; hints?: Hint[]; to?: Endpoint } = {}): void {
     const transport = this.s.c.transport;
     if (!transport) return;
+    const members = this.members();
+    const multicastHints = type === MessageType.heartbeat || type === MessageType.announce;
     const msg: Message = {
       type,
       site: this.s.cfg.site,
@@ -56,24 +113,72 @@ export class Announcer {
       incarnation: this.s.cfg.incarnation,
       version: this.s.c.local.currentVersion,
       peerPort: this.s.cfg.peerPort,
-      hints: type === MessageType.heartbeat || type === MessageType.announce ? this.s.hints.list() : [],
+      hints: opts.hints ?? (multicastHints && !opts.to ? this.s.hints.list() : []),
     };
-    if (delta) msg.delta = delta;
+    if (this.interval.scaled(members)) msg.intervalMs = this.interval.meanMs(members);
+    if (opts.delta) msg.delta = opts.delta;
     const { bytes } = encodeMessage(msg, { reserve: this.envelope.overhead });
     const sealed = this.envelope.seal(bytes);
-    transport.send(sealed);
+    if (opts.to) transport.sendTo(sealed, opts.to);
+    else transport.send(sealed);
+    if (type === MessageType.heartbeat && !opts.to) this.interval.sized(sealed.length);
     this.s.c.metrics.announcementsSent.inc({ type: MESSAGE_TYPE_NAMES[type] });
-    this.s.c.metrics.datagramBytesSent.inc({ kind: 'multicast' }, sealed.length);
+    this.s.c.metrics.datagramBytesSent.inc({ kind: opts.to ? 'unicast' : 'multicast' }, sealed.length);
+  }
+
+  /** A heartbeat (or announcement) just went out: the next is one interval away, drawn afresh. */
+  private newCycle(): void {
+    const members = this.members();
+    const now = this.s.c.clock.monotonic();
+    if (!this.interval.scaled(members)) {
+      this.cycle = { start: now, factor: 1, due: 0 };
+      return this.schedule(jitter(this.s.c.random, this.s.cfg.heartbeatMs, 0.2));
+    }
+    this.cycle = { start: now, factor: this.interval.factor(this.s.c.random, members), due: 0 };
+    this.schedule(this.interval.meanMs(members) * this.cycle.factor);
   }
 
   private schedule(delay: number): void {
     this.s.c.clock.clearTimeout(this.timer);
+    this.cycle.due = this.s.c.clock.monotonic() + delay;
     this.timer = this.s.c.clock.setTimeout(() => {
       if (!this.s.running()) return;
+      // RTCP's forward reconsideration (RFC 3550 §6.3.6): the site grew since the wait was drawn.
+      const members = this.members();
+      const due = this.cycle.start + this.interval.meanMs(members) * this.cycle.factor;
+      const now = this.s.c.clock.monotonic();
+      if (!this.solicitedReply && this.interval.scaled(members) && due > now + 1) return this.schedule(due - now);
       this.solicitedReply = false;
       this.send(MessageType.heartbeat);
-      this.schedule(jitter(this.s.c.random, this.s.cfg.heartbeatMs, 0.2));
+      this.newCycle();
     }, delay);
     this.timer.unref?.();
+  }
+
+  /**
+   * Each liveness period: the unicast heartbeat to this agent's monitors when the multicast interval is
+   * longer than the period, and RTCP's reverse reconsideration (§6.3.4): a site that shrank (agents lost
+   * or gone) brings a wait drawn for the larger site forward. No random draw: a small site's heartbeats
+   * happen exactly as without this timer.
+   */
+  private scheduleLiveness(): void {
+    this.livenessTimer = this.s.c.clock.setTimeout(() => {
+      if (!this.s.running()) return;
+      const members = this.members();
+      const mean = this.interval.meanMs(members);
+      if (mean > this.s.cfg.livenessPeriodMs) this.heartbeatMonitors();
+      const now = this.s.c.clock.monotonic();
+      const due = this.cycle.start + mean * (this.interval.scaled(members) ? this.cycle.factor : 1.2);
+      if (!this.solicitedReply && due + 1 < this.cycle.due) this.schedule(Math.max(0, due - now));
+      this.scheduleLiveness();
+    }, this.s.cfg.livenessPeriodMs);
+    this.livenessTimer.unref?.();
+  }
+
+  private heartbeatMonitors(): void {
+    for (const name of aliveRing(this.s).monitorsOf(this.s.cfg.name)) {
+      const to = this.s.peers.get(name)?.datagram;
+      if (to) this.send(MessageType.heartbeat, { to });
+    }
   }
 }

@@ -1,14 +1,16 @@
-import { DecodeError } from '../protocol/codec.js';
+import { DecodeError, HEADER_OFFSETS } from '../protocol/codec.js';
 import { openEnvelope, type Envelope } from '../protocol/envelope.js';
 import { HeartbeatMemo } from '../protocol/heartbeat-memo.js';
-import { incarnationTag, MESSAGE_TYPE_NAMES, MessageType, type Hint, type Message } from '../protocol/messages.js';
+import { MESSAGE_TYPE_NAMES, MessageType, type Message } from '../protocol/messages.js';
 import type { Asker, DatagramKind, Endpoint } from '../transport/transport.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { Announcer } from './announcer.js';
 import { Catchup } from './catchup.js';
 import { SYNC_LIMITS, syncDefaults, type ClusterSyncInit, type SyncConfig } from './config.js';
-import { Hints, LEFT } from './hints.js';
+import { receiveHints } from './hint-receiver.js';
+import { Hints } from './hints.js';
 import { Liveness } from './liveness.js';
+import { LostNotices } from './lost-notices.js';
 import { NameClaims } from './name-claims.js';
 import { MdnsObserver, type Advert } from './mdns-observer.js';
 import { PeerTable, sameEndpoint, type Peer } from './peer-table.js';
@@ -45,6 +47,8 @@ export class ClusterSync {
   private readonly transitions: Transitions;
   private readonly mdns: MdnsObserver;
   private readonly announcer: Announcer;
+  private readonly notices: LostNotices;
+  private readonly parts = { transitions: () => this.transitions, catchup: () => this.catchup };
   private readonly claims: NameClaims;
   private readonly heartbeats = new HeartbeatMemo();
   private readonly decodeLog: RateLimitedLog;
@@ -77,6 +81,7 @@ export class ClusterSync {
       liveness: () => this.liveness,
       claims: () => this.claims,
       verify: (name, endpoint, signal) => this.mdns.verifyUnknown(name, endpoint, signal),
+      keyed: this.keyed,
     });
     const t = this.transitions;
     this.catchup = new Catchup(this.s, (peer, incarnation, version, signal) =>
@@ -86,11 +91,13 @@ export class ClusterSync {
       heardFrom: (peer, hello, signal) => t.heardFrom(peer, hello, signal),
       discover: (summary) => t.learnOf(summary),
       forget: (peer) => t.forget(peer),
+      noticeLost: (peer) => this.announcer.notice(peer.name, peer.replica.incarnation, peer.replica.heldVersion()),
     });
     this.mdns = new MdnsObserver(this.s, this.liveness, t, this.keyed, (msg, from, signal) =>
       this.onMessage(msg, { from, datagram: false, signal }),
     );
     this.announcer = new Announcer(this.s, this.envelope);
+    this.notices = new LostNotices(this.s, { liveness: this.liveness, announcer: this.announcer, keyed: this.keyed });
     this.hot = datagramCounters(c.metrics);
     this.claims = new NameClaims(
       c,
@@ -161,6 +168,8 @@ export class ClusterSync {
   private onDatagram(data: Uint8Array, from: Endpoint, kind: DatagramKind): void {
     if (!this.running) return;
     this.hot.bytesReceived[kind].inc(data.length);
+    if (kind === 'multicast' && data[HEADER_OFFSETS.type] === MessageType.heartbeat)
+      this.announcer.interval.sized(data.length);
     let msg: Message;
     try {
       msg = this.heartbeats.decode(this.envelope.open(data));
@@ -211,8 +220,11 @@ export class ClusterSync {
       case MessageType.heartbeat:
         this.catchup.want(peer, msg.version, arrival.signal ?? 'heartbeat');
         break;
+      case MessageType.notice:
+        return arrival.replay ? undefined : this.notices.receive(peer, msg.hints);
     }
-    if (arrival.datagram) this.onHints(msg.hints, { address: arrival.from.address, port: msg.peerPort });
+    if (arrival.datagram)
+      receiveHints(this.s, this.parts, msg.hints, { address: arrival.from.address, port: msg.peerPort });
     // Only heartbeats from the memo are frozen (mDNS observations never are): only they can repeat.
     if (msg.type === MessageType.heartbeat && msg.hints.length === 0 && Object.isFrozen(msg)) {
       const held = this.c.directory.held(msg.name);
@@ -247,6 +259,9 @@ export class ClusterSync {
     // After a new life, so that its first datagram sets the mark its replays are judged by.
     const fresh = this.fresh(peer, arrival);
     if (!fresh) return peer;
+    if (arrival.datagram)
+      [peer.datagram, peer.intervalMs] = [{ address: endpoint.address, port: arrival.from.port }, msg.intervalMs];
+    if (msg.intervalMs !== undefined) this.transitions.joiningLargeSite(peer);
     // A source address follows authenticated content only once a probe there answers as this agent.
     if (sameEndpoint(endpoint, peer.endpoint)) this.liveness.heard(peer);
     else void this.liveness.probe(peer, endpoint);
@@ -257,6 +272,7 @@ export class ClusterSync {
   private fresh(peer: Peer, arrival: Arrival): boolean {
     if (arrival.sentAt === undefined) return true;
     if (arrival.sentAt <= peer.lastSentAt) {
+      arrival.replay = true;
       this.c.metrics.announcementsIgnored.inc({ reason: 'replay' });
       return false;
     }
@@ -279,21 +295,5 @@ export class ClusterSync {
     if (msg.incarnation === this.cfg.incarnation) return this.c.metrics.announcementsIgnored.inc({ reason: 'own' });
     // Another agent uses our name: both directories would flap between two device sets. Say so loudly.
     this.claims.heardOwnName(msg.incarnation, `${from.address}:${msg.peerPort}`);
-  }
-
-  /** Hints ride on authenticated datagrams only, and each counts only for the life it names. */
-  private onHints(hints: readonly Hint[], reporter: Endpoint): void {
-    for (const hint of hints) {
-      const peer = this.peers.byHash(hint.nameHash);
-      if (!peer || peer.name === this.cfg.name) continue;
-      const r = peer.replica;
-      if (r.left || incarnationTag(r.incarnation) !== hint.incarnationTag) continue;
-      if (hint.version === LEFT) this.transitions.goodbye(peer, 'hint', true);
-      if (hint.version === LEFT || hint.version <= Math.max(r.heldVersion(), r.target)) continue;
-      r.alternates = [reporter, ...r.alternates.filter((e) => !sameEndpoint(e, reporter))].slice(0, 3);
-      // The origin's own announcement may be a few milliseconds behind the hint: give it that long.
-      r.buffer.startGrace(this.c.clock.monotonic(), this.cfg.reorderGraceMs);
-      this.catchup.want(peer, hint.version, 'hint');
-    }
   }
 }

@@ -25,6 +25,10 @@ export interface Peer {
   quiet?: Message;
   /** `address:port` of its endpoint, as name claims key it. */
   claimKey: string;
+  /** Where its datagrams come from: where a unicast datagram reaches it (liveness heartbeats, to monitors). */
+  datagram?: Endpoint;
+  /** Its multicast heartbeat interval when the site's size stretched it (Message.intervalMs). */
+  intervalMs?: number;
 }
 
 /** Every agent this one knows, by name and by the name hash that hints carry; bounded. */

@@ -33,6 +33,8 @@ export interface Arrival {
   /** The sender's time from the envelope, when it carries one. */
   sentAt?: number;
   signal?: string;
+  /** Set when the envelope's time says the datagram is not newer than one heard from the sender. */
+  replay?: boolean;
 }
 
 /** Counters bumped for every datagram, bound to their labels once. */

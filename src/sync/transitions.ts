@@ -20,8 +20,23 @@ export class Transitions {
       claims: () => NameClaims;
       /** Probes an agent not yet known at the endpoint someone named, and adds it if it answers. */
       verify: (name: string, endpoint: Endpoint, signal: string) => void;
+      /** The site has a key: a peer's answer (its summary included) is signed by a member. */
+      keyed: boolean;
     },
   ) {}
+
+  private summaryAsked = false;
+
+  /**
+   * The first datagram of a site whose heartbeats are stretched (over ~25 agents): only about 8 answer a
+   * solicit there, and the others' heartbeats come every tens of seconds, so the rest of the site is
+   * learnt at once from this peer's summary (its first probe asks for it).
+   */
+  joiningLargeSite(peer: Peer): void {
+    if (this.summaryAsked) return;
+    this.summaryAsked = true;
+    void this.parts.liveness().probe(peer, peer.endpoint, 'join');
+  }
 
   /** A new incarnation: its replica replaces the old life's whole, and it is alive whatever the old was. */
   newLife(peer: Peer, incarnation: number, version: number, signal: string): void {
@@ -59,6 +74,8 @@ export class Transitions {
   learnOf(s: PeerSummary): void {
     const endpoint = { address: s.address, port: s.port };
     const known = this.s.peers.get(s.name);
+    // With a key the summary is a member's signed answer, as good as a signed datagram naming the agent.
+    if (!known && this.parts.keyed) return this.adopt(s, endpoint);
     if (!known) return this.parts.verify(s.name, endpoint, 'summary');
     const r = known.replica;
     if (s.incarnation < r.incarnation || (s.incarnation === r.incarnation && r.left)) return;
@@ -67,6 +84,11 @@ export class Transitions {
     if (s.incarnation > r.incarnation || !alive || !sameEndpoint(endpoint, known.endpoint))
       return void this.parts.liveness().probe(known, endpoint, 'summary');
     this.parts.catchup().want(known, s.version, 'summary');
+  }
+
+  private adopt(s: PeerSummary, endpoint: Endpoint): void {
+    const peer = this.discover(s.name, endpoint, s.incarnation, true);
+    if (peer) this.parts.catchup().want(peer, s.version, 'summary');
   }
 
   /**

@@ -142,8 +142,11 @@ export class NetnsSite {
     await rm(join(this.root, host.name, 'profiles', `${id}.yaml`));
   }
 
-  /** `timeoutMs` for its 'agent started': a test starting dozens at once on a shared machine gives more. */
-  async start(host: Host, timeoutMs = 10_000): Promise<void> {
+  /**
+   * `extra`: arguments for this host alone, after the site's. `timeoutMs` for its 'agent started': a test
+   * starting dozens at once on a shared machine gives more.
+   */
+  async start(host: Host, extra: string[] = [], timeoutMs = 10_000): Promise<void> {
     const profiles = join(this.root, host.name, 'profiles');
     await mkdir(profiles, { recursive: true });
     const proc = runHerald(
@@ -162,6 +165,7 @@ export class NetnsSite {
         '--log-format',
         'json',
         ...this.extraArgs,
+        ...extra,
       ],
       { prefix: this.bed.prefix(host), nodeFlags: this.nodeFlags },
     );

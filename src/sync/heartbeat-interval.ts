@@ -1,0 +1,51 @@
+import { jitter, type Random } from '../util/random.js';
+
+/**
+ * Bytes a second of heartbeats the whole site may multicast: RTCP's fixed share of the session
+ * bandwidth (RFC 3550 §6.2). About 20 heartbeats a second whatever the site's size, so a missed change
+ * is still hinted within a fraction of a second, and a segment of 1,000 agents carries 1.5 kB/s.
+ */
+export const SITE_HEARTBEAT_BUDGET = 1500;
+/** A heartbeat's size before any is seen: a short name, no hints, no key (the codec's test says ~40 B). */
+const INITIAL_MEAN_SIZE = 60;
+/** RTCP's avg_rtcp_size gain (RFC 3550 §6.3.3): one odd datagram moves the mean a little. */
+const SIZE_GAIN = 1 / 16;
+
+/**
+ * The multicast heartbeat interval of this agent: max(period, members × mean heartbeat size / budget),
+ * RTCP's deterministic interval (RFC 3550 §6.3.1) with the configured period as its minimum. Up to
+ * budget × period / size agents (25 with 60-byte heartbeats and 1 s) it is the period, as before, drawn
+ * with the same ±20 % jitter; past it, each wait is drawn uniformly in 0.5–1.5 × the interval
+ * (§6.3.1), so that a site's heartbeats do not fall into step.
+ */
+export class HeartbeatInterval {
+  private meanSize = INITIAL_MEAN_SIZE;
+
+  constructor(
+    private readonly periodMs: number,
+    /** False: the fixed-period protocol, the benchmark's baseline (ClusterSyncInit.heartbeatScaling). */
+    private readonly scaling: boolean,
+    private readonly budget = SITE_HEARTBEAT_BUDGET,
+  ) {}
+
+  /** A multicast heartbeat sent or heard: its size moves the mean. */
+  sized(bytes: number): void {
+    this.meanSize += (bytes - this.meanSize) * SIZE_GAIN;
+  }
+
+  /** The mean interval with `members` agents alive on the site, this one included. */
+  meanMs(members: number): number {
+    if (!this.scaling) return this.periodMs;
+    return Math.max(this.periodMs, Math.round(((members * this.meanSize) / this.budget) * 1000));
+  }
+
+  /** Whether the site's size stretched the interval past the configured period. */
+  scaled(members: number): boolean {
+    return this.meanMs(members) > this.periodMs;
+  }
+
+  /** The randomisation of one wait: a factor of the mean interval. */
+  factor(random: Random, members: number): number {
+    return this.scaled(members) ? 0.5 + random() : jitter(random, 1, 0.2);
+  }
+}

@@ -1,0 +1,69 @@
+import { fnv1a32, incarnationTag, type Hint } from '../protocol/messages.js';
+import type { Announcer } from './announcer.js';
+import type { Liveness } from './liveness.js';
+import type { Peer } from './peer-table.js';
+import { aliveRing } from './ring.js';
+import type { SyncContext } from './sync-context.js';
+
+/**
+ * Lost notices heard (SWIM's "confirm", spread by multicast rather than gossip): the sender's own probe
+ * found the agents its hints name gone. With the site's key a notice is believed, as any signed word
+ * of a member is, unless this agent heard the named one itself within the last period (then it asks it,
+ * Lifeguard's caution before trusting another's view). Without a key anyone could send one: it only
+ * makes this agent probe the named agent itself (the rule mDNS hints follow). A notice naming this agent
+ * is refuted at once by a heartbeat, which everyone hears and which makes them count it alive again.
+ */
+export class LostNotices {
+  private readonly selfHash: number;
+  private readonly selfTag: number;
+
+  constructor(
+    private readonly s: SyncContext,
+    private readonly parts: { liveness: Liveness; announcer: Announcer; keyed: boolean },
+  ) {
+    this.selfHash = fnv1a32(s.cfg.name);
+    this.selfTag = incarnationTag(s.cfg.incarnation);
+  }
+
+  receive(reporter: Peer, hints: readonly Hint[]): void {
+    const counted = (result: string) => this.s.c.metrics.lostNotices.inc({ result });
+    for (const hint of hints) {
+      if (hint.nameHash === this.selfHash) {
+        if (hint.incarnationTag === this.selfTag) this.parts.announcer.refute();
+        counted('refuted');
+        continue;
+      }
+      const peer = this.s.peers.byHash(hint.nameHash);
+      const alive = peer !== undefined && this.s.c.directory.held(peer.name)?.state === 'alive';
+      if (!peer || !alive || peer === reporter || incarnationTag(peer.replica.incarnation) !== hint.incarnationTag) {
+        counted('ignored');
+        continue;
+      }
+      const now = this.s.c.clock.monotonic();
+      const heardLately = now - peer.lastHeard < this.s.cfg.livenessPeriodMs;
+      if (this.parts.keyed && !heardLately) {
+        // Every monitor repeats it, as if it had found it itself: a host that lost one notice hears another.
+        const monitor = aliveRing(this.s).watches(this.s.cfg.name, peer.name);
+        this.parts.liveness.lose(peer, `lost notice from ${reporter.name}`);
+        counted('believed');
+        if (monitor) this.parts.announcer.notice(peer.name, peer.replica.incarnation, peer.replica.heldVersion());
+      } else if (now - peer.probedAt >= this.s.cfg.livenessPeriodMs) {
+        this.confirm(peer, reporter);
+        counted('probed');
+      } else counted('ignored');
+    }
+  }
+
+  /**
+   * Asks the named agent itself. A refusal loses it as any probe does; no answer at all (a vanished
+   * host) after a notice is taken as the confirmation: two agents' checks agree. A backstop alone would
+   * take several of its stretched intervals.
+   */
+  private confirm(peer: Peer, reporter: Peer): void {
+    const failures = peer.probeFailures;
+    void this.parts.liveness.probe(peer, peer.endpoint, 'notice').then(() => {
+      if (!this.s.running() || this.s.peers.get(peer.name) !== peer || peer.probeFailures <= failures) return;
+      this.parts.liveness.lose(peer, `a lost notice from ${reporter.name}, and no answer to a probe`);
+    });
+  }
+}

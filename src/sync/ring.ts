@@ -1,0 +1,59 @@
+import { fnv1a32 } from '../protocol/messages.js';
+import type { SyncContext } from './sync-context.js';
+
+/**
+ * How many monitors each agent has: the agents that hear its unicast liveness heartbeat every period
+ * and probe it when it falls silent (SWIM's probers, fixed rather than random: memberlist picks a random
+ * member each round, which over time talks to every host and churns the neighbour table).
+ */
+export const MONITORS = 3;
+
+/**
+ * The alive agents ordered on a ring by the hash of their names. An agent's monitors are the MONITORS
+ * agents after it; its subjects the ones before it. Each agent thus sends unicast to 3 and hears from
+ * 3: 6 unicast peers at most, whatever the site's size, so its neighbour (ARP) table holds a handful of
+ * entries instead of churning through 1,000. Agents that see slightly different members disagree only
+ * about their neighbours on the ring, briefly; a monitor that expects a heartbeat it does not get
+ * probes over TCP, which answers, so a disagreement costs a probe, never a false loss.
+ */
+export class Ring {
+  private readonly order: string[];
+  private readonly index = new Map<string, number>();
+
+  constructor(names: Iterable<string>) {
+    const hashed = [...new Set(names)].map((name) => ({ name, hash: fnv1a32(name) }));
+    hashed.sort((a, b) => a.hash - b.hash || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    this.order = hashed.map((h) => h.name);
+    this.order.forEach((name, i) => this.index.set(name, i));
+  }
+
+  get size(): number {
+    return this.order.length;
+  }
+
+  /** The agents that watch `name`: the ones after it on the ring (fewer on a small ring). */
+  monitorsOf(name: string, k = MONITORS): string[] {
+    const i = this.index.get(name);
+    if (i === undefined) return [];
+    const n = this.order.length;
+    const out: string[] = [];
+    for (let step = 1; step <= Math.min(k, n - 1); step++) out.push(this.order[(i + step) % n]);
+    return out;
+  }
+
+  /** Whether `monitor` is one of the agents that watch `subject`. */
+  watches(monitor: string, subject: string, k = MONITORS): boolean {
+    const i = this.index.get(subject);
+    const j = this.index.get(monitor);
+    if (i === undefined || j === undefined || i === j) return false;
+    const n = this.order.length;
+    return (j - i + n) % n <= Math.min(k, n - 1);
+  }
+}
+
+/** The ring of the agents this one holds alive, itself included. */
+export function aliveRing(s: SyncContext): Ring {
+  const alive = [s.cfg.name];
+  for (const p of s.peers.values()) if (s.c.directory.held(p.name)?.state === 'alive') alive.push(p.name);
+  return new Ring(alive);
+}

@@ -1,0 +1,168 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { encodeMessage } from '../src/protocol/codec.js';
+import { fnv1a32, incarnationTag, MessageType } from '../src/protocol/messages.js';
+import { HeartbeatInterval, SITE_HEARTBEAT_BUDGET } from '../src/sync/heartbeat-interval.js';
+import { MONITORS, Ring } from '../src/sync/ring.js';
+import { seededRandom } from '../src/util/random.js';
+import { device, SimSite } from './helpers/sim.js';
+
+test('the heartbeat interval is the period up to ~25 agents, then grows with the site (RTCP)', () => {
+  const interval = new HeartbeatInterval(1000, true);
+  for (let i = 0; i < 200; i++) interval.sized(60);
+  assert.is(interval.meanMs(5), 1000, 'five hosts: as before');
+  assert.is(interval.meanMs(25), 1000, '25 × 60 B a second is the budget');
+  assert.is(interval.meanMs(1000), 40_000, '1,000 agents: 40 s each, 25 heartbeats a second site-wide');
+  assert.ok(interval.scaled(26) && !interval.scaled(25));
+  // Whatever the size, the site as a whole stays within the budget.
+  for (const n of [50, 200, 1000]) assert.ok((n * 60 * 1000) / interval.meanMs(n) <= SITE_HEARTBEAT_BUDGET + 1);
+  const random = seededRandom(3);
+  const factors = Array.from({ length: 1000 }, () => interval.factor(random, 1000));
+  assert.ok(Math.min(...factors) >= 0.5 && Math.max(...factors) < 1.5, 'randomised over 0.5–1.5');
+  const baseline = new HeartbeatInterval(1000, false);
+  assert.is(baseline.meanMs(1000), 1000, 'without scaling: every agent every period');
+});
+
+test('the ring gives every agent exactly MONITORS monitors, and each watches MONITORS subjects', () => {
+  const names = Array.from({ length: 100 }, (_, i) => `agent-${i}`);
+  const ring = new Ring(names);
+  const watching = new Map(names.map((n) => [n, 0]));
+  for (const subject of names) {
+    const monitors = ring.monitorsOf(subject);
+    assert.is(new Set(monitors).size, MONITORS);
+    assert.not.ok(monitors.includes(subject));
+    for (const m of monitors) {
+      assert.ok(ring.watches(m, subject));
+      watching.set(m, watching.get(m)! + 1);
+    }
+    const others = names.filter((n) => !monitors.includes(n));
+    assert.ok(others.every((n) => !ring.watches(n, subject)));
+  }
+  assert.ok(
+    [...watching.values()].every((k) => k === MONITORS),
+    'unicast peers bounded: 3 out, 3 in',
+  );
+  assert.equal(new Ring(['a', 'b']).monitorsOf('a'), ['b'], 'a ring of two');
+  assert.equal(new Ring([...names].reverse()).monitorsOf('agent-7'), ring.monitorsOf('agent-7'), 'order-free');
+});
+
+test('a heartbeat carries the interval only when it is stretched: small sites send the same bytes', () => {
+  const base = { type: MessageType.heartbeat, site: 's', name: 'a', incarnation: 5, version: 2, peerPort: 7771 };
+  const small = encodeMessage({ ...base, hints: [] }).bytes;
+  const big = encodeMessage({ ...base, hints: [], intervalMs: 40_000 }).bytes;
+  assert.is(big.length, small.length + 3);
+});
+
+/** A site of n agents on the memory network, joined and settled. */
+async function site(n: number, seed: number, opts: { loss?: number; scaling?: boolean; keyed?: boolean } = {}) {
+  const s = new SimSite(seed, { loss: opts.loss ?? 0 }, 1000, undefined, { logLevel: 'silent', settleTurns: 1 });
+  for (let i = 0; i < n; i++) {
+    await s.start(`agent-${i}`, [device(`d-${i}`)], { heartbeatScaling: opts.scaling, index: i + 1 });
+    await s.clock.advance(5);
+  }
+  return s;
+}
+
+function sent(s: SimSite, type: string): number {
+  return s.running().reduce((sum, a) => sum + a.agent.metrics.announcementsSent.get({ type }), 0);
+}
+
+function bytes(s: SimSite, kind: 'multicast' | 'unicast'): number {
+  return s.running().reduce((sum, a) => sum + a.agent.metrics.datagramBytesSent.get({ kind }), 0);
+}
+
+test('60 agents: site-wide heartbeats near the budget; a crash lost everywhere within 3.5 s, a vanished host 6 s', async () => {
+  const s = await site(60, 7);
+  await s.clock.advance(30_000);
+  assert.ok(s.converged(), 'joined');
+  const [m0, u0] = [bytes(s, 'multicast'), bytes(s, 'unicast')];
+  await s.clock.advance(20_000);
+  const multicastRate = (bytes(s, 'multicast') - m0) / 20;
+  const unicastPerAgent = (bytes(s, 'unicast') - u0) / 20 / 60;
+  assert.ok(multicastRate <= SITE_HEARTBEAT_BUDGET * 1.3, `site-wide multicast ${Math.round(multicastRate)} B/s`);
+  assert.ok(unicastPerAgent > 0 && unicastPerAgent < 300, `unicast ${Math.round(unicastPerAgent)} B/s per agent`);
+
+  await s.crash('agent-42');
+  let t = 0;
+  while (s.running().some((a) => a.agent.directory.held('agent-42')!.state === 'alive') && t < 10_000) {
+    await s.clock.advance(50);
+    t += 50;
+  }
+  assert.ok(t <= 3500, `lost everywhere after ${t} ms`);
+  // A vanished host: nothing it sends arrives, nothing answers (a request to it times out).
+  const gone = s.agents.get('agent-17')!;
+  s.network.partition([
+    [gone.address],
+    s
+      .running()
+      .filter((a) => a !== gone)
+      .map((a) => a.address),
+  ]);
+  const others = () => s.running().filter((a) => a !== gone && a.name !== 'agent-42');
+  let v = 0;
+  while (others().some((a) => a.agent.directory.held('agent-17')!.state === 'alive') && v < 20_000) {
+    await s.clock.advance(50);
+    v += 50;
+  }
+  assert.ok(v <= 6000, `vanished host lost everywhere after ${v} ms`);
+  console.log(
+    `60 agents: multicast ${Math.round(multicastRate)} B/s site-wide, unicast ${Math.round(unicastPerAgent)} B/s ` +
+      `sent per agent, crash lost everywhere after ${t} ms, a vanished host after ${v} ms`,
+  );
+  s.network.heal();
+  await s.clock.advance(5000);
+  const wronglyLost = s
+    .running()
+    .flatMap((a) => s.running().filter((b) => b !== a && a.agent.directory.held(b.name)?.state !== 'alive'));
+  assert.is(wronglyLost.length, 0, 'no live agent lost anywhere');
+  await s.stopAll();
+});
+
+test('without scaling (the baseline) every agent still multicasts a heartbeat each period', async () => {
+  const s = await site(40, 8, { scaling: false });
+  await s.clock.advance(10_000);
+  const hb0 = sent(s, 'heartbeat');
+  await s.clock.advance(10_000);
+  const rate = (sent(s, 'heartbeat') - hb0) / 10;
+  assert.ok(rate > 35 && rate < 45, `${rate} heartbeats/s`);
+  assert.is(bytes(s, 'unicast'), 0, 'no monitors');
+  await s.stopAll();
+});
+
+test('at 30 % loss no live agent of 60 is lost over a minute', async () => {
+  const s = await site(60, 9, { loss: 0.3 });
+  await s.clock.advance(20_000);
+  let wrong = 0;
+  for (let i = 0; i < 60; i++) {
+    await s.clock.advance(1000);
+    for (const a of s.running())
+      for (const b of s.running()) if (a !== b && a.agent.directory.held(b.name)?.state !== 'alive') wrong++;
+  }
+  assert.is(wrong, 0);
+  await s.stopAll();
+});
+
+test('an unsigned lost notice about a live agent only makes others probe it: it stays alive everywhere', async () => {
+  const s = await site(40, 10);
+  await s.clock.advance(20_000);
+  const target = s.agents.get('agent-3')!;
+  const notice = encodeMessage({
+    type: MessageType.notice,
+    site: 'sim',
+    name: 'agent-9',
+    incarnation: s.agents.get('agent-9')!.incarnation,
+    version: 1,
+    peerPort: 7771,
+    hints: [{ nameHash: fnv1a32('agent-3'), incarnationTag: incarnationTag(target.incarnation), version: 1 }],
+  }).bytes;
+  s.network.inject('10.0.0.10', notice);
+  for (let i = 0; i < 20; i++) {
+    await s.clock.advance(100);
+    for (const a of s.running()) assert.is(a.agent.directory.held('agent-3')?.state ?? 'alive', 'alive');
+  }
+  const probed = s.running().reduce((n, a) => n + a.agent.metrics.lostNotices.get({ result: 'probed' }), 0);
+  assert.ok(probed > 0, 'the notice was acted on by probing');
+  await s.stopAll();
+});
+
+test.run();
