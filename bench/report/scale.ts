@@ -16,7 +16,7 @@ const header = [
   'crash seen by all, p99',
   'change p99, 0 %',
   'change p99, 30 %',
-  'RSS MiB / agent',
+  'RSS / heap MiB per agent',
   'CPU % / agent',
   '÷ today: received / crash / change 0 %',
 ];
@@ -49,7 +49,7 @@ function scaleRow(r: ScaleResult, today: ScaleResult | undefined): string[] {
     r.crashUndetected > 0 ? `${r.crashUndetected} never` : fmtMs(r.crashP99Ms),
     changeAt(r, 0),
     changeAt(r, 0.3),
-    fmt(r.rssMiBPerAgent, 2),
+    `${fmt(r.rssMiBPerAgent, 2)} / ${fmt(r.heapMiBPerAgent, 2)}`,
     fmt(r.cpuPercentPerAgent, 3),
     versus,
   ];

@@ -24,8 +24,13 @@ export interface ScaleResult {
   crashP99Ms: number;
   crashUndetected: number;
   change: ChangeFigures[];
-  /** Of this bench process, divided by the agents: an indication, not an agent's own footprint. */
+  /**
+   * Of this bench process, divided by the agents: an indication, not an agent's own footprint. RSS is
+   * the process's growth while the site runs (V8 keeps what an earlier site freed, so it reads 0 there);
+   * heap is live JS memory after a full GC, against the same before the site started.
+   */
   rssMiBPerAgent: number;
+  heapMiBPerAgent: number;
   cpuPercentPerAgent: number;
 }
 
@@ -41,10 +46,23 @@ interface IdleFigures {
   sentBytesPerSecondPerAgent: number;
   receivedBytesPerSecondPerAgent: number;
   rssMiBPerAgent: number;
+  heapMiBPerAgent: number;
   cpuPercentPerAgent: number;
 }
 
-async function idleFigures(c: BenchCluster, listener: GroupListener, rss0: number): Promise<IdleFigures> {
+interface Memory {
+  rss: number;
+  heap: number;
+}
+
+/** After a full GC, so that the heap figure is live data. */
+async function memory(): Promise<Memory> {
+  await fullGc();
+  const m = process.memoryUsage();
+  return { rss: m.rss, heap: m.heapUsed + m.external };
+}
+
+async function idleFigures(c: BenchCluster, listener: GroupListener, mem0: Memory): Promise<IdleFigures> {
   const n = c.names.length;
   const before = c.traffic();
   const heard = listener.bytes;
@@ -55,11 +73,13 @@ async function idleFigures(c: BenchCluster, listener: GroupListener, rss0: numbe
   const cpu = process.cpuUsage(cpu0);
   const after = c.traffic();
   const http = after.httpBytes - before.httpBytes;
+  const held = await memory();
   return {
     multicastBytesPerSecond: (listener.bytes - heard) / seconds,
     sentBytesPerSecondPerAgent: (after.datagramBytes - before.datagramBytes + http) / seconds / n,
     receivedBytesPerSecondPerAgent: (after.datagramBytesReceived - before.datagramBytesReceived + http) / seconds / n,
-    rssMiBPerAgent: Math.max(0, process.memoryUsage().rss - rss0) / 2 ** 20 / n,
+    rssMiBPerAgent: Math.max(0, held.rss - mem0.rss) / 2 ** 20 / n,
+    heapMiBPerAgent: Math.max(0, held.heap - mem0.heap) / 2 ** 20 / n,
     cpuPercentPerAgent: (((cpu.user + cpu.system) / 1000 / (seconds * 1000)) * 100) / n,
   };
 }
@@ -87,8 +107,7 @@ async function crashTimes(c: BenchCluster, timeoutMs: number): Promise<{ p99: nu
 
 /** Cold start, idle, changes at 0 % and the crash, on one site. */
 export async function scaleRun(system: BenchSystem, agents: number, env: ScenarioEnv): Promise<ScaleResult> {
-  await fullGc();
-  const rss0 = process.memoryUsage().rss;
+  const mem0 = await memory();
   const port = env.ports.next();
   const listener = await GroupListener.join(BENCH_GROUP, port);
   try {
@@ -98,7 +117,7 @@ export async function scaleRun(system: BenchSystem, agents: number, env: Scenari
       const converged = await waitFor(() => cluster.converged(), 60_000, 20);
       const cold = converged === undefined ? Infinity : now() - t0;
       await sleep(env.heartbeatMs * 2.2); // past the start-up hints, as the idle scenario waits
-      const idle = await idleFigures(cluster, listener, rss0);
+      const idle = await idleFigures(cluster, listener, mem0);
       const change = [await changeP99(cluster, 0)];
       const crashed = await crashTimes(cluster, 30_000);
       return finish(system, agents, { cold, idle, change, crashed });
