@@ -1,6 +1,7 @@
 import { keyedCpuRatio, lifecycleOf, propagationOf } from './figures.js';
 import { fmt, fmtMs, ratio, signed } from './report/format.js';
 import type { BenchRun } from './run.js';
+import { scaleTargets } from './scale/targets.js';
 import { median } from './stats.js';
 
 /** How a figure is held against its threshold. */
@@ -204,6 +205,7 @@ export const targets: readonly Target[] = [
   ...mdnsAndAuthTargets,
   ...serviceTargets,
   ...floodTargets,
+  ...scaleTargets,
 ];
 
 export function judge(target: Target, run: BenchRun): JudgedTarget {

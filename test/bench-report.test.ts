@@ -3,7 +3,9 @@ import * as assert from 'uvu/assert';
 import { benchOptions, benchPlan } from '../bench/plan.js';
 import { betweenMarkers, MissingMarkers } from '../bench/report/files.js';
 import { readmeParagraph } from '../bench/report/readme.js';
+import { scaleTable } from '../bench/report/scale.js';
 import type { BenchRun } from '../bench/run.js';
+import type { ScaleResult } from '../bench/scale/scale.js';
 import type { PropagationResult } from '../bench/scenarios.js';
 import { judgeTargets } from '../bench/targets.js';
 
@@ -90,6 +92,42 @@ test('a file without the markers is refused, and left as it was', () => {
     () => betweenMarkers('README.md', '# Herald\n', '<!-- bench:begin -->', '<!-- bench:end -->', 'x'),
     (e: unknown) => e instanceof MissingMarkers && e.file === 'README.md',
   );
+});
+
+function scaleRow(system: string, agents: number, multicast: number, crashMs: number): ScaleResult {
+  return {
+    system,
+    agents,
+    coldStartMs: 4000,
+    multicastBytesPerSecond: multicast,
+    sentBytesPerSecondPerAgent: 60,
+    receivedBytesPerSecondPerAgent: multicast,
+    crashP99Ms: crashMs,
+    crashUndetected: 0,
+    change: [
+      { loss: 0, changes: 20, p99Ms: 12, undelivered: 0, datagramsPerChange: 1 },
+      { loss: 0.3, changes: 20, p99Ms: Infinity, undelivered: 2, datagramsPerChange: 1 },
+    ],
+    rssMiBPerAgent: 1,
+    heapMiBPerAgent: 0.5,
+    cpuPercentPerAgent: 0.1,
+  };
+}
+
+test("the scale table divides by today's protocol in the same run, and issue 18's targets judge 200 agents", () => {
+  const run = runWith([]);
+  run.results.scale = [scaleRow('herald', 200, 1500, 2000), scaleRow('herald-unscaled', 200, 12_000, 4000)];
+  const rows = scaleTable(run.results.scale).split('\n');
+  assert.match(
+    rows[2],
+    /^\| herald \| 200 \| 4\.00 s \| 1500 \| 60 \/ 1500 \| 2\.00 s \| 12 ms \| 2 of 20 undelivered \|/,
+  );
+  assert.match(rows[2], /\| 0\.13 \/ 0\.50 \/ 1\.00 \|$/, 'received, crash and change 0 % over today');
+  const judged = judgeTargets(run);
+  const of = (start: string) => judged.find((t) => t.target.startsWith(start));
+  assert.equal(of('site-wide idle multicast')?.met, 'met');
+  assert.equal(of('idle traffic ≤ 300 B/s')?.met, 'NOT met', 'received 1500 B/s per agent');
+  assert.equal(of('change p99 ≤ 1.5 s at 30 %')?.met, 'NOT met', 'two changes undelivered');
 });
 
 test.run();
