@@ -1,4 +1,4 @@
-import { now, sleep, waitFor, withCluster, type ScenarioEnv } from '../harness.js';
+import { now, sleep, waitFor, type ScenarioEnv } from '../harness.js';
 import { fullGc, percentile } from '../stats.js';
 import type { BenchCluster, BenchSystem, ClusterOptions } from '../system.js';
 import { BENCH_GROUP } from '../systems/herald.js';
@@ -105,20 +105,40 @@ async function crashTimes(c: BenchCluster, timeoutMs: number): Promise<{ p99: nu
   return { p99: undetected > 0 ? Infinity : percentile(times, 99), undetected };
 }
 
-/** Cold start, idle, changes at 0 % and the crash, on one site. */
-export async function scaleRun(system: BenchSystem, agents: number, env: ScenarioEnv): Promise<ScaleResult> {
+/**
+ * Changes at each of `losses` on the running site: the loss is set in place (both systems read their
+ * options' loss on every datagram), which spares a cold start per loss; back at 0 % it settles again.
+ */
+async function changesAt(c: BenchCluster, opts: ClusterOptions, losses: number[]): Promise<ChangeFigures[]> {
+  const figures: ChangeFigures[] = [];
+  for (const loss of losses) {
+    opts.loss = loss;
+    figures.push(await changeP99(c, loss));
+  }
+  opts.loss = 0;
+  await waitFor(() => c.converged(), 30_000, 20);
+  return figures;
+}
+
+/** Cold start, idle, changes at each loss, then the crash, all on one site. */
+export async function scaleRun(
+  system: BenchSystem,
+  agents: number,
+  losses: number[],
+  env: ScenarioEnv,
+): Promise<ScaleResult> {
   const mem0 = await memory();
-  const port = env.ports.next();
-  const listener = await GroupListener.join(BENCH_GROUP, port);
+  const opts: ClusterOptions = { ...scaleOptions(agents, 0, env), port: env.ports.next() };
+  const listener = await GroupListener.join(BENCH_GROUP, opts.port);
   try {
     const t0 = now();
-    const cluster = await system.start({ ...scaleOptions(agents, 0, env), port });
+    const cluster = await system.start(opts);
     try {
       const converged = await waitFor(() => cluster.converged(), 60_000, 20);
       const cold = converged === undefined ? Infinity : now() - t0;
       await sleep(env.heartbeatMs * 2.2); // past the start-up hints, as the idle scenario waits
       const idle = await idleFigures(cluster, listener, mem0);
-      const change = [await changeP99(cluster, 0)];
+      const change = await changesAt(cluster, opts, losses);
       const crashed = await crashTimes(cluster, 30_000);
       return finish(system, agents, { cold, idle, change, crashed });
     } finally {
@@ -143,18 +163,4 @@ function finish(
     crashUndetected: r.crashed.undetected,
     change: r.change,
   };
-}
-
-/** Changes on a site with `loss` at every receiver (the in-process lossy transport). */
-export async function lossyChanges(
-  system: BenchSystem,
-  agents: number,
-  loss: number,
-  env: ScenarioEnv,
-): Promise<ChangeFigures> {
-  return withCluster(system, scaleOptions(agents, loss, env), env.ports, async (c) => {
-    await waitFor(() => c.converged(), 60_000, 20);
-    await sleep(env.heartbeatMs);
-    return changeP99(c, loss);
-  });
 }

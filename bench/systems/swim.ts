@@ -150,8 +150,12 @@ class SwimSite {
     if (seedPort !== undefined) await this.pushPullWith(n, seedPort);
     const every = (ms: number, fn: () => void) => {
       // A random phase, so that the site's periodic work does not fall on one instant.
-      const t = setTimeout(() => n.timers.push(setInterval(fn, ms)), n.random() * ms);
-      n.timers.push(t);
+      // The first run at the phase itself: else nothing periodic would happen in the first period.
+      const first = () => {
+        fn();
+        n.timers.push(setInterval(fn, ms));
+      };
+      n.timers.push(setTimeout(first, n.random() * ms));
     };
     every(LAN.probeIntervalMs, () => void this.probe(n));
     every(LAN.gossipIntervalMs, () => this.gossip(n));
