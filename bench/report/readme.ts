@@ -109,7 +109,8 @@ export function readmeParagraph(run: BenchRun, targets: JudgedTarget[]): string 
   const n = sizes.includes(50) ? 50 : sizes[0];
   const { machine: m } = run;
   const intro =
-    '`npm run bench` (under 10 minutes on 2 cores; `-- --quick` under one) runs Herald and the designs a user ' +
+    '`npm run bench` (10 minutes on 2 cores, and some 5 more for the scale step at 200 agents; `-- --quick` two) ' +
+    'runs Herald and the designs a user ' +
     'would otherwise deploy side by side, on one machine, in one run. From the latest run, a ' +
     `${m.mode} run of ${m.date.slice(0, 10)} on a ${m.cores}-core machine ` +
     '([docs/benchmarks.md](docs/benchmarks.md), with the plot, the method and every target):';
