@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import { benchOptions, benchPlan } from '../bench/plan.js';
 import { betweenMarkers, MissingMarkers } from '../bench/report/files.js';
 import { readmeParagraph } from '../bench/report/readme.js';
-import { scaleTable } from '../bench/report/scale.js';
+import { markdownReport } from '../bench/report/markdown.js';
+import { scalePlot, scaleTable } from '../bench/report/scale.js';
 import type { BenchRun } from '../bench/run.js';
 import type { ScaleResult } from '../bench/scale/scale.js';
 import type { PropagationResult } from '../bench/scenarios.js';
@@ -128,6 +129,10 @@ test("the scale table divides by today's protocol in the same run, and issue 18'
   assert.equal(of('site-wide idle multicast')?.met, 'met');
   assert.equal(of('idle traffic ≤ 300 B/s')?.met, 'NOT met', 'received 1500 B/s per agent');
   assert.equal(of('change p99 ≤ 1.5 s at 30 %')?.met, 'NOT met', 'two changes undelivered');
+  const report = markdownReport(run, judged);
+  assert.match(report, '### Scale: N agents with 10 devices each');
+  assert.match(report, '![idle bytes per agent against site size](benchmarks-scale.svg)');
+  assert.match(scalePlot(run.results.scale), '<polyline');
 });
 
 test.run();
