@@ -52,16 +52,19 @@ export async function scaleCommand(opts: ScaleCommandOptions): Promise<void> {
             `N heartbeats a second to N sockets is too slow to simulate in full)`,
         );
       results.push(result);
+      // Written after every size: a long run stopped half-way keeps what it measured.
+      if (opts.json) writeReport(opts.json, results);
     }
   }
   console.log(textTable(results));
   console.log(`\n${COUNTING_NOTE}`);
-  if (opts.json) {
-    const report: ScaleReport = { ran: machine(), results };
-    mkdirSync(dirname(opts.json), { recursive: true });
-    writeFileSync(opts.json, JSON.stringify(report, null, 2) + '\n');
-    console.log(`written to ${opts.json}`);
-  }
+  if (opts.json) console.log(`written to ${opts.json}`);
+}
+
+function writeReport(file: string, results: ScaleResult[]): void {
+  const report: ScaleReport = { ran: machine(), results };
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
 }
 
 /**

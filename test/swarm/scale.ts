@@ -97,7 +97,7 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleResult> {
   const skipped = opts.short ? ['30 % loss', 'vanish', 'newcomer'] : [];
   try {
     say('cold start');
-    const coldStart = await coldStartPhase(site, opts.size);
+    const coldStart = await coldStartPhase(site, opts.size, say);
     const heapBytesPerAgent = Math.max(0, heapUsed() - heapBefore) / opts.size;
     say('idle');
     const idle = await idlePhase(site, idleSeconds);
@@ -154,16 +154,22 @@ async function lossPhase(site: ScaleSite, changes: number, seconds: number) {
  * Starting all in one instant would also put every heartbeat ever after in one instant (N² deliveries
  * at once, which the fake clock takes for a livelock past 100,000 timers).
  */
-async function coldStartPhase(site: ScaleSite, size: number): Promise<ScaleResult['coldStart']> {
+async function coldStartPhase(
+  site: ScaleSite,
+  size: number,
+  say: (phase: string) => void,
+): Promise<ScaleResult['coldStart']> {
   site.meter.reset();
   const start = site.now();
   for (let i = 0; i < size; i++) {
     await site.start(`agent-${i}`, i + 1);
     await site.sim.clock.advance(COLD_START_SPREAD_MS / size);
+    if (i % 100 === 99) say(`cold start: ${i + 1} started`);
   }
   const cursor = new Map(site.names.map((n) => [n, 0]));
   while (cursor.size > 0 && site.now() - start < COLD_START_LIMIT_MS) {
     await site.sim.clock.advance(50);
+    say(`cold start: ${size - cursor.size} of ${size} complete at ${((site.now() - start) / 1000).toFixed(2)} s`);
     for (const [viewer, from] of cursor) {
       const at = site.holdsAll(viewer, from);
       if (at >= site.names.length) cursor.delete(viewer);
