@@ -38,6 +38,12 @@ const ROWS: Row[] = [
     goal: '≤ 300 B/s',
     value: (r) => bytesPair(r.idle.agentReceivedBytesPerSecond),
   },
+  {
+    label: 'per agent idle received without multicast',
+    goal: '',
+    value: (r) =>
+      r.idle.agentUnicastReceivedBytesPerSecond ? bytesPair(r.idle.agentUnicastReceivedBytesPerSecond) : '—',
+  },
   { label: 'crash seen lost by all, p99', goal: '≤ 3.5 s', value: (r) => detection(r.crash) },
   { label: 'vanished host seen lost by all, p99', phase: 'vanish', goal: '≤ 6 s', value: (r) => detection(r.vanish) },
   {

@@ -19,6 +19,8 @@ export interface ScaleResult {
     /** Payload bytes per second per agent: datagrams (multicast copies received included) and request answers. */
     agentSentBytesPerSecond: { mean: number; max: number };
     agentReceivedBytesPerSecond: { mean: number; max: number };
+    /** The same without multicast copies: unicast datagrams and peer answers only (absent in older reports). */
+    agentUnicastReceivedBytesPerSecond?: { mean: number; max: number };
     requestsPerSecond: number;
     /** Site-wide bytes of peer answers (probes over TCP and catch-ups). */
     requestBytesPerSecond: number;
@@ -194,6 +196,7 @@ async function idlePhase(site: ScaleSite, seconds: number): Promise<ScaleResult[
   const received = costs.map(
     (c) => (c.multicastReceivedBytes + c.unicastReceivedBytes + c.requestBytesReceived) / seconds,
   );
+  const unicastReceived = costs.map((c) => (c.unicastReceivedBytes + c.requestBytesReceived) / seconds);
   const s = site.meter.site;
   return {
     siteMulticastBytesPerSecond: s.multicastBytes / seconds,
@@ -201,6 +204,7 @@ async function idlePhase(site: ScaleSite, seconds: number): Promise<ScaleResult[
     siteUnicastBytesPerSecond: s.unicastBytes / seconds,
     agentSentBytesPerSecond: stats(sent),
     agentReceivedBytesPerSecond: stats(received),
+    agentUnicastReceivedBytesPerSecond: stats(unicastReceived),
     requestsPerSecond: sum(costs, (c) => c.requestsMade) / seconds,
     requestBytesPerSecond: sum(costs, (c) => c.requestBytesServed) / seconds,
   };
