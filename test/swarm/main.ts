@@ -50,6 +50,7 @@ const program = new Command('swarm')
   .option('--sizes <list>', 'with --scale: site sizes, comma-separated', sizes, [50, 200, 500, 1000])
   .option('--baseline', "with --scale: also run today's protocol (heartbeatScaling: false) at each size")
   .option('--baseline-only', "with --scale: run only today's protocol")
+  .option('--append', "with --scale --json: keep the file's results of other sizes and protocols")
   .option('--devices <n>', 'with --scale: devices per agent', whole, 10)
   .option('--idle <s>', 'with --scale: simulated seconds of the idle window', whole, 10)
   .option('--loss-window <s>', 'with --scale: simulated seconds at 30 % datagram loss (at least)', whole, 30)
@@ -74,6 +75,7 @@ const opts = program.opts<{
   sizes: number[];
   baseline?: boolean;
   baselineOnly?: boolean;
+  append?: boolean;
   devices: number;
   idle: number;
   lossWindow: number;
@@ -88,6 +90,7 @@ else if (opts.scale)
     protocols: opts.baselineOnly ? ['baseline'] : opts.baseline ? ['default', 'baseline'] : ['default'],
     devices: opts.devices,
     json: opts.json,
+    append: opts.append,
     idleSeconds: opts.idle,
     lossSeconds: opts.lossWindow,
     changes: opts.changes,

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { dirname } from 'node:path';
@@ -13,6 +13,8 @@ export interface ScaleCommandOptions {
   protocols: ScaleProtocol[];
   devices: number;
   json?: string;
+  /** Keep the JSON file's other results (other sizes or protocols), replacing only those measured again. */
+  append?: boolean;
   idleSeconds: number;
   lossSeconds: number;
   changes: number;
@@ -28,6 +30,7 @@ const BASELINE_SHORT_FROM = 500;
 export async function scaleCommand(opts: ScaleCommandOptions): Promise<void> {
   if (respawnedWithRoom(opts)) return;
   const results: ScaleResult[] = [];
+  const kept = opts.append && opts.json && existsSync(opts.json) ? readReport(opts.json).results : [];
   for (const size of opts.sizes) {
     for (const protocol of opts.protocols) {
       const short = protocol === 'baseline' && size >= BASELINE_SHORT_FROM;
@@ -52,16 +55,32 @@ export async function scaleCommand(opts: ScaleCommandOptions): Promise<void> {
             `N heartbeats a second to N sockets is too slow to simulate in full)`,
         );
       results.push(result);
+      // Written after every size: a long run stopped half-way keeps what it measured.
+      if (opts.json) writeReport(opts.json, merged(kept, results));
     }
   }
   console.log(textTable(results));
   console.log(`\n${COUNTING_NOTE}`);
-  if (opts.json) {
-    const report: ScaleReport = { ran: machine(), results };
-    mkdirSync(dirname(opts.json), { recursive: true });
-    writeFileSync(opts.json, JSON.stringify(report, null, 2) + '\n');
-    console.log(`written to ${opts.json}`);
-  }
+  if (opts.json) console.log(`written to ${opts.json}`);
+}
+
+function readReport(file: string): ScaleReport {
+  return JSON.parse(readFileSync(file, 'utf8')) as ScaleReport;
+}
+
+/** Earlier results not measured again, then the new ones; ordered by size, the default protocol first. */
+function merged(kept: ScaleResult[], fresh: ScaleResult[]): ScaleResult[] {
+  const key = (r: ScaleResult) => `${r.size}/${r.protocol}`;
+  const again = new Set(fresh.map(key));
+  return [...kept.filter((r) => !again.has(key(r))), ...fresh].sort(
+    (a, b) => a.size - b.size || a.protocol.localeCompare(b.protocol),
+  );
+}
+
+function writeReport(file: string, results: ScaleResult[]): void {
+  const report: ScaleReport = { ran: machine(), results };
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
 }
 
 /**
@@ -103,7 +122,7 @@ const END = '<!-- sim-scale: end -->';
 
 /** Writes docs/benchmarks.md's "Scale in the simulator" section from a JSON report (the figures are not typed). */
 export function scaleDoc(jsonFile = SIM_SCALE_JSON, docFile = 'docs/benchmarks.md'): void {
-  const report = JSON.parse(readFileSync(jsonFile, 'utf8')) as ScaleReport;
+  const report = readReport(jsonFile);
   const r = report.ran;
   const section = [
     BEGIN,

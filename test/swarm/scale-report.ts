@@ -38,7 +38,13 @@ const ROWS: Row[] = [
     goal: '≤ 300 B/s',
     value: (r) => bytesPair(r.idle.agentReceivedBytesPerSecond),
   },
-  { label: 'crash seen lost by all, p99', goal: '≤ 3.5 s', value: (r) => detection(r.crash) },
+  {
+    label: 'per agent idle received without multicast',
+    goal: '',
+    value: (r) =>
+      r.idle.agentUnicastReceivedBytesPerSecond ? bytesPair(r.idle.agentUnicastReceivedBytesPerSecond) : '—',
+  },
+  { label: 'crash seen lost by all, p99', phase: 'crash', goal: '≤ 3.5 s', value: (r) => detection(r.crash) },
   { label: 'vanished host seen lost by all, p99', phase: 'vanish', goal: '≤ 6 s', value: (r) => detection(r.vanish) },
   {
     label: 'live agents falsely lost at 30 % loss',
@@ -87,6 +93,7 @@ function delivery(d: ScaleResult['change']['lossy']): string {
 }
 
 function cell(row: Row, r: ScaleResult): string {
+  if (row.phase && r.aborted?.startsWith(`${row.phase}:`)) return 'stopped: storm of > 100,000 datagrams at once';
   return row.phase && r.skipped.includes(row.phase) ? 'not run' : row.value(r);
 }
 

@@ -1,4 +1,5 @@
 import type { HealthState } from '../../src/profiles/checks.js';
+import { HeartbeatInterval } from '../../src/sync/heartbeat-interval.js';
 import { seededRandom, type Random } from '../../src/util/random.js';
 
 /** How an agent discovers its peers: Herald datagrams, mDNS (simulated), or both. */
@@ -120,7 +121,11 @@ export const LARGEST_SITE = 200;
  */
 export function quietWindowMs(agents: AgentPlan[], heartbeatMs: number): number {
   const mdnsOnly = agents.some((a) => a.mode === 'mdns');
-  return (mdnsOnly ? 45 : 15) * heartbeatMs;
+  const base = (mdnsOnly ? 45 : 15) * heartbeatMs;
+  // Past a few dozen agents each heartbeat is stretched with the site (RTCP, src/sync/heartbeat-interval.ts):
+  // allow three of an origin's own heartbeats, each wait at most 1.5 times the mean, after the faults.
+  const stretched = new HeartbeatInterval(heartbeatMs, true).meanMs(agents.length);
+  return stretched > heartbeatMs ? base + Math.round(4.5 * stretched) : base;
 }
 
 function weighted(r: Random, enabled: boolean[]): number | undefined {
