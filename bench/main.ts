@@ -11,7 +11,7 @@ import { judgeTargets } from './targets.js';
  * same scenarios. Figures are compared as ratios to Herald, measured in this run.
  */
 const options = benchOptions(process.argv.slice(2));
-const run = await runBench(options, benchPlan(options.quick));
+const run = await runBench(options, benchPlan(options.quick, options.scaleSizes));
 const targets = judgeTargets(run);
 const report = markdownReport(run, targets);
 process.stdout.write('\n' + report + '\n');

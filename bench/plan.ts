@@ -3,6 +3,7 @@ import { fullStateMulticast } from './systems/full-state.js';
 import { heraldKeyed, heraldMdns, heraldMulticast } from './systems/herald.js';
 import { httpPolling } from './systems/http-polling.js';
 import { mdnsOnly } from './systems/mdns-only.js';
+import { parseScaleSizes, scalePlan, scaleStepCount, type ScalePlan } from './scale/step.js';
 
 /** Every system runs with this heartbeat, so that their figures compare. */
 export const HEARTBEAT_MS = 1000;
@@ -12,9 +13,11 @@ export interface BenchOptions {
   /** Write docs/benchmarks.md and the README's benchmark paragraph from this run. */
   writeDocs: boolean;
   outageSeconds: number;
+  /** Agent counts of the scale step (--scale-sizes 50,200); the quick run takes 50 only. */
+  scaleSizes: number[];
 }
 
-/** npm run bench [-- --quick] [-- --docs] [-- --mqtt-outage-seconds N] */
+/** npm run bench [-- --quick] [-- --docs] [-- --mqtt-outage-seconds N] [-- --scale-sizes 50,200] */
 export function benchOptions(argv: string[]): BenchOptions {
   const args = new Set(argv);
   const quick = args.has('--quick');
@@ -23,6 +26,7 @@ export function benchOptions(argv: string[]): BenchOptions {
     quick,
     writeDocs: args.has('--docs'),
     outageSeconds: outageArg >= 0 ? Number(argv[outageArg + 1]) : quick ? 5 : 30,
+    scaleSizes: parseScaleSizes(argv, quick ? [50] : [50, 200]),
   };
 }
 
@@ -42,6 +46,8 @@ export interface Plan {
   flood: { agents: number; junkPerSecond: number; seconds: number } | undefined;
   /** Open and keyed Herald run alternately, so that machine noise falls on both alike. */
   authPairs: { pairs: number; agents: number; changes: number };
+  /** Issue 18's scale step; set by benchPlan from --scale-sizes. */
+  scale?: ScalePlan;
 }
 
 // Polling is over TCP: datagram loss does not touch it, so it runs at 0 % only; above 50 agents it
@@ -78,14 +84,16 @@ const fullPlan: Plan = {
   ],
 };
 
-export function benchPlan(quick: boolean): Plan {
-  return quick ? quickPlan : fullPlan;
+export function benchPlan(quick: boolean, scaleSizes: number[] = []): Plan {
+  const plan = quick ? quickPlan : fullPlan;
+  return scaleSizes.length ? { ...plan, scale: scalePlan(scaleSizes) } : plan;
 }
 
 /** The steps the progress line counts: each scenario run, the flood, the service targets, the auth pairs. */
 export function stepCount(plan: Plan, quick: boolean): number {
   const scenarios = plan.systems.reduce((n, p) => n + p.sizes.length * ((p.lifecycle ? 3 : 0) + p.losses.length), 0);
-  return scenarios + (plan.flood ? 1 : 0) + (quick ? 2 : 3) + plan.authPairs.pairs * 2;
+  const fixed = (plan.flood ? 1 : 0) + (quick ? 2 : 3) + plan.authPairs.pairs * 2;
+  return scenarios + fixed + scaleStepCount(plan.scale);
 }
 
 /** Agent counts of the plan, smallest first, and its systems once each in plan order. */

@@ -16,6 +16,8 @@ import { protocolCpuPerChange } from './protocol-cpu.js';
 import { serviceTargets, type ServiceResults } from './service-targets.js';
 import { fullGc } from './stats.js';
 import { startHerald } from './systems/herald.js';
+import type { ScaleResult } from './scale/scale.js';
+import { runScale } from './scale/step.js';
 
 /** What one run measured; its shape is the `results` key of bench-results/latest.json. */
 export interface ScenarioResults {
@@ -25,6 +27,8 @@ export interface ScenarioResults {
   crash: CrashResult[];
   flood: FloodResult | undefined;
   authCost: { open: number[]; keyed: number[] };
+  /** The scale step's rows, one a system and size (empty when the plan has no scale step). */
+  scale: ScaleResult[];
 }
 
 export interface Machine {
@@ -131,12 +135,14 @@ export async function runBench(options: BenchOptions, plan: Plan): Promise<Bench
     crash: [],
     flood: undefined,
     authCost: { open: [], keyed: [] },
+    scale: [],
   };
   // One sequence of ports for the whole run, so that no cluster hears an earlier one.
   const env: ScenarioEnv = { heartbeatMs: HEARTBEAT_MS, ports: new PortSequence() };
   await runSystems(plan, env, results, progress);
   await runAuthPairs(plan, results, progress);
   results.flood = await runFlood(plan, env, progress);
+  results.scale = await runScale(plan.scale, env, progress);
   const service = await serviceTargets({ quick: options.quick, outageSeconds: options.outageSeconds, progress });
   process.stderr.write(`\r\x1b[Kdone in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   return { options, plan, machine: machineOf(options.quick), results, service };

@@ -32,6 +32,8 @@ export interface Traffic {
   changeDatagrams: number;
   /** Wire bytes caused by changes: change datagrams, catch-up exchanges, poll answers that carried a new state. */
   changeBytes: number;
+  /** Datagram wire bytes arriving at the agents' sockets (each receiver counts its copy); the scale step reads it. */
+  datagramBytesReceived: number;
 }
 
 export interface BenchCluster {
@@ -53,7 +55,15 @@ export interface BenchCluster {
 }
 
 export function emptyTraffic(): Traffic {
-  return { datagrams: 0, datagramBytes: 0, httpRequests: 0, httpBytes: 0, changeDatagrams: 0, changeBytes: 0 };
+  return {
+    datagrams: 0,
+    datagramBytes: 0,
+    httpRequests: 0,
+    httpBytes: 0,
+    changeDatagrams: 0,
+    changeBytes: 0,
+    datagramBytesReceived: 0,
+  };
 }
 
 /** Agent names every system uses, so that tables and logs line up across systems. */
@@ -62,11 +72,11 @@ export function agentName(i: number): string {
 }
 
 /**
- * An agent's five devices after a change: device `slot % 5` at `revision`, the others as they started.
- * Every scenario changes one device per change this way, so that a change is the same size everywhere.
+ * An agent's `count` devices after a change: device `slot % count` at `revision`, the others as they
+ * started. Every scenario changes one device per change this way, so that a change is the same size everywhere.
  */
-export function changedDevices(agent: string, slot: number, revision: number): Device[] {
-  return Array.from({ length: 5 }, (_, d) => benchDevice(agent, d, d === slot % 5 ? revision : 0));
+export function changedDevices(agent: string, slot: number, revision: number, count = 5): Device[] {
+  return Array.from({ length: count }, (_, d) => benchDevice(agent, d, d === slot % count ? revision : 0));
 }
 
 export function benchDevice(agent: string, k: number, revision = 0): Device {

@@ -39,7 +39,15 @@ function runWith(propagation: PropagationResult[]): BenchRun {
       mode: 'quick',
       heartbeatMs: 1000,
     },
-    results: { propagation, idle: [], coldStart: [], crash: [], flood: undefined, authCost: { open: [], keyed: [] } },
+    results: {
+      propagation,
+      idle: [],
+      coldStart: [],
+      crash: [],
+      flood: undefined,
+      authCost: { open: [], keyed: [] },
+      scale: [],
+    },
     service: { skipped: [] },
   };
 }

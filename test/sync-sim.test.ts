@@ -276,21 +276,27 @@ test('a lost agent heard again is caught up on what changed meanwhile', async ()
   await site.stopAll();
 });
 
-test('an agent whose endpoint failed every request for a minute is caught up within 10 s once it answers', async () => {
-  // Swarm seeds 610395 and others: its backoff had grown to the 60 s ceiling of an agent that never answered.
+test('a newcomer whose requests all failed for 20 s is caught up from 30 agents within 10 s once they work', async () => {
+  // Swarm seeds 610395 and others: none of them ever answered it, so each retry had backed off towards 60 s.
   const site = new SimSite(16);
-  await site.start('a', [device('a-1')]);
+  const origins = Array.from({ length: 30 }, (_, i) => `p${i}`);
+  for (const name of origins) await site.start(name, [device(`${name}-1`)]);
+  await site.clock.advance(3000);
   let failing = true;
-  const a = site.agents.get('a')!.address;
-  site.network.rpcFaults = (_from, to) => (failing && to === a ? { kind: 'fail' } : undefined);
-  await site.start('b', [device('b-1')]);
-  await site.clock.advance(60_000);
-  const b = site.agents.get('b')!.agent;
-  assert.is(b.directory.held('a')?.state, 'alive', 'heard all along');
-  assert.is(b.directory.devices({ agent: 'a' }).length, 0, 'nothing fetched while requests fail');
+  site.network.rpcFaults = (from) => (failing && from === '10.0.0.99' ? { kind: 'fail' } : undefined);
+  await site.start('v', [device('v-1')], { address: '10.0.0.99' });
+  await site.clock.advance(20_000);
+  const v = site.agents.get('v')!.agent;
+  const empty = () => origins.filter((name) => v.directory.devices({ agent: name }).length === 0);
+  assert.is(empty().length, origins.length, 'nothing fetched while its requests fail');
+  assert.ok(
+    origins.every((name) => v.directory.held(name)?.state === 'alive'),
+    'all heard',
+  );
   failing = false;
   await site.clock.advance(10_000);
-  assertTruth(site, 'after its endpoint answers again');
+  assert.equal(empty(), [], 'every origin fetched');
+  assertTruth(site, 'after its requests work again');
   await site.stopAll();
 });
 

@@ -2,6 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { BenchRun } from '../run.js';
 import type { JudgedTarget } from '../targets.js';
 import { readmeParagraph } from './readme.js';
+import { scalePlot } from './scale.js';
 
 /** What a run leaves behind: bench-results/, and with --docs docs/benchmarks.md and the README's paragraph. */
 
@@ -40,6 +41,7 @@ export async function writeResults(run: BenchRun, targets: JudgedTarget[], svg: 
   await mkdir('bench-results', { recursive: true });
   await writeFile('bench-results/latest.json', JSON.stringify(json, null, 2));
   await writeFile('bench-results/latency.svg', svg);
+  if (results.scale.length) await writeFile('bench-results/scale.svg', scalePlot(results.scale));
   process.stderr.write('wrote bench-results/latest.json and bench-results/latency.svg\n');
 }
 
@@ -47,6 +49,7 @@ export async function writeDocs(run: BenchRun, targets: JudgedTarget[], report: 
   const plot = '![p99 latency against loss](benchmarks-latency.svg)';
   await rewrite('docs/benchmarks.md', '<!-- results:start -->', '<!-- results:end -->', `${report}\n${plot}`);
   await writeFile('docs/benchmarks-latency.svg', svg);
+  if (run.results.scale.length) await writeFile('docs/benchmarks-scale.svg', scalePlot(run.results.scale));
   await rewrite('README.md', '<!-- bench:begin -->', '<!-- bench:end -->', readmeParagraph(run, targets));
   process.stderr.write('updated docs/benchmarks.md, docs/benchmarks-latency.svg and README.md\n');
 }

@@ -1,6 +1,7 @@
 import type { BenchRun } from '../run.js';
 import type { JudgedTarget } from '../targets.js';
 import { fmt, table } from './format.js';
+import { scaleSection } from './scale.js';
 import { floodTable, footprintTable, lifecycleTable, propagationTable } from './tables.js';
 
 /** The report printed at the end of a run and written between docs/benchmarks.md's markers. */
@@ -40,6 +41,7 @@ export function markdownReport(run: BenchRun, targets: JudgedTarget[]): string {
     `\n\n${propagationTable(run.results)}\n\n` +
     `### Idle, cold start, crash\n\n${lifecycleTable(run.plan, run.results)}\n\n` +
     `${floodSection(run)}\n` +
+    scaleSection(run.results.scale) +
     `${footprintSection(run)}\n` +
     `${skippedLine(run)}\n` +
     `### Targets (Herald)\n\n${targetTable}\n`

@@ -46,16 +46,33 @@ export interface HeraldBenchOptions {
   apiOnFirst?: boolean;
   /** Extensions for agent i (the MQTT scenario puts a gateway bridge on agent 0). */
   extensions?: (i: number) => AgentExtension[];
+  /** false runs the pre-issue-18 protocol (every agent heartbeats each period): the scale step's baseline. */
+  heartbeatScaling?: boolean;
 }
+
+/** Herald with today's heartbeat (no scaling with the site's size), the baseline the scale step divides by. */
+export const heraldUnscaled: BenchSystem = {
+  name: 'herald-unscaled',
+  description: "Herald with heartbeatScaling: false: every agent multicasts a heartbeat each period (today's protocol)",
+  start: (opts) => startHerald(opts, 'multicast', { heartbeatScaling: false }),
+};
+
+/** The multicast group every Herald bench site uses (each on its own port). */
+export const BENCH_GROUP = '239.255.70.70';
 
 /** Byte 3 of every Herald datagram is its message type ('H' 'R' format type ...). */
 const TYPE_BYTE = 3;
 
 /** Loss on receive, from the node's own source; announcements are what changes cost. */
 function countedMulticast(nodes: BenchNodes, node: BenchNode, opts: ClusterOptions): DatagramTransport {
-  const udp = new UdpMulticastTransport({ group: '239.255.70.70', port: opts.port, interfaceAddress: '127.0.0.1' });
+  const udp = new UdpMulticastTransport({ group: BENCH_GROUP, port: opts.port, interfaceAddress: '127.0.0.1' });
   const counted: DatagramTransport = {
-    start: (h) => udp.start(h),
+    // Counted before the loss: what reaches the agent's sockets, what its host wakes for.
+    start: (h) =>
+      udp.start((data, from, kind) => {
+        nodes.countReceived(data.length);
+        h(data, from, kind);
+      }),
     send: (d) => {
       nodes.countDatagram(d.length, d[TYPE_BYTE] === MessageType.announce);
       udp.send(d);
@@ -130,6 +147,7 @@ function heraldAgent(site: HeraldSite, node: BenchNode): { agent: Agent; source:
       host: 'localhost',
       heartbeatMs: opts.heartbeatMs,
       api: extra.apiOnFirst && i === 0 ? { host: '127.0.0.1', port: 0 } : null,
+      heartbeatScaling: extra.heartbeatScaling,
     },
   );
   agent.directory.subscribe((e) => nodes.progressed(i, e.agent));

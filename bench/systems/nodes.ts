@@ -66,6 +66,11 @@ export class BenchNodes<X extends object = object> {
     if (change) this.traffic.changeBytes += udpWireBytes(bytes);
   }
 
+  /** A datagram of `bytes` payload arrived at one agent's socket. */
+  countReceived(bytes: number): void {
+    this.traffic.datagramBytesReceived += udpWireBytes(bytes);
+  }
+
   /** The members of BenchCluster that read this bookkeeping. */
   cluster(): Pick<BenchCluster, 'names' | 'onProgress' | 'traffic'> {
     return {

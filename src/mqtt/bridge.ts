@@ -5,12 +5,12 @@ import type { TimerHandle } from '../util/clock.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { MqttConnection, redact } from './connection.js';
 import { HA_PREFIX, type Availability } from './home-assistant.js';
+import { ImportFollower } from './import-follow.js';
 import { inScope, type PublicationScope } from './publication.js';
 import { Publisher } from './publisher.js';
 import { answerRequest } from './requests.js';
 import { RetainedState } from './retained-state.js';
 import { Retirement } from './retirement.js';
-import { SiteImport } from './site-import.js';
 import { agentPayload, eventPayload, Topics } from './topics.js';
 
 export interface MqttBridgeInit {
@@ -52,7 +52,7 @@ export class MqttBridge implements AgentExtension {
   private topics!: Topics;
   private scope!: PublicationScope;
   private state!: RetainedState;
-  private import!: SiteImport;
+  private follower!: ImportFollower;
   private retirement!: Retirement;
   private publisher!: Publisher;
   private haTimer: TimerHandle | undefined;
@@ -75,7 +75,7 @@ export class MqttBridge implements AgentExtension {
     this.topics = new Topics(this.init.base, id.site);
     this.badInputLog = new RateLimitedLog(ctx.clock, 60_000);
     this.state = new RetainedState(ctx, this.init.retainedWindowMs ?? 500);
-    this.import = this.createImport(ctx);
+    this.follower = this.createFollower(ctx);
     const gateway = this.init.mode === 'gateway';
     // The publisher's own state: a gateway's connection topic, or in agent mode the agent's own state.
     const availability: Availability = {
@@ -127,28 +127,16 @@ export class MqttBridge implements AgentExtension {
     );
   }
 
-  /** Other sites' records, with their bounds' metrics. */
-  private createImport(ctx: AgentContext): SiteImport {
+  /** Other sites' records: refusals are logged once a minute per bound, and counted each. */
+  private createFollower(ctx: AgentContext): ImportFollower {
     const badInput = (reason: string, where: string, detail?: string) => this.badInput(reason, where, detail);
-    const refused = ctx.metrics.registry.counter(
-      'herald_mqtt_import_refused_total',
-      'Records of imported sites refused because a bound was reached, by bound.',
-      ['reason'],
-    );
     const onRefused = (reason: string, where: string, detail?: string) => {
       if (this.badInputLog?.allow(`refused:${reason}`))
         this.log.warn({ bound: reason, topic: where, detail }, 'imported MQTT record refused: a bound is reached');
     };
-    const siteImport = new SiteImport(
-      { clock: ctx.clock, directory: ctx.directory, badInput, refused, onRefused },
-      this.init.importSites,
-    );
-    ctx.metrics.registry.gauge(
-      'herald_mqtt_imported_devices',
-      'Devices held from imported sites.',
-      () => siteImport.held().devices,
-    );
-    return siteImport;
+    const quietMs = this.init.retainedWindowMs ?? 500;
+    const opts = { sites: this.init.importSites, topics: this.topics, quietMs, log: this.log, badInput, onRefused };
+    return new ImportFollower(ctx, opts);
   }
 
   async stop(opts: { goodbye?: boolean } = {}): Promise<void> {
@@ -156,7 +144,7 @@ export class MqttBridge implements AgentExtension {
     this.ctx?.clock.clearTimeout(this.haTimer);
     if (this.ctx) {
       this.retirement.stop();
-      this.import.stop();
+      this.follower.stop();
       this.publisher.stop();
     }
     const ctx = this.ctx;
@@ -220,16 +208,11 @@ export class MqttBridge implements AgentExtension {
       () => this.publisher.desired(),
     );
     if (!report) return;
-    const follow = this.init.importSites.flatMap((site) => [
-      this.topics.devicesOf('+', site),
-      this.topics.agents(site),
-    ]);
+    const follow: string[] = [];
     if (this.init.homeAssistant) follow.push(`${HA_PREFIX}/status`);
     if (this.init.requests) follow.push(this.topics.requests());
-    const importing = this.init.importSites.length > 0;
-    if (importing) this.import.beginReadBack();
     if (follow.length > 0) await client.subscribeAsync(follow, { qos: 1 });
-    if (importing) await this.state.window().then(() => this.import.endReadBack());
+    await this.follower.readBack(client);
     this.log.info(report, 'MQTT state in step with the directory');
   }
 
@@ -259,7 +242,7 @@ export class MqttBridge implements AgentExtension {
     if (command !== undefined) return this.onRequest(command, payload);
     const t = this.topics.parse(topic);
     if (!t || !this.init.importSites.includes(t.site) || t.site === this.c.identity.site) return;
-    this.import.enqueue(t.site, t.agent, t.kind === 'device' ? t.device : undefined, payload);
+    this.follower.import.enqueue(t.site, t.agent, t.kind === 'device' ? t.device : undefined, payload);
   }
 
   private onRequest(command: string, payload: Buffer): void {

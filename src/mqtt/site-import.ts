@@ -1,9 +1,10 @@
 import type { Delta } from '../directory/delta.js';
 import type { Directory } from '../directory/directory.js';
 import type { Counter } from '../metrics/registry.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
 import { PROFILE_LIMITS, sameDevice, type Device } from '../profiles/model.js';
 import { isObject, validateDevice } from '../profiles/validate.js';
+import { ImportQueue, type Pending } from './import-queue.js';
 
 interface ImportedAgent {
   /** `seen`: the read-back generation in which the broker last delivered the record. */
@@ -36,20 +37,6 @@ export interface ImportLimits {
 /** The metric label of each bound. */
 type RefusalReason = 'devices-per-agent' | 'agents' | 'devices' | 'bytes' | 'record-bytes' | 'queue';
 
-/** One imported message waiting to be applied. */
-type Pending =
-  | {
-      site: string;
-      agent: string;
-      /** Undefined for the agent's state topic. */
-      device?: string;
-      payload: Buffer;
-    }
-  | { readBack: 'begin' | 'end' };
-
-/** Work done per turn of the event loop before it yields: /livez, heartbeats and signals go on meanwhile. */
-const SLICE_MS = 8;
-
 export const DEFAULT_IMPORT_LIMITS: ImportLimits = {
   devicesPerAgent: PROFILE_LIMITS.devicesPerAgent,
   agents: 1_000,
@@ -70,10 +57,10 @@ export class SiteImport {
   private readonly imported = new Map<string, ImportedAgent>();
   private devicesHeld = 0;
   private bytesHeld = 0;
-  private readonly queue: Pending[] = [];
-  private queueHead = 0;
-  private queuedBytes = 0;
-  private drainTimer: TimerHandle | undefined;
+  private readonly queue: ImportQueue;
+  /** Queued records that would add a device, by imported agent: they count against the bounds already. */
+  private readonly pendingAdds = new Map<string, number>();
+  private pendingAddsTotal = 0;
   /** Read-backs started: a record not delivered again in the current one is gone from the broker. */
   private generation = 0;
 
@@ -87,7 +74,9 @@ export class SiteImport {
     },
     readonly sites: readonly string[],
     private readonly limits: ImportLimits = DEFAULT_IMPORT_LIMITS,
-  ) {}
+  ) {
+    this.queue = new ImportQueue(c, (m) => this.apply(m), limits.bytes);
+  }
 
   /** Imported devices and bytes held now. */
   held(): { agents: number; devices: number; bytes: number } {
@@ -99,10 +88,36 @@ export class SiteImport {
    * (tens of thousands after a subscribe); they are applied in slices that yield to the event loop.
    */
   enqueue(site: string, agent: string, device: string | undefined, payload: Buffer): void {
-    if (this.queuedBytes + payload.length > this.limits.bytes)
-      return this.refuse('queue', `${site}/${agent}/${device ?? ''}`, 'the import queue is full');
-    this.queuedBytes += payload.length;
-    this.push({ site, agent, device, payload });
+    this.queue.arrived();
+    const where = `${site}/${agent}/${device ?? ''}`;
+    const key = `${agent}@${site}`;
+    const held = device !== undefined && this.imported.get(key)?.devices.has(device);
+    // Clearing a record that is neither held nor on its way changes nothing: not even queued.
+    if (device !== undefined && payload.length === 0 && !held && !this.pendingAdds.has(key)) return;
+    const adds = device !== undefined && payload.length > 0 && !held;
+    // A record past a bound is refused as it arrives, before it is queued or parsed: a flood costs what the
+    // bounds allow to be held, not what the broker retains.
+    const bound = payload.length > this.limits.recordBytes ? 'record-bytes' : adds ? this.addBound(key) : undefined;
+    if (bound) return this.refuse(bound, where, bound === 'record-bytes' ? `${payload.length} bytes` : undefined);
+    if (!this.queue.offer({ site, agent, device, payload, adds }))
+      return this.refuse('queue', where, 'the queue is full');
+    if (adds) this.reserve(key, 1);
+  }
+
+  /** The bound a new device of `key` would pass, counting the additions queued before it. */
+  private addBound(key: string): RefusalReason | undefined {
+    const pending = this.pendingAdds.get(key) ?? 0;
+    if ((this.imported.get(key)?.devices.size ?? 0) + pending >= this.limits.devicesPerAgent)
+      return 'devices-per-agent';
+    if (this.devicesHeld + this.pendingAddsTotal >= this.limits.devices) return 'devices';
+    return undefined;
+  }
+
+  private reserve(key: string, n: number): void {
+    const left = (this.pendingAdds.get(key) ?? 0) + n;
+    if (left > 0) this.pendingAdds.set(key, left);
+    else this.pendingAdds.delete(key);
+    this.pendingAddsTotal += n;
   }
 
   /**
@@ -111,43 +126,33 @@ export class SiteImport {
    * are gone and are dropped. Both are queued, so they take effect in order with the messages.
    */
   beginReadBack(): void {
-    this.push({ readBack: 'begin' });
+    this.queue.readBack('begin');
   }
 
   endReadBack(): void {
-    this.push({ readBack: 'end' });
+    this.queue.readBack('end');
   }
 
-  private push(m: Pending): void {
-    this.queue.push(m);
-    this.drainTimer ??= this.c.clock.setTimeout(() => this.drain(), 0);
+  /** Resolves once a read-back's records are delivered and applied: the connection was quiet for `quietMs`. */
+  settled(quietMs: number): Promise<void> {
+    return this.queue.settled(quietMs);
   }
 
   stop(): void {
-    this.c.clock.clearTimeout(this.drainTimer);
-    this.queue.length = 0;
+    this.queue.stop();
+    this.pendingAdds.clear();
+    this.pendingAddsTotal = 0;
   }
 
-  private drain(): void {
-    this.drainTimer = undefined;
-    const until = this.c.clock.monotonic() + SLICE_MS;
-    while (this.queueHead < this.queue.length && this.c.clock.monotonic() < until) {
-      const m = this.queue[this.queueHead++];
-      if ('readBack' in m) {
-        if (m.readBack === 'begin') this.generation += 1;
-        else this.dropUnseen();
-        continue;
-      }
-      this.queuedBytes -= m.payload.length;
-      if (m.device === undefined) this.onAgent(m.site, m.agent, m.payload);
-      else this.onDevice(m.site, m.agent, m.device, m.payload);
-    }
-    if (this.queueHead < this.queue.length) {
-      this.drainTimer = this.c.clock.setTimeout(() => this.drain(), 0);
+  private apply(m: Pending): void {
+    if ('readBack' in m) {
+      if (m.readBack === 'begin') this.generation += 1;
+      else this.dropUnseen();
       return;
     }
-    this.queue.length = 0;
-    this.queueHead = 0;
+    if (m.adds) this.reserve(`${m.agent}@${m.site}`, -1);
+    if (m.device === undefined) this.onAgent(m.site, m.agent, m.payload);
+    else this.onDevice(m.site, m.agent, m.device, m.payload);
   }
 
   onAgent(site: string, agent: string, payload: Buffer): void {
@@ -174,7 +179,7 @@ export class SiteImport {
       entry.online = true;
       entry.version = 0;
       if (entry.devices.size > 0)
-        this.apply(key, site, entry, { added: [...entry.devices.values()].map((h) => h.device) });
+        this.applyChange(key, site, entry, { added: [...entry.devices.values()].map((h) => h.device) });
     }
   }
 
@@ -186,29 +191,40 @@ export class SiteImport {
       if (!entry || !held) return;
       entry.devices.delete(id);
       this.account(-1, -held.bytes);
-      this.apply(key, site, entry, { removed: [id] });
+      this.applyChange(key, site, entry, { removed: [id] });
       if (entry.devices.size === 0 && entry.online) this.drop(key);
       return;
     }
     const where = `${site}/${agent}/${id}`;
-    if (payload.length > this.limits.recordBytes) return this.refuse('record-bytes', where, `${payload.length} bytes`);
+    const held = entry?.devices.get(id);
+    // Bounds first, from the topic and the payload's length alone: past a bound nothing is parsed.
+    const bytes = payload.length;
+    const bound = bytes > this.limits.recordBytes ? 'record-bytes' : this.boundReached(entry, held, bytes);
+    if (bound) return this.refuse(bound, where, bound === 'record-bytes' ? `${bytes} bytes` : undefined);
     const device = this.parse(payload, id, where);
     if (!device) return;
-    const held = entry?.devices.get(id);
     if (held) held.seen = this.generation;
     if (held && sameDevice(held.device, device)) return;
-    const bytes = payload.length;
-    if (!held) {
-      if (!entry && this.imported.size >= this.limits.agents) return this.refuse('agents', where);
-      if (entry && entry.devices.size >= this.limits.devicesPerAgent) return this.refuse('devices-per-agent', where);
-      if (this.devicesHeld >= this.limits.devices) return this.refuse('devices', where);
-    }
-    if (this.bytesHeld - (held?.bytes ?? 0) + bytes > this.limits.bytes) return this.refuse('bytes', where);
     const target = entry ?? { devices: new Map(), version: 0, online: true };
     this.imported.set(key, target);
     target.devices.set(id, { device, bytes, seen: this.generation });
     this.account(held ? 0 : 1, bytes - (held?.bytes ?? 0));
-    this.apply(key, site, target, held ? { updated: [device] } : { added: [device] });
+    this.applyChange(key, site, target, held ? { updated: [device] } : { added: [device] });
+  }
+
+  /** The bound a record of `bytes` would pass, when it is not held yet (`held` undefined) or replaces `held`. */
+  private boundReached(
+    entry: ImportedAgent | undefined,
+    held: { bytes: number } | undefined,
+    bytes: number,
+  ): RefusalReason | undefined {
+    if (!held) {
+      if (!entry && this.imported.size >= this.limits.agents) return 'agents';
+      if (entry && entry.devices.size >= this.limits.devicesPerAgent) return 'devices-per-agent';
+      if (this.devicesHeld >= this.limits.devices) return 'devices';
+    }
+    if (this.bytesHeld - (held?.bytes ?? 0) + bytes > this.limits.bytes) return 'bytes';
+    return undefined;
   }
 
   private dropUnseen(): void {
@@ -239,7 +255,7 @@ export class SiteImport {
     return undefined;
   }
 
-  private apply(key: string, site: string, entry: ImportedAgent, change: Partial<Omit<Delta, 'version'>>): void {
+  private applyChange(key: string, site: string, entry: ImportedAgent, change: Partial<Omit<Delta, 'version'>>): void {
     if (!entry.online) return;
     const directory = this.c.directory;
     directory.ensureOrigin(key, { site, remote: true });

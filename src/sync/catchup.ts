@@ -20,15 +20,13 @@ class CatchupFailure extends Error {
 
 /**
  * Point-to-point catch-up: one state per origin life, a bounded queue behind a few connection slots, a
- * request budget per origin, and backoff after failures (longer for agents that never answered).
+ * request budget per origin, and backoff after failures (longer for agents that never answered for a minute).
  */
 export class Catchup {
   private readonly queue: string[] = [];
   private active = 0;
   /** Catch-up requests per origin: forged or buggy signals cannot turn into a request storm. */
   private readonly budget: TokenBuckets;
-  /** Retries at the short ceiling left for agents that never answered, shared by all of them. */
-  private readonly quickRetries: TokenBuckets;
 
   constructor(
     private readonly s: SyncContext,
@@ -36,8 +34,6 @@ export class Catchup {
     private readonly onNewLife: (peer: Peer, incarnation: number, version: number, signal: string) => void,
   ) {
     this.budget = new TokenBuckets(s.c.clock, 10, 20);
-    const quick = SYNC_LIMITS.unverifiedQuickRetries;
-    this.quickRetries = new TokenBuckets(s.c.clock, quick.perSecond, quick.burst, 1);
   }
 
   /** Origins whose catch-up is under way or pending. */
@@ -119,6 +115,7 @@ export class Catchup {
     } catch (err) {
       if (!this.s.running()) return;
       failed = true;
+      if (r.failures === 0) r.failingSince = this.s.c.clock.monotonic();
       r.failures += 1;
       if (!useAlternate) this.s.unreachable(peer.name);
       this.s.c.metrics.catchupRequests.inc({ result: 'failed' });
@@ -208,16 +205,15 @@ export class Catchup {
   }
 
   /**
-   * 100 ms doubling to 5 s. Past that, an agent that never answered waits up to 60 s, unless a quick retry
-   * shared by all such agents is left: its requests may have failed only while the network did (a cut, a
-   * partition), and its heartbeats say nothing about its endpoint, so a long wait would keep it alive with
-   * no devices for up to 90 s after the network heals.
+   * 100 ms doubling to 5 s; for an agent that never answered, to 60 s once its requests have failed for a
+   * minute (a made-up name never answers). Within that minute its failures may be the network's alone,
+   * and a long wait would show it alive with no devices for up to 90 s after the network heals.
    */
   private backoffMs(peer: Peer, r: OriginReplica): number {
     const exponential = 100 * 2 ** Math.max(0, r.failures - 1);
-    if (exponential <= SYNC_LIMITS.retryMaxMs || peer.verified || this.quickRetries.take('unverified'))
-      return Math.min(exponential, SYNC_LIMITS.retryMaxMs);
-    return Math.min(exponential, SYNC_LIMITS.unverifiedRetryMaxMs);
+    const failingFor = this.s.c.clock.monotonic() - r.failingSince;
+    const quick = peer.verified || failingFor < SYNC_LIMITS.unverifiedQuickRetryMs;
+    return Math.min(exponential, quick ? SYNC_LIMITS.retryMaxMs : SYNC_LIMITS.unverifiedRetryMaxMs);
   }
 
   private drainQueue(): void {

@@ -62,11 +62,11 @@ export const SYNC_LIMITS = {
   retryMaxMs: 5000,
   unverifiedRetryMaxMs: 60_000,
   /**
-   * Retries past 5 s of backoff that agents which never answered may still make at the 5 s ceiling: a
-   * rate for all of them together (a second, and at once), so a flood of made-up names costs no more,
-   * while a real agent whose requests failed for a while is caught up within seconds once they work.
+   * For its first minute of failed requests, an agent that never answered is retried at the 5 s ceiling
+   * too: a real one whose requests failed while it joined (a cut, a partition) is caught up within seconds
+   * once they work, while a made-up name that never answers costs the 60 s rate from then on.
    */
-  unverifiedQuickRetries: { perSecond: 1, burst: 20 },
+  unverifiedQuickRetryMs: 60_000,
   /** An unverified agent that is not alive is forgotten after this, not after an hour. */
   forgetUnverifiedMs: 120_000,
   /** Pages of one snapshot: 64 pages of 1 MiB is far more than any set the profile rules admit. */

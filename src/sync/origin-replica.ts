@@ -29,6 +29,8 @@ export class OriginReplica {
   left = false;
   catchup: CatchupState = { kind: 'idle' };
   failures = 0;
+  /** When the current run of failed catch-up requests began (monotonic ms). */
+  failingSince = 0;
   /** Peers that said (by a hint) they hold a newer version: asked when the origin does not answer. */
   alternates: Endpoint[] = [];
 

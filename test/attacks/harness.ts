@@ -49,8 +49,18 @@ export class AttackSite {
     readonly keyFile: string,
   ) {}
 
-  /** `agents` keyed agents with one device each, converged, and an attacker host on the same LAN. */
-  static async create(opts: { agents?: number; extraArgs?: string[] } = {}): Promise<AttackSite> {
+  /**
+   * `agents` keyed agents with one device each, converged, and an attacker host on the same LAN.
+   * `prepare` runs once the hosts exist and before any agent starts (a broker on the attacker's host,
+   * say); it may return arguments for some agents alone, by host name.
+   */
+  static async create(
+    opts: {
+      agents?: number;
+      extraArgs?: string[];
+      prepare?: (bed: Testbed, hosts: Host[]) => Promise<Record<string, string[]> | undefined>;
+    } = {},
+  ): Promise<AttackSite> {
     const count = opts.agents ?? 3;
     const bed = new Testbed();
     const root = await mkdtemp(join(tmpdir(), 'herald-attack-'));
@@ -63,8 +73,9 @@ export class AttackSite {
       const args = ['--key-file', keyFile, '--group', `${GROUP}:${groupPort}`, '--discovery', 'multicast'];
       const site = new NetnsSite(bed, root, [...args, ...(opts.extraArgs ?? [])], flags);
       const agents = hosts.slice(0, count);
+      const own = (await opts.prepare?.(bed, hosts)) ?? {};
       for (const h of agents) await site.writeDevice(h, `${h.name}-dev`);
-      for (const h of agents) await site.start(h);
+      for (const h of agents) await site.start(h, own[h.name]);
       if (count > 1)
         await site.allSee(
           agents.map((h) => `${h.name}/${h.name}-dev`),
@@ -95,6 +106,12 @@ export class AttackSite {
   async rssMb(host: Host): Promise<number> {
     const status = await readFile(`/proc/${this.pid(host)}/status`, 'utf8');
     return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024;
+  }
+
+  /** The highest RSS of the agent process since it started, as its kernel counted it (VmHWM), in bytes. */
+  async rssPeakBytes(host: Host): Promise<number> {
+    const status = await readFile(`/proc/${this.pid(host)}/status`, 'utf8');
+    return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
   }
 
   /** Runs a tool of tools.ts inside a host's namespace and returns its JSON result. */

@@ -142,7 +142,11 @@ export class NetnsSite {
     await rm(join(this.root, host.name, 'profiles', `${id}.yaml`));
   }
 
-  async start(host: Host): Promise<void> {
+  /**
+   * `extra`: arguments for this host alone, after the site's. `timeoutMs` for its 'agent started': a test
+   * starting dozens at once on a shared machine gives more.
+   */
+  async start(host: Host, extra: string[] = [], timeoutMs = 10_000): Promise<void> {
     const profiles = join(this.root, host.name, 'profiles');
     await mkdir(profiles, { recursive: true });
     const proc = runHerald(
@@ -161,11 +165,13 @@ export class NetnsSite {
         '--log-format',
         'json',
         ...this.extraArgs,
+        ...extra,
       ],
       { prefix: this.bed.prefix(host), nodeFlags: this.nodeFlags },
     );
-    await proc.waitFor(() => proc.logs().find((l) => l.msg === 'agent started'), 10_000, `${host.name} started`);
+    // Known before it is up, so that stopAll() also ends an agent whose start failed.
     this.agents.set(host.name, { host, proc, profiles });
+    await proc.waitFor(() => proc.logs().find((l) => l.msg === 'agent started'), timeoutMs, `${host.name} started`);
   }
 
   alive(): Host[] {

@@ -1,9 +1,11 @@
 import { Agent, type AgentComponents, type AgentExtension } from '../../src/agent/agent.js';
+import type { AgentInit } from '../../src/agent/agent-components.js';
 import { HmacEnvelope } from '../../src/protocol/hmac-envelope.js';
 import type { KeyRing } from '../../src/security/cluster-key.js';
 import type { Device } from '../../src/profiles/model.js';
 import { MemoryProfileSource } from '../../src/profiles/source.js';
 import { MemoryNetwork, type MemoryNetworkInit } from '../../src/transport/memory-network.js';
+import type { DatagramTransport, PeerClient, PeerService } from '../../src/transport/transport.js';
 import { FakeClock } from '../../src/util/clock.js';
 import { memoryLogger } from '../../src/util/logger.js';
 import { seededRandom, type Random } from '../../src/util/random.js';
@@ -28,6 +30,14 @@ export interface SimSiteOptions {
   nodeTimers?: boolean;
   /** Agents' log level; 'silent' for speed when nobody reads the logs. */
   logLevel?: 'silent' | 'info' | 'debug';
+  /** Wraps what each agent is given (a cost meter counts through these); identity when absent. */
+  wrap?: SimWrap;
+}
+
+export interface SimWrap {
+  transport(address: string, inner: DatagramTransport): DatagramTransport;
+  peers(address: string, inner: PeerClient): PeerClient;
+  service(address: string, inner: PeerService): PeerService;
 }
 
 export interface SimStartOptions {
@@ -43,6 +53,8 @@ export interface SimStartOptions {
   components?: Partial<AgentComponents>;
   /** See AgentInit.heartbeatScaling (false: the fixed-period baseline). */
   heartbeatScaling?: boolean;
+  /** Agent settings beyond the simulated ones (the protocol's options). */
+  init?: Partial<AgentInit>;
 }
 
 export class SimSite {
@@ -79,21 +91,24 @@ export class SimSite {
     const keys = opts.keys ?? this.keys;
     const envelope = keys && new HmacEnvelope(keys, this.clock);
     if (envelope) this.envelopes.set(name, envelope);
+    const wrap = this.options.wrap;
+    const transport = opts.datagrams === false ? undefined : this.network.datagramTransport(address);
+    const peers = this.network.peerClient(address);
     const agent = new Agent(
       {
         clock: this.clock,
         random: this.random,
         logger,
         profiles: source,
-        transport: opts.datagrams === false ? undefined : this.network.datagramTransport(address),
+        transport: transport && wrap ? wrap.transport(address, transport) : transport,
         extensions: opts.extensions,
         envelope,
-        peers: this.network.peerClient(address),
+        peers: wrap ? wrap.peers(address, peers) : peers,
         peerListener: (service) => {
           let stop = () => {};
           return {
             start: () => {
-              stop = this.network.servePeer({ address, port: 7771 }, service);
+              stop = this.network.servePeer({ address, port: 7771 }, wrap ? wrap.service(address, service) : service);
               return Promise.resolve(7771);
             },
             stop: () => Promise.resolve(stop()),
@@ -110,6 +125,7 @@ export class SimSite {
         heartbeatMs: this.heartbeatMs,
         heartbeatScaling: opts.heartbeatScaling,
         api: opts.api ? { host: '127.0.0.1', port: 0 } : null,
+        ...opts.init,
       },
     );
     await agent.start();

@@ -4,7 +4,9 @@ import type { ViolationKind } from './invariants.js';
 import { minimise } from './minimise.js';
 import { runSwarm, type SwarmSummary } from './pool.js';
 import { runScenario } from './run-seed.js';
-import { drawScenario, type Scenario } from './scenario.js';
+import { scaleCommand, scaleDoc } from './scale-command.js';
+import { SIM_SCALE_JSON } from './scale-report.js';
+import { drawScenario, LARGEST_SITE, type Scenario } from './scenario.js';
 
 /**
  * `npm run swarm`: many seeds of whole-site simulations under random faults, with the invariants
@@ -18,6 +20,13 @@ const whole = (value: string): number => {
   return n;
 };
 
+function sizes(value: string): number[] {
+  const list = value.split(',').map((x) => Number(x.trim()));
+  if (list.some((n) => !Number.isSafeInteger(n) || n < 2))
+    throw new InvalidArgumentError('expected site sizes of 2 or more, comma-separated');
+  return list;
+}
+
 const program = new Command('swarm')
   .description('deterministic simulation swarm: random sites and fault schedules, invariants checked per seed')
   .option('--seeds <n>', 'seeds to run (default 1000, or unbounded with --seconds)', whole)
@@ -28,10 +37,24 @@ const program = new Command('swarm')
   .option('--minimise', 'with --seed: shrink the failing fault schedule, then print the short trace')
   .option('--scenario <file>', 'replay a scenario saved by --minimise (a shrunk schedule) instead of a seed')
   .option('--kind <kind>', 'with --minimise: keep only this invariant failing (default: every one that failed)')
-  .option('--max-agents <n>', 'largest site drawn (2 to 60)', whole, 60)
+  .option(
+    '--max-agents <n>',
+    `largest site drawn (2 to ${LARGEST_SITE}; over 60, 2 % of seeds draw 61 or more)`,
+    whole,
+    60,
+  )
   .option('--workers <n>', 'worker threads (default: one per core)', whole)
   .option('--json <file>', 'write the summary (every failing seed) to this file')
   .option('--record', `add every failing seed to ${REGRESSIONS} as a known-failing regression case`)
+  .option('--scale', 'measure cost and timing at each of --sizes instead of running seeds (issue 18)')
+  .option('--sizes <list>', 'with --scale: site sizes, comma-separated', sizes, [50, 200, 500, 1000])
+  .option('--baseline', "with --scale: also run today's protocol (heartbeatScaling: false) at each size")
+  .option('--baseline-only', "with --scale: run only today's protocol")
+  .option('--devices <n>', 'with --scale: devices per agent', whole, 10)
+  .option('--idle <s>', 'with --scale: simulated seconds of the idle window', whole, 10)
+  .option('--loss-window <s>', 'with --scale: simulated seconds at 30 % datagram loss (at least)', whole, 30)
+  .option('--changes <n>', 'with --scale: changes timed at 0 % and again at 30 % loss', whole, 5)
+  .option('--scale-doc [file]', `write docs/benchmarks.md's simulator scale table from this JSON (${SIM_SCALE_JSON})`)
   .parse();
 
 const opts = program.opts<{
@@ -47,9 +70,29 @@ const opts = program.opts<{
   workers?: number;
   json?: string;
   record?: boolean;
+  scale?: boolean;
+  sizes: number[];
+  baseline?: boolean;
+  baselineOnly?: boolean;
+  devices: number;
+  idle: number;
+  lossWindow: number;
+  changes: number;
+  scaleDoc?: string | true;
 }>();
 
-if (opts.seed !== undefined || opts.scenario) await replay(opts.seed ?? 0);
+if (opts.scaleDoc) scaleDoc(opts.scaleDoc === true ? undefined : opts.scaleDoc);
+else if (opts.scale)
+  await scaleCommand({
+    sizes: opts.sizes,
+    protocols: opts.baselineOnly ? ['baseline'] : opts.baseline ? ['default', 'baseline'] : ['default'],
+    devices: opts.devices,
+    json: opts.json,
+    idleSeconds: opts.idle,
+    lossSeconds: opts.lossWindow,
+    changes: opts.changes,
+  });
+else if (opts.seed !== undefined || opts.scenario) await replay(opts.seed ?? 0);
 else await swarm();
 
 async function replay(seed: number): Promise<void> {

@@ -107,10 +107,20 @@ export function drawScenario(seed: number, opts: DrawOptions = {}): Scenario {
   }
   faults.push(...drawRegistrations(seed, names, faultMs));
   faults.sort((a, b) => a.at - b.at);
-  const mdnsOnly = agents.some((a) => a.mode === 'mdns');
-  // Quiet long enough for backoff (5 s), loss detection (3.5 liveness periods) and mDNS's slower periods.
-  const quietMs = (mdnsOnly ? 45 : 15) * heartbeatMs;
+  const quietMs = quietWindowMs(agents, heartbeatMs);
   return { seed, heartbeatMs, agents, faultMs, quietMs, faults };
+}
+
+/** The largest site `--max-agents` may allow (issue 18: sites up to 200 agents drawn in). */
+export const LARGEST_SITE = 200;
+
+/**
+ * How long the site is left alone before the final invariants: long enough for backoff (5 s), loss
+ * detection (3.5 liveness periods) and mDNS's slower periods (a liveness period of ten heartbeats).
+ */
+export function quietWindowMs(agents: AgentPlan[], heartbeatMs: number): number {
+  const mdnsOnly = agents.some((a) => a.mode === 'mdns');
+  return (mdnsOnly ? 45 : 15) * heartbeatMs;
 }
 
 function weighted(r: Random, enabled: boolean[]): number | undefined {
@@ -127,7 +137,16 @@ function weighted(r: Random, enabled: boolean[]): number | undefined {
 
 function drawAgents(r: Random, maxAgents: number): AgentPlan[] {
   const roll = r();
-  const size = roll < 0.65 ? int(r, 2, 6) : roll < 0.97 ? int(r, 7, 16) : int(r, 17, 60);
+  // Large sites are rare (2 % of seeds, issue 18) and only when allowed: with --max-agents 60 or less the
+  // draw, and so every recorded seed, stays what it was (the same random numbers are taken either way).
+  const size =
+    roll < 0.65
+      ? int(r, 2, 6)
+      : roll < 0.97
+        ? int(r, 7, 16)
+        : roll < 0.98 || maxAgents <= 60
+          ? int(r, 17, 60)
+          : int(r, 61, LARGEST_SITE);
   const n = Math.min(Math.max(2, size), Math.max(2, maxAgents));
   // Every mix shares one discovery: a multicast-only and an mDNS-only agent cannot hear each other.
   const site = r();

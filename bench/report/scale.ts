@@ -1,0 +1,133 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { ScaleResult } from '../scale/scale.js';
+import { logLineChart } from './chart.js';
+import { fmt, fmtMs, ratio, table } from './format.js';
+
+/** The scale step's table and plot, and the simulator's figures beside them when its JSON is there. */
+
+const BASELINE = 'herald-unscaled';
+
+const header = [
+  'system',
+  'agents',
+  'cold start',
+  'site multicast B/s (idle)',
+  'per agent sent / received B/s (idle)',
+  'crash seen by all, p99',
+  'change p99, 0 %',
+  'change p99, 30 %',
+  'RSS MiB / agent',
+  'CPU % / agent',
+  '÷ today: received / crash / change 0 %',
+];
+
+function changeAt(r: ScaleResult, loss: number): string {
+  const c = r.change.find((x) => x.loss === loss);
+  if (!c) return '-';
+  return c.undelivered > 0 ? `${c.undelivered} of ${c.changes} undelivered` : fmtMs(c.p99Ms);
+}
+
+function p99At(r: ScaleResult | undefined, loss: number): number {
+  return r?.change.find((x) => x.loss === loss)?.p99Ms ?? NaN;
+}
+
+function scaleRow(r: ScaleResult, today: ScaleResult | undefined): string[] {
+  const versus =
+    r.system === BASELINE || !today
+      ? ''
+      : [
+          ratio(r.receivedBytesPerSecondPerAgent, today.receivedBytesPerSecondPerAgent),
+          ratio(r.crashP99Ms, today.crashP99Ms),
+          ratio(p99At(r, 0), p99At(today, 0)),
+        ].join(' / ');
+  return [
+    r.system,
+    String(r.agents),
+    fmtMs(r.coldStartMs),
+    fmt(r.multicastBytesPerSecond, 0),
+    `${fmt(r.sentBytesPerSecondPerAgent, 0)} / ${fmt(r.receivedBytesPerSecondPerAgent, 0)}`,
+    r.crashUndetected > 0 ? `${r.crashUndetected} never` : fmtMs(r.crashP99Ms),
+    changeAt(r, 0),
+    changeAt(r, 0.3),
+    fmt(r.rssMiBPerAgent, 2),
+    fmt(r.cpuPercentPerAgent, 3),
+    versus,
+  ];
+}
+
+export function scaleTable(results: ScaleResult[]): string {
+  const today = (n: number) => results.find((r) => r.system === BASELINE && r.agents === n);
+  return table(
+    header,
+    results.map((r) => scaleRow(r, today(r.agents))),
+  );
+}
+
+/** The simulator's rows (bench/results/sim-scale.json, written by `npm run swarm -- --scale`), as far as read here. */
+interface SimRow {
+  size: number;
+  protocol: string;
+  idle: {
+    siteMulticastBytesPerSecond: number;
+    agentSentBytesPerSecond: { mean: number };
+    agentReceivedBytesPerSecond: { mean: number };
+  };
+  crash: { p99Ms: number | null };
+  change: { clean: { p99Ms: number | null }; lossy: { p99Ms: number | null } };
+  coldStart: { ms: number | null };
+}
+
+export const SIM_SCALE_JSON = 'bench/results/sim-scale.json';
+
+export function simScaleTable(file = SIM_SCALE_JSON): string | undefined {
+  if (!existsSync(file)) return undefined;
+  const report = JSON.parse(readFileSync(file, 'utf8')) as { ran?: { at?: string }; results?: SimRow[] };
+  const ms = (v: number | null) => (v === null ? 'never' : fmtMs(v));
+  const rows = (report.results ?? []).map((r) => [
+    r.protocol === 'baseline' ? 'today' : 'default',
+    String(r.size),
+    ms(r.coldStart.ms),
+    fmt(r.idle.siteMulticastBytesPerSecond, 0),
+    `${fmt(r.idle.agentSentBytesPerSecond.mean, 0)} / ${fmt(r.idle.agentReceivedBytesPerSecond.mean, 0)}`,
+    ms(r.crash.p99Ms),
+    ms(r.change.clean.p99Ms),
+    ms(r.change.lossy.p99Ms),
+  ]);
+  const head = header.slice(0, 8).map((h, i) => (i === 0 ? 'protocol' : h));
+  return `Simulator run of ${report.ran?.at ?? 'unknown date'} (\`${file}\`; payload bytes, no headers):\n\n${table(head, rows)}`;
+}
+
+/** Per-agent idle bytes received against the site's size, one line per system. */
+export function scalePlot(results: ScaleResult[]): string {
+  const sizes = [...new Set(results.map((r) => r.agents))].sort((a, b) => a - b);
+  const systems = [...new Set(results.map((r) => r.system))];
+  return logLineChart(
+    systems.map((name) => ({
+      name,
+      points: results
+        .filter((r) => r.system === name)
+        .map((r) => ({ x: r.agents, y: r.receivedBytesPerSecondPerAgent })),
+    })),
+    {
+      title: 'Idle bytes each agent receives a second',
+      xLabel: 'agents on one segment (loopback, one process)',
+      yLabel: 'bytes received a second, per agent',
+      xTicks: sizes.map((n) => ({ x: n, label: String(n) })),
+      xShare: (n) => (sizes.length > 1 ? sizes.indexOf(n) / (sizes.length - 1) : 0.5),
+      yTick: (d) => (d >= 1000 ? `${d / 1000} kB/s` : `${d} B/s`),
+      yFloor: 10,
+      yCeiling: 100,
+    },
+  );
+}
+
+/** The report's scale section, with the plot written next to docs/benchmarks.md. */
+export function scaleSection(results: ScaleResult[]): string {
+  if (results.length === 0) return '';
+  const sim = simScaleTable();
+  return (
+    '### Scale: N agents with 10 devices each, in one process on loopback (issue 18)\n\n' +
+    `${scaleTable(results)}\n\n![idle bytes per agent against site size](benchmarks-scale.svg)\n\n` +
+    (sim ? `${sim}\n\n` : '')
+  );
+}

@@ -1,0 +1,131 @@
+import type { DatagramHandler, DatagramTransport, PeerClient, PeerService } from '../../src/transport/transport.js';
+
+/** What one agent put on and took off the LAN. Bytes are payloads: UDP/IP and HTTP/TCP headers are not counted. */
+export interface AgentCost {
+  multicastSent: number;
+  multicastSentBytes: number;
+  unicastSent: number;
+  unicastSentBytes: number;
+  /** Every copy of another agent's multicast this agent's socket was handed (what its host had to wake for). */
+  multicastReceived: number;
+  multicastReceivedBytes: number;
+  unicastReceived: number;
+  unicastReceivedBytes: number;
+  /** Peer requests (catch-ups and probes) this agent made, and the answer bytes it was sent. */
+  requestsMade: number;
+  requestBytesReceived: number;
+  /** Peer requests this agent answered, and the answer bytes it sent; catch-ups are `changes` requests. */
+  requestsServed: number;
+  catchupsServed: number;
+  requestBytesServed: number;
+}
+
+export function emptyCost(): AgentCost {
+  return {
+    multicastSent: 0,
+    multicastSentBytes: 0,
+    unicastSent: 0,
+    unicastSentBytes: 0,
+    multicastReceived: 0,
+    multicastReceivedBytes: 0,
+    unicastReceived: 0,
+    unicastReceivedBytes: 0,
+    requestsMade: 0,
+    requestBytesReceived: 0,
+    requestsServed: 0,
+    catchupsServed: 0,
+    requestBytesServed: 0,
+  };
+}
+
+/**
+ * The cost model of a simulated site, by wrapping each agent's transport, peer client and peer service
+ * (the network itself is not touched). The LAN is a shared medium: one multicast is ONE transmission,
+ * counted once site-wide however many agents receive it; each receiving socket counts its copy.
+ */
+export class CostMeter {
+  readonly byAddress = new Map<string, AgentCost>();
+  /** Site-wide: transmissions on the medium (each multicast once, each unicast once) and their bytes. */
+  readonly site = { multicast: 0, multicastBytes: 0, unicast: 0, unicastBytes: 0 };
+
+  of(address: string): AgentCost {
+    let cost = this.byAddress.get(address);
+    if (!cost) this.byAddress.set(address, (cost = emptyCost()));
+    return cost;
+  }
+
+  /** Starts a new measuring window: every counter back to zero. */
+  reset(): void {
+    for (const cost of this.byAddress.values()) Object.assign(cost, emptyCost());
+    Object.assign(this.site, { multicast: 0, multicastBytes: 0, unicast: 0, unicastBytes: 0 });
+  }
+
+  transport(address: string, inner: DatagramTransport): DatagramTransport {
+    return {
+      start: (onMessage: DatagramHandler) => inner.start(this.receiver(address, onMessage)),
+      send: (data) => {
+        const cost = this.of(address);
+        cost.multicastSent += 1;
+        cost.multicastSentBytes += data.length;
+        this.site.multicast += 1;
+        this.site.multicastBytes += data.length;
+        inner.send(data);
+      },
+      sendTo: (data, to) => {
+        const cost = this.of(address);
+        cost.unicastSent += 1;
+        cost.unicastSentBytes += data.length;
+        this.site.unicast += 1;
+        this.site.unicastBytes += data.length;
+        inner.sendTo(data, to);
+      },
+      stop: () => inner.stop(),
+    };
+  }
+
+  private receiver(address: string, onMessage: DatagramHandler): DatagramHandler {
+    return (data, from, kind) => {
+      if (from.address !== address) {
+        const cost = this.of(address);
+        if (kind === 'multicast') {
+          cost.multicastReceived += 1;
+          cost.multicastReceivedBytes += data.length;
+        } else {
+          cost.unicastReceived += 1;
+          cost.unicastReceivedBytes += data.length;
+        }
+      }
+      onMessage(data, from, kind);
+    };
+  }
+
+  peers(address: string, inner: PeerClient): PeerClient {
+    return {
+      changes: (peer, request, timeoutMs) => {
+        this.of(address).requestsMade += 1;
+        return inner.changes(peer, request, timeoutMs);
+      },
+      hello: (peer, timeoutMs, withPeers, asker) => {
+        this.of(address).requestsMade += 1;
+        return inner.hello(peer, timeoutMs, withPeers, asker);
+      },
+      close: () => inner.close(),
+    };
+  }
+
+  /** The answer's bytes are measured once, where it is made, and charged to both ends. */
+  service(address: string, inner: PeerService): PeerService {
+    return {
+      handle: (route, query, from) => {
+        const answer = inner.handle(route, query, from);
+        const bytes = Buffer.byteLength(JSON.stringify(answer.body ?? null));
+        const cost = this.of(address);
+        cost.requestsServed += 1;
+        if (route === 'changes') cost.catchupsServed += 1;
+        cost.requestBytesServed += bytes;
+        this.of(from.address).requestBytesReceived += bytes;
+        return answer;
+      },
+    };
+  }
+}

@@ -1,0 +1,294 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { AgentCost } from './cost.js';
+import { ScaleSite, type ScaleProtocol, type Watch } from './scale-site.js';
+
+/** What one run measures at one site size (simulated time; wall time only in `wallSeconds`). */
+export interface ScaleResult {
+  size: number;
+  protocol: ScaleProtocol;
+  devicesPerAgent: number;
+  /** Simulated seconds of each measuring window (shortened for today's protocol at large N). */
+  windows: { idleSeconds: number; lossSeconds: number };
+  /** Phases not run (a short run): their figures are absent, not zero. */
+  skipped: string[];
+  idle: {
+    siteMulticastBytesPerSecond: number;
+    siteMulticastPerSecond: number;
+    siteUnicastBytesPerSecond: number;
+    /** Payload bytes per second per agent: datagrams (multicast copies received included) and request answers. */
+    agentSentBytesPerSecond: { mean: number; max: number };
+    agentReceivedBytesPerSecond: { mean: number; max: number };
+    requestsPerSecond: number;
+    /** Site-wide bytes of peer answers (probes over TCP and catch-ups). */
+    requestBytesPerSecond: number;
+  };
+  crash: Detection;
+  vanish: Detection;
+  falseLosses: { count: number; seconds: number };
+  change: { clean: Delivery & { datagramsPerChange: number; requestsPerChange: number }; lossy: Delivery };
+  coldStart: {
+    ms: number | null;
+    incomplete: number;
+    maxCatchupsServed: number;
+    maxRequestsServed: number;
+    /** Site-wide transmissions (multicast and unicast datagrams) until complete. */
+    datagrams: number;
+  };
+  newcomer: { ms: number | null };
+  heapBytesPerAgent: number;
+  wallSeconds: number;
+}
+
+export interface Detection {
+  p99Ms: number | null;
+  maxMs: number | null;
+  samples: number;
+  /** Agents that never saw it lost within the limit. */
+  missed: number;
+}
+
+export interface Delivery {
+  p99Ms: number | null;
+  changes: number;
+  undelivered: number;
+}
+
+export interface ScaleRunOptions {
+  size: number;
+  protocol: ScaleProtocol;
+  seed?: number;
+  devicesPerAgent?: number;
+  idleSeconds?: number;
+  lossSeconds?: number;
+  changes?: number;
+  /** Only cold start, idle, changes at 0 % and a crash: for a protocol too slow to simulate in full. */
+  short?: boolean;
+  /** Said at each phase, for a progress line. */
+  onPhase?: (phase: string) => void;
+}
+
+const LOSS = 0.3;
+const DETECT_LIMIT_MS = 30_000;
+const COLD_START_LIMIT_MS = 60_000;
+const COLD_START_SPREAD_MS = 1_000;
+
+export function percentile(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+function heapUsed(): number {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as (() => void) | undefined;
+  gc?.();
+  return process.memoryUsage().heapUsed;
+}
+
+/** One site of `size` agents through every phase, in order, on one fake clock. */
+export async function runScale(opts: ScaleRunOptions): Promise<ScaleResult> {
+  const wall = performance.now();
+  const say = opts.onPhase ?? (() => {});
+  const devicesPerAgent = opts.devicesPerAgent ?? 10;
+  const idleSeconds = opts.idleSeconds ?? 10;
+  const heapBefore = heapUsed();
+  const site = new ScaleSite(opts.seed ?? opts.size, opts.protocol, devicesPerAgent);
+  const skipped = opts.short ? ['30 % loss', 'vanish', 'newcomer'] : [];
+  try {
+    say('cold start');
+    const coldStart = await coldStartPhase(site, opts.size);
+    const heapBytesPerAgent = Math.max(0, heapUsed() - heapBefore) / opts.size;
+    say('idle');
+    const idle = await idlePhase(site, idleSeconds);
+    say('changes at 0 % loss');
+    const clean = await changePhase(site, opts.changes ?? 5, 1_000);
+    say(`${LOSS * 100} % loss`);
+    const loss = opts.short ? undefined : await lossPhase(site, opts.changes ?? 5, opts.lossSeconds ?? 30);
+    say('crash');
+    const crash = await crashPhase(site);
+    say('vanish');
+    const vanish = opts.short ? notRun : await vanishPhase(site);
+    say('newcomer');
+    const newcomer = opts.short ? { ms: null } : await newcomerPhase(site);
+    return {
+      size: opts.size,
+      protocol: opts.protocol,
+      devicesPerAgent,
+      windows: { idleSeconds, lossSeconds: loss?.falseLosses.seconds ?? 0 },
+      skipped,
+      idle,
+      crash,
+      vanish,
+      falseLosses: loss?.falseLosses ?? { count: 0, seconds: 0 },
+      change: { clean, lossy: loss?.lossy ?? { p99Ms: null, changes: 0, undelivered: 0 } },
+      coldStart,
+      newcomer,
+      heapBytesPerAgent,
+      wallSeconds: (performance.now() - wall) / 1000,
+    };
+  } finally {
+    await site.stopAll();
+  }
+}
+
+const notRun: Detection = { p99Ms: null, maxMs: null, samples: 0, missed: 0 };
+
+/** Changes at 30 % datagram loss, and every false loss of a live agent meanwhile; then loss stops. */
+async function lossPhase(site: ScaleSite, changes: number, seconds: number) {
+  site.sim.network.loss = LOSS;
+  const started = site.now();
+  site.falseLosses = 0;
+  const lossy = await changePhase(site, changes, 10_000);
+  const rest = seconds * 1000 - (site.now() - started);
+  if (rest > 0) await site.sim.clock.advance(rest);
+  const falseLosses = { count: site.falseLosses, seconds: (site.now() - started) / 1000 };
+  site.sim.network.loss = 0;
+  await site.sim.clock.advance(5_000);
+  return { lossy, falseLosses };
+}
+
+/**
+ * All N start within one heartbeat period (power back on a site: boots differ by that much), evenly
+ * spread; complete when every agent holds every other at its current version, timed from the first start.
+ * Starting all in one instant would also put every heartbeat ever after in one instant (N² deliveries
+ * at once, which the fake clock takes for a livelock past 100,000 timers).
+ */
+async function coldStartPhase(site: ScaleSite, size: number): Promise<ScaleResult['coldStart']> {
+  site.meter.reset();
+  const start = site.now();
+  for (let i = 0; i < size; i++) {
+    await site.start(`agent-${i}`, i + 1);
+    await site.sim.clock.advance(COLD_START_SPREAD_MS / size);
+  }
+  const cursor = new Map(site.names.map((n) => [n, 0]));
+  while (cursor.size > 0 && site.now() - start < COLD_START_LIMIT_MS) {
+    await site.sim.clock.advance(50);
+    for (const [viewer, from] of cursor) {
+      const at = site.holdsAll(viewer, from);
+      if (at >= site.names.length) cursor.delete(viewer);
+      else cursor.set(viewer, at);
+    }
+  }
+  const costs = [...site.meter.byAddress.values()];
+  return {
+    ms: cursor.size === 0 ? site.now() - start : null,
+    incomplete: cursor.size,
+    maxCatchupsServed: Math.max(0, ...costs.map((c) => c.catchupsServed)),
+    maxRequestsServed: Math.max(0, ...costs.map((c) => c.requestsServed)),
+    datagrams: site.meter.site.multicast + site.meter.site.unicast,
+  };
+}
+
+async function idlePhase(site: ScaleSite, seconds: number): Promise<ScaleResult['idle']> {
+  site.meter.reset();
+  await site.sim.clock.advance(seconds * 1000);
+  const costs = site.names.filter((n) => site.live.has(n)).map((n) => site.meter.of(site.addressOf(n)));
+  const sent = costs.map((c) => (c.multicastSentBytes + c.unicastSentBytes + c.requestBytesServed) / seconds);
+  const received = costs.map(
+    (c) => (c.multicastReceivedBytes + c.unicastReceivedBytes + c.requestBytesReceived) / seconds,
+  );
+  const s = site.meter.site;
+  return {
+    siteMulticastBytesPerSecond: s.multicastBytes / seconds,
+    siteMulticastPerSecond: s.multicast / seconds,
+    siteUnicastBytesPerSecond: s.unicastBytes / seconds,
+    agentSentBytesPerSecond: stats(sent),
+    agentReceivedBytesPerSecond: stats(received),
+    requestsPerSecond: sum(costs, (c) => c.requestsMade) / seconds,
+    requestBytesPerSecond: sum(costs, (c) => c.requestBytesServed) / seconds,
+  };
+}
+
+const sum = (costs: AgentCost[], f: (c: AgentCost) => number) => costs.reduce((t, c) => t + f(c), 0);
+const stats = (xs: number[]) => ({
+  mean: xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length),
+  max: Math.max(0, ...xs),
+});
+
+/** `count` changes at random origins, one at a time, each watched at every other agent until `limitMs`. */
+async function changePhase(
+  site: ScaleSite,
+  count: number,
+  limitMs: number,
+): Promise<Delivery & { datagramsPerChange: number; requestsPerChange: number }> {
+  const times: number[] = [];
+  let undelivered = 0;
+  let datagrams = 0;
+  let requests = 0;
+  for (let k = 0; k < count; k++) {
+    const live = [...site.live];
+    const origin = live[Math.floor(site.sim.random() * live.length)];
+    const own = site.meter.of(site.addressOf(origin));
+    const sentBefore = own.multicastSent + own.unicastSent;
+    const requestsBefore = site.meter.byAddress.size > 0 ? totalRequests(site) : 0;
+    const watch = site.watchVersion(origin, await site.change(origin));
+    await site.until(watch, limitMs, 1);
+    datagrams += own.multicastSent + own.unicastSent - sentBefore;
+    requests += totalRequests(site) - requestsBefore;
+    times.push(...watch.times.values());
+    undelivered += watch.missing;
+    await site.sim.clock.advance(500);
+  }
+  return {
+    p99Ms: percentile(times, 99),
+    changes: count,
+    undelivered,
+    datagramsPerChange: datagrams / count,
+    requestsPerChange: requests / count,
+  };
+}
+
+function totalRequests(site: ScaleSite): number {
+  return sum([...site.meter.byAddress.values()], (c) => c.requestsMade);
+}
+
+function detection(watch: Watch): Detection {
+  const times = [...watch.times.values()];
+  return {
+    p99Ms: percentile(times, 99),
+    maxMs: times.length > 0 ? Math.max(...times) : null,
+    samples: times.length,
+    missed: watch.missing,
+  };
+}
+
+/** A process gone: its host stays up, so its peer port refuses and its datagrams stop. */
+async function crashPhase(site: ScaleSite): Promise<Detection> {
+  const victim = [...site.live][Math.floor(site.sim.random() * site.live.size)];
+  site.live.delete(victim);
+  await site.sim.crash(victim);
+  const watch = site.watchLoss(victim);
+  await site.until(watch, DETECT_LIMIT_MS, 50);
+  return detection(watch);
+}
+
+/** A host gone: nothing answers, requests hang until their deadline, datagrams are dropped both ways. */
+async function vanishPhase(site: ScaleSite): Promise<Detection> {
+  const victim = [...site.live][Math.floor(site.sim.random() * site.live.size)];
+  site.live.delete(victim);
+  const at = site.addressOf(victim);
+  for (const other of site.names) {
+    if (other === victim) continue;
+    site.sim.network.cut(at, site.addressOf(other), true);
+    site.sim.network.cut(site.addressOf(other), at, true);
+  }
+  const watch = site.watchLoss(victim);
+  await site.until(watch, DETECT_LIMIT_MS, 50);
+  await site.agent(victim).agent.stop({ goodbye: false });
+  return detection(watch);
+}
+
+/** One more agent joins the running site: complete when it holds every live origin at its version. */
+async function newcomerPhase(site: ScaleSite): Promise<ScaleResult['newcomer']> {
+  const name = `agent-${site.names.length}`;
+  await site.start(name, site.names.length + 1);
+  const start = site.now();
+  let from = 0;
+  while (site.now() - start < DETECT_LIMIT_MS) {
+    from = site.holdsAll(name, from);
+    if (from >= site.names.length) return { ms: site.now() - start };
+    await site.sim.clock.advance(10);
+  }
+  return { ms: null };
+}
