@@ -64,7 +64,10 @@ export class Liveness {
       const silence = now - peer.lastHeard;
       if (state === 'alive') {
         const period = this.periodOf(peer, ring);
-        if (silence >= this.s.cfg.lostAfterPeriods * period) {
+        // Lost only once a probe sent in this silence went unanswered: the period can shrink under a peer
+        // (this agent became its monitor) after more silence than the new period allows had built up.
+        const probed = peer.probedAt > peer.lastHeard;
+        if (silence >= this.s.cfg.lostAfterPeriods * period && probed) {
           this.lose(peer, `not heard for ${Math.round(silence)} ms`);
           this.noticeIfRare(peer);
         } else if (
