@@ -5,6 +5,7 @@ import { fnv1a32, incarnationTag, MessageType } from '../src/protocol/messages.j
 import { HeartbeatInterval, SITE_HEARTBEAT_BUDGET } from '../src/sync/heartbeat-interval.js';
 import { MONITORS, Ring } from '../src/sync/ring.js';
 import { seededRandom } from '../src/util/random.js';
+import { generateKey, parseKeyRing } from '../src/security/cluster-key.js';
 import { device, SimSite } from './helpers/sim.js';
 
 test('the heartbeat interval is the period up to ~25 agents, then grows with the site (RTCP)', () => {
@@ -55,7 +56,8 @@ test('a heartbeat carries the interval only when it is stretched: small sites se
 
 /** A site of n agents on the memory network, joined and settled. */
 async function site(n: number, seed: number, opts: { loss?: number; scaling?: boolean; keyed?: boolean } = {}) {
-  const s = new SimSite(seed, { loss: opts.loss ?? 0 }, 1000, undefined, { logLevel: 'silent', settleTurns: 1 });
+  const keys = opts.keyed ? parseKeyRing(generateKey()) : undefined;
+  const s = new SimSite(seed, { loss: opts.loss ?? 0 }, 1000, keys, { logLevel: 'silent', settleTurns: 1 });
   for (let i = 0; i < n; i++) {
     await s.start(`agent-${i}`, [device(`d-${i}`)], { heartbeatScaling: opts.scaling, index: i + 1 });
     await s.clock.advance(5);
@@ -115,6 +117,21 @@ test('60 agents: site-wide heartbeats near the budget; a crash lost everywhere w
     .running()
     .flatMap((a) => s.running().filter((b) => b !== a && a.agent.directory.held(b.name)?.state !== 'alive'));
   assert.is(wronglyLost.length, 0, 'no live agent lost anywhere');
+  await s.stopAll();
+});
+
+test("with a key, the monitors' signed notice is believed: a crash of one of 40 is lost everywhere within 3.5 s", async () => {
+  const s = await site(40, 11, { keyed: true });
+  await s.clock.advance(20_000);
+  await s.crash('agent-20');
+  let t = 0;
+  while (s.running().some((a) => a.agent.directory.held('agent-20')!.state === 'alive') && t < 10_000) {
+    await s.clock.advance(50);
+    t += 50;
+  }
+  assert.ok(t <= 3500, `lost everywhere after ${t} ms`);
+  const believed = s.running().reduce((n, a) => n + a.agent.metrics.lostNotices.get({ result: 'believed' }), 0);
+  assert.ok(believed > 20, `most agents believed a notice (${believed}) rather than each probing`);
   await s.stopAll();
 });
 

@@ -52,6 +52,21 @@ export class Announcer {
     this.send(MessageType.solicit);
     this.newCycle();
     this.scheduleLiveness();
+    this.repeatIntroduction();
+  }
+
+  /**
+   * On a large site the next heartbeat is tens of seconds away, and an agent that lost both the
+   * announcement and the solicit would not know this one until then (hints name only known agents). So
+   * one more heartbeat follows after 1–2 liveness periods, spread by the name's hash rather than a random
+   * draw (a small site's timers and draws stay exactly as they were), and sent only if the site is large.
+   */
+  private repeatIntroduction(): void {
+    const delay = this.s.cfg.livenessPeriodMs * (1 + (fnv1a32(this.s.cfg.name) % 1000) / 1000);
+    const timer = this.s.c.clock.setTimeout(() => {
+      if (this.s.running() && this.interval.scaled(this.members())) this.send(MessageType.heartbeat);
+    }, delay);
+    timer.unref?.();
   }
 
   /** A goodbye, twice, as it cannot be repaired later. */

@@ -91,6 +91,7 @@ export class ClusterSync {
       heardFrom: (peer, hello, signal) => t.heardFrom(peer, hello, signal),
       discover: (summary) => t.learnOf(summary),
       forget: (peer) => t.forget(peer),
+      admitWaiting: () => t.admitWaiting(),
       noticeLost: (peer) => this.announcer.notice(peer.name, peer.replica.incarnation, peer.replica.heldVersion()),
     });
     this.mdns = new MdnsObserver(this.s, this.liveness, t, this.keyed, (msg, from, signal) =>
@@ -241,7 +242,7 @@ export class ClusterSync {
     const endpoint = { address: arrival.from.address, port: msg.peerPort };
     const peer =
       this.peers.get(msg.name) ??
-      this.transitions.discover(msg.name, endpoint, msg.incarnation, arrival.datagram && this.keyed);
+      this.transitions.discover(msg.name, endpoint, msg.incarnation, arrival.datagram && this.keyed, msg.version);
     if (!peer) return undefined;
     peer.quiet = undefined;
     const replay = arrival.sentAt !== undefined && arrival.sentAt <= peer.lastSentAt;

@@ -16,6 +16,8 @@ export interface LivenessHooks {
   /** A peer named in a summary: second-hand, so at most a reason to ask it. */
   discover(summary: PeerSummary): void;
   forget(peer: Peer): void;
+  /** Agents that waited for a place among the unverified: tried again each sweep. */
+  admitWaiting(): void;
   /** This agent's own check found a peer gone that others hear too rarely to notice soon: tell them. */
   noticeLost(peer: Peer): void;
 }
@@ -54,6 +56,7 @@ export class Liveness {
   }
 
   sweep(): void {
+    this.hooks.admitWaiting();
     const now = this.s.c.clock.monotonic();
     const ring = this.ring();
     for (const peer of [...this.s.peers.values()]) {

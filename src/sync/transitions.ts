@@ -6,6 +6,7 @@ import type { NameClaims } from './name-claims.js';
 import { OriginReplica } from './origin-replica.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
 import type { SyncContext } from './sync-context.js';
+import { WaitingRoom } from './waiting-room.js';
 
 /**
  * The transitions of an origin in the peer table: discovered, a new life, a goodbye, heard from by a
@@ -26,6 +27,7 @@ export class Transitions {
   ) {}
 
   private summaryAsked = false;
+  private readonly waiting = new WaitingRoom();
 
   /**
    * The first datagram of a site whose heartbeats are stretched (over ~25 agents): only about 8 answer a
@@ -95,9 +97,13 @@ export class Transitions {
    * Adds an agent heard of for the first time, if the bounds leave room. `verified`: it answered at its
    * endpoint, or spoke in a datagram signed with the site's key; any other must answer there first.
    */
-  discover(name: string, endpoint: Endpoint, incarnation: number, verified: boolean): Peer | undefined {
+  discover(name: string, endpoint: Endpoint, incarnation: number, verified: boolean, version = 0): Peer | undefined {
     const room = this.s.peers.room(verified, (p) => this.s.c.directory.held(p.name)?.state !== 'alive');
     if (!room.ok) {
+      if (room.reason === 'unverified-peers' && version > 0) {
+        const at = this.s.c.clock.monotonic();
+        this.waiting.add(name, { endpoint, incarnation, version, at });
+      }
       this.s.bounds.hit(room.reason, { agent: name, known: this.s.peers.size });
       return undefined;
     }
@@ -120,6 +126,18 @@ export class Transitions {
     this.s.c.directory.ensureOrigin(name, { address: endpoint.address, peerPort: endpoint.port });
     this.s.c.logger.info({ agent: name, address: endpoint.address }, 'agent discovered');
     return peer;
+  }
+
+  /** Agents that waited for a place among the unverified: added while places are free, then caught up. */
+  admitWaiting(): void {
+    for (const [name, w] of this.waiting.due(this.s.c.clock.monotonic())) {
+      if (!this.s.peers.get(name)) {
+        const peer = this.discover(name, w.endpoint, w.incarnation, false);
+        if (!peer) return;
+        this.parts.catchup().want(peer, w.version, 'waited');
+      }
+      this.waiting.remove(name);
+    }
   }
 
   forget(peer: Peer): void {
