@@ -9,6 +9,7 @@ export interface HeraldMetrics {
   announcementsSent: Counter; // labels: type
   announcementsReceived: Counter; // labels: type
   announcementsIgnored: Counter; // labels: reason
+  datagramsSent: Counter; // labels: kind (multicast, unicast)
   datagramBytesSent: Counter; // labels: kind (multicast, unicast)
   datagramBytesReceived: Counter; // labels: kind (multicast, unicast)
   decodeErrors: Counter; // labels: reason
@@ -55,6 +56,11 @@ function datagramMetrics(r: MetricsRegistry) {
       'herald_announcements_ignored_total',
       'Datagrams that carried nothing new (already held, own echo, other site).',
       ['reason'],
+    ),
+    datagramsSent: r.counter(
+      'herald_datagrams_sent_total',
+      'Datagrams sent, by kind: with the bytes, what they cost on the wire (28 bytes of UDP/IPv4 headers each).',
+      ['kind'],
     ),
     datagramBytesSent: r.counter(
       'herald_datagram_bytes_sent_total',

@@ -138,7 +138,9 @@ export class Announcer {
     else transport.send(sealed);
     if (type === MessageType.heartbeat && !opts.to) this.interval.sized(sealed.length);
     this.s.c.metrics.announcementsSent.inc({ type: MESSAGE_TYPE_NAMES[type] });
-    this.s.c.metrics.datagramBytesSent.inc({ kind: opts.to ? 'unicast' : 'multicast' }, sealed.length);
+    const kind = opts.to ? 'unicast' : 'multicast';
+    this.s.c.metrics.datagramsSent.inc({ kind });
+    this.s.c.metrics.datagramBytesSent.inc({ kind }, sealed.length);
   }
 
   /** A heartbeat (or announcement) just went out: the next is one interval away, drawn afresh. */

@@ -1,12 +1,19 @@
 import { jitter, type Random } from '../util/random.js';
 
 /**
- * Bytes a second of heartbeats the whole site may multicast: RTCP's fixed share of the session
- * bandwidth (RFC 3550 §6.2). About 20 heartbeats a second whatever the site's size, so a missed change
- * is still hinted within a fraction of a second, and a segment of 1,000 agents carries 1.5 kB/s.
+ * Bytes a second of heartbeats the whole site may multicast, on the wire: RTCP's fixed share of the
+ * session bandwidth (RFC 3550 §6.2). About 20 heartbeats a second whatever the site's size, so a missed
+ * change is still hinted within a fraction of a second; with mDNS's idle traffic beside it a segment of
+ * 1,000 agents stays within 2 kB/s of multicast.
  */
-export const SITE_HEARTBEAT_BUDGET = 1500;
-/** A heartbeat's size before any is seen: a short name, no hints, no key (the codec's test says ~40 B). */
+export const SITE_HEARTBEAT_BUDGET = 1200;
+/**
+ * What a datagram costs on the segment beyond its payload (UDP 8 + IPv4 20): RTCP's avg_rtcp_size counts
+ * them too (§6.3.3), and a 25-byte heartbeat is half headers, so a payload budget would let the wire
+ * carry twice the share.
+ */
+export const UDP_IPV4_HEADERS = 28;
+/** A heartbeat's size on the wire before any is seen: a short name, no hints, no key. */
 const INITIAL_MEAN_SIZE = 60;
 /** RTCP's avg_rtcp_size gain (RFC 3550 §6.3.3): one odd datagram moves the mean a little. */
 const SIZE_GAIN = 1 / 16;
@@ -14,7 +21,7 @@ const SIZE_GAIN = 1 / 16;
 /**
  * The multicast heartbeat interval of this agent: max(period, members × mean heartbeat size / budget),
  * RTCP's deterministic interval (RFC 3550 §6.3.1) with the configured period as its minimum. Up to
- * budget × period / size agents (25 with 60-byte heartbeats and 1 s) it is the period, as before, drawn
+ * budget × period / size agents (20 with 60-byte heartbeats on the wire and 1 s) it is the period, as before, drawn
  * with the same ±20 % jitter; past it, each wait is drawn uniformly in 0.5–1.5 × the interval
  * (§6.3.1), so that a site's heartbeats do not fall into step.
  */
@@ -28,9 +35,9 @@ export class HeartbeatInterval {
     private readonly budget = SITE_HEARTBEAT_BUDGET,
   ) {}
 
-  /** A multicast heartbeat sent or heard: its size moves the mean. */
+  /** A multicast heartbeat sent or heard (its payload's bytes): its size on the wire moves the mean. */
   sized(bytes: number): void {
-    this.meanSize += (bytes - this.meanSize) * SIZE_GAIN;
+    this.meanSize += (bytes + UDP_IPV4_HEADERS - this.meanSize) * SIZE_GAIN;
   }
 
   /** The mean interval with `members` agents alive on the site, this one included. */
