@@ -1,4 +1,5 @@
 import { fnv1a32 } from '../protocol/messages.js';
+import type { Peer } from './peer-table.js';
 import type { SyncContext } from './sync-context.js';
 
 /**
@@ -51,9 +52,20 @@ export class Ring {
   }
 }
 
-/** The ring of the agents this one holds alive, itself included. */
+/**
+ * Whether a peer counts as a member of the site: for RTCP's `members` and on the ring. Only an agent held
+ * alive that proved itself (a signed datagram, or an answer at its endpoint): on an open site anyone can
+ * multicast heartbeats under made-up names, chosen so that their hashes fall right after a victim's. Had
+ * they counted, they would stretch every interval, become the victim's monitors (its crash then noticed
+ * only by the backstop), and draw every such agent's unicast heartbeats to the forger's source address.
+ */
+export function isMember(s: SyncContext, peer: Peer): boolean {
+  return peer.verified && s.c.directory.held(peer.name)?.state === 'alive';
+}
+
+/** The ring of the members this one holds alive, itself included. */
 export function aliveRing(s: SyncContext): Ring {
   const alive = [s.cfg.name];
-  for (const p of s.peers.values()) if (s.c.directory.held(p.name)?.state === 'alive') alive.push(p.name);
+  for (const p of s.peers.values()) if (isMember(s, p)) alive.push(p.name);
   return new Ring(alive);
 }

@@ -1,0 +1,132 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { encodeMessage } from '../../src/protocol/codec.js';
+import { fnv1a32, MessageType } from '../../src/protocol/messages.js';
+import type { DatagramTransport } from '../../src/transport/transport.js';
+import { device, SimSite } from '../helpers/sim.js';
+
+/**
+ * The ring of issue 18 on an open (unkeyed) site: anyone may send a heartbeat under any name, and such an
+ * agent stays unverified until it answers at its endpoint. Names are cheap to choose so that their hash
+ * falls right after a victim's on the ring, where its monitors are.
+ */
+const AGENTS = 40;
+const ATTACKER = '10.0.0.200';
+
+/** Records every unicast datagram each agent sends: where its liveness heartbeats go. */
+function recordingSite(seed: number, unicast: Map<string, Set<string>>): SimSite {
+  const transport = (address: string, inner: DatagramTransport): DatagramTransport => ({
+    send: (data) => inner.send(data),
+    sendTo: (data, to) => {
+      if (!unicast.has(address)) unicast.set(address, new Set());
+      unicast.get(address)!.add(to.address);
+      inner.sendTo(data, to);
+    },
+    start: (handler) => inner.start(handler),
+    stop: () => inner.stop(),
+  });
+  return new SimSite(seed, {}, 1000, undefined, {
+    logLevel: 'silent',
+    settleTurns: 1,
+    wrap: { transport, peers: (_a, p) => p, service: (_a, s) => s },
+  });
+}
+
+/** An open site of AGENTS agents, settled. */
+async function openSite(seed: number, unicast: Map<string, Set<string>>): Promise<SimSite> {
+  const site = recordingSite(seed, unicast);
+  for (let i = 0; i < AGENTS; i++) {
+    await site.start(`agent-${i}`, [device(`d-${i}`)], { index: i + 1 });
+    await site.clock.advance(5);
+  }
+  await site.clock.advance(15_000);
+  return site;
+}
+
+/** Names whose hash lies between `victim`'s and the next real agent's on the ring: its monitors-to-be. */
+function namesAfter(victim: string, real: string[], count: number): string[] {
+  const h = fnv1a32(victim);
+  const next = Math.min(
+    ...real
+      .map(fnv1a32)
+      .map((x) => (x - h + 2 ** 32) % 2 ** 32)
+      .filter((d) => d > 0),
+  );
+  const out: string[] = [];
+  for (let i = 0; out.length < count; i++) {
+    const d = (fnv1a32(`fake-${i}`) - h + 2 ** 32) % 2 ** 32;
+    if (d > 0 && d < next) out.push(`fake-${i}`);
+  }
+  return out;
+}
+
+function heartbeat(name: string): Buffer {
+  const msg = { type: MessageType.heartbeat, site: 'sim', name, incarnation: 1, version: 0, peerPort: 7771, hints: [] };
+  return encodeMessage(msg).bytes;
+}
+
+test('forged names placed after an agent on the ring neither draw its unicast nor hide its crash', async () => {
+  const unicast = new Map<string, Set<string>>();
+  const site = await openSite(1811, unicast);
+  const victim = 'agent-3';
+  const fakes = namesAfter(
+    victim,
+    [...site.agents.keys()].filter((n) => n !== victim),
+    3,
+  );
+  unicast.clear();
+  // More made-up names stretch everyone's interval: the ring and monitors' unicast heartbeats come into play.
+  const fillers = Array.from({ length: 60 }, (_, i) => `filler-${i}`);
+  const forge = () => [...fakes, ...fillers].forEach((n) => site.network.inject(ATTACKER, heartbeat(n)));
+  for (let t = 0; t < 5000; t += 300) {
+    forge();
+    await site.clock.advance(300);
+  }
+  const reflected = [...unicast.entries()].filter(([, to]) => to.has(ATTACKER)).map(([from]) => from);
+  assert.equal(reflected, [], 'no agent sends its liveness heartbeats to where forged names were heard');
+
+  await site.crash(victim);
+  let t = 0;
+  const lostEverywhere = () =>
+    site.running().every((a) => a.name === victim || a.agent.directory.held(victim)?.state !== 'alive');
+  while (!lostEverywhere() && t < 20_000) {
+    forge();
+    await site.clock.advance(100);
+    t += 100;
+  }
+  assert.ok(t <= 4000, `the crash was lost everywhere after ${t} ms, not within 3.5 s (+ a margin)`);
+  await site.stopAll();
+});
+
+/** Multicast datagrams the real agents sent over `ms`, with `forge` run every 300 ms. */
+async function multicastOver(site: SimSite, ms: number, forge: () => void): Promise<number> {
+  const real = new Set(site.running().map((a) => a.address));
+  let sent = 0;
+  site.network.onEvent = (e) => {
+    if (e.type === 'datagram' && e.kind === undefined && real.has(e.from) && e.to === ATTACKER) sent++;
+  };
+  for (let t = 0; t < ms; t += 300) {
+    forge();
+    await site.clock.advance(300);
+  }
+  site.network.onEvent = undefined;
+  return sent;
+}
+
+test("made-up names do not stretch the real agents' heartbeat interval", async () => {
+  const site = await openSite(1812, new Map());
+  // The attacker's own socket hears the site's multicast: the count of real heartbeats, as on a LAN.
+  const listener = site.network.datagramTransport(ATTACKER);
+  await listener.start(() => {});
+  const before = await multicastOver(site, 10_000, () => {});
+  const fillers = Array.from({ length: 120 }, (_, i) => `filler-${i}`);
+  await multicastOver(site, 3000, () => fillers.forEach((n) => site.network.inject(ATTACKER, heartbeat(n))));
+  const during = await multicastOver(site, 10_000, () =>
+    fillers.forEach((n) => site.network.inject(ATTACKER, heartbeat(n))),
+  );
+  assert.ok(during >= 0.8 * before, `${during} heartbeats in 10 s under forgery, ${before} before`);
+  await listener.stop();
+  await site.stopAll();
+});
+
+test.run();
