@@ -1,4 +1,4 @@
-import { DecodeError, HEADER_OFFSETS } from '../protocol/codec.js';
+import { DecodeError } from '../protocol/codec.js';
 import { openEnvelope, type Envelope } from '../protocol/envelope.js';
 import { HeartbeatMemo } from '../protocol/heartbeat-memo.js';
 import { MESSAGE_TYPE_NAMES, MessageType, type Message } from '../protocol/messages.js';
@@ -14,6 +14,7 @@ import { LostNotices } from './lost-notices.js';
 import { NameClaims } from './name-claims.js';
 import { MdnsObserver, type Advert } from './mdns-observer.js';
 import { PeerTable, sameEndpoint, type Peer } from './peer-table.js';
+import { sizesInterval } from './ring.js';
 import {
   BoundsLog,
   datagramCounters,
@@ -169,8 +170,6 @@ export class ClusterSync {
   private onDatagram(data: Uint8Array, from: Endpoint, kind: DatagramKind): void {
     if (!this.running) return;
     this.hot.bytesReceived[kind].inc(data.length);
-    if (kind === 'multicast' && data[HEADER_OFFSETS.type] === MessageType.heartbeat)
-      this.announcer.interval.sized(data.length);
     let msg: Message;
     try {
       msg = this.heartbeats.decode(this.envelope.open(data));
@@ -186,6 +185,7 @@ export class ClusterSync {
       return;
     }
     if (msg.site !== this.cfg.site) return this.c.metrics.announcementsIgnored.inc({ reason: 'other-site' });
+    if (sizesInterval(this.s, this.keyed, msg, from, kind)) this.announcer.interval.sized(data.length);
     this.onMessage(msg, { from, datagram: true, sentAt: this.envelope.sentAt?.(data) });
   }
 

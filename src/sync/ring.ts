@@ -1,4 +1,5 @@
-import { fnv1a32 } from '../protocol/messages.js';
+import { fnv1a32, MessageType, type Message } from '../protocol/messages.js';
+import type { DatagramKind, Endpoint } from '../transport/transport.js';
 import type { Peer } from './peer-table.js';
 import type { SyncContext } from './sync-context.js';
 
@@ -61,6 +62,24 @@ export class Ring {
  */
 export function isMember(s: SyncContext, peer: Peer): boolean {
   return peer.verified && s.c.directory.held(peer.name)?.state === 'alive';
+}
+
+/**
+ * Whether a datagram may move the mean heartbeat size that stretches every interval (RTCP's avg_rtcp_size):
+ * a member's multicast heartbeat only. Counted before the envelope was opened, 40 large junk datagrams on a
+ * keyed site made every agent's heartbeats ten times rarer; on an open site, made-up names could too.
+ */
+export function sizesInterval(
+  s: SyncContext,
+  keyed: boolean,
+  msg: Message,
+  from: Endpoint,
+  kind: DatagramKind,
+): boolean {
+  if (kind !== 'multicast' || msg.type !== MessageType.heartbeat) return false;
+  if (keyed || msg.name === s.cfg.name) return true;
+  const peer = s.peers.get(msg.name);
+  return peer !== undefined && peer.verified && peer.endpoint.address === from.address;
 }
 
 /** The ring of the members this one holds alive, itself included. */
