@@ -222,7 +222,7 @@ export class ClusterSync {
         this.catchup.want(peer, msg.version, arrival.signal ?? 'heartbeat');
         break;
       case MessageType.notice:
-        return arrival.replay ? undefined : this.notices.receive(peer, msg.hints);
+        return arrival.replay ? undefined : this.notices.receive(peer, msg.hints, arrival.from);
     }
     if (arrival.datagram)
       receiveHints(this.s, this.parts, msg.hints, { address: arrival.from.address, port: msg.peerPort });

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { encodeMessage } from '../../src/protocol/codec.js';
-import { fnv1a32, MessageType } from '../../src/protocol/messages.js';
+import { fnv1a32, incarnationTag, MessageType } from '../../src/protocol/messages.js';
 import type { DatagramTransport } from '../../src/transport/transport.js';
 import { device, SimSite } from '../helpers/sim.js';
 
@@ -126,6 +126,39 @@ test("made-up names do not stretch the real agents' heartbeat interval", async (
   );
   assert.ok(during >= 0.8 * before, `${during} heartbeats in 10 s under forgery, ${before} before`);
   await listener.stop();
+  await site.stopAll();
+});
+
+/** A lost notice naming `subject`'s current life, under `reporter`'s name (made up, or a real agent's). */
+function notice(site: SimSite, reporter: string, subject: string): Buffer {
+  const tag = incarnationTag(site.agents.get(subject)!.incarnation);
+  const hints = [{ nameHash: fnv1a32(subject), incarnationTag: tag, version: 1 }];
+  const incarnation = site.agents.get(reporter)?.incarnation ?? 1;
+  return encodeMessage({
+    type: MessageType.notice,
+    site: 'sim',
+    name: reporter,
+    incarnation,
+    version: 0,
+    peerPort: 7771,
+    hints,
+  }).bytes;
+}
+
+test("a forged lost notice draws no probes at the named agent: only its monitors' word counts", async () => {
+  const site = await openSite(1813, new Map());
+  const subject = site.agents.get('agent-3')!;
+  let probes = 0;
+  site.network.onEvent = (e) => {
+    if (e.type === 'rpc' && e.route === 'hello' && e.to.startsWith(`${subject.address}:`)) probes++;
+  };
+  // Under a made-up name, and under a real agent's name from the forger's own address.
+  site.network.inject(ATTACKER, notice(site, 'fake-reporter', 'agent-3'));
+  await site.clock.advance(1100);
+  site.network.inject(ATTACKER, notice(site, 'agent-8', 'agent-3'));
+  await site.clock.advance(500);
+  site.network.onEvent = undefined;
+  assert.ok(probes <= 2, `one datagram drew ${probes} probes at the named agent`);
   await site.stopAll();
 });
 
