@@ -207,7 +207,7 @@ export class ClusterSync {
     else this.c.metrics.announcementsReceived.inc({ type });
 
     const peer = this.arrive(msg, arrival);
-    if (!peer) return;
+    if (!peer || arrival.replay) return; // a replay or copy asks nothing: a captured solicit drew answers
     switch (msg.type) {
       case MessageType.goodbye:
         return this.transitions.goodbye(peer, 'goodbye', arrival.datagram);
@@ -222,7 +222,7 @@ export class ClusterSync {
         this.catchup.want(peer, msg.version, arrival.signal ?? 'heartbeat');
         break;
       case MessageType.notice:
-        return arrival.replay ? undefined : this.notices.receive(peer, msg.hints, arrival.from);
+        return this.notices.receive(peer, msg.hints, arrival.from);
     }
     if (arrival.datagram)
       receiveHints(this.s, this.parts, msg.hints, { address: arrival.from.address, port: msg.peerPort });

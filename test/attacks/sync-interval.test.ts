@@ -60,4 +60,31 @@ test("unsigned datagrams that look like large heartbeats do not stretch a keyed 
   await site.stopAll();
 });
 
+test('replays of a captured signed solicit do not make the site heartbeat faster', async () => {
+  const site = new SimSite(1822, {}, 1000, parseKeyRing(generateKey()), { logLevel: 'silent', settleTurns: 1 });
+  // The attacker captures agent-0's solicit as it starts (any datagram on the segment can be recorded).
+  let captured: Uint8Array | undefined;
+  site.network.onSend = (from, data) => {
+    if (from === '10.0.0.1' && captured === undefined && data[3] === MessageType.solicit) captured = data;
+  };
+  for (let i = 0; i < AGENTS; i++) {
+    await site.start(`agent-${i}`, [device(`d-${i}`)], { index: i + 1 });
+    await site.clock.advance(5);
+  }
+  site.network.onSend = undefined;
+  assert.ok(captured, 'a solicit was captured');
+  const listener = site.network.datagramTransport(ATTACKER);
+  await listener.start(() => {});
+  await site.clock.advance(10_000);
+  const before = await multicastOver(site, 10_000);
+  let during = 0;
+  for (let i = 0; i < 20; i++) {
+    site.network.inject('10.0.0.1', captured);
+    during += await multicastOver(site, 500);
+  }
+  assert.ok(during <= 1.5 * before, `${during} datagrams in 10 s of replays, ${before} before`);
+  await listener.stop();
+  await site.stopAll();
+});
+
 test.run();
