@@ -258,13 +258,13 @@ export class ClusterSync {
       return undefined;
     }
     // After a new life, so that its first datagram sets the mark its replays are judged by.
-    const fresh = this.fresh(peer, arrival);
-    if (!fresh) return peer;
-    if (arrival.datagram)
-      [peer.datagram, peer.intervalMs] = [{ address: endpoint.address, port: arrival.from.port }, msg.intervalMs];
+    if (!this.fresh(peer, arrival)) return peer;
     if (msg.intervalMs !== undefined) this.transitions.joiningLargeSite(peer);
-    // A source address follows authenticated content only once a probe there answers as this agent.
-    if (sameEndpoint(endpoint, peer.endpoint)) this.liveness.heard(peer);
+    // Address, unicast target and interval follow authenticated content once a probe there answers as it.
+    const here = sameEndpoint(endpoint, peer.endpoint);
+    if (here && arrival.datagram)
+      [peer.datagram, peer.intervalMs] = [{ address: endpoint.address, port: arrival.from.port }, msg.intervalMs];
+    if (here) this.liveness.heard(peer);
     else void this.liveness.probe(peer, endpoint);
     return peer;
   }

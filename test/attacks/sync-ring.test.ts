@@ -162,4 +162,27 @@ test("a forged lost notice draws no probes at the named agent: only its monitors
   await site.stopAll();
 });
 
+test("a heartbeat under a real agent's name from another address redirects none of its monitors' traffic", async () => {
+  const unicast = new Map<string, Set<string>>();
+  const site = recordingSite(1814, unicast);
+  for (let i = 0; i < 60; i++) {
+    await site.start(`agent-${i}`, [device(`d-${i}`)], { index: i + 1 });
+    await site.clock.advance(5);
+  }
+  await site.clock.advance(15_000);
+  unicast.clear();
+  // Every agent's name, from the forger's own address: each is some agents' monitor.
+  const names = [...site.agents.values()];
+  for (let t = 0; t < 5000; t += 500) {
+    for (const a of names) {
+      const msg = { type: MessageType.heartbeat, site: 'sim', name: a.name, incarnation: a.incarnation, version: 0 };
+      site.network.inject(ATTACKER, encodeMessage({ ...msg, peerPort: 7771, hints: [], intervalMs: 3_600_000 }).bytes);
+    }
+    await site.clock.advance(500);
+  }
+  const redirected = [...unicast.entries()].filter(([, to]) => to.has(ATTACKER)).map(([from]) => from);
+  assert.equal(redirected, [], 'no unicast heartbeat goes to the forger');
+  await site.stopAll();
+});
+
 test.run();
