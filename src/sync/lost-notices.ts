@@ -36,8 +36,9 @@ export class LostNotices {
     const ring = open ? aliveRing(this.s) : undefined;
     for (const hint of hints) {
       if (hint.nameHash === this.selfHash) {
+        // A notice about an earlier life of this agent is true: nothing to refute.
         if (hint.incarnationTag === this.selfTag) this.parts.announcer.refute();
-        counted('refuted');
+        counted(hint.incarnationTag === this.selfTag ? 'refuted' : 'ignored');
         continue;
       }
       const peer = this.s.peers.byHash(hint.nameHash);
