@@ -170,16 +170,18 @@ test('an unsigned lost notice about a live agent only makes others probe it: it 
   const s = await site(40, 10);
   await s.clock.advance(20_000);
   const target = s.agents.get('agent-3')!;
+  // In the name of one of its monitors, from that monitor's address: anyone else's notice is ignored.
+  const monitor = s.agents.get(new Ring(s.agents.keys()).monitorsOf('agent-3')[0])!;
   const notice = encodeMessage({
     type: MessageType.notice,
     site: 'sim',
-    name: 'agent-9',
-    incarnation: s.agents.get('agent-9')!.incarnation,
+    name: monitor.name,
+    incarnation: monitor.incarnation,
     version: 1,
     peerPort: 7771,
     hints: [{ nameHash: fnv1a32('agent-3'), incarnationTag: incarnationTag(target.incarnation), version: 1 }],
   }).bytes;
-  s.network.inject('10.0.0.10', notice);
+  s.network.inject(monitor.address, notice);
   for (let i = 0; i < 20; i++) {
     await s.clock.advance(100);
     for (const a of s.running()) assert.is(a.agent.directory.held('agent-3')?.state ?? 'alive', 'alive');

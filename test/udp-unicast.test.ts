@@ -1,6 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { DatagramKind, Endpoint } from '../src/transport/transport.js';
+import { createSocket } from 'node:dgram';
+import { onLinkOf } from '../src/mdns/mdns-socket.js';
 import { UdpMulticastTransport } from '../src/transport/udp-multicast.js';
 import { testGroupPort } from './helpers/process.js';
 import { until } from './helpers/until.js';
@@ -52,6 +54,39 @@ test('a unicast to the source of a multicast datagram reaches that agent alone, 
   } finally {
     await a.udp.stop();
     await b.udp.stop();
+  }
+});
+
+/**
+ * The endpoint socket is bound to the interface address, so a routed datagram from anywhere would reach
+ * it (the group socket never hears one: TTL 1, bound to the group). Here the link is 127.0.0.1/32, and
+ * 127.0.0.2 stands for a sender off it.
+ */
+test('a unicast datagram from off the link is dropped unread and reported; one from the link is heard', async () => {
+  const offLink: string[] = [];
+  const udp = new UdpMulticastTransport({
+    group: '239.255.70.70',
+    port: testGroupPort(),
+    interfaceAddress: '127.0.0.1',
+    onLink: onLinkOf('127.0.0.1', '255.255.255.255'),
+    onOffLink: (from) => offLink.push(from.address),
+  });
+  const heard: string[] = [];
+  await udp.start((data) => heard.push(Buffer.from(data).toString()));
+  const senders = ['127.0.0.2', '127.0.0.1'].map(() => createSocket('udp4'));
+  try {
+    const to = udp.localEndpoint()!;
+    await new Promise<void>((r) => senders[0].bind(0, '127.0.0.2', r));
+    await new Promise<void>((r) => senders[1].bind(0, '127.0.0.1', r));
+    senders[0].send('from afar', to.port, to.address);
+    await until(() => offLink.length === 1, 2000, 'the off-link datagram is reported');
+    senders[1].send('from the link', to.port, to.address);
+    await until(() => heard.includes('from the link'), 2000, 'the on-link datagram is heard');
+    assert.equal(offLink, ['127.0.0.2']);
+    assert.not.ok(heard.includes('from afar'), 'the off-link datagram is not handed on');
+  } finally {
+    senders.forEach((s) => s.close());
+    await udp.stop();
   }
 });
 

@@ -3,6 +3,8 @@ import { EXIT, OptionError, type AgentConfig, type HostPort } from '../config/op
 import type { ApiComponents } from '../http/api-server.js';
 import { PeerHttpServer } from '../http/peer-server.js';
 import { createHeraldMetrics, type HeraldMetrics } from '../metrics/herald-metrics.js';
+import { netmaskOf } from '../mdns/mdns-discovery.js';
+import { onLinkOf } from '../mdns/mdns-socket.js';
 import { FolderProfileSource } from '../profiles/source.js';
 import { FileRegistrationStore } from '../registration/store.js';
 import { HmacEnvelope } from '../protocol/hmac-envelope.js';
@@ -119,6 +121,12 @@ function datagramTransport(config: AgentConfig, interfaceAddress: string, io: Ho
     group: config.group.host,
     port: config.group.port,
     interfaceAddress,
+    onLink: onLinkOf(interfaceAddress, netmaskOf(interfaceAddress)),
+    onOffLink: (from) => {
+      metrics.invalidInput.inc({ source: 'datagram', reason: 'off-link' });
+      if (rejectedLog.allow(`${from.address}:datagram-off-link`))
+        logger.warn({ from: from.address }, 'dropped a unicast datagram from off the link');
+    },
     // A link that is down fails every send: said once a minute per cause, not once a datagram.
     onError: (err) => {
       if (socketLog.allow((err as NodeJS.ErrnoException).code ?? 'unknown'))

@@ -271,7 +271,7 @@ export class MdnsDiscovery implements AgentExtension {
 }
 
 /** The netmask of the interface holding `address`; a host route when it is not found. */
-function netmaskOf(address: string): string {
+export function netmaskOf(address: string): string {
   for (const list of Object.values(networkInterfaces()))
     for (const a of list ?? []) if (a.family === 'IPv4' && a.address === address) return a.netmask;
   return address.startsWith('127.') ? '255.0.0.0' : '255.255.255.255';

@@ -1,4 +1,4 @@
-import { DecodeError, HEADER_OFFSETS } from '../protocol/codec.js';
+import { DecodeError } from '../protocol/codec.js';
 import { openEnvelope, type Envelope } from '../protocol/envelope.js';
 import { HeartbeatMemo } from '../protocol/heartbeat-memo.js';
 import { MESSAGE_TYPE_NAMES, MessageType, type Message } from '../protocol/messages.js';
@@ -14,6 +14,7 @@ import { LostNotices } from './lost-notices.js';
 import { NameClaims } from './name-claims.js';
 import { MdnsObserver, type Advert } from './mdns-observer.js';
 import { PeerTable, sameEndpoint, type Peer } from './peer-table.js';
+import { sizesInterval } from './ring.js';
 import {
   BoundsLog,
   datagramCounters,
@@ -169,8 +170,6 @@ export class ClusterSync {
   private onDatagram(data: Uint8Array, from: Endpoint, kind: DatagramKind): void {
     if (!this.running) return;
     this.hot.bytesReceived[kind].inc(data.length);
-    if (kind === 'multicast' && data[HEADER_OFFSETS.type] === MessageType.heartbeat)
-      this.announcer.interval.sized(data.length);
     let msg: Message;
     try {
       msg = this.heartbeats.decode(this.envelope.open(data));
@@ -186,6 +185,7 @@ export class ClusterSync {
       return;
     }
     if (msg.site !== this.cfg.site) return this.c.metrics.announcementsIgnored.inc({ reason: 'other-site' });
+    if (sizesInterval(this.s, this.keyed, msg, from, kind)) this.announcer.interval.sized(data.length);
     this.onMessage(msg, { from, datagram: true, sentAt: this.envelope.sentAt?.(data) });
   }
 
@@ -207,7 +207,7 @@ export class ClusterSync {
     else this.c.metrics.announcementsReceived.inc({ type });
 
     const peer = this.arrive(msg, arrival);
-    if (!peer) return;
+    if (!peer || arrival.replay) return; // a replay or copy asks nothing: a captured solicit drew answers
     switch (msg.type) {
       case MessageType.goodbye:
         return this.transitions.goodbye(peer, 'goodbye', arrival.datagram);
@@ -222,7 +222,7 @@ export class ClusterSync {
         this.catchup.want(peer, msg.version, arrival.signal ?? 'heartbeat');
         break;
       case MessageType.notice:
-        return arrival.replay ? undefined : this.notices.receive(peer, msg.hints);
+        return this.notices.receive(peer, msg.hints, arrival.from);
     }
     if (arrival.datagram)
       receiveHints(this.s, this.parts, msg.hints, { address: arrival.from.address, port: msg.peerPort });
@@ -258,13 +258,13 @@ export class ClusterSync {
       return undefined;
     }
     // After a new life, so that its first datagram sets the mark its replays are judged by.
-    const fresh = this.fresh(peer, arrival);
-    if (!fresh) return peer;
-    if (arrival.datagram)
-      [peer.datagram, peer.intervalMs] = [{ address: endpoint.address, port: arrival.from.port }, msg.intervalMs];
+    if (!this.fresh(peer, arrival)) return peer;
     if (msg.intervalMs !== undefined) this.transitions.joiningLargeSite(peer);
-    // A source address follows authenticated content only once a probe there answers as this agent.
-    if (sameEndpoint(endpoint, peer.endpoint)) this.liveness.heard(peer);
+    // Address, unicast target and interval follow authenticated content once a probe there answers as it.
+    const here = sameEndpoint(endpoint, peer.endpoint);
+    if (here && arrival.datagram)
+      [peer.datagram, peer.intervalMs] = [{ address: endpoint.address, port: arrival.from.port }, msg.intervalMs];
+    if (here) this.liveness.heard(peer);
     else void this.liveness.probe(peer, endpoint);
     return peer;
   }

@@ -3,7 +3,7 @@ import { PeerRequestError } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
 import { SYNC_LIMITS } from './config.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
-import { Ring } from './ring.js';
+import { isMember, Ring } from './ring.js';
 import type { SyncContext } from './sync-context.js';
 
 /** A stretched peer's silence is judged by non-monitors in periods of this many of its intervals. */
@@ -99,12 +99,12 @@ export class Liveness {
     return ring?.watches(this.s.cfg.name, peer.name) ? period : BACKSTOP_INTERVALS * peer.intervalMs;
   }
 
-  /** The ring of alive agents, when some peer's interval needs it (a small site never builds one). */
+  /** The ring of alive members, when some peer's interval needs it (a small site never builds one). */
   private ring(): Ring | undefined {
     const alive: string[] = [this.s.cfg.name];
     let scaled = false;
     for (const p of this.s.peers.values()) {
-      if (this.s.c.directory.held(p.name)?.state !== 'alive') continue;
+      if (!isMember(this.s, p)) continue;
       alive.push(p.name);
       scaled ||= (p.intervalMs ?? 0) > this.s.cfg.livenessPeriodMs;
     }

@@ -1,4 +1,5 @@
 import { fnv1a32, incarnationTag, type Hint } from '../protocol/messages.js';
+import type { Endpoint } from '../transport/transport.js';
 import type { Announcer } from './announcer.js';
 import type { Liveness } from './liveness.js';
 import type { Peer } from './peer-table.js';
@@ -25,17 +26,31 @@ export class LostNotices {
     this.selfTag = incarnationTag(s.cfg.incarnation);
   }
 
-  receive(reporter: Peer, hints: readonly Hint[]): void {
+  receive(reporter: Peer, hints: readonly Hint[], from: Endpoint): void {
     const counted = (result: string) => this.s.c.metrics.lostNotices.inc({ result });
+    // Without a key a notice is no one's word: one datagram made every agent of the site probe the agent
+    // it named (N connections, a summary on every fourth). Only a verified member heard at its own address
+    // is listened to, and only about an agent it watches on the ring, as the monitors who send notices do.
+    const open = !this.parts.keyed;
+    if (open && !(reporter.verified && reporter.endpoint.address === from.address)) return counted('ignored');
+    const ring = open ? aliveRing(this.s) : undefined;
     for (const hint of hints) {
       if (hint.nameHash === this.selfHash) {
+        // A notice about an earlier life of this agent is true: nothing to refute.
         if (hint.incarnationTag === this.selfTag) this.parts.announcer.refute();
-        counted('refuted');
+        counted(hint.incarnationTag === this.selfTag ? 'refuted' : 'ignored');
         continue;
       }
       const peer = this.s.peers.byHash(hint.nameHash);
       const alive = peer !== undefined && this.s.c.directory.held(peer.name)?.state === 'alive';
-      if (!peer || !alive || peer === reporter || incarnationTag(peer.replica.incarnation) !== hint.incarnationTag) {
+      const stranger = ring !== undefined && peer !== undefined && !ring.watches(reporter.name, peer.name);
+      if (
+        !peer ||
+        !alive ||
+        peer === reporter ||
+        stranger ||
+        incarnationTag(peer.replica.incarnation) !== hint.incarnationTag
+      ) {
         counted('ignored');
         continue;
       }

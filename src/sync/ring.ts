@@ -1,4 +1,6 @@
-import { fnv1a32 } from '../protocol/messages.js';
+import { fnv1a32, MessageType, type Message } from '../protocol/messages.js';
+import type { DatagramKind, Endpoint } from '../transport/transport.js';
+import type { Peer } from './peer-table.js';
 import type { SyncContext } from './sync-context.js';
 
 /**
@@ -51,9 +53,38 @@ export class Ring {
   }
 }
 
-/** The ring of the agents this one holds alive, itself included. */
+/**
+ * Whether a peer counts as a member of the site: for RTCP's `members` and on the ring. Only an agent held
+ * alive that proved itself (a signed datagram, or an answer at its endpoint): on an open site anyone can
+ * multicast heartbeats under made-up names, chosen so that their hashes fall right after a victim's. Had
+ * they counted, they would stretch every interval, become the victim's monitors (its crash then noticed
+ * only by the backstop), and draw every such agent's unicast heartbeats to the forger's source address.
+ */
+export function isMember(s: SyncContext, peer: Peer): boolean {
+  return peer.verified && s.c.directory.held(peer.name)?.state === 'alive';
+}
+
+/**
+ * Whether a datagram may move the mean heartbeat size that stretches every interval (RTCP's avg_rtcp_size):
+ * a member's multicast heartbeat only. Counted before the envelope was opened, 40 large junk datagrams on a
+ * keyed site made every agent's heartbeats ten times rarer; on an open site, made-up names could too.
+ */
+export function sizesInterval(
+  s: SyncContext,
+  keyed: boolean,
+  msg: Message,
+  from: Endpoint,
+  kind: DatagramKind,
+): boolean {
+  if (kind !== 'multicast' || msg.type !== MessageType.heartbeat) return false;
+  if (keyed || msg.name === s.cfg.name) return true;
+  const peer = s.peers.get(msg.name);
+  return peer !== undefined && peer.verified && peer.endpoint.address === from.address;
+}
+
+/** The ring of the members this one holds alive, itself included. */
 export function aliveRing(s: SyncContext): Ring {
   const alive = [s.cfg.name];
-  for (const p of s.peers.values()) if (s.c.directory.held(p.name)?.state === 'alive') alive.push(p.name);
+  for (const p of s.peers.values()) if (isMember(s, p)) alive.push(p.name);
   return new Ring(alive);
 }

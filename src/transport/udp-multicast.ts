@@ -10,6 +10,14 @@ export interface UdpMulticastInit {
   unicastPort?: number;
   /** 1 keeps announcements on the local link, as a site's LAN protocol should. */
   ttl?: number;
+  /**
+   * Whether a unicast sender is on the interface's link. The group socket hears only the group, sent with
+   * TTL 1, so routed traffic never reaches it; the endpoint socket is bound to the interface address and
+   * would take a routed datagram from anywhere. Absent: every sender is taken (tests, the demo).
+   */
+  onLink?: (address: string) => boolean;
+  /** A unicast datagram from off the link, dropped unread: counted by the caller. */
+  onOffLink?: (from: Endpoint) => void;
   /** Errors after start (a send with no route while an interface is down): reported, never fatal. */
   onError?: (err: Error) => void;
   /** A datagram whose handling threw: a bug, reported and counted by the caller. */
@@ -108,6 +116,7 @@ export class UdpMulticastTransport implements DatagramTransport {
     // The sender's rinfo is an Endpoint (address, port) as it is. A handler that throws is reported, not
     // left to the socket's emitter, where it would be an uncaught exception: one datagram, one crash.
     socket.on('message', (data: Buffer, from: Endpoint) => {
+      if (kind === 'unicast' && this.init.onLink && !this.init.onLink(from.address)) return this.init.onOffLink?.(from);
       try {
         onMessage(data, from, kind);
       } catch (err) {

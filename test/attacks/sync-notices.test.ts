@@ -116,4 +116,29 @@ test('a flood of unicast junk to one agent is refused and counted; the site stay
   await site.stopAll();
 });
 
+test("a notice naming an agent's earlier life is not counted as refuted by it", async () => {
+  const site = await keyedSite(1805);
+  const old = encodeMessage({
+    type: MessageType.notice,
+    site: 'sim',
+    name: 'agent-8',
+    incarnation: site.agents.get('agent-8')!.incarnation,
+    version: 1,
+    peerPort: 7771,
+    hints: [
+      {
+        nameHash: fnv1a32('agent-3'),
+        incarnationTag: incarnationTag(site.agents.get('agent-3')!.incarnation - 1),
+        version: 1,
+      },
+    ],
+  }).bytes;
+  site.network.inject(site.agents.get('agent-8')!.address, site.envelopes.get('agent-8')!.seal(old));
+  await site.clock.advance(50);
+  const metrics = site.agents.get('agent-3')!.agent.metrics.lostNotices;
+  assert.is(metrics.get({ result: 'refuted' }), 0, 'nothing was refuted');
+  assert.is(metrics.get({ result: 'ignored' }), 1, 'it was ignored');
+  await site.stopAll();
+});
+
 test.run();
