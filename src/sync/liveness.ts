@@ -3,7 +3,7 @@ import { PeerRequestError } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
 import { SYNC_LIMITS } from './config.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
-import { isMember, Ring } from './ring.js';
+import { aliveRing, isMember, type Ring } from './ring.js';
 import type { SyncContext } from './sync-context.js';
 
 /** A stretched peer's silence is judged by non-monitors in periods of this many of its intervals. */
@@ -101,14 +101,10 @@ export class Liveness {
 
   /** The ring of alive members, when some peer's interval needs it (a small site never builds one). */
   private ring(): Ring | undefined {
-    const alive: string[] = [this.s.cfg.name];
-    let scaled = false;
-    for (const p of this.s.peers.values()) {
-      if (!isMember(this.s, p)) continue;
-      alive.push(p.name);
-      scaled ||= (p.intervalMs ?? 0) > this.s.cfg.livenessPeriodMs;
-    }
-    return scaled ? new Ring(alive) : undefined;
+    const period = this.s.cfg.livenessPeriodMs;
+    for (const p of this.s.peers.values())
+      if ((p.intervalMs ?? 0) > period && isMember(this.s, p)) return aliveRing(this.s);
+    return undefined;
   }
 
   /** A peer lost by this agent's own check, that the others hear only rarely: a notice tells them. */
