@@ -142,6 +142,26 @@ test("with a key, the monitors' signed notice is believed: a crash of one of 40 
   await s.stopAll();
 });
 
+test('a monitor whose event loop is late loses nobody: a probe that timed out is asked again, longer', async () => {
+  const s = await site(40, 12);
+  await s.clock.advance(20_000);
+  const subject = s.agents.get('agent-5')!;
+  const monitor = s.agents.get(new Ring(s.agents.keys()).monitorsOf('agent-5')[0])!;
+  // The monitor hears nothing from its subject and reads every answer 1.5 s late, as a busy process does.
+  s.network.dropAtSend = (from, to) => from === subject.address && to === monitor.address;
+  s.network.rpcFaults = (from, _to, route) =>
+    from === monitor.address && route === 'hello' ? { kind: 'late', delayMs: 1500 } : undefined;
+  let wrong = 0;
+  for (let i = 0; i < 20; i++) {
+    await s.clock.advance(1000);
+    for (const a of s.running()) if (a !== subject && a.agent.directory.held('agent-5')?.state !== 'alive') wrong++;
+  }
+  const timedOut = monitor.agent.metrics.livenessProbes.get({ result: 'failed' });
+  assert.ok(timedOut > 0, 'its first probes did time out');
+  assert.is(wrong, 0, 'yet agent-5 stayed alive everywhere');
+  await s.stopAll();
+});
+
 test('without scaling (the baseline) every agent still multicasts a heartbeat each period', async () => {
   const s = await site(40, 8, { scaling: false });
   await s.clock.advance(10_000);

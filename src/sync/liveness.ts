@@ -9,6 +9,15 @@ import type { SyncContext } from './sync-context.js';
 /** A stretched peer's silence is judged by non-monitors in periods of this many of its intervals. */
 export const BACKSTOP_INTERVALS = 2;
 
+/** The deadline of the probe that confirms a silent peer gone, in liveness periods (the first has one). */
+export const CONFIRM_DEADLINE_PERIODS = 2;
+
+/**
+ * What a probe found: an answer, a refusal (the process is gone), or no answer in time, which says
+ * nothing on its own when this agent's event loop was late; `busy` when one was already under way.
+ */
+export type ProbeOutcome = 'alive' | 'refused' | 'no-answer' | 'other-agent' | 'busy' | 'stale';
+
 /** What liveness needs from the rest of the sync. */
 export interface LivenessHooks {
   /** A verified answer named this life and version of the peer. */
@@ -20,6 +29,8 @@ export interface LivenessHooks {
   admitWaiting(): void;
   /** This agent's own check found a peer gone that others hear too rarely to notice soon: tell them. */
   noticeLost(peer: Peer): void;
+  /** With the site's key a notice is believed, so it may only follow a confirmed loss. */
+  readonly keyed: boolean;
 }
 
 /**
@@ -64,17 +75,8 @@ export class Liveness {
       const silence = now - peer.lastHeard;
       if (state === 'alive') {
         const period = this.periodOf(peer, ring);
-        // Lost only once a probe sent in this silence went unanswered: the period can shrink under a peer
-        // (this agent became its monitor) after more silence than the new period allows had built up.
-        const probed = peer.probedAt > peer.lastHeard;
-        if (silence >= this.s.cfg.lostAfterPeriods * period && probed) {
-          this.lose(peer, `not heard for ${Math.round(silence)} ms`);
-          this.noticeIfRare(peer);
-        } else if (
-          silence >= this.s.cfg.probeAfterPeriods * period &&
-          now - peer.probedAt >= this.s.cfg.livenessPeriodMs
-        )
-          void this.probe(peer, peer.endpoint);
+        if (silence >= this.s.cfg.probeAfterPeriods * period && now - peer.probedAt >= this.s.cfg.livenessPeriodMs)
+          void this.check(peer);
       } else if (silence >= (peer.verified ? this.s.cfg.forgetAfterMs : SYNC_LIMITS.forgetUnverifiedMs)) {
         this.hooks.forget(peer);
       } else if (state === 'lost' && now - peer.probedAt >= this.reprobeMs(peer)) {
@@ -82,6 +84,24 @@ export class Liveness {
         void this.probe(peer, peer.endpoint);
       }
     }
+  }
+
+  /**
+   * A silent peer is asked; silence alone never loses it. A refusal does (the probe itself sees to it). A
+   * probe that times out may only mean this agent's own event loop was late (a busy host, 200 agents in
+   * one process): the answer sat unread while the deadline fired. So it is asked once more with twice
+   * the deadline, and lost only if that one goes unanswered too. On an open site the notice goes out
+   * after the first timeout: there it only asks the others to probe, with the longer deadline, so their
+   * check runs beside this one's second probe instead of after it (the vanished-host time).
+   */
+  private async check(peer: Peer): Promise<void> {
+    if ((await this.probe(peer, peer.endpoint)) !== 'no-answer') return;
+    if (!this.hooks.keyed) this.noticeIfRare(peer);
+    const second = await this.probe(peer, peer.endpoint, 'probe', CONFIRM_DEADLINE_PERIODS);
+    if (second !== 'no-answer' || this.s.peers.get(peer.name) !== peer) return;
+    const wasAlive = this.s.c.directory.held(peer.name)?.state === 'alive';
+    this.lose(peer, 'two probes went unanswered, the second with twice the deadline');
+    if (this.hooks.keyed && wasAlive) this.noticeIfRare(peer);
   }
 
   /**
@@ -121,32 +141,34 @@ export class Liveness {
   }
 
   /**
-   * Asks the agent at `endpoint` who it is. The deadline is one liveness period: the time left between
-   * the probe (2.5 periods of silence) and `lost` (3.5). A refused connection means the process is gone.
+   * Asks the agent at `endpoint` who it is, within `periods` liveness periods. A refused connection
+   * means the process is gone; no answer in time is left to the caller to weigh.
    */
-  async probe(peer: Peer, endpoint: Endpoint, signal = 'probe'): Promise<void> {
-    if (peer.probing) return;
+  async probe(peer: Peer, endpoint: Endpoint, signal = 'probe', periods = 1): Promise<ProbeOutcome> {
+    if (peer.probing) return 'busy';
     peer.probing = true;
     peer.probedAt = this.s.c.clock.monotonic();
     const atEndpoint = sameEndpoint(endpoint, peer.endpoint);
     try {
       // The peer's summary of the agents it knows rides on the first probe and every fourth after.
       const withPeers = !this.s.c.transport || peer.probes++ % 4 === 0;
-      const hello = await this.s.c.peers.hello(endpoint, this.s.cfg.livenessPeriodMs, withPeers, this.s.self);
-      if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return;
+      const deadline = periods * this.s.cfg.livenessPeriodMs;
+      const hello = await this.s.c.peers.hello(endpoint, deadline, withPeers, this.s.self);
+      if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return 'stale';
       if (hello.name !== peer.name || hello.incarnation < peer.replica.incarnation) {
         this.s.c.metrics.livenessProbes.inc({ result: 'other-agent' });
         this.failed(peer);
         if (atEndpoint) this.s.unreachable(peer.name);
-        return;
+        return 'other-agent';
       }
       this.s.c.metrics.livenessProbes.inc({ result: 'alive' });
       peer.verified = true;
       if (!atEndpoint) this.move(peer, endpoint);
       this.hooks.heardFrom(peer, hello, signal);
       this.learn(hello.peers ?? []);
+      return 'alive';
     } catch (err) {
-      if (!this.s.running()) return;
+      if (!this.s.running()) return 'stale';
       this.s.c.metrics.livenessProbes.inc({ result: 'failed' });
       this.failed(peer);
       if (atEndpoint) this.s.unreachable(peer.name);
@@ -156,7 +178,9 @@ export class Liveness {
         this.lose(peer, 'its peer endpoint refuses connections');
         if (wasAlive) this.noticeIfRare(peer);
         this.askAround(peer);
+        return 'refused';
       }
+      return 'no-answer';
     } finally {
       peer.probing = false;
     }
