@@ -162,6 +162,28 @@ test('a monitor whose event loop is late loses nobody: a probe that timed out is
   await s.stopAll();
 });
 
+test('a crash draws notices from its monitors only, not from every agent that probed it (the storm at 500)', async () => {
+  const s = await site(60, 14);
+  await s.clock.advance(20_000);
+  const notices = () => s.running().reduce((n, a) => n + a.agent.metrics.announcementsSent.get({ type: 'notice' }), 0);
+  const before = notices();
+  let summaries = 0;
+  const victim = `${s.agents.get('agent-21')!.address}:`;
+  s.network.onEvent = (e) => {
+    if (e.type === 'rpc' && e.route === 'hello' && e.query.includes('peers=1') && !e.to.startsWith(victim)) summaries++;
+  };
+  await s.crash('agent-21');
+  await s.clock.advance(10_000);
+  assert.ok(
+    s.running().every((a) => a.agent.directory.held('agent-21')!.state === 'lost'),
+    'lost everywhere',
+  );
+  // Each of its 3 monitors sends its notice twice; every other agent only probes (once) and stays quiet.
+  assert.ok(notices() - before <= 2 * MONITORS, `${notices() - before} notices for one crash`);
+  assert.ok(summaries <= MONITORS, `${summaries} summaries asked for`);
+  await s.stopAll();
+});
+
 test('without scaling (the baseline) every agent still multicasts a heartbeat each period', async () => {
   const s = await site(40, 8, { scaling: false });
   await s.clock.advance(10_000);

@@ -63,7 +63,7 @@ export class LostNotices {
         counted('believed');
         if (monitor) this.parts.announcer.notice(peer.name, peer.replica.incarnation, peer.replica.heldVersion());
       } else if (now - peer.probedAt >= this.s.cfg.livenessPeriodMs) {
-        this.confirm(peer, reporter);
+        this.confirm(peer, reporter, ring?.watches(this.s.cfg.name, peer.name) ?? false);
         counted('probed');
       } else counted('ignored');
     }
@@ -74,11 +74,16 @@ export class LostNotices {
    * unanswered probe (the reporter's); this one is the second, with the longer deadline, so a timeout of
    * it is taken as the confirmation: two agents' checks agree, and this one's own late event loop had
    * twice the time to read an answer. A backstop alone would take several of its stretched intervals.
+   * Only a monitor of the named agent repeats the notice once its probe agrees (so that a host that lost
+   * one copy hears another): when every receiver did, one crash drew 2 notices from every agent.
    */
-  private confirm(peer: Peer, reporter: Peer): void {
+  private confirm(peer: Peer, reporter: Peer, monitor: boolean): void {
     void this.parts.liveness.probe(peer, peer.endpoint, 'notice', CONFIRM_DEADLINE_PERIODS).then((outcome) => {
-      if (outcome !== 'no-answer' || !this.s.running() || this.s.peers.get(peer.name) !== peer) return;
-      this.parts.liveness.lose(peer, `a lost notice from ${reporter.name}, and no answer to a long probe`);
+      if (outcome !== 'no-answer' && outcome !== 'refused') return;
+      if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return;
+      if (outcome === 'no-answer')
+        this.parts.liveness.lose(peer, `a lost notice from ${reporter.name}, and no answer to a long probe`);
+      if (monitor) this.parts.announcer.notice(peer.name, peer.replica.incarnation, peer.replica.heldVersion());
     });
   }
 }
