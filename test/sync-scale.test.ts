@@ -162,6 +162,34 @@ test('a monitor whose event loop is late loses nobody: a probe that timed out is
   await s.stopAll();
 });
 
+test("a new monitor counts its subject's silence from when it became its monitor, not from an old multicast", async () => {
+  const s = await site(40, 13);
+  await s.clock.advance(20_000);
+  const ring = new Ring(s.agents.keys());
+  const subject = s.agents.get('agent-9')!;
+  const [crashed, second, third, next] = ring.monitorsOf('agent-9', 4).map((n) => s.agents.get(n)!);
+  // `next` becomes agent-9's monitor when `crashed` is lost. It last heard agent-9 seconds before (its
+  // multicasts lost on the way), and agent-9 learns of the loss late (the monitors' notices lost too).
+  const noticers = [second, third, next].map((a) => a.address);
+  let toNext = true;
+  s.network.dropAtSend = (from, to) =>
+    (toNext && from === subject.address && to === next.address) || (to === subject.address && noticers.includes(from));
+  await s.clock.advance(4000);
+  await s.crash(crashed.name);
+  while (next.agent.directory.held(crashed.name)!.state === 'alive') await s.clock.advance(10);
+  const probes = () => next.agent.metrics.livenessProbes.get({ result: 'alive' });
+  const before = probes();
+  await s.clock.advance(1000);
+  toNext = false;
+  await s.clock.advance(1000);
+  // It waits 2.5 periods from the ring's move, as for any subject: agent-9's unicast arrives well within that.
+  assert.is(probes() - before, 0, `${next.name} probed agent-9 as soon as it became its monitor`);
+  s.network.dropAtSend = undefined;
+  await s.clock.advance(10_000);
+  assert.ok(s.running().every((a) => a === subject || a.agent.directory.held('agent-9')!.state === 'alive'));
+  await s.stopAll();
+});
+
 test('a crash draws notices from its monitors only, not from every agent that probed it (the storm at 500)', async () => {
   const s = await site(60, 14);
   await s.clock.advance(20_000);

@@ -40,6 +40,8 @@ export interface LivenessHooks {
  */
 export class Liveness {
   private timer: TimerHandle | undefined;
+  /** Since when this agent has been the monitor of each stretched subject it watches now (a handful). */
+  private monitorSince = new Map<string, number>();
 
   constructor(
     private readonly s: SyncContext,
@@ -70,12 +72,21 @@ export class Liveness {
     this.hooks.admitWaiting();
     const now = this.s.c.clock.monotonic();
     const ring = this.ring();
+    const monitorSince = new Map<string, number>();
     for (const peer of [...this.s.peers.values()]) {
       const state = this.s.c.directory.held(peer.name)?.state;
       const silence = now - peer.lastHeard;
       if (state === 'alive') {
         const period = this.periodOf(peer, ring);
-        if (silence >= this.s.cfg.probeAfterPeriods * period && now - peer.probedAt >= this.s.cfg.livenessPeriodMs)
+        // A new monitor counts its subject's silence from when it became its monitor, not from a multicast
+        // heard seconds ago: the subject's unicast heartbeats to it start only when its own ring moves too.
+        let judged = silence;
+        if (period < (peer.intervalMs ?? 0)) {
+          const since = this.monitorSince.get(peer.name) ?? now;
+          monitorSince.set(peer.name, since);
+          judged = Math.min(silence, now - since);
+        }
+        if (judged >= this.s.cfg.probeAfterPeriods * period && now - peer.probedAt >= this.s.cfg.livenessPeriodMs)
           void this.check(peer);
       } else if (silence >= (peer.verified ? this.s.cfg.forgetAfterMs : SYNC_LIMITS.forgetUnverifiedMs)) {
         this.hooks.forget(peer);
@@ -84,6 +95,7 @@ export class Liveness {
         void this.probe(peer, peer.endpoint);
       }
     }
+    this.monitorSince = monitorSince;
   }
 
   /**
