@@ -1,5 +1,4 @@
 import { checkChanges, checkHello, MAX_PEER_RESPONSE_BYTES } from '../sync/peer-protocol.js';
-import type { Changes } from '../directory/directory.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import type {
@@ -12,6 +11,7 @@ import type {
   PeerService,
 } from './transport.js';
 import { helloQuery, PeerRequestError } from './transport.js';
+import { SharedAnswers } from './shared-answers.js';
 
 export interface MemoryNetworkInit {
   /** Share of datagrams each receiver loses, independently. */
@@ -73,9 +73,8 @@ export class MemoryNetwork {
   readonly links = new Map<string, LinkFaults>();
   /** Decides the fate of each peer request (the swarm draws it from its schedule); undefined: none. */
   rpcFaults: ((from: string, to: string, route: 'changes' | 'hello') => RpcFault | undefined) | undefined;
-  private static readonly SHARED_ANSWERS = 20_000;
-  /** Catch-up answers decoded once, by origin and JSON (with `shareAnswers`). */
-  private readonly decoded = new Map<string, Changes>();
+  /** Catch-up answers decoded once and shared (with `shareAnswers`). */
+  private readonly answers: SharedAnswers | undefined;
   /** Each answer's JSON, kept only as long as the answer object itself. */
   private readonly json = new WeakMap<object, string>();
   /** Drops a datagram when it is sent (true): a loss decided then, whatever happens to the link later. */
@@ -94,6 +93,7 @@ export class MemoryNetwork {
     private readonly init: MemoryNetworkInit = {},
   ) {
     this.loss = init.loss ?? 0;
+    if (init.shareAnswers) this.answers = new SharedAnswers();
   }
 
   datagramTransport(address: string): DatagramTransport {
@@ -129,7 +129,9 @@ export class MemoryNetwork {
         const res = await this.rpc(address, peer, 'changes', q, timeoutMs);
         if (res.status === 404) return undefined;
         if (res.status !== 200) throw new PeerRequestError('status', `peer answered ${res.status}`);
-        return this.decodeChanges(res.json, req.origin);
+        return this.answers
+          ? this.answers.decode(res.json, req.origin)
+          : checkChanges(JSON.parse(res.json), req.origin);
       },
       hello: async (peer, timeoutMs, withPeers, asker) => {
         const res = await this.rpc(address, peer, 'hello', helloQuery(withPeers ?? false, asker), timeoutMs);
@@ -138,18 +140,6 @@ export class MemoryNetwork {
       },
       close: async () => {},
     };
-  }
-
-  private decodeChanges(json: string, origin: string): Changes {
-    if (!this.init.shareAnswers) return checkChanges(JSON.parse(json), origin);
-    const key = `${origin}\0${json}`;
-    let answer = this.decoded.get(key);
-    if (answer === undefined) {
-      // Bounded: an answer no longer asked for (an old version) is made again if ever asked.
-      if (this.decoded.size >= MemoryNetwork.SHARED_ANSWERS) this.decoded.clear();
-      this.decoded.set(key, (answer = deepFreeze(checkChanges(JSON.parse(json), origin))));
-    }
-    return answer;
   }
 
   /** Crashes (true) or revives (false) a host: it neither sends, receives nor answers. */
@@ -218,13 +208,12 @@ export class MemoryNetwork {
 
   private deliver(from: string, to: string, handler: DatagramHandler, data: Uint8Array, kind: DatagramKind): void {
     const link = this.links.get(to);
-    const event = { type: 'datagram' as const, from, to, bytes: data.length, ...(kind === 'unicast' ? { kind } : {}) };
-    if (!this.reachable(from, to)) return this.onEvent?.({ ...event, fate: 'cut' });
+    if (!this.reachable(from, to)) return this.traceDatagram(from, to, data, kind, 'cut');
     if (to !== from && (this.dropAtSend?.(from, to) || this.c.random() < (link?.loss ?? this.loss)))
-      return this.onEvent?.({ ...event, fate: 'lost' });
+      return this.traceDatagram(from, to, data, kind, 'lost');
     const copies = this.c.random() < (link?.duplicate ?? this.init.duplicate ?? 0) ? 2 : 1;
     const window = link?.reorderWindowMs ?? this.init.reorderWindowMs ?? 0;
-    if (to !== from) this.onEvent?.({ ...event, fate: copies === 2 ? 'duplicated' : 'delivered' });
+    if (to !== from) this.traceDatagram(from, to, data, kind, copies === 2 ? 'duplicated' : 'delivered');
     for (let i = 0; i < copies; i++) {
       const delay = (this.init.latencyMs ?? 0.2) + this.c.random() * window;
       this.c.clock.setTimeout(() => {
@@ -233,6 +222,18 @@ export class MemoryNetwork {
         handler(data, { address: from, port: 7770 }, kind);
       }, delay);
     }
+  }
+
+  /** Made only when someone listens: a site of 1,000 agents hands each multicast to 1,000 sockets. */
+  private traceDatagram(
+    from: string,
+    to: string,
+    data: Uint8Array,
+    kind: DatagramKind,
+    fate: 'delivered' | 'lost' | 'duplicated' | 'cut',
+  ): void {
+    if (this.onEvent)
+      this.onEvent({ type: 'datagram', from, to, bytes: data.length, ...(kind === 'unicast' ? { kind } : {}), fate });
   }
 
   /**
@@ -296,12 +297,4 @@ export class MemoryNetwork {
       }, latency);
     });
   }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
 }
