@@ -2,7 +2,7 @@ import { now, sleep, waitFor, type ScenarioEnv } from '../harness.js';
 import { fullGc, percentile } from '../stats.js';
 import type { BenchCluster, BenchSystem, ClusterOptions } from '../system.js';
 import { BENCH_GROUP } from '../systems/herald.js';
-import { changeP99, type ChangeFigures } from './changes.js';
+import { ChangeSequence, changeP99, type ChangeFigures } from './changes.js';
 import { GroupListener } from './group-listener.js';
 
 /**
@@ -111,9 +111,10 @@ async function crashTimes(c: BenchCluster, timeoutMs: number): Promise<{ p99: nu
  */
 async function changesAt(c: BenchCluster, opts: ClusterOptions, losses: number[]): Promise<ChangeFigures[]> {
   const figures: ChangeFigures[] = [];
+  const seq = new ChangeSequence(c.names.length);
   for (const loss of losses) {
     opts.loss = loss;
-    figures.push(await changeP99(c, loss));
+    figures.push(await changeP99(c, loss, seq));
   }
   opts.loss = 0;
   await waitFor(() => c.converged(), 30_000, 20);
