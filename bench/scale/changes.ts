@@ -53,6 +53,7 @@ export async function changeP99(c: BenchCluster, loss: number, seq: ChangeSequen
   const deliveries = new Deliveries(c);
   c.onProgress((viewer, origin) => deliveries.check(viewer, origin));
   const sweep = setInterval(() => deliveries.sweep(), 20);
+  await c.refresh?.();
   const before = c.traffic();
   try {
     for (let k = 0; k < CHANGES; k++) {
@@ -72,6 +73,7 @@ export async function changeP99(c: BenchCluster, loss: number, seq: ChangeSequen
     clearInterval(sweep);
   }
   const undelivered = deliveries.undelivered();
+  await c.refresh?.();
   const datagramsPerChange = (c.traffic().changeDatagrams - before.changeDatagrams) / CHANGES;
   // Every system sends at least one change datagram per real change (Herald an announcement, SWIM its
   // queued news), whatever the loss: fewer means some changes were no-ops.
