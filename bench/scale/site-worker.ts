@@ -29,7 +29,10 @@ export type WorkerReport =
 
 type Slice = ReturnType<typeof heraldSlice>;
 
-const send = (r: WorkerReport) => process.send!(r);
+/** Nothing once the bench is gone: the child is on its way out (see serve). */
+const send = (r: WorkerReport) => {
+  if (process.connected) process.send!(r);
+};
 
 function traffic(slice: Slice): Traffic {
   const announced = (m: HeraldMember) =>
