@@ -22,6 +22,7 @@ import {
   type AgentState,
   type DeviceFilter,
   type DeviceRecord,
+  type DirectoryInit,
   type DirectoryEvent,
   type MdnsNames,
   type NameConflict,
@@ -32,18 +33,6 @@ import {
 // Callers take these from the directory, whose answers they are.
 export { SNAPSHOT_PAGE_BYTES, type Changes } from './catch-up.js';
 export { toDevice } from './origin.js';
-
-export interface DirectoryInit {
-  /** This agent's site: records of origins learnt over the LAN carry it. */
-  site: string;
-  /** Deltas kept per origin for catch-up; past that a peer gets a snapshot. */
-  changeLogEntries?: number;
-  /** Devices carried by the kept deltas of one origin, so that big deltas do not pin memory. */
-  changeLogDevices?: number;
-  /** Bounds on what is held of all remote origins together: a flood of names cannot grow memory. */
-  maxDevices?: number;
-  maxBytes?: number;
-}
 
 /** `refused`: holding it would pass a bound on devices or bytes; nothing was changed. */
 export type ApplyResult = 'applied' | 'stale' | 'gap' | 'refused';
@@ -61,6 +50,7 @@ export class Directory {
   private readonly logEntries: number;
   private readonly logDevices: number;
   private readonly holdings: Holdings;
+  private stateChanges = 0;
 
   constructor(
     private readonly components: { clock: Clock },
@@ -93,10 +83,16 @@ export class Directory {
       const log = new ChangeLog(0, this.logEntries, this.logDevices);
       origin = newOrigin(name, opts.site ?? this.site, opts, this.components.clock.now(), log);
       this.origins.set(name, origin);
+      this.stateChanges++;
       setEndpoint(origin, opts.address, opts.peerPort);
       this.emit({ type: 'agent-joined', agent: name, info: originInfo(origin) });
     } else setEndpoint(origin, opts.address, opts.peerPort);
     return originInfo(origin);
+  }
+
+  /** Moves when an origin appears, is forgotten or changes state: views of who is alive rebuild on it. */
+  get stateEpoch(): number {
+    return this.stateChanges;
   }
 
   /** Held (incarnation, version) of an origin, or undefined when unknown. */
@@ -176,6 +172,7 @@ export class Directory {
     const origin = this.origins.get(name);
     if (!origin || origin.local) return;
     this.origins.delete(name);
+    this.stateChanges++;
     this.holdings.account(origin, -origin.devices.size, -origin.bytes);
     if (origin.state === 'alive')
       for (const id of origin.devices.keys()) this.emit({ type: 'device-removed', agent: name, id });
@@ -289,6 +286,7 @@ export class Directory {
 
   private setState(origin: Origin, state: AgentState): void {
     origin.state = state;
+    this.stateChanges++;
     this.naming.invalidate();
     const type = state === 'alive' ? 'agent-joined' : state === 'lost' ? 'agent-lost' : 'agent-left';
     this.emit({ type, agent: origin.name, info: originInfo(origin) });

@@ -171,7 +171,7 @@ export class Catchup {
     // The origin is authoritative: what it holds now is the target, even below a hint we were given.
     if (fromOrigin) {
       r.target = changes.version;
-      peer.verified = true;
+      this.s.peers.verify(peer);
     }
     r.failures = 0;
   }

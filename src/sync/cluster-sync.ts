@@ -11,10 +11,11 @@ import { receiveHints } from './hint-receiver.js';
 import { Hints } from './hints.js';
 import { Liveness } from './liveness.js';
 import { LostNotices } from './lost-notices.js';
+import { Membership } from './membership.js';
 import { NameClaims } from './name-claims.js';
 import { MdnsObserver, type Advert } from './mdns-observer.js';
 import { PeerTable, sameEndpoint, type Peer } from './peer-table.js';
-import { sizesInterval } from './ring.js';
+import { isMember, sizesInterval } from './ring.js';
 import {
   BoundsLog,
   datagramCounters,
@@ -72,6 +73,7 @@ export class ClusterSync {
       cfg: this.cfg,
       peers: this.peers,
       hints: this.hints,
+      members: new Membership(this.cfg.name, this.peers, c.directory, (peer) => isMember(this.s, peer)),
       bounds: new BoundsLog(c),
       self: { name: this.cfg.name, incarnation: this.cfg.incarnation, port: this.cfg.peerPort },
       running: () => this.running,

@@ -188,7 +188,7 @@ export class Liveness {
         return 'other-agent';
       }
       this.s.c.metrics.livenessProbes.inc({ result: 'alive' });
-      peer.verified = true;
+      this.s.peers.verify(peer);
       if (!atEndpoint) this.move(peer, endpoint);
       this.hooks.heardFrom(peer, hello, signal);
       this.learn(hello.peers ?? []);

@@ -11,8 +11,8 @@ export interface Peer {
   lastHeard: number;
   /** Sender time of its newest authenticated datagram: one not newer is a replay (or a copy). */
   lastSentAt: number;
-  /** It answered a probe or a catch-up at its endpoint at least once. */
-  verified: boolean;
+  /** It answered a probe or a catch-up at its endpoint at least once: set through PeerTable.verify only. */
+  readonly verified: boolean;
   /** Added, unverified, from a summary (SummaryAdoption): dropped if its endpoint fails it before it answers. */
   adopted?: boolean;
   probing: boolean;
@@ -33,10 +33,16 @@ export interface Peer {
   intervalMs?: number;
 }
 
-/** Every agent this one knows, by name and by the name hash that hints carry; bounded. */
+/**
+ * Every agent this one knows, by name and by the name hash that hints carry; bounded. It is the only
+ * writer of who is in it and who is verified, so it keeps the count of unverified peers and an epoch
+ * that changes with either: what is derived from them (the members, the ring) is rebuilt when it moves.
+ */
 export class PeerTable {
   private readonly byName = new Map<string, Peer>();
   private readonly nameByHash = new Map<number, string>();
+  private unverified = 0;
+  private changes = 0;
 
   constructor(private readonly limits: { peers: number; unverifiedPeers: number }) {}
 
@@ -57,6 +63,20 @@ export class PeerTable {
     return this.byName.size;
   }
 
+  /** Bumped whenever a peer is added, removed or verified. */
+  get epoch(): number {
+    return this.changes;
+  }
+
+  /** The peer answered at its endpoint (or signed with the site's key): for good. */
+  verify(peer: Peer): void {
+    if (peer.verified) return;
+    (peer as { verified: boolean }).verified = true;
+    if (this.byName.get(peer.name) !== peer) return;
+    this.unverified--;
+    this.changes++;
+  }
+
   /**
    * Whether one more agent may be added; if the table is full, `evictable` names one that may go (a left
    * or lost agent) so that live newcomers still find room. Unverified agents have a budget of their own.
@@ -65,24 +85,28 @@ export class PeerTable {
     verified: boolean,
     evictable: (peer: Peer) => boolean,
   ): { ok: true; evict?: Peer } | { ok: false; reason: string } {
-    if (!verified) {
-      let unverified = 0;
-      for (const p of this.byName.values()) if (!p.verified) unverified++;
-      if (unverified >= this.limits.unverifiedPeers) return { ok: false, reason: 'unverified-peers' };
-    }
+    if (!verified && this.unverified >= this.limits.unverifiedPeers) return { ok: false, reason: 'unverified-peers' };
     if (this.byName.size < this.limits.peers) return { ok: true };
     for (const p of this.byName.values()) if (evictable(p)) return { ok: true, evict: p };
     return { ok: false, reason: 'peers' };
   }
 
   add(peer: Peer): void {
+    const replaced = this.byName.get(peer.name);
+    if (replaced && !replaced.verified) this.unverified--;
     this.byName.set(peer.name, peer);
     this.nameByHash.set(fnv1a32(peer.name), peer.name);
+    if (!peer.verified) this.unverified++;
+    this.changes++;
   }
 
   remove(name: string): void {
+    const peer = this.byName.get(name);
     this.byName.delete(name);
     this.nameByHash.delete(fnv1a32(name));
+    if (!peer) return;
+    if (!peer.verified) this.unverified--;
+    this.changes++;
   }
 }
 

@@ -59,6 +59,7 @@ export class Ring {
  * multicast heartbeats under made-up names, chosen so that their hashes fall right after a victim's. Had
  * they counted, they would stretch every interval, become the victim's monitors (its crash then noticed
  * only by the backstop), and draw every such agent's unicast heartbeats to the forger's source address.
+ * It looks only at the peer table and the directory's states: Membership caches it on their epochs.
  */
 export function isMember(s: SyncContext, peer: Peer): boolean {
   return peer.verified && s.c.directory.held(peer.name)?.state === 'alive';
@@ -82,9 +83,7 @@ export function sizesInterval(
   return peer !== undefined && peer.verified && peer.endpoint.address === from.address;
 }
 
-/** The ring of the members this one holds alive, itself included. */
+/** The ring of the members this one holds alive, itself included (rebuilt only when membership moves). */
 export function aliveRing(s: SyncContext): Ring {
-  const alive = [s.cfg.name];
-  for (const p of s.peers.values()) if (isMember(s, p)) alive.push(p.name);
-  return new Ring(alive);
+  return s.members.ring();
 }

@@ -10,6 +10,7 @@ import type { Random } from '../util/random.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { SyncConfig } from './config.js';
 import type { Hints } from './hints.js';
+import type { Membership } from './membership.js';
 import type { PeerTable } from './peer-table.js';
 
 export interface ClusterSyncComponents {
@@ -68,6 +69,8 @@ export interface SyncContext {
   readonly cfg: SyncConfig;
   readonly peers: PeerTable;
   readonly hints: Hints;
+  /** Who counts as a member, and their ring: cached until the peer table or the directory's states move. */
+  readonly members: Membership;
   readonly bounds: BoundsLog;
   /** This agent, as it names itself when it asks a peer (a hello). */
   readonly self: Asker;
