@@ -2,7 +2,7 @@ import type { Clock } from '../util/clock.js';
 import { changesOf, type Changes } from './catch-up.js';
 import { ChangeLog } from './change-log.js';
 import { countOrigins, directoryDigest } from './summary.js';
-import { Holdings, sumBytes } from './holdings.js';
+import { deviceBytes, Holdings } from './holdings.js';
 import type { Delta } from './delta.js';
 import { NamingIndex } from './naming.js';
 import {
@@ -15,6 +15,7 @@ import {
   storedDevice,
   visible,
   type Origin,
+  type SizedEntry,
   type StoredDevice,
 } from './origin.js';
 import {
@@ -136,9 +137,10 @@ export class Directory {
     if (!origin) throw new Error(`applySnapshot: unknown origin '${name}'`);
     if (incarnation < origin.incarnation || (incarnation === origin.incarnation && version <= origin.version))
       return 'stale';
-    const bytes = sumBytes(entries.map((e) => e.device));
-    if (!this.holdings.fits(origin, entries.length, bytes)) return 'refused';
-    this.replace(origin, incarnation, version, entries);
+    const sized = entries.map((e) => ({ ...e, bytes: deviceBytes(e.device) }));
+    const bytes = sized.reduce((n, e) => n + e.bytes, 0);
+    if (!this.holdings.fits(origin, sized.length, bytes)) return 'refused';
+    this.replace(origin, incarnation, version, sized);
     return 'applied';
   }
 
@@ -270,12 +272,12 @@ export class Directory {
     this.naming.invalidate();
   }
 
-  private replace(origin: Origin, incarnation: number, version: number, entries: readonly SnapshotEntry[]): void {
+  private replace(origin: Origin, incarnation: number, version: number, entries: readonly SizedEntry[]): void {
     const before = origin.devices;
     const after = new Map<string, StoredDevice>();
     origin.incarnation = incarnation;
     origin.version = version;
-    for (const entry of entries) after.set(entry.device.id, storedDevice(origin, entry.device, entry.version));
+    for (const e of entries) after.set(e.device.id, storedDevice(origin, e.device, e.version, e.bytes));
     const bytes = [...after.values()].reduce((n, x) => n + x.bytes, 0);
     this.holdings.account(origin, after.size - before.size, bytes - origin.bytes);
     origin.devices = after;
