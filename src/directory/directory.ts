@@ -1,14 +1,16 @@
 import type { Clock } from '../util/clock.js';
+import { RecentChanges, type ChangesSeen } from '../util/recent-changes.js';
 import { changesOf, type Changes } from './catch-up.js';
 import { ChangeLog } from './change-log.js';
 import { countOrigins, directoryDigest } from './summary.js';
-import { deviceBytes, Holdings } from './holdings.js';
+import { Holdings } from './holdings.js';
 import type { Delta } from './delta.js';
 import { NamingIndex } from './naming.js';
 import {
   compare,
   devicesMatching,
   newOrigin,
+  sizedEntries,
   setEndpoint,
   originInfo,
   setChanges,
@@ -51,7 +53,7 @@ export class Directory {
   private readonly logEntries: number;
   private readonly logDevices: number;
   private readonly holdings: Holdings;
-  private stateChanges = 0;
+  private readonly stateLog = new RecentChanges(); // origins that appeared, were forgotten or changed state
 
   constructor(
     private readonly components: { clock: Clock },
@@ -84,16 +86,15 @@ export class Directory {
       const log = new ChangeLog(0, this.logEntries, this.logDevices);
       origin = newOrigin(name, opts.site ?? this.site, opts, this.components.clock.now(), log);
       this.origins.set(name, origin);
-      this.stateChanges++;
+      this.stateLog.bump(name);
       setEndpoint(origin, opts.address, opts.peerPort);
       this.emit({ type: 'agent-joined', agent: name, info: originInfo(origin) });
     } else setEndpoint(origin, opts.address, opts.peerPort);
     return originInfo(origin);
   }
 
-  /** Moves when an origin appears, is forgotten or changes state: views of who is alive rebuild on it. */
-  get stateEpoch(): number {
-    return this.stateChanges;
+  get stateChanges(): ChangesSeen {
+    return this.stateLog;
   }
 
   /** Held (incarnation, version) of an origin, or undefined when unknown. */
@@ -137,8 +138,7 @@ export class Directory {
     if (!origin) throw new Error(`applySnapshot: unknown origin '${name}'`);
     if (incarnation < origin.incarnation || (incarnation === origin.incarnation && version <= origin.version))
       return 'stale';
-    const sized = entries.map((e) => ({ ...e, bytes: deviceBytes(e.device) }));
-    const bytes = sized.reduce((n, e) => n + e.bytes, 0);
+    const { sized, bytes } = sizedEntries(entries);
     if (!this.holdings.fits(origin, sized.length, bytes)) return 'refused';
     this.replace(origin, incarnation, version, sized);
     return 'applied';
@@ -174,7 +174,7 @@ export class Directory {
     const origin = this.origins.get(name);
     if (!origin || origin.local) return;
     this.origins.delete(name);
-    this.stateChanges++;
+    this.stateLog.bump(name);
     this.holdings.account(origin, -origin.devices.size, -origin.bytes);
     if (origin.state === 'alive')
       for (const id of origin.devices.keys()) this.emit({ type: 'device-removed', agent: name, id });
@@ -288,7 +288,7 @@ export class Directory {
 
   private setState(origin: Origin, state: AgentState): void {
     origin.state = state;
-    this.stateChanges++;
+    this.stateLog.bump(origin.name);
     this.naming.invalidate();
     const type = state === 'alive' ? 'agent-joined' : state === 'lost' ? 'agent-lost' : 'agent-left';
     this.emit({ type, agent: origin.name, info: originInfo(origin) });

@@ -107,6 +107,11 @@ export function visible(origin: Origin, includeLost: boolean): boolean {
 /** A snapshot entry with its deviceBytes, when the bounds already counted them: one JSON serialisation, not two. */
 export type SizedEntry = SnapshotEntry & { bytes?: number };
 
+export function sizedEntries(entries: readonly SnapshotEntry[]): { sized: SizedEntry[]; bytes: number } {
+  const sized = entries.map((e) => ({ ...e, bytes: deviceBytes(e.device) }));
+  return { sized, bytes: sized.reduce((n, e) => n + e.bytes, 0) };
+}
+
 /** A device of an origin as the directory stores it: the record it serves, with its size. */
 export function storedDevice(
   origin: Origin,

@@ -1,5 +1,6 @@
 import { fnv1a32, type Message } from '../protocol/messages.js';
 import type { Endpoint } from '../transport/transport.js';
+import { RecentChanges, type ChangesSeen } from '../util/recent-changes.js';
 import type { OriginReplica } from './origin-replica.js';
 
 export interface Peer {
@@ -42,7 +43,7 @@ export class PeerTable {
   private readonly byName = new Map<string, Peer>();
   private readonly nameByHash = new Map<number, string>();
   private unverified = 0;
-  private changes = 0;
+  private readonly log = new RecentChanges();
 
   constructor(private readonly limits: { peers: number; unverifiedPeers: number }) {}
 
@@ -63,9 +64,9 @@ export class PeerTable {
     return this.byName.size;
   }
 
-  /** Bumped whenever a peer is added, removed or verified. */
-  get epoch(): number {
-    return this.changes;
+  /** Every peer added, removed or verified, by name. */
+  get changes(): ChangesSeen {
+    return this.log;
   }
 
   /** The peer answered at its endpoint (or signed with the site's key): for good. */
@@ -74,7 +75,7 @@ export class PeerTable {
     (peer as { verified: boolean }).verified = true;
     if (this.byName.get(peer.name) !== peer) return;
     this.unverified--;
-    this.changes++;
+    this.log.bump(peer.name);
   }
 
   /**
@@ -97,7 +98,7 @@ export class PeerTable {
     this.byName.set(peer.name, peer);
     this.nameByHash.set(fnv1a32(peer.name), peer.name);
     if (!peer.verified) this.unverified++;
-    this.changes++;
+    this.log.bump(peer.name);
   }
 
   remove(name: string): void {
@@ -106,7 +107,7 @@ export class PeerTable {
     this.nameByHash.delete(fnv1a32(name));
     if (!peer) return;
     if (!peer.verified) this.unverified--;
-    this.changes++;
+    this.log.bump(name);
   }
 }
 
