@@ -20,7 +20,8 @@ export function receiveHints(
     const r = peer.replica;
     if (r.left || incarnationTag(r.incarnation) !== hint.incarnationTag) continue;
     if (hint.version === LEFT) parts.transitions().goodbye(peer, 'hint', true);
-    if (hint.version === LEFT || hint.version <= Math.max(r.heldVersion(), r.target)) continue;
+    // The target first: it is a field, while the held version is a directory lookup, for every hint heard.
+    if (hint.version === LEFT || hint.version <= r.target || hint.version <= r.heldVersion()) continue;
     r.alternates = [reporter, ...r.alternates.filter((e) => !sameEndpoint(e, reporter))].slice(0, 3);
     // The origin's own announcement may be a few milliseconds behind the hint: give it that long.
     r.buffer.startGrace(s.c.clock.monotonic(), s.cfg.reorderGraceMs);
