@@ -127,6 +127,22 @@ test('60 agents: site-wide heartbeats near the budget; a crash lost everywhere w
   await s.stopAll();
 });
 
+/** Datagram bytes on the wire each agent sent a second over `ms` of an idle site. */
+async function idleWirePerAgent(s: SimSite, ms: number): Promise<number> {
+  const before = wireBytes(s, 'multicast') + wireBytes(s, 'unicast');
+  await s.clock.advance(ms);
+  return (wireBytes(s, 'multicast') + wireBytes(s, 'unicast') - before) / (ms / 1000) / s.running().length;
+}
+
+test('50 agents, idle: each sends at most 150 B/s of datagrams on the wire (issue 18)', async () => {
+  const s = await site(50, 21);
+  await s.clock.advance(30_000);
+  const perAgent = await idleWirePerAgent(s, 30_000);
+  console.log(`50 agents, idle: ${Math.round(perAgent)} B/s of datagrams sent per agent on the wire`);
+  assert.ok(perAgent <= 150, `${Math.round(perAgent)} B/s per agent`);
+  await s.stopAll();
+});
+
 test("with a key, the monitors' signed notice is believed: a crash of one of 40 is lost everywhere within 3.5 s", async () => {
   const s = await site(40, 11, { keyed: true });
   await s.clock.advance(20_000);

@@ -11,6 +11,12 @@ import type { SyncContext } from './sync-context.js';
 export const MONITORS = 3;
 
 /**
+ * The longest silence, in liveness periods, a monitor hears from a live subject: a subject skips its
+ * unicast round in a period after it multicast (the monitors heard that), so up to just under two.
+ */
+export const MONITOR_GAP_PERIODS = 2;
+
+/**
  * The alive agents ordered on a ring by the hash of their names. An agent's monitors are the MONITORS
  * agents after it; its subjects the ones before it. Each agent thus sends unicast to 3 and hears from
  * 3: 6 unicast peers at most, whatever the site's size, so its neighbour (ARP) table holds a handful of
