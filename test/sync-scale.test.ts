@@ -158,6 +158,76 @@ test("with a key, the monitors' signed notice is believed: a crash of one of 40 
   await s.stopAll();
 });
 
+test('a monitor whose event loop is late loses nobody: a probe that timed out is asked again, longer', async () => {
+  const s = await site(40, 12);
+  await s.clock.advance(20_000);
+  const subject = s.agents.get('agent-5')!;
+  const monitor = s.agents.get(new Ring(s.agents.keys()).monitorsOf('agent-5')[0])!;
+  // The monitor hears nothing from its subject and reads every answer 1.5 s late, as a busy process does.
+  s.network.dropAtSend = (from, to) => from === subject.address && to === monitor.address;
+  s.network.rpcFaults = (from, _to, route) =>
+    from === monitor.address && route === 'hello' ? { kind: 'late', delayMs: 1500 } : undefined;
+  let wrong = 0;
+  for (let i = 0; i < 20; i++) {
+    await s.clock.advance(1000);
+    for (const a of s.running()) if (a !== subject && a.agent.directory.held('agent-5')?.state !== 'alive') wrong++;
+  }
+  const timedOut = monitor.agent.metrics.livenessProbes.get({ result: 'failed' });
+  assert.ok(timedOut > 0, 'its first probes did time out');
+  assert.is(wrong, 0, 'yet agent-5 stayed alive everywhere');
+  await s.stopAll();
+});
+
+test("a new monitor counts its subject's silence from when it became its monitor, not from an old multicast", async () => {
+  const s = await site(40, 13);
+  await s.clock.advance(20_000);
+  const ring = new Ring(s.agents.keys());
+  const subject = s.agents.get('agent-9')!;
+  const [crashed, second, third, next] = ring.monitorsOf('agent-9', 4).map((n) => s.agents.get(n)!);
+  // `next` becomes agent-9's monitor when `crashed` is lost. It last heard agent-9 seconds before (its
+  // multicasts lost on the way), and agent-9 learns of the loss late (the monitors' notices lost too).
+  const noticers = [second, third, next].map((a) => a.address);
+  let toNext = true;
+  s.network.dropAtSend = (from, to) =>
+    (toNext && from === subject.address && to === next.address) || (to === subject.address && noticers.includes(from));
+  await s.clock.advance(4000);
+  await s.crash(crashed.name);
+  while (next.agent.directory.held(crashed.name)!.state === 'alive') await s.clock.advance(10);
+  const probes = () => next.agent.metrics.livenessProbes.get({ result: 'alive' });
+  const before = probes();
+  await s.clock.advance(1000);
+  toNext = false;
+  await s.clock.advance(1000);
+  // It waits 2.5 periods from the ring's move, as for any subject: agent-9's unicast arrives well within that.
+  assert.is(probes() - before, 0, `${next.name} probed agent-9 as soon as it became its monitor`);
+  s.network.dropAtSend = undefined;
+  await s.clock.advance(10_000);
+  assert.ok(s.running().every((a) => a === subject || a.agent.directory.held('agent-9')!.state === 'alive'));
+  await s.stopAll();
+});
+
+test('a crash draws notices from its monitors only, not from every agent that probed it (the storm at 500)', async () => {
+  const s = await site(60, 14);
+  await s.clock.advance(20_000);
+  const notices = () => s.running().reduce((n, a) => n + a.agent.metrics.announcementsSent.get({ type: 'notice' }), 0);
+  const before = notices();
+  let summaries = 0;
+  const victim = `${s.agents.get('agent-21')!.address}:`;
+  s.network.onEvent = (e) => {
+    if (e.type === 'rpc' && e.route === 'hello' && e.query.includes('peers=1') && !e.to.startsWith(victim)) summaries++;
+  };
+  await s.crash('agent-21');
+  await s.clock.advance(10_000);
+  assert.ok(
+    s.running().every((a) => a.agent.directory.held('agent-21')!.state === 'lost'),
+    'lost everywhere',
+  );
+  // Each of its 3 monitors sends its notice twice; every other agent only probes (once) and stays quiet.
+  assert.ok(notices() - before <= 2 * MONITORS, `${notices() - before} notices for one crash`);
+  assert.ok(summaries <= MONITORS, `${summaries} summaries asked for`);
+  await s.stopAll();
+});
+
 test('without scaling (the baseline) every agent still multicasts a heartbeat each period', async () => {
   const s = await site(40, 8, { scaling: false });
   await s.clock.advance(10_000);

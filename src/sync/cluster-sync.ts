@@ -93,6 +93,7 @@ export class ClusterSync {
       forget: (peer) => t.forget(peer),
       admitWaiting: () => t.admitWaiting(),
       noticeLost: (peer) => this.announcer.notice(peer.name, peer.replica.incarnation, peer.replica.heldVersion()),
+      keyed: this.keyed,
     });
     this.mdns = new MdnsObserver(this.s, this.liveness, t, this.keyed, (msg, from, signal) =>
       this.onMessage(msg, { from, datagram: false, signal }),
@@ -163,8 +164,6 @@ export class ClusterSync {
   pendingCatchups(): number {
     return this.catchup.pending();
   }
-
-  // ---- receiving --------------------------------------------------------------------------------
 
   private onDatagram(data: Uint8Array, from: Endpoint, kind: DatagramKind): void {
     if (!this.running) return;

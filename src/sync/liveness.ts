@@ -9,6 +9,15 @@ import type { SyncContext } from './sync-context.js';
 /** A stretched peer's silence is judged by non-monitors in periods of this many of its intervals. */
 export const BACKSTOP_INTERVALS = 2;
 
+/** The deadline of the probe that confirms a silent peer gone, in liveness periods (the first has one). */
+export const CONFIRM_DEADLINE_PERIODS = 2;
+
+/**
+ * What a probe found: an answer, a refusal (the process is gone), or no answer in time, which says
+ * nothing on its own when this agent's event loop was late; `busy` when one was already under way.
+ */
+export type ProbeOutcome = 'alive' | 'refused' | 'no-answer' | 'other-agent' | 'busy' | 'stale';
+
 /** What liveness needs from the rest of the sync. */
 export interface LivenessHooks {
   /** A verified answer named this life and version of the peer. */
@@ -20,6 +29,8 @@ export interface LivenessHooks {
   admitWaiting(): void;
   /** This agent's own check found a peer gone that others hear too rarely to notice soon: tell them. */
   noticeLost(peer: Peer): void;
+  /** With the site's key a notice is believed, so it may only follow a confirmed loss. */
+  readonly keyed: boolean;
 }
 
 /**
@@ -29,6 +40,8 @@ export interface LivenessHooks {
  */
 export class Liveness {
   private timer: TimerHandle | undefined;
+  /** Since when this agent has been the monitor of each stretched subject it watches now (a handful). */
+  private monitorSince = new Map<string, number>();
 
   constructor(
     private readonly s: SyncContext,
@@ -59,22 +72,22 @@ export class Liveness {
     this.hooks.admitWaiting();
     const now = this.s.c.clock.monotonic();
     const ring = this.ring();
+    const monitorSince = new Map<string, number>();
     for (const peer of [...this.s.peers.values()]) {
       const state = this.s.c.directory.held(peer.name)?.state;
       const silence = now - peer.lastHeard;
       if (state === 'alive') {
         const period = this.periodOf(peer, ring);
-        // Lost only once a probe sent in this silence went unanswered: the period can shrink under a peer
-        // (this agent became its monitor) after more silence than the new period allows had built up.
-        const probed = peer.probedAt > peer.lastHeard;
-        if (silence >= this.s.cfg.lostAfterPeriods * period && probed) {
-          this.lose(peer, `not heard for ${Math.round(silence)} ms`);
-          this.noticeIfRare(peer);
-        } else if (
-          silence >= this.s.cfg.probeAfterPeriods * period &&
-          now - peer.probedAt >= this.s.cfg.livenessPeriodMs
-        )
-          void this.probe(peer, peer.endpoint);
+        // A new monitor counts its subject's silence from when it became its monitor, not from a multicast
+        // heard seconds ago: the subject's unicast heartbeats to it start only when its own ring moves too.
+        let judged = silence;
+        if (period < (peer.intervalMs ?? 0)) {
+          const since = this.monitorSince.get(peer.name) ?? now;
+          monitorSince.set(peer.name, since);
+          judged = Math.min(silence, now - since);
+        }
+        if (judged >= this.s.cfg.probeAfterPeriods * period && now - peer.probedAt >= this.s.cfg.livenessPeriodMs)
+          void this.check(peer);
       } else if (silence >= (peer.verified ? this.s.cfg.forgetAfterMs : SYNC_LIMITS.forgetUnverifiedMs)) {
         this.hooks.forget(peer);
       } else if (state === 'lost' && now - peer.probedAt >= this.reprobeMs(peer)) {
@@ -82,6 +95,39 @@ export class Liveness {
         void this.probe(peer, peer.endpoint);
       }
     }
+    this.monitorSince = monitorSince;
+  }
+
+  /**
+   * A silent peer is asked; silence alone never loses it. A refusal does (the probe itself sees to it). A
+   * probe that times out may only mean this agent's own event loop was late (a busy host, 200 agents in
+   * one process): the answer sat unread while the deadline fired. So it is asked once more with twice
+   * the deadline, and lost only if that one goes unanswered too. On an open site the notice goes out
+   * after the first timeout: there it only asks the others to probe, with the longer deadline, so their
+   * check runs beside this one's second probe instead of after it (the vanished-host time).
+   */
+  private async check(peer: Peer): Promise<void> {
+    const first = await this.probe(peer, peer.endpoint);
+    if (first === 'refused') return this.foundGone(peer);
+    if (first !== 'no-answer') return;
+    if (!this.hooks.keyed) this.noticeIfRare(peer);
+    const second = await this.probe(peer, peer.endpoint, 'probe', CONFIRM_DEADLINE_PERIODS);
+    // An open site's notice already went out after the first timeout.
+    if (second === 'refused') return this.hooks.keyed ? this.foundGone(peer) : this.askAround(peer);
+    if (second !== 'no-answer' || this.s.peers.get(peer.name) !== peer) return;
+    this.lose(peer, 'two probes went unanswered, the second with twice the deadline');
+    if (this.hooks.keyed) this.noticeIfRare(peer);
+  }
+
+  /**
+   * This agent's own check found the peer's process gone: it tells the site (a notice, if the others hear
+   * the peer rarely) and asks one peer where it may have restarted. Only here: when every agent that
+   * probed the peer because of a notice also sent one, a crash drew 2 notices from each agent (118 at 60
+   * agents, 1,000 multicasts heard by 500 each at 500: the simulator's livelock) and N summaries.
+   */
+  private foundGone(peer: Peer): void {
+    this.noticeIfRare(peer);
+    this.askAround(peer);
   }
 
   /**
@@ -121,42 +167,43 @@ export class Liveness {
   }
 
   /**
-   * Asks the agent at `endpoint` who it is. The deadline is one liveness period: the time left between
-   * the probe (2.5 periods of silence) and `lost` (3.5). A refused connection means the process is gone.
+   * Asks the agent at `endpoint` who it is, within `periods` liveness periods. A refused connection
+   * means the process is gone; no answer in time is left to the caller to weigh.
    */
-  async probe(peer: Peer, endpoint: Endpoint, signal = 'probe'): Promise<void> {
-    if (peer.probing) return;
+  async probe(peer: Peer, endpoint: Endpoint, signal = 'probe', periods = 1): Promise<ProbeOutcome> {
+    if (peer.probing) return 'busy';
     peer.probing = true;
     peer.probedAt = this.s.c.clock.monotonic();
     const atEndpoint = sameEndpoint(endpoint, peer.endpoint);
     try {
       // The peer's summary of the agents it knows rides on the first probe and every fourth after.
       const withPeers = !this.s.c.transport || peer.probes++ % 4 === 0;
-      const hello = await this.s.c.peers.hello(endpoint, this.s.cfg.livenessPeriodMs, withPeers, this.s.self);
-      if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return;
+      const deadline = periods * this.s.cfg.livenessPeriodMs;
+      const hello = await this.s.c.peers.hello(endpoint, deadline, withPeers, this.s.self);
+      if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return 'stale';
       if (hello.name !== peer.name || hello.incarnation < peer.replica.incarnation) {
         this.s.c.metrics.livenessProbes.inc({ result: 'other-agent' });
         this.failed(peer);
         if (atEndpoint) this.s.unreachable(peer.name);
-        return;
+        return 'other-agent';
       }
       this.s.c.metrics.livenessProbes.inc({ result: 'alive' });
       peer.verified = true;
       if (!atEndpoint) this.move(peer, endpoint);
       this.hooks.heardFrom(peer, hello, signal);
       this.learn(hello.peers ?? []);
+      return 'alive';
     } catch (err) {
-      if (!this.s.running()) return;
+      if (!this.s.running()) return 'stale';
       this.s.c.metrics.livenessProbes.inc({ result: 'failed' });
       this.failed(peer);
       if (atEndpoint) this.s.unreachable(peer.name);
       const refused = err instanceof PeerRequestError && err.reason === 'refused';
       if (refused && atEndpoint) {
-        const wasAlive = this.s.c.directory.held(peer.name)?.state === 'alive';
         this.lose(peer, 'its peer endpoint refuses connections');
-        if (wasAlive) this.noticeIfRare(peer);
-        this.askAround(peer);
+        return 'refused';
       }
+      return 'no-answer';
     } finally {
       peer.probing = false;
     }

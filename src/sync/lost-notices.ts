@@ -1,7 +1,7 @@
 import { fnv1a32, incarnationTag, type Hint } from '../protocol/messages.js';
 import type { Endpoint } from '../transport/transport.js';
 import type { Announcer } from './announcer.js';
-import type { Liveness } from './liveness.js';
+import { CONFIRM_DEADLINE_PERIODS, type Liveness } from './liveness.js';
 import type { Peer } from './peer-table.js';
 import { aliveRing, MONITOR_GAP_PERIODS } from './ring.js';
 import type { SyncContext } from './sync-context.js';
@@ -63,22 +63,27 @@ export class LostNotices {
         counted('believed');
         if (monitor) this.parts.announcer.notice(peer.name, peer.replica.incarnation, peer.replica.heldVersion());
       } else if (now - peer.probedAt >= this.s.cfg.livenessPeriodMs) {
-        this.confirm(peer, reporter);
+        this.confirm(peer, reporter, ring?.watches(this.s.cfg.name, peer.name) ?? false);
         counted('probed');
       } else counted('ignored');
     }
   }
 
   /**
-   * Asks the named agent itself. A refusal loses it as any probe does; no answer at all (a vanished
-   * host) after a notice is taken as the confirmation: two agents' checks agree. A backstop alone would
-   * take several of its stretched intervals.
+   * Asks the named agent itself. A refusal loses it as any probe does. The notice stands for the first
+   * unanswered probe (the reporter's); this one is the second, with the longer deadline, so a timeout of
+   * it is taken as the confirmation: two agents' checks agree, and this one's own late event loop had
+   * twice the time to read an answer. A backstop alone would take several of its stretched intervals.
+   * Only a monitor of the named agent repeats the notice once its probe agrees (so that a host that lost
+   * one copy hears another): when every receiver did, one crash drew 2 notices from every agent.
    */
-  private confirm(peer: Peer, reporter: Peer): void {
-    const failures = peer.probeFailures;
-    void this.parts.liveness.probe(peer, peer.endpoint, 'notice').then(() => {
-      if (!this.s.running() || this.s.peers.get(peer.name) !== peer || peer.probeFailures <= failures) return;
-      this.parts.liveness.lose(peer, `a lost notice from ${reporter.name}, and no answer to a probe`);
+  private confirm(peer: Peer, reporter: Peer, monitor: boolean): void {
+    void this.parts.liveness.probe(peer, peer.endpoint, 'notice', CONFIRM_DEADLINE_PERIODS).then((outcome) => {
+      if (outcome !== 'no-answer' && outcome !== 'refused') return;
+      if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return;
+      if (outcome === 'no-answer')
+        this.parts.liveness.lose(peer, `a lost notice from ${reporter.name}, and no answer to a long probe`);
+      if (monitor) this.parts.announcer.notice(peer.name, peer.replica.incarnation, peer.replica.heldVersion());
     });
   }
 }
