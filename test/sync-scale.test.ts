@@ -251,6 +251,10 @@ test('an unsigned lost notice about a live agent only makes others probe it: it 
     peerPort: 7771,
     hints: [{ nameHash: fnv1a32('agent-3'), incarnationTag: incarnationTag(target.incarnation), version: 1 }],
   }).bytes;
+  let summaries = 0;
+  s.network.onEvent = (e) => {
+    if (e.type === 'rpc' && e.route === 'hello' && e.query.includes('peers=1') && e.outcome === '200') summaries++;
+  };
   s.network.inject(monitor.address, notice);
   for (let i = 0; i < 20; i++) {
     await s.clock.advance(100);
@@ -258,6 +262,8 @@ test('an unsigned lost notice about a live agent only makes others probe it: it 
   }
   const probed = s.running().reduce((n, a) => n + a.agent.metrics.lostNotices.get({ result: 'probed' }), 0);
   assert.ok(probed > 0, 'the notice was acted on by probing');
+  // A summary names all 40 agents: riding on every first probe of a peer, it made each probe ~3.6 kB here.
+  assert.ok(summaries <= 4, `${summaries} of ${probed} probes carried a summary`);
   await s.stopAll();
 });
 

@@ -9,6 +9,14 @@ import type { SyncContext } from './sync-context.js';
 /** A stretched peer's silence is judged by non-monitors in periods of this many of its intervals. */
 export const BACKSTOP_INTERVALS = 2;
 
+/**
+ * One probe in this many asks for the peer's summary, besides the join probe and an explicit ask. The
+ * summary names every alive agent (~90 B each: 18 kB at 200 agents); riding on every first probe of a
+ * peer, it made each notice, ring move or lag-driven probe cost a summary, and `learn` then probed
+ * every agent it named that this one held lost: a feedback loop under load.
+ */
+export const SUMMARY_EVERY_PROBES = 16;
+
 /** The deadline of the probe that confirms a silent peer gone, in liveness periods (the first has one). */
 export const CONFIRM_DEADLINE_PERIODS = 2;
 
@@ -171,13 +179,15 @@ export class Liveness {
    * means the process is gone; no answer in time is left to the caller to weigh.
    */
   async probe(peer: Peer, endpoint: Endpoint, signal = 'probe', periods = 1): Promise<ProbeOutcome> {
-    if (peer.probing) return 'busy';
+    if (peer.probing) {
+      if (signal === 'join') this.askSummary(peer); // the probe under way may not carry one
+      return 'busy';
+    }
     peer.probing = true;
     peer.probedAt = this.s.c.clock.monotonic();
     const atEndpoint = sameEndpoint(endpoint, peer.endpoint);
     try {
-      // The peer's summary of the agents it knows rides on the first probe and every fourth after.
-      const withPeers = !this.s.c.transport || peer.probes++ % 4 === 0;
+      const withPeers = !this.s.c.transport || signal === 'join' || ++peer.probes % SUMMARY_EVERY_PROBES === 0;
       const deadline = periods * this.s.cfg.livenessPeriodMs;
       const hello = await this.s.c.peers.hello(endpoint, deadline, withPeers, this.s.self);
       if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return 'stale';
@@ -218,7 +228,11 @@ export class Liveness {
       (p) => p !== gone && p.verified && this.s.c.directory.held(p.name)?.state === 'alive',
     );
     if (alive.length === 0) return;
-    const other = alive[Math.floor(this.s.c.random() * alive.length)];
+    this.askSummary(alive[Math.floor(this.s.c.random() * alive.length)]);
+  }
+
+  /** A hello that asks for the summary, outside the probes (it refreshes nothing: only learn). */
+  private askSummary(other: Peer): void {
     this.s.c.peers.hello(other.endpoint, this.s.cfg.livenessPeriodMs, true, this.s.self).then(
       (hello) => {
         if (this.s.running() && hello.name === other.name) this.learn(hello.peers ?? []);
