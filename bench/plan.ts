@@ -15,9 +15,25 @@ export interface BenchOptions {
   outageSeconds: number;
   /** Agent counts of the scale step (--scale-sizes 50,200); the quick run takes 50 only. */
   scaleSizes: number[];
+  /** --only scale or --only footprint: that one step alone, to check it without the whole bench. */
+  only?: BenchStep;
 }
 
-/** npm run bench [-- --quick] [-- --docs] [-- --mqtt-outage-seconds N] [-- --scale-sizes 50,200] */
+export const BENCH_STEPS = ['scale', 'footprint'] as const;
+export type BenchStep = (typeof BENCH_STEPS)[number];
+
+function parseOnly(argv: string[]): BenchStep | undefined {
+  const at = argv.indexOf('--only');
+  if (at < 0) return undefined;
+  const step = BENCH_STEPS.find((s) => s === argv[at + 1]);
+  if (!step) throw new RangeError(`--only: one of ${BENCH_STEPS.join(', ')}, not "${argv[at + 1]}"`);
+  return step;
+}
+
+/**
+ * npm run bench [-- --quick] [-- --docs] [-- --mqtt-outage-seconds N] [-- --scale-sizes 50,200]
+ * [-- --only scale|footprint]
+ */
 export function benchOptions(argv: string[]): BenchOptions {
   const args = new Set(argv);
   const quick = args.has('--quick');
@@ -27,6 +43,7 @@ export function benchOptions(argv: string[]): BenchOptions {
     writeDocs: args.has('--docs'),
     outageSeconds: outageArg >= 0 ? Number(argv[outageArg + 1]) : quick ? 5 : 30,
     scaleSizes: parseScaleSizes(argv, quick ? [50] : [50, 200]),
+    only: parseOnly(argv),
   };
 }
 
@@ -90,7 +107,9 @@ export function benchPlan(quick: boolean, scaleSizes: number[] = []): Plan {
 }
 
 /** The steps the progress line counts: each scenario run, the flood, the service targets, the auth pairs. */
-export function stepCount(plan: Plan, quick: boolean): number {
+export function stepCount(plan: Plan, quick: boolean, only?: BenchStep): number {
+  if (only === 'scale') return scaleStepCount(plan.scale);
+  if (only === 'footprint') return 1;
   const scenarios = plan.systems.reduce((n, p) => n + p.sizes.length * ((p.lifecycle ? 3 : 0) + p.losses.length), 0);
   const fixed = (plan.flood ? 1 : 0) + (quick ? 2 : 3) + plan.authPairs.pairs * 2;
   return scenarios + fixed + scaleStepCount(plan.scale);

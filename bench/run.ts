@@ -127,7 +127,7 @@ function machineOf(quick: boolean): Machine {
 /** Every step of the plan, in the order the bench has always run them. */
 export async function runBench(options: BenchOptions, plan: Plan): Promise<BenchRun> {
   const started = Date.now();
-  const progress = progressLine(stepCount(plan, options.quick), started);
+  const progress = progressLine(stepCount(plan, options.quick, options.only), started);
   const results: ScenarioResults = {
     propagation: [],
     idle: [],
@@ -139,11 +139,17 @@ export async function runBench(options: BenchOptions, plan: Plan): Promise<Bench
   };
   // One sequence of ports for the whole run, so that no cluster hears an earlier one.
   const env: ScenarioEnv = { heartbeatMs: HEARTBEAT_MS, ports: new PortSequence() };
-  await runSystems(plan, env, results, progress);
-  await runAuthPairs(plan, results, progress);
-  results.flood = await runFlood(plan, env, progress);
-  results.scale = await runScale(plan.scale, env, progress);
-  const service = await serviceTargets({ quick: options.quick, outageSeconds: options.outageSeconds, progress });
+  const all = options.only === undefined;
+  if (all) {
+    await runSystems(plan, env, results, progress);
+    await runAuthPairs(plan, results, progress);
+    results.flood = await runFlood(plan, env, progress);
+  }
+  if (all || options.only === 'scale') results.scale = await runScale(plan.scale, env, progress);
+  const service =
+    all || options.only === 'footprint'
+      ? await serviceTargets({ ...options, progress, footprintOnly: options.only === 'footprint' })
+      : { skipped: ['service targets (--only)'] };
   process.stderr.write(`\r\x1b[Kdone in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   return { options, plan, machine: machineOf(options.quick), results, service };
 }

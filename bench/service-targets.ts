@@ -27,10 +27,17 @@ export async function serviceTargets(opts: {
   quick: boolean;
   outageSeconds: number;
   progress: (what: string) => void;
+  /** --only footprint: the memory and idle CPU step alone, full run or not. */
+  footprintOnly?: boolean;
 }): Promise<ServiceResults> {
   const dir = await mkdtemp(join(tmpdir(), 'herald-bench-'));
   const results: ServiceResults = { skipped: [] };
   try {
+    if (opts.footprintOnly) {
+      opts.progress('systemd: RSS and idle CPU with 5,000 devices from 100 agents');
+      results.memory = await memoryAt5000(dir, { settleSeconds: 8, idleSeconds: 30 });
+      return results;
+    }
     if (available('python3', ['-c', '0'])) {
       opts.progress('systemd: process start to READY');
       results.readyMs = await readyTimes(dir, opts.quick ? 3 : 7);

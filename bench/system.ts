@@ -1,3 +1,4 @@
+import type { ProcessLoad } from './scale/loop-meter.js';
 import type { Device } from '../src/profiles/model.js';
 
 /** One system under test, started as a cluster of N agents in this process, on loopback. */
@@ -16,6 +17,8 @@ export interface ClusterOptions {
   seed: number;
   /** Multicast port for this run, so runs never hear each other. */
   port: number;
+  /** Agent i starts i/N of this after the first (the scale step's 1 s, as the simulator does); 0 at once. */
+  startSpreadMs?: number;
 }
 
 export interface Traffic {
@@ -49,6 +52,16 @@ export interface BenchCluster {
   traffic(): Traffic;
   /** Catch-up or poll requests served by the busiest agent. */
   maxServed(): number;
+  /** Agents in child processes only (the scale step): see scale/process-cluster.ts. */
+  processes?: number;
+  /** When the agents were told to start, if later than start() was called (child processes booting). */
+  startedAt?: number;
+  /** Reads counters kept in child processes, for traffic() to return. */
+  refresh?(): Promise<void>;
+  /** Sets the loss in child processes (in this process the options' loss is set in place). */
+  setLoss?(loss: number): Promise<void>;
+  /** Each child process's load since the last call. */
+  loads?(): Promise<ProcessLoad[]>;
   /** Kills agent i without a goodbye: sockets closed, as a crashed process. */
   crash(i: number): Promise<void>;
   stop(): Promise<void>;

@@ -157,7 +157,7 @@ const serviceTargets: Target[] = [
     },
   },
   {
-    name: 'idle CPU ≤ 1 % of a core (100 peers heartbeating)',
+    name: 'idle CPU ≤ 1 % of a core among 100 live peers of a scaled site',
     figure: (run) => run.service.memory?.unit.idleCpuPercent,
     threshold: 1,
     judged: atMost,

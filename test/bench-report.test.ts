@@ -4,8 +4,10 @@ import { benchOptions, benchPlan } from '../bench/plan.js';
 import { betweenMarkers, MissingMarkers } from '../bench/report/files.js';
 import { readmeParagraph } from '../bench/report/readme.js';
 import { markdownReport } from '../bench/report/markdown.js';
-import { scalePlot, scaleTable } from '../bench/report/scale.js';
+import { scaleLoadTable, scalePlot, scaleTable } from '../bench/report/scale.js';
 import type { BenchRun } from '../bench/run.js';
+import { ChangeSequence } from '../bench/scale/changes.js';
+import { processCount } from '../bench/scale/process-cluster.js';
 import type { ScaleResult } from '../bench/scale/scale.js';
 import type { PropagationResult } from '../bench/scenarios.js';
 import { judgeTargets } from '../bench/targets.js';
@@ -112,6 +114,11 @@ function scaleRow(system: string, agents: number, multicast: number, crashMs: nu
     rssMiBPerAgent: 1,
     heapMiBPerAgent: 0.5,
     cpuPercentPerAgent: 0.1,
+    processes: 4,
+    phases: [
+      { phase: 'idle', loads: [{ role: 'bench', pid: 1, cpuPercent: 3, lagP99Ms: 12, lagMaxMs: 20, rssMiB: 90 }] },
+    ],
+    harnessLimited: false,
   };
 }
 
@@ -133,6 +140,28 @@ test("the scale table divides by today's protocol in the same run, and issue 18'
   assert.match(report, '### Scale: N agents with 10 devices each');
   assert.match(report, '![idle bytes per agent against site size](benchmarks-scale.svg)');
   assert.match(scalePlot(run.results.scale), '<polyline');
+});
+
+test('a row whose processes lagged is marked harness-limited, and the load table names each phase', () => {
+  const row = { ...scaleRow('herald', 200, 1500, 2000), harnessLimited: true };
+  assert.match(scaleTable([row]).split('\n')[2], /^\| herald \(harness-limited\) \| 200 \|/);
+  assert.match(scaleTable([row]).split('\n')[2], /\| 4: 12 ms \|/, 'four child processes, worst lag p99');
+  assert.match(scaleLoadTable([row]), /\| herald \| 200 \| idle \| bench: 12 ms, 3 % \|/);
+});
+
+test("the scale step's changes run on across loss phases: no origin is handed a revision it already had", () => {
+  const seq = new ChangeSequence(50);
+  const had = new Set<string>();
+  for (let k = 0; k < 40; k++) {
+    const i = seq.next();
+    const key = `${i}@${seq.revision[i]}`;
+    assert.not.ok(had.has(key), `${key} repeated`);
+    had.add(key);
+  }
+});
+
+test('the scale step runs Herald in child processes of up to 50 agents, at most 4', () => {
+  assert.equal([10, 50, 51, 200, 1000].map(processCount), [1, 1, 2, 4, 4]);
 });
 
 test.run();

@@ -72,6 +72,26 @@ test('a peer answer is charged to the agent that served it and to the one that a
   assert.is(meter.of(addresses[1]).requestBytesServed, bytes);
 });
 
+test('with shareAnswers, agents that get the same catch-up answer share one frozen copy; without, each has its own', async () => {
+  const snapshot = { kind: 'snapshot', origin: 'c', incarnation: 1, version: 1, entries: [] };
+  for (const share of [true, false]) {
+    const clock = new FakeClock(0, undefined, 1);
+    const network = new MemoryNetwork({ clock, random: seededRandom(7) }, { shareAnswers: share });
+    // A fresh object per request, as the peer service makes: only the bytes are the same.
+    network.servePeer({ address: '10.0.0.3', port: 7771 }, { handle: () => ({ status: 200, body: { ...snapshot } }) });
+    const ask = (from: string) =>
+      network
+        .peerClient(from)
+        .changes({ address: '10.0.0.3', port: 7771 }, { origin: 'c', since: 0, incarnation: 1 }, 1000);
+    const answers = [ask('10.0.0.1'), ask('10.0.0.2')];
+    await clock.advance(10);
+    const [a, b] = await Promise.all(answers);
+    assert.equal(a, b, 'the same answer either way');
+    assert.is(a === b, share, share ? 'one decoded copy' : 'a copy each');
+    assert.is(Object.isFrozen(a), share);
+  }
+});
+
 test('the scale harness at 6 agents: idle traffic adds up, a crash and a change reach everyone', async () => {
   const r = await runScale({ size: 6, protocol: 'default', idleSeconds: 4, lossSeconds: 4, changes: 2 });
   const idle = r.idle;

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { HARNESS_LAG_P99_MS } from '../scale/loop-meter.js';
 import type { ScaleResult } from '../scale/scale.js';
 import { logLineChart } from './chart.js';
 import { fmt, fmtMs, ratio, table } from './format.js';
@@ -18,6 +19,7 @@ const header = [
   'change p99, 30 %',
   'RSS / heap MiB per agent',
   'CPU % / agent',
+  'processes: worst loop lag p99',
   '÷ today: received / crash / change 0 %',
 ];
 
@@ -31,6 +33,24 @@ function p99At(r: ScaleResult | undefined, loss: number): number {
   return r?.change.find((x) => x.loss === loss)?.p99Ms ?? NaN;
 }
 
+/** The highest event-loop delay p99 of any process in any phase of the row. */
+function worstLag(r: ScaleResult): number {
+  return Math.max(0, ...r.phases.flatMap((p) => p.loads.map((l) => l.lagP99Ms)));
+}
+
+/** Each phase of each row: every process's loop lag p99 and CPU % of a core, so a saturated harness shows. */
+export function scaleLoadTable(results: ScaleResult[]): string {
+  const rows = results.flatMap((r) =>
+    r.phases.map((p) => [
+      r.system,
+      String(r.agents),
+      p.phase,
+      p.loads.map((l) => `${l.role}: ${fmtMs(l.lagP99Ms)}, ${fmt(l.cpuPercent, 0)} %`).join('; '),
+    ]),
+  );
+  return table(['system', 'agents', 'phase', 'per process: loop lag p99, CPU % of a core'], rows);
+}
+
 function scaleRow(r: ScaleResult, today: ScaleResult | undefined): string[] {
   const versus =
     r.system === BASELINE || !today
@@ -41,7 +61,7 @@ function scaleRow(r: ScaleResult, today: ScaleResult | undefined): string[] {
           ratio(p99At(r, 0), p99At(today, 0)),
         ].join(' / ');
   return [
-    r.system,
+    r.harnessLimited ? `${r.system} (harness-limited)` : r.system,
     String(r.agents),
     fmtMs(r.coldStartMs),
     fmt(r.multicastBytesPerSecond, 0),
@@ -49,8 +69,9 @@ function scaleRow(r: ScaleResult, today: ScaleResult | undefined): string[] {
     r.crashUndetected > 0 ? `${r.crashUndetected} never` : fmtMs(r.crashP99Ms),
     changeAt(r, 0),
     changeAt(r, 0.3),
-    `${fmt(r.rssMiBPerAgent, 2)} / ${fmt(r.heapMiBPerAgent, 2)}`,
+    `${fmt(r.rssMiBPerAgent, 2)} / ${Number.isNaN(r.heapMiBPerAgent) ? '-' : fmt(r.heapMiBPerAgent, 2)}`,
     fmt(r.cpuPercentPerAgent, 3),
+    `${r.processes || 'bench'}: ${fmtMs(worstLag(r))}`,
     versus,
   ];
 }
@@ -110,7 +131,7 @@ export function scalePlot(results: ScaleResult[]): string {
     })),
     {
       title: 'Idle bytes each agent receives a second',
-      xLabel: 'agents on one segment (loopback, one process)',
+      xLabel: 'agents on one segment (loopback)',
       yLabel: 'bytes received a second, per agent',
       xTicks: sizes.map((n) => ({ x: n, label: String(n) })),
       xShare: (n) => (sizes.length > 1 ? sizes.indexOf(n) / (sizes.length - 1) : 0.5),
@@ -126,8 +147,13 @@ export function scaleSection(results: ScaleResult[]): string {
   if (results.length === 0) return '';
   const sim = simScaleTable();
   return (
-    '### Scale: N agents with 10 devices each, in one process on loopback (issue 18)\n\n' +
+    '### Scale: N agents with 10 devices each on loopback (issue 18)\n\n' +
+    'Herald runs in child processes of up to 50 agents each (RSS and CPU are theirs, divided by the agents); ' +
+    'SWIM runs in the bench process (RSS is its growth). Agents start spread over 1 s. A row is ' +
+    `harness-limited when some process's event loop lagged more than ${HARNESS_LAG_P99_MS} ms p99 in a measured ` +
+    'phase: its figures then measure this machine as much as the protocol.\n\n' +
     `${scaleTable(results)}\n\n![idle bytes per agent against site size](benchmarks-scale.svg)\n\n` +
+    `Load of each process in each phase:\n\n${scaleLoadTable(results)}\n\n` +
     (sim ? `${sim}\n\n` : '')
   );
 }

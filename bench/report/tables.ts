@@ -165,10 +165,11 @@ export function footprintTable(m: MemoryResults): string {
         [...floor, '', '', ''],
       ],
     ) +
-    `\n\nBoth agents join the site together and take in its ${m.devices} devices; ${m.settleSeconds} s later ` +
-    "the site's agents go silent and their last heartbeats are replayed from one socket, once a second each, " +
-    `so that the idle window (${m.idleSeconds} s: RSS sampled each second, its median shown; CPU summed over ` +
-    'the window) measures the agents, not the 100 agents of the bench process. The wall time is mostly ' +
-    'protocol: a newcomer waits to hear each peer before fetching what it holds.'
+    `\n\nThe site's 100 agents run in child processes of their own and converge first ` +
+    `(${fmtMs(m.siteConvergedMs ?? NaN)}); then both agents join it together and take in its ${m.devices} ` +
+    `devices. ${m.settleSeconds} s later the idle window (${m.idleSeconds} s: RSS sampled each second, its ` +
+    "median shown; CPU summed over the window, per pid) measures each agent among the site's live agents, " +
+    'scaled heartbeats, unicast liveness and probes included. All 102 agents should be alive at the end. ' +
+    'The wall time is mostly protocol: a newcomer waits to hear each peer before fetching what it holds.'
   );
 }

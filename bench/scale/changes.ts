@@ -15,22 +15,59 @@ export interface ChangeFigures {
 const CHANGES = 20;
 const INTERVAL_MS = 50;
 const GIVE_UP_MS = 20_000;
+/** No new change after this: on a machine too loaded to make 20 changes in 20 s, the phase still ends. */
+const MAKE_WITHIN_MS = 20_000;
 
-/** CHANGES changes of one device each (of ten), on origins drawn from a fixed seed, INTERVAL_MS apart. */
-export async function changeP99(c: BenchCluster, loss: number): Promise<ChangeFigures> {
+/**
+ * What the changes of one site have done so far. Shared by every loss phase of a run: a phase that
+ * started again from revision 0 and the same seed would hand each origin the device set it already
+ * serves, a change that changes nothing (no announcement, nothing to deliver).
+ */
+export class ChangeSequence {
+  readonly revision: number[];
+  /** The version each origin's last change returned (0 before its first). */
+  readonly version: number[];
+  private readonly random = lcg(18);
+
+  constructor(agents: number) {
+    this.revision = new Array<number>(agents).fill(0);
+    this.version = new Array<number>(agents).fill(0);
+  }
+
+  /** The next origin, its device revision already advanced. */
+  next(): number {
+    const i = Math.floor(this.random() * this.revision.length);
+    this.revision[i] += 1;
+    return i;
+  }
+}
+
+/** A change that advanced no version or sent no change datagram: the step would be measuring nothing. */
+export class NoOpChangeError extends Error {
+  constructor(what: string) {
+    super(`scale step: ${what}, so it changed nothing`);
+    this.name = 'NoOpChangeError';
+  }
+}
+
+/** CHANGES changes of one device each (of ten), on origins drawn from `seq`, INTERVAL_MS apart. */
+export async function changeP99(c: BenchCluster, loss: number, seq: ChangeSequence): Promise<ChangeFigures> {
   const deliveries = new Deliveries(c);
   c.onProgress((viewer, origin) => deliveries.check(viewer, origin));
   const sweep = setInterval(() => deliveries.sweep(), 20);
+  await c.refresh?.();
   const before = c.traffic();
-  const revision = new Array<number>(c.names.length).fill(0);
-  const random = lcg(18);
+  const t0 = now();
+  let made = 0;
   try {
-    for (let k = 0; k < CHANGES; k++) {
+    for (; made < CHANGES && now() - t0 < MAKE_WITHIN_MS; made++) {
       // Agent 0 is the one the crash takes later; it changes too, like any other.
-      const i = Math.floor(random() * c.names.length);
-      revision[i] += 1;
+      const i = seq.next();
+      const r = seq.revision[i];
       const at = now();
-      const version = await c.change(i, changedDevices(c.names[i], revision[i], revision[i], 10));
+      const version = await c.change(i, changedDevices(c.names[i], r, r, 10));
+      if (version <= seq.version[i]) throw new NoOpChangeError(`the change on ${c.names[i]} left it at ${version}`);
+      seq.version[i] = version;
       const p = deliveries.expect(i, version, at);
       for (const v of [...p.waiting]) deliveries.check(v, c.names[i]);
       await sleep(INTERVAL_MS);
@@ -40,12 +77,16 @@ export async function changeP99(c: BenchCluster, loss: number): Promise<ChangeFi
     clearInterval(sweep);
   }
   const undelivered = deliveries.undelivered();
-  const after = c.traffic();
+  await c.refresh?.();
+  const datagramsPerChange = (c.traffic().changeDatagrams - before.changeDatagrams) / made;
+  // Every system sends at least one change datagram per real change (Herald an announcement, SWIM its
+  // queued news), whatever the loss: fewer means some changes were no-ops.
+  if (datagramsPerChange < 1) throw new NoOpChangeError(`${datagramsPerChange} change datagrams a change`);
   return {
     loss,
-    changes: CHANGES,
+    changes: made,
     p99Ms: undelivered > 0 ? Infinity : summarize(deliveries.latencies).p99,
     undelivered,
-    datagramsPerChange: (after.changeDatagrams - before.changeDatagrams) / CHANGES,
+    datagramsPerChange,
   };
 }

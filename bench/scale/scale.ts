@@ -2,12 +2,13 @@ import { now, sleep, waitFor, type ScenarioEnv } from '../harness.js';
 import { fullGc, percentile } from '../stats.js';
 import type { BenchCluster, BenchSystem, ClusterOptions } from '../system.js';
 import { BENCH_GROUP } from '../systems/herald.js';
-import { changeP99, type ChangeFigures } from './changes.js';
+import { ChangeSequence, changeP99, type ChangeFigures } from './changes.js';
 import { GroupListener } from './group-listener.js';
+import { HARNESS_LAG_P99_MS, LoopMeter, type ProcessLoad } from './loop-meter.js';
 
 /**
- * The scale step (issue 18): N agents with 10 devices each, in this process on loopback, for each
- * system; what the site puts on the multicast group, what each agent sends and receives, how fast a
+ * The scale step (issue 18): N agents with 10 devices each on loopback, for each system (Herald in
+ * child processes of 50 agents, the others in this process), started over 1 s; what the site puts on the multicast group, what each agent sends and receives, how fast a
  * crash and a change reach everyone, a cold start, and the process's memory and CPU per agent.
  */
 
@@ -32,13 +33,34 @@ export interface ScaleResult {
   rssMiBPerAgent: number;
   heapMiBPerAgent: number;
   cpuPercentPerAgent: number;
+  /** Child processes the agents ran in (0: in the bench process). */
+  processes: number;
+  /** Each process's event-loop delay and CPU in each phase (cold start, idle, changes, crash). */
+  phases: PhaseLoad[];
+  /** Some process's loop lagged > 50 ms p99 in a phase: its figures measure the harness too. */
+  harnessLimited: boolean;
 }
+
+export interface PhaseLoad {
+  phase: string;
+  loads: ProcessLoad[];
+}
+
+/** Agents start spread over this, as the simulator starts them. */
+export const START_SPREAD_MS = 1000;
 
 export const SCALE_DEVICES = 10;
 const IDLE_SECONDS = 5;
 
 function scaleOptions(agents: number, loss: number, env: ScenarioEnv): Omit<ClusterOptions, 'port'> {
-  return { agents, devicesPerAgent: SCALE_DEVICES, loss, heartbeatMs: env.heartbeatMs, seed: 18 };
+  return {
+    agents,
+    devicesPerAgent: SCALE_DEVICES,
+    loss,
+    heartbeatMs: env.heartbeatMs,
+    seed: 18,
+    startSpreadMs: START_SPREAD_MS,
+  };
 }
 
 interface IdleFigures {
@@ -62,25 +84,55 @@ async function memory(): Promise<Memory> {
   return { rss: m.rss, heap: m.heapUsed + m.external };
 }
 
-async function idleFigures(c: BenchCluster, listener: GroupListener, mem0: Memory): Promise<IdleFigures> {
+/** The phase that ends now, in every process; the idle figures read CPU and RSS off the idle phase. */
+class Phases {
+  readonly list: PhaseLoad[] = [];
+  private at = now();
+  constructor(
+    private readonly c: BenchCluster,
+    private readonly bench: LoopMeter,
+    private readonly trace?: (line: string) => void,
+  ) {}
+
+  /** `record` false for the waits between measurements: they only start the next phase. */
+  async end(phase: string, record = true): Promise<ProcessLoad[]> {
+    const loads = [this.bench.sample(), ...((await this.c.loads?.()) ?? [])];
+    if (record) this.list.push({ phase, loads });
+    const lag = Math.max(...loads.map((l) => l.lagP99Ms));
+    this.trace?.(`${phase}: ${((now() - this.at) / 1000).toFixed(1)} s, worst loop lag p99 ${lag.toFixed(0)} ms`);
+    this.at = now();
+    return loads;
+  }
+}
+
+async function idleFigures(c: BenchCluster, listener: GroupListener, mem0: Memory, ph: Phases): Promise<IdleFigures> {
   const n = c.names.length;
+  await c.refresh?.();
   const before = c.traffic();
   const heard = listener.bytes;
-  const cpu0 = process.cpuUsage();
+  await ph.end('settle', false);
   const t0 = now();
   await sleep(IDLE_SECONDS * 1000);
   const seconds = (now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
+  const loads = await ph.end('idle');
+  await c.refresh?.();
   const after = c.traffic();
   const http = after.httpBytes - before.httpBytes;
   const held = await memory();
+  // In child processes the agents' own CPU and RSS (Node's ~40 MiB baseline shared by 50 agents);
+  // in this process the bench's CPU and its growth, an indication only.
+  const agentLoads = c.processes ? loads.slice(1) : loads.slice(0, 1);
+  const cpuPercent = agentLoads.reduce((s, l) => s + l.cpuPercent, 0);
+  const rssMiB = c.processes
+    ? agentLoads.reduce((s, l) => s + l.rssMiB, 0)
+    : Math.max(0, held.rss - mem0.rss) / 2 ** 20;
   return {
     multicastBytesPerSecond: (listener.bytes - heard) / seconds,
     sentBytesPerSecondPerAgent: (after.datagramBytes - before.datagramBytes + http) / seconds / n,
     receivedBytesPerSecondPerAgent: (after.datagramBytesReceived - before.datagramBytesReceived + http) / seconds / n,
-    rssMiBPerAgent: Math.max(0, held.rss - mem0.rss) / 2 ** 20 / n,
-    heapMiBPerAgent: Math.max(0, held.heap - mem0.heap) / 2 ** 20 / n,
-    cpuPercentPerAgent: (((cpu.user + cpu.system) / 1000 / (seconds * 1000)) * 100) / n,
+    rssMiBPerAgent: rssMiB / n,
+    heapMiBPerAgent: c.processes ? NaN : Math.max(0, held.heap - mem0.heap) / 2 ** 20 / n,
+    cpuPercentPerAgent: cpuPercent / n,
   };
 }
 
@@ -109,14 +161,21 @@ async function crashTimes(c: BenchCluster, timeoutMs: number): Promise<{ p99: nu
  * Changes at each of `losses` on the running site: the loss is set in place (both systems read their
  * options' loss on every datagram), which spares a cold start per loss; back at 0 % it settles again.
  */
-async function changesAt(c: BenchCluster, opts: ClusterOptions, losses: number[]): Promise<ChangeFigures[]> {
+async function changesAt(c: BenchCluster, opts: ClusterOptions, losses: number[], ph: Phases) {
   const figures: ChangeFigures[] = [];
-  for (const loss of losses) {
+  const seq = new ChangeSequence(c.names.length);
+  const setLoss = async (loss: number) => {
     opts.loss = loss;
-    figures.push(await changeP99(c, loss));
+    await c.setLoss?.(loss);
+  };
+  for (const loss of losses) {
+    await setLoss(loss);
+    figures.push(await changeP99(c, loss, seq));
+    await ph.end(`changes at ${loss * 100} %`);
   }
-  opts.loss = 0;
+  await setLoss(0);
   await waitFor(() => c.converged(), 30_000, 20);
+  await ph.end('settle', false);
   return figures;
 }
 
@@ -126,25 +185,32 @@ export async function scaleRun(
   agents: number,
   losses: number[],
   env: ScenarioEnv,
+  trace?: (line: string) => void,
 ): Promise<ScaleResult> {
   const mem0 = await memory();
   const opts: ClusterOptions = { ...scaleOptions(agents, 0, env), port: env.ports.next() };
   const listener = await GroupListener.join(BENCH_GROUP, opts.port);
+  const bench = new LoopMeter('bench');
   try {
     const t0 = now();
     const cluster = await system.start(opts);
     try {
+      const ph = new Phases(cluster, bench, trace);
+      await cluster.loads?.(); // the children's own start-up is not a phase
       const converged = await waitFor(() => cluster.converged(), 60_000, 20);
-      const cold = converged === undefined ? Infinity : now() - t0;
+      const cold = converged === undefined ? Infinity : now() - (cluster.startedAt ?? t0);
+      await ph.end('cold start');
       await sleep(env.heartbeatMs * 2.2); // past the start-up hints, as the idle scenario waits
-      const idle = await idleFigures(cluster, listener, mem0);
-      const change = await changesAt(cluster, opts, losses);
+      const idle = await idleFigures(cluster, listener, mem0, ph);
+      const change = await changesAt(cluster, opts, losses, ph);
       const crashed = await crashTimes(cluster, 30_000);
-      return finish(system, agents, { cold, idle, change, crashed });
+      await ph.end('crash');
+      return finish(system, agents, { cold, idle, change, crashed, processes: cluster.processes ?? 0, ph });
     } finally {
       await cluster.stop();
     }
   } finally {
+    bench.stop();
     listener.close();
   }
 }
@@ -152,7 +218,14 @@ export async function scaleRun(
 function finish(
   system: BenchSystem,
   agents: number,
-  r: { cold: number; idle: IdleFigures; change: ChangeFigures[]; crashed: { p99: number; undetected: number } },
+  r: {
+    cold: number;
+    idle: IdleFigures;
+    change: ChangeFigures[];
+    crashed: { p99: number; undetected: number };
+    processes: number;
+    ph: Phases;
+  },
 ): ScaleResult {
   return {
     system: system.name,
@@ -162,5 +235,8 @@ function finish(
     crashP99Ms: r.crashed.p99,
     crashUndetected: r.crashed.undetected,
     change: r.change,
+    processes: r.processes,
+    phases: r.ph.list,
+    harnessLimited: r.ph.list.some((p) => p.loads.some((l) => l.lagP99Ms > HARNESS_LAG_P99_MS)),
   };
 }

@@ -1,7 +1,7 @@
 import type { ScenarioEnv } from '../harness.js';
 import type { BenchSystem } from '../system.js';
-import { heraldMulticast, heraldUnscaled } from '../systems/herald.js';
 import { swimBaseline } from '../systems/swim.js';
+import { processSystem } from './process-cluster.js';
 import { scaleRun, type ScaleResult } from './scale.js';
 
 /** The scale step's plan: the sizes, the systems side by side, the losses changes are measured at. */
@@ -11,9 +11,17 @@ export interface ScalePlan {
   systems: BenchSystem[];
 }
 
+/** Herald's agents in child processes of 50: one event loop of 200 agents measures the loop, not the protocol. */
+const herald = processSystem('herald', 'Herald over UDP multicast, agents in child processes of up to 50', true);
+const heraldUnscaled = processSystem(
+  'herald-unscaled',
+  "Herald with heartbeatScaling: false (today's protocol: every agent multicasts a heartbeat each period)",
+  false,
+);
+
 /** Herald, today's protocol (the baseline ratios divide by) and the SWIM baseline. */
 export function scalePlan(sizes: number[]): ScalePlan {
-  return { sizes, losses: [0, 0.3], systems: [heraldMulticast, heraldUnscaled, swimBaseline] };
+  return { sizes, losses: [0, 0.3], systems: [herald, heraldUnscaled, swimBaseline] };
 }
 
 /** --scale-sizes 50,200 */

@@ -124,7 +124,12 @@ interface HeraldSite {
   shared: Pick<AgentComponents, 'random' | 'logger'> & { clock: Clock };
 }
 
-function heraldAgent(site: HeraldSite, node: BenchNode): { agent: Agent; source: MemoryProfileSource } {
+export interface HeraldMember {
+  agent: Agent;
+  source: MemoryProfileSource;
+}
+
+function heraldAgent(site: HeraldSite, node: BenchNode): HeraldMember {
   const { nodes, opts, discovery, extra, shared } = site;
   const { clock } = shared;
   const i = node.index;
@@ -154,6 +159,25 @@ function heraldAgent(site: HeraldSite, node: BenchNode): { agent: Agent; source:
   return { agent, source };
 }
 
+/** Agent i starts at i/N of `opts.startSpreadMs` (at once without it), as hosts of a site do. */
+export function startStaggered(opts: ClusterOptions, i: number, start: () => Promise<void>): Promise<void> {
+  const at = ((opts.startSpreadMs ?? 0) * i) / opts.agents;
+  return at > 0 ? new Promise((r) => setTimeout(r, at)).then(start) : start();
+}
+
+/**
+ * Agents `from` to `to` - 1 of a multicast site, not started: the scale step runs a big site as
+ * such slices, one a child process. Agent i's loss source is the same as in a whole site.
+ */
+export function heraldSlice(opts: ClusterOptions, extra: HeraldBenchOptions, from: number, to: number) {
+  const random = seededRandom(opts.seed * 7919 + from);
+  const shared = { clock: systemClock(), random, logger: createLogger({ level: 'silent' }) };
+  const nodes = new BenchNodes(opts, 1000, () => ({}));
+  const site: HeraldSite = { nodes, opts, discovery: 'multicast', extra, shared };
+  const made = new Map(nodes.nodes.slice(from, to).map((node) => [node.index, heraldAgent(site, node)]));
+  return { nodes, made, opts };
+}
+
 export async function startHerald(
   opts: ClusterOptions,
   discovery: 'multicast' | 'mdns',
@@ -165,7 +189,7 @@ export async function startHerald(
   const site: HeraldSite = { nodes, opts, discovery, extra, shared };
   const made = nodes.nodes.map((node) => heraldAgent(site, node));
   const agents = made.map((m) => m.agent);
-  await Promise.all(agents.map((a) => a.start()));
+  await Promise.all(agents.map((a, i) => startStaggered(opts, i, () => a.start())));
   const running = () => agents.filter((_, i) => !nodes.nodes[i].crashed);
   const holdsCurrent = (v: Agent, o: Agent) => {
     const held = v.directory.held(o.name);

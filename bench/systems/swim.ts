@@ -2,6 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import type { Server } from 'node:net';
 import type { Device } from '../../src/profiles/model.js';
 import type { BenchCluster, BenchSystem, ClusterOptions } from '../system.js';
+import { startStaggered } from './herald.js';
 import { BenchNodes, type BenchNode } from './nodes.js';
 import { SwimView, type Peer } from './swim-member.js';
 import { LAN, pushPull, pushPullServer, type Datagram, type Message } from './swim-wire.js';
@@ -246,7 +247,7 @@ export const swimBaseline: BenchSystem = {
     const [seed, ...rest] = site.nodes.nodes;
     await site.start(seed, undefined);
     // Each member joins through the first, as memberlist's Join(existing) does.
-    await Promise.all(rest.map((n) => site.start(n, seed.view.port)));
+    await Promise.all(rest.map((n) => startStaggered(opts, n.index, () => site.start(n, seed.view.port))));
     return swimCluster(site);
   },
 };

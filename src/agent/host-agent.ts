@@ -196,6 +196,7 @@ export async function createHostAgent(config: AgentConfig, logger: Logger): Prom
       peerListener: (service, metrics) =>
         peerListener(service, { host: iface.address, port: config.peerPort }, peerAuth, { ...io, metrics }),
       authorizeApi,
+      onLink: onLinkOf(iface.address, netmaskOf(iface.address)),
       apiToken: config.apiTokenFile !== undefined,
       registrations: config.stateDir ? new FileRegistrationStore(config.stateDir) : undefined,
       processMetrics: { full: config.nodeMetrics },

@@ -85,9 +85,8 @@ export class ClusterSync {
       keyed: this.keyed,
     });
     const t = this.transitions;
-    this.catchup = new Catchup(this.s, (peer, incarnation, version, signal) =>
-      t.newLife(peer, incarnation, version, signal),
-    );
+    this.unreachableListeners.add((name) => t.unreachable(name));
+    this.catchup = new Catchup(this.s, (...life) => t.newLife(...life));
     this.liveness = new Liveness(this.s, {
       heardFrom: (peer, hello, signal) => t.heardFrom(peer, hello, signal),
       discover: (summary) => t.learnOf(summary),

@@ -13,6 +13,8 @@ export interface Peer {
   lastSentAt: number;
   /** It answered a probe or a catch-up at its endpoint at least once. */
   verified: boolean;
+  /** Added, unverified, from a summary (SummaryAdoption): dropped if its endpoint fails it before it answers. */
+  adopted?: boolean;
   probing: boolean;
   probedAt: number;
   probes: number;

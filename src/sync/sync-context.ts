@@ -23,6 +23,11 @@ export interface ClusterSyncComponents {
   logger: Logger;
   metrics: HeraldMetrics;
   envelope?: Envelope;
+  /**
+   * Whether an address is on this agent's link (its interface's subnet). Absent when the link is not
+   * known: then no endpoint a peer names second-hand is asked before it answers a verification probe.
+   */
+  onLink?: (address: string) => boolean;
 }
 
 /** How a message reached this agent. */

@@ -5,6 +5,7 @@ import type { Liveness } from './liveness.js';
 import type { NameClaims } from './name-claims.js';
 import { OriginReplica } from './origin-replica.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
+import { SummaryAdoption } from './summary-adoption.js';
 import type { SyncContext } from './sync-context.js';
 import { WaitingRoom } from './waiting-room.js';
 
@@ -24,10 +25,13 @@ export class Transitions {
       /** The site has a key: a peer's answer (its summary included) is signed by a member. */
       keyed: boolean;
     },
-  ) {}
+  ) {
+    this.adoption = new SummaryAdoption(s);
+  }
 
   private summaryAsked = false;
   private readonly waiting = new WaitingRoom();
+  private readonly adoption: SummaryAdoption;
 
   /**
    * The first datagram of a site whose heartbeats are stretched (over ~25 agents): only about 8 answer a
@@ -75,9 +79,12 @@ export class Transitions {
   /** An agent a verified peer named in its summary: second-hand, so it neither revives nor refreshes. */
   learnOf(s: PeerSummary): void {
     const endpoint = { address: s.address, port: s.port };
+    // Not even probed: an open site's peer could otherwise point this agent's requests anywhere.
+    if (!this.parts.keyed && this.adoption.offLink(s.address))
+      return this.s.bounds.hit('summary-off-link', { agent: s.name, address: s.address });
     const known = this.s.peers.get(s.name);
     // With a key the summary is a member's signed answer, as good as a signed datagram naming the agent.
-    if (!known && this.parts.keyed) return this.adopt(s, endpoint);
+    if (!known && (this.parts.keyed || this.adoption.allows(s))) return this.adopt(s, endpoint);
     if (!known) return this.parts.verify(s.name, endpoint, 'summary');
     const r = known.replica;
     if (s.incarnation < r.incarnation || (s.incarnation === r.incarnation && r.left)) return;
@@ -88,9 +95,29 @@ export class Transitions {
     this.parts.catchup().want(known, s.version, 'summary');
   }
 
+  /** Without a key, added unverified (see SummaryAdoption); past the unverified places, it waits. */
   private adopt(s: PeerSummary, endpoint: Endpoint): void {
-    const peer = this.discover(s.name, endpoint, s.incarnation, true);
-    if (peer) this.parts.catchup().want(peer, s.version, 'summary');
+    const peer = this.discover(s.name, endpoint, s.incarnation, this.parts.keyed, s.version);
+    if (!peer && !this.parts.keyed) return this.adoption.wait(s.name);
+    if (!peer) return;
+    peer.adopted = !this.parts.keyed;
+    this.parts.catchup().want(peer, s.version, 'summary');
+  }
+
+  /**
+   * A request at an agent's endpoint failed. An adopted one that never answered there (a made-up name, or
+   * a real one cut off) is dropped, so that a forged summary costs one request per name, not a backoff's
+   * worth; a real one is learnt again from its heartbeat or verified. Dropped once the failed request is
+   * settled: forgotten during it, its retry would be scheduled for a forgotten agent.
+   */
+  unreachable(name: string): void {
+    const peer = this.s.peers.get(name);
+    if (!peer?.adopted || peer.verified) return;
+    queueMicrotask(() => {
+      if (this.s.peers.get(name) !== peer || peer.verified || peer.replica.catchup.kind === 'fetching') return;
+      this.adoption.decline(peer.name, peer.endpoint);
+      this.forget(peer);
+    });
   }
 
   /**
@@ -134,6 +161,7 @@ export class Transitions {
       if (!this.s.peers.get(name)) {
         const peer = this.discover(name, w.endpoint, w.incarnation, false);
         if (!peer) return;
+        peer.adopted = this.adoption.admitted(name);
         this.parts.catchup().want(peer, w.version, 'waited');
       }
       this.waiting.remove(name);

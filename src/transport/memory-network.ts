@@ -11,6 +11,7 @@ import type {
   PeerService,
 } from './transport.js';
 import { helloQuery, PeerRequestError } from './transport.js';
+import { SharedAnswers } from './shared-answers.js';
 
 export interface MemoryNetworkInit {
   /** Share of datagrams each receiver loses, independently. */
@@ -22,6 +23,12 @@ export interface MemoryNetworkInit {
   reorderWindowMs?: number;
   /** Round trip of a peer request. */
   rpcLatencyMs?: number;
+  /**
+   * Decode each distinct catch-up answer once and hand every asker the same frozen copy (a simulator
+   * economy for large sites: 1,000 agents make about a million catch-ups of a thousand distinct answers).
+   * The agents see what they would see otherwise; one that changed an answer would throw.
+   */
+  shareAnswers?: boolean;
 }
 
 /** How the link into one receiver treats datagrams; overrides the network's defaults for that receiver. */
@@ -66,7 +73,10 @@ export class MemoryNetwork {
   readonly links = new Map<string, LinkFaults>();
   /** Decides the fate of each peer request (the swarm draws it from its schedule); undefined: none. */
   rpcFaults: ((from: string, to: string, route: 'changes' | 'hello') => RpcFault | undefined) | undefined;
-  private readonly sizes = new WeakMap<PeerService, Map<string, number>>();
+  /** Catch-up answers decoded once and shared (with `shareAnswers`). */
+  private readonly answers: SharedAnswers | undefined;
+  /** Each answer's JSON, kept only as long as the answer object itself. */
+  private readonly json = new WeakMap<object, string>();
   /** Drops a datagram when it is sent (true): a loss decided then, whatever happens to the link later. */
   dropAtSend: ((from: string, to: string) => boolean) | undefined;
   /** Sees what the network does with every datagram and request. */
@@ -83,6 +93,7 @@ export class MemoryNetwork {
     private readonly init: MemoryNetworkInit = {},
   ) {
     this.loss = init.loss ?? 0;
+    if (init.shareAnswers) this.answers = new SharedAnswers();
   }
 
   datagramTransport(address: string): DatagramTransport {
@@ -118,12 +129,14 @@ export class MemoryNetwork {
         const res = await this.rpc(address, peer, 'changes', q, timeoutMs);
         if (res.status === 404) return undefined;
         if (res.status !== 200) throw new PeerRequestError('status', `peer answered ${res.status}`);
-        return checkChanges(res.body, req.origin);
+        return this.answers
+          ? this.answers.decode(res.json, req.origin)
+          : checkChanges(JSON.parse(res.json), req.origin);
       },
       hello: async (peer, timeoutMs, withPeers, asker) => {
         const res = await this.rpc(address, peer, 'hello', helloQuery(withPeers ?? false, asker), timeoutMs);
         if (res.status !== 200) throw new PeerRequestError('status', `peer answered ${res.status}`);
-        return checkHello(res.body);
+        return checkHello(JSON.parse(res.json));
       },
       close: async () => {},
     };
@@ -195,13 +208,12 @@ export class MemoryNetwork {
 
   private deliver(from: string, to: string, handler: DatagramHandler, data: Uint8Array, kind: DatagramKind): void {
     const link = this.links.get(to);
-    const event = { type: 'datagram' as const, from, to, bytes: data.length, ...(kind === 'unicast' ? { kind } : {}) };
-    if (!this.reachable(from, to)) return this.onEvent?.({ ...event, fate: 'cut' });
+    if (!this.reachable(from, to)) return this.traceDatagram(from, to, data, kind, 'cut');
     if (to !== from && (this.dropAtSend?.(from, to) || this.c.random() < (link?.loss ?? this.loss)))
-      return this.onEvent?.({ ...event, fate: 'lost' });
+      return this.traceDatagram(from, to, data, kind, 'lost');
     const copies = this.c.random() < (link?.duplicate ?? this.init.duplicate ?? 0) ? 2 : 1;
     const window = link?.reorderWindowMs ?? this.init.reorderWindowMs ?? 0;
-    if (to !== from) this.onEvent?.({ ...event, fate: copies === 2 ? 'duplicated' : 'delivered' });
+    if (to !== from) this.traceDatagram(from, to, data, kind, copies === 2 ? 'duplicated' : 'delivered');
     for (let i = 0; i < copies; i++) {
       const delay = (this.init.latencyMs ?? 0.2) + this.c.random() * window;
       this.c.clock.setTimeout(() => {
@@ -212,19 +224,28 @@ export class MemoryNetwork {
     }
   }
 
+  /** Made only when someone listens: a site of 1,000 agents hands each multicast to 1,000 sockets. */
+  private traceDatagram(
+    from: string,
+    to: string,
+    data: Uint8Array,
+    kind: DatagramKind,
+    fate: 'delivered' | 'lost' | 'duplicated' | 'cut',
+  ): void {
+    if (this.onEvent)
+      this.onEvent({ type: 'datagram', from, to, bytes: data.length, ...(kind === 'unicast' ? { kind } : {}), fate });
+  }
+
   /**
-   * Bytes of an answer as JSON. A big snapshot's size is remembered per server and (origin, incarnation,
-   * version): a simulated site retries catch-up of a 5 MB set many times, and measuring it costs 20 ms.
+   * An answer as it would cross the wire: JSON, made once per answer object. A cost meter wrapped around
+   * the service measures the same object first (see CostMeter), so one serialisation serves both, and the
+   * caller's copy is parsed from it: a site of 1,000 agents makes about a million catch-ups.
    */
-  private answerSize(service: PeerService, body: unknown): number {
-    const b = body as { kind?: string; origin?: string; incarnation?: number; version?: number; entries?: unknown[] };
-    if (b.kind !== 'snapshot' || (b.entries?.length ?? 0) < 256) return Buffer.byteLength(JSON.stringify(body));
-    let sizes = this.sizes.get(service);
-    if (!sizes) this.sizes.set(service, (sizes = new Map<string, number>()));
-    const key = `${b.origin}/${b.incarnation}/${b.version}`;
-    let size = sizes.get(key);
-    if (size === undefined) sizes.set(key, (size = Buffer.byteLength(JSON.stringify(body))));
-    return size;
+  answerJson(body: unknown): string {
+    if (typeof body !== 'object' || body === null) return JSON.stringify(body);
+    let json = this.json.get(body);
+    if (json === undefined) this.json.set(body, (json = JSON.stringify(body)));
+    return json;
   }
 
   private rpc(
@@ -233,7 +254,7 @@ export class MemoryNetwork {
     route: 'changes' | 'hello',
     q: URLSearchParams,
     timeoutMs: number,
-  ): Promise<{ status: number; body: unknown }> {
+  ): Promise<{ status: number; json: string }> {
     this.rpcs += 1;
     const latency = this.init.rpcLatencyMs ?? 1;
     const to = peer.address;
@@ -264,15 +285,14 @@ export class MemoryNetwork {
         } catch (err) {
           return reject(err instanceof Error ? err : new Error(String(err)));
         }
-        const size = this.answerSize(service, answer.body);
-        if (size > MAX_PEER_RESPONSE_BYTES)
+        const json = this.answerJson(answer.body);
+        if (Buffer.byteLength(json) > MAX_PEER_RESPONSE_BYTES)
           return fail('too-large', 0, `sent more than ${MAX_PEER_RESPONSE_BYTES} bytes`);
-        const body: unknown = JSON.parse(JSON.stringify(answer.body));
         const back = fault?.kind === 'late' ? fault.delayMs : 0;
         if (latency + back >= timeoutMs) return fail('timeout', Math.max(0, timeoutMs - latency), 'timed out');
         this.c.clock.setTimeout(() => {
           trace(`${answer.status}${back > 0 ? ` after ${Math.round(back)} ms` : ''}`);
-          resolve({ status: answer.status, body });
+          resolve({ status: answer.status, json });
         }, back);
       }, latency);
     });

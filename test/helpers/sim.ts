@@ -3,6 +3,7 @@ import type { AgentInit } from '../../src/agent/agent-components.js';
 import { HmacEnvelope } from '../../src/protocol/hmac-envelope.js';
 import type { KeyRing } from '../../src/security/cluster-key.js';
 import type { Device } from '../../src/profiles/model.js';
+import { onLinkOf } from '../../src/mdns/mdns-socket.js';
 import { MemoryProfileSource } from '../../src/profiles/source.js';
 import { MemoryNetwork, type MemoryNetworkInit } from '../../src/transport/memory-network.js';
 import type { DatagramTransport, PeerClient, PeerService } from '../../src/transport/transport.js';
@@ -57,6 +58,8 @@ export interface SimStartOptions {
   init?: Partial<AgentInit>;
 }
 
+const SIM_LINK = onLinkOf('10.0.0.1', '255.0.0.0');
+
 export class SimSite {
   readonly clock: FakeClock;
   readonly random: Random;
@@ -103,6 +106,8 @@ export class SimSite {
         transport: transport && wrap ? wrap.transport(address, transport) : transport,
         extensions: opts.extensions,
         envelope,
+        // Simulated hosts are on 10/8, one link; tests place off-link addresses elsewhere (192.0.2/24).
+        onLink: SIM_LINK,
         peers: wrap ? wrap.peers(address, peers) : peers,
         peerListener: (service) => {
           let stop = () => {};

@@ -48,6 +48,9 @@ export class CostMeter {
   /** Site-wide: transmissions on the medium (each multicast once, each unicast once) and their bytes. */
   readonly site = { multicast: 0, multicastBytes: 0, unicast: 0, unicastBytes: 0 };
 
+  /** `json`: an answer's JSON; the simulated network's own (MemoryNetwork.answerJson) serialises each answer once. */
+  constructor(private readonly json: (body: unknown) => string = JSON.stringify) {}
+
   of(address: string): AgentCost {
     let cost = this.byAddress.get(address);
     if (!cost) this.byAddress.set(address, (cost = emptyCost()));
@@ -118,7 +121,7 @@ export class CostMeter {
     return {
       handle: (route, query, from) => {
         const answer = inner.handle(route, query, from);
-        const bytes = Buffer.byteLength(JSON.stringify(answer.body ?? null));
+        const bytes = Buffer.byteLength(this.json(answer.body ?? null));
         const cost = this.of(address);
         cost.requestsServed += 1;
         if (route === 'changes') cost.catchupsServed += 1;

@@ -78,6 +78,12 @@ const ROWS: Row[] = [
     value: (r) => `${r.windows.idleSeconds} s / ${num(r.windows.lossSeconds)} s`,
   },
   { label: 'wall time of the run', goal: '', value: (r) => `${num(r.wallSeconds)} s` },
+  {
+    label: 'CPU time of the run',
+    goal: '',
+    value: (r) => (r.cpuSeconds === undefined ? '—' : `${num(r.cpuSeconds)} s`),
+  },
+  { label: 'commit measured', goal: '', value: (r) => r.commit ?? '—' },
 ];
 
 function bytesPair(x: { mean: number; max: number }): string {

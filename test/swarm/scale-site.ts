@@ -2,7 +2,6 @@ import type { AgentInit } from '../../src/agent/agent-components.js';
 import type { Device } from '../../src/profiles/model.js';
 import { device, SimSite, type SimAgent } from '../helpers/sim.js';
 import { CostMeter } from './cost.js';
-import { SharedAnswers } from './shared-answers.js';
 
 /** Which protocol a run measures: the code's default, or today's fixed one-second heartbeat. */
 export type ScaleProtocol = 'default' | 'baseline';
@@ -24,7 +23,7 @@ function protocolInit(protocol: ScaleProtocol): Partial<AgentInit> {
  */
 export class ScaleSite {
   readonly sim: SimSite;
-  readonly meter = new CostMeter();
+  readonly meter = new CostMeter((body) => this.sim.network.answerJson(body));
   readonly names: string[] = [];
   /** Running agents (not crashed, not vanished). */
   readonly live = new Set<string>();
@@ -32,7 +31,6 @@ export class ScaleSite {
   /** Losses of a live agent seen by a live agent since the counter was last read. */
   falseLosses = 0;
   private rounds = new Map<string, number>();
-  private readonly shared = new SharedAnswers();
 
   constructor(
     seed: number,
@@ -41,10 +39,10 @@ export class ScaleSite {
   ) {
     const wrap = {
       transport: (...a: Parameters<CostMeter['transport']>) => this.meter.transport(...a),
-      peers: (...a: Parameters<CostMeter['peers']>) => this.shared.peers(this.meter.peers(...a)),
+      peers: (...a: Parameters<CostMeter['peers']>) => this.meter.peers(...a),
       service: (...a: Parameters<CostMeter['service']>) => this.meter.service(...a),
     };
-    this.sim = new SimSite(seed, { rpcLatencyMs: 1 }, undefined, undefined, {
+    this.sim = new SimSite(seed, { rpcLatencyMs: 1, shareAnswers: true }, undefined, undefined, {
       settleTurns: 1,
       nodeTimers: true,
       logLevel: 'silent',

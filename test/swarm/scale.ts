@@ -43,6 +43,10 @@ export interface ScaleResult {
   newcomer: { ms: number | null };
   heapBytesPerAgent: number;
   wallSeconds: number;
+  /** CPU seconds (user and system) of the run: wall time on a shared machine says more about its load. */
+  cpuSeconds?: number;
+  /** The commit measured (absent in older reports: then the report's own). */
+  commit?: string;
 }
 
 export interface Detection {
@@ -94,6 +98,7 @@ function heapUsed(): number {
 /** One site of `size` agents through every phase, in order, on one fake clock. */
 export async function runScale(opts: ScaleRunOptions): Promise<ScaleResult> {
   const wall = performance.now();
+  const cpu = process.cpuUsage();
   const say = opts.onPhase ?? (() => {});
   const devicesPerAgent = opts.devicesPerAgent ?? 10;
   const idleSeconds = opts.idleSeconds ?? 10;
@@ -147,10 +152,16 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleResult> {
       newcomer,
       heapBytesPerAgent,
       wallSeconds: (performance.now() - wall) / 1000,
+      cpuSeconds: cpuSecondsSince(cpu),
     };
   } finally {
     await site.stopAll();
   }
+}
+
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
 }
 
 const notRun: Detection = { p99Ms: null, maxMs: null, samples: 0, missed: 0 };

@@ -1,0 +1,182 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Device } from '../../src/profiles/model.js';
+import { agentName, emptyTraffic, type BenchCluster, type BenchSystem, type ClusterOptions } from '../system.js';
+import type { Traffic } from '../system.js';
+import type { ProcessLoad } from './loop-meter.js';
+import type { HeldRow, WorkerCommand, WorkerReport } from './site-worker.js';
+
+/**
+ * A Herald site run as 2-4 child processes of agents (site-worker.ts), seen by the bench as one
+ * cluster: a mirror of what each agent holds, fed by the children's reports. 200 agents in one event
+ * loop saturate a core and measure the loop, not the protocol.
+ */
+
+const WORKER = fileURLToPath(new URL('./site-worker.js', import.meta.url));
+
+/** Agents a child process runs at most; 50 agents are one child, 200 are four. */
+export const AGENTS_PER_PROCESS = 50;
+const MAX_PROCESSES = 4;
+const STOP_GRACE_MS = 10_000;
+
+export function processCount(agents: number): number {
+  return Math.min(MAX_PROCESSES, Math.max(1, Math.ceil(agents / AGENTS_PER_PROCESS)));
+}
+
+type Command = WorkerCommand extends infer C ? (C extends { id: number } ? Omit<C, 'id'> : never) : never;
+
+class Worker {
+  private seq = 0;
+  private readonly waiting = new Map<number, (v: unknown) => void>();
+  readonly exited: Promise<void>;
+
+  constructor(
+    readonly proc: ChildProcess,
+    readonly from: number,
+    readonly to: number,
+    onReport: (r: WorkerReport) => void,
+  ) {
+    this.exited = new Promise((r) => proc.once('exit', () => r()));
+    proc.on('message', (r: WorkerReport) => {
+      if (r.t === 'reply') this.waiting.get(r.id)?.(r.value);
+      else onReport(r);
+    });
+  }
+
+  ask<T>(cmd: Command): Promise<T> {
+    const id = ++this.seq;
+    return new Promise((resolve) => {
+      this.waiting.set(id, (v) => {
+        this.waiting.delete(id);
+        resolve(v as T);
+      });
+      this.proc.send({ ...cmd, id });
+    });
+  }
+}
+
+function forkWorker(from: number, to: number, onReport: (w: Worker, r: WorkerReport) => void): Promise<Worker> {
+  const proc = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    proc.once('error', reject);
+    const w: Worker = new Worker(proc, from, to, (r) => {
+      if (r.t === 'ready') resolve(w);
+      else onReport(w, r);
+    });
+  });
+}
+
+/** What the bench process knows of the site: each viewer's held versions and states, each origin's own. */
+class Mirror {
+  readonly names: string[];
+  readonly held: Map<string, { version: number; state: string }>[];
+  readonly current: number[];
+  readonly crashed: boolean[];
+  readonly listeners: ((viewer: number, origin: string) => void)[] = [];
+
+  constructor(agents: number) {
+    this.names = Array.from({ length: agents }, (_, i) => agentName(i));
+    this.held = this.names.map(() => new Map<string, { version: number; state: string }>());
+    this.current = this.names.map(() => 0);
+    this.crashed = this.names.map(() => false);
+  }
+
+  apply(rows: HeldRow[]): void {
+    for (const [v, o, version, state] of rows) this.held[v].set(o, { version, state });
+    for (const [v, o] of rows) for (const l of this.listeners) l(v, o);
+  }
+
+  converged(): boolean {
+    const live = this.names.map((_, i) => i).filter((i) => !this.crashed[i]);
+    return live.every((v) =>
+      live.every((o) => {
+        const h = this.held[v].get(this.names[o]);
+        return h?.version === this.current[o] && h.state === 'alive';
+      }),
+    );
+  }
+}
+
+function sumTraffic(all: Traffic[]): Traffic {
+  const sum = emptyTraffic();
+  for (const t of all) for (const k of Object.keys(sum) as (keyof Traffic)[]) sum[k] += t[k];
+  return sum;
+}
+
+export type ProcessCluster = Required<Pick<BenchCluster, 'startedAt' | 'refresh' | 'setLoss' | 'loads' | 'processes'>> &
+  BenchCluster;
+
+async function startWorkers(
+  opts: ClusterOptions,
+  heartbeatScaling: boolean,
+  mirror: Mirror,
+): Promise<{ workers: Worker[]; startedAt: number }> {
+  const k = processCount(opts.agents);
+  const per = Math.ceil(opts.agents / k);
+  const started: Promise<void>[] = [];
+  const workers = await Promise.all(
+    Array.from({ length: k }, (_, w) => {
+      const from = w * per;
+      const to = Math.min(opts.agents, from + per);
+      let done: () => void;
+      started.push(new Promise<void>((r) => (done = r)));
+      return forkWorker(from, to, (_w, r) => {
+        if (r.t === 'held') mirror.apply(r.rows);
+        else if (r.t === 'started') {
+          for (const [i, v] of r.versions) mirror.current[i] = v;
+          done();
+        }
+      });
+    }),
+  );
+  // The children have loaded their modules: the cold start counts from here, not from the forks.
+  const startedAt = performance.now();
+  for (const w of workers) w.proc.send({ t: 'start', opts, heartbeatScaling, from: w.from, to: w.to });
+  await Promise.all(started);
+  return { workers, startedAt };
+}
+
+export function processSystem(name: string, description: string, heartbeatScaling: boolean): BenchSystem {
+  return { name, description, start: (opts) => startProcessCluster(opts, heartbeatScaling) };
+}
+
+export async function startProcessCluster(opts: ClusterOptions, heartbeatScaling: boolean): Promise<ProcessCluster> {
+  const mirror = new Mirror(opts.agents);
+  const { workers, startedAt } = await startWorkers(opts, heartbeatScaling, mirror);
+  const owner = (i: number) => workers.find((w) => i >= w.from && i < w.to)!;
+  let traffic = emptyTraffic();
+  const all = <T>(cmd: Command) => Promise.all(workers.map((w) => w.ask<T>(cmd)));
+  return {
+    names: mirror.names,
+    startedAt,
+    processes: workers.length,
+    onProgress: (cb) => mirror.listeners.push(cb),
+    async change(i: number, devices: Device[]) {
+      mirror.current[i] = await owner(i).ask<number>({ t: 'change', i, devices });
+      return mirror.current[i];
+    },
+    held: (v, o) => mirror.held[v].get(o)?.version ?? 0,
+    state: (v, o) => (mirror.held[v].get(o)?.state || undefined) as ReturnType<BenchCluster['state']>,
+    converged: () => mirror.converged(),
+    traffic: () => ({ ...traffic }),
+    async refresh() {
+      traffic = sumTraffic(await all<Traffic>({ t: 'traffic' }));
+    },
+    async setLoss(loss) {
+      await all({ t: 'loss', loss });
+    },
+    loads: () => all<ProcessLoad>({ t: 'load' }),
+    maxServed: () => 0,
+    async crash(i) {
+      mirror.crashed[i] = true;
+      await owner(i).ask({ t: 'crash', i });
+    },
+    async stop() {
+      // A child whose agents cannot close (connections still open under load) is killed after 10 s.
+      const killAfter = setTimeout(() => workers.forEach((w) => w.proc.kill('SIGKILL')), STOP_GRACE_MS);
+      for (const w of workers) w.proc.send({ t: 'stop', id: 0 });
+      await Promise.all(workers.map((w) => w.exited));
+      clearTimeout(killAfter);
+    },
+  };
+}

@@ -1,0 +1,128 @@
+import type { Device } from '../../src/profiles/model.js';
+import type { ClusterOptions, Traffic } from '../system.js';
+import { heraldSlice, startStaggered, type HeraldMember } from '../systems/herald.js';
+import { LoopMeter, type ProcessLoad } from './loop-meter.js';
+
+/**
+ * A child process running agents `from` to `to` - 1 of a Herald site (the scale step's 200 agents
+ * as 2-4 such children, not one event loop). It reports what each of its agents holds of each origin
+ * as it changes, and its traffic and load when asked; the bench process keeps the mirror.
+ */
+
+export type WorkerCommand =
+  | { t: 'start'; opts: ClusterOptions; heartbeatScaling: boolean; from: number; to: number }
+  | { t: 'change'; id: number; i: number; devices: Device[] }
+  | { t: 'crash'; id: number; i: number }
+  | { t: 'loss'; id: number; loss: number }
+  | { t: 'traffic'; id: number }
+  | { t: 'load'; id: number }
+  | { t: 'stop'; id: number };
+
+/** viewer, origin, version held, state ('' when not held). */
+export type HeldRow = [number, string, number, string];
+
+export type WorkerReport =
+  | { t: 'ready' }
+  | { t: 'started'; versions: [number, number][] }
+  | { t: 'held'; rows: HeldRow[] }
+  | { t: 'reply'; id: number; value: number | Traffic | ProcessLoad | null };
+
+type Slice = ReturnType<typeof heraldSlice>;
+
+/** Nothing once the bench is gone: the child is on its way out (see serve). */
+const send = (r: WorkerReport) => {
+  if (process.connected) process.send!(r);
+};
+
+function traffic(slice: Slice): Traffic {
+  const announced = (m: HeraldMember) =>
+    m.agent.metrics.announcementsSent.get({ type: 'announce' }) +
+    m.agent.metrics.announcementsSent.get({ type: 'mdns' });
+  const changeDatagrams = [...slice.made.values()].reduce((n, m) => n + announced(m), 0);
+  return { ...slice.nodes.traffic, changeDatagrams };
+}
+
+/** What each agent holds, sent once a turn of the loop, batched: the mirror lags by one IPC message. */
+function reportHeld(slice: Slice): void {
+  const dirty = new Map<string, [number, string]>();
+  let queued = false;
+  const flush = () => {
+    queued = false;
+    const rows = [...dirty.values()].map(([v, o]): HeldRow => {
+      const held = slice.made.get(v)?.agent.directory.held(o);
+      return [v, o, held?.version ?? 0, held?.state ?? ''];
+    });
+    dirty.clear();
+    send({ t: 'held', rows });
+  };
+  slice.nodes.cluster().onProgress((viewer, origin) => {
+    dirty.set(`${viewer} ${origin}`, [viewer, origin]);
+    if (!queued) {
+      queued = true;
+      setImmediate(flush);
+    }
+  });
+}
+
+async function start(cmd: Extract<WorkerCommand, { t: 'start' }>): Promise<Slice> {
+  const slice = heraldSlice(cmd.opts, { heartbeatScaling: cmd.heartbeatScaling }, cmd.from, cmd.to);
+  reportHeld(slice);
+  await Promise.all([...slice.made].map(([i, m]) => startStaggered(cmd.opts, i, () => m.agent.start())));
+  send({ t: 'started', versions: [...slice.made].map(([i, m]) => [i, m.agent.local.currentVersion]) });
+  return slice;
+}
+
+async function answer(slice: Slice, meter: LoopMeter, cmd: Exclude<WorkerCommand, { t: 'start' }>) {
+  switch (cmd.t) {
+    case 'change': {
+      const m = slice.made.get(cmd.i)!;
+      m.source.set(cmd.devices);
+      await m.agent.reload('bench');
+      return m.agent.local.currentVersion;
+    }
+    case 'crash': {
+      slice.nodes.nodes[cmd.i].crashed = true;
+      // Its sockets close at once; a loaded server may take long to drain, which a crash does not wait for.
+      const stopped = slice.made.get(cmd.i)!.agent.stop({ goodbye: false });
+      await Promise.race([stopped, new Promise((r) => setTimeout(r, 1000))]);
+      return null;
+    }
+    case 'loss':
+      // Every agent's transport reads the options' loss on each datagram.
+      slice.opts.loss = cmd.loss;
+      return null;
+    case 'traffic':
+      return traffic(slice);
+    case 'load':
+      return meter.sample();
+    case 'stop': {
+      const live = [...slice.made].filter(([i]) => !slice.nodes.nodes[i].crashed);
+      await Promise.all(live.map(([, m]) => m.agent.stop({ goodbye: false })));
+      meter.stop();
+      return null;
+    }
+  }
+}
+
+function serve(): void {
+  let slice: Promise<Slice> | undefined;
+  let meter: LoopMeter | undefined;
+  process.on('message', (cmd: WorkerCommand) => {
+    if (cmd.t === 'start') {
+      meter = new LoopMeter(`agents ${cmd.from}-${cmd.to - 1}`);
+      slice = start(cmd);
+      return;
+    }
+    void slice!
+      .then((s) => answer(s, meter!, cmd))
+      .then((value) => {
+        send({ t: 'reply', id: cmd.id, value });
+        if (cmd.t === 'stop') process.exit(0);
+      });
+  });
+  // An orphan would keep its agents on the group: it goes with the bench.
+  process.on('disconnect', () => process.exit(0));
+  send({ t: 'ready' });
+}
+
+serve();

@@ -1,0 +1,70 @@
+import type { Endpoint, PeerSummary } from '../transport/transport.js';
+import { TokenBuckets } from '../util/token-bucket.js';
+import { SYNC_LIMITS } from './config.js';
+import type { SyncContext } from './sync-context.js';
+
+/**
+ * Unknown names adopted from summaries, all together: a whole site at once (a newcomer's join summary),
+ * then about one new agent a second on average. Forged summaries cannot go past this.
+ */
+const ADOPTIONS_PER_SECOND = 16;
+
+/** A name whose adoption failed is not adopted again at that endpoint for this long (it may be verified). */
+const DECLINE_MS = SYNC_LIMITS.unverifiedRetryMaxMs;
+
+/**
+ * Which names of a verified peer's summary an open (unkeyed) site adds at once, unverified, to catch them
+ * up from their own endpoint, whose answer as the origin verifies them. Verifying each first (5 a second)
+ * left a newcomer on a stretched site of 200 agents waiting 12 s for the others' heartbeats.
+ *
+ * A summary names endpoints that are not its sender's, so: on-link ones only (a peer's summary must not
+ * turn this agent into a source of requests to hosts beyond the link), with devices to fetch (version > 0),
+ * within a budget; and an adopted name is given one request: if its endpoint does not answer as it, it is
+ * dropped and, for DECLINE_MS, left to the budgeted verification (or to its own heartbeat).
+ */
+export class SummaryAdoption {
+  private readonly budget: TokenBuckets;
+  /** `name@address:port` of failed adoptions, until when they are not adopted again. */
+  private readonly declined = new Map<string, number>();
+  /** Adopted names that wait for a place among the unverified (the waiting room). */
+  private readonly waiting = new Set<string>();
+
+  constructor(private readonly s: SyncContext) {
+    this.budget = new TokenBuckets(s.c.clock, ADOPTIONS_PER_SECOND, SYNC_LIMITS.peers);
+  }
+
+  /** Off this agent's link, as far as it knows its link (with no link known, nothing is). */
+  offLink(address: string): boolean {
+    return this.s.c.onLink !== undefined && !this.s.c.onLink(address);
+  }
+
+  allows(s: PeerSummary): boolean {
+    if (s.version === 0 || this.s.c.onLink?.(s.address) !== true) return false;
+    const key = keyOf(s.name, s);
+    const until = this.declined.get(key);
+    if (until !== undefined && this.s.c.clock.monotonic() < until) return false;
+    this.declined.delete(key);
+    return this.budget.take('adopt');
+  }
+
+  /** Its endpoint did not answer as it (or at all). */
+  decline(name: string, endpoint: Endpoint): void {
+    const oldest = this.declined.keys().next();
+    if (this.declined.size >= SYNC_LIMITS.peers && !oldest.done) this.declined.delete(oldest.value);
+    this.declined.set(keyOf(name, endpoint), this.s.c.clock.monotonic() + DECLINE_MS);
+  }
+
+  /** An adopted name found no unverified place: it waits in the waiting room. */
+  wait(name: string): void {
+    if (this.waiting.size < SYNC_LIMITS.peers) this.waiting.add(name);
+  }
+
+  /** Whether a name let in from the waiting room was an adopted one. */
+  admitted(name: string): boolean {
+    return this.waiting.delete(name);
+  }
+}
+
+function keyOf(name: string, endpoint: Endpoint): string {
+  return `${name}@${endpoint.address}:${endpoint.port}`;
+}
