@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { encodeMessage } from '../src/protocol/codec.js';
 import { fnv1a32, incarnationTag, MessageType } from '../src/protocol/messages.js';
 import { HeartbeatInterval, SITE_HEARTBEAT_BUDGET, UDP_IPV4_HEADERS } from '../src/sync/heartbeat-interval.js';
+import { FORMER_SUBJECTS } from '../src/sync/liveness.js';
 import { MONITORS, Ring } from '../src/sync/ring.js';
 import { seededRandom } from '../src/util/random.js';
 import { generateKey, parseKeyRing } from '../src/security/cluster-key.js';
@@ -209,6 +210,26 @@ test('a crash draws notices from its monitors only, not from every agent that pr
   // Each of its 3 monitors sends its notice twice; every other agent only probes (once) and stays quiet.
   assert.ok(notices() - before <= 2 * MONITORS, `${notices() - before} notices for one crash`);
   assert.ok(summaries <= MONITORS, `${summaries} summaries asked for`);
+  await s.stopAll();
+});
+
+test('a quarter of the site powered off: each agent keeps probing at most its few former subjects', async () => {
+  const s = await site(40, 15);
+  await s.clock.advance(20_000);
+  const dead = Array.from({ length: 10 }, (_, i) => s.agents.get(`agent-${i * 4 + 1}`)!);
+  for (const a of dead) await s.crash(a.name);
+  await s.clock.advance(20_000);
+  const deadAt = new Set(dead.map((a) => a.address));
+  assert.ok(s.running().every((a) => dead.every((d) => a.agent.directory.held(d.name)!.state === 'lost')));
+  const targets = new Map<string, Set<string>>();
+  s.network.onEvent = (e) => {
+    const to = e.type === 'rpc' && e.route === 'hello' ? e.to.split(':')[0] : undefined;
+    if (to && deadAt.has(to)) targets.set(e.from, (targets.get(e.from) ?? new Set()).add(to));
+  };
+  await s.clock.advance(60_000);
+  // Each probe of a dead host is an ARP broadcast: a handful per agent, never the whole dead quarter.
+  const most = Math.max(0, ...[...targets.values()].map((t) => t.size));
+  assert.ok(most <= FORMER_SUBJECTS, `an agent probed ${most} dead hosts`);
   await s.stopAll();
 });
 

@@ -3,7 +3,7 @@ import { PeerRequestError } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
 import { SYNC_LIMITS } from './config.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
-import { aliveRing, isMember, type Ring } from './ring.js';
+import { aliveRing, isMember, MONITORS, type Ring } from './ring.js';
 import type { SyncContext } from './sync-context.js';
 
 /** A stretched peer's silence is judged by non-monitors in periods of this many of its intervals. */
@@ -16,6 +16,9 @@ export const BACKSTOP_INTERVALS = 2;
  * every agent it named that this one held lost: a feedback loop under load.
  */
 export const SUMMARY_EVERY_PROBES = 16;
+
+/** The most lost agents one agent keeps probing again on a stretched site: twice its monitors' subjects. */
+export const FORMER_SUBJECTS = 2 * MONITORS;
 
 /** The deadline of the probe that confirms a silent peer gone, in liveness periods (the first has one). */
 export const CONFIRM_DEADLINE_PERIODS = 2;
@@ -50,6 +53,8 @@ export class Liveness {
   private timer: TimerHandle | undefined;
   /** Since when this agent has been the monitor of each stretched subject it watches now (a handful). */
   private monitorSince = new Map<string, number>();
+  /** Stretched agents this one was a monitor of when they were lost, newest last: the only ones it asks again. */
+  private readonly formerSubjects = new Set<string>();
 
   constructor(
     private readonly s: SyncContext,
@@ -98,7 +103,7 @@ export class Liveness {
           void this.check(peer);
       } else if (silence >= (peer.verified ? this.s.cfg.forgetAfterMs : SYNC_LIMITS.forgetUnverifiedMs)) {
         this.hooks.forget(peer);
-      } else if (state === 'lost' && now - peer.probedAt >= this.reprobeMs(peer)) {
+      } else if (state === 'lost' && now - peer.probedAt >= this.reprobeMs(peer) && this.asksAgain(peer)) {
         // Nothing else may ever say it is back (mDNS repeats nothing unchanged): ask it, a little less often.
         void this.probe(peer, peer.endpoint);
       }
@@ -164,6 +169,18 @@ export class Liveness {
   /** A peer lost by this agent's own check, that the others hear only rarely: a notice tells them. */
   private noticeIfRare(peer: Peer): void {
     if ((peer.intervalMs ?? 0) > this.s.cfg.livenessPeriodMs) this.hooks.noticeLost(peer);
+  }
+
+  /**
+   * Whether this agent probes a lost peer again. A stretched one only if this agent was its monitor when
+   * it was lost (at most FORMER_SUBJECTS of them): its stretched heartbeat announces its return to everyone
+   * else. When every agent probed every lost one, 500 hosts of 1,000 powered off made each agent probe 500
+   * dead hosts, each probe an ARP broadcast, churning the neighbour table the ring keeps small. With mDNS
+   * alone, or a peer heard every period, nothing changes: nothing else may say it is back, or it is cheap.
+   */
+  private asksAgain(peer: Peer): boolean {
+    if (!this.s.c.transport || (peer.intervalMs ?? 0) <= this.s.cfg.livenessPeriodMs) return true;
+    return this.formerSubjects.has(peer.name);
   }
 
   /** 2, then 4 periods between probes of a lost peer: a return is noticed within 40 s even with mDNS alone. */
@@ -262,6 +279,11 @@ export class Liveness {
 
   lose(peer: Peer, why: string): void {
     if (this.s.c.directory.held(peer.name)?.state !== 'alive') return;
+    this.formerSubjects.delete(peer.name);
+    if (this.monitorSince.has(peer.name)) this.formerSubjects.add(peer.name);
+    // Oldest first out: a bound on the dead hosts this agent keeps probing (each an ARP entry).
+    for (const name of this.formerSubjects)
+      if (this.formerSubjects.size > FORMER_SUBJECTS) this.formerSubjects.delete(name);
     peer.quiet = undefined; // its next heartbeat takes the whole path: a return is looked at afresh
     this.s.c.directory.markLost(peer.name);
     this.s.c.logger.warn({ agent: peer.name, why }, 'agent lost');
