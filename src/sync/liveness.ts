@@ -45,8 +45,8 @@ export interface LivenessHooks {
 }
 
 /**
- * Who is alive: the sweep (silence grows to a probe, then to `lost`), direct probes over TCP (a refused
- * connection is a crash, decided on the transport's typed reason), lost peers probed again with backoff,
+ * Who is alive: the sweep (silence grows to a probe; two unanswered probes make `lost`), direct probes over
+ * TCP (a refused connection is a crash, decided on the transport's typed reason), lost peers probed again,
  * what a probed peer knows of others (learn), and address moves, believed once a probe confirms them.
  */
 export class Liveness {
@@ -66,7 +66,7 @@ export class Liveness {
       if (!this.s.running()) return;
       this.sweep();
       this.start();
-    }, this.s.cfg.livenessPeriodMs / 2); // twice a period: lost within 3.5 to 4 periods, few wakeups
+    }, this.s.cfg.livenessPeriodMs / 2); // twice a period: few wakeups
     this.timer.unref?.();
   }
 
