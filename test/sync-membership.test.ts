@@ -1,9 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Directory } from '../src/directory/directory.js';
-import { Membership } from '../src/sync/membership.js';
 import { PeerTable, type Peer } from '../src/sync/peer-table.js';
-import { Ring } from '../src/sync/ring.js';
+import { Membership, Ring } from '../src/sync/ring.js';
 import { FakeClock } from '../src/util/clock.js';
 import { seededRandom } from '../src/util/random.js';
 
@@ -17,7 +16,7 @@ function world(unverifiedPeers = 1_000) {
   directory.ensureOrigin('self', { local: true });
   const peers = new PeerTable({ peers: 1_000, unverifiedPeers });
   const isMember = (p: Peer) => p.verified && directory.held(p.name)?.state === 'alive';
-  return { directory, peers, isMember, members: new Membership('self', peers, directory, isMember) };
+  return { directory, peers, isMember, members: new Membership('self', peers, directory) };
 }
 
 /** Every name's monitors on a ring: what the agent acts on. */

@@ -11,11 +11,10 @@ import { receiveHints } from './hint-receiver.js';
 import { Hints } from './hints.js';
 import { Liveness } from './liveness.js';
 import { LostNotices } from './lost-notices.js';
-import { Membership } from './membership.js';
 import { NameClaims } from './name-claims.js';
 import { MdnsObserver, type Advert } from './mdns-observer.js';
 import { PeerTable, sameEndpoint, type Peer } from './peer-table.js';
-import { isMember, sizesInterval } from './ring.js';
+import { Membership, sizesInterval } from './ring.js';
 import {
   BoundsLog,
   datagramCounters,
@@ -73,11 +72,12 @@ export class ClusterSync {
       cfg: this.cfg,
       peers: this.peers,
       hints: this.hints,
-      members: new Membership(this.cfg.name, this.peers, c.directory, (peer) => isMember(this.s, peer)),
+      members: new Membership(this.cfg.name, this.peers, c.directory),
       bounds: new BoundsLog(c),
       self: { name: this.cfg.name, incarnation: this.cfg.incarnation, port: this.cfg.peerPort },
       running: () => this.running,
       unreachable: (name) => this.unreachableListeners.forEach((listener) => listener(name)),
+      placeFreed: () => this.running && this.transitions.admitWaiting(),
     };
     this.transitions = new Transitions(this.s, {
       catchup: () => this.catchup,
@@ -225,7 +225,7 @@ export class ClusterSync {
         return this.notices.receive(peer, msg.hints, arrival.from);
     }
     if (arrival.datagram)
-      receiveHints(this.s, this.parts, msg.hints, { address: arrival.from.address, port: msg.peerPort });
+      receiveHints(this.s, this.parts, msg.hints, { address: arrival.from.address, port: msg.peerPort }, peer);
     // Only heartbeats from the memo are frozen (mDNS observations never are): only they can repeat.
     if (msg.type === MessageType.heartbeat && msg.hints.length === 0 && Object.isFrozen(msg)) {
       const held = this.c.directory.held(msg.name);

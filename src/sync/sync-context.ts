@@ -10,8 +10,8 @@ import type { Random } from '../util/random.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { SyncConfig } from './config.js';
 import type { Hints } from './hints.js';
-import type { Membership } from './membership.js';
 import type { PeerTable } from './peer-table.js';
+import type { Membership } from './ring.js';
 
 export interface ClusterSyncComponents {
   directory: Directory;
@@ -77,6 +77,8 @@ export interface SyncContext {
   running(): boolean;
   /** A probe or catch-up at the peer's believed endpoint failed: the discoveries may ask where it is now. */
   unreachable(name: string): void;
+  /** An unverified agent answered at its endpoint: its place among the unverified is free for a waiting one. */
+  placeFreed(): void;
 }
 
 /** A bound that refused or evicted something: counted every time, logged once an hour per kind. */
