@@ -108,7 +108,7 @@ export class Liveness {
    */
   private async check(peer: Peer): Promise<void> {
     const first = await this.probe(peer, peer.endpoint);
-    if (first === 'refused') return this.foundGone(peer);
+    if (first === 'refused' || first === 'other-agent') return this.foundGone(peer);
     if (first !== 'no-answer') return;
     if (!this.hooks.keyed) this.noticeIfRare(peer);
     const second = await this.probe(peer, peer.endpoint, 'probe', CONFIRM_DEADLINE_PERIODS);
@@ -184,7 +184,11 @@ export class Liveness {
       if (hello.name !== peer.name || hello.incarnation < peer.replica.incarnation) {
         this.s.c.metrics.livenessProbes.inc({ result: 'other-agent' });
         this.failed(peer);
-        if (atEndpoint) this.s.unreachable(peer.name);
+        if (!atEndpoint) return 'other-agent';
+        this.s.unreachable(peer.name);
+        // As good as a refusal: its endpoint is another agent's now (DHCP gave its address to another host,
+        // a renamed restart). Silence no longer loses a peer, so without this it stayed alive forever.
+        this.lose(peer, 'its peer endpoint answers as another agent');
         return 'other-agent';
       }
       this.s.c.metrics.livenessProbes.inc({ result: 'alive' });
