@@ -16,7 +16,7 @@ export const CONFIRM_DEADLINE_PERIODS = 2;
  * What a probe found: an answer, a refusal (the process is gone), or no answer in time, which says
  * nothing on its own when this agent's event loop was late; `busy` when one was already under way.
  */
-export type ProbeOutcome = 'alive' | 'refused' | 'no-answer' | 'other-agent' | 'busy' | 'stale';
+export type ProbeOutcome = 'alive' | 'refused' | 'no-answer' | 'other-agent' | 'old-life' | 'busy' | 'stale';
 
 /** What liveness needs from the rest of the sync. */
 export interface LivenessHooks {
@@ -186,6 +186,8 @@ export class Liveness {
         this.failed(peer);
         if (!atEndpoint) return 'other-agent';
         this.s.unreachable(peer.name);
+        // An older life of it is still it: an open site's forged datagram may have named a newer one.
+        if (hello.name === peer.name) return 'old-life';
         // As good as a refusal: its endpoint is another agent's now (DHCP gave its address to another host,
         // a renamed restart). Silence no longer loses a peer, so without this it stayed alive forever.
         this.lose(peer, 'its peer endpoint answers as another agent');

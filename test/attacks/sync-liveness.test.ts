@@ -1,5 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { encodeMessage } from '../../src/protocol/codec.js';
+import { MessageType } from '../../src/protocol/messages.js';
 import { generateKey, parseKeyRing } from '../../src/security/cluster-key.js';
 import { device, SimSite } from '../helpers/sim.js';
 
@@ -36,5 +38,36 @@ for (const keyed of [false, true]) {
     }
   });
 }
+
+test('open: a forged datagram naming a newer life of a live agent does not lose it', async () => {
+  const s = await site(1903, false);
+  try {
+    const victim = s.agents.get('agent-2')!;
+    // From its own address (a spoofed source): its probes then answer with an older life than the forged.
+    const forged = encodeMessage({
+      type: MessageType.heartbeat,
+      site: 'sim',
+      name: 'agent-2',
+      incarnation: victim.incarnation + 1000,
+      version: 3,
+      peerPort: 7771,
+      hints: [],
+    }).bytes;
+    s.network.inject(victim.address, forged);
+    for (let t = 0; t < 30; t++) {
+      await s.clock.advance(1000);
+      const notAlive = s
+        .running()
+        .filter((a) => a.name !== 'agent-2' && a.agent.directory.held('agent-2')?.state !== 'alive');
+      assert.equal(
+        notAlive.map((a) => a.name),
+        [],
+        `agent-2 alive everywhere ${t + 1} s after`,
+      );
+    }
+  } finally {
+    await s.stopAll();
+  }
+});
 
 test.run();
