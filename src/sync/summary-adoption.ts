@@ -60,9 +60,16 @@ export class SummaryAdoption {
     this.declined.set(keyOf(endpoint), this.s.c.clock.monotonic() + DECLINE_MS);
   }
 
-  /** An adopted name found no unverified place: it waits in the waiting room. */
+  /**
+   * An adopted name found no unverified place: it waits in the waiting room. The oldest goes when full:
+   * names that left the waiting room otherwise (expired, or heard first-hand) are never admitted, and a
+   * full set marked no later adoption, so that a made-up name past the places cost a backoff's worth.
+   */
   wait(name: string): void {
-    if (this.waiting.size < SYNC_LIMITS.peers) this.waiting.add(name);
+    this.waiting.delete(name);
+    const oldest = this.waiting.values().next();
+    if (this.waiting.size >= SYNC_LIMITS.peers && !oldest.done) this.waiting.delete(oldest.value);
+    this.waiting.add(name);
   }
 
   /** Whether a name let in from the waiting room was an adopted one. */
