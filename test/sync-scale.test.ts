@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { encodeMessage } from '../src/protocol/codec.js';
 import { fnv1a32, incarnationTag, MessageType } from '../src/protocol/messages.js';
 import { HeartbeatInterval, SITE_HEARTBEAT_BUDGET, UDP_IPV4_HEADERS } from '../src/sync/heartbeat-interval.js';
+import { FORMER_SUBJECTS } from '../src/sync/liveness.js';
 import { MONITORS, Ring } from '../src/sync/ring.js';
 import { seededRandom } from '../src/util/random.js';
 import { generateKey, parseKeyRing } from '../src/security/cluster-key.js';
@@ -42,7 +43,7 @@ test('the ring gives every agent exactly MONITORS monitors, and each watches MON
   }
   assert.ok(
     [...watching.values()].every((k) => k === MONITORS),
-    'unicast peers bounded: 3 out, 3 in',
+    `unicast peers bounded: ${MONITORS} out, ${MONITORS} in`,
   );
   assert.equal(new Ring(['a', 'b']).monitorsOf('a'), ['b'], 'a ring of two');
   assert.equal(new Ring([...names].reverse()).monitorsOf('agent-7'), ring.monitorsOf('agent-7'), 'order-free');
@@ -127,6 +128,25 @@ test('60 agents: site-wide heartbeats near the budget; a crash lost everywhere w
   await s.stopAll();
 });
 
+/** Datagram bytes on the wire each agent sent a second over `ms` of an idle site. */
+async function idleWirePerAgent(s: SimSite, ms: number): Promise<number> {
+  const before = wireBytes(s, 'multicast') + wireBytes(s, 'unicast');
+  await s.clock.advance(ms);
+  return (wireBytes(s, 'multicast') + wireBytes(s, 'unicast') - before) / (ms / 1000) / s.running().length;
+}
+
+test('50 agents, idle: each sends at most 150 B/s of datagrams on the wire, with a key too (issue 18)', async () => {
+  for (const keyed of [false, true]) {
+    const s = await site(50, 21, { keyed });
+    await s.clock.advance(30_000);
+    const perAgent = await idleWirePerAgent(s, 30_000);
+    const what = keyed ? 'keyed' : 'unkeyed';
+    console.log(`50 agents, idle, ${what}: ${Math.round(perAgent)} B/s of datagrams sent per agent on the wire`);
+    assert.ok(perAgent <= 150, `${what}: ${Math.round(perAgent)} B/s per agent`);
+    await s.stopAll();
+  }
+});
+
 test("with a key, the monitors' signed notice is believed: a crash of one of 40 is lost everywhere within 3.5 s", async () => {
   const s = await site(40, 11, { keyed: true });
   await s.clock.advance(20_000);
@@ -162,7 +182,7 @@ test('a monitor whose event loop is late loses nobody: a probe that timed out is
   await s.stopAll();
 });
 
-test("a new monitor counts its subject's silence from when it became its monitor, not from an old multicast", async () => {
+test("a new monitor counts its subject's silence from when it became its monitor, not an old multicast", async () => {
   const s = await site(40, 13);
   await s.clock.advance(20_000);
   const ring = new Ring(s.agents.keys());
@@ -190,7 +210,7 @@ test("a new monitor counts its subject's silence from when it became its monitor
   await s.stopAll();
 });
 
-test('a crash draws notices from its monitors only, not from every agent that probed it (the storm at 500)', async () => {
+test('a crash draws notices from its monitors only, not from every agent that probed it', async () => {
   const s = await site(60, 14);
   await s.clock.advance(20_000);
   const notices = () => s.running().reduce((n, a) => n + a.agent.metrics.announcementsSent.get({ type: 'notice' }), 0);
@@ -206,9 +226,29 @@ test('a crash draws notices from its monitors only, not from every agent that pr
     s.running().every((a) => a.agent.directory.held('agent-21')!.state === 'lost'),
     'lost everywhere',
   );
-  // Each of its 3 monitors sends its notice twice; every other agent only probes (once) and stays quiet.
+  // Each of its monitors sends its notice twice; every other agent only probes (once) and stays quiet.
   assert.ok(notices() - before <= 2 * MONITORS, `${notices() - before} notices for one crash`);
   assert.ok(summaries <= MONITORS, `${summaries} summaries asked for`);
+  await s.stopAll();
+});
+
+test('a quarter of the site powered off: each agent keeps probing at most its few former subjects', async () => {
+  const s = await site(40, 15);
+  await s.clock.advance(20_000);
+  const dead = Array.from({ length: 10 }, (_, i) => s.agents.get(`agent-${i * 4 + 1}`)!);
+  for (const a of dead) await s.crash(a.name);
+  await s.clock.advance(20_000);
+  const deadAt = new Set(dead.map((a) => a.address));
+  assert.ok(s.running().every((a) => dead.every((d) => a.agent.directory.held(d.name)!.state === 'lost')));
+  const targets = new Map<string, Set<string>>();
+  s.network.onEvent = (e) => {
+    const to = e.type === 'rpc' && e.route === 'hello' ? e.to.split(':')[0] : undefined;
+    if (to && deadAt.has(to)) targets.set(e.from, (targets.get(e.from) ?? new Set()).add(to));
+  };
+  await s.clock.advance(60_000);
+  // Each probe of a dead host is an ARP broadcast: a handful per agent, never the whole dead quarter.
+  const most = Math.max(0, ...[...targets.values()].map((t) => t.size));
+  assert.ok(most <= FORMER_SUBJECTS, `an agent probed ${most} dead hosts`);
   await s.stopAll();
 });
 
@@ -251,6 +291,10 @@ test('an unsigned lost notice about a live agent only makes others probe it: it 
     peerPort: 7771,
     hints: [{ nameHash: fnv1a32('agent-3'), incarnationTag: incarnationTag(target.incarnation), version: 1 }],
   }).bytes;
+  let summaries = 0;
+  s.network.onEvent = (e) => {
+    if (e.type === 'rpc' && e.route === 'hello' && e.query.includes('peers=1') && e.outcome === '200') summaries++;
+  };
   s.network.inject(monitor.address, notice);
   for (let i = 0; i < 20; i++) {
     await s.clock.advance(100);
@@ -258,6 +302,8 @@ test('an unsigned lost notice about a live agent only makes others probe it: it 
   }
   const probed = s.running().reduce((n, a) => n + a.agent.metrics.lostNotices.get({ result: 'probed' }), 0);
   assert.ok(probed > 0, 'the notice was acted on by probing');
+  // A summary names all 40 agents: riding on every first probe of a peer, it made each probe ~3.6 kB here.
+  assert.ok(summaries <= 4, `${summaries} of ${probed} probes carried a summary`);
   await s.stopAll();
 });
 

@@ -386,4 +386,27 @@ test('an agent that moves to another address hands its name over: no conflict is
   await site.stopAll();
 });
 
+test('an origin that never answered is retried quickly again once members name a new version of it', async () => {
+  const site = new SimSite(31, {}, 1000, undefined, { logLevel: 'silent', settleTurns: 1 });
+  for (const n of ['a', 'b', 'x']) await site.start(n, [device(`${n}-1`)]);
+  await site.clock.advance(10_000);
+  const y = await site.start('y', [device('y-1')]);
+  const x = site.agents.get('x')!;
+  // y reaches everyone but x, for longer than the minute after which a never-answering name waits 30-90 s.
+  let cut = true;
+  site.network.rpcFaults = (from, to) => (cut && from === y.address && to === x.address ? { kind: 'fail' } : undefined);
+  await site.clock.advance(75_000);
+  assert.is(y.agent.directory.held('x')?.version ?? 0, 0, 'x never caught up by y');
+  await site.change('x', [device('x-1'), device('x-2')]);
+  // a and b apply the change and name it in their heartbeats: the retry goes now, to one of them.
+  let t = 0;
+  while ((y.agent.directory.held('x')?.version ?? 0) < 2 && t < 60_000) {
+    await site.clock.advance(100);
+    t += 100;
+  }
+  cut = false;
+  assert.ok(t <= 10_000, `y held x's change after ${t} ms`);
+  await site.stopAll();
+});
+
 test.run();

@@ -109,7 +109,8 @@ export function readmeParagraph(run: BenchRun, targets: JudgedTarget[]): string 
   const n = sizes.includes(50) ? 50 : sizes[0];
   const { machine: m } = run;
   const intro =
-    '`npm run bench` (10 minutes on 2 cores, and some 5 more for the scale step at 200 agents; `-- --quick` two) ' +
+    '`npm run bench` (about 20 minutes on a quiet 2-core machine, the scale step at 50 and 200 agents included; ' +
+    '`-- --quick` about four) ' +
     'runs Herald and the designs a user ' +
     'would otherwise deploy side by side, on one machine, in one run. From the latest run, a ' +
     `${m.mode} run of ${m.date.slice(0, 10)} on a ${m.cores}-core machine ` +

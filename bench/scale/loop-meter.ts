@@ -37,7 +37,8 @@ export class LoopMeter {
       role: this.role,
       pid: process.pid,
       cpuPercent: ((cpu.user + cpu.system) / 1000 / ms) * 100,
-      lagP99Ms: this.histogram.percentile(99) / 1e6,
+      // No sample over a long phase means the loop never turned in it: late by the whole phase.
+      lagP99Ms: this.histogram.count === 0 && ms > 100 ? ms : this.histogram.percentile(99) / 1e6,
       lagMaxMs: this.histogram.max / 1e6,
       rssMiB: process.memoryUsage().rss / 2 ** 20,
     };

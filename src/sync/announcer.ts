@@ -36,6 +36,8 @@ export class Announcer {
   /** When the current multicast cycle began, its wait's random factor, and when its timer fires. */
   private cycle = { start: 0, factor: 1, due: 0 };
   private refutedAt = -Infinity;
+  /** When this agent last multicast a heartbeat or an announcement: its monitors heard it then too. */
+  private multicastAt = -Infinity;
 
   constructor(
     private readonly s: SyncContext,
@@ -136,6 +138,7 @@ export class Announcer {
     const sealed = this.envelope.seal(bytes);
     if (opts.to) transport.sendTo(sealed, opts.to);
     else transport.send(sealed);
+    if (multicastHints && !opts.to) this.multicastAt = this.s.c.clock.monotonic();
     if (type === MessageType.heartbeat && !opts.to) this.interval.sized(sealed.length);
     this.s.c.metrics.announcementsSent.inc({ type: MESSAGE_TYPE_NAMES[type] });
     const kind = opts.to ? 'unicast' : 'multicast';
@@ -192,7 +195,14 @@ export class Announcer {
     this.livenessTimer.unref?.();
   }
 
+  /**
+   * Skipped when a multicast heartbeat or announcement went out within the last period: the monitors
+   * heard that (any datagram counts as heard), so the longest normal silence they see grows from one
+   * period to under two, still short of the probe at 2.5. At 50 agents (interval ~2.7 s) this drops about
+   * a third of the unicast rounds.
+   */
   private heartbeatMonitors(): void {
+    if (this.s.c.clock.monotonic() - this.multicastAt < this.s.cfg.livenessPeriodMs) return;
     for (const name of aliveRing(this.s).monitorsOf(this.s.cfg.name)) {
       const to = this.s.peers.get(name)?.datagram;
       if (to) this.send(MessageType.heartbeat, { to });

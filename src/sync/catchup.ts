@@ -55,6 +55,23 @@ export class Catchup {
     r.failures = 0;
   }
 
+  /**
+   * A member's fresh datagram names a version of this origin that this agent lacks: the origin is real and
+   * still heard, so a retry waiting out the 60 s ceiling for never-answering names goes now, and later
+   * failures wait at most the quick ceiling while members keep naming it (the changes of a site under
+   * load used to wait 30-90 s for an origin not yet verified). Made-up names are never named by members,
+   * so the flood bound of issue 16 holds.
+   */
+  named(peer: Peer): void {
+    const r = peer.replica;
+    const long = !this.quick(peer, r);
+    r.namedAt = this.s.c.clock.monotonic();
+    if (!long || r.catchup.kind !== 'waiting' || r.failures === 0) return;
+    this.s.c.clock.clearTimeout(r.catchup.timer);
+    r.catchup = { kind: 'idle' };
+    this.want(peer, r.target, 'named');
+  }
+
   /** Notes that `version` of the peer's current life exists; starts a catch-up if it is not held. */
   want(peer: Peer, version: number, signal: string): void {
     const r = peer.replica;
@@ -211,9 +228,14 @@ export class Catchup {
    */
   private backoffMs(peer: Peer, r: OriginReplica): number {
     const exponential = 100 * 2 ** Math.max(0, r.failures - 1);
-    const failingFor = this.s.c.clock.monotonic() - r.failingSince;
-    const quick = peer.verified || failingFor < SYNC_LIMITS.unverifiedQuickRetryMs;
-    return Math.min(exponential, quick ? SYNC_LIMITS.retryMaxMs : SYNC_LIMITS.unverifiedRetryMaxMs);
+    return Math.min(exponential, this.quick(peer, r) ? SYNC_LIMITS.retryMaxMs : SYNC_LIMITS.unverifiedRetryMaxMs);
+  }
+
+  /** Retried at the 5 s ceiling: it answered before, its failures are under a minute old, or a member names it. */
+  private quick(peer: Peer, r: OriginReplica): boolean {
+    const now = this.s.c.clock.monotonic();
+    if (peer.verified || now - r.failingSince < SYNC_LIMITS.unverifiedQuickRetryMs) return true;
+    return now - r.namedAt < 2 * SYNC_LIMITS.retryMaxMs;
   }
 
   private drainQueue(): void {

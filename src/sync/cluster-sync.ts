@@ -223,7 +223,7 @@ export class ClusterSync {
         return this.notices.receive(peer, msg.hints, arrival.from);
     }
     if (arrival.datagram)
-      receiveHints(this.s, this.parts, msg.hints, { address: arrival.from.address, port: msg.peerPort });
+      receiveHints(this.s, this.parts, msg.hints, { address: arrival.from.address, port: msg.peerPort }, peer);
     // Only heartbeats from the memo are frozen (mDNS observations never are): only they can repeat.
     if (msg.type === MessageType.heartbeat && msg.hints.length === 0 && Object.isFrozen(msg)) {
       const held = this.c.directory.held(msg.name);

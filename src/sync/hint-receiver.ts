@@ -6,6 +6,8 @@ import { LEFT } from './hints.js';
 import { sameEndpoint } from './peer-table.js';
 import type { SyncContext } from './sync-context.js';
 import type { Transitions } from './transitions.js';
+import type { Peer } from './peer-table.js';
+import { isMember } from './ring.js';
 
 /** Hints ride on authenticated datagrams only, and each counts only for the life it names. */
 export function receiveHints(
@@ -13,17 +15,24 @@ export function receiveHints(
   parts: { transitions: () => Transitions; catchup: () => Catchup },
   hints: readonly Hint[],
   reporter: Endpoint,
+  sender?: Peer,
 ): void {
+  // A verified member at its own address names only origins it holds: what it names is no made-up name.
+  const member = sender !== undefined && isMember(s, sender) && sender.endpoint.address === reporter.address;
   for (const hint of hints) {
     const peer = s.peers.byHash(hint.nameHash);
     if (!peer || peer.name === s.cfg.name) continue;
     const r = peer.replica;
     if (r.left || incarnationTag(r.incarnation) !== hint.incarnationTag) continue;
     if (hint.version === LEFT) parts.transitions().goodbye(peer, 'hint', true);
-    if (hint.version === LEFT || hint.version <= Math.max(r.heldVersion(), r.target)) continue;
+    if (hint.version === LEFT || hint.version <= r.heldVersion()) continue;
+    // It holds a version this agent lacks: a source when the origin does not answer, even once the origin's
+    // own datagram told of that version first.
     r.alternates = [reporter, ...r.alternates.filter((e) => !sameEndpoint(e, reporter))].slice(0, 3);
+    const newer = hint.version > r.target;
     // The origin's own announcement may be a few milliseconds behind the hint: give it that long.
-    r.buffer.startGrace(s.c.clock.monotonic(), s.cfg.reorderGraceMs);
-    parts.catchup().want(peer, hint.version, 'hint');
+    if (newer) r.buffer.startGrace(s.c.clock.monotonic(), s.cfg.reorderGraceMs);
+    if (member) parts.catchup().named(peer);
+    if (newer) parts.catchup().want(peer, hint.version, 'hint');
   }
 }

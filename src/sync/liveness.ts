@@ -3,11 +3,22 @@ import { PeerRequestError } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
 import { SYNC_LIMITS } from './config.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
-import { aliveRing, isMember, type Ring } from './ring.js';
+import { aliveRing, isMember, MONITORS, type Ring } from './ring.js';
 import type { SyncContext } from './sync-context.js';
 
 /** A stretched peer's silence is judged by non-monitors in periods of this many of its intervals. */
 export const BACKSTOP_INTERVALS = 2;
+
+/**
+ * One probe in this many asks for the peer's summary, besides the join probe and an explicit ask. The
+ * summary names every alive agent (~90 B each: 18 kB at 200 agents); riding on every first probe of a
+ * peer, it made each notice, ring move or lag-driven probe cost a summary, and `learn` then probed
+ * every agent it named that this one held lost: a feedback loop under load.
+ */
+export const SUMMARY_EVERY_PROBES = 16;
+
+/** The most lost agents one agent keeps probing again on a stretched site: twice its monitors' subjects. */
+export const FORMER_SUBJECTS = 2 * MONITORS;
 
 /** The deadline of the probe that confirms a silent peer gone, in liveness periods (the first has one). */
 export const CONFIRM_DEADLINE_PERIODS = 2;
@@ -34,14 +45,16 @@ export interface LivenessHooks {
 }
 
 /**
- * Who is alive: the sweep (silence grows to a probe, then to `lost`), direct probes over TCP (a refused
- * connection is a crash, decided on the transport's typed reason), lost peers probed again with backoff,
+ * Who is alive: the sweep (silence grows to a probe; two unanswered probes make `lost`), direct probes over
+ * TCP (a refused connection is a crash, decided on the transport's typed reason), lost peers probed again,
  * what a probed peer knows of others (learn), and address moves, believed once a probe confirms them.
  */
 export class Liveness {
   private timer: TimerHandle | undefined;
   /** Since when this agent has been the monitor of each stretched subject it watches now (a handful). */
   private monitorSince = new Map<string, number>();
+  /** Stretched agents this one was a monitor of when they were lost, newest last: the only ones it asks again. */
+  private readonly formerSubjects = new Set<string>();
 
   constructor(
     private readonly s: SyncContext,
@@ -53,7 +66,7 @@ export class Liveness {
       if (!this.s.running()) return;
       this.sweep();
       this.start();
-    }, this.s.cfg.livenessPeriodMs / 2); // twice a period: lost within 3.5 to 4 periods, few wakeups
+    }, this.s.cfg.livenessPeriodMs / 2); // twice a period: few wakeups
     this.timer.unref?.();
   }
 
@@ -90,7 +103,7 @@ export class Liveness {
           void this.check(peer);
       } else if (silence >= (peer.verified ? this.s.cfg.forgetAfterMs : SYNC_LIMITS.forgetUnverifiedMs)) {
         this.hooks.forget(peer);
-      } else if (state === 'lost' && now - peer.probedAt >= this.reprobeMs(peer)) {
+      } else if (state === 'lost' && now - peer.probedAt >= this.reprobeMs(peer) && this.asksAgain(peer)) {
         // Nothing else may ever say it is back (mDNS repeats nothing unchanged): ask it, a little less often.
         void this.probe(peer, peer.endpoint);
       }
@@ -158,6 +171,18 @@ export class Liveness {
     if ((peer.intervalMs ?? 0) > this.s.cfg.livenessPeriodMs) this.hooks.noticeLost(peer);
   }
 
+  /**
+   * Whether this agent probes a lost peer again. A stretched one only if this agent was its monitor when
+   * it was lost (at most FORMER_SUBJECTS of them): its stretched heartbeat announces its return to everyone
+   * else. When every agent probed every lost one, 500 hosts of 1,000 powered off made each agent probe 500
+   * dead hosts, each probe an ARP broadcast, churning the neighbour table the ring keeps small. With mDNS
+   * alone, or a peer heard every period, nothing changes: nothing else may say it is back, or it is cheap.
+   */
+  private asksAgain(peer: Peer): boolean {
+    if (!this.s.c.transport || (peer.intervalMs ?? 0) <= this.s.cfg.livenessPeriodMs) return true;
+    return this.formerSubjects.has(peer.name);
+  }
+
   /** 2, then 4 periods between probes of a lost peer: a return is noticed within 40 s even with mDNS alone. */
   private reprobeMs(peer: Peer): number {
     const backoff = this.s.cfg.livenessPeriodMs * (peer.probeFailures > 1 ? 4 : 2);
@@ -171,13 +196,15 @@ export class Liveness {
    * means the process is gone; no answer in time is left to the caller to weigh.
    */
   async probe(peer: Peer, endpoint: Endpoint, signal = 'probe', periods = 1): Promise<ProbeOutcome> {
-    if (peer.probing) return 'busy';
+    if (peer.probing) {
+      if (signal === 'join') this.askSummary(peer); // the probe under way may not carry one
+      return 'busy';
+    }
     peer.probing = true;
     peer.probedAt = this.s.c.clock.monotonic();
     const atEndpoint = sameEndpoint(endpoint, peer.endpoint);
     try {
-      // The peer's summary of the agents it knows rides on the first probe and every fourth after.
-      const withPeers = !this.s.c.transport || peer.probes++ % 4 === 0;
+      const withPeers = !this.s.c.transport || signal === 'join' || ++peer.probes % SUMMARY_EVERY_PROBES === 0;
       const deadline = periods * this.s.cfg.livenessPeriodMs;
       const hello = await this.s.c.peers.hello(endpoint, deadline, withPeers, this.s.self);
       if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return 'stale';
@@ -224,7 +251,11 @@ export class Liveness {
       (p) => p !== gone && p.verified && this.s.c.directory.held(p.name)?.state === 'alive',
     );
     if (alive.length === 0) return;
-    const other = alive[Math.floor(this.s.c.random() * alive.length)];
+    this.askSummary(alive[Math.floor(this.s.c.random() * alive.length)]);
+  }
+
+  /** A hello that asks for the summary, outside the probes (it refreshes nothing: only learn). */
+  private askSummary(other: Peer): void {
     this.s.c.peers.hello(other.endpoint, this.s.cfg.livenessPeriodMs, true, this.s.self).then(
       (hello) => {
         if (this.s.running() && hello.name === other.name) this.learn(hello.peers ?? []);
@@ -254,6 +285,11 @@ export class Liveness {
 
   lose(peer: Peer, why: string): void {
     if (this.s.c.directory.held(peer.name)?.state !== 'alive') return;
+    this.formerSubjects.delete(peer.name);
+    if (this.monitorSince.has(peer.name)) this.formerSubjects.add(peer.name);
+    // Oldest first out: a bound on the dead hosts this agent keeps probing (each an ARP entry).
+    for (const name of this.formerSubjects)
+      if (this.formerSubjects.size > FORMER_SUBJECTS) this.formerSubjects.delete(name);
     peer.quiet = undefined; // its next heartbeat takes the whole path: a return is looked at afresh
     this.s.c.directory.markLost(peer.name);
     this.s.c.logger.warn({ agent: peer.name, why }, 'agent lost');

@@ -4,7 +4,7 @@ import type { Announcer } from './announcer.js';
 import { CONFIRM_DEADLINE_PERIODS, type Liveness } from './liveness.js';
 import type { Peer } from './peer-table.js';
 import { SYNC_LIMITS } from './config.js';
-import { aliveRing } from './ring.js';
+import { aliveRing, MONITOR_GAP_PERIODS } from './ring.js';
 import type { SyncContext } from './sync-context.js';
 
 /** How long an open site's reporter of a false notice is not listened to, in liveness periods. */
@@ -13,8 +13,8 @@ const DISTRUST_PERIODS = 60;
 /**
  * Lost notices heard (SWIM's "confirm", spread by multicast rather than gossip): the sender's own probe
  * found the agents its hints name gone. With the site's key a notice is believed, as any signed word
- * of a member is, unless this agent heard the named one itself within the last period (then it asks it,
- * Lifeguard's caution before trusting another's view). Without a key anyone could send one: it only
+ * of a member is, unless this agent heard the named one itself within the longest gap a monitor hears
+ * (then it asks it, Lifeguard's caution before trusting another's view). Without a key anyone could send one: it only
  * makes this agent probe the named agent itself (the rule mDNS hints follow). A notice naming this agent
  * is refuted at once by a heartbeat, which everyone hears and which makes them count it alive again.
  */
@@ -67,7 +67,7 @@ export class LostNotices {
         continue;
       }
       const now = this.s.c.clock.monotonic();
-      const heardLately = now - peer.lastHeard < this.s.cfg.livenessPeriodMs;
+      const heardLately = now - peer.lastHeard < MONITOR_GAP_PERIODS * this.s.cfg.livenessPeriodMs;
       if (this.parts.keyed && !heardLately) {
         // Every monitor repeats it, as if it had found it itself: a host that lost one notice hears another.
         const monitor = aliveRing(this.s).watches(this.s.cfg.name, peer.name);

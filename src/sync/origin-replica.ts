@@ -31,6 +31,8 @@ export class OriginReplica {
   failures = 0;
   /** When the current run of failed catch-up requests began (monotonic ms). */
   failingSince = 0;
+  /** When a member's datagram last named a version of this life (a hint): the origin is real, still heard. */
+  namedAt = Number.NEGATIVE_INFINITY;
   /** Peers that said (by a hint) they hold a newer version: asked when the origin does not answer. */
   alternates: Endpoint[] = [];
 

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { encodeMessage } from '../../src/protocol/codec.js';
 import { fnv1a32, incarnationTag, MessageType } from '../../src/protocol/messages.js';
 import { generateKey, parseKeyRing } from '../../src/security/cluster-key.js';
+import { MONITOR_GAP_PERIODS } from '../../src/sync/ring.js';
 import { device, SimSite } from '../helpers/sim.js';
 
 /**
@@ -58,14 +59,17 @@ test('an unsigned lost notice on a keyed site is refused before it is read: nobo
   await site.stopAll();
 });
 
-/** Waits until `name` has multicast nothing for over a liveness period: the others have not heard it lately. */
+/**
+ * Waits until `name` has multicast nothing for over MONITOR_GAP_PERIODS liveness periods: the others have
+ * not heard it lately (its monitors have: its unicast heartbeats).
+ */
 async function quietFor(site: SimSite, name: string): Promise<void> {
   const address = site.agents.get(name)!.address;
   let last = site.clock.monotonic();
   site.network.onEvent = (e) => {
     if (e.type === 'datagram' && e.from === address && e.kind === undefined) last = site.clock.monotonic();
   };
-  while (site.clock.monotonic() - last <= 1100) await site.clock.advance(20);
+  while (site.clock.monotonic() - last <= MONITOR_GAP_PERIODS * 1000 + 100) await site.clock.advance(20);
   site.network.onEvent = undefined;
 }
 
