@@ -1,6 +1,7 @@
 import { Agent, type AgentComponents, type AgentExtension } from '../../src/agent/agent.js';
 import { PeerHttpServer } from '../../src/http/peer-server.js';
 import { MdnsDiscovery } from '../../src/mdns/mdns-discovery.js';
+import { onLinkOf } from '../../src/mdns/mdns-socket.js';
 import { HmacEnvelope } from '../../src/protocol/hmac-envelope.js';
 import { MessageType } from '../../src/protocol/messages.js';
 import { MemoryProfileSource } from '../../src/profiles/source.js';
@@ -143,6 +144,8 @@ function heraldAgent(site: HeraldSite, node: BenchNode): HeraldMember {
       peers: new HttpPeerClient({ auth: extra.keys && new PeerAuth(extra.keys, clock) }),
       envelope: extra.keys && new HmacEnvelope(extra.keys, clock),
       peerListener: countedPeerListener(nodes, extra.keys && new PeerAuth(extra.keys, clock)),
+      // The site is loopback, as a host agent's link is its interface's subnet: open sites adopt summaries.
+      onLink: onLinkOf('127.0.0.1', '255.0.0.0'),
     },
     {
       name: node.name,

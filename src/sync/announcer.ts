@@ -35,6 +35,8 @@ export class Announcer {
   private solicitedReply = false;
   /** When the current multicast cycle began, its wait's random factor, and when its timer fires. */
   private cycle = { start: 0, factor: 1, due: 0 };
+  /** Whether a stretched wait was drawn yet in this life (the first is drawn differently: `newCycle`). */
+  private phased = false;
   private refutedAt = -Infinity;
   /** When this agent last multicast a heartbeat or an announcement: its monitors heard it then too. */
   private multicastAt = -Infinity;
@@ -154,7 +156,12 @@ export class Announcer {
       this.cycle = { start: now, factor: 1, due: 0 };
       return this.schedule(jitter(this.s.c.random, this.s.cfg.heartbeatMs, 0.2));
     }
-    this.cycle = { start: now, factor: this.interval.factor(this.s.c.random, members), due: 0 };
+    // The first stretched wait falls anywhere in one interval (0–1, not 0.5–1.5): agents that started
+    // together would otherwise all be silent for half an interval (27 s at 1,000 agents), and a change
+    // missed then is hinted by nobody. Drawn uniformly, the site's heartbeats flow at their steady rate at once.
+    const factor = this.phased ? this.interval.factor(this.s.c.random, members) : this.s.c.random();
+    this.phased = true;
+    this.cycle = { start: now, factor, due: 0 };
     this.schedule(this.interval.meanMs(members) * this.cycle.factor);
   }
 

@@ -101,7 +101,9 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleResult> {
   const cpu = process.cpuUsage();
   const say = opts.onPhase ?? (() => {});
   const devicesPerAgent = opts.devicesPerAgent ?? 10;
-  const idleSeconds = opts.idleSeconds ?? 10;
+  // Long enough for every agent's stretched heartbeat to fall in it about once and a half (interval ~53 ms an
+  // agent on the wire): a window shorter than one interval measures the draw, not the rate.
+  const idleSeconds = opts.idleSeconds ?? Math.max(10, Math.ceil(opts.size * 0.08));
   const heapBefore = heapUsed();
   const site = new ScaleSite(opts.seed ?? opts.size, opts.protocol, devicesPerAgent);
   const skipped = opts.short ? ['30 % loss', 'vanish', 'newcomer'] : [];
