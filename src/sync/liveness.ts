@@ -77,7 +77,7 @@ export class Liveness {
   /** The peer was heard now, at its believed endpoint. */
   heard(peer: Peer): void {
     peer.lastHeard = this.s.c.clock.monotonic();
-    peer.probeFailures = 0;
+    if (peer.verified) peer.probeFailures = 0; // an unsigned datagram is no answer: a made-up name's backoff stays
     this.s.c.directory.touch(peer.name, peer.endpoint.address, peer.endpoint.port);
   }
 
@@ -99,8 +99,8 @@ export class Liveness {
           monitorSince.set(peer.name, since);
           judged = Math.min(silence, now - since);
         }
-        if (judged >= this.s.cfg.probeAfterPeriods * period && now - peer.probedAt >= this.s.cfg.livenessPeriodMs)
-          void this.check(peer);
+        const gap = peer.verified ? this.s.cfg.livenessPeriodMs : this.reprobeMs(peer);
+        if (judged >= this.s.cfg.probeAfterPeriods * period && now - peer.probedAt >= gap) void this.check(peer);
       } else if (silence >= (peer.verified ? this.s.cfg.forgetAfterMs : SYNC_LIMITS.forgetUnverifiedMs)) {
         this.hooks.forget(peer);
       } else if (state === 'lost' && now - peer.probedAt >= this.reprobeMs(peer) && this.asksAgain(peer)) {
@@ -188,7 +188,10 @@ export class Liveness {
     const backoff = this.s.cfg.livenessPeriodMs * (peer.probeFailures > 1 ? 4 : 2);
     // On a large site every agent would probe every lost one every 4 s: one ARP broadcast each to a dead
     // host. Its stretched heartbeat says it is back anyway, so once per interval is enough.
-    return Math.max(backoff, 1.5 * (peer.intervalMs ?? 0));
+    // One that never answered (a made-up name in unsigned datagrams at a third party's address, each of
+    // which revived it) was asked twice per datagram by every agent: 2 s, doubling to a minute, instead.
+    const never = peer.verified ? 0 : Math.min(1000 * 2 ** peer.probeFailures, SYNC_LIMITS.unverifiedRetryMaxMs);
+    return Math.max(backoff, 1.5 * (peer.intervalMs ?? 0), never);
   }
 
   /**
