@@ -188,6 +188,7 @@ export class Catchup {
     // The origin is authoritative: what it holds now is the target, even below a hint we were given.
     if (fromOrigin) {
       r.target = changes.version;
+      if (!peer.verified) queueMicrotask(() => this.s.placeFreed());
       peer.verified = true;
     }
     r.failures = 0;

@@ -76,6 +76,7 @@ export class ClusterSync {
       self: { name: this.cfg.name, incarnation: this.cfg.incarnation, port: this.cfg.peerPort },
       running: () => this.running,
       unreachable: (name) => this.unreachableListeners.forEach((listener) => listener(name)),
+      placeFreed: () => this.running && this.transitions.admitWaiting(),
     };
     this.transitions = new Transitions(this.s, {
       catchup: () => this.catchup,

@@ -224,6 +224,7 @@ export class Liveness {
         return 'other-agent';
       }
       this.s.c.metrics.livenessProbes.inc({ result: 'alive' });
+      if (!peer.verified) queueMicrotask(() => this.s.placeFreed());
       peer.verified = true;
       if (!atEndpoint) this.move(peer, endpoint);
       this.hooks.heardFrom(peer, hello, signal);

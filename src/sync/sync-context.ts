@@ -74,6 +74,8 @@ export interface SyncContext {
   running(): boolean;
   /** A probe or catch-up at the peer's believed endpoint failed: the discoveries may ask where it is now. */
   unreachable(name: string): void;
+  /** An unverified agent answered at its endpoint: its place among the unverified is free for a waiting one. */
+  placeFreed(): void;
 }
 
 /** A bound that refused or evicted something: counted every time, logged once an hour per kind. */

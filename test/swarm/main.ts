@@ -52,7 +52,7 @@ const program = new Command('swarm')
   .option('--baseline-only', "with --scale: run only today's protocol")
   .option('--append', "with --scale --json: keep the file's results of other sizes and protocols")
   .option('--devices <n>', 'with --scale: devices per agent', whole, 10)
-  .option('--idle <s>', 'with --scale: simulated seconds of the idle window', whole, 10)
+  .option('--idle <s>', 'with --scale: simulated seconds of the idle window (default: 10, or 0.08 s an agent)', whole)
   .option('--loss-window <s>', 'with --scale: simulated seconds at 30 % datagram loss (at least)', whole, 30)
   .option('--changes <n>', 'with --scale: changes timed at 0 % and again at 30 % loss', whole, 5)
   .option('--scale-doc [file]', `write docs/benchmarks.md's simulator scale table from this JSON (${SIM_SCALE_JSON})`)
@@ -77,7 +77,7 @@ const opts = program.opts<{
   baselineOnly?: boolean;
   append?: boolean;
   devices: number;
-  idle: number;
+  idle?: number;
   lossWindow: number;
   changes: number;
   scaleDoc?: string | true;

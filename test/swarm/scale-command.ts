@@ -15,7 +15,7 @@ export interface ScaleCommandOptions {
   json?: string;
   /** Keep the JSON file's other results (other sizes or protocols), replacing only those measured again. */
   append?: boolean;
-  idleSeconds: number;
+  idleSeconds?: number;
   lossSeconds: number;
   changes: number;
 }
@@ -40,7 +40,7 @@ export async function scaleCommand(opts: ScaleCommandOptions): Promise<void> {
         size,
         protocol,
         devicesPerAgent: opts.devices,
-        idleSeconds: short ? Math.min(2, opts.idleSeconds) : opts.idleSeconds,
+        idleSeconds: short ? Math.min(2, opts.idleSeconds ?? 2) : opts.idleSeconds,
         lossSeconds: opts.lossSeconds,
         changes: short ? Math.min(2, opts.changes) : opts.changes,
         short,
