@@ -1,5 +1,4 @@
-import type { Endpoint, Hello, PeerSummary } from '../transport/transport.js';
-import { PeerRequestError } from '../transport/transport.js';
+import { PeerRequestError, type Endpoint, type Hello, type PeerSummary } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
 import { SYNC_LIMITS } from './config.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
