@@ -106,7 +106,7 @@ function repairMetrics(r: MetricsRegistry) {
     livenessProbes: r.counter('herald_liveness_probes_total', 'Direct probes of silent peers, by result.', ['result']),
     lostNotices: r.counter(
       'herald_lost_notices_total',
-      'Lost notices heard, by what this agent did (believed, probed, refuted, ignored).',
+      'Lost notices heard, by what this agent did (believed, probed, refuted, ignored, distrusted).',
       ['result'],
     ),
     mdnsHints: r.counter(

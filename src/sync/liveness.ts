@@ -1,5 +1,4 @@
-import type { Endpoint, Hello, PeerSummary } from '../transport/transport.js';
-import { PeerRequestError } from '../transport/transport.js';
+import { PeerRequestError, type Endpoint, type Hello, type PeerSummary } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
 import { SYNC_LIMITS } from './config.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
@@ -27,7 +26,7 @@ export const CONFIRM_DEADLINE_PERIODS = 2;
  * What a probe found: an answer, a refusal (the process is gone), or no answer in time, which says
  * nothing on its own when this agent's event loop was late; `busy` when one was already under way.
  */
-export type ProbeOutcome = 'alive' | 'refused' | 'no-answer' | 'other-agent' | 'busy' | 'stale';
+export type ProbeOutcome = 'alive' | 'refused' | 'no-answer' | 'other-agent' | 'old-life' | 'busy' | 'stale';
 
 /** What liveness needs from the rest of the sync. */
 export interface LivenessHooks {
@@ -77,7 +76,7 @@ export class Liveness {
   /** The peer was heard now, at its believed endpoint. */
   heard(peer: Peer): void {
     peer.lastHeard = this.s.c.clock.monotonic();
-    peer.probeFailures = 0;
+    if (peer.verified) peer.probeFailures = 0; // an unsigned datagram is no answer: a made-up name's backoff stays
     this.s.c.directory.touch(peer.name, peer.endpoint.address, peer.endpoint.port);
   }
 
@@ -99,8 +98,8 @@ export class Liveness {
           monitorSince.set(peer.name, since);
           judged = Math.min(silence, now - since);
         }
-        if (judged >= this.s.cfg.probeAfterPeriods * period && now - peer.probedAt >= this.s.cfg.livenessPeriodMs)
-          void this.check(peer);
+        const gap = peer.verified ? this.s.cfg.livenessPeriodMs : this.reprobeMs(peer);
+        if (judged >= this.s.cfg.probeAfterPeriods * period && now - peer.probedAt >= gap) void this.check(peer);
       } else if (silence >= (peer.verified ? this.s.cfg.forgetAfterMs : SYNC_LIMITS.forgetUnverifiedMs)) {
         this.hooks.forget(peer);
       } else if (state === 'lost' && now - peer.probedAt >= this.reprobeMs(peer) && this.asksAgain(peer)) {
@@ -121,7 +120,7 @@ export class Liveness {
    */
   private async check(peer: Peer): Promise<void> {
     const first = await this.probe(peer, peer.endpoint);
-    if (first === 'refused') return this.foundGone(peer);
+    if (first === 'refused' || first === 'other-agent') return this.foundGone(peer);
     if (first !== 'no-answer') return;
     if (!this.hooks.keyed) this.noticeIfRare(peer);
     const second = await this.probe(peer, peer.endpoint, 'probe', CONFIRM_DEADLINE_PERIODS);
@@ -188,7 +187,10 @@ export class Liveness {
     const backoff = this.s.cfg.livenessPeriodMs * (peer.probeFailures > 1 ? 4 : 2);
     // On a large site every agent would probe every lost one every 4 s: one ARP broadcast each to a dead
     // host. Its stretched heartbeat says it is back anyway, so once per interval is enough.
-    return Math.max(backoff, 1.5 * (peer.intervalMs ?? 0));
+    // One that never answered (a made-up name in unsigned datagrams at a third party's address, each of
+    // which revived it) was asked twice per datagram by every agent: 2 s, doubling to a minute, instead.
+    const never = peer.verified ? 0 : Math.min(1000 * 2 ** peer.probeFailures, SYNC_LIMITS.unverifiedRetryMaxMs);
+    return Math.max(backoff, 1.5 * (peer.intervalMs ?? 0), never);
   }
 
   /**
@@ -211,7 +213,13 @@ export class Liveness {
       if (hello.name !== peer.name || hello.incarnation < peer.replica.incarnation) {
         this.s.c.metrics.livenessProbes.inc({ result: 'other-agent' });
         this.failed(peer);
-        if (atEndpoint) this.s.unreachable(peer.name);
+        if (!atEndpoint) return 'other-agent';
+        this.s.unreachable(peer.name);
+        // An older life of it is still it: an open site's forged datagram may have named a newer one.
+        if (hello.name === peer.name) return 'old-life';
+        // As good as a refusal: its endpoint is another agent's now (DHCP gave its address to another host,
+        // a renamed restart). Silence no longer loses a peer, so without this it stayed alive forever.
+        this.lose(peer, 'its peer endpoint answers as another agent');
         return 'other-agent';
       }
       this.s.c.metrics.livenessProbes.inc({ result: 'alive' });

@@ -9,7 +9,7 @@ import type { SyncContext } from './sync-context.js';
  */
 const ADOPTIONS_PER_SECOND = 16;
 
-/** A name whose adoption failed is not adopted again at that endpoint for this long (it may be verified). */
+/** After an adoption failed at an endpoint, no name is adopted there for this long (it may be verified). */
 const DECLINE_MS = SYNC_LIMITS.unverifiedRetryMaxMs;
 
 /**
@@ -24,7 +24,11 @@ const DECLINE_MS = SYNC_LIMITS.unverifiedRetryMaxMs;
  */
 export class SummaryAdoption {
   private readonly budget: TokenBuckets;
-  /** `name@address:port` of failed adoptions, until when they are not adopted again. */
+  /**
+   * `address:port` of adoptions, until when no other name is adopted there (a minute after it failed). By
+   * endpoint, not by name: one agent at most listens at an endpoint, and a summary naming 500 made-up
+   * agents at one third party's endpoint drew 500 requests there from every agent that read it.
+   */
   private readonly declined = new Map<string, number>();
   /** Adopted names that wait for a place among the unverified (the waiting room). */
   private readonly waiting = new Set<string>();
@@ -40,23 +44,32 @@ export class SummaryAdoption {
 
   allows(s: PeerSummary): boolean {
     if (s.version === 0 || this.s.c.onLink?.(s.address) !== true) return false;
-    const key = keyOf(s.name, s);
+    const key = keyOf(s);
     const until = this.declined.get(key);
     if (until !== undefined && this.s.c.clock.monotonic() < until) return false;
-    this.declined.delete(key);
-    return this.budget.take('adopt');
+    if (!this.budget.take('adopt')) return false;
+    this.decline(s); // one name per endpoint: the next one there waits until this one failed a minute ago
+    return true;
   }
 
   /** Its endpoint did not answer as it (or at all). */
-  decline(name: string, endpoint: Endpoint): void {
+  decline(endpoint: Endpoint): void {
+    this.declined.delete(keyOf(endpoint));
     const oldest = this.declined.keys().next();
     if (this.declined.size >= SYNC_LIMITS.peers && !oldest.done) this.declined.delete(oldest.value);
-    this.declined.set(keyOf(name, endpoint), this.s.c.clock.monotonic() + DECLINE_MS);
+    this.declined.set(keyOf(endpoint), this.s.c.clock.monotonic() + DECLINE_MS);
   }
 
-  /** An adopted name found no unverified place: it waits in the waiting room. */
+  /**
+   * An adopted name found no unverified place: it waits in the waiting room. The oldest goes when full:
+   * names that left the waiting room otherwise (expired, or heard first-hand) are never admitted, and a
+   * full set marked no later adoption, so that a made-up name past the places cost a backoff's worth.
+   */
   wait(name: string): void {
-    if (this.waiting.size < SYNC_LIMITS.peers) this.waiting.add(name);
+    this.waiting.delete(name);
+    const oldest = this.waiting.values().next();
+    if (this.waiting.size >= SYNC_LIMITS.peers && !oldest.done) this.waiting.delete(oldest.value);
+    this.waiting.add(name);
   }
 
   /** Whether a name let in from the waiting room was an adopted one. */
@@ -65,6 +78,6 @@ export class SummaryAdoption {
   }
 }
 
-function keyOf(name: string, endpoint: Endpoint): string {
-  return `${name}@${endpoint.address}:${endpoint.port}`;
+function keyOf(endpoint: Endpoint): string {
+  return `${endpoint.address}:${endpoint.port}`;
 }

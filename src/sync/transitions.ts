@@ -115,7 +115,7 @@ export class Transitions {
     if (!peer?.adopted || peer.verified) return;
     queueMicrotask(() => {
       if (this.s.peers.get(name) !== peer || peer.verified || peer.replica.catchup.kind === 'fetching') return;
-      this.adoption.decline(peer.name, peer.endpoint);
+      this.adoption.decline(peer.endpoint);
       this.forget(peer);
     });
   }

@@ -150,7 +150,10 @@ function classify(err: unknown, url: string): PeerRequestError {
   if (e.name === 'TimeoutError' || e.name === 'AbortError' || e.code === 'ABORT_ERR' || e.code === 'ETIMEDOUT') {
     return new PeerRequestError('timeout', `${url} timed out`, { cause: err });
   }
-  if (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH') {
+  // Not ECONNRESET: a connection accepted, then reset or closed, shows that something listens. The peer port
+  // closes connections past its caps at once, so holding its slots made every probe of a live agent a refusal
+  // (lost at once, and with a key a notice believed everywhere).
+  if (e.code === 'ECONNREFUSED' || e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH') {
     return new PeerRequestError('refused', `${url}: ${e.code}`, { cause: err });
   }
   return new PeerRequestError('network', `${url}: ${e.message ?? String(err)}`, { cause: err });

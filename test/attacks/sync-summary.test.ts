@@ -31,8 +31,7 @@ interface Attack {
   requests: Map<string, number>;
 }
 
-function hostileSite(seed: number, attack: Attack): SimSite {
-  const ghosts = madeUp();
+function hostileSite(seed: number, attack: Attack, ghosts = madeUp()): SimSite {
   const service = (address: string, inner: PeerService): PeerService => ({
     handle: (route, query, from) => {
       const answer = inner.handle(route, query, from);
@@ -109,6 +108,28 @@ test('a summary naming 500 made-up agents sends nothing off the link, a bounded 
   console.log(`  requests to made-up on-link endpoints: ${perAgent.toFixed(0)} per agent in 60 s (bound ${bound})`);
   assert.ok(perAgent <= bound, `${perAgent} requests per agent to made-up endpoints, more than ${bound}`);
   assert.ok(realConverged(site, real), 'every real agent holds every real agent, the change and the newcomer');
+  await site.stopAll();
+});
+
+test('a summary naming 500 made-up agents at one on-link endpoint draws a handful of requests there', async () => {
+  const attack: Attack = { on: false, requests: new Map() };
+  // A third party on the link (a printer, a PLC): two agents can never share an endpoint.
+  const victim = '10.0.9.9';
+  const ghosts = madeUp().map((g) => ({ ...g, address: victim }));
+  const site = hostileSite(1822, attack, ghosts);
+  const real = Array.from({ length: 6 }, (_, i) => `agent-${i}`);
+  for (const [i, name] of real.entries()) await site.start(name, [device(`d-${i}`)], { index: i + 1 });
+  await site.start(HOSTILE, [device('d-hostile')], { address: HOSTILE_ADDRESS });
+  await site.clock.advance(10_000);
+  attack.on = true;
+  attack.requests.clear();
+  await site.clock.advance(10_000);
+  const perAgent = (attack.requests.get(victim) ?? 0) / real.length;
+  // The first catch-ups at once (8 connection slots), then the verification probes: 20 at once, 5 a second.
+  const bound = 8 + 20 + 5 * 10;
+  console.log(`  requests to one on-link endpoint named 500 times: ${perAgent.toFixed(0)} per agent in 10 s`);
+  assert.ok(perAgent <= bound, `${perAgent} requests per agent at ${victim}, more than ${bound}`);
+  assert.ok(realConverged(site, real), 'the real agents stay converged');
   await site.stopAll();
 });
 
