@@ -236,4 +236,20 @@ test('event journal: resume after an id, or reset when it is gone or from anothe
   assert.is(j.since('garbage').kind, 'reset');
 });
 
+test('event journal: keeps exactly its capacity for resuming, however it trims', () => {
+  const j = new EventJournal('run1', 8);
+  for (let i = 1; i <= 30; i++) {
+    j.record({ type: 'device-removed', agent: 'a', id: `d${i}` });
+    // The oldest id it can resume after is the one just before its last 8 entries.
+    const oldest = Math.max(0, i - 8);
+    const r = j.since(`run1-${oldest}`);
+    assert.equal(r.kind === 'events' && r.entries.map((e) => e.seq), range(oldest + 1, i), `after ${i}`);
+    if (oldest > 0) assert.is(j.since(`run1-${oldest - 1}`).kind, 'reset', `after ${i}`);
+  }
+});
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, k) => from + k);
+}
+
 test.run();

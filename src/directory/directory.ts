@@ -1,20 +1,23 @@
 import type { Clock } from '../util/clock.js';
+import { RecentChanges, type ChangesSeen } from '../util/recent-changes.js';
 import { changesOf, type Changes } from './catch-up.js';
 import { ChangeLog } from './change-log.js';
 import { countOrigins, directoryDigest } from './summary.js';
-import { Holdings, sumBytes } from './holdings.js';
+import { Holdings } from './holdings.js';
 import type { Delta } from './delta.js';
 import { NamingIndex } from './naming.js';
 import {
   compare,
   devicesMatching,
   newOrigin,
+  sizedEntries,
   setEndpoint,
   originInfo,
   setChanges,
   storedDevice,
   visible,
   type Origin,
+  type SizedEntry,
   type StoredDevice,
 } from './origin.js';
 import {
@@ -22,6 +25,7 @@ import {
   type AgentState,
   type DeviceFilter,
   type DeviceRecord,
+  type DirectoryInit,
   type DirectoryEvent,
   type MdnsNames,
   type NameConflict,
@@ -32,18 +36,6 @@ import {
 // Callers take these from the directory, whose answers they are.
 export { SNAPSHOT_PAGE_BYTES, type Changes } from './catch-up.js';
 export { toDevice } from './origin.js';
-
-export interface DirectoryInit {
-  /** This agent's site: records of origins learnt over the LAN carry it. */
-  site: string;
-  /** Deltas kept per origin for catch-up; past that a peer gets a snapshot. */
-  changeLogEntries?: number;
-  /** Devices carried by the kept deltas of one origin, so that big deltas do not pin memory. */
-  changeLogDevices?: number;
-  /** Bounds on what is held of all remote origins together: a flood of names cannot grow memory. */
-  maxDevices?: number;
-  maxBytes?: number;
-}
 
 /** `refused`: holding it would pass a bound on devices or bytes; nothing was changed. */
 export type ApplyResult = 'applied' | 'stale' | 'gap' | 'refused';
@@ -61,6 +53,7 @@ export class Directory {
   private readonly logEntries: number;
   private readonly logDevices: number;
   private readonly holdings: Holdings;
+  private readonly stateLog = new RecentChanges(); // origins that appeared, were forgotten or changed state
 
   constructor(
     private readonly components: { clock: Clock },
@@ -93,10 +86,15 @@ export class Directory {
       const log = new ChangeLog(0, this.logEntries, this.logDevices);
       origin = newOrigin(name, opts.site ?? this.site, opts, this.components.clock.now(), log);
       this.origins.set(name, origin);
+      this.stateLog.bump(name);
       setEndpoint(origin, opts.address, opts.peerPort);
       this.emit({ type: 'agent-joined', agent: name, info: originInfo(origin) });
     } else setEndpoint(origin, opts.address, opts.peerPort);
     return originInfo(origin);
+  }
+
+  get stateChanges(): ChangesSeen {
+    return this.stateLog;
   }
 
   /** Held (incarnation, version) of an origin, or undefined when unknown. */
@@ -140,9 +138,9 @@ export class Directory {
     if (!origin) throw new Error(`applySnapshot: unknown origin '${name}'`);
     if (incarnation < origin.incarnation || (incarnation === origin.incarnation && version <= origin.version))
       return 'stale';
-    const bytes = sumBytes(entries.map((e) => e.device));
-    if (!this.holdings.fits(origin, entries.length, bytes)) return 'refused';
-    this.replace(origin, incarnation, version, entries);
+    const { sized, bytes } = sizedEntries(entries);
+    if (!this.holdings.fits(origin, sized.length, bytes)) return 'refused';
+    this.replace(origin, incarnation, version, sized);
     return 'applied';
   }
 
@@ -176,6 +174,7 @@ export class Directory {
     const origin = this.origins.get(name);
     if (!origin || origin.local) return;
     this.origins.delete(name);
+    this.stateLog.bump(name);
     this.holdings.account(origin, -origin.devices.size, -origin.bytes);
     if (origin.state === 'alive')
       for (const id of origin.devices.keys()) this.emit({ type: 'device-removed', agent: name, id });
@@ -273,12 +272,12 @@ export class Directory {
     this.naming.invalidate();
   }
 
-  private replace(origin: Origin, incarnation: number, version: number, entries: readonly SnapshotEntry[]): void {
+  private replace(origin: Origin, incarnation: number, version: number, entries: readonly SizedEntry[]): void {
     const before = origin.devices;
     const after = new Map<string, StoredDevice>();
     origin.incarnation = incarnation;
     origin.version = version;
-    for (const entry of entries) after.set(entry.device.id, storedDevice(origin, entry.device, entry.version));
+    for (const e of entries) after.set(e.device.id, storedDevice(origin, e.device, e.version, e.bytes));
     const bytes = [...after.values()].reduce((n, x) => n + x.bytes, 0);
     this.holdings.account(origin, after.size - before.size, bytes - origin.bytes);
     origin.devices = after;
@@ -289,6 +288,7 @@ export class Directory {
 
   private setState(origin: Origin, state: AgentState): void {
     origin.state = state;
+    this.stateLog.bump(origin.name);
     this.naming.invalidate();
     const type = state === 'alive' ? 'agent-joined' : state === 'lost' ? 'agent-lost' : 'agent-left';
     this.emit({ type, agent: origin.name, info: originInfo(origin) });

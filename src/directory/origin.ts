@@ -10,6 +10,7 @@ import {
   type DirectoryEvent,
   type MdnsNames,
   type NameConflict,
+  type SnapshotEntry,
 } from './records.js';
 
 /** One device as the directory holds it, at the version of its origin that last changed it. */
@@ -103,15 +104,28 @@ export function visible(origin: Origin, includeLost: boolean): boolean {
   return origin.state === 'alive' || (includeLost && origin.state === 'lost');
 }
 
+/** A snapshot entry with its deviceBytes, when the bounds already counted them: one JSON serialisation, not two. */
+export type SizedEntry = SnapshotEntry & { bytes?: number };
+
+export function sizedEntries(entries: readonly SnapshotEntry[]): { sized: SizedEntry[]; bytes: number } {
+  const sized = entries.map((e) => ({ ...e, bytes: deviceBytes(e.device) }));
+  return { sized, bytes: sized.reduce((n, e) => n + e.bytes, 0) };
+}
+
 /** A device of an origin as the directory stores it: the record it serves, with its size. */
-export function storedDevice(origin: Origin, device: Device, version: number): StoredDevice {
+export function storedDevice(
+  origin: Origin,
+  device: Device,
+  version: number,
+  bytes = deviceBytes(device),
+): StoredDevice {
   const record: DeviceRecord = {
     agent: origin.name,
     site: origin.site,
     ...device,
     origin: { incarnation: origin.incarnation, version },
   };
-  return { version, record, bytes: deviceBytes(device) };
+  return { version, record, bytes };
 }
 
 /** What the API and the events tell of an origin. */

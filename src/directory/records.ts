@@ -90,3 +90,15 @@ export function matchesFilter(record: DeviceRecord, f: DeviceFilter): boolean {
   }
   return true;
 }
+
+export interface DirectoryInit {
+  /** This agent's site: records of origins learnt over the LAN carry it. */
+  site: string;
+  /** Deltas kept per origin for catch-up; past that a peer gets a snapshot. */
+  changeLogEntries?: number;
+  /** Devices carried by the kept deltas of one origin, so that big deltas do not pin memory. */
+  changeLogDevices?: number;
+  /** Bounds on what is held of all remote origins together: a flood of names cannot grow memory. */
+  maxDevices?: number;
+  maxBytes?: number;
+}

@@ -13,7 +13,7 @@ import type { Endpoint } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
 import { jitter } from '../util/random.js';
 import { HeartbeatInterval } from './heartbeat-interval.js';
-import { aliveRing, isMember } from './ring.js';
+import { aliveRing } from './ring.js';
 import type { SyncContext } from './sync-context.js';
 
 /**
@@ -115,9 +115,7 @@ export class Announcer {
 
   /** Agents alive on the site as this agent sees it, itself included: RTCP's `members` (see isMember). */
   members(): number {
-    let n = 1;
-    for (const p of this.s.peers.values()) if (isMember(this.s, p)) n++;
-    return n;
+    return this.s.members.count();
   }
 
   private send(type: MessageType, opts: { delta?: Delta; hints?: Hint[]; to?: Endpoint } = {}): void {

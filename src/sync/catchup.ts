@@ -191,7 +191,7 @@ export class Catchup {
     if (fromOrigin) {
       r.target = changes.version;
       if (!peer.verified) queueMicrotask(() => this.s.placeFreed());
-      peer.verified = true;
+      this.s.peers.verify(peer);
     }
     r.failures = 0;
   }

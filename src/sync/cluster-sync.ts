@@ -14,7 +14,7 @@ import { LostNotices } from './lost-notices.js';
 import { NameClaims } from './name-claims.js';
 import { MdnsObserver, type Advert } from './mdns-observer.js';
 import { PeerTable, sameEndpoint, type Peer } from './peer-table.js';
-import { sizesInterval } from './ring.js';
+import { Membership, sizesInterval } from './ring.js';
 import {
   BoundsLog,
   datagramCounters,
@@ -72,6 +72,7 @@ export class ClusterSync {
       cfg: this.cfg,
       peers: this.peers,
       hints: this.hints,
+      members: new Membership(this.cfg.name, this.peers, c.directory),
       bounds: new BoundsLog(c),
       self: { name: this.cfg.name, incarnation: this.cfg.incarnation, port: this.cfg.peerPort },
       running: () => this.running,

@@ -224,7 +224,7 @@ export class Liveness {
       }
       this.s.c.metrics.livenessProbes.inc({ result: 'alive' });
       if (!peer.verified) queueMicrotask(() => this.s.placeFreed());
-      peer.verified = true;
+      this.s.peers.verify(peer);
       if (!atEndpoint) this.move(peer, endpoint);
       this.hooks.heardFrom(peer, hello, signal);
       this.learn(hello.peers ?? []);

@@ -1,5 +1,6 @@
 import { fnv1a32, type Message } from '../protocol/messages.js';
 import type { Endpoint } from '../transport/transport.js';
+import { RecentChanges, type ChangesSeen } from '../util/recent-changes.js';
 import type { OriginReplica } from './origin-replica.js';
 
 export interface Peer {
@@ -11,8 +12,8 @@ export interface Peer {
   lastHeard: number;
   /** Sender time of its newest authenticated datagram: one not newer is a replay (or a copy). */
   lastSentAt: number;
-  /** It answered a probe or a catch-up at its endpoint at least once. */
-  verified: boolean;
+  /** It answered a probe or a catch-up at its endpoint at least once: set through PeerTable.verify only. */
+  readonly verified: boolean;
   /** Added, unverified, from a summary (SummaryAdoption): dropped if its endpoint fails it before it answers. */
   adopted?: boolean;
   probing: boolean;
@@ -33,10 +34,16 @@ export interface Peer {
   intervalMs?: number;
 }
 
-/** Every agent this one knows, by name and by the name hash that hints carry; bounded. */
+/**
+ * Every agent this one knows, by name and by the name hash that hints carry; bounded. It is the only
+ * writer of who is in it and who is verified, so it keeps the count of unverified peers and an epoch
+ * that changes with either: what is derived from them (the members, the ring) is rebuilt when it moves.
+ */
 export class PeerTable {
   private readonly byName = new Map<string, Peer>();
   private readonly nameByHash = new Map<number, string>();
+  private unverified = 0;
+  private readonly log = new RecentChanges();
 
   constructor(private readonly limits: { peers: number; unverifiedPeers: number }) {}
 
@@ -57,6 +64,20 @@ export class PeerTable {
     return this.byName.size;
   }
 
+  /** Every peer added, removed or verified, by name. */
+  get changes(): ChangesSeen {
+    return this.log;
+  }
+
+  /** The peer answered at its endpoint (or signed with the site's key): for good. */
+  verify(peer: Peer): void {
+    if (peer.verified) return;
+    (peer as { verified: boolean }).verified = true;
+    if (this.byName.get(peer.name) !== peer) return;
+    this.unverified--;
+    this.log.bump(peer.name);
+  }
+
   /**
    * Whether one more agent may be added; if the table is full, `evictable` names one that may go (a left
    * or lost agent) so that live newcomers still find room. Unverified agents have a budget of their own.
@@ -65,24 +86,28 @@ export class PeerTable {
     verified: boolean,
     evictable: (peer: Peer) => boolean,
   ): { ok: true; evict?: Peer } | { ok: false; reason: string } {
-    if (!verified) {
-      let unverified = 0;
-      for (const p of this.byName.values()) if (!p.verified) unverified++;
-      if (unverified >= this.limits.unverifiedPeers) return { ok: false, reason: 'unverified-peers' };
-    }
+    if (!verified && this.unverified >= this.limits.unverifiedPeers) return { ok: false, reason: 'unverified-peers' };
     if (this.byName.size < this.limits.peers) return { ok: true };
     for (const p of this.byName.values()) if (evictable(p)) return { ok: true, evict: p };
     return { ok: false, reason: 'peers' };
   }
 
   add(peer: Peer): void {
+    const replaced = this.byName.get(peer.name);
+    if (replaced && !replaced.verified) this.unverified--;
     this.byName.set(peer.name, peer);
     this.nameByHash.set(fnv1a32(peer.name), peer.name);
+    if (!peer.verified) this.unverified++;
+    this.log.bump(peer.name);
   }
 
   remove(name: string): void {
+    const peer = this.byName.get(name);
     this.byName.delete(name);
     this.nameByHash.delete(fnv1a32(name));
+    if (!peer) return;
+    if (!peer.verified) this.unverified--;
+    this.log.bump(name);
   }
 }
 

@@ -11,6 +11,7 @@ import { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { SyncConfig } from './config.js';
 import type { Hints } from './hints.js';
 import type { PeerTable } from './peer-table.js';
+import type { Membership } from './ring.js';
 
 export interface ClusterSyncComponents {
   directory: Directory;
@@ -68,6 +69,8 @@ export interface SyncContext {
   readonly cfg: SyncConfig;
   readonly peers: PeerTable;
   readonly hints: Hints;
+  /** Who counts as a member, and their ring: cached until the peer table or the directory's states move. */
+  readonly members: Membership;
   readonly bounds: BoundsLog;
   /** This agent, as it names itself when it asks a peer (a hello). */
   readonly self: Asker;
