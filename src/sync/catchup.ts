@@ -119,8 +119,10 @@ export class Catchup {
   private async fetch(peer: Peer, r: OriginReplica): Promise<void> {
     r.catchup = { kind: 'fetching' };
     this.active += 1;
-    const useAlternate = r.failures > 0 && r.alternates.length > 0 && r.failures % 2 === 1;
-    const source = useAlternate ? r.alternates[(r.failures >> 1) % r.alternates.length] : peer.endpoint;
+    const membersOnly = this.namedOnly(peer, r);
+    const useAlternate = r.failures > 0 && r.alternates.length > 0 && (membersOnly || r.failures % 2 === 1);
+    const turn = membersOnly ? r.failures : r.failures >> 1;
+    const source = useAlternate ? r.alternates[turn % r.alternates.length] : peer.endpoint;
     const started = this.s.c.clock.monotonic();
     let failed = false;
     try {
@@ -234,9 +236,23 @@ export class Catchup {
 
   /** Retried at the 5 s ceiling: it answered before, its failures are under a minute old, or a member names it. */
   private quick(peer: Peer, r: OriginReplica): boolean {
-    const now = this.s.c.clock.monotonic();
-    if (peer.verified || now - r.failingSince < SYNC_LIMITS.unverifiedQuickRetryMs) return true;
-    return now - r.namedAt < 2 * SYNC_LIMITS.retryMaxMs;
+    return this.trusted(peer, r) || this.s.c.clock.monotonic() - r.namedAt < 2 * SYNC_LIMITS.retryMaxMs;
+  }
+
+  /** It answered at its endpoint once, or its requests have failed for under a minute. */
+  private trusted(peer: Peer, r: OriginReplica): boolean {
+    return peer.verified || this.s.c.clock.monotonic() - r.failingSince < SYNC_LIMITS.unverifiedQuickRetryMs;
+  }
+
+  /**
+   * Quick only because members name it (it never answered, its requests failed for a minute): its retries
+   * go to the members that named it, never to its endpoint. On an open site anyone may run a member, and
+   * one hinting made-up names (a third party's endpoints) drew every agent's catch-ups there at the quick
+   * rate (6.4 a minute per agent and name, not 1.4). A member that names a version can serve it; the
+   * origin's endpoint is still asked by liveness at the unverified backoff, and verified when it answers.
+   */
+  private namedOnly(peer: Peer, r: OriginReplica): boolean {
+    return r.failures > 0 && !this.trusted(peer, r) && this.quick(peer, r);
   }
 
   private drainQueue(): void {

@@ -251,9 +251,9 @@ export class ClusterSync {
       this.c.metrics.announcementsIgnored.inc({ reason: 'old-incarnation' });
       return undefined;
     }
-    if (msg.incarnation > peer.replica.incarnation)
-      this.transitions.newLife(peer, msg.incarnation, 0, 'new-incarnation');
-    else if (peer.replica.left) {
+    if (msg.incarnation > peer.replica.incarnation) {
+      if (!this.transitions.namedLife(peer, msg.incarnation, endpoint, arrival.datagram)) return undefined;
+    } else if (peer.replica.left) {
       this.c.metrics.announcementsIgnored.inc({ reason: 'after-goodbye' });
       return undefined;
     }

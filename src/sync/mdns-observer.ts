@@ -74,6 +74,8 @@ export class MdnsObserver {
     const peer = this.s.peers.get(advert.name);
     // Not known (its first advert was lost, or its verification failed, or it was forgotten): as new.
     if (!peer) return this.observe(advert, 'mdns');
+    // A newer life not yet believed (named from another endpoint, its probe then busy or failed): asked again.
+    if (!this.keyed && advert.incarnation > peer.replica.incarnation) return this.observe(advert, 'mdns');
     if (advert.site !== this.s.cfg.site || advert.incarnation !== peer.replica.incarnation) return;
     const endpoint = { address: advert.address, port: advert.peerPort };
     const moved = !sameEndpoint(endpoint, peer.endpoint);

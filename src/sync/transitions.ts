@@ -56,6 +56,23 @@ export class Transitions {
   }
 
   /**
+   * A message names a newer life of the peer. Adopted from a signed datagram, or from the peer's own
+   * endpoint (a restart in place must stay fast). Otherwise (an open site's datagram or mDNS record from
+   * another endpoint) it is only a reason to probe there; an answer as the peer names its life, adopted
+   * then (a restart at a new address). Adopted at once, one forged heartbeat from any host made every
+   * agent drop the peer's own datagrams as an old life's: it stayed alive, its changes never arrived.
+   */
+  namedLife(peer: Peer, incarnation: number, endpoint: Endpoint, datagram: boolean): boolean {
+    if ((datagram && this.parts.keyed) || sameEndpoint(endpoint, peer.endpoint)) {
+      this.newLife(peer, incarnation, 0, 'new-incarnation');
+      return true;
+    }
+    this.s.c.metrics.announcementsIgnored.inc({ reason: 'unconfirmed-life' });
+    void this.parts.liveness().probe(peer, endpoint);
+    return false;
+  }
+
+  /**
    * A goodbye is a change like any other: agents that heard it in a datagram repeat it (as a hint with
    * version 0) on their next heartbeats, so a host that lost both goodbye datagrams still learns it.
    * One heard only over mDNS is not repeated: it was not authenticated.

@@ -18,6 +18,12 @@ async function site(seed: number, keyed: boolean): Promise<SimSite> {
   return s;
 }
 
+/** An unsigned heartbeat in the name of `name`, naming the life `incarnation`. */
+function heartbeatOfLife(name: string, incarnation: number, version: number): Uint8Array {
+  const msg = { type: MessageType.heartbeat, site: 'sim', name, incarnation, version, peerPort: 7771, hints: [] };
+  return encodeMessage(msg).bytes;
+}
+
 for (const keyed of [false, true]) {
   test(`${keyed ? 'keyed' : 'open'}: a crashed agent whose endpoint another agent took over is lost`, async () => {
     const s = await site(keyed ? 1902 : 1901, keyed);
@@ -44,16 +50,7 @@ test('open: a forged datagram naming a newer life of a live agent does not lose 
   try {
     const victim = s.agents.get('agent-2')!;
     // From its own address (a spoofed source): its probes then answer with an older life than the forged.
-    const forged = encodeMessage({
-      type: MessageType.heartbeat,
-      site: 'sim',
-      name: 'agent-2',
-      incarnation: victim.incarnation + 1000,
-      version: 3,
-      peerPort: 7771,
-      hints: [],
-    }).bytes;
-    s.network.inject(victim.address, forged);
+    s.network.inject(victim.address, heartbeatOfLife('agent-2', victim.incarnation + 1000, 3));
     for (let t = 0; t < 30; t++) {
       await s.clock.advance(1000);
       const notAlive = s
@@ -64,6 +61,28 @@ test('open: a forged datagram naming a newer life of a live agent does not lose 
         [],
         `agent-2 alive everywhere ${t + 1} s after`,
       );
+    }
+  } finally {
+    await s.stopAll();
+  }
+});
+
+test('open: one forged heartbeat from another address naming a newer life does not freeze its changes', async () => {
+  const s = await site(1904, false);
+  try {
+    const victim = s.agents.get('agent-2')!;
+    const before = s.agents.get('agent-0')!.agent.directory.held('agent-2')!.version;
+    // Any host of the LAN, once: every agent adopted the life it named before any probe, and then took the
+    // victim's own datagrams (of its real, "older" life) for an old life's and dropped them.
+    s.network.inject('10.0.9.9', heartbeatOfLife('agent-2', victim.incarnation + 1, 1));
+    await s.clock.advance(2000);
+    await s.change('agent-2', [device('d-2'), device('d-2b')]);
+    await s.clock.advance(10_000);
+    for (const a of s.running().filter((a) => a.name !== 'agent-2')) {
+      const held = a.agent.directory.held('agent-2');
+      assert.is(held?.state, 'alive', `${a.name} holds agent-2 alive`);
+      assert.is(held?.incarnation, victim.incarnation, `${a.name} holds agent-2's real life`);
+      assert.ok((held?.version ?? 0) > before, `${a.name} holds agent-2's change (version ${held?.version})`);
     }
   } finally {
     await s.stopAll();
