@@ -66,6 +66,32 @@ export class HttpPeerClient implements PeerClient {
     return Promise.resolve();
   }
 
+  private open(
+    peer: Endpoint,
+    path: string,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+    fresh: boolean,
+  ): Promise<IncomingMessage> {
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request({
+        agent: fresh ? false : this.agent,
+        host: peer.address,
+        port: peer.port,
+        path,
+        method: 'GET',
+        headers,
+        signal,
+        ...(this.localAddress ? { localAddress: this.localAddress } : {}),
+      });
+      req.once('response', resolve);
+      req.once('error', (err: NodeJS.ErrnoException) =>
+        reject(!fresh && req.reusedSocket && err.code === 'ECONNRESET' ? new ReusedSocketReset(err) : err),
+      );
+      req.end();
+    });
+  }
+
   private async get(peer: Endpoint, path: string, timeoutMs: number, allow404: boolean): Promise<unknown> {
     const url = `http://${peer.address.includes(':') ? `[${peer.address}]` : peer.address}:${peer.port}${path}`;
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -74,23 +100,14 @@ export class HttpPeerClient implements PeerClient {
     const signal = AbortSignal.timeout(timeoutMs);
     let res: IncomingMessage;
     try {
-      res = await new Promise<IncomingMessage>((resolve, reject) => {
-        const req = request({
-          agent: this.agent,
-          host: peer.address,
-          port: peer.port,
-          path,
-          method: 'GET',
-          headers,
-          signal,
-          ...(this.localAddress ? { localAddress: this.localAddress } : {}),
-        });
-        req.once('response', resolve);
-        req.once('error', reject);
-        req.end();
+      res = await this.open(peer, path, headers, signal, false).catch((err: unknown) => {
+        // A pooled connection the peer closed while idle (it restarted, or stopped its server) resets; a
+        // fresh one tells whether anything listens now (Node's documented retry for reused sockets).
+        if (!(err instanceof ReusedSocketReset)) throw err;
+        return this.open(peer, path, headers, signal, true);
       });
     } catch (err) {
-      throw classify(err, url);
+      throw classify(err instanceof ReusedSocketReset ? err.cause : err, url);
     }
     try {
       if (res.statusCode === 404 && allow404) {
@@ -125,6 +142,13 @@ export class HttpPeerClient implements PeerClient {
       if (!res.complete) res.destroy();
       throw err instanceof PeerRequestError ? err : classify(signal.aborted ? signal.reason : err, url);
     }
+  }
+}
+
+/** A request on a pooled keep-alive connection was reset: asked again on a fresh one before judging. */
+class ReusedSocketReset extends Error {
+  constructor(override readonly cause: Error) {
+    super(cause.message);
   }
 }
 
