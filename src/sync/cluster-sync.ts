@@ -32,9 +32,8 @@ export type { Advert } from './mdns-observer.js';
 /**
  * Keeps this agent's directory in step with every other agent of the site.
  *
- * Datagrams (best effort) carry changes fast; version counters reveal what was missed; point-to-point
- * catch-up (reliable) repairs it. Each origin's replica is one OriginReplica per life. See
- * docs/protocol.md for the whole protocol and its reasoning.
+ * Datagrams (best effort) carry changes fast; version counters reveal what was missed; point-to-point catch-up
+ * (reliable) repairs it. Each origin's replica is one OriginReplica per life. docs/protocol.md says why.
  */
 export class ClusterSync {
   private readonly cfg: SyncConfig;
@@ -76,6 +75,7 @@ export class ClusterSync {
       bounds: new BoundsLog(c),
       self: { name: this.cfg.name, incarnation: this.cfg.incarnation, port: this.cfg.peerPort },
       running: () => this.running,
+      siteIntervalMs: () => this.announcer.stretchedMs(),
       unreachable: (name) => this.unreachableListeners.forEach((listener) => listener(name)),
       placeFreed: () => this.running && this.transitions.admitWaiting(),
     };

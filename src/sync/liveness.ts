@@ -2,7 +2,7 @@ import { PeerRequestError, type Endpoint, type Hello, type PeerSummary } from '.
 import type { TimerHandle } from '../util/clock.js';
 import { SYNC_LIMITS } from './config.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
-import { aliveRing, isMember, MONITORS, type Ring } from './ring.js';
+import { aliveRing, intervalOf, isMember, MONITORS, type Ring } from './ring.js';
 import type { SyncContext } from './sync-context.js';
 
 /** A stretched peer's silence is judged by non-monitors in periods of this many of its intervals. */
@@ -93,7 +93,7 @@ export class Liveness {
         // A new monitor counts its subject's silence from when it became its monitor, not from a multicast
         // heard seconds ago: the subject's unicast heartbeats to it start only when its own ring moves too.
         let judged = silence;
-        if (period < (peer.intervalMs ?? 0)) {
+        if (period < (intervalOf(this.s, peer) ?? 0)) {
           const since = this.monitorSince.get(peer.name) ?? now;
           monitorSince.set(peer.name, since);
           judged = Math.min(silence, now - since);
@@ -153,21 +153,21 @@ export class Liveness {
    */
   private periodOf(peer: Peer, ring: Ring | undefined): number {
     const period = this.s.cfg.livenessPeriodMs;
-    if (peer.intervalMs === undefined || peer.intervalMs <= period) return period;
-    return ring?.watches(this.s.cfg.name, peer.name) ? period : BACKSTOP_INTERVALS * peer.intervalMs;
+    const interval = intervalOf(this.s, peer) ?? 0;
+    return interval <= period || ring?.watches(this.s.cfg.name, peer.name) ? period : BACKSTOP_INTERVALS * interval;
   }
 
   /** The ring of alive members, when some peer's interval needs it (a small site never builds one). */
   private ring(): Ring | undefined {
     const period = this.s.cfg.livenessPeriodMs;
     for (const p of this.s.peers.values())
-      if ((p.intervalMs ?? 0) > period && isMember(this.s, p)) return aliveRing(this.s);
+      if ((intervalOf(this.s, p) ?? 0) > period && isMember(this.s, p)) return aliveRing(this.s);
     return undefined;
   }
 
   /** A peer lost by this agent's own check, that the others hear only rarely: a notice tells them. */
   private noticeIfRare(peer: Peer): void {
-    if ((peer.intervalMs ?? 0) > this.s.cfg.livenessPeriodMs) this.hooks.noticeLost(peer);
+    if ((intervalOf(this.s, peer) ?? 0) > this.s.cfg.livenessPeriodMs) this.hooks.noticeLost(peer);
   }
 
   /**
@@ -178,7 +178,7 @@ export class Liveness {
    * alone, or a peer heard every period, nothing changes: nothing else may say it is back, or it is cheap.
    */
   private asksAgain(peer: Peer): boolean {
-    if (!this.s.c.transport || (peer.intervalMs ?? 0) <= this.s.cfg.livenessPeriodMs) return true;
+    if (!this.s.c.transport || (intervalOf(this.s, peer) ?? 0) <= this.s.cfg.livenessPeriodMs) return true;
     return this.formerSubjects.has(peer.name);
   }
 
@@ -190,7 +190,7 @@ export class Liveness {
     // One that never answered (a made-up name in unsigned datagrams at a third party's address, each of
     // which revived it) was asked twice per datagram by every agent: 2 s, doubling to a minute, instead.
     const never = peer.verified ? 0 : Math.min(1000 * 2 ** peer.probeFailures, SYNC_LIMITS.unverifiedRetryMaxMs);
-    return Math.max(backoff, 1.5 * (peer.intervalMs ?? 0), never);
+    return Math.max(backoff, 1.5 * (intervalOf(this.s, peer) ?? 0), never);
   }
 
   /**

@@ -32,6 +32,11 @@ export interface Peer {
   datagram?: Endpoint;
   /** Its multicast heartbeat interval when the site's size stretched it (Message.intervalMs). */
   intervalMs?: number;
+  /**
+   * Learnt of second-hand (a summary, the waiting room): until a datagram of it is heard (`datagram`), its
+   * interval is taken to be this agent's own (ring.ts intervalOf).
+   */
+  secondHand?: boolean;
 }
 
 /**

@@ -94,6 +94,15 @@ export function sizesInterval(
   return peer !== undefined && peer.verified && peer.endpoint.address === from.address;
 }
 
+/**
+ * A peer's multicast interval as this agent judges its silence: the one its datagrams carry, or, for one
+ * learnt of second-hand and not heard since (Transitions.secondHand), this agent's own: every member
+ * computes about the same from about the same member count (RTCP, RFC 3550 §6.3).
+ */
+export function intervalOf(s: SyncContext, peer: Peer): number | undefined {
+  return peer.secondHand && peer.datagram === undefined ? s.siteIntervalMs() : peer.intervalMs;
+}
+
 /** The ring of the members this one holds alive, itself included (rebuilt only when membership moves). */
 export function aliveRing(s: SyncContext): Ring {
   return s.members.ring();

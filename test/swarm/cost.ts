@@ -18,6 +18,20 @@ export interface AgentCost {
   requestsServed: number;
   catchupsServed: number;
   requestBytesServed: number;
+  /** Answers served by kind: catch-ups, summaries (a hello with `?peers=1`), plain probes. */
+  served: Record<AnswerKind, { count: number; bytes: number }>;
+  /** Answers this agent was sent, by kind (the other end of `served`). */
+  answersReceivedBytes: Record<AnswerKind, number>;
+  /** Who asked this agent for its summary (asker's address), and how often: what draws summaries at idle. */
+  summaryAskers: Map<string, number>;
+}
+
+/** What a peer answer was: a catch-up (`changes`), a summary (hello `?peers=1`) or a plain probe (hello). */
+export type AnswerKind = 'catchup' | 'summary' | 'probe';
+
+export function answerKind(route: string, query: URLSearchParams): AnswerKind {
+  if (route === 'changes') return 'catchup';
+  return query.get('peers') === '1' ? 'summary' : 'probe';
 }
 
 export function emptyCost(): AgentCost {
@@ -35,6 +49,9 @@ export function emptyCost(): AgentCost {
     requestsServed: 0,
     catchupsServed: 0,
     requestBytesServed: 0,
+    served: { catchup: { count: 0, bytes: 0 }, summary: { count: 0, bytes: 0 }, probe: { count: 0, bytes: 0 } },
+    answersReceivedBytes: { catchup: 0, summary: 0, probe: 0 },
+    summaryAskers: new Map(),
   };
 }
 
@@ -126,7 +143,13 @@ export class CostMeter {
         cost.requestsServed += 1;
         if (route === 'changes') cost.catchupsServed += 1;
         cost.requestBytesServed += bytes;
-        this.of(from.address).requestBytesReceived += bytes;
+        const kind = answerKind(route, query);
+        cost.served[kind].count += 1;
+        cost.served[kind].bytes += bytes;
+        if (kind === 'summary') cost.summaryAskers.set(from.address, (cost.summaryAskers.get(from.address) ?? 0) + 1);
+        const asker = this.of(from.address);
+        asker.requestBytesReceived += bytes;
+        asker.answersReceivedBytes[kind] += bytes;
         return answer;
       },
     };

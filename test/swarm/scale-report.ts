@@ -1,4 +1,4 @@
-import type { ScaleResult } from './scale.js';
+import type { IdleBreakdown, ScaleResult } from './scale.js';
 
 /** The file the bench and the docs read the simulator's scale figures from. */
 export const SIM_SCALE_JSON = 'bench/results/sim-scale.json';
@@ -43,6 +43,16 @@ const ROWS: Row[] = [
     goal: '',
     value: (r) =>
       r.idle.agentUnicastReceivedBytesPerSecond ? bytesPair(r.idle.agentUnicastReceivedBytesPerSecond) : '—',
+  },
+  {
+    label: 'busiest agent idle sent, by kind',
+    goal: '',
+    value: (r) => (r.idle.busiest ? kinds(r.idle.busiest.sent) : '—'),
+  },
+  {
+    label: 'busiest agent idle received, by kind',
+    goal: '',
+    value: (r) => (r.idle.busiest ? kinds(r.idle.busiest.received) : '—'),
   },
   { label: 'crash seen lost by all, p99', phase: 'crash', goal: '≤ 3.5 s', value: (r) => detection(r.crash) },
   { label: 'vanished host seen lost by all, p99', phase: 'vanish', goal: '≤ 6 s', value: (r) => detection(r.vanish) },
@@ -89,6 +99,16 @@ const ROWS: Row[] = [
 function bytesPair(x: { mean: number; max: number }): string {
   return `${num(x.mean)} / ${num(x.max)} B/s`;
 }
+
+/** "agent-5: mc 12, uc 40, summary 3 B/s": the kinds that are not zero, and who asked for summaries. */
+function kinds(b: IdleBreakdown): string {
+  const parts = Object.entries(b.bytesPerSecond).filter(([, v]) => v >= 0.5);
+  const top = b.summaryAskers.slice(0, 3).map((a) => `${a.agent} ×${a.count}`);
+  const askers = top.length > 0 ? `; summaries asked by ${top.join(', ')}` : '';
+  return `${b.agent}: ${parts.map(([k, v]) => `${SHORT[k] ?? k} ${num(v)}`).join(', ') || 'none'} B/s${askers}`;
+}
+
+const SHORT: Record<string, string> = { multicast: 'mc', unicast: 'uc' };
 
 function detection(d: ScaleResult['crash']): string {
   return `${ms(d.p99Ms)}${d.missed > 0 ? `, ${d.missed} never` : ''}`;
