@@ -7,7 +7,7 @@ import { runBench } from './run.js';
 import { judgeTargets } from './targets.js';
 
 /**
- * npm run bench [-- --quick] [-- --docs] [-- --mqtt-outage-seconds N] [-- --only scale|footprint]
+ * npm run bench [-- --quick] [-- --docs] [-- --mqtt-outage-seconds N] [-- --only scale|footprint|footprint-1000]
  * Herald and the designs a user would otherwise deploy, on the same machine, in the same run, on the
  * same scenarios. Figures are compared as ratios to Herald, measured in this run.
  */
@@ -15,7 +15,9 @@ const options = benchOptions(process.argv.slice(2));
 const run = await runBench(options, benchPlan(options.quick, options.scaleSizes));
 if (options.only) {
   // One step's figures: the report and latest.json stay those of the last whole run.
-  const figures = options.only === 'scale' ? run.results.scale : run.service.memory;
+  const figures = { scale: run.results.scale, footprint: run.service.memory, 'footprint-1000': run.service.site1000 }[
+    options.only
+  ];
   const json = JSON.stringify({ machine: run.machine, [options.only]: figures }, null, 2);
   process.stdout.write(json + '\n');
   await mkdir('bench-results', { recursive: true });

@@ -19,7 +19,7 @@ export interface BenchOptions {
   only?: BenchStep;
 }
 
-export const BENCH_STEPS = ['scale', 'footprint'] as const;
+export const BENCH_STEPS = ['scale', 'footprint', 'footprint-1000'] as const;
 export type BenchStep = (typeof BENCH_STEPS)[number];
 
 function parseOnly(argv: string[]): BenchStep | undefined {
@@ -32,7 +32,7 @@ function parseOnly(argv: string[]): BenchStep | undefined {
 
 /**
  * npm run bench [-- --quick] [-- --docs] [-- --mqtt-outage-seconds N] [-- --scale-sizes 50,200]
- * [-- --only scale|footprint]
+ * [-- --only scale|footprint|footprint-1000]
  */
 export function benchOptions(argv: string[]): BenchOptions {
   const args = new Set(argv);
@@ -109,10 +109,10 @@ export function benchPlan(quick: boolean, scaleSizes: number[] = []): Plan {
 /** The steps the progress line counts: each scenario run, the flood, the service targets, the auth pairs. */
 export function stepCount(plan: Plan, quick: boolean, only?: BenchStep): number {
   if (only === 'scale') return scaleStepCount(plan.scale);
-  if (only === 'footprint') return 1;
+  if (only === 'footprint' || only === 'footprint-1000') return 1;
   const scenarios = plan.systems.reduce((n, p) => n + p.sizes.length * ((p.lifecycle ? 3 : 0) + p.losses.length), 0);
   const fixed = (plan.flood ? 1 : 0) + (quick ? 2 : 3) + plan.authPairs.pairs * 2;
-  return scenarios + fixed + scaleStepCount(plan.scale);
+  return scenarios + fixed + (quick ? 0 : 1) + scaleStepCount(plan.scale);
 }
 
 /** Agent counts of the plan, smallest first, and its systems once each in plan order. */

@@ -18,6 +18,7 @@ import { fullGc } from './stats.js';
 import { startHerald } from './systems/herald.js';
 import type { ScaleResult } from './scale/scale.js';
 import { runScale } from './scale/step.js';
+import { site1000Step } from './footprint-1000.js';
 
 /** What one run measured; its shape is the `results` key of bench-results/latest.json. */
 export interface ScenarioResults {
@@ -150,6 +151,11 @@ export async function runBench(options: BenchOptions, plan: Plan): Promise<Bench
     all || options.only === 'footprint'
       ? await serviceTargets({ ...options, progress, footprintOnly: options.only === 'footprint' })
       : { skipped: ['service targets (--only)'] };
+  if (all || options.only === 'footprint-1000') {
+    const { site1000, skipped } = await site1000Step(options.quick && all, progress);
+    if (site1000) service.site1000 = site1000;
+    if (skipped) service.skipped.push(skipped);
+  }
   process.stderr.write(`\r\x1b[Kdone in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   return { options, plan, machine: machineOf(options.quick), results, service };
 }
