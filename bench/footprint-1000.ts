@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -46,6 +46,9 @@ export interface Site1000Results {
   rssMiB: number;
   peakRssMiB: number;
   heapUsedMiB: number;
+  /** At the end of the idle window (/proc/PID/smaps_rollup): anonymous memory (heaps, malloc) and file pages (node). */
+  anonymousMiB: number;
+  fileMiB: number;
   idleCpuPercent: number;
   emulatorCpuPercent: number;
   /** A bare Node process (the unit's flags) receiving the same multicast over the same window: the floor. */
@@ -109,6 +112,13 @@ async function metricSum(api: string, name: string): Promise<number> {
   let sum = 0;
   for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) sum += Number(m[1]);
   return sum;
+}
+
+/** Resident memory split into anonymous pages (V8's heap, malloc) and file pages (the node binary, mostly). */
+async function residentParts(pid: number): Promise<{ anonymousMiB: number; fileMiB: number }> {
+  const text = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kB = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  return { anonymousMiB: kB('Anonymous') / 1024, fileMiB: (kB('Rss') - kB('Anonymous')) / 1024 };
 }
 
 async function listed(api: string): Promise<Site1000Results['listed']> {
@@ -246,6 +256,7 @@ export async function footprintAt1000(
       ...settled,
       ...idle,
       heapUsedMiB: (await gauge(agent.api, 'herald_process_heap_used_bytes')) / 2 ** 20,
+      ...(await residentParts(agent.proc.pid!)),
       aliveAfter: await gauge(agent.api, 'herald_agents\\{state="alive"\\}'),
     };
   } finally {

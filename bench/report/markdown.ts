@@ -1,3 +1,4 @@
+import { site1000Section } from '../footprint-1000-report.js';
 import type { BenchRun } from '../run.js';
 import type { JudgedTarget } from '../targets.js';
 import { fmt, table } from './format.js';
@@ -43,6 +44,7 @@ export function markdownReport(run: BenchRun, targets: JudgedTarget[]): string {
     `${floodSection(run)}\n` +
     scaleSection(run.results.scale) +
     `${footprintSection(run)}\n` +
+    `${site1000Section(run)}\n` +
     `${skippedLine(run)}\n` +
     `### Targets (Herald)\n\n${targetTable}\n`
   );
