@@ -21,8 +21,12 @@ export function site1000Table(r: Site1000Results): string {
         ['RSS, peak (join and probes included)', `${fmt(r.peakRssMiB, 1)} MiB`],
         ['live heap at the end', `${fmt(r.heapUsedMiB, 1)} MiB`],
         [
-          '  resident at the end: anonymous (V8 heap, malloc) / file pages (node binary)',
+          '  of it anonymous (V8 heap, malloc) / file pages (node binary), medians',
           `${fmt(r.anonymousMiB, 1)} / ${fmt(r.fileMiB, 1)} MiB`,
+        ],
+        [
+          '  RSS in the first and last second of the window',
+          r.rssFirstLastMiB.map((v) => fmt(v, 1)).join(' / ') + ' MiB',
         ],
         [`idle CPU over ${r.idleSeconds} s, % of a core (utime + stime)`, fmt(r.idleCpuPercent, 2)],
         ['  a bare Node process receiving the same multicast', fmt(r.floorCpuPercent, 2)],
@@ -32,6 +36,7 @@ export function site1000Table(r: Site1000Results): string {
         ['  asked of the site meanwhile', asked(r.sync)],
         ['then until no probe for 10 s', fmtMs(r.settleMs)],
         ['  asked of the site meanwhile', asked(r.settle)],
+        ['  RSS then, and the time until it stopped falling', `${fmt(r.quietRssMiB, 1)} MiB, ${fmtMs(r.steadyMs)}`],
         [
           'idle: datagram payload sent / received by the agent',
           `${fmt(i.sentBytesPerSecond, 0)} / ${fmt(i.receivedBytesPerSecond, 0)} B/s`,

@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,8 +7,8 @@ import { generateKey } from '../src/security/cluster-key.js';
 import { cpuSeconds, profilesDir, rssMiB, stopProcess, unitNodeFlags } from './agent-process.js';
 import { floorProcess, gauge, startMeasured, type Measured } from './footprint.js';
 import { now, sleep } from './harness.js';
-import type { EmulatorReply } from './scale/emulator-process.js';
-import type { EmulatorCounts, EmulatorInit } from './scale/site-emulator.js';
+import { EmulatorProcess } from './scale/emulator-handle.js';
+import type { EmulatorCounts } from './scale/site-emulator.js';
 import { median } from './stats.js';
 
 /** What the measured agent's traffic and requests were over the idle window, per second. */
@@ -42,13 +42,23 @@ export interface Site1000Results {
   /** From then until the agent's probes quietened (no hello for QUIET_SECONDS), and what it asked meanwhile. */
   settleMs: number;
   settle: { hellos: number; summaries: number; changes: number };
+  /**
+   * RSS when the probes quietened, and how long it then took to stop falling (what the join's burst left
+   * resident is handed back over minutes): the idle window starts after that, or after STEADY_MAX_MS.
+   */
+  quietRssMiB: number;
+  steadyMs: number;
   idleSeconds: number;
   rssMiB: number;
   peakRssMiB: number;
   heapUsedMiB: number;
-  /** At the end of the idle window (/proc/PID/smaps_rollup): anonymous memory (heaps, malloc) and file pages (node). */
+  /**
+   * RSS split as /proc/PID/status has it (RssAnon: V8's heap and malloc; RssFile: the node binary's pages),
+   * medians over the idle window, and the RSS of its first and last second: it still falls after a join.
+   */
   anonymousMiB: number;
   fileMiB: number;
+  rssFirstLastMiB: [number, number];
   idleCpuPercent: number;
   emulatorCpuPercent: number;
   /** A bare Node process (the unit's flags) receiving the same multicast over the same window: the floor. */
@@ -60,52 +70,12 @@ export interface Site1000Results {
 }
 
 const QUIET_SECONDS = 10;
+/** Steady: RSS moved by at most STEADY_MIB over the last STEADY_SECONDS. */
+const STEADY_SECONDS = 20;
+const STEADY_MIB = 1;
+const STEADY_MAX_MS = 180_000;
 const SETTLE_MAX_MS = 240_000;
 const SYNC_MAX_MS = 180_000;
-
-class EmulatorProcess {
-  private readonly proc: ChildProcess;
-  private readonly replies: EmulatorReply[] = [];
-
-  constructor(init: EmulatorInit) {
-    this.proc = fork('dist/bench/scale/emulator-process.js', [JSON.stringify(init)], { stdio: 'inherit' });
-    this.proc.on('message', (m: EmulatorReply) => this.replies.push(m));
-  }
-
-  get pid(): number {
-    return this.proc.pid!;
-  }
-
-  async ready(): Promise<number> {
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const r = this.replies.find((m) => 'ready' in m);
-      if (r && 'ready' in r) return r.ready;
-      if (Date.now() > deadline || this.proc.exitCode !== null) throw new Error('the site emulator did not start');
-      await sleep(50);
-    }
-  }
-
-  async counts(): Promise<{ counts: EmulatorCounts; meanIntervalMs: number }> {
-    this.replies.length = 0;
-    this.proc.send('counts');
-    for (;;) {
-      const r = this.replies.find((m) => 'counts' in m);
-      if (r && 'counts' in r) return r;
-      if (this.proc.exitCode !== null) throw new Error('the site emulator exited');
-      await sleep(20);
-    }
-  }
-
-  async stop(): Promise<void> {
-    if (this.proc.exitCode !== null) return;
-    const exited = new Promise<void>((r) => this.proc.once('exit', () => r()));
-    this.proc.send('stop');
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
-}
 
 async function metricSum(api: string, name: string): Promise<number> {
   const text = await (await request(`http://${api}/metrics`)).body.text();
@@ -114,11 +84,11 @@ async function metricSum(api: string, name: string): Promise<number> {
   return sum;
 }
 
-/** Resident memory split into anonymous pages (V8's heap, malloc) and file pages (the node binary, mostly). */
-async function residentParts(pid: number): Promise<{ anonymousMiB: number; fileMiB: number }> {
-  const text = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const kB = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
-  return { anonymousMiB: kB('Anonymous') / 1024, fileMiB: (kB('Rss') - kB('Anonymous')) / 1024 };
+/** Resident memory, and its anonymous pages (V8's heap, malloc) and file pages (the node binary, mostly). */
+async function resident(pid: number): Promise<{ rss: number; anon: number; file: number }> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8');
+  const mib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) / 1024;
+  return { rss: mib('VmRSS'), anon: mib('RssAnon'), file: mib('RssFile') };
 }
 
 async function listed(api: string): Promise<Site1000Results['listed']> {
@@ -156,6 +126,19 @@ async function untilQuiet(m: Measured, emulator: EmulatorProcess) {
   }
   const settle = { hellos: last.hellos - first.hellos, summaries: last.summaries - first.summaries };
   return { settleMs: now() - t0, settle: { ...settle, changes: last.changes - first.changes } };
+}
+
+/** Until RSS stops falling: its samples over the last STEADY_SECONDS within STEADY_MIB of each other. */
+async function untilSteady(m: Measured): Promise<{ quietRssMiB: number; steadyMs: number }> {
+  const t0 = now();
+  const rss = [await rssMiB(m.proc.pid!)];
+  const recent = () => rss.slice(-STEADY_SECONDS);
+  while (now() - t0 < STEADY_MAX_MS) {
+    if (rss.length >= STEADY_SECONDS && Math.max(...recent()) - Math.min(...recent()) <= STEADY_MIB) break;
+    await sleep(1000);
+    rss.push(await rssMiB(m.proc.pid!));
+  }
+  return { quietRssMiB: rss[0], steadyMs: now() - t0 };
 }
 
 interface Snapshot {
@@ -199,15 +182,19 @@ function traffic(a: Snapshot, b: Snapshot): IdleTraffic {
 /** The idle window: RSS each second; CPU of both pids from /proc/PID/stat (utime + stime) over it. */
 async function idleWindow(m: Measured, emulator: EmulatorProcess, floor: ChildProcess, idleSeconds: number) {
   const a = await snapshot(m, emulator, floor);
-  const rss: number[] = [];
+  const samples: { rss: number; anon: number; file: number }[] = [];
   while (now() - a.at < idleSeconds * 1000) {
     await sleep(1000);
-    rss.push(await rssMiB(m.proc.pid!));
+    samples.push(await resident(m.proc.pid!));
   }
   const b = await snapshot(m, emulator, floor);
   const s = (b.at - a.at) / 1000;
+  const rss = samples.map((x) => x.rss);
   return {
     rssMiB: median(rss),
+    anonymousMiB: median(samples.map((x) => x.anon)),
+    fileMiB: median(samples.map((x) => x.file)),
+    rssFirstLastMiB: [rss[0], rss[rss.length - 1]] as [number, number],
     peakRssMiB: Math.max(m.peak, ...rss),
     idleCpuPercent: ((b.agentCpu - a.agentCpu) / s) * 100,
     emulatorCpuPercent: ((b.emulatorCpu - a.emulatorCpu) / s) * 100,
@@ -241,7 +228,7 @@ export async function footprintAt1000(
     await emulator.ready();
     agent = await startMeasured(name, site, port, profiles, unitNodeFlags(), ['--key-file', keyFile]);
     const synced = await untilComplete(agent, emulator, opts.agents, opts.agents * opts.devicesPerAgent);
-    const settled = await untilQuiet(agent, emulator);
+    const settled = { ...(await untilQuiet(agent, emulator)), ...(await untilSteady(agent)) };
     floor = floorProcess(port);
     await sleep(2000);
     const idle = await idleWindow(agent, emulator, floor, opts.idleSeconds);
@@ -256,7 +243,6 @@ export async function footprintAt1000(
       ...settled,
       ...idle,
       heapUsedMiB: (await gauge(agent.api, 'herald_process_heap_used_bytes')) / 2 ** 20,
-      ...(await residentParts(agent.proc.pid!)),
       aliveAfter: await gauge(agent.api, 'herald_agents\\{state="alive"\\}'),
     };
   } finally {
