@@ -36,7 +36,10 @@ export function site1000Table(r: Site1000Results): string {
         ['  asked of the site meanwhile', asked(r.sync)],
         ['then until no probe for 10 s', fmtMs(r.settleMs)],
         ['  asked of the site meanwhile', asked(r.settle)],
-        ['  RSS then, and the time until it stopped falling', `${fmt(r.quietRssMiB, 1)} MiB, ${fmtMs(r.steadyMs)}`],
+        [
+          '  RSS then, and the time until it settled (5 minutes old, 20 s within 1 MiB)',
+          `${fmt(r.quietRssMiB, 1)} MiB, ${fmtMs(r.steadyMs)}`,
+        ],
         [
           'idle: datagram payload sent / received by the agent',
           `${fmt(i.sentBytesPerSecond, 0)} / ${fmt(i.receivedBytesPerSecond, 0)} B/s`,
