@@ -54,6 +54,7 @@ export function site1000Table(r: Site1000Results): string {
         ],
         ['idle: asked of the site', asked(i)],
         ['agents alive at the end', String(r.aliveAfter)],
+        ["the agent's multicasts over the run (a notice is a false loss)", JSON.stringify(r.measuredMulticasts)],
       ],
     ) +
     `\n\nOne agent (compiled, the unit's Node flags ${r.flags.join(' ')}, \`--interface lo\`, ${r.devicesPerAgent} ` +

@@ -65,6 +65,11 @@ export interface Site1000Results {
   floorCpuPercent: number;
   /** Refusals of the emulated endpoints over the whole run, by reason (none expected). */
   refused: Record<string, number>;
+  /**
+   * The measured agent's multicasts over the whole run, by type: a `notice` says it lost an emulated agent,
+   * all of which stay alive, so any notice is a false loss.
+   */
+  measuredMulticasts: Record<string, number>;
   idle: IdleTraffic;
   aliveAfter: number;
 }
@@ -246,6 +251,7 @@ export async function footprintAt1000(
       keyed: true,
       meanIntervalMs,
       refused: counts.refused,
+      measuredMulticasts: counts.multicastFromMeasured,
       ...synced,
       ...settled,
       ...idle,
