@@ -17,7 +17,7 @@ interface Listed {
   agents: { name: string; state: string; address?: string }[];
 }
 
-test('a real agent on loopback takes five emulated agents in: alive, at their own addresses, every device held', async () => {
+test('a real agent takes five emulated agents in: alive, at their own addresses, every device held', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'herald-emulator-'));
   const port = testGroupPort();
   const site = `t${port}`;
