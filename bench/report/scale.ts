@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { HARNESS_LAG_P99_MS } from '../scale/loop-meter.js';
+import type { CatchUpCost } from '../scale/catchup-cost.js';
 import type { ScaleResult } from '../scale/scale.js';
 import { logLineChart } from './chart.js';
 import { fmt, fmtMs, ratio, table } from './format.js';
@@ -143,7 +144,20 @@ export function scalePlot(results: ScaleResult[]): string {
 }
 
 /** The report's scale section, with the plot written next to docs/benchmarks.md. */
-export function scaleSection(results: ScaleResult[]): string {
+/** One catch-up's CPU on each side, and what N(N−1) of them cost: a cold start's floor on this machine. */
+export function catchUpCostLine(cost: CatchUpCost | undefined, sizes: number[]): string {
+  if (!cost) return '';
+  const exchangeUs = cost.servedFreshUs + cost.askedFreshUs;
+  const floors = sizes.map((n) => `${n}: ${fmt((n * (n - 1) * exchangeUs) / 1e6, 1)} CPU s`).join(', ');
+  return (
+    `CPU per catch-up of a 10-device snapshot (${cost.requests} requests to one agent process, Node's default flags as the children run): ` +
+    `served ${fmt(cost.servedUs, 0)} µs, asked ${fmt(cost.askedUs, 0)} µs on a kept-alive connection; ` +
+    `${fmt(cost.servedFreshUs, 0)} / ${fmt(cost.askedFreshUs, 0)} µs on a new one; a liveness hello served ` +
+    `${fmt(cost.helloServedUs, 0)} µs. A cold start's N(N−1) first catch-ups alone: ${floors}.\n\n`
+  );
+}
+
+export function scaleSection(results: ScaleResult[], cost?: CatchUpCost): string {
   if (results.length === 0) return '';
   const sim = simScaleTable();
   return (
@@ -154,6 +168,7 @@ export function scaleSection(results: ScaleResult[]): string {
     'phase: its figures then measure this machine as much as the protocol.\n\n' +
     `${scaleTable(results)}\n\n![idle bytes per agent against site size](benchmarks-scale.svg)\n\n` +
     `Load of each process in each phase:\n\n${scaleLoadTable(results)}\n\n` +
+    catchUpCostLine(cost, [...new Set(results.map((r) => r.agents))]) +
     (sim ? `${sim}\n\n` : '')
   );
 }
