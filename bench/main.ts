@@ -12,7 +12,7 @@ import { judgeTargets } from './targets.js';
  * same scenarios. Figures are compared as ratios to Herald, measured in this run.
  */
 const options = benchOptions(process.argv.slice(2));
-const run = await runBench(options, benchPlan(options.quick, options.scaleSizes));
+const run = await runBench(options, benchPlan(options.quick, options.scaleSizes, options.scaleKnobs));
 if (options.only) {
   // One step's figures: the report and latest.json stay those of the last whole run.
   const figures =

@@ -144,7 +144,7 @@ async function startWorkers(
 }
 
 export function processSystem(name: string, description: string, heartbeatScaling: boolean): BenchSystem {
-  return { name, description, start: (opts) => startProcessCluster(opts, heartbeatScaling) };
+  return { name, description, start: (opts) => startProcessCluster(opts, heartbeatScaling, opts.processes) };
 }
 
 export async function startProcessCluster(
@@ -152,6 +152,8 @@ export async function startProcessCluster(
   heartbeatScaling: boolean,
   processes = processCount(opts.agents),
 ): Promise<ProcessCluster> {
+  if (!Number.isInteger(processes) || processes < 1 || processes > opts.agents)
+    throw new RangeError(`scale step: 1 to ${opts.agents} child processes, not ${processes}`);
   const mirror = new Mirror(opts.agents);
   const { workers, startedAt } = await startWorkers(opts, heartbeatScaling, mirror, processes);
   const owner = (i: number) => workers.find((w) => i >= w.from && i < w.to)!;
