@@ -203,8 +203,9 @@ export class Liveness {
       return 'busy';
     }
     peer.probing = true;
-    peer.probedAt = this.s.c.clock.monotonic();
     const atEndpoint = sameEndpoint(endpoint, peer.endpoint);
+    // Probes elsewhere (a move said by mDNS, refused every 5 s) kept a dead peer's own endpoint unasked (3004057).
+    if (atEndpoint) peer.probedAt = this.s.c.clock.monotonic();
     try {
       const withPeers = !this.s.c.transport || signal === 'join' || ++peer.probes % SUMMARY_EVERY_PROBES === 0;
       const deadline = periods * this.s.cfg.livenessPeriodMs;
@@ -212,7 +213,7 @@ export class Liveness {
       if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return 'stale';
       if (hello.name !== peer.name || hello.incarnation < peer.replica.incarnation) {
         this.s.c.metrics.livenessProbes.inc({ result: 'other-agent' });
-        this.failed(peer);
+        peer.probeFailures += 1;
         if (!atEndpoint) return 'other-agent';
         this.s.unreachable(peer.name);
         // An older life of it is still it: an open site's forged datagram may have named a newer one.
@@ -232,7 +233,7 @@ export class Liveness {
     } catch (err) {
       if (!this.s.running()) return 'stale';
       this.s.c.metrics.livenessProbes.inc({ result: 'failed' });
-      this.failed(peer);
+      peer.probeFailures += 1;
       if (atEndpoint) this.s.unreachable(peer.name);
       const refused = err instanceof PeerRequestError && err.reason === 'refused';
       if (refused && atEndpoint) {
@@ -265,10 +266,6 @@ export class Liveness {
       },
       () => this.s.c.metrics.livenessProbes.inc({ result: 'failed' }),
     );
-  }
-
-  private failed(peer: Peer): void {
-    peer.probeFailures += 1;
   }
 
   /** Another endpoint answered as this agent: it moved (a new address or port). */

@@ -1,5 +1,8 @@
 import type { HealthState } from '../../src/profiles/checks.js';
-import { HeartbeatInterval } from '../../src/sync/heartbeat-interval.js';
+import { encodeMessage, MAX_HINTS } from '../../src/protocol/codec.js';
+import { MessageType } from '../../src/protocol/messages.js';
+import { SITE_HEARTBEAT_BUDGET, UDP_IPV4_HEADERS } from '../../src/sync/heartbeat-interval.js';
+import { BACKSTOP_INTERVALS } from '../../src/sync/liveness.js';
 import { seededRandom, type Random } from '../../src/util/random.js';
 
 /** How an agent discovers its peers: Herald datagrams, mDNS (simulated), or both. */
@@ -122,10 +125,40 @@ export const LARGEST_SITE = 200;
 export function quietWindowMs(agents: AgentPlan[], heartbeatMs: number): number {
   const mdnsOnly = agents.some((a) => a.mode === 'mdns');
   const base = (mdnsOnly ? 45 : 15) * heartbeatMs;
-  // Past a few dozen agents each heartbeat is stretched with the site (RTCP, src/sync/heartbeat-interval.ts):
-  // allow three of an origin's own heartbeats, each wait at most 1.5 times the mean, after the faults.
-  const stretched = new HeartbeatInterval(heartbeatMs, true).meanMs(agents.length);
-  return stretched > heartbeatMs ? base + Math.round(4.5 * stretched) : base;
+  // Past a few dozen agents each heartbeat is stretched with the site (RTCP, src/sync/heartbeat-interval.ts).
+  // A host that missed every lost notice (cut off from the monitors when the agent crashed) loses it by
+  // the backstop: probed after 5 of the agent's intervals of silence (docs/protocol.md, "Liveness"). So the
+  // window covers 5 of the longest interval an agent can announce, every heartbeat carrying its full hints.
+  // Sized on a 60-byte heartbeat it was 4.5 intervals of a third too short, and seed 3002048 (171 agents,
+  // a partition at the crash) was checked 28 s before the far side's backstop could have probed.
+  const stretched = longestIntervalMs(agents.length, heartbeatMs);
+  return stretched > heartbeatMs ? base + Math.round(BACKSTOP_SILENCE_INTERVALS * stretched) : base;
+}
+
+/** A stretched peer's silence before a non-monitor probes it: probeAfterPeriods (2.5) × BACKSTOP_INTERVALS. */
+const BACKSTOP_SILENCE_INTERVALS = 2.5 * BACKSTOP_INTERVALS;
+/** Room for an authentication trailer, though the swarm's sites have no key. */
+const TRAILER_ALLOWANCE = 32;
+
+/** The mean interval of a site this size if every heartbeat were as long as it can be (8 hints). */
+function longestIntervalMs(members: number, heartbeatMs: number): number {
+  const hints = Array.from({ length: MAX_HINTS }, () => ({
+    nameHash: 0xffffffff,
+    incarnationTag: 0xffff,
+    version: 1e6,
+  }));
+  const { bytes } = encodeMessage({
+    type: MessageType.heartbeat,
+    site: 'sim',
+    name: `agent-${members}`,
+    incarnation: 1e6,
+    version: 1e6,
+    peerPort: 65535,
+    intervalMs: 3_600_000,
+    hints,
+  });
+  const wire = bytes.length + TRAILER_ALLOWANCE + UDP_IPV4_HEADERS;
+  return Math.max(heartbeatMs, Math.round(((members * wire) / SITE_HEARTBEAT_BUDGET) * 1000));
 }
 
 function weighted(r: Random, enabled: boolean[]): number | undefined {
