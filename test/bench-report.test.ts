@@ -8,7 +8,7 @@ import { scaleLoadTable, scalePlot, scaleTable } from '../bench/report/scale.js'
 import type { BenchRun } from '../bench/run.js';
 import { ChangeSequence } from '../bench/scale/changes.js';
 import { processCount } from '../bench/scale/process-cluster.js';
-import { coldStartDeadlineMs, startSpreadMs } from '../bench/scale/scale.js';
+import { coldStartDeadlineMs, startSpreadMs } from '../bench/scale/cold-start.js';
 import { parseScaleKnobs } from '../bench/scale/step.js';
 import type { ScaleResult } from '../bench/scale/scale.js';
 import type { PropagationResult } from '../bench/scenarios.js';

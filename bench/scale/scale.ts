@@ -5,13 +5,14 @@ import { BENCH_GROUP } from '../systems/herald.js';
 import { ChangeSequence, changeP99, type ChangeFigures } from './changes.js';
 import { GroupListener } from './group-listener.js';
 import { HARNESS_LAG_P99_MS, LoopMeter, type ProcessLoad } from './loop-meter.js';
-import type { ProcessCluster } from './process-cluster.js';
 import type { SiteCounters } from './site-worker.js';
+import { coldStart, settleLoops, startSpreadMs, worstLag, type ColdStart } from './cold-start.js';
 
 /**
  * The scale step (issue 18): N agents with 10 devices each on loopback, for each system (Herald in
- * child processes of 50 agents, the others in this process), started over 1 s; what the site puts on the multicast group, what each agent sends and receives, how fast a
- * crash and a change reach everyone, a cold start, and the process's memory and CPU per agent.
+ * child processes of 50 agents, the others in this process), started spread (cold-start.ts); what the
+ * site puts on the multicast group, what each agent sends and receives, how fast a crash and a change
+ * reach everyone, a cold start, and the process's memory and CPU per agent.
  */
 
 export interface ScaleResult {
@@ -61,28 +62,6 @@ export interface PhaseLoad {
   loads: ProcessLoad[];
 }
 
-/** Agents start spread over this at 50 and fewer, as the simulator starts them. */
-export const START_SPREAD_MS = 1000;
-
-/**
- * Above 50 agents the starts are spread over 100 ms an agent (20 s at 200): a cold start of N asks
- * ~N(N−1) catch-ups of ~0.7 ms of CPU each (catchup-cost.ts), which 2 cores cannot serve at once, and
- * a loop late by more than a liveness period makes probes of live peers fail, which feeds itself
- * (docs/benchmarks.md). The cold start is timed from the first start, so the spread is in the figure.
- */
-export function startSpreadMs(agents: number): number {
-  return agents <= 50 ? START_SPREAD_MS : agents * 100;
-}
-
-/** 60 s at 50 agents, 180 s above: long enough for a spread start to converge on a shared machine. */
-export function coldStartDeadlineMs(agents: number): number {
-  return agents <= 50 ? 60_000 : 180_000;
-}
-
-/** After the cold start, up to this for every loop to be back under HARNESS_LAG_P99_MS over a window. */
-const SETTLE_MAX_MS = 20_000;
-const SETTLE_WINDOW_MS = 2_000;
-
 export const SCALE_DEVICES = 10;
 const IDLE_SECONDS = 5;
 
@@ -126,7 +105,7 @@ async function memory(): Promise<Memory> {
 }
 
 /** The phase that ends now, in every process; the idle figures read CPU and RSS off the idle phase. */
-class Phases {
+export class Phases {
   readonly list: PhaseLoad[] = [];
   private at = now();
   constructor(
@@ -220,36 +199,6 @@ async function changesAt(c: BenchCluster, opts: ClusterOptions, losses: number[]
   if (converged) await waitFor(() => c.converged(), 30_000, 20);
   await ph.end('settle', false);
   return figures;
-}
-
-const worstLag = (loads: ProcessLoad[]) => Math.max(0, ...loads.map((l) => l.lagP99Ms));
-
-/** Windows of 2 s until no process lagged over HARNESS_LAG_P99_MS p99 in one, SETTLE_MAX_MS at most. */
-async function settleLoops(ph: Phases): Promise<number> {
-  const t0 = now();
-  await ph.end('settle', false);
-  do {
-    await sleep(SETTLE_WINDOW_MS);
-    if (worstLag(await ph.end('settle', false)) <= HARNESS_LAG_P99_MS) break;
-  } while (now() - t0 < SETTLE_MAX_MS);
-  return now() - t0;
-}
-
-interface ColdStart {
-  ms: number;
-  cpuSeconds: number;
-  counters?: SiteCounters;
-}
-
-/** Until every agent holds every other's devices alive, or the deadline; what it cost in CPU and requests. */
-async function coldStart(cluster: BenchCluster, t0: number, ph: Phases): Promise<ColdStart> {
-  const n = cluster.names.length;
-  const converged = await waitFor(() => cluster.converged(), coldStartDeadlineMs(n), 20);
-  const ms = converged === undefined ? Infinity : now() - (cluster.startedAt ?? t0);
-  const counters = 'counters' in cluster ? await (cluster as ProcessCluster).counters() : undefined;
-  const loads = await ph.end('cold start');
-  const agentLoads = cluster.processes ? loads.slice(1) : loads.slice(0, 1);
-  return { ms, cpuSeconds: agentLoads.reduce((sum, l) => sum + l.cpuSeconds, 0), counters };
 }
 
 /** Cold start, idle, changes at each loss, then the crash, all on one site. */
