@@ -42,7 +42,7 @@ export function markdownReport(run: BenchRun, targets: JudgedTarget[]): string {
     `\n\n${propagationTable(run.results)}\n\n` +
     `### Idle, cold start, crash\n\n${lifecycleTable(run.plan, run.results)}\n\n` +
     `${floodSection(run)}\n` +
-    scaleSection(run.results.scale) +
+    scaleSection(run.results.scale, run.results.catchUpCost) +
     `${footprintSection(run)}\n` +
     `${site1000Section(run)}\n` +
     `${skippedLine(run)}\n` +
