@@ -44,25 +44,29 @@ export interface MemoryResults {
   siteConvergedMs?: number;
 }
 
-interface Measured {
+export interface Measured {
   proc: ChildProcess;
   api: string;
   t0: number;
   peak: number;
 }
 
-async function startMeasured(
+export async function startMeasured(
   name: string,
   site: string,
   port: number,
   profiles: string,
   nodeFlags: string[],
+  extraArgs: string[] = [],
 ): Promise<Measured> {
   const t0 = now();
-  const proc = agentProcess([...siteAgentArgs(name, site, port, profiles), '--log-level', 'info'], {}, nodeFlags);
+  const args = [...siteAgentArgs(name, site, port, profiles), '--log-level', 'info', ...extraArgs];
+  const proc = agentProcess(args, {}, nodeFlags);
   let api: string | undefined;
   let out = '';
   proc.stdout!.on('data', (c: Buffer) => {
+    // Read on (a full pipe would stall the agent), but matched only until the line is found.
+    if (api) return;
     out += c.toString();
     const m =
       /"msg":"agent started".*?"api":"([^"]+)"/.exec(out) ?? /"api":"([^"]+)".*?"msg":"agent started"/.exec(out);
@@ -76,7 +80,7 @@ async function startMeasured(
   return { proc, api, t0, peak: 0 };
 }
 
-async function gauge(api: string, name: string): Promise<number> {
+export async function gauge(api: string, name: string): Promise<number> {
   const metrics = await (await request(`http://${api}/metrics`)).body.text();
   return Number(new RegExp(`^${name} (\\d+(?:\\.\\d+)?)`, 'm').exec(metrics)?.[1] ?? NaN);
 }
@@ -94,7 +98,7 @@ async function untilHolds(m: Measured, expected: number): Promise<{ syncCpuSecon
 }
 
 /** A bare Node process with the unit's flags that only receives the site's datagrams: the floor. */
-function floorProcess(port: number): ChildProcess {
+export function floorProcess(port: number): ChildProcess {
   const receiver = `
       const s = require('node:dgram').createSocket({ type: 'udp4', reuseAddr: true });
       s.on('message', () => {});

@@ -3,7 +3,7 @@ import { fullStateMulticast } from './systems/full-state.js';
 import { heraldKeyed, heraldMdns, heraldMulticast } from './systems/herald.js';
 import { httpPolling } from './systems/http-polling.js';
 import { mdnsOnly } from './systems/mdns-only.js';
-import { parseScaleSizes, scalePlan, scaleStepCount, type ScalePlan } from './scale/step.js';
+import { parseScaleKnobs, parseScaleSizes, scalePlan, scaleStepCount, type ScalePlan } from './scale/step.js';
 
 /** Every system runs with this heartbeat, so that their figures compare. */
 export const HEARTBEAT_MS = 1000;
@@ -15,11 +15,13 @@ export interface BenchOptions {
   outageSeconds: number;
   /** Agent counts of the scale step (--scale-sizes 50,200); the quick run takes 50 only. */
   scaleSizes: number[];
+  /** --scale-spread-s S, --scale-processes K: the scale step's start spread and Herald's child processes. */
+  scaleKnobs?: Pick<ScalePlan, 'spreadMs' | 'processes'>;
   /** --only scale or --only footprint: that one step alone, to check it without the whole bench. */
   only?: BenchStep;
 }
 
-export const BENCH_STEPS = ['scale', 'footprint'] as const;
+export const BENCH_STEPS = ['scale', 'footprint', 'footprint-1000'] as const;
 export type BenchStep = (typeof BENCH_STEPS)[number];
 
 function parseOnly(argv: string[]): BenchStep | undefined {
@@ -32,7 +34,7 @@ function parseOnly(argv: string[]): BenchStep | undefined {
 
 /**
  * npm run bench [-- --quick] [-- --docs] [-- --mqtt-outage-seconds N] [-- --scale-sizes 50,200]
- * [-- --only scale|footprint]
+ * [-- --only scale|footprint|footprint-1000] [-- --scale-spread-s S] [-- --scale-processes K]
  */
 export function benchOptions(argv: string[]): BenchOptions {
   const args = new Set(argv);
@@ -43,6 +45,7 @@ export function benchOptions(argv: string[]): BenchOptions {
     writeDocs: args.has('--docs'),
     outageSeconds: outageArg >= 0 ? Number(argv[outageArg + 1]) : quick ? 5 : 30,
     scaleSizes: parseScaleSizes(argv, quick ? [50] : [50, 200]),
+    scaleKnobs: parseScaleKnobs(argv),
     only: parseOnly(argv),
   };
 }
@@ -101,18 +104,22 @@ const fullPlan: Plan = {
   ],
 };
 
-export function benchPlan(quick: boolean, scaleSizes: number[] = []): Plan {
+export function benchPlan(
+  quick: boolean,
+  scaleSizes: number[] = [],
+  knobs: Pick<ScalePlan, 'spreadMs' | 'processes'> = {},
+): Plan {
   const plan = quick ? quickPlan : fullPlan;
-  return scaleSizes.length ? { ...plan, scale: scalePlan(scaleSizes) } : plan;
+  return scaleSizes.length ? { ...plan, scale: scalePlan(scaleSizes, knobs) } : plan;
 }
 
 /** The steps the progress line counts: each scenario run, the flood, the service targets, the auth pairs. */
 export function stepCount(plan: Plan, quick: boolean, only?: BenchStep): number {
   if (only === 'scale') return scaleStepCount(plan.scale);
-  if (only === 'footprint') return 1;
+  if (only === 'footprint' || only === 'footprint-1000') return 1;
   const scenarios = plan.systems.reduce((n, p) => n + p.sizes.length * ((p.lifecycle ? 3 : 0) + p.losses.length), 0);
   const fixed = (plan.flood ? 1 : 0) + (quick ? 2 : 3) + plan.authPairs.pairs * 2;
-  return scenarios + fixed + scaleStepCount(plan.scale);
+  return scenarios + fixed + (quick ? 0 : 1) + scaleStepCount(plan.scale);
 }
 
 /** Agent counts of the plan, smallest first, and its systems once each in plan order. */

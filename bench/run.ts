@@ -18,6 +18,8 @@ import { fullGc } from './stats.js';
 import { startHerald } from './systems/herald.js';
 import type { ScaleResult } from './scale/scale.js';
 import { runScale } from './scale/step.js';
+import { site1000Step } from './footprint-1000.js';
+import { catchUpCost, type CatchUpCost } from './scale/catchup-cost.js';
 
 /** What one run measured; its shape is the `results` key of bench-results/latest.json. */
 export interface ScenarioResults {
@@ -29,6 +31,8 @@ export interface ScenarioResults {
   authCost: { open: number[]; keyed: number[] };
   /** The scale step's rows, one a system and size (empty when the plan has no scale step). */
   scale: ScaleResult[];
+  /** CPU per catch-up on each side, measured with the scale step: what a cold start of N costs, ~N(N−1) of them. */
+  catchUpCost?: CatchUpCost;
 }
 
 export interface Machine {
@@ -145,11 +149,19 @@ export async function runBench(options: BenchOptions, plan: Plan): Promise<Bench
     await runAuthPairs(plan, results, progress);
     results.flood = await runFlood(plan, env, progress);
   }
-  if (all || options.only === 'scale') results.scale = await runScale(plan.scale, env, progress);
+  if (all || options.only === 'scale') {
+    results.scale = await runScale(plan.scale, env, progress);
+    if (plan.scale) results.catchUpCost = await catchUpCost();
+  }
   const service =
     all || options.only === 'footprint'
       ? await serviceTargets({ ...options, progress, footprintOnly: options.only === 'footprint' })
       : { skipped: ['service targets (--only)'] };
+  if (all || options.only === 'footprint-1000') {
+    const { site1000, skipped } = await site1000Step(options.quick && all, progress);
+    if (site1000) service.site1000 = site1000;
+    if (skipped) service.skipped.push(skipped);
+  }
   process.stderr.write(`\r\x1b[Kdone in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   return { options, plan, machine: machineOf(options.quick), results, service };
 }

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Site1000Results } from './footprint-1000.js';
 import { memoryAt5000, type MemoryResults } from './footprint.js';
 import { mqttTargets, type MqttResults } from './mqtt-targets.js';
 import { readyTimes } from './ready.js';
@@ -19,6 +20,8 @@ function available(cmd: string, args: string[]): boolean {
 export interface ServiceResults {
   readyMs?: { herald: number; bareNode: number };
   memory?: MemoryResults;
+  /** One agent in a site of 1,000, the rest emulated (footprint-1000.ts). */
+  site1000?: Site1000Results;
   mqtt?: MqttResults;
   skipped: string[];
 }

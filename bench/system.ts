@@ -19,6 +19,8 @@ export interface ClusterOptions {
   port: number;
   /** Agent i starts i/N of this after the first (the scale step's 1 s, as the simulator does); 0 at once. */
   startSpreadMs?: number;
+  /** Child processes the agents run in, where a system runs them so (the scale step's Herald). */
+  processes?: number;
 }
 
 export interface Traffic {

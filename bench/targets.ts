@@ -1,4 +1,5 @@
 import { keyedCpuRatio, lifecycleOf, propagationOf } from './figures.js';
+import { site1000Targets } from './footprint-1000-report.js';
 import { fmt, fmtMs, ratio, signed } from './report/format.js';
 import type { BenchRun } from './run.js';
 import { scaleTargets } from './scale/targets.js';
@@ -206,6 +207,7 @@ export const targets: readonly Target[] = [
   ...serviceTargets,
   ...floodTargets,
   ...scaleTargets,
+  ...site1000Targets,
 ];
 
 export function judge(target: Target, run: BenchRun): JudgedTarget {

@@ -8,6 +8,8 @@ import { scaleLoadTable, scalePlot, scaleTable } from '../bench/report/scale.js'
 import type { BenchRun } from '../bench/run.js';
 import { ChangeSequence } from '../bench/scale/changes.js';
 import { processCount } from '../bench/scale/process-cluster.js';
+import { coldStartDeadlineMs, startSpreadMs } from '../bench/scale/cold-start.js';
+import { parseScaleKnobs } from '../bench/scale/step.js';
 import type { ScaleResult } from '../bench/scale/scale.js';
 import type { PropagationResult } from '../bench/scenarios.js';
 import { judgeTargets } from '../bench/targets.js';
@@ -116,9 +118,16 @@ function scaleRow(system: string, agents: number, multicast: number, crashMs: nu
     cpuPercentPerAgent: 0.1,
     processes: 4,
     phases: [
-      { phase: 'idle', loads: [{ role: 'bench', pid: 1, cpuPercent: 3, lagP99Ms: 12, lagMaxMs: 20, rssMiB: 90 }] },
+      {
+        phase: 'idle',
+        loads: [{ role: 'bench', pid: 1, cpuPercent: 3, cpuSeconds: 0.2, lagP99Ms: 12, lagMaxMs: 20, rssMiB: 90 }],
+      },
     ],
     harnessLimited: false,
+    limitedPhases: [],
+    startSpreadMs: 20_000,
+    coldStartCpuSeconds: 31.4,
+    settleMs: 2000,
   };
 }
 
@@ -128,7 +137,7 @@ test("the scale table divides by today's protocol in the same run, and issue 18'
   const rows = scaleTable(run.results.scale).split('\n');
   assert.match(
     rows[2],
-    /^\| herald \| 200 \| 4\.00 s \| 1500 \| 60 \/ 1500 \| 2\.00 s \| 12 ms \| 2 of 20 undelivered \|/,
+    /^\| herald \| 200 \| 4\.00 s \(spread 20 s, 31 CPU s\) \| 1500 \| 60 \/ 1500 \| 2\.00 s \| 12 ms \| 2 of 20 undelivered \|/,
   );
   assert.match(rows[2], /\| 0\.13 \/ 0\.50 \/ 1\.00 \|$/, 'received, crash and change 0 % over today');
   const judged = judgeTargets(run);
@@ -143,8 +152,8 @@ test("the scale table divides by today's protocol in the same run, and issue 18'
 });
 
 test('a row whose processes lagged is marked harness-limited, and the load table names each phase', () => {
-  const row = { ...scaleRow('herald', 200, 1500, 2000), harnessLimited: true };
-  assert.match(scaleTable([row]).split('\n')[2], /^\| herald \(harness-limited\) \| 200 \|/);
+  const row = { ...scaleRow('herald', 200, 1500, 2000), harnessLimited: true, limitedPhases: ['idle'] };
+  assert.match(scaleTable([row]).split('\n')[2], /^\| herald \(harness-limited: idle\) \| 200 \|/);
   assert.match(scaleTable([row]).split('\n')[2], /\| 4: 12 ms \|/, 'four child processes, worst lag p99');
   assert.match(scaleLoadTable([row]), /\| herald \| 200 \| idle \| bench: 12 ms, 3 % \|/);
 });
@@ -162,6 +171,33 @@ test("the scale step's changes run on across loss phases: no origin is handed a 
 
 test('the scale step runs Herald in child processes of up to 50 agents, at most 4', () => {
   assert.equal([10, 50, 51, 200, 1000].map(processCount), [1, 1, 2, 4, 4]);
+});
+
+test('above 50 agents the starts spread over 100 ms an agent and the cold start may take 180 s; flags override', () => {
+  assert.equal([50, 200].map(startSpreadMs), [1000, 20_000]);
+  assert.equal([50, 200].map(coldStartDeadlineMs), [60_000, 180_000]);
+  assert.equal(parseScaleKnobs(['--scale-spread-s', '60', '--scale-processes', '8']), {
+    spreadMs: 60_000,
+    processes: 8,
+  });
+  assert.equal(parseScaleKnobs([]), { spreadMs: undefined, processes: undefined });
+  assert.throws(
+    () => parseScaleKnobs(['--scale-processes', '2.5']),
+    (e: unknown) => e instanceof RangeError,
+  );
+  assert.throws(
+    () => parseScaleKnobs(['--scale-spread-s', 'x']),
+    (e: unknown) => e instanceof RangeError,
+  );
+});
+
+test('a scale row names the phases its harness was overloaded in, and what its cold start cost', () => {
+  const row = { ...scaleRow('herald', 200, 1500, 2000), limitedPhases: ['cold start', 'crash'], harnessLimited: true };
+  const line = scaleTable([row]).split('\n')[2];
+  assert.match(
+    line,
+    /^\| herald \(harness-limited: cold start, crash\) \| 200 \| 4\.00 s \(spread 20 s, 31 CPU s\) \|/,
+  );
 });
 
 test.run();

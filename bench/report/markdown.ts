@@ -1,3 +1,4 @@
+import { site1000Section } from '../footprint-1000-report.js';
 import type { BenchRun } from '../run.js';
 import type { JudgedTarget } from '../targets.js';
 import { fmt, table } from './format.js';
@@ -41,8 +42,9 @@ export function markdownReport(run: BenchRun, targets: JudgedTarget[]): string {
     `\n\n${propagationTable(run.results)}\n\n` +
     `### Idle, cold start, crash\n\n${lifecycleTable(run.plan, run.results)}\n\n` +
     `${floodSection(run)}\n` +
-    scaleSection(run.results.scale) +
+    scaleSection(run.results.scale, run.results.catchUpCost) +
     `${footprintSection(run)}\n` +
+    `${site1000Section(run)}\n` +
     `${skippedLine(run)}\n` +
     `### Targets (Herald)\n\n${targetTable}\n`
   );

@@ -12,6 +12,8 @@ export interface ProcessLoad {
   pid: number;
   /** Of one core, over the phase. */
   cpuPercent: number;
+  /** CPU time over the phase (user + system). */
+  cpuSeconds: number;
   lagP99Ms: number;
   lagMaxMs: number;
   rssMiB: number;
@@ -37,6 +39,7 @@ export class LoopMeter {
       role: this.role,
       pid: process.pid,
       cpuPercent: ((cpu.user + cpu.system) / 1000 / ms) * 100,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
       // No sample over a long phase means the loop never turned in it: late by the whole phase.
       lagP99Ms: this.histogram.count === 0 && ms > 100 ? ms : this.histogram.percentile(99) / 1e6,
       lagMaxMs: this.histogram.max / 1e6,

@@ -4,7 +4,7 @@ import type { Device } from '../../src/profiles/model.js';
 import { agentName, emptyTraffic, type BenchCluster, type BenchSystem, type ClusterOptions } from '../system.js';
 import type { Traffic } from '../system.js';
 import type { ProcessLoad } from './loop-meter.js';
-import type { HeldRow, WorkerCommand, WorkerReport } from './site-worker.js';
+import type { HeldRow, SiteCounters, WorkerCommand, WorkerReport } from './site-worker.js';
 
 /**
  * A Herald site run as 2-4 child processes of agents (site-worker.ts), seen by the bench as one
@@ -104,14 +104,21 @@ function sumTraffic(all: Traffic[]): Traffic {
 }
 
 export type ProcessCluster = Required<Pick<BenchCluster, 'startedAt' | 'refresh' | 'setLoss' | 'loads' | 'processes'>> &
-  BenchCluster;
+  BenchCluster & { counters(): Promise<SiteCounters> };
+
+/** The children's counters added up; the busiest server is the busiest of any child. */
+function sumCounters(all: SiteCounters[]): SiteCounters {
+  const sums: Record<string, number> = {};
+  for (const c of all) for (const [k, v] of Object.entries(c.sums)) sums[k] = (sums[k] ?? 0) + v;
+  return { sums, maxServedChanges: Math.max(0, ...all.map((c) => c.maxServedChanges)) };
+}
 
 async function startWorkers(
   opts: ClusterOptions,
   heartbeatScaling: boolean,
   mirror: Mirror,
+  k: number,
 ): Promise<{ workers: Worker[]; startedAt: number }> {
-  const k = processCount(opts.agents);
   const per = Math.ceil(opts.agents / k);
   const started: Promise<void>[] = [];
   const workers = await Promise.all(
@@ -137,12 +144,18 @@ async function startWorkers(
 }
 
 export function processSystem(name: string, description: string, heartbeatScaling: boolean): BenchSystem {
-  return { name, description, start: (opts) => startProcessCluster(opts, heartbeatScaling) };
+  return { name, description, start: (opts) => startProcessCluster(opts, heartbeatScaling, opts.processes) };
 }
 
-export async function startProcessCluster(opts: ClusterOptions, heartbeatScaling: boolean): Promise<ProcessCluster> {
+export async function startProcessCluster(
+  opts: ClusterOptions,
+  heartbeatScaling: boolean,
+  processes = processCount(opts.agents),
+): Promise<ProcessCluster> {
+  if (!Number.isInteger(processes) || processes < 1 || processes > opts.agents)
+    throw new RangeError(`scale step: 1 to ${opts.agents} child processes, not ${processes}`);
   const mirror = new Mirror(opts.agents);
-  const { workers, startedAt } = await startWorkers(opts, heartbeatScaling, mirror);
+  const { workers, startedAt } = await startWorkers(opts, heartbeatScaling, mirror, processes);
   const owner = (i: number) => workers.find((w) => i >= w.from && i < w.to)!;
   let traffic = emptyTraffic();
   const all = <T>(cmd: Command) => Promise.all(workers.map((w) => w.ask<T>(cmd)));
@@ -166,6 +179,7 @@ export async function startProcessCluster(opts: ClusterOptions, heartbeatScaling
       await all({ t: 'loss', loss });
     },
     loads: () => all<ProcessLoad>({ t: 'load' }),
+    counters: async () => sumCounters(await all<SiteCounters>({ t: 'counters' })),
     maxServed: () => 0,
     async crash(i) {
       mirror.crashed[i] = true;

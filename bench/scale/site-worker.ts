@@ -16,6 +16,7 @@ export type WorkerCommand =
   | { t: 'loss'; id: number; loss: number }
   | { t: 'traffic'; id: number }
   | { t: 'load'; id: number }
+  | { t: 'counters'; id: number }
   | { t: 'stop'; id: number };
 
 /** viewer, origin, version held, state ('' when not held). */
@@ -25,9 +26,43 @@ export type WorkerReport =
   | { t: 'ready' }
   | { t: 'started'; versions: [number, number][] }
   | { t: 'held'; rows: HeldRow[] }
-  | { t: 'reply'; id: number; value: number | Traffic | ProcessLoad | null };
+  | { t: 'reply'; id: number; value: number | Traffic | ProcessLoad | SiteCounters | null };
 
 type Slice = ReturnType<typeof heraldSlice>;
+
+/** The counters that say what a phase's work was, summed over agents (`name{labels}` -> value), and the busiest server. */
+export interface SiteCounters {
+  sums: Record<string, number>;
+  maxServedChanges: number;
+}
+
+const COUNTED = [
+  'announcementsSent',
+  'peerRequestsServed',
+  'catchupRequests',
+  'livenessProbes',
+  'lostNotices',
+  'gapsDetected',
+] as const;
+
+function counters(slice: Slice): SiteCounters {
+  const sums: Record<string, number> = {};
+  let maxServedChanges = 0;
+  for (const [i, m] of slice.made) {
+    if (slice.nodes.nodes[i].crashed) continue;
+    for (const name of COUNTED) {
+      for (const line of m.agent.metrics[name].render()) {
+        if (line.startsWith('#')) continue;
+        const cut = line.lastIndexOf(' ');
+        const key = line.slice(0, cut).replace(/^herald_/, '');
+        sums[key] = (sums[key] ?? 0) + Number(line.slice(cut + 1));
+      }
+    }
+    const served = m.agent.metrics.peerRequestsServed.get({ route: 'changes', status: '200' });
+    maxServedChanges = Math.max(maxServedChanges, served);
+  }
+  return { sums, maxServedChanges };
+}
 
 /** Nothing once the bench is gone: the child is on its way out (see serve). */
 const send = (r: WorkerReport) => {
@@ -95,6 +130,8 @@ async function answer(slice: Slice, meter: LoopMeter, cmd: Exclude<WorkerCommand
       return traffic(slice);
     case 'load':
       return meter.sample();
+    case 'counters':
+      return counters(slice);
     case 'stop': {
       const live = [...slice.made].filter(([i]) => !slice.nodes.nodes[i].crashed);
       await Promise.all(live.map(([, m]) => m.agent.stop({ goodbye: false })));

@@ -9,6 +9,10 @@ export interface ScalePlan {
   sizes: number[];
   losses: number[];
   systems: BenchSystem[];
+  /** --scale-spread-s: the starts spread over this instead of startSpreadMs(N). */
+  spreadMs?: number;
+  /** --scale-processes: Herald's child processes instead of processCount(N). */
+  processes?: number;
 }
 
 /** Herald's agents in child processes of 50: one event loop of 200 agents measures the loop, not the protocol. */
@@ -20,8 +24,26 @@ const heraldUnscaled = processSystem(
 );
 
 /** Herald, today's protocol (the baseline ratios divide by) and the SWIM baseline. */
-export function scalePlan(sizes: number[]): ScalePlan {
-  return { sizes, losses: [0, 0.3], systems: [herald, heraldUnscaled, swimBaseline] };
+export function scalePlan(sizes: number[], knobs: Pick<ScalePlan, 'spreadMs' | 'processes'> = {}): ScalePlan {
+  return { sizes, losses: [0, 0.3], systems: [herald, heraldUnscaled, swimBaseline], ...knobs };
+}
+
+function positiveFlag(argv: string[], flag: string, integer: boolean): number | undefined {
+  const at = argv.indexOf(flag);
+  if (at < 0) return undefined;
+  const v = Number(argv[at + 1]);
+  if (!(v > 0) || (integer && !Number.isInteger(v)))
+    throw new RangeError(`${flag}: a positive ${integer ? 'whole ' : ''}number, not "${argv[at + 1]}"`);
+  return v;
+}
+
+/** --scale-spread-s 20 --scale-processes 8 */
+export function parseScaleKnobs(argv: string[]): Pick<ScalePlan, 'spreadMs' | 'processes'> {
+  const spread = positiveFlag(argv, '--scale-spread-s', false);
+  return {
+    spreadMs: spread === undefined ? undefined : spread * 1000,
+    processes: positiveFlag(argv, '--scale-processes', true),
+  };
 }
 
 /** --scale-sizes 50,200 */
@@ -48,7 +70,7 @@ export async function runScale(
   for (const n of plan.sizes) {
     for (const system of plan.systems) {
       progress(`scale: ${system.name}, ${n} agents: cold start, idle, changes at 0 and 30 % loss, crash`);
-      results.push(await scaleRun(system, n, plan.losses, env));
+      results.push(await scaleRun(system, n, plan.losses, env, { spreadMs: plan.spreadMs, processes: plan.processes }));
     }
   }
   return results;

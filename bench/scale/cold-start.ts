@@ -1,0 +1,60 @@
+import { now, sleep, waitFor } from '../harness.js';
+import type { BenchCluster } from '../system.js';
+import { HARNESS_LAG_P99_MS, type ProcessLoad } from './loop-meter.js';
+import type { ProcessCluster } from './process-cluster.js';
+import type { Phases } from './scale.js';
+import type { SiteCounters } from './site-worker.js';
+
+/** The scale step's cold start: how the starts are spread, how long it may take, what it cost, and the settling after. */
+
+/** Agents start spread over this at 50 and fewer, as the simulator starts them. */
+export const START_SPREAD_MS = 1000;
+
+/**
+ * Above 50 agents the starts are spread over 100 ms an agent (20 s at 200): a cold start of N asks
+ * ~N(N−1) catch-ups of ~0.7 ms of CPU each (catchup-cost.ts), which 2 cores cannot serve at once, and
+ * a loop late by more than a liveness period makes probes of live peers fail, which feeds itself
+ * (docs/benchmarks.md). The cold start is timed from the first start, so the spread is in the figure.
+ */
+export function startSpreadMs(agents: number): number {
+  return agents <= 50 ? START_SPREAD_MS : agents * 100;
+}
+
+/** 60 s at 50 agents, 180 s above: long enough for a spread start to converge on a shared machine. */
+export function coldStartDeadlineMs(agents: number): number {
+  return agents <= 50 ? 60_000 : 180_000;
+}
+
+/** After the cold start, up to this for every loop to be back under HARNESS_LAG_P99_MS over a window. */
+const SETTLE_MAX_MS = 20_000;
+const SETTLE_WINDOW_MS = 2_000;
+
+export const worstLag = (loads: ProcessLoad[]) => Math.max(0, ...loads.map((l) => l.lagP99Ms));
+
+/** Windows of 2 s until no process lagged over HARNESS_LAG_P99_MS p99 in one, SETTLE_MAX_MS at most. */
+export async function settleLoops(ph: Phases): Promise<number> {
+  const t0 = now();
+  await ph.end('settle', false);
+  do {
+    await sleep(SETTLE_WINDOW_MS);
+    if (worstLag(await ph.end('settle', false)) <= HARNESS_LAG_P99_MS) break;
+  } while (now() - t0 < SETTLE_MAX_MS);
+  return now() - t0;
+}
+
+export interface ColdStart {
+  ms: number;
+  cpuSeconds: number;
+  counters?: SiteCounters;
+}
+
+/** Until every agent holds every other's devices alive, or the deadline; what it cost in CPU and requests. */
+export async function coldStart(cluster: BenchCluster, t0: number, ph: Phases): Promise<ColdStart> {
+  const n = cluster.names.length;
+  const converged = await waitFor(() => cluster.converged(), coldStartDeadlineMs(n), 20);
+  const ms = converged === undefined ? Infinity : now() - (cluster.startedAt ?? t0);
+  const counters = 'counters' in cluster ? await (cluster as ProcessCluster).counters() : undefined;
+  const loads = await ph.end('cold start');
+  const agentLoads = cluster.processes ? loads.slice(1) : loads.slice(0, 1);
+  return { ms, cpuSeconds: agentLoads.reduce((sum, l) => sum + l.cpuSeconds, 0), counters };
+}
