@@ -113,13 +113,13 @@ export class Announcer {
     this.send(MessageType.notice, { hints: [hint] });
   }
 
-  /** Agents alive on the site as this agent sees it, itself included: RTCP's `members` (see isMember). */
   /** This agent's own mean multicast interval while the site's size stretches it; undefined on a small site. */
   stretchedMs(): number | undefined {
     const members = this.members();
     return this.interval.scaled(members) ? this.interval.meanMs(members) : undefined;
   }
 
+  /** Agents alive on the site as this agent sees it, itself included: RTCP's `members` (see isMember). */
   members(): number {
     return this.s.members.count();
   }
