@@ -98,14 +98,16 @@ testIf(
     for (const h of hosts) await site.writeDevice(h, `${h.name}-sensor`);
     for (const h of hosts) await site.start(h);
     let expected = hosts.map((h) => `${h.name}/${h.name}-sensor`);
-    await site.allSee(expected, 15_000, 'all four hosts list all devices');
+    // Deadlines here check that mDNS alone converges; its speed is the bench's (mDNS p99 ≤ 5 s at 30 % loss).
+    // A change whose announcements are both lost to a host waits for the next refresh: 8 s failed 1 run in 7.
+    await site.allSee(expected, 30_000, 'all four hosts list all devices');
     const sockets = await bed.udpPorts(hosts[0]);
     assert.not.match(sockets, /:7770\b/, "no socket on Herald's datagram port");
     assert.match(sockets, /:5353\b/);
 
     await site.writeDevice(hosts[1], 'h2-camera');
     expected = [...expected, 'h2/h2-camera'];
-    const took = await site.allSee(expected, 8000, 'h2-camera on every host over mDNS');
+    const took = await site.allSee(expected, 20_000, 'h2-camera on every host over mDNS');
     console.log(`    mDNS only: change on every host after ${took} ms (30 % loss of mDNS)`);
 
     // With mDNS alone, liveness is judged over ten heartbeat periods (5 s here): probed after 12.5 s of
