@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,7 +36,39 @@ export class Testbed {
   readonly bridge = `hb${this.id}`;
   readonly hosts: Host[] = [];
 
+  /**
+   * A run stopped by a signal (`timeout`, Ctrl-C) skips the tests' cleanup hooks: four namespaces and a bridge
+   * outlived one such run by hours. So the bed and its agents are also removed, synchronously, at exit.
+   */
+  private readonly removeAtExit = () => {
+    for (const h of this.hosts) {
+      try {
+        // Its agents would outlive it, orphaned: they are SIGKILLed with their namespace.
+        execFileSync('ip', ['netns', 'pids', h.ns], { encoding: 'utf8' })
+          .split(/\s+/)
+          .filter(Boolean)
+          .forEach((pid) => process.kill(Number(pid), 'SIGKILL'));
+      } catch {
+        // already gone
+      }
+    }
+    const links = this.hosts.flatMap((h) => [
+      ['netns', 'del', h.ns],
+      ['link', 'del', `${h.veth}b`],
+    ]);
+    for (const args of [...links, ['link', 'del', this.bridge]]) {
+      try {
+        execFileSync('ip', args, { stdio: 'ignore' });
+      } catch {
+        // already gone
+      }
+    }
+  };
+  private readonly exitOnSignal = (signal: NodeJS.Signals) => process.exit(signal === 'SIGINT' ? 130 : 143);
+
   async create(count: number): Promise<Host[]> {
+    process.on('exit', this.removeAtExit);
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, this.exitOnSignal);
     await sh('ip', 'link', 'add', this.bridge, 'type', 'bridge');
     await sh('ip', 'link', 'set', this.bridge, 'up');
     for (let i = 1; i <= count; i++) {
@@ -104,6 +136,8 @@ export class Testbed {
       await sh('ip', 'link', 'del', `${host.veth}b`).catch(() => {});
     }
     await sh('ip', 'link', 'del', this.bridge).catch(() => {});
+    process.off('exit', this.removeAtExit);
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.off(signal, this.exitOnSignal);
   }
 }
 
