@@ -23,6 +23,8 @@ export interface HeraldMetrics {
   apiRequests: Counter; // labels: route, status
   invalidInput: Counter; // labels: source, reason
   livenessProbes: Counter; // labels: result
+  /** What herald_local_health reads at scrape time; the agent's liveness sets it (several agents per process). */
+  localHealth: { read: () => number };
   lostNotices: Counter; // labels: result
   mdnsHints: Counter; // labels: result
   mdnsConflicts: Counter; // labels: kind
@@ -40,6 +42,7 @@ export function createHeraldMetrics(): HeraldMetrics {
     ...datagramMetrics(r),
     ...repairMetrics(r),
     ...hostMetrics(r),
+    localHealth: localHealthGauge(r),
   };
 }
 
@@ -120,6 +123,17 @@ function repairMetrics(r: MetricsRegistry) {
       ['kind'],
     ),
   };
+}
+
+/** Lifeguard's local health of this agent as a prober (docs/protocol.md, "Local health"). */
+function localHealthGauge(r: MetricsRegistry): { read: () => number } {
+  const source = { read: () => 0 };
+  r.gauge(
+    'herald_local_health',
+    "This agent's local health as a prober: 0 when healthy, up to 7; its probe deadlines are stretched (score + 1) times.",
+    () => source.read(),
+  );
+  return source;
 }
 
 /** This host's side: profiles, the local API, rejected input and survived bugs. */

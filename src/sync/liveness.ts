@@ -1,7 +1,9 @@
-import { PeerRequestError, type Endpoint, type Hello, type PeerSummary } from '../transport/transport.js';
+import { PeerRequestError, type Endpoint, type PeerSummary } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
 import { SYNC_LIMITS } from './config.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
+import { LocalHealth } from './local-health.js';
+import type { LivenessHooks, ProbeOutcome } from './liveness-hooks.js';
 import { aliveRing, intervalOf, isMember, MONITORS, type Ring } from './ring.js';
 import type { SyncContext } from './sync-context.js';
 
@@ -23,27 +25,6 @@ export const FORMER_SUBJECTS = 2 * MONITORS;
 export const CONFIRM_DEADLINE_PERIODS = 2;
 
 /**
- * What a probe found: an answer, a refusal (the process is gone), or no answer in time, which says
- * nothing on its own when this agent's event loop was late; `busy` when one was already under way.
- */
-export type ProbeOutcome = 'alive' | 'refused' | 'no-answer' | 'other-agent' | 'old-life' | 'busy' | 'stale';
-
-/** What liveness needs from the rest of the sync. */
-export interface LivenessHooks {
-  /** A verified answer named this life and version of the peer. */
-  heardFrom(peer: Peer, hello: Hello, signal: string): void;
-  /** A peer named in a summary: second-hand, so at most a reason to ask it. */
-  discover(summary: PeerSummary): void;
-  forget(peer: Peer): void;
-  /** Agents that waited for a place among the unverified: tried again each sweep. */
-  admitWaiting(): void;
-  /** This agent's own check found a peer gone that others hear too rarely to notice soon: tell them. */
-  noticeLost(peer: Peer): void;
-  /** With the site's key a notice is believed, so it may only follow a confirmed loss. */
-  readonly keyed: boolean;
-}
-
-/**
  * Who is alive: the sweep (silence grows to a probe; two unanswered probes make `lost`), direct probes over
  * TCP (a refused connection is a crash, decided on the transport's typed reason), lost peers probed again,
  * what a probed peer knows of others (learn), and address moves, believed once a probe confirms them.
@@ -55,13 +36,21 @@ export class Liveness {
   /** Stretched agents this one was a monitor of when they were lost, newest last: the only ones it asks again. */
   private readonly formerSubjects = new Set<string>();
 
+  /** This agent's own health as a prober: stretches its deadlines, and explains its own late timeouts. */
+  readonly health: LocalHealth;
+
   constructor(
     private readonly s: SyncContext,
     private readonly hooks: LivenessHooks,
-  ) {}
+  ) {
+    this.health = new LocalHealth(s.c.clock, s.cfg.livenessPeriodMs);
+    s.c.metrics.localHealth.read = () => this.health.score();
+  }
 
   start(): void {
+    const due = this.s.c.clock.monotonic() + this.s.cfg.livenessPeriodMs / 2;
     this.timer = this.s.c.clock.setTimeout(() => {
+      this.health.timerFired(due);
       if (!this.s.running()) return;
       this.sweep();
       this.start();
@@ -206,9 +195,10 @@ export class Liveness {
     const atEndpoint = sameEndpoint(endpoint, peer.endpoint);
     // Probes elsewhere (a move said by mDNS, refused every 5 s) kept a dead peer's own endpoint unasked (3004057).
     if (atEndpoint) peer.probedAt = this.s.c.clock.monotonic();
+    const deadline = this.health.stretch(periods * this.s.cfg.livenessPeriodMs);
+    const started = this.s.c.clock.monotonic();
     try {
       const withPeers = !this.s.c.transport || signal === 'join' || ++peer.probes % SUMMARY_EVERY_PROBES === 0;
-      const deadline = periods * this.s.cfg.livenessPeriodMs;
       const hello = await this.s.c.peers.hello(endpoint, deadline, withPeers, this.s.self);
       if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return 'stale';
       if (hello.name !== peer.name || hello.incarnation < peer.replica.incarnation) {
@@ -224,6 +214,7 @@ export class Liveness {
         return 'other-agent';
       }
       this.s.c.metrics.livenessProbes.inc({ result: 'alive' });
+      this.health.probed(true);
       if (!peer.verified) queueMicrotask(() => this.s.placeFreed());
       this.s.peers.verify(peer);
       if (!atEndpoint) this.move(peer, endpoint);
@@ -232,7 +223,14 @@ export class Liveness {
       return 'alive';
     } catch (err) {
       if (!this.s.running()) return 'stale';
+      const timeout = err instanceof PeerRequestError && err.reason === 'timeout';
+      // Its own late loop may have run the deadline before reading the answer: no evidence, asked again.
+      if (timeout && this.health.timedOut(started + deadline)) {
+        this.s.c.metrics.livenessProbes.inc({ result: 'lagged' });
+        return 'lagged';
+      }
       this.s.c.metrics.livenessProbes.inc({ result: 'failed' });
+      this.health.probed(!timeout);
       peer.probeFailures += 1;
       if (atEndpoint) this.s.unreachable(peer.name);
       const refused = err instanceof PeerRequestError && err.reason === 'refused';

@@ -1,3 +1,4 @@
+import { MAX_HEALTH_MULTIPLIER } from '../../src/sync/local-health.js';
 import type { Violation } from './invariants.js';
 import type { DiscoveryMode, Scenario } from './scenario.js';
 
@@ -7,6 +8,13 @@ const LOSS_BOUND = 0.6;
 const LOST_AFTER_PERIODS = 4.5;
 /** With mDNS alone liveness is judged over ten heartbeat periods (src/agent/agent.ts). */
 const MDNS_LIVENESS_FACTOR = 10;
+/**
+ * A lagging viewer's two probes take up to (1 + 2) × 8 periods (local health): the one that lost a peer may
+ * have been sent that long ago, into a partition since healed (a simulated request to a cut peer fails at
+ * its deadline however long, where TCP would have retried its SYN). Its lag is remembered 10 periods.
+ */
+const STRETCHED_PERIODS = 3 * (MAX_HEALTH_MULTIPLIER - 1);
+const LAG_MEMORY_PERIODS = 10;
 
 /**
  * Judges each `lost` a running agent reports about another running agent: wrong unless, within the
@@ -28,7 +36,14 @@ export class LivenessJudge {
 
   wrongLoss(viewer: string, origin: string, at: number, mode: DiscoveryMode): Violation | undefined {
     const period = this.scenario.heartbeatMs * (mode === 'mdns' ? MDNS_LIVENESS_FACTOR : 1);
-    const from = at - LOST_AFTER_PERIODS * period;
+    const lagged = this.scenario.faults.some(
+      (f) =>
+        f.kind === 'lag' &&
+        f.to === viewer &&
+        f.at <= at &&
+        f.until + (LAG_MEMORY_PERIODS + STRETCHED_PERIODS) * period >= at,
+    );
+    const from = at - (LOST_AFTER_PERIODS + (lagged ? STRETCHED_PERIODS : 0)) * period;
     const up = this.since.get(origin);
     if (up === undefined || up > from || (this.since.get(viewer) ?? at) > from) return undefined;
     const excused = this.scenario.faults.some((f) => {

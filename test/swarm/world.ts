@@ -1,9 +1,11 @@
+import type { AgentComponents } from '../../src/agent/agent.js';
 import type { CheckSpec } from '../../src/profiles/checks.js';
 import { RegistrationError } from '../../src/registration/registration-error.js';
 import type { RpcFault } from '../../src/transport/memory-network.js';
 import { device, SimSite } from '../helpers/sim.js';
 import { deviceSet } from './device-sets.js';
 import { finalViolations, lapsedViolations, Truth, type Violation } from './invariants.js';
+import { laggingComponents, stallRelease } from './lag.js';
 import { LivenessJudge } from './liveness.js';
 import { SimMdnsBus, SimMdnsDiscovery } from './mdns-sim.js';
 import type { AgentPlan, FaultEvent, Scenario } from './scenario.js';
@@ -189,6 +191,7 @@ export class World {
       address,
       datagrams: plan.mode !== 'mdns',
       extensions: mdns,
+      components: this.lagging(name, address, plan.mode !== 'mdns'),
     });
     this.running.add(name);
     this.started.add(name);
@@ -212,6 +215,19 @@ export class World {
       }
     });
     this.trace.line(`[${name}] started at ${address}, incarnation ${sim.incarnation}, ${devices.length} devices`);
+  }
+
+  /** The simulated parts a lag fault delays, for an agent that has one in the schedule. */
+  private lagging(name: string, address: string, datagrams: boolean): Partial<AgentComponents> | undefined {
+    const release = stallRelease(this.scenario.faults, name);
+    if (!release) return undefined;
+    const net = this.site.network;
+    return laggingComponents(
+      this.site.clock,
+      release,
+      net.peerClient(address),
+      datagrams ? net.datagramTransport(address) : undefined,
+    );
   }
 
   private async change(name: string, seed: number): Promise<void> {

@@ -1,0 +1,24 @@
+import type { Hello, PeerSummary } from '../transport/transport.js';
+import type { Peer } from './peer-table.js';
+
+/**
+ * What a probe found: an answer, a refusal (the process is gone), or no answer in time, which says
+ * nothing on its own when this agent's event loop was late; `lagged` when its deadline fired so late
+ * that this agent's own lag explains the timeout (no evidence either way); `busy` when one was under way.
+ */
+export type ProbeOutcome = 'alive' | 'refused' | 'no-answer' | 'lagged' | 'other-agent' | 'old-life' | 'busy' | 'stale';
+
+/** What liveness needs from the rest of the sync. */
+export interface LivenessHooks {
+  /** A verified answer named this life and version of the peer. */
+  heardFrom(peer: Peer, hello: Hello, signal: string): void;
+  /** A peer named in a summary: second-hand, so at most a reason to ask it. */
+  discover(summary: PeerSummary): void;
+  forget(peer: Peer): void;
+  /** Agents that waited for a place among the unverified: tried again each sweep. */
+  admitWaiting(): void;
+  /** This agent's own check found a peer gone that others hear too rarely to notice soon: tell them. */
+  noticeLost(peer: Peer): void;
+  /** With the site's key a notice is believed, so it may only follow a confirmed loss. */
+  readonly keyed: boolean;
+}

@@ -1,0 +1,90 @@
+import type { Clock } from '../util/clock.js';
+
+/** The most a probe's deadline is stretched: memberlist's bound (awareness, `AwarenessMaxMultiplier` 8). */
+export const MAX_HEALTH_MULTIPLIER = 8;
+
+/** Probe outcomes the failure share is taken over. */
+const OUTCOMES = 16;
+
+/** Fewer outcomes than this are judged as if the rest had been answered: two timeouts are not 100 %. */
+const MIN_OUTCOMES = 8;
+
+/** Below this share of unanswered probes the failures are the peers' (a vanished host or two), not ours. */
+const FAILURE_SHARE_FLOOR = 0.25;
+
+/**
+ * Failures count only beside some lag (a quarter period): without Lifeguard's nacks, a prober whose timers
+ * fire on time has no sign that it is the problem, and a partition's timeouts are the network's.
+ */
+const FAILURES_NEED_LAG = 0.25;
+
+/** How long a lateness of the event loop counts, in liveness periods. */
+const LAG_MEMORY_PERIODS = 10;
+
+/**
+ * This agent's own health as a prober (Lifeguard's local health awareness, Dadgar et al. 2017): a
+ * score from 0 to MAX_HEALTH_MULTIPLIER - 1 that stretches its probe deadlines by (score + 1). Lifeguard
+ * raises the score on its own missed acks and nacks; Herald's probes are TCP and carry no nack, so the
+ * score comes from what the prober sees of itself: how late its own timers fire (a busy event loop reads
+ * an answer after the deadline that fired first) and the share of its recent probes that went unanswered.
+ * All from the injected clock: several agents in one process each judge themselves.
+ */
+export class LocalHealth {
+  /** Latenesses of this agent's timers, newest last, kept LAG_MEMORY_PERIODS. */
+  private readonly lags: { at: number; ms: number }[] = [];
+  /** Recent probes, newest last: true if unanswered (a timeout), false if answered or refused. */
+  private readonly outcomes: boolean[] = [];
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly periodMs: number,
+  ) {}
+
+  /** A timer of this agent meant to fire at `due` (monotonic) fires now: how late its event loop is. */
+  timerFired(due: number): void {
+    const now = this.clock.monotonic();
+    this.lags.push({ at: now, ms: Math.max(0, now - due) });
+    while (this.lags.length > 0 && this.lags[0].at < now - LAG_MEMORY_PERIODS * this.periodMs) this.lags.shift();
+  }
+
+  /** A probe's outcome: answered (or refused: the network and this agent both worked) or unanswered. */
+  probed(answered: boolean): void {
+    this.outcomes.push(!answered);
+    if (this.outcomes.length > OUTCOMES) this.outcomes.shift();
+  }
+
+  /**
+   * 0 when healthy. From lag: one step per half period of the worst lateness remembered (a timer half a
+   * period late doubles the deadlines), so a stretched deadline outlasts the lag that would have fired it
+   * before the answer was read. From failures, while the loop lags at all: none below a quarter unanswered,
+   * the most at all.
+   */
+  score(): number {
+    const now = this.clock.monotonic();
+    let worst = 0;
+    for (const l of this.lags) if (l.at >= now - LAG_MEMORY_PERIODS * this.periodMs) worst = Math.max(worst, l.ms);
+    const fromLag = Math.floor(worst / (this.periodMs / 2));
+    if (worst < FAILURES_NEED_LAG * this.periodMs) return fromLag;
+    const failed = this.outcomes.filter(Boolean).length;
+    const share = failed / Math.max(this.outcomes.length, MIN_OUTCOMES);
+    const fromFailures = Math.ceil(
+      (Math.max(0, share - FAILURE_SHARE_FLOOR) / (1 - FAILURE_SHARE_FLOOR)) * (MAX_HEALTH_MULTIPLIER - 1),
+    );
+    return Math.min(MAX_HEALTH_MULTIPLIER - 1, Math.max(fromLag, fromFailures));
+  }
+
+  /** Lifeguard's scaled timeout: `ms` × (score + 1). */
+  stretch(ms: number): number {
+    return ms * (this.score() + 1);
+  }
+
+  /**
+   * A probe's deadline, due at `due`, ran out now. Whether this agent's own lag may explain the timeout:
+   * its loop was busy past the deadline by more than a period, so the answer may have sat unread while
+   * the deadline's timer ran first (Node runs due timers before it reads sockets).
+   */
+  timedOut(due: number): boolean {
+    this.timerFired(due);
+    return this.clock.monotonic() - due > this.periodMs;
+  }
+}
