@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { encodeMessage } from '../src/protocol/codec.js';
 import { MessageType } from '../src/protocol/messages.js';
+import { MdnsSite } from './helpers/mdns-sim.js';
 import { device, SimSite, type SimAgent } from './helpers/sim.js';
 
 /**
@@ -127,6 +128,33 @@ test("open: an old life's answer in flight across a real restart in place does n
   } finally {
     s.network.rpcFaults = undefined;
     await s.stopAll();
+  }
+});
+
+test("open, mDNS alone: a forged advert of a newer life at the agent's address is refuted; a restart is taken", async () => {
+  const site = await MdnsSite.pair(5);
+  try {
+    await site.clock.advance(1000);
+    const [a, b] = [site.agents.get('a')!, site.agents.get('b')!];
+    const real = b.agent.directory.held('a')!.incarnation;
+    const forged = { name: 'a', site: 'sim', incarnation: real + 1000, version: 3, address: a.address, peerPort: 7771 };
+    b.ctx!.sync.observe(forged, 'mdns');
+    await site.clock.advance(100);
+    assert.is(b.agent.directory.held('a')!.incarnation, real, "b holds a's real life");
+    assert.is(b.agent.metrics.provisionalLives.get({ result: 'refuted' }), 1, 'refuted at its endpoint');
+    await site.change('a', [device('a-1'), device('a-2')]);
+    site.advertise('a');
+    await site.clock.advance(100);
+    assert.is(b.agent.directory.devices({ agent: 'a' }).length, 2, "a's change arrived");
+    await site.clock.advance(60_000); // past the hold that follows a refutation
+    await a.agent.stop({ goodbye: false });
+    await site.start('a', 1, [device('a-3')]);
+    site.advertise('a');
+    await site.clock.advance(20); // a catch-up's round trip is 5 ms here
+    assert.ok(b.agent.directory.device('a', 'a-3'), "the restarted a's set, from its first advert");
+    assert.is(b.agent.metrics.provisionalLives.get({ result: 'confirmed' }), 1, 'confirmed at its endpoint');
+  } finally {
+    await site.stopAll();
   }
 });
 
