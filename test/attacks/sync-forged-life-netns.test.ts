@@ -63,4 +63,39 @@ testIf(
   },
 );
 
+testIf(test, attackMissing(), 'open site: a restart in place still reaches every agent at once', async () => {
+  const site = await AttackSite.create({ agents: 3, open: true });
+  try {
+    const [victim, ...others] = site.agents;
+    const catchups = async () => {
+      let [sum, count] = [0, 0];
+      for (const h of others) {
+        sum += await site.metric(h, 'herald_catchup_duration_seconds_sum');
+        count += await site.metric(h, 'herald_catchup_duration_seconds_count');
+      }
+      return { sum, count };
+    };
+    const before = await catchups();
+    await site.site.agents.get(victim.name)!.proc.stop('SIGKILL');
+    await site.site.removeDevice(victim, `${victim.name}-dev`);
+    await site.site.writeDevice(victim, `${victim.name}-new`);
+    await site.site.start(victim);
+    const all = [...others.map((h) => `${h.name}/${h.name}-dev`), `${victim.name}/${victim.name}-new`];
+    const took = await site.site.allSee(all, 3000, "the restarted agent's new set everywhere");
+    const after = await catchups();
+    const mean = (after.sum - before.sum) / Math.max(1, after.count - before.count);
+    console.log(
+      `  a restart in place: its new set on every agent ${took} ms after it started (polled); ` +
+        `${after.count - before.count} catch-ups, mean ${(mean * 1000).toFixed(1)} ms`,
+    );
+    for (const h of others)
+      assert.ok(
+        (await site.metric(h, 'herald_provisional_lives_total', 'result="confirmed"')) >= 1,
+        `${h.name} confirmed it at its endpoint`,
+      );
+  } finally {
+    await site.destroy();
+  }
+});
+
 test.run();
