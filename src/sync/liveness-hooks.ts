@@ -10,6 +10,8 @@ export type ProbeOutcome = 'alive' | 'refused' | 'no-answer' | 'lagged' | 'other
 
 /** What liveness needs from the rest of the sync. */
 export interface LivenessHooks {
+  /** An answer at the peer's endpoint, to a probe asked in life `asked`: false if it predates a provisional one. */
+  answered(peer: Peer, asked: Peer['replica'], incarnation: number): boolean;
   /** A verified answer named this life and version of the peer. */
   heardFrom(peer: Peer, hello: Hello, signal: string): void;
   /** A peer named in a summary: second-hand, so at most a reason to ask it. */

@@ -193,6 +193,7 @@ export class Liveness {
     }
     peer.probing = true;
     const atEndpoint = sameEndpoint(endpoint, peer.endpoint);
+    const life = peer.replica;
     // Probes elsewhere (a move said by mDNS, refused every 5 s) kept a dead peer's own endpoint unasked (3004057).
     if (atEndpoint) peer.probedAt = this.s.c.clock.monotonic();
     const deadline = this.health.stretch(periods * this.s.cfg.livenessPeriodMs);
@@ -201,6 +202,7 @@ export class Liveness {
       const withPeers = !this.s.c.transport || signal === 'join' || ++peer.probes % SUMMARY_EVERY_PROBES === 0;
       const hello = await this.s.c.peers.hello(endpoint, deadline, withPeers, this.s.self);
       if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return 'stale';
+      if (atEndpoint && hello.name === peer.name && !this.hooks.answered(peer, life, hello.incarnation)) return 'stale';
       if (hello.name !== peer.name || hello.incarnation < peer.replica.incarnation) {
         this.s.c.metrics.livenessProbes.inc({ result: 'other-agent' });
         peer.probeFailures += 1;
