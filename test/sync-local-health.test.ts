@@ -42,13 +42,16 @@ test('unanswered probes: the network’s while the loop is on time; beside a lit
   assert.is(health.score(), 0, '4 of 16 unanswered: a quarter, no stretch');
 });
 
-test('a timeout is excused only when its own deadline fired more than a period late', async () => {
+test('a timeout is excused when its deadline fired over a period late, or the loop’s turns outlast it', async () => {
   const clock = new FakeClock();
   const health = new LocalHealth(clock, PERIOD);
   await clock.advance(5000);
-  assert.not.ok(health.timedOut(clock.monotonic() - 200), 'fired 200 ms late: the answer was not there');
-  assert.ok(health.timedOut(clock.monotonic() - 1500), 'fired 1.5 s late: the answer may have sat unread');
+  assert.not.ok(health.timedOut(clock.monotonic() - 200, PERIOD), 'fired 200 ms late: the answer was not there');
+  assert.ok(health.timedOut(clock.monotonic() - 1500, 6 * PERIOD), 'fired 1.5 s late: the answer may have sat unread');
   assert.is(health.score(), 3, 'and the lateness counts as lag');
+  await clock.advance(5000);
+  assert.ok(health.timedOut(clock.monotonic() - 100, 4 * PERIOD), 'on time, but turns of 1.5 s: 3 of them outlast 4 s');
+  assert.not.ok(health.timedOut(clock.monotonic() - 100, 6 * PERIOD), 'and not 6 s');
 });
 
 test('herald_local_health is exposed and reads the agent’s score', () => {

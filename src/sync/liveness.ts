@@ -227,7 +227,7 @@ export class Liveness {
       if (!this.s.running()) return 'stale';
       const timeout = err instanceof PeerRequestError && err.reason === 'timeout';
       // Its own late loop may have run the deadline before reading the answer: no evidence, asked again.
-      if (timeout && this.health.timedOut(started + deadline)) {
+      if (timeout && this.health.timedOut(started + deadline, deadline)) {
         this.s.c.metrics.livenessProbes.inc({ result: 'lagged' });
         return 'lagged';
       }

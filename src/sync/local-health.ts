@@ -18,6 +18,13 @@ const FAILURE_SHARE_FLOOR = 0.25;
  */
 const FAILURES_NEED_LAG = 0.25;
 
+/**
+ * Turns of the event loop one probe needs: the connection, the request read by the peer, its answer read
+ * here. Turns of a loop as late as its worst lateness make a deadline shorter than this many of them
+ * unreachable whatever the peer does (50 agents in one busy process: 2.5 s turns).
+ */
+const TURNS_PER_PROBE = 3;
+
 /** How long a lateness of the event loop counts, in liveness periods. */
 const LAG_MEMORY_PERIODS = 10;
 
@@ -60,9 +67,7 @@ export class LocalHealth {
    * the most at all.
    */
   score(): number {
-    const now = this.clock.monotonic();
-    let worst = 0;
-    for (const l of this.lags) if (l.at >= now - LAG_MEMORY_PERIODS * this.periodMs) worst = Math.max(worst, l.ms);
+    const worst = this.worstLag();
     const fromLag = Math.floor(worst / (this.periodMs / 2));
     if (worst < FAILURES_NEED_LAG * this.periodMs) return fromLag;
     const failed = this.outcomes.filter(Boolean).length;
@@ -73,18 +78,27 @@ export class LocalHealth {
     return Math.min(MAX_HEALTH_MULTIPLIER - 1, Math.max(fromLag, fromFailures));
   }
 
+  /** The worst lateness of this agent's timers remembered. */
+  private worstLag(): number {
+    const since = this.clock.monotonic() - LAG_MEMORY_PERIODS * this.periodMs;
+    let worst = 0;
+    for (const l of this.lags) if (l.at >= since) worst = Math.max(worst, l.ms);
+    return worst;
+  }
+
   /** Lifeguard's scaled timeout: `ms` × (score + 1). */
   stretch(ms: number): number {
     return ms * (this.score() + 1);
   }
 
   /**
-   * A probe's deadline, due at `due`, ran out now. Whether this agent's own lag may explain the timeout:
-   * its loop was busy past the deadline by more than a period, so the answer may have sat unread while
-   * the deadline's timer ran first (Node runs due timers before it reads sockets).
+   * A probe's deadline of `deadlineMs`, due at `due`, ran out now. Whether this agent's own lag may explain
+   * the timeout: its loop was busy past the deadline by more than a period, so the answer may have sat
+   * unread while the deadline's timer ran first (Node runs due timers before it reads sockets); or its
+   * loop's turns are so long that the probe's few turns outlast the deadline.
    */
-  timedOut(due: number): boolean {
+  timedOut(due: number, deadlineMs: number): boolean {
     this.timerFired(due);
-    return this.clock.monotonic() - due > this.periodMs;
+    return this.clock.monotonic() - due > this.periodMs || TURNS_PER_PROBE * this.worstLag() > deadlineMs;
   }
 }
