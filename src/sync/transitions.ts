@@ -80,7 +80,7 @@ export class Transitions {
   goodbye(peer: Peer, how: string, repeat: boolean): void {
     if (!peer.replica.goodbye()) return;
     peer.quiet = undefined;
-    if (repeat) this.s.hints.note(peer.name, peer.replica.incarnation, LEFT);
+    if (repeat) this.s.hints.note(peer.name, peer.replica.incarnation, LEFT, true);
     this.s.c.logger.info({ agent: peer.name, how }, 'agent left');
   }
 
