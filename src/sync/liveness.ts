@@ -9,13 +9,9 @@ import type { SyncContext } from './sync-context.js';
 export const BACKSTOP_INTERVALS = 2;
 
 /**
- * One probe in this many asks for the peer's summary, besides the join probe and an explicit ask, while the
- * site is small (this agent's interval is the period). The summary names every alive agent (~90 B each: 18 kB
- * at 200 agents); riding on every first probe of a peer, it made each notice, ring move or lag-driven probe
- * cost a summary, and `learn` then probed every agent it named that this one held lost: a feedback loop under
- * load. On a stretched site a monitor's probes of its subjects are liveness only: one in 16 there was an
- * 86 kB summary at 1,000 agents in an idle minute (1.1 kB/s received by that agent); missed changes come by
- * the ring's hints, unknown agents by their own heartbeat.
+ * One probe in this many asks for the peer's summary (~90 B an agent), besides the join probe and an explicit
+ * ask, on a small site only (interval = period): on a stretched one a monitor's liveness probes asked an 86 kB
+ * summary at 1,000 agents (1.1 kB/s received in an idle minute); missed changes come by the ring's hints there.
  */
 export const SUMMARY_EVERY_PROBES = 16;
 
