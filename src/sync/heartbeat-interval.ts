@@ -2,9 +2,9 @@ import { jitter, type Random } from '../util/random.js';
 
 /**
  * Bytes a second of heartbeats the whole site may multicast, on the wire: RTCP's fixed share of the
- * session bandwidth (RFC 3550 §6.2). About 20 heartbeats a second whatever the site's size, so a missed
- * change is still hinted within a fraction of a second; with mDNS's idle traffic beside it a segment of
- * 1,000 agents stays within 2 kB/s of multicast.
+ * session bandwidth (RFC 3550 §6.2). About 20 heartbeats a second up to 300 agents, so a missed change is
+ * hinted within a fraction of a second; with mDNS's idle traffic beside it a segment stays within 2 kB/s of
+ * multicast.
  */
 export const SITE_HEARTBEAT_BUDGET = 1200;
 /**
