@@ -23,6 +23,7 @@ export interface HeraldMetrics {
   apiRequests: Counter; // labels: route, status
   invalidInput: Counter; // labels: source, reason
   livenessProbes: Counter; // labels: result
+  livenessSweepVisits: Counter;
   lostNotices: Counter; // labels: result
   mdnsHints: Counter; // labels: result
   mdnsConflicts: Counter; // labels: kind
@@ -104,6 +105,10 @@ function repairMetrics(r: MetricsRegistry) {
       ['route', 'status'],
     ),
     livenessProbes: r.counter('herald_liveness_probes_total', 'Direct probes of silent peers, by result.', ['result']),
+    livenessSweepVisits: r.counter(
+      'herald_liveness_sweep_visits_total',
+      'Peers the liveness sweep looked at: those whose silence may matter now, and every peer each 30 s.',
+    ),
     lostNotices: r.counter(
       'herald_lost_notices_total',
       'Lost notices heard, by what this agent did (believed, probed, refuted, ignored, distrusted).',
