@@ -25,6 +25,7 @@ export interface HeraldMetrics {
   livenessProbes: Counter; // labels: result
   livenessSweepVisits: Counter;
   lostNotices: Counter; // labels: result
+  provisionalLives: Counter; // labels: result
   mdnsHints: Counter; // labels: result
   mdnsConflicts: Counter; // labels: kind
   bugs: Counter; // labels: where
@@ -112,6 +113,12 @@ function repairMetrics(r: MetricsRegistry) {
     lostNotices: r.counter(
       'herald_lost_notices_total',
       'Lost notices heard, by what this agent did (believed, probed, refuted, ignored, distrusted).',
+      ['result'],
+    ),
+    provisionalLives: r.counter(
+      'herald_provisional_lives_total',
+      "Newer lives named by an unsigned message from the agent's own address, by outcome (taken provisionally, " +
+        'confirmed or refuted at its endpoint, held: only probed after a recent refutation).',
       ['result'],
     ),
     mdnsHints: r.counter(

@@ -5,6 +5,7 @@ import { TokenBuckets } from '../util/token-bucket.js';
 import { SYNC_LIMITS } from './config.js';
 import type { CatchupState, OriginReplica } from './origin-replica.js';
 import type { Peer } from './peer-table.js';
+import type { ProvisionalLives } from './provisional-lives.js';
 import type { SyncContext } from './sync-context.js';
 
 /** Why a catch-up answer was not used; the request is retried with backoff. */
@@ -32,6 +33,7 @@ export class Catchup {
     private readonly s: SyncContext,
     /** An answer revealed a newer life of the origin. */
     private readonly onNewLife: (peer: Peer, incarnation: number, version: number, signal: string) => void,
+    private readonly lives: Pick<ProvisionalLives, 'answered'>,
   ) {
     this.budget = new TokenBuckets(s.c.clock, 10, 20);
   }
@@ -120,7 +122,9 @@ export class Catchup {
     r.catchup = { kind: 'fetching' };
     this.active += 1;
     const membersOnly = this.namedOnly(peer, r);
-    const useAlternate = r.failures > 0 && r.alternates.length > 0 && (membersOnly || r.failures % 2 === 1);
+    // A provisional life is asked of its endpoint only: whoever else names it may be its forger.
+    const useAlternate =
+      !r.previous && r.failures > 0 && r.alternates.length > 0 && (membersOnly || r.failures % 2 === 1);
     const turn = membersOnly ? r.failures : r.failures >> 1;
     const source = useAlternate ? r.alternates[turn % r.alternates.length] : peer.endpoint;
     const started = this.s.c.clock.monotonic();
@@ -164,6 +168,15 @@ export class Catchup {
 
   /** Applies an answer to the life it was asked for, or hands a newer life over to the sync. */
   private use(peer: Peer, r: OriginReplica, changes: Changes, fromOrigin: boolean): void {
+    if (fromOrigin && r.previous) {
+      this.lives.answered(peer, r, changes.incarnation, 'catch-up');
+      const now = peer.replica;
+      if (now !== r) {
+        // Refuted: the answer is of the life taken back (or one between); what it still lacks is asked anew.
+        queueMicrotask(() => this.s.running() && peer.replica === now && this.want(peer, now.target, 'refuted-life'));
+        return this.use(peer, now, changes, true);
+      }
+    }
     if (changes.incarnation > r.incarnation && fromOrigin) {
       this.onNewLife(peer, changes.incarnation, changes.version, 'new-incarnation');
       return;

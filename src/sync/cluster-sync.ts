@@ -88,8 +88,9 @@ export class ClusterSync {
     });
     const t = this.transitions;
     this.unreachableListeners.add((name) => t.unreachable(name));
-    this.catchup = new Catchup(this.s, (...life) => t.newLife(...life));
+    this.catchup = new Catchup(this.s, (...life) => t.newLife(...life), t.lives);
     this.liveness = new Liveness(this.s, {
+      answered: (peer, asked, incarnation) => t.lives.answered(peer, asked, incarnation, 'probe'),
       heardFrom: (peer, hello, signal) => t.heardFrom(peer, hello, signal),
       discover: (summary) => t.learnOf(summary),
       forget: (peer) => t.forget(peer),
@@ -205,7 +206,6 @@ export class ClusterSync {
     const received = this.hot.received.get(type);
     if (received) received.inc();
     else this.c.metrics.announcementsReceived.inc({ type });
-
     const peer = this.arrive(msg, arrival);
     if (!peer || arrival.replay) return; // a replay or copy asks nothing: a captured solicit drew answers
     switch (msg.type) {

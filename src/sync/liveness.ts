@@ -26,6 +26,8 @@ export type ProbeOutcome = 'alive' | 'refused' | 'no-answer' | 'other-agent' | '
 
 /** What liveness needs from the rest of the sync. */
 export interface LivenessHooks {
+  /** An answer at the peer's endpoint, to a probe asked in life `asked`: false if it predates a provisional one. */
+  answered(peer: Peer, asked: Peer['replica'], incarnation: number): boolean;
   /** A verified answer named this life and version of the peer. */
   heardFrom(peer: Peer, hello: Hello, signal: string): void;
   /** A peer named in a summary: second-hand, so at most a reason to ask it. */
@@ -130,12 +132,15 @@ export class Liveness {
     }
     peer.probing = true;
     const atEndpoint = sameEndpoint(endpoint, peer.endpoint);
-    peer.probedAt = this.s.c.clock.monotonic();
+    const life = peer.replica;
+    // Probes elsewhere (a move said by mDNS, refused every 5 s) kept a dead peer's own endpoint unasked (3004057).
+    if (atEndpoint) peer.probedAt = this.s.c.clock.monotonic();
     try {
       const withPeers = !this.s.c.transport || signal === 'join' || ++peer.probes % SUMMARY_EVERY_PROBES === 0;
       const deadline = periods * this.s.cfg.livenessPeriodMs;
       const hello = await this.s.c.peers.hello(endpoint, deadline, withPeers, this.s.self);
       if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return 'stale';
+      if (atEndpoint && hello.name === peer.name && !this.hooks.answered(peer, life, hello.incarnation)) return 'stale';
       if (hello.name !== peer.name || hello.incarnation < peer.replica.incarnation) {
         this.s.c.metrics.livenessProbes.inc({ result: 'other-agent' });
         peer.probeFailures += 1;

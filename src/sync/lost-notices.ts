@@ -4,11 +4,9 @@ import type { Announcer } from './announcer.js';
 import { CONFIRM_DEADLINE_PERIODS, type Liveness } from './liveness.js';
 import type { Peer } from './peer-table.js';
 import { SYNC_LIMITS } from './config.js';
+import { NoticeDistrust } from './notice-distrust.js';
 import { aliveRing, MONITOR_GAP_PERIODS } from './ring.js';
 import type { SyncContext } from './sync-context.js';
-
-/** How long an open site's reporter of a false notice is not listened to, in liveness periods. */
-const DISTRUST_PERIODS = 60;
 
 /**
  * Lost notices heard (SWIM's "confirm", spread by multicast rather than gossip): the sender's own probe
@@ -22,12 +20,11 @@ export class LostNotices {
   private readonly selfHash: number;
   private readonly selfTag: number;
   /**
-   * Open sites: reporters whose notice named an agent that then answered, until when they are not listened
-   * to. Anyone may run a member there: repeating false notices each second drew N probes a second to each
-   * agent it watches (1,000 at 1,000 agents) for one multicast. A true notice of such a reporter goes
-   * unheard meanwhile; the subject's other monitors and the backstop still see the loss.
+   * Open sites: reporters whose notices named agents that then answered are not listened to for a while,
+   * longer with each repeat (NoticeDistrust). A true notice of such a reporter goes unheard meanwhile; the
+   * subject's other monitors and the backstop still see the loss.
    */
-  private readonly distrusted = new Map<string, number>();
+  private readonly distrust: NoticeDistrust;
 
   constructor(
     private readonly s: SyncContext,
@@ -35,6 +32,7 @@ export class LostNotices {
   ) {
     this.selfHash = fnv1a32(s.cfg.name);
     this.selfTag = incarnationTag(s.cfg.incarnation);
+    this.distrust = new NoticeDistrust(s.c.clock, s.cfg.livenessPeriodMs, SYNC_LIMITS.peers);
   }
 
   receive(reporter: Peer, hints: readonly Hint[], from: Endpoint): void {
@@ -44,7 +42,7 @@ export class LostNotices {
     // is listened to, and only about an agent it watches on the ring, as the monitors who send notices do.
     const open = !this.parts.keyed;
     if (open && !(reporter.verified && reporter.endpoint.address === from.address)) return counted('ignored');
-    if (open && this.distrust(reporter.name)) return counted('distrusted');
+    if (open && this.distrust.distrusted(reporter.name)) return counted('distrusted');
     const ring = open ? aliveRing(this.s) : undefined;
     for (const hint of hints) {
       if (hint.nameHash === this.selfHash) {
@@ -91,27 +89,13 @@ export class LostNotices {
    */
   private confirm(peer: Peer, reporter: Peer, monitor: boolean): void {
     void this.parts.liveness.probe(peer, peer.endpoint, 'notice', CONFIRM_DEADLINE_PERIODS).then((outcome) => {
-      if (outcome === 'alive' && !this.parts.keyed) this.distrust(reporter.name, DISTRUST_PERIODS);
+      if (outcome === 'alive' && !this.parts.keyed) this.distrust.falseNotice(reporter.name);
       if (outcome !== 'no-answer' && outcome !== 'refused') return;
+      if (!this.parts.keyed) this.distrust.trueNotice(reporter.name);
       if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return;
       if (outcome === 'no-answer')
         this.parts.liveness.lose(peer, `a lost notice from ${reporter.name}, and no answer to a long probe`);
       if (monitor) this.parts.announcer.notice(peer.name, peer.replica.incarnation, peer.replica.heldVersion());
     });
-  }
-
-  /** Whether a reporter is distrusted now; with `periods`, distrusts it for that many liveness periods. */
-  private distrust(reporter: string, periods?: number): boolean {
-    const now = this.s.c.clock.monotonic();
-    if (periods === undefined) {
-      const until = this.distrusted.get(reporter);
-      if (until !== undefined && now >= until) this.distrusted.delete(reporter);
-      return until !== undefined && now < until;
-    }
-    const oldest = this.distrusted.keys().next();
-    if (this.distrusted.size >= SYNC_LIMITS.peers && !oldest.done) this.distrusted.delete(oldest.value);
-    this.distrusted.delete(reporter);
-    this.distrusted.set(reporter, now + periods * this.s.cfg.livenessPeriodMs);
-    return true;
   }
 }

@@ -35,6 +35,11 @@ export class OriginReplica {
   namedAt = Number.NEGATIVE_INFINITY;
   /** Peers that said (by a hint) they hold a newer version: asked when the origin does not answer. */
   alternates: Endpoint[] = [];
+  /**
+   * Set while this life is provisional (ProvisionalLives): the life it replaced, kept whole to go back to.
+   * Nothing of a provisional life is written to the directory until its endpoint confirms it.
+   */
+  previous: OriginReplica | undefined;
 
   constructor(
     private readonly directory: Directory,
@@ -68,6 +73,8 @@ export class OriginReplica {
   /** An announced delta: applied if it follows on, buffered if it is ahead of a missing one. */
   apply(delta: Delta, graceMs: number): ApplyResult {
     this.know(delta.version);
+    // A provisional life writes nothing: the catch-up a gap starts asks its endpoint, which settles it first.
+    if (this.previous) return 'gap';
     const result = this.directory.applyDeltas(this.name, this.incarnation, [delta]);
     if (result === 'applied') this.drain();
     else if (result === 'gap') this.buffer.hold(delta, this.clock.monotonic(), graceMs);

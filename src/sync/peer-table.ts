@@ -37,6 +37,8 @@ export interface Peer {
    * interval is taken to be this agent's own (ring.ts intervalOf).
    */
   secondHand?: boolean;
+  /** When its endpoint last refuted a newer life an unsigned message named (ProvisionalLives). */
+  refutedAt?: number;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { Liveness } from './liveness.js';
 import type { NameClaims } from './name-claims.js';
 import { OriginReplica } from './origin-replica.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
+import { ProvisionalLives } from './provisional-lives.js';
 import { SummaryAdoption } from './summary-adoption.js';
 import type { SyncContext } from './sync-context.js';
 import { WaitingRoom } from './waiting-room.js';
@@ -27,7 +28,11 @@ export class Transitions {
     },
   ) {
     this.adoption = new SummaryAdoption(s);
+    this.lives = new ProvisionalLives(s, (...life) => this.newLife(...life));
   }
+
+  /** Newer lives named by an unsigned message at the peer's own endpoint, until the endpoint answers. */
+  readonly lives: ProvisionalLives;
 
   private summaryAsked = false;
   private readonly waiting = new WaitingRoom();
@@ -56,19 +61,24 @@ export class Transitions {
   }
 
   /**
-   * A message names a newer life of the peer. Adopted from a signed datagram, or from the peer's own
-   * endpoint (a restart in place must stay fast). Otherwise (an open site's datagram or mDNS record from
-   * another endpoint) it is only a reason to probe there; an answer as the peer names its life, adopted
-   * then (a restart at a new address). Adopted at once, one forged heartbeat from any host made every
-   * agent drop the peer's own datagrams as an old life's: it stayed alive, its changes never arrived.
+   * A message names a newer life of the peer. Adopted from a signed datagram. From the peer's own endpoint
+   * (a restart in place must stay fast) an open site's datagram or mDNS record is taken provisionally, until
+   * the endpoint answers (ProvisionalLives): its source address may be forged. Otherwise (from another
+   * endpoint, or soon after a refuted one) it is only a reason to probe there; an answer as the peer names
+   * its life, adopted then (a restart at a new address). Adopted at once, one forged heartbeat from any host
+   * made every agent drop the peer's own datagrams as an old life's: it stayed alive, its changes never arrived.
    */
   namedLife(peer: Peer, incarnation: number, endpoint: Endpoint, datagram: boolean): boolean {
-    if ((datagram && this.parts.keyed) || sameEndpoint(endpoint, peer.endpoint)) {
+    if (datagram && this.parts.keyed) {
       this.newLife(peer, incarnation, 0, 'new-incarnation');
       return true;
     }
+    const here = sameEndpoint(endpoint, peer.endpoint);
+    if (here && this.lives.take(peer, incarnation)) return true;
     this.s.c.metrics.announcementsIgnored.inc({ reason: 'unconfirmed-life' });
-    void this.parts.liveness().probe(peer, endpoint);
+    // Repeated after a refutation, at most once a period: a forger's stream is not a probe stream.
+    if (!here || this.s.c.clock.monotonic() - peer.probedAt >= this.s.cfg.livenessPeriodMs)
+      void this.parts.liveness().probe(peer, endpoint);
     return false;
   }
 
@@ -78,6 +88,8 @@ export class Transitions {
    * One heard only over mDNS is not repeated: it was not authenticated.
    */
   goodbye(peer: Peer, how: string, repeat: boolean): void {
+    // Not of a life its endpoint has not confirmed: a forged one would mark a running agent left.
+    if (peer.replica.previous) return this.s.c.metrics.announcementsIgnored.inc({ reason: 'unconfirmed-life' });
     if (!peer.replica.goodbye()) return;
     peer.quiet = undefined;
     if (repeat) this.s.hints.note(peer.name, peer.replica.incarnation, LEFT);

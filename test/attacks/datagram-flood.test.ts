@@ -9,7 +9,7 @@ import { AttackSite, attackMissing, GROUP, type Monitored } from './harness.js';
 
 /** 2,000 costly-junk datagrams a second for 4 s from `from`, half unsigned, half with a forged tag. */
 async function flood(site: AttackSite, from: string | string[]) {
-  const key = parseKeyRing(await readFile(site.keyFile, 'utf8')).signing;
+  const key = parseKeyRing(await readFile(site.keyFile ?? '', 'utf8')).signing;
   const junk = costlyJunk('netns', keyId(key.secret));
   const watching = site.watch(site.agents[0], 5000);
   const sent = await site.tool<{ sent: number; errors: number }>(site.attacker, 'flood', {

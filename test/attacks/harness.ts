@@ -1,6 +1,7 @@
 /**
- * The attack suite's shared harness: a keyed site of agent processes, each in its own network namespace
- * and run with the shipped unit's Node flags, plus one more namespace for the attacker. It measures what
+ * The attack suite's shared harness: a keyed site of agent processes (or an open one, without a key), each
+ * in its own network namespace and run with the shipped unit's Node flags, plus one more namespace for the
+ * attacker. It measures what
  * a user would check while an attack runs: RSS of an agent process, /livez latency (p99) and whether
  * every agent still sees every other one alive. Everything it makes is removed by destroy(), which a
  * test calls in a finally.
@@ -12,10 +13,11 @@
  *     const seen = await watch;                            // { monitor: {p99, notAlive, ...}, rssMaxMb }
  *   } finally { await site.destroy(); }
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { generateKey } from '../../src/security/cluster-key.js';
 import { netnsMissing, NetnsSite, Testbed, type Host } from '../helpers/netns.js';
 import { testGroupPort, unitNodeFlags } from '../helpers/process.js';
@@ -46,17 +48,20 @@ export class AttackSite {
     readonly agents: Host[],
     readonly attacker: Host,
     readonly groupPort: number,
-    readonly keyFile: string,
+    /** The cluster key's file; undefined on an open site. */
+    readonly keyFile: string | undefined,
   ) {}
 
   /**
    * `agents` keyed agents with one device each, converged, and an attacker host on the same LAN.
    * `prepare` runs once the hosts exist and before any agent starts (a broker on the attacker's host,
-   * say); it may return arguments for some agents alone, by host name.
+   * say); it may return arguments for some agents alone, by host name. `open`: no cluster key (the default
+   * of an agent), for the attacks an open site is exposed to.
    */
   static async create(
     opts: {
       agents?: number;
+      open?: boolean;
       extraArgs?: string[];
       prepare?: (bed: Testbed, hosts: Host[]) => Promise<Record<string, string[]> | undefined>;
     } = {},
@@ -66,11 +71,12 @@ export class AttackSite {
     const root = await mkdtemp(join(tmpdir(), 'herald-attack-'));
     try {
       const hosts = await bed.create(count + 1);
-      const keyFile = join(root, 'cluster.key');
-      await writeFile(keyFile, generateKey() + '\n', { mode: 0o600 });
+      const keyFile = opts.open ? undefined : join(root, 'cluster.key');
+      if (keyFile) await writeFile(keyFile, generateKey() + '\n', { mode: 0o600 });
       const groupPort = testGroupPort();
       const flags = unitNodeFlags(await readFile('systemd/herald.service', 'utf8'));
-      const args = ['--key-file', keyFile, '--group', `${GROUP}:${groupPort}`, '--discovery', 'multicast'];
+      const keyArgs = keyFile ? ['--key-file', keyFile] : [];
+      const args = [...keyArgs, '--group', `${GROUP}:${groupPort}`, '--discovery', 'multicast'];
       const site = new NetnsSite(bed, root, [...args, ...(opts.extraArgs ?? [])], flags);
       const agents = hosts.slice(0, count);
       const own = (await opts.prepare?.(bed, hosts)) ?? {};
@@ -80,7 +86,7 @@ export class AttackSite {
         await site.allSee(
           agents.map((h) => `${h.name}/${h.name}-dev`),
           15_000,
-          'the keyed site converged before the attack',
+          'the site converged before the attack',
         );
       return new AttackSite(bed, root, site, agents, hosts[count], groupPort, keyFile);
     } catch (err) {
@@ -142,6 +148,18 @@ export class AttackSite {
     state.sampling = false;
     await sampler;
     return { monitor, rssMaxMb: Math.round(rssMaxMb * 10) / 10 };
+  }
+
+  /**
+   * One datagram to the site's group from `host`, with its IPv4 source forged to `source` (a raw socket:
+   * sending needs no ARP, so any host of the LAN can claim any address for a datagram).
+   */
+  async spoof(host: Host, source: { address: string; port: number }, datagram: Uint8Array): Promise<void> {
+    const script = resolve('test/helpers/spoof_udp.py');
+    const args = [source.address, source.port, GROUP, this.groupPort, Buffer.from(datagram).toString('hex')];
+    await promisify(execFile)('ip', ['netns', 'exec', host.ns, '/usr/bin/python3', script, ...args.map(String)], {
+      timeout: 5000,
+    });
   }
 
   /** Gives a host `count` more addresses on the LAN (10.77.0.100 up), for attacks from many sources. */

@@ -24,18 +24,18 @@ async function openSite(seed: number): Promise<SimSite> {
   return site;
 }
 
-/** Notices from the hostile member naming every other agent's current life, 8 to a datagram. */
-function notices(site: SimSite): Buffer[] {
+/** Notices from `reporter` naming the current lives of `subjects` (every other agent), 8 to a datagram. */
+function notices(site: SimSite, reporter = HOSTILE, subjects?: string[]): Buffer[] {
   const hints = [...site.agents.values()]
-    .filter((a) => a.name !== HOSTILE)
+    .filter((a) => (subjects ? subjects.includes(a.name) : a.name !== reporter))
     .map((a) => ({ nameHash: fnv1a32(a.name), incarnationTag: incarnationTag(a.incarnation), version: 1 }));
   const out: Buffer[] = [];
   for (let i = 0; i < hints.length; i += 8) {
     const bytes = encodeMessage({
       type: MessageType.notice,
       site: 'sim',
-      name: HOSTILE,
-      incarnation: site.agents.get(HOSTILE)!.incarnation,
+      name: reporter,
+      incarnation: site.agents.get(reporter)!.incarnation,
       version: 1,
       peerPort: 7771,
       hints: hints.slice(i, i + 8),
@@ -69,8 +69,8 @@ test('false lost notices repeated each second by an open-site member draw a boun
     const attacked = await hellosDuring(site, 20_000, () => flood.forEach((d) => site.network.inject(hostile, d)));
     const probed = site.running().reduce((n, a) => n + a.agent.metrics.lostNotices.get({ result: 'probed' }), 0);
     console.log(`  hellos in 20 s: idle ${idle}, under false notices ${attacked} (${probed} notice probes)`);
-    // One round of probes per named agent is the price of listening to notices at all; after a false one
-    // its sender is not listened to for a while.
+    // A round of probes per named agent is the price of listening to notices at all; after a false one its
+    // sender is not listened to for 4 periods, after a second for 16, then for 60: two rounds in 20 s.
     const bound = idle + 2 * AGENTS * 8;
     assert.ok(attacked <= bound, `${attacked} hellos under false notices, more than ${bound}`);
     const notAlive = site
@@ -81,6 +81,50 @@ test('false lost notices repeated each second by an open-site member draw a boun
       [],
       'nobody was lost',
     );
+  } finally {
+    await site.stopAll();
+  }
+});
+
+/** The agents `subject` sends its unicast heartbeats to: its monitors on the ring. */
+async function monitorsOf(site: SimSite, subject: string): Promise<string[]> {
+  const from = site.agents.get(subject)!.address;
+  const to = new Set<string>();
+  site.network.onEvent = (e) => {
+    if (e.type === 'datagram' && e.kind === 'unicast' && e.from === from) to.add(e.to);
+  };
+  await site.clock.advance(3000);
+  site.network.onEvent = undefined;
+  return [...site.agents.values()].filter((a) => to.has(a.address)).map((a) => a.name);
+}
+
+function total(site: SimSite, result: string): number {
+  return site.running().reduce((n, a) => n + a.agent.metrics.lostNotices.get({ result }), 0);
+}
+
+test("an honest monitor's one false notice costs it a few periods: its true notice 10 s later is acted on", async () => {
+  const site = await openSite(1832);
+  try {
+    const subject = 'agent-5';
+    const [monitor] = await monitorsOf(site, subject);
+    assert.ok(monitor, `${subject} has a monitor`);
+    // Its probe of the subject timed out once (its host was busy): it tells the site, which probes in vain.
+    site.network.inject(site.agents.get(monitor)!.address, notices(site, monitor, [subject])[0]);
+    await site.clock.advance(2000);
+    assert.ok(total(site, 'probed') > 0, 'the false notice drew probes');
+    await site.clock.advance(8000);
+    const distrusted = total(site, 'distrusted');
+    await site.crash(subject);
+    const t0 = site.clock.monotonic();
+    const notLost = () => site.running().filter((a) => a.agent.directory.held(subject)?.state === 'alive');
+    while (notLost().length > 0 && site.clock.monotonic() - t0 < 10_000) await site.clock.advance(50);
+    const took = site.clock.monotonic() - t0;
+    const ignored = total(site, 'distrusted') - distrusted;
+    console.log(
+      `  ${subject} lost everywhere ${took} ms after its crash; ${monitor}'s notice distrusted ${ignored} times`,
+    );
+    assert.is(ignored, 0, `no agent ignored ${monitor}'s true notice`);
+    assert.ok(took <= 6000, `lost everywhere within 6 s (${took} ms)`);
   } finally {
     await site.stopAll();
   }
