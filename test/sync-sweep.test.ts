@@ -44,9 +44,8 @@ test("an idle agent's liveness sweep looks at a few peers a tick, whatever the s
       const walk = size - 1; // one safety-net walk in the window
       const rest = Math.max(0, visits - walk);
       perTick.push(rest / ticks);
-      console.log(
-        `  ${size} agents: ${visits} visits in ${ticks} ticks (a full walk is ${walk}; walking every tick: ${ticks * walk})`,
-      );
+      const everyTick = ticks * walk;
+      console.log(`  ${size} agents: ${visits} visits in ${ticks} ticks (walking all at each tick: ${everyTick})`);
       assert.ok(visits <= walk + 8 * ticks, `${visits} visits in ${ticks} ticks at ${size} agents`);
       assert.is(site.falseLosses, 0);
     } finally {
