@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseRequestTarget, RequestTargetError } from '../src/http/request-target.js';
 import { PEER_BOUNDS, PeerHttpServer } from '../src/http/peer-server.js';
-import { isLoopbackAddress, isLoopbackHost, resolveBindAddress } from '../src/security/loopback.js';
+import { isLoopbackAddress, isLoopbackHost, isLoopbackSource, resolveBindAddress } from '../src/security/loopback.js';
 import { systemClock } from '../src/util/clock.js';
 
 /** Raw bytes on a socket, as an attacker sends them; resolves with the status line of the answer. */
@@ -114,6 +114,9 @@ test('loopback is decided by address, and a loopback API answers loopback Host n
     isLoopbackAddress,
   );
   assert.equal(verdicts, [true, true, true, true, false, false, false]);
+  // A datagram's source, as the kernel writes it: the same verdicts on every IP literal.
+  const sources = ['127.0.0.1', '127.9.8.7', '::1', '::ffff:127.0.0.1', '10.0.0.1', '::', '::ffff:10.1.2.3', 'fe80::1'];
+  for (const source of sources) assert.is(isLoopbackSource(source), isLoopbackAddress(source), source);
   assert.equal(await resolveBindAddress('127.0.0.1'), { address: '127.0.0.1', loopback: true });
   for (const host of ['localhost', 'localhost:7755', 'app.localhost', '127.0.0.1:1', '[::1]:7755'])
     assert.ok(isLoopbackHost(host), `Host ${host}`);

@@ -25,6 +25,7 @@ export interface HeraldMetrics {
   livenessProbes: Counter; // labels: result
   /** What herald_local_health reads at scrape time; the agent's liveness sets it (several agents per process). */
   localHealth: { read: () => number };
+  livenessSweepVisits: Counter;
   lostNotices: Counter; // labels: result
   provisionalLives: Counter; // labels: result
   mdnsHints: Counter; // labels: result
@@ -108,6 +109,10 @@ function repairMetrics(r: MetricsRegistry) {
       ['route', 'status'],
     ),
     livenessProbes: r.counter('herald_liveness_probes_total', 'Direct probes of silent peers, by result.', ['result']),
+    livenessSweepVisits: r.counter(
+      'herald_liveness_sweep_visits_total',
+      'Peers the liveness sweep looked at: those whose silence may matter now, and every peer each 30 s.',
+    ),
     lostNotices: r.counter(
       'herald_lost_notices_total',
       'Lost notices heard, by what this agent did (believed, probed, refuted, ignored, distrusted).',

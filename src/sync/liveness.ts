@@ -1,14 +1,13 @@
 import { PeerRequestError, type Endpoint, type PeerSummary } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
-import { SYNC_LIMITS } from './config.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
 import { LocalHealth } from './local-health.js';
 import type { LivenessHooks, ProbeOutcome } from './liveness-hooks.js';
-import { aliveRing, intervalOf, isMember, MONITORS, type Ring } from './ring.js';
+import { intervalOf } from './ring.js';
+import { Sweep } from './sweep.js';
 import type { SyncContext } from './sync-context.js';
 
-/** A stretched peer's silence is judged by non-monitors in periods of this many of its intervals. */
-export const BACKSTOP_INTERVALS = 2;
+export { BACKSTOP_INTERVALS, FORMER_SUBJECTS } from './sweep.js';
 
 /**
  * One probe in this many asks for the peer's summary (~90 B an agent), besides the join probe and an explicit
@@ -16,9 +15,6 @@ export const BACKSTOP_INTERVALS = 2;
  * summary at 1,000 agents (1.1 kB/s received in an idle minute); missed changes come by the ring's hints there.
  */
 export const SUMMARY_EVERY_PROBES = 16;
-
-/** The most lost agents one agent keeps probing again on a stretched site: twice its monitors' subjects. */
-export const FORMER_SUBJECTS = 2 * MONITORS;
 
 /** The deadline of the probe that confirms a silent peer gone, in liveness periods (the first has one). */
 export const CONFIRM_DEADLINE_PERIODS = 2;
@@ -30,10 +26,7 @@ export const CONFIRM_DEADLINE_PERIODS = 2;
  */
 export class Liveness {
   private timer: TimerHandle | undefined;
-  /** Since when this agent has been the monitor of each stretched subject it watches now (a handful). */
-  private monitorSince = new Map<string, number>();
-  /** Stretched agents this one was a monitor of when they were lost, newest last: the only ones it asks again. */
-  private readonly formerSubjects = new Set<string>();
+  private readonly sweep: Sweep;
 
   /** This agent's own health as a prober: stretches its deadlines, and explains its own late timeouts. */
   readonly health: LocalHealth;
@@ -44,6 +37,11 @@ export class Liveness {
   ) {
     this.health = new LocalHealth(s.c.clock, s.cfg.livenessPeriodMs);
     s.c.metrics.localHealth.read = () => this.health.score();
+    this.sweep = new Sweep(s, {
+      check: (peer) => void this.check(peer),
+      probe: (peer, endpoint) => void this.probe(peer, endpoint),
+      forget: (peer) => hooks.forget(peer),
+    });
   }
 
   start(): void {
@@ -51,7 +49,8 @@ export class Liveness {
     this.timer = this.s.c.clock.setTimeout(() => {
       this.health.timerFired(due);
       if (!this.s.running()) return;
-      this.sweep();
+      this.hooks.admitWaiting();
+      this.sweep.tick();
       this.start();
     }, this.s.cfg.livenessPeriodMs / 2); // twice a period: few wakeups
     this.timer.unref?.();
@@ -63,39 +62,11 @@ export class Liveness {
 
   /** The peer was heard now, at its believed endpoint. */
   heard(peer: Peer): void {
+    const reset = peer.verified && peer.probeFailures > 0;
     peer.lastHeard = this.s.c.clock.monotonic();
     if (peer.verified) peer.probeFailures = 0; // an unsigned datagram is no answer: a made-up name's backoff stays
+    this.sweep.heard(peer, reset);
     this.s.c.directory.touch(peer.name, peer.endpoint.address, peer.endpoint.port);
-  }
-
-  sweep(): void {
-    this.hooks.admitWaiting();
-    const now = this.s.c.clock.monotonic();
-    const ring = this.ring();
-    const monitorSince = new Map<string, number>();
-    for (const peer of [...this.s.peers.values()]) {
-      const state = this.s.c.directory.held(peer.name)?.state;
-      const silence = now - peer.lastHeard;
-      if (state === 'alive') {
-        const period = this.periodOf(peer, ring);
-        // A new monitor counts its subject's silence from when it became its monitor, not from a multicast
-        // heard seconds ago: the subject's unicast heartbeats to it start only when its own ring moves too.
-        let judged = silence;
-        if (period < (intervalOf(this.s, peer) ?? 0)) {
-          const since = this.monitorSince.get(peer.name) ?? now;
-          monitorSince.set(peer.name, since);
-          judged = Math.min(silence, now - since);
-        }
-        const gap = peer.verified ? this.s.cfg.livenessPeriodMs : this.reprobeMs(peer);
-        if (judged >= this.s.cfg.probeAfterPeriods * period && now - peer.probedAt >= gap) void this.check(peer);
-      } else if (silence >= (peer.verified ? this.s.cfg.forgetAfterMs : SYNC_LIMITS.forgetUnverifiedMs)) {
-        this.hooks.forget(peer);
-      } else if (state === 'lost' && now - peer.probedAt >= this.reprobeMs(peer) && this.asksAgain(peer)) {
-        // Nothing else may ever say it is back (mDNS repeats nothing unchanged): ask it, a little less often.
-        void this.probe(peer, peer.endpoint);
-      }
-    }
-    this.monitorSince = monitorSince;
   }
 
   /**
@@ -130,55 +101,9 @@ export class Liveness {
     this.askAround(peer);
   }
 
-  /**
-   * The period a peer's silence is judged in. A peer whose multicast interval is longer than the liveness
-   * period sends a unicast heartbeat each period to its monitors, which judge it as before; any other
-   * agent hears it only every interval and counts on the monitors' notice to learn of a crash. Its own
-   * judgement is the backstop, in periods of BACKSTOP_INTERVALS intervals: probed after 5 intervals of
-   * silence, lost after 7. Shorter made every agent probe random hosts at 30 % loss (5 multicast
-   * heartbeats in a row lost is 0.24 %; 3 was 2.7 %, 0.8 probes a second per agent at 60 agents): TCP
-   * connections to hosts it otherwise never talks to, each a neighbour (ARP) entry.
-   */
-  private periodOf(peer: Peer, ring: Ring | undefined): number {
-    const period = this.s.cfg.livenessPeriodMs;
-    const interval = intervalOf(this.s, peer) ?? 0;
-    return interval <= period || ring?.watches(this.s.cfg.name, peer.name) ? period : BACKSTOP_INTERVALS * interval;
-  }
-
-  /** The ring of alive members, when some peer's interval needs it (a small site never builds one). */
-  private ring(): Ring | undefined {
-    const period = this.s.cfg.livenessPeriodMs;
-    for (const p of this.s.peers.values())
-      if ((intervalOf(this.s, p) ?? 0) > period && isMember(this.s, p)) return aliveRing(this.s);
-    return undefined;
-  }
-
   /** A peer lost by this agent's own check, that the others hear only rarely: a notice tells them. */
   private noticeIfRare(peer: Peer): void {
     if ((intervalOf(this.s, peer) ?? 0) > this.s.cfg.livenessPeriodMs) this.hooks.noticeLost(peer);
-  }
-
-  /**
-   * Whether this agent probes a lost peer again. A stretched one only if this agent was its monitor when
-   * it was lost (at most FORMER_SUBJECTS of them): its stretched heartbeat announces its return to everyone
-   * else. When every agent probed every lost one, 500 hosts of 1,000 powered off made each agent probe 500
-   * dead hosts, each probe an ARP broadcast, churning the neighbour table the ring keeps small. With mDNS
-   * alone, or a peer heard every period, nothing changes: nothing else may say it is back, or it is cheap.
-   */
-  private asksAgain(peer: Peer): boolean {
-    if (!this.s.c.transport || (intervalOf(this.s, peer) ?? 0) <= this.s.cfg.livenessPeriodMs) return true;
-    return this.formerSubjects.has(peer.name);
-  }
-
-  /** 2, then 4 periods between probes of a lost peer: a return is noticed within 40 s even with mDNS alone. */
-  private reprobeMs(peer: Peer): number {
-    const backoff = this.s.cfg.livenessPeriodMs * (peer.probeFailures > 1 ? 4 : 2);
-    // On a large site every agent would probe every lost one every 4 s: one ARP broadcast each to a dead
-    // host. Its stretched heartbeat says it is back anyway, so once per interval is enough.
-    // One that never answered (a made-up name in unsigned datagrams at a third party's address, each of
-    // which revived it) was asked twice per datagram by every agent: 2 s, doubling to a minute, instead.
-    const never = peer.verified ? 0 : Math.min(1000 * 2 ** peer.probeFailures, SYNC_LIMITS.unverifiedRetryMaxMs);
-    return Math.max(backoff, 1.5 * (intervalOf(this.s, peer) ?? 0), never);
   }
 
   /**
@@ -243,6 +168,7 @@ export class Liveness {
       return 'no-answer';
     } finally {
       peer.probing = false;
+      this.sweep.mark(peer); // a settled probe: its back-off, its state or its endpoint may have moved
     }
   }
 
@@ -285,11 +211,7 @@ export class Liveness {
 
   lose(peer: Peer, why: string): void {
     if (this.s.c.directory.held(peer.name)?.state !== 'alive') return;
-    this.formerSubjects.delete(peer.name);
-    if (this.monitorSince.has(peer.name)) this.formerSubjects.add(peer.name);
-    // Oldest first out: a bound on the dead hosts this agent keeps probing (each an ARP entry).
-    for (const name of this.formerSubjects)
-      if (this.formerSubjects.size > FORMER_SUBJECTS) this.formerSubjects.delete(name);
+    this.sweep.lost(peer.name);
     peer.quiet = undefined; // its next heartbeat takes the whole path: a return is looked at afresh
     this.s.c.directory.markLost(peer.name);
     this.s.c.logger.warn({ agent: peer.name, why }, 'agent lost');

@@ -54,6 +54,16 @@ export class Ring {
     return out;
   }
 
+  /** The agents `name` watches: the ones before it on the ring. */
+  subjectsOf(name: string, k = MONITORS): string[] {
+    const j = this.index.get(name);
+    if (j === undefined) return [];
+    const n = this.order.length;
+    const out: string[] = [];
+    for (let step = 1; step <= Math.min(k, n - 1); step++) out.push(this.order[(j - step + n) % n]);
+    return out;
+  }
+
   /** Whether `monitor` is one of the agents that watch `subject`. */
   watches(monitor: string, subject: string, k = MONITORS): boolean {
     const i = this.index.get(subject);

@@ -1,4 +1,4 @@
-import { isLoopbackAddress } from '../security/loopback.js';
+import { isLoopbackSource } from '../security/loopback.js';
 import type { Clock } from '../util/clock.js';
 import { TokenBuckets } from '../util/token-bucket.js';
 import type { DatagramHandler, DatagramTransport, Endpoint } from './transport.js';
@@ -31,7 +31,7 @@ export class SourceLimitedTransport implements DatagramTransport {
   start(onMessage: DatagramHandler): Promise<{ address: string }> {
     // Unicast and multicast from one address share its bucket: a flood gains nothing by switching.
     return this.inner.start((data, from, kind) => {
-      if (isLoopbackAddress(from.address) || this.buckets.take(from.address)) onMessage(data, from, kind);
+      if (isLoopbackSource(from.address) || this.buckets.take(from.address)) onMessage(data, from, kind);
       else this.onDropped(from);
     });
   }
