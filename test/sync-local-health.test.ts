@@ -13,9 +13,9 @@ test('a healthy prober keeps its deadlines; a late loop stretches them, bounded,
   const health = new LocalHealth(clock, PERIOD);
   health.timerFired(clock.monotonic() - 30); // ordinary jitter
   assert.is(health.stretch(PERIOD), PERIOD);
-  health.timerFired(clock.monotonic() - 2600); // a timer 2.6 s late: five half-periods
-  assert.is(health.score(), 5);
-  assert.is(health.stretch(PERIOD), 6 * PERIOD, 'long enough to read an answer that waited 2.6 s');
+  health.timerFired(clock.monotonic() - 1200); // a timer 1.2 s late: two half-periods, but three turns are 3.6 s
+  assert.is(health.score(), 3);
+  assert.is(health.stretch(PERIOD), 4 * PERIOD, 'long enough for the three turns of the loop a probe needs');
   health.timerFired(clock.monotonic() - 60_000);
   assert.is(health.stretch(PERIOD), MAX_HEALTH_MULTIPLIER * PERIOD, 'Lifeguard bound: ×8');
   await clock.advance(11 * PERIOD);
@@ -42,16 +42,27 @@ test('unanswered probes: the network’s while the loop is on time; beside a lit
   assert.is(health.score(), 0, '4 of 16 unanswered: a quarter, no stretch');
 });
 
-test('a timeout is excused when its deadline fired over a period late, or the loop’s turns outlast it', async () => {
+test('a timeout is excused when the loop ran no timer through most of the probe, and only then', async () => {
   const clock = new FakeClock();
   const health = new LocalHealth(clock, PERIOD);
   await clock.advance(5000);
   assert.not.ok(health.timedOut(clock.monotonic() - 200, PERIOD), 'fired 200 ms late: the answer was not there');
-  assert.ok(health.timedOut(clock.monotonic() - 1500, 6 * PERIOD), 'fired 1.5 s late: the answer may have sat unread');
-  assert.is(health.score(), 3, 'and the lateness counts as lag');
+  assert.ok(
+    health.timedOut(clock.monotonic() - 1500, PERIOD),
+    'a 1 s probe fired 1.5 s late: the answer may have sat unread',
+  );
+  assert.is(health.score(), 4, 'and the lateness counts as lag: three turns of 1.5 s fit in ×5');
   await clock.advance(5000);
-  assert.ok(health.timedOut(clock.monotonic() - 100, 4 * PERIOD), 'on time, but turns of 1.5 s: 3 of them outlast 4 s');
-  assert.not.ok(health.timedOut(clock.monotonic() - 100, 6 * PERIOD), 'and not 6 s');
+  assert.not.ok(health.timedOut(clock.monotonic() - 100, 4 * PERIOD), 'a spike before the probe excuses nothing');
+  for (let i = 0; i < 3; i++) {
+    health.timerFired(clock.monotonic() - 1400); // turns of 1.5 s back to back while the probe was under way
+    await clock.advance(1500);
+  }
+  assert.ok(health.timedOut(clock.monotonic() - 100, 4 * PERIOD), 'turns of 1.5 s through a 4 s probe');
+  await clock.advance(11 * PERIOD);
+  health.timerFired(clock.monotonic() - 2500);
+  await clock.advance(3500);
+  assert.not.ok(health.timedOut(clock.monotonic() - 100, 6 * PERIOD), 'one 2.5 s stall in a 6 s probe: free 3.5 s');
 });
 
 test('herald_local_health is exposed and reads the agent’s score', () => {
@@ -61,18 +72,26 @@ test('herald_local_health is exposed and reads the agent’s score', () => {
   assert.match(metrics.registry.render(), /^herald_local_health 4$/m);
 });
 
+/** Eight agents on multicast. */
+const agents = Array.from({ length: 8 }, (_, i) => ({
+  name: `agent-${i}`,
+  mode: 'multicast' as const,
+  devices: 'small' as const,
+  joinAt: 0,
+}));
+
+/** When `viewer` logged agent-7 lost, in seconds of the run. */
+const lostAt = (trace: string[], viewer: string): number[] =>
+  trace
+    .filter((l) => l.includes(`[${viewer}]`) && l.endsWith(')') && / agent-7 lost /.test(l))
+    .map((l) => Number(/^\s*([\d.]+)s/.exec(l)![1]));
+
 /**
  * Eight agents; agent-0's event loop is busy in turns of 2.5 s for 20 s (what 200 agents in four processes
  * on two cores did in the bench), and agent-7 crashes in the middle. Without local health agent-0 lost all
  * six live peers: its probes' deadlines (1 and 2 s) ran before it read their answers.
  */
 test('simulator: a lagging agent loses no live peer, and still loses a crashed one', async () => {
-  const agents = Array.from({ length: 8 }, (_, i) => ({
-    name: `agent-${i}`,
-    mode: 'multicast' as const,
-    devices: 'small' as const,
-    joinAt: 0,
-  }));
   const scenario: Scenario = {
     seed: 1,
     heartbeatMs: 1000,
@@ -91,6 +110,54 @@ test('simulator: a lagging agent loses no live peer, and still loses a crashed o
   assert.match(lost[0], /agent-7 lost/);
   const at = Number(/^\s*([\d.]+)s/.exec(lost[0])![1]);
   assert.ok(at <= 15 + 2.5 + 2 * 2.5 + 0.5, `the crash lost by the lagging agent at ${at} s (a refusal read late)`);
+});
+
+/**
+ * agent-7 vanishes at 12 s (a partition: every probe of it times out, none is refused) while agent-0's loop
+ * stalls `stallMs` every `everyMs`: when each of agent-0 and an on-time agent lost it, in seconds.
+ */
+async function vanishedSeenLagging(seed: number, stallMs: number, everyMs: number, endMs: number) {
+  const result = await runScenario(
+    {
+      seed,
+      heartbeatMs: 1000,
+      agents,
+      faultMs: endMs,
+      quietMs: 10_000,
+      faults: [
+        { at: 5000, until: endMs, kind: 'lag', to: 'agent-0', stallMs, everyMs },
+        { at: 12_000, until: endMs, kind: 'partition', side: ['agent-7'] },
+      ],
+    },
+    true,
+  );
+  return { onTime: lostAt(result.trace!, 'agent-1'), lagging: lostAt(result.trace!, 'agent-0') };
+}
+
+/**
+ * Attack (s5): seen by an agent whose loop turns take 450 ms. That lag stretched nothing (under half a
+ * period), yet three such turns outlast the 1 s deadline, so every timeout was excused as `lagged`: the peer
+ * stayed alive to the lagging agent as long as the lag lasted (28 s here), while the others lost it in 5 s.
+ * The stretch now reaches the deadline the excuse asks for: lost at 20.75 s.
+ */
+test('simulator: a loop of 450 ms turns still loses a vanished peer', async () => {
+  const { onTime, lagging } = await vanishedSeenLagging(2, 450, 450, 40_000);
+  assert.ok(onTime.length > 0 && onTime[0] < 20, `an on-time agent loses it in seconds: ${onTime.join(', ')}`);
+  assert.ok(lagging.length > 0, 'the lagging agent never lost the vanished peer');
+  assert.ok(lagging[0] < 12 + 3 * 8, `the lagging agent lost it at ${lagging[0]} s`);
+});
+
+/**
+ * Attack (s5): seen by an agent whose loop stalls 3 s every 9 s (a burst of work, or a flood of datagrams):
+ * past ×8, three turns as late as the worst remembered outlast any deadline, and a confirming probe's
+ * deadline that fell in a stall fired over a period late, so every timeout was excused (58 s here, no end).
+ * Now only a probe whose own time was mostly stalled is: lost at 44 s (its probes' ×8 deadlines, 8 + 16 s).
+ */
+test('simulator: a loop that stalls 3 s every 9 s still loses a vanished peer', async () => {
+  const { onTime, lagging } = await vanishedSeenLagging(3, 3000, 9000, 70_000);
+  assert.ok(onTime.length > 0, 'an on-time agent loses it');
+  assert.ok(lagging.length > 0, 'the lagging agent never lost the vanished peer');
+  assert.ok(lagging[0] < 12 + 3 * 8 + 9, `the lagging agent lost it at ${lagging[0]} s`);
 });
 
 test.run();

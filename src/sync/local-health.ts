@@ -68,7 +68,10 @@ export class LocalHealth {
    */
   score(): number {
     const worst = this.worstLag();
-    const fromLag = Math.floor(worst / (this.periodMs / 2));
+    // Also long enough for a one-period probe's turns of the loop: turns of a third of a period stretched
+    // nothing, and each timeout was then excused (timedOut), so a vanished peer was never lost.
+    const fromTurns = Math.ceil((TURNS_PER_PROBE * worst) / this.periodMs) - 1;
+    const fromLag = Math.min(MAX_HEALTH_MULTIPLIER - 1, Math.max(Math.floor(worst / (this.periodMs / 2)), fromTurns));
     if (worst < FAILURES_NEED_LAG * this.periodMs) return fromLag;
     const failed = this.outcomes.filter(Boolean).length;
     const share = failed / Math.max(this.outcomes.length, MIN_OUTCOMES);
@@ -79,11 +82,24 @@ export class LocalHealth {
   }
 
   /** The worst lateness of this agent's timers remembered. */
-  private worstLag(): number {
-    const since = this.clock.monotonic() - LAG_MEMORY_PERIODS * this.periodMs;
+  private worstLag(since = this.clock.monotonic() - LAG_MEMORY_PERIODS * this.periodMs): number {
     let worst = 0;
     for (const l of this.lags) if (l.at >= since) worst = Math.max(worst, l.ms);
     return worst;
+  }
+
+  /** How long since `since` this agent's loop ran none of its timers: the union of their latenesses. */
+  private busyMs(since: number): number {
+    const spans = this.lags.filter((l) => l.at > since).map((l) => [Math.max(since, l.at - l.ms), l.at]);
+    spans.sort((a, b) => a[0] - b[0]);
+    let busy = 0;
+    let covered = since;
+    for (const [from, to] of spans) {
+      if (to <= covered) continue;
+      busy += to - Math.max(covered, from);
+      covered = to;
+    }
+    return busy;
   }
 
   /** Lifeguard's scaled timeout: `ms` × (score + 1). */
@@ -93,12 +109,16 @@ export class LocalHealth {
 
   /**
    * A probe's deadline of `deadlineMs`, due at `due`, ran out now. Whether this agent's own lag may explain
-   * the timeout: its loop was busy past the deadline by more than a period, so the answer may have sat
-   * unread while the deadline's timer ran first (Node runs due timers before it reads sockets); or its
-   * loop's turns are so long that the probe's few turns outlast the deadline.
+   * the timeout: while the probe was under way its loop ran none of its timers for more than half the
+   * time, in turns so long that the few a probe needs (TURNS_PER_PROBE) outlast its deadline, so the answer
+   * may have sat unread while the deadline's timer ran first (Node runs due timers before it reads sockets).
+   * Judged on that probe's own time only: a deadline fired over a period late, or the worst turn of the last
+   * ten periods outlasting a third of it, excused every timeout while a 3 s stall came every 9 s (a vanished
+   * peer was never lost), though the loop had been free most of the probe.
    */
   timedOut(due: number, deadlineMs: number): boolean {
     this.timerFired(due);
-    return this.clock.monotonic() - due > this.periodMs || TURNS_PER_PROBE * this.worstLag() > deadlineMs;
+    const since = due - deadlineMs;
+    return this.busyMs(since) > deadlineMs / 2 && TURNS_PER_PROBE * this.worstLag(since) > deadlineMs;
   }
 }
