@@ -60,6 +60,15 @@ export class Liveness {
     this.s.c.clock.clearTimeout(this.timer);
   }
 
+  /**
+   * A reporter this agent does not listen to now named the peer lost (open sites: its name may be forged):
+   * no probe, but its silence is judged sooner a while (Sweep, NOTICED_INTERVALS).
+   */
+  noticed(peer: Peer): void {
+    peer.noticedAt = this.s.c.clock.monotonic();
+    this.sweep.mark(peer);
+  }
+
   /** The peer was heard now, at its believed endpoint. */
   heard(peer: Peer): void {
     const reset = peer.verified && peer.probeFailures > 0;

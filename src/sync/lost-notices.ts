@@ -42,7 +42,7 @@ export class LostNotices {
     // is listened to, and only about an agent it watches on the ring, as the monitors who send notices do.
     const open = !this.parts.keyed;
     if (open && !(reporter.verified && reporter.endpoint.address === from.address)) return counted('ignored');
-    if (open && this.distrust.distrusted(reporter.name)) return counted('distrusted');
+    if (open && this.distrust.distrusted(reporter.name)) return this.distrusted(reporter, hints, aliveRing(this.s));
     const ring = open ? aliveRing(this.s) : undefined;
     for (const hint of hints) {
       if (hint.nameHash === this.selfHash) {
@@ -77,6 +77,16 @@ export class LostNotices {
         counted('probed');
       } else counted('ignored');
     }
+  }
+
+  /** A distrusted reporter's notice: no probe, but the silence of the alive agents it watches is judged sooner. */
+  private distrusted(reporter: Peer, hints: readonly Hint[], ring: ReturnType<typeof aliveRing>): void {
+    for (const hint of hints) {
+      const peer = this.s.peers.byHash(hint.nameHash);
+      if (peer && peer !== reporter && this.s.c.directory.held(peer.name)?.state === 'alive')
+        if (ring.watches(reporter.name, peer.name)) this.parts.liveness.noticed(peer);
+    }
+    this.s.c.metrics.lostNotices.inc({ result: 'distrusted' });
   }
 
   /**

@@ -39,6 +39,8 @@ export interface Peer {
   secondHand?: boolean;
   /** When its endpoint last refuted a newer life an unsigned message named (ProvisionalLives). */
   refutedAt?: number;
+  /** When a distrusted reporter last named it lost (open sites): its backstop is shortened a while (Sweep). */
+  noticedAt?: number;
 }
 
 /**

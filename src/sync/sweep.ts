@@ -8,6 +8,17 @@ import type { SyncContext } from './sync-context.js';
 /** A stretched peer's silence is judged by non-monitors in periods of this many of its intervals. */
 export const BACKSTOP_INTERVALS = 2;
 
+/**
+ * A stretched peer named lost by a distrusted reporter is probed after this many of its intervals of silence,
+ * not the backstop's 5, for NOTICED_FOR_INTERVALS after the notice. On an open site anyone can send a notice
+ * in a monitor's name from its address: repeated each second, it kept the subject's monitors distrusted, and
+ * their true notice of its crash went unheard (40 agents: lost everywhere after 8.5 s, not 2.4 s). Two
+ * intervals is one heartbeat missed (its waits are 0.5-1.5 intervals), so a live subject named falsely is
+ * probed only by an agent that missed one of its heartbeats, not by every agent at each forged notice.
+ */
+export const NOTICED_INTERVALS = 2;
+const NOTICED_FOR_INTERVALS = 10;
+
 /** The most lost agents one agent keeps probing again on a stretched site: twice its monitors' subjects. */
 export const FORMER_SUBJECTS = 2 * MONITORS;
 
@@ -164,7 +175,10 @@ export class Sweep {
     const probed = peer.probedAt + (peer.verified ? period : this.reprobeMs(peer));
     const watched = interval > period && ring().watches(this.s.cfg.name, peer.name);
     if (!watched) this.monitorSince.delete(peer.name);
-    if (interval > period && !watched) return { rest: probed, intervals: probeAfter * BACKSTOP_INTERVALS };
+    if (interval > period && !watched) {
+      const noticed = peer.noticedAt !== undefined && now - peer.noticedAt < NOTICED_FOR_INTERVALS * interval;
+      return { rest: probed, intervals: noticed ? NOTICED_INTERVALS : probeAfter * BACKSTOP_INTERVALS };
+    }
     if (!watched) return { rest: probed, silence: probeAfter * period };
     // A new monitor counts its subject's silence from when it became its monitor, not from a multicast
     // heard seconds ago: the subject's unicast heartbeats to it start only when its own ring moves too.

@@ -130,4 +130,50 @@ test("an honest monitor's one false notice costs it a few periods: its true noti
   }
 });
 
+/**
+ * Attack (s5): on an open site a UDP source is forged at no cost, so anyone can send a false notice under a
+ * monitor's name from its address. Repeated each second, it keeps every monitor of a subject distrusted (4,
+ * 16, then 60 periods at a time): the monitors' true notice of the subject's crash then goes unheard, and
+ * the others learn of it only from their backstop (5 of its stretched intervals of silence).
+ */
+test('forged notices in its monitors’ names do not keep a crash unheard', async () => {
+  const site = await openSite(1833);
+  try {
+    const subject = 'agent-5';
+    const monitors = await monitorsOf(site, subject);
+    const frame = monitors.map((m) => [site.agents.get(m)!.address, notices(site, m, [subject])[0]] as const);
+    const forge = () => frame.forEach(([from, d]) => site.network.inject(from, d));
+    const at = site.agents.get(subject)!.address;
+    let probes = 0;
+    site.network.onEvent = (e) => {
+      if (e.type === 'rpc' && e.route === 'hello' && e.to.startsWith(`${at}:`)) probes++;
+    };
+    for (let t = 0; t < 30_000; t += 1000) {
+      forge();
+      await site.clock.advance(1000);
+    }
+    site.network.onEvent = undefined;
+    // The distrust's rounds (at 0, 5 and 22 s), one per framed monitor; the sooner judged silence adds none
+    // while the subject's heartbeats come (228 before the fix and after).
+    assert.ok(
+      probes <= 3 * monitors.length * AGENTS,
+      `${probes} probes of the live ${subject} in 30 s of forged notices`,
+    );
+    await site.crash(subject);
+    const t0 = site.clock.monotonic();
+    const notLost = () => site.running().filter((a) => a.agent.directory.held(subject)?.state === 'alive');
+    while (notLost().length > 0 && site.clock.monotonic() - t0 < 60_000) {
+      forge();
+      await site.clock.advance(250);
+    }
+    const took = site.clock.monotonic() - t0;
+    console.log(
+      `  ${subject} (monitors ${monitors.join(', ')} framed: ${probes} probes in 30 s) lost everywhere ${took} ms after its crash`,
+    );
+    assert.ok(took <= 6000, `lost everywhere within 6 s (${took} ms; ${notLost().length} still hold it alive)`);
+  } finally {
+    await site.stopAll();
+  }
+});
+
 test.run();
