@@ -254,7 +254,7 @@ export class ClusterSync {
     if (msg.incarnation > peer.replica.incarnation) {
       if (!this.transitions.namedLife(peer, msg.incarnation, endpoint, arrival.datagram)) return undefined;
     } else if (peer.replica.left) {
-      this.c.metrics.announcementsIgnored.inc({ reason: 'after-goodbye' });
+      this.transitions.afterGoodbye(peer, msg.type, endpoint);
       return undefined;
     }
     // After a new life, so that its first datagram sets the mark its replays are judged by.
