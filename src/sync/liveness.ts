@@ -207,7 +207,8 @@ export class Liveness {
     peer.probing = true;
     const atEndpoint = sameEndpoint(endpoint, peer.endpoint);
     const life = peer.replica;
-    peer.probedAt = this.s.c.clock.monotonic();
+    // Probes elsewhere (a move said by mDNS, refused every 5 s) kept a dead peer's own endpoint unasked (3004057).
+    if (atEndpoint) peer.probedAt = this.s.c.clock.monotonic();
     try {
       const withPeers = !this.s.c.transport || signal === 'join' || ++peer.probes % SUMMARY_EVERY_PROBES === 0;
       const deadline = periods * this.s.cfg.livenessPeriodMs;
