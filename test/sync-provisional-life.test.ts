@@ -161,6 +161,23 @@ test('open: a goodbye forged from any address is undone once the agent speaks at
   }
 });
 
+test('open: a next version forged from another address is fetched from the agent, not applied', async () => {
+  const s = await openSite(2105);
+  try {
+    const victim = s.agents.get(VICTIM)!;
+    const delta = { version: 2, added: [device('made-up')], updated: [], removed: [] };
+    const forged = { type: MessageType.announce, site: 'sim', name: VICTIM, version: 2, peerPort: 7771, hints: [] };
+    s.network.inject('10.0.9.9', encodeMessage({ ...forged, incarnation: victim.incarnation, delta }).bytes);
+    await s.clock.advance(100);
+    for (const a of others(s)) assert.not.ok(a.agent.directory.device(VICTIM, 'made-up'), `${a.name}: not applied`);
+    await s.change(VICTIM, [device('d-2'), device('d-2b')]);
+    assert.ok((await untilAllHold(s, victim.incarnation, 'd-2b', 100)) >= 0, 'its real version 2 everywhere');
+    assert.ok(s.converged(), 'converged');
+  } finally {
+    await s.stopAll();
+  }
+});
+
 test("open, mDNS alone: a forged advert of a newer life at the agent's address is refuted; a restart is taken", async () => {
   const site = await MdnsSite.pair(5);
   try {

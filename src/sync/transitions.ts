@@ -101,11 +101,15 @@ export class Transitions {
     this.s.c.logger.info({ agent: peer.name, how }, 'agent left');
   }
 
-  /** A message of a life after its goodbye: ignored, and on an open site perhaps the sign of a forged goodbye. */
-  afterGoodbye(peer: Peer, type: MessageType, endpoint: Endpoint): void {
+  /**
+   * A message of a life after its goodbye: ignored (undefined: nothing of it is handled), and on an open site
+   * perhaps the sign of a forged goodbye.
+   */
+  afterGoodbye(peer: Peer, type: MessageType, endpoint: Endpoint): undefined {
     this.s.c.metrics.announcementsIgnored.inc({ reason: 'after-goodbye' });
     if (!this.parts.keyed && type !== MessageType.goodbye && sameEndpoint(endpoint, peer.endpoint))
       this.lives.afterGoodbye(peer);
+    return undefined;
   }
 
   /** A verified answer from the peer (a probe): its life, its version, and that it is there now. */
