@@ -22,6 +22,7 @@ export const GOODBYE_CHECK = 'goodbye-check';
  * nothing of the new one is written to the directory, and the first answer at the endpoint to a request made
  * in the new life (its catch-up, or a probe) confirms it or, naming an older life, refutes it. A restart
  * in place costs its devices one request's round trip (the catch-up that fetches them also confirms it).
+ * The end of a life an unsigned goodbye names is settled at the endpoint the same way (afterGoodbye).
  */
 export class ProvisionalLives {
   private readonly log: RateLimitedLog;
