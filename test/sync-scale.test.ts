@@ -2,7 +2,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { encodeMessage } from '../src/protocol/codec.js';
 import { fnv1a32, incarnationTag, MessageType } from '../src/protocol/messages.js';
-import { HeartbeatInterval, SITE_HEARTBEAT_BUDGET, UDP_IPV4_HEADERS } from '../src/sync/heartbeat-interval.js';
+import {
+  FULL_BUDGET_MEMBERS,
+  HeartbeatInterval,
+  SITE_HEARTBEAT_BUDGET,
+  UDP_IPV4_HEADERS,
+} from '../src/sync/heartbeat-interval.js';
 import { FORMER_SUBJECTS } from '../src/sync/liveness.js';
 import { MONITORS, Ring } from '../src/sync/ring.js';
 import { seededRandom } from '../src/util/random.js';
@@ -15,10 +20,14 @@ test('the heartbeat interval is the period up to ~20 agents, then grows with the
   for (let i = 0; i < 200; i++) interval.sized(32);
   assert.is(interval.meanMs(5), 1000, 'five hosts: as before');
   assert.is(interval.meanMs(20), 1000, '20 × 60 B a second on the wire is the budget');
-  assert.is(interval.meanMs(1000), 50_000, '1,000 agents: 50 s each, 20 heartbeats a second site-wide');
+  assert.is(interval.meanMs(300), 15_000, '300 agents: 15 s each, 20 heartbeats a second site-wide');
+  assert.is(interval.meanMs(1000), 166_667, '1,000 agents: the budget shrunk to 360 B/s, 6 heartbeats a second');
   assert.ok(interval.scaled(21) && !interval.scaled(20));
-  // Whatever the size, the site as a whole stays within the budget, counted on the wire.
-  for (const n of [50, 200, 1000]) assert.ok((n * 60 * 1000) / interval.meanMs(n) <= SITE_HEARTBEAT_BUDGET + 1);
+  // Whatever the size, the site as a whole stays within the budget, counted on the wire, shrinking past 300.
+  for (const n of [50, 200, 300, 500, 1000]) {
+    const budget = SITE_HEARTBEAT_BUDGET * Math.min(1, FULL_BUDGET_MEMBERS / n);
+    assert.ok((n * 60 * 1000) / interval.meanMs(n) <= budget + 1);
+  }
   const random = seededRandom(3);
   const factors = Array.from({ length: 1000 }, () => interval.factor(random, 1000));
   assert.ok(Math.min(...factors) >= 0.5 && Math.max(...factors) < 1.5, 'randomised over 0.5–1.5');

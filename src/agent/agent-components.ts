@@ -85,6 +85,8 @@ export interface AgentInit {
   livenessPeriodMs?: number;
   /** See ClusterSyncInit.heartbeatScaling: false only for the benchmark's fixed-interval baseline. */
   heartbeatScaling?: boolean;
+  /** See ClusterSyncInit.heartbeatBudget: tests only. */
+  heartbeatBudget?: number;
   /** The local API; null runs without one (benchmarks run many agents in one process). */
   api: { host: string; port: number } | null;
   /** A unix socket serving the API too; its file mode decides who may register. */

@@ -219,6 +219,7 @@ export class Agent {
         peerPort: this.peerPort,
         heartbeatMs: this.init.heartbeatMs,
         heartbeatScaling: this.init.heartbeatScaling,
+        heartbeatBudget: this.init.heartbeatBudget,
         livenessPeriodMs:
           this.init.livenessPeriodMs ??
           (this.c.transport ? undefined : (this.init.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) * MDNS_LIVENESS_FACTOR),

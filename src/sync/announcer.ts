@@ -45,7 +45,7 @@ export class Announcer {
     private readonly s: SyncContext,
     private readonly envelope: Envelope,
   ) {
-    this.interval = new HeartbeatInterval(s.cfg.heartbeatMs, s.cfg.heartbeatScaling);
+    this.interval = new HeartbeatInterval(s.cfg.heartbeatMs, s.cfg.heartbeatScaling, s.cfg.heartbeatBudget);
   }
 
   /** Tells the site who we are (with our whole set when it fits), then asks peers to say who they are. */
@@ -214,9 +214,13 @@ export class Announcer {
    */
   private heartbeatMonitors(): void {
     if (this.s.c.clock.monotonic() - this.multicastAt < this.s.cfg.livenessPeriodMs) return;
-    for (const name of aliveRing(this.s).monitorsOf(this.s.cfg.name)) {
-      const to = this.s.peers.get(name)?.datagram;
-      if (to) this.send(MessageType.heartbeat, { to });
-    }
+    const monitors = aliveRing(this.s)
+      .monitorsOf(this.s.cfg.name)
+      .flatMap((name) => this.s.peers.get(name)?.datagram ?? []);
+    if (monitors.length === 0) return;
+    // The ring's hints: a host that missed an announcement hears of it from its 2 subjects whatever the site's
+    // multicast rate (docs/protocol.md, "Scale").
+    const hints = this.s.hints.forRound();
+    for (const to of monitors) this.send(MessageType.heartbeat, { to, hints });
   }
 }

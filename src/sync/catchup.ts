@@ -199,7 +199,7 @@ export class Catchup {
       });
       return;
     }
-    if (result === 'applied') this.s.hints.note(peer.name, r.incarnation, r.heldVersion());
+    if (result === 'applied') this.s.hints.note(peer.name, r.incarnation, r.heldVersion(), before > 0);
     // The origin is authoritative: what it holds now is the target, even below a hint we were given.
     if (fromOrigin) {
       r.target = changes.version;

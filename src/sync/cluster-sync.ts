@@ -104,14 +104,9 @@ export class ClusterSync {
     this.announcer = new Announcer(this.s, this.envelope);
     this.notices = new LostNotices(this.s, { liveness: this.liveness, announcer: this.announcer, keyed: this.keyed });
     this.hot = datagramCounters(c.metrics);
-    this.claims = new NameClaims(
-      c,
-      { name: this.cfg.name, incarnation: this.cfg.incarnation },
-      {
-        peerMs: this.cfg.lostAfterPeriods * this.cfg.heartbeatMs,
-        selfMs: this.cfg.lostAfterPeriods * this.cfg.livenessPeriodMs,
-      },
-    );
+    const lost = this.cfg.lostAfterPeriods;
+    const claimMs = { peerMs: lost * this.cfg.heartbeatMs, selfMs: lost * this.cfg.livenessPeriodMs };
+    this.claims = new NameClaims(c, { name: this.cfg.name, incarnation: this.cfg.incarnation }, claimMs);
   }
 
   async start(): Promise<void> {
@@ -284,7 +279,8 @@ export class ClusterSync {
     if (!peer.verified || (!this.keyed && from.address !== peer.endpoint.address))
       return this.catchup.want(peer, msg.version, 'unverified');
     const result = peer.replica.apply(msg.delta, this.cfg.reorderGraceMs);
-    if (result === 'applied') this.hints.note(peer.name, peer.replica.incarnation, peer.replica.heldVersion());
+    if (result === 'applied')
+      this.hints.note(peer.name, peer.replica.incarnation, peer.replica.heldVersion(), msg.delta.version > 1);
     else if (result === 'stale') this.c.metrics.announcementsIgnored.inc({ reason: 'held' });
     else if (result === 'refused') this.s.bounds.hit('devices-held', { agent: peer.name });
     this.catchup.want(peer, msg.version, 'announce-gap');

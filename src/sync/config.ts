@@ -1,3 +1,5 @@
+import { SITE_HEARTBEAT_BUDGET } from './heartbeat-interval.js';
+
 /** The heartbeat period when none is configured: a lost last announcement is noticed within about this. */
 export const DEFAULT_HEARTBEAT_MS = 1000;
 
@@ -26,6 +28,11 @@ export interface ClusterSyncInit {
    * agent multicasts a heartbeat each heartbeatMs, no monitors): a baseline for the benchmark only.
    */
   heartbeatScaling?: boolean;
+  /**
+   * The site's multicast heartbeat budget on the wire, B/s (SITE_HEARTBEAT_BUDGET). Tests lower it to give
+   * a site of 100 agents the rare heartbeats of one of 1,000 (docs/protocol.md, "Scale").
+   */
+  heartbeatBudget?: number;
 }
 
 export type SyncConfig = Required<ClusterSyncInit>;
@@ -44,6 +51,7 @@ export function syncDefaults(init: ClusterSyncInit): SyncConfig {
     reorderGraceMs: init.reorderGraceMs ?? 25, // a datagram overtaken by the next one usually arrives within this
     livenessPeriodMs: init.livenessPeriodMs ?? heartbeatMs,
     heartbeatScaling: init.heartbeatScaling ?? true,
+    heartbeatBudget: init.heartbeatBudget ?? SITE_HEARTBEAT_BUDGET,
   };
 }
 

@@ -2,11 +2,18 @@ import { jitter, type Random } from '../util/random.js';
 
 /**
  * Bytes a second of heartbeats the whole site may multicast, on the wire: RTCP's fixed share of the
- * session bandwidth (RFC 3550 §6.2). About 20 heartbeats a second whatever the site's size, so a missed
- * change is still hinted within a fraction of a second; with mDNS's idle traffic beside it a segment of
- * 1,000 agents stays within 2 kB/s of multicast.
+ * session bandwidth (RFC 3550 §6.2). About 20 heartbeats a second up to 300 agents, so a missed change is
+ * hinted within a fraction of a second; with mDNS's idle traffic beside it a segment stays within 2 kB/s of
+ * multicast.
  */
 export const SITE_HEARTBEAT_BUDGET = 1200;
+/**
+ * Past this many members the budget shrinks as FULL_BUDGET_MEMBERS / members (1,200 B/s up to 300 agents,
+ * 720 at 500, 360 at 1,000): every agent hears the whole site's multicast, and the goal at 1,000 is 300 B/s
+ * received per agent. A missed change is then hinted mostly by the ring's unicast rounds (hints.ts), whose
+ * rate does not depend on the multicast's.
+ */
+export const FULL_BUDGET_MEMBERS = 300;
 /**
  * What a datagram costs on the segment beyond its payload (UDP 8 + IPv4 20): RTCP's avg_rtcp_size counts
  * them too (§6.3.3), and a 25-byte heartbeat is half headers, so a payload budget would let the wire
@@ -19,7 +26,8 @@ const INITIAL_MEAN_SIZE = 60;
 const SIZE_GAIN = 1 / 16;
 
 /**
- * The multicast heartbeat interval of this agent: max(period, members × mean heartbeat size / budget),
+ * The multicast heartbeat interval of this agent: max(period, members × mean heartbeat size / budget), the
+ * budget shrunk past FULL_BUDGET_MEMBERS,
  * RTCP's deterministic interval (RFC 3550 §6.3.1) with the configured period as its minimum. Up to
  * budget × period / size agents (20 with 60-byte heartbeats on the wire and 1 s) it is the period, as before, drawn
  * with the same ±20 % jitter; past it, each wait is drawn uniformly in 0.5–1.5 × the interval
@@ -43,7 +51,8 @@ export class HeartbeatInterval {
   /** The mean interval with `members` agents alive on the site, this one included. */
   meanMs(members: number): number {
     if (!this.scaling) return this.periodMs;
-    return Math.max(this.periodMs, Math.round(((members * this.meanSize) / this.budget) * 1000));
+    const budget = this.budget * Math.min(1, FULL_BUDGET_MEMBERS / members);
+    return Math.max(this.periodMs, Math.round(((members * this.meanSize) / budget) * 1000));
   }
 
   /** Whether the site's size stretched the interval past the configured period. */

@@ -9,10 +9,9 @@ import type { SyncContext } from './sync-context.js';
 export const BACKSTOP_INTERVALS = 2;
 
 /**
- * One probe in this many asks for the peer's summary, besides the join probe and an explicit ask. The
- * summary names every alive agent (~90 B each: 18 kB at 200 agents); riding on every first probe of a
- * peer, it made each notice, ring move or lag-driven probe cost a summary, and `learn` then probed
- * every agent it named that this one held lost: a feedback loop under load.
+ * One probe in this many asks for the peer's summary (~90 B an agent), besides the join probe and an explicit
+ * ask, on a small site only (interval = period): on a stretched one a monitor's liveness probes asked an 86 kB
+ * summary at 1,000 agents (1.1 kB/s received in an idle minute); missed changes come by the ring's hints there.
  */
 export const SUMMARY_EVERY_PROBES = 16;
 
@@ -209,7 +208,8 @@ export class Liveness {
     // Probes elsewhere (a move said by mDNS, refused every 5 s) kept a dead peer's own endpoint unasked (3004057).
     if (atEndpoint) peer.probedAt = this.s.c.clock.monotonic();
     try {
-      const withPeers = !this.s.c.transport || signal === 'join' || ++peer.probes % SUMMARY_EVERY_PROBES === 0;
+      const periodic = this.s.siteIntervalMs() === undefined && ++peer.probes % SUMMARY_EVERY_PROBES === 0;
+      const withPeers = !this.s.c.transport || signal === 'join' || periodic;
       const deadline = periods * this.s.cfg.livenessPeriodMs;
       const hello = await this.s.c.peers.hello(endpoint, deadline, withPeers, this.s.self);
       if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return 'stale';

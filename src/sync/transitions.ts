@@ -97,7 +97,7 @@ export class Transitions {
     if (peer.replica.previous) return this.s.c.metrics.announcementsIgnored.inc({ reason: 'unconfirmed-life' });
     if (!peer.replica.goodbye()) return;
     peer.quiet = undefined;
-    if (repeat) this.s.hints.note(peer.name, peer.replica.incarnation, LEFT);
+    if (repeat) this.s.hints.note(peer.name, peer.replica.incarnation, LEFT, true);
     this.s.c.logger.info({ agent: peer.name, how }, 'agent left');
   }
 

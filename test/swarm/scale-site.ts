@@ -12,8 +12,8 @@ export function scaleDevices(name: string, count: number, round: number): Device
 }
 
 /** Settings of the protocol under test: `heartbeatScaling: false` is today's protocol (issue 18's contract). */
-function protocolInit(protocol: ScaleProtocol): Partial<AgentInit> {
-  return protocol === 'baseline' ? { heartbeatScaling: false } : {};
+function protocolInit(protocol: ScaleProtocol, init: Partial<AgentInit>): Partial<AgentInit> {
+  return protocol === 'baseline' ? { heartbeatScaling: false, ...init } : init;
 }
 
 /**
@@ -36,6 +36,8 @@ export class ScaleSite {
     seed: number,
     readonly protocol: ScaleProtocol,
     readonly devicesPerAgent: number,
+    /** Settings of every agent beyond the protocol's (a test's forced heartbeat budget). */
+    private readonly init: Partial<AgentInit> = {},
   ) {
     const wrap = {
       transport: (...a: Parameters<CostMeter['transport']>) => this.meter.transport(...a),
@@ -65,7 +67,7 @@ export class ScaleSite {
   async start(name: string, index: number): Promise<void> {
     const sim = await this.sim.start(name, scaleDevices(name, this.devicesPerAgent, 0), {
       address: `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}`,
-      init: protocolInit(this.protocol),
+      init: protocolInit(this.protocol, this.init),
     });
     this.names.push(name);
     this.live.add(name);
