@@ -131,6 +131,53 @@ test("open: an old life's answer in flight across a real restart in place does n
   }
 });
 
+test('open: a goodbye forged from any address is undone once the agent speaks at its endpoint after it', async () => {
+  const s = await openSite(2104);
+  try {
+    const victim = s.agents.get(VICTIM)!;
+    const goodbye = encodeMessage({
+      type: MessageType.goodbye,
+      site: 'sim',
+      name: VICTIM,
+      incarnation: victim.incarnation,
+      version: 1,
+      peerPort: 7771,
+      hints: [],
+    }).bytes;
+    s.network.inject('10.0.9.9', goodbye);
+    await s.clock.advance(100);
+    const left = others(s).filter((a) => a.agent.directory.held(VICTIM)?.state === 'left');
+    assert.is(left.length, 4, 'the forged goodbye was heard (an open site believes a goodbye at once)');
+    await s.clock.advance(5000);
+    for (const a of others(s)) assert.is(a.agent.directory.held(VICTIM)?.state, 'alive', `${a.name}: alive again`);
+    await s.change(VICTIM, [device('d-2'), device('d-2b')]);
+    assert.ok((await untilAllHold(s, victim.incarnation, 'd-2b', 100)) >= 0, 'its change everywhere');
+    // A real goodbye stays: nothing speaks at the endpoint after it.
+    await s.stop(VICTIM);
+    await s.clock.advance(10_000);
+    for (const a of others(s)) assert.is(a.agent.directory.held(VICTIM)?.state, 'left', `${a.name}: left`);
+  } finally {
+    await s.stopAll();
+  }
+});
+
+test('open: a next version forged from another address is fetched from the agent, not applied', async () => {
+  const s = await openSite(2105);
+  try {
+    const victim = s.agents.get(VICTIM)!;
+    const delta = { version: 2, added: [device('made-up')], updated: [], removed: [] };
+    const forged = { type: MessageType.announce, site: 'sim', name: VICTIM, version: 2, peerPort: 7771, hints: [] };
+    s.network.inject('10.0.9.9', encodeMessage({ ...forged, incarnation: victim.incarnation, delta }).bytes);
+    await s.clock.advance(100);
+    for (const a of others(s)) assert.not.ok(a.agent.directory.device(VICTIM, 'made-up'), `${a.name}: not applied`);
+    await s.change(VICTIM, [device('d-2'), device('d-2b')]);
+    assert.ok((await untilAllHold(s, victim.incarnation, 'd-2b', 100)) >= 0, 'its real version 2 everywhere');
+    assert.ok(s.converged(), 'converged');
+  } finally {
+    await s.stopAll();
+  }
+});
+
 test("open, mDNS alone: a forged advert of a newer life at the agent's address is refuted; a restart is taken", async () => {
   const site = await MdnsSite.pair(5);
   try {

@@ -142,7 +142,7 @@ function localHealthGauge(r: MetricsRegistry): { read: () => number } {
   const source = { read: () => 0 };
   r.gauge(
     'herald_local_health',
-    "This agent's local health as a prober: 0 when healthy, up to 7; its probe deadlines are stretched (score + 1) times.",
+    "This agent's local health as a prober: 0 when healthy, up to 7; probe deadlines are stretched (score + 1) times.",
     () => source.read(),
   );
   return source;

@@ -207,7 +207,7 @@ export class ClusterSync {
       case MessageType.goodbye:
         return this.transitions.goodbye(peer, 'goodbye', arrival.datagram);
       case MessageType.announce:
-        this.onAnnounce(peer, msg);
+        this.onAnnounce(peer, msg, arrival.from);
         break;
       case MessageType.solicit:
         this.announcer.replyToSolicit();
@@ -248,10 +248,7 @@ export class ClusterSync {
     }
     if (msg.incarnation > peer.replica.incarnation) {
       if (!this.transitions.namedLife(peer, msg.incarnation, endpoint, arrival.datagram)) return undefined;
-    } else if (peer.replica.left) {
-      this.c.metrics.announcementsIgnored.inc({ reason: 'after-goodbye' });
-      return undefined;
-    }
+    } else if (peer.replica.left) return this.transitions.afterGoodbye(peer, msg.type, endpoint);
     // After a new life, so that its first datagram sets the mark its replays are judged by.
     if (!this.fresh(peer, arrival)) return peer;
     if (msg.intervalMs !== undefined) this.transitions.joiningLargeSite(peer);
@@ -276,10 +273,11 @@ export class ClusterSync {
     return true;
   }
 
-  private onAnnounce(peer: Peer, msg: Message): void {
+  private onAnnounce(peer: Peer, msg: Message, from: Endpoint): void {
     if (!msg.delta) return this.catchup.want(peer, msg.version, 'version-only');
-    // Devices come only from an agent that proved itself: by a key, or by answering at its endpoint.
-    if (!peer.verified) return this.catchup.want(peer, msg.version, 'unverified');
+    // Devices only from an agent that proved itself (a key, an answer at its endpoint); open: from its address.
+    if (!peer.verified || (!this.keyed && from.address !== peer.endpoint.address))
+      return this.catchup.want(peer, msg.version, 'unverified');
     const result = peer.replica.apply(msg.delta, this.cfg.reorderGraceMs);
     if (result === 'applied')
       this.hints.note(peer.name, peer.replica.incarnation, peer.replica.heldVersion(), msg.delta.version > 1);

@@ -125,8 +125,7 @@ export class Liveness {
       return 'busy';
     }
     peer.probing = true;
-    const atEndpoint = sameEndpoint(endpoint, peer.endpoint);
-    const life = peer.replica;
+    const [atEndpoint, life] = [sameEndpoint(endpoint, peer.endpoint), peer.replica]; // life: see hooks.answered
     // Probes elsewhere (a move said by mDNS, refused every 5 s) kept a dead peer's own endpoint unasked (3004057).
     if (atEndpoint) peer.probedAt = this.s.c.clock.monotonic();
     const deadline = this.health.stretch(periods * this.s.cfg.livenessPeriodMs);

@@ -27,6 +27,8 @@ export class OriginReplica {
   readonly buffer = new ReorderBuffer();
   /** This life said goodbye: nothing more of it is applied or fetched. */
   left = false;
+  /** When it did (monotonic ms). */
+  leftAt = 0;
   catchup: CatchupState = { kind: 'idle' };
   failures = 0;
   /** When the current run of failed catch-up requests began (monotonic ms). */
@@ -106,6 +108,7 @@ export class OriginReplica {
   goodbye(): boolean {
     if (this.left) return false;
     this.left = true;
+    this.leftAt = this.clock.monotonic();
     this.retire();
     this.directory.markLeft(this.name);
     return true;

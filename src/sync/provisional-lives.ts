@@ -10,6 +10,9 @@ import type { SyncContext } from './sync-context.js';
  */
 export const REFUTED_HOLD_MS = 60_000;
 
+/** The signal of the probe that checks a goodbye (ProvisionalLives.afterGoodbye). */
+export const GOODBYE_CHECK = 'goodbye-check';
+
 /**
  * Newer lives of a peer named by an unsigned message (an open site's datagram, an mDNS record) from the
  * peer's own endpoint. A restart in place must be heard at once, but a UDP source address is forged at no
@@ -19,6 +22,7 @@ export const REFUTED_HOLD_MS = 60_000;
  * nothing of the new one is written to the directory, and the first answer at the endpoint to a request made
  * in the new life (its catch-up, or a probe) confirms it or, naming an older life, refutes it. A restart
  * in place costs its devices one request's round trip (the catch-up that fetches them also confirms it).
+ * The end of a life an unsigned goodbye names is settled at the endpoint the same way (afterGoodbye).
  */
 export class ProvisionalLives {
   private readonly log: RateLimitedLog;
@@ -26,6 +30,7 @@ export class ProvisionalLives {
   constructor(
     private readonly s: SyncContext,
     private readonly newLife: (peer: Peer, incarnation: number, version: number, signal: string) => void,
+    private readonly probe: (peer: Peer, signal: string) => void,
   ) {
     this.log = new RateLimitedLog(s.c.clock, REFUTED_HOLD_MS);
   }
@@ -83,5 +88,31 @@ export class ProvisionalLives {
           '(a forged source address?); its current life is kept. Set a cluster key',
       );
     if (answered > previous.incarnation) this.newLife(peer, answered, 0, 'new-incarnation');
+  }
+
+  /**
+   * A datagram of a life after its goodbye, from the peer's endpoint. An open site's goodbye is unsigned: one
+   * from any host marked a running agent left everywhere, its datagrams ignored until it was forgotten an
+   * hour later. One that still speaks a period after its goodbye (a stopping agent's heartbeat overtaken by
+   * its goodbye comes within milliseconds; its endpoint is closed by then) is asked at its endpoint, at most
+   * once a period; an answer of that very life there undoes the goodbye (goodbyeRefuted).
+   */
+  afterGoodbye(peer: Peer): void {
+    const now = this.s.c.clock.monotonic();
+    const period = this.s.cfg.livenessPeriodMs;
+    if (now - peer.replica.leftAt >= period && now - peer.probedAt >= period) this.probe(peer, GOODBYE_CHECK);
+  }
+
+  /** Whether a goodbye check's answer names the life that said goodbye: then that goodbye was forged. */
+  goodbyeRefuted(peer: Peer, incarnation: number, signal: string): boolean {
+    const r = peer.replica;
+    if (signal !== GOODBYE_CHECK || !r.left || incarnation !== r.incarnation) return false;
+    this.s.c.metrics.announcementsIgnored.inc({ reason: 'refuted-goodbye' });
+    if (this.log.allow(`${peer.name}:goodbye`))
+      this.s.c.logger.warn(
+        { agent: peer.name, incarnation },
+        'an agent said to have left answers at its endpoint: the goodbye was forged (set a cluster key)',
+      );
+    return true;
   }
 }

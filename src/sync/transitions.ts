@@ -6,6 +6,7 @@ import type { NameClaims } from './name-claims.js';
 import { OriginReplica } from './origin-replica.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
 import { ProvisionalLives } from './provisional-lives.js';
+import { MessageType } from '../protocol/messages.js';
 import { SummaryAdoption } from './summary-adoption.js';
 import type { SyncContext } from './sync-context.js';
 import { WaitingRoom } from './waiting-room.js';
@@ -28,7 +29,11 @@ export class Transitions {
     },
   ) {
     this.adoption = new SummaryAdoption(s);
-    this.lives = new ProvisionalLives(s, (...life) => this.newLife(...life));
+    this.lives = new ProvisionalLives(
+      s,
+      (...life) => this.newLife(...life),
+      (peer, signal) => void this.parts.liveness().probe(peer, peer.endpoint, signal),
+    );
   }
 
   /** Newer lives named by an unsigned message at the peer's own endpoint, until the endpoint answers. */
@@ -96,9 +101,23 @@ export class Transitions {
     this.s.c.logger.info({ agent: peer.name, how }, 'agent left');
   }
 
+  /**
+   * A message of a life after its goodbye: ignored (undefined: nothing of it is handled), and on an open site
+   * perhaps the sign of a forged goodbye.
+   */
+  afterGoodbye(peer: Peer, type: MessageType, endpoint: Endpoint): undefined {
+    this.s.c.metrics.announcementsIgnored.inc({ reason: 'after-goodbye' });
+    if (!this.parts.keyed && type !== MessageType.goodbye && sameEndpoint(endpoint, peer.endpoint))
+      this.lives.afterGoodbye(peer);
+    return undefined;
+  }
+
   /** A verified answer from the peer (a probe): its life, its version, and that it is there now. */
   heardFrom(peer: Peer, hello: Hello, signal: string): void {
     if (hello.incarnation > peer.replica.incarnation) this.newLife(peer, hello.incarnation, 0, 'new-incarnation');
+    // The life that said goodbye answers: the goodbye was forged, and this life goes on in a replica of its own.
+    else if (this.lives.goodbyeRefuted(peer, hello.incarnation, signal))
+      this.newLife(peer, hello.incarnation, 0, signal);
     if (peer.replica.left) return;
     this.parts.liveness().heard(peer);
     this.parts.catchup().reachable(peer);
