@@ -2,18 +2,30 @@ import { jitter, type Random } from '../util/random.js';
 
 /**
  * Bytes a second of heartbeats the whole site may multicast, on the wire: RTCP's fixed share of the
- * session bandwidth (RFC 3550 §6.2). About 20 heartbeats a second up to 300 agents, so a missed change is
+ * session bandwidth (RFC 3550 §6.2). About 20 heartbeats a second up to 50 agents, so a missed change is
  * hinted within a fraction of a second; with mDNS's idle traffic beside it a segment stays within 2 kB/s of
  * multicast.
  */
 export const SITE_HEARTBEAT_BUDGET = 1200;
 /**
- * Past this many members the budget shrinks as FULL_BUDGET_MEMBERS / members (1,200 B/s up to 300 agents,
- * 720 at 500, 360 at 1,000): every agent hears the whole site's multicast, and the goal at 1,000 is 300 B/s
- * received per agent. A missed change is then hinted mostly by the ring's unicast rounds (hints.ts), whose
+ * Past this many members the budget shrinks as FULL_BUDGET_MEMBERS / members, down to BUDGET_FLOOR_SHARE of
+ * it (1,200 B/s up to 50 agents, 600 at 100, 360 from 167 on): every agent hears the whole site's multicast,
+ * so the site's budget is also each agent's received multicast, and the goal is 300 B/s received per agent
+ * from 200 agents on. A missed change is then hinted mostly by the ring's unicast rounds (hints.ts), whose
  * rate does not depend on the multicast's.
  */
-export const FULL_BUDGET_MEMBERS = 300;
+export const FULL_BUDGET_MEMBERS = 50;
+/**
+ * The shrink stops at this share of the budget (360 B/s on the wire): RTCP's fixed share of the session
+ * (RFC 3550 §6.2), here the site's. It is the rate that met every goal at 1,000 agents (one heartbeat every
+ * ~0.15 s site-wide, the change at 30 % loss 1.4 s p99); half of it left one every 2 s there.
+ */
+export const BUDGET_FLOOR_SHARE = 0.3;
+
+/** The site's heartbeat budget on the wire, B/s, with `members` agents alive: `budget` shrunk past 50, floored. */
+export function siteBudget(members: number, budget = SITE_HEARTBEAT_BUDGET): number {
+  return budget * Math.max(BUDGET_FLOOR_SHARE, Math.min(1, FULL_BUDGET_MEMBERS / members));
+}
 /**
  * What a datagram costs on the segment beyond its payload (UDP 8 + IPv4 20): RTCP's avg_rtcp_size counts
  * them too (§6.3.3), and a 25-byte heartbeat is half headers, so a payload budget would let the wire
@@ -27,11 +39,10 @@ const SIZE_GAIN = 1 / 16;
 
 /**
  * The multicast heartbeat interval of this agent: max(period, members × mean heartbeat size / budget), the
- * budget shrunk past FULL_BUDGET_MEMBERS,
- * RTCP's deterministic interval (RFC 3550 §6.3.1) with the configured period as its minimum. Up to
- * budget × period / size agents (20 with 60-byte heartbeats on the wire and 1 s) it is the period, as before, drawn
- * with the same ±20 % jitter; past it, each wait is drawn uniformly in 0.5–1.5 × the interval
- * (§6.3.1), so that a site's heartbeats do not fall into step.
+ * budget shrunk past FULL_BUDGET_MEMBERS (siteBudget), RTCP's deterministic interval (RFC 3550 §6.3.1) with
+ * the configured period as its minimum. Up to budget × period / size agents (20 with 60-byte heartbeats on
+ * the wire and 1 s) it is the period, as before, drawn with the same ±20 % jitter; past it, each wait is
+ * drawn uniformly in 0.5–1.5 × the interval (§6.3.1), so that a site's heartbeats do not fall into step.
  */
 export class HeartbeatInterval {
   private meanSize = INITIAL_MEAN_SIZE;
@@ -51,8 +62,7 @@ export class HeartbeatInterval {
   /** The mean interval with `members` agents alive on the site, this one included. */
   meanMs(members: number): number {
     if (!this.scaling) return this.periodMs;
-    const budget = this.budget * Math.min(1, FULL_BUDGET_MEMBERS / members);
-    return Math.max(this.periodMs, Math.round(((members * this.meanSize) / budget) * 1000));
+    return Math.max(this.periodMs, Math.round(((members * this.meanSize) / siteBudget(members, this.budget)) * 1000));
   }
 
   /** Whether the site's size stretched the interval past the configured period. */

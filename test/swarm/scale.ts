@@ -85,6 +85,8 @@ const LOSS = 0.3;
 const DETECT_LIMIT_MS = 30_000;
 const COLD_START_LIMIT_MS = 60_000;
 const COLD_START_SPREAD_MS = 1_000;
+/** Between the cold start's completion and the idle window. */
+const SETTLE_MS = 4_000;
 
 export function percentile(values: number[], p: number): number | null {
   if (values.length === 0) return null;
@@ -115,6 +117,10 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleResult> {
     say('cold start');
     const coldStart = await coldStartPhase(site, opts.size, say);
     const heapBytesPerAgent = Math.max(0, heapUsed() - heapBefore) / opts.size;
+    // The cold start's own datagrams first: each agent repeats its introduction 1–2 liveness periods after
+    // its start, hinted for 2 periods more. A window opened at completion (1.1 s at 200) held 200 of them,
+    // about 1 kB/s of its 16 s mean at 200 agents (docs/protocol.md, "Scale").
+    await site.sim.clock.advance(SETTLE_MS);
     say('idle');
     const idle = await idlePhase(site, idleSeconds);
     say('changes at 0 % loss');

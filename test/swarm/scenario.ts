@@ -1,7 +1,7 @@
 import type { HealthState } from '../../src/profiles/checks.js';
 import { encodeMessage, MAX_HINTS } from '../../src/protocol/codec.js';
 import { MessageType } from '../../src/protocol/messages.js';
-import { SITE_HEARTBEAT_BUDGET, UDP_IPV4_HEADERS } from '../../src/sync/heartbeat-interval.js';
+import { siteBudget, UDP_IPV4_HEADERS } from '../../src/sync/heartbeat-interval.js';
 import { BACKSTOP_INTERVALS } from '../../src/sync/liveness.js';
 import { seededRandom, type Random } from '../../src/util/random.js';
 import { drawLag } from './lag.js';
@@ -162,7 +162,7 @@ function longestIntervalMs(members: number, heartbeatMs: number): number {
     hints,
   });
   const wire = bytes.length + TRAILER_ALLOWANCE + UDP_IPV4_HEADERS;
-  return Math.max(heartbeatMs, Math.round(((members * wire) / SITE_HEARTBEAT_BUDGET) * 1000));
+  return Math.max(heartbeatMs, Math.round(((members * wire) / siteBudget(members)) * 1000));
 }
 
 function weighted(r: Random, enabled: boolean[]): number | undefined {
