@@ -1,6 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { LivelockError } from '../../src/util/clock.js';
 import { runInNewContext } from 'node:vm';
+import { siteBudget } from '../../src/sync/heartbeat-interval.js';
 import { idlePhase, sum, type IdleBreakdown } from './scale-idle.js';
 import { ScaleSite, type ScaleProtocol, type Watch } from './scale-site.js';
 
@@ -12,7 +13,7 @@ export interface ScaleResult {
   protocol: ScaleProtocol;
   devicesPerAgent: number;
   /** Simulated seconds of each measuring window (shortened for today's protocol at large N). */
-  windows: { idleSeconds: number; lossSeconds: number };
+  windows: { idleSeconds: number; lossSeconds: number; settleSeconds?: number };
   /** Phases not run (a short run, or after an abort): their figures are absent, not zero. */
   skipped: string[];
   /** Why the run stopped early: the phase and the fake clock's LivelockError (a datagram storm). */
@@ -85,8 +86,15 @@ const LOSS = 0.3;
 const DETECT_LIMIT_MS = 30_000;
 const COLD_START_LIMIT_MS = 60_000;
 const COLD_START_SPREAD_MS = 1_000;
-/** Between the cold start's completion and the idle window. */
+/** Between the cold start's completion and the idle window, at least. */
 const SETTLE_MS = 4_000;
+/** A settled heartbeat on the wire (26 B of payload with the scale run's names, 28 of UDP and IPv4). */
+const HEARTBEAT_WIRE_BYTES = 55;
+
+/** The mean multicast interval, s, of every agent of a settled site of `size` (HeartbeatInterval's). */
+function idleIntervalSeconds(size: number, protocol: ScaleProtocol): number {
+  return protocol === 'baseline' ? 1 : Math.max(1, (size * HEARTBEAT_WIRE_BYTES) / siteBudget(size));
+}
 
 export function percentile(values: number[], p: number): number | null {
   if (values.length === 0) return null;
@@ -107,9 +115,14 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleResult> {
   const cpu = process.cpuUsage();
   const say = opts.onPhase ?? (() => {});
   const devicesPerAgent = opts.devicesPerAgent ?? 10;
-  // Long enough for every agent's stretched heartbeat to fall in it about once and a half (interval ~53 ms an
-  // agent on the wire): a window shorter than one interval measures the draw, not the rate.
-  const idleSeconds = opts.idleSeconds ?? Math.max(10, Math.ceil(opts.size * 0.08));
+  const interval = idleIntervalSeconds(opts.size, opts.protocol);
+  // Long enough for every agent's stretched heartbeat to fall in it about once and a half: a window shorter
+  // than one interval measures the draw, not the rate.
+  const idleSeconds = opts.idleSeconds ?? Math.max(10, Math.ceil(1.5 * interval));
+  // And opened 2 intervals after the cold start: every agent redrew its wait then (its announcement, the
+  // solicits it answered), in 0.5–1.5 intervals, so the site is nearly silent for half an interval and then
+  // catches up. At 200 agents, 0.9 heartbeats a second 4–20 s after it, 8.4 at 20–40 s, 6.5 from then on.
+  const settleMs = Math.max(SETTLE_MS, Math.ceil(2 * interval) * 1000);
   const heapBefore = heapUsed();
   const site = new ScaleSite(opts.seed ?? opts.size, opts.protocol, devicesPerAgent);
   const skipped = opts.short ? ['30 % loss', 'vanish', 'newcomer'] : [];
@@ -117,10 +130,10 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleResult> {
     say('cold start');
     const coldStart = await coldStartPhase(site, opts.size, say);
     const heapBytesPerAgent = Math.max(0, heapUsed() - heapBefore) / opts.size;
-    // The cold start's own datagrams first: each agent repeats its introduction 1–2 liveness periods after
-    // its start, hinted for 2 periods more. A window opened at completion (1.1 s at 200) held 200 of them,
+    // The cold start's own datagrams first, too: each agent repeats its introduction 1–2 liveness periods after
+    // its start, hinted for 2 periods more; a window opened at completion (1.1 s at 200) held 200 of them,
     // about 1 kB/s of its 16 s mean at 200 agents (docs/protocol.md, "Scale").
-    await site.sim.clock.advance(SETTLE_MS);
+    await site.sim.clock.advance(settleMs);
     say('idle');
     const idle = await idlePhase(site, idleSeconds);
     say('changes at 0 % loss');
@@ -153,7 +166,7 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleResult> {
       size: opts.size,
       protocol: opts.protocol,
       devicesPerAgent,
-      windows: { idleSeconds, lossSeconds: loss?.falseLosses.seconds ?? 0 },
+      windows: { settleSeconds: settleMs / 1000, idleSeconds, lossSeconds: loss?.falseLosses.seconds ?? 0 },
       skipped,
       idle,
       crash,
