@@ -18,7 +18,7 @@ export const FULL_BUDGET_MEMBERS = 50;
 /**
  * The shrink stops at this share of the budget (360 B/s on the wire): RTCP's fixed share of the session
  * (RFC 3550 §6.2), here the site's. It is the rate that met every goal at 1,000 agents (one heartbeat every
- * ~0.15 s site-wide, the change at 30 % loss 1.4 s p99); half of it left one every 2 s there.
+ * ~0.15 s site-wide, the change at 30 % loss 1.4 s p99); the shrink without a floor left one every 2 s there.
  */
 export const BUDGET_FLOOR_SHARE = 0.3;
 
@@ -26,6 +26,7 @@ export const BUDGET_FLOOR_SHARE = 0.3;
 export function siteBudget(members: number, budget = SITE_HEARTBEAT_BUDGET): number {
   return budget * Math.max(BUDGET_FLOOR_SHARE, Math.min(1, FULL_BUDGET_MEMBERS / members));
 }
+
 /**
  * What a datagram costs on the segment beyond its payload (UDP 8 + IPv4 20): RTCP's avg_rtcp_size counts
  * them too (§6.3.3), and a 25-byte heartbeat is half headers, so a payload budget would let the wire
