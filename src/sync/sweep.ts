@@ -150,8 +150,8 @@ export class Sweep {
       const d = this.aliveDue(peer, now, interval, ring);
       const silence = (d.silence ?? 0) + (d.intervals ?? 0) * interval;
       const checkAt = Math.max(peer.lastHeard + silence, d.rest);
-      const verifyAt = this.verifyAt(peer, now, d.rest);
-      if (checkAt > now && !(verifyAt <= now)) return verifyAt < checkAt ? { rest: verifyAt } : d;
+      const verifyAt = this.verifyAt(peer, now);
+      if (checkAt > now && verifyAt > now) return verifyAt < checkAt ? { rest: verifyAt } : d;
       if (checkAt > now) this.act.probe(peer, peer.endpoint);
       else this.act.check(peer);
       return { rest: now };
@@ -206,9 +206,11 @@ export class Sweep {
    * come, so its silence never grows to a probe, and each of its changes was refused as unverified and
    * caught up from it by every such viewer at once: a second incast, 1 s late when its accept queue
    * overflowed (issue 18, change at 0 % loss). A made-up name is never held (no member serves it), so it
-   * draws no probe here.
+   * draws no probe here. A probe that failed (the site's probes may meet its endpoint as busy as its
+   * catch-ups did) is tried again after 2, 4, 8, then every 16 periods: not the back-off of a name that
+   * never answered anyone (up to a minute), which left it unverified when the bench made its changes.
    */
-  private verifyAt(peer: Peer, now: number, probed: number): number {
+  private verifyAt(peer: Peer, now: number): number {
     const held = this.s.c.directory.held(peer.name);
     if (peer.verified || held === undefined || held.version === 0) {
       this.verifyFrom.delete(peer.name);
@@ -219,7 +221,8 @@ export class Sweep {
       from = now + this.s.c.random() * VERIFY_SPREAD_PERIODS * this.s.cfg.livenessPeriodMs;
       this.verifyFrom.set(peer.name, from);
     }
-    return Math.max(from, probed);
+    const retry = VERIFY_SPREAD_PERIODS * Math.min(2 ** peer.probeFailures, 8) * this.s.cfg.livenessPeriodMs;
+    return Math.max(from, peer.probedAt + retry);
   }
 
   private note(set: Set<string>, name: string, member: boolean): void {
