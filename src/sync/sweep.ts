@@ -207,7 +207,7 @@ export class Sweep {
    * caught up from it by every such viewer at once: a second incast, 1 s late when its accept queue
    * overflowed (issue 18, change at 0 % loss). A made-up name is never held (no member serves it), so it
    * draws no probe here. A probe that failed (the site's probes may meet its endpoint as busy as its
-   * catch-ups did) is tried again after 2, 4, 8, then every 16 periods: not the back-off of a name that
+   * catch-ups did) is tried again after 4, 8, then every 16 periods: not the back-off of a name that
    * never answered anyone (up to a minute), which left it unverified when the bench made its changes.
    */
   private verifyAt(peer: Peer, now: number): number {
