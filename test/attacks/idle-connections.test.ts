@@ -40,15 +40,18 @@ testIf(
       );
       assert.ok(idle.opened >= 1000, `the attack reached the agent (${idle.opened} connections opened)`);
       // The attacker may see more as open: a SYN whose final ACK the agent's full accept queue dropped.
-      // What the agent holds is its per-source cap (16) plus its accept queue (64) at most.
-      assert.ok(heldMax <= 16 + 64, `the agent never held more than 80 connections (${heldMax})`);
-      // A connection the kernel completed late (a retransmitted SYN-ACK) may still be in its idle 3 s.
+      // What the agent holds is its per-source cap (16) plus its accept queue at most: Linux queues
+      // backlog + 1 connections (sk_acceptq_is_full tests ack_backlog > max_ack_backlog), 65 for 64.
+      assert.ok(heldMax <= 16 + 65, `the agent never held more than 81 connections (${heldMax})`);
+      // A connection the kernel completed late (a retransmitted SYN-ACK) may still be in its idle 3 s, and
+      // Node checks that deadline once a second: 4 s on a quiet machine, twice that on a loaded one (CI ran
+      // out of 4 s once with a load of 8 on 2 cores).
       const drained = await eventually(
         'no connection held after the attack',
         async () => (await site.established(agent, PEER_PORT)) === 0,
-        4000,
+        8000,
       );
-      assert.ok(drained < 4000, `none held within ${drained} ms of the attack's end`);
+      assert.ok(drained < 8000, `none held within ${drained} ms of the attack's end`);
       assert.ok(idle.maxLifeMs < 5000, `no idle connection lived 5 s (longest ${idle.maxLifeMs} ms)`);
       assert.ok(rssMaxMb < 80, `RSS stayed under 80 MB (${rssMaxMb} MB)`);
       assert.ok(monitor.p99 < 100, `/livez p99 ${monitor.p99} ms < 100 ms`);
