@@ -77,8 +77,9 @@ test("a monitor's liveness probes of a subject on a stretched site ask no summar
  * changes. A host that heard nothing for 1.2 s missed a quiet origin's announcement, and also the few datagrams
  * that hinted it while it was among the 8 newest; afterwards, newest first, it rode no round and no multicast,
  * expired, and the host held a stale entry until the quiet origin's own next heartbeat, minutes away at this
- * size: still stale after 15 s (the attacker's reasoning in issue 18). One noisy origin cannot do it: hints are
- * kept per origin, so it holds one slot of 8, however often it changes.
+ * size: still stale after 15 s (the attacker's reasoning in issue 18). Least recently carried first (hints.ts), the
+ * host holds it 100 ms after it hears again. One noisy origin cannot do it: hints are kept per origin, so it
+ * holds one slot of 8, however often it changes.
  */
 test("noisy origins cannot starve a quiet origin's hint out of the ring's rounds", async () => {
   const site = await rareSite(3);
