@@ -164,6 +164,7 @@ export class SiteEmulator {
     this.measuredAt = from;
     const type = MESSAGE_TYPE_NAMES[msg.type];
     this.counts.multicastFromMeasured[type] = (this.counts.multicastFromMeasured[type] ?? 0) + 1;
+    this.counts.multicastBytesFromMeasured += data.length;
     if (msg.type === MessageType.solicit) for (const a of this.agents) this.replyToSolicit(a);
   }
 
@@ -172,6 +173,7 @@ export class SiteEmulator {
     if (msg?.name !== this.init.measured) return;
     this.measuredAt = from;
     this.counts.unicastFromMeasured++;
+    this.counts.unicastBytesFromMeasured += data.length;
   }
 
   private decode(data: Buffer): Message | undefined {
@@ -236,6 +238,7 @@ export class SiteEmulator {
     if (to) {
       a.udp.send(sealed, to.port, to.address);
       this.counts.unicastSent++;
+      this.counts.unicastBytesSent += sealed.length;
     } else {
       a.udp.send(sealed, this.init.port, this.init.group);
       this.counts.multicastSent++;
