@@ -45,6 +45,10 @@ export function site1000Table(r: Site1000Results): string {
           `${fmt(i.sentBytesPerSecond, 0)} / ${fmt(i.receivedBytesPerSecond, 0)} B/s`,
         ],
         [
+          `  over the ${fmt(r.settledSeconds, 0)} s since the probes quietened: sent / received`,
+          `${fmt(r.settledTraffic.sentBytesPerSecond, 0)} / ${fmt(r.settledTraffic.receivedBytesPerSecond, 0)} B/s`,
+        ],
+        [
           '  multicast / unicast received',
           `${fmt(i.byKind.received.multicast ?? 0, 0)} / ${fmt(i.byKind.received.unicast ?? 0, 0)} B/s`,
         ],

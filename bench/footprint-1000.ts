@@ -78,6 +78,12 @@ export interface Site1000Results {
    */
   measuredMulticasts: Record<string, number>;
   idle: IdleTraffic;
+  /**
+   * The same from the probes' quiet to the idle window's end (its RSS settling included, ~6 minutes): a
+   * 60 s window holds ~260 of the site's heartbeats, whose count alone varies by ±6 % (one sigma).
+   */
+  settledSeconds: number;
+  settledTraffic: IdleTraffic;
   aliveAfter: number;
 }
 
@@ -177,19 +183,27 @@ interface Snapshot {
   counts: EmulatorCounts;
 }
 
-async function snapshot(m: Measured, emulator: EmulatorProcess, floor: ChildProcess): Promise<Snapshot> {
+type TrafficMark = Pick<Snapshot, 'at' | 'sent' | 'received' | 'counts'>;
+
+async function trafficMark(m: Measured, emulator: EmulatorProcess): Promise<TrafficMark> {
   return {
     at: now(),
-    agentCpu: await cpuSeconds(m.proc.pid!),
-    emulatorCpu: await cpuSeconds(emulator.pid),
-    floorCpu: await cpuSeconds(floor.pid!),
     sent: await metricByKind(m.api, 'herald_datagram_bytes_sent_total'),
     received: await metricByKind(m.api, 'herald_datagram_bytes_received_total'),
     counts: (await emulator.counts()).counts,
   };
 }
 
-function traffic(a: Snapshot, b: Snapshot): IdleTraffic {
+async function snapshot(m: Measured, emulator: EmulatorProcess, floor: ChildProcess): Promise<Snapshot> {
+  return {
+    agentCpu: await cpuSeconds(m.proc.pid!),
+    emulatorCpu: await cpuSeconds(emulator.pid),
+    floorCpu: await cpuSeconds(floor.pid!),
+    ...(await trafficMark(m, emulator)),
+  };
+}
+
+function traffic(a: TrafficMark, b: TrafficMark): IdleTraffic {
   const s = (b.at - a.at) / 1000;
   const d = (k: Exclude<keyof EmulatorCounts, 'multicastFromMeasured' | 'refused'>) => b.counts[k] - a.counts[k];
   return {
@@ -212,7 +226,13 @@ function traffic(a: Snapshot, b: Snapshot): IdleTraffic {
 }
 
 /** The idle window: RSS each second; CPU of both pids from /proc/PID/stat (utime + stime) over it. */
-async function idleWindow(m: Measured, emulator: EmulatorProcess, floor: ChildProcess, idleSeconds: number) {
+async function idleWindow(
+  m: Measured,
+  emulator: EmulatorProcess,
+  floor: ChildProcess,
+  opts: { idleSeconds: number; settledFrom: TrafficMark },
+) {
+  const idleSeconds = opts.idleSeconds;
   const a = await snapshot(m, emulator, floor);
   const samples: { rss: number; anon: number; file: number }[] = [];
   while (now() - a.at < idleSeconds * 1000) {
@@ -232,6 +252,8 @@ async function idleWindow(m: Measured, emulator: EmulatorProcess, floor: ChildPr
     emulatorCpuPercent: ((b.emulatorCpu - a.emulatorCpu) / s) * 100,
     floorCpuPercent: ((b.floorCpu - a.floorCpu) / s) * 100,
     idle: traffic(a, b),
+    settledSeconds: (b.at - opts.settledFrom.at) / 1000,
+    settledTraffic: traffic(opts.settledFrom, b),
   };
 }
 
@@ -260,10 +282,12 @@ export async function footprintAt1000(
     await emulator.ready();
     agent = await startMeasured(name, site, port, profiles, unitNodeFlags(), ['--key-file', keyFile]);
     const synced = await untilComplete(agent, emulator, opts.agents, opts.agents * opts.devicesPerAgent);
-    const settled = { ...(await untilQuiet(agent, emulator)), ...(await untilSteady(agent)) };
+    const quiet = await untilQuiet(agent, emulator);
+    const settledFrom = await trafficMark(agent, emulator);
+    const settled = { ...quiet, ...(await untilSteady(agent)) };
     floor = floorProcess(port);
     await sleep(2000);
-    const idle = await idleWindow(agent, emulator, floor, opts.idleSeconds);
+    const idle = await idleWindow(agent, emulator, floor, { idleSeconds: opts.idleSeconds, settledFrom });
     const { counts, meanIntervalMs } = await emulator.counts();
     return {
       ...opts,
