@@ -62,7 +62,7 @@ export function site1000Table(r: Site1000Results): string {
           `${fmt(i.siteMulticastPerSecond, 1)}/s (mean interval ${fmtMs(r.meanIntervalMs)})`,
         ],
         [
-          'idle: unicast heartbeats to / from the agent',
+          'idle: beats (the keyed unicast heartbeats) to / from the agent',
           `${fmt(i.unicastToAgentPerSecond, 2)} / ${fmt(i.unicastFromAgentPerSecond, 2)} per s`,
         ],
         ['idle: asked of the site', asked(i)],
