@@ -34,6 +34,8 @@ export class Catchup {
     /** An answer revealed a newer life of the origin. */
     private readonly onNewLife: (peer: Peer, incarnation: number, version: number, signal: string) => void,
     private readonly lives: Pick<ProvisionalLives, 'answered'>,
+    /** Devices of an unverified origin were applied from a member's answer (Sweep asks its endpoint). */
+    private readonly heldSecondHand: (peer: Peer) => void = () => {},
   ) {
     this.budget = new TokenBuckets(s.c.clock, 10, 20);
   }
@@ -200,6 +202,7 @@ export class Catchup {
       return;
     }
     if (result === 'applied') this.s.hints.note(peer.name, r.incarnation, r.heldVersion(), before > 0);
+    if (result === 'applied' && !fromOrigin && !peer.verified) this.heldSecondHand(peer);
     // The origin is authoritative: what it holds now is the target, even below a hint we were given.
     if (fromOrigin) {
       r.target = changes.version;

@@ -20,7 +20,19 @@ interface Entry {
   at: number;
   /** Unicast rounds to the monitors that carried it; RING_CARRIES at once for a hint the ring does not carry. */
   carried: number;
+  /** The rounds count when it was noted: one noted after the last round has not had its chance yet. */
+  notedRound: number;
+  /**
+   * When it last rode a round, and a multicast list (this table's counts of each; -1: never). A new version of
+   * an origin keeps its place: the least recently carried ride first, so no origin, however often it changes,
+   * keeps another's change out of the 8 slots (memberlist's TransmitLimitedQueue orders by transmits alone and
+   * a new version starts at 0 again: ten origins changing twice a round starved every other change).
+   */
+  lastRound: number;
+  lastListed: number;
 }
+
+type Turn = 'lastRound' | 'lastListed';
 
 /**
  * The hints this agent repeats on its heartbeats and announcements: what it applied recently, so that a
@@ -28,6 +40,9 @@ interface Entry {
  */
 export class Hints {
   private readonly byName = new Map<string, Entry>();
+  /** Unicast rounds and multicast lists made so far: the clocks of each entry's turn. */
+  private rounds = 0;
+  private lists = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -42,37 +57,52 @@ export class Hints {
    * with 8 hints for seconds after a cold start (86 B/s sent per agent instead of 45 at 50 agents).
    */
   note(name: string, incarnation: number, version: number, change: boolean): void {
-    this.byName.set(name, { incarnation, version, at: this.clock.monotonic(), carried: change ? 0 : RING_CARRIES });
+    const old = this.byName.get(name);
+    this.byName.set(name, {
+      incarnation,
+      version,
+      at: this.clock.monotonic(),
+      carried: change ? 0 : RING_CARRIES,
+      notedRound: this.rounds,
+      lastRound: old?.lastRound ?? -1,
+      lastListed: old?.lastListed ?? -1,
+    });
   }
 
   forget(name: string): void {
     this.byName.delete(name);
   }
 
-  /** The hints to multicast now, newest first: those within the time horizon. */
+  /** The hints to multicast now, least recently listed first: those within the time horizon. */
   list(): Hint[] {
-    return this.pick((e, now) => e.at >= now - this.horizonMs);
-  }
-
-  /**
-   * The hints of one unicast round to the monitors, newest first: changes carried by fewer than RING_CARRIES
-   * rounds yet, however old. Each one picked counts this round.
-   */
-  forRound(): Hint[] {
     const picked: Entry[] = [];
-    const hints = this.pick((e) => e.carried < RING_CARRIES, picked);
-    for (const e of picked) e.carried += 1;
+    const hints = this.pick((e, now) => e.at >= now - this.horizonMs, 'lastListed', picked);
+    for (const e of picked) e.lastListed = this.lists;
+    this.lists += 1;
     return hints;
   }
 
-  private pick(keep: (e: Entry, now: number) => boolean, picked: Entry[] = []): Hint[] {
+  /**
+   * The hints of one unicast round to the monitors, least recently carried first: changes carried by fewer
+   * than RING_CARRIES rounds yet, however old. Each one picked counts this round.
+   */
+  forRound(): Hint[] {
+    const picked: Entry[] = [];
+    const hints = this.pick((e) => e.carried < RING_CARRIES, 'lastRound', picked);
+    for (const e of picked) {
+      e.carried += 1;
+      e.lastRound = this.rounds;
+    }
+    this.rounds += 1;
+    return hints;
+  }
+
+  /** Up to 8 kept entries, whose turn is oldest first; among equal turns (never yet) the oldest change first. */
+  private pick(keep: (e: Entry, now: number) => boolean, turn: Turn, picked: Entry[]): Hint[] {
     const now = this.clock.monotonic();
     const out: { entry: Entry; hint: Hint }[] = [];
     for (const [name, e] of this.byName) {
-      // A site without unicast rounds (small, every agent multicasts each period) never carries one on the ring;
-      // and after a burst (a cold start applies every origin) only the newest 8 ride a round: both end here.
-      const ringEnd = (this.horizonMs / 2) * (RING_CARRIES + 2);
-      if (e.at < now - this.horizonMs && (e.carried >= RING_CARRIES || e.at < now - ringEnd)) {
+      if (this.expired(e, now)) {
         this.byName.delete(name);
         continue;
       }
@@ -80,8 +110,21 @@ export class Hints {
       const hint = { nameHash: fnv1a32(name), incarnationTag: incarnationTag(e.incarnation), version: e.version };
       out.push({ entry: e, hint });
     }
-    const newest = out.sort((a, b) => b.entry.at - a.entry.at).slice(0, MAX_HINTS);
-    picked.push(...newest.map((x) => x.entry));
-    return newest.map((x) => x.hint);
+    const first = out.sort((a, b) => a.entry[turn] - b.entry[turn] || a.entry.at - b.entry.at).slice(0, MAX_HINTS);
+    picked.push(...first.map((x) => x.entry));
+    return first.map((x) => x.hint);
+  }
+
+  /**
+   * Past the time horizon, a change that rode its RING_CARRIES rounds is done. One that did not is dropped some
+   * periods later all the same (a site without unicast rounds, small, every agent multicasting each period,
+   * never carries one on the ring), but not before it rode one round if rounds were made since it was noted:
+   * after a burst of more changes than fit, each still reaches the monitors at least once.
+   */
+  private expired(e: Entry, now: number): boolean {
+    if (e.at >= now - this.horizonMs) return false;
+    if (e.carried >= RING_CARRIES) return true;
+    const ringEnd = (this.horizonMs / 2) * (RING_CARRIES + 2);
+    return e.at < now - ringEnd && (e.lastRound >= 0 || e.notedRound === this.rounds);
   }
 }

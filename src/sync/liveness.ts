@@ -69,6 +69,11 @@ export class Liveness {
     this.sweep.mark(peer);
   }
 
+  /** This agent now holds the unverified peer's devices from a member's answer: its endpoint is to be asked. */
+  heldSecondHand(peer: Peer): void {
+    this.sweep.mark(peer);
+  }
+
   /** The peer was heard now, at its believed endpoint. */
   heard(peer: Peer): void {
     const reset = peer.verified && peer.probeFailures > 0;

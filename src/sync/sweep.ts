@@ -19,6 +19,13 @@ export const BACKSTOP_INTERVALS = 2;
 export const NOTICED_INTERVALS = 2;
 const NOTICED_FOR_INTERVALS = 10;
 
+/**
+ * An alive agent whose devices this one holds from a member's answer only (its own endpoint failed the
+ * catch-up, as a newcomer's does when the whole site asks it at once) is probed at its endpoint within
+ * this many periods, spread at random so that the site's probes do not arrive together (docs/protocol.md).
+ */
+export const VERIFY_SPREAD_PERIODS = 2;
+
 /** The most lost agents one agent keeps probing again on a stretched site: twice its monitors' subjects. */
 export const FORMER_SUBJECTS = 2 * MONITORS;
 
@@ -54,6 +61,8 @@ export class Sweep {
   private readonly backoffByInterval = new Set<string>();
   /** Peers judged by this agent's own interval when last visited (ring.ts intervalOf). */
   private readonly secondHand = new Set<string>();
+  /** When each unverified agent held second-hand is asked at its endpoint (before its probe back-off). */
+  private readonly verifyFrom = new Map<string, number>();
   private lastRing: Ring | undefined;
   private lastSiteInterval: number | undefined;
 
@@ -124,6 +133,7 @@ export class Sweep {
     this.monitorSince.delete(name);
     this.stretched.delete(name);
     this.secondHand.delete(name);
+    this.verifyFrom.delete(name);
     return undefined;
   }
 
@@ -139,8 +149,11 @@ export class Sweep {
     if (state === 'alive') {
       const d = this.aliveDue(peer, now, interval, ring);
       const silence = (d.silence ?? 0) + (d.intervals ?? 0) * interval;
-      if (Math.max(peer.lastHeard + silence, d.rest) > now) return d;
-      this.act.check(peer);
+      const checkAt = Math.max(peer.lastHeard + silence, d.rest);
+      const verifyAt = this.verifyAt(peer, now);
+      if (checkAt > now && verifyAt > now) return verifyAt < checkAt ? { rest: verifyAt } : d;
+      if (checkAt > now) this.act.probe(peer, peer.endpoint);
+      else this.act.check(peer);
       return { rest: now };
     }
     this.monitorSince.delete(peer.name);
@@ -185,6 +198,31 @@ export class Sweep {
     const since = this.monitorSince.get(peer.name) ?? now;
     this.monitorSince.set(peer.name, since);
     return { rest: Math.max(probed, since + probeAfter * period), silence: probeAfter * period };
+  }
+
+  /**
+   * When to ask an alive, unverified agent at its endpoint whose devices this one holds (Infinity: not
+   * now). A member's catch-up answer gave them, after its endpoint did not answer; its datagrams still
+   * come, so its silence never grows to a probe, and each of its changes was refused as unverified and
+   * caught up from it by every such viewer at once: a second incast, 1 s late when its accept queue
+   * overflowed (issue 18, change at 0 % loss). A made-up name is never held (no member serves it), so it
+   * draws no probe here. A probe that failed (the site's probes may meet its endpoint as busy as its
+   * catch-ups did) is tried again after 4, 8, then every 16 periods: not the back-off of a name that
+   * never answered anyone (up to a minute), which left it unverified when the bench made its changes.
+   */
+  private verifyAt(peer: Peer, now: number): number {
+    const held = this.s.c.directory.held(peer.name);
+    if (peer.verified || held === undefined || held.version === 0) {
+      this.verifyFrom.delete(peer.name);
+      return Infinity;
+    }
+    let from = this.verifyFrom.get(peer.name);
+    if (from === undefined) {
+      from = now + this.s.c.random() * VERIFY_SPREAD_PERIODS * this.s.cfg.livenessPeriodMs;
+      this.verifyFrom.set(peer.name, from);
+    }
+    const retry = VERIFY_SPREAD_PERIODS * Math.min(2 ** peer.probeFailures, 8) * this.s.cfg.livenessPeriodMs;
+    return Math.max(from, peer.probedAt + retry);
   }
 
   private note(set: Set<string>, name: string, member: boolean): void {

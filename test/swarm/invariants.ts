@@ -19,6 +19,8 @@ export type ViolationKind =
   | 'liveness'
   /** After the quiet period: a registration its origin no longer offers (lapsed, withdrawn) is listed. */
   | 'lapsed-listed'
+  /** A change one host lost (deaf for a moment) amid noisy origins, still not held seconds after (starve.ts). */
+  | 'slow-change'
   /** The simulation itself threw: an exception escaped the agent code. */
   | 'crash';
 

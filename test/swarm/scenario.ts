@@ -5,6 +5,7 @@ import { SITE_HEARTBEAT_BUDGET, UDP_IPV4_HEADERS } from '../../src/sync/heartbea
 import { BACKSTOP_INTERVALS } from '../../src/sync/liveness.js';
 import { seededRandom, type Random } from '../../src/util/random.js';
 import { drawLag } from './lag.js';
+import { drawStarve } from './starve.js';
 
 /** How an agent discovers its peers: Herald datagrams, mDNS (simulated), or both. */
 export type DiscoveryMode = 'multicast' | 'mdns' | 'both';
@@ -51,6 +52,8 @@ export type FaultEvent =
   | { at: number; kind: 'clock-step'; ms: number }
   /** The agent's event loop stalls stallMs every everyMs (a busy process): what is due then waits (lag.ts). */
   | { at: number; until: number; kind: 'lag'; to: string; stallMs: number; everyMs: number }
+  /** `origin` changes while `viewer` hears no datagram for deafMs; then the viewer must hold it soon (starve.ts). */
+  | { at: number; kind: 'starve'; origin: string; viewer: string; deafMs: number; seed: number }
   /** A run-time registration through the agent's API: with a TTL (a lease) and a ttl health check or not. */
   | { at: number; kind: 'register'; agent: string; id: string; ttlMs?: number; checkTtlMs?: number }
   | { at: number; kind: 'renew' | 'withdraw'; agent: string; id: string }
@@ -114,6 +117,7 @@ export function drawScenario(seed: number, opts: DrawOptions = {}): Scenario {
   }
   faults.push(...drawRegistrations(seed, names, faultMs));
   faults.push(...drawLag(seed, names, faultMs));
+  faults.push(...drawStarve(seed, names, faultMs));
   faults.sort((a, b) => a.at - b.at);
   const quietMs = quietWindowMs(agents, heartbeatMs);
   return { seed, heartbeatMs, agents, faultMs, quietMs, faults };

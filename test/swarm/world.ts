@@ -9,6 +9,7 @@ import { laggingComponents, stallRelease } from './lag.js';
 import { LivenessJudge } from './liveness.js';
 import { SimMdnsBus, SimMdnsDiscovery } from './mdns-sim.js';
 import type { AgentPlan, FaultEvent, Scenario } from './scenario.js';
+import { StarveWatch, type StarveView } from './starve.js';
 import { Trace } from './trace.js';
 
 /** How often, in simulated time, the all-along invariant is checked between scheduled events. */
@@ -37,6 +38,7 @@ export class World {
   private readonly started = new Set<string>();
   private readonly goodbyeCuts = new Set<string>();
   private readonly violations: Violation[] = [];
+  private readonly starves: StarveWatch;
   private readonly upSince = new Map<string, number>();
   /** Per agent, the ids registered with a TTL in its current life. */
   private readonly leased = new Map<string, Set<string>>();
@@ -63,6 +65,10 @@ export class World {
       (from, to) => this.goodbyeCuts.has(`${from}>${to}`),
     );
     this.judge = new LivenessJudge(scenario);
+    this.starves = new StarveWatch(
+      scenario.faults,
+      scenario.agents.map((a) => a.name),
+    );
     this.boundaries = scenario.faults.flatMap((f) => ('until' in f ? [f.at, f.until] : []));
     scenario.agents.forEach((plan, i) => {
       this.plans.set(plan.name, plan);
@@ -73,7 +79,8 @@ export class World {
       this.bus.onEvent = (line) => this.trace.line(line);
     }
     this.site.network.rpcFaults = (from, to) => this.rpcFault(from, to);
-    this.site.network.dropAtSend = (from, to) => this.goodbyeCuts.has(`${from}>${to}`);
+    this.site.network.dropAtSend = (from, to) =>
+      this.goodbyeCuts.has(`${from}>${to}`) || this.starves.deaf(to, this.site.clock.monotonic());
   }
 
   async run(): Promise<WorldResult> {
@@ -127,6 +134,7 @@ export class World {
       this.now += step;
       if (this.boundaries.some((b) => b > before && b <= this.now)) this.reconfigure();
       this.checkAlong();
+      this.violations.push(...this.starves.due(this.now, this.starveView(), (line) => this.trace.line(line)));
     }
   }
 
@@ -157,6 +165,8 @@ export class World {
       case 'clock-step':
         this.site.clock.step(e.ms);
         return;
+      case 'starve':
+        return this.starve(e);
       case 'register':
       case 'renew':
       case 'withdraw':
@@ -166,6 +176,31 @@ export class World {
       default:
         return; // interval faults: applied by reconfigure()
     }
+  }
+
+  /** The origin changes while the viewer hears nothing; then the viewer must catch up soon (starve.ts). */
+  private async starve(e: Extract<FaultEvent, { kind: 'starve' }>): Promise<void> {
+    if (!this.running.has(e.origin)) return;
+    const origin = this.site.agents.get(e.origin)!;
+    const viewer = this.running.has(e.viewer) ? this.site.agents.get(e.viewer)! : undefined;
+    const held = viewer?.agent.directory.held(e.origin);
+    const knows = held?.state === 'alive' && held.incarnation === origin.incarnation;
+    const datagrams = [e.origin, e.viewer].every((n) => this.plans.get(n)!.mode !== 'mdns');
+    const deafUntil = this.site.clock.monotonic() + e.deafMs;
+    if (viewer) this.starves.deafen(this.address.get(e.viewer)!, deafUntil);
+    await this.change(e.origin, e.seed);
+    if (viewer && knows && datagrams)
+      this.starves.expect(e, this.now + e.deafMs, origin.incarnation, origin.agent.local.currentVersion);
+    else this.trace.line(`starve: no check (${viewer ? (knows ? 'mDNS only' : 'the origin unknown there') : 'down'})`);
+  }
+
+  private starveView(): StarveView {
+    return {
+      running: (n) => this.running.has(n),
+      upSince: (n) => this.upSince.get(n) ?? Infinity,
+      incarnation: (n) => this.site.agents.get(n)!.incarnation,
+      held: (viewer, origin) => this.site.agents.get(viewer)!.agent.directory.held(origin),
+    };
   }
 
   /** A clean stop whose goodbye (datagrams and mDNS) does not reach `lostTo`. */
