@@ -173,11 +173,10 @@ export class ClusterSync {
   private onDatagram(data: Uint8Array, from: Endpoint, kind: DatagramKind): void {
     if (!this.running) return;
     this.hot.bytesReceived[kind].inc(data.length);
-    const beat = isBeat(data);
     let msg: Message | undefined;
     try {
       const opened = this.envelope.open(data);
-      msg = beat ? heartbeatOfBeat(this.s, this.keyed, opened, from) : this.heartbeats.decode(opened);
+      msg = isBeat(data) ? heartbeatOfBeat(this.s, this.keyed, opened, from) : this.heartbeats.decode(opened);
     } catch (err) {
       const reason = err instanceof DecodeError ? err.reason : 'internal';
       this.c.metrics.decodeErrors.inc({ reason });
@@ -189,7 +188,7 @@ export class ClusterSync {
     if (msg.site !== this.cfg.site) return this.c.metrics.announcementsIgnored.inc({ reason: 'other-site' });
     if (sizesInterval(this.s, this.keyed, msg, from, kind)) this.announcer.interval.sized(data.length);
     const sentAt = this.envelope.sentAt?.(data);
-    this.onMessage(msg, { from, datagram: true, sentAt, signal: beat ? 'beat' : undefined });
+    this.onMessage(msg, { from, datagram: true, sentAt, signal: isBeat(data) ? 'beat' : undefined });
   }
 
   private onMessage(msg: Message, arrival: Arrival): void {
