@@ -45,11 +45,24 @@ export function site1000Table(r: Site1000Results): string {
           `${fmt(i.sentBytesPerSecond, 0)} / ${fmt(i.receivedBytesPerSecond, 0)} B/s`,
         ],
         [
+          `  over the ${fmt(r.settledSeconds, 0)} s since the probes quietened: sent / received`,
+          `${fmt(r.settledTraffic.sentBytesPerSecond, 0)} / ${fmt(r.settledTraffic.receivedBytesPerSecond, 0)} B/s`,
+        ],
+        [
+          '  multicast / unicast received',
+          `${fmt(i.byKind.received.multicast ?? 0, 0)} / ${fmt(i.byKind.received.unicast ?? 0, 0)} B/s`,
+        ],
+        [
+          "  the site's multicast heartbeats / its unicast to the agent / the agent's own multicast (heard back)",
+          [i.bytes.siteMulticast, i.bytes.unicastToAgent, i.bytes.agentMulticast].map((v) => fmt(v, 0)).join(' / ') +
+            ' B/s',
+        ],
+        [
           'idle: site multicast heartbeats',
           `${fmt(i.siteMulticastPerSecond, 1)}/s (mean interval ${fmtMs(r.meanIntervalMs)})`,
         ],
         [
-          'idle: unicast heartbeats to / from the agent',
+          'idle: beats (the keyed unicast heartbeats) to / from the agent',
           `${fmt(i.unicastToAgentPerSecond, 2)} / ${fmt(i.unicastFromAgentPerSecond, 2)} per s`,
         ],
         ['idle: asked of the site', asked(i)],

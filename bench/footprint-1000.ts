@@ -16,6 +16,13 @@ export interface IdleTraffic {
   /** UDP payload bytes the agent sent and received (its own metrics), multicast and unicast together. */
   sentBytesPerSecond: number;
   receivedBytesPerSecond: number;
+  /** The same by kind (the agent's metrics' `kind` label): multicast to the site, unicast to one agent. */
+  byKind: { sent: Partial<Record<string, number>>; received: Partial<Record<string, number>> };
+  /**
+   * Payload bytes a second as the emulator counted them: the site's multicast heartbeats, its subjects'
+   * unicast heartbeats to the agent, and the agent's own multicasts (which it hears back) and unicast.
+   */
+  bytes: { siteMulticast: number; unicastToAgent: number; agentMulticast: number; agentUnicast: number };
   /** The emulated site's multicast heartbeats, and the unicast heartbeats of the agent's subjects. */
   siteMulticastPerSecond: number;
   unicastToAgentPerSecond: number;
@@ -71,6 +78,12 @@ export interface Site1000Results {
    */
   measuredMulticasts: Record<string, number>;
   idle: IdleTraffic;
+  /**
+   * The same from the probes' quiet to the idle window's end (its RSS settling included, ~6 minutes): a
+   * 60 s window holds ~260 of the site's heartbeats, whose count alone varies by ±6 % (one sigma).
+   */
+  settledSeconds: number;
+  settledTraffic: IdleTraffic;
   aliveAfter: number;
 }
 
@@ -88,11 +101,18 @@ const STEADY_MAX_MS = 420_000;
 const SETTLE_MAX_MS = 240_000;
 const SYNC_MAX_MS = 180_000;
 
-async function metricSum(api: string, name: string): Promise<number> {
+/** A counter's values by its `kind` label. */
+async function metricByKind(api: string, name: string): Promise<Record<string, number>> {
   const text = await (await request(`http://${api}/metrics`)).body.text();
-  let sum = 0;
-  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) sum += Number(m[1]);
-  return sum;
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(new RegExp(`^${name}\\{kind="(\\w+)"\\} (\\S+)$`, 'gm'))) out[m[1]] = Number(m[2]);
+  return out;
+}
+
+const total = (byKind: Record<string, number>) => Object.values(byKind).reduce((a, b) => a + b, 0);
+
+function perSecond(a: Record<string, number>, b: Record<string, number>, s: number): Record<string, number> {
+  return Object.fromEntries(Object.keys(b).map((k) => [k, (b[k] - (a[k] ?? 0)) / s]));
 }
 
 /** Resident memory, and its anonymous pages (V8's heap, malloc) and file pages (the node binary, mostly). */
@@ -158,30 +178,44 @@ interface Snapshot {
   agentCpu: number;
   emulatorCpu: number;
   floorCpu: number;
-  sent: number;
-  received: number;
+  sent: Record<string, number>;
+  received: Record<string, number>;
   counts: EmulatorCounts;
 }
 
-async function snapshot(m: Measured, emulator: EmulatorProcess, floor: ChildProcess): Promise<Snapshot> {
+type TrafficMark = Pick<Snapshot, 'at' | 'sent' | 'received' | 'counts'>;
+
+async function trafficMark(m: Measured, emulator: EmulatorProcess): Promise<TrafficMark> {
   return {
     at: now(),
-    agentCpu: await cpuSeconds(m.proc.pid!),
-    emulatorCpu: await cpuSeconds(emulator.pid),
-    floorCpu: await cpuSeconds(floor.pid!),
-    sent: await metricSum(m.api, 'herald_datagram_bytes_sent_total'),
-    received: await metricSum(m.api, 'herald_datagram_bytes_received_total'),
+    sent: await metricByKind(m.api, 'herald_datagram_bytes_sent_total'),
+    received: await metricByKind(m.api, 'herald_datagram_bytes_received_total'),
     counts: (await emulator.counts()).counts,
   };
 }
 
-function traffic(a: Snapshot, b: Snapshot): IdleTraffic {
-  const s = (b.at - a.at) / 1000;
-  const d = (k: 'multicastSent' | 'unicastSent' | 'unicastFromMeasured' | 'hellos' | 'summaries' | 'changes') =>
-    b.counts[k] - a.counts[k];
+async function snapshot(m: Measured, emulator: EmulatorProcess, floor: ChildProcess): Promise<Snapshot> {
   return {
-    sentBytesPerSecond: (b.sent - a.sent) / s,
-    receivedBytesPerSecond: (b.received - a.received) / s,
+    agentCpu: await cpuSeconds(m.proc.pid!),
+    emulatorCpu: await cpuSeconds(emulator.pid),
+    floorCpu: await cpuSeconds(floor.pid!),
+    ...(await trafficMark(m, emulator)),
+  };
+}
+
+function traffic(a: TrafficMark, b: TrafficMark): IdleTraffic {
+  const s = (b.at - a.at) / 1000;
+  const d = (k: Exclude<keyof EmulatorCounts, 'multicastFromMeasured' | 'refused'>) => b.counts[k] - a.counts[k];
+  return {
+    sentBytesPerSecond: (total(b.sent) - total(a.sent)) / s,
+    receivedBytesPerSecond: (total(b.received) - total(a.received)) / s,
+    byKind: { sent: perSecond(a.sent, b.sent, s), received: perSecond(a.received, b.received, s) },
+    bytes: {
+      siteMulticast: d('multicastBytesSent') / s,
+      unicastToAgent: d('unicastBytesSent') / s,
+      agentMulticast: d('multicastBytesFromMeasured') / s,
+      agentUnicast: d('unicastBytesFromMeasured') / s,
+    },
     siteMulticastPerSecond: d('multicastSent') / s,
     unicastToAgentPerSecond: d('unicastSent') / s,
     unicastFromAgentPerSecond: d('unicastFromMeasured') / s,
@@ -192,7 +226,13 @@ function traffic(a: Snapshot, b: Snapshot): IdleTraffic {
 }
 
 /** The idle window: RSS each second; CPU of both pids from /proc/PID/stat (utime + stime) over it. */
-async function idleWindow(m: Measured, emulator: EmulatorProcess, floor: ChildProcess, idleSeconds: number) {
+async function idleWindow(
+  m: Measured,
+  emulator: EmulatorProcess,
+  floor: ChildProcess,
+  opts: { idleSeconds: number; settledFrom: TrafficMark },
+) {
+  const idleSeconds = opts.idleSeconds;
   const a = await snapshot(m, emulator, floor);
   const samples: { rss: number; anon: number; file: number }[] = [];
   while (now() - a.at < idleSeconds * 1000) {
@@ -212,6 +252,8 @@ async function idleWindow(m: Measured, emulator: EmulatorProcess, floor: ChildPr
     emulatorCpuPercent: ((b.emulatorCpu - a.emulatorCpu) / s) * 100,
     floorCpuPercent: ((b.floorCpu - a.floorCpu) / s) * 100,
     idle: traffic(a, b),
+    settledSeconds: (b.at - opts.settledFrom.at) / 1000,
+    settledTraffic: traffic(opts.settledFrom, b),
   };
 }
 
@@ -240,10 +282,12 @@ export async function footprintAt1000(
     await emulator.ready();
     agent = await startMeasured(name, site, port, profiles, unitNodeFlags(), ['--key-file', keyFile]);
     const synced = await untilComplete(agent, emulator, opts.agents, opts.agents * opts.devicesPerAgent);
-    const settled = { ...(await untilQuiet(agent, emulator)), ...(await untilSteady(agent)) };
+    const quiet = await untilQuiet(agent, emulator);
+    const settledFrom = await trafficMark(agent, emulator);
+    const settled = { ...quiet, ...(await untilSteady(agent)) };
     floor = floorProcess(port);
     await sleep(2000);
-    const idle = await idleWindow(agent, emulator, floor, opts.idleSeconds);
+    const idle = await idleWindow(agent, emulator, floor, { idleSeconds: opts.idleSeconds, settledFrom });
     const { counts, meanIntervalMs } = await emulator.counts();
     return {
       ...opts,

@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { decodeBeat, encodeBeat, isBeat } from '../src/protocol/beat.js';
 import { decodeMessage, DecodeError, encodeMessage, MAX_DATAGRAM } from '../src/protocol/codec.js';
 import { HeartbeatMemo } from '../src/protocol/heartbeat-memo.js';
 import { fnv1a32, MessageType, type Message } from '../src/protocol/messages.js';
@@ -18,9 +19,19 @@ const base: Message = {
 
 test('round trip of every message type', () => {
   for (const type of Object.values(MessageType)) {
+    if (type === MessageType.beat) continue; // a layout of its own, below
     const msg = { ...base, type };
     assert.equal(decodeMessage(encodeMessage(msg).bytes), msg);
   }
+  const beat = { self: { nameHash: 0xdeadbeef, incarnationTag: 7, version: 300 }, hints: base.hints };
+  const bytes = encodeBeat(beat);
+  assert.equal(decodeBeat(bytes), beat);
+  assert.ok(isBeat(bytes));
+  assert.throws(
+    () => decodeMessage(bytes),
+    (e: { reason?: string }) => e.reason === 'type',
+  );
+  assert.is(encodeBeat({ ...beat, hints: [] }).length, 14, 'a beat without hints (version 300: 2 bytes)');
 });
 
 test('a heartbeat is small: idle traffic stays far under 150 bytes a second', () => {

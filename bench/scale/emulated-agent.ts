@@ -25,11 +25,15 @@ export interface EmulatorInit {
 export interface EmulatorCounts {
   multicastSent: number;
   multicastBytesSent: number;
-  /** Unicast heartbeats to the measured agent, from the emulated agents it monitors. */
+  /** Unicast heartbeats to the measured agent, from the emulated agents it monitors, and their bytes. */
   unicastSent: number;
+  unicastBytesSent: number;
   /** The measured agent's unicast heartbeats to its monitors, and its multicasts, by type. */
   unicastFromMeasured: number;
   multicastFromMeasured: Record<string, number>;
+  /** The measured agent's datagram payload bytes, as the emulator heard them: its multicasts and its unicast. */
+  multicastBytesFromMeasured: number;
+  unicastBytesFromMeasured: number;
   /** Peer requests served by route, summaries (a hello with peers=1) apart. */
   hellos: number;
   summaries: number;
@@ -39,8 +43,9 @@ export interface EmulatorCounts {
 }
 
 export function newCounts(): EmulatorCounts {
-  const counts = { multicastSent: 0, multicastBytesSent: 0, unicastSent: 0, unicastFromMeasured: 0 };
-  return { ...counts, multicastFromMeasured: {}, hellos: 0, summaries: 0, changes: 0, refused: {} };
+  const counts = { multicastSent: 0, multicastBytesSent: 0, unicastSent: 0, unicastBytesSent: 0 };
+  const measured = { unicastFromMeasured: 0, multicastBytesFromMeasured: 0, unicastBytesFromMeasured: 0 };
+  return { ...counts, ...measured, multicastFromMeasured: {}, hellos: 0, summaries: 0, changes: 0, refused: {} };
 }
 
 export interface EmulatedAgent {

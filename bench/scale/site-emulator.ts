@@ -1,10 +1,11 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { computeDelta } from '../../src/directory/delta.js';
+import { decodeBeat, encodeBeat, isBeat, type Beat } from '../../src/protocol/beat.js';
 import { Directory } from '../../src/directory/directory.js';
 import { PeerHttpServer } from '../../src/http/peer-server.js';
 import { decodeMessage, DecodeError, encodeMessage } from '../../src/protocol/codec.js';
 import { HmacEnvelope } from '../../src/protocol/hmac-envelope.js';
-import { MESSAGE_TYPE_NAMES, MessageType, type Message } from '../../src/protocol/messages.js';
+import { fnv1a32, incarnationTag, MESSAGE_TYPE_NAMES, MessageType, type Message } from '../../src/protocol/messages.js';
 import { parseKeyRing } from '../../src/security/cluster-key.js';
 import { PeerAuth } from '../../src/security/peer-auth.js';
 import { SOLICIT_ANSWERS } from '../../src/sync/announcer.js';
@@ -31,7 +32,7 @@ export { emulatedAddress, type EmulatorCounts, type EmulatorInit } from './emula
  * loopback address, datagram socket and peer endpoint (Herald's own PeerHttpServer and
  * DirectoryPeerService, signed with the cluster key), multicasts its heartbeat at the interval
  * HeartbeatInterval gives the site's size, answers a solicit as Announcer does, and sends the measured
- * agent the unicast heartbeat of a monitored subject each liveness period (ring.ts). What emulated agents
+ * agent the unicast heartbeat of a monitored subject each liveness period (ring.ts), as a beat (beat.ts). What emulated agents
  * would say only to each other (their own monitors' unicast) is left out: it never reaches the measured one.
  */
 export class SiteEmulator {
@@ -164,14 +165,25 @@ export class SiteEmulator {
     this.measuredAt = from;
     const type = MESSAGE_TYPE_NAMES[msg.type];
     this.counts.multicastFromMeasured[type] = (this.counts.multicastFromMeasured[type] ?? 0) + 1;
+    this.counts.multicastBytesFromMeasured += data.length;
     if (msg.type === MessageType.solicit) for (const a of this.agents) this.replyToSolicit(a);
   }
 
+  /** The measured agent's beats to its monitors (a keyed site's unicast heartbeats, beat.ts). */
   private onUnicast(data: Buffer, from: Endpoint): void {
-    const msg = this.decode(data);
-    if (msg?.name !== this.init.measured) return;
+    if (!isBeat(data) || this.open(data)?.self.nameHash !== fnv1a32(this.init.measured)) return;
     this.measuredAt = from;
     this.counts.unicastFromMeasured++;
+    this.counts.unicastBytesFromMeasured += data.length;
+  }
+
+  private open(data: Buffer): Beat | undefined {
+    try {
+      return decodeBeat(this.envelope.open(data));
+    } catch (err) {
+      if (err instanceof DecodeError) return undefined;
+      throw err;
+    }
   }
 
   private decode(data: Buffer): Message | undefined {
@@ -232,10 +244,14 @@ export class SiteEmulator {
       hints: [],
     };
     if (this.interval.scaled(this.members)) msg.intervalMs = this.interval.meanMs(this.members);
-    const sealed = this.envelope.seal(encodeMessage(msg, { reserve: this.envelope.overhead }).bytes);
+    // To a monitor, a keyed site's agent sends a beat: itself as a hint (Announcer.heartbeatMonitors).
+    const self = { nameHash: fnv1a32(a.name), incarnationTag: incarnationTag(a.incarnation), version: msg.version };
+    const bytes = to ? encodeBeat({ self, hints: [] }) : encodeMessage(msg, { reserve: this.envelope.overhead }).bytes;
+    const sealed = this.envelope.seal(bytes);
     if (to) {
       a.udp.send(sealed, to.port, to.address);
       this.counts.unicastSent++;
+      this.counts.unicastBytesSent += sealed.length;
     } else {
       a.udp.send(sealed, this.init.port, this.init.group);
       this.counts.multicastSent++;

@@ -28,6 +28,7 @@ export const HEADER_OFFSETS = { format: 2, type: 3, flags: 4, site: 5 } as const
 const FLAG_DELTA = 1;
 const FLAG_DEFLATED = 2;
 const FLAG_INTERVAL = 4;
+const BEAT = 6; // MessageType.beat: its own layout (beat.ts)
 /** A delta inflated past this is hostile or broken: catch-up over HTTP can carry anything larger. */
 const MAX_INFLATED_DELTA = 64 * 1024;
 
@@ -153,6 +154,7 @@ export function decodeMessage(bytes: Uint8Array): Message {
     );
   const type = r.u8();
   if (!MESSAGE_TYPE_NAMES[type]) throw new DecodeError('type', `unknown message type ${type}`);
+  if (type === BEAT) throw new DecodeError('type', 'a beat has a layout of its own (beat.ts)');
   const flags = r.u8();
   if (flags & ~(FLAG_DELTA | FLAG_DEFLATED | FLAG_INTERVAL))
     throw new DecodeError('flags', `unknown flags 0x${flags.toString(16)}`);
@@ -229,7 +231,7 @@ export function checkDelta(value: unknown, expectedVersion?: number): Delta {
   };
 }
 
-class Reader {
+export class Reader {
   constructor(
     private readonly b: Uint8Array,
     private o = 0,

@@ -7,6 +7,7 @@ export const MessageType = {
   goodbye: 3, // clean shutdown: peers mark the agent left at once
   solicit: 4, // a newcomer asks peers to heartbeat now rather than within a period
   notice: 5, // the agents its hints name were found gone by the sender's own probe (a lost notice)
+  beat: 6, // keyed sites: a unicast heartbeat to a monitor, the sender named by a hint of itself (beat.ts)
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 /** Each type's name, as logs and metric labels spell it: the keys of MessageType, not restated. */

@@ -9,9 +9,10 @@ import {
   type Hint,
   type Message,
 } from '../protocol/messages.js';
-import type { Endpoint } from '../transport/transport.js';
+import type { DatagramKind, Endpoint } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
 import { jitter } from '../util/random.js';
+import { beatOf } from './beat.js';
 import { HeartbeatInterval } from './heartbeat-interval.js';
 import { aliveRing } from './ring.js';
 import type { SyncContext } from './sync-context.js';
@@ -44,6 +45,8 @@ export class Announcer {
   constructor(
     private readonly s: SyncContext,
     private readonly envelope: Envelope,
+    /** A keyed site's monitors hear beats (beat.ts) instead of whole heartbeats. */
+    private readonly keyed = false,
   ) {
     this.interval = new HeartbeatInterval(s.cfg.heartbeatMs, s.cfg.heartbeatScaling, s.cfg.heartbeatBudget);
   }
@@ -146,10 +149,13 @@ export class Announcer {
     else transport.send(sealed);
     if (multicastHints && !opts.to) this.multicastAt = this.s.c.clock.monotonic();
     if (type === MessageType.heartbeat && !opts.to) this.interval.sized(sealed.length);
+    this.counted(type, opts.to ? 'unicast' : 'multicast', sealed.length);
+  }
+
+  private counted(type: MessageType, kind: DatagramKind, bytes: number): void {
     this.s.c.metrics.announcementsSent.inc({ type: MESSAGE_TYPE_NAMES[type] });
-    const kind = opts.to ? 'unicast' : 'multicast';
     this.s.c.metrics.datagramsSent.inc({ kind });
-    this.s.c.metrics.datagramBytesSent.inc({ kind }, sealed.length);
+    this.s.c.metrics.datagramBytesSent.inc({ kind }, bytes);
   }
 
   /** A heartbeat (or announcement) just went out: the next is one interval away, drawn afresh. */
@@ -221,6 +227,15 @@ export class Announcer {
     // The ring's hints: a host that missed an announcement hears of it from its 2 subjects whatever the site's
     // multicast rate (docs/protocol.md, "Scale").
     const hints = this.s.hints.forRound();
-    for (const to of monitors) this.send(MessageType.heartbeat, { to, hints });
+    if (!this.keyed) {
+      for (const to of monitors) this.send(MessageType.heartbeat, { to, hints });
+      return;
+    }
+    const transport = this.s.c.transport;
+    const sealed = this.envelope.seal(beatOf(this.s, this.s.c.local.currentVersion, hints));
+    for (const to of monitors) {
+      transport?.sendTo(sealed, to);
+      this.counted(MessageType.beat, 'unicast', sealed.length);
+    }
   }
 }

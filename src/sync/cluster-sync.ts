@@ -1,3 +1,4 @@
+import { isBeat } from '../protocol/beat.js';
 import { DecodeError } from '../protocol/codec.js';
 import { openEnvelope, type Envelope } from '../protocol/envelope.js';
 import { HeartbeatMemo } from '../protocol/heartbeat-memo.js';
@@ -5,6 +6,7 @@ import { MESSAGE_TYPE_NAMES, MessageType, type Message } from '../protocol/messa
 import type { Asker, DatagramKind, Endpoint } from '../transport/transport.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { Announcer } from './announcer.js';
+import { heartbeatOfBeat } from './beat.js';
 import { Catchup } from './catchup.js';
 import { SYNC_LIMITS, syncDefaults, type ClusterSyncInit, type SyncConfig } from './config.js';
 import { receiveHints } from './hint-receiver.js';
@@ -106,7 +108,7 @@ export class ClusterSync {
     this.mdns = new MdnsObserver(this.s, this.liveness, t, this.keyed, (msg, from, signal) =>
       this.onMessage(msg, { from, datagram: false, signal }),
     );
-    this.announcer = new Announcer(this.s, this.envelope);
+    this.announcer = new Announcer(this.s, this.envelope, this.keyed);
     this.notices = new LostNotices(this.s, { liveness: this.liveness, announcer: this.announcer, keyed: this.keyed });
     this.hot = datagramCounters(c.metrics);
     const lost = this.cfg.lostAfterPeriods;
@@ -171,23 +173,22 @@ export class ClusterSync {
   private onDatagram(data: Uint8Array, from: Endpoint, kind: DatagramKind): void {
     if (!this.running) return;
     this.hot.bytesReceived[kind].inc(data.length);
-    let msg: Message;
+    let msg: Message | undefined;
     try {
-      msg = this.heartbeats.decode(this.envelope.open(data));
+      const opened = this.envelope.open(data);
+      msg = isBeat(data) ? heartbeatOfBeat(this.s, this.keyed, opened, from) : this.heartbeats.decode(opened);
     } catch (err) {
       const reason = err instanceof DecodeError ? err.reason : 'internal';
       this.c.metrics.decodeErrors.inc({ reason });
-      if (this.decodeLog.allow(`${from.address}:${reason}`)) {
-        this.c.logger.warn(
-          { from: from.address, reason, detail: (err as Error).message },
-          'dropped a datagram that could not be decoded',
-        );
-      }
-      return;
+      if (!this.decodeLog.allow(`${from.address}:${reason}`)) return;
+      const detail = (err as Error).message;
+      return this.c.logger.warn({ from: from.address, reason, detail }, 'dropped a datagram that could not be decoded');
     }
+    if (!msg) return this.c.metrics.announcementsIgnored.inc({ reason: 'unknown-beat' });
     if (msg.site !== this.cfg.site) return this.c.metrics.announcementsIgnored.inc({ reason: 'other-site' });
     if (sizesInterval(this.s, this.keyed, msg, from, kind)) this.announcer.interval.sized(data.length);
-    this.onMessage(msg, { from, datagram: true, sentAt: this.envelope.sentAt?.(data) });
+    const sentAt = this.envelope.sentAt?.(data);
+    this.onMessage(msg, { from, datagram: true, sentAt, signal: isBeat(data) ? 'beat' : undefined });
   }
 
   private onMessage(msg: Message, arrival: Arrival): void {

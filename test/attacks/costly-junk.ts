@@ -26,7 +26,7 @@ export function costlyJunk(site: string, keyId: number): { unsigned: Buffer; for
   const head = Buffer.from([0x48, 0x52, 1, 1, 1 | 2, site.length, ...Buffer.from(site), 4, ...Buffer.from('evil')]);
   const fields = Buffer.from([5, 7, 0x1e, 0x6b, 0]); // incarnation 5, version 7, peer port 7787, no hints
   const unsigned = Buffer.concat([head, fields, varint(payload.length), payload]);
-  const trailer = Buffer.alloc(23, 0x5a);
+  const trailer = Buffer.alloc(17, 0x5a); // key id, 32-bit time, 96-bit tag (hmac-envelope.ts)
   trailer[0] = keyId;
   return { unsigned, forged: Buffer.concat([unsigned, trailer]) };
 }

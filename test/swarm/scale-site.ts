@@ -1,4 +1,5 @@
 import type { AgentInit } from '../../src/agent/agent-components.js';
+import type { KeyRing } from '../../src/security/cluster-key.js';
 import type { Device } from '../../src/profiles/model.js';
 import { device, SimSite, type SimAgent } from '../helpers/sim.js';
 import { CostMeter } from './cost.js';
@@ -38,13 +39,15 @@ export class ScaleSite {
     readonly devicesPerAgent: number,
     /** Settings of every agent beyond the protocol's (a test's forced heartbeat budget). */
     private readonly init: Partial<AgentInit> = {},
+    /** A cluster key for every agent: a keyed site (its monitors hear beats). */
+    keys?: KeyRing,
   ) {
     const wrap = {
       transport: (...a: Parameters<CostMeter['transport']>) => this.meter.transport(...a),
       peers: (...a: Parameters<CostMeter['peers']>) => this.meter.peers(...a),
       service: (...a: Parameters<CostMeter['service']>) => this.meter.service(...a),
     };
-    this.sim = new SimSite(seed, { rpcLatencyMs: 1, shareAnswers: true }, undefined, undefined, {
+    this.sim = new SimSite(seed, { rpcLatencyMs: 1, shareAnswers: true }, undefined, keys, {
       settleTurns: 1,
       nodeTimers: true,
       logLevel: 'silent',
@@ -112,6 +115,22 @@ export class ScaleSite {
       await this.sim.clock.advance(stepMs);
       watch.sweep(this.now());
     }
+  }
+
+  /** `count` changes, each of a random live agent and watched until every other holds it or `limitMs` passed. */
+  async changes(count: number, limitMs: number): Promise<{ times: number[]; undelivered: number }> {
+    const times: number[] = [];
+    let undelivered = 0;
+    for (let k = 0; k < count; k++) {
+      const live = [...this.live];
+      const origin = live[Math.floor(this.sim.random() * live.length)];
+      const watch = this.watchVersion(origin, await this.change(origin));
+      await this.until(watch, limitMs, 5);
+      times.push(...watch.times.values());
+      undelivered += watch.missing;
+      await this.sim.clock.advance(500);
+    }
+    return { times, undelivered };
   }
 
   /** Whether `viewer` holds every live origin alive at its current (incarnation, version). */
