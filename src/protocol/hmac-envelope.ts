@@ -74,13 +74,7 @@ export class HmacEnvelope implements Envelope {
       throw this.refusal(b, key === undefined);
     }
     const skew = this.keys.skewOutside(sentAt);
-    if (skew !== undefined) {
-      throw new DecodeError(
-        'stale',
-        `sent ${Math.round(skew / 1000)} s from this agent's clock, ` +
-          `outside the ${this.keys.windowMs / 1000} s window (a replay, or clocks not in sync)`,
-      );
-    }
+    if (skew !== undefined) throw this.stale(skew);
     return b.subarray(0, body);
   }
 
@@ -93,8 +87,9 @@ export class HmacEnvelope implements Envelope {
   /**
    * Why a datagram whose tag does not verify is refused: `unsigned` (a whole message without a trailer),
    * `old-trailer` (a holder of the key sealed it with the 23-byte trailer of an older Herald: an agent to
-   * upgrade), else `unknown-key` or `bad-signature`. The old tag is checked only when the header's lengths
-   * say the message ends where the old trailer would begin, so junk costs at most one HMAC more.
+   * upgrade), `stale` (its clock is in 1970: sentIn1970), else `unknown-key` or `bad-signature`. The old
+   * tag is checked only when the header's lengths say the message ends where the old trailer would begin,
+   * so junk costs at most two HMACs more.
    */
   private refusal(b: Buffer, unknownKey: boolean): DecodeError {
     const declared = declaredLength(b);
@@ -110,7 +105,33 @@ export class HmacEnvelope implements Envelope {
         'unknown-key',
         `signed with key id ${b[b.length - TRAILER_BYTES]}, which this agent does not hold`,
       );
-    return new DecodeError('bad-signature', 'authentication tag does not match');
+    const booted = this.sentIn1970(b);
+    if (booted !== undefined) return this.stale(booted - this.keys.now());
+    return new DecodeError(
+      'bad-signature',
+      'authentication tag does not match (another key, or clocks more than 24.8 days apart)',
+    );
+  }
+
+  /**
+   * The sender's time if its tag verifies with high bits 0: a clock within 49.7 days of 1970, as a board
+   * without a real-time clock boots before NTP sets it. One HMAC more for junk with a held key id.
+   */
+  private sentIn1970(b: Buffer): number | undefined {
+    const body = b.length - TRAILER_BYTES;
+    const key = this.keys.byId(b[body]);
+    const low = b.readUInt32BE(body + 1);
+    if (!key || this.keys.now() < TIME_WRAP) return undefined;
+    const tag = this.tag(key, b.subarray(0, body + 1 + TIME_BYTES), low);
+    return timingSafeEqual(tag, b.subarray(-TAG_BYTES)) ? low : undefined;
+  }
+
+  private stale(skew: number): DecodeError {
+    return new DecodeError(
+      'stale',
+      `sent ${Math.round(skew / 1000)} s from this agent's clock, ` +
+        `outside the ${this.keys.windowMs / 1000} s window (a replay, or clocks not in sync)`,
+    );
   }
 
   private oldTagVerifies(b: Buffer, body: number): boolean {
