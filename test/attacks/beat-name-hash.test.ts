@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fnv1a32 } from '../../src/protocol/messages.js';
 import { generateKey, parseKeyRing } from '../../src/security/cluster-key.js';
+import { PeerTable, type Peer } from '../../src/sync/peer-table.js';
 import { ScaleSite } from '../swarm/scale-site.js';
 
 /**
@@ -51,6 +52,15 @@ test('two agents whose names share a hash both have their beats taken as heartbe
   } finally {
     await site.stopAll();
   }
+});
+
+test('removing one of two names that share a hash leaves the other found by its hash (hints, beats)', () => {
+  const table = new PeerTable({ peers: 10, unverifiedPeers: 10 });
+  const peer = (name: string) => ({ name, verified: true }) as unknown as Peer;
+  table.add(peer(A));
+  table.add(peer(B));
+  table.remove(B);
+  assert.is(table.byHash(fnv1a32(A))?.name, A);
 });
 
 test.run();
