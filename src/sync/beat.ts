@@ -1,7 +1,7 @@
 import { decodeBeat, encodeBeat } from '../protocol/beat.js';
 import { fnv1a32, incarnationTag, MessageType, type Hint, type Message } from '../protocol/messages.js';
 import type { Endpoint } from '../transport/transport.js';
-import { sameEndpoint } from './peer-table.js';
+import { sameEndpoint, type Peer } from './peer-table.js';
 import type { SyncContext } from './sync-context.js';
 
 /**
@@ -31,10 +31,9 @@ export function heartbeatOfBeat(
   from: Endpoint,
 ): Message | undefined {
   const beat = decodeBeat(bytes);
-  const peer = keyed ? s.peers.byHash(beat.self.nameHash) : undefined;
+  // Names whose hashes collide are told apart by the endpoint on record.
+  const peer = keyed ? s.peers.allByHash(beat.self.nameHash).find((p) => beatsFrom(p, from)) : undefined;
   if (!peer) return undefined;
-  // Before any datagram of it was heard (learnt from a summary), at the address of its peer endpoint.
-  if (peer.datagram ? !sameEndpoint(peer.datagram, from) : peer.endpoint.address !== from.address) return undefined;
   if (incarnationTag(peer.replica.incarnation) !== beat.self.incarnationTag) return undefined;
   const msg: Message = {
     type: MessageType.heartbeat,
@@ -47,4 +46,9 @@ export function heartbeatOfBeat(
   };
   if (peer.intervalMs !== undefined) msg.intervalMs = peer.intervalMs;
   return msg;
+}
+
+/** Its datagram endpoint; before any datagram of it was heard (learnt from a summary), its peer address. */
+function beatsFrom(peer: Peer, from: Endpoint): boolean {
+  return peer.datagram ? sameEndpoint(peer.datagram, from) : peer.endpoint.address === from.address;
 }

@@ -50,7 +50,7 @@ export interface Peer {
  */
 export class PeerTable {
   private readonly byName = new Map<string, Peer>();
-  private readonly nameByHash = new Map<number, string>();
+  private readonly namesByHash = new Map<number, string[]>();
   private unverified = 0;
   private readonly log = new RecentChanges();
 
@@ -61,8 +61,18 @@ export class PeerTable {
   }
 
   byHash(hash: number): Peer | undefined {
-    const name = this.nameByHash.get(hash);
-    return name === undefined ? undefined : this.byName.get(name);
+    const names = this.namesByHash.get(hash);
+    return names === undefined ? undefined : this.byName.get(names[names.length - 1]);
+  }
+
+  /** Every peer whose name has this hash: more than one when names collide (a beat tells them by endpoint). */
+  allByHash(hash: number): Peer[] {
+    const peers: Peer[] = [];
+    for (const name of this.namesByHash.get(hash) ?? []) {
+      const peer = this.byName.get(name);
+      if (peer) peers.push(peer);
+    }
+    return peers;
   }
 
   values(): IterableIterator<Peer> {
@@ -105,7 +115,9 @@ export class PeerTable {
     const replaced = this.byName.get(peer.name);
     if (replaced && !replaced.verified) this.unverified--;
     this.byName.set(peer.name, peer);
-    this.nameByHash.set(fnv1a32(peer.name), peer.name);
+    const hash = fnv1a32(peer.name);
+    const names = (this.namesByHash.get(hash) ?? []).filter((n) => n !== peer.name);
+    this.namesByHash.set(hash, [...names, peer.name]);
     if (!peer.verified) this.unverified++;
     this.log.bump(peer.name);
   }
@@ -113,7 +125,10 @@ export class PeerTable {
   remove(name: string): void {
     const peer = this.byName.get(name);
     this.byName.delete(name);
-    this.nameByHash.delete(fnv1a32(name));
+    const hash = fnv1a32(name);
+    const names = (this.namesByHash.get(hash) ?? []).filter((n) => n !== name);
+    if (names.length > 0) this.namesByHash.set(hash, names);
+    else this.namesByHash.delete(hash);
     if (!peer) return;
     if (!peer.verified) this.unverified--;
     this.log.bump(name);
