@@ -50,4 +50,9 @@ test('a refusal for clocks more than 24.8 days apart says that clocks may be the
   assert.match(err.message, /clock/, `refused as ${err.reason}: ${err.message}`);
 });
 
+test("a Pi booted in 1970 that receives a synced agent's datagram says its own clock is the cause", () => {
+  const err = refusal(NOW_2026, 40_000);
+  assert.match(err.message, /this agent's clock/, `refused as ${err.reason}: ${err.message}`);
+});
+
 test.run();
