@@ -107,9 +107,11 @@ export class HmacEnvelope implements Envelope {
       );
     const booted = this.sentIn1970(b);
     if (booted !== undefined) return this.stale(booted - this.keys.now());
+    // Its own time's high bits are those of 1970: every synced sender's tag fails here, whatever the key.
+    const cause = this.keys.now() < TIME_WRAP ? "this agent's clock reads 1970: set it (NTP)" : 'another key';
     return new DecodeError(
       'bad-signature',
-      'authentication tag does not match (another key, or clocks more than 24.8 days apart)',
+      `authentication tag does not match (${cause}, or clocks more than 24.8 days apart)`,
     );
   }
 
