@@ -43,6 +43,8 @@ export class HmacEnvelope implements Envelope {
    * a rotation (setKeys) brings new ones and the old are collected with their ring.
    */
   private readonly keyObjects = new WeakMap<ClusterKey, KeyObject>();
+  /** The time of the last datagram sealed (see `seal`). */
+  private lastSealed = 0;
 
   constructor(keys: KeyRing, clock: Clock, windowMs = 120_000) {
     this.keys = new KeyWindow(keys, clock, windowMs);
@@ -57,7 +59,10 @@ export class HmacEnvelope implements Envelope {
     const out = Buffer.allocUnsafe(bytes.length + TRAILER_BYTES);
     out.set(bytes, 0);
     const signing = this.keys.signing;
-    const now = this.keys.now();
+    // Strictly increasing: receivers ignore a time not newer than the last they heard from this agent (a
+    // replay), so after NTP stepped this clock back every datagram was ignored until it caught up, and a
+    // second datagram sealed in the same millisecond was taken for a copy of the first.
+    const now = (this.lastSealed = Math.max(this.keys.now(), this.lastSealed + 1));
     out[bytes.length] = signing.id;
     out.writeUInt32BE(now % TIME_WRAP, bytes.length + 1);
     this.tag(signing, out.subarray(0, bytes.length + 1 + TIME_BYTES), now).copy(out, bytes.length + 1 + TIME_BYTES);
