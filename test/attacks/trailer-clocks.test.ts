@@ -55,4 +55,17 @@ test("a Pi booted in 1970 that receives a synced agent's datagram says its own c
   assert.match(err.message, /this agent's clock/, `refused as ${err.reason}: ${err.message}`);
 });
 
+test('a sender whose clock was hours fast is heard as soon as NTP steps it back', () => {
+  const clock = new FakeClock(0, NOW_2026 + 3 * 3_600_000);
+  const sender = new HmacEnvelope(key, clock);
+  const receiver = new HmacEnvelope(key, new FakeClock(0, NOW_2026));
+  assert.throws(
+    () => receiver.open(sender.seal(message)),
+    (e: { reason?: string }) => e.reason === 'stale',
+  );
+  const wall = new FakeClock(0, NOW_2026);
+  clock.now = () => wall.now(); // stepped to the right time
+  assert.ok(receiver.open(sender.seal(message)));
+});
+
 test.run();
