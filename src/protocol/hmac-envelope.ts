@@ -61,8 +61,11 @@ export class HmacEnvelope implements Envelope {
     const signing = this.keys.signing;
     // Strictly increasing: receivers ignore a time not newer than the last they heard from this agent (a
     // replay), so after NTP stepped this clock back every datagram was ignored until it caught up, and a
-    // second datagram sealed in the same millisecond was taken for a copy of the first.
-    const now = (this.lastSealed = Math.max(this.keys.now(), this.lastSealed + 1));
+    // second datagram sealed in the same millisecond was taken for a copy of the first. Not across a step
+    // back longer than the window: the times before it were refused as stale, and would stay so.
+    const clock = this.keys.now();
+    const held = clock <= this.lastSealed && this.lastSealed - clock <= this.keys.windowMs;
+    const now = (this.lastSealed = held ? this.lastSealed + 1 : clock);
     out[bytes.length] = signing.id;
     out.writeUInt32BE(now % TIME_WRAP, bytes.length + 1);
     this.tag(signing, out.subarray(0, bytes.length + 1 + TIME_BYTES), now).copy(out, bytes.length + 1 + TIME_BYTES);
