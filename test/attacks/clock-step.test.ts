@@ -51,4 +51,22 @@ test("a change made just after the agent's clock stepped back 60 s (NTP) reaches
   }
 });
 
+test('no datagram an honest agent sends is ignored as a replay (two sealed in one millisecond)', async () => {
+  const site = new SimSite(62, { loss: 0 }, 1000, parseKeyRing(generateKey()));
+  try {
+    for (const n of ['a', 'b', 'c']) await site.start(n, [device(`${n}-1`)]);
+    await site.clock.advance(3000);
+    for (let i = 2; i < 6; i++) {
+      await site.change('a', [device('a-1'), device(`a-${i}`)]);
+      await site.clock.advance(700);
+    }
+    for (const n of ['a', 'b', 'c']) {
+      const replays = site.agents.get(n)!.agent.metrics.announcementsIgnored.get({ reason: 'replay' });
+      assert.is(replays, 0, `honest datagrams ignored as replays at ${n}`);
+    }
+  } finally {
+    await site.stopAll();
+  }
+});
+
 test.run();
