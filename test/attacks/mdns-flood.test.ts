@@ -77,13 +77,14 @@ test('a query of 200 questions draws no flood of answers; a plain one is answere
     assert.ok(answered <= 1, `${answered} responses to one 200-question query`);
     assert.ok((await pair.a.metric('herald_invalid_input_total', 'reason="too-many-records"')) >= 1, 'dropped unread');
     // A plain question is answered, once. (A record multicast less than a second ago, for another
-    // querier on this shared loopback, is not repeated (§6): then the next try gets it.)
+    // querier on this shared loopback, is not repeated (§6), and a loaded loopback drops datagrams: a
+    // querier asks again, as RFC 6762 §5.2's do. Three tries were not enough once beside the bench.)
     let tries = 0;
     do {
       answered = 0;
       await evil.send({ type: 'query', questions: [{ name: ours, type: 'ANY' as dnsPacket.RecordType }] });
       await settle(1200);
-    } while (answered === 0 && ++tries < 3);
+    } while (answered === 0 && ++tries < 6);
     assert.is(answered, 1, 'one plain question: one answer');
   } finally {
     evil.close();
