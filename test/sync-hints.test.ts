@@ -49,12 +49,18 @@ test('among forty noisy origins a quiet change still rides within ceil(41 / 8) r
   assert.ok(carried.length >= 1 && carried[0] <= 5, `carried in rounds ${carried.join(', ')}`);
 });
 
-test('the multicast list takes turns too: every change within the horizon is listed', () => {
+test('the multicast list is newest first: a change just made rides the next heartbeat', async () => {
   const clock = new FakeClock();
   const hints = new Hints(clock, 2000);
-  for (let i = 0; i < 12; i++) hints.note(`origin-${i}`, 1, 2, true);
-  const listed = new Set([...hints.list(), ...hints.list()].map((h) => h.nameHash));
-  assert.is(listed.size, 12);
+  for (let i = 0; i < 12; i++) {
+    hints.note(`origin-${i}`, 1, 2, true);
+    await clock.advance(10);
+  }
+  hints.list();
+  hints.list();
+  const next = hints.list().map((h) => h.nameHash);
+  assert.is(next.length, 8);
+  assert.ok(next.includes(fnv1a32('origin-11')), 'the newest change is listed again');
 });
 
 test.run();
