@@ -1,6 +1,6 @@
-import { DecodeError, FORMAT_VERSION, HEADER_OFFSETS, MAGIC, MAX_HINTS, Reader } from './codec.js';
+import { DecodeError, FORMAT_VERSION, HEADER_OFFSETS, MAGIC, MAX_HINTS, Reader, readHint, writeHint } from './codec.js';
 import { MessageType, type Hint } from './messages.js';
-import { varintLength, writeVarint } from './varint.js';
+import { varintLength } from './varint.js';
 
 /**
  * A beat: a keyed agent's unicast heartbeat to its monitors (docs/protocol.md, "Scale"), with only what a
@@ -55,14 +55,4 @@ export function decodeBeat(bytes: Uint8Array): Beat {
   for (let i = 0; i < count; i++) hints.push(readHint(r));
   if (!r.done()) throw new DecodeError('trailing', `${r.remaining} unexpected bytes after the beat`);
   return { self, hints };
-}
-
-function writeHint(b: Buffer, o: number, h: Hint): number {
-  b.writeUInt32BE(h.nameHash >>> 0, o);
-  b.writeUInt16BE(h.incarnationTag & 0xffff, o + 4);
-  return writeVarint(b, o + 6, h.version);
-}
-
-function readHint(r: Reader): Hint {
-  return { nameHash: r.u32(), incarnationTag: r.u16(), version: r.varint() };
 }

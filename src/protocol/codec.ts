@@ -105,13 +105,20 @@ function encodeHead(msg: Message, flags: number): Buffer {
   b.writeUInt16BE(msg.peerPort, o);
   o += 2;
   b[o++] = hints.length;
-  for (const r of hints) {
-    b.writeUInt32BE(r.nameHash >>> 0, o);
-    b.writeUInt16BE(r.incarnationTag & 0xffff, o + 4);
-    o = writeVarint(b, o + 6, r.version);
-  }
+  for (const h of hints) o = writeHint(b, o, h);
   if (msg.intervalMs !== undefined) writeVarint(b, o, msg.intervalMs);
   return b;
+}
+
+/** One hint on the wire (heartbeats, announcements, beats): nameHash(u32) incarnationTag(u16) version(varint). */
+export function writeHint(b: Buffer, o: number, h: Hint): number {
+  b.writeUInt32BE(h.nameHash >>> 0, o);
+  b.writeUInt16BE(h.incarnationTag & 0xffff, o + 4);
+  return writeVarint(b, o + 6, h.version);
+}
+
+export function readHint(r: Reader): Hint {
+  return { nameHash: r.u32(), incarnationTag: r.u16(), version: r.varint() };
 }
 
 /**
@@ -168,7 +175,7 @@ export function decodeMessage(bytes: Uint8Array): Message {
   const count = r.u8();
   if (count > MAX_HINTS) throw new DecodeError('hints', `${count} hints, at most ${MAX_HINTS}`);
   const hints: Hint[] = [];
-  for (let i = 0; i < count; i++) hints.push({ nameHash: r.u32(), incarnationTag: r.u16(), version: r.varint() });
+  for (let i = 0; i < count; i++) hints.push(readHint(r));
   const msg: Message = { type: type as MessageType, site, name, incarnation, version, peerPort, hints };
   if (flags & FLAG_INTERVAL) msg.intervalMs = r.varint();
   if (flags & FLAG_DELTA) {
