@@ -11,7 +11,6 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createNotifier } from '../src/systemd/notify.js';
 import { stdoutIsJournal } from '../src/util/journald.js';
-import { memoryLogger } from '../src/util/logger.js';
 import mqttPkg from 'mqtt';
 import { Mosquitto, mosquittoMissing } from './helpers/mosquitto.js';
 import { CLI, runHerald, testGroupPort, unitNodeFlags } from './helpers/process.js';
@@ -146,8 +145,39 @@ testIf(
   },
 );
 
+testIf(
+  test,
+  pythonMissing,
+  'sd_notify: a start that fails exits at once with its code and no READY (the early helper holds nothing open)',
+  async () => {
+    const sock = await notifySocket();
+    const exitOf = async (args: string[]) => {
+      const t0 = Date.now();
+      const proc = spawn(process.execPath, [CLI, ...args], {
+        env: { ...process.env, NOTIFY_SOCKET: sock.path },
+        stdio: 'ignore',
+      });
+      cleanups.push(() => Promise.resolve(proc.kill('SIGKILL')));
+      // A held helper would keep it forever: given up after 10 s, as a failure rather than a hung suite.
+      const code = await new Promise<number | null | 'running'>((r) => {
+        proc.once('exit', r);
+        setTimeout(() => r('running'), 10_000).unref();
+      });
+      return { code, ms: Date.now() - t0 };
+    };
+    const noFolder = await exitOf(agentArgs().map((a) => (a === 'device-profiles' ? join(dir, 'nowhere') : a)));
+    assert.is(noFolder.code, 78);
+    const noConfig = await exitOf(['agent', '--config', join(dir, 'missing.yaml')]);
+    assert.is(noConfig.code, 78);
+    assert.not.ok(
+      sock.messages.some((m) => m.includes('READY=1')),
+      sock.messages.join('\n'),
+    );
+  },
+);
+
 test('without NOTIFY_SOCKET nothing is sent and no helper is started', () => {
-  assert.is(createNotifier({ PATH: process.env.PATH }, memoryLogger().logger), undefined);
+  assert.is(createNotifier({ PATH: process.env.PATH }), undefined);
 });
 
 test('SIGHUP with a bad config keeps the one in use; an option that needs a restart says so', async () => {

@@ -1,5 +1,6 @@
 import { resolveConfig } from '../config/resolve.js';
 import { EXIT } from '../config/options.js';
+import type { Notifier } from '../systemd/notify.js';
 import { createLogger } from '../util/logger.js';
 import { stdoutIsJournal } from '../util/journald.js';
 import { AgentSupervisor } from './agent-supervisor.js';
@@ -11,8 +12,15 @@ export async function printConfig(values: Record<string, unknown>, configFile?: 
   return EXIT.ok;
 }
 
-/** Runs the agent until SIGTERM/SIGINT. `values` are the flags given, by flag name. */
-export async function runAgentCommand(values: Record<string, unknown>, configFile?: string): Promise<number> {
+/**
+ * Runs the agent until SIGTERM/SIGINT. `values` are the flags given, by flag name; `notifier` is systemd's,
+ * started by the caller before this module loads.
+ */
+export async function runAgentCommand(
+  values: Record<string, unknown>,
+  configFile: string | undefined,
+  notifier: Notifier | undefined,
+): Promise<number> {
   const reconfigure = () => resolveConfig({ flags: values, env: process.env, configFile });
   const config = await reconfigure();
   const logger = createLogger({
@@ -20,5 +28,6 @@ export async function runAgentCommand(values: Record<string, unknown>, configFil
     format: config.logFormat,
     journald: stdoutIsJournal(process.env),
   });
-  return new AgentSupervisor(config, logger, reconfigure).run();
+  notifier?.useLogger(logger);
+  return new AgentSupervisor(config, logger, reconfigure, notifier).run();
 }

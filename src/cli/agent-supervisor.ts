@@ -6,7 +6,7 @@ import { AGENT_OPTIONS, EXIT, OptionError, type AgentConfig } from '../config/op
 import { formatProfileError } from '../profiles/load.js';
 import { TokenFileError } from '../security/api-token.js';
 import { KeyFileError } from '../security/cluster-key.js';
-import { createNotifier, watchdogIntervalMs, type Notifier } from '../systemd/notify.js';
+import { watchdogIntervalMs, type Notifier } from '../systemd/notify.js';
 import { errorText } from '../util/journald.js';
 import type { Logger } from '../util/logger.js';
 
@@ -45,7 +45,6 @@ function startFailureText(err: unknown, config: AgentConfig): string {
  */
 export class AgentSupervisor {
   private host: HostAgent | undefined;
-  private notifier: Notifier | undefined;
   private follower: { stop(): void; moved(to: string): void } | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private stopAsked: string | undefined;
@@ -57,6 +56,7 @@ export class AgentSupervisor {
     private config: AgentConfig,
     private readonly logger: Logger,
     private readonly reconfigure: () => Promise<AgentConfig>,
+    private readonly notifier: Notifier | undefined,
   ) {}
 
   /** Resolves with the process's exit code once the agent has stopped (or could not start). */
@@ -111,11 +111,10 @@ export class AgentSupervisor {
   }
 
   /**
-   * READY once the sockets are bound and the profiles loaded; a watchdog ping from the event loop
+   * READY once the sockets are bound, the profiles loaded and the API serves; a watchdog ping from the event loop
    * itself, so that a wedged loop gets the service restarted; a one-line STATUS.
    */
   private tellSystemd(): void {
-    this.notifier = createNotifier(process.env, this.logger);
     const notifier = this.notifier;
     if (!notifier) return;
     notifier.notify({ READY: '1', STATUS: this.status(), MAINPID: String(process.pid) });

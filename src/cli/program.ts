@@ -125,7 +125,9 @@ function addAgentCommand(program: Command, act: Act): void {
       );
       const configFile = (opts.config as string | undefined) ?? process.env.HERALD_CONFIG;
       if (opts.printConfig === true) return (await import('./agent-command.js')).printConfig(flags, configFile);
-      return (await import('./agent-command.js')).runAgentCommand(flags, configFile);
+      // The sd_notify helper first, so that its start overlaps the agent's loading (see notify.ts).
+      const notifier = (await import('../systemd/notify.js')).createNotifier(process.env);
+      return (await import('./agent-command.js')).runAgentCommand(flags, configFile, notifier);
     }),
   );
 }

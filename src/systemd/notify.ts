@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import type { Logger } from '../util/logger.js';
 
 /**
@@ -25,24 +26,43 @@ for line in sys.stdin:
 export interface Notifier {
   /** Sends `KEY=value` lines, e.g. notify({ READY: '1', STATUS: '...' }). */
   notify(fields: Record<string, string>): void;
+  /** Where the helper's own troubles are logged from now on (it starts before the logger exists). */
+  useLogger(logger: Logger): void;
   close(): Promise<void>;
 }
 
-/** Undefined without NOTIFY_SOCKET: outside systemd nothing is sent and nothing is spawned. */
-export function createNotifier(env: NodeJS.ProcessEnv, logger: Logger): Notifier | undefined {
+/**
+ * Undefined without NOTIFY_SOCKET: outside systemd nothing is sent and nothing is spawned. Called at the
+ * agent command's first moment: python3 takes 50-250 ms to start, which then overlaps the agent's own
+ * loading instead of following READY. The helper is unref'd, so an agent that fails to start still exits;
+ * python then reads end-of-file and exits too.
+ */
+export function createNotifier(env: NodeJS.ProcessEnv): Notifier | undefined {
   const socket = env.NOTIFY_SOCKET;
   if (!socket) return undefined;
-  let helper: ChildProcess | undefined = spawn(env.HERALD_PYTHON ?? 'python3', ['-c', HELPER], {
+  // -I -S: no user site or site-packages scan, only the standard library it needs (a faster start).
+  let helper: ChildProcess | undefined = spawn(env.HERALD_PYTHON ?? 'python3', ['-I', '-S', '-c', HELPER], {
     env: { ...env, NOTIFY_SOCKET: socket },
     stdio: ['pipe', 'ignore', 'pipe'],
   });
+  const troubles: { detail?: string }[] = [];
+  let logger: Logger | undefined;
+  const warn = (trouble: { detail?: string }) => (logger ? logTrouble(logger, trouble) : troubles.push(trouble));
   helper.on('error', () => {
-    logger.warn('python3 not found for sd_notify; falling back to systemd-notify per message');
+    warn({});
     helper = undefined;
   });
-  helper.stderr?.on('data', (d: Buffer) => logger.warn({ detail: d.toString().trim() }, 'sd_notify helper'));
+  helper.stderr?.on('data', (d: Buffer) => warn({ detail: d.toString().trim() }));
   helper.stdin?.on('error', () => {});
+  helper.unref();
+  // A child's pipes are sockets, each holding the event loop open until unref'd.
+  (helper.stdin as Socket | null)?.unref();
+  (helper.stderr as Socket | null)?.unref();
   return {
+    useLogger(l) {
+      logger = l;
+      for (const t of troubles.splice(0)) logTrouble(l, t);
+    },
     notify(fields) {
       const message = Object.entries(fields)
         .map(([k, v]) => `${k}=${v.replace(/\n/g, ' ')}`)
@@ -66,6 +86,13 @@ export function createNotifier(env: NodeJS.ProcessEnv, logger: Logger): Notifier
       clearTimeout(timer);
     },
   };
+}
+
+/** A helper that did not start (no detail) or that said why it could not send. */
+function logTrouble(logger: Logger, trouble: { detail?: string }): void {
+  if (trouble.detail === undefined)
+    logger.warn('python3 not found for sd_notify; falling back to systemd-notify per message');
+  else logger.warn({ detail: trouble.detail }, 'sd_notify helper');
 }
 
 /** The watchdog interval systemd asks for (WatchdogSec=), if it is meant for this process. */
