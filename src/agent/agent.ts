@@ -13,7 +13,7 @@ import { LocalDeviceSet } from '../directory/local-device-set.js';
 import { ApiServer, type Readiness } from '../http/api-server.js';
 import { createHeraldMetrics, type HeraldMetrics } from '../metrics/herald-metrics.js';
 import { nameConflicts } from '../metrics/name-conflicts.js';
-import { loadNodeMetrics, registerProcessMetrics } from '../metrics/process-metrics.js';
+import { loadNodeMetricsAfterStart, registerProcessMetrics } from '../metrics/process-metrics.js';
 import { ApiSocket } from '../registration/api-socket.js';
 import { createHostDevices, registrationRoutes } from '../registration/agent-wiring.js';
 import type { HostDevices } from '../registration/host-devices.js';
@@ -262,7 +262,7 @@ export class Agent {
         metrics: this.metrics,
         logger: this.c.logger,
         clock: this.c.clock,
-        nodeMetrics: this.c.processMetrics?.full ? await loadNodeMetrics() : undefined,
+        nodeMetrics: this.c.processMetrics?.full ? loadNodeMetricsAfterStart(this.c.logger) : undefined,
         readiness: () => this.readiness(),
         forget: (name) => this.forgetAgent(name),
         authorize: this.c.authorizeApi,

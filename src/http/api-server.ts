@@ -54,8 +54,11 @@ export interface ApiComponents {
   metrics: HeraldMetrics;
   logger: Logger;
   clock: Clock;
-  /** prom-client's default figures (--node-metrics), served after Herald's own at /metrics. */
-  nodeMetrics?: Registry;
+  /**
+   * prom-client's default figures (--node-metrics), served after Herald's own at /metrics; still loading
+   * just after start (a scrape then waits for it), undefined if it could not be loaded.
+   */
+  nodeMetrics?: Promise<Registry | undefined>;
   readiness: () => Readiness;
   /** POST /v1/agents/{name}/forget: retire a lost or left agent at once. */
   forget?: (name: string) => ForgetOutcome;
@@ -200,7 +203,7 @@ export class ApiServer {
   }
 
   private async sendMetrics(res: ServerResponse): Promise<void> {
-    const node = (await this.c.nodeMetrics?.metrics()) ?? '';
+    const node = (await (await this.c.nodeMetrics)?.metrics()) ?? '';
     const body = this.c.metrics.registry.render() + node;
     res.writeHead(200, {
       'content-type': 'text/plain; version=0.0.4; charset=utf-8',

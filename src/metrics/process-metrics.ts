@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
+import type { Logger } from '../util/logger.js';
 import { HERALD_VERSION } from '../version.js';
 import type { MetricsRegistry } from './registry.js';
 
@@ -65,6 +66,20 @@ export async function loadNodeMetrics(): Promise<Registry> {
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1000 });
   for (const name of OWN_NAMES) registry.removeSingleMetric(name);
   return registry;
+}
+
+/**
+ * loadNodeMetrics on the next turn of the event loop, once the agent's start has returned: prom-client
+ * (and the OpenTelemetry API it requires) took about a fifth of the start to READY, and nothing before
+ * READY needs it. A scrape in between waits for it; a failure leaves /metrics without these figures.
+ */
+export function loadNodeMetricsAfterStart(logger: Logger): Promise<Registry | undefined> {
+  return new Promise<void>((resolve) => setImmediate(resolve))
+    .then(() => loadNodeMetrics())
+    .catch((err: unknown) => {
+      logger.error({ err }, "prom-client's default metrics could not be loaded; /metrics goes without them");
+      return undefined;
+    });
 }
 
 const OWN_NAMES = [
