@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { DatagramKind, Endpoint } from '../src/transport/transport.js';
 import { createSocket } from 'node:dgram';
-import { onLinkOf } from '../src/mdns/mdns-socket.js';
+import { onLinkOf } from '../src/transport/on-link.js';
 import { UdpMulticastTransport } from '../src/transport/udp-multicast.js';
 import { testGroupPort } from './helpers/process.js';
 import { until } from './helpers/until.js';

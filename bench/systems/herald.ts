@@ -1,7 +1,7 @@
 import { Agent, type AgentComponents, type AgentExtension } from '../../src/agent/agent.js';
 import { PeerHttpServer } from '../../src/http/peer-server.js';
 import { MdnsDiscovery } from '../../src/mdns/mdns-discovery.js';
-import { onLinkOf } from '../../src/mdns/mdns-socket.js';
+import { onLinkOf } from '../../src/transport/on-link.js';
 import { HmacEnvelope } from '../../src/protocol/hmac-envelope.js';
 import { MessageType } from '../../src/protocol/messages.js';
 import { MemoryProfileSource } from '../../src/profiles/source.js';

@@ -3,8 +3,6 @@ import { EXIT, OptionError, type AgentConfig, type HostPort } from '../config/op
 import type { ApiComponents } from '../http/api-server.js';
 import { PeerHttpServer } from '../http/peer-server.js';
 import { createHeraldMetrics, type HeraldMetrics } from '../metrics/herald-metrics.js';
-import { netmaskOf } from '../mdns/mdns-discovery.js';
-import { onLinkOf } from '../mdns/mdns-socket.js';
 import { FolderProfileSource } from '../profiles/source.js';
 import { FileRegistrationStore } from '../registration/store.js';
 import { HmacEnvelope } from '../protocol/hmac-envelope.js';
@@ -13,6 +11,7 @@ import { isLoopbackAddress, isLoopbackHost, loopbackHostAuthorizer, resolveBindA
 import { loadKeyRing } from '../security/cluster-key.js';
 import { PeerAuth } from '../security/peer-auth.js';
 import { HttpPeerClient } from '../transport/http-peer-client.js';
+import { netmaskOf, onLinkOf } from '../transport/on-link.js';
 import { SourceLimitedTransport } from '../transport/source-limit.js';
 import { UdpMulticastTransport } from '../transport/udp-multicast.js';
 import type { DatagramTransport, PeerService } from '../transport/transport.js';

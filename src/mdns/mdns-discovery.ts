@@ -1,5 +1,4 @@
 import type { Socket } from 'node:dgram';
-import { networkInterfaces } from 'node:os';
 import type { AgentContext, AgentExtension } from '../agent/agent.js';
 import type { Device } from '../profiles/model.js';
 import { FORMAT_VERSION } from '../protocol/codec.js';
@@ -10,7 +9,8 @@ import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { Browser } from './browser.js';
 import { claimLabel, claimName, newClaim, type Claim } from './claims.js';
 import { HintVerifier } from './hints.js';
-import { MdnsSocket, onLinkOf } from './mdns-socket.js';
+import { netmaskOf, onLinkOf } from '../transport/on-link.js';
+import { MdnsSocket } from './mdns-socket.js';
 import { hostLabel, type ServiceSpec } from './records.js';
 import { Responder } from './responder.js';
 import { deviceTxt, heraldTxt, parseHeraldTxt } from './txt.js';
@@ -268,11 +268,4 @@ export class MdnsDiscovery implements AgentExtension {
     }
     return undefined;
   }
-}
-
-/** The netmask of the interface holding `address`; a host route when it is not found. */
-export function netmaskOf(address: string): string {
-  for (const list of Object.values(networkInterfaces()))
-    for (const a of list ?? []) if (a.family === 'IPv4' && a.address === address) return a.netmask;
-  return address.startsWith('127.') ? '255.0.0.0' : '255.255.255.255';
 }

@@ -108,11 +108,3 @@ export class MdnsSocket {
     }
   }
 }
-
-/** Whether `address` is in the IPv4 subnet of `iface`/`netmask` (loopback: all of 127/8). */
-export function onLinkOf(iface: string, netmask: string): (address: string) => boolean {
-  const n = (a: string) => a.split('.').reduce((v, o) => ((v << 8) | (Number(o) & 255)) >>> 0, 0);
-  const mask = n(netmask);
-  const net = n(iface) & mask;
-  return (address) => /^\d+\.\d+\.\d+\.\d+$/.test(address) && (n(address) & mask) >>> 0 === net >>> 0;
-}

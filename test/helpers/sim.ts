@@ -3,7 +3,7 @@ import type { AgentInit } from '../../src/agent/agent-components.js';
 import { HmacEnvelope } from '../../src/protocol/hmac-envelope.js';
 import type { KeyRing } from '../../src/security/cluster-key.js';
 import type { Device } from '../../src/profiles/model.js';
-import { onLinkOf } from '../../src/mdns/mdns-socket.js';
+import { onLinkOf } from '../../src/transport/on-link.js';
 import { MemoryProfileSource } from '../../src/profiles/source.js';
 import { MemoryNetwork, type MemoryNetworkInit } from '../../src/transport/memory-network.js';
 import type { DatagramTransport, PeerClient, PeerService } from '../../src/transport/transport.js';
