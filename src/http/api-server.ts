@@ -54,10 +54,7 @@ export interface ApiComponents {
   metrics: HeraldMetrics;
   logger: Logger;
   clock: Clock;
-  /**
-   * prom-client's default figures (--node-metrics), served after Herald's own at /metrics; still loading
-   * just after start (a scrape then waits for it), undefined if it could not be loaded.
-   */
+  /** prom-client's default figures (--node-metrics) after Herald's own at /metrics; loaded after start. */
   nodeMetrics?: Promise<Registry | undefined>;
   readiness: () => Readiness;
   /** POST /v1/agents/{name}/forget: retire a lost or left agent at once. */
