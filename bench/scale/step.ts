@@ -54,7 +54,7 @@ export function parseScaleKnobs(argv: string[]): ScaleKnobFlags {
   return {
     spreadMs: spread === undefined ? undefined : spread * 1000,
     processes: positiveFlag(argv, '--scale-processes', true),
-    only,
+    ...(only && { only }),
   };
 }
 
