@@ -3,7 +3,14 @@ import { fullStateMulticast } from './systems/full-state.js';
 import { heraldKeyed, heraldMdns, heraldMulticast } from './systems/herald.js';
 import { httpPolling } from './systems/http-polling.js';
 import { mdnsOnly } from './systems/mdns-only.js';
-import { parseScaleKnobs, parseScaleSizes, scalePlan, scaleStepCount, type ScalePlan } from './scale/step.js';
+import {
+  parseScaleKnobs,
+  parseScaleSizes,
+  scalePlan,
+  scaleStepCount,
+  type ScaleKnobFlags,
+  type ScalePlan,
+} from './scale/step.js';
 
 /** Every system runs with this heartbeat, so that their figures compare. */
 export const HEARTBEAT_MS = 1000;
@@ -16,7 +23,7 @@ export interface BenchOptions {
   /** Agent counts of the scale step (--scale-sizes 50,200); the quick run takes 50 only. */
   scaleSizes: number[];
   /** --scale-spread-s S, --scale-processes K: the scale step's start spread and Herald's child processes. */
-  scaleKnobs?: Pick<ScalePlan, 'spreadMs' | 'processes'>;
+  scaleKnobs?: ScaleKnobFlags;
   /** --only scale or --only footprint: that one step alone, to check it without the whole bench. */
   only?: BenchStep;
 }
@@ -35,6 +42,7 @@ function parseOnly(argv: string[]): BenchStep | undefined {
 /**
  * npm run bench [-- --quick] [-- --docs] [-- --mqtt-outage-seconds N] [-- --scale-sizes 50,200]
  * [-- --only scale|footprint|footprint-1000] [-- --scale-spread-s S] [-- --scale-processes K]
+ * [-- --scale-systems herald,herald-unscaled,swim]
  */
 export function benchOptions(argv: string[]): BenchOptions {
   const args = new Set(argv);
@@ -104,11 +112,7 @@ const fullPlan: Plan = {
   ],
 };
 
-export function benchPlan(
-  quick: boolean,
-  scaleSizes: number[] = [],
-  knobs: Pick<ScalePlan, 'spreadMs' | 'processes'> = {},
-): Plan {
+export function benchPlan(quick: boolean, scaleSizes: number[] = [], knobs: ScaleKnobFlags = {}): Plan {
   const plan = quick ? quickPlan : fullPlan;
   return scaleSizes.length ? { ...plan, scale: scalePlan(scaleSizes, knobs) } : plan;
 }

@@ -39,6 +39,8 @@ export interface Traffic {
   changeBytes: number;
   /** Datagram wire bytes arriving at the agents' sockets (each receiver counts its copy); the scale step reads it. */
   datagramBytesReceived: number;
+  /** Datagrams arriving at the agents' sockets (with datagramBytesReceived: the payload without headers). */
+  datagramsReceived: number;
 }
 
 export interface BenchCluster {
@@ -78,6 +80,7 @@ export function emptyTraffic(): Traffic {
     changeDatagrams: 0,
     changeBytes: 0,
     datagramBytesReceived: 0,
+    datagramsReceived: 0,
   };
 }
 

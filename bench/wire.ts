@@ -9,3 +9,6 @@ export function udpWireBytes(payload: number): number {
 
 /** Minimal TCP/IP header bytes for one request and its answer (one segment each way, 52 bytes each). */
 export const TCP_EXCHANGE_OVERHEAD = 104;
+
+/** A datagram's IPv4 and UDP headers in one piece (the idle window's datagrams are all well under the MTU). */
+export const UDP_IP_HEADER_BYTES = 28;

@@ -181,6 +181,11 @@ test('above 50 agents the starts spread over 100 ms an agent and the cold start 
     processes: 8,
   });
   assert.equal(parseScaleKnobs([]), { spreadMs: undefined, processes: undefined });
+  assert.equal(parseScaleKnobs(['--scale-systems', 'herald,swim']).only, ['herald', 'swim']);
+  assert.throws(
+    () => parseScaleKnobs(['--scale-systems', 'herald,consul']),
+    (e: unknown) => e instanceof RangeError,
+  );
   assert.throws(
     () => parseScaleKnobs(['--scale-processes', '2.5']),
     (e: unknown) => e instanceof RangeError,

@@ -14,11 +14,7 @@ const SITE = 40;
 test("a change of a newcomer whose endpoint failed the site's first catch-ups is applied from its announcement", async () => {
   const site = new ScaleSite(1818, 'default', 2);
   try {
-    for (let i = 0; i < SITE; i++) {
-      await site.start(`agent-${i}`, i + 1);
-      await site.sim.clock.advance(10);
-    }
-    await site.sim.clock.advance(10_000);
+    await site.startSettled(SITE);
     const name = `agent-${SITE}`;
     const failing = new Set(site.names.filter((_, i) => i % 2 === 0).map((n) => site.addressOf(n)));
     let overloaded = true;
@@ -32,7 +28,7 @@ test("a change of a newcomer whose endpoint failed the site's first catch-ups is
     assert.is(joined.missing, 0, 'every agent holds the newcomer (from members where its endpoint failed)');
     overloaded = false;
     await site.sim.clock.advance(5_000);
-    const unverified = site.others(name).filter((v) => !isVerified(site, v, name));
+    const unverified = site.others(name).filter((v) => !site.verified(v, name));
     console.log(`  ${unverified.length} of ${SITE} agents hold the newcomer unverified before its change`);
 
     const version = await site.change(name);
@@ -51,12 +47,5 @@ test("a change of a newcomer whose endpoint failed the site's first catch-ups is
     await site.stopAll();
   }
 });
-
-/** Whether `viewer` has verified `origin` (answered at its endpoint): only then are its announcements applied. */
-function isVerified(site: ScaleSite, viewer: string, origin: string): boolean {
-  type Peers = { get(n: string): { verified: boolean } | undefined };
-  const sync = (site.agent(viewer).agent as unknown as { sync: { peers: Peers } }).sync;
-  return sync.peers.get(origin)?.verified ?? false;
-}
 
 test.run();

@@ -6,6 +6,8 @@ import { ChangeSequence, changeP99, type ChangeFigures } from './changes.js';
 import { GroupListener } from './group-listener.js';
 import { HARNESS_LAG_P99_MS, LoopMeter, type ProcessLoad } from './loop-meter.js';
 import type { SiteCounters } from './site-worker.js';
+import type { ProcessCluster } from './process-cluster.js';
+import { TCP_EXCHANGE_OVERHEAD, UDP_IP_HEADER_BYTES } from '../wire.js';
 import { coldStart, settleLoops, startSpreadMs, worstLag, type ColdStart } from './cold-start.js';
 
 /**
@@ -55,6 +57,10 @@ export interface ScaleResult {
   coldStartCounters?: SiteCounters;
   /** How long the bench waited after the cold start for every loop to be back under 50 ms p99. */
   settleMs: number;
+  /** The same counters' growth over the idle window: what the idle bytes were (probes, catch-ups). */
+  idleCounters?: SiteCounters;
+  /** Idle bytes per agent without the IP/UDP/TCP headers, as the simulator counts them. */
+  idlePayload?: { sentBytesPerSecondPerAgent: number; receivedBytesPerSecondPerAgent: number };
 }
 
 export interface PhaseLoad {
@@ -90,6 +96,8 @@ interface IdleFigures {
   rssMiBPerAgent: number;
   heapMiBPerAgent: number;
   cpuPercentPerAgent: number;
+  idlePayload: NonNullable<ScaleResult['idlePayload']>;
+  idleCounters?: SiteCounters;
 }
 
 interface Memory {
@@ -130,6 +138,8 @@ async function idleFigures(c: BenchCluster, listener: GroupListener, mem0: Memor
   await c.refresh?.();
   const before = c.traffic();
   const heard = listener.bytes;
+  const counted = 'counters' in c ? (c as ProcessCluster).counters() : undefined;
+  const counters0 = await counted;
   await ph.end('settle', false);
   const t0 = now();
   await sleep(IDLE_SECONDS * 1000);
@@ -137,7 +147,16 @@ async function idleFigures(c: BenchCluster, listener: GroupListener, mem0: Memor
   const loads = await ph.end('idle');
   await c.refresh?.();
   const after = c.traffic();
+  const counters1 = counters0 && (await (c as ProcessCluster).counters());
   const http = after.httpBytes - before.httpBytes;
+  // The simulator counts payload: the same bytes without 28 per datagram and 104 per TCP exchange.
+  const httpPayload = http - TCP_EXCHANGE_OVERHEAD * (after.httpRequests - before.httpRequests);
+  const headers = (sent: number, received: number) => UDP_IP_HEADER_BYTES * (sent + received);
+  const sentPayload = after.datagramBytes - before.datagramBytes - headers(after.datagrams - before.datagrams, 0);
+  const receivedPayload =
+    after.datagramBytesReceived -
+    before.datagramBytesReceived -
+    headers(0, after.datagramsReceived - before.datagramsReceived);
   const held = await memory();
   // In child processes the agents' own CPU and RSS (Node's ~40 MiB baseline shared by 50 agents);
   // in this process the bench's CPU and its growth, an indication only.
@@ -153,7 +172,18 @@ async function idleFigures(c: BenchCluster, listener: GroupListener, mem0: Memor
     rssMiBPerAgent: rssMiB / n,
     heapMiBPerAgent: c.processes ? NaN : Math.max(0, held.heap - mem0.heap) / 2 ** 20 / n,
     cpuPercentPerAgent: cpuPercent / n,
+    idlePayload: {
+      sentBytesPerSecondPerAgent: (sentPayload + httpPayload) / seconds / n,
+      receivedBytesPerSecondPerAgent: (receivedPayload + httpPayload) / seconds / n,
+    },
+    idleCounters: counters0 && counters1 && counterGrowth(counters0, counters1),
   };
+}
+
+function counterGrowth(from: SiteCounters, to: SiteCounters): SiteCounters {
+  const sums: Record<string, number> = {};
+  for (const [k, v] of Object.entries(to.sums)) if (v !== (from.sums[k] ?? 0)) sums[k] = v - (from.sums[k] ?? 0);
+  return { sums, maxServedChanges: to.maxServedChanges - from.maxServedChanges };
 }
 
 /** Agent 0 crashes: the time until each other agent shows it lost, polled every 10 ms. */

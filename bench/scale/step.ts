@@ -13,6 +13,8 @@ export interface ScalePlan {
   spreadMs?: number;
   /** --scale-processes: Herald's child processes instead of processCount(N). */
   processes?: number;
+  /** --scale-systems herald,swim: only these systems (iterating on one, without the others' minutes). */
+  only?: string[];
 }
 
 /** Herald's agents in child processes of 50: one event loop of 200 agents measures the loop, not the protocol. */
@@ -24,9 +26,13 @@ const heraldUnscaled = processSystem(
 );
 
 /** Herald, today's protocol (the baseline ratios divide by) and the SWIM baseline. */
-export function scalePlan(sizes: number[], knobs: Pick<ScalePlan, 'spreadMs' | 'processes'> = {}): ScalePlan {
-  return { sizes, losses: [0, 0.3], systems: [herald, heraldUnscaled, swimBaseline], ...knobs };
+export function scalePlan(sizes: number[], knobs: ScaleKnobFlags = {}): ScalePlan {
+  const all = [herald, heraldUnscaled, swimBaseline];
+  const systems = knobs.only ? all.filter((s) => knobs.only!.includes(s.name)) : all;
+  return { sizes, losses: [0, 0.3], systems, ...knobs };
 }
+
+export type ScaleKnobFlags = Pick<ScalePlan, 'spreadMs' | 'processes' | 'only'>;
 
 function positiveFlag(argv: string[], flag: string, integer: boolean): number | undefined {
   const at = argv.indexOf(flag);
@@ -37,12 +43,18 @@ function positiveFlag(argv: string[], flag: string, integer: boolean): number | 
   return v;
 }
 
-/** --scale-spread-s 20 --scale-processes 8 */
-export function parseScaleKnobs(argv: string[]): Pick<ScalePlan, 'spreadMs' | 'processes'> {
+/** --scale-spread-s 20 --scale-processes 8 --scale-systems herald */
+export function parseScaleKnobs(argv: string[]): ScaleKnobFlags {
   const spread = positiveFlag(argv, '--scale-spread-s', false);
+  const at = argv.indexOf('--scale-systems');
+  const only = at < 0 ? undefined : (argv[at + 1] ?? '').split(',');
+  const names = [herald.name, heraldUnscaled.name, swimBaseline.name];
+  if (only && (only.length === 0 || only.some((n) => !names.includes(n))))
+    throw new RangeError(`--scale-systems: a comma-separated list of ${names.join(', ')}, not "${argv[at + 1]}"`);
   return {
     spreadMs: spread === undefined ? undefined : spread * 1000,
     processes: positiveFlag(argv, '--scale-processes', true),
+    ...(only && { only }),
   };
 }
 

@@ -69,6 +69,7 @@ export class BenchNodes<X extends object = object> {
   /** A datagram of `bytes` payload arrived at one agent's socket. */
   countReceived(bytes: number): void {
     this.traffic.datagramBytesReceived += udpWireBytes(bytes);
+    this.traffic.datagramsReceived += 1;
   }
 
   /** The members of BenchCluster that read this bookkeeping. */

@@ -3,6 +3,7 @@ import type { Endpoint } from '../transport/transport.js';
 import { jitter } from '../util/random.js';
 import { TokenBuckets } from '../util/token-bucket.js';
 import { SYNC_LIMITS } from './config.js';
+import { firstFetchSpreadMs } from './first-fetch-spread.js';
 import type { CatchupState, OriginReplica } from './origin-replica.js';
 import type { Peer } from './peer-table.js';
 import type { ProvisionalLives } from './provisional-lives.js';
@@ -28,6 +29,9 @@ export class Catchup {
   private active = 0;
   /** Catch-up requests per origin: forged or buggy signals cannot turn into a request storm. */
   private readonly budget: TokenBuckets;
+  /** When this agent first wanted anything (its start), and the lives whose first catch-up was spread. */
+  private firstWantAt: number | undefined;
+  private readonly spread = new WeakSet<OriginReplica>();
 
   constructor(
     private readonly s: SyncContext,
@@ -82,9 +86,9 @@ export class Catchup {
     r.know(version);
     if (r.catchup.kind === 'refused' && r.target > r.catchup.target) r.catchup = { kind: 'idle' };
     if (!r.behind() || r.catchup.kind !== 'idle') return;
-    const wait = r.buffer.graceUntil - this.s.c.clock.monotonic();
+    // The missing announcement may be a few milliseconds behind: give it that long.
+    const wait = Math.max(r.buffer.graceUntil - this.s.c.clock.monotonic(), this.firstFetchWaitMs(peer, r));
     if (wait > 0) {
-      // The missing announcement may be a few milliseconds behind: give it that long.
       this.wait(peer, r, wait, () => {
         r.buffer.graceUntil = 0;
         if (!r.behind()) return;
@@ -95,6 +99,18 @@ export class Catchup {
     }
     this.s.c.metrics.gapsDetected.inc({ signal });
     this.enqueue(peer, r);
+  }
+
+  /** A random share of the spread before a newcomer's first catch-up (first-fetch-spread.ts), once per life; a
+   * newcomer catching up with the site is no one's incast, and asks at once (its 2 s figure). */
+  private firstFetchWaitMs(peer: Peer, r: OriginReplica): number {
+    const now = this.s.c.clock.monotonic();
+    this.firstWantAt ??= now;
+    if (peer.verified || r.failures > 0 || this.spread.has(r)) return 0;
+    const window = firstFetchSpreadMs(this.s.peers.size, this.s.cfg.livenessPeriodMs);
+    if (window === 0 || now - this.firstWantAt < window) return 0;
+    this.spread.add(r);
+    return this.s.c.random() * window;
   }
 
   private wait(peer: Peer, r: OriginReplica, ms: number, then: () => void): void {

@@ -61,8 +61,9 @@ export class Sweep {
   private readonly backoffByInterval = new Set<string>();
   /** Peers judged by this agent's own interval when last visited (ring.ts intervalOf). */
   private readonly secondHand = new Set<string>();
-  /** When each unverified agent held second-hand is asked at its endpoint (before its probe back-off). */
+  /** When each unverified agent held second-hand is first asked at its endpoint, and how often it was since. */
   private readonly verifyFrom = new Map<string, number>();
+  private readonly verifyTries = new Map<string, number>();
   private lastRing: Ring | undefined;
   private lastSiteInterval: number | undefined;
 
@@ -134,6 +135,7 @@ export class Sweep {
     this.stretched.delete(name);
     this.secondHand.delete(name);
     this.verifyFrom.delete(name);
+    this.verifyTries.delete(name);
     return undefined;
   }
 
@@ -152,8 +154,11 @@ export class Sweep {
       const checkAt = Math.max(peer.lastHeard + silence, d.rest);
       const verifyAt = this.verifyAt(peer, now);
       if (checkAt > now && verifyAt > now) return verifyAt < checkAt ? { rest: verifyAt } : d;
-      if (checkAt > now) this.act.probe(peer, peer.endpoint);
-      else this.act.check(peer);
+      if (checkAt <= now) this.act.check(peer);
+      else {
+        this.verifyTries.set(peer.name, (this.verifyTries.get(peer.name) ?? 0) + 1);
+        this.act.probe(peer, peer.endpoint);
+      }
       return { rest: now };
     }
     this.monitorSince.delete(peer.name);
@@ -209,11 +214,15 @@ export class Sweep {
    * draws no probe here. A probe that failed (the site's probes may meet its endpoint as busy as its
    * catch-ups did) is tried again after 4, 8, then every 16 periods: not the back-off of a name that
    * never answered anyone (up to a minute), which left it unverified when the bench made its changes.
+   * The back-off counts this agent's tries, not the probe's failures: a probe its own late loop excused
+   * (`lagged`) is no failure, and such probes of every unverified peer every 2 periods fed a loaded cold
+   * start (200 agents on a loaded machine: 130k-300k lagged probes, loops 8-14 s late).
    */
   private verifyAt(peer: Peer, now: number): number {
     const held = this.s.c.directory.held(peer.name);
     if (peer.verified || held === undefined || held.version === 0) {
       this.verifyFrom.delete(peer.name);
+      this.verifyTries.delete(peer.name);
       return Infinity;
     }
     let from = this.verifyFrom.get(peer.name);
@@ -221,7 +230,8 @@ export class Sweep {
       from = now + this.s.c.random() * VERIFY_SPREAD_PERIODS * this.s.cfg.livenessPeriodMs;
       this.verifyFrom.set(peer.name, from);
     }
-    const retry = VERIFY_SPREAD_PERIODS * Math.min(2 ** peer.probeFailures, 8) * this.s.cfg.livenessPeriodMs;
+    const tries = Math.max(this.verifyTries.get(peer.name) ?? 0, peer.probeFailures);
+    const retry = VERIFY_SPREAD_PERIODS * Math.min(2 ** tries, 8) * this.s.cfg.livenessPeriodMs;
     return Math.max(from, peer.probedAt + retry);
   }
 

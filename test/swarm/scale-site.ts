@@ -153,6 +153,22 @@ export class ScaleSite {
     return i;
   }
 
+  /** Agents agent-0 to agent-(count - 1), 10 ms apart, then 10 s to settle: a running site for a newcomer. */
+  async startSettled(count: number): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      await this.start(`agent-${i}`, i + 1);
+      await this.sim.clock.advance(10);
+    }
+    await this.sim.clock.advance(10_000);
+  }
+
+  /** Whether `viewer` has verified `origin` (answered at its endpoint): only then are its announcements applied. */
+  verified(viewer: string, origin: string): boolean {
+    type Peers = { get(n: string): { verified: boolean } | undefined };
+    const sync = (this.agent(viewer).agent as unknown as { sync: { peers: Peers } }).sync;
+    return sync.peers.get(origin)?.verified ?? false;
+  }
+
   others(origin: string): string[] {
     return [...this.live].filter((n) => n !== origin);
   }
