@@ -87,7 +87,7 @@ export class Catchup {
     if (r.catchup.kind === 'refused' && r.target > r.catchup.target) r.catchup = { kind: 'idle' };
     if (!r.behind() || r.catchup.kind !== 'idle') return;
     // The missing announcement may be a few milliseconds behind: give it that long.
-    const wait = Math.max(r.buffer.graceUntil - this.s.c.clock.monotonic(), this.firstFetchWaitMs(peer, r));
+    const wait = Math.max(r.buffer.graceUntil - this.s.c.clock.monotonic(), this.firstFetchWaitMs(r));
     if (wait > 0) {
       this.wait(peer, r, wait, () => {
         r.buffer.graceUntil = 0;
@@ -102,11 +102,12 @@ export class Catchup {
   }
 
   /** A random share of the spread before a newcomer's first catch-up (first-fetch-spread.ts), once per life; a
-   * newcomer catching up with the site is no one's incast, and asks at once (its 2 s figure). */
-  private firstFetchWaitMs(peer: Peer, r: OriginReplica): number {
+   * newcomer catching up with the site is no one's incast, and asks at once (its 2 s figure). Not by `verified`:
+   * a keyed site's newcomer is verified by its signed datagram, its large set then fetched by all at once. */
+  private firstFetchWaitMs(r: OriginReplica): number {
     const now = this.s.c.clock.monotonic();
     this.firstWantAt ??= now;
-    if (peer.verified || r.failures > 0 || this.spread.has(r)) return 0;
+    if (r.heldVersion() > 0 || r.failures > 0 || this.spread.has(r)) return 0;
     const window = firstFetchSpreadMs(this.s.peers.size, this.s.cfg.livenessPeriodMs);
     if (window === 0 || now - this.firstWantAt < window) return 0;
     this.spread.add(r);
