@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
+import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 
 /**
  * sd_notify(3) for Node, which has no unix datagram sockets. A small long-lived helper (python3, on
@@ -37,7 +39,7 @@ export interface Notifier {
  * loading instead of following READY. The helper is unref'd, so an agent that fails to start still exits;
  * python then reads end-of-file and exits too.
  */
-export function createNotifier(env: NodeJS.ProcessEnv): Notifier | undefined {
+export function createNotifier(env: NodeJS.ProcessEnv, clock: Clock = systemClock()): Notifier | undefined {
   const socket = env.NOTIFY_SOCKET;
   if (!socket) return undefined;
   // -I -S: no user site or site-packages scan, only the standard library it needs (a faster start).
@@ -47,7 +49,13 @@ export function createNotifier(env: NodeJS.ProcessEnv): Notifier | undefined {
   });
   const troubles: { detail?: string }[] = [];
   let logger: Logger | undefined;
-  const warn = (trouble: { detail?: string }) => (logger ? logTrouble(logger, trouble) : troubles.push(trouble));
+  // A socket that is not there fails every message (each watchdog ping): said once a minute, not each time.
+  const said = new RateLimitedLog(clock, 60_000);
+  const warn = (trouble: { detail?: string }) => {
+    if (!said.allow('helper')) return;
+    if (logger) logTrouble(logger, trouble);
+    else troubles.push(trouble);
+  };
   helper.on('error', () => {
     warn({});
     helper = undefined;
