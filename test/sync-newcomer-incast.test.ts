@@ -20,16 +20,7 @@ test("a newcomer's endpoint is not asked by the whole site at once: its catch-up
   try {
     await site.startSettled(SITE);
     const name = `agent-${SITE}`;
-    let dropped = 0;
-    let bucket = { at: -Infinity, taken: 0 };
-    site.sim.network.rpcFaults = (_from, to, route) => {
-      if (route !== 'changes' || to !== site.addressOf(name)) return undefined;
-      const now = site.now();
-      if (now - bucket.at >= ACCEPT_MS) bucket = { at: now, taken: 0 };
-      if (++bucket.taken <= QUEUE) return undefined;
-      dropped += 1;
-      return { kind: 'fail' };
-    };
+    const queue = site.acceptQueue(name, QUEUE, ACCEPT_MS);
     await site.start(name, SITE + 1);
     const joined = site.watchVersion(name, 1);
     await site.until(joined, 10_000, 10);
@@ -39,6 +30,7 @@ test("a newcomer's endpoint is not asked by the whole site at once: its catch-up
     await site.sim.clock.advance(5_000);
     const verifying = site.meter.of(site.addressOf(name)).served.probe.count - probes;
     const secondHand = site.others(name).filter((v) => !site.verified(v, name)).length;
+    const { dropped } = queue;
     console.log(
       `  ${dropped} catch-ups dropped, held everywhere after ${slowest} ms; then ${verifying} probes of it in 5 s,` +
         ` ${secondHand} of ${SITE} agents hold it unverified`,

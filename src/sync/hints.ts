@@ -78,7 +78,7 @@ export class Hints {
 
   /** The hints to multicast now, newest first: those within the time horizon. */
   list(): Hint[] {
-    return this.pick((e, now) => e.at >= now - this.horizonMs, newestFirst, []);
+    return this.pick((e, now) => e.at >= now - this.horizonMs, newestFirst).map((x) => x.hint);
   }
 
   /**
@@ -86,22 +86,17 @@ export class Hints {
    * than RING_CARRIES rounds yet, however old. Each one picked counts this round.
    */
   forRound(): Hint[] {
-    const picked: Entry[] = [];
-    const hints = this.pick((e) => e.carried < RING_CARRIES, leastRecentlyCarried, picked);
-    for (const e of picked) {
+    const picked = this.pick((e) => e.carried < RING_CARRIES, leastRecentlyCarried);
+    for (const { entry: e } of picked) {
       e.carried += 1;
       e.lastRound = this.rounds;
     }
     this.rounds += 1;
-    return hints;
+    return picked.map((x) => x.hint);
   }
 
-  /** Up to 8 kept entries, in `order`. */
-  private pick(
-    keep: (e: Entry, now: number) => boolean,
-    order: (a: Picked, b: Picked) => number,
-    picked: Entry[],
-  ): Hint[] {
+  /** Up to 8 kept entries with their hints, in `order`. */
+  private pick(keep: (e: Entry, now: number) => boolean, order: (a: Picked, b: Picked) => number): Picked[] {
     const now = this.clock.monotonic();
     const out: Picked[] = [];
     for (const [name, e] of this.byName) {
@@ -113,9 +108,7 @@ export class Hints {
       const hint = { nameHash: fnv1a32(name), incarnationTag: incarnationTag(e.incarnation), version: e.version };
       out.push({ entry: e, hint });
     }
-    const first = out.sort(order).slice(0, MAX_HINTS);
-    picked.push(...first.map((x) => x.entry));
-    return first.map((x) => x.hint);
+    return out.sort(order).slice(0, MAX_HINTS);
   }
 
   /**

@@ -62,8 +62,7 @@ export class Sweep {
   /** Peers judged by this agent's own interval when last visited (ring.ts intervalOf). */
   private readonly secondHand = new Set<string>();
   /** When each unverified agent held second-hand is first asked at its endpoint, and how often it was since. */
-  private readonly verifyFrom = new Map<string, number>();
-  private readonly verifyTries = new Map<string, number>();
+  private readonly verifying = new Map<string, { from: number; tries: number }>();
   private lastRing: Ring | undefined;
   private lastSiteInterval: number | undefined;
 
@@ -134,8 +133,7 @@ export class Sweep {
     this.monitorSince.delete(name);
     this.stretched.delete(name);
     this.secondHand.delete(name);
-    this.verifyFrom.delete(name);
-    this.verifyTries.delete(name);
+    this.verifying.delete(name);
     return undefined;
   }
 
@@ -156,7 +154,8 @@ export class Sweep {
       if (checkAt > now && verifyAt > now) return verifyAt < checkAt ? { rest: verifyAt } : d;
       if (checkAt <= now) this.act.check(peer);
       else {
-        this.verifyTries.set(peer.name, (this.verifyTries.get(peer.name) ?? 0) + 1);
+        const verifying = this.verifying.get(peer.name);
+        if (verifying) verifying.tries += 1;
         this.act.probe(peer, peer.endpoint);
       }
       return { rest: now };
@@ -221,18 +220,18 @@ export class Sweep {
   private verifyAt(peer: Peer, now: number): number {
     const held = this.s.c.directory.held(peer.name);
     if (peer.verified || held === undefined || held.version === 0) {
-      this.verifyFrom.delete(peer.name);
-      this.verifyTries.delete(peer.name);
+      this.verifying.delete(peer.name);
       return Infinity;
     }
-    let from = this.verifyFrom.get(peer.name);
-    if (from === undefined) {
-      from = now + this.s.c.random() * VERIFY_SPREAD_PERIODS * this.s.cfg.livenessPeriodMs;
-      this.verifyFrom.set(peer.name, from);
+    let verifying = this.verifying.get(peer.name);
+    if (verifying === undefined) {
+      const from = now + this.s.c.random() * VERIFY_SPREAD_PERIODS * this.s.cfg.livenessPeriodMs;
+      verifying = { from, tries: 0 };
+      this.verifying.set(peer.name, verifying);
     }
-    const tries = Math.max(this.verifyTries.get(peer.name) ?? 0, peer.probeFailures);
+    const tries = Math.max(verifying.tries, peer.probeFailures);
     const retry = VERIFY_SPREAD_PERIODS * Math.min(2 ** tries, 8) * this.s.cfg.livenessPeriodMs;
-    return Math.max(from, peer.probedAt + retry);
+    return Math.max(verifying.from, peer.probedAt + retry);
   }
 
   private note(set: Set<string>, name: string, member: boolean): void {

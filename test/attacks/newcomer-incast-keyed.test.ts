@@ -22,26 +22,14 @@ test("keyed site: a large newcomer's endpoint is not asked by the whole site at 
   try {
     await site.startSettled(SITE);
     const name = `agent-${SITE}`;
-    let dropped = 0;
-    let asked = 0;
-    let bucket = { at: -Infinity, taken: 0 };
-    site.sim.network.rpcFaults = (_from, to, route) => {
-      if (route !== 'changes' || to !== site.addressOf(name)) return undefined;
-      asked += 1;
-      const now = site.now();
-      if (now - bucket.at >= ACCEPT_MS) bucket = { at: now, taken: 0 };
-      if (++bucket.taken <= QUEUE) return undefined;
-      dropped += 1;
-      return { kind: 'fail' };
-    };
+    const queue = site.acceptQueue(name, QUEUE, ACCEPT_MS);
     // Distinct locations: a set that compresses into one datagram would be applied from it, with no catch-up.
     const set = Array.from({ length: DEVICES }, (_, i) => device(`${name}-d${i}`, { location: `room ${i * 7919}` }));
-    await site.sim.start(name, set, { address: `10.0.0.${SITE + 1}` });
-    site.names.push(name);
-    site.live.add(name);
+    await site.start(name, SITE + 1, set);
     const joined = site.watchVersion(name, 1);
     await site.until(joined, 10_000, 10);
     const slowest = Math.max(...joined.times.values());
+    const { asked, dropped } = queue;
     console.log(
       `  keyed, a newcomer of ${DEVICES} devices: ${asked} asked, ${dropped} dropped, held everywhere after ${Math.round(slowest)} ms`,
     );

@@ -67,8 +67,8 @@ export class ScaleSite {
     return this.agent(name).address;
   }
 
-  async start(name: string, index: number): Promise<void> {
-    const sim = await this.sim.start(name, scaleDevices(name, this.devicesPerAgent, 0), {
+  async start(name: string, index: number, devices = scaleDevices(name, this.devicesPerAgent, 0)): Promise<void> {
+    const sim = await this.sim.start(name, devices, {
       address: `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}`,
       init: protocolInit(this.protocol, this.init),
     });
@@ -160,6 +160,25 @@ export class ScaleSite {
       await this.sim.clock.advance(10);
     }
     await this.sim.clock.advance(10_000);
+  }
+
+  /**
+   * `name`'s endpoint behind a short accept queue: `queue` catch-up connections per `acceptMs` are taken, the
+   * rest dropped (what a newcomer's listen backlog does when the whole site asks it at once).
+   */
+  acceptQueue(name: string, queue: number, acceptMs: number): { asked: number; dropped: number } {
+    const counts = { asked: 0, dropped: 0 };
+    let bucket = { at: -Infinity, taken: 0 };
+    this.sim.network.rpcFaults = (_from, to, route) => {
+      if (route !== 'changes' || to !== this.addressOf(name)) return undefined;
+      counts.asked += 1;
+      const now = this.now();
+      if (now - bucket.at >= acceptMs) bucket = { at: now, taken: 0 };
+      if (++bucket.taken <= queue) return undefined;
+      counts.dropped += 1;
+      return { kind: 'fail' };
+    };
+    return counts;
   }
 
   /** Whether `viewer` has verified `origin` (answered at its endpoint): only then are its announcements applied. */
