@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { createHeraldMetrics } from '../src/metrics/herald-metrics.js';
 import { LocalHealth, MAX_HEALTH_MULTIPLIER } from '../src/sync/local-health.js';
 import { FakeClock } from '../src/util/clock.js';
+import { lateAnswers } from './swarm/lag.js';
 import type { Scenario } from './swarm/scenario.js';
 import { runScenario } from './swarm/run-seed.js';
 
@@ -40,6 +41,25 @@ test('unanswered probes: the network’s while the loop is on time; beside a lit
   assert.is(health.score(), MAX_HEALTH_MULTIPLIER - 1);
   for (let i = 0; i < 12; i++) health.probed(true);
   assert.is(health.score(), 0, '4 of 16 unanswered: a quarter, no stretch');
+});
+
+test('an agent doubts itself once most checks of peers it held alive went unanswered, not for lost ones', () => {
+  const health = new LocalHealth(new FakeClock(), PERIOD);
+  for (let i = 0; i < 16; i++) health.probed(false);
+  assert.not.ok(health.doubtsItself(), 'a vanished host probed again and again is not this agent failing');
+  health.probed(false, true);
+  health.probed(false, true);
+  assert.not.ok(health.doubtsItself(), 'one vanished subject checked twice: 2 of 8');
+  health.probed(false, true);
+  health.probed(false, true);
+  assert.not.ok(health.doubtsItself(), 'two vanished subjects: 4 of 8, half');
+  health.probed(false, true);
+  assert.ok(health.doubtsItself(), '5 of 8 unanswered');
+  for (let i = 0; i < 6; i++) health.probed(true, true);
+  assert.not.ok(health.doubtsItself(), '5 of 11');
+  health.probed(true, true);
+  for (let i = 0; i < 8; i++) health.probed(true, true);
+  assert.not.ok(health.doubtsItself());
 });
 
 test('a timeout is excused when the loop ran no timer through most of the probe, and only then', async () => {
@@ -182,15 +202,12 @@ const storm = (seed: number, stallMs: number, answerMs: number, crash?: number):
   quietMs: 10_000,
   faults: [
     { at: 5000, until: 25_000, kind: 'lag', to: 'agent-0', stallMs, everyMs: stallMs },
-    ...stretched.slice(1, 31).map((a) => ({
-      at: 5000,
-      until: 25_000,
-      kind: 'rpc' as const,
-      to: a.name,
-      fault: 'late' as const,
-      share: 1,
-      delayMs: answerMs,
-    })),
+    ...lateAnswers(
+      stretched.slice(1, 31).map((a) => a.name),
+      5000,
+      25_000,
+      answerMs,
+    ),
     ...(crash === undefined ? [] : [{ at: crash, kind: 'crash' as const, agent: 'agent-31' }]),
   ],
 });

@@ -14,6 +14,7 @@ import type { TimerHandle } from '../util/clock.js';
 import { jitter } from '../util/random.js';
 import { beatOf } from './beat.js';
 import { HeartbeatInterval } from './heartbeat-interval.js';
+import { NoticeBatch } from './notice-batch.js';
 import { aliveRing } from './ring.js';
 import type { SyncContext } from './sync-context.js';
 
@@ -41,6 +42,7 @@ export class Announcer {
   private refutedAt = -Infinity;
   /** When this agent last multicast a heartbeat or an announcement: its monitors heard it then too. */
   private multicastAt = -Infinity;
+  private readonly notices: NoticeBatch;
 
   constructor(
     private readonly s: SyncContext,
@@ -49,6 +51,9 @@ export class Announcer {
     private readonly keyed = false,
   ) {
     this.interval = new HeartbeatInterval(s.cfg.heartbeatMs, s.cfg.heartbeatScaling, s.cfg.heartbeatBudget);
+    this.notices = new NoticeBatch(s.c.clock, s.cfg.livenessPeriodMs, (hints) => {
+      if (s.running()) this.send(MessageType.notice, { hints });
+    });
   }
 
   /** Tells the site who we are (with our whole set when it fits), then asks peers to say who they are. */
@@ -80,6 +85,7 @@ export class Announcer {
   stop(goodbye: boolean): void {
     this.s.c.clock.clearTimeout(this.timer);
     this.s.c.clock.clearTimeout(this.livenessTimer);
+    this.notices.stop();
     if (!goodbye) return;
     this.send(MessageType.goodbye);
     this.send(MessageType.goodbye);
@@ -109,11 +115,9 @@ export class Announcer {
     this.newCycle();
   }
 
-  /** Tells the site that this agent's own check found `name` (in that life) gone: twice, like a goodbye. */
+  /** Tells the site that this agent's own check found `name` (in that life) gone: soon, at most once a period. */
   notice(name: string, incarnation: number, version: number): void {
-    const hint: Hint = { nameHash: fnv1a32(name), incarnationTag: incarnationTag(incarnation), version };
-    this.send(MessageType.notice, { hints: [hint] });
-    this.send(MessageType.notice, { hints: [hint] });
+    this.notices.add({ nameHash: fnv1a32(name), incarnationTag: incarnationTag(incarnation), version });
   }
 
   /** This agent's own mean multicast interval while the site's size stretches it; undefined on a small site. */

@@ -97,14 +97,15 @@ export class Liveness {
     if (first !== 'no-answer') return;
     // A prober whose own loop is late does not accuse on one timeout (Lifeguard's local health): in a
     // loaded cold start such early notices, each heard by the whole site, fed the timeouts they reported.
-    const early = !this.hooks.keyed && this.health.score() === 0;
+    const early = !this.hooks.keyed && this.health.score() === 0 && !this.health.doubtsItself();
     if (early) this.noticeIfRare(peer);
     const second = await this.probe(peer, peer.endpoint, 'probe', CONFIRM_DEADLINE_PERIODS);
     // An early notice already went out after the first timeout.
     if (second === 'refused') return early ? this.askAround(peer) : this.foundGone(peer);
     if (second !== 'no-answer' || this.s.peers.get(peer.name) !== peer) return;
     this.lose(peer, 'two probes went unanswered, the second with twice the deadline');
-    if (!early) this.noticeIfRare(peer);
+    // Most of its checks unanswered: this agent (its loop, its link) is the likelier cause; the site is not told.
+    if (!early && !this.health.doubtsItself()) this.noticeIfRare(peer);
   }
 
   /**
@@ -134,6 +135,7 @@ export class Liveness {
     }
     peer.probing = true;
     const [atEndpoint, life] = [sameEndpoint(endpoint, peer.endpoint), peer.replica]; // life: see hooks.answered
+    const heldAlive = atEndpoint && this.s.c.directory.held(peer.name)?.state === 'alive';
     // Probes elsewhere (a move said by mDNS, refused every 5 s) kept a dead peer's own endpoint unasked (3004057).
     if (atEndpoint) peer.probedAt = this.s.c.clock.monotonic();
     const deadline = this.health.stretch(periods * this.s.cfg.livenessPeriodMs);
@@ -157,7 +159,7 @@ export class Liveness {
         return 'other-agent';
       }
       this.s.c.metrics.livenessProbes.inc({ result: 'alive' });
-      this.health.probed(true);
+      this.health.probed(true, heldAlive);
       if (!peer.verified) queueMicrotask(() => this.s.placeFreed());
       this.s.peers.verify(peer);
       if (!atEndpoint) this.move(peer, endpoint);
@@ -173,7 +175,7 @@ export class Liveness {
         return 'lagged';
       }
       this.s.c.metrics.livenessProbes.inc({ result: 'failed' });
-      this.health.probed(!timeout);
+      this.health.probed(!timeout, heldAlive);
       peer.probeFailures += 1;
       if (atEndpoint) this.s.unreachable(peer.name);
       const refused = err instanceof PeerRequestError && err.reason === 'refused';

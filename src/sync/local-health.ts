@@ -13,6 +13,14 @@ const MIN_OUTCOMES = 8;
 const FAILURE_SHARE_FLOOR = 0.25;
 
 /**
+ * Above this share of unanswered checks of peers it held alive, this agent doubts itself (its loop or its
+ * link) more than them, and sends no lost notice on a timeout: in the bench's 200-agent cold start such an
+ * agent's notices, each received by the whole site, named live peers and fed the load behind the timeouts.
+ * A vanished host probed twice is 2 of at least MIN_OUTCOMES; two vanished subjects of one monitor, 4 of 8.
+ */
+const SELF_DOUBT_SHARE = 0.5;
+
+/**
  * Failures count only beside some lag (a quarter period): without Lifeguard's nacks, a prober whose timers
  * fire on time has no sign that it is the problem, and a partition's timeouts are the network's.
  */
@@ -41,6 +49,8 @@ export class LocalHealth {
   private readonly lags: { at: number; ms: number }[] = [];
   /** Recent probes, newest last: true if unanswered (a timeout), false if answered or refused. */
   private readonly outcomes: boolean[] = [];
+  /** The same, of peers held alive only: a lost peer probed again and again is not this agent's failure. */
+  private readonly checks: boolean[] = [];
 
   constructor(
     private readonly clock: Clock,
@@ -55,9 +65,22 @@ export class LocalHealth {
   }
 
   /** A probe's outcome: answered (or refused: the network and this agent both worked) or unanswered. */
-  probed(answered: boolean): void {
-    this.outcomes.push(!answered);
-    if (this.outcomes.length > OUTCOMES) this.outcomes.shift();
+  probed(answered: boolean, heldAlive = false): void {
+    for (const window of heldAlive ? [this.outcomes, this.checks] : [this.outcomes]) {
+      window.push(!answered);
+      if (window.length > OUTCOMES) window.shift();
+    }
+  }
+
+  /**
+   * Whether most of this agent's recent checks of peers it held alive went unanswered (SELF_DOUBT_SHARE):
+   * then its own loop or link is the likelier cause, and its word that a peer is lost is kept to itself.
+   * Lifeguard lowers a member's own confidence on missed acks the same way; without nacks the share is all
+   * Herald sees. A refusal counts as an answer: it is evidence from the peer's host, not from this loop.
+   */
+  doubtsItself(): boolean {
+    const failed = this.checks.filter(Boolean).length;
+    return failed / Math.max(this.checks.length, MIN_OUTCOMES) > SELF_DOUBT_SHARE;
   }
 
   /**

@@ -105,7 +105,9 @@ export class LostNotices {
       if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return;
       if (outcome === 'no-answer')
         this.parts.liveness.lose(peer, `a lost notice from ${reporter.name}, and no answer to a long probe`);
-      if (monitor) this.parts.announcer.notice(peer.name, peer.replica.incarnation, peer.replica.heldVersion());
+      const credible = outcome === 'refused' || !this.parts.liveness.health.doubtsItself();
+      if (monitor && credible)
+        this.parts.announcer.notice(peer.name, peer.replica.incarnation, peer.replica.heldVersion());
     });
   }
 }

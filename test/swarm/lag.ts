@@ -105,3 +105,11 @@ export function laggingComponents(
     }),
   };
 }
+
+/**
+ * The peers' loops are late too (50 agents in one busy process): every request to `names` from `at` to
+ * `until` is answered `delayMs` late. The simulator's agents otherwise answer at once, even while lagging.
+ */
+export function lateAnswers(names: readonly string[], at: number, until: number, delayMs: number): FaultEvent[] {
+  return names.map((to) => ({ at, until, kind: 'rpc', to, fault: 'late', share: 1, delayMs }));
+}
