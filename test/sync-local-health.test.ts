@@ -43,8 +43,9 @@ test('unanswered probes: the network’s while the loop is on time; beside a lit
   assert.is(health.score(), 0, '4 of 16 unanswered: a quarter, no stretch');
 });
 
-test('an agent doubts itself once most checks of peers it held alive went unanswered, not for lost ones', () => {
-  const health = new LocalHealth(new FakeClock(), PERIOD);
+test('an agent doubts itself once most checks of peers it held alive went unanswered, not for lost ones', async () => {
+  const clock = new FakeClock();
+  const health = new LocalHealth(clock, PERIOD);
   for (let i = 0; i < 16; i++) health.probed(false);
   assert.not.ok(health.doubtsItself(), 'a vanished host probed again and again is not this agent failing');
   health.probed(false, true);
@@ -60,6 +61,11 @@ test('an agent doubts itself once most checks of peers it held alive went unansw
   health.probed(true, true);
   for (let i = 0; i < 8; i++) health.probed(true, true);
   assert.not.ok(health.doubtsItself());
+  for (let i = 0; i < 16; i++) health.probed(false, true);
+  assert.ok(health.doubtsItself(), 'a storm: every check timed out');
+  await clock.advance(31 * PERIOD);
+  health.probed(false, true);
+  assert.not.ok(health.doubtsItself(), 'half a minute later, on an idle site: a vanished subject is told');
 });
 
 test('a timeout is excused when the loop ran no timer through most of the probe, and only then', async () => {

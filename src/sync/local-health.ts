@@ -21,6 +21,13 @@ const FAILURE_SHARE_FLOOR = 0.25;
 const SELF_DOUBT_SHARE = 0.5;
 
 /**
+ * How long a check's outcome counts for that doubt, in liveness periods: on an idle site checks are rare, and
+ * failures left from a cold-start storm would otherwise withhold a monitor's true notice of a vanished host
+ * hours later (the others then learn of it from the backstop only, after minutes at 200 agents).
+ */
+const CHECK_MEMORY_PERIODS = 30;
+
+/**
  * Failures count only beside some lag (a quarter period): without Lifeguard's nacks, a prober whose timers
  * fire on time has no sign that it is the problem, and a partition's timeouts are the network's.
  */
@@ -49,8 +56,8 @@ export class LocalHealth {
   private readonly lags: { at: number; ms: number }[] = [];
   /** Recent probes, newest last: true if unanswered (a timeout), false if answered or refused. */
   private readonly outcomes: boolean[] = [];
-  /** The same, of peers held alive only: a lost peer probed again and again is not this agent's failure. */
-  private readonly checks: boolean[] = [];
+  /** The same, of peers held alive only (a lost peer probed again and again is not this agent's failure), with when. */
+  private readonly checks: { at: number; unanswered: boolean }[] = [];
 
   constructor(
     private readonly clock: Clock,
@@ -66,21 +73,23 @@ export class LocalHealth {
 
   /** A probe's outcome: answered (or refused: the network and this agent both worked) or unanswered. */
   probed(answered: boolean, heldAlive = false): void {
-    for (const window of heldAlive ? [this.outcomes, this.checks] : [this.outcomes]) {
-      window.push(!answered);
-      if (window.length > OUTCOMES) window.shift();
-    }
+    this.outcomes.push(!answered);
+    if (this.outcomes.length > OUTCOMES) this.outcomes.shift();
+    if (!heldAlive) return;
+    this.checks.push({ at: this.clock.monotonic(), unanswered: !answered });
+    if (this.checks.length > OUTCOMES) this.checks.shift();
   }
 
   /**
-   * Whether most of this agent's recent checks of peers it held alive went unanswered (SELF_DOUBT_SHARE):
+   * Whether most of this agent's recent checks (CHECK_MEMORY_PERIODS) of peers it held alive went unanswered:
    * then its own loop or link is the likelier cause, and its word that a peer is lost is kept to itself.
    * Lifeguard lowers a member's own confidence on missed acks the same way; without nacks the share is all
    * Herald sees. A refusal counts as an answer: it is evidence from the peer's host, not from this loop.
    */
   doubtsItself(): boolean {
-    const failed = this.checks.filter(Boolean).length;
-    return failed / Math.max(this.checks.length, MIN_OUTCOMES) > SELF_DOUBT_SHARE;
+    const recent = this.checks.filter((c) => c.at >= this.clock.monotonic() - CHECK_MEMORY_PERIODS * this.periodMs);
+    const failed = recent.filter((c) => c.unanswered).length;
+    return failed / Math.max(recent.length, MIN_OUTCOMES) > SELF_DOUBT_SHARE;
   }
 
   /**
