@@ -1,8 +1,8 @@
 import type { Changes } from '../directory/directory.js';
-import type { Endpoint } from '../transport/transport.js';
 import { jitter } from '../util/random.js';
 import { TokenBuckets } from '../util/token-bucket.js';
 import { CatchupFailure } from './catchup-failure.js';
+import { fetchChanges, type LocalHealthHooks } from './changes-fetch.js';
 import { SYNC_LIMITS } from './config.js';
 import { firstFetchSpreadMs } from './first-fetch-spread.js';
 import type { CatchupState, OriginReplica } from './origin-replica.js';
@@ -31,9 +31,7 @@ export class Catchup {
     private readonly hooks: {
       /** Devices of an unverified origin were applied from a member's answer (Sweep asks its endpoint). */
       heldSecondHand(peer: Peer): void;
-      /** A deadline stretched by this agent's local health (Liveness.health), as its probes' are. */
-      stretch(ms: number): number;
-    },
+    } & LocalHealthHooks,
   ) {
     this.budget = new TokenBuckets(s.c.clock, 10, 20);
   }
@@ -143,13 +141,16 @@ export class Catchup {
     const started = this.s.c.clock.monotonic();
     let failed = false;
     try {
-      const changes = await this.fetchAll(source, r);
+      const changes = await fetchChanges(this.s, source, r, this.hooks);
       if (!this.s.running() || peer.replica !== r) return;
       this.use(peer, r, changes, !useAlternate);
       this.s.c.metrics.catchupRequests.inc({ result: changes.kind });
       this.s.c.metrics.catchupSeconds.observe((this.s.c.clock.monotonic() - started) / 1000);
     } catch (err) {
       if (!this.s.running()) return;
+      // Asked again at once, with the deadline its lag now stretches: the peer did its part.
+      if (err instanceof CatchupFailure && err.reason === 'lagged')
+        return this.s.c.metrics.catchupRequests.inc({ result: 'lagged' });
       failed = true;
       if (r.failures === 0) r.failingSince = this.s.c.clock.monotonic();
       r.failures += 1;
@@ -221,28 +222,6 @@ export class Catchup {
       this.s.peers.verify(peer);
     }
     r.failures = 0;
-  }
-
-  /** The answer, with every page of a paged snapshot gathered; all pages must be of one version. */
-  private async fetchAll(source: Endpoint, r: OriginReplica): Promise<Changes> {
-    const held = r.held();
-    const request = { origin: r.name, since: held.version, incarnation: held.incarnation };
-    // A late loop reads the answer after a fixed deadline fired: a busy process threw away catch-ups its peers
-    // had served and asked them again (the 100-agent one-process cold start: 7,000 of 8,000 failed, no end).
-    const timeout = this.hooks.stretch(this.s.cfg.fetchTimeoutMs);
-    const first = await this.s.c.peers.changes(source, request, timeout);
-    if (!first) throw new CatchupFailure('nothing-held', `${source.address}:${source.port} holds nothing of ${r.name}`);
-    if (first.kind === 'deltas' || first.next === undefined) return first;
-    const entries = [...first.entries];
-    for (let next: string | undefined = first.next, pages = 1; next !== undefined; pages++) {
-      if (pages >= SYNC_LIMITS.snapshotPages) throw new CatchupFailure('too-many-pages', 'too many pages');
-      const page = await this.s.c.peers.changes(source, { ...request, after: next }, timeout);
-      if (page?.kind !== 'snapshot' || page.incarnation !== first.incarnation || page.version !== first.version)
-        throw new CatchupFailure('moved-on', `${r.name} changed while its snapshot was paged`);
-      entries.push(...page.entries);
-      next = page.next;
-    }
-    return { kind: 'snapshot', origin: first.origin, incarnation: first.incarnation, version: first.version, entries };
   }
 
   /** Right away after a success that fell short (a newer version arrived meanwhile); backoff after failures. */

@@ -93,6 +93,7 @@ export class ClusterSync {
     this.catchup = new Catchup(this.s, (...life) => t.newLife(...life), t.lives, {
       heldSecondHand: (peer) => this.liveness.heldSecondHand(peer),
       stretch: (ms) => this.liveness.health.stretch(ms),
+      lagged: (due, deadlineMs) => this.liveness.health.timedOut(due, deadlineMs),
     });
     this.liveness = new Liveness(this.s, {
       answered: (peer, asked, incarnation) => t.lives.answered(peer, asked, incarnation, 'probe'),
