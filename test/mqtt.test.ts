@@ -207,6 +207,36 @@ testIf(
 testIf(
   test,
   missing,
+  'a change is on the broker in milliseconds, not held back by Nagle (40 ms ACK waits)',
+  async () => {
+    const watcher: MqttClient = await mqttPkg.connectAsync(broker.url);
+    cleanups.push(() => watcher.endAsync());
+    const arrived = new Map<number, number>();
+    watcher.on('message', (_t, payload) => {
+      if (payload.length > 0) arrived.set((JSON.parse(payload.toString()) as DeviceRecord).origin.version, Date.now());
+    });
+    await watcher.subscribeAsync('herald/nagle/devices/#');
+    const { agent, source } = await bridgedAgent('pi-n', 'nagle', [device('meter')]);
+    await until(() => arrived.has(1), 5000, 'the first record');
+    const latencies: number[] = [];
+    // Each change is three publishes (agent state, the record, an event), paced as a LAN's changes are.
+    for (let k = 0; k < 20; k++) {
+      await new Promise((r) => setTimeout(r, 30));
+      source.set([device('meter', { location: `room ${k}` })]);
+      const t0 = Date.now();
+      await agent.reload('test');
+      const version = agent.local.currentVersion;
+      await until(() => arrived.has(version), 2000, `version ${version} on the broker`);
+      latencies.push(arrived.get(version)! - t0);
+    }
+    const worst = Math.max(...latencies);
+    assert.ok(worst < 30, `every change on the broker within 30 ms (worst ${worst} ms: ${latencies.join(', ')})`);
+  },
+);
+
+testIf(
+  test,
+  missing,
   'Home Assistant discovery: required keys, availability, cleared with the device, resent on HA start',
   async () => {
     const cam = device('cam', {
