@@ -95,13 +95,16 @@ export class Liveness {
     const first = await this.probe(peer, peer.endpoint);
     if (first === 'refused' || first === 'other-agent') return this.foundGone(peer);
     if (first !== 'no-answer') return;
-    if (!this.hooks.keyed) this.noticeIfRare(peer);
+    // A prober whose own loop is late does not accuse on one timeout (Lifeguard's local health): in a
+    // loaded cold start such early notices, each heard by the whole site, fed the timeouts they reported.
+    const early = !this.hooks.keyed && this.health.score() === 0;
+    if (early) this.noticeIfRare(peer);
     const second = await this.probe(peer, peer.endpoint, 'probe', CONFIRM_DEADLINE_PERIODS);
-    // An open site's notice already went out after the first timeout.
-    if (second === 'refused') return this.hooks.keyed ? this.foundGone(peer) : this.askAround(peer);
+    // An early notice already went out after the first timeout.
+    if (second === 'refused') return early ? this.askAround(peer) : this.foundGone(peer);
     if (second !== 'no-answer' || this.s.peers.get(peer.name) !== peer) return;
     this.lose(peer, 'two probes went unanswered, the second with twice the deadline');
-    if (this.hooks.keyed) this.noticeIfRare(peer);
+    if (!early) this.noticeIfRare(peer);
   }
 
   /**

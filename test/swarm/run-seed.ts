@@ -14,12 +14,14 @@ export interface SeedResult {
   faults: number;
   agentHours: number;
   trace?: string[];
+  /** Per agent, the lost notices it multicast in its last life. */
+  noticesSent: Record<string, number>;
 }
 
 /** Runs one scenario (a seed's, or a shrunk one) and reports what broke. */
 export async function runScenario(scenario: Scenario, traced = false): Promise<SeedResult> {
   const world = new World(scenario, traced);
-  const { violations, agentHours, trace } = await world.run();
+  const { violations, agentHours, trace, noticesSent } = await world.run();
   const kinds = [...new Set(violations.map((v) => v.kind))].sort();
   return {
     seed: scenario.seed,
@@ -30,6 +32,7 @@ export async function runScenario(scenario: Scenario, traced = false): Promise<S
     agents: scenario.agents.length,
     faults: scenario.faults.length,
     agentHours,
+    noticesSent,
     ...(traced ? { trace } : {}),
   };
 }

@@ -20,6 +20,8 @@ export interface WorldResult {
   /** Simulated time agents ran, summed over agents, in hours. */
   agentHours: number;
   trace: string[];
+  /** Agents that multicast lost notices in their last life: how many (herald_announcements_sent_total{type="notice"}). */
+  noticesSent: Record<string, number>;
 }
 
 /**
@@ -85,6 +87,7 @@ export class World {
 
   async run(): Promise<WorldResult> {
     const { faults, faultMs, quietMs } = this.scenario;
+    const noticesSent: Record<string, number> = {};
     const joins = this.scenario.agents.map((a) => ({ at: a.joinAt, join: a.name }));
     this.events = [...joins, ...faults].sort((a, b) => a.at - b.at);
     // A promise the agent code forgot to handle is a crash of the agent: count it against this seed.
@@ -117,13 +120,18 @@ export class World {
     } catch (err) {
       this.violations.push({ kind: 'crash', at: this.now, detail: (err as Error).stack ?? String(err) });
     } finally {
+      for (const [name, sim] of this.site.agents) {
+        const sent = sim.agent.metrics.announcementsSent.get({ type: 'notice' });
+        if (sent > 0) noticesSent[name] = sent;
+      }
       for (const name of this.running) this.agentMs += this.now - this.upSince.get(name)!;
       for (const name of [...this.running]) await this.site.agents.get(name)!.agent.stop({ goodbye: false });
       process.off('unhandledRejection', escaped);
     }
     for (const v of this.violations)
       this.trace.line(`VIOLATION ${v.kind} ${v.viewer ?? ''} ${v.origin ?? ''}: ${v.detail}`);
-    return { violations: this.violations, agentHours: this.agentMs / 3_600_000, trace: this.trace.lines };
+    const { violations, trace } = this;
+    return { violations, agentHours: this.agentMs / 3_600_000, trace: trace.lines, noticesSent };
   }
 
   private async advanceTo(t: number): Promise<void> {
