@@ -229,8 +229,10 @@ testIf(
       await until(() => arrived.has(version), 2000, `version ${version} on the broker`);
       latencies.push(arrived.get(version)! - t0);
     }
-    const worst = Math.max(...latencies);
-    assert.ok(worst < 30, `every change on the broker within 30 ms (worst ${worst} ms: ${latencies.join(', ')})`);
+    // A delayed-ACK wait is 40 ms or more: before the fix 11 of 20 changes took 42-50 ms, the rest 1-5 ms.
+    // A loaded machine may delay one or two changes as long; it does not delay half of them.
+    const held = latencies.filter((ms) => ms >= 38).length;
+    assert.ok(held <= 3, `${held} of 20 changes took 38 ms or more: ${latencies.join(', ')} ms`);
   },
 );
 
