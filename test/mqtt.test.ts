@@ -207,6 +207,38 @@ testIf(
 testIf(
   test,
   missing,
+  'a change is on the broker in milliseconds, not held back by Nagle (40 ms ACK waits)',
+  async () => {
+    const watcher: MqttClient = await mqttPkg.connectAsync(broker.url);
+    cleanups.push(() => watcher.endAsync());
+    const arrived = new Map<number, number>();
+    watcher.on('message', (_t, payload) => {
+      if (payload.length > 0) arrived.set((JSON.parse(payload.toString()) as DeviceRecord).origin.version, Date.now());
+    });
+    await watcher.subscribeAsync('herald/nagle/devices/#');
+    const { agent, source } = await bridgedAgent('pi-n', 'nagle', [device('meter')]);
+    await until(() => arrived.has(1), 5000, 'the first record');
+    const latencies: number[] = [];
+    // Each change is three publishes (agent state, the record, an event), paced as a LAN's changes are.
+    for (let k = 0; k < 20; k++) {
+      await new Promise((r) => setTimeout(r, 30));
+      source.set([device('meter', { location: `room ${k}` })]);
+      const t0 = Date.now();
+      await agent.reload('test');
+      const version = agent.local.currentVersion;
+      await until(() => arrived.has(version), 2000, `version ${version} on the broker`);
+      latencies.push(arrived.get(version)! - t0);
+    }
+    // A delayed-ACK wait is 40 ms or more: before the fix 11 of 20 changes took 42-50 ms, the rest 1-5 ms.
+    // A loaded machine may delay one or two changes as long; it does not delay half of them.
+    const held = latencies.filter((ms) => ms >= 38).length;
+    assert.ok(held <= 3, `${held} of 20 changes took 38 ms or more: ${latencies.join(', ')} ms`);
+  },
+);
+
+testIf(
+  test,
+  missing,
   'Home Assistant discovery: required keys, availability, cleared with the device, resent on HA start',
   async () => {
     const cam = device('cam', {

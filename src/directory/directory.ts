@@ -6,6 +6,7 @@ import { countOrigins, directoryDigest } from './summary.js';
 import { Holdings } from './holdings.js';
 import type { Delta } from './delta.js';
 import { NamingIndex } from './naming.js';
+import { SharedCapabilities } from './shared-capabilities.js';
 import {
   compare,
   devicesMatching,
@@ -54,6 +55,7 @@ export class Directory {
   private readonly logDevices: number;
   private readonly holdings: Holdings;
   private readonly stateLog = new RecentChanges(); // origins that appeared, were forgotten or changed state
+  private readonly shared = new SharedCapabilities();
 
   constructor(
     private readonly components: { clock: Clock },
@@ -111,13 +113,14 @@ export class Directory {
     const origin = this.origins.get(name);
     if (!origin) throw new Error(`applyDeltas: unknown origin '${name}'`);
     let applied = false;
-    for (const delta of deltas) {
-      const fresh = incarnation > origin.incarnation && delta.version === 1;
-      if (incarnation < origin.incarnation || (incarnation === origin.incarnation && delta.version <= origin.version))
+    for (const offered of deltas) {
+      const fresh = incarnation > origin.incarnation && offered.version === 1;
+      if (incarnation < origin.incarnation || (incarnation === origin.incarnation && offered.version <= origin.version))
         continue;
-      if (!fresh && (incarnation !== origin.incarnation || delta.version !== origin.version + 1))
+      if (!fresh && (incarnation !== origin.incarnation || offered.version !== origin.version + 1))
         return applied ? 'applied' : 'gap';
-      if (!this.holdings.deltaFits(origin, delta, fresh)) return applied ? 'applied' : 'refused';
+      if (!this.holdings.deltaFits(origin, offered, fresh)) return applied ? 'applied' : 'refused';
+      const delta = this.shared.delta(offered); // what the log and the records hold share capabilities
       if (fresh) {
         // Version 1 of a new incarnation starts from nothing, so its delta is the whole set: replace.
         const entries = delta.added.map((device) => ({ version: 1, device }));
@@ -192,8 +195,6 @@ export class Directory {
     if (origin) origin.mdns = mdns;
   }
 
-  // ---- read side --------------------------------------------------------------------------------
-
   devices(filter: DeviceFilter = {}): DeviceRecord[] {
     const origins = filter.agent !== undefined ? [this.origins.get(filter.agent)] : [...this.origins.values()];
     const known = origins.filter((o) => o !== undefined);
@@ -247,8 +248,6 @@ export class Directory {
     return [...this.origins.keys()];
   }
 
-  // ---- internals --------------------------------------------------------------------------------
-
   private applyOne(origin: Origin, delta: Delta): void {
     origin.version = delta.version;
     origin.log.append(delta);
@@ -277,7 +276,8 @@ export class Directory {
     const after = new Map<string, StoredDevice>();
     origin.incarnation = incarnation;
     origin.version = version;
-    for (const e of entries) after.set(e.device.id, storedDevice(origin, e.device, e.version, e.bytes));
+    for (const e of entries)
+      after.set(e.device.id, storedDevice(origin, this.shared.device(e.device), e.version, e.bytes));
     const bytes = [...after.values()].reduce((n, x) => n + x.bytes, 0);
     this.holdings.account(origin, after.size - before.size, bytes - origin.bytes);
     origin.devices = after;

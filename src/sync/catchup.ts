@@ -1,24 +1,14 @@
 import type { Changes } from '../directory/directory.js';
-import type { Endpoint } from '../transport/transport.js';
 import { jitter } from '../util/random.js';
 import { TokenBuckets } from '../util/token-bucket.js';
+import { CatchupFailure } from './catchup-failure.js';
+import { fetchChanges, type LocalHealthHooks } from './changes-fetch.js';
 import { SYNC_LIMITS } from './config.js';
 import { firstFetchSpreadMs } from './first-fetch-spread.js';
 import type { CatchupState, OriginReplica } from './origin-replica.js';
 import type { Peer } from './peer-table.js';
 import type { ProvisionalLives } from './provisional-lives.js';
 import type { SyncContext } from './sync-context.js';
-
-/** Why a catch-up answer was not used; the request is retried with backoff. */
-class CatchupFailure extends Error {
-  constructor(
-    readonly reason: 'nothing-held' | 'gap' | 'behind' | 'old-life' | 'moved-on' | 'too-many-pages',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'CatchupFailure';
-  }
-}
 
 /**
  * Point-to-point catch-up: one state per origin life, a bounded queue behind a few connection slots, a
@@ -38,8 +28,10 @@ export class Catchup {
     /** An answer revealed a newer life of the origin. */
     private readonly onNewLife: (peer: Peer, incarnation: number, version: number, signal: string) => void,
     private readonly lives: Pick<ProvisionalLives, 'answered'>,
-    /** Devices of an unverified origin were applied from a member's answer (Sweep asks its endpoint). */
-    private readonly heldSecondHand: (peer: Peer) => void = () => {},
+    private readonly hooks: {
+      /** Devices of an unverified origin were applied from a member's answer (Sweep asks its endpoint). */
+      heldSecondHand(peer: Peer): void;
+    } & LocalHealthHooks,
   ) {
     this.budget = new TokenBuckets(s.c.clock, 10, 20);
   }
@@ -102,8 +94,8 @@ export class Catchup {
   }
 
   /** A random share of the spread before a newcomer's first catch-up (first-fetch-spread.ts), once per life; a
-   * newcomer catching up with the site is no one's incast, and asks at once (its 2 s figure). Not by `verified`:
-   * a keyed site's newcomer is verified by its signed datagram, its large set then fetched by all at once. */
+   * newcomer catching up with the site is no one's incast, and asks at once. Not by `verified`: a keyed site's
+   * newcomer is verified by its signed datagram, its large set then fetched by all at once. */
   private firstFetchWaitMs(r: OriginReplica): number {
     const now = this.s.c.clock.monotonic();
     this.firstWantAt ??= now;
@@ -149,13 +141,16 @@ export class Catchup {
     const started = this.s.c.clock.monotonic();
     let failed = false;
     try {
-      const changes = await this.fetchAll(source, r);
+      const changes = await fetchChanges(this.s, source, r, this.hooks);
       if (!this.s.running() || peer.replica !== r) return;
       this.use(peer, r, changes, !useAlternate);
       this.s.c.metrics.catchupRequests.inc({ result: changes.kind });
       this.s.c.metrics.catchupSeconds.observe((this.s.c.clock.monotonic() - started) / 1000);
     } catch (err) {
       if (!this.s.running()) return;
+      // Asked again at once, with the deadline its lag now stretches: the peer did its part.
+      if (err instanceof CatchupFailure && err.reason === 'lagged')
+        return this.s.c.metrics.catchupRequests.inc({ result: 'lagged' });
       failed = true;
       if (r.failures === 0) r.failingSince = this.s.c.clock.monotonic();
       r.failures += 1;
@@ -219,7 +214,7 @@ export class Catchup {
       return;
     }
     if (result === 'applied') this.s.hints.note(peer.name, r.incarnation, r.heldVersion(), before > 0);
-    if (result === 'applied' && !fromOrigin && !peer.verified) this.heldSecondHand(peer);
+    if (result === 'applied' && !fromOrigin && !peer.verified) this.hooks.heldSecondHand(peer);
     // The origin is authoritative: what it holds now is the target, even below a hint we were given.
     if (fromOrigin) {
       r.target = changes.version;
@@ -227,26 +222,6 @@ export class Catchup {
       this.s.peers.verify(peer);
     }
     r.failures = 0;
-  }
-
-  /** The answer, with every page of a paged snapshot gathered; all pages must be of one version. */
-  private async fetchAll(source: Endpoint, r: OriginReplica): Promise<Changes> {
-    const held = r.held();
-    const request = { origin: r.name, since: held.version, incarnation: held.incarnation };
-    const timeout = this.s.cfg.fetchTimeoutMs;
-    const first = await this.s.c.peers.changes(source, request, timeout);
-    if (!first) throw new CatchupFailure('nothing-held', `${source.address}:${source.port} holds nothing of ${r.name}`);
-    if (first.kind === 'deltas' || first.next === undefined) return first;
-    const entries = [...first.entries];
-    for (let next: string | undefined = first.next, pages = 1; next !== undefined; pages++) {
-      if (pages >= SYNC_LIMITS.snapshotPages) throw new CatchupFailure('too-many-pages', 'too many pages');
-      const page = await this.s.c.peers.changes(source, { ...request, after: next }, timeout);
-      if (page?.kind !== 'snapshot' || page.incarnation !== first.incarnation || page.version !== first.version)
-        throw new CatchupFailure('moved-on', `${r.name} changed while its snapshot was paged`);
-      entries.push(...page.entries);
-      next = page.next;
-    }
-    return { kind: 'snapshot', origin: first.origin, incarnation: first.incarnation, version: first.version, entries };
   }
 
   /** Right away after a success that fell short (a newer version arrived meanwhile); backoff after failures. */

@@ -90,12 +90,11 @@ export class ClusterSync {
     });
     const t = this.transitions;
     this.unreachableListeners.add((name) => t.unreachable(name));
-    this.catchup = new Catchup(
-      this.s,
-      (...life) => t.newLife(...life),
-      t.lives,
-      (peer) => this.liveness.heldSecondHand(peer),
-    );
+    this.catchup = new Catchup(this.s, (...life) => t.newLife(...life), t.lives, {
+      heldSecondHand: (peer) => this.liveness.heldSecondHand(peer),
+      stretch: (ms) => this.liveness.health.stretch(ms),
+      lagged: (due, deadlineMs) => this.liveness.health.timedOut(due, deadlineMs),
+    });
     this.liveness = new Liveness(this.s, {
       answered: (peer, asked, incarnation) => t.lives.answered(peer, asked, incarnation, 'probe'),
       heardFrom: (peer, hello, signal) => t.heardFrom(peer, hello, signal),
