@@ -13,6 +13,8 @@ import { drawScenario, LARGEST_SITE, type Scenario } from './scenario.js';
  * checked on each. `--seed X` replays one seed with its trace; `--minimise` shrinks its fault list.
  */
 const REGRESSIONS = 'test/swarm/regressions.json';
+/** The most seeds `--storm` hands out: a storm seed is a large site, tens of seconds each. */
+const STORM_SEEDS = 500;
 
 const whole = (value: string): number => {
   const n = Number(value);
@@ -145,9 +147,6 @@ async function swarm(): Promise<void> {
   if (opts.record) record(summary);
   process.exitCode = summary.failures.length === 0 ? 0 : 1;
 }
-
-/** The most seeds `--storm` hands out: a storm seed is a large site, tens of seconds each. */
-const STORM_SEEDS = 500;
 
 /** The first `count` seeds from `first` whose draw has a storm (about 2 % with --max-agents 200): same schedules. */
 function stormSeeds(first: number, count: number, maxAgents: number): { seed: number; maxAgents: number }[] {
