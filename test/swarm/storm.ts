@@ -14,8 +14,8 @@ export const AGENTS_PER_PROCESS = 50;
  * their answers alike, on a site large enough that notices are sent. From a random stream of its own so
  * that the rest of a seed's schedule (and every recorded regression seed) stays what it was: half the
  * sites of STORM_MIN_AGENTS or more have one, over 40-100 % of the agents, loops stalling 0.3-3 s (busy all
- * along or nearly), for 5-20 s. The agents are split in processes of AGENTS_PER_PROCESS whose stalls take
- * turns (two cores shared by several processes).
+ * along or nearly), for 5-20 s. The agents are dealt round 2-4 processes (more past AGENTS_PER_PROCESS each)
+ * whose stalls take turns (two cores shared by several processes).
  */
 export function drawStorm(seed: number, names: string[], faultMs: number): FaultEvent[] {
   if (names.length < STORM_MIN_AGENTS) return [];
@@ -27,7 +27,8 @@ export function drawStorm(seed: number, names: string[], faultMs: number): Fault
   const everyMs = Math.round(stallMs * (1 + r() * 0.5));
   const at = Math.round(r() * faultMs * 0.5);
   const until = Math.min(faultMs, at + Math.round(5000 + r() * 15_000));
-  const processes = Math.max(1, Math.ceil(agents.length / AGENTS_PER_PROCESS));
+  // Two at least: a storm all in one phase stalls every agent together, and none sees another late.
+  const processes = Math.max(2 + Math.floor(r() * 3), Math.ceil(agents.length / AGENTS_PER_PROCESS));
   return at < until && agents.length > 0 ? [{ at, until, kind: 'storm', agents, stallMs, everyMs, processes }] : [];
 }
 
