@@ -4,6 +4,7 @@ import { PeerRequestError } from '../../src/transport/transport.js';
 import type { Clock } from '../../src/util/clock.js';
 import { seededRandom } from '../../src/util/random.js';
 import type { FaultEvent } from './scenario.js';
+import { stormStalls } from './storm.js';
 
 type LagFault = Extract<FaultEvent, { kind: 'lag' }>;
 
@@ -29,14 +30,17 @@ export function drawLag(seed: number, names: string[], faultMs: number): FaultEv
  * long, the bench's 200 agents in four processes on two cores). What falls in a stall waits for its end.
  */
 export function stallRelease(faults: readonly FaultEvent[], agent: string): ((t: number) => number) | undefined {
-  const mine = faults.filter((f): f is LagFault => f.kind === 'lag' && f.to === agent);
+  const mine = [
+    ...faults.filter((f): f is LagFault => f.kind === 'lag' && f.to === agent).map((f) => ({ ...f, phase: 0 })),
+    ...stormStalls(faults, agent),
+  ];
   if (mine.length === 0) return undefined;
   // Not chained: what a stall held runs at its end, even where the next stall (its processing) begins.
   return (t) => {
     let seen = t;
     for (const f of mine) {
       if (t < f.at || t >= f.until) continue;
-      const start = f.at + Math.floor((t - f.at) / f.everyMs) * f.everyMs;
+      const start = f.at + f.phase + Math.floor((t - f.at - f.phase) / f.everyMs) * f.everyMs;
       if (t < start + f.stallMs) seen = Math.max(seen, start + f.stallMs);
     }
     return seen;

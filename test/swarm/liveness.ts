@@ -46,6 +46,13 @@ export class LivenessJudge {
     const from = at - (LOST_AFTER_PERIODS + (lagged ? STRETCHED_PERIODS : 0)) * period;
     const up = this.since.get(origin);
     if (up === undefined || up > from || (this.since.get(viewer) ?? at) > from) return undefined;
+    // A storm's late loops and late answers may lose live peers while it lasts; not once it is over.
+    const calm = (LAG_MEMORY_PERIODS + STRETCHED_PERIODS) * period;
+    const overloaded = this.scenario.faults.some(
+      (f) =>
+        f.kind === 'storm' && f.at <= at && f.until + calm >= at && [viewer, origin].some((n) => f.agents.includes(n)),
+    );
+    if (overloaded) return undefined;
     const excused = this.scenario.faults.some((f) => {
       if (!('until' in f) || f.until < from || f.at > at) return false;
       switch (f.kind) {

@@ -13,6 +13,8 @@ import { drawScenario, LARGEST_SITE, type Scenario } from './scenario.js';
  * checked on each. `--seed X` replays one seed with its trace; `--minimise` shrinks its fault list.
  */
 const REGRESSIONS = 'test/swarm/regressions.json';
+/** The most seeds `--storm` hands out: a storm seed is a large site, tens of seconds each. */
+const STORM_SEEDS = 500;
 
 const whole = (value: string): number => {
   const n = Number(value);
@@ -43,6 +45,7 @@ const program = new Command('swarm')
     whole,
     60,
   )
+  .option('--storm', 'run only the seeds that draw a storm (many agents late together on a large site, storm.ts)')
   .option('--workers <n>', 'worker threads (default: one per core)', whole)
   .option('--json <file>', 'write the summary (every failing seed) to this file')
   .option('--record', `add every failing seed to ${REGRESSIONS} as a known-failing regression case`)
@@ -68,6 +71,7 @@ const opts = program.opts<{
   kind?: ViolationKind;
   scenario?: string;
   maxAgents: number;
+  storm?: boolean;
   workers?: number;
   json?: string;
   record?: boolean;
@@ -131,6 +135,7 @@ async function swarm(): Promise<void> {
   const summary = await runSwarm({
     first: opts.first,
     seeds,
+    ...(opts.storm && { list: stormSeeds(opts.first, Math.min(seeds, STORM_SEEDS), opts.maxAgents) }),
     seconds: opts.seconds,
     workers: opts.workers,
     maxAgents: opts.maxAgents,
@@ -141,6 +146,14 @@ async function swarm(): Promise<void> {
   if (opts.json) writeFileSync(opts.json, JSON.stringify(summary, null, 2) + '\n');
   if (opts.record) record(summary);
   process.exitCode = summary.failures.length === 0 ? 0 : 1;
+}
+
+/** The first `count` seeds from `first` whose draw has a storm (about 2 % with --max-agents 200): same schedules. */
+function stormSeeds(first: number, count: number, maxAgents: number): { seed: number; maxAgents: number }[] {
+  const out: { seed: number; maxAgents: number }[] = [];
+  for (let seed = first; out.length < count && seed < first + 1000 * count; seed++)
+    if (drawScenario(seed, { maxAgents }).faults.some((f) => f.kind === 'storm')) out.push({ seed, maxAgents });
+  return out;
 }
 
 function progress(s: SwarmSummary): string {

@@ -6,6 +6,7 @@ import { BACKSTOP_INTERVALS } from '../../src/sync/liveness.js';
 import { seededRandom, type Random } from '../../src/util/random.js';
 import { drawLag } from './lag.js';
 import { drawStarve } from './starve.js';
+import { drawStorm } from './storm.js';
 
 /** How an agent discovers its peers: Herald datagrams, mDNS (simulated), or both. */
 export type DiscoveryMode = 'multicast' | 'mdns' | 'both';
@@ -52,6 +53,8 @@ export type FaultEvent =
   | { at: number; kind: 'clock-step'; ms: number }
   /** The agent's event loop stalls stallMs every everyMs (a busy process): what is due then waits (lag.ts). */
   | { at: number; until: number; kind: 'lag'; to: string; stallMs: number; everyMs: number }
+  /** Many agents late together, loops and answers, in `processes` taking turns (storm.ts). */
+  | { at: number; until: number; kind: 'storm'; agents: string[]; stallMs: number; everyMs: number; processes: number }
   /** `origin` changes while `viewer` hears no datagram for deafMs; then the viewer must hold it soon (starve.ts). */
   | { at: number; kind: 'starve'; origin: string; viewer: string; deafMs: number; seed: number }
   /** A run-time registration through the agent's API: with a TTL (a lease) and a ttl health check or not. */
@@ -118,6 +121,7 @@ export function drawScenario(seed: number, opts: DrawOptions = {}): Scenario {
   faults.push(...drawRegistrations(seed, names, faultMs));
   faults.push(...drawLag(seed, names, faultMs));
   faults.push(...drawStarve(seed, names, faultMs));
+  faults.push(...drawStorm(seed, names, faultMs));
   faults.sort((a, b) => a.at - b.at);
   const quietMs = quietWindowMs(agents, heartbeatMs);
   return { seed, heartbeatMs, agents, faultMs, quietMs, faults };

@@ -49,7 +49,7 @@ export function otherFaultIn(
   own: StarveFault,
 ): boolean {
   const ordinary = new Set(['change', 'register', 'renew', 'withdraw', 'health']);
-  const global = new Set(['partition', 'clock-step', 'starve']);
+  const global = new Set(['partition', 'clock-step', 'starve', 'storm']);
   const involved = new Set([own.viewer, own.origin, ...new Ring(names).subjectsOf(own.viewer, MONITORS + 2)]);
   return faults.some((f) => {
     if (f === own || ordinary.has(f.kind)) return false;

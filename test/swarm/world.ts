@@ -10,6 +10,7 @@ import { LivenessJudge } from './liveness.js';
 import { SimMdnsBus, SimMdnsDiscovery } from './mdns-sim.js';
 import type { AgentPlan, FaultEvent, Scenario } from './scenario.js';
 import { StarveWatch, type StarveView } from './starve.js';
+import { noticeBound } from './storm.js';
 import { Trace } from './trace.js';
 
 /** How often, in simulated time, the all-along invariant is checked between scheduled events. */
@@ -42,6 +43,8 @@ export class World {
   private readonly violations: Violation[] = [];
   private readonly starves: StarveWatch;
   private readonly upSince = new Map<string, number>();
+  /** Per agent, when what reaches it in a storm is read (null: never stormed). */
+  private readonly stormReleases = new Map<string, ((t: number) => number) | null>();
   /** Per agent, the ids registered with a TTL in its current life. */
   private readonly leased = new Map<string, Set<string>>();
   /** Times at which an interval fault begins or ends. */
@@ -117,13 +120,10 @@ export class World {
       const stopped = [...this.started].filter((n) => !this.running.has(n));
       this.violations.push(...finalViolations(running, stopped, this.truth, this.now));
       this.violations.push(...lapsedViolations(running, this.leased, this.now));
+      this.countNotices(noticesSent);
     } catch (err) {
       this.violations.push({ kind: 'crash', at: this.now, detail: (err as Error).stack ?? String(err) });
     } finally {
-      for (const [name, sim] of this.site.agents) {
-        const sent = sim.agent.metrics.announcementsSent.get({ type: 'notice' });
-        if (sent > 0) noticesSent[name] = sent;
-      }
       for (const name of this.running) this.agentMs += this.now - this.upSince.get(name)!;
       for (const name of [...this.running]) await this.site.agents.get(name)!.agent.stop({ goodbye: false });
       process.off('unhandledRejection', escaped);
@@ -132,6 +132,25 @@ export class World {
       this.trace.line(`VIOLATION ${v.kind} ${v.viewer ?? ''} ${v.origin ?? ''}: ${v.detail}`);
     const { violations, trace } = this;
     return { violations, agentHours: this.agentMs / 3_600_000, trace: trace.lines, noticesSent };
+  }
+
+  /**
+   * The lost notices every agent multicast in its last life, against the bound a storm must stay under
+   * (storm.ts): an overloaded site whose late probers accuse live peers sent tens of thousands.
+   */
+  private countNotices(noticesSent: Record<string, number>): void {
+    for (const [name, sim] of this.site.agents) {
+      const sent = sim.agent.metrics.announcementsSent.get({ type: 'notice' });
+      if (sent > 0) noticesSent[name] = sent;
+    }
+    const total = Object.values(noticesSent).reduce((a, b) => a + b, 0);
+    const bound = noticeBound(this.scenario);
+    if (this.scenario.faults.some((f) => f.kind === 'storm') && total > bound)
+      this.violations.push({
+        kind: 'notice-storm',
+        at: this.now,
+        detail: `${total} lost notices multicast, over the bound of ${bound}: ${JSON.stringify(noticesSent)}`,
+      });
   }
 
   private async advanceTo(t: number): Promise<void> {
@@ -345,7 +364,21 @@ export class World {
       this.trace.line(`request ${this.nameAt(from)} -> ${target}: injected ${f.fault}`);
       return f.fault === 'late' ? { kind: 'late', delayMs: f.delayMs } : { kind: f.fault };
     }
-    return undefined;
+    return this.stormAnswer(target, now);
+  }
+
+  /** A stormed agent's answer waits for its loop's stall to end, as the request sits unread meanwhile. */
+  private stormAnswer(target: string, now: number): RpcFault | undefined {
+    let release = this.stormReleases.get(target);
+    if (release === undefined) {
+      release = stallRelease(
+        this.scenario.faults.filter((f) => f.kind === 'storm'),
+        target,
+      );
+      this.stormReleases.set(target, release ?? null);
+    }
+    const seen = release ? release(now) : now;
+    return seen > now ? { kind: 'late', delayMs: seen - now } : undefined;
   }
 
   private nameAt(address: string): string {

@@ -1,0 +1,108 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Ring } from '../../src/sync/ring.js';
+import { runScenario } from '../swarm/run-seed.js';
+import type { FaultEvent, Scenario } from '../swarm/scenario.js';
+
+/**
+ * Attack on ac23ec8 (an open site's early lost notice only from a prober whose local health is 0): what the
+ * site sees of a vanished host, and of a crashed one, when BOTH of its monitors are late. 32 agents, so that
+ * heartbeats are stretched and notices are sent.
+ */
+const agents = Array.from({ length: 32 }, (_, i) => ({
+  name: `agent-${i}`,
+  mode: 'multicast' as const,
+  devices: 'small' as const,
+  joinAt: 0,
+}));
+const VICTIM = 'agent-7';
+const monitors = new Ring(agents.map((a) => a.name)).monitorsOf(VICTIM);
+const others = agents.map((a) => a.name).filter((n) => n !== VICTIM && !monitors.includes(n));
+const GONE_AT = 12_000;
+
+/** When each agent first logged the victim lost, in seconds of the run. */
+function lostAt(trace: string[]): Map<string, number> {
+  const at = new Map<string, number>();
+  for (const line of trace) {
+    const m = /^\s*([\d.]+)s \[(agent-\d+)\] agent-7 lost \(/.exec(line);
+    if (m && !at.has(m[2])) at.set(m[2], Number(m[1]));
+  }
+  return at;
+}
+
+/** The victim goes (`how`) at 12 s while both its monitors' loops stall `stallMs` every `everyMs`. */
+async function gone(how: FaultEvent, stallMs: number, everyMs: number) {
+  const scenario: Scenario = {
+    seed: 11,
+    heartbeatMs: 1000,
+    agents,
+    faultMs: 60_000,
+    quietMs: 10_000,
+    faults: [...monitors.map((to) => ({ at: 2000, until: 60_000, kind: 'lag' as const, to, stallMs, everyMs })), how],
+  };
+  const result = await runScenario(scenario, true);
+  const at = lostAt(result.trace!);
+  const worst = Math.max(...others.map((n) => at.get(n) ?? Infinity)) - GONE_AT / 1000;
+  const notices = Object.entries(result.noticesSent)
+    .filter(([name]) => name !== VICTIM) // the partitioned victim itself loses everyone
+    .reduce((sum, [, n]) => sum + n, 0);
+  console.log(`    ${how.kind}, monitors stalling ${stallMs}/${everyMs} ms: ${worst.toFixed(2)} s, ${notices} notices`);
+  return { worst, missing: others.filter((n) => !at.has(n)), notices, result };
+}
+
+const vanish: FaultEvent = { at: GONE_AT, until: 60_000, kind: 'partition', side: [VICTIM] };
+const crash: FaultEvent = { at: GONE_AT, kind: 'crash', agent: VICTIM };
+/** Monitors' loop troubles: busy all along in short turns, short stalls now and then, long ones. */
+const LAGS = [
+  [400, 400],
+  [600, 5000],
+  [800, 2000],
+  [1500, 1500],
+  [3000, 9000],
+] as const;
+
+/**
+ * Held, bounded: however late both monitors are, every on-time agent loses a vanished host within ~10 s (its
+ * own backstop probe of a stretched peer, 2.5 × 2 intervals of silence, then its 1 s and 2 s probes), and
+ * a crashed one (a refused port, told to the site by a late monitor too) within 3.5 s + one stall.
+ */
+test('both monitors of a gone host late: every on-time agent still loses it, within a bound', async () => {
+  for (const [stallMs, everyMs] of LAGS) {
+    const v = await gone(vanish, stallMs, everyMs);
+    assert.equal(v.missing, [], `${stallMs}/${everyMs}: on-time agents that never lost the vanished host`);
+    assert.ok(v.worst <= 10.5, `${stallMs}/${everyMs}: vanished host lost by all after ${v.worst} s`);
+    assert.ok(v.notices <= 2 * agents.length, `${stallMs}/${everyMs}: ${v.notices} notices`);
+    assert.equal(v.result.violations, []);
+    const c = await gone(crash, stallMs, everyMs);
+    assert.equal(c.missing, [], `${stallMs}/${everyMs}: on-time agents that never lost the crashed host`);
+    assert.ok(c.worst <= 3.5 + stallMs / 1000, `${stallMs}/${everyMs}: crash lost by all after ${c.worst} s`);
+    assert.ok(c.notices <= 4, `${stallMs}/${everyMs}: a crash drew ${c.notices} notices`);
+  }
+});
+
+/**
+ * Finding (not fixed: liveness.ts is the storm engineer's now). A monitor whose loop stalls 600 ms every 5 s
+ * (a GC pause, a profile reload; its score is 1-2 for ten periods after each) times out on a vanished host
+ * with the probe's own time free of stalls, yet holds its early notice. Both monitors of the host so: the
+ * site learns of it from each agent's own backstop instead, at once (their silences start at the same last
+ * heartbeat), and each of them multicasts its notice twice. Before ac23ec8: lost by all in 6.1 s, 4
+ * notices; on main: 9.5 s and 62 notices (2 per agent: at 200 agents, 400 multicasts each heard by 200).
+ * Same with 800 ms every 2 s (6.8 s and 4 before; 10.0 s and 62) and 1 s every 8 s (7.5 s and 4; 10.0 s, 62).
+ * Run with HERALD_KNOWN_FAILING=1: fails on main, passes with ac23ec8's liveness.ts reverted.
+ */
+const knownFailing = process.env.HERALD_KNOWN_FAILING === '1';
+(knownFailing ? test : test.skip.bind(test))(
+  'both monitors briefly late: a vanished host is lost within 8 s, not by every agent’s backstop',
+  async () => {
+    for (const [stallMs, everyMs] of [
+      [600, 5000],
+      [800, 2000],
+    ] as const) {
+      const v = await gone(vanish, stallMs, everyMs);
+      assert.ok(v.worst <= 8, `${stallMs}/${everyMs}: lost by every on-time agent after ${v.worst} s`);
+      assert.ok(v.notices <= 8, `${stallMs}/${everyMs}: the site multicast ${v.notices} notices for one vanished host`);
+    }
+  },
+);
+
+test.run();
