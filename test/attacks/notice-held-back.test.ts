@@ -64,7 +64,8 @@ const LAGS = [
 /**
  * Held, bounded: however late both monitors are, every on-time agent loses a vanished host within ~10 s (its
  * own backstop probe of a stretched peer, 2.5 × 2 intervals of silence, then its 1 s and 2 s probes), and
- * a crashed one (a refused port, told to the site by a late monitor too) within 3.5 s + one stall.
+ * a crashed one (a refused port, told to the site by a late monitor too) within 3.5 s + one stall (+ the
+ * notice's tenth of a period gathering subjects).
  */
 test('both monitors of a gone host late: every on-time agent still loses it, within a bound', async () => {
   for (const [stallMs, everyMs] of LAGS) {
@@ -75,7 +76,8 @@ test('both monitors of a gone host late: every on-time agent still loses it, wit
     assert.equal(v.result.violations, []);
     const c = await gone(crash, stallMs, everyMs);
     assert.equal(c.missing, [], `${stallMs}/${everyMs}: on-time agents that never lost the crashed host`);
-    assert.ok(c.worst <= 3.5 + stallMs / 1000, `${stallMs}/${everyMs}: crash lost by all after ${c.worst} s`);
+    // A notice gathers the subjects found within a tenth of a period (notice-batch.ts): its timer may fall in a stall.
+    assert.ok(c.worst <= 3.5 + 0.1 + stallMs / 1000, `${stallMs}/${everyMs}: crash lost by all after ${c.worst} s`);
     assert.ok(c.notices <= 4, `${stallMs}/${everyMs}: a crash drew ${c.notices} notices`);
   }
 });
