@@ -3,7 +3,7 @@ import type { TimerHandle } from '../util/clock.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
 import { LocalHealth } from './local-health.js';
 import type { LivenessHooks, ProbeOutcome } from './liveness-hooks.js';
-import { intervalOf } from './ring.js';
+import { aliveRing, intervalOf } from './ring.js';
 import { Sweep } from './sweep.js';
 import type { SyncContext } from './sync-context.js';
 
@@ -52,6 +52,10 @@ export class Liveness {
       this.hooks.admitWaiting();
       this.sweep.tick();
       this.start();
+      // How long the next turn of the loop takes: the tick, re-armed each turn, fired 12 ms late in turns of
+      // 512 ms and saw nothing, while each probe's three turns outlasted its deadline (swarm seed 13004103).
+      const next = this.s.c.clock.monotonic() + 1;
+      this.s.c.clock.setTimeout(() => this.health.timerFired(next), 1).unref?.();
     }, this.s.cfg.livenessPeriodMs / 2); // twice a period: few wakeups
     this.timer.unref?.();
   }
@@ -92,20 +96,23 @@ export class Liveness {
    * check runs beside this one's second probe instead of after it (the vanished-host time).
    */
   private async check(peer: Peer): Promise<void> {
+    // Only its monitors tell the site: when both were late, every agent's backstop found it at once, and
+    // each multicast a notice the others no longer needed (62 at 32 agents; attack test notice-held-back).
+    const monitor = aliveRing(this.s).watches(this.s.cfg.name, peer.name);
     const first = await this.probe(peer, peer.endpoint);
-    if (first === 'refused' || first === 'other-agent') return this.foundGone(peer);
+    if (first === 'refused' || first === 'other-agent') return this.foundGone(peer, monitor);
     if (first !== 'no-answer') return;
     // A prober whose own loop is late does not accuse on one timeout (Lifeguard's local health): in a
     // loaded cold start such early notices, each heard by the whole site, fed the timeouts they reported.
-    const early = !this.hooks.keyed && this.health.score() === 0 && !this.health.doubtsItself();
+    const early = monitor && !this.hooks.keyed && this.health.score() === 0 && !this.health.doubtsItself();
     if (early) this.noticeIfRare(peer);
     const second = await this.probe(peer, peer.endpoint, 'probe', CONFIRM_DEADLINE_PERIODS);
     // An early notice already went out after the first timeout.
-    if (second === 'refused') return early ? this.askAround(peer) : this.foundGone(peer);
+    if (second === 'refused') return early ? this.askAround(peer) : this.foundGone(peer, monitor);
     if (second !== 'no-answer' || this.s.peers.get(peer.name) !== peer) return;
     this.lose(peer, 'two probes went unanswered, the second with twice the deadline');
     // Most of its checks unanswered: this agent (its loop, its link) is the likelier cause; the site is not told.
-    if (!early && !this.health.doubtsItself()) this.noticeIfRare(peer);
+    if (monitor && !early && !this.health.doubtsItself()) this.noticeIfRare(peer);
   }
 
   /**
@@ -114,8 +121,8 @@ export class Liveness {
    * probed the peer because of a notice also sent one, a crash drew 2 notices from each agent (118 at 60
    * agents, 1,000 multicasts heard by 500 each at 500: the simulator's livelock) and N summaries.
    */
-  private foundGone(peer: Peer): void {
-    this.noticeIfRare(peer);
+  private foundGone(peer: Peer, monitor: boolean): void {
+    if (monitor) this.noticeIfRare(peer);
     this.askAround(peer);
   }
 
