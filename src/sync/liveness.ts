@@ -143,8 +143,7 @@ export class Liveness {
     peer.probing = true;
     const [atEndpoint, life] = [sameEndpoint(endpoint, peer.endpoint), peer.replica]; // life: see hooks.answered
     const heldAlive = atEndpoint && this.s.c.directory.held(peer.name)?.state === 'alive';
-    // Probes elsewhere (a move said by mDNS, refused every 5 s) kept a dead peer's own endpoint unasked (3004057).
-    if (atEndpoint) peer.probedAt = this.s.c.clock.monotonic();
+    if (atEndpoint) peer.probedAt = this.s.c.clock.monotonic(); // not elsewhere: a move said by mDNS (3004057)
     const deadline = this.health.stretch(periods * this.s.cfg.livenessPeriodMs);
     const started = this.s.c.clock.monotonic();
     try {
