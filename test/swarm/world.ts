@@ -10,7 +10,7 @@ import { LivenessJudge } from './liveness.js';
 import { SimMdnsBus, SimMdnsDiscovery } from './mdns-sim.js';
 import type { AgentPlan, FaultEvent, Scenario } from './scenario.js';
 import { StarveWatch, type StarveView } from './starve.js';
-import { noticeBound } from './storm.js';
+import { noticeExcess } from './storm.js';
 import { Trace } from './trace.js';
 
 /** How often, in simulated time, the all-along invariant is checked between scheduled events. */
@@ -143,14 +143,9 @@ export class World {
       const sent = sim.agent.metrics.announcementsSent.get({ type: 'notice' });
       if (sent > 0) noticesSent[name] = sent;
     }
-    const total = Object.values(noticesSent).reduce((a, b) => a + b, 0);
-    const bound = noticeBound(this.scenario);
-    if (this.scenario.faults.some((f) => f.kind === 'storm') && total > bound)
-      this.violations.push({
-        kind: 'notice-storm',
-        at: this.now,
-        detail: `${total} lost notices multicast, over the bound of ${bound}: ${JSON.stringify(noticesSent)}`,
-      });
+    const excess = noticeExcess(this.scenario, noticesSent);
+    if (this.scenario.faults.some((f) => f.kind === 'storm') && excess)
+      this.violations.push({ kind: 'notice-storm', at: this.now, detail: `${excess}: ${JSON.stringify(noticesSent)}` });
   }
 
   private async advanceTo(t: number): Promise<void> {
