@@ -1,19 +1,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runScenario } from './swarm/run-seed.js';
-import { drawScenario, type Scenario } from './swarm/scenario.js';
+import { drawScenario, type Scenario, multicastSite } from './swarm/scenario.js';
 import { STORM_MIN_AGENTS } from './swarm/storm.js';
 
 /**
  * The swarm's storm (issue 18's 200-agent cold start on real sockets): many agents late together, loops and
  * answers, in processes taking turns, on a site large enough that notices are sent.
  */
-const agents = Array.from({ length: 40 }, (_, i) => ({
-  name: `agent-${i}`,
-  mode: 'multicast' as const,
-  devices: 'small' as const,
-  joinAt: 0,
-}));
+const agents = multicastSite(40);
 
 const storm = (stallMs: number, everyMs: number, crash?: string): Scenario => ({
   seed: 5,

@@ -1,14 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Scenario } from './swarm/scenario.js';
+import { type Scenario, multicastSite } from './swarm/scenario.js';
 import { runScenario } from './swarm/run-seed.js';
 
-const agents = Array.from({ length: 8 }, (_, i) => ({
-  name: `agent-${i}`,
-  mode: 'multicast' as const,
-  devices: 'small' as const,
-  joinAt: i === 0 ? 6000 : 0,
-}));
+const agents = multicastSite(8, (i) => (i === 0 ? 6000 : 0));
 
 /** The catch-up requests `viewer` made, per origin asked, from the simulator's trace. */
 function catchUps(trace: string[], viewer: string): Map<string, number> {

@@ -4,7 +4,7 @@ import { createHeraldMetrics } from '../src/metrics/herald-metrics.js';
 import { LocalHealth, MAX_HEALTH_MULTIPLIER } from '../src/sync/local-health.js';
 import { FakeClock } from '../src/util/clock.js';
 import { lateAnswers } from './swarm/lag.js';
-import type { Scenario } from './swarm/scenario.js';
+import { type Scenario, multicastSite } from './swarm/scenario.js';
 import { runScenario } from './swarm/run-seed.js';
 
 const PERIOD = 1000;
@@ -99,12 +99,7 @@ test('herald_local_health is exposed and reads the agent’s score', () => {
 });
 
 /** Eight agents on multicast. */
-const agents = Array.from({ length: 8 }, (_, i) => ({
-  name: `agent-${i}`,
-  mode: 'multicast' as const,
-  devices: 'small' as const,
-  joinAt: 0,
-}));
+const agents = multicastSite(8);
 
 /** When `viewer` logged `agent` lost, in seconds of the run. */
 const lostAt = (trace: string[], viewer: string, agent = 'agent-7'): number[] =>
@@ -187,12 +182,7 @@ test('simulator: a loop that stalls 3 s every 9 s still loses a vanished peer', 
 });
 
 /** A site large enough that heartbeats come less often than once a period, where lost notices are sent (noticeIfRare). */
-const stretched = Array.from({ length: 32 }, (_, i) => ({
-  name: `agent-${i}`,
-  mode: 'multicast' as const,
-  devices: 'small' as const,
-  joinAt: 0,
-}));
+const stretched = multicastSite(32);
 
 /**
  * What 50 agents in one busy process look like to agent-0, from 5 to 25 s: its own loop runs in turns of

@@ -2,16 +2,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Ring } from '../src/sync/ring.js';
 import { lateAnswers } from './swarm/lag.js';
-import type { FaultEvent, Scenario } from './swarm/scenario.js';
+import { type FaultEvent, type Scenario, multicastSite } from './swarm/scenario.js';
 import { runScenario } from './swarm/run-seed.js';
 
 /** A site large enough that heartbeats come less often than once a period, where lost notices are sent. */
-const agents = Array.from({ length: 32 }, (_, i) => ({
-  name: `agent-${i}`,
-  mode: 'multicast' as const,
-  devices: 'small' as const,
-  joinAt: 0,
-}));
+const agents = multicastSite(32);
 
 const scenario = (seed: number, faults: FaultEvent[]): Scenario => ({
   seed,

@@ -2,19 +2,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Ring } from '../../src/sync/ring.js';
 import { runScenario } from '../swarm/run-seed.js';
-import type { FaultEvent, Scenario } from '../swarm/scenario.js';
+import { type FaultEvent, type Scenario, multicastSite } from '../swarm/scenario.js';
 
 /**
  * Attack on ac23ec8 (an open site's early lost notice only from a prober whose local health is 0): what the
  * site sees of a vanished host, and of a crashed one, when BOTH of its monitors are late. 32 agents, so that
  * heartbeats are stretched and notices are sent.
  */
-const agents = Array.from({ length: 32 }, (_, i) => ({
-  name: `agent-${i}`,
-  mode: 'multicast' as const,
-  devices: 'small' as const,
-  joinAt: 0,
-}));
+const agents = multicastSite(32);
 const VICTIM = 'agent-7';
 const monitors = new Ring(agents.map((a) => a.name)).monitorsOf(VICTIM);
 const others = agents.map((a) => a.name).filter((n) => n !== VICTIM && !monitors.includes(n));

@@ -22,6 +22,16 @@ export interface AgentPlan {
   joinAt: number;
 }
 
+/** `n` agents `agent-0`… on multicast with small device sets, all at 0 unless `joinAt` says otherwise. */
+export function multicastSite(n: number, joinAt: (i: number) => number = () => 0): AgentPlan[] {
+  return Array.from({ length: n }, (_, i) => ({
+    name: `agent-${i}`,
+    mode: 'multicast',
+    devices: 'small',
+    joinAt: joinAt(i),
+  }));
+}
+
 /** One fault or action of a schedule. Each carries everything it needs, so that any subset still runs. */
 export type FaultEvent =
   | { at: number; kind: 'change'; agent: string; seed: number }
