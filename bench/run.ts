@@ -149,6 +149,8 @@ export async function runBench(options: BenchOptions, plan: Plan): Promise<Bench
     await runAuthPairs(plan, results, progress);
     results.flood = await runFlood(plan, env, progress);
   }
+  // Alone (--only auth), the pairs run in a process that has done nothing else, unlike in a whole run.
+  if (options.only === 'auth') await runAuthPairs(plan, results, progress);
   if (all || options.only === 'scale') {
     results.scale = await runScale(plan.scale, env, progress);
     if (plan.scale) results.catchUpCost = await catchUpCost();
