@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { keyedCpuRatio } from './figures.js';
 import { benchOptions, benchPlan } from './plan.js';
 import { writeDocs, writeResults } from './report/files.js';
 import { markdownReport } from './report/markdown.js';
@@ -7,7 +8,7 @@ import { runBench } from './run.js';
 import { judgeTargets } from './targets.js';
 
 /**
- * npm run bench [-- --quick] [-- --docs] [-- --mqtt-outage-seconds N] [-- --only scale|footprint|footprint-1000]
+ * npm run bench [-- --quick] [-- --docs] [-- --mqtt-outage-seconds N] [-- --only scale|footprint|footprint-1000|auth]
  * Herald and the designs a user would otherwise deploy, on the same machine, in the same run, on the
  * same scenarios. Figures are compared as ratios to Herald, measured in this run.
  */
@@ -20,7 +21,9 @@ if (options.only) {
       ? { scale: run.results.scale, catchUpCost: run.results.catchUpCost }
       : options.only === 'footprint'
         ? { footprint: run.service.memory }
-        : { 'footprint-1000': run.service.site1000 };
+        : options.only === 'auth'
+          ? { authCost: run.results.authCost, keyedCpuRatio: keyedCpuRatio(run.results) }
+          : { 'footprint-1000': run.service.site1000 };
   const json = JSON.stringify({ machine: run.machine, ...figures }, null, 2);
   process.stdout.write(json + '\n');
   await mkdir('bench-results', { recursive: true });

@@ -24,11 +24,11 @@ export interface BenchOptions {
   scaleSizes: number[];
   /** --scale-spread-s S, --scale-processes K: the scale step's start spread and Herald's child processes. */
   scaleKnobs?: ScaleKnobFlags;
-  /** --only scale or --only footprint: that one step alone, to check it without the whole bench. */
+  /** --only scale, footprint, footprint-1000 or auth: that one step alone, to check it without the whole bench. */
   only?: BenchStep;
 }
 
-export const BENCH_STEPS = ['scale', 'footprint', 'footprint-1000'] as const;
+export const BENCH_STEPS = ['scale', 'footprint', 'footprint-1000', 'auth'] as const;
 export type BenchStep = (typeof BENCH_STEPS)[number];
 
 function parseOnly(argv: string[]): BenchStep | undefined {
@@ -41,7 +41,7 @@ function parseOnly(argv: string[]): BenchStep | undefined {
 
 /**
  * npm run bench [-- --quick] [-- --docs] [-- --mqtt-outage-seconds N] [-- --scale-sizes 50,200]
- * [-- --only scale|footprint|footprint-1000] [-- --scale-spread-s S] [-- --scale-processes K]
+ * [-- --only scale|footprint|footprint-1000|auth] [-- --scale-spread-s S] [-- --scale-processes K]
  * [-- --scale-systems herald,herald-unscaled,swim]
  */
 export function benchOptions(argv: string[]): BenchOptions {
@@ -121,6 +121,7 @@ export function benchPlan(quick: boolean, scaleSizes: number[] = [], knobs: Scal
 export function stepCount(plan: Plan, quick: boolean, only?: BenchStep): number {
   if (only === 'scale') return scaleStepCount(plan.scale);
   if (only === 'footprint' || only === 'footprint-1000') return 1;
+  if (only === 'auth') return plan.authPairs.pairs * 2;
   const scenarios = plan.systems.reduce((n, p) => n + p.sizes.length * ((p.lifecycle ? 3 : 0) + p.losses.length), 0);
   const fixed = (plan.flood ? 1 : 0) + (quick ? 2 : 3) + plan.authPairs.pairs * 2;
   return scenarios + fixed + (quick ? 0 : 1) + scaleStepCount(plan.scale);

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { benchOptions, benchPlan } from '../bench/plan.js';
+import { benchOptions, benchPlan, stepCount } from '../bench/plan.js';
 import { betweenMarkers, MissingMarkers } from '../bench/report/files.js';
 import { readmeParagraph } from '../bench/report/readme.js';
 import { markdownReport } from '../bench/report/markdown.js';
@@ -203,6 +203,14 @@ test('a scale row names the phases its harness was overloaded in, and what its c
     line,
     /^\| herald \(harness-limited: cold start, crash\) \| 200 \| 4\.00 s \(spread 20 s, 31 CPU s\) \|/,
   );
+});
+
+test('--only auth runs the authentication pairs alone: open and keyed, alternately, for each pair', () => {
+  const options = benchOptions(['--only', 'auth']);
+  assert.equal(options.only, 'auth');
+  const plan = benchPlan(false);
+  assert.equal(stepCount(plan, false, 'auth'), plan.authPairs.pairs * 2);
+  assert.throws(() => benchOptions(['--only', 'hmac']), /auth/);
 });
 
 test.run();
