@@ -7,15 +7,15 @@ import type { SyncContext } from './sync-context.js';
 
 /** What a catch-up asks of this agent's local health (Liveness.health), as its probes do. */
 export interface LocalHealthHooks {
-  /** A deadline stretched by the score. */
-  stretch(ms: number): number;
+  /** A catch-up's deadline of `ms`, lengthened by this agent's late turns (LocalHealth.turnsDeadline). */
+  deadline(ms: number): number;
   /** Whether a deadline of `deadlineMs` due at `due` that ran out now may have run before an answer was read. */
   lagged(due: number, deadlineMs: number): boolean;
 }
 
 /**
  * One catch-up's answer from `source`, with every page of a paged snapshot gathered (all of one version).
- * Each request's deadline is stretched by this agent's local health: with a fixed 2 s one, a process whose
+ * Each request's deadline is lengthened by this agent's late turns (local health): with a fixed 2 s one, a process whose
  * loop turned every 1-4 s (the latency table's 100 agents started at once in the bench process) read answers
  * its peers had served after the deadline fired, threw them away and asked again: 7,000 of the first 8,000
  * catch-ups failed. A timeout its own late loop explains is `lagged`, no failure of the peer's.
@@ -29,7 +29,7 @@ export async function fetchChanges(
   const held = r.held();
   const request = { origin: r.name, since: held.version, incarnation: held.incarnation };
   const ask = async (req: ChangesRequest) => {
-    const timeout = health.stretch(s.cfg.fetchTimeoutMs);
+    const timeout = health.deadline(s.cfg.fetchTimeoutMs);
     const at = s.c.clock.monotonic();
     try {
       return await s.c.peers.changes(source, req, timeout);

@@ -92,7 +92,7 @@ export class ClusterSync {
     this.unreachableListeners.add((name) => t.unreachable(name));
     this.catchup = new Catchup(this.s, (...life) => t.newLife(...life), t.lives, {
       heldSecondHand: (peer) => this.liveness.heldSecondHand(peer),
-      stretch: (ms) => this.liveness.health.stretch(ms),
+      deadline: (ms) => this.liveness.health.turnsDeadline(ms),
       lagged: (due, deadlineMs) => this.liveness.health.timedOut(due, deadlineMs),
     });
     this.liveness = new Liveness(this.s, {

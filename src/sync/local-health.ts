@@ -140,6 +140,16 @@ export class LocalHealth {
   }
 
   /**
+   * A catch-up's deadline: `ms` plus the few late turns it may need (an answer read only after them), at most
+   * Lifeguard's stretch. The stretch alone scales a 2 s deadline to 16 s after a 2.8 s stall: a request sent
+   * into a one-way cut that healed a second later was waited for past the site's quiet 15 s, and the origin
+   * stayed unheld (swarm seed 15000081). Its probes keep the stretch: they are short, and fire notices.
+   */
+  turnsDeadline(ms: number): number {
+    return Math.min(this.stretch(ms), ms + TURNS_PER_PROBE * this.worstLag());
+  }
+
+  /**
    * A probe's deadline of `deadlineMs`, due at `due`, ran out now. Whether this agent's own lag may explain
    * the timeout: while the probe was under way its loop ran none of its timers for more than half the
    * time, in turns so long that the few a probe needs (TURNS_PER_PROBE) outlast its deadline, so the answer
