@@ -161,7 +161,8 @@ export class ClusterSync {
 
   /** A peer that named itself in a hello it sent (maybe never heard of): probed back before believed. */
   askedBy(asker: Asker & { address: string }): void {
-    if (this.running && asker.name !== this.cfg.name) this.mdns.asked(asker);
+    if (!this.running || asker.name === this.cfg.name) return;
+    for (const part of [this.mdns, this.liveness.indirect]) part.asked(asker); // probe back; an indirect probe
   }
 
   /** Origins whose catch-up is under way or pending: for /readyz and tests. */

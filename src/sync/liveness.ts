@@ -1,6 +1,7 @@
 import { PeerRequestError, type Endpoint, type PeerSummary } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
+import { IndirectChecks } from './indirect-checks.js';
 import { LocalHealth } from './local-health.js';
 import type { LivenessHooks, ProbeOutcome } from './liveness-hooks.js';
 import { aliveRing, intervalOf } from './ring.js';
@@ -16,6 +17,9 @@ export { BACKSTOP_INTERVALS, FORMER_SUBJECTS } from './sweep.js';
  */
 export const SUMMARY_EVERY_PROBES = 16;
 
+/** How long a notice sent on a helper's verdict stands for this agent's repeats of it, in liveness periods. */
+const TOLD_FOR_PERIODS = 10;
+
 /** The deadline of the probe that confirms a silent peer gone, in liveness periods (the first has one). */
 export const CONFIRM_DEADLINE_PERIODS = 2;
 
@@ -30,6 +34,10 @@ export class Liveness {
 
   /** This agent's own health as a prober: stretches its deadlines, and explains its own late timeouts. */
   readonly health: LocalHealth;
+  /** Probes through ring neighbours, for a monitor whose own timeouts are not evidence (and for others). */
+  readonly indirect: IndirectChecks;
+  /** When this agent last told the site of each subject on a helper's verdict (kept TOLD_FOR_PERIODS). */
+  private readonly toldIndirectly = new Map<string, number>();
 
   constructor(
     private readonly s: SyncContext,
@@ -37,6 +45,11 @@ export class Liveness {
   ) {
     this.health = new LocalHealth(s.c.clock, s.cfg.livenessPeriodMs);
     s.c.metrics.localHealth.read = () => this.health.score();
+    this.indirect = new IndirectChecks(s, {
+      probe: (subject) => this.probe(subject, subject.endpoint, 'check'),
+      onTime: () => this.health.score() === 0 && !this.health.doubtsItself(),
+      gone: (subject, helper) => this.goneIndirectly(subject, helper),
+    });
     this.sweep = new Sweep(s, {
       check: (peer) => void this.check(peer),
       probe: (peer, endpoint) => void this.probe(peer, endpoint),
@@ -99,6 +112,9 @@ export class Liveness {
     // Only its monitors tell the site: when both were late, every agent's backstop found it at once, and
     // each multicast a notice the others no longer needed (62 at 32 agents; attack test notice-held-back).
     const monitor = aliveRing(this.s).watches(this.s.cfg.name, peer.name);
+    const trusted = this.health.score() === 0 && !this.health.doubtsItself();
+    // Its own timeout would be no evidence: on-time neighbours probe beside it (IndirectChecks, SWIM's ping-req).
+    if (monitor && !this.hooks.keyed && !trusted && !this.toldLately(peer)) this.indirect.ask(peer);
     const first = await this.probe(peer, peer.endpoint);
     if (first === 'refused' || first === 'other-agent') return this.foundGone(peer, monitor);
     if (first !== 'no-answer') return;
@@ -112,7 +128,29 @@ export class Liveness {
     if (second !== 'no-answer' || this.s.peers.get(peer.name) !== peer) return;
     this.lose(peer, 'two probes went unanswered, the second with twice the deadline');
     // Most of its checks unanswered: this agent (its loop, its link) is the likelier cause; the site is not told.
-    if (monitor && !early && !this.health.doubtsItself()) this.noticeIfRare(peer);
+    if (monitor && !early && !this.toldLately(peer) && !this.health.doubtsItself()) this.noticeIfRare(peer);
+  }
+
+  /**
+   * An on-time helper's probe of a subject went unanswered while this monitor's own check of it was under
+   * way: the site is told now, as an on-time monitor tells it after its first timeout.
+   */
+  private goneIndirectly(peer: Peer, helper: string): void {
+    if (!aliveRing(this.s).watches(this.s.cfg.name, peer.name) || this.toldLately(peer)) return;
+    this.s.c.logger.info({ agent: peer.name, helper }, 'indirect probe unanswered: lost notice');
+    this.toldIndirectly.set(peer.name, this.s.c.clock.monotonic());
+    this.noticeIfRare(peer);
+  }
+
+  /**
+   * Whether this agent told the site of the peer on a helper's verdict lately: its own later confirmation,
+   * or another monitor's notice, is not repeated (each repeat is a multicast heard by the whole site).
+   */
+  toldLately(peer: Peer): boolean {
+    const now = this.s.c.clock.monotonic();
+    for (const [name, at] of this.toldIndirectly)
+      if (now - at >= TOLD_FOR_PERIODS * this.s.cfg.livenessPeriodMs) this.toldIndirectly.delete(name);
+    return this.toldIndirectly.has(peer.name);
   }
 
   /**

@@ -72,7 +72,7 @@ export class LostNotices {
         this.parts.liveness.lose(peer, `lost notice from ${reporter.name}`);
         counted('believed');
         if (monitor) this.parts.announcer.notice(peer.name, peer.replica.incarnation, peer.replica.heldVersion());
-      } else if (now - peer.probedAt >= this.s.cfg.livenessPeriodMs) {
+      } else if (now - peer.probedAt >= this.s.cfg.livenessPeriodMs || this.parts.liveness.indirect.vouched(peer)) {
         this.confirm(peer, reporter, ring?.watches(this.s.cfg.name, peer.name) ?? false);
         counted('probed');
       } else counted('ignored');
@@ -106,7 +106,7 @@ export class LostNotices {
       if (outcome === 'no-answer')
         this.parts.liveness.lose(peer, `a lost notice from ${reporter.name}, and no answer to a long probe`);
       const credible = outcome === 'refused' || !this.parts.liveness.health.doubtsItself();
-      if (monitor && credible)
+      if (monitor && credible && !this.parts.liveness.toldLately(peer))
         this.parts.announcer.notice(peer.name, peer.replica.incarnation, peer.replica.heldVersion());
     });
   }

@@ -9,7 +9,8 @@ import type { Hello } from '../transport/transport.js';
  * The peer endpoint's JSON, checked field by field: a peer's answer is untrusted input like a datagram.
  *   GET /v1/peer/changes?origin=NAME&since=V&incarnation=I[&after=ID]
  *     -> Changes (deltas or a snapshot page; `next` names the id to continue `after`), 404 if not held
- *   GET /v1/peer/hello                                      -> Hello
+ *   GET /v1/peer/hello[?from=NAME&incarnation=I&port=P[&check=NAME|&gone=NAME]]   -> Hello
+ *     (`check`/`gone`: an indirect probe asked of this agent, or its verdict; indirect-checks.ts)
  */
 export const PEER_PATHS = { changes: '/v1/peer/changes', hello: '/v1/peer/hello' } as const;
 

@@ -33,7 +33,11 @@ export class DirectoryPeerService implements PeerService {
     const port = Number(q.get('port'));
     if (name === null || !DEVICE_ID_PATTERN.test(name) || !Number.isSafeInteger(incarnation) || incarnation < 1) return;
     if (!Number.isInteger(port) || port < 1 || port > 65535) return;
-    this.c.onAsked?.({ name, incarnation, port, address: from.address });
+    const asker: Asker & { address: string } = { name, incarnation, port, address: from.address };
+    const [check, gone] = [q.get('check'), q.get('gone')];
+    if (check !== null && DEVICE_ID_PATTERN.test(check)) asker.check = check;
+    else if (gone !== null && DEVICE_ID_PATTERN.test(gone)) asker.gone = gone;
+    this.c.onAsked?.(asker);
   }
 
   private changes(q: URLSearchParams): { status: number; body: unknown } {

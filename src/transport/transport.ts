@@ -71,6 +71,10 @@ export interface Asker {
   name: string;
   incarnation: number;
   port: number;
+  /** An indirect probe: the asker, a monitor of the named agent, asks this one to probe it (indirect-checks.ts). */
+  check?: string;
+  /** An indirect probe's verdict: the named agent, which the asker asked about, did not answer its probe. */
+  gone?: string;
 }
 
 /** The query of a hello request. */
@@ -80,6 +84,8 @@ export function helloQuery(withPeers: boolean, asker?: Asker): URLSearchParams {
     q.set('from', asker.name);
     q.set('incarnation', String(asker.incarnation));
     q.set('port', String(asker.port));
+    if (asker.check !== undefined) q.set('check', asker.check);
+    if (asker.gone !== undefined) q.set('gone', asker.gone);
   }
   return q;
 }

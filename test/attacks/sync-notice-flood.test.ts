@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import { encodeMessage } from '../../src/protocol/codec.js';
 import { fnv1a32, incarnationTag, MessageType } from '../../src/protocol/messages.js';
 import '../helpers/no-unhandled.js';
-import { device, SimSite } from '../helpers/sim.js';
+import type { SimSite } from '../helpers/sim.js';
+import { openSite as openSiteOf } from './open-site.js';
 
 /**
  * Lost notices on an open (unkeyed) site, where anyone who runs an agent is a verified member and
@@ -14,15 +15,7 @@ import { device, SimSite } from '../helpers/sim.js';
 const AGENTS = 40;
 const HOSTILE = 'agent-8';
 
-async function openSite(seed: number): Promise<SimSite> {
-  const site = new SimSite(seed, {}, 1000, undefined, { logLevel: 'silent', settleTurns: 1 });
-  for (let i = 0; i < AGENTS; i++) {
-    await site.start(`agent-${i}`, [device(`d-${i}`)], { index: i + 1 });
-    await site.clock.advance(5);
-  }
-  await site.clock.advance(15_000);
-  return site;
-}
+const openSite = (seed: number) => openSiteOf(seed, AGENTS);
 
 /** Notices from `reporter` naming the current lives of `subjects` (every other agent), 8 to a datagram. */
 function notices(site: SimSite, reporter = HOSTILE, subjects?: string[]): Buffer[] {
