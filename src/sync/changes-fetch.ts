@@ -15,9 +15,9 @@ export interface LocalHealthHooks {
 
 /**
  * One catch-up's answer from `source`, with every page of a paged snapshot gathered (all of one version).
- * Each request's deadline is lengthened by this agent's late turns (local health): with a fixed 2 s one, a process whose
- * loop turned every 1-4 s (the latency table's 100 agents started at once in the bench process) read answers
- * its peers had served after the deadline fired, threw them away and asked again: 7,000 of the first 8,000
+ * Each request's deadline is lengthened by this agent's late turns (local health): with a fixed 2 s one, a
+ * process whose loop turned every 1-4 s (the latency table's 100 agents started at once in the bench process)
+ * read answers its peers had served after the deadline fired, threw them away and asked again: 7,000 of 8,000
  * catch-ups failed. A timeout its own late loop explains is `lagged`, no failure of the peer's.
  */
 export async function fetchChanges(
