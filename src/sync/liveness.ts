@@ -41,6 +41,7 @@ export class Liveness {
       check: (peer) => void this.check(peer),
       probe: (peer, endpoint) => void this.probe(peer, endpoint),
       forget: (peer) => hooks.forget(peer),
+      ownLagMs: () => this.health.worstLagMs(),
     });
   }
 
