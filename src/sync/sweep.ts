@@ -36,6 +36,8 @@ export interface SweepActions {
   /** A lost peer is asked whether it is back. */
   probe(peer: Peer, endpoint: Endpoint): void;
   forget(peer: Peer): void;
+  /** Whether another check may start now (a late agent keeps only a few under way). */
+  checkRoom(): boolean;
   /** The longest turn of this agent's own loop it remembers (LocalHealth.worstLagMs): silence it may explain. */
   ownLagMs(): number;
 }
@@ -156,7 +158,10 @@ export class Sweep {
       if (checkAt > now && verifyAt > now) return verifyAt < checkAt ? { rest: verifyAt } : d;
       const excusedUntil = checkAt <= now ? this.lateSilence(peer, silence, now) : undefined;
       if (excusedUntil !== undefined && verifyAt > now) return { rest: Math.min(excusedUntil, verifyAt) };
-      if (checkAt <= now && excusedUntil === undefined) this.act.check(peer);
+      const checkDue = checkAt <= now && excusedUntil === undefined;
+      // A late agent's checks wait their turn (Liveness.checkRoom); the peer is looked at again next period.
+      if (checkDue && verifyAt > now && !this.act.checkRoom()) return { rest: now + this.s.cfg.livenessPeriodMs };
+      if (checkDue) this.act.check(peer);
       else {
         const verifying = this.verifying.get(peer.name);
         if (verifying) verifying.tries += 1;
