@@ -52,7 +52,6 @@ export class Liveness {
       check: (peer) => void this.check(peer),
       probe: (peer, endpoint) => void this.probe(peer, endpoint),
       forget: (peer) => hooks.forget(peer),
-      ownLagMs: () => this.health.worstLagMs(),
       checkRoom: () => this.checking < LATE_CHECKS || this.health.score() === 0,
     });
   }

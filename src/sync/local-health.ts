@@ -113,11 +113,7 @@ export class LocalHealth {
     return Math.min(MAX_HEALTH_MULTIPLIER - 1, Math.max(fromLag, fromFailures));
   }
 
-  /** The worst lateness of this agent's timers remembered: the longest turn of its loop, as far as it knows. */
-  worstLagMs(): number {
-    return this.worstLag();
-  }
-
+  /** The worst lateness of this agent's timers remembered. */
   private worstLag(since = this.clock.monotonic() - LAG_MEMORY_PERIODS * this.periodMs): number {
     let worst = 0;
     for (const l of this.lags) if (l.at >= since) worst = Math.max(worst, l.ms);

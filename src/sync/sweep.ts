@@ -38,8 +38,6 @@ export interface SweepActions {
   forget(peer: Peer): void;
   /** Whether another check may start now (a late agent keeps only a few under way). */
   checkRoom(): boolean;
-  /** The longest turn of this agent's own loop it remembers (LocalHealth.worstLagMs): silence it may explain. */
-  ownLagMs(): number;
 }
 
 /**
@@ -156,9 +154,7 @@ export class Sweep {
       const checkAt = Math.max(peer.lastHeard + silence, d.rest);
       const verifyAt = this.verifyAt(peer, now);
       if (checkAt > now && verifyAt > now) return verifyAt < checkAt ? { rest: verifyAt } : d;
-      const excusedUntil = checkAt <= now ? this.lateSilence(peer, silence, now) : undefined;
-      if (excusedUntil !== undefined && verifyAt > now) return { rest: Math.min(excusedUntil, verifyAt) };
-      const checkDue = checkAt <= now && excusedUntil === undefined;
+      const checkDue = checkAt <= now;
       // A late agent's checks wait their turn (Liveness.checkRoom); the peer is looked at again next period.
       if (checkDue && verifyAt > now && !this.act.checkRoom()) return { rest: now + this.s.cfg.livenessPeriodMs };
       if (checkDue) this.act.check(peer);
@@ -182,22 +178,6 @@ export class Sweep {
     if (reprobeAt > now) return { rest: Math.min(reprobeAt, forgetAt) };
     this.act.probe(peer, peer.endpoint);
     return { rest: now };
-  }
-
-  /**
-   * A silence its own late loop explains is no reason to probe (Lifeguard: a member's own lateness is not
-   * its peers' failure). After a turn of the loop L ms long Node runs the due timers before it reads the
-   * sockets, so the tick sees every peer silent for up to L more than it is, their heartbeats waiting unread:
-   * in turns longer than the threshold a late agent probed every peer it checks at every turn, and each
-   * probe, timed out by the next late turn, was `lagged` and asked again. The 200-agent cold start on a loaded
-   * machine counted 273k lagged probes that way (~0.3 ms of CPU each, both sides; 1.3k answered). So the
-   * threshold is lengthened by the worst turn this agent remembers (LocalHealth, 10 periods): a peer that did
-   * go quiet is checked at most one such turn later, and looked at again within a period meanwhile.
-   * Undefined: nothing to excuse (an on-time loop, or a silence past the lengthened threshold too).
-   */
-  private lateSilence(peer: Peer, silence: number, now: number): number | undefined {
-    const until = peer.lastHeard + silence + this.act.ownLagMs();
-    return until <= now ? undefined : Math.min(until, now + this.s.cfg.livenessPeriodMs);
   }
 
   /**
