@@ -1,5 +1,6 @@
 import { now, sleep, waitFor } from '../harness.js';
 import type { BenchCluster } from '../system.js';
+import { ColdCurveMeter, type ColdCurve } from './cold-curve.js';
 import { HARNESS_LAG_P99_MS, type ProcessLoad } from './loop-meter.js';
 import type { ProcessCluster } from './process-cluster.js';
 import type { Phases } from './scale.js';
@@ -44,6 +45,8 @@ export async function settleLoops(ph: Phases): Promise<number> {
 
 export interface ColdStart {
   ms: number;
+  /** Child processes only: when 50/90/99/100 % of pairs were held, the curve, the tail. */
+  curve?: ColdCurve;
   cpuSeconds: number;
   counters?: SiteCounters;
 }
@@ -51,10 +54,21 @@ export interface ColdStart {
 /** Until every agent holds every other's devices alive, or the deadline; what it cost in CPU and requests. */
 export async function coldStart(cluster: BenchCluster, t0: number, ph: Phases): Promise<ColdStart> {
   const n = cluster.names.length;
-  const converged = await waitFor(() => cluster.converged(), coldStartDeadlineMs(n), 20);
-  const ms = converged === undefined ? Infinity : now() - (cluster.startedAt ?? t0);
-  const counters = 'counters' in cluster ? await (cluster as ProcessCluster).counters() : undefined;
+  const startedAt = cluster.startedAt ?? t0;
+  const pc = 'pairs' in cluster ? (cluster as ProcessCluster) : undefined;
+  const meter = pc && new ColdCurveMeter(startedAt, (list) => pc.pairs(list));
+  const converged = await waitFor(
+    () => {
+      meter?.poll();
+      return cluster.converged();
+    },
+    coldStartDeadlineMs(n),
+    20,
+  );
+  const ms = converged === undefined ? Infinity : now() - startedAt;
+  const counters = pc ? await pc.counters() : undefined;
   const loads = await ph.end('cold start');
   const agentLoads = cluster.processes ? loads.slice(1) : loads.slice(0, 1);
-  return { ms, cpuSeconds: agentLoads.reduce((sum, l) => sum + l.cpuSeconds, 0), counters };
+  const cpuSeconds = agentLoads.reduce((sum, l) => sum + l.cpuSeconds, 0);
+  return { ms, cpuSeconds, counters, curve: meter?.result() };
 }

@@ -4,6 +4,7 @@ import type { Device } from '../../src/profiles/model.js';
 import { agentName, emptyTraffic, type BenchCluster, type BenchSystem, type ClusterOptions } from '../system.js';
 import type { Traffic } from '../system.js';
 import type { ProcessLoad } from './loop-meter.js';
+import type { PairCount, UnheldPair } from './cold-curve.js';
 import type { HeldRow, SiteCounters, WorkerCommand, WorkerReport } from './site-worker.js';
 
 /**
@@ -86,6 +87,21 @@ class Mirror {
     for (const [v, o] of rows) for (const l of this.listeners) l(v, o);
   }
 
+  /** Pairs of live agents held (the origin's current version, alive), and up to `list` of those not held. */
+  pairs(list: number): PairCount {
+    const live = this.names.map((_, i) => i).filter((i) => !this.crashed[i]);
+    const unheld: UnheldPair[] = [];
+    let held = 0;
+    for (const v of live) {
+      for (const o of live) {
+        const h = this.held[v].get(this.names[o]);
+        if (h?.version === this.current[o] && h.state === 'alive') held++;
+        else if (unheld.length < list) unheld.push([v, this.names[o], h?.version ?? 0, h?.state ?? '']);
+      }
+    }
+    return { held, total: live.length * live.length, unheld };
+  }
+
   converged(): boolean {
     const live = this.names.map((_, i) => i).filter((i) => !this.crashed[i]);
     return live.every((v) =>
@@ -104,7 +120,7 @@ function sumTraffic(all: Traffic[]): Traffic {
 }
 
 export type ProcessCluster = Required<Pick<BenchCluster, 'startedAt' | 'refresh' | 'setLoss' | 'loads' | 'processes'>> &
-  BenchCluster & { counters(): Promise<SiteCounters> };
+  BenchCluster & { counters(): Promise<SiteCounters>; pairs(list: number): PairCount };
 
 /** The children's counters added up; the busiest server is the busiest of any child. */
 function sumCounters(all: SiteCounters[]): SiteCounters {
@@ -171,6 +187,7 @@ export async function startProcessCluster(
     held: (v, o) => mirror.held[v].get(o)?.version ?? 0,
     state: (v, o) => (mirror.held[v].get(o)?.state || undefined) as ReturnType<BenchCluster['state']>,
     converged: () => mirror.converged(),
+    pairs: (list) => mirror.pairs(list),
     traffic: () => ({ ...traffic }),
     async refresh() {
       traffic = sumTraffic(await all<Traffic>({ t: 'traffic' }));

@@ -55,6 +55,8 @@ export interface ScaleResult {
   coldStartCpuSeconds: number;
   /** The site's repair counters at the end of the cold start, summed over agents (child processes only). */
   coldStartCounters?: SiteCounters;
+  /** When 50/90/99/100 % of (viewer, origin) pairs were held, the share each second, the last pairs (cold-curve.ts). */
+  coldStartCurve?: ColdStart['curve'];
   /** How long the bench waited after the cold start for every loop to be back under 50 ms p99. */
   settleMs: number;
   /** The same counters' growth over the idle window: what the idle bytes were (probes, catch-ups). */
@@ -63,10 +65,7 @@ export interface ScaleResult {
   idlePayload?: { sentBytesPerSecondPerAgent: number; receivedBytesPerSecondPerAgent: number };
 }
 
-export interface PhaseLoad {
-  phase: string;
-  loads: ProcessLoad[];
-}
+export type PhaseLoad = { phase: string; loads: ProcessLoad[] };
 
 export const SCALE_DEVICES = 10;
 const IDLE_SECONDS = 5;
@@ -100,10 +99,7 @@ interface IdleFigures {
   idleCounters?: SiteCounters;
 }
 
-interface Memory {
-  rss: number;
-  heap: number;
-}
+type Memory = { rss: number; heap: number };
 
 /** After a full GC, so that the heap figure is live data. */
 async function memory(): Promise<Memory> {
@@ -289,6 +285,7 @@ function finish(
     coldStartMs: r.cold.ms,
     coldStartCpuSeconds: r.cold.cpuSeconds,
     coldStartCounters: r.cold.counters,
+    coldStartCurve: r.cold.curve,
     startSpreadMs: r.opts.startSpreadMs ?? 0,
     settleMs: r.settleMs,
     ...r.idle,

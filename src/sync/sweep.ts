@@ -36,6 +36,8 @@ export interface SweepActions {
   /** A lost peer is asked whether it is back. */
   probe(peer: Peer, endpoint: Endpoint): void;
   forget(peer: Peer): void;
+  /** Whether another check may start now (a late agent keeps only a few under way). */
+  checkRoom(): boolean;
 }
 
 /**
@@ -152,7 +154,10 @@ export class Sweep {
       const checkAt = Math.max(peer.lastHeard + silence, d.rest);
       const verifyAt = this.verifyAt(peer, now);
       if (checkAt > now && verifyAt > now) return verifyAt < checkAt ? { rest: verifyAt } : d;
-      if (checkAt <= now) this.act.check(peer);
+      const checkDue = checkAt <= now;
+      // A late agent's checks wait their turn (Liveness.checkRoom); the peer is looked at again next period.
+      if (checkDue && verifyAt > now && !this.act.checkRoom()) return { rest: now + this.s.cfg.livenessPeriodMs };
+      if (checkDue) this.act.check(peer);
       else {
         const verifying = this.verifying.get(peer.name);
         if (verifying) verifying.tries += 1;
