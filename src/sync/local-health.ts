@@ -146,7 +146,8 @@ export class LocalHealth {
    * stayed unheld (swarm seed 15000081). Its probes keep the stretch: they are short, and fire notices.
    */
   turnsDeadline(ms: number): number {
-    return Math.min(this.stretch(ms), ms + TURNS_PER_PROBE * this.worstLag());
+    // Whole milliseconds: the HTTP client's AbortSignal.timeout throws on a fraction (peer-client-deadline test).
+    return Math.min(this.stretch(ms), Math.ceil(ms + TURNS_PER_PROBE * this.worstLag()));
   }
 
   /**

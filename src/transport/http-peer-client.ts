@@ -97,7 +97,8 @@ export class HttpPeerClient implements PeerClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     const signed = this.auth?.signRequest('GET', path);
     if (signed) headers[AUTH_HEADER] = signed.header;
-    const signal = AbortSignal.timeout(timeoutMs);
+    // AbortSignal.timeout takes whole milliseconds only; a fraction threw before a byte was sent.
+    const signal = AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs)));
     let res: IncomingMessage;
     try {
       res = await this.open(peer, path, headers, signal, false).catch((err: unknown) => {
