@@ -97,7 +97,8 @@ export class IndirectChecks {
 
   /**
    * Probes the subject for the asker. Not an amplifier, nor a way to get a live agent lost: only a verified
-   * member asking from its own address, only about an alive agent this one holds that the asker watches
+   * member asking from its own address, a ring neighbour of this agent (attack test indirect-reach), only
+   * about an alive agent this one holds that the asker watches
    * on this agent's ring (so at most its MONITORS monitors ask about one subject), each subject probed for
    * others once in VERDICT_WITHIN_PERIODS and each asker served SERVED_PER_PERIOD a period; one probe and at most one
    * verdict per request, the verdict only from a helper on time itself. A verdict makes no one lose the
@@ -107,7 +108,10 @@ export class IndirectChecks {
     const from = this.member(asker);
     const subject = this.s.peers.get(subjectName);
     if (from === undefined || subject === undefined || subject === from || !this.alive(subject)) return;
-    if (!aliveRing(this.s).watches(from.name, subject.name) || !this.parts.onTime()) return;
+    const ring = aliveRing(this.s);
+    if (!ring.watches(from.name, subject.name) || !this.parts.onTime()) return;
+    // Only a ring neighbour's, as the asker chooses its helpers: else one member made all N probe its subject.
+    if (!ring.watches(from.name, this.s.cfg.name) && !ring.watches(this.s.cfg.name, from.name)) return;
     const now = this.s.c.clock.monotonic();
     const period = this.s.cfg.livenessPeriodMs;
     // Once per ask's time: a probe under way when the asker's notice comes would make its confirmation `busy`.
