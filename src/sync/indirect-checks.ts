@@ -151,10 +151,24 @@ export class IndirectChecks {
     if (ask === undefined || from === undefined || !ask.helpers.has(from.name)) return;
     this.asks.delete(subjectName);
     const subject = this.s.peers.get(subjectName);
-    if (subject === undefined || !this.alive(subject) || ask.until <= this.s.c.clock.monotonic()) return;
-    // Heard since it asked (its unicast heartbeat to this monitor, read late by this late loop): alive, only slow
-    // to answer probes (a loaded host: sync-local-health's late answers). A vanished host sends nothing.
-    if (subject.lastHeard <= ask.at) this.parts.gone(subject, from.name);
+    const now = this.s.c.clock.monotonic();
+    if (subject === undefined || !this.alive(subject) || ask.until <= now) return;
+    // Judged a period after asking: an on-time helper's probe goes unanswered no sooner. A hostile helper's
+    // verdict, sent on the check itself, beat a slow (loaded) subject's answer to this monitor's own probe, and
+    // this monitor told the site of a live agent (attack test indirect-framing). A fast refusal is no loss:
+    // this monitor's own probe is refused as fast.
+    const early = ask.at + this.s.cfg.livenessPeriodMs - now;
+    if (early <= 0) return this.take(subject, ask.at, from.name);
+    this.s.c.clock.setTimeout(() => this.take(subject, ask.at, from.name), early).unref?.();
+  }
+
+  /** A verdict, a period or more after the ask: the subject still silent to this monitor, it tells the site. */
+  private take(subject: Peer, askedAt: number, helper: string): void {
+    if (!this.s.running() || this.s.peers.get(subject.name) !== subject || !this.alive(subject)) return;
+    // Heard since it asked (its unicast heartbeat to this monitor, read late by this late loop, or its answer to
+    // this monitor's probe): alive, only slow to answer probes (a loaded host: sync-local-health's late
+    // answers). A vanished host sends nothing.
+    if (subject.lastHeard <= askedAt) this.parts.gone(subject, helper);
   }
 
   /** The asker as a verified member heard at the request's source address, or undefined. */

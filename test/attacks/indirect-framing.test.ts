@@ -85,9 +85,9 @@ async function run(lie: boolean) {
   }
 }
 
-// Known-failing (attack9) on 1fa7fa2: the monitor multicasts notices of the live subject on the hostile verdict
-// (8 in 40 s; honest helpers: 0). The next commit takes a verdict no sooner than a period after the ask.
-test.skip('a hostile helper’s instant verdict makes no honest late monitor tell the site of a live agent', async () => {
+// Fails on 1fa7fa2 (8 notices in 40 s, 127 probes of the live subject; honest helpers 0 and 33): a verdict is
+// now judged a period after the ask, when the subject's answer to the monitor's own probe has come.
+test('a hostile helper’s instant verdict makes no honest late monitor tell the site of a live agent', async () => {
   const honest = await run(false);
   const attacked = await run(true);
   console.log(
