@@ -97,7 +97,8 @@ export class IndirectChecks {
 
   /**
    * Probes the subject for the asker. Not an amplifier, nor a way to get a live agent lost: only a verified
-   * member asking from its own address, only about an alive agent this one holds that the asker watches
+   * member asking from its own address, a ring neighbour of this agent (attack test indirect-reach), only
+   * about an alive agent this one holds that the asker watches
    * on this agent's ring (so at most its MONITORS monitors ask about one subject), each subject probed for
    * others once in VERDICT_WITHIN_PERIODS and each asker served SERVED_PER_PERIOD a period; one probe and at most one
    * verdict per request, the verdict only from a helper on time itself. A verdict makes no one lose the
@@ -107,7 +108,10 @@ export class IndirectChecks {
     const from = this.member(asker);
     const subject = this.s.peers.get(subjectName);
     if (from === undefined || subject === undefined || subject === from || !this.alive(subject)) return;
-    if (!aliveRing(this.s).watches(from.name, subject.name) || !this.parts.onTime()) return;
+    const ring = aliveRing(this.s);
+    if (!ring.watches(from.name, subject.name) || !this.parts.onTime()) return;
+    // Only a ring neighbour's, as the asker chooses its helpers: else one member made all N probe its subject.
+    if (!ring.watches(from.name, this.s.cfg.name) && !ring.watches(this.s.cfg.name, from.name)) return;
     const now = this.s.c.clock.monotonic();
     const period = this.s.cfg.livenessPeriodMs;
     // Once per ask's time: a probe under way when the asker's notice comes would make its confirmation `busy`.
@@ -147,10 +151,24 @@ export class IndirectChecks {
     if (ask === undefined || from === undefined || !ask.helpers.has(from.name)) return;
     this.asks.delete(subjectName);
     const subject = this.s.peers.get(subjectName);
-    if (subject === undefined || !this.alive(subject) || ask.until <= this.s.c.clock.monotonic()) return;
-    // Heard since it asked (its unicast heartbeat to this monitor, read late by this late loop): alive, only slow
-    // to answer probes (a loaded host: sync-local-health's late answers). A vanished host sends nothing.
-    if (subject.lastHeard <= ask.at) this.parts.gone(subject, from.name);
+    const now = this.s.c.clock.monotonic();
+    if (subject === undefined || !this.alive(subject) || ask.until <= now) return;
+    // Judged a period after asking: an on-time helper's probe goes unanswered no sooner. A hostile helper's
+    // verdict, sent on the check itself, beat a slow (loaded) subject's answer to this monitor's own probe, and
+    // this monitor told the site of a live agent (attack test indirect-framing). A fast refusal is no loss:
+    // this monitor's own probe is refused as fast.
+    const early = ask.at + this.s.cfg.livenessPeriodMs - now;
+    if (early <= 0) return this.take(subject, ask.at, from.name);
+    this.s.c.clock.setTimeout(() => this.take(subject, ask.at, from.name), early).unref?.();
+  }
+
+  /** A verdict, a period or more after the ask: the subject still silent to this monitor, it tells the site. */
+  private take(subject: Peer, askedAt: number, helper: string): void {
+    if (!this.s.running() || this.s.peers.get(subject.name) !== subject || !this.alive(subject)) return;
+    // Heard since it asked (its unicast heartbeat to this monitor, read late by this late loop, or its answer to
+    // this monitor's probe): alive, only slow to answer probes (a loaded host: sync-local-health's late
+    // answers). A vanished host sends nothing.
+    if (subject.lastHeard <= askedAt) this.parts.gone(subject, helper);
   }
 
   /** The asker as a verified member heard at the request's source address, or undefined. */

@@ -142,8 +142,10 @@ export class Liveness {
     const early = monitor && !this.hooks.keyed && this.health.score() === 0 && !this.health.doubtsItself();
     if (early) this.noticeIfRare(peer);
     const second = await this.probe(peer, peer.endpoint, 'probe', CONFIRM_DEADLINE_PERIODS);
-    // An early notice already went out after the first timeout.
-    if (second === 'refused') return early ? this.askAround(peer) : this.foundGone(peer, monitor);
+    // An early notice already went out after the first timeout. Another agent at its address is as good as a
+    // refusal: lost here (probe), and told (finding D: the others each waited for their backstop, 9 s).
+    if (second === 'refused' || second === 'other-agent')
+      return early ? this.askAround(peer) : this.foundGone(peer, monitor);
     if (second !== 'no-answer' || this.s.peers.get(peer.name) !== peer) return;
     this.lose(peer, 'two probes went unanswered, the second with twice the deadline');
     // Most of its checks unanswered: this agent (its loop, its link) is the likelier cause; the site is not told.
