@@ -142,8 +142,7 @@ export class Liveness {
     const early = monitor && !this.hooks.keyed && this.health.score() === 0 && !this.health.doubtsItself();
     if (early) this.noticeIfRare(peer);
     const second = await this.probe(peer, peer.endpoint, 'probe', CONFIRM_DEADLINE_PERIODS);
-    // An early notice already went out after the first timeout. Another agent at its address is as good as a
-    // refusal: lost here (probe), and told (finding D: the others each waited for their backstop, 9 s).
+    // An early notice went out already. Another agent at its address is a refusal too (finding D: not told, 9 s).
     if (second === 'refused' || second === 'other-agent')
       return early ? this.askAround(peer) : this.foundGone(peer, monitor);
     if (second !== 'no-answer' || this.s.peers.get(peer.name) !== peer) return;
