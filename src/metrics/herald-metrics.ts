@@ -23,6 +23,7 @@ export interface HeraldMetrics {
   apiRequests: Counter; // labels: route, status
   invalidInput: Counter; // labels: source, reason
   livenessProbes: Counter; // labels: result
+  peerRequestFailures: Counter; // labels: route (changes, hello), reason
   /** What herald_local_health reads at scrape time; the agent's liveness sets it (several agents per process). */
   localHealth: { read: () => number };
   livenessSweepVisits: Counter;
@@ -109,6 +110,12 @@ function repairMetrics(r: MetricsRegistry) {
       ['route', 'status'],
     ),
     livenessProbes: r.counter('herald_liveness_probes_total', 'Direct probes of silent peers, by result.', ['result']),
+    peerRequestFailures: r.counter(
+      'herald_peer_request_failures_total',
+      "This agent's failed catch-ups and probes of peers, by route and reason (timeout, refused, network, " +
+        'status, malformed, unauthenticated, too-large; a catch-up also gap, behind, old-life, nothing-held...).',
+      ['route', 'reason'],
+    ),
     livenessSweepVisits: r.counter(
       'herald_liveness_sweep_visits_total',
       'Peers the liveness sweep looked at: those whose silence may matter now, and every peer each 30 s.',

@@ -1,7 +1,7 @@
 import type { Changes } from '../directory/directory.js';
 import { jitter } from '../util/random.js';
 import { TokenBuckets } from '../util/token-bucket.js';
-import { CatchupFailure } from './catchup-failure.js';
+import { CatchupFailure, failureReason } from './catchup-failure.js';
 import { fetchChanges, type LocalHealthHooks } from './changes-fetch.js';
 import { SYNC_LIMITS } from './config.js';
 import { firstFetchSpreadMs } from './first-fetch-spread.js';
@@ -156,6 +156,7 @@ export class Catchup {
       r.failures += 1;
       if (!useAlternate) this.s.unreachable(peer.name);
       this.s.c.metrics.catchupRequests.inc({ result: 'failed' });
+      this.s.c.metrics.peerRequestFailures.inc({ route: 'changes', reason: failureReason(err) });
       this.s.c.logger[r.failures === 3 ? 'warn' : 'debug'](
         {
           agent: peer.name,

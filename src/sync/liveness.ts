@@ -1,5 +1,6 @@
 import { PeerRequestError, type Endpoint, type PeerSummary } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
+import { failureReason } from './catchup-failure.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
 import { IndirectChecks } from './indirect-checks.js';
 import { LocalHealth } from './local-health.js';
@@ -238,11 +239,11 @@ export class Liveness {
         return 'lagged';
       }
       this.s.c.metrics.livenessProbes.inc({ result: 'failed' });
+      this.s.c.metrics.peerRequestFailures.inc({ route: 'hello', reason: failureReason(err) });
       this.health.probed(!timeout, heldAlive);
       peer.probeFailures += 1;
       if (atEndpoint) this.s.unreachable(peer.name);
-      const refused = err instanceof PeerRequestError && err.reason === 'refused';
-      if (refused && atEndpoint) {
+      if (atEndpoint && err instanceof PeerRequestError && err.reason === 'refused') {
         this.lose(peer, 'its peer endpoint refuses connections');
         return 'refused';
       }
@@ -261,8 +262,7 @@ export class Liveness {
     const alive = [...this.s.peers.values()].filter(
       (p) => p !== gone && p.verified && this.s.c.directory.held(p.name)?.state === 'alive',
     );
-    if (alive.length === 0) return;
-    this.askSummary(alive[Math.floor(this.s.c.random() * alive.length)]);
+    if (alive.length > 0) this.askSummary(alive[Math.floor(this.s.c.random() * alive.length)]);
   }
 
   /** A hello that asks for the summary, outside the probes (it refreshes nothing: only learn). */
