@@ -183,8 +183,11 @@ export class IndirectChecks {
     return this.s.c.directory.held(peer.name)?.state === 'alive';
   }
 
-  /** Oldest first out, at the peer table's bound. */
+  /** Oldest first out, at the peer table's bound (no walk of the map while under it). */
   private bound(map: Map<string, unknown>): void {
-    for (const name of map.keys()) if (map.size > SYNC_LIMITS.peers) map.delete(name);
+    for (const name of map.keys()) {
+      if (map.size <= SYNC_LIMITS.peers) return;
+      map.delete(name);
+    }
   }
 }

@@ -56,7 +56,7 @@ export class Liveness {
     s.c.metrics.localHealth.read = () => this.health.score();
     this.indirect = new IndirectChecks(s, {
       probe: (subject) => this.probe(subject, subject.endpoint, 'check'),
-      onTime: () => this.health.score() === 0 && !this.health.doubtsItself(),
+      onTime: () => this.health.trusted(),
       gone: (subject, helper) => this.goneIndirectly(subject, helper),
     });
     this.sweep = new Sweep(s, {
@@ -131,15 +131,14 @@ export class Liveness {
     // Only its monitors tell the site: when both were late, every agent's backstop found it at once, and
     // each multicast a notice the others no longer needed (62 at 32 agents; attack test notice-held-back).
     const monitor = aliveRing(this.s).watches(this.s.cfg.name, peer.name);
-    const trusted = this.health.score() === 0 && !this.health.doubtsItself();
     // Its own timeout would be no evidence: on-time neighbours probe beside it (IndirectChecks, SWIM's ping-req).
-    if (monitor && !this.hooks.keyed && !trusted && !this.toldLately(peer)) this.indirect.ask(peer);
+    if (monitor && !this.hooks.keyed && !this.health.trusted() && !this.toldLately(peer)) this.indirect.ask(peer);
     const first = await this.probe(peer, peer.endpoint);
     if (first === 'refused' || first === 'other-agent') return this.foundGone(peer, monitor);
     if (first !== 'no-answer') return;
     // A prober whose own loop is late does not accuse on one timeout (Lifeguard's local health): in a
     // loaded cold start such early notices, each heard by the whole site, fed the timeouts they reported.
-    const early = monitor && !this.hooks.keyed && this.health.score() === 0 && !this.health.doubtsItself();
+    const early = monitor && !this.hooks.keyed && this.health.trusted();
     if (early) this.noticeIfRare(peer);
     const second = await this.probe(peer, peer.endpoint, 'probe', CONFIRM_DEADLINE_PERIODS);
     // An early notice went out already. Another agent at its address is a refusal too (finding D: not told, 9 s).

@@ -134,6 +134,11 @@ export class LocalHealth {
     return busy;
   }
 
+  /** Its own timeouts are evidence: score 0 and no self-doubt (its early notice, an indirect probe's helper). */
+  trusted(): boolean {
+    return this.score() === 0 && !this.doubtsItself();
+  }
+
   /** Lifeguard's scaled timeout: `ms` × (score + 1). */
   stretch(ms: number): number {
     return ms * (this.score() + 1);

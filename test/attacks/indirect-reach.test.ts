@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { Ring } from '../../src/sync/ring.js';
 import '../helpers/no-unhandled.js';
 import type { SimSite } from '../helpers/sim.js';
-import { openSite } from './open-site.js';
+import { honestHellos, openSite } from './open-site.js';
 
 /**
  * Attack on 8bf04f8 (indirect probes) from a hostile member of an open site. A late monitor asks only its
@@ -17,18 +17,9 @@ const HOSTILE = 'agent-8';
 
 /** The honest agents that sent a hello to `subject` in `ms`, while `each` runs once a second. */
 async function probersOf(site: SimSite, subject: string, ms: number, each: () => void): Promise<Set<string>> {
-  const probers = new Set<string>();
   const at = `${site.agents.get(subject)!.address}:`;
-  const hostile = site.agents.get(HOSTILE)!.address;
-  site.network.onEvent = (e) => {
-    if (e.type === 'rpc' && e.route === 'hello' && e.to.startsWith(at) && e.from !== hostile) probers.add(e.from);
-  };
-  for (let t = 0; t < ms; t += 1000) {
-    each();
-    await site.clock.advance(1000);
-  }
-  site.network.onEvent = undefined;
-  return probers;
+  const hellos = await honestHellos(site, HOSTILE, ms, each);
+  return new Set(hellos.filter((h) => h.to.startsWith(at)).map((h) => h.from));
 }
 
 test('a member asking every agent to probe the agent it watches reaches only its own ring neighbours', async () => {

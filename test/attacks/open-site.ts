@@ -13,3 +13,23 @@ export async function openSite(seed: number, agents: number): Promise<SimSite> {
   await site.clock.advance(15_000);
   return site;
 }
+
+/** The hellos (probes) the honest agents, all but `hostile`, send in `ms` while `each` runs once a second. */
+export async function honestHellos(
+  site: SimSite,
+  hostile: string,
+  ms: number,
+  each: () => void,
+): Promise<{ from: string; to: string }[]> {
+  const hellos: { from: string; to: string }[] = [];
+  const address = site.agents.get(hostile)!.address;
+  site.network.onEvent = (e) => {
+    if (e.type === 'rpc' && e.route === 'hello' && e.from !== address) hellos.push({ from: e.from, to: e.to });
+  };
+  for (let t = 0; t < ms; t += 1000) {
+    each();
+    await site.clock.advance(1000);
+  }
+  site.network.onEvent = undefined;
+  return hellos;
+}

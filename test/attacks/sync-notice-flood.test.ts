@@ -4,7 +4,7 @@ import { encodeMessage } from '../../src/protocol/codec.js';
 import { fnv1a32, incarnationTag, MessageType } from '../../src/protocol/messages.js';
 import '../helpers/no-unhandled.js';
 import type { SimSite } from '../helpers/sim.js';
-import { openSite as openSiteOf } from './open-site.js';
+import { honestHellos, openSite as openSiteOf } from './open-site.js';
 
 /**
  * Lost notices on an open (unkeyed) site, where anyone who runs an agent is a verified member and
@@ -40,17 +40,7 @@ function notices(site: SimSite, reporter = HOSTILE, subjects?: string[]): Buffer
 
 /** Probes (hellos) the honest agents send in `ms`, while `each` runs once a second. */
 async function hellosDuring(site: SimSite, ms: number, each: () => void): Promise<number> {
-  let hellos = 0;
-  const hostile = site.agents.get(HOSTILE)!.address;
-  site.network.onEvent = (e) => {
-    if (e.type === 'rpc' && e.route === 'hello' && e.from !== hostile) hellos++;
-  };
-  for (let t = 0; t < ms; t += 1000) {
-    each();
-    await site.clock.advance(1000);
-  }
-  site.network.onEvent = undefined;
-  return hellos;
+  return (await honestHellos(site, HOSTILE, ms, each)).length;
 }
 
 test('false lost notices repeated each second by an open-site member draw a bounded number of probes', async () => {
