@@ -101,7 +101,8 @@ export class ClusterSync {
       discover: (summary) => t.learnOf(summary),
       forget: (peer) => t.forget(peer),
       admitWaiting: () => t.admitWaiting(),
-      noticeLost: (peer) => this.announcer.notice(peer.name, peer.replica.incarnation, peer.replica.heldVersion()),
+      noticeLost: (peer, gather) =>
+        this.announcer.notice(peer.name, peer.replica.incarnation, peer.replica.heldVersion(), gather),
       keyed: this.keyed,
     });
     this.mdns = new MdnsObserver(this.s, this.liveness, t, this.keyed, (msg, from, signal) =>
