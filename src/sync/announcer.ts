@@ -116,8 +116,8 @@ export class Announcer {
   }
 
   /** Tells the site that this agent's own check found `name` (in that life) gone: soon, at most once a period. */
-  notice(name: string, incarnation: number, version: number): void {
-    this.notices.add({ nameHash: fnv1a32(name), incarnationTag: incarnationTag(incarnation), version });
+  notice(name: string, incarnation: number, version: number, gather = true): void {
+    this.notices.add({ nameHash: fnv1a32(name), incarnationTag: incarnationTag(incarnation), version }, gather);
   }
 
   /** This agent's own mean multicast interval while the site's size stretches it; undefined on a small site. */

@@ -101,7 +101,7 @@ export class ClusterSync {
       discover: (summary) => t.learnOf(summary),
       forget: (peer) => t.forget(peer),
       admitWaiting: () => t.admitWaiting(),
-      noticeLost: (peer) => this.announcer.notice(peer.name, peer.replica.incarnation, peer.replica.heldVersion()),
+      noticeLost: (p, gather) => this.announcer.notice(p.name, p.replica.incarnation, p.replica.heldVersion(), gather),
       keyed: this.keyed,
     });
     this.mdns = new MdnsObserver(this.s, this.liveness, t, this.keyed, (msg, from, signal) =>

@@ -157,8 +157,10 @@ export class IndirectChecks {
     // verdict, sent on the check itself, beat a slow (loaded) subject's answer to this monitor's own probe, and
     // this monitor told the site of a live agent (attack test indirect-framing). A fast refusal is no loss:
     // this monitor's own probe is refused as fast.
-    const early = ask.at + this.s.cfg.livenessPeriodMs - now;
-    if (early <= 0) return this.take(subject, ask.at, from.name);
+    // Never at once, even when due: on this monitor's own loop, after what reached it before the verdict. A late
+    // loop reads what one stall held in one turn, in no set order, and the subject's heartbeat held beside the
+    // verdict is proof of life (swarm seeds 17000707, 17001323: taken first, 4 notices about live stormed agents).
+    const early = Math.max(0, ask.at + this.s.cfg.livenessPeriodMs - now);
     this.s.c.clock.setTimeout(() => this.take(subject, ask.at, from.name), early).unref?.();
   }
 

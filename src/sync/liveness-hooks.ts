@@ -20,7 +20,7 @@ export interface LivenessHooks {
   /** Agents that waited for a place among the unverified: tried again each sweep. */
   admitWaiting(): void;
   /** This agent's own check found a peer gone that others hear too rarely to notice soon: tell them. */
-  noticeLost(peer: Peer): void;
+  noticeLost(peer: Peer, gather?: boolean): void;
   /** With the site's key a notice is believed, so it may only follow a confirmed loss. */
   readonly keyed: boolean;
 }

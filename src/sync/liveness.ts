@@ -158,7 +158,7 @@ export class Liveness {
     if (!aliveRing(this.s).watches(this.s.cfg.name, peer.name) || this.toldLately(peer)) return;
     this.s.c.logger.info({ agent: peer.name, helper }, 'indirect probe unanswered: lost notice');
     this.toldIndirectly.set(peer.name, this.s.c.clock.monotonic());
-    this.noticeIfRare(peer);
+    this.noticeIfRare(peer, false); // judged at the end of its loop's turn (IndirectChecks.verdict): no gather
   }
 
   /**
@@ -184,8 +184,8 @@ export class Liveness {
   }
 
   /** A peer lost by this agent's own check, that the others hear only rarely: a notice tells them. */
-  private noticeIfRare(peer: Peer): void {
-    if ((intervalOf(this.s, peer) ?? 0) > this.s.cfg.livenessPeriodMs) this.hooks.noticeLost(peer);
+  private noticeIfRare(peer: Peer, gather = true): void {
+    if ((intervalOf(this.s, peer) ?? 0) > this.s.cfg.livenessPeriodMs) this.hooks.noticeLost(peer, gather);
   }
 
   /**

@@ -28,12 +28,17 @@ export class NoticeBatch {
     private readonly send: (hints: Hint[]) => void,
   ) {}
 
-  /** A subject this agent found lost: named in the next notice (a newer word of the same subject replaces it). */
-  add(hint: Hint): void {
+  /**
+   * A subject this agent found lost: named in the next notice (a newer word of the same subject replaces it).
+   * `gather` false: no wait for others of its sweep (a verdict judged at the end of a late loop's turn, where a
+   * tenth of a period is one more turn), still at most one notice a period.
+   */
+  add(hint: Hint, gather = true): void {
     this.pending.set(hint.nameHash, hint);
     if (this.timer !== undefined) return;
     const now = this.clock.monotonic();
-    const at = Math.max(now + GATHER_SHARE * this.periodMs, this.sentAt + this.periodMs);
+    const at = Math.max(now + (gather ? GATHER_SHARE * this.periodMs : 0), this.sentAt + this.periodMs);
+    if (at <= now) return this.flush();
     this.timer = this.clock.setTimeout(() => this.flush(), at - now);
     this.timer.unref?.();
   }
