@@ -109,7 +109,7 @@ export class Liveness {
     this.sweep.heard(peer, reset);
     const held = this.s.c.directory.held(peer.name);
     this.s.c.directory.touch(peer.name, peer.endpoint.address, peer.endpoint.port);
-    this.rejoin.heard(peer, held?.state === 'lost' && held.incarnation === peer.replica.incarnation);
+    this.rejoin.heard(peer, reset || (held?.state === 'lost' && held.incarnation === peer.replica.incarnation));
   }
 
   /**

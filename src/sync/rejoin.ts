@@ -5,9 +5,10 @@ import type { SyncContext } from './sync-context.js';
 
 /**
  * Hearing no peer at all for this many liveness periods means this agent was cut off: a settled agent hears
- * its 2 ring subjects' unicast heartbeats every period and the site's multicast several times a second.
+ * its 2 ring subjects' unicast heartbeats every period and the site's multicast several times a second (on a
+ * site of 2 or 3 at 30 % loss a gap is sometimes only loss: one small summary, at most once a minute).
  */
-export const CUT_OFF_PERIODS = 4;
+export const CUT_OFF_PERIODS = 2;
 
 /** At most one view exchange in this many liveness periods (a summary is ~90 B an agent: 90 kB at 1,000). */
 export const REJOIN_EVERY_PERIODS = 60;
@@ -38,15 +39,15 @@ export class Rejoin {
 
   /**
    * A peer was heard (a fresh datagram, or an answer): the first after CUT_OFF_PERIODS of hearing nobody ends
-   * a cut-off; a peer this agent held lost heard again in the same life was cut off from it (a partition of
-   * part of the site, whose two sides each lost the other: no agent heard nobody).
+   * a cut-off; a peer whose probe went unanswered (or that this agent held lost in the same life) heard again
+   * was cut off from it: a partition of part of the site, where no agent heard nobody.
    */
   heard(peer: Peer, revived: boolean): void {
     const now = this.s.c.clock.monotonic();
     const last = this.lastHeardAny;
     this.lastHeardAny = now;
     if (last !== undefined && now - last >= CUT_OFF_PERIODS * this.s.cfg.livenessPeriodMs) this.exchange('heard again');
-    else if (revived) this.exchange('lost peer heard again', peer);
+    else if (revived) this.exchange('unreachable peer heard again', peer);
   }
 
   private exchange(why: string, first?: Peer): void {
