@@ -22,11 +22,12 @@ const REJOIN_ASKS = 2;
 /**
  * After a partition: the notices sent while this agent was cut off never reached it, nothing repeats them,
  * and its backstop of a stretched peer takes up to 5 of its intervals (minutes at 200 agents). So once it
- * hears the site again (a gap of CUT_OFF_PERIODS, or a peer it lost answering again in the same life: they
- * were cut off from each other), it asks one ring neighbour for its summary, as memberlist's push/pull
- * exchanges its full state with one member, and checks first-hand (two probes, as the sweep does) the peers
- * it holds alive that the neighbour does not: another host's word never loses an agent. What the neighbour
- * holds alive and this agent does not is learnt as any summary is. Nothing of it runs on a settled site.
+ * hears the site again (a gap of CUT_OFF_PERIODS, or a peer whose probe went unanswered or that it lost in the
+ * same life heard again: they were cut off from each other), it asks one ring neighbour for its summary, as
+ * memberlist's push/pull exchanges its full state with one member, and checks first-hand (two probes, as the
+ * sweep does) the peers it holds alive that the neighbour does not: another host's word never loses an agent.
+ * What the neighbour holds alive and this agent does not is learnt as any summary is. On a settled site none
+ * of it runs; an exchange is at most one summary and 8 checks a minute, whatever provokes it.
  */
 export class Rejoin {
   private lastHeardAny: number | undefined;
