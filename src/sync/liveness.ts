@@ -4,6 +4,7 @@ import { failureReason } from './catchup-failure.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
 import { IndirectChecks } from './indirect-checks.js';
 import { LocalHealth } from './local-health.js';
+import { Rejoin } from './rejoin.js';
 import type { LivenessHooks, ProbeOutcome } from './liveness-hooks.js';
 import { aliveRing, intervalOf } from './ring.js';
 import { Sweep } from './sweep.js';
@@ -47,6 +48,7 @@ export class Liveness {
   readonly indirect: IndirectChecks;
   /** When this agent last told the site of each subject on a helper's verdict (kept TOLD_FOR_PERIODS). */
   private readonly toldIndirectly = new Map<string, number>();
+  private readonly rejoin: Rejoin; // after a cut-off: a neighbour's view, and the peers it no longer holds checked
 
   constructor(
     private readonly s: SyncContext,
@@ -65,6 +67,7 @@ export class Liveness {
       forget: (peer) => hooks.forget(peer),
       checkRoom: () => this.checking < LATE_CHECKS || this.health.score() === 0,
     });
+    this.rejoin = new Rejoin(s, { check: (peer) => void this.check(peer), learn: (peers) => this.learn(peers) });
   }
 
   start(): void {
@@ -87,10 +90,7 @@ export class Liveness {
     this.s.c.clock.clearTimeout(this.timer);
   }
 
-  /**
-   * A reporter this agent does not listen to now named the peer lost (open sites: its name may be forged):
-   * no probe, but its silence is judged sooner a while (Sweep, NOTICED_INTERVALS).
-   */
+  /** A distrusted reporter (its name may be forged) named the peer lost: no probe, silence judged sooner a while. */
   noticed(peer: Peer): void {
     peer.noticedAt = this.s.c.clock.monotonic();
     this.sweep.mark(peer);
@@ -107,7 +107,9 @@ export class Liveness {
     peer.lastHeard = this.s.c.clock.monotonic();
     if (peer.verified) peer.probeFailures = 0; // an unsigned datagram is no answer: a made-up name's backoff stays
     this.sweep.heard(peer, reset);
+    const held = this.s.c.directory.held(peer.name);
     this.s.c.directory.touch(peer.name, peer.endpoint.address, peer.endpoint.port);
+    this.rejoin.heard(peer, reset || (held?.state === 'lost' && held.incarnation === peer.replica.incarnation));
   }
 
   /**
@@ -150,10 +152,7 @@ export class Liveness {
     if (monitor && !early && !this.toldLately(peer) && !this.health.doubtsItself()) this.noticeIfRare(peer);
   }
 
-  /**
-   * An on-time helper's probe of a subject went unanswered while this monitor's own check of it was under
-   * way: the site is told now, as an on-time monitor tells it after its first timeout.
-   */
+  /** An on-time helper's probe went unanswered during this monitor's check: told now, as after an on-time timeout. */
   private goneIndirectly(peer: Peer, helper: string): void {
     if (!aliveRing(this.s).watches(this.s.cfg.name, peer.name) || this.toldLately(peer)) return;
     this.s.c.logger.info({ agent: peer.name, helper }, 'indirect probe unanswered: lost notice');

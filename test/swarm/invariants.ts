@@ -21,6 +21,8 @@ export type ViolationKind =
   | 'lapsed-listed'
   /** A change one host lost (deaf for a moment) amid noisy origins, still not held seconds after (starve.ts). */
   | 'slow-change'
+  /** A crash missed by the far side of a partition, still held alive seconds after the heal (ghost-heal.ts). */
+  | 'slow-heal'
   /** A storm's run multicast more lost notices than its departures and stormed agents allow (storm.ts). */
   | 'notice-storm'
   /** The simulation itself threw: an exception escaped the agent code. */

@@ -4,6 +4,7 @@ import { MessageType } from '../../src/protocol/messages.js';
 import { siteBudget, UDP_IPV4_HEADERS } from '../../src/sync/heartbeat-interval.js';
 import { BACKSTOP_INTERVALS } from '../../src/sync/liveness.js';
 import { seededRandom, type Random } from '../../src/util/random.js';
+import { drawGhostHeal } from './ghost-heal.js';
 import { drawLag } from './lag.js';
 import { drawStarve } from './starve.js';
 import { drawStorm } from './storm.js';
@@ -67,6 +68,7 @@ export type FaultEvent =
   | { at: number; until: number; kind: 'storm'; agents: string[]; stallMs: number; everyMs: number; processes: number }
   /** `origin` changes while `viewer` hears no datagram for deafMs; then the viewer must hold it soon (starve.ts). */
   | { at: number; kind: 'starve'; origin: string; viewer: string; deafMs: number; seed: number }
+  | { at: number; kind: 'heal-check'; crashed: string; side: string[]; since: number } // none holds it (ghost-heal.ts)
   /** A run-time registration through the agent's API: with a TTL (a lease) and a ttl health check or not. */
   | { at: number; kind: 'register'; agent: string; id: string; ttlMs?: number; checkTtlMs?: number }
   | { at: number; kind: 'renew' | 'withdraw'; agent: string; id: string }
@@ -131,7 +133,7 @@ export function drawScenario(seed: number, opts: DrawOptions = {}): Scenario {
   faults.push(...drawRegistrations(seed, names, faultMs));
   faults.push(...drawLag(seed, names, faultMs));
   faults.push(...drawStarve(seed, names, faultMs));
-  faults.push(...drawStorm(seed, names, faultMs));
+  faults.push(...drawStorm(seed, names, faultMs), ...drawGhostHeal(seed, agents, faultMs));
   faults.sort((a, b) => a.at - b.at);
   const quietMs = quietWindowMs(agents, heartbeatMs);
   return { seed, heartbeatMs, agents, faultMs, quietMs, faults };

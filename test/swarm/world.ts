@@ -6,6 +6,7 @@ import { device, SimSite } from '../helpers/sim.js';
 import { deviceSet } from './device-sets.js';
 import { finalViolations, lapsedViolations, Truth, type Violation } from './invariants.js';
 import { laggingComponents, stallRelease } from './lag.js';
+import { healViolations } from './ghost-heal.js';
 import { LivenessJudge } from './liveness.js';
 import { SimMdnsBus, SimMdnsDiscovery } from './mdns-sim.js';
 import type { AgentPlan, FaultEvent, Scenario } from './scenario.js';
@@ -189,6 +190,9 @@ export class World {
         return;
       case 'starve':
         return this.starve(e);
+      case 'heal-check':
+        this.violations.push(...healViolations(e, this.scenario.faults, this.starveView(), (l) => this.trace.line(l)));
+        return;
       case 'register':
       case 'renew':
       case 'withdraw':

@@ -1,0 +1,115 @@
+import type { PeerSummary } from '../transport/transport.js';
+import type { Peer } from './peer-table.js';
+import { aliveRing } from './ring.js';
+import type { SyncContext } from './sync-context.js';
+
+/**
+ * Hearing no peer at all for this many liveness periods means this agent was cut off: a settled agent hears
+ * its 2 ring subjects' unicast heartbeats every period and the site's multicast several times a second (on a
+ * site of 2 or 3 at 30 % loss a gap is sometimes only loss: one small summary, at most once a minute).
+ */
+export const CUT_OFF_PERIODS = 2;
+
+/** At most one view exchange in this many liveness periods (a summary is ~90 B an agent: 90 kB at 1,000). */
+export const REJOIN_EVERY_PERIODS = 60;
+
+/** Peers this agent holds alive and the neighbour does not that one exchange has probed, at most. */
+export const REJOIN_CHECKS = 8;
+
+/** Ring neighbours asked in turn when one does not answer. */
+const REJOIN_ASKS = 2;
+
+/**
+ * After a partition: the notices sent while this agent was cut off never reached it, nothing repeats them,
+ * and its backstop of a stretched peer takes up to 5 of its intervals (minutes at 200 agents). So once it
+ * hears the site again (a gap of CUT_OFF_PERIODS, or a peer whose probe went unanswered or that it lost in the
+ * same life heard again: they were cut off from each other), it asks one ring neighbour for its summary, as
+ * memberlist's push/pull exchanges its full state with one member, and checks first-hand (two probes, as the
+ * sweep does) the peers it holds alive that the neighbour does not: another host's word never loses an agent.
+ * What the neighbour holds alive and this agent does not is learnt as any summary is. On a settled site none
+ * of it runs; an exchange is at most one summary and 8 checks a minute, whatever provokes it.
+ */
+export class Rejoin {
+  private lastHeardAny: number | undefined;
+  private lastAsked = -Infinity;
+
+  constructor(
+    private readonly s: SyncContext,
+    private readonly h: { check(peer: Peer): void; learn(summaries: readonly PeerSummary[]): void },
+  ) {}
+
+  /**
+   * A peer was heard (a fresh datagram, or an answer): the first after CUT_OFF_PERIODS of hearing nobody ends
+   * a cut-off; a peer whose probe went unanswered (or that this agent held lost in the same life) heard again
+   * was cut off from it: a partition of part of the site, where no agent heard nobody.
+   */
+  heard(peer: Peer, revived: boolean): void {
+    const now = this.s.c.clock.monotonic();
+    const last = this.lastHeardAny;
+    this.lastHeardAny = now;
+    if (last !== undefined && now - last >= CUT_OFF_PERIODS * this.s.cfg.livenessPeriodMs) this.exchange('heard again');
+    else if (revived) this.exchange('unreachable peer heard again', peer);
+  }
+
+  private exchange(why: string, first?: Peer): void {
+    const now = this.s.c.clock.monotonic();
+    // With mDNS alone every probe asks for the summary already.
+    if (!this.s.c.transport || now - this.lastAsked < REJOIN_EVERY_PERIODS * this.s.cfg.livenessPeriodMs) return;
+    this.lastAsked = now;
+    this.s.c.logger.info({ why }, 'view exchange with a ring neighbour');
+    void this.ask([...(first ? [first] : []), ...this.neighbours()].slice(0, REJOIN_ASKS), now);
+  }
+
+  /** This agent's ring neighbours it holds alive and verified, freshest heard first (no new ARP entry). */
+  private neighbours(): Peer[] {
+    const ring = aliveRing(this.s);
+    const names = new Set([...ring.subjectsOf(this.s.cfg.name), ...ring.monitorsOf(this.s.cfg.name)]);
+    return [...names]
+      .flatMap((name) => {
+        const peer = this.s.peers.get(name);
+        return peer?.verified && this.alive(peer) ? [peer] : [];
+      })
+      .sort((a, b) => b.lastHeard - a.lastHeard);
+  }
+
+  private async ask(asked: Peer[], since: number): Promise<void> {
+    for (const other of asked) {
+      try {
+        const hello = await this.s.c.peers.hello(other.endpoint, this.s.cfg.livenessPeriodMs, true, this.s.self);
+        if (!this.s.running()) return;
+        if (hello.name !== other.name) continue;
+        this.s.c.metrics.livenessProbes.inc({ result: 'alive' });
+        this.compare(other, hello.peers ?? [], since);
+        return this.h.learn(hello.peers ?? []);
+      } catch {
+        this.s.c.metrics.livenessProbes.inc({ result: 'failed' });
+      }
+    }
+  }
+
+  /**
+   * The peers this agent holds alive, not heard since the exchange began, that the neighbour does not hold
+   * alive in this life: the longest silent first (a crashed peer is silent since its crash), each checked.
+   */
+  private compare(other: Peer, summaries: readonly PeerSummary[], since: number): void {
+    const theirs = new Map(summaries.map((s) => [s.name, s.incarnation]));
+    const ring = aliveRing(this.s);
+    // Its subjects are this agent's sweep's to judge (a monitor's check may tell the site; this one tells no one).
+    const absent = [...this.s.peers.values()].filter(
+      (p) =>
+        p !== other &&
+        !ring.watches(this.s.cfg.name, p.name) &&
+        p.verified &&
+        !p.probing &&
+        p.lastHeard < since &&
+        this.alive(p) &&
+        (theirs.get(p.name) ?? 0) < p.replica.incarnation,
+    );
+    absent.sort((a, b) => a.lastHeard - b.lastHeard);
+    for (const peer of absent.slice(0, REJOIN_CHECKS)) this.h.check(peer);
+  }
+
+  private alive(peer: Peer): boolean {
+    return this.s.c.directory.held(peer.name)?.state === 'alive';
+  }
+}
