@@ -1,6 +1,7 @@
 import { Agent, request, type IncomingMessage } from 'node:http';
 import type { Changes } from '../directory/directory.js';
 import { AUTH_HEADER, type PeerAuth } from '../security/peer-auth.js';
+import { Deadline, type DeadlineMs } from './request-deadline.js';
 import { checkChanges, checkHello, MAX_PEER_RESPONSE_BYTES, PEER_PATHS } from '../sync/peer-protocol.js';
 import {
   helloQuery,
@@ -13,6 +14,17 @@ import {
 } from './transport.js';
 
 export { PeerRequestError };
+
+/**
+ * Once a fresh connection to a peer is established, its catch-up answer may take this many times the
+ * request's deadline. The peer's kernel took the connection into its accept queue, and Node (libuv >= 1.45)
+ * accepts one connection per listener per event-loop turn: behind 64 queued connections in a loop turning
+ * every 50-125 ms (the bench runs 50 agents in one), the answer comes 3-8 s later. A 2 s deadline gave up on
+ * it there, the peer still served it, and the retry queued again: 65 % of the requests a 200-agent cold start
+ * served arrived over 2 s after they were made (docs/protocol.md, "Catch-up deadlines"). A host that is
+ * gone never completes the handshake, and is still given up on after the deadline.
+ */
+export const ACCEPT_QUEUE_ALLOWANCE = 4;
 
 /**
  * Catch-up over HTTP: pooled keep-alive connections (a burst of catch-ups to one peer reuses one or two
@@ -50,14 +62,21 @@ export class HttpPeerClient implements PeerClient {
       incarnation: String(req.incarnation),
     });
     if (req.after !== undefined) query.set('after', req.after);
-    const body = await this.get(peer, `${PEER_PATHS.changes}?${query.toString()}`, timeoutMs, true);
+    const path = `${PEER_PATHS.changes}?${query.toString()}`;
+    const body = await this.get(peer, path, { reachMs: timeoutMs, answerMs: timeoutMs * ACCEPT_QUEUE_ALLOWANCE }, true);
     return body === undefined ? undefined : checkChanges(body, req.origin);
   }
 
   async hello(peer: Endpoint, timeoutMs: number, withPeers = false, asker?: Asker): Promise<Hello> {
     const query = helloQuery(withPeers, asker).toString();
     return checkHello(
-      await this.get(peer, query ? `${PEER_PATHS.hello}?${query}` : PEER_PATHS.hello, timeoutMs, false),
+      // A probe keeps one deadline: its timeout is liveness evidence (a hung process is one to find).
+      await this.get(
+        peer,
+        query ? `${PEER_PATHS.hello}?${query}` : PEER_PATHS.hello,
+        { reachMs: timeoutMs, answerMs: timeoutMs },
+        false,
+      ),
     );
   }
 
@@ -70,7 +89,7 @@ export class HttpPeerClient implements PeerClient {
     peer: Endpoint,
     path: string,
     headers: Record<string, string>,
-    signal: AbortSignal,
+    deadline: Deadline,
     fresh: boolean,
   ): Promise<IncomingMessage> {
     return new Promise<IncomingMessage>((resolve, reject) => {
@@ -81,10 +100,17 @@ export class HttpPeerClient implements PeerClient {
         path,
         method: 'GET',
         headers,
-        signal,
+        signal: deadline.signal,
         ...(this.localAddress ? { localAddress: this.localAddress } : {}),
       });
-      req.once('response', resolve);
+      // A fresh connection established: the peer's kernel holds it, the answer has the longer deadline.
+      req.once('socket', (socket) => {
+        if (socket.connecting) socket.once('connect', () => deadline.connected());
+      });
+      req.once('response', (res) => {
+        deadline.answering();
+        resolve(res);
+      });
       req.once('error', (err: NodeJS.ErrnoException) =>
         reject(!fresh && req.reusedSocket && err.code === 'ECONNRESET' ? new ReusedSocketReset(err) : err),
       );
@@ -92,20 +118,28 @@ export class HttpPeerClient implements PeerClient {
     });
   }
 
-  private async get(peer: Endpoint, path: string, timeoutMs: number, allow404: boolean): Promise<unknown> {
+  private async get(peer: Endpoint, path: string, limits: DeadlineMs, allow404: boolean): Promise<unknown> {
+    const deadline = new Deadline(limits);
+    try {
+      return await this.exchange(peer, path, deadline, allow404);
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  private async exchange(peer: Endpoint, path: string, deadline: Deadline, allow404: boolean): Promise<unknown> {
     const url = `http://${peer.address.includes(':') ? `[${peer.address}]` : peer.address}:${peer.port}${path}`;
     const headers: Record<string, string> = { accept: 'application/json' };
     const signed = this.auth?.signRequest('GET', path);
     if (signed) headers[AUTH_HEADER] = signed.header;
-    // AbortSignal.timeout takes whole milliseconds only; a fraction threw before a byte was sent.
-    const signal = AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs)));
+    const signal = deadline.signal;
     let res: IncomingMessage;
     try {
-      res = await this.open(peer, path, headers, signal, false).catch((err: unknown) => {
+      res = await this.open(peer, path, headers, deadline, false).catch((err: unknown) => {
         // A pooled connection the peer closed while idle (it restarted, or stopped its server) resets; a
         // fresh one tells whether anything listens now (Node's documented retry for reused sockets).
         if (!(err instanceof ReusedSocketReset)) throw err;
-        return this.open(peer, path, headers, signal, true);
+        return this.open(peer, path, headers, deadline, true);
       });
     } catch (err) {
       throw classify(err instanceof ReusedSocketReset ? err.cause : err, url);
