@@ -100,4 +100,26 @@ export class Deliveries {
   undelivered(): number {
     return this.pending.filter((p) => p.waiting.size > 0).length;
   }
+
+  /** The changes some agent never held (at most `limit`), with what each of those agents held instead. */
+  missed(limit = 5): Missed[] {
+    return this.pending
+      .filter((p) => p.waiting.size > 0)
+      .slice(0, limit)
+      .map((p) => ({
+        origin: p.origin,
+        version: p.version,
+        viewers: [...p.waiting].slice(0, limit).map((v) => ({
+          viewer: this.cluster.names[v],
+          held: this.cluster.held(v, p.origin),
+        })),
+      }));
+  }
+}
+
+/** A change not delivered within the step's time: to find which agents and how far behind, not guess. */
+export interface Missed {
+  origin: string;
+  version: number;
+  viewers: { viewer: string; held: number }[];
 }

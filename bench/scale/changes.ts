@@ -1,4 +1,4 @@
-import { Deliveries, lcg, now, sleep, waitFor } from '../harness.js';
+import { Deliveries, lcg, now, sleep, waitFor, type Missed } from '../harness.js';
 import { changedDevices, type BenchCluster } from '../system.js';
 import { summarize } from '../stats.js';
 
@@ -9,6 +9,8 @@ export interface ChangeFigures {
   changes: number;
   p99Ms: number;
   undelivered: number;
+  /** Which changes were not delivered, to whom, and what those agents held: present only when some were not. */
+  missed?: Missed[];
   datagramsPerChange: number;
 }
 
@@ -87,6 +89,7 @@ export async function changeP99(c: BenchCluster, loss: number, seq: ChangeSequen
     changes: made,
     p99Ms: undelivered > 0 ? Infinity : summarize(deliveries.latencies).p99,
     undelivered,
+    ...(undelivered > 0 ? { missed: deliveries.missed() } : {}),
     datagramsPerChange,
   };
 }
