@@ -122,6 +122,10 @@ export class HttpPeerClient implements PeerClient {
     const deadline = new Deadline(limits);
     try {
       return await this.exchange(peer, path, deadline, allow404);
+    } catch (err) {
+      // The deadline that fired, when it was longer than the one given: the caller's lag judgement needs it.
+      if (!(err instanceof PeerRequestError) || err.reason !== 'timeout' || deadline.ranMs <= limits.reachMs) throw err;
+      throw new PeerRequestError('timeout', err.message, { cause: err.cause, ranMs: deadline.ranMs });
     } finally {
       deadline.clear();
     }
