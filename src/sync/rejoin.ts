@@ -1,4 +1,5 @@
 import type { PeerSummary } from '../transport/transport.js';
+import type { TimerHandle } from '../util/clock.js';
 import type { Peer } from './peer-table.js';
 import { aliveRing } from './ring.js';
 import type { SyncContext } from './sync-context.js';
@@ -32,6 +33,8 @@ const REJOIN_ASKS = 2;
 export class Rejoin {
   private lastHeardAny: number | undefined;
   private lastAsked = -Infinity;
+  /** An exchange the minute's bound held back, due when the bound allows. */
+  private owed: TimerHandle | undefined;
 
   constructor(
     private readonly s: SyncContext,
@@ -54,10 +57,27 @@ export class Rejoin {
   private exchange(why: string, first?: Peer): void {
     const now = this.s.c.clock.monotonic();
     // With mDNS alone every probe asks for the summary already.
-    if (!this.s.c.transport || now - this.lastAsked < REJOIN_EVERY_PERIODS * this.s.cfg.livenessPeriodMs) return;
+    if (!this.s.c.transport) return;
+    const due = this.lastAsked + REJOIN_EVERY_PERIODS * this.s.cfg.livenessPeriodMs;
+    if (now < due) return this.owe(why, due - now);
     this.lastAsked = now;
     this.s.c.logger.info({ why }, 'view exchange with a ring neighbour');
     void this.ask([...(first ? [first] : []), ...this.neighbours()].slice(0, REJOIN_ASKS), now);
+  }
+
+  /**
+   * Held back by the minute's bound, the exchange runs when the bound allows, not never: a partition that
+   * flapped (cut off, healed, cut off again as a peer crashed, healed) spent the bound on its first heal, and
+   * at 200 agents the peer was held alive until the backstop, 281 s after the second heal; 50 s now
+   * (test/attacks/rejoin-flapping.test.ts). Still at most one exchange a minute, whatever provokes it.
+   */
+  private owe(why: string, ms: number): void {
+    if (this.owed !== undefined) return;
+    this.owed = this.s.c.clock.setTimeout(() => {
+      this.owed = undefined;
+      if (this.s.running()) this.exchange(`${why}, held back by the bound`);
+    }, ms);
+    this.owed.unref?.();
   }
 
   /** This agent's ring neighbours it holds alive and verified, freshest heard first (no new ARP entry). */

@@ -63,7 +63,10 @@ export class HttpPeerClient implements PeerClient {
     });
     if (req.after !== undefined) query.set('after', req.after);
     const path = `${PEER_PATHS.changes}?${query.toString()}`;
-    const body = await this.get(peer, path, { reachMs: timeoutMs, answerMs: timeoutMs * ACCEPT_QUEUE_ALLOWANCE }, true);
+    // A later page follows this peer's answer of a moment ago (on the pooled connection, normally): one deadline.
+    // Each page given the allowance, a member closing every connection held a fetch slot 64 x 8 s (attack10).
+    const answerMs = req.after === undefined ? timeoutMs * ACCEPT_QUEUE_ALLOWANCE : timeoutMs;
+    const body = await this.get(peer, path, { reachMs: timeoutMs, answerMs }, true);
     return body === undefined ? undefined : checkChanges(body, req.origin);
   }
 
@@ -122,6 +125,10 @@ export class HttpPeerClient implements PeerClient {
     const deadline = new Deadline(limits);
     try {
       return await this.exchange(peer, path, deadline, allow404);
+    } catch (err) {
+      // The deadline that fired, when it was longer than the one given: the caller's lag judgement needs it.
+      if (!(err instanceof PeerRequestError) || err.reason !== 'timeout' || deadline.ranMs <= limits.reachMs) throw err;
+      throw new PeerRequestError('timeout', err.message, { cause: err.cause, ranMs: deadline.ranMs });
     } finally {
       deadline.clear();
     }

@@ -43,13 +43,21 @@ export type PeerFailure = 'timeout' | 'refused' | 'status' | 'too-large' | 'malf
 
 /** What every PeerClient rejects with. `refused` means nothing listens there: the process is gone. */
 export class PeerRequestError extends Error {
+  /**
+   * A timeout: how long after the request began the deadline that fired was due, when the client ran a longer
+   * one than it was given (a catch-up on a fresh connection, ACCEPT_QUEUE_ALLOWANCE). A caller that judges its
+   * own loop's lateness by when the timeout came must judge it against this, not against the deadline it gave.
+   */
+  readonly ranMs: number | undefined;
+
   constructor(
     readonly reason: PeerFailure,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; ranMs?: number },
   ) {
     super(message, options);
     this.name = 'PeerRequestError';
+    this.ranMs = options?.ranMs;
   }
 }
 
