@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { ViolationKind } from './invariants.js';
 import { minimise } from './minimise.js';
-import { runSwarm, type SwarmSummary } from './pool.js';
+import { largestFirst, runSwarm, type SwarmSummary } from './pool.js';
 import { runScenario } from './run-seed.js';
 import { scaleCommand, scaleDoc } from './scale-command.js';
 import { SIM_SCALE_JSON } from './scale-report.js';
@@ -46,6 +46,7 @@ const program = new Command('swarm')
     60,
   )
   .option('--storm', 'run only the seeds that draw a storm (many agents late together on a large site, storm.ts)')
+  .option('--regressions', `replay every case of ${REGRESSIONS}, with the large ones npm test leaves out (heldBy)`)
   .option('--workers <n>', 'worker threads (default: one per core)', whole)
   .option('--json <file>', 'write the summary (every failing seed) to this file')
   .option('--record', `add every failing seed to ${REGRESSIONS} as a known-failing regression case`)
@@ -72,6 +73,7 @@ const opts = program.opts<{
   scenario?: string;
   maxAgents: number;
   storm?: boolean;
+  regressions?: boolean;
   workers?: number;
   json?: string;
   record?: boolean;
@@ -136,6 +138,7 @@ async function swarm(): Promise<void> {
     first: opts.first,
     seeds,
     ...(opts.storm && { list: stormSeeds(opts.first, Math.min(seeds, STORM_SEEDS), opts.maxAgents) }),
+    ...(opts.regressions && { list: largestFirst(regressionCases()), chunk: 1 }),
     seconds: opts.seconds,
     workers: opts.workers,
     maxAgents: opts.maxAgents,
@@ -185,9 +188,14 @@ function report(s: SwarmSummary, first: number): string {
   return lines.join('\n');
 }
 
+/** Every case of regressions.json: those test/swarm.test.ts replays, and the large ones it leaves here (heldBy). */
+function regressionCases(): { seed: number; maxAgents: number }[] {
+  return JSON.parse(readFileSync(REGRESSIONS, 'utf8')) as { seed: number; maxAgents: number }[];
+}
+
 /** Keeps failing seeds as regression cases (test/swarm.test.ts replays them all). */
 function record(s: SwarmSummary): void {
-  const kept = JSON.parse(readFileSync(REGRESSIONS, 'utf8')) as { seed: number; maxAgents: number }[];
+  const kept = regressionCases();
   const have = new Set(kept.map((r) => `${r.seed}/${r.maxAgents}`));
   for (const f of s.failures) {
     if (have.has(`${f.seed}/${opts.maxAgents}`)) continue;

@@ -82,6 +82,8 @@ export interface Scenario {
   faultMs: number;
   quietMs: number;
   faults: FaultEvent[];
+  /** Every agent's heartbeat budget (ClusterSyncInit.heartbeatBudget): a small site stretched as a large one. */
+  heartbeatBudget?: number;
 }
 
 export interface DrawOptions {

@@ -33,3 +33,11 @@ export class Trace {
     else this.line(`request ${nameOf(e.from)} -> ${nameOf(e.to.split(':')[0])} ${e.route}?${e.query}: ${e.outcome}`);
   }
 }
+
+/** When `viewer` logged `peer` lost, in ms after `since`, from a trace's `[viewer] peer lost` lines. */
+export function lostAfter(trace: readonly string[] | undefined, viewer: string, peer: string, since: number): number[] {
+  return (trace ?? []).flatMap((line) => {
+    const m = /^\s*([\d.]+)s \[(\S+)\] (\S+) lost/.exec(line);
+    return m && m[2] === viewer && m[3] === peer ? [Math.round(Number(m[1]) * 1000) - since] : [];
+  });
+}

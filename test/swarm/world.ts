@@ -253,6 +253,7 @@ export class World {
       datagrams: plan.mode !== 'mdns',
       extensions: mdns,
       components: this.lagging(name, address, plan.mode !== 'mdns'),
+      init: { heartbeatBudget: this.scenario.heartbeatBudget },
     });
     this.running.add(name);
     this.started.add(name);
