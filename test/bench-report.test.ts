@@ -9,7 +9,7 @@ import type { BenchRun } from '../bench/run.js';
 import { ChangeSequence } from '../bench/scale/changes.js';
 import { processCount, SHARED_LOOPS } from '../bench/scale/process-cluster.js';
 import { coldStartDeadlineMs, startSpreadMs } from '../bench/scale/cold-start.js';
-import { parseScaleKnobs } from '../bench/scale/step.js';
+import { parseScaleKnobs, scalePlan } from '../bench/scale/step.js';
 import type { ScaleResult } from '../bench/scale/scale.js';
 import type { PropagationResult } from '../bench/scenarios.js';
 import { judgeTargets } from '../bench/targets.js';
@@ -205,6 +205,9 @@ test('above 50 agents the starts spread over 100 ms an agent and the cold start 
   assert.equal(parseScaleKnobs([]), { spreadMs: undefined, processes: undefined, agentsPerProcess: undefined });
   assert.equal(parseScaleKnobs(['--scale-agents-per-process', '5']).agentsPerProcess, 5);
   assert.equal(parseScaleKnobs(['--scale-systems', 'herald,herald-shared']).only, ['herald', 'herald-shared']);
+  const names = (only?: string[]) => scalePlan([200], { only }).systems.map((x) => x.name);
+  assert.equal(names(), ['herald', 'herald-unscaled', 'swim'], 'herald-shared is herald at the default layout');
+  assert.equal(names(['herald', 'herald-shared']), ['herald', 'herald-shared']);
   assert.equal(parseScaleKnobs(['--scale-systems', 'herald,swim']).only, ['herald', 'swim']);
   assert.throws(
     () => parseScaleKnobs(['--scale-systems', 'herald,consul']),
