@@ -20,8 +20,8 @@ export interface ScalePlan {
 }
 
 /**
- * Herald's layout by default: 50 agents a child. One agent a process (a deployment's layout) and 5 were
- * measured at 200 agents beside it (cold11): on 2 cores each cost 1.9-2.5 times its CPU and neither
+ * Herald's layout by default: 50 agents a child. One agent a process (a deployment's layout), 5 and 10
+ * were measured at 200 agents beside it (cold11): on 2 cores each cost 1.9-2.5 times its CPU and none
  * converged sooner (docs/benchmarks.md, "The 200 step's layout"). --scale-agents-per-process sets another.
  */
 export const HERALD_LAYOUT: Layout = SHARED_LOOPS;
