@@ -21,6 +21,8 @@ export interface ClusterOptions {
   startSpreadMs?: number;
   /** Child processes the agents run in, where a system runs them so (the scale step's Herald). */
   processes?: number;
+  /** Agents a child process runs, where a system runs them so and `processes` is not given. */
+  agentsPerProcess?: number;
 }
 
 export interface Traffic {

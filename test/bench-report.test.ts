@@ -7,9 +7,9 @@ import { markdownReport } from '../bench/report/markdown.js';
 import { scaleLoadTable, scalePlot, scaleTable } from '../bench/report/scale.js';
 import type { BenchRun } from '../bench/run.js';
 import { ChangeSequence } from '../bench/scale/changes.js';
-import { processCount } from '../bench/scale/process-cluster.js';
+import { processCount, SHARED_LOOPS } from '../bench/scale/process-cluster.js';
 import { coldStartDeadlineMs, startSpreadMs } from '../bench/scale/cold-start.js';
-import { parseScaleKnobs } from '../bench/scale/step.js';
+import { parseScaleKnobs, scalePlan } from '../bench/scale/step.js';
 import type { ScaleResult } from '../bench/scale/scale.js';
 import type { PropagationResult } from '../bench/scenarios.js';
 import { judgeTargets } from '../bench/targets.js';
@@ -158,6 +158,19 @@ test('a row whose processes lagged is marked harness-limited, and the load table
   assert.match(scaleLoadTable([row]), /\| herald \| 200 \| idle \| bench: 12 ms, 3 % \|/);
 });
 
+test('with one agent a process, a phase names the median and worst of 200 children, not each', () => {
+  const bench = { role: 'bench', pid: 1, cpuPercent: 3, cpuSeconds: 0.2, lagP99Ms: 12, lagMaxMs: 20, rssMiB: 90 };
+  const child = (i: number) => ({ ...bench, role: `agents ${i}-${i}`, pid: 2 + i, cpuPercent: 0.5, lagP99Ms: 10 + i });
+  const loads = [bench, ...Array.from({ length: 200 }, (_, i) => child(i))];
+  const row = { ...scaleRow('herald', 200, 1500, 2000), processes: 200, phases: [{ phase: 'idle', loads }] };
+  const cell = scaleLoadTable([row]).split('\n')[2];
+  assert.match(
+    cell,
+    'bench: 12 ms, 3 %; 200 agent processes: median 110 ms, worst 209 ms (agents 199-199), 100 % in all',
+  );
+  assert.not.match(cell, 'agents 5-5');
+});
+
 test("the scale step's changes run on across loss phases: no origin is handed a revision it already had", () => {
   const seq = new ChangeSequence(50);
   const had = new Set<string>();
@@ -169,8 +182,16 @@ test("the scale step's changes run on across loss phases: no origin is handed a 
   }
 });
 
-test('the scale step runs Herald in child processes of up to 50 agents, at most 4', () => {
-  assert.equal([10, 50, 51, 200, 1000].map(processCount), [1, 1, 2, 4, 4]);
+test('the scale step runs one Herald agent a child process, and the old layout of up to 50 agents in at most 4', () => {
+  assert.equal(
+    [10, 50, 200].map((n) => processCount(n)),
+    [10, 50, 200],
+  );
+  assert.equal(
+    [10, 50, 51, 200, 1000].map((n) => processCount(n, SHARED_LOOPS)),
+    [1, 1, 2, 4, 4],
+  );
+  assert.equal(processCount(200, { agentsPerProcess: 5 }), 40);
 });
 
 test('above 50 agents the starts spread over 100 ms an agent and the cold start may take 180 s; flags override', () => {
@@ -179,8 +200,14 @@ test('above 50 agents the starts spread over 100 ms an agent and the cold start 
   assert.equal(parseScaleKnobs(['--scale-spread-s', '60', '--scale-processes', '8']), {
     spreadMs: 60_000,
     processes: 8,
+    agentsPerProcess: undefined,
   });
-  assert.equal(parseScaleKnobs([]), { spreadMs: undefined, processes: undefined });
+  assert.equal(parseScaleKnobs([]), { spreadMs: undefined, processes: undefined, agentsPerProcess: undefined });
+  assert.equal(parseScaleKnobs(['--scale-agents-per-process', '5']).agentsPerProcess, 5);
+  assert.equal(parseScaleKnobs(['--scale-systems', 'herald,herald-shared']).only, ['herald', 'herald-shared']);
+  const names = (only?: string[]) => scalePlan([200], { only }).systems.map((x) => x.name);
+  assert.equal(names(), ['herald', 'herald-unscaled', 'swim'], 'herald-shared is herald at the default layout');
+  assert.equal(names(['herald', 'herald-shared']), ['herald', 'herald-shared']);
   assert.equal(parseScaleKnobs(['--scale-systems', 'herald,swim']).only, ['herald', 'swim']);
   assert.throws(
     () => parseScaleKnobs(['--scale-systems', 'herald,consul']),

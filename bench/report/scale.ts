@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { HARNESS_LAG_P99_MS } from '../scale/loop-meter.js';
+import { HARNESS_LAG_P99_MS, type ProcessLoad } from '../scale/loop-meter.js';
 import type { CatchUpCost } from '../scale/catchup-cost.js';
 import type { ScaleResult } from '../scale/scale.js';
+import { HERALD_LAYOUT } from '../scale/step.js';
 import { logLineChart } from './chart.js';
 import { fmt, fmtMs, ratio, table } from './format.js';
 
@@ -39,16 +40,26 @@ function worstLag(r: ScaleResult): number {
   return Math.max(0, ...r.phases.flatMap((p) => p.loads.map((l) => l.lagP99Ms)));
 }
 
+/** Up to this many processes a cell names each; more (one agent a process) are summed up. */
+const NAMED_PROCESSES = 6;
+
+/** Each process's loop lag p99 and CPU, or for many: the median and worst lag, and their CPU summed. */
+function loadsCell(loads: ProcessLoad[]): string {
+  const one = (l: ProcessLoad) => `${l.role}: ${fmtMs(l.lagP99Ms)}, ${fmt(l.cpuPercent, 0)} %`;
+  if (loads.length <= NAMED_PROCESSES) return loads.map(one).join('; ');
+  const [bench, ...agents] = loads;
+  const lags = agents.map((l) => l.lagP99Ms).sort((a, b) => a - b);
+  const worst = agents.reduce((w, l) => (l.lagP99Ms > w.lagP99Ms ? l : w));
+  const cpu = agents.reduce((s, l) => s + l.cpuPercent, 0);
+  return (
+    `${one(bench)}; ${agents.length} agent processes: median ${fmtMs(lags[Math.floor(lags.length / 2)])}, ` +
+    `worst ${fmtMs(worst.lagP99Ms)} (${worst.role}), ${fmt(cpu, 0)} % in all`
+  );
+}
+
 /** Each phase of each row: every process's loop lag p99 and CPU % of a core, so a saturated harness shows. */
 export function scaleLoadTable(results: ScaleResult[]): string {
-  const rows = results.flatMap((r) =>
-    r.phases.map((p) => [
-      r.system,
-      String(r.agents),
-      p.phase,
-      p.loads.map((l) => `${l.role}: ${fmtMs(l.lagP99Ms)}, ${fmt(l.cpuPercent, 0)} %`).join('; '),
-    ]),
-  );
+  const rows = results.flatMap((r) => r.phases.map((p) => [r.system, String(r.agents), p.phase, loadsCell(p.loads)]));
   return table(['system', 'agents', 'phase', 'per process: loop lag p99, CPU % of a core'], rows);
 }
 
@@ -167,12 +178,17 @@ export function catchUpCostLine(cost: CatchUpCost | undefined, sizes: number[]):
   );
 }
 
+const agentsEach = (n: number) => (n === 1 ? 'one agent' : `${n} agents`);
+
 export function scaleSection(results: ScaleResult[], cost?: CatchUpCost): string {
   if (results.length === 0) return '';
   const sim = simScaleTable();
   return (
     '### Scale: N agents with 10 devices each on loopback (issue 18)\n\n' +
-    'Herald runs in child processes of up to 50 agents each (RSS and CPU are theirs, divided by the agents); ' +
+    `Herald runs ${agentsEach(HERALD_LAYOUT.agentsPerProcess)} a child process unless the run said otherwise ` +
+    "(the `processes` of the row; RSS and CPU are the children's, divided by the agents); `herald-shared` is " +
+    'the layout before cold11, 50 agents a child (at most 4), whose shared event loop accepts one catch-up ' +
+    'connection a turn for all 50 agents; ' +
     'SWIM runs in the bench process (RSS is its growth). Agents start spread over 1 s at 50, 100 ms an agent ' +
     "above (the cold start counts from the first start, and its CPU seconds are the agents' processes'); after " +
     'it the bench waits up to 20 s for every event loop to be back under ' +

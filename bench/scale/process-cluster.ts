@@ -8,20 +8,33 @@ import type { PairCount, UnheldPair } from './cold-curve.js';
 import type { HeldRow, SiteCounters, WorkerCommand, WorkerReport } from './site-worker.js';
 
 /**
- * A Herald site run as 2-4 child processes of agents (site-worker.ts), seen by the bench as one
- * cluster: a mirror of what each agent holds, fed by the children's reports. 200 agents in one event
- * loop saturate a core and measure the loop, not the protocol.
+ * A Herald site run as child processes of agents (site-worker.ts), seen by the bench as one cluster:
+ * a mirror of what each agent holds, fed by the children's reports. The layout says how many agents
+ * share a child: one, as a real site runs one agent per host, down to 50 (at most 4 children), the
+ * layout before cold11, whose shared event loop accepts one catch-up connection a turn for all 50
+ * agents (docs/benchmarks.md, "The 200 step's layout").
  */
 
 const WORKER = fileURLToPath(new URL('./site-worker.js', import.meta.url));
 
-/** Agents a child process runs at most; 50 agents are one child, 200 are four. */
-export const AGENTS_PER_PROCESS = 50;
-const MAX_PROCESSES = 4;
+/** How many agents share a child process, and how many children there are at most. */
+export interface Layout {
+  agentsPerProcess: number;
+  maxProcesses?: number;
+}
+
+/** One agent per process, as a deployment runs them. */
+export const AGENT_PER_PROCESS: Layout = { agentsPerProcess: 1 };
+/** The layout before: 50 agents a child, at most 4 (200 agents are four children of 50). */
+export const SHARED_LOOPS: Layout = { agentsPerProcess: 50, maxProcesses: 4 };
+
+/** Children forked at once: 200 boots at once would each take the whole boot time of all. */
+const FORKS_AT_ONCE = 8;
 const STOP_GRACE_MS = 10_000;
 
-export function processCount(agents: number): number {
-  return Math.min(MAX_PROCESSES, Math.max(1, Math.ceil(agents / AGENTS_PER_PROCESS)));
+export function processCount(agents: number, layout: Layout = AGENT_PER_PROCESS): number {
+  const k = Math.max(1, Math.ceil(agents / layout.agentsPerProcess));
+  return Math.min(layout.maxProcesses ?? k, k);
 }
 
 type Command = WorkerCommand extends infer C ? (C extends { id: number } ? Omit<C, 'id'> : never) : never;
@@ -56,10 +69,17 @@ class Worker {
   }
 }
 
-function forkWorker(from: number, to: number, onReport: (w: Worker, r: WorkerReport) => void): Promise<Worker> {
-  const proc = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function forkWorker(
+  from: number,
+  to: number,
+  onReport: (w: Worker, r: WorkerReport) => void,
+  execArgv = process.execArgv,
+): Promise<Worker> {
+  const proc = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   return new Promise((resolve, reject) => {
     proc.once('error', reject);
+    // A child that dies loading its modules would otherwise leave the step waiting for ever.
+    proc.once('exit', (code) => reject(new Error(`scale step: agents ${from}-${to - 1}'s process exited (${code})`)));
     const w: Worker = new Worker(proc, from, to, (r) => {
       if (r.t === 'ready') resolve(w);
       else onReport(w, r);
@@ -137,21 +157,27 @@ async function startWorkers(
 ): Promise<{ workers: Worker[]; startedAt: number }> {
   const per = Math.ceil(opts.agents / k);
   const started: Promise<void>[] = [];
-  const workers = await Promise.all(
-    Array.from({ length: k }, (_, w) => {
-      const from = w * per;
-      const to = Math.min(opts.agents, from + per);
-      let done: () => void;
-      started.push(new Promise<void>((r) => (done = r)));
-      return forkWorker(from, to, (_w, r) => {
-        if (r.t === 'held') mirror.apply(r.rows);
-        else if (r.t === 'started') {
-          for (const [i, v] of r.versions) mirror.current[i] = v;
-          done();
-        }
-      });
-    }),
-  );
+  // HERALD_SCALE_CPU_PROF=dir: the child of the middle agent writes a --cpu-prof there when it exits.
+  const profDir = process.env.HERALD_SCALE_CPU_PROF;
+  const profiled = Math.floor(opts.agents / 2);
+  const one = (w: number) => {
+    const from = w * per;
+    const to = Math.min(opts.agents, from + per);
+    let done: () => void;
+    started.push(new Promise<void>((r) => (done = r)));
+    const prof = profDir && profiled >= from && profiled < to ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+    const onReport = (_w: Worker, r: WorkerReport) => {
+      if (r.t === 'held') mirror.apply(r.rows);
+      else if (r.t === 'started') {
+        for (const [i, v] of r.versions) mirror.current[i] = v;
+        done();
+      }
+    };
+    return forkWorker(from, to, onReport, [...process.execArgv, ...prof]);
+  };
+  const workers: Worker[] = [];
+  for (let w = 0; w < k; w += FORKS_AT_ONCE)
+    workers.push(...(await Promise.all(Array.from({ length: Math.min(FORKS_AT_ONCE, k - w) }, (_, j) => one(w + j)))));
   // The children have loaded their modules: the cold start counts from here, not from the forks.
   const startedAt = performance.now();
   for (const w of workers) w.proc.send({ t: 'start', opts, heartbeatScaling, from: w.from, to: w.to });
@@ -159,8 +185,23 @@ async function startWorkers(
   return { workers, startedAt };
 }
 
-export function processSystem(name: string, description: string, heartbeatScaling: boolean): BenchSystem {
-  return { name, description, start: (opts) => startProcessCluster(opts, heartbeatScaling, opts.processes) };
+/**
+ * A Herald system whose children follow `layout`; `follows` false keeps it whatever --scale-processes
+ * or --scale-agents-per-process say (the old layout, measured beside the new in one run).
+ */
+export function processSystem(
+  name: string,
+  description: string,
+  heartbeatScaling: boolean,
+  layout: Layout,
+  follows = true,
+): BenchSystem {
+  const processes = (opts: ClusterOptions) => {
+    if (!follows) return processCount(opts.agents, layout);
+    const per = opts.agentsPerProcess;
+    return opts.processes ?? processCount(opts.agents, per ? { agentsPerProcess: per } : layout);
+  };
+  return { name, description, start: (opts) => startProcessCluster(opts, heartbeatScaling, processes(opts)) };
 }
 
 export async function startProcessCluster(

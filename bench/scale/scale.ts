@@ -40,6 +40,8 @@ export interface ScaleResult {
   cpuPercentPerAgent: number;
   /** Child processes the agents ran in (0: in the bench process). */
   processes: number;
+  /** From the first fork until every child had loaded its modules (before the cold start's clock). */
+  processStartMs?: number;
   /** Each process's event-loop delay and CPU in each phase (cold start, idle, changes, crash). */
   phases: PhaseLoad[];
   /** Some process's loop lagged > 50 ms p99 in a phase: its figures measure the harness too. */
@@ -70,10 +72,11 @@ export type PhaseLoad = { phase: string; loads: ProcessLoad[] };
 export const SCALE_DEVICES = 10;
 const IDLE_SECONDS = 5;
 
-/** Overrides of the defaults above (--scale-spread-s, --scale-processes). */
+/** Overrides of the defaults above (--scale-spread-s, --scale-processes, --scale-agents-per-process). */
 export interface ScaleKnobs {
   spreadMs?: number;
   processes?: number;
+  agentsPerProcess?: number;
 }
 
 function scaleOptions(agents: number, env: ScenarioEnv, knobs: ScaleKnobs): Omit<ClusterOptions, 'port'> {
@@ -85,6 +88,7 @@ function scaleOptions(agents: number, env: ScenarioEnv, knobs: ScaleKnobs): Omit
     seed: 18,
     startSpreadMs: knobs.spreadMs ?? startSpreadMs(agents),
     processes: knobs.processes,
+    agentsPerProcess: knobs.agentsPerProcess,
   };
 }
 
@@ -254,7 +258,9 @@ export async function scaleRun(
       const crashed = await crashTimes(cluster, 30_000);
       await ph.end('crash');
       const processes = cluster.processes ?? 0;
-      return finish(system, agents, { cold, idle, change, crashed, processes, ph, settleMs, opts });
+      const processStartMs = processes > 0 ? (cluster.startedAt ?? t0) - t0 : 0;
+      const ran = { cold, idle, change, crashed, processes, processStartMs, ph, settleMs, opts };
+      return finish(system, agents, ran);
     } finally {
       await cluster.stop();
     }
@@ -273,6 +279,7 @@ function finish(
     change: ChangeFigures[];
     crashed: { p99: number; undetected: number };
     processes: number;
+    processStartMs: number;
     ph: Phases;
     settleMs: number;
     opts: ClusterOptions;
@@ -293,6 +300,7 @@ function finish(
     crashUndetected: r.crashed.undetected,
     change: r.change,
     processes: r.processes,
+    processStartMs: r.processStartMs,
     phases: r.ph.list,
     harnessLimited: limitedPhases.length > 0,
     limitedPhases,

@@ -1,7 +1,7 @@
 import type { ScenarioEnv } from '../harness.js';
 import type { BenchSystem } from '../system.js';
 import { swimBaseline } from '../systems/swim.js';
-import { processSystem } from './process-cluster.js';
+import { processSystem, SHARED_LOOPS, type Layout } from './process-cluster.js';
 import { scaleRun, type ScaleResult } from './scale.js';
 
 /** The scale step's plan: the sizes, the systems side by side, the losses changes are measured at. */
@@ -13,26 +13,47 @@ export interface ScalePlan {
   spreadMs?: number;
   /** --scale-processes: Herald's child processes instead of processCount(N). */
   processes?: number;
+  /** --scale-agents-per-process: Herald's agents a child process instead of one (herald-shared keeps 50). */
+  agentsPerProcess?: number;
   /** --scale-systems herald,swim: only these systems (iterating on one, without the others' minutes). */
   only?: string[];
 }
 
-/** Herald's agents in child processes of 50: one event loop of 200 agents measures the loop, not the protocol. */
-const herald = processSystem('herald', 'Herald over UDP multicast, agents in child processes of up to 50', true);
+/**
+ * Herald's layout by default: 50 agents a child. One agent a process (a deployment's layout), 5 and 10
+ * were measured at 200 agents beside it (cold11): on 2 cores each cost 1.9-2.5 times its CPU and none
+ * converged sooner (docs/benchmarks.md, "The 200 step's layout"). --scale-agents-per-process sets another.
+ */
+export const HERALD_LAYOUT: Layout = SHARED_LOOPS;
+const herald = processSystem('herald', 'Herald over UDP multicast, agents in child processes', true, HERALD_LAYOUT);
 const heraldUnscaled = processSystem(
   'herald-unscaled',
   "Herald with heartbeatScaling: false (today's protocol: every agent multicasts a heartbeat each period)",
   false,
+  HERALD_LAYOUT,
 );
+/** The layout before cold11, kept beside the new one in the same run: 50 agents share an event loop. */
+const heraldShared = processSystem(
+  'herald-shared',
+  'Herald as `herald`, 50 agents a child process (at most 4): the layout before cold11',
+  true,
+  SHARED_LOOPS,
+  false,
+);
+const SYSTEMS = [herald, heraldUnscaled, heraldShared, swimBaseline];
+/** herald-shared is `herald` while the default layout is the old one: it runs when named. */
+const DEFAULT_SYSTEMS = [herald, heraldUnscaled, swimBaseline];
 
-/** Herald, today's protocol (the baseline ratios divide by) and the SWIM baseline. */
+/**
+ * Herald, today's protocol (the baseline ratios divide by) and the SWIM baseline; `--scale-systems`
+ * may name herald-shared too, to measure a `--scale-agents-per-process` layout beside the old one.
+ */
 export function scalePlan(sizes: number[], knobs: ScaleKnobFlags = {}): ScalePlan {
-  const all = [herald, heraldUnscaled, swimBaseline];
-  const systems = knobs.only ? all.filter((s) => knobs.only!.includes(s.name)) : all;
+  const systems = knobs.only ? SYSTEMS.filter((s) => knobs.only!.includes(s.name)) : DEFAULT_SYSTEMS;
   return { sizes, losses: [0, 0.3], systems, ...knobs };
 }
 
-export type ScaleKnobFlags = Pick<ScalePlan, 'spreadMs' | 'processes' | 'only'>;
+export type ScaleKnobFlags = Pick<ScalePlan, 'spreadMs' | 'processes' | 'agentsPerProcess' | 'only'>;
 
 function positiveFlag(argv: string[], flag: string, integer: boolean): number | undefined {
   const at = argv.indexOf(flag);
@@ -43,17 +64,18 @@ function positiveFlag(argv: string[], flag: string, integer: boolean): number | 
   return v;
 }
 
-/** --scale-spread-s 20 --scale-processes 8 --scale-systems herald */
+/** --scale-spread-s 20 --scale-processes 8 --scale-agents-per-process 5 --scale-systems herald */
 export function parseScaleKnobs(argv: string[]): ScaleKnobFlags {
   const spread = positiveFlag(argv, '--scale-spread-s', false);
   const at = argv.indexOf('--scale-systems');
   const only = at < 0 ? undefined : (argv[at + 1] ?? '').split(',');
-  const names = [herald.name, heraldUnscaled.name, swimBaseline.name];
+  const names = SYSTEMS.map((s) => s.name);
   if (only && (only.length === 0 || only.some((n) => !names.includes(n))))
     throw new RangeError(`--scale-systems: a comma-separated list of ${names.join(', ')}, not "${argv[at + 1]}"`);
   return {
     spreadMs: spread === undefined ? undefined : spread * 1000,
     processes: positiveFlag(argv, '--scale-processes', true),
+    agentsPerProcess: positiveFlag(argv, '--scale-agents-per-process', true),
     ...(only && { only }),
   };
 }
@@ -82,7 +104,8 @@ export async function runScale(
   for (const n of plan.sizes) {
     for (const system of plan.systems) {
       progress(`scale: ${system.name}, ${n} agents: cold start, idle, changes at 0 and 30 % loss, crash`);
-      results.push(await scaleRun(system, n, plan.losses, env, { spreadMs: plan.spreadMs, processes: plan.processes }));
+      const { spreadMs, processes, agentsPerProcess } = plan;
+      results.push(await scaleRun(system, n, plan.losses, env, { spreadMs, processes, agentsPerProcess }));
     }
   }
   return results;
