@@ -241,7 +241,7 @@ export async function startProcessCluster(
     maxServed: () => 0,
     async crash(i) {
       mirror.crashed[i] = true;
-      await owner(i).ask({ t: 'crash', i });
+      return owner(i).ask<number>({ t: 'crash', i });
     },
     async stop() {
       // A child whose agents cannot close (connections still open under load) is killed after 10 s.
