@@ -102,6 +102,7 @@ export async function runSpree(plan: SpreePlan): Promise<SpreeResult> {
       times.push(...res.times);
       out.deliveries += res.times.length;
       out.undelivered += res.undelivered;
+      out.problems.push(...res.missed.slice(0, 3));
       for (const name of site.live) {
         const { hints, peers } = internals(site, name).sync;
         if (hints.byName.size > out.maxTable) [out.maxTable, out.maxPeers] = [hints.byName.size, peers.size];
@@ -136,12 +137,13 @@ async function runBurst(
   site: ScaleSite,
   r: Random,
   burst: SpreePlan['bursts'][number],
-): Promise<{ times: number[]; undelivered: number }> {
+): Promise<{ times: number[]; undelivered: number; missed: string[] }> {
   const origins = [...site.live].sort(() => r() - 0.5).slice(0, burst.origins);
-  const watches: { origin: string; watch: Watch }[] = [];
+  const watches: { origin: string; watch: Watch; version: number }[] = [];
   const gone = new Set<string>();
   for (const [i, origin] of origins.entries()) {
-    watches.push({ origin, watch: site.watchVersion(origin, await site.change(origin)) });
+    const version = await site.change(origin);
+    watches.push({ origin, watch: site.watchVersion(origin, version), version });
     if (i === Math.floor(origins.length / 2)) await churn(site, r, burst, origins, gone);
     await site.sim.clock.advance(burst.apartMs);
   }
@@ -154,16 +156,24 @@ async function runBurst(
   // Only viewers alive throughout, of origins alive throughout in one life, count.
   const times: number[] = [];
   let undelivered = 0;
-  for (const { origin, watch } of watches) {
+  const missed: string[] = [];
+  for (const { origin, watch, version } of watches) {
     if (gone.has(origin)) continue;
     for (const viewer of site.live) {
       if (viewer === origin || gone.has(viewer)) continue;
       const t = watch.times.get(viewer);
       if (t !== undefined && t <= GIVE_UP_MS) times.push(t);
-      else undelivered += 1;
+      else {
+        undelivered += 1;
+        const held = site.agent(viewer).agent.directory.held(origin);
+        const holds = held ? `${held.state} ${held.incarnation}/${held.version}` : 'nothing';
+        missed.push(
+          `${viewer} lacks ${origin} ${version} (changed at ${watch.since} ms; holds ${holds} at ${site.now()})`,
+        );
+      }
     }
   }
-  return { times, undelivered };
+  return { times, undelivered, missed };
 }
 
 /** Mid-burst: an origin already changed crashes or restarts (a new incarnation); maybe a bystander crashes. */
