@@ -68,8 +68,11 @@ export interface BenchCluster {
   setLoss?(loss: number): Promise<void>;
   /** Each child process's load since the last call. */
   loads?(): Promise<ProcessLoad[]>;
-  /** Kills agent i without a goodbye: sockets closed, as a crashed process. */
-  crash(i: number): Promise<void>;
+  /**
+   * Kills agent i without a goodbye: sockets closed, as a crashed process. A child process answers when its
+   * sockets closed (Date.now()): the crash clock starts there, not at the answer (scale/crash-times.ts).
+   */
+  crash(i: number): Promise<unknown>;
   stop(): Promise<void>;
 }
 

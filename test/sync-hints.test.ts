@@ -109,4 +109,34 @@ test("a late repair rides every round while a burst's leftovers wait past their 
   assert.equal(rounds, [0, 1, 2, 3, 4, 5], `rode rounds ${rounds.join(', ')}`);
 });
 
+/**
+ * Attack (attack11): a burst larger than the rounds of its 8 periods (72 origins at once, 8 slots a round, a
+ * round a second) while 8 other origins change every second. `quiet` changes again in the burst, its previous
+ * change having ridden a round, so its entry keeps that round count (the fair turn of an origin that changes often).
+ * That count was read as "this change rode at least once": past its 8 periods the change, never carried, was
+ * demoted to the slots fresher changes leave, and the noisy origins left none: it never rode a round, and a host
+ * that missed the change heard of it only from the origin's own multicast heartbeat (minutes at 1,000 agents).
+ */
+test('a change never carried is not demoted past its 8 periods because its origin rode before', async () => {
+  const clock = new FakeClock();
+  const hints = new Hints(clock, 2000);
+  const noisy = Array.from({ length: 8 }, (_, i) => `noisy-${i}`);
+  let version = 2;
+  hints.note('quiet', 1, version, true);
+  for (const n of noisy) hints.note(n, 1, version, true);
+  await clock.advance(500);
+  hints.forRound(); // quiet's change to version 2 rides: its entry's round count is set
+  hints.note('quiet', 1, 3, true);
+  for (let i = 0; i < 72; i++) hints.note(`burst-${i}`, 1, 2, true);
+  const rounds: number[] = [];
+  for (let round = 0; round < 20; round++) {
+    await clock.advance(1000);
+    version += 1;
+    for (const n of noisy) hints.note(n, 1, version, true);
+    if (hints.forRound().some((h) => h.nameHash === fnv1a32('quiet') && h.version === 3)) rounds.push(round);
+  }
+  assert.ok(rounds.length >= 1, 'the change to version 3 never rode a round');
+  assert.ok(rounds[0] <= 10, `first carried in round ${rounds[0]}`);
+});
+
 test.run();

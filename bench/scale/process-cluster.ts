@@ -39,9 +39,15 @@ export function processCount(agents: number, layout: Layout = AGENT_PER_PROCESS)
 
 type Command = WorkerCommand extends infer C ? (C extends { id: number } ? Omit<C, 'id'> : never) : never;
 
-class Worker {
+/**
+ * One child process and its pending questions. A child that exits (killed, out of memory, an agent's start
+ * that threw) fails every question pending and every one after: before attack11 they waited for ever, and the
+ * step hung with the other children running, holding the bench lock.
+ */
+export class Worker {
   private seq = 0;
-  private readonly waiting = new Map<number, (v: unknown) => void>();
+  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private gone: Error | undefined;
   readonly exited: Promise<void>;
 
   constructor(
@@ -50,19 +56,30 @@ class Worker {
     readonly to: number,
     onReport: (r: WorkerReport) => void,
   ) {
-    this.exited = new Promise((r) => proc.once('exit', () => r()));
+    this.exited = new Promise((r) =>
+      proc.once('exit', (code, signal) => {
+        this.gone = new Error(`scale step: agents ${from}-${to - 1}'s process exited (${code ?? signal})`);
+        for (const w of this.waiting.values()) w.reject(this.gone);
+        this.waiting.clear();
+        r();
+      }),
+    );
     proc.on('message', (r: WorkerReport) => {
-      if (r.t === 'reply') this.waiting.get(r.id)?.(r.value);
+      if (r.t === 'reply') this.waiting.get(r.id)?.resolve(r.value);
       else onReport(r);
     });
   }
 
   ask<T>(cmd: Command): Promise<T> {
+    if (this.gone) return Promise.reject(this.gone);
     const id = ++this.seq;
-    return new Promise((resolve) => {
-      this.waiting.set(id, (v) => {
-        this.waiting.delete(id);
-        resolve(v as T);
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, {
+        resolve: (v) => {
+          this.waiting.delete(id);
+          resolve(v as T);
+        },
+        reject,
       });
       this.proc.send({ ...cmd, id });
     });
@@ -74,8 +91,10 @@ function forkWorker(
   to: number,
   onReport: (w: Worker, r: WorkerReport) => void,
   execArgv = process.execArgv,
+  forked: ChildProcess[] = [],
 ): Promise<Worker> {
   const proc = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+  forked.push(proc);
   return new Promise((resolve, reject) => {
     proc.once('error', reject);
     // A child that dies loading its modules would otherwise leave the step waiting for ever.
@@ -173,16 +192,28 @@ async function startWorkers(
         done();
       }
     };
-    return forkWorker(from, to, onReport, [...process.execArgv, ...prof]);
+    return forkWorker(from, to, onReport, [...process.execArgv, ...prof], forked);
   };
+  const forked: ChildProcess[] = [];
   const workers: Worker[] = [];
-  for (let w = 0; w < k; w += FORKS_AT_ONCE)
-    workers.push(...(await Promise.all(Array.from({ length: Math.min(FORKS_AT_ONCE, k - w) }, (_, j) => one(w + j)))));
-  // The children have loaded their modules: the cold start counts from here, not from the forks.
-  const startedAt = performance.now();
-  for (const w of workers) w.proc.send({ t: 'start', opts, heartbeatScaling, from: w.from, to: w.to });
-  await Promise.all(started);
-  return { workers, startedAt };
+  try {
+    for (let w = 0; w < k; w += FORKS_AT_ONCE)
+      workers.push(
+        ...(await Promise.all(Array.from({ length: Math.min(FORKS_AT_ONCE, k - w) }, (_, j) => one(w + j)))),
+      );
+    // The children have loaded their modules: the cold start counts from here, not from the forks.
+    const startedAt = performance.now();
+    for (const w of workers) w.proc.send({ t: 'start', opts, heartbeatScaling, from: w.from, to: w.to });
+    // A child whose agents fail to start exits (its unhandled rejection): the start fails, it does not hang.
+    const exited = (w: Worker) =>
+      w.exited.then(() => Promise.reject(new Error(`scale step: agents ${w.from}-${w.to - 1} exited starting`)));
+    await Promise.all(workers.map((w, j) => Promise.race([started[j], exited(w)])));
+    return { workers, startedAt };
+  } catch (err) {
+    // No cluster is returned, so no stop(): the children forked so far go now, not when the bench exits.
+    for (const proc of forked) proc.kill('SIGKILL');
+    throw err;
+  }
 }
 
 /**
@@ -241,12 +272,12 @@ export async function startProcessCluster(
     maxServed: () => 0,
     async crash(i) {
       mirror.crashed[i] = true;
-      await owner(i).ask({ t: 'crash', i });
+      return owner(i).ask<number>({ t: 'crash', i });
     },
     async stop() {
       // A child whose agents cannot close (connections still open under load) is killed after 10 s.
       const killAfter = setTimeout(() => workers.forEach((w) => w.proc.kill('SIGKILL')), STOP_GRACE_MS);
-      for (const w of workers) w.proc.send({ t: 'stop', id: 0 });
+      for (const w of workers) if (w.proc.connected) w.proc.send({ t: 'stop', id: 0 });
       await Promise.all(workers.map((w) => w.exited));
       clearTimeout(killAfter);
     },

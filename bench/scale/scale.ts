@@ -1,5 +1,5 @@
 import { now, sleep, waitFor, type ScenarioEnv } from '../harness.js';
-import { fullGc, percentile } from '../stats.js';
+import { fullGc } from '../stats.js';
 import type { BenchCluster, BenchSystem, ClusterOptions } from '../system.js';
 import { BENCH_GROUP } from '../systems/herald.js';
 import { ChangeSequence, changeP99, type ChangeFigures } from './changes.js';
@@ -8,6 +8,7 @@ import { HARNESS_LAG_P99_MS, LoopMeter, type ProcessLoad } from './loop-meter.js
 import type { SiteCounters } from './site-worker.js';
 import type { ProcessCluster } from './process-cluster.js';
 import { TCP_EXCHANGE_OVERHEAD, UDP_IP_HEADER_BYTES } from '../wire.js';
+import { crashTimes } from './crash-times.js';
 import { coldStart, settleLoops, startSpreadMs, worstLag, type ColdStart } from './cold-start.js';
 
 /**
@@ -184,27 +185,6 @@ function counterGrowth(from: SiteCounters, to: SiteCounters): SiteCounters {
   const sums: Record<string, number> = {};
   for (const [k, v] of Object.entries(to.sums)) if (v !== (from.sums[k] ?? 0)) sums[k] = v - (from.sums[k] ?? 0);
   return { sums, maxServedChanges: to.maxServedChanges - from.maxServedChanges };
-}
-
-/** Agent 0 crashes: the time until each other agent shows it lost, polled every 10 ms. */
-async function crashTimes(c: BenchCluster, timeoutMs: number): Promise<{ p99: number; undetected: number }> {
-  const victim = c.names[0];
-  const seen = new Map<number, number>();
-  await c.crash(0);
-  const t0 = now();
-  await waitFor(
-    () => {
-      c.names.forEach((_, v) => {
-        if (v !== 0 && !seen.has(v) && c.state(v, victim) === 'lost') seen.set(v, now() - t0);
-      });
-      return seen.size === c.names.length - 1;
-    },
-    timeoutMs,
-    10,
-  );
-  const times = [...seen.values()].sort((a, b) => a - b);
-  const undetected = c.names.length - 1 - times.length;
-  return { p99: undetected > 0 ? Infinity : percentile(times, 99), undetected };
 }
 
 /**

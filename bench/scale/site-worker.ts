@@ -118,9 +118,11 @@ async function answer(slice: Slice, meter: LoopMeter, cmd: Exclude<WorkerCommand
     case 'crash': {
       slice.nodes.nodes[cmd.i].crashed = true;
       // Its sockets close at once; a loaded server may take long to drain, which a crash does not wait for.
+      // The answer says when it crashed: the bench's crash clock starts there (crash-times.ts).
+      const closedAt = Date.now();
       const stopped = slice.made.get(cmd.i)!.agent.stop({ goodbye: false });
       await Promise.race([stopped, new Promise((r) => setTimeout(r, 1000))]);
-      return null;
+      return closedAt;
     }
     case 'loss':
       // Every agent's transport reads the options' loss on each datagram.

@@ -113,7 +113,8 @@ export class Hints {
       }
       if (!keep(e, now)) continue;
       const hint = { nameHash: fnv1a32(name), incarnationTag: incarnationTag(e.incarnation), version: e.version };
-      out.push({ entry: e, hint, late: e.lastRound >= 0 && e.at < now - this.ringEndMs() });
+      // `carried`, not `lastRound`: a new version keeps its origin's round count, and one never carried is not late.
+      out.push({ entry: e, hint, late: e.carried > 0 && e.at < now - this.ringEndMs() });
     }
     return out.sort(order).slice(0, MAX_HINTS);
   }

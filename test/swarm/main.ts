@@ -7,6 +7,7 @@ import { runScenario } from './run-seed.js';
 import { scaleCommand, scaleDoc } from './scale-command.js';
 import { SIM_SCALE_JSON } from './scale-report.js';
 import { drawScenario, LARGEST_SITE, type Scenario } from './scenario.js';
+import { spreeCommand } from './spree.js';
 
 /**
  * `npm run swarm`: many seeds of whole-site simulations under random faults, with the invariants
@@ -46,6 +47,7 @@ const program = new Command('swarm')
     60,
   )
   .option('--storm', 'run only the seeds that draw a storm (many agents late together on a large site, storm.ts)')
+  .option('--spree', 'run --seeds (default 200) seeds of bursts of changes on many origins at once, spree.ts')
   .option('--regressions', `replay every case of ${REGRESSIONS}, with the large ones npm test leaves out (heldBy)`)
   .option('--workers <n>', 'worker threads (default: one per core)', whole)
   .option('--json <file>', 'write the summary (every failing seed) to this file')
@@ -73,6 +75,7 @@ const opts = program.opts<{
   scenario?: string;
   maxAgents: number;
   storm?: boolean;
+  spree?: boolean;
   regressions?: boolean;
   workers?: number;
   json?: string;
@@ -101,6 +104,7 @@ else if (opts.scale)
     lossSeconds: opts.lossWindow,
     changes: opts.changes,
   });
+else if (opts.spree) process.exitCode = (await spreeCommand(opts.first, opts.seeds ?? 200)) > 0 ? 1 : 0;
 else if (opts.seed !== undefined || opts.scenario) await replay(opts.seed ?? 0);
 else await swarm();
 
