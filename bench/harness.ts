@@ -117,9 +117,15 @@ export class Deliveries {
   }
 }
 
+import type { MissedView } from './scale/miss-diagnosis.js';
+
 /** A change not delivered within the step's time: to find which agents and how far behind, not guess. */
 export interface Missed {
   origin: string;
   version: number;
   viewers: { viewer: string; held: number }[];
+  /** The scale step's diagnosis of the viewers behind (scale/miss-diagnosis.ts). */
+  views?: MissedView[];
+  /** The kernel's UDP counters over the phase (scale/miss-diagnosis.ts): RcvbufErrors, datagrams no agent saw. */
+  udp?: Record<string, number>;
 }

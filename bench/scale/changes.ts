@@ -1,6 +1,7 @@
 import { Deliveries, lcg, now, sleep, waitFor, type Missed } from '../harness.js';
 import { changedDevices, type BenchCluster } from '../system.js';
 import { summarize } from '../stats.js';
+import { explainMisses, udpCounters, udpDelta } from './miss-diagnosis.js';
 
 /** Changes on a scale site: how fast each reaches every other agent, and how many never did. */
 
@@ -12,6 +13,11 @@ export interface ChangeFigures {
   /** Which changes were not delivered, to whom, and what those agents held: present only when some were not. */
   missed?: Missed[];
   datagramsPerChange: number;
+  /**
+   * The kernel's UDP counters over the phase (/proc/net/snmp, the whole namespace: other runs beside this one
+   * count too): RcvbufErrors are datagrams dropped on a full socket buffer, a loss on top of the one injected.
+   */
+  udp?: Record<string, number>;
 }
 
 const CHANGES = 20;
@@ -59,6 +65,7 @@ export async function changeP99(c: BenchCluster, loss: number, seq: ChangeSequen
   const sweep = setInterval(() => deliveries.sweep(), 20);
   await c.refresh?.();
   const before = c.traffic();
+  const udpBefore = udpCounters();
   const t0 = now();
   let made = 0;
   try {
@@ -79,6 +86,9 @@ export async function changeP99(c: BenchCluster, loss: number, seq: ChangeSequen
     clearInterval(sweep);
   }
   const undelivered = deliveries.undelivered();
+  const udp = udpDelta(udpBefore);
+  const missed = undelivered > 0 ? await explainMisses(c, deliveries.missed()) : [];
+  for (const m of missed) m.udp = udp;
   await c.refresh?.();
   const datagramsPerChange = (c.traffic().changeDatagrams - before.changeDatagrams) / made;
   // Every system sends at least one change datagram per real change (Herald an announcement, SWIM its
@@ -89,7 +99,8 @@ export async function changeP99(c: BenchCluster, loss: number, seq: ChangeSequen
     changes: made,
     p99Ms: undelivered > 0 ? Infinity : summarize(deliveries.latencies).p99,
     undelivered,
-    ...(undelivered > 0 ? { missed: deliveries.missed() } : {}),
+    ...(undelivered > 0 ? { missed } : {}),
     datagramsPerChange,
+    udp,
   };
 }

@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import type { SyncView } from '../../src/sync/sync-view.js';
+import type { Missed } from '../harness.js';
+import type { BenchCluster } from '../system.js';
+
+/**
+ * Why a change was not delivered, read when the phase gives up (only then: a few IPC round trips): for each
+ * viewer behind, what it holds of the origin, its ring as it sees it, what it heard from its subjects and the
+ * counters of what it dropped; for each of its subjects, the same from their side (their hint of the change,
+ * the rounds they sent to their monitors, the viewer among them or not). With the kernel's UDP counters: a
+ * datagram dropped on a full socket buffer reaches no agent's counter.
+ */
+export interface MissedView {
+  viewer: string;
+  view: SyncView | null;
+  subjects: (SyncView | null)[];
+  /** Drops on the viewer's endpoint socket, at each endpoint its subjects send their rounds to (`address:port`). */
+  endpointDrops: Record<string, number | null>;
+}
+
+/** The kernel's UDP counters of this network namespace (/proc/net/snmp); empty where there is none. */
+export function udpCounters(): Record<string, number> {
+  let text: string;
+  try {
+    text = readFileSync('/proc/net/snmp', 'utf8');
+  } catch {
+    return {};
+  }
+  const [names, values] = text.split('\n').filter((l) => l.startsWith('Udp:'));
+  if (!names || !values) return {};
+  const keys = names.split(/\s+/).slice(1);
+  const nums = values.split(/\s+/).slice(1).map(Number);
+  return Object.fromEntries(keys.map((k, i) => [k, nums[i]]));
+}
+
+/** `after - before`, key by key: what the phase added. */
+export function udpDelta(before: Record<string, number>): Record<string, number> {
+  const after = udpCounters();
+  return Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - (before[k] ?? 0)]));
+}
+
+/**
+ * Datagrams each socket of this namespace dropped on a full receive buffer (/proc/net/udp's `drops`), by
+ * `address:port` (the group's sockets share one: summed). A viewer's endpoint socket that dropped its
+ * subjects' rounds shows here, and nowhere in the agents' counters.
+ */
+export function socketDrops(): Map<string, number> {
+  const drops = new Map<string, number>();
+  let text: string;
+  try {
+    text = readFileSync('/proc/net/udp', 'utf8');
+  } catch {
+    return drops;
+  }
+  for (const line of text.split('\n').slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 13) continue;
+    const [hexAddress, hexPort] = cols[1].split(':');
+    const a = parseInt(hexAddress, 16);
+    const key = `${a & 255}.${(a >>> 8) & 255}.${(a >>> 16) & 255}.${a >>> 24}:${parseInt(hexPort, 16)}`;
+    drops.set(key, (drops.get(key) ?? 0) + Number(cols[cols.length - 1]));
+  }
+  return drops;
+}
+
+export async function explainMisses(c: BenchCluster, missed: Missed[]): Promise<Missed[]> {
+  const inspect = c.inspect?.bind(c);
+  if (!inspect) return missed;
+  const index = (name: string) => c.names.indexOf(name);
+  for (const m of missed) {
+    const views: MissedView[] = [];
+    for (const { viewer } of m.viewers.slice(0, 3)) {
+      const view = await inspect(index(viewer), m.origin);
+      const subjects = await Promise.all((view?.subjects ?? []).map((s) => inspect(index(s.name), m.origin)));
+      const drops = socketDrops();
+      const endpointDrops: Record<string, number | null> = {};
+      for (const s of subjects) {
+        const to = s?.monitors.find((n) => n.name === viewer)?.datagram;
+        if (to) endpointDrops[to] = drops.get(to) ?? null;
+      }
+      views.push({ viewer, view, subjects, endpointDrops });
+    }
+    m.views = views;
+  }
+  return missed;
+}
