@@ -1,7 +1,7 @@
 import { Deliveries, lcg, now, sleep, waitFor, type Missed } from '../harness.js';
 import { changedDevices, type BenchCluster } from '../system.js';
 import { summarize } from '../stats.js';
-import { explainMisses, udpCounters, udpDelta } from './miss-diagnosis.js';
+import { explainMisses, settleUnseen, udpCounters, udpDelta } from './miss-diagnosis.js';
 
 /** Changes on a scale site: how fast each reaches every other agent, and how many never did. */
 
@@ -18,6 +18,12 @@ export interface ChangeFigures {
    * count too): RcvbufErrors are datagrams dropped on a full socket buffer, a loss on top of the one injected.
    */
   udp?: Record<string, number>;
+  /**
+   * Viewer-change pairs the bench's mirror never saw delivered though the viewer held the version when the phase
+   * gave up, by the state it held the origin in (`lost`: applied without a directory event): delivered, not
+   * counted undelivered, their latency unknown (scale/miss-diagnosis.ts settleUnseen).
+   */
+  heldUnseen?: Record<string, number>;
 }
 
 const CHANGES = 20;
@@ -85,6 +91,7 @@ export async function changeP99(c: BenchCluster, loss: number, seq: ChangeSequen
   } finally {
     clearInterval(sweep);
   }
+  const unseen = await settleUnseen(c, deliveries);
   const undelivered = deliveries.undelivered();
   const udp = udpDelta(udpBefore);
   const missed = undelivered > 0 ? await explainMisses(c, deliveries.missed()) : [];
@@ -102,5 +109,6 @@ export async function changeP99(c: BenchCluster, loss: number, seq: ChangeSequen
     ...(undelivered > 0 ? { missed } : {}),
     datagramsPerChange,
     udp,
+    ...(Object.keys(unseen).length > 0 ? { heldUnseen: unseen } : {}),
   };
 }
