@@ -111,8 +111,12 @@ test('every agent on a host gets an endpoint port of its own; a port in use is r
       interfaceAddress: '127.0.0.1',
       unicastPort: taken,
     });
-    let refused = false;
-    await second.start(() => {}).catch(() => (refused = true));
+    const refused = await second
+      .start(() => {})
+      .then(
+        () => false,
+        () => true,
+      );
     if (!refused) await second.stop();
     assert.ok(refused, `a second agent bound endpoint port ${taken}, already the first one's`);
   } finally {

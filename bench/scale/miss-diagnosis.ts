@@ -14,8 +14,8 @@ export interface MissedView {
   viewer: string;
   view: SyncView | null;
   subjects: (SyncView | null)[];
-  /** Drops on the viewer's endpoint socket, at each endpoint its subjects send their rounds to (`address:port`). */
-  endpointDrops: Record<string, number | null>;
+  /** The sockets at each endpoint its subjects send their rounds to (`address:port`; 1 if all is well), their drops. */
+  endpoints: Record<string, { sockets: number; drops: number } | null>;
 }
 
 /** The kernel's UDP counters of this network namespace (/proc/net/snmp); empty where there is none. */
@@ -40,17 +40,17 @@ export function udpDelta(before: Record<string, number>): Record<string, number>
 }
 
 /**
- * Datagrams each socket of this namespace dropped on a full receive buffer (/proc/net/udp's `drops`), by
- * `address:port` (the group's sockets share one: summed). A viewer's endpoint socket that dropped its
- * subjects' rounds shows here, and nowhere in the agents' counters.
+ * The sockets of this namespace bound at each `address:port` (/proc/net/udp), and the datagrams they dropped on a
+ * full receive buffer. A viewer's endpoint socket that dropped its subjects' rounds shows here, and nowhere in
+ * the agents' counters; so does an endpoint port two agents' sockets share (unicast reaches only one of them).
  */
-export function socketDrops(): Map<string, number> {
-  const drops = new Map<string, number>();
+export function endpointSockets(): Map<string, { sockets: number; drops: number }> {
+  const found = new Map<string, { sockets: number; drops: number }>();
   let text: string;
   try {
     text = readFileSync('/proc/net/udp', 'utf8');
   } catch {
-    return drops;
+    return found;
   }
   for (const line of text.split('\n').slice(1)) {
     const cols = line.trim().split(/\s+/);
@@ -58,9 +58,10 @@ export function socketDrops(): Map<string, number> {
     const [hexAddress, hexPort] = cols[1].split(':');
     const a = parseInt(hexAddress, 16);
     const key = `${a & 255}.${(a >>> 8) & 255}.${(a >>> 16) & 255}.${a >>> 24}:${parseInt(hexPort, 16)}`;
-    drops.set(key, (drops.get(key) ?? 0) + Number(cols[cols.length - 1]));
+    const at = found.get(key) ?? { sockets: 0, drops: 0 };
+    found.set(key, { sockets: at.sockets + 1, drops: at.drops + Number(cols[cols.length - 1]) });
   }
-  return drops;
+  return found;
 }
 
 const MAX_ASKED = 200;
@@ -96,13 +97,13 @@ export async function explainMisses(c: BenchCluster, missed: Missed[]): Promise<
     for (const { viewer } of m.viewers.slice(0, 3)) {
       const view = await inspect(index(viewer), m.origin);
       const subjects = await Promise.all((view?.subjects ?? []).map((s) => inspect(index(s.name), m.origin)));
-      const drops = socketDrops();
-      const endpointDrops: Record<string, number | null> = {};
+      const sockets = endpointSockets();
+      const endpoints: MissedView['endpoints'] = {};
       for (const s of subjects) {
         const to = s?.monitors.find((n) => n.name === viewer)?.datagram;
-        if (to) endpointDrops[to] = drops.get(to) ?? null;
+        if (to) endpoints[to] = sockets.get(to) ?? null;
       }
-      views.push({ viewer, view, subjects, endpointDrops });
+      views.push({ viewer, view, subjects, endpoints });
     }
     m.views = views;
   }
