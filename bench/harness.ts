@@ -101,6 +101,17 @@ export class Deliveries {
     return this.pending.filter((p) => p.waiting.size > 0).length;
   }
 
+  /** Each change some agent is still waiting for, with those agents. */
+  behind(): { origin: string; version: number; viewers: number[] }[] {
+    const out = this.pending.filter((p) => p.waiting.size > 0);
+    return out.map((p) => ({ origin: p.origin, version: p.version, viewers: [...p.waiting] }));
+  }
+
+  /** The viewer holds it, though the mirror `held` reads never said so: no longer waiting, and no latency known. */
+  heldUnseen(origin: string, version: number, viewer: number): void {
+    for (const p of this.pending) if (p.origin === origin && p.version === version) p.waiting.delete(viewer);
+  }
+
   /** The changes some agent never held (at most `limit`), with what each of those agents held instead. */
   missed(limit = 5): Missed[] {
     return this.pending
@@ -117,9 +128,15 @@ export class Deliveries {
   }
 }
 
+import type { MissedView } from './scale/miss-diagnosis.js';
+
 /** A change not delivered within the step's time: to find which agents and how far behind, not guess. */
 export interface Missed {
   origin: string;
   version: number;
   viewers: { viewer: string; held: number }[];
+  /** The scale step's diagnosis of the viewers behind (scale/miss-diagnosis.ts). */
+  views?: MissedView[];
+  /** The kernel's UDP counters over the phase (scale/miss-diagnosis.ts): RcvbufErrors, datagrams no agent saw. */
+  udp?: Record<string, number>;
 }

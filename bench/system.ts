@@ -1,3 +1,4 @@
+import type { SyncView } from '../src/sync/sync-view.js';
 import type { ProcessLoad } from './scale/loop-meter.js';
 import type { Device } from '../src/profiles/model.js';
 
@@ -68,6 +69,8 @@ export interface BenchCluster {
   setLoss?(loss: number): Promise<void>;
   /** Each child process's load since the last call. */
   loads?(): Promise<ProcessLoad[]>;
+  /** What agent i's cluster sync holds of `origin` and of its ring (a diagnosis of a miss; the scale step only). */
+  inspect?(i: number, origin: string): Promise<SyncView | null>;
   /**
    * Kills agent i without a goodbye: sockets closed, as a crashed process. A child process answers when its
    * sockets closed (Date.now()): the crash clock starts there, not at the answer (scale/crash-times.ts).

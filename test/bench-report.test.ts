@@ -223,6 +223,17 @@ test('above 50 agents the starts spread over 100 ms an agent and the cold start 
   );
 });
 
+test('--scale-losses sets the change phases (several at 30 % to catch a rare miss); the plan keeps 0 and 30 % without it', () => {
+  const losses = parseScaleKnobs(['--scale-losses', '0,0.3,0.3']).losses;
+  assert.equal(losses, [0, 0.3, 0.3]);
+  assert.equal(scalePlan([200], { losses }).losses, [0, 0.3, 0.3]);
+  assert.equal(scalePlan([200], parseScaleKnobs([])).losses, [0, 0.3]);
+  assert.throws(
+    () => parseScaleKnobs(['--scale-losses', '0,30']),
+    (e: unknown) => e instanceof RangeError,
+  );
+});
+
 test('a scale row names the phases its harness was overloaded in, and what its cold start cost', () => {
   const row = { ...scaleRow('herald', 200, 1500, 2000), limitedPhases: ['cold start', 'crash'], harnessLimited: true };
   const line = scaleTable([row]).split('\n')[2];

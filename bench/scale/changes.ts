@@ -1,6 +1,7 @@
 import { Deliveries, lcg, now, sleep, waitFor, type Missed } from '../harness.js';
 import { changedDevices, type BenchCluster } from '../system.js';
 import { summarize } from '../stats.js';
+import { explainMisses, settleUnseen, udpCounters, udpDelta } from './miss-diagnosis.js';
 
 /** Changes on a scale site: how fast each reaches every other agent, and how many never did. */
 
@@ -12,6 +13,17 @@ export interface ChangeFigures {
   /** Which changes were not delivered, to whom, and what those agents held: present only when some were not. */
   missed?: Missed[];
   datagramsPerChange: number;
+  /**
+   * The kernel's UDP counters over the phase (/proc/net/snmp, the whole namespace: other runs beside this one
+   * count too): RcvbufErrors are datagrams dropped on a full socket buffer, a loss on top of the one injected.
+   */
+  udp?: Record<string, number>;
+  /**
+   * Viewer-change pairs the bench's mirror never saw delivered though the viewer held the version when the phase
+   * gave up, by the state it held the origin in (`lost`: applied without a directory event): delivered, not
+   * counted undelivered, their latency unknown (scale/miss-diagnosis.ts settleUnseen).
+   */
+  heldUnseen?: Record<string, number>;
 }
 
 const CHANGES = 20;
@@ -59,6 +71,7 @@ export async function changeP99(c: BenchCluster, loss: number, seq: ChangeSequen
   const sweep = setInterval(() => deliveries.sweep(), 20);
   await c.refresh?.();
   const before = c.traffic();
+  const udpBefore = udpCounters();
   const t0 = now();
   let made = 0;
   try {
@@ -78,7 +91,11 @@ export async function changeP99(c: BenchCluster, loss: number, seq: ChangeSequen
   } finally {
     clearInterval(sweep);
   }
+  const unseen = await settleUnseen(c, deliveries);
   const undelivered = deliveries.undelivered();
+  const udp = udpDelta(udpBefore);
+  const missed = undelivered > 0 ? await explainMisses(c, deliveries.missed()) : [];
+  for (const m of missed) m.udp = udp;
   await c.refresh?.();
   const datagramsPerChange = (c.traffic().changeDatagrams - before.changeDatagrams) / made;
   // Every system sends at least one change datagram per real change (Herald an announcement, SWIM its
@@ -89,7 +106,9 @@ export async function changeP99(c: BenchCluster, loss: number, seq: ChangeSequen
     changes: made,
     p99Ms: undelivered > 0 ? Infinity : summarize(deliveries.latencies).p99,
     undelivered,
-    ...(undelivered > 0 ? { missed: deliveries.missed() } : {}),
+    ...(undelivered > 0 ? { missed } : {}),
     datagramsPerChange,
+    udp,
+    ...(Object.keys(unseen).length > 0 ? { heldUnseen: unseen } : {}),
   };
 }

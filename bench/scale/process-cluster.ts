@@ -270,6 +270,7 @@ export async function startProcessCluster(
     loads: () => all<ProcessLoad>({ t: 'load' }),
     counters: async () => sumCounters(await all<SiteCounters>({ t: 'counters' })),
     maxServed: () => 0,
+    inspect: (i, origin) => owner(i).ask({ t: 'inspect', i, origin }),
     async crash(i) {
       mirror.crashed[i] = true;
       return owner(i).ask<number>({ t: 'crash', i });

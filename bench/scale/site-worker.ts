@@ -1,4 +1,5 @@
 import type { Device } from '../../src/profiles/model.js';
+import type { SyncView } from '../../src/sync/sync-view.js';
 import type { ClusterOptions, Traffic } from '../system.js';
 import { heraldSlice, startStaggered, type HeraldMember } from '../systems/herald.js';
 import { LoopMeter, type ProcessLoad } from './loop-meter.js';
@@ -17,6 +18,7 @@ export type WorkerCommand =
   | { t: 'traffic'; id: number }
   | { t: 'load'; id: number }
   | { t: 'counters'; id: number }
+  | { t: 'inspect'; id: number; i: number; origin: string }
   | { t: 'stop'; id: number };
 
 /** viewer, origin, version held, state ('' when not held). */
@@ -26,7 +28,7 @@ export type WorkerReport =
   | { t: 'ready' }
   | { t: 'started'; versions: [number, number][] }
   | { t: 'held'; rows: HeldRow[] }
-  | { t: 'reply'; id: number; value: number | Traffic | ProcessLoad | SiteCounters | null };
+  | { t: 'reply'; id: number; value: number | Traffic | ProcessLoad | SiteCounters | SyncView | null };
 
 type Slice = ReturnType<typeof heraldSlice>;
 
@@ -134,6 +136,8 @@ async function answer(slice: Slice, meter: LoopMeter, cmd: Exclude<WorkerCommand
       return meter.sample();
     case 'counters':
       return counters(slice);
+    case 'inspect':
+      return slice.made.get(cmd.i)?.agent.inspectSync(cmd.origin) ?? null;
     case 'stop': {
       const live = [...slice.made].filter(([i]) => !slice.nodes.nodes[i].crashed);
       await Promise.all(live.map(([, m]) => m.agent.stop({ goodbye: false })));

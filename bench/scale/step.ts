@@ -19,6 +19,16 @@ export interface ScalePlan {
   only?: string[];
 }
 
+/** --scale-losses 0,0.3,0.3,0.3: the change phases' losses (one site; each phase makes 20 changes). */
+export function parseScaleLosses(argv: string[]): { losses?: number[] } {
+  const at = argv.indexOf('--scale-losses');
+  if (at < 0) return {};
+  const losses = (argv[at + 1] ?? '').split(',').map(Number);
+  if (losses.some((l) => !(l >= 0 && l < 1)))
+    throw new RangeError(`--scale-losses: a comma-separated list of losses from 0 to below 1, not "${argv[at + 1]}"`);
+  return { losses };
+}
+
 /**
  * Herald's layout by default: 50 agents a child. One agent a process (a deployment's layout), 5 and 10
  * were measured at 200 agents beside it (cold11): on 2 cores each cost 1.9-2.5 times its CPU and none
@@ -53,7 +63,9 @@ export function scalePlan(sizes: number[], knobs: ScaleKnobFlags = {}): ScalePla
   return { sizes, losses: [0, 0.3], systems, ...knobs };
 }
 
-export type ScaleKnobFlags = Pick<ScalePlan, 'spreadMs' | 'processes' | 'agentsPerProcess' | 'only'>;
+export type ScaleKnobFlags = Pick<ScalePlan, 'spreadMs' | 'processes' | 'agentsPerProcess' | 'only'> & {
+  losses?: number[];
+};
 
 function positiveFlag(argv: string[], flag: string, integer: boolean): number | undefined {
   const at = argv.indexOf(flag);
@@ -77,6 +89,7 @@ export function parseScaleKnobs(argv: string[]): ScaleKnobFlags {
     processes: positiveFlag(argv, '--scale-processes', true),
     agentsPerProcess: positiveFlag(argv, '--scale-agents-per-process', true),
     ...(only && { only }),
+    ...parseScaleLosses(argv),
   };
 }
 
@@ -103,7 +116,8 @@ export async function runScale(
   const results: ScaleResult[] = [];
   for (const n of plan.sizes) {
     for (const system of plan.systems) {
-      progress(`scale: ${system.name}, ${n} agents: cold start, idle, changes at 0 and 30 % loss, crash`);
+      const at = plan.losses.map((l) => l * 100).join(', ');
+      progress(`scale: ${system.name}, ${n} agents: cold start, idle, changes at ${at} % loss, crash`);
       const { spreadMs, processes, agentsPerProcess } = plan;
       results.push(await scaleRun(system, n, plan.losses, env, { spreadMs, processes, agentsPerProcess }));
     }

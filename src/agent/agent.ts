@@ -17,7 +17,7 @@ import { loadNodeMetricsAfterStart, registerProcessMetrics } from '../metrics/pr
 import { ApiSocket } from '../registration/api-socket.js';
 import { createHostDevices, registrationRoutes } from '../registration/agent-wiring.js';
 import type { HostDevices } from '../registration/host-devices.js';
-import { ClusterSync } from '../sync/cluster-sync.js';
+import { ClusterSync, type SyncView } from '../sync/cluster-sync.js';
 import { DEFAULT_HEARTBEAT_MS } from '../sync/config.js';
 import { DirectoryPeerService, helloOf } from '../sync/peer-service.js';
 import { forgetAgent } from './forget.js';
@@ -166,6 +166,11 @@ export class Agent {
   forgetAgent(name: string): ForgetOutcome {
     const parts = { directory: this.directory, extensions: this.startedExtensions, logger: this.c.logger };
     return forgetAgent({ ...parts, self: this.init.name }, name);
+  }
+
+  /** What cluster sync holds of `origin` and of its ring neighbours (a diagnosis); undefined before start. */
+  inspectSync(origin: string): SyncView | undefined {
+    return this.sync?.inspect(origin);
   }
 
   readiness(): Readiness {

@@ -13,6 +13,7 @@ export interface HeraldMetrics {
   datagramBytesSent: Counter; // labels: kind (multicast, unicast)
   datagramBytesReceived: Counter; // labels: kind (multicast, unicast)
   decodeErrors: Counter; // labels: reason
+  hintsIgnored: Counter; // labels: reason (unknown-origin, other-life, left)
   gapsDetected: Counter; // labels: signal
   catchupRequests: Counter; // labels: result
   catchupSeconds: Histogram;
@@ -81,6 +82,11 @@ function datagramMetrics(r: MetricsRegistry) {
     decodeErrors: r.counter(
       'herald_decode_errors_total',
       'Datagrams dropped because they could not be decoded, by reason.',
+      ['reason'],
+    ),
+    hintsIgnored: r.counter(
+      'herald_hints_ignored_total',
+      'Hints of newer versions dropped before catch-up: an origin this agent does not hold, another life, one that left.',
       ['reason'],
     ),
   };

@@ -224,10 +224,13 @@ export class Announcer {
    */
   private heartbeatMonitors(): void {
     if (this.s.c.clock.monotonic() - this.multicastAt < this.s.cfg.livenessPeriodMs) return;
-    const monitors = aliveRing(this.s)
+    const peers = aliveRing(this.s)
       .monitorsOf(this.s.cfg.name)
-      .flatMap((name) => this.s.peers.get(name)?.datagram ?? []);
-    if (monitors.length === 0) return;
+      .flatMap((name) => this.s.peers.get(name) ?? [])
+      .filter((p) => p.datagram);
+    if (peers.length === 0) return;
+    for (const p of peers) p.roundsSent = (p.roundsSent ?? 0) + 1;
+    const monitors = peers.flatMap((p) => p.datagram ?? []);
     // The ring's hints: a host that missed an announcement hears of it from its 2 subjects whatever the site's
     // multicast rate (docs/protocol.md, "Scale").
     const hints = this.s.hints.forRound();

@@ -21,20 +21,21 @@ export function beatOf(s: SyncContext, version: number, hints: Hint[]): Buffer {
  * beat is handled exactly as the heartbeat would be (freshness, liveness, gaps, hints, a lost agent heard
  * again). Taken only on a keyed site (where the tag proves a member sent it), from the datagram endpoint
  * the record holds (or, before any datagram of it was heard, from its peer endpoint's address), in the
- * life the record holds; undefined otherwise (its monitor probes it, as it would a silent agent, and its
- * next multicast datagram says more).
+ * life the record holds; otherwise why not, counted (its monitor probes it, as it would a silent agent, and its
+ * next multicast datagram says more): `unknown-beat` (no agent of that name hash sends from there),
+ * `beat-other-life` (that agent in another life than the one held).
  */
 export function heartbeatOfBeat(
   s: SyncContext,
   keyed: boolean,
   bytes: Uint8Array,
   from: Endpoint,
-): Message | undefined {
+): Message | 'unknown-beat' | 'beat-other-life' {
   const beat = decodeBeat(bytes);
   // Names whose hashes collide are told apart by the endpoint on record.
   const peer = keyed ? s.peers.allByHash(beat.self.nameHash).find((p) => beatsFrom(p, from)) : undefined;
-  if (!peer) return undefined;
-  if (incarnationTag(peer.replica.incarnation) !== beat.self.incarnationTag) return undefined;
+  if (!peer) return 'unknown-beat';
+  if (incarnationTag(peer.replica.incarnation) !== beat.self.incarnationTag) return 'beat-other-life';
   const msg: Message = {
     type: MessageType.heartbeat,
     site: s.cfg.site,

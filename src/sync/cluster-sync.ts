@@ -25,15 +25,16 @@ import {
   type DatagramCounters,
   type SyncContext,
 } from './sync-context.js';
+import { syncView, type SyncView } from './sync-view.js';
 import { Transitions } from './transitions.js';
 
 export { syncDefaults, type ClusterSyncInit } from './config.js';
 export type { ClusterSyncComponents } from './sync-context.js';
 export type { Advert } from './mdns-observer.js';
+export type { SyncView } from './sync-view.js';
 
 /**
  * Keeps this agent's directory in step with every other agent of the site.
- *
  * Datagrams (best effort) carry changes fast; version counters reveal what was missed; point-to-point catch-up
  * (reliable) repairs it. Each origin's replica is one OriginReplica per life. docs/protocol.md says why.
  */
@@ -166,14 +167,14 @@ export class ClusterSync {
   }
 
   /** Origins whose catch-up is under way or pending: for /readyz and tests. */
-  pendingCatchups(): number {
-    return this.catchup.pending();
-  }
+  pendingCatchups = (): number => this.catchup.pending();
+  /** What this agent holds of `origin` and of its ring neighbours: why a change did not arrive (a diagnosis). */
+  readonly inspect = (origin: string): SyncView => syncView(this.s, origin);
 
   private onDatagram(data: Uint8Array, from: Endpoint, kind: DatagramKind): void {
     if (!this.running) return;
     this.hot.bytesReceived[kind].inc(data.length);
-    let msg: Message | undefined;
+    let msg: Message | 'unknown-beat' | 'beat-other-life';
     try {
       const opened = this.envelope.open(data);
       msg = isBeat(data) ? heartbeatOfBeat(this.s, this.keyed, opened, from) : this.heartbeats.decode(opened);
@@ -184,9 +185,11 @@ export class ClusterSync {
       const detail = (err as Error).message;
       return this.c.logger.warn({ from: from.address, reason, detail }, 'dropped a datagram that could not be decoded');
     }
-    if (!msg) return this.c.metrics.announcementsIgnored.inc({ reason: 'unknown-beat' });
+    if (typeof msg === 'string') return this.c.metrics.announcementsIgnored.inc({ reason: msg });
     if (msg.site !== this.cfg.site) return this.c.metrics.announcementsIgnored.inc({ reason: 'other-site' });
     if (sizesInterval(this.s, this.keyed, msg, from, kind)) this.announcer.interval.sized(data.length);
+    const sender = kind === 'unicast' ? this.peers.get(msg.name) : undefined;
+    if (sender) sender.unicastHeard = (sender.unicastHeard ?? 0) + 1; // a diagnosis reads it (sync-view.ts)
     const sentAt = this.envelope.sentAt?.(data);
     this.onMessage(msg, { from, datagram: true, sentAt, signal: isBeat(data) ? 'beat' : undefined });
   }
@@ -235,10 +238,7 @@ export class ClusterSync {
     }
   }
 
-  /**
-   * The sender of a message, found or added, in the life the message names; undefined when the message
-   * is of an old life, after this life's goodbye, or no room is left for a new agent.
-   */
+  /** The sender, found or added, in the life the message names; undefined: an old life, after its goodbye, no room. */
   private arrive(msg: Message, arrival: Arrival): Peer | undefined {
     const endpoint = { address: arrival.from.address, port: msg.peerPort };
     const peer =

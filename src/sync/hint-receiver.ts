@@ -21,9 +21,14 @@ export function receiveHints(
   const member = sender !== undefined && isMember(s, sender) && sender.endpoint.address === reporter.address;
   for (const hint of hints) {
     const peer = s.peers.byHash(hint.nameHash);
-    if (!peer || peer.name === s.cfg.name) continue;
+    if (peer?.name === s.cfg.name) continue;
+    // Each drop is counted: a change a viewer never learnt of says which it was.
+    const ignored = whyIgnored(peer, hint);
+    if (ignored || !peer) {
+      s.c.metrics.hintsIgnored.inc({ reason: ignored ?? 'unknown-origin' });
+      continue;
+    }
     const r = peer.replica;
-    if (r.left || incarnationTag(r.incarnation) !== hint.incarnationTag) continue;
     if (hint.version === LEFT) parts.transitions().goodbye(peer, 'hint', true);
     if (hint.version === LEFT || hint.version <= r.heldVersion()) continue;
     // It holds a version this agent lacks: a source when the origin does not answer, even once the origin's
@@ -35,4 +40,11 @@ export function receiveHints(
     if (member) parts.catchup().named(peer);
     if (newer) parts.catchup().want(peer, hint.version, 'hint');
   }
+}
+
+/** Why a hint cannot count (herald_hints_ignored_total's reason): undefined when it names a life held. */
+function whyIgnored(peer: Peer | undefined, hint: Hint): string | undefined {
+  if (!peer) return 'unknown-origin';
+  if (peer.replica.left) return 'left';
+  return incarnationTag(peer.replica.incarnation) === hint.incarnationTag ? undefined : 'other-life';
 }

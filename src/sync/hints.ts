@@ -74,6 +74,12 @@ export class Hints {
     });
   }
 
+  /** The version held as a recent change of `name` and the rounds that carried it (a diagnosis: sync-view.ts). */
+  entryOf(name: string): { version: number; carried: number } | undefined {
+    const e = this.byName.get(name);
+    return e && { version: e.version, carried: e.carried };
+  }
+
   forget(name: string): void {
     this.byName.delete(name);
   }

@@ -41,6 +41,9 @@ export interface Peer {
   refutedAt?: number;
   /** When a distrusted reporter last named it lost (open sites): its backstop is shortened a while (Sweep). */
   noticedAt?: number;
+  /** Its unicast datagrams taken (rounds, beats), and this agent's rounds sent to it: a diagnosis (sync-view.ts). */
+  unicastHeard?: number;
+  roundsSent?: number;
 }
 
 /**

@@ -112,7 +112,9 @@ export class UdpMulticastTransport implements DatagramTransport {
   }
 
   private async bind(onMessage: DatagramHandler, kind: DatagramKind, port: number, address?: string): Promise<Socket> {
-    const socket = createSocket({ type: 'udp4', reuseAddr: true });
+    // Only the group's port is shared. An endpoint socket with SO_REUSEADDR was handed, for port 0, a port another
+    // agent's endpoint already held (one agent in a 200-agent run): unicast to it went to the other (miss12).
+    const socket = createSocket({ type: 'udp4', reuseAddr: kind === 'multicast' });
     // The sender's rinfo is an Endpoint (address, port) as it is. A handler that throws is reported, not
     // left to the socket's emitter, where it would be an uncaught exception: one datagram, one crash.
     socket.on('message', (data: Buffer, from: Endpoint) => {
