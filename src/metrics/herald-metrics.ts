@@ -86,7 +86,7 @@ function datagramMetrics(r: MetricsRegistry) {
     ),
     hintsIgnored: r.counter(
       'herald_hints_ignored_total',
-      'Hints of newer versions dropped before catch-up: an origin this agent does not hold, another life, one that left.',
+      'Hints of newer versions dropped before catch-up: an origin this agent does not hold, another life, or left.',
       ['reason'],
     ),
   };
