@@ -53,11 +53,9 @@ function counters(slice: Slice): SiteCounters {
   for (const [i, m] of slice.made) {
     if (slice.nodes.nodes[i].crashed) continue;
     for (const name of COUNTED) {
-      for (const line of m.agent.metrics[name].render()) {
-        if (line.startsWith('#')) continue;
-        const cut = line.lastIndexOf(' ');
-        const key = line.slice(0, cut).replace(/^herald_/, '');
-        sums[key] = (sums[key] ?? 0) + Number(line.slice(cut + 1));
+      for (const [series, value] of m.agent.metrics[name].series()) {
+        const key = series.replace(/^herald_/, '');
+        sums[key] = (sums[key] ?? 0) + value;
       }
     }
     const served = m.agent.metrics.peerRequestsServed.get({ route: 'changes', status: '200' });

@@ -84,6 +84,11 @@ export class Counter implements Metric {
     return this.values.get(this.key(labels))?.value ?? 0;
   }
 
+  /** Each label set's value, keyed `name{labels}` as the exposition writes it: sums a bench or a diagnosis reads. */
+  series(): [string, number][] {
+    return [...this.values.values()].map(({ labels, value }) => [`${this.name}${renderLabels(labels)}`, value]);
+  }
+
   /** The counter of one label set, bound once: for paths taken on every datagram. */
   labelled(labels: Labels = {}): { inc(by?: number): void } {
     const key = this.key(labels);

@@ -76,14 +76,9 @@ function endpointText(e: Endpoint): string {
   return `${e.address}:${e.port}`;
 }
 
-/** A counter's non-zero series as `name{labels}` -> value. */
+/** A counter's non-zero series as `name{labels}` -> value, without the `herald_` prefix. */
 function counts(counter: Counter): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const line of counter.render()) {
-    if (line.startsWith('#')) continue;
-    const cut = line.lastIndexOf(' ');
-    const value = Number(line.slice(cut + 1));
-    if (value > 0) out[line.slice(0, cut).replace(/^herald_/, '')] = value;
-  }
+  for (const [key, value] of counter.series()) if (value > 0) out[key.replace(/^herald_/, '')] = value;
   return out;
 }
