@@ -49,6 +49,18 @@ test('a keyed datagram carries 17 bytes of trailer, and its time crosses the 32-
   assert.is(early.sentAt(late), 5 * WRAP + 10);
 });
 
+test("the tag is the HMAC-SHA256 of the datagram, key id and low time, then the time's high 16 bits", () => {
+  const { bytes } = encodeMessage(heartbeat());
+  const at = 3 * WRAP + 12_345;
+  const sealed = new HmacEnvelope(key, clockAt(at)).seal(bytes);
+  const tag = createHmac('sha256', key.signing.secret)
+    .update(sealed.subarray(0, bytes.length + 5))
+    .update(Buffer.from([0, 3]))
+    .digest();
+  assert.equal(Buffer.from(sealed.subarray(bytes.length + 5)), tag.subarray(0, 12));
+  assert.equal(Buffer.from(new HmacEnvelope(key, clockAt(at + 50)).open(sealed)), bytes);
+});
+
 test('a capture replayed one wrap (49.7 days) later reads fresh by its low bits and is refused by its tag', () => {
   const { bytes } = encodeMessage(heartbeat());
   const t = 7 * WRAP + 123_456;

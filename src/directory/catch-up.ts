@@ -26,7 +26,8 @@ export type Changes =
 export function changesOf(origin: Origin, incarnation: number, since: number, after?: string): Changes {
   const base = { origin: origin.name, incarnation: origin.incarnation, version: origin.version };
   if (after === undefined && incarnation === origin.incarnation && since <= origin.version) {
-    const deltas = origin.log.since(since);
+    const held = origin.log.since(since);
+    const deltas = held?.map(wireDelta);
     if (deltas && deltasBytes(deltas) <= SNAPSHOT_PAGE_BYTES) return { kind: 'deltas', ...base, deltas };
   }
   const page = [...origin.devices.entries()].filter(([id]) => after === undefined || id > after);
@@ -40,4 +41,9 @@ export function changesOf(origin: Origin, incarnation: number, since: number, af
     entries.push({ version: stored.version, device: toDevice(stored.record) });
   }
   return { kind: 'snapshot', ...base, entries };
+}
+
+/** A delta of the log as peers get it: the log holds the directory's records, which name their origin. */
+function wireDelta(held: Delta): Delta {
+  return { ...held, added: held.added.map(toDevice), updated: held.updated.map(toDevice) };
 }

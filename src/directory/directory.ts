@@ -10,6 +10,7 @@ import { SharedCapabilities } from './shared-capabilities.js';
 import {
   compare,
   devicesMatching,
+  heldDelta,
   newOrigin,
   sizedEntries,
   setEndpoint,
@@ -120,16 +121,14 @@ export class Directory {
       if (!fresh && (incarnation !== origin.incarnation || offered.version !== origin.version + 1))
         return applied ? 'applied' : 'gap';
       if (!this.holdings.deltaFits(origin, offered, fresh)) return applied ? 'applied' : 'refused';
-      const delta = this.shared.delta(offered); // what the log and the records hold share capabilities
+      const delta = this.shared.delta(offered); // the records share equal capabilities
       if (fresh) {
         // Version 1 of a new incarnation starts from nothing, so its delta is the whole set: replace.
         const entries = delta.added.map((device) => ({ version: 1, device }));
         this.replace(origin, incarnation, 1, entries);
         origin.log.reset(0); // keep the delta itself: peers that hold nothing can be served it
-        origin.log.append(delta);
-      } else {
-        this.applyOne(origin, delta);
-      }
+        origin.log.append(heldDelta(origin, delta));
+      } else this.applyOne(origin, delta);
       applied = true;
     }
     return applied ? 'applied' : 'stale';
@@ -250,7 +249,6 @@ export class Directory {
 
   private applyOne(origin: Origin, delta: Delta): void {
     origin.version = delta.version;
-    origin.log.append(delta);
     const announce = origin.state === 'alive';
     // Added or updated, what the directory held decides the event: a delta's lists are advice.
     for (const device of [...delta.added, ...delta.updated]) {
@@ -268,6 +266,7 @@ export class Directory {
       this.holdings.account(origin, -1, -old.bytes);
       if (announce) this.emit({ type: 'device-removed', agent: origin.name, id });
     }
+    origin.log.append(heldDelta(origin, delta));
     this.naming.invalidate();
   }
 

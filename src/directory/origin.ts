@@ -1,5 +1,6 @@
 import { canonicalJson, type Device } from '../profiles/model.js';
 import type { ChangeLog } from './change-log.js';
+import type { Delta } from './delta.js';
 import { deviceBytes } from './holdings.js';
 import {
   matchesFilter,
@@ -39,6 +40,8 @@ export interface Origin {
   log: ChangeLog;
   conflict?: NameConflict;
   mdns?: MdnsNames;
+  /** The origin of the records made last (see stampOf). */
+  stamp?: Readonly<DeviceRecord['origin']>;
 }
 
 /** An origin first heard of: alive, holding nothing yet (version 0). */
@@ -119,13 +122,28 @@ export function storedDevice(
   version: number,
   bytes = deviceBytes(device),
 ): StoredDevice {
-  const record: DeviceRecord = {
-    agent: origin.name,
-    site: origin.site,
-    ...device,
-    origin: { incarnation: origin.incarnation, version },
-  };
+  const record: DeviceRecord = { agent: origin.name, site: origin.site, ...device, origin: stampOf(origin, version) };
   return { version, record, bytes };
+}
+
+/**
+ * The (incarnation, version) a record names, one frozen object for all the records of one version: the
+ * 50 devices of a delta shared one instead of 50 (each with its boxed incarnation, a 13-digit number).
+ */
+function stampOf(origin: Origin, version: number): DeviceRecord['origin'] {
+  const last = origin.stamp;
+  if (last?.incarnation === origin.incarnation && last.version === version) return last;
+  return (origin.stamp = Object.freeze({ incarnation: origin.incarnation, version }));
+}
+
+/**
+ * A delta as the change log holds it: the origin's records in place of the devices they were made of. A
+ * record is its device with three fields more (catch-up serves it without them, catch-up.ts), so each
+ * device is one object, not a record beside the device it was made of: 5,000 objects at 5,000 devices.
+ */
+export function heldDelta(origin: Origin, delta: Delta): Delta {
+  const held = (device: Device): Device => origin.devices.get(device.id)?.record ?? device;
+  return { ...delta, added: delta.added.map(held), updated: delta.updated.map(held) };
 }
 
 /** What the API and the events tell of an origin. */
@@ -148,13 +166,14 @@ export function originInfo(o: Origin): AgentInfo {
   return info;
 }
 
-/** The device part of a record, as it travels between agents. */
-export function toDevice(record: DeviceRecord): Device {
-  const device: Partial<DeviceRecord> = { ...record };
-  delete device.agent;
-  delete device.site;
-  delete device.origin;
-  return device as Device;
+/** The device part of a record (or a device already), as it travels between agents. */
+export function toDevice(record: Device): Device {
+  // Copied field by field, not spread then `delete`d: an object that lost a property is slower to
+  // serialise, and catch-up serialises every device of the log this way.
+  const device: Record<string, unknown> = {};
+  for (const key of Object.keys(record))
+    if (key !== 'agent' && key !== 'site' && key !== 'origin') device[key] = record[key as keyof Device];
+  return device as unknown as Device;
 }
 
 export function compare(a: string, b: string): number {

@@ -1,8 +1,9 @@
-import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { ClusterKey, KeyRing } from '../security/cluster-key.js';
 import { KeyWindow } from '../security/key-window.js';
 import type { Clock } from '../util/clock.js';
 import { declaredLength, DecodeError } from './codec.js';
+import { DatagramMac } from './datagram-mac.js';
 import type { Envelope } from './envelope.js';
 
 /**
@@ -38,11 +39,12 @@ export class HmacEnvelope implements Envelope {
   readonly overhead = TRAILER_BYTES;
   private readonly keys: KeyWindow;
   /**
-   * Each key's secret as a KeyObject, made once: given the raw bytes, every HMAC (one per datagram sent or
-   * received) imported the key again, 1 in 10 of an idle agent's CPU at 1,000 agents. By key object, so
-   * a rotation (setKeys) brings new ones and the old are collected with their ring.
+   * Each key's MAC (its pads made once, see datagram-mac.ts): one HMAC per datagram sent or received. By
+   * key object, so a rotation (setKeys) brings new ones and the old are collected with their ring.
    */
-  private readonly keyObjects = new WeakMap<ClusterKey, KeyObject>();
+  private readonly macs = new WeakMap<ClusterKey, DatagramMac>();
+  /** The tag a received datagram should carry, computed here and compared in constant time. */
+  private readonly expected = Buffer.alloc(TAG_BYTES);
   /** The time of the last datagram sealed (see `seal`). */
   private lastSealed = 0;
 
@@ -68,7 +70,8 @@ export class HmacEnvelope implements Envelope {
     const now = (this.lastSealed = held ? this.lastSealed + 1 : clock);
     out[bytes.length] = signing.id;
     out.writeUInt32BE(now % TIME_WRAP, bytes.length + 1);
-    this.tag(signing, out.subarray(0, bytes.length + 1 + TIME_BYTES), now).copy(out, bytes.length + 1 + TIME_BYTES);
+    const signed = bytes.length + 1 + TIME_BYTES;
+    this.mac(signing).write(out.subarray(0, signed), highBits(now), out, signed, TAG_BYTES);
     return out;
   }
 
@@ -78,7 +81,7 @@ export class HmacEnvelope implements Envelope {
     const body = bytes.length - TRAILER_BYTES;
     const key = this.keys.byId(b[body]);
     const sentAt = this.fullTime(b.readUInt32BE(body + 1));
-    if (!key || !timingSafeEqual(this.tag(key, b.subarray(0, body + 1 + TIME_BYTES), sentAt), b.subarray(-TAG_BYTES))) {
+    if (!key || !this.verifies(key, b, sentAt)) {
       throw this.refusal(b, key === undefined);
     }
     const skew = this.keys.skewOutside(sentAt);
@@ -132,8 +135,7 @@ export class HmacEnvelope implements Envelope {
     const key = this.keys.byId(b[body]);
     const low = b.readUInt32BE(body + 1);
     if (!key || this.keys.now() < TIME_WRAP) return undefined;
-    const tag = this.tag(key, b.subarray(0, body + 1 + TIME_BYTES), low);
-    return timingSafeEqual(tag, b.subarray(-TAG_BYTES)) ? low : undefined;
+    return this.verifies(key, b, low) ? low : undefined;
   }
 
   private stale(skew: number): DecodeError {
@@ -147,18 +149,19 @@ export class HmacEnvelope implements Envelope {
   private oldTagVerifies(b: Buffer, body: number): boolean {
     const key = this.keys.byId(b[body]);
     if (!key) return false;
-    const expected = createHmac('sha256', this.keyObject(key))
-      .update(b.subarray(0, body + 7))
-      .digest()
-      .subarray(0, 16);
+    const expected = Buffer.allocUnsafe(16);
+    this.mac(key).write(b.subarray(0, body + 7), undefined, expected, 0, 16);
     return timingSafeEqual(expected, b.subarray(body + 7));
   }
 
-  /** The tag over the datagram up to its tag, with the sender's whole time (its high 16 bits) after it. */
-  private tag(key: ClusterKey, signed: Buffer, sentAt: number): Buffer {
-    const high = Buffer.allocUnsafe(2);
-    high.writeUInt16BE(Math.floor(sentAt / TIME_WRAP) & 0xffff);
-    return createHmac('sha256', this.keyObject(key)).update(signed).update(high).digest().subarray(0, TAG_BYTES);
+  /**
+   * Whether the datagram's tag is the one over the datagram up to its tag, with the sender's whole time
+   * (its high 16 bits) after it.
+   */
+  private verifies(key: ClusterKey, b: Buffer, sentAt: number): boolean {
+    const signed = b.length - TAG_BYTES;
+    this.mac(key).write(b.subarray(0, signed), highBits(sentAt), this.expected, 0, TAG_BYTES);
+    return timingSafeEqual(this.expected, b.subarray(signed));
   }
 
   /** The time nearest this agent's clock whose low 32 bits are `low`: exact within ±24.8 days. */
@@ -170,11 +173,16 @@ export class HmacEnvelope implements Envelope {
     return t;
   }
 
-  private keyObject(key: ClusterKey): KeyObject {
-    let made = this.keyObjects.get(key);
-    if (made === undefined) this.keyObjects.set(key, (made = createSecretKey(key.secret)));
+  private mac(key: ClusterKey): DatagramMac {
+    let made = this.macs.get(key);
+    if (made === undefined) this.macs.set(key, (made = new DatagramMac(key.secret)));
     return made;
   }
+}
+
+/** The high 16 bits of a 48-bit time: covered by the tag, never sent. */
+function highBits(ms: number): number {
+  return Math.floor(ms / TIME_WRAP) & 0xffff;
 }
 
 /** A datagram from the socket is a Buffer already: wrapped only when it is not (twice per datagram before). */
