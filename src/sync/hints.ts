@@ -14,6 +14,15 @@ export const LEFT = 0;
  */
 export const RING_CARRIES = 6;
 
+/**
+ * The most datagrams a round sends each monitor: while more than MAX_HINTS carries are owed (a burst), a round
+ * carries up to ROUND_DATAGRAMS × 8 of them, 8 a datagram, so each change of a burst of up to 24 rides every
+ * round and has its RING_CARRIES in 6 rounds, not in ceil(K / 8) × 6. An idle site owes none and a round is
+ * one datagram, byte for byte as before; the burst's hints are the same bytes either way, sent sooner, plus
+ * a header per extra datagram (docs/protocol.md, "Scale": the pace of a burst's carries).
+ */
+export const ROUND_DATAGRAMS = 3;
+
 interface Entry {
   incarnation: number;
   version: number;
@@ -98,7 +107,7 @@ export class Hints {
    * 30 % loss, seeds 21-23: 39-69 of 19,800 deliveries over 5 s; 7-12 with late changes last; 14-25 before).
    */
   forRound(): Hint[] {
-    const picked = this.pick((e) => e.carried < RING_CARRIES, leastRecentlyCarried);
+    const picked = this.pick((e) => e.carried < RING_CARRIES, leastRecentlyCarried, ROUND_DATAGRAMS * MAX_HINTS);
     for (const { entry: e } of picked) {
       e.carried += 1;
       e.lastRound = this.rounds;
@@ -108,8 +117,19 @@ export class Hints {
     return picked.map((x) => x.hint);
   }
 
-  /** Up to 8 kept entries with their hints, in `order`. */
-  private pick(keep: (e: Entry, now: number) => boolean, order: (a: Picked, b: Picked) => number): Picked[] {
+  /** Whether any change is owed a ring carry: a round after this agent's own multicast is skipped only if none is. */
+  owes(): boolean {
+    const now = this.clock.monotonic();
+    for (const e of this.byName.values()) if (e.carried < RING_CARRIES && !this.expired(e, now)) return true;
+    return false;
+  }
+
+  /** Up to `limit` kept entries with their hints, in `order`. */
+  private pick(
+    keep: (e: Entry, now: number) => boolean,
+    order: (a: Picked, b: Picked) => number,
+    limit = MAX_HINTS,
+  ): Picked[] {
     const now = this.clock.monotonic();
     const out: Picked[] = [];
     for (const [name, e] of this.byName) {
@@ -122,15 +142,16 @@ export class Hints {
       // `carried`, not `lastRound`: a new version keeps its origin's round count, and one never carried is not late.
       out.push({ entry: e, hint, late: e.carried > 0 && e.at < now - this.ringEndMs() });
     }
-    return out.sort(order).slice(0, MAX_HINTS);
+    return out.sort(order).slice(0, limit);
   }
 
   /**
    * Past the time horizon, a change that rode its RING_CARRIES rounds is done. One that did not is kept while
-   * rounds are being made, however long its turns take: with K changes owed it rides one round in ceil(K / 8),
-   * so a burst of 20 takes ~18 rounds for its 6 carries. (Dropped at the 8-period end of a burst once it had
-   * ridden one round, as before, each of a burst of 20 rode 2-4 rounds, and a host whose 4-8 datagrams from its
-   * 2 subjects were all lost stayed behind for the origin's own heartbeat, ~33 s away at 200 agents.)
+   * rounds are being made, however long its turns take: with K changes owed it rides one round in
+   * ceil(K / 24) (ROUND_DATAGRAMS), so a burst of 20 takes 6 rounds for its 6 carries (~18 with 8 a round).
+   * (Dropped at the 8-period end of a burst once it had ridden one round, as before, each of a burst of 20 rode
+   * 2-4 rounds, and a host whose 4-8 datagrams from its 2 subjects were all lost stayed behind for the origin's
+   * own heartbeat, ~33 s away at 200 agents.)
    * A table whose agent made no round for that long (a small site, every agent multicasting each period, or
    * one that stopped making rounds) drops it all the same: nothing would carry it.
    */

@@ -8,6 +8,7 @@ import { scaleCommand, scaleDoc } from './scale-command.js';
 import { SIM_SCALE_JSON } from './scale-report.js';
 import { drawScenario, LARGEST_SITE, type Scenario } from './scenario.js';
 import { spreeCommand } from './spree.js';
+import { carriesCommand } from './carries.js';
 
 /**
  * `npm run swarm`: many seeds of whole-site simulations under random faults, with the invariants
@@ -48,6 +49,10 @@ const program = new Command('swarm')
   )
   .option('--storm', 'run only the seeds that draw a storm (many agents late together on a large site, storm.ts)')
   .option('--spree', 'run --seeds (default 200) seeds of bursts of changes on many origins at once, spree.ts')
+  .option(
+    '--carries',
+    "count a burst's ring rounds and carries: the bench's change phases at --sizes (first), seed --first",
+  )
   .option('--regressions', `replay every case of ${REGRESSIONS}, with the large ones npm test leaves out (heldBy)`)
   .option('--workers <n>', 'worker threads (default: one per core)', whole)
   .option('--json <file>', 'write the summary (every failing seed) to this file')
@@ -76,6 +81,7 @@ const opts = program.opts<{
   maxAgents: number;
   storm?: boolean;
   spree?: boolean;
+  carries?: boolean;
   regressions?: boolean;
   workers?: number;
   json?: string;
@@ -104,6 +110,7 @@ else if (opts.scale)
     lossSeconds: opts.lossWindow,
     changes: opts.changes,
   });
+else if (opts.carries) await carriesCommand({ seed: opts.first, agents: opts.sizes[0], losses: [0, 0.3, 0.3, 0.3] });
 else if (opts.spree) process.exitCode = (await spreeCommand(opts.first, opts.seeds ?? 200)) > 0 ? 1 : 0;
 else if (opts.seed !== undefined || opts.scenario) await replay(opts.seed ?? 0);
 else await swarm();
