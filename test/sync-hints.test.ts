@@ -176,4 +176,18 @@ test('a change never carried is not demoted past its 8 periods because its origi
   assert.ok(rounds[0] <= 10, `first carried in round ${rounds[0]}`);
 });
 
+/**
+ * Attack (attack12): the lateness rule demotes a change past its 8 periods that rode once to the slots fresher
+ * changes leave. Twenty origins that keep changing (busy gateways; each of their versions is fresh) leave none:
+ * a quiet change rode about 8 × 8 / 21 = 3 rounds in its first 8 periods and never again, though kept (the table
+ * keeps a change owed a carry while rounds are made). A host whose 2 subjects' 6 datagrams with it were lost
+ * (30 % loss: one time in 1,400) then waited for the origin's own heartbeat, minutes at 1,000 agents. Late
+ * changes now keep the last slot of a round that fresher ones would fill: it rides one round in (late ones owed).
+ */
+test('past its 8 periods, a quiet change among twenty noisy origins still rides all its rounds', async () => {
+  const noisy = Array.from({ length: 20 }, (_, i) => `noisy-${i}`);
+  const carried = await roundsCarrying('quiet', noisy, 40, 250);
+  assert.is(carried.length, RING_CARRIES, `carried in rounds ${carried.join(', ')}`);
+});
+
 test.run();

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import type { DatagramKind, Endpoint } from '../src/transport/transport.js';
 import { createSocket } from 'node:dgram';
 import { onLinkOf } from '../src/transport/on-link.js';
-import { UdpMulticastTransport } from '../src/transport/udp-multicast.js';
+import { TransportStartError, UdpMulticastTransport } from '../src/transport/udp-multicast.js';
 import { testGroupPort } from './helpers/process.js';
 import { until } from './helpers/until.js';
 
@@ -121,6 +121,66 @@ test('every agent on a host gets an endpoint port of its own; a port in use is r
     assert.ok(refused, `a second agent bound endpoint port ${taken}, already the first one's`);
   } finally {
     await Promise.all(started.map((u) => u.stop()));
+  }
+});
+
+/** Starts a transport expected to fail; the error it rejects with (a start that succeeds is stopped and fails). */
+async function startFailure(init: ConstructorParameters<typeof UdpMulticastTransport>[0]): Promise<unknown> {
+  const udp = new UdpMulticastTransport(init);
+  const outcome = await udp
+    .start(() => {})
+    .then(
+      () => undefined,
+      (err: unknown) => err ?? 'rejected',
+    );
+  if (outcome === undefined) await udp.stop();
+  assert.ok(outcome !== undefined, `started on ${JSON.stringify(init)}`);
+  return outcome;
+}
+
+/*
+ * attack12: the supervisor maps a start failure to its exit status by the system's code (EADDRINUSE: 69, the port
+ * is taken) and prints advice by where it happened. A join that failed was wrapped in a plain Error "cannot join"
+ * without the code: `herald agent` exited 70 ("a fault of Herald") with a stack trace; an endpoint that could not
+ * bind said "cannot join" too. And a group port held by another program (bound without sharing) is refused
+ * with EADDRINUSE at the group address, which the CLI answered with "another agent running? choose --api or
+ * --peer-port": agents share the group port, and --group is what moves it.
+ */
+test('a transport that cannot start says which socket failed and keeps the system’s code', async () => {
+  const port = testGroupPort();
+  const blocker = createSocket({ type: 'udp4' }); // another program on the group's port, not sharing it
+  await new Promise<void>((r) => blocker.bind(port, '0.0.0.0', r));
+  try {
+    const err = await startFailure({ group: '239.255.70.70', port, interfaceAddress: '127.0.0.1' });
+    assert.instance(err, TransportStartError);
+    assert.is((err as TransportStartError).step, 'group-port');
+    assert.is((err as TransportStartError).code, 'EADDRINUSE');
+    assert.match((err as Error).message, `group port 239.255.70.70:${port}`);
+  } finally {
+    blocker.close();
+  }
+  // 10.255.255.1 is no address of this host (tests use loopback and 10.x namespaces, never that one).
+  const join = await startFailure({ group: '239.255.70.70', port, interfaceAddress: '10.255.255.1' });
+  assert.instance(join, TransportStartError);
+  assert.is((join as TransportStartError).step, 'join');
+  assert.ok((join as TransportStartError).code, `a system code: ${String(join)}`);
+
+  const holder = createSocket({ type: 'udp4' });
+  await new Promise<void>((r) => holder.bind(0, '127.0.0.1', r));
+  try {
+    const taken = holder.address().port;
+    const endpoint = await startFailure({
+      group: '239.255.70.70',
+      port,
+      interfaceAddress: '127.0.0.1',
+      unicastPort: taken,
+    });
+    assert.instance(endpoint, TransportStartError);
+    assert.is((endpoint as TransportStartError).step, 'endpoint');
+    assert.is((endpoint as TransportStartError).code, 'EADDRINUSE');
+    assert.match((endpoint as Error).message, `endpoint 127.0.0.1:${taken}`);
+  } finally {
+    holder.close();
   }
 });
 

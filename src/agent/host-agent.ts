@@ -121,10 +121,10 @@ function datagramTransport(config: AgentConfig, interfaceAddress: string, io: Ho
     port: config.group.port,
     interfaceAddress,
     onLink: onLinkOf(interfaceAddress, netmaskOf(interfaceAddress)),
-    onOffLink: (from) => {
+    onOffLink: (from, kind) => {
       metrics.invalidInput.inc({ source: 'datagram', reason: 'off-link' });
       if (rejectedLog.allow(`${from.address}:datagram-off-link`))
-        logger.warn({ from: from.address }, 'dropped a unicast datagram from off the link');
+        logger.warn({ from: from.address, kind }, 'dropped a datagram from off the link (another interface?)');
     },
     // A link that is down fails every send: said once a minute per cause, not once a datagram.
     onError: (err) => {

@@ -6,6 +6,7 @@ import { AGENT_OPTIONS, EXIT, OptionError, type AgentConfig } from '../config/op
 import { formatProfileError } from '../profiles/load.js';
 import { TokenFileError } from '../security/api-token.js';
 import { KeyFileError } from '../security/cluster-key.js';
+import { TransportStartError } from '../transport/udp-multicast.js';
 import { watchdogIntervalMs, type Notifier } from '../systemd/notify.js';
 import { errorText } from '../util/journald.js';
 import type { Logger } from '../util/logger.js';
@@ -22,14 +23,26 @@ function startFailureCode(err: unknown): number | undefined {
     return EXIT.config;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') return EXIT.unavailable;
+  // The interface lost its address between its lookup and the join (a DHCP lease): a restart may find it again.
+  if (err instanceof TransportStartError && code !== undefined) return EXIT.unavailable;
   return undefined;
 }
+
+/** What the operator can do about a datagram socket that would not start, by the step that failed. */
+const TRANSPORT_ADVICE: Record<TransportStartError['step'], string> = {
+  'group-port':
+    'another program holds that UDP port without sharing it, as the agents of a host do: ' +
+    'stop it, or choose another --group for the whole site',
+  join: 'is the interface up, with multicast, at that address? see --interface',
+  endpoint: 'is the interface up at that address? see --interface',
+};
 
 function startFailureText(err: unknown, config: AgentConfig): string {
   if (err instanceof ProfileLoadError) {
     const errors = err.errors.map(formatProfileError).join('\n');
     return `${errors}\nherald: refusing to start: ${config.profiles} cannot be read`;
   }
+  if (err instanceof TransportStartError) return `herald: ${err.message} (${TRANSPORT_ADVICE[err.step]})`;
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
   if (e.code === 'EADDRINUSE' || e.code === 'EADDRNOTAVAIL' || e.code === 'EACCES') {
     const where = `${e.address ?? ''}:${e.port ?? ''}`;

@@ -78,7 +78,7 @@ export class MemoryNetwork {
   /** Each answer's JSON, kept only as long as the answer object itself. */
   private readonly json = new WeakMap<object, string>();
   /** Drops a datagram when it is sent (true): a loss decided then, whatever happens to the link later. */
-  dropAtSend: ((from: string, to: string) => boolean) | undefined;
+  dropAtSend: ((from: string, to: string, kind: DatagramKind) => boolean) | undefined;
   /** Sees what the network does with every datagram and request. */
   onEvent: ((e: NetworkEvent) => void) | undefined;
   loss: number;
@@ -209,7 +209,7 @@ export class MemoryNetwork {
   private deliver(from: string, to: string, handler: DatagramHandler, data: Uint8Array, kind: DatagramKind): void {
     const link = this.links.get(to);
     if (!this.reachable(from, to)) return this.traceDatagram(from, to, data, kind, 'cut');
-    if (to !== from && (this.dropAtSend?.(from, to) || this.c.random() < (link?.loss ?? this.loss)))
+    if (to !== from && (this.dropAtSend?.(from, to, kind) || this.c.random() < (link?.loss ?? this.loss)))
       return this.traceDatagram(from, to, data, kind, 'lost');
     const copies = this.c.random() < (link?.duplicate ?? this.init.duplicate ?? 0) ? 2 : 1;
     const window = link?.reorderWindowMs ?? this.init.reorderWindowMs ?? 0;

@@ -11,24 +11,51 @@ export interface UdpMulticastInit {
   /** 1 keeps announcements on the local link, as a site's LAN protocol should. */
   ttl?: number;
   /**
-   * Whether a unicast sender is on the interface's link. The group socket hears only the group, sent with
-   * TTL 1, so routed traffic never reaches it; the endpoint socket is bound to the interface address and
-   * would take a routed datagram from anywhere. Absent: every sender is taken (tests, the demo).
+   * Whether a sender is on the interface's link. The endpoint socket is bound to the interface address and would
+   * take a routed datagram from anywhere. The group socket too hears more than its interface: Linux gives it the
+   * group's datagrams from every interface where any socket of the host joined the group (IP_MULTICAST_ALL, which
+   * Node cannot clear), so an agent pinned to one LAN heard another agent's LAN on the same host (attack12).
+   * Absent: every sender is taken (tests, the demo).
    */
   onLink?: (address: string) => boolean;
-  /** A unicast datagram from off the link, dropped unread: counted by the caller. */
-  onOffLink?: (from: Endpoint) => void;
+  /** A datagram from off the link, dropped unread: counted by the caller. */
+  onOffLink?: (from: Endpoint, kind: DatagramKind) => void;
   /** Errors after start (a send with no route while an interface is down): reported, never fatal. */
   onError?: (err: Error) => void;
   /** A datagram whose handling threw: a bug, reported and counted by the caller. */
   onHandlerError?: (err: unknown) => void;
 }
 
+/** Which step of start failed: the group's shared port, joining the group on the interface, or the endpoint. */
+export type TransportStartStep = 'group-port' | 'join' | 'endpoint';
+
+/**
+ * Why the transport could not start, keeping the system's code (EADDRINUSE, ENODEV...) of its cause: the CLI
+ * maps the code to an exit status and the step to the advice (a group port another program holds is fixed
+ * with --group, not --api or --peer-port). Wrapped in a plain Error, the code was lost: a join that failed
+ * exited 70, "a fault of Herald", with a stack trace.
+ */
+export class TransportStartError extends Error {
+  readonly code: string | undefined;
+
+  constructor(
+    readonly step: TransportStartStep,
+    what: string,
+    cause: unknown,
+  ) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    super(`${what}: ${code ?? (cause instanceof Error ? cause.message : String(cause))}`, { cause });
+    this.name = 'TransportStartError';
+    this.code = code;
+  }
+}
+
 /**
  * UDP multicast pinned to one interface, and unicast between agents. Two sockets:
  * - the group socket is bound to the group address and port and joins the group on that interface only:
  *   it receives the site's multicast and nothing else (several agents on one host share the port with
- *   SO_REUSEADDR, and all receive every datagram);
+ *   SO_REUSEADDR, and all receive every datagram), but for the group's datagrams that reach the host on
+ *   other interfaces where it joined the group too, which `onLink` drops;
  * - the endpoint socket is bound to the interface address on a port of its own. Every datagram this agent
  *   sends leaves from it, multicast (through that interface: IP_MULTICAST_IF) and unicast alike, so the
  *   source a peer sees is where unicast reaches this agent alone. A shared port could not do that: the
@@ -44,33 +71,38 @@ export class UdpMulticastTransport implements DatagramTransport {
 
   async start(onMessage: DatagramHandler): Promise<{ address: string }> {
     if (this.group) return { address: this.init.interfaceAddress };
+    const { group: groupAddress, port, interfaceAddress } = this.init;
     // Bound to the group address, the socket receives only that group's traffic, not unicast to the port.
-    const group = await this.bind(onMessage, 'multicast', this.init.port, linuxOnly(this.init.group));
+    const group = await this.bind(onMessage, 'multicast', port, linuxOnly(groupAddress)).catch((err: unknown) => {
+      throw new TransportStartError('group-port', `cannot bind the site's group port ${groupAddress}:${port}`, err);
+    });
     let endpoint: Socket;
     try {
-      group.addMembership(this.init.group, this.init.interfaceAddress);
-      endpoint = await this.bind(onMessage, 'unicast', this.init.unicastPort ?? 0, this.init.interfaceAddress);
+      group.addMembership(groupAddress, interfaceAddress);
     } catch (err) {
       group.close();
-      throw new Error(`cannot join ${this.init.group} on ${this.init.interfaceAddress}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new TransportStartError('join', `cannot join ${groupAddress} on ${interfaceAddress}`, err);
     }
     try {
-      endpoint.setMulticastInterface(this.init.interfaceAddress);
+      endpoint = await this.bind(onMessage, 'unicast', this.init.unicastPort ?? 0, interfaceAddress);
+    } catch (err) {
+      group.close();
+      const at = `${interfaceAddress}:${this.init.unicastPort ?? 0}`;
+      throw new TransportStartError('endpoint', `cannot bind this agent's datagram endpoint ${at}`, err);
+    }
+    try {
+      endpoint.setMulticastInterface(interfaceAddress);
       endpoint.setMulticastTTL(this.init.ttl ?? 1);
       endpoint.setMulticastLoopback(true); // agents on the same host hear each other
     } catch (err) {
       group.close();
       endpoint.close();
-      throw new Error(`cannot send to ${this.init.group} on ${this.init.interfaceAddress}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new TransportStartError('join', `cannot send to ${groupAddress} on ${interfaceAddress}`, err);
     }
     for (const socket of [group, endpoint]) socket.on('error', (err) => this.init.onError?.(err));
     this.group = group;
     this.endpoint = endpoint;
-    return { address: this.init.interfaceAddress };
+    return { address: interfaceAddress };
   }
 
   /** This agent's datagram endpoint, as peers see it in the source of what it sends; after start. */
@@ -118,7 +150,7 @@ export class UdpMulticastTransport implements DatagramTransport {
     // The sender's rinfo is an Endpoint (address, port) as it is. A handler that throws is reported, not
     // left to the socket's emitter, where it would be an uncaught exception: one datagram, one crash.
     socket.on('message', (data: Buffer, from: Endpoint) => {
-      if (kind === 'unicast' && this.init.onLink && !this.init.onLink(from.address)) return this.init.onOffLink?.(from);
+      if (this.init.onLink && !this.init.onLink(from.address)) return this.init.onOffLink?.(from, kind);
       try {
         onMessage(data, from, kind);
       } catch (err) {

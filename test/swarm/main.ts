@@ -48,6 +48,7 @@ const program = new Command('swarm')
     60,
   )
   .option('--storm', 'run only the seeds that draw a storm (many agents late together on a large site, storm.ts)')
+  .option('--deaf', 'run only the --seeds that draw a host deaf to multicast (IGMP snooping, deaf.ts)')
   .option('--spree', 'run --seeds (default 200) seeds of bursts of changes on many origins at once, spree.ts')
   .option(
     '--carries',
@@ -80,6 +81,7 @@ const opts = program.opts<{
   scenario?: string;
   maxAgents: number;
   storm?: boolean;
+  deaf?: boolean;
   spree?: boolean;
   carries?: boolean;
   regressions?: boolean;
@@ -148,7 +150,8 @@ async function swarm(): Promise<void> {
   const summary = await runSwarm({
     first: opts.first,
     seeds,
-    ...(opts.storm && { list: stormSeeds(opts.first, Math.min(seeds, STORM_SEEDS), opts.maxAgents) }),
+    ...(opts.storm && { list: seedsWith('storm', opts.first, Math.min(seeds, STORM_SEEDS), opts.maxAgents) }),
+    ...(opts.deaf && { list: seedsWith('deaf', opts.first, seeds, opts.maxAgents) }),
     ...(opts.regressions && { list: largestFirst(regressionCases()), chunk: 1 }),
     seconds: opts.seconds,
     workers: opts.workers,
@@ -162,11 +165,19 @@ async function swarm(): Promise<void> {
   process.exitCode = summary.failures.length === 0 ? 0 : 1;
 }
 
-/** The first `count` seeds from `first` whose draw has a storm (about 2 % with --max-agents 200): same schedules. */
-function stormSeeds(first: number, count: number, maxAgents: number): { seed: number; maxAgents: number }[] {
+/**
+ * The first `count` seeds from `first` whose draw has a fault of `kind` (a storm: about 2 % with --max-agents 200;
+ * a deaf host: one in 8): the same schedules as in a whole run.
+ */
+function seedsWith(
+  kind: 'storm' | 'deaf',
+  first: number,
+  count: number,
+  maxAgents: number,
+): { seed: number; maxAgents: number }[] {
   const out: { seed: number; maxAgents: number }[] = [];
   for (let seed = first; out.length < count && seed < first + 1000 * count; seed++)
-    if (drawScenario(seed, { maxAgents }).faults.some((f) => f.kind === 'storm')) out.push({ seed, maxAgents });
+    if (drawScenario(seed, { maxAgents }).faults.some((f) => f.kind === kind)) out.push({ seed, maxAgents });
   return out;
 }
 

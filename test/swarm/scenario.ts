@@ -4,6 +4,7 @@ import { MessageType } from '../../src/protocol/messages.js';
 import { siteBudget, UDP_IPV4_HEADERS } from '../../src/sync/heartbeat-interval.js';
 import { BACKSTOP_INTERVALS } from '../../src/sync/liveness.js';
 import { seededRandom, type Random } from '../../src/util/random.js';
+import { drawDeaf } from './deaf.js';
 import { drawGhostHeal } from './ghost-heal.js';
 import { drawLag } from './lag.js';
 import { drawStarve } from './starve.js';
@@ -50,6 +51,8 @@ export type FaultEvent =
     }
   | { at: number; until: number; kind: 'link'; to: string; loss: number; duplicate: number; reorderMs: number }
   | { at: number; until: number; kind: 'mdns-loss'; to: string; loss: number }
+  /** `to` hears none of the site's multicast datagrams; its unicast and TCP work both ways (deaf.ts). */
+  | { at: number; until: number; kind: 'deaf'; to: string }
   | { at: number; until: number; kind: 'partition'; side: string[] }
   | { at: number; until: number; kind: 'cut'; from: string; to: string }
   | {
@@ -136,6 +139,7 @@ export function drawScenario(seed: number, opts: DrawOptions = {}): Scenario {
   faults.push(...drawLag(seed, names, faultMs));
   faults.push(...drawStarve(seed, names, faultMs));
   faults.push(...drawStorm(seed, names, faultMs), ...drawGhostHeal(seed, agents, faultMs));
+  faults.push(...drawDeaf(seed, names, faultMs));
   faults.sort((a, b) => a.at - b.at);
   const quietMs = quietWindowMs(agents, heartbeatMs);
   return { seed, heartbeatMs, agents, faultMs, quietMs, faults };

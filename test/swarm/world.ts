@@ -41,6 +41,8 @@ export class World {
   private readonly running = new Set<string>();
   private readonly started = new Set<string>();
   private readonly goodbyeCuts = new Set<string>();
+  /** Addresses that hear no multicast datagram now (deaf.ts). */
+  private readonly deaf = new Set<string>();
   private readonly violations: Violation[] = [];
   private readonly starves: StarveWatch;
   private readonly upSince = new Map<string, number>();
@@ -85,8 +87,10 @@ export class World {
       this.bus.onEvent = (line) => this.trace.line(line);
     }
     this.site.network.rpcFaults = (from, to) => this.rpcFault(from, to);
-    this.site.network.dropAtSend = (from, to) =>
-      this.goodbyeCuts.has(`${from}>${to}`) || this.starves.deaf(to, this.site.clock.monotonic());
+    this.site.network.dropAtSend = (from, to, kind) =>
+      this.goodbyeCuts.has(`${from}>${to}`) ||
+      this.starves.deaf(to, this.site.clock.monotonic()) ||
+      (kind === 'multicast' && this.deaf.has(to));
   }
 
   async run(): Promise<WorldResult> {
@@ -332,6 +336,7 @@ export class World {
     const active = this.scenario.faults.filter((f) => 'until' in f && f.at <= at && at < f.until);
     net.heal();
     net.links.clear();
+    this.deaf.clear();
     this.bus.loss.clear();
     for (const f of active) {
       if (f.kind === 'link') {
@@ -342,7 +347,8 @@ export class World {
           duplicate: Math.max(was?.duplicate ?? 0, f.duplicate),
           reorderWindowMs: Math.max(was?.reorderWindowMs ?? 0, f.reorderMs),
         });
-      } else if (f.kind === 'mdns-loss') {
+      } else if (f.kind === 'deaf') this.deaf.add(this.address.get(f.to)!);
+      else if (f.kind === 'mdns-loss') {
         const to = this.address.get(f.to)!;
         this.bus.loss.set(to, Math.max(this.bus.loss.get(to) ?? 0, f.loss));
       } else if (f.kind === 'cut') net.cut(this.address.get(f.from)!, this.address.get(f.to)!, true);
