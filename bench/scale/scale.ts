@@ -1,14 +1,12 @@
 import { now, sleep, waitFor, type ScenarioEnv } from '../harness.js';
-import { fullGc } from '../stats.js';
 import type { BenchCluster, BenchSystem, ClusterOptions } from '../system.js';
 import { BENCH_GROUP } from '../systems/herald.js';
 import { ChangeSequence, changeP99, type ChangeFigures } from './changes.js';
 import { GroupListener } from './group-listener.js';
 import { HARNESS_LAG_P99_MS, LoopMeter, type ProcessLoad } from './loop-meter.js';
 import type { SiteCounters } from './site-worker.js';
-import type { ProcessCluster } from './process-cluster.js';
-import { TCP_EXCHANGE_OVERHEAD, UDP_IP_HEADER_BYTES } from '../wire.js';
 import { crashTimes } from './crash-times.js';
+import { idleFigures, memory, type IdleFigures, type IdleReceived } from './idle.js';
 import { coldStart, settleLoops, startSpreadMs, worstLag, type ColdStart } from './cold-start.js';
 
 /**
@@ -66,12 +64,15 @@ export interface ScaleResult {
   idleCounters?: SiteCounters;
   /** Idle bytes per agent without the IP/UDP/TCP headers, as the simulator counts them. */
   idlePayload?: { sentBytesPerSecondPerAgent: number; receivedBytesPerSecondPerAgent: number };
+  /** The idle window's length: between the two readings of every child's counters (IPC rounds included). */
+  idleSeconds?: number;
+  /** What the idle received bytes were, per agent a second on the wire, and the exchanges counted. */
+  idleReceived?: IdleReceived;
 }
 
 export type PhaseLoad = { phase: string; loads: ProcessLoad[] };
 
 export const SCALE_DEVICES = 10;
-const IDLE_SECONDS = 5;
 
 /** Overrides of the defaults above (--scale-spread-s, --scale-processes, --scale-agents-per-process). */
 export interface ScaleKnobs {
@@ -93,26 +94,6 @@ function scaleOptions(agents: number, env: ScenarioEnv, knobs: ScaleKnobs): Omit
   };
 }
 
-interface IdleFigures {
-  multicastBytesPerSecond: number;
-  sentBytesPerSecondPerAgent: number;
-  receivedBytesPerSecondPerAgent: number;
-  rssMiBPerAgent: number;
-  heapMiBPerAgent: number;
-  cpuPercentPerAgent: number;
-  idlePayload: NonNullable<ScaleResult['idlePayload']>;
-  idleCounters?: SiteCounters;
-}
-
-type Memory = { rss: number; heap: number };
-
-/** After a full GC, so that the heap figure is live data. */
-async function memory(): Promise<Memory> {
-  await fullGc();
-  const m = process.memoryUsage();
-  return { rss: m.rss, heap: m.heapUsed + m.external };
-}
-
 /** The phase that ends now, in every process; the idle figures read CPU and RSS off the idle phase. */
 export class Phases {
   readonly list: PhaseLoad[] = [];
@@ -132,59 +113,6 @@ export class Phases {
     this.at = now();
     return loads;
   }
-}
-
-async function idleFigures(c: BenchCluster, listener: GroupListener, mem0: Memory, ph: Phases): Promise<IdleFigures> {
-  const n = c.names.length;
-  await c.refresh?.();
-  const before = c.traffic();
-  const heard = listener.bytes;
-  const counted = 'counters' in c ? (c as ProcessCluster).counters() : undefined;
-  const counters0 = await counted;
-  await ph.end('settle', false);
-  const t0 = now();
-  await sleep(IDLE_SECONDS * 1000);
-  const seconds = (now() - t0) / 1000;
-  const loads = await ph.end('idle');
-  await c.refresh?.();
-  const after = c.traffic();
-  const counters1 = counters0 && (await (c as ProcessCluster).counters());
-  const http = after.httpBytes - before.httpBytes;
-  // The simulator counts payload: the same bytes without 28 per datagram and 104 per TCP exchange.
-  const httpPayload = http - TCP_EXCHANGE_OVERHEAD * (after.httpRequests - before.httpRequests);
-  const headers = (sent: number, received: number) => UDP_IP_HEADER_BYTES * (sent + received);
-  const sentPayload = after.datagramBytes - before.datagramBytes - headers(after.datagrams - before.datagrams, 0);
-  const receivedPayload =
-    after.datagramBytesReceived -
-    before.datagramBytesReceived -
-    headers(0, after.datagramsReceived - before.datagramsReceived);
-  const held = await memory();
-  // In child processes the agents' own CPU and RSS (Node's ~40 MiB baseline shared by 50 agents);
-  // in this process the bench's CPU and its growth, an indication only.
-  const agentLoads = c.processes ? loads.slice(1) : loads.slice(0, 1);
-  const cpuPercent = agentLoads.reduce((s, l) => s + l.cpuPercent, 0);
-  const rssMiB = c.processes
-    ? agentLoads.reduce((s, l) => s + l.rssMiB, 0)
-    : Math.max(0, held.rss - mem0.rss) / 2 ** 20;
-  return {
-    multicastBytesPerSecond: (listener.bytes - heard) / seconds,
-    sentBytesPerSecondPerAgent: (after.datagramBytes - before.datagramBytes + http) / seconds / n,
-    receivedBytesPerSecondPerAgent: (after.datagramBytesReceived - before.datagramBytesReceived + http) / seconds / n,
-    rssMiBPerAgent: rssMiB / n,
-    heapMiBPerAgent: c.processes ? NaN : Math.max(0, held.heap - mem0.heap) / 2 ** 20 / n,
-    cpuPercentPerAgent: cpuPercent / n,
-    idlePayload: {
-      sentBytesPerSecondPerAgent: (sentPayload + httpPayload) / seconds / n,
-      receivedBytesPerSecondPerAgent: (receivedPayload + httpPayload) / seconds / n,
-    },
-    idleCounters: counters0 && counters1 && counterGrowth(counters0, counters1),
-  };
-}
-
-function counterGrowth(from: SiteCounters, to: SiteCounters): SiteCounters {
-  const sums: Record<string, number> = {};
-  for (const [k, v] of Object.entries(to.sums)) if (v !== (from.sums[k] ?? 0)) sums[k] = v - (from.sums[k] ?? 0);
-  return { sums, maxServedChanges: to.maxServedChanges - from.maxServedChanges };
 }
 
 /**

@@ -20,6 +20,9 @@ export const REJOIN_CHECKS = 8;
 /** Ring neighbours asked in turn when one does not answer. */
 const REJOIN_ASKS = 2;
 
+/** What made an exchange: a gap of hearing nobody, or a peer this agent could not reach heard again. */
+type Why = 'cut-off' | 'unreachable-heard';
+
 /**
  * After a partition: the notices sent while this agent was cut off never reached it, nothing repeats them,
  * and its backstop of a stretched peer takes up to 5 of its intervals (minutes at 200 agents). So once it
@@ -50,18 +53,19 @@ export class Rejoin {
     const now = this.s.c.clock.monotonic();
     const last = this.lastHeardAny;
     this.lastHeardAny = now;
-    if (last !== undefined && now - last >= CUT_OFF_PERIODS * this.s.cfg.livenessPeriodMs) this.exchange('heard again');
-    else if (revived) this.exchange('unreachable peer heard again', peer);
+    if (last !== undefined && now - last >= CUT_OFF_PERIODS * this.s.cfg.livenessPeriodMs) this.exchange('cut-off');
+    else if (revived) this.exchange('unreachable-heard', peer);
   }
 
-  private exchange(why: string, first?: Peer): void {
+  private exchange(why: Why, first?: Peer, owed = false): void {
     const now = this.s.c.clock.monotonic();
     // With mDNS alone every probe asks for the summary already.
     if (!this.s.c.transport) return;
     const due = this.lastAsked + REJOIN_EVERY_PERIODS * this.s.cfg.livenessPeriodMs;
     if (now < due) return this.owe(why, due - now);
     this.lastAsked = now;
-    this.s.c.logger.info({ why }, 'view exchange with a ring neighbour');
+    this.s.c.metrics.viewExchanges.inc({ why: owed ? 'held-back' : why });
+    this.s.c.logger.info({ why, owed }, 'view exchange with a ring neighbour');
     void this.ask([...(first ? [first] : []), ...this.neighbours()].slice(0, REJOIN_ASKS), now);
   }
 
@@ -71,11 +75,11 @@ export class Rejoin {
    * at 200 agents the peer was held alive until the backstop, 281 s after the second heal; 50 s now
    * (test/attacks/rejoin-flapping.test.ts). Still at most one exchange a minute, whatever provokes it.
    */
-  private owe(why: string, ms: number): void {
+  private owe(why: Why, ms: number): void {
     if (this.owed !== undefined) return;
     this.owed = this.s.c.clock.setTimeout(() => {
       this.owed = undefined;
-      if (this.s.running()) this.exchange(`${why}, held back by the bound`);
+      if (this.s.running()) this.exchange(why, undefined, true);
     }, ms);
     this.owed.unref?.();
   }
@@ -126,7 +130,12 @@ export class Rejoin {
         (theirs.get(p.name) ?? 0) < p.replica.incarnation,
     );
     absent.sort((a, b) => a.lastHeard - b.lastHeard);
-    for (const peer of absent.slice(0, REJOIN_CHECKS)) this.h.check(peer);
+    const now = this.s.c.clock.monotonic();
+    for (const peer of absent.slice(0, REJOIN_CHECKS)) {
+      this.s.c.metrics.livenessChecks.inc({ rule: 'exchange' });
+      this.s.c.metrics.livenessCheckSilence.inc({ rule: 'exchange' }, Math.max(0, now - peer.lastHeard) / 1000);
+      this.h.check(peer);
+    }
   }
 
   private alive(peer: Peer): boolean {
