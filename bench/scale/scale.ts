@@ -6,7 +6,7 @@ import { GroupListener } from './group-listener.js';
 import { HARNESS_LAG_P99_MS, LoopMeter, type ProcessLoad } from './loop-meter.js';
 import type { SiteCounters } from './site-worker.js';
 import { crashTimes } from './crash-times.js';
-import { idleFigures, memory, type IdleFigures, type IdleReceived } from './idle.js';
+import { idleFigures, memory, quietExchanges, type IdleFigures, type IdleReceived } from './idle.js';
 import { coldStart, settleLoops, startSpreadMs, worstLag, type ColdStart } from './cold-start.js';
 
 /**
@@ -58,8 +58,13 @@ export interface ScaleResult {
   coldStartCounters?: SiteCounters;
   /** When 50/90/99/100 % of (viewer, origin) pairs were held, the share each second, the last pairs (cold-curve.ts). */
   coldStartCurve?: ColdStart['curve'];
-  /** How long the bench waited after the cold start for every loop to be back under 50 ms p99. */
+  /**
+   * How long the bench waited after the cold start for the site's view exchanges to stop (idle.ts) and every
+   * loop to be back under 50 ms p99.
+   */
   settleMs: number;
+  /** The counters' growth while the bench waited for the view exchanges to stop (idle.ts quietExchanges). */
+  quietCounters?: SiteCounters;
   /** The same counters' growth over the idle window: what the idle bytes were (probes, catch-ups). */
   idleCounters?: SiteCounters;
   /** Idle bytes per agent without the IP/UDP/TCP headers, as the simulator counts them. */
@@ -160,14 +165,15 @@ export async function scaleRun(
       await cluster.loads?.(); // the children's own start-up is not a phase
       const cold = await coldStart(cluster, t0, ph);
       await sleep(env.heartbeatMs * 2.2); // past the start-up hints, as the idle scenario waits
-      const settleMs = await settleLoops(ph);
+      const quiet = await quietExchanges(cluster);
+      const settleMs = (await settleLoops(ph)) + quiet.ms;
       const idle = await idleFigures(cluster, listener, mem0, ph);
       const change = await changesAt(cluster, opts, losses, ph, Number.isFinite(cold.ms));
       const crashed = await crashTimes(cluster, 30_000);
       await ph.end('crash');
       const processes = cluster.processes ?? 0;
       const processStartMs = processes > 0 ? (cluster.startedAt ?? t0) - t0 : 0;
-      const ran = { cold, idle, change, crashed, processes, processStartMs, ph, settleMs, opts };
+      const ran = { cold, idle, change, crashed, processes, processStartMs, ph, settleMs, opts, quiet: quiet.counters };
       return finish(system, agents, ran);
     } finally {
       await cluster.stop();
@@ -191,6 +197,7 @@ function finish(
     ph: Phases;
     settleMs: number;
     opts: ClusterOptions;
+    quiet?: SiteCounters;
   },
 ): ScaleResult {
   const limitedPhases = r.ph.list.filter((p) => worstLag(p.loads) > HARNESS_LAG_P99_MS).map((p) => p.phase);
@@ -203,6 +210,7 @@ function finish(
     coldStartCurve: r.cold.curve,
     startSpreadMs: r.opts.startSpreadMs ?? 0,
     settleMs: r.settleMs,
+    quietCounters: r.quiet,
     ...r.idle,
     crashP99Ms: r.crashed.p99,
     crashUndetected: r.crashed.undetected,
