@@ -44,6 +44,14 @@ export interface Traffic {
   datagramBytesReceived: number;
   /** Datagrams arriving at the agents' sockets (with datagramBytesReceived: the payload without headers). */
   datagramsReceived: number;
+  /** Of those, unicast ones (a ring's heartbeats): the rest is the site's multicast, every copy. */
+  unicastReceived: number;
+  unicastBytesReceived: number;
+  /** Of the HTTP exchanges, hellos asking the peer's summary (`peers=1`, ~90 B an agent) and other hellos. */
+  summaryRequests: number;
+  summaryBytes: number;
+  helloRequests: number;
+  helloBytes: number;
 }
 
 export interface BenchCluster {
@@ -89,6 +97,12 @@ export function emptyTraffic(): Traffic {
     changeBytes: 0,
     datagramBytesReceived: 0,
     datagramsReceived: 0,
+    unicastReceived: 0,
+    unicastBytesReceived: 0,
+    summaryRequests: 0,
+    summaryBytes: 0,
+    helloRequests: 0,
+    helloBytes: 0,
   };
 }
 

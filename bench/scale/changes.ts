@@ -2,6 +2,8 @@ import { Deliveries, lcg, now, sleep, waitFor, type Missed } from '../harness.js
 import { changedDevices, type BenchCluster } from '../system.js';
 import { summarize } from '../stats.js';
 import { explainMisses, settleUnseen, udpCounters, udpDelta } from './miss-diagnosis.js';
+import { changeTiming, type ChangeTiming } from './change-timing.js';
+import type { ProcessCluster } from './process-cluster.js';
 
 /** Changes on a scale site: how fast each reaches every other agent, and how many never did. */
 
@@ -24,6 +26,8 @@ export interface ChangeFigures {
    * counted undelivered, their latency unknown (scale/miss-diagnosis.ts settleUnseen).
    */
   heldUnseen?: Record<string, number>;
+  /** Child processes only: the change's time in the children, without the bench's IPC (change-timing.ts). */
+  timing?: ChangeTiming;
 }
 
 const CHANGES = 20;
@@ -70,6 +74,8 @@ export async function changeP99(c: BenchCluster, loss: number, seq: ChangeSequen
   c.onProgress((viewer, origin) => deliveries.check(viewer, origin));
   const sweep = setInterval(() => deliveries.sweep(), 20);
   await c.refresh?.();
+  const pc = 'timings' in c ? (c as ProcessCluster) : undefined;
+  await pc?.timings(true);
   const before = c.traffic();
   const udpBefore = udpCounters();
   const t0 = now();
@@ -91,6 +97,7 @@ export async function changeP99(c: BenchCluster, loss: number, seq: ChangeSequen
   } finally {
     clearInterval(sweep);
   }
+  const timings = await pc?.timings(false);
   const unseen = await settleUnseen(c, deliveries);
   const undelivered = deliveries.undelivered();
   const udp = udpDelta(udpBefore);
@@ -110,5 +117,6 @@ export async function changeP99(c: BenchCluster, loss: number, seq: ChangeSequen
     datagramsPerChange,
     udp,
     ...(Object.keys(unseen).length > 0 ? { heldUnseen: unseen } : {}),
+    ...(timings && { timing: changeTiming(timings, c.names) }),
   };
 }

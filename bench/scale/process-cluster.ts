@@ -5,7 +5,7 @@ import { agentName, emptyTraffic, type BenchCluster, type BenchSystem, type Clus
 import type { Traffic } from '../system.js';
 import type { ProcessLoad } from './loop-meter.js';
 import type { PairCount, UnheldPair } from './cold-curve.js';
-import type { HeldRow, SiteCounters, WorkerCommand, WorkerReport } from './site-worker.js';
+import type { ChangeTimings, HeldRow, SiteCounters, WorkerCommand, WorkerReport } from './site-worker.js';
 
 /**
  * A Herald site run as child processes of agents (site-worker.ts), seen by the bench as one cluster:
@@ -159,7 +159,12 @@ function sumTraffic(all: Traffic[]): Traffic {
 }
 
 export type ProcessCluster = Required<Pick<BenchCluster, 'startedAt' | 'refresh' | 'setLoss' | 'loads' | 'processes'>> &
-  BenchCluster & { counters(): Promise<SiteCounters>; pairs(list: number): PairCount };
+  BenchCluster & {
+    counters(): Promise<SiteCounters>;
+    pairs(list: number): PairCount;
+    /** Each child's change timings since the last call; kept from here on while `on`. */
+    timings(on: boolean): Promise<{ from: number; to: number; t: ChangeTimings }[]>;
+  };
 
 /** The children's counters added up; the busiest server is the busiest of any child. */
 function sumCounters(all: SiteCounters[]): SiteCounters {
@@ -269,6 +274,10 @@ export async function startProcessCluster(
     },
     loads: () => all<ProcessLoad>({ t: 'load' }),
     counters: async () => sumCounters(await all<SiteCounters>({ t: 'counters' })),
+    timings: async (on) => {
+      const t = await all<ChangeTimings>({ t: 'timings', on });
+      return workers.map((w, j) => ({ from: w.from, to: w.to, t: t[j] }));
+    },
     maxServed: () => 0,
     inspect: (i, origin) => owner(i).ask({ t: 'inspect', i, origin }),
     async crash(i) {

@@ -1,14 +1,12 @@
 import { now, sleep, waitFor, type ScenarioEnv } from '../harness.js';
-import { fullGc } from '../stats.js';
 import type { BenchCluster, BenchSystem, ClusterOptions } from '../system.js';
 import { BENCH_GROUP } from '../systems/herald.js';
 import { ChangeSequence, changeP99, type ChangeFigures } from './changes.js';
 import { GroupListener } from './group-listener.js';
 import { HARNESS_LAG_P99_MS, LoopMeter, type ProcessLoad } from './loop-meter.js';
 import type { SiteCounters } from './site-worker.js';
-import type { ProcessCluster } from './process-cluster.js';
-import { TCP_EXCHANGE_OVERHEAD, UDP_IP_HEADER_BYTES } from '../wire.js';
 import { crashTimes } from './crash-times.js';
+import { idleFigures, memory, quietExchanges, type IdleFigures, type IdleReceived } from './idle.js';
 import { coldStart, settleLoops, startSpreadMs, worstLag, type ColdStart } from './cold-start.js';
 
 /**
@@ -60,18 +58,26 @@ export interface ScaleResult {
   coldStartCounters?: SiteCounters;
   /** When 50/90/99/100 % of (viewer, origin) pairs were held, the share each second, the last pairs (cold-curve.ts). */
   coldStartCurve?: ColdStart['curve'];
-  /** How long the bench waited after the cold start for every loop to be back under 50 ms p99. */
+  /**
+   * How long the bench waited after the cold start for the site's view exchanges to stop (idle.ts) and every
+   * loop to be back under 50 ms p99.
+   */
   settleMs: number;
+  /** The counters' growth while the bench waited for the view exchanges to stop (idle.ts quietExchanges). */
+  quietCounters?: SiteCounters;
   /** The same counters' growth over the idle window: what the idle bytes were (probes, catch-ups). */
   idleCounters?: SiteCounters;
   /** Idle bytes per agent without the IP/UDP/TCP headers, as the simulator counts them. */
   idlePayload?: { sentBytesPerSecondPerAgent: number; receivedBytesPerSecondPerAgent: number };
+  /** The idle window's length: between the two readings of every child's counters (IPC rounds included). */
+  idleSeconds?: number;
+  /** What the idle received bytes were, per agent a second on the wire, and the exchanges counted. */
+  idleReceived?: IdleReceived;
 }
 
 export type PhaseLoad = { phase: string; loads: ProcessLoad[] };
 
 export const SCALE_DEVICES = 10;
-const IDLE_SECONDS = 5;
 
 /** Overrides of the defaults above (--scale-spread-s, --scale-processes, --scale-agents-per-process). */
 export interface ScaleKnobs {
@@ -93,26 +99,6 @@ function scaleOptions(agents: number, env: ScenarioEnv, knobs: ScaleKnobs): Omit
   };
 }
 
-interface IdleFigures {
-  multicastBytesPerSecond: number;
-  sentBytesPerSecondPerAgent: number;
-  receivedBytesPerSecondPerAgent: number;
-  rssMiBPerAgent: number;
-  heapMiBPerAgent: number;
-  cpuPercentPerAgent: number;
-  idlePayload: NonNullable<ScaleResult['idlePayload']>;
-  idleCounters?: SiteCounters;
-}
-
-type Memory = { rss: number; heap: number };
-
-/** After a full GC, so that the heap figure is live data. */
-async function memory(): Promise<Memory> {
-  await fullGc();
-  const m = process.memoryUsage();
-  return { rss: m.rss, heap: m.heapUsed + m.external };
-}
-
 /** The phase that ends now, in every process; the idle figures read CPU and RSS off the idle phase. */
 export class Phases {
   readonly list: PhaseLoad[] = [];
@@ -132,59 +118,6 @@ export class Phases {
     this.at = now();
     return loads;
   }
-}
-
-async function idleFigures(c: BenchCluster, listener: GroupListener, mem0: Memory, ph: Phases): Promise<IdleFigures> {
-  const n = c.names.length;
-  await c.refresh?.();
-  const before = c.traffic();
-  const heard = listener.bytes;
-  const counted = 'counters' in c ? (c as ProcessCluster).counters() : undefined;
-  const counters0 = await counted;
-  await ph.end('settle', false);
-  const t0 = now();
-  await sleep(IDLE_SECONDS * 1000);
-  const seconds = (now() - t0) / 1000;
-  const loads = await ph.end('idle');
-  await c.refresh?.();
-  const after = c.traffic();
-  const counters1 = counters0 && (await (c as ProcessCluster).counters());
-  const http = after.httpBytes - before.httpBytes;
-  // The simulator counts payload: the same bytes without 28 per datagram and 104 per TCP exchange.
-  const httpPayload = http - TCP_EXCHANGE_OVERHEAD * (after.httpRequests - before.httpRequests);
-  const headers = (sent: number, received: number) => UDP_IP_HEADER_BYTES * (sent + received);
-  const sentPayload = after.datagramBytes - before.datagramBytes - headers(after.datagrams - before.datagrams, 0);
-  const receivedPayload =
-    after.datagramBytesReceived -
-    before.datagramBytesReceived -
-    headers(0, after.datagramsReceived - before.datagramsReceived);
-  const held = await memory();
-  // In child processes the agents' own CPU and RSS (Node's ~40 MiB baseline shared by 50 agents);
-  // in this process the bench's CPU and its growth, an indication only.
-  const agentLoads = c.processes ? loads.slice(1) : loads.slice(0, 1);
-  const cpuPercent = agentLoads.reduce((s, l) => s + l.cpuPercent, 0);
-  const rssMiB = c.processes
-    ? agentLoads.reduce((s, l) => s + l.rssMiB, 0)
-    : Math.max(0, held.rss - mem0.rss) / 2 ** 20;
-  return {
-    multicastBytesPerSecond: (listener.bytes - heard) / seconds,
-    sentBytesPerSecondPerAgent: (after.datagramBytes - before.datagramBytes + http) / seconds / n,
-    receivedBytesPerSecondPerAgent: (after.datagramBytesReceived - before.datagramBytesReceived + http) / seconds / n,
-    rssMiBPerAgent: rssMiB / n,
-    heapMiBPerAgent: c.processes ? NaN : Math.max(0, held.heap - mem0.heap) / 2 ** 20 / n,
-    cpuPercentPerAgent: cpuPercent / n,
-    idlePayload: {
-      sentBytesPerSecondPerAgent: (sentPayload + httpPayload) / seconds / n,
-      receivedBytesPerSecondPerAgent: (receivedPayload + httpPayload) / seconds / n,
-    },
-    idleCounters: counters0 && counters1 && counterGrowth(counters0, counters1),
-  };
-}
-
-function counterGrowth(from: SiteCounters, to: SiteCounters): SiteCounters {
-  const sums: Record<string, number> = {};
-  for (const [k, v] of Object.entries(to.sums)) if (v !== (from.sums[k] ?? 0)) sums[k] = v - (from.sums[k] ?? 0);
-  return { sums, maxServedChanges: to.maxServedChanges - from.maxServedChanges };
 }
 
 /**
@@ -232,14 +165,15 @@ export async function scaleRun(
       await cluster.loads?.(); // the children's own start-up is not a phase
       const cold = await coldStart(cluster, t0, ph);
       await sleep(env.heartbeatMs * 2.2); // past the start-up hints, as the idle scenario waits
-      const settleMs = await settleLoops(ph);
+      const quiet = await quietExchanges(cluster);
+      const settleMs = (await settleLoops(ph)) + quiet.ms;
       const idle = await idleFigures(cluster, listener, mem0, ph);
       const change = await changesAt(cluster, opts, losses, ph, Number.isFinite(cold.ms));
       const crashed = await crashTimes(cluster, 30_000);
       await ph.end('crash');
       const processes = cluster.processes ?? 0;
       const processStartMs = processes > 0 ? (cluster.startedAt ?? t0) - t0 : 0;
-      const ran = { cold, idle, change, crashed, processes, processStartMs, ph, settleMs, opts };
+      const ran = { cold, idle, change, crashed, processes, processStartMs, ph, settleMs, opts, quiet: quiet.counters };
       return finish(system, agents, ran);
     } finally {
       await cluster.stop();
@@ -263,6 +197,7 @@ function finish(
     ph: Phases;
     settleMs: number;
     opts: ClusterOptions;
+    quiet?: SiteCounters;
   },
 ): ScaleResult {
   const limitedPhases = r.ph.list.filter((p) => worstLag(p.loads) > HARNESS_LAG_P99_MS).map((p) => p.phase);
@@ -275,6 +210,7 @@ function finish(
     coldStartCurve: r.cold.curve,
     startSpreadMs: r.opts.startSpreadMs ?? 0,
     settleMs: r.settleMs,
+    quietCounters: r.quiet,
     ...r.idle,
     crashP99Ms: r.crashed.p99,
     crashUndetected: r.crashed.undetected,

@@ -19,6 +19,7 @@ export type WorkerCommand =
   | { t: 'load'; id: number }
   | { t: 'counters'; id: number }
   | { t: 'inspect'; id: number; i: number; origin: string }
+  | { t: 'timings'; id: number; on: boolean }
   | { t: 'stop'; id: number };
 
 /** viewer, origin, version held, state ('' when not held). */
@@ -28,9 +29,25 @@ export type WorkerReport =
   | { t: 'ready' }
   | { t: 'started'; versions: [number, number][] }
   | { t: 'held'; rows: HeldRow[] }
-  | { t: 'reply'; id: number; value: number | Traffic | ProcessLoad | SiteCounters | SyncView | null };
+  | { t: 'reply'; id: number; value: number | Traffic | ProcessLoad | SiteCounters | SyncView | ChangeTimings | null };
 
 type Slice = ReturnType<typeof heraldSlice>;
+
+/**
+ * When, on the machine's wall clock (ms, sub-millisecond), each change left its origin (its reload done: the
+ * announcement sent) and each viewer's directory applied a version: where a change's time goes, without the
+ * IPC to the bench and its mirror (change-timing.ts). Kept only from a `timings` command with `on` to the next,
+ * which takes them: a cold start's events would grow the RSS the idle window measures.
+ */
+export interface ChangeTimings {
+  on?: boolean;
+  /** origin index, version, sent at */
+  sent: [number, number, number][];
+  /** viewer index, origin name, version, applied at */
+  applied: [number, string, number, number][];
+}
+
+const wallNow = () => performance.timeOrigin + performance.now();
 
 /** The counters that say what a phase's work was, summed over agents (`name{labels}` -> value), and the busiest server. */
 export interface SiteCounters {
@@ -45,6 +62,9 @@ const COUNTED = [
   'livenessProbes',
   'lostNotices',
   'gapsDetected',
+  'livenessChecks',
+  'livenessCheckSilence',
+  'viewExchanges',
 ] as const;
 
 function counters(slice: Slice): SiteCounters {
@@ -78,7 +98,7 @@ function traffic(slice: Slice): Traffic {
 }
 
 /** What each agent holds, sent once a turn of the loop, batched: the mirror lags by one IPC message. */
-function reportHeld(slice: Slice): void {
+function reportHeld(slice: Slice, timings: ChangeTimings): void {
   const dirty = new Map<string, [number, string]>();
   let queued = false;
   const flush = () => {
@@ -91,6 +111,8 @@ function reportHeld(slice: Slice): void {
     send({ t: 'held', rows });
   };
   slice.nodes.cluster().onProgress((viewer, origin) => {
+    const version = timings.on ? (slice.made.get(viewer)?.agent.directory.held(origin)?.version ?? 0) : 0;
+    if (timings.on) timings.applied.push([viewer, origin, version, wallNow()]);
     dirty.set(`${viewer} ${origin}`, [viewer, origin]);
     if (!queued) {
       queued = true;
@@ -99,21 +121,31 @@ function reportHeld(slice: Slice): void {
   });
 }
 
-async function start(cmd: Extract<WorkerCommand, { t: 'start' }>): Promise<Slice> {
-  const slice = heraldSlice(cmd.opts, { heartbeatScaling: cmd.heartbeatScaling }, cmd.from, cmd.to);
-  reportHeld(slice);
+type Running = Slice & { timings: ChangeTimings };
+
+async function start(cmd: Extract<WorkerCommand, { t: 'start' }>): Promise<Running> {
+  const slice = {
+    ...heraldSlice(cmd.opts, { heartbeatScaling: cmd.heartbeatScaling }, cmd.from, cmd.to),
+    timings: { sent: [], applied: [] },
+  };
+  reportHeld(slice, slice.timings);
   await Promise.all([...slice.made].map(([i, m]) => startStaggered(cmd.opts, i, () => m.agent.start())));
   send({ t: 'started', versions: [...slice.made].map(([i, m]) => [i, m.agent.local.currentVersion]) });
   return slice;
 }
 
-async function answer(slice: Slice, meter: LoopMeter, cmd: Exclude<WorkerCommand, { t: 'start' }>) {
+async function answer(slice: Running, meter: LoopMeter, cmd: Exclude<WorkerCommand, { t: 'start' }>) {
   switch (cmd.t) {
     case 'change': {
       const m = slice.made.get(cmd.i)!;
       m.source.set(cmd.devices);
       await m.agent.reload('bench');
+      if (slice.timings.on) slice.timings.sent.push([cmd.i, m.agent.local.currentVersion, wallNow()]);
       return m.agent.local.currentVersion;
+    }
+    case 'timings': {
+      slice.timings.on = cmd.on;
+      return { sent: slice.timings.sent.splice(0), applied: slice.timings.applied.splice(0) };
     }
     case 'crash': {
       slice.nodes.nodes[cmd.i].crashed = true;
@@ -146,7 +178,7 @@ async function answer(slice: Slice, meter: LoopMeter, cmd: Exclude<WorkerCommand
 }
 
 function serve(): void {
-  let slice: Promise<Slice> | undefined;
+  let slice: Promise<Running> | undefined;
   let meter: LoopMeter | undefined;
   process.on('message', (cmd: WorkerCommand) => {
     if (cmd.t === 'start') {

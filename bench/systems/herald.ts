@@ -71,7 +71,7 @@ function countedMulticast(nodes: BenchNodes, node: BenchNode, opts: ClusterOptio
     // Counted before the loss: what reaches the agent's sockets, what its host wakes for.
     start: (h) =>
       udp.start((data, from, kind) => {
-        nodes.countReceived(data.length);
+        nodes.countReceived(data.length, kind === 'unicast');
         h(data, from, kind);
       }),
     send: (d) => {
@@ -105,11 +105,16 @@ function countedPeerListener(nodes: BenchNodes, auth: PeerAuth | undefined): Age
       { host: '127.0.0.1', port: 0 },
       {
         auth,
-        onExchange: (route, bytesIn, bytesOut) => {
+        onExchange: (route, bytesIn, bytesOut, query) => {
           const bytes = bytesIn + bytesOut + TCP_EXCHANGE_OVERHEAD;
-          nodes.traffic.httpRequests += 1;
-          nodes.traffic.httpBytes += bytes;
-          if (route === '/v1/peer/changes') nodes.traffic.changeBytes += bytes;
+          const t = nodes.traffic;
+          t.httpRequests += 1;
+          t.httpBytes += bytes;
+          if (route === '/v1/peer/changes') t.changeBytes += bytes;
+          if (route !== '/v1/peer/hello') return;
+          const summary = new URLSearchParams(query).get('peers') === '1';
+          t[summary ? 'summaryRequests' : 'helloRequests'] += 1;
+          t[summary ? 'summaryBytes' : 'helloBytes'] += bytes;
         },
       },
     );

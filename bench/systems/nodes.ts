@@ -66,10 +66,13 @@ export class BenchNodes<X extends object = object> {
     if (change) this.traffic.changeBytes += udpWireBytes(bytes);
   }
 
-  /** A datagram of `bytes` payload arrived at one agent's socket. */
-  countReceived(bytes: number): void {
+  /** A datagram of `bytes` payload arrived at one agent's socket (`unicast`: sent to it alone). */
+  countReceived(bytes: number, unicast = false): void {
     this.traffic.datagramBytesReceived += udpWireBytes(bytes);
     this.traffic.datagramsReceived += 1;
+    if (!unicast) return;
+    this.traffic.unicastBytesReceived += udpWireBytes(bytes);
+    this.traffic.unicastReceived += 1;
   }
 
   /** The members of BenchCluster that read this bookkeeping. */

@@ -37,8 +37,8 @@ export interface PeerServerOptions {
   bounds?: HttpBounds;
   /** Every refused request or connection, by reason: counted and logged (rate-limited) by the caller. */
   onRejected?: (reason: string, from: string, err?: unknown) => void;
-  /** Taps for accounting (the benchmark counts bytes on the wire); none in production. */
-  onExchange?: (route: string, bytesIn: number, bytesOut: number) => void;
+  /** Taps for accounting (the benchmark counts bytes on the wire, a summary apart); none in production. */
+  onExchange?: (route: string, bytesIn: number, bytesOut: number, query: string) => void;
 }
 
 /**
@@ -89,12 +89,12 @@ export class PeerHttpServer {
     onExchange: NonNullable<PeerServerOptions['onExchange']>,
   ): void {
     const socket = req.socket;
-    const path = (req.url ?? '').split('?')[0];
+    const [path, query = ''] = (req.url ?? '').split('?');
     res.once('finish', () => {
       const last = counted.get(socket) ?? { read: 0, written: 0 };
       const now = { read: socket.bytesRead, written: socket.bytesWritten };
       counted.set(socket, now);
-      onExchange(path, now.read - last.read, now.written - last.written);
+      onExchange(path, now.read - last.read, now.written - last.written, query);
     });
   }
 

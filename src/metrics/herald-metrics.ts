@@ -28,6 +28,9 @@ export interface HeraldMetrics {
   /** What herald_local_health reads at scrape time; the agent's liveness sets it (several agents per process). */
   localHealth: { read: () => number };
   livenessSweepVisits: Counter;
+  livenessChecks: Counter; // labels: rule (why the sweep or the view exchange asked a peer)
+  livenessCheckSilence: Counter; // labels: rule; seconds of the peer's silence when asked, summed
+  viewExchanges: Counter; // labels: why (cut-off, unreachable-heard, held-back)
   lostNotices: Counter; // labels: result
   provisionalLives: Counter; // labels: result
   mdnsHints: Counter; // labels: result
@@ -45,6 +48,7 @@ export function createHeraldMetrics(): HeraldMetrics {
     registry: r,
     ...datagramMetrics(r),
     ...repairMetrics(r),
+    ...checkMetrics(r),
     ...hostMetrics(r),
     localHealth: localHealthGauge(r),
   };
@@ -146,6 +150,28 @@ function repairMetrics(r: MetricsRegistry) {
       'herald_mdns_conflicts_total',
       'mDNS names of this agent found taken by another responder and renamed, by kind (host, service).',
       ['kind'],
+    ),
+  };
+}
+
+/** Why liveness asked peers, and the view exchanges after a cut-off (docs/protocol.md, "Metrics"). */
+function checkMetrics(r: MetricsRegistry) {
+  return {
+    livenessChecks: r.counter(
+      'herald_liveness_checks_total',
+      'Probes the sweep or a view exchange started, by the rule that fired (monitor, backstop, noticed, period, ' +
+        'verify, reprobe, exchange).',
+      ['rule'],
+    ),
+    livenessCheckSilence: r.counter(
+      'herald_liveness_check_silence_seconds_total',
+      "The peers' silence when those probes started, summed by rule: divided by the checks, how late they were.",
+      ['rule'],
+    ),
+    viewExchanges: r.counter(
+      'herald_view_exchanges_total',
+      'Summaries asked of a ring neighbour after a cut-off, by why (cut-off, unreachable-heard; held-back: run late).',
+      ['why'],
     ),
   };
 }

@@ -67,7 +67,8 @@ export class Liveness {
       forget: (peer) => hooks.forget(peer),
       checkRoom: () => this.checking < LATE_CHECKS || this.health.score() === 0,
     });
-    this.rejoin = new Rejoin(s, { check: (peer) => void this.check(peer), learn: (peers) => this.learn(peers) });
+    const rejoined = { check: (peer: Peer) => void this.check(peer), learn: this.learn.bind(this) };
+    this.rejoin = new Rejoin(s, rejoined, this.health);
   }
 
   start(): void {

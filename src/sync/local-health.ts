@@ -120,6 +120,14 @@ export class LocalHealth {
     return worst;
   }
 
+  /**
+   * The longest this agent's loop went without running its timers in a turn that ended after `since`: a
+   * silence no longer than that may be this agent's own (datagrams wait unread while the loop is busy).
+   */
+  longestStallSince(since: number): number {
+    return this.worstLag(since);
+  }
+
   /** How long since `since` this agent's loop ran none of its timers: the union of their latenesses. */
   private busyMs(since: number): number {
     const spans = this.lags.filter((l) => l.at > since).map((l) => [Math.max(since, l.at - l.ms), l.at]);

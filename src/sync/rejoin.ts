@@ -1,13 +1,15 @@
 import type { PeerSummary } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
+import type { LocalHealth } from './local-health.js';
 import type { Peer } from './peer-table.js';
 import { aliveRing } from './ring.js';
 import type { SyncContext } from './sync-context.js';
 
 /**
- * Hearing no peer at all for this many liveness periods means this agent was cut off: a settled agent hears
- * its 2 ring subjects' unicast heartbeats every period and the site's multicast several times a second (on a
- * site of 2 or 3 at 30 % loss a gap is sometimes only loss: one small summary, at most once a minute).
+ * Hearing no peer at all for this many liveness periods, while this agent's own loop turned, means it was cut
+ * off: a settled agent hears its 2 ring subjects' unicast heartbeats every period and the site's multicast
+ * several times a second (on a site of 2 or 3 at 30 % loss a gap is sometimes only loss: one small summary,
+ * at most once a minute). A stall of its own loop is no cut-off (`heard`).
  */
 export const CUT_OFF_PERIODS = 2;
 
@@ -19,6 +21,9 @@ export const REJOIN_CHECKS = 8;
 
 /** Ring neighbours asked in turn when one does not answer. */
 const REJOIN_ASKS = 2;
+
+/** What made an exchange: a gap of hearing nobody, or a peer this agent could not reach heard again. */
+type Why = 'cut-off' | 'unreachable-heard';
 
 /**
  * After a partition: the notices sent while this agent was cut off never reached it, nothing repeats them,
@@ -35,10 +40,14 @@ export class Rejoin {
   private lastAsked = -Infinity;
   /** An exchange the minute's bound held back, due when the bound allows. */
   private owed: TimerHandle | undefined;
+  /** A gap being weighed against this agent's own stalls, on its next turn. */
+  private weighing: TimerHandle | undefined;
 
   constructor(
     private readonly s: SyncContext,
     private readonly h: { check(peer: Peer): void; learn(summaries: readonly PeerSummary[]): void },
+    /** This agent's own stalls: a gap no longer than one is no cut-off. */
+    private readonly health: Pick<LocalHealth, 'longestStallSince'>,
   ) {}
 
   /**
@@ -50,18 +59,37 @@ export class Rejoin {
     const now = this.s.c.clock.monotonic();
     const last = this.lastHeardAny;
     this.lastHeardAny = now;
-    if (last !== undefined && now - last >= CUT_OFF_PERIODS * this.s.cfg.livenessPeriodMs) this.exchange('heard again');
-    else if (revived) this.exchange('unreachable peer heard again', peer);
+    if (last !== undefined && now - last >= CUT_OFF_PERIODS * this.s.cfg.livenessPeriodMs) this.weigh(last, now);
+    else if (revived) this.exchange('unreachable-heard', peer);
   }
 
-  private exchange(why: string, first?: Peer): void {
+  /**
+   * A gap from `last` to `heard`: a cut-off only if it outlasts this agent's own longest stall in it by
+   * CUT_OFF_PERIODS. A loop busy 2.5 s reads what came meanwhile at the end, and its timers fire late by
+   * as much: in the bench's 200 agents, 50 to a process, one stall made 50 agents ask an 18 kB summary each
+   * (idle12). Weighed on the next turn: a stall in the middle of reading sockets is timed only when the
+   * timers due in it fire, after the turn (Node runs due timers before it reads sockets, not during).
+   */
+  private weigh(last: number, heard: number): void {
+    if (this.weighing !== undefined) return;
+    this.weighing = this.s.c.clock.setTimeout(() => {
+      this.weighing = undefined;
+      if (!this.s.running()) return;
+      const silent = heard - last - this.health.longestStallSince(last);
+      if (silent >= CUT_OFF_PERIODS * this.s.cfg.livenessPeriodMs) this.exchange('cut-off');
+    }, 0);
+    this.weighing.unref?.();
+  }
+
+  private exchange(why: Why, first?: Peer, owed = false): void {
     const now = this.s.c.clock.monotonic();
     // With mDNS alone every probe asks for the summary already.
     if (!this.s.c.transport) return;
     const due = this.lastAsked + REJOIN_EVERY_PERIODS * this.s.cfg.livenessPeriodMs;
     if (now < due) return this.owe(why, due - now);
     this.lastAsked = now;
-    this.s.c.logger.info({ why }, 'view exchange with a ring neighbour');
+    this.s.c.metrics.viewExchanges.inc({ why: owed ? 'held-back' : why });
+    this.s.c.logger.info({ why, owed }, 'view exchange with a ring neighbour');
     void this.ask([...(first ? [first] : []), ...this.neighbours()].slice(0, REJOIN_ASKS), now);
   }
 
@@ -71,11 +99,11 @@ export class Rejoin {
    * at 200 agents the peer was held alive until the backstop, 281 s after the second heal; 50 s now
    * (test/attacks/rejoin-flapping.test.ts). Still at most one exchange a minute, whatever provokes it.
    */
-  private owe(why: string, ms: number): void {
+  private owe(why: Why, ms: number): void {
     if (this.owed !== undefined) return;
     this.owed = this.s.c.clock.setTimeout(() => {
       this.owed = undefined;
-      if (this.s.running()) this.exchange(`${why}, held back by the bound`);
+      if (this.s.running()) this.exchange(why, undefined, true);
     }, ms);
     this.owed.unref?.();
   }
@@ -126,7 +154,12 @@ export class Rejoin {
         (theirs.get(p.name) ?? 0) < p.replica.incarnation,
     );
     absent.sort((a, b) => a.lastHeard - b.lastHeard);
-    for (const peer of absent.slice(0, REJOIN_CHECKS)) this.h.check(peer);
+    const now = this.s.c.clock.monotonic();
+    for (const peer of absent.slice(0, REJOIN_CHECKS)) {
+      this.s.c.metrics.livenessChecks.inc({ rule: 'exchange' });
+      this.s.c.metrics.livenessCheckSilence.inc({ rule: 'exchange' }, Math.max(0, now - peer.lastHeard) / 1000);
+      this.h.check(peer);
+    }
   }
 
   private alive(peer: Peer): boolean {

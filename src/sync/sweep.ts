@@ -29,6 +29,13 @@ export const VERIFY_SPREAD_PERIODS = 2;
 /** The most lost agents one agent keeps probing again on a stretched site: twice its monitors' subjects. */
 export const FORMER_SUBJECTS = 2 * MONITORS;
 
+/**
+ * Why the sweep asked a peer: its monitor's silence rule, a non-monitor's backstop (or its shorter one after a
+ * distrusted notice), the one-period rule of a small site, the first probe of a peer held second-hand, or a
+ * lost one asked again. A view exchange's checks are `exchange` (rejoin.ts).
+ */
+export type CheckRule = 'monitor' | 'backstop' | 'noticed' | 'period' | 'verify' | 'reprobe' | 'exchange';
+
 /** What the sweep does about a peer whose silence grew too long. */
 export interface SweepActions {
   /** An alive peer fell silent: asked, and lost if it does not answer. */
@@ -149,7 +156,7 @@ export class Sweep {
     // Unverified, or lost and asked again: the rest of its deadline is a back-off that grows with its interval.
     this.note(this.backoffByInterval, peer.name, state === 'alive' ? !peer.verified : state === 'lost');
     if (state === 'alive') {
-      const d = this.aliveDue(peer, now, interval, ring);
+      const { rule, ...d } = this.aliveDue(peer, now, interval, ring);
       const silence = (d.silence ?? 0) + (d.intervals ?? 0) * interval;
       const checkAt = Math.max(peer.lastHeard + silence, d.rest);
       const verifyAt = this.verifyAt(peer, now);
@@ -157,6 +164,7 @@ export class Sweep {
       const checkDue = checkAt <= now;
       // A late agent's checks wait their turn (Liveness.checkRoom); the peer is looked at again next period.
       if (checkDue && verifyAt > now && !this.act.checkRoom()) return { rest: now + this.s.cfg.livenessPeriodMs };
+      this.counted(checkDue ? rule : 'verify', peer, now);
       if (checkDue) this.act.check(peer);
       else {
         const verifying = this.verifying.get(peer.name);
@@ -176,6 +184,7 @@ export class Sweep {
     // Nothing else may ever say it is back (mDNS repeats nothing unchanged): ask it, a little less often.
     const reprobeAt = peer.probedAt + this.reprobeMs(peer);
     if (reprobeAt > now) return { rest: Math.min(reprobeAt, forgetAt) };
+    this.counted('reprobe', peer, now);
     this.act.probe(peer, peer.endpoint);
     return { rest: now };
   }
@@ -191,7 +200,7 @@ export class Sweep {
    * connections to hosts it otherwise never talks to, each a neighbour (ARP) entry. The ring is asked
    * only for a stretched peer (a small site never builds one); a non-member is on no ring.
    */
-  private aliveDue(peer: Peer, now: number, interval: number, ring: () => Ring): Deadline {
+  private aliveDue(peer: Peer, now: number, interval: number, ring: () => Ring): Deadline & { rule: CheckRule } {
     const period = this.s.cfg.livenessPeriodMs;
     const probeAfter = this.s.cfg.probeAfterPeriods;
     const probed = peer.probedAt + (peer.verified ? period : this.reprobeMs(peer));
@@ -199,14 +208,21 @@ export class Sweep {
     if (!watched) this.monitorSince.delete(peer.name);
     if (interval > period && !watched) {
       const noticed = peer.noticedAt !== undefined && now - peer.noticedAt < NOTICED_FOR_INTERVALS * interval;
-      return { rest: probed, intervals: noticed ? NOTICED_INTERVALS : probeAfter * BACKSTOP_INTERVALS };
+      const intervals = noticed ? NOTICED_INTERVALS : probeAfter * BACKSTOP_INTERVALS;
+      return { rest: probed, intervals, rule: noticed ? 'noticed' : 'backstop' };
     }
-    if (!watched) return { rest: probed, silence: probeAfter * period };
+    if (!watched) return { rest: probed, silence: probeAfter * period, rule: 'period' };
     // A new monitor counts its subject's silence from when it became its monitor, not from a multicast
     // heard seconds ago: the subject's unicast heartbeats to it start only when its own ring moves too.
     const since = this.monitorSince.get(peer.name) ?? now;
     this.monitorSince.set(peer.name, since);
-    return { rest: Math.max(probed, since + probeAfter * period), silence: probeAfter * period };
+    return { rest: Math.max(probed, since + probeAfter * period), silence: probeAfter * period, rule: 'monitor' };
+  }
+
+  /** Which rule asked the peer, and how long it had been silent (herald_liveness_checks_total). */
+  private counted(rule: CheckRule, peer: Peer, now: number): void {
+    this.s.c.metrics.livenessChecks.inc({ rule });
+    this.s.c.metrics.livenessCheckSilence.inc({ rule }, Math.max(0, now - peer.lastHeard) / 1000);
   }
 
   /**

@@ -1,0 +1,168 @@
+import { sleep, now } from '../harness.js';
+import { fullGc } from '../stats.js';
+import type { BenchCluster, Traffic } from '../system.js';
+import { TCP_EXCHANGE_OVERHEAD, UDP_IP_HEADER_BYTES } from '../wire.js';
+import type { GroupListener } from './group-listener.js';
+import type { ProcessCluster } from './process-cluster.js';
+import type { Phases } from './scale.js';
+import type { SiteCounters } from './site-worker.js';
+
+/** The scale step's idle window: what each agent sends and receives on a settled site, and what those bytes are. */
+
+export const IDLE_SECONDS = 5;
+
+/** The idle window waits for this long without a view exchange on the site, QUIET_MAX_MS at most. */
+const QUIET_MS = 20_000;
+const QUIET_MAX_MS = 120_000;
+
+const exchanges = (c: SiteCounters) =>
+  Object.entries(c.sums).reduce((n, [k, v]) => n + (k.startsWith('view_exchanges_total') ? v : 0), 0);
+
+/**
+ * Waits until no agent has asked a view exchange (src/sync/rejoin.ts) for QUIET_MS: the cold start's tail.
+ * Each is a summary of ~90 B an agent (18 kB at 200) asked at most once a minute per agent; one refused by
+ * that bound runs up to a minute later, and a loaded cold start leaves many (probes of live peers that timed
+ * out). The idle window opened 2 s after convergence and counted them: the lead's converged 200-agent run of
+ * 06:59 UTC received 788 B/s of payload per agent, ~560 of it (all but the datagrams' ~230) in the 26 hellos
+ * of its window, ~21 kB each, every one a probe "answered alive" while the loops were on time (13 ms p99).
+ * A settled site asks none; the simulator opens its window 2 intervals after the cold start for the same
+ * reason (test/swarm/scale.ts). Returns how long it waited, and the counters' growth meanwhile.
+ */
+export async function quietExchanges(c: BenchCluster): Promise<{ ms: number; counters?: SiteCounters }> {
+  if (!('counters' in c)) return { ms: 0 };
+  const pc = c as ProcessCluster;
+  const t0 = now();
+  const first = await pc.counters();
+  let [last, since, at] = [exchanges(first), now(), first];
+  while (now() - since < QUIET_MS && now() - t0 < QUIET_MAX_MS) {
+    await sleep(2000);
+    at = await pc.counters();
+    if (exchanges(at) !== last) [last, since] = [exchanges(at), now()];
+  }
+  return { ms: now() - t0, counters: counterGrowth(first, at) };
+}
+
+/** What the idle received bytes were, per agent a second on the wire, and the exchanges counted. */
+export interface IdleReceived {
+  multicast: number;
+  unicast: number;
+  summaries: number;
+  hellos: number;
+  catchUps: number;
+  exchanges: { summaries: number; hellos: number; others: number };
+}
+
+export interface IdleFigures {
+  multicastBytesPerSecond: number;
+  sentBytesPerSecondPerAgent: number;
+  receivedBytesPerSecondPerAgent: number;
+  rssMiBPerAgent: number;
+  heapMiBPerAgent: number;
+  cpuPercentPerAgent: number;
+  idlePayload: { sentBytesPerSecondPerAgent: number; receivedBytesPerSecondPerAgent: number };
+  idleSeconds: number;
+  idleReceived: IdleReceived;
+  idleCounters?: SiteCounters;
+}
+
+export type Memory = { rss: number; heap: number };
+
+/** After a full GC, so that the heap figure is live data. */
+export async function memory(): Promise<Memory> {
+  await fullGc();
+  const m = process.memoryUsage();
+  return { rss: m.rss, heap: m.heapUsed + m.external };
+}
+
+/** Every child's traffic read once (an IPC round): when, as the midpoint of the round, and the group's bytes. */
+async function reading(
+  c: BenchCluster,
+  listener: GroupListener,
+): Promise<{ traffic: Traffic; at: number; heard: number }> {
+  const asked = now();
+  await c.refresh?.();
+  return { traffic: c.traffic(), at: (asked + now()) / 2, heard: listener.bytes };
+}
+
+/**
+ * What an agent's idle received bytes are, per agent a second on the wire: every copy of the site's multicast,
+ * the ring's unicast datagrams, hellos asking a summary, other hellos (probes), and the other exchanges
+ * (catch-ups). A summary at 200 agents is ~18 kB: one per agent a minute is 300 B/s by itself.
+ */
+function breakdown(d: Traffic, seconds: number, n: number): IdleReceived {
+  const per = (bytes: number) => bytes / seconds / n;
+  const others = d.httpBytes - d.summaryBytes - d.helloBytes;
+  return {
+    multicast: per(d.datagramBytesReceived - d.unicastBytesReceived),
+    unicast: per(d.unicastBytesReceived),
+    summaries: per(d.summaryBytes),
+    hellos: per(d.helloBytes),
+    catchUps: per(others),
+    exchanges: {
+      summaries: d.summaryRequests,
+      hellos: d.helloRequests,
+      others: d.httpRequests - d.summaryRequests - d.helloRequests,
+    },
+  };
+}
+
+function delta(a: Traffic, b: Traffic): Traffic {
+  const d = { ...b };
+  for (const k of Object.keys(d) as (keyof Traffic)[]) d[k] -= a[k];
+  return d;
+}
+
+export async function idleFigures(
+  c: BenchCluster,
+  listener: GroupListener,
+  mem0: Memory,
+  ph: Phases,
+): Promise<IdleFigures> {
+  const n = c.names.length;
+  const counted = 'counters' in c ? (c as ProcessCluster) : undefined;
+  const counters0 = await counted?.counters();
+  await ph.end('settle', false);
+  // The window runs from one reading of every child's counters to the next, each an IPC round to loops that
+  // may be late: it is timed between those readings, not by the sleep alone (the bytes of the rounds before
+  // and after the sleep, the load and counter questions, were divided by the sleep's 5 s).
+  const r0 = await reading(c, listener);
+  await sleep(IDLE_SECONDS * 1000);
+  const r1 = await reading(c, listener);
+  const seconds = (r1.at - r0.at) / 1000;
+  const loads = await ph.end('idle');
+  const counters1 = counters0 && (await counted!.counters());
+  const d = delta(r0.traffic, r1.traffic);
+  // The simulator counts payload: the same bytes without 28 per datagram and 104 per TCP exchange.
+  const httpPayload = d.httpBytes - TCP_EXCHANGE_OVERHEAD * d.httpRequests;
+  const sentPayload = d.datagramBytes - UDP_IP_HEADER_BYTES * d.datagrams;
+  const receivedPayload = d.datagramBytesReceived - UDP_IP_HEADER_BYTES * d.datagramsReceived;
+  const held = await memory();
+  // In child processes the agents' own CPU and RSS (Node's ~40 MiB baseline shared by 50 agents);
+  // in this process the bench's CPU and its growth, an indication only.
+  const agentLoads = c.processes ? loads.slice(1) : loads.slice(0, 1);
+  const cpuPercent = agentLoads.reduce((s, l) => s + l.cpuPercent, 0);
+  const rssMiB = c.processes
+    ? agentLoads.reduce((s, l) => s + l.rssMiB, 0)
+    : Math.max(0, held.rss - mem0.rss) / 2 ** 20;
+  return {
+    multicastBytesPerSecond: (r1.heard - r0.heard) / seconds,
+    sentBytesPerSecondPerAgent: (d.datagramBytes + d.httpBytes) / seconds / n,
+    receivedBytesPerSecondPerAgent: (d.datagramBytesReceived + d.httpBytes) / seconds / n,
+    rssMiBPerAgent: rssMiB / n,
+    heapMiBPerAgent: c.processes ? NaN : Math.max(0, held.heap - mem0.heap) / 2 ** 20 / n,
+    cpuPercentPerAgent: cpuPercent / n,
+    idleSeconds: seconds,
+    idleReceived: breakdown(d, seconds, n),
+    idlePayload: {
+      sentBytesPerSecondPerAgent: (sentPayload + httpPayload) / seconds / n,
+      receivedBytesPerSecondPerAgent: (receivedPayload + httpPayload) / seconds / n,
+    },
+    idleCounters: counters0 && counters1 && counterGrowth(counters0, counters1),
+  };
+}
+
+export function counterGrowth(from: SiteCounters, to: SiteCounters): SiteCounters {
+  const sums: Record<string, number> = {};
+  for (const [k, v] of Object.entries(to.sums)) if (v !== (from.sums[k] ?? 0)) sums[k] = v - (from.sums[k] ?? 0);
+  return { sums, maxServedChanges: to.maxServedChanges - from.maxServedChanges };
+}

@@ -1,0 +1,46 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { changeTiming } from '../bench/scale/change-timing.js';
+import type { ChangeTimings } from '../bench/scale/site-worker.js';
+
+/**
+ * The scale step's change figure is read by the bench through each child's IPC reports; the children's own
+ * stamps say where the time went. Two children of 3 agents each; agent-0 changes to version 2 at t = 1000 ms:
+ * the first child's viewers hold it 1, 4 and 7 ms later (one loop handles its copies in turn), the second's 2
+ * and 3 ms later; an older version's event and a later change's do not count.
+ */
+const names = ['agent-0', 'agent-1', 'agent-2', 'agent-3', 'agent-4', 'agent-5'];
+
+test('a change is timed from its origin to each viewer, and the copies one loop handles are spread apart', () => {
+  const first: ChangeTimings = {
+    sent: [[0, 2, 1000]],
+    applied: [
+      [1, 'agent-0', 1, 990],
+      [1, 'agent-0', 2, 1001],
+      [2, 'agent-0', 2, 1004],
+      [2, 'agent-0', 3, 1500],
+    ],
+  };
+  const second: ChangeTimings = {
+    sent: [],
+    applied: [
+      [3, 'agent-0', 2, 1002],
+      [4, 'agent-0', 2, 1003],
+      [5, 'agent-0', 2, 1003],
+    ],
+  };
+  first.applied.push([0, 'agent-1', 2, 1007]); // another origin: not this change
+  const t = changeTiming(
+    [
+      { from: 0, to: 3, t: first },
+      { from: 3, to: 6, t: second },
+    ],
+    names,
+  );
+  assert.is(t.pairs, 5, 'agent-1, agent-2 in the first child; agent-3, 4, 5 in the second');
+  assert.is(t.appliedP99Ms, 4);
+  assert.is(t.firstInChildP50Ms, 1, 'the first viewer of each child: 1 and 2 ms (nearest rank)');
+  assert.is(t.spreadInChildP99Ms, 3, '1 to 4 ms in the first child, 2 to 3 in the second');
+});
+
+test.run();
