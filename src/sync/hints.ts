@@ -112,8 +112,8 @@ export class Hints {
     const owed = this.pick((e) => e.carried < RING_CARRIES, leastRecentlyCarried);
     const room = ROUND_DATAGRAMS * MAX_HINTS;
     const picked = owed.slice(0, room);
-    // Late changes keep the last slot when fresher ones would fill the round: twenty busy origins, each version of
-    // theirs fresh, held every slot for good, and a change past its 8 periods that had ridden 3 rounds never rode again.
+    // Late changes keep the last slot when fresher ones would fill the round: busy origins, each version of theirs
+    // fresh, held every slot for good, and a change past its 8 periods that had ridden 3 rounds never rode again.
     const late = owed.find((x) => x.late);
     if (picked.length === room && late && !picked.includes(late)) picked[room - 1] = late;
     for (const { entry: e } of picked) {
