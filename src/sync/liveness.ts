@@ -68,7 +68,7 @@ export class Liveness {
       forget: (peer) => hooks.forget(peer),
       checkRoom: () => this.checking < LATE_CHECKS || this.health.score() === 0,
     });
-    this.rejoin = new Rejoin(s, { check: (peer) => void this.check(peer), learn: (peers) => this.learn(peers) });
+    this.rejoin = new Rejoin(s, this.health, { check: (p) => void this.check(p), learn: (p) => this.learn(p) });
   }
 
   start(): void {

@@ -1,5 +1,6 @@
 import type { PeerSummary } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
+import type { LocalHealth } from './local-health.js';
 import type { Peer } from './peer-table.js';
 import { aliveRing } from './ring.js';
 import type { SyncContext } from './sync-context.js';
@@ -33,11 +34,15 @@ const REJOIN_ASKS = 2;
 export class Rejoin {
   private lastHeardAny: number | undefined;
   private lastAsked = -Infinity;
+  /** When the last exchange past the minute's bound was made (a second cut-off within the minute). */
+  private flapAsked = -Infinity;
   /** An exchange the minute's bound held back, due when the bound allows. */
   private owed: TimerHandle | undefined;
 
   constructor(
     private readonly s: SyncContext,
+    /** Whether this agent's own loop ran while it heard nobody: a cut-off, not a stall of its own. */
+    private readonly health: Pick<LocalHealth, 'freeMs'>,
     private readonly h: { check(peer: Peer): void; learn(summaries: readonly PeerSummary[]): void },
   ) {}
 
@@ -50,17 +55,30 @@ export class Rejoin {
     const now = this.s.c.clock.monotonic();
     const last = this.lastHeardAny;
     this.lastHeardAny = now;
-    if (last !== undefined && now - last >= CUT_OFF_PERIODS * this.s.cfg.livenessPeriodMs) this.exchange('heard again');
+    const gap = CUT_OFF_PERIODS * this.s.cfg.livenessPeriodMs;
+    // Heard nobody while its own loop ran on time for as long: cut off (a stall's gap is its own loop's).
+    if (last !== undefined && now - last >= gap)
+      this.exchange('heard again', undefined, this.health.freeMs(last) >= gap);
     else if (revived) this.exchange('unreachable peer heard again', peer);
   }
 
-  private exchange(why: string, first?: Peer): void {
+  /**
+   * At most one exchange in REJOIN_EVERY_PERIODS; and, after a cut-off (not a stall of this agent's own loop),
+   * one more within them: a partition that flaps (cut off, healed, cut off again as a peer crashed, healed)
+   * spent the minute on its first heal, and the peer that crashed between the cuts waited for the owed
+   * exchange (50 s at 200 agents) or the backstop. So an agent asks at most 2 summaries a minute, however its
+   * link flaps or its loop stalls (test/attacks/rejoin-flapping.test.ts).
+   */
+  private exchange(why: string, first?: Peer, cutOff = false): void {
     const now = this.s.c.clock.monotonic();
     // With mDNS alone every probe asks for the summary already.
     if (!this.s.c.transport) return;
-    const due = this.lastAsked + REJOIN_EVERY_PERIODS * this.s.cfg.livenessPeriodMs;
-    if (now < due) return this.owe(why, due - now);
-    this.lastAsked = now;
+    const minute = REJOIN_EVERY_PERIODS * this.s.cfg.livenessPeriodMs;
+    const due = this.lastAsked + minute;
+    const flap = now < due && cutOff && now >= this.flapAsked + minute;
+    if (now < due && !flap) return this.owe(why, due - now);
+    if (flap) this.flapAsked = now;
+    else this.lastAsked = now;
     this.s.c.logger.info({ why }, 'view exchange with a ring neighbour');
     void this.ask([...(first ? [first] : []), ...this.neighbours()].slice(0, REJOIN_ASKS), now);
   }
