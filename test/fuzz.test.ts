@@ -104,7 +104,7 @@ test('peer endpoint fuzz: random requests and raw garbage never crash it or chan
   directory.applyDeltas('a', 5, [{ version: 1, added: [device('a-1')], updated: [], removed: [] }]);
   const digest = directory.digest();
   const server = new PeerHttpServer(
-    new DirectoryPeerService({ directory, identity: helloOf('a', 's', 5, () => 1) }),
+    new DirectoryPeerService({ directory, identity: helloOf({ name: 'a', site: 's', incarnation: 5 }, () => 1) }),
     { host: '127.0.0.1', port: 0 },
     { clock, ratePerSecond: 1e6, burst: 1e6 },
   );
@@ -277,7 +277,7 @@ test('HTTP fuzz: hostile targets and headers to the API and the peer endpoint: n
   );
   const peerFaults: string[] = [];
   const peer = new PeerHttpServer(
-    new DirectoryPeerService({ directory, identity: helloOf('a', 's', 5, () => 1) }),
+    new DirectoryPeerService({ directory, identity: helloOf({ name: 'a', site: 's', incarnation: 5 }, () => 1) }),
     { host: '127.0.0.1', port: 0 },
     { clock, ratePerSecond: 1e6, burst: 1e6, onRejected: (reason) => reason === 'internal' && peerFaults.push(reason) },
   );

@@ -180,7 +180,10 @@ async function peerServer(
   const directory = new Directory({ clock }, { site: 's' });
   directory.ensureOrigin('a', { local: true });
   directory.applyDeltas('a', 5, [{ version: 1, added: [device('a-1')], updated: [], removed: [] }]);
-  const service = new DirectoryPeerService({ directory, identity: helloOf('a', 's', 5, () => 1) });
+  const service = new DirectoryPeerService({
+    directory,
+    identity: helloOf({ name: 'a', site: 's', incarnation: 5 }, () => 1),
+  });
   const server = new PeerHttpServer(
     service,
     { host: '127.0.0.1', port: 0 },

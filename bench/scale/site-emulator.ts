@@ -137,7 +137,7 @@ export class SiteEmulator {
 
   /** Herald's own hello, its summary without the answering agent itself (as a real agent's directory has it local). */
   private identity(name: string, incarnation: number): (withPeers: boolean) => ReturnType<ReturnType<typeof helloOf>> {
-    const hello = helloOf(name, this.init.site, incarnation, () => 1, this.directory);
+    const hello = helloOf({ name, site: this.init.site, incarnation }, () => 1, this.directory);
     return (withPeers) => {
       const h = hello(withPeers);
       if (withPeers) this.counts.summaries++;

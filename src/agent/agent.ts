@@ -203,11 +203,10 @@ export class Agent {
     return new DirectoryPeerService({
       directory: this.directory,
       identity: helloOf(
-        this.init.name,
-        this.init.site,
-        this.init.incarnation,
+        this.init,
         () => this.local.currentVersion,
         this.directory,
+        () => this.sync?.datagramPort,
       ),
       onServed: (route, status) => this.metrics.peerRequestsServed.inc({ route, status: String(status) }),
       onAsked: (asker) => this.sync?.askedBy(asker),

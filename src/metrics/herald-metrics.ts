@@ -24,6 +24,7 @@ export interface HeraldMetrics {
   apiRequests: Counter; // labels: route, status
   invalidInput: Counter; // labels: source, reason
   livenessProbes: Counter; // labels: result
+  endpointProofs: Counter;
   peerRequestFailures: Counter; // labels: route (changes, hello), reason
   /** What herald_local_health reads at scrape time; the agent's liveness sets it (several agents per process). */
   localHealth: { read: () => number };
@@ -120,6 +121,10 @@ function repairMetrics(r: MetricsRegistry) {
       ['route', 'status'],
     ),
     livenessProbes: r.counter('herald_liveness_probes_total', 'Direct probes of silent peers, by result.', ['result']),
+    endpointProofs: r.counter(
+      'herald_endpoint_proofs_total',
+      "Probes that asked a monitor never heard for its datagram endpoint, before this agent's rounds go to it.",
+    ),
     peerRequestFailures: r.counter(
       'herald_peer_request_failures_total',
       "This agent's failed catch-ups and probes of peers, by route and reason (timeout, refused, network, " +

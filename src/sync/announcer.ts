@@ -13,7 +13,9 @@ import type { DatagramKind, Endpoint } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
 import { jitter } from '../util/random.js';
 import { beatOf } from './beat.js';
+import { EndpointProofs, PROOF_SIGNAL, roundEndpoint } from './endpoint-proofs.js';
 import { HeartbeatInterval } from './heartbeat-interval.js';
+import type { Liveness } from './liveness.js';
 import { NoticeBatch } from './notice-batch.js';
 import { aliveRing } from './ring.js';
 import type { SyncContext } from './sync-context.js';
@@ -43,13 +45,18 @@ export class Announcer {
   /** When this agent last multicast a heartbeat or an announcement: its monitors heard it then too. */
   private multicastAt = -Infinity;
   private readonly notices: NoticeBatch;
+  /** Which monitors rounds reach, and the proofs asked of those never heard. */
+  private readonly proofs: EndpointProofs;
 
   constructor(
     private readonly s: SyncContext,
     private readonly envelope: Envelope,
     /** A keyed site's monitors hear beats (beat.ts) instead of whole heartbeats. */
-    private readonly keyed = false,
+    private readonly keyed: boolean,
+    /** Asks a monitor never heard where its datagrams leave from (endpoint-proofs.ts). */
+    liveness: Pick<Liveness, 'probe'>,
   ) {
+    this.proofs = new EndpointProofs(s, (peer) => liveness.probe(peer, peer.endpoint, PROOF_SIGNAL));
     this.interval = new HeartbeatInterval(s.cfg.heartbeatMs, s.cfg.heartbeatScaling, s.cfg.heartbeatBudget);
     this.notices = new NoticeBatch(s.c.clock, s.cfg.livenessPeriodMs, (hints) => {
       if (s.running()) this.send(MessageType.notice, { hints });
@@ -229,10 +236,10 @@ export class Announcer {
     const peers = aliveRing(this.s)
       .monitorsOf(this.s.cfg.name)
       .flatMap((name) => this.s.peers.get(name) ?? [])
-      .filter((p) => p.datagram);
+      .filter((p) => this.proofs.reaches(p));
     if (peers.length === 0) return;
     for (const p of peers) p.roundsSent = (p.roundsSent ?? 0) + 1;
-    const monitors = peers.flatMap((p) => p.datagram ?? []);
+    const monitors = peers.flatMap((p) => roundEndpoint(p) ?? []);
     // The ring's hints: a host that missed an announcement hears of it from its 2 subjects whatever the site's
     // multicast rate (docs/protocol.md, "Scale").
     // A burst's carries beyond 8 ride further datagrams of the same round (hints.ts, ROUND_DATAGRAMS).

@@ -56,6 +56,7 @@ export class ClusterSync {
   private readonly heartbeats = new HeartbeatMemo();
   private readonly decodeLog: RateLimitedLog;
   private running = false;
+  datagramPort: number | undefined; // its datagrams' source port, once started: a hello names it (endpoint-proofs.ts)
   private unsubscribeLocal: (() => void) | undefined;
   private readonly hot: DatagramCounters;
   private readonly unreachableListeners = new Set<(name: string) => void>();
@@ -108,7 +109,7 @@ export class ClusterSync {
     this.mdns = new MdnsObserver(this.s, this.liveness, t, this.keyed, (msg, from, signal) =>
       this.onMessage(msg, { from, datagram: false, signal }),
     );
-    this.announcer = new Announcer(this.s, this.envelope, this.keyed);
+    this.announcer = new Announcer(this.s, this.envelope, this.keyed, this.liveness);
     this.notices = new LostNotices(this.s, { liveness: this.liveness, announcer: this.announcer, keyed: this.keyed });
     this.hot = datagramCounters(c.metrics);
     const lost = this.cfg.lostAfterPeriods;
@@ -121,10 +122,8 @@ export class ClusterSync {
     this.running = true;
     this.liveness.start();
     if (!this.c.transport) return;
-    await this.c.transport.start((data, from, kind) => this.onDatagram(data, from, kind));
-    this.unsubscribeLocal = this.c.local.onChange((delta) => {
-      if (this.running) this.announcer.announce(delta);
-    });
+    this.datagramPort = (await this.c.transport.start((data, from, kind) => this.onDatagram(data, from, kind))).port;
+    this.unsubscribeLocal = this.c.local.onChange((delta) => this.running && this.announcer.announce(delta));
     this.announcer.start();
   }
 

@@ -4,6 +4,7 @@ import { failureReason } from './catchup-failure.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
 import { IndirectChecks } from './indirect-checks.js';
 import { LocalHealth } from './local-health.js';
+import { askerOf } from './endpoint-proofs.js';
 import { Rejoin } from './rejoin.js';
 import type { LivenessHooks, ProbeOutcome } from './liveness-hooks.js';
 import { aliveRing, intervalOf } from './ring.js';
@@ -206,7 +207,7 @@ export class Liveness {
     try {
       const periodic = this.s.siteIntervalMs() === undefined && ++peer.probes % SUMMARY_EVERY_PROBES === 0;
       const withPeers = !this.s.c.transport || signal === 'join' || periodic;
-      const hello = await this.s.c.peers.hello(endpoint, deadline, withPeers, this.s.self);
+      const hello = await this.s.c.peers.hello(endpoint, deadline, withPeers, askerOf(this.s.self, signal));
       if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return 'stale';
       if (atEndpoint && hello.name === peer.name && !this.hooks.answered(peer, life, hello.incarnation)) return 'stale';
       if (hello.name !== peer.name || hello.incarnation < peer.replica.incarnation) {

@@ -9,8 +9,9 @@ import type { Hello } from '../transport/transport.js';
  * The peer endpoint's JSON, checked field by field: a peer's answer is untrusted input like a datagram.
  *   GET /v1/peer/changes?origin=NAME&since=V&incarnation=I[&after=ID]
  *     -> Changes (deltas or a snapshot page; `next` names the id to continue `after`), 404 if not held
- *   GET /v1/peer/hello[?from=NAME&incarnation=I&port=P[&check=NAME|&gone=NAME]]   -> Hello
- *     (`check`/`gone`: an indirect probe asked of this agent, or its verdict; indirect-checks.ts)
+ *   GET /v1/peer/hello[?from=NAME&incarnation=I&port=P[&check=NAME|&gone=NAME][&datagram=1]]   -> Hello
+ *     (`check`/`gone`: an indirect probe asked of this agent, or its verdict; indirect-checks.ts; `datagram`:
+ *     the answer names its datagram endpoint's port, endpoint-proofs.ts)
  */
 export const PEER_PATHS = { changes: '/v1/peer/changes', hello: '/v1/peer/hello' } as const;
 
@@ -90,6 +91,12 @@ export function checkHello(value: unknown): Hello {
     version: version as number,
     format: format as number,
   };
+  if (value.datagramPort !== undefined) {
+    const port = value.datagramPort;
+    if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535)
+      throw new DecodeError('response', 'hello datagramPort is not a port');
+    hello.datagramPort = port as number;
+  }
   if (value.peers !== undefined) {
     if (!Array.isArray(value.peers) || value.peers.length > PROFILE_LIMITS.devicesPerAgent)
       throw new DecodeError('response', 'hello peers is not a bounded list');

@@ -11,7 +11,8 @@ export class DirectoryPeerService implements PeerService {
   constructor(
     private readonly c: {
       directory: Directory;
-      identity: (withPeers: boolean) => Hello;
+      /** `withDatagram`: the hello asked for this agent's datagram endpoint's port (endpoint-proofs.ts). */
+      identity: (withPeers: boolean, withDatagram?: boolean) => Hello;
       onServed?: (route: string, status: number) => void;
       /** A hello named its asker: an agent at the request's source address and that port. */
       onAsked?: (asker: Asker & { address: string }) => void;
@@ -21,7 +22,9 @@ export class DirectoryPeerService implements PeerService {
   handle(route: 'changes' | 'hello', query: URLSearchParams, from: Endpoint): { status: number; body: unknown } {
     if (route === 'hello') this.asked(query, from);
     const answer =
-      route === 'hello' ? { status: 200, body: this.c.identity(query.get('peers') === '1') } : this.changes(query);
+      route === 'hello'
+        ? { status: 200, body: this.c.identity(query.get('peers') === '1', query.get('datagram') === '1') }
+        : this.changes(query);
     this.c.onServed?.(route, answer.status);
     return answer;
   }
@@ -62,14 +65,16 @@ function problem(status: number, detail: string): { status: number; body: unknow
 }
 
 export function helloOf(
-  name: string,
-  site: string,
-  incarnation: number,
+  { name, site, incarnation }: { name: string; site: string; incarnation: number },
   version: () => number,
   directory?: Directory,
-): (withPeers: boolean) => Hello {
-  return (withPeers) => {
+  /** The port this agent's datagrams leave from (its transport's, once started); undefined without one. */
+  datagramPort?: () => number | undefined,
+): (withPeers: boolean, withDatagram?: boolean) => Hello {
+  return (withPeers, withDatagram = false) => {
     const hello: Hello = { name, site, incarnation, version: version(), format: FORMAT_VERSION };
+    const port = withDatagram ? datagramPort?.() : undefined;
+    if (port !== undefined) hello.datagramPort = port;
     if (directory && withPeers) {
       hello.peers = directory
         .agents()

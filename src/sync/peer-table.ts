@@ -30,6 +30,11 @@ export interface Peer {
   claimKey: string;
   /** Where its datagrams come from: where a unicast datagram reaches it (liveness heartbeats, to monitors). */
   datagram?: Endpoint;
+  /**
+   * The datagram endpoint its own answer at its peer endpoint named (a hello that asked, in this life): where
+   * this agent's rounds reach it before a datagram of it is heard (endpoint-proofs.ts). Never from a summary.
+   */
+  answeredDatagram?: Endpoint;
   /** Its multicast heartbeat interval when the site's size stretched it (Message.intervalMs). */
   intervalMs?: number;
   /**

@@ -38,6 +38,8 @@ type Why = 'cut-off' | 'unreachable-heard';
 export class Rejoin {
   private lastHeardAny: number | undefined;
   private lastAsked = -Infinity;
+  /** When the last exchange past the minute's bound was made (a second cut-off within the minute). */
+  private flapAsked = -Infinity;
   /** An exchange the minute's bound held back, due when the bound allows. */
   private owed: TimerHandle | undefined;
   /** A gap being weighed against this agent's own stalls, on its next turn. */
@@ -76,18 +78,29 @@ export class Rejoin {
       this.weighing = undefined;
       if (!this.s.running()) return;
       const silent = heard - last - this.health.longestStallSince(last);
-      if (silent >= CUT_OFF_PERIODS * this.s.cfg.livenessPeriodMs) this.exchange('cut-off');
+      const cutOff = silent >= CUT_OFF_PERIODS * this.s.cfg.livenessPeriodMs;
+      if (cutOff) this.exchange('cut-off', undefined, { cutOff });
     }, 0);
     this.weighing.unref?.();
   }
 
-  private exchange(why: Why, first?: Peer, owed = false): void {
+  /**
+   * At most one exchange in REJOIN_EVERY_PERIODS; and, after a cut-off (weighed: not a stall of this agent's own
+   * loop), one more within them: a partition that flaps (cut off, healed, cut off again as a peer crashed, healed)
+   * spent the minute on its first heal, and the peer that crashed between the cuts waited for the owed exchange
+   * (50 s at 200 agents) or the backstop. So an agent asks at most 2 summaries a minute, however its link flaps
+   * (test/attacks/rejoin-flapping.test.ts, ring13).
+   */
+  private exchange(why: Why, first?: Peer, { owed = false, cutOff = false } = {}): void {
     const now = this.s.c.clock.monotonic();
     // With mDNS alone every probe asks for the summary already.
     if (!this.s.c.transport) return;
-    const due = this.lastAsked + REJOIN_EVERY_PERIODS * this.s.cfg.livenessPeriodMs;
-    if (now < due) return this.owe(why, due - now);
-    this.lastAsked = now;
+    const minute = REJOIN_EVERY_PERIODS * this.s.cfg.livenessPeriodMs;
+    const due = this.lastAsked + minute;
+    const flap = now < due && cutOff && now >= this.flapAsked + minute;
+    if (now < due && !flap) return this.owe(why, due - now);
+    if (flap) this.flapAsked = now;
+    else this.lastAsked = now;
     this.s.c.metrics.viewExchanges.inc({ why: owed ? 'held-back' : why });
     this.s.c.logger.info({ why, owed }, 'view exchange with a ring neighbour');
     void this.ask([...(first ? [first] : []), ...this.neighbours()].slice(0, REJOIN_ASKS), now);
@@ -103,7 +116,7 @@ export class Rejoin {
     if (this.owed !== undefined) return;
     this.owed = this.s.c.clock.setTimeout(() => {
       this.owed = undefined;
-      if (this.s.running()) this.exchange(why, undefined, true);
+      if (this.s.running()) this.exchange(why, undefined, { owed: true });
     }, ms);
     this.owed.unref?.();
   }

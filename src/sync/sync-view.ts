@@ -1,5 +1,6 @@
 import type { Counter } from '../metrics/registry.js';
 import type { Endpoint } from '../transport/transport.js';
+import { roundEndpoint } from './endpoint-proofs.js';
 import type { Peer } from './peer-table.js';
 import { aliveRing } from './ring.js';
 import type { SyncContext } from './sync-context.js';
@@ -28,7 +29,7 @@ export interface SyncView {
   ignored: Record<string, number>;
 }
 
-/** A ring neighbour as this agent knows it: where its datagrams come from, unicast heard from it, rounds sent to it. */
+/** A ring neighbour as this agent knows it: where rounds reach it (roundEndpoint), unicast heard, rounds sent. */
 export interface Neighbour {
   name: string;
   datagram?: string;
@@ -45,9 +46,10 @@ export function syncView(s: SyncContext, origin: string): SyncView {
   const now = s.c.clock.monotonic();
   const neighbour = (name: string): Neighbour => {
     const p: Peer | undefined = s.peers.get(name);
+    const to = p && roundEndpoint(p);
     return {
       name,
-      ...(p?.datagram && { datagram: endpointText(p.datagram) }),
+      ...(to && { datagram: endpointText(to) }),
       ...(p && { heardAgoMs: Math.round(now - p.lastHeard) }),
       unicastHeard: p?.unicastHeard ?? 0,
       roundsSent: p?.roundsSent ?? 0,

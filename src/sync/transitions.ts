@@ -60,6 +60,7 @@ export class Transitions {
     peer.replica = new OriginReplica(this.s.c.directory, this.s.c.clock, peer.name, incarnation);
     peer.lastSentAt = 0;
     peer.quiet = undefined;
+    peer.answeredDatagram = undefined; // the old process's socket: the new life names its own when asked
     this.s.hints.forget(peer.name);
     this.s.c.directory.revive(peer.name);
     if (version > 0) this.parts.catchup().want(peer, version, signal);
@@ -119,6 +120,9 @@ export class Transitions {
     else if (this.lives.goodbyeRefuted(peer, hello.incarnation, signal))
       this.newLife(peer, hello.incarnation, 0, signal);
     if (peer.replica.left) return;
+    // Named by the agent itself, over a connection to its address (signed, on a keyed site): endpoint-proofs.ts.
+    if (hello.datagramPort !== undefined)
+      peer.answeredDatagram = { address: peer.endpoint.address, port: hello.datagramPort };
     this.parts.liveness().heard(peer);
     this.parts.catchup().reachable(peer);
     this.parts.catchup().want(peer, hello.version, signal);

@@ -100,7 +100,7 @@ export class MemoryNetwork {
     return {
       start: (onMessage) => {
         this.sockets.set(address, onMessage);
-        return Promise.resolve({ address });
+        return Promise.resolve({ address, port: 7770 }); // what every datagram comes from (deliver)
       },
       send: (data) => this.broadcast(address, Uint8Array.from(data)),
       sendTo: (data, to) => this.unicast(address, to.address, Uint8Array.from(data)),

@@ -1,7 +1,7 @@
 import { isLoopbackSource } from '../security/loopback.js';
 import type { Clock } from '../util/clock.js';
 import { TokenBuckets } from '../util/token-bucket.js';
-import type { DatagramHandler, DatagramTransport, Endpoint } from './transport.js';
+import type { DatagramHandler, DatagramStarted, DatagramTransport, Endpoint } from './transport.js';
 
 /**
  * Datagrams a second one source address may make the agent look at, and the burst allowed. An agent
@@ -28,7 +28,7 @@ export class SourceLimitedTransport implements DatagramTransport {
     this.buckets = new TokenBuckets(clock, limit.perSecond, limit.burst);
   }
 
-  start(onMessage: DatagramHandler): Promise<{ address: string }> {
+  start(onMessage: DatagramHandler): Promise<DatagramStarted> {
     // Unicast and multicast from one address share its bucket: a flood gains nothing by switching.
     return this.inner.start((data, from, kind) => {
       if (isLoopbackSource(from.address) || this.buckets.take(from.address)) onMessage(data, from, kind);

@@ -14,6 +14,12 @@ export type DatagramKind = 'multicast' | 'unicast';
  */
 export type DatagramHandler = (data: Uint8Array, from: Endpoint, kind: DatagramKind) => void;
 
+/** What a started datagram transport says of itself. */
+export interface DatagramStarted {
+  address: string;
+  port?: number;
+}
+
 /**
  * The packet transport: one-to-all on the site's LAN, and one-to-one to an agent's datagram endpoint.
  * It is assumed to be best-effort: a datagram may be lost, duplicated or reordered, and nothing here
@@ -21,8 +27,11 @@ export type DatagramHandler = (data: Uint8Array, from: Endpoint, kind: DatagramK
  * some networks; the protocol ignores them.
  */
 export interface DatagramTransport {
-  /** Binds and joins; resolves with the address peers see as this agent's source. */
-  start(onMessage: DatagramHandler): Promise<{ address: string }>;
+  /**
+   * Binds and joins; resolves with the address peers see as this agent's source and, where the transport
+   * knows it, the port of its datagram endpoint (what a hello names when asked: endpoint-proofs.ts).
+   */
+  start(onMessage: DatagramHandler): Promise<DatagramStarted>;
   /** To every agent of the site (the group). */
   send(data: Uint8Array): void;
   /** To one agent: the `from` of a datagram it sent. */
@@ -69,6 +78,11 @@ export interface Hello {
   format: number;
   /** The alive agents this peer knows, so that a prober learns of agents it never heard itself. */
   peers?: PeerSummary[];
+  /**
+   * The port its datagrams leave from, at the address that answered: named only when asked (Asker.datagram),
+   * so a prober that never heard a datagram of it may send it the ring's rounds (endpoint-proofs.ts).
+   */
+  datagramPort?: number;
 }
 
 /**
@@ -83,6 +97,8 @@ export interface Asker {
   check?: string;
   /** An indirect probe's verdict: the named agent, which the asker asked about, did not answer its probe. */
   gone?: string;
+  /** Asks the answer to name its datagram endpoint's port (Hello.datagramPort; endpoint-proofs.ts). */
+  datagram?: boolean;
 }
 
 /** The query of a hello request. */
@@ -94,6 +110,7 @@ export function helloQuery(withPeers: boolean, asker?: Asker): URLSearchParams {
     q.set('port', String(asker.port));
     if (asker.check !== undefined) q.set('check', asker.check);
     if (asker.gone !== undefined) q.set('gone', asker.gone);
+    if (asker.datagram) q.set('datagram', '1');
   }
   return q;
 }

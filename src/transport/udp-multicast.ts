@@ -1,5 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
-import type { DatagramHandler, DatagramKind, DatagramTransport, Endpoint } from './transport.js';
+import type { DatagramHandler, DatagramKind, DatagramStarted, DatagramTransport, Endpoint } from './transport.js';
 
 export interface UdpMulticastInit {
   group: string;
@@ -69,8 +69,8 @@ export class UdpMulticastTransport implements DatagramTransport {
 
   constructor(private readonly init: UdpMulticastInit) {}
 
-  async start(onMessage: DatagramHandler): Promise<{ address: string }> {
-    if (this.group) return { address: this.init.interfaceAddress };
+  async start(onMessage: DatagramHandler): Promise<DatagramStarted> {
+    if (this.group) return { address: this.init.interfaceAddress, port: this.localEndpoint()?.port };
     const { group: groupAddress, port, interfaceAddress } = this.init;
     // Bound to the group address, the socket receives only that group's traffic, not unicast to the port.
     const group = await this.bind(onMessage, 'multicast', port, linuxOnly(groupAddress)).catch((err: unknown) => {
@@ -102,7 +102,7 @@ export class UdpMulticastTransport implements DatagramTransport {
     for (const socket of [group, endpoint]) socket.on('error', (err) => this.init.onError?.(err));
     this.group = group;
     this.endpoint = endpoint;
-    return { address: interfaceAddress };
+    return { address: interfaceAddress, port: endpoint.address().port };
   }
 
   /** This agent's datagram endpoint, as peers see it in the source of what it sends; after start. */

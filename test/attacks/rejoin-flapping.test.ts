@@ -56,19 +56,16 @@ test('an agent cut off twice within a minute loses a peer that crashed between t
 });
 
 /**
- * Known failing (HERALD_KNOWN_FAILING=1): after a single partition the peer is lost within a second of the heal
- * (test/sync-rejoin.test.ts); after a second cut within the minute it waits out the bound (100 agents: lost by
- * the backstop 23 s after). A fix must tell a cut-off from a late loop of the agent's own (a 2 s stall also
- * ends with the first peer heard after 2 periods of none) and bound what a flapping half of a site asks (a
- * summary of 90 B an agent each): left to the lead.
+ * After a single partition the peer is lost within a second of the heal (test/sync-rejoin.test.ts); after a second
+ * cut within the minute it waited out the bound (100 agents: lost by the backstop 23 s after; known failing until
+ * ring13). Now a cut-off (this agent heard nobody for 2 periods beyond its own longest stall, Rejoin.weigh;
+ * not a stall of its own, which also ends with the first peer heard after 2 periods of none) may have one exchange
+ * beyond the minute's bound: at most 2 summaries a minute however a link flaps (test/rejoin-flap-bound.test.ts).
  */
-const strict = 'an agent cut off twice within a minute loses the peer within a second of the second heal';
-const strictly = async (): Promise<void> => {
+test('an agent cut off twice within a minute loses the peer within a second of the second heal', async () => {
   const { violations, lost } = await flapping(100, 12_000);
   assert.equal(violations, [], 'no one holds agent-7 alive 12 s after the second heal');
   assert.ok(lost.length === 1 && lost[0] < 1000, `agent-50 lost agent-7 ${String(lost[0])} ms after the second heal`);
-};
-if (process.env.HERALD_KNOWN_FAILING === '1') test(strict, strictly);
-else test.skip(strict, strictly);
+});
 
 test.run();

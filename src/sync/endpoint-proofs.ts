@@ -1,0 +1,76 @@
+import type { Asker, Endpoint } from '../transport/transport.js';
+import { TokenBuckets } from '../util/token-bucket.js';
+import type { ProbeOutcome } from './liveness-hooks.js';
+import type { Peer } from './peer-table.js';
+import { MONITORS } from './ring.js';
+import type { SyncContext } from './sync-context.js';
+
+/** One monitor's endpoint is asked for at most once in this many liveness periods (again after a lost answer). */
+export const PROOF_EVERY_PERIODS = 16;
+
+/** Endpoint proofs this agent asks, at most, a liveness period on average (MONITORS at once): whatever the churn. */
+export const PROOFS_PER_PERIOD = 1;
+
+/** The probe signal of a proof (Liveness.probe; the catch-up it may start counts its gap under it). */
+export const PROOF_SIGNAL = 'endpoint';
+
+/** Monitors remembered as asked lately: far more than an agent has (MONITORS), so a churning ring is bounded too. */
+const ASKED_KEPT = 64;
+
+/**
+ * Where this agent's unicast rounds go (docs/protocol.md, "Scale", "Endpoint proofs"). A round goes to a
+ * monitor's datagram endpoint: where its datagrams were heard from or, for a monitor never heard (a restarted
+ * agent learns its peers from summaries, and on a stretched site a monitor multicasts minutes apart), where
+ * the monitor's own answer said they leave from: a liveness probe at its peer endpoint that asked for it
+ * (Hello.datagramPort), over a connection to that address, signed on a keyed site. A summary's word is never
+ * enough: a forged one would aim every reader's rounds at a host of its choosing. The probe goes only to a
+ * member's peer endpoint (verified, held alive: one this agent already sends catch-ups to), only for its
+ * current monitors lacking an endpoint, only while rounds are due (a stretched site), each at most once in
+ * PROOF_EVERY_PERIODS, and at most PROOFS_PER_PERIOD a period in all (MONITORS at once).
+ */
+export class EndpointProofs {
+  /** When each monitor's endpoint was last asked for, oldest first. */
+  private readonly asked = new Map<string, number>();
+  private readonly budget: TokenBuckets;
+
+  constructor(
+    private readonly s: SyncContext,
+    /** A liveness probe of the peer at its peer endpoint that asks for its datagram port (signal `endpoint`). */
+    private readonly probe: (peer: Peer) => Promise<ProbeOutcome>,
+  ) {
+    this.budget = new TokenBuckets(s.c.clock, (PROOFS_PER_PERIOD * 1000) / s.cfg.livenessPeriodMs, MONITORS, 1);
+  }
+
+  /** Whether a round reaches this monitor now (roundEndpoint); if not, its endpoint is asked for (bounded). */
+  reaches(peer: Peer): boolean {
+    if (roundEndpoint(peer)) return true;
+    this.ask(peer);
+    return false;
+  }
+
+  private ask(peer: Peer): void {
+    const now = this.s.c.clock.monotonic();
+    const at = this.asked.get(peer.name);
+    if (at !== undefined && now - at < PROOF_EVERY_PERIODS * this.s.cfg.livenessPeriodMs) return;
+    if (!this.budget.take('proof')) return;
+    this.asked.delete(peer.name); // re-inserted: the map's order is the age of its last ask
+    this.asked.set(peer.name, now);
+    const oldest = this.asked.keys().next();
+    if (this.asked.size > ASKED_KEPT && !oldest.done) this.asked.delete(oldest.value);
+    this.s.c.metrics.endpointProofs.inc();
+    void this.probe(peer).then((outcome) => {
+      // Another probe of it was under way, and did not ask: this one may be asked again at the next round.
+      if (outcome === 'busy' && this.asked.get(peer.name) === now) this.asked.delete(peer.name);
+    });
+  }
+}
+
+/** Who this agent says it is on a probe with this signal: a proof asks for the datagram endpoint too. */
+export function askerOf(self: Asker, signal: string): Asker {
+  return signal === PROOF_SIGNAL ? { ...self, datagram: true } : self;
+}
+
+/** Where a unicast datagram reaches the peer: heard from it, else named by its own answer; never a summary's. */
+export function roundEndpoint(peer: Peer): Endpoint | undefined {
+  return peer.datagram ?? peer.answeredDatagram;
+}
