@@ -7,6 +7,7 @@ import { LocalHealth } from './local-health.js';
 import { Rejoin } from './rejoin.js';
 import type { LivenessHooks, ProbeOutcome } from './liveness-hooks.js';
 import { aliveRing, intervalOf } from './ring.js';
+import { askAround, askSummary } from './summary-asks.js';
 import { Sweep } from './sweep.js';
 import type { SyncContext } from './sync-context.js';
 
@@ -137,15 +138,16 @@ export class Liveness {
     if (monitor && !this.hooks.keyed && !this.health.trusted() && !this.toldLately(peer)) this.indirect.ask(peer);
     const first = await this.probe(peer, peer.endpoint);
     if (first === 'refused' || first === 'other-agent') return this.foundGone(peer, monitor);
-    if (first !== 'no-answer') return;
+    // Heard meanwhile, it is asked once more as after a timeout (a check's cadence is the same), but not told of.
+    if (first !== 'no-answer' && first !== 'heard') return;
     // A prober whose own loop is late does not accuse on one timeout (Lifeguard's local health): in a
     // loaded cold start such early notices, each heard by the whole site, fed the timeouts they reported.
-    const early = monitor && !this.hooks.keyed && this.health.trusted();
+    const early = first === 'no-answer' && monitor && !this.hooks.keyed && this.health.trusted();
     if (early) this.noticeIfRare(peer);
     const second = await this.probe(peer, peer.endpoint, 'probe', CONFIRM_DEADLINE_PERIODS);
     // An early notice went out already. Another agent at its address is a refusal too (finding D: not told, 9 s).
     if (second === 'refused' || second === 'other-agent')
-      return early ? this.askAround(peer) : this.foundGone(peer, monitor);
+      return early ? askAround(this.s, peer, this.learnOf) : this.foundGone(peer, monitor);
     if (second !== 'no-answer' || this.s.peers.get(peer.name) !== peer) return;
     this.lose(peer, 'two probes went unanswered, the second with twice the deadline');
     // Most of its checks unanswered: this agent (its loop, its link) is the likelier cause; the site is not told.
@@ -179,7 +181,7 @@ export class Liveness {
    */
   private foundGone(peer: Peer, monitor: boolean): void {
     if (monitor) this.noticeIfRare(peer);
-    this.askAround(peer);
+    askAround(this.s, peer, this.learnOf);
   }
 
   /** A peer lost by this agent's own check, that the others hear only rarely: a notice tells them. */
@@ -193,7 +195,7 @@ export class Liveness {
    */
   async probe(peer: Peer, endpoint: Endpoint, signal = 'probe', periods = 1): Promise<ProbeOutcome> {
     if (peer.probing) {
-      if (signal === 'join') this.askSummary(peer); // the probe under way may not carry one
+      if (signal === 'join') askSummary(this.s, peer, this.learnOf); // the probe under way may not carry one
       return 'busy';
     }
     peer.probing = true;
@@ -236,9 +238,15 @@ export class Liveness {
         this.s.c.metrics.livenessProbes.inc({ result: 'lagged' });
         return 'lagged';
       }
-      this.s.c.metrics.livenessProbes.inc({ result: 'failed' });
       this.s.c.metrics.peerRequestFailures.inc({ route: 'hello', reason: failureReason(err) });
-      this.health.probed(!timeout, heldAlive);
+      this.health.probed(!timeout, heldAlive); // a timeout of a live peer is this agent's doubt, heard or not
+      // Heard at its endpoint while the probe was out (a notice's refutation): it ran after the probe was sent,
+      // so the timeout is its busy loop's or its accept queue's, no evidence it is gone (issue 18, cold12).
+      if (timeout && atEndpoint && peer.lastHeard > started && (peer.verified || this.hooks.keyed)) {
+        this.s.c.metrics.livenessProbes.inc({ result: 'heard' });
+        return 'heard';
+      }
+      this.s.c.metrics.livenessProbes.inc({ result: 'failed' });
       peer.probeFailures += 1;
       if (atEndpoint) this.s.unreachable(peer.name);
       if (atEndpoint && err instanceof PeerRequestError && err.reason === 'refused') {
@@ -250,27 +258,6 @@ export class Liveness {
       peer.probing = false;
       this.sweep.mark(peer); // a settled probe: its back-off, its state or its endpoint may have moved
     }
-  }
-
-  /**
-   * Nothing listens where `gone` was: if it restarted elsewhere, the others may know where. One alive
-   * peer is asked for its summary, whose news of `gone` is then checked first-hand (learn).
-   */
-  private askAround(gone: Peer): void {
-    const alive = [...this.s.peers.values()].filter(
-      (p) => p !== gone && p.verified && this.s.c.directory.held(p.name)?.state === 'alive',
-    );
-    if (alive.length > 0) this.askSummary(alive[Math.floor(this.s.c.random() * alive.length)]);
-  }
-
-  /** A hello that asks for the summary, outside the probes (it refreshes nothing: only learn). */
-  private askSummary(other: Peer): void {
-    this.s.c.peers.hello(other.endpoint, this.s.cfg.livenessPeriodMs, true, this.s.self).then(
-      (hello) => {
-        if (this.s.running() && hello.name === other.name) this.learn(hello.peers ?? []);
-      },
-      () => this.s.c.metrics.livenessProbes.inc({ result: 'failed' }),
-    );
   }
 
   /** Another endpoint answered as this agent: it moved (a new address or port). */
@@ -287,6 +274,8 @@ export class Liveness {
   private learn(summaries: readonly PeerSummary[]): void {
     for (const s of summaries) if (s.name !== this.s.cfg.name) this.hooks.discover(s);
   }
+
+  private readonly learnOf = (summaries: readonly PeerSummary[]) => this.learn(summaries);
 
   lose(peer: Peer, why: string): void {
     if (this.s.c.directory.held(peer.name)?.state !== 'alive') return;
