@@ -238,15 +238,8 @@ export class Liveness {
         this.s.c.metrics.livenessProbes.inc({ result: 'lagged' });
         return 'lagged';
       }
-      this.s.c.metrics.peerRequestFailures.inc({ route: 'hello', reason: failureReason(err) });
-      this.health.probed(!timeout, heldAlive); // a timeout of a live peer is this agent's doubt, heard or not
-      // Heard at its endpoint while the probe was out (a notice's refutation): it ran after the probe was sent,
-      // so the timeout is its busy loop's or its accept queue's, no evidence it is gone (issue 18, cold12).
-      if (timeout && atEndpoint && peer.lastHeard > started && (peer.verified || this.hooks.keyed)) {
-        this.s.c.metrics.livenessProbes.inc({ result: 'heard' });
+      if (this.unanswered(peer, err, timeout, heldAlive, timeout && atEndpoint && peer.lastHeard > started))
         return 'heard';
-      }
-      this.s.c.metrics.livenessProbes.inc({ result: 'failed' });
       peer.probeFailures += 1;
       if (atEndpoint) this.s.unreachable(peer.name);
       if (atEndpoint && err instanceof PeerRequestError && err.reason === 'refused') {
@@ -258,6 +251,19 @@ export class Liveness {
       peer.probing = false;
       this.sweep.mark(peer); // a settled probe: its back-off, its state or its endpoint may have moved
     }
+  }
+
+  /**
+   * A probe went unanswered: counted, and for this agent's self-doubt (a timeout of a live peer, heard or not).
+   * True if the peer was heard at its endpoint while it was out (a notice's refutation): it ran after the probe
+   * was sent, so the timeout is its busy loop's or its accept queue's, no evidence it is gone (issue 18, cold12).
+   */
+  private unanswered(peer: Peer, err: unknown, timeout: boolean, heldAlive: boolean, heardMeanwhile: boolean): boolean {
+    this.s.c.metrics.peerRequestFailures.inc({ route: 'hello', reason: failureReason(err) });
+    this.health.probed(!timeout, heldAlive);
+    const heard = heardMeanwhile && (peer.verified || this.hooks.keyed);
+    this.s.c.metrics.livenessProbes.inc({ result: heard ? 'heard' : 'failed' });
+    return heard;
   }
 
   /** Another endpoint answered as this agent: it moved (a new address or port). */
