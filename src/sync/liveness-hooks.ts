@@ -4,9 +4,11 @@ import type { Peer } from './peer-table.js';
 /**
  * What a probe found: an answer, a refusal (the process is gone), or no answer in time, which says
  * nothing on its own when this agent's event loop was late; `lagged` when its deadline fired so late
- * that this agent's own lag explains the timeout (no evidence either way); `busy` when one was under way.
+ * that this agent's own lag explains the timeout (no evidence either way); `heard` when it timed out but the
+ * peer was heard at its endpoint meanwhile (alive after the probe was sent); `busy` when one was under way.
  */
-export type ProbeOutcome = 'alive' | 'refused' | 'no-answer' | 'lagged' | 'other-agent' | 'old-life' | 'busy' | 'stale';
+export type ProbeOutcome =
+  'alive' | 'refused' | 'no-answer' | 'lagged' | 'heard' | 'other-agent' | 'old-life' | 'busy' | 'stale';
 
 /** What liveness needs from the rest of the sync. */
 export interface LivenessHooks {

@@ -8,6 +8,7 @@ import { askerOf } from './endpoint-proofs.js';
 import { Rejoin } from './rejoin.js';
 import type { LivenessHooks, ProbeOutcome } from './liveness-hooks.js';
 import { aliveRing, intervalOf } from './ring.js';
+import { askAround, askSummary } from './summary-asks.js';
 import { Sweep } from './sweep.js';
 import type { SyncContext } from './sync-context.js';
 
@@ -139,15 +140,16 @@ export class Liveness {
     if (monitor && !this.hooks.keyed && !this.health.trusted() && !this.toldLately(peer)) this.indirect.ask(peer);
     const first = await this.probe(peer, peer.endpoint);
     if (first === 'refused' || first === 'other-agent') return this.foundGone(peer, monitor);
-    if (first !== 'no-answer') return;
+    // Heard meanwhile, it is asked once more as after a timeout (a check's cadence is the same), but not told of.
+    if (first !== 'no-answer' && first !== 'heard') return;
     // A prober whose own loop is late does not accuse on one timeout (Lifeguard's local health): in a
     // loaded cold start such early notices, each heard by the whole site, fed the timeouts they reported.
-    const early = monitor && !this.hooks.keyed && this.health.trusted();
+    const early = first === 'no-answer' && monitor && !this.hooks.keyed && this.health.trusted();
     if (early) this.noticeIfRare(peer);
     const second = await this.probe(peer, peer.endpoint, 'probe', CONFIRM_DEADLINE_PERIODS);
     // An early notice went out already. Another agent at its address is a refusal too (finding D: not told, 9 s).
     if (second === 'refused' || second === 'other-agent')
-      return early ? this.askAround(peer) : this.foundGone(peer, monitor);
+      return early ? askAround(this.s, peer, this.learnOf) : this.foundGone(peer, monitor);
     if (second !== 'no-answer' || this.s.peers.get(peer.name) !== peer) return;
     this.lose(peer, 'two probes went unanswered, the second with twice the deadline');
     // Most of its checks unanswered: this agent (its loop, its link) is the likelier cause; the site is not told.
@@ -181,7 +183,7 @@ export class Liveness {
    */
   private foundGone(peer: Peer, monitor: boolean): void {
     if (monitor) this.noticeIfRare(peer);
-    this.askAround(peer);
+    askAround(this.s, peer, this.learnOf);
   }
 
   /** A peer lost by this agent's own check, that the others hear only rarely: a notice tells them. */
@@ -195,7 +197,7 @@ export class Liveness {
    */
   async probe(peer: Peer, endpoint: Endpoint, signal = 'probe', periods = 1): Promise<ProbeOutcome> {
     if (peer.probing) {
-      if (signal === 'join') this.askSummary(peer); // the probe under way may not carry one
+      if (signal === 'join') askSummary(this.s, peer, this.learnOf); // the probe under way may not carry one
       return 'busy';
     }
     peer.probing = true;
@@ -238,9 +240,8 @@ export class Liveness {
         this.s.c.metrics.livenessProbes.inc({ result: 'lagged' });
         return 'lagged';
       }
-      this.s.c.metrics.livenessProbes.inc({ result: 'failed' });
-      this.s.c.metrics.peerRequestFailures.inc({ route: 'hello', reason: failureReason(err) });
-      this.health.probed(!timeout, heldAlive);
+      if (this.unanswered(peer, err, timeout, heldAlive, timeout && atEndpoint && peer.lastHeard > started))
+        return 'heard';
       peer.probeFailures += 1;
       if (atEndpoint) this.s.unreachable(peer.name);
       if (atEndpoint && err instanceof PeerRequestError && err.reason === 'refused') {
@@ -255,24 +256,16 @@ export class Liveness {
   }
 
   /**
-   * Nothing listens where `gone` was: if it restarted elsewhere, the others may know where. One alive
-   * peer is asked for its summary, whose news of `gone` is then checked first-hand (learn).
+   * A probe went unanswered: counted, and for this agent's self-doubt (a timeout of a live peer, heard or not).
+   * True if the peer was heard at its endpoint while it was out (a notice's refutation): it ran after the probe
+   * was sent, so the timeout is its busy loop's or its accept queue's, no evidence it is gone (issue 18, cold12).
    */
-  private askAround(gone: Peer): void {
-    const alive = [...this.s.peers.values()].filter(
-      (p) => p !== gone && p.verified && this.s.c.directory.held(p.name)?.state === 'alive',
-    );
-    if (alive.length > 0) this.askSummary(alive[Math.floor(this.s.c.random() * alive.length)]);
-  }
-
-  /** A hello that asks for the summary, outside the probes (it refreshes nothing: only learn). */
-  private askSummary(other: Peer): void {
-    this.s.c.peers.hello(other.endpoint, this.s.cfg.livenessPeriodMs, true, this.s.self).then(
-      (hello) => {
-        if (this.s.running() && hello.name === other.name) this.learn(hello.peers ?? []);
-      },
-      () => this.s.c.metrics.livenessProbes.inc({ result: 'failed' }),
-    );
+  private unanswered(peer: Peer, err: unknown, timeout: boolean, heldAlive: boolean, heardMeanwhile: boolean): boolean {
+    this.s.c.metrics.peerRequestFailures.inc({ route: 'hello', reason: failureReason(err) });
+    this.health.probed(!timeout, heldAlive);
+    const heard = heardMeanwhile && (peer.verified || this.hooks.keyed);
+    this.s.c.metrics.livenessProbes.inc({ result: heard ? 'heard' : 'failed' });
+    return heard;
   }
 
   /** Another endpoint answered as this agent: it moved (a new address or port). */
@@ -289,6 +282,8 @@ export class Liveness {
   private learn(summaries: readonly PeerSummary[]): void {
     for (const s of summaries) if (s.name !== this.s.cfg.name) this.hooks.discover(s);
   }
+
+  private readonly learnOf = (summaries: readonly PeerSummary[]) => this.learn(summaries);
 
   lose(peer: Peer, why: string): void {
     if (this.s.c.directory.held(peer.name)?.state !== 'alive') return;

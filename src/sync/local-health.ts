@@ -142,6 +142,15 @@ export class LocalHealth {
     return busy;
   }
 
+  /**
+   * How long since `since` (at most LAG_MEMORY_PERIODS back) this agent's loop ran its timers on time: a silence
+   * it heard while its loop was free was the network's (a cut-off), not a stall of its own (Rejoin).
+   */
+  freeMs(since: number): number {
+    const from = Math.max(since, this.clock.monotonic() - LAG_MEMORY_PERIODS * this.periodMs);
+    return Math.max(0, this.clock.monotonic() - from - this.busyMs(from));
+  }
+
   /** Its own timeouts are evidence: score 0 and no self-doubt (its early notice, an indirect probe's helper). */
   trusted(): boolean {
     return this.score() === 0 && !this.doubtsItself();

@@ -49,7 +49,7 @@ export class Rejoin {
     private readonly s: SyncContext,
     private readonly h: { check(peer: Peer): void; learn(summaries: readonly PeerSummary[]): void },
     /** This agent's own stalls: a gap no longer than one is no cut-off. */
-    private readonly health: Pick<LocalHealth, 'longestStallSince'>,
+    private readonly health: Pick<LocalHealth, 'longestStallSince' | 'freeMs'>,
   ) {}
 
   /**
@@ -78,8 +78,10 @@ export class Rejoin {
       this.weighing = undefined;
       if (!this.s.running()) return;
       const silent = heard - last - this.health.longestStallSince(last);
-      const cutOff = silent >= CUT_OFF_PERIODS * this.s.cfg.livenessPeriodMs;
-      if (cutOff) this.exchange('cut-off', undefined, { cutOff });
+      const gap = CUT_OFF_PERIODS * this.s.cfg.livenessPeriodMs;
+      // The minute's second exchange (a flapping link) only if its loop also ran free for the gap (ring13): a
+      // loop stalling turn after turn leaves gaps its longest stall does not explain, and they are no flap.
+      if (silent >= gap) this.exchange('cut-off', undefined, { cutOff: this.health.freeMs(last) >= gap });
     }, 0);
     this.weighing.unref?.();
   }

@@ -58,7 +58,7 @@ test('an agent cut off twice within a minute loses a peer that crashed between t
 /**
  * After a single partition the peer is lost within a second of the heal (test/sync-rejoin.test.ts); after a second
  * cut within the minute it waited out the bound (100 agents: lost by the backstop 23 s after; known failing until
- * ring13). Now a cut-off (this agent heard nobody for 2 periods beyond its own longest stall, Rejoin.weigh;
+ * ring13). Now a cut-off (this agent heard nobody while its own loop ran its timers on time, LocalHealth.freeMs;
  * not a stall of its own, which also ends with the first peer heard after 2 periods of none) may have one exchange
  * beyond the minute's bound: at most 2 summaries a minute however a link flaps (test/rejoin-flap-bound.test.ts).
  */
