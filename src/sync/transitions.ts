@@ -60,7 +60,10 @@ export class Transitions {
     peer.replica = new OriginReplica(this.s.c.directory, this.s.c.clock, peer.name, incarnation);
     peer.lastSentAt = 0;
     peer.quiet = undefined;
-    peer.answeredDatagram = undefined; // the old process's socket: the new life names its own when asked
+    // The old process's socket, heard or answered: the new life binds its own (another port, unicastPort 0), named
+    // by its first datagram or its answer. Kept, every round went to the dead port and its beats were dropped
+    // as from no known sender (attack13, test sync-ring-monitor-new-port).
+    [peer.datagram, peer.answeredDatagram] = [undefined, undefined];
     this.s.hints.forget(peer.name);
     this.s.c.directory.revive(peer.name);
     if (version > 0) this.parts.catchup().want(peer, version, signal);
