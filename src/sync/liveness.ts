@@ -69,7 +69,7 @@ export class Liveness {
       forget: (peer) => hooks.forget(peer),
       checkRoom: () => this.checking < LATE_CHECKS || this.health.score() === 0,
     });
-    const rejoined = { check: (peer: Peer) => void this.check(peer), learn: this.learn.bind(this) };
+    const rejoined = { check: (peer: Peer) => void this.check(peer), learn: this.learnOf };
     this.rejoin = new Rejoin(s, rejoined, this.health);
   }
 

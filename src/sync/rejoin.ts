@@ -3,6 +3,7 @@ import type { TimerHandle } from '../util/clock.js';
 import type { LocalHealth } from './local-health.js';
 import type { Peer } from './peer-table.js';
 import { aliveRing } from './ring.js';
+import { countCheck } from './sweep.js';
 import type { SyncContext } from './sync-context.js';
 
 /**
@@ -171,8 +172,7 @@ export class Rejoin {
     absent.sort((a, b) => a.lastHeard - b.lastHeard);
     const now = this.s.c.clock.monotonic();
     for (const peer of absent.slice(0, REJOIN_CHECKS)) {
-      this.s.c.metrics.livenessChecks.inc({ rule: 'exchange' });
-      this.s.c.metrics.livenessCheckSilence.inc({ rule: 'exchange' }, Math.max(0, now - peer.lastHeard) / 1000);
+      countCheck(this.s, 'exchange', peer, now);
       this.h.check(peer);
     }
   }

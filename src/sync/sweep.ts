@@ -164,7 +164,7 @@ export class Sweep {
       const checkDue = checkAt <= now;
       // A late agent's checks wait their turn (Liveness.checkRoom); the peer is looked at again next period.
       if (checkDue && verifyAt > now && !this.act.checkRoom()) return { rest: now + this.s.cfg.livenessPeriodMs };
-      this.counted(checkDue ? rule : 'verify', peer, now);
+      countCheck(this.s, checkDue ? rule : 'verify', peer, now);
       if (checkDue) this.act.check(peer);
       else {
         const verifying = this.verifying.get(peer.name);
@@ -184,7 +184,7 @@ export class Sweep {
     // Nothing else may ever say it is back (mDNS repeats nothing unchanged): ask it, a little less often.
     const reprobeAt = peer.probedAt + this.reprobeMs(peer);
     if (reprobeAt > now) return { rest: Math.min(reprobeAt, forgetAt) };
-    this.counted('reprobe', peer, now);
+    countCheck(this.s, 'reprobe', peer, now);
     this.act.probe(peer, peer.endpoint);
     return { rest: now };
   }
@@ -217,12 +217,6 @@ export class Sweep {
     const since = this.monitorSince.get(peer.name) ?? now;
     this.monitorSince.set(peer.name, since);
     return { rest: Math.max(probed, since + probeAfter * period), silence: probeAfter * period, rule: 'monitor' };
-  }
-
-  /** Which rule asked the peer, and how long it had been silent (herald_liveness_checks_total). */
-  private counted(rule: CheckRule, peer: Peer, now: number): void {
-    this.s.c.metrics.livenessChecks.inc({ rule });
-    this.s.c.metrics.livenessCheckSilence.inc({ rule }, Math.max(0, now - peer.lastHeard) / 1000);
   }
 
   /**
@@ -290,4 +284,10 @@ export class Sweep {
     const never = peer.verified ? 0 : Math.min(1000 * 2 ** peer.probeFailures, SYNC_LIMITS.unverifiedRetryMaxMs);
     return Math.max(backoff, 1.5 * (intervalOf(this.s, peer) ?? 0), never);
   }
+}
+
+/** Which rule asked the peer, and how long it had been silent (herald_liveness_checks_total). */
+export function countCheck(s: SyncContext, rule: CheckRule, peer: Peer, now: number): void {
+  s.c.metrics.livenessChecks.inc({ rule });
+  s.c.metrics.livenessCheckSilence.inc({ rule }, Math.max(0, now - peer.lastHeard) / 1000);
 }
