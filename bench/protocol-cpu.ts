@@ -3,23 +3,27 @@ import { HmacEnvelope } from '../src/protocol/hmac-envelope.js';
 import { MemoryProfileSource } from '../src/profiles/source.js';
 import { generateKey, parseKeyRing, type KeyRing } from '../src/security/cluster-key.js';
 import { MemoryNetwork } from '../src/transport/memory-network.js';
+import type { DatagramTransport } from '../src/transport/transport.js';
 import { FakeClock } from '../src/util/clock.js';
 import { createLogger, type Logger } from '../src/util/logger.js';
 import { seededRandom, type Random } from '../src/util/random.js';
 import { benchDevice, changedDevices } from './system.js';
 
-interface Site {
+export interface Site {
   clock: FakeClock;
   random: Random;
   network: MemoryNetwork;
   keys: KeyRing | undefined;
   logger: Logger;
+  /** Around each agent's datagram transport (receive-cost.ts times the handling of each datagram). */
+  wrap?: (transport: DatagramTransport, address: string) => DatagramTransport;
 }
 
 /** Agent i on the in-memory network, heartbeats off (a 10-minute period): it only does what changes ask. */
-function memoryAgent(site: Site, i: number): { agent: Agent; source: MemoryProfileSource } {
+export function memoryAgent(site: Site, i: number): { agent: Agent; source: MemoryProfileSource } {
   const { clock, random, network, keys, logger } = site;
   const address = `10.9.${i >> 8}.${i & 255}`;
+  const transport = network.datagramTransport(address);
   const name = `agent-${i}`;
   const source = new MemoryProfileSource(Array.from({ length: 5 }, (_, k) => benchDevice(name, k)));
   const agent = new Agent(
@@ -28,7 +32,7 @@ function memoryAgent(site: Site, i: number): { agent: Agent; source: MemoryProfi
       random,
       logger,
       profiles: source,
-      transport: network.datagramTransport(address),
+      transport: site.wrap ? site.wrap(transport, address) : transport,
       peers: network.peerClient(address),
       envelope: keys && new HmacEnvelope(keys, clock),
       peerListener: (service) => ({
@@ -44,6 +48,28 @@ function memoryAgent(site: Site, i: number): { agent: Agent; source: MemoryProfi
   return { agent, source };
 }
 
+type MemoryNode = ReturnType<typeof memoryAgent>;
+
+/** `agents` agents started on the site, the start-up's catch-ups done (2 s of the fake clock). */
+export async function startMemorySite(site: Site, agents: number): Promise<MemoryNode[]> {
+  const nodes: MemoryNode[] = [];
+  for (let i = 0; i < agents; i++) {
+    const node = memoryAgent(site, i);
+    await node.agent.start();
+    nodes.push(node);
+  }
+  await site.clock.advance(2000);
+  return nodes;
+}
+
+/** Change k: agent k mod N updates one device and announces it; 5 ms of the fake clock deliver it. */
+export async function memoryChange(site: Site, nodes: MemoryNode[], k: number): Promise<void> {
+  const i = k % nodes.length;
+  nodes[i].source.set(changedDevices(`agent-${i}`, k, k + 1));
+  await nodes[i].agent.reload('bench');
+  await site.clock.advance(5);
+}
+
 /**
  * CPU per change of the protocol itself, open against keyed: agents on the in-memory network with the
  * fake clock and heartbeats off, so that the only work is announcing, sealing, opening, decoding and
@@ -55,21 +81,9 @@ export async function protocolCpuPerChange(agents: number, changes: number, keye
   const network = new MemoryNetwork({ clock, random });
   const keys = keyed ? parseKeyRing(generateKey()) : undefined;
   const site: Site = { clock, random, network, keys, logger: createLogger({ level: 'silent' }) };
-  const nodes: ReturnType<typeof memoryAgent>[] = [];
-  for (let i = 0; i < agents; i++) {
-    const node = memoryAgent(site, i);
-    await node.agent.start();
-    nodes.push(node);
-  }
-  await clock.advance(2000);
+  const nodes = await startMemorySite(site, agents);
   const cpu0 = process.cpuUsage();
-  for (let k = 0; k < changes; k++) {
-    const i = k % agents;
-    const name = `agent-${i}`;
-    nodes[i].source.set(changedDevices(name, k, k + 1));
-    await nodes[i].agent.reload('bench');
-    await clock.advance(5);
-  }
+  for (let k = 0; k < changes; k++) await memoryChange(site, nodes, k);
   const cpu = process.cpuUsage(cpu0);
   for (const n of nodes) await n.agent.stop({ goodbye: false });
   return (cpu.user + cpu.system) / 1000 / changes;

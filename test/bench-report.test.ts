@@ -223,6 +223,15 @@ test('above 50 agents the starts spread over 100 ms an agent and the cold start 
   );
 });
 
+test("a change timed in the children shows the bench's own figure beside it (change13's change of method)", () => {
+  const row = scaleRow('herald', 200, 1500, 2000);
+  row.change[0] = { ...row.change[0], p99Ms: 9, p99BenchMs: 31 };
+  assert.match(
+    scaleTable([row]).split('\n')[2],
+    /\| 2\.00 s \| 9\.0 ms \(through the bench: 31 ms\) \| 2 of 20 undelivered \|/,
+  );
+});
+
 test('--scale-losses sets the change phases (several at 30 % to catch a rare miss); the plan keeps 0 and 30 % without it', () => {
   const losses = parseScaleKnobs(['--scale-losses', '0,0.3,0.3']).losses;
   assert.equal(losses, [0, 0.3, 0.3]);

@@ -67,6 +67,27 @@ test('an announcement carries its delta when it fits, compressed when that helps
   assert.equal(decodeMessage(bytes).delta, delta);
 });
 
+/** The flags byte's DEFLATED bit (codec.ts): the receiver inflates the delta before parsing it. */
+const deflated = (bytes: Uint8Array) => (bytes[4] & 2) !== 0;
+
+test('a delta that fits as JSON goes as JSON: no receiver inflates it; one that would not fit is deflated to fit', () => {
+  // A change of one device (the scale step's kind, ~420 bytes of JSON): each of 50 agents sharing a loop
+  // inflated its copy, ~19 % of the receive path's CPU (bench/scale/receive-cost.ts, change13).
+  const one = { version: 42, added: [], updated: [device('c', { location: 'hall 3, revision 4' })], removed: [] };
+  const small = encodeMessage({ ...base, type: MessageType.announce, delta: one });
+  assert.ok(small.deltaIncluded);
+  assert.not.ok(deflated(small.bytes), 'within the datagram as JSON: sent as JSON');
+  assert.equal(decodeMessage(small.bytes).delta, one);
+  // Eight devices are ~2,700 bytes of JSON, past the 1,200 of a datagram; deflated they fit.
+  const eight = Array.from({ length: 8 }, (_, i) => device(`device-${i}`));
+  const many = { version: 42, added: eight, updated: [], removed: [] };
+  const large = encodeMessage({ ...base, type: MessageType.announce, delta: many });
+  assert.ok(large.deltaIncluded);
+  assert.ok(deflated(large.bytes), 'too large as JSON: deflated, and then within the datagram');
+  assert.ok(large.bytes.length <= MAX_DATAGRAM);
+  assert.equal(decodeMessage(large.bytes).delta, many);
+});
+
 test('a delta too large for one datagram is left out: the version alone is announced', () => {
   const random = seededRandom(1);
   const noise = () => Array.from({ length: 60 }, () => Math.floor(random() * 36).toString(36)).join('');

@@ -10,7 +10,18 @@ import type { ProcessCluster } from './process-cluster.js';
 export interface ChangeFigures {
   loss: number;
   changes: number;
+  /**
+   * Over (viewer, change) pairs, nothing undelivered. Child processes: from the change made at its origin to the
+   * viewer's directory holding it, both read in the children on the host's monotonic clock (timing.appliedP99Ms);
+   * otherwise, and in `p99BenchMs` beside it, as the bench's mirror heard it.
+   */
   p99Ms: number;
+  /**
+   * Child processes only: the figure p99Ms was before change13, timed in the bench from its IPC call to the
+   * origin's child to the child's IPC report of the viewer's holding, batched once a turn of its loop: the
+   * harness's IPC and both loops' queues on top of the change's own time.
+   */
+  p99BenchMs?: number;
   undelivered: number;
   /** Which changes were not delivered, to whom, and what those agents held: present only when some were not. */
   missed?: Missed[];
@@ -108,15 +119,20 @@ export async function changeP99(c: BenchCluster, loss: number, seq: ChangeSequen
   // Every system sends at least one change datagram per real change (Herald an announcement, SWIM its
   // queued news), whatever the loss: fewer means some changes were no-ops.
   if (datagramsPerChange < 1) throw new NoOpChangeError(`${datagramsPerChange} change datagrams a change`);
+  const timing = timings && changeTiming(timings, c.names);
+  // A phase whose children stamped nothing (no event seen) keeps the mirror's figure rather than none.
+  const timed = timing && timing.pairs > 0 ? timing.appliedP99Ms : undefined;
+  const mirrored = summarize(deliveries.latencies).p99;
   return {
     loss,
     changes: made,
-    p99Ms: undelivered > 0 ? Infinity : summarize(deliveries.latencies).p99,
+    p99Ms: undelivered > 0 ? Infinity : (timed ?? mirrored),
+    ...(timed !== undefined && { p99BenchMs: undelivered > 0 ? Infinity : mirrored }),
     undelivered,
     ...(undelivered > 0 ? { missed } : {}),
     datagramsPerChange,
     udp,
     ...(Object.keys(unseen).length > 0 ? { heldUnseen: unseen } : {}),
-    ...(timings && { timing: changeTiming(timings, c.names) }),
+    ...(timing && { timing }),
   };
 }

@@ -2,6 +2,7 @@ import type { Device } from '../../src/profiles/model.js';
 import type { SyncView } from '../../src/sync/sync-view.js';
 import type { ClusterOptions, Traffic } from '../system.js';
 import { heraldSlice, startStaggered, type HeraldMember } from '../systems/herald.js';
+import { GcPauses } from './gc-pauses.js';
 import { LoopMeter, type ProcessLoad } from './loop-meter.js';
 
 /**
@@ -34,20 +35,29 @@ export type WorkerReport =
 type Slice = ReturnType<typeof heraldSlice>;
 
 /**
- * When, on the machine's wall clock (ms, sub-millisecond), each change left its origin (its reload done: the
- * announcement sent) and each viewer's directory applied a version: where a change's time goes, without the
- * IPC to the bench and its mirror (change-timing.ts). Kept only from a `timings` command with `on` to the next,
- * which takes them: a cold start's events would grow the RSS the idle window measures.
+ * When, on the host's monotonic clock (ms, sub-millisecond), each change was made at its origin (the bench's
+ * command taken, before the reload), when it left (the reload done: the announcement sent), and when each
+ * viewer's directory applied a version: where a change's time goes, without the IPC to the bench and its
+ * mirror (change-timing.ts). Kept only from a `timings` command with `on` to the next, which takes them: a
+ * cold start's events would grow the RSS the idle window measures.
  */
 export interface ChangeTimings {
   on?: boolean;
-  /** origin index, version, sent at */
-  sent: [number, number, number][];
+  /** origin index, version, made at, sent at */
+  sent: [number, number, number, number][];
   /** viewer index, origin name, version, applied at */
   applied: [number, string, number, number][];
+  /** The child's garbage-collection pauses while on: start, duration ms (gc-pauses.ts). */
+  gc?: [number, number][];
 }
 
-const wallNow = () => performance.timeOrigin + performance.now();
+/**
+ * process.hrtime is CLOCK_MONOTONIC (libuv's uv_hrtime), one clock for every process of the host, so the
+ * origin's child and a viewer's child read the same time. `performance.timeOrigin + performance.now()`, used
+ * before, adds each process's own wall-clock reading at its start to its monotonic time since: two children
+ * differ by whatever NTP slewed between their starts and the gap between the two reads.
+ */
+const monoNow = () => Number(process.hrtime.bigint()) / 1e6;
 
 /** The counters that say what a phase's work was, summed over agents (`name{labels}` -> value), and the busiest server. */
 export interface SiteCounters {
@@ -112,7 +122,7 @@ function reportHeld(slice: Slice, timings: ChangeTimings): void {
   };
   slice.nodes.cluster().onProgress((viewer, origin) => {
     const version = timings.on ? (slice.made.get(viewer)?.agent.directory.held(origin)?.version ?? 0) : 0;
-    if (timings.on) timings.applied.push([viewer, origin, version, wallNow()]);
+    if (timings.on) timings.applied.push([viewer, origin, version, monoNow()]);
     dirty.set(`${viewer} ${origin}`, [viewer, origin]);
     if (!queued) {
       queued = true;
@@ -121,12 +131,13 @@ function reportHeld(slice: Slice, timings: ChangeTimings): void {
   });
 }
 
-type Running = Slice & { timings: ChangeTimings };
+type Running = Slice & { timings: ChangeTimings; gc: GcPauses };
 
 async function start(cmd: Extract<WorkerCommand, { t: 'start' }>): Promise<Running> {
   const slice = {
     ...heraldSlice(cmd.opts, { heartbeatScaling: cmd.heartbeatScaling }, cmd.from, cmd.to),
     timings: { sent: [], applied: [] },
+    gc: new GcPauses(monoNow),
   };
   reportHeld(slice, slice.timings);
   await Promise.all([...slice.made].map(([i, m]) => startStaggered(cmd.opts, i, () => m.agent.start())));
@@ -138,14 +149,18 @@ async function answer(slice: Running, meter: LoopMeter, cmd: Exclude<WorkerComma
   switch (cmd.t) {
     case 'change': {
       const m = slice.made.get(cmd.i)!;
+      const madeAt = monoNow();
       m.source.set(cmd.devices);
       await m.agent.reload('bench');
-      if (slice.timings.on) slice.timings.sent.push([cmd.i, m.agent.local.currentVersion, wallNow()]);
+      if (slice.timings.on) slice.timings.sent.push([cmd.i, m.agent.local.currentVersion, madeAt, monoNow()]);
       return m.agent.local.currentVersion;
     }
     case 'timings': {
       slice.timings.on = cmd.on;
-      return { sent: slice.timings.sent.splice(0), applied: slice.timings.applied.splice(0) };
+      const gc = slice.gc.take();
+      if (cmd.on) slice.gc.start();
+      else slice.gc.stop();
+      return { sent: slice.timings.sent.splice(0), applied: slice.timings.applied.splice(0), gc };
     }
     case 'crash': {
       slice.nodes.nodes[cmd.i].crashed = true;

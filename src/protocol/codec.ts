@@ -53,16 +53,19 @@ export function encodeMessage(msg: Message, opts: EncodeOptions = {}): { bytes: 
   const head = encodeHead(msg, msg.intervalMs === undefined ? 0 : FLAG_INTERVAL);
   if (!msg.delta) return { bytes: head, deltaIncluded: false };
   const json = Buffer.from(JSON.stringify(msg.delta), 'utf8');
+  const sized = (n: number) => head.length + varintLength(n) + n;
   let payload = json;
   let flags = FLAG_DELTA;
-  if (json.length > 200) {
+  // Deflated only when the JSON would not fit: every receiver inflates its copy (a zlib stream made and freed
+  // each time, as much CPU as parsing the delta), and bytes a datagram that fits anyway are not worth it.
+  if (sized(json.length) > budget) {
     const packed = deflateRawSync(json, { level: 6 });
     if (packed.length < json.length) {
       payload = packed;
       flags |= FLAG_DEFLATED;
     }
   }
-  const total = head.length + varintLength(payload.length) + payload.length;
+  const total = sized(payload.length);
   if (total > budget) return { bytes: head, deltaIncluded: false };
   const out = Buffer.allocUnsafe(total);
   head.copy(out, 0);
