@@ -2,6 +2,7 @@ import { decodeBeat, encodeBeat } from '../protocol/beat.js';
 import { fnv1a32, incarnationTag, MessageType, type Hint, type Message } from '../protocol/messages.js';
 import type { Endpoint } from '../transport/transport.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
+import { aliveRing } from './ring.js';
 import type { SyncContext } from './sync-context.js';
 
 /**
@@ -30,11 +31,26 @@ export function heartbeatOfBeat(
   keyed: boolean,
   bytes: Uint8Array,
   from: Endpoint,
+  sentAt?: number,
+  liveness?: { probe(peer: Peer, at: Endpoint, signal: string): unknown },
 ): Message | 'unknown-beat' | 'beat-other-life' {
   const beat = decodeBeat(bytes);
   // Names whose hashes collide are told apart by the endpoint on record.
-  const peer = keyed ? s.peers.allByHash(beat.self.nameHash).find((p) => beatsFrom(p, from)) : undefined;
-  if (!peer) return 'unknown-beat';
+  const named = keyed ? s.peers.allByHash(beat.self.nameHash) : [];
+  const peer = named.find((p) => beatsFrom(p, from));
+  if (!peer) {
+    // Its life, fresh (no replay), from elsewhere, at one of its monitors: it may have moved (same life, a new
+    // address). Probed there, as a heartbeat from elsewhere is; never believed unanswered. Else its monitor probed
+    // the vacant old address and lost it, its multicast minutes away on a stretched site (attack14, test
+    // sync-move). Only its monitors, whose replay mark its beats keep fresh: to any other agent a captured beat is
+    // newer than the last multicast heard, and its replays from any address drew probes there (forged-move).
+    const tag = beat.self.incarnationTag;
+    const mover = named.find((p) => incarnationTag(p.replica.incarnation) === tag);
+    const fresh = mover !== undefined && sentAt !== undefined && sentAt > mover.lastSentAt;
+    if (fresh && aliveRing(s).watches(s.cfg.name, mover.name))
+      liveness?.probe(mover, { address: from.address, port: mover.endpoint.port }, 'beat');
+    return 'unknown-beat';
+  }
   if (incarnationTag(peer.replica.incarnation) !== beat.self.incarnationTag) return 'beat-other-life';
   const msg: Message = {
     type: MessageType.heartbeat,

@@ -174,9 +174,11 @@ export class ClusterSync {
     if (!this.running) return;
     this.hot.bytesReceived[kind].inc(data.length);
     let msg: Message | 'unknown-beat' | 'beat-other-life';
+    const sentAt = this.envelope.sentAt?.(data);
     try {
       const opened = this.envelope.open(data);
-      msg = isBeat(data) ? heartbeatOfBeat(this.s, this.keyed, opened, from) : this.heartbeats.decode(opened);
+      const beat = isBeat(data) && heartbeatOfBeat(this.s, this.keyed, opened, from, sentAt, this.liveness);
+      msg = beat || this.heartbeats.decode(opened);
     } catch (err) {
       const reason = err instanceof DecodeError ? err.reason : 'internal';
       this.c.metrics.decodeErrors.inc({ reason });
@@ -189,7 +191,6 @@ export class ClusterSync {
     if (sizesInterval(this.s, this.keyed, msg, from, kind)) this.announcer.interval.sized(data.length);
     const sender = kind === 'unicast' ? this.peers.get(msg.name) : undefined;
     if (sender) sender.unicastHeard = (sender.unicastHeard ?? 0) + 1; // a diagnosis reads it (sync-view.ts)
-    const sentAt = this.envelope.sentAt?.(data);
     this.onMessage(msg, { from, datagram: true, sentAt, signal: isBeat(data) ? 'beat' : undefined });
   }
 

@@ -209,7 +209,9 @@ export class Liveness {
     try {
       const periodic = this.s.siteIntervalMs() === undefined && ++peer.probes % SUMMARY_EVERY_PROBES === 0;
       const withPeers = !this.s.c.transport || signal === 'join' || periodic;
-      const hello = await this.s.c.peers.hello(endpoint, deadline, withPeers, askerOf(this.s.self, signal));
+      // Elsewhere, the answer may confirm a move: it names where its datagrams leave from now (endpoint-proofs.ts).
+      const asker = atEndpoint ? askerOf(this.s.self, signal) : { ...this.s.self, datagram: true };
+      const hello = await this.s.c.peers.hello(endpoint, deadline, withPeers, asker);
       if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return 'stale';
       if (atEndpoint && hello.name === peer.name && !this.hooks.answered(peer, life, hello.incarnation)) return 'stale';
       if (hello.name !== peer.name || hello.incarnation < peer.replica.incarnation) {
@@ -273,6 +275,9 @@ export class Liveness {
     this.s.c.logger.info({ agent: peer.name, from: peer.endpoint, to: endpoint }, 'agent moved');
     peer.endpoint = endpoint;
     peer.claimKey = `${endpoint.address}:${endpoint.port}`;
+    // Of the old address: kept, rounds went on to an address no host holds, and a keyed site dropped its beats
+    // from the new one (attack14, test sync-move). The answer that confirmed the move names the new (heardFrom).
+    [peer.datagram, peer.answeredDatagram] = [undefined, undefined];
   }
 
   /**

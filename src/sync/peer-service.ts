@@ -20,6 +20,12 @@ export class DirectoryPeerService implements PeerService {
   ) {}
 
   handle(route: 'changes' | 'hello', query: URLSearchParams, from: Endpoint): { status: number; body: unknown } {
+    const repeated = repeatedKey(query);
+    // Which one was meant is the client's to say: the first was taken silently (attack14, test peer-hostile-query).
+    if (repeated !== undefined) {
+      this.c.onServed?.(route, 400);
+      return problem(400, `query parameter '${repeated.slice(0, 64)}' given more than once`);
+    }
     if (route === 'hello') this.asked(query, from);
     const answer =
       route === 'hello'
@@ -32,8 +38,8 @@ export class DirectoryPeerService implements PeerService {
   /** An asker that does not name itself properly is simply not passed on: the hello is answered anyway. */
   private asked(q: URLSearchParams, from: Endpoint): void {
     const name = q.get('from');
-    const incarnation = Number(q.get('incarnation'));
-    const port = Number(q.get('port'));
+    const incarnation = wholeNumber(q.get('incarnation') ?? '');
+    const port = wholeNumber(q.get('port') ?? '');
     if (name === null || !DEVICE_ID_PATTERN.test(name) || !Number.isSafeInteger(incarnation) || incarnation < 1) return;
     if (!Number.isInteger(port) || port < 1 || port > 65535) return;
     const asker: Asker & { address: string } = { name, incarnation, port, address: from.address };
@@ -45,8 +51,8 @@ export class DirectoryPeerService implements PeerService {
 
   private changes(q: URLSearchParams): { status: number; body: unknown } {
     const origin = q.get('origin') ?? this.c.identity(false).name;
-    const since = Number(q.get('since') ?? '0');
-    const incarnation = Number(q.get('incarnation') ?? '0');
+    const since = wholeNumber(q.get('since') ?? '0');
+    const incarnation = wholeNumber(q.get('incarnation') ?? '0');
     if (!DEVICE_ID_PATTERN.test(origin))
       return problem(400, `origin '${origin.slice(0, 64)}' is not a valid agent name`);
     if (!Number.isSafeInteger(since) || since < 0) return problem(400, 'since must be a whole number');
@@ -58,6 +64,23 @@ export class DirectoryPeerService implements PeerService {
     if (!changes) return problem(404, `this agent holds nothing of '${origin}'`);
     return { status: 200, body: changes };
   }
+}
+
+/**
+ * A whole number as written: digits only. Number() read '' as 0 (a snapshot for `since=`) and took '1e3', '0x10',
+ * '+5' and '5.0': guesses at what a client meant. NaN otherwise, which every caller refuses.
+ */
+function wholeNumber(text: string): number {
+  return /^\d{1,16}$/.test(text) ? Number(text) : NaN;
+}
+
+function repeatedKey(query: URLSearchParams): string | undefined {
+  const seen = new Set<string>();
+  for (const key of query.keys()) {
+    if (seen.has(key)) return key;
+    seen.add(key);
+  }
+  return undefined;
 }
 
 function problem(status: number, detail: string): { status: number; body: unknown } {

@@ -104,13 +104,22 @@ export function sizesInterval(
   return peer !== undefined && peer.verified && peer.endpoint.address === from.address;
 }
 
+/** How far from this agent's own stretched interval a peer's is believed: every member's is about the same. */
+export const INTERVAL_SPREAD = 4;
+
 /**
  * A peer's multicast interval as this agent judges its silence: the one its datagrams carry, or, for one
  * learnt of second-hand and not heard since (Transitions.secondHand), this agent's own: every member
- * computes about the same from about the same member count (RTCP, RFC 3550 §6.3).
+ * computes about the same from about the same member count (RTCP, RFC 3550 §6.3). On a stretched site it is
+ * held within INTERVAL_SPREAD of this agent's own: an open site's heartbeat is anyone's from the agent's address,
+ * and one naming no interval (or 0) made every agent judge it by the one-second period and probe it every few
+ * seconds until its next real heartbeat, minutes away; 1e9 ms, never (attack14, test absurd-interval).
  */
 export function intervalOf(s: SyncContext, peer: Peer): number | undefined {
-  return peer.secondHand && peer.datagram === undefined ? s.siteIntervalMs() : peer.intervalMs;
+  const own = s.siteIntervalMs();
+  const claimed = peer.secondHand && peer.datagram === undefined ? own : peer.intervalMs;
+  if (own === undefined) return claimed;
+  return Math.min(Math.max(claimed ?? 0, own / INTERVAL_SPREAD), own * INTERVAL_SPREAD);
 }
 
 /** The ring of the members this one holds alive, itself included (rebuilt only when membership moves). */

@@ -66,6 +66,8 @@ export class MemoryNetwork {
   private readonly sockets = new Map<string, DatagramHandler>();
   private readonly services = new Map<string, PeerService>();
   private readonly down = new Set<string>();
+  /** Addresses a running host left (moves.ts): no host answers there, so a request times out, not refused. */
+  readonly vacant = new Set<string>();
   private groups: string[][] | undefined;
   /** Directed cuts `from>to`: a one-way partition drops what `from` sends to `to`, requests included. */
   private readonly cuts = new Set<string>();
@@ -165,9 +167,7 @@ export class MemoryNetwork {
   }
 
   /** Whether what `from` sends now reaches `to` (other simulated traffic, such as mDNS, obeys it too). */
-  reaches(from: string, to: string): boolean {
-    return this.reachable(from, to);
-  }
+  reaches = (from: string, to: string): boolean => this.reachable(from, to);
 
   private reachable(a: string, b: string): boolean {
     if (this.down.has(a) || this.down.has(b) || this.cuts.has(`${a}>${b}`)) return false;
@@ -176,9 +176,7 @@ export class MemoryNetwork {
   }
 
   /** A request and its answer both cross the LAN: it needs both directions. */
-  private connected(a: string, b: string): boolean {
-    return this.reachable(a, b) && this.reachable(b, a);
-  }
+  private connected = (a: string, b: string) => this.reachable(a, b) && this.reachable(b, a);
 
   /** Puts raw bytes on the LAN as if `from` sent them: forged, replayed or junk datagrams in tests. */
   inject(from: string, data: Uint8Array): void {
@@ -269,8 +267,8 @@ export class MemoryNetwork {
       };
       const service = this.services.get(`${to}:${peer.port}`);
       if (!service || !this.connected(from, to)) {
-        // Crashed or cut off: a partition looks like a timeout, a dead process like a refusal.
-        const refused = !service || this.down.has(to);
+        // Crashed or cut off: a partition (or an address no host holds) is a timeout, a dead process a refusal.
+        const refused = (!service || this.down.has(to)) && !this.vacant.has(to);
         return refused ? fail('refused', latency, 'connection refused') : fail('timeout', timeoutMs, 'timed out');
       }
       const fault = this.rpcFaults?.(from, to, route);

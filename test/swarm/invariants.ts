@@ -25,6 +25,12 @@ export type ViolationKind =
   | 'slow-heal'
   /** A storm's run multicast more lost notices than its departures and stormed agents allow (storm.ts). */
   | 'notice-storm'
+  /** A frozen agent still alive at a viewer FROZEN_LOST_WITHIN_MS into its freeze (freeze.ts). */
+  | 'frozen-alive'
+  /** A frozen agent not alive again at a viewer THAWED_ALIVE_WITHIN_MS after its resume (freeze.ts). */
+  | 'thawed-lost'
+  /** A resumed agent's requests in its first moments outnumbered its peers (freeze.ts). */
+  | 'thaw-storm'
   /** The simulation itself threw: an exception escaped the agent code. */
   | 'crash';
 

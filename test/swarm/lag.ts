@@ -4,6 +4,7 @@ import { PeerRequestError } from '../../src/transport/transport.js';
 import type { Clock } from '../../src/util/clock.js';
 import { seededRandom } from '../../src/util/random.js';
 import type { FaultEvent } from './scenario.js';
+import { freezeStalls } from './freeze.js';
 import { stormStalls } from './storm.js';
 
 type LagFault = Extract<FaultEvent, { kind: 'lag' }>;
@@ -33,6 +34,7 @@ export function stallRelease(faults: readonly FaultEvent[], agent: string): ((t:
   const mine = [
     ...faults.filter((f): f is LagFault => f.kind === 'lag' && f.to === agent).map((f) => ({ ...f, phase: 0 })),
     ...stormStalls(faults, agent),
+    ...freezeStalls(faults, agent),
   ];
   if (mine.length === 0) return undefined;
   // Not chained: what a stall held runs at its end, even where the next stall (its processing) begins.

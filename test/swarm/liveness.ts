@@ -15,6 +15,8 @@ const MDNS_LIVENESS_FACTOR = 10;
  */
 const STRETCHED_PERIODS = 3 * (MAX_HEALTH_MULTIPLIER - 1);
 const LAG_MEMORY_PERIODS = 10;
+/** A check's two probes of a moved agent's old address: 1 + 2 periods (Liveness.checkOnce). */
+const MOVE_CHECK_PERIODS = 3;
 
 /**
  * Judges each `lost` a running agent reports about another running agent: wrong unless, within the
@@ -23,6 +25,8 @@ const LAG_MEMORY_PERIODS = 10;
  */
 export class LivenessJudge {
   private readonly since = new Map<string, number>();
+  /** When each agent last moved to a new address (moves.ts): unreachable at the old until its peers follow. */
+  private readonly movedAt = new Map<string, number>();
 
   constructor(private readonly scenario: Scenario) {}
 
@@ -34,11 +38,15 @@ export class LivenessJudge {
     this.since.delete(name);
   }
 
+  moved(name: string, at: number): void {
+    this.movedAt.set(name, at);
+  }
+
   wrongLoss(viewer: string, origin: string, at: number, mode: DiscoveryMode): Violation | undefined {
     const period = this.scenario.heartbeatMs * (mode === 'mdns' ? MDNS_LIVENESS_FACTOR : 1);
     const lagged = this.scenario.faults.some(
       (f) =>
-        f.kind === 'lag' &&
+        (f.kind === 'lag' || f.kind === 'freeze') &&
         f.to === viewer &&
         f.at <= at &&
         f.until + (LAG_MEMORY_PERIODS + STRETCHED_PERIODS) * period >= at,
@@ -46,6 +54,9 @@ export class LivenessJudge {
     const from = at - (LOST_AFTER_PERIODS + (lagged ? STRETCHED_PERIODS : 0)) * period;
     const up = this.since.get(origin);
     if (up === undefined || up > from || (this.since.get(viewer) ?? at) > from) return undefined;
+    // One check of the old address after the move: a viewer that heard none of its datagrams from the new one
+    // (loss under 60 %) loses it there, its probe of the new address `busy` behind that check (attack14, doubt).
+    if ((this.movedAt.get(origin) ?? -Infinity) > from - MOVE_CHECK_PERIODS * period) return undefined;
     // A storm's late loops and late answers may lose live peers while it lasts; not once it is over.
     const calm = (LAG_MEMORY_PERIODS + STRETCHED_PERIODS) * period;
     const overloaded = this.scenario.faults.some(
@@ -63,6 +74,8 @@ export class LivenessJudge {
         case 'cut':
           return (f.from === viewer && f.to === origin) || (f.from === origin && f.to === viewer);
         case 'rpc':
+          return f.to === origin;
+        case 'freeze': // a frozen host answers nothing: lost rightly, and its checks of others run late after it
           return f.to === origin;
         default:
           return false;

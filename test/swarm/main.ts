@@ -49,6 +49,7 @@ const program = new Command('swarm')
   )
   .option('--storm', 'run only the seeds that draw a storm (many agents late together on a large site, storm.ts)')
   .option('--deaf', 'run only the --seeds that draw a host deaf to multicast (IGMP snooping, deaf.ts)')
+  .option('--host-faults', 'also draw hosts that move or freeze while running (moves.ts, freeze.ts; attack14)')
   .option('--spree', 'run --seeds (default 200) seeds of bursts of changes on many origins at once, spree.ts')
   .option(
     '--carries',
@@ -82,6 +83,7 @@ const opts = program.opts<{
   maxAgents: number;
   storm?: boolean;
   deaf?: boolean;
+  hostFaults?: boolean;
   spree?: boolean;
   carries?: boolean;
   regressions?: boolean;
@@ -99,6 +101,8 @@ const opts = program.opts<{
   changes: number;
   scaleDoc?: string | true;
 }>();
+// Read by drawScenario in this thread and in the workers, which inherit the environment when made.
+if (opts.hostFaults) process.env.HERALD_SWARM_HOST_FAULTS = '1';
 
 if (opts.scaleDoc) scaleDoc(opts.scaleDoc === true ? undefined : opts.scaleDoc);
 else if (opts.scale)

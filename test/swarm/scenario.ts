@@ -5,8 +5,10 @@ import { siteBudget, UDP_IPV4_HEADERS } from '../../src/sync/heartbeat-interval.
 import { BACKSTOP_INTERVALS } from '../../src/sync/liveness.js';
 import { seededRandom, type Random } from '../../src/util/random.js';
 import { drawDeaf } from './deaf.js';
+import { drawFreeze } from './freeze.js';
 import { drawGhostHeal } from './ghost-heal.js';
 import { drawLag } from './lag.js';
+import { drawMoves } from './moves.js';
 import { drawStarve } from './starve.js';
 import { drawStorm } from './storm.js';
 
@@ -71,6 +73,10 @@ export type FaultEvent =
   | { at: number; until: number; kind: 'storm'; agents: string[]; stallMs: number; everyMs: number; processes: number }
   /** `origin` changes while `viewer` hears no datagram for deafMs; then the viewer must hold it soon (starve.ts). */
   | { at: number; kind: 'starve'; origin: string; viewer: string; deafMs: number; seed: number }
+  /** The whole host frozen (SIGSTOP, a VM suspended): nothing runs, is read or answered until `until` (freeze.ts). */
+  | { at: number; until: number; kind: 'freeze'; to: string }
+  /** The running agent moves to a new address, same life; its old address left vacant (moves.ts). */
+  | { at: number; kind: 'move'; agent: string }
   | { at: number; kind: 'heal-check'; crashed: string; side: string[]; since: number } // none holds it (ghost-heal.ts)
   /** A run-time registration through the agent's API: with a TTL (a lease) and a ttl health check or not. */
   | { at: number; kind: 'register'; agent: string; id: string; ttlMs?: number; checkTtlMs?: number }
@@ -92,6 +98,12 @@ export interface Scenario {
 export interface DrawOptions {
   /** The largest site drawn. */
   maxAgents?: number;
+  /**
+   * Hosts that move or freeze while running (moves.ts, freeze.ts); default: HERALD_SWARM_HOST_FAULTS=1
+   * (`--host-faults`). Not yet in every run: with them the bounded swarm of `npm test` fails 7 of its 1,000
+   * seeds, not yet triaged (attack14; test/swarm-freeze-move-known.test.ts).
+   */
+  hostFaults?: boolean;
 }
 
 const pick = <T>(r: Random, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
@@ -140,9 +152,14 @@ export function drawScenario(seed: number, opts: DrawOptions = {}): Scenario {
   faults.push(...drawStarve(seed, names, faultMs));
   faults.push(...drawStorm(seed, names, faultMs), ...drawGhostHeal(seed, agents, faultMs));
   faults.push(...drawDeaf(seed, names, faultMs));
+  const hostFaults = opts.hostFaults ?? process.env.HERALD_SWARM_HOST_FAULTS === '1';
+  const freezes = hostFaults ? drawFreeze(seed, agents, faultMs) : [];
+  if (hostFaults) faults.push(...drawMoves(seed, agents, faultMs), ...freezes);
   faults.sort((a, b) => a.at - b.at);
   const quietMs = quietWindowMs(agents, heartbeatMs);
-  return { seed, heartbeatMs, agents, faultMs, quietMs, faults };
+  // A freeze may last past the drawn window: the site is left alone only once it is over.
+  const lasts = Math.max(faultMs, ...freezes.map((f) => ('until' in f ? f.until : 0)));
+  return { seed, heartbeatMs, agents, faultMs: lasts, quietMs, faults };
 }
 
 /** The largest site `--max-agents` may allow (issue 18: sites up to 200 agents drawn in). */

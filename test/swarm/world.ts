@@ -1,8 +1,9 @@
-import type { AgentComponents } from '../../src/agent/agent.js';
 import type { CheckSpec } from '../../src/profiles/checks.js';
 import { RegistrationError } from '../../src/registration/registration-error.js';
 import type { RpcFault } from '../../src/transport/memory-network.js';
+import { MovingHost } from '../helpers/moving-host.js';
 import { device, SimSite } from '../helpers/sim.js';
+import { FreezeWatch, type FreezeView } from './freeze.js';
 import { deviceSet } from './device-sets.js';
 import { finalViolations, lapsedViolations, Truth, type Violation } from './invariants.js';
 import { laggingComponents, stallRelease } from './lag.js';
@@ -45,6 +46,9 @@ export class World {
   private readonly deaf = new Set<string>();
   private readonly violations: Violation[] = [];
   private readonly starves: StarveWatch;
+  private readonly freezes: FreezeWatch;
+  /** The hosts of agents the schedule moves while running (moves.ts), in their current life. */
+  private readonly hosts = new Map<string, MovingHost>();
   private readonly upSince = new Map<string, number>();
   /** Per agent, when what reaches it in a storm is read (null: never stormed). */
   private readonly stormReleases = new Map<string, ((t: number) => number) | null>();
@@ -74,6 +78,10 @@ export class World {
     );
     this.judge = new LivenessJudge(scenario);
     this.starves = new StarveWatch(
+      scenario.faults,
+      scenario.agents.map((a) => a.name),
+    );
+    this.freezes = new FreezeWatch(
       scenario.faults,
       scenario.agents.map((a) => a.name),
     );
@@ -162,6 +170,7 @@ export class World {
       if (this.boundaries.some((b) => b > before && b <= this.now)) this.reconfigure();
       this.checkAlong();
       this.violations.push(...this.starves.due(this.now, this.starveView(), (line) => this.trace.line(line)));
+      this.violations.push(...this.freezes.due(this.now, this.freezeView(), (line) => this.trace.line(line)));
     }
   }
 
@@ -175,6 +184,10 @@ export class World {
 
   private async apply(e: FaultEvent): Promise<void> {
     this.trace.fault(e);
+    // A frozen process changes nothing: its API and profile watcher answer only once it resumes (freeze.ts).
+    const acting = 'agent' in e ? e.agent : e.kind === 'starve' ? e.origin : undefined;
+    if (acting !== undefined && ACTIONS.has(e.kind) && frozen(this.scenario.faults, acting, this.now))
+      return this.trace.line(`[${acting}] frozen: ${e.kind} not made`);
     switch (e.kind) {
       case 'change':
         if (this.running.has(e.agent)) await this.change(e.agent, e.seed);
@@ -192,6 +205,8 @@ export class World {
       case 'clock-step':
         this.site.clock.step(e.ms);
         return;
+      case 'move':
+        return this.move(e.agent);
       case 'starve':
         return this.starve(e);
       case 'heal-check':
@@ -233,6 +248,30 @@ export class World {
     };
   }
 
+  private freezeView(): FreezeView {
+    const total = (c: { series(): [string, number][] }) => c.series().reduce((sum, [, v]) => sum + v, 0);
+    return {
+      ...this.starveView(),
+      requests: (n) => {
+        const m = this.site.agents.get(n)!.agent.metrics;
+        return total(m.livenessProbes) + total(m.catchupRequests) + total(m.viewExchanges);
+      },
+      known: (n) => this.site.agents.get(n)!.agent.directory.agents().length - 1,
+    };
+  }
+
+  /** The running agent moves to a new address in the same life; its old one is left vacant (moves.ts). */
+  private async move(name: string): Promise<void> {
+    const host = this.hosts.get(name);
+    if (!this.running.has(name) || !host) return;
+    const to = `10.1.${++this.moves >> 8}.${(this.moves & 255) + 1}`;
+    this.trace.line(`[${name}] moves from ${host.address} to ${to}, same life`);
+    await host.move(to);
+    this.address.set(name, to);
+    this.site.agents.get(name)!.address = to;
+    this.judge.moved(name, this.now);
+  }
+
   /** A clean stop whose goodbye (datagrams and mDNS) does not reach `lostTo`. */
   private async leave(name: string, lostTo: string[]): Promise<void> {
     if (!this.running.has(name)) return;
@@ -251,12 +290,15 @@ export class World {
     const address = this.address.get(name)!;
     for (const cut of [...this.goodbyeCuts]) if (cut.startsWith(`${address}>`)) this.goodbyeCuts.delete(cut);
     const mdns = plan.mode !== 'multicast' ? [new SimMdnsDiscovery(this.bus, address, true)] : [];
+    const moves = this.scenario.faults.some((f) => f.kind === 'move' && f.agent === name);
+    const host = moves ? new MovingHost(this.site.network, address) : undefined;
+    if (host) this.hosts.set(name, host);
     const devices = deviceSet(name, plan.devices, this.started.has(name) ? this.now + 1 : 1);
     const sim = await this.site.start(name, devices, {
       address,
       datagrams: plan.mode !== 'mdns',
       extensions: mdns,
-      components: this.lagging(name, address, plan.mode !== 'mdns'),
+      components: { ...host?.components(), ...this.lagging(name, address, plan.mode !== 'mdns', host) },
       init: { heartbeatBudget: this.scenario.heartbeatBudget },
     });
     this.running.add(name);
@@ -284,15 +326,16 @@ export class World {
   }
 
   /** The simulated parts a lag fault delays, for an agent that has one in the schedule. */
-  private lagging(name: string, address: string, datagrams: boolean): Partial<AgentComponents> | undefined {
+  private lagging(name: string, address: string, datagrams: boolean, host?: MovingHost) {
     const release = stallRelease(this.scenario.faults, name);
     if (!release) return undefined;
     const net = this.site.network;
+    const own = host?.components();
     return laggingComponents(
       this.site.clock,
       release,
-      net.peerClient(address),
-      datagrams ? net.datagramTransport(address) : undefined,
+      own?.peers ?? net.peerClient(address),
+      datagrams ? (own?.transport ?? net.datagramTransport(address)) : undefined,
     );
   }
 
@@ -378,7 +421,7 @@ export class World {
     let release = this.stormReleases.get(target);
     if (release === undefined) {
       release = stallRelease(
-        this.scenario.faults.filter((f) => f.kind === 'storm'),
+        this.scenario.faults.filter((f) => f.kind === 'storm' || f.kind === 'freeze'),
         target,
       );
       this.stormReleases.set(target, release ?? null);
@@ -391,6 +434,13 @@ export class World {
     for (const [name, a] of this.address) if (a === address) return name;
     return address;
   }
+}
+
+/** What an agent's own process does (a change, a registration): nothing while it is frozen. */
+const ACTIONS = new Set(['change', 'starve', 'register', 'renew', 'withdraw', 'health']);
+
+function frozen(faults: readonly FaultEvent[], name: string, at: number): boolean {
+  return faults.some((f) => f.kind === 'freeze' && f.to === name && f.at <= at && at < f.until);
 }
 
 type RegistrationEvent = Extract<FaultEvent, { kind: 'register' | 'renew' | 'withdraw' | 'health' }>;
