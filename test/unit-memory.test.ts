@@ -24,7 +24,8 @@ setInterval(() => process.stdout.write(JSON.stringify({ heapTotal: process.memor
 /**
  * Without --optimize-for-size V8 sized the old generation for the burst and, as allocation never
  * stops, its memory reducer kept putting off the collection: an agent that had taken in 5,000 devices
- * sat ~12 MiB above its settled RSS for 20-25 s (docs/benchmarks.md, "RSS at 5,000 devices (foot13)").
+ * sat 11-13 MiB above its settled RSS for 19-25 s (docs/benchmarks.md, "RSS at 5,000 devices: where it goes,
+ * and the join's plateau").
  */
 test('committed heap back under 20 MiB within 20 s of a 50 MiB burst, allocation going on', async () => {
   const flags = unitNodeFlags(readFileSync('systemd/herald.service', 'utf8'));
