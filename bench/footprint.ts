@@ -74,7 +74,11 @@ export async function startMeasured(
   });
   const deadline = Date.now() + 10_000;
   while (!api) {
-    if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`measured agent ${name} did not start`);
+    if (Date.now() > deadline || proc.exitCode !== null) {
+      // Not yet in the caller's list of processes to stop: left running, it outlived the bench (seen at load 137).
+      proc.kill('SIGKILL');
+      throw new Error(`measured agent ${name} did not start`);
+    }
     await sleep(20);
   }
   return { proc, api, t0, peak: 0 };
