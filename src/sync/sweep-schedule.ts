@@ -8,6 +8,17 @@ import type { ChangesSeen } from '../util/recent-changes.js';
  */
 export const FULL_WALK_MS = 30_000;
 
+/**
+ * The peers judged by this agent's own interval are looked at again when it fell under this share of the
+ * longest it was since they last were: their deadlines moved earlier (a site that lost half its members).
+ * Each heartbeat heard moves the mean size, and after a cold start it falls by half or so as the hinted
+ * heartbeats stop: at 0.9, idle agents of 160 visited twice the peers a tick (sync-sweep.test.ts); at 0.5,
+ * one walk of them more in 30 s (417 visits, 277 with no mark). A smaller
+ * shrink leaves a deadline late by that share of its silence, or until the FULL_WALK_MS walk (a backstop's:
+ * the monitors judge by the period); one that grew moves them later, which the heap sees for itself.
+ */
+export const SITE_SHRINK_MARK = 0.5;
+
 /** What the schedule watches besides the deadlines it was given. */
 export interface ScheduleSources {
   /** Peers added, removed or verified (the peer table's log). */
@@ -57,6 +68,8 @@ export class SweepSchedule {
   private peersEpoch: number;
   private statesEpoch: number;
   private walkedAt = -Infinity;
+  /** This agent's interval when the peers judged by it were last marked, or the longest since (undefined: unstretched). */
+  private siteMarked: number | undefined;
 
   constructor(
     private readonly sources: ScheduleSources,
@@ -69,6 +82,14 @@ export class SweepSchedule {
   /** Something may have moved the peer's deadline earlier: it is visited at the next tick. */
   mark(name: string): void {
     this.marked.add(name);
+  }
+
+  /** This agent's own interval now (undefined: unstretched), and the peers judged by it: marked if it shrank. */
+  siteInterval(site: number | undefined, judgedBy: Iterable<string>): void {
+    const marked = this.siteMarked;
+    const shrank = marked !== undefined && (site === undefined || site < marked * SITE_SHRINK_MARK);
+    if (shrank) for (const name of judgedBy) this.mark(name);
+    this.siteMarked = site === undefined || shrank || marked === undefined ? site : Math.max(marked, site);
   }
 
   /** The peers to visit at `now`; each visit must end in `set`. */
