@@ -108,7 +108,6 @@ export function sizesInterval(
 export const INTERVAL_SPREAD = 4;
 
 /**
-/**
  * A peer's multicast interval as this agent judges its silence: the longer of the one its last datagram
  * announced and this agent's own for the site now (RTCP times a member out by the receiver's interval, RFC
  * 3550 §6.3.5). A peer heard before the site grew announced a shorter one than its next wait (forward
@@ -131,7 +130,6 @@ export function intervalOf(s: SyncContext, peer: Peer): number | undefined {
 export function judgedInterval(announced: number | undefined, site: number | undefined): number | undefined {
   if (site === undefined) return announced;
   return announced === undefined ? site : Math.min(Math.max(announced, site), site * INTERVAL_SPREAD);
-}
 }
 
 /** The ring of the members this one holds alive, itself included (rebuilt only when membership moves). */
