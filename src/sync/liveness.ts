@@ -112,7 +112,7 @@ export class Liveness {
     this.sweep.heard(peer, reset);
     const held = this.s.c.directory.held(peer.name);
     this.s.c.directory.touch(peer.name, peer.endpoint.address, peer.endpoint.port);
-    this.rejoin.heard(peer, reset || (held?.state === 'lost' && held.incarnation === peer.replica.incarnation));
+    this.rejoin.heard(peer, held?.state === 'lost' && held.incarnation === peer.replica.incarnation);
   }
 
   /**
@@ -226,6 +226,7 @@ export class Liveness {
       }
       this.s.c.metrics.livenessProbes.inc({ result: 'alive' });
       this.health.probed(true, heldAlive);
+      this.rejoin.answered(peer, started); // before it is heard: an answer is no revival
       if (!peer.verified) queueMicrotask(() => this.s.placeFreed());
       this.s.peers.verify(peer);
       if (!atEndpoint) this.move(peer, endpoint);
@@ -248,6 +249,8 @@ export class Liveness {
         this.lose(peer, 'its peer endpoint refuses connections');
         return 'refused';
       }
+      // A cut-off between the two, unless the timeout was its own late loop's (Lifeguard: no evidence).
+      if (atEndpoint) this.rejoin.unreachable(peer, !timeout || this.health.score() === 0);
       return 'no-answer';
     } finally {
       peer.probing = false;
