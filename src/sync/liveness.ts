@@ -241,16 +241,13 @@ export class Liveness {
         this.s.c.metrics.livenessProbes.inc({ result: 'lagged' });
         return 'lagged';
       }
-      if (this.unanswered(peer, err, timeout, heldAlive, timeout && atEndpoint && peer.lastHeard > started))
-        return 'heard';
+      if (this.unanswered(peer, err, timeout, heldAlive, atEndpoint, started)) return 'heard';
       peer.probeFailures += 1;
       if (atEndpoint) this.s.unreachable(peer.name);
       if (atEndpoint && err instanceof PeerRequestError && err.reason === 'refused') {
         this.lose(peer, 'its peer endpoint refuses connections');
         return 'refused';
       }
-      // A cut-off between the two, unless the timeout was its own late loop's (Lifeguard: no evidence).
-      if (atEndpoint) this.rejoin.unreachable(peer, !timeout || this.health.score() === 0);
       return 'no-answer';
     } finally {
       peer.probing = false;
@@ -262,12 +259,15 @@ export class Liveness {
    * A probe went unanswered: counted, and for this agent's self-doubt (a timeout of a live peer, heard or not).
    * True if the peer was heard at its endpoint while it was out (a notice's refutation): it ran after the probe
    * was sent, so the timeout is its busy loop's or its accept queue's, no evidence it is gone (issue 18, cold12).
+   * Else, at its endpoint (`at`), a cut-off for Rejoin, unless refused or timed out on its own late loop (Lifeguard).
    */
-  private unanswered(peer: Peer, err: unknown, timeout: boolean, heldAlive: boolean, heardMeanwhile: boolean): boolean {
+  private unanswered(peer: Peer, err: unknown, timeout: boolean, held: boolean, at: boolean, sent: number): boolean {
     this.s.c.metrics.peerRequestFailures.inc({ route: 'hello', reason: failureReason(err) });
-    this.health.probed(!timeout, heldAlive);
-    const heard = heardMeanwhile && (peer.verified || this.hooks.keyed);
+    this.health.probed(!timeout, held);
+    const heard = timeout && at && peer.lastHeard > sent && (peer.verified || this.hooks.keyed);
     this.s.c.metrics.livenessProbes.inc({ result: heard ? 'heard' : 'failed' });
+    const refused = err instanceof PeerRequestError && err.reason === 'refused';
+    if (at && !heard && !refused) this.rejoin.unreachable(peer, !timeout || this.health.score() === 0);
     return heard;
   }
 
