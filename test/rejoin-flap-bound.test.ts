@@ -75,6 +75,56 @@ test('a gap of a stall of its own loop is no cut-off: the minute bound holds', a
   assert.is(r.asked.length, 1);
 });
 
+/**
+ * An exchange the bound held back on a peer heard again (idle13) is made only if no probe of that peer sent before
+ * it was heard answered meanwhile: one that did shows the two were not cut off (a busy peer, its heartbeat read
+ * before the answer). A cut-off's is made whatever answers.
+ */
+async function heldBackFor(answered: 'before' | 'after' | 'none'): Promise<number> {
+  const clock = new FakeClock(0, undefined, 1);
+  const r = rejoinOf(clock, { ms: 0 });
+  /** The peer heard each second: no gap, so no cut-off. */
+  const hearing = async (ms: number) => {
+    for (let t = 0; t < ms; t += 1000) await heardAfter(clock, r, 1000);
+  };
+  r.rejoin.heard(r.peer, false);
+  r.rejoin.unreachable(r.peer, true);
+  r.rejoin.heard(r.peer, false);
+  assert.is(r.asked.length, 1, 'the first exchange, on the peer heard again');
+  await hearing(5000);
+  r.rejoin.unreachable(r.peer, true);
+  const probeSent = clock.monotonic();
+  await clock.advance(500);
+  r.rejoin.heard(r.peer, false); // held back by the minute's bound
+  await clock.advance(500);
+  if (answered === 'before') r.rejoin.answered(r.peer, probeSent);
+  if (answered === 'after') r.rejoin.answered(r.peer, clock.monotonic());
+  await hearing(60_000);
+  return r.asked.length;
+}
+
+test('a held-back exchange whose peer then answered a probe sent before it was heard is not made', async () => {
+  assert.is(await heldBackFor('before'), 1);
+  assert.is(await heldBackFor('after'), 2, 'an answer to a probe sent after it was heard refutes nothing');
+  assert.is(await heldBackFor('none'), 2, 'still made when the bound allows');
+});
+
+test('a probe that timed out on a late loop, or that a later probe answered, revives nothing', () => {
+  const clock = new FakeClock(0, undefined, 1);
+  const r = rejoinOf(clock, { ms: 0 });
+  r.rejoin.heard(r.peer, false);
+  r.rejoin.unreachable(r.peer, false);
+  r.rejoin.heard(r.peer, true); // lost on those timeouts, in this life
+  r.rejoin.unreachable(r.peer, true);
+  r.rejoin.answered(r.peer, clock.monotonic());
+  r.rejoin.heard(r.peer, false);
+  assert.is(r.asked.length, 0);
+  r.rejoin.unreachable(r.peer, false);
+  r.rejoin.unreachable(r.peer, true); // one of them was evidence
+  r.rejoin.heard(r.peer, false);
+  assert.is(r.asked.length, 1);
+});
+
 test("LocalHealth.freeMs: a silence with timers on time is the network's, a stall's is the loop's", async () => {
   const clock = new FakeClock(0, undefined, 1);
   const health = new LocalHealth(clock, 1000);

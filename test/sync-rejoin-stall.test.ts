@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runScenario } from './swarm/run-seed.js';
 import { multicastSite } from './swarm/scenario.js';
+import { summariesAsked } from './swarm/trace.js';
 
 /**
  * A view exchange (src/sync/rejoin.ts) is for a cut-off: an agent that heard no peer for 2 periods while its
@@ -11,14 +12,6 @@ import { multicastSite } from './swarm/scenario.js';
  * idle window, ~900 B/s received per agent on top of ~450 (issue 18, idle12). A stall is this agent's own
  * lateness (LocalHealth), not the network's: it asks nothing. A cut-off still does (test/sync-rejoin.test.ts).
  */
-
-/** Summaries `asker` asked for after `since` ms (hellos with peers=1), from the simulator's trace. */
-function summariesAsked(trace: readonly string[], asker: string, since: number): number {
-  return trace.filter((l) => {
-    const m = new RegExp(`^\\s*([\\d.]+)s request ${asker} -> \\S+ hello\\?(\\S*)`).exec(l);
-    return m !== null && Number(m[1]) * 1000 >= since && /(^|&)peers=1(&|:|$)/.test(m[2]);
-  }).length;
-}
 
 test('an agent whose own loop stalls for 2.5 s at a time asks no neighbour for its view', async () => {
   const result = await runScenario(

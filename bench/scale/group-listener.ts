@@ -1,18 +1,31 @@
 import { createSocket, type Socket } from 'node:dgram';
+import { declaredLength, decodeMessage } from '../../src/protocol/codec.js';
+import { MESSAGE_TYPE_NAMES } from '../../src/protocol/messages.js';
 import { udpWireBytes } from '../wire.js';
+
+/** What one agent multicast since the listener's mark: datagrams by type, and the interval it last announced. */
+export interface SenderTally {
+  datagrams: number;
+  types: Record<string, number>;
+  intervalMs?: number;
+}
 
 /**
  * A passive member of a site's multicast group on loopback: it sends nothing and counts what arrives,
- * as a host on the segment would have to receive it.
+ * as a host on the segment would have to receive it; and, since its mark, who sent it (the idle question
+ * of idle13: which agents multicast more than their stretched interval allows).
  */
 export class GroupListener {
   bytes = 0;
   datagrams = 0;
+  private tally = new Map<string, SenderTally>();
+  private markedAt = performance.now();
 
   private constructor(private readonly socket: Socket) {
     socket.on('message', (data) => {
       this.datagrams += 1;
       this.bytes += udpWireBytes(data.length);
+      this.count(data);
     });
   }
 
@@ -27,7 +40,36 @@ export class GroupListener {
     });
   }
 
+  /** Starts the tally afresh. */
+  mark(): void {
+    this.tally = new Map();
+    this.markedAt = performance.now();
+  }
+
+  /** Each sender's tally since the mark, and how long ago the mark was (ms, this process's clock). */
+  senders(): { ms: number; bySender: Map<string, SenderTally> } {
+    return { ms: performance.now() - this.markedAt, bySender: this.tally };
+  }
+
   close(): void {
     this.socket.close();
+  }
+
+  private count(data: Buffer): void {
+    let name: string;
+    let type: string;
+    let intervalMs: number | undefined;
+    try {
+      // A keyed site's tag follows the message: read up to the length its header declares.
+      const msg = decodeMessage(data.subarray(0, declaredLength(data) ?? data.length));
+      [name, type, intervalMs] = [msg.name, MESSAGE_TYPE_NAMES[msg.type], msg.intervalMs];
+    } catch {
+      [name, type] = ['(undecoded)', 'other'];
+    }
+    const t = this.tally.get(name) ?? { datagrams: 0, types: {} };
+    t.datagrams += 1;
+    t.types[type] = (t.types[type] ?? 0) + 1;
+    if (intervalMs !== undefined) t.intervalMs = intervalMs;
+    this.tally.set(name, t);
   }
 }

@@ -2,7 +2,7 @@ import { sleep, now } from '../harness.js';
 import { fullGc } from '../stats.js';
 import type { BenchCluster, Traffic } from '../system.js';
 import { TCP_EXCHANGE_OVERHEAD, UDP_IP_HEADER_BYTES } from '../wire.js';
-import type { GroupListener } from './group-listener.js';
+import type { GroupListener, SenderTally } from './group-listener.js';
 import type { ProcessCluster } from './process-cluster.js';
 import type { Phases } from './scale.js';
 import type { SiteCounters } from './site-worker.js';
@@ -63,6 +63,55 @@ export interface IdleFigures {
   idleSeconds: number;
   idleReceived: IdleReceived;
   idleCounters?: SiteCounters;
+  multicastSenders: MulticastSenders;
+}
+
+/**
+ * Who multicast from the listener's mark (after the cold start, the quiet wait included) to the idle window's
+ * end, against what each agent's own announced interval accounts for (one datagram per interval on average,
+ * RTCP's waits being 0.5-1.5 of it): the question of idle13, why the real site's idle multicast at 200 read
+ * 312-480 B/s on the wire where the budget's floor is 360 and the simulator's payload 166.
+ */
+export interface MulticastSenders {
+  seconds: number;
+  datagrams: number;
+  /** Σ over every agent of seconds / its announced interval (the median heard for one not heard). */
+  expected: number;
+  senders: number;
+  byType: Record<string, number>;
+  /** The 10 agents that sent the most beyond their own expectation. */
+  top: { agent: string; datagrams: number; expected: number; intervalMs?: number; types: Record<string, number> }[];
+}
+
+export function multicastSenders(
+  tally: { ms: number; bySender: Map<string, SenderTally> },
+  names: readonly string[],
+): MulticastSenders {
+  const seconds = tally.ms / 1000;
+  const intervals = [...tally.bySender.values()].flatMap((t) => t.intervalMs ?? []).sort((a, b) => a - b);
+  const median = intervals[Math.floor(intervals.length / 2)];
+  const expectedOf = (t?: SenderTally) => {
+    const interval = t?.intervalMs ?? median;
+    return interval ? (seconds * 1000) / interval : 0;
+  };
+  const byType: Record<string, number> = {};
+  let datagrams = 0;
+  for (const t of tally.bySender.values()) {
+    datagrams += t.datagrams;
+    for (const [k, v] of Object.entries(t.types)) byType[k] = (byType[k] ?? 0) + v;
+  }
+  const top = [...tally.bySender.entries()]
+    .map(([agent, t]) => ({
+      agent,
+      datagrams: t.datagrams,
+      expected: expectedOf(t),
+      intervalMs: t.intervalMs,
+      types: { ...t.types },
+    }))
+    .sort((a, b) => b.datagrams - b.expected - (a.datagrams - a.expected))
+    .slice(0, 10);
+  const expected = names.reduce((e, n) => e + expectedOf(tally.bySender.get(n)), 0);
+  return { seconds, datagrams, expected, senders: tally.bySender.size, byType, top };
 }
 
 export type Memory = { rss: number; heap: number };
@@ -158,6 +207,7 @@ export async function idleFigures(
       receivedBytesPerSecondPerAgent: (receivedPayload + httpPayload) / seconds / n,
     },
     idleCounters: counters0 && counters1 && counterGrowth(counters0, counters1),
+    multicastSenders: multicastSenders(listener.senders(), c.names),
   };
 }
 

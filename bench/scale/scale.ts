@@ -165,6 +165,7 @@ export async function scaleRun(
       await cluster.loads?.(); // the children's own start-up is not a phase
       const cold = await coldStart(cluster, t0, ph);
       await sleep(env.heartbeatMs * 2.2); // past the start-up hints, as the idle scenario waits
+      listener.mark(); // who multicasts on the settled site (idle.ts multicastSenders)
       const quiet = await quietExchanges(cluster);
       const settleMs = (await settleLoops(ph)) + quiet.ms;
       const idle = await idleFigures(cluster, listener, mem0, ph);

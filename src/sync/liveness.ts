@@ -112,7 +112,7 @@ export class Liveness {
     this.sweep.heard(peer, reset);
     const held = this.s.c.directory.held(peer.name);
     this.s.c.directory.touch(peer.name, peer.endpoint.address, peer.endpoint.port);
-    this.rejoin.heard(peer, reset || (held?.state === 'lost' && held.incarnation === peer.replica.incarnation));
+    this.rejoin.heard(peer, held?.state === 'lost' && held.incarnation === peer.replica.incarnation);
   }
 
   /**
@@ -228,6 +228,7 @@ export class Liveness {
       }
       this.s.c.metrics.livenessProbes.inc({ result: 'alive' });
       this.health.probed(true, heldAlive);
+      this.rejoin.answered(peer, started); // before it is heard: an answer is no revival
       if (!peer.verified) queueMicrotask(() => this.s.placeFreed());
       this.s.peers.verify(peer);
       if (!atEndpoint) this.move(peer, endpoint);
@@ -242,8 +243,7 @@ export class Liveness {
         this.s.c.metrics.livenessProbes.inc({ result: 'lagged' });
         return 'lagged';
       }
-      if (this.unanswered(peer, err, timeout, heldAlive, timeout && atEndpoint && peer.lastHeard > started))
-        return 'heard';
+      if (this.unanswered(peer, err, timeout, heldAlive, atEndpoint, started)) return 'heard';
       peer.probeFailures += 1;
       if (atEndpoint) this.s.unreachable(peer.name);
       if (atEndpoint && err instanceof PeerRequestError && err.reason === 'refused') {
@@ -261,12 +261,15 @@ export class Liveness {
    * A probe went unanswered: counted, and for this agent's self-doubt (a timeout of a live peer, heard or not).
    * True if the peer was heard at its endpoint while it was out (a notice's refutation): it ran after the probe
    * was sent, so the timeout is its busy loop's or its accept queue's, no evidence it is gone (issue 18, cold12).
+   * Else, at its endpoint (`at`), a cut-off for Rejoin, unless refused or timed out on its own late loop (Lifeguard).
    */
-  private unanswered(peer: Peer, err: unknown, timeout: boolean, heldAlive: boolean, heardMeanwhile: boolean): boolean {
+  private unanswered(peer: Peer, err: unknown, timeout: boolean, held: boolean, at: boolean, sent: number): boolean {
     this.s.c.metrics.peerRequestFailures.inc({ route: 'hello', reason: failureReason(err) });
-    this.health.probed(!timeout, heldAlive);
-    const heard = heardMeanwhile && (peer.verified || this.hooks.keyed);
+    this.health.probed(!timeout, held);
+    const heard = timeout && at && peer.lastHeard > sent && (peer.verified || this.hooks.keyed);
     this.s.c.metrics.livenessProbes.inc({ result: heard ? 'heard' : 'failed' });
+    const refused = err instanceof PeerRequestError && err.reason === 'refused';
+    if (at && !heard && !refused) this.rejoin.unreachable(peer, !timeout || this.health.score() === 0);
     return heard;
   }
 

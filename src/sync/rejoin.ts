@@ -29,12 +29,12 @@ type Why = 'cut-off' | 'unreachable-heard';
 /**
  * After a partition: the notices sent while this agent was cut off never reached it, nothing repeats them,
  * and its backstop of a stretched peer takes up to 5 of its intervals (minutes at 200 agents). So once it
- * hears the site again (a gap of CUT_OFF_PERIODS, or a peer whose probe went unanswered or that it lost in the
- * same life heard again: they were cut off from each other), it asks one ring neighbour for its summary, as
- * memberlist's push/pull exchanges its full state with one member, and checks first-hand (two probes, as the
- * sweep does) the peers it holds alive that the neighbour does not: another host's word never loses an agent.
- * What the neighbour holds alive and this agent does not is learnt as any summary is. On a settled site none
- * of it runs; an exchange is at most one summary and 8 checks a minute, whatever provokes it.
+ * hears the site again (a gap of CUT_OFF_PERIODS, or a peer it could not reach heard again: they were cut off
+ * from each other), it asks one ring neighbour for its summary, as memberlist's push/pull exchanges its full
+ * state with one member, and checks first-hand (two probes, as the sweep does) the peers it holds alive that
+ * the neighbour does not: another host's word never loses an agent. What the neighbour holds alive and this
+ * agent does not is learnt as any summary is. On a settled site none of it runs; an exchange is at most one
+ * summary answer and 8 checks a minute (two after cut-offs), whatever provokes it.
  */
 export class Rejoin {
   private lastHeardAny: number | undefined;
@@ -43,8 +43,16 @@ export class Rejoin {
   private flapAsked = -Infinity;
   /** An exchange the minute's bound held back, due when the bound allows. */
   private owed: TimerHandle | undefined;
+  /** What the held-back exchange is for: a cut-off, and the peers heard again (when) not refuted since. */
+  private owedCutOff = false;
+  private readonly owedFor = new Map<Peer, number>();
   /** A gap being weighed against this agent's own stalls, on its next turn. */
   private weighing: TimerHandle | undefined;
+  /**
+   * Peers a probe of which went unanswered since they last answered or were heard: true if one of those was
+   * evidence of a cut-off, false if every one timed out while this agent's own loop was late (idle13).
+   */
+  private readonly unanswered = new WeakMap<Peer, boolean>();
 
   constructor(
     private readonly s: SyncContext,
@@ -54,14 +62,38 @@ export class Rejoin {
   ) {}
 
   /**
-   * A peer was heard (a fresh datagram, or an answer): the first after CUT_OFF_PERIODS of hearing nobody ends
-   * a cut-off; a peer whose probe went unanswered (or that this agent held lost in the same life) heard again
-   * was cut off from it: a partition of part of the site, where no agent heard nobody.
+   * A probe of the peer at its endpoint went unanswered. A timeout while this agent's own loop was late
+   * (Lifeguard's local health above 0) is no evidence that the two were cut off: the answer may have sat unread
+   * (in the bench's loaded 200-agent cold start, ~14 agents a minute later each asked an 18 kB summary so).
    */
-  heard(peer: Peer, revived: boolean): void {
+  unreachable(peer: Peer, evidence: boolean): void {
+    this.unanswered.set(peer, evidence || this.unanswered.get(peer) === true);
+  }
+
+  /**
+   * A probe of the peer, sent at `sent`, answered. Held alive, it was never cut off from this agent, whatever
+   * went unanswered before (the confirming probe answered: a busy peer's loop, not a partition). Sent before it
+   * was heard again, the two were not cut off then either: an exchange held back for it has lost its reason
+   * (the busy peer's heartbeat came before the answer). Held lost, hearing it is still a revival (heard, next).
+   */
+  answered(peer: Peer, sent: number): void {
+    if (this.s.c.directory.held(peer.name)?.state === 'alive') this.unanswered.delete(peer);
+    if (sent <= (this.owedFor.get(peer) ?? -Infinity)) this.owedFor.delete(peer);
+  }
+
+  /**
+   * A peer was heard (a fresh datagram, or an answer): the first after CUT_OFF_PERIODS of hearing nobody ends
+   * a cut-off; a peer this agent could not reach heard again was cut off from it: a partition of part of the
+   * site, where no agent heard nobody. Could not reach: a probe of it went unanswered as evidence (unreachable),
+   * or this agent held it lost in the same life (`lostInLife`) other than on timeouts of its own late loop.
+   */
+  heard(peer: Peer, lostInLife: boolean): void {
     const now = this.s.c.clock.monotonic();
     const last = this.lastHeardAny;
     this.lastHeardAny = now;
+    const unanswered = this.unanswered.get(peer);
+    this.unanswered.delete(peer);
+    const revived = unanswered === true || (lostInLife && unanswered === undefined);
     if (last !== undefined && now - last >= CUT_OFF_PERIODS * this.s.cfg.livenessPeriodMs) this.weigh(last, now);
     else if (revived) this.exchange('unreachable-heard', peer);
   }
@@ -101,25 +133,37 @@ export class Rejoin {
     const minute = REJOIN_EVERY_PERIODS * this.s.cfg.livenessPeriodMs;
     const due = this.lastAsked + minute;
     const flap = now < due && cutOff && now >= this.flapAsked + minute;
-    if (now < due && !flap) return this.owe(why, due - now);
+    if (now < due && !flap) return this.owe(why, due - now, first);
     if (flap) this.flapAsked = now;
     else this.lastAsked = now;
     this.s.c.metrics.viewExchanges.inc({ why: owed ? 'held-back' : why });
     this.s.c.logger.info({ why, owed }, 'view exchange with a ring neighbour');
-    void this.ask([...(first ? [first] : []), ...this.neighbours()].slice(0, REJOIN_ASKS), now);
+    // The revived peer first; a ring neighbour (a monitor's revived subject) is not asked twice.
+    const asked = new Set([...(first ? [first] : []), ...this.neighbours()]);
+    void this.ask([...asked].slice(0, REJOIN_ASKS), now);
   }
 
   /**
    * Held back by the minute's bound, the exchange runs when the bound allows, not never: a partition that
    * flapped (cut off, healed, cut off again as a peer crashed, healed) spent the bound on its first heal, and
    * at 200 agents the peer was held alive until the backstop, 281 s after the second heal; 50 s now
-   * (test/attacks/rejoin-flapping.test.ts). Still at most one exchange a minute, whatever provokes it.
+   * (test/attacks/rejoin-flapping.test.ts). Still at most one exchange a minute, whatever provokes it. Made only
+   * if its reason still holds (idle13): a cut-off, or a peer heard again that no probe sent before then answered
+   * since (one that did was a busy peer, not a cut-off: in the bench's loaded 200-agent cold start such exchanges,
+   * held back a minute, fell in the idle window, ~14 summaries of 18 kB; test/sync-rejoin-reasons.test.ts).
    */
-  private owe(why: Why, ms: number): void {
+  private owe(why: Why, ms: number, peer?: Peer): void {
+    if (why === 'cut-off') this.owedCutOff = true;
+    else if (peer) this.owedFor.set(peer, this.s.c.clock.monotonic());
     if (this.owed !== undefined) return;
     this.owed = this.s.c.clock.setTimeout(() => {
       this.owed = undefined;
-      if (this.s.running()) this.exchange(why, undefined, { owed: true });
+      const still = this.owedCutOff ? 'cut-off' : this.owedFor.size > 0 ? 'unreachable-heard' : undefined;
+      this.owedCutOff = false;
+      this.owedFor.clear();
+      if (!this.s.running()) return;
+      if (still) this.exchange(still, undefined, { owed: true });
+      else this.s.c.logger.info({ why }, 'view exchange held back no longer needed');
     }, ms);
     this.owed.unref?.();
   }

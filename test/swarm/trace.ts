@@ -41,3 +41,11 @@ export function lostAfter(trace: readonly string[] | undefined, viewer: string, 
     return m && m[2] === viewer && m[3] === peer ? [Math.round(Number(m[1]) * 1000) - since] : [];
   });
 }
+
+/** Summaries `asker` asked for after `since` ms (hellos with peers=1), from the simulator's trace. */
+export function summariesAsked(trace: readonly string[], asker: string, since: number): number {
+  return trace.filter((l) => {
+    const m = new RegExp(`^\\s*([\\d.]+)s request ${asker} -> \\S+ hello\\?(\\S*)`).exec(l);
+    return m !== null && Number(m[1]) * 1000 >= since && /(^|&)peers=1(&|:|$)/.test(m[2]);
+  }).length;
+}
