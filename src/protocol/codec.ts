@@ -13,8 +13,7 @@ import { MESSAGE_TYPE_NAMES, type Message, type MessageType, type Hint } from '.
  *   incarnation(varint)  version(varint)  peerPort(u16)
  *   hintCount(u8) then per entry: nameHash(u32) incarnationTag(u16) version(varint)
  *   [flags & INTERVAL] intervalMs(varint)
- *   [flags & DELTA] deltaLength(varint) delta(JSON, deflate-raw when flags & DEFLATED)
- *
+ *   [flags & DELTA] deltaLength(varint) delta(JSON, deflate-raw when flags & DEFLATED: only if it would not fit)
  * A receiver drops a datagram with another magic or a newer format: agents of two releases can share a
  * LAN while it is upgraded, each ignoring what it cannot read.
  */
@@ -54,10 +53,9 @@ export function encodeMessage(msg: Message, opts: EncodeOptions = {}): { bytes: 
   if (!msg.delta) return { bytes: head, deltaIncluded: false };
   const json = Buffer.from(JSON.stringify(msg.delta), 'utf8');
   const sized = (n: number) => head.length + varintLength(n) + n;
-  let payload = json;
-  let flags = FLAG_DELTA;
-  // Deflated only when the JSON would not fit: every receiver inflates its copy (a zlib stream made and freed
-  // each time, as much CPU as parsing the delta), and bytes a datagram that fits anyway are not worth it.
+  let [payload, flags] = [json, FLAG_DELTA];
+  // Deflated only if the JSON would not fit: each receiver inflates its copy (a zlib stream, as costly as the
+  // parse), and bytes a datagram that fits saves are not worth that.
   if (sized(json.length) > budget) {
     const packed = deflateRawSync(json, { level: 6 });
     if (packed.length < json.length) {

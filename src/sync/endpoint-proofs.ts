@@ -74,3 +74,15 @@ export function askerOf(self: Asker, signal: string): Asker {
 export function roundEndpoint(peer: Peer): Endpoint | undefined {
   return peer.datagram ?? peer.answeredDatagram;
 }
+
+/**
+ * Another endpoint answered as the peer: it moved (a new address or port). The datagram endpoints of the old
+ * address go: kept, rounds went on to an address no host holds, and a keyed site dropped its beats from the
+ * new one (attack14, test sync-move). The answer that confirmed the move names the new (hooks.heardFrom).
+ */
+export function moveTo(s: SyncContext, peer: Peer, endpoint: Endpoint): void {
+  s.c.logger.info({ agent: peer.name, from: peer.endpoint, to: endpoint }, 'agent moved');
+  peer.endpoint = endpoint;
+  peer.claimKey = `${endpoint.address}:${endpoint.port}`;
+  [peer.datagram, peer.answeredDatagram] = [undefined, undefined];
+}

@@ -4,7 +4,7 @@ import { failureReason } from './catchup-failure.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
 import { IndirectChecks } from './indirect-checks.js';
 import { LocalHealth } from './local-health.js';
-import { askerOf } from './endpoint-proofs.js';
+import { askerOf, moveTo } from './endpoint-proofs.js';
 import { Rejoin } from './rejoin.js';
 import type { LivenessHooks, ProbeOutcome } from './liveness-hooks.js';
 import { aliveRing, intervalOf } from './ring.js';
@@ -214,24 +214,14 @@ export class Liveness {
       const hello = await this.s.c.peers.hello(endpoint, deadline, withPeers, asker);
       if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return 'stale';
       if (atEndpoint && hello.name === peer.name && !this.hooks.answered(peer, life, hello.incarnation)) return 'stale';
-      if (hello.name !== peer.name || hello.incarnation < peer.replica.incarnation) {
-        this.s.c.metrics.livenessProbes.inc({ result: 'other-agent' });
-        peer.probeFailures += 1;
-        if (!atEndpoint) return 'other-agent';
-        this.s.unreachable(peer.name);
-        // An older life of it is still it: an open site's forged datagram may have named a newer one.
-        if (hello.name === peer.name) return 'old-life';
-        // As good as a refusal: its endpoint is another agent's now (DHCP gave its address to another host,
-        // a renamed restart). Silence no longer loses a peer, so without this it stayed alive forever.
-        this.lose(peer, 'its peer endpoint answers as another agent');
-        return 'other-agent';
-      }
+      if (hello.name !== peer.name || hello.incarnation < peer.replica.incarnation)
+        return this.answeredAsOther(peer, hello.name === peer.name, atEndpoint);
       this.s.c.metrics.livenessProbes.inc({ result: 'alive' });
       this.health.probed(true, heldAlive);
       this.rejoin.answered(peer, started); // before it is heard: an answer is no revival
       if (!peer.verified) queueMicrotask(() => this.s.placeFreed());
       this.s.peers.verify(peer);
-      if (!atEndpoint) this.move(peer, endpoint);
+      if (!atEndpoint) moveTo(this.s, peer, endpoint);
       this.hooks.heardFrom(peer, hello, signal);
       this.learn(hello.peers ?? []);
       return 'alive';
@@ -257,6 +247,20 @@ export class Liveness {
     }
   }
 
+  /** Another agent, or an older life of this one, answered the probe. */
+  private answeredAsOther(peer: Peer, sameName: boolean, atEndpoint: boolean): ProbeOutcome {
+    this.s.c.metrics.livenessProbes.inc({ result: 'other-agent' });
+    peer.probeFailures += 1;
+    if (!atEndpoint) return 'other-agent';
+    this.s.unreachable(peer.name);
+    // An older life of it is still it: an open site's forged datagram may have named a newer one.
+    if (sameName) return 'old-life';
+    // As good as a refusal: its endpoint is another agent's now (DHCP gave its address to another host,
+    // a renamed restart). Silence no longer loses a peer, so without this it stayed alive forever.
+    this.lose(peer, 'its peer endpoint answers as another agent');
+    return 'other-agent';
+  }
+
   /**
    * A probe went unanswered: counted, and for this agent's self-doubt (a timeout of a live peer, heard or not).
    * True if the peer was heard at its endpoint while it was out (a notice's refutation): it ran after the probe
@@ -271,16 +275,6 @@ export class Liveness {
     const refused = err instanceof PeerRequestError && err.reason === 'refused';
     if (at && !heard && !refused) this.rejoin.unreachable(peer, !timeout || this.health.score() === 0);
     return heard;
-  }
-
-  /** Another endpoint answered as this agent: it moved (a new address or port). */
-  private move(peer: Peer, endpoint: Endpoint): void {
-    this.s.c.logger.info({ agent: peer.name, from: peer.endpoint, to: endpoint }, 'agent moved');
-    peer.endpoint = endpoint;
-    peer.claimKey = `${endpoint.address}:${endpoint.port}`;
-    // Of the old address: kept, rounds went on to an address no host holds, and a keyed site dropped its beats
-    // from the new one (attack14, test sync-move). The answer that confirmed the move names the new (heardFrom).
-    [peer.datagram, peer.answeredDatagram] = [undefined, undefined];
   }
 
   /**

@@ -68,7 +68,8 @@ export class SweepSchedule {
   private peersEpoch: number;
   private statesEpoch: number;
   private walkedAt = -Infinity;
-  /** This agent's interval when the peers judged by it were last marked, or the longest since (undefined: unstretched). */
+  /** This agent's interval when the peers judged by it were last marked, or the longest since (undefined:
+   * unstretched). */
   private siteMarked: number | undefined;
 
   constructor(

@@ -53,8 +53,8 @@ export interface SweepActions {
  * schedule visits a peer only then, or when an event may have moved that time earlier: this agent's
  * ring moved (a new subject is judged by the period from now on), this agent's own interval shrank (peers
  * whose announced one is shorter or unknown are judged by it), a datagram or an answer came (a new interval,
- * a reset back-off), or a peer or its state changed (the schedule reads both change logs). Walking all peers at every tick was
- * 23 % of an idle agent's CPU at 1,000 agents.
+ * a reset back-off), or a peer or its state changed (the schedule reads both change logs). Walking all peers
+ * at every tick was 23 % of an idle agent's CPU at 1,000 agents.
  */
 export class Sweep {
   private readonly schedule: SweepSchedule;
