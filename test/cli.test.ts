@@ -57,6 +57,11 @@ async function untilWatching(watch: Running, profiles: string): Promise<void> {
   throw new Error('herald watch never showed a change');
 }
 
+/** Waits until `done` holds or `ms` pass, whichever is first (the next change is due then). */
+async function untilOrMs(done: () => boolean, ms: number): Promise<void> {
+  for (const end = Date.now() + ms; !done() && Date.now() < end;) await new Promise((r) => setTimeout(r, 25));
+}
+
 async function startAgent(profiles: string): Promise<{ agent: Running; api: string }> {
   const agent = runHerald(agentArgs(profiles));
   running.push(agent);
@@ -388,7 +393,7 @@ test('ls, get, watch: bare, = and --no- forms against an agent with a token; 401
   for (let n = 0; n < 10 && !sawLamp(); n++) {
     const lamp = `id: lamp-${n}\nname: Lamp\ncapabilities:\n  - id: on\n    kind: property\n`;
     await writeFile(join(profiles, `lamp-${n}.yaml`), lamp);
-    await new Promise((r) => setTimeout(r, 1000));
+    await untilOrMs(sawLamp, 1000);
   }
   assert.ok(sawLamp(), 'every watcher shows a lamp');
   assert.is(parse(watchers[0].stdout.find((l) => l.includes('lamp'))!).event, 'device-added');
@@ -400,7 +405,7 @@ test('ls, get, watch: bare, = and --no- forms against an agent with a token; 401
   for (let n = 0; n < 10 && !filtered.stdout.some((l) => l.includes('thermo')); n++) {
     const thermo = `id: thermo-${n}\nname: T\ncapabilities:\n  - id: t\n    kind: property\n    type: temperature\n`;
     await writeFile(join(profiles, `thermo-${n}.yaml`), thermo);
-    await new Promise((r) => setTimeout(r, 1000));
+    await untilOrMs(() => filtered.stdout.some((l) => l.includes('thermo')), 1000);
   }
   assert.match(filtered.stdout.join('\n'), /device-added\s+cli-agent\/thermo-\d/);
   assert.not.match(filtered.stdout.join('\n'), /lamp/, 'watch --capability shows only matching devices');
@@ -414,8 +419,8 @@ test('ls, get, watch: bare, = and --no- forms against an agent with a token; 401
 
   const port = await closedPort();
   const missing = [['ls'], ['ls', '--json'], ['get', 'a/b'], ['watch'], ['watch', '--no-json'], ['forget', 'gone']];
-  for (const args of missing) {
-    const r = runHerald([...args, `--api=127.0.0.1:${port}`]);
+  const refused = missing.map((args) => ({ args, r: runHerald([...args, `--api=127.0.0.1:${port}`]) }));
+  for (const { args, r } of refused) {
     assert.is(await r.exit(), 69, args.join(' '));
     assert.is(r.stderr.length, 1, `one line: ${r.stderr.join('\n')}`);
     assert.match(r.stderr[0], /no agent answers at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
@@ -429,8 +434,9 @@ test('ls and get against an agent that never answers, or a port out of range: a 
   await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
   try {
     const api = `127.0.0.1:${(hung.address() as AddressInfo).port}`;
-    for (const args of [['ls'], ['get', 'a/b']]) {
-      const r = runHerald([...args, `--api=${api}`]);
+    // Both at once: each waits out its own 5 s, and nothing either asks depends on the other.
+    const runs = [['ls'], ['get', 'a/b']].map((args) => ({ args, r: runHerald([...args, `--api=${api}`]) }));
+    for (const { args, r } of runs) {
       assert.is(await r.exit(), 69, args.join(' '));
       assert.equal(r.stderr, [`herald: the agent at http://${api} did not answer within 5 s: is it stuck?`]);
     }
