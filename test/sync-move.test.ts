@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { generateKey, parseKeyRing } from '../src/security/cluster-key.js';
 import { Ring } from '../src/sync/ring.js';
 import type { DatagramTransport } from '../src/transport/transport.js';
-import { MovingHost } from './helpers/moving-host.js';
+import { MovingHost, startWithMover } from './helpers/moving-host.js';
 import { device, SimSite } from './helpers/sim.js';
 
 /**
@@ -53,14 +53,7 @@ async function moveRun(seed: number, keyed: boolean): Promise<Measured> {
   });
   const host = new MovingHost(site.network, oldAddress);
   try {
-    const names = Array.from({ length: AGENTS }, (_, i) => `agent-${i}`);
-    for (const [i, name] of names.entries()) {
-      const mover = name === MOVER;
-      const components = mover ? host.components() : undefined;
-      await site.start(name, [device(`d-${i}`)], { index: i + 1, components, init: { heartbeatBudget: BUDGET } });
-      await site.clock.advance(10);
-    }
-    await site.clock.advance(20_000);
+    const names = await startWithMover(site, host, { count: AGENTS, mover: MOVER, heartbeatBudget: BUDGET });
     const lost: string[] = [];
     for (const sim of site.agents.values())
       sim.agent.directory.subscribe((ev) => {

@@ -84,5 +84,17 @@ export function moveTo(s: SyncContext, peer: Peer, endpoint: Endpoint): void {
   s.c.logger.info({ agent: peer.name, from: peer.endpoint, to: endpoint }, 'agent moved');
   peer.endpoint = endpoint;
   peer.claimKey = `${endpoint.address}:${endpoint.port}`;
-  [peer.datagram, peer.answeredDatagram] = [undefined, undefined];
+  [peer.datagram, peer.answeredDatagram, peer.elsewhere] = [undefined, undefined, undefined];
+}
+
+/**
+ * Another endpoint a probe of the peer was asked at while one was under way (Peer.elsewhere), taken once: a check
+ * about to lose the peer asks there first. A host that roamed (unreachable a few seconds, back at a new address in
+ * the same life) had its beats from the new address dropped as `busy` behind its monitors' check at the old one,
+ * which then lost it and told the site (attack15, test roam-during-check).
+ */
+export function takeElsewhere(peer: Peer): Endpoint | undefined {
+  const at = peer.elsewhere;
+  peer.elsewhere = undefined;
+  return at;
 }

@@ -4,7 +4,7 @@ import { failureReason } from './catchup-failure.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
 import { IndirectChecks } from './indirect-checks.js';
 import { LocalHealth } from './local-health.js';
-import { askerOf, moveTo } from './endpoint-proofs.js';
+import { askerOf, moveTo, takeElsewhere } from './endpoint-proofs.js';
 import { Rejoin } from './rejoin.js';
 import type { LivenessHooks, ProbeOutcome } from './liveness-hooks.js';
 import { aliveRing, intervalOf } from './ring.js';
@@ -69,8 +69,7 @@ export class Liveness {
       forget: (peer) => hooks.forget(peer),
       checkRoom: () => this.checking < LATE_CHECKS || this.health.score() === 0,
     });
-    const rejoined = { check: (peer: Peer) => void this.check(peer), learn: this.learnOf };
-    this.rejoin = new Rejoin(s, rejoined, this.health);
+    this.rejoin = new Rejoin(s, { check: (peer: Peer) => void this.check(peer), learn: this.learnOf }, this.health);
   }
 
   start(): void {
@@ -151,6 +150,9 @@ export class Liveness {
     if (second === 'refused' || second === 'other-agent')
       return early ? askAround(this.s, peer, this.learnOf) : this.foundGone(peer, monitor);
     if (second !== 'no-answer' || this.s.peers.get(peer.name) !== peer) return;
+    // Its datagram from elsewhere asked for a probe there meanwhile, `busy` behind this check: a move (attack15).
+    const moved = takeElsewhere(peer);
+    if (moved && (await this.probe(peer, moved)) === 'alive') return;
     this.lose(peer, 'two probes went unanswered, the second with twice the deadline');
     // Most of its checks unanswered: this agent (its loop, its link) is the likelier cause; the site is not told.
     if (monitor && !early && !this.toldLately(peer) && !this.health.doubtsItself()) this.noticeIfRare(peer);
@@ -198,6 +200,7 @@ export class Liveness {
   async probe(peer: Peer, endpoint: Endpoint, signal = 'probe', periods = 1): Promise<ProbeOutcome> {
     if (peer.probing) {
       if (signal === 'join') askSummary(this.s, peer, this.learnOf); // the probe under way may not carry one
+      if (!sameEndpoint(endpoint, peer.endpoint)) peer.elsewhere = endpoint; // checkOnce asks there before a loss
       return 'busy';
     }
     peer.probing = true;

@@ -46,6 +46,8 @@ export interface Peer {
   refutedAt?: number;
   /** When a distrusted reporter last named it lost (open sites): its backstop is shortened a while (Sweep). */
   noticedAt?: number;
+  /** An endpoint a probe was asked at while one of it was under way (a move during a check): asked before a loss. */
+  elsewhere?: Endpoint;
   /** Its unicast datagrams taken (rounds, beats), and this agent's rounds sent to it: a diagnosis (sync-view.ts). */
   unicastHeard?: number;
   roundsSent?: number;

@@ -1,6 +1,7 @@
 import type { AgentComponents } from '../../src/agent/agent.js';
 import type { MemoryNetwork } from '../../src/transport/memory-network.js';
 import type { DatagramHandler, DatagramTransport, PeerClient, PeerService } from '../../src/transport/transport.js';
+import { device, type SimSite } from './sim.js';
 
 /** The port every simulated agent's peer endpoint listens on (SimSite). */
 const PEER_PORT = 7771;
@@ -66,4 +67,21 @@ export class MovingHost {
     if (this.handler) await this.transport.start(this.handler);
     if (this.service) this.unserve = this.network.servePeer({ address: to, port: PEER_PORT }, this.service);
   }
+}
+
+/** Agents agent-0… (`count`, one device each) started 10 ms apart, `mover` on `host`, then settled 20 s. */
+export async function startWithMover(
+  site: SimSite,
+  host: MovingHost,
+  opts: { count: number; mover: string; heartbeatBudget: number },
+): Promise<string[]> {
+  const names = Array.from({ length: opts.count }, (_, i) => `agent-${i}`);
+  for (const [i, name] of names.entries()) {
+    const components = name === opts.mover ? host.components() : undefined;
+    const init = { heartbeatBudget: opts.heartbeatBudget };
+    await site.start(name, [device(`d-${i}`)], { index: i + 1, components, init });
+    await site.clock.advance(10);
+  }
+  await site.clock.advance(20_000);
+  return names;
 }

@@ -1,0 +1,89 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Ring } from '../../src/sync/ring.js';
+import { runScenario } from '../swarm/run-seed.js';
+import { multicastSite, type FaultEvent } from '../swarm/scenario.js';
+import { budgetStretchedLike } from '../swarm/stretched-site.js';
+import { lostAfter } from '../swarm/trace.js';
+
+/**
+ * attack15, surface 1 (idle13's Rejoin reasons). A partial partition cuts agent-3 off from its ring subject and
+ * from the two monitors of a peer that crashes during the cut: agent-3 misses their lost notices, and only a view
+ * exchange at the heal makes it check the crashed peer (docs/protocol.md, *Rejoin*). Since idle13 a timeout of
+ * the subject counts as a cut-off only if agent-3's Lifeguard local health was 0: with its loop a little late (a
+ * timer over a third of a period late in the last 10 periods) the real 15 s cut is no evidence, no exchange is
+ * made at the heal, and agent-3 holds the crashed peer alive until its backstop (5 of its stretched intervals:
+ * minutes at 200 agents). docs/protocol.md lists "a cut between two agents while one's loop is late is no
+ * longer seen by that one (the other side, and the gap rule, still see it)": the other side's exchange does
+ * not check agent-3's peers, and agent-3 heard the rest of the site all along (no gap), so nothing repairs it.
+ *
+ * 40 agents with the heartbeat intervals of 200 (stretched-site.ts), as test/sync-rejoin-reasons.test.ts.
+ */
+const SITE = 40;
+const VIEWER = 'agent-3';
+const CUT = 15_000;
+const HEAL = 30_000;
+const names = multicastSite(SITE).map((a) => a.name);
+const ring = new Ring(names);
+/** The peer agent-3 watches: its heartbeats stop at the cut, its probes time out. */
+const SUBJECT = ring.subjectsOf(VIEWER)[0];
+/** agent-3's next subjects (it watches them once it loses SUBJECT) and its monitors: not touched. */
+const NEAR = new Set([VIEWER, ...ring.subjectsOf(VIEWER, 4), ...ring.monitorsOf(VIEWER)]);
+/** A peer far from agent-3 on the ring whose monitors are too: it crashes while agent-3 is cut off from them. */
+const CRASHED = names.find((n) => !NEAR.has(n) && ring.monitorsOf(n).every((m) => !NEAR.has(m)))!;
+const MONITORS = ring.monitorsOf(CRASHED);
+
+/** Both ways between agent-3 and each of the subject, the crashed peer and its monitors, CUT to HEAL. */
+const cuts: FaultEvent[] = [SUBJECT, CRASHED, ...MONITORS].flatMap((other) => [
+  { at: CUT, until: HEAL, kind: 'cut', from: other, to: VIEWER },
+  { at: CUT, until: HEAL, kind: 'cut', from: VIEWER, to: other },
+]);
+
+/** When agent-3 lost the crashed peer, in ms after the heal, and the run's violations (a ghost at the end). */
+async function run(lag: FaultEvent[]): Promise<{ lost: number[]; violations: unknown[] }> {
+  const result = await runScenario(
+    {
+      seed: 21,
+      heartbeatMs: 1000,
+      agents: multicastSite(SITE),
+      heartbeatBudget: budgetStretchedLike(SITE, 200),
+      faultMs: HEAL + 1000,
+      quietMs: 12_000,
+      faults: [...lag, ...cuts, { at: CUT + 2000, kind: 'crash', agent: CRASHED }],
+    },
+    true,
+  );
+  return { lost: lostAfter(result.trace, VIEWER, CRASHED, HEAL), violations: result.violations };
+}
+
+test('on time: agent-3 cut off from a crashed peer’s monitors loses it soon after the heal (control)', async () => {
+  const { lost, violations } = await run([]);
+  console.log(
+    `  ${VIEWER} (subject ${SUBJECT}) lost ${CRASHED} (monitors ${MONITORS.join(', ')}) at ${String(lost)} ms`,
+  );
+  assert.ok(lost.length === 1 && lost[0] >= 0 && lost[0] < 3000, `lost ${String(lost)} ms after the heal`);
+  assert.equal(violations, []);
+});
+
+/**
+ * Known failing (attack15): the same cut while agent-3's loop stalls 1 s every 3 s (test/sync-rejoin-reasons's
+ * late loop): its probes of the subject time out with local health above 0, so the heal makes no exchange and
+ * agent-3 still holds the crashed peer alive 12 s after it (a `ghost` at the final check). Before idle13 (2ab1e49)
+ * a peer heard again after any failed probe (`reset`) made the exchange. A fix must tell a real cut (the subject
+ * silent far longer than agent-3's own longest stall, no answer from it meanwhile) from a late loop's timeout
+ * without asking summaries in a loaded cold start again; sync-rejoin-reasons' first case asserts no summary for
+ * exactly this schedule, so the two cannot both hold: the lead's call.
+ */
+const LATE = 'known failing: agent-3, its loop late, cut off from a crashed peer’s monitors, loses it after the heal';
+async function late(): Promise<void> {
+  const lag: FaultEvent = { at: 10_000, until: HEAL, kind: 'lag', to: VIEWER, stallMs: 1000, everyMs: 3000 };
+  const { lost, violations } = await run([lag]);
+  console.log(`  late loop: ${VIEWER} lost ${CRASHED} at ${String(lost)} ms after the heal`);
+  assert.ok(lost.length === 1 && lost[0] >= 0 && lost[0] < 3000, `lost ${String(lost)} ms after the heal`);
+  assert.equal(violations, []);
+}
+
+if (process.env.HERALD_KNOWN_FAILING === '1') test(LATE, late);
+else test.skip(LATE, late);
+
+test.run();
