@@ -30,7 +30,7 @@ interface Regression {
   note: string;
 }
 
-const BOUNDED = { first: 1, seeds: Number(process.env.HERALD_SWARM_SEEDS ?? 1000), maxAgents: 6 };
+const BOUNDED = { first: 1, seeds: Number(process.env.HERALD_SWARM_SEEDS ?? 600), maxAgents: 6 };
 const regressions = JSON.parse(
   readFileSync(new URL('../../test/swarm/regressions.json', import.meta.url), 'utf8'),
 ) as Regression[];
