@@ -175,7 +175,8 @@ function checkMetrics(r: MetricsRegistry) {
     ),
     viewExchanges: r.counter(
       'herald_view_exchanges_total',
-      'Summaries asked of a ring neighbour after a cut-off, by why (cut-off, unreachable-heard, late-heard; held-back: run late; digest: a compare of views before a late-heard one).',
+      'Summaries asked of a ring neighbour after a cut-off, by why (cut-off, unreachable-heard, late-heard; ' +
+        'held-back: run late; digest: a compare of views before a late-heard one).',
       ['why'],
     ),
   };

@@ -46,10 +46,11 @@ export function heartbeatOfBeat(
   const peer = named.find((p) => beatsFrom(p, from));
   if (!peer) {
     // Its life, fresh (no replay), from elsewhere, at one of its monitors: it may have moved (same life, a new
-    // address). Returned for the caller to probe there, as a heartbeat from elsewhere is; never believed unanswered. Else its monitor probed
-    // the vacant old address and lost it, its multicast minutes away on a stretched site (attack14, test
-    // sync-move). Only its monitors, whose replay mark its beats keep fresh: to any other agent a captured beat is
-    // newer than the last multicast heard, and its replays from any address drew probes there (forged-move).
+    // address). Returned for the caller to probe there, as a heartbeat from elsewhere is; never believed
+    // unanswered. Else its monitor probed the vacant old address and lost it, its multicast minutes away on a
+    // stretched site (attack14, test sync-move). Only its monitors, whose replay mark its beats keep fresh: to any
+    // other agent a captured beat is newer than the last multicast heard, and its replays from any address drew
+    // probes there (forged-move).
     const tag = beat.self.incarnationTag;
     const mover = named.find((p) => incarnationTag(p.replica.incarnation) === tag);
     const fresh = mover !== undefined && sentAt !== undefined && sentAt > mover.lastSentAt;

@@ -71,6 +71,22 @@ export function checkChanges(value: unknown, expectedOrigin: string): Changes {
   throw new DecodeError('response', `unknown answer kind '${String(kind)}'`);
 }
 
+/** What a hello answers only when asked: its datagram port (endpoint-proofs.ts), its view's digest (rejoin.ts). */
+function checkHelloExtras(value: Record<string, unknown>, hello: Hello): void {
+  if (value.datagramPort !== undefined) {
+    const port = value.datagramPort;
+    if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535)
+      throw new DecodeError('response', 'hello datagramPort is not a port');
+    hello.datagramPort = port as number;
+  }
+  if (value.digest !== undefined) {
+    const digest = value.digest;
+    if (!Number.isInteger(digest) || (digest as number) < 0 || (digest as number) > 0xffffffff)
+      throw new DecodeError('response', 'hello digest is not 32 bits');
+    hello.digest = digest as number;
+  }
+}
+
 export function checkHello(value: unknown): Hello {
   if (!isObject(value)) throw new DecodeError('response', 'hello is not an object');
   const { name, site, incarnation, version, format } = value;
@@ -91,18 +107,7 @@ export function checkHello(value: unknown): Hello {
     version: version as number,
     format: format as number,
   };
-  if (value.datagramPort !== undefined) {
-    const port = value.datagramPort;
-    if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535)
-      throw new DecodeError('response', 'hello datagramPort is not a port');
-    hello.datagramPort = port as number;
-  }
-  if (value.digest !== undefined) {
-    const digest = value.digest;
-    if (!Number.isInteger(digest) || (digest as number) < 0 || (digest as number) > 0xffffffff)
-      throw new DecodeError('response', 'hello digest is not 32 bits');
-    hello.digest = digest as number;
-  }
+  checkHelloExtras(value, hello);
   if (value.peers !== undefined) {
     if (!Array.isArray(value.peers) || value.peers.length > PROFILE_LIMITS.devicesPerAgent)
       throw new DecodeError('response', 'hello peers is not a bounded list');

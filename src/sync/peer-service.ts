@@ -12,7 +12,7 @@ export class DirectoryPeerService implements PeerService {
   constructor(
     private readonly c: {
       directory: Directory;
-      /** `datagram`: the hello asked for this agent's datagram endpoint's port (endpoint-proofs.ts); `digest`: its view's. */
+      /** What the hello asked beside a summary: the datagram port (endpoint-proofs.ts), the view's digest. */
       identity: (withPeers: boolean, asked?: HelloExtras) => Hello;
       onServed?: (route: string, status: number) => void;
       /** A hello named its asker: an agent at the request's source address and that port. */
