@@ -6,15 +6,27 @@ import type { Peer } from '../src/sync/peer-table.js';
 import { Rejoin } from '../src/sync/rejoin.js';
 import { Ring } from '../src/sync/ring.js';
 import type { SyncContext } from '../src/sync/sync-context.js';
+import { viewDigest } from '../src/sync/view-digest.js';
 import { FakeClock } from '../src/util/clock.js';
+import type { AgentInfo } from '../src/directory/records.js';
 
 /**
  * Rejoin's second exchange within the minute (test/attacks/rejoin-flapping.test.ts, the strict case): only after
  * a cut-off, where this agent's loop ran on time while it heard nobody, never after a stall of its own loop;
  * and at most one such a minute, so a flapping link asks at most 2 summaries a minute.
  */
-function rejoinOf(clock: FakeClock, free: { ms: number }): { rejoin: Rejoin; asked: number[]; peer: Peer } {
-  const asked: number[] = [];
+interface Probed {
+  rejoin: Rejoin;
+  /** When a summary was asked (a hello with peers=1). */
+  asked: number[];
+  /** When a digest of the view was asked (a hello with digest=1, no summary). */
+  digests: number[];
+  peer: Peer;
+}
+
+/** `digest`: the neighbour answers a digest ask with it (else every hello fails); this agent holds `me` and `a`. */
+function rejoinOf(clock: FakeClock, free: { ms: number }, digest?: number): Probed {
+  const [asked, digests]: number[][] = [[], []];
   const peer = { name: 'a', verified: true, endpoint: { address: '10.0.0.2', port: 7771 }, lastHeard: 0 } as Peer;
   const ring = new Ring(['me', 'a']);
   const s = {
@@ -22,14 +34,18 @@ function rejoinOf(clock: FakeClock, free: { ms: number }): { rejoin: Rejoin; ask
       clock,
       transport: {},
       peers: {
-        hello: () => {
-          asked.push(clock.monotonic());
+        hello: (_at: unknown, _ms: number, withPeers: boolean) => {
+          (withPeers ? asked : digests).push(clock.monotonic());
+          if (digest !== undefined && !withPeers) return Promise.resolve({ name: 'a', digest });
           return Promise.reject(new Error('cut off'));
         },
       },
-      logger: { info: () => {} },
+      logger: { info: () => {}, debug: () => {} },
       metrics: createHeraldMetrics(),
-      directory: { held: () => ({ state: 'alive' }) },
+      directory: {
+        held: () => ({ state: 'alive' }),
+        agents: () => ['a', 'me'].map((name) => ({ name, incarnation: 1, state: 'alive' })),
+      },
     },
     cfg: { name: 'me', livenessPeriodMs: 1000 },
     members: { ring: () => ring },
@@ -39,7 +55,7 @@ function rejoinOf(clock: FakeClock, free: { ms: number }): { rejoin: Rejoin; ask
   } as unknown as SyncContext;
   const health = { freeMs: () => free.ms, longestStallSince: () => 0 };
   const rejoin = new Rejoin(s, { check: () => {}, learn: () => {} }, health);
-  return { rejoin, asked, peer };
+  return { rejoin, asked, digests, peer };
 }
 
 /** Hears the peer after `gapMs` of hearing nobody. */
@@ -109,20 +125,44 @@ test('a held-back exchange whose peer then answered a probe sent before it was h
   assert.is(await heldBackFor('none'), 2, 'still made when the bound allows');
 });
 
-test('a probe that timed out on a late loop, or that a later probe answered, revives nothing', () => {
+test('a probe that timed out on a late loop asks a digest, not a summary; one a later probe answered, nothing', async () => {
   const clock = new FakeClock(0, undefined, 1);
   const r = rejoinOf(clock, { ms: 0 });
   r.rejoin.heard(r.peer, false);
   r.rejoin.unreachable(r.peer, false);
   r.rejoin.heard(r.peer, true); // lost on those timeouts, in this life
+  await clock.advance(1);
+  assert.is(r.digests.length, 1, 'a digest of the view asked (unanswered here: no summary either)');
   r.rejoin.unreachable(r.peer, true);
   r.rejoin.answered(r.peer, clock.monotonic());
   r.rejoin.heard(r.peer, false);
+  await clock.advance(1);
   assert.is(r.asked.length, 0);
+  assert.is(r.digests.length, 1);
   r.rejoin.unreachable(r.peer, false);
   r.rejoin.unreachable(r.peer, true); // one of them was evidence
   r.rejoin.heard(r.peer, false);
   assert.is(r.asked.length, 1);
+});
+
+test('a late loop’s doubt asks the summary only if the neighbour’s digest of its view differs', async () => {
+  const held = [
+    { name: 'a', incarnation: 1, state: 'alive' as const },
+    { name: 'me', incarnation: 1, state: 'alive' as const },
+  ];
+  for (const [digest, summaries] of [
+    [viewDigest({ agents: () => held as AgentInfo[] }), 0],
+    [viewDigest({ agents: () => [held[1]] as AgentInfo[] }), 1],
+  ]) {
+    const clock = new FakeClock(0, undefined, 1);
+    const r = rejoinOf(clock, { ms: 0 }, digest);
+    r.rejoin.heard(r.peer, false);
+    r.rejoin.unreachable(r.peer, false);
+    r.rejoin.heard(r.peer, false);
+    await clock.advance(1);
+    assert.is(r.digests.length, 1, 'one compare');
+    assert.is(r.asked.length, summaries, summaries ? 'views differ: the summary' : 'views agree: no summary');
+  }
 });
 
 test("LocalHealth.freeMs: a silence with timers on time is the network's, a stall's is the loop's", async () => {

@@ -69,7 +69,7 @@ test('a beat in another life than the one held is refused as beat-other-life, no
       hints: [],
     });
   const taken = heartbeatOfBeat(s, true, beat(5), datagram);
-  assert.ok(typeof taken === 'object' && taken.version === 2, 'its beat in the life held');
+  assert.ok(typeof taken === 'object' && 'version' in taken && taken.version === 2, 'its beat in the life held');
   assert.is(heartbeatOfBeat(s, true, beat(6), datagram), 'beat-other-life');
   assert.is(heartbeatOfBeat(s, true, beat(5), { ...datagram, port: 40_002 }), 'unknown-beat');
 });

@@ -9,9 +9,10 @@ const agents = multicastSite(40);
 const run = (seed: number, faultMs: number, quietMs: number, faults: Scenario['faults']) =>
   runScenario({ seed, heartbeatMs: 1000, agents, faultMs, quietMs, faults }, true);
 
-/** The hellos (liveness probes) `asker` sent, from the simulator's trace. */
-function hellosBy(trace: string[], asker: string): number {
-  return trace.filter((l) => new RegExp(`request ${asker} -> \\S+ hello\\?`).test(l)).length;
+/** The hellos `asker` sent, from the simulator's trace: liveness probes and summaries, or digest compares. */
+function hellosBy(trace: string[], asker: string, digests = false): number {
+  const hellos = trace.filter((l) => new RegExp(`request ${asker} -> \\S+ hello\\?`).test(l));
+  return hellos.filter((l) => /[?&]digest=1/.test(l) === digests).length;
 }
 
 /**
@@ -28,6 +29,9 @@ test('simulator: a late agent whose peers all fall silent checks a few at a time
   assert.equal(result.violations, [], 'no false loss, no ghost');
   const hellos = hellosBy(result.trace!, 'agent-0');
   assert.ok(hellos <= 16, `agent-0 probed ${hellos} times`);
+  // Its peers heard again after its late timeouts: views compared (rejoin.ts, ghost14), one in 10 periods at most.
+  const compares = hellosBy(result.trace!, 'agent-0', true);
+  assert.ok(compares <= 3, `agent-0 compared views ${compares} times`);
 });
 
 test.run();

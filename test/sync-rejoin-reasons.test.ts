@@ -65,6 +65,9 @@ test('a probe that timed out while this agent’s own loop was late is no cut-of
   assert.ok(probes(trace, 'timeout') > 0, 'agent-3’s probes of its subject timed out');
   assert.ok(lostAfter(trace, ASKER, SUBJECT, 0).length > 0, 'agent-3 lost its subject on them');
   assert.is(summariesAsked(trace, ASKER, 15_000), 0, 'agent-3 asked for summaries');
+  // Its views compared with a neighbour's at the heal instead (rejoin.ts): they agree, nothing was missed.
+  const compares = trace.filter((l) => new RegExp(`request ${ASKER} -> \\S+ hello\\?\\S*digest=1`).test(l));
+  assert.ok(compares.length > 0 && compares.length <= 2, `agent-3 compared views ${compares.length} times`);
 });
 
 test('a probe that timed out and a confirming probe that answered are no cut-off: no summary', async () => {

@@ -17,6 +17,12 @@ export function beatOf(s: SyncContext, version: number, hints: Hint[]): Buffer {
   return encodeBeat({ self, hints });
 }
 
+/** A fresh beat of a known life from another endpoint, at one of its monitors: the caller probes it there (a move?). */
+export interface MovedBeat {
+  mover: Peer;
+  at: Endpoint;
+}
+
 /**
  * The heartbeat a beat stands for, its omitted fields filled from this agent's record of the sender: so a
  * beat is handled exactly as the heartbeat would be (freshness, liveness, gaps, hints, a lost agent heard
@@ -24,7 +30,8 @@ export function beatOf(s: SyncContext, version: number, hints: Hint[]): Buffer {
  * the record holds (or, before any datagram of it was heard, from its peer endpoint's address), in the
  * life the record holds; otherwise why not, counted (its monitor probes it, as it would a silent agent, and its
  * next multicast datagram says more): `unknown-beat` (no agent of that name hash sends from there),
- * `beat-other-life` (that agent in another life than the one held).
+ * `beat-other-life` (that agent in another life than the one held); a fresh beat of the life held from another
+ * endpoint, at one of its monitors, is returned as a MovedBeat for the caller to probe there (then `unknown-beat`).
  */
 export function heartbeatOfBeat(
   s: SyncContext,
@@ -32,23 +39,23 @@ export function heartbeatOfBeat(
   bytes: Uint8Array,
   from: Endpoint,
   sentAt?: number,
-  liveness?: { probe(peer: Peer, at: Endpoint, signal: string): unknown },
-): Message | 'unknown-beat' | 'beat-other-life' {
+): Message | 'unknown-beat' | 'beat-other-life' | MovedBeat {
   const beat = decodeBeat(bytes);
   // Names whose hashes collide are told apart by the endpoint on record.
   const named = keyed ? s.peers.allByHash(beat.self.nameHash) : [];
   const peer = named.find((p) => beatsFrom(p, from));
   if (!peer) {
     // Its life, fresh (no replay), from elsewhere, at one of its monitors: it may have moved (same life, a new
-    // address). Probed there, as a heartbeat from elsewhere is; never believed unanswered. Else its monitor probed
-    // the vacant old address and lost it, its multicast minutes away on a stretched site (attack14, test
-    // sync-move). Only its monitors, whose replay mark its beats keep fresh: to any other agent a captured beat is
-    // newer than the last multicast heard, and its replays from any address drew probes there (forged-move).
+    // address). Returned for the caller to probe there, as a heartbeat from elsewhere is; never believed
+    // unanswered. Else its monitor probed the vacant old address and lost it, its multicast minutes away on a
+    // stretched site (attack14, test sync-move). Only its monitors, whose replay mark its beats keep fresh: to any
+    // other agent a captured beat is newer than the last multicast heard, and its replays from any address drew
+    // probes there (forged-move).
     const tag = beat.self.incarnationTag;
     const mover = named.find((p) => incarnationTag(p.replica.incarnation) === tag);
     const fresh = mover !== undefined && sentAt !== undefined && sentAt > mover.lastSentAt;
     if (fresh && aliveRing(s).watches(s.cfg.name, mover.name))
-      liveness?.probe(mover, { address: from.address, port: mover.endpoint.port }, 'beat');
+      return { mover, at: { address: from.address, port: mover.endpoint.port } };
     return 'unknown-beat';
   }
   if (incarnationTag(peer.replica.incarnation) !== beat.self.incarnationTag) return 'beat-other-life';

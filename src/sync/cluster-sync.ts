@@ -15,6 +15,8 @@ import { Liveness } from './liveness.js';
 import { LostNotices } from './lost-notices.js';
 import { NameClaims } from './name-claims.js';
 import { MdnsObserver, type Advert } from './mdns-observer.js';
+import { MoveProbes } from './move-probes.js';
+import { receiveAnnounce } from './announce-receiver.js';
 import { PeerTable, sameEndpoint, type Peer } from './peer-table.js';
 import { Membership, sizesInterval } from './ring.js';
 import {
@@ -47,6 +49,7 @@ export class ClusterSync {
   private readonly s: SyncContext;
   private readonly catchup: Catchup;
   private readonly liveness: Liveness;
+  private readonly moves: MoveProbes;
   private readonly transitions: Transitions;
   private readonly mdns: MdnsObserver;
   private readonly announcer: Announcer;
@@ -106,6 +109,7 @@ export class ClusterSync {
       noticeLost: (p, gather) => this.announcer.notice(p.name, p.replica.incarnation, p.replica.heldVersion(), gather),
       keyed: this.keyed,
     });
+    this.moves = new MoveProbes(this.s, this.keyed, (peer, at, signal) => this.liveness.probe(peer, at, signal));
     this.mdns = new MdnsObserver(this.s, this.liveness, t, this.keyed, (msg, from, signal) =>
       this.onMessage(msg, { from, datagram: false, signal }),
     );
@@ -173,12 +177,12 @@ export class ClusterSync {
   private onDatagram(data: Uint8Array, from: Endpoint, kind: DatagramKind): void {
     if (!this.running) return;
     this.hot.bytesReceived[kind].inc(data.length);
-    let msg: Message | 'unknown-beat' | 'beat-other-life';
+    let msg: ReturnType<typeof heartbeatOfBeat>;
     const sentAt = this.envelope.sentAt?.(data);
     try {
       const opened = this.envelope.open(data);
-      const beat = isBeat(data) && heartbeatOfBeat(this.s, this.keyed, opened, from, sentAt, this.liveness);
-      msg = beat || this.heartbeats.decode(opened);
+      msg =
+        (isBeat(data) && heartbeatOfBeat(this.s, this.keyed, opened, from, sentAt)) || this.heartbeats.decode(opened);
     } catch (err) {
       const reason = err instanceof DecodeError ? err.reason : 'internal';
       this.c.metrics.decodeErrors.inc({ reason });
@@ -187,6 +191,10 @@ export class ClusterSync {
       return this.c.logger.warn({ from: from.address, reason, detail }, 'dropped a datagram that could not be decoded');
     }
     if (typeof msg === 'string') return this.c.metrics.announcementsIgnored.inc({ reason: msg });
+    if ('mover' in msg) {
+      this.moves.ask(msg.mover, msg.at, 'beat'); // its life from elsewhere, at one of its monitors: a move? (beat.ts)
+      return this.c.metrics.announcementsIgnored.inc({ reason: 'unknown-beat' });
+    }
     if (msg.site !== this.cfg.site) return this.c.metrics.announcementsIgnored.inc({ reason: 'other-site' });
     if (sizesInterval(this.s, this.keyed, msg, from, kind)) this.announcer.interval.sized(data.length);
     const sender = kind === 'unicast' ? this.peers.get(msg.name) : undefined;
@@ -216,7 +224,7 @@ export class ClusterSync {
       case MessageType.goodbye:
         return this.transitions.goodbye(peer, 'goodbye', arrival.datagram);
       case MessageType.announce:
-        this.onAnnounce(peer, msg, arrival.from);
+        receiveAnnounce(this.s, this.catchup, this.keyed, { peer, msg, from: arrival.from });
         break;
       case MessageType.solicit:
         this.announcer.replyToSolicit();
@@ -263,7 +271,7 @@ export class ClusterSync {
     if (here && arrival.datagram)
       [peer.datagram, peer.intervalMs] = [{ address: endpoint.address, port: arrival.from.port }, msg.intervalMs];
     if (here) this.liveness.heard(peer);
-    else void this.liveness.probe(peer, endpoint);
+    else this.moves.ask(peer, endpoint);
     return peer;
   }
 
@@ -277,19 +285,6 @@ export class ClusterSync {
     }
     peer.lastSentAt = arrival.sentAt;
     return true;
-  }
-
-  private onAnnounce(peer: Peer, msg: Message, from: Endpoint): void {
-    if (!msg.delta) return this.catchup.want(peer, msg.version, 'version-only');
-    // Devices only from an agent that proved itself (a key, an answer at its endpoint); open: from its address.
-    if (!peer.verified || (!this.keyed && from.address !== peer.endpoint.address))
-      return this.catchup.want(peer, msg.version, 'unverified');
-    const result = peer.replica.apply(msg.delta, this.cfg.reorderGraceMs);
-    if (result === 'applied')
-      this.hints.note(peer.name, peer.replica.incarnation, peer.replica.heldVersion(), msg.delta.version > 1);
-    else if (result === 'stale') this.c.metrics.announcementsIgnored.inc({ reason: 'held' });
-    else if (result === 'refused') this.s.bounds.hit('devices-held', { agent: peer.name });
-    this.catchup.want(peer, msg.version, 'announce-gap');
   }
 
   private onOwnName(msg: Message, from: Endpoint): void {

@@ -84,6 +84,17 @@ export function moveTo(s: SyncContext, peer: Peer, endpoint: Endpoint): void {
   s.c.logger.info({ agent: peer.name, from: peer.endpoint, to: endpoint }, 'agent moved');
   peer.endpoint = endpoint;
   peer.claimKey = `${endpoint.address}:${endpoint.port}`;
+  forgetEndpoints(peer);
+}
+
+/**
+ * Where the peer's datagrams were heard from or its answer said they leave from, and another endpoint a probe of it
+ * was asked at (Peer.elsewhere): stale after a move (the old address's) or a new life (the old process's socket,
+ * and a roaming hint about the old process). Kept after a new life, every round went to the dead port and its
+ * beats were dropped as from no known sender (attack13, test sync-ring-monitor-new-port); the new life's first
+ * datagram or its answer names them again.
+ */
+export function forgetEndpoints(peer: Peer): void {
   [peer.datagram, peer.answeredDatagram, peer.elsewhere] = [undefined, undefined, undefined];
 }
 

@@ -10,6 +10,18 @@ import type { Peer } from './peer-table.js';
 export type ProbeOutcome =
   'alive' | 'refused' | 'no-answer' | 'lagged' | 'heard' | 'other-agent' | 'old-life' | 'busy' | 'stale';
 
+/** How a probe went unanswered (Liveness.unanswered). */
+export interface UnansweredProbe {
+  /** It timed out (else refused, reset, malformed). */
+  timeout: boolean;
+  /** The peer was held alive when it was sent. */
+  held: boolean;
+  /** It was sent to the peer's believed endpoint (not elsewhere: a move's probe). */
+  at: boolean;
+  /** When it was sent. */
+  sent: number;
+}
+
 /** What liveness needs from the rest of the sync. */
 export interface LivenessHooks {
   /** An answer at the peer's endpoint, to a probe asked in life `asked`: false if it predates a provisional one. */

@@ -6,7 +6,7 @@ import { IndirectChecks } from './indirect-checks.js';
 import { LocalHealth } from './local-health.js';
 import { askerOf, moveTo, takeElsewhere } from './endpoint-proofs.js';
 import { Rejoin } from './rejoin.js';
-import type { LivenessHooks, ProbeOutcome } from './liveness-hooks.js';
+import type { LivenessHooks, ProbeOutcome, UnansweredProbe } from './liveness-hooks.js';
 import { aliveRing, intervalOf } from './ring.js';
 import { askAround, askSummary } from './summary-asks.js';
 import { Sweep } from './sweep.js';
@@ -236,7 +236,7 @@ export class Liveness {
         this.s.c.metrics.livenessProbes.inc({ result: 'lagged' });
         return 'lagged';
       }
-      if (this.unanswered(peer, err, timeout, heldAlive, atEndpoint, started)) return 'heard';
+      if (this.unanswered(peer, err, { timeout, held: heldAlive, at: atEndpoint, sent: started })) return 'heard';
       peer.probeFailures += 1;
       if (atEndpoint) this.s.unreachable(peer.name);
       if (atEndpoint && err instanceof PeerRequestError && err.reason === 'refused') {
@@ -270,7 +270,7 @@ export class Liveness {
    * was sent, so the timeout is its busy loop's or its accept queue's, no evidence it is gone (issue 18, cold12).
    * Else, at its endpoint (`at`), a cut-off for Rejoin, unless refused or timed out on its own late loop (Lifeguard).
    */
-  private unanswered(peer: Peer, err: unknown, timeout: boolean, held: boolean, at: boolean, sent: number): boolean {
+  private unanswered(peer: Peer, err: unknown, { timeout, held, at, sent }: UnansweredProbe): boolean {
     this.s.c.metrics.peerRequestFailures.inc({ route: 'hello', reason: failureReason(err) });
     this.health.probed(!timeout, held);
     const heard = timeout && at && peer.lastHeard > sent && (peer.verified || this.hooks.keyed);

@@ -9,7 +9,7 @@ import type { Hello } from '../transport/transport.js';
  * The peer endpoint's JSON, checked field by field: a peer's answer is untrusted input like a datagram.
  *   GET /v1/peer/changes?origin=NAME&since=V&incarnation=I[&after=ID]
  *     -> Changes (deltas or a snapshot page; `next` names the id to continue `after`), 404 if not held
- *   GET /v1/peer/hello[?from=NAME&incarnation=I&port=P[&check=NAME|&gone=NAME][&datagram=1]]   -> Hello
+ *   GET /v1/peer/hello[?from=NAME&incarnation=I&port=P[&check=NAME|&gone=NAME][&datagram=1][&digest=1]]   -> Hello
  *     (`check`/`gone`: an indirect probe asked of this agent, or its verdict; indirect-checks.ts; `datagram`:
  *     the answer names its datagram endpoint's port, endpoint-proofs.ts)
  */
@@ -71,6 +71,22 @@ export function checkChanges(value: unknown, expectedOrigin: string): Changes {
   throw new DecodeError('response', `unknown answer kind '${String(kind)}'`);
 }
 
+/** What a hello answers only when asked: its datagram port (endpoint-proofs.ts), its view's digest (rejoin.ts). */
+function checkHelloExtras(value: Record<string, unknown>, hello: Hello): void {
+  if (value.datagramPort !== undefined) {
+    const port = value.datagramPort;
+    if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535)
+      throw new DecodeError('response', 'hello datagramPort is not a port');
+    hello.datagramPort = port as number;
+  }
+  if (value.digest !== undefined) {
+    const digest = value.digest;
+    if (!Number.isInteger(digest) || (digest as number) < 0 || (digest as number) > 0xffffffff)
+      throw new DecodeError('response', 'hello digest is not 32 bits');
+    hello.digest = digest as number;
+  }
+}
+
 export function checkHello(value: unknown): Hello {
   if (!isObject(value)) throw new DecodeError('response', 'hello is not an object');
   const { name, site, incarnation, version, format } = value;
@@ -91,12 +107,7 @@ export function checkHello(value: unknown): Hello {
     version: version as number,
     format: format as number,
   };
-  if (value.datagramPort !== undefined) {
-    const port = value.datagramPort;
-    if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535)
-      throw new DecodeError('response', 'hello datagramPort is not a port');
-    hello.datagramPort = port as number;
-  }
+  checkHelloExtras(value, hello);
   if (value.peers !== undefined) {
     if (!Array.isArray(value.peers) || value.peers.length > PROFILE_LIMITS.devicesPerAgent)
       throw new DecodeError('response', 'hello peers is not a bounded list');

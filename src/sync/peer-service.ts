@@ -2,6 +2,7 @@ import type { Directory } from '../directory/directory.js';
 import { FORMAT_VERSION } from '../protocol/codec.js';
 import { DEVICE_ID_PATTERN } from '../profiles/model.js';
 import type { Asker, Endpoint, Hello, PeerService } from '../transport/transport.js';
+import { viewDigest } from './view-digest.js';
 
 /**
  * What this agent answers on its peer endpoint. It serves the changes of any origin it holds, not only
@@ -11,8 +12,8 @@ export class DirectoryPeerService implements PeerService {
   constructor(
     private readonly c: {
       directory: Directory;
-      /** `withDatagram`: the hello asked for this agent's datagram endpoint's port (endpoint-proofs.ts). */
-      identity: (withPeers: boolean, withDatagram?: boolean) => Hello;
+      /** What the hello asked beside a summary: the datagram port (endpoint-proofs.ts), the view's digest. */
+      identity: (withPeers: boolean, asked?: HelloExtras) => Hello;
       onServed?: (route: string, status: number) => void;
       /** A hello named its asker: an agent at the request's source address and that port. */
       onAsked?: (asker: Asker & { address: string }) => void;
@@ -29,7 +30,7 @@ export class DirectoryPeerService implements PeerService {
     if (route === 'hello') this.asked(query, from);
     const answer =
       route === 'hello'
-        ? { status: 200, body: this.c.identity(query.get('peers') === '1', query.get('datagram') === '1') }
+        ? { status: 200, body: this.c.identity(query.get('peers') === '1', extrasOf(query)) }
         : this.changes(query);
     this.c.onServed?.(route, answer.status);
     return answer;
@@ -87,17 +88,28 @@ function problem(status: number, detail: string): { status: number; body: unknow
   return { status, body: { type: 'about:blank', title: status === 404 ? 'Not found' : 'Bad request', status, detail } };
 }
 
+/** What a hello may ask beside the summary: the datagram port (endpoint-proofs.ts), the view's digest (rejoin.ts). */
+export interface HelloExtras {
+  datagram?: boolean;
+  digest?: boolean;
+}
+
+function extrasOf(query: URLSearchParams): HelloExtras {
+  return { datagram: query.get('datagram') === '1', digest: query.get('digest') === '1' };
+}
+
 export function helloOf(
   { name, site, incarnation }: { name: string; site: string; incarnation: number },
   version: () => number,
   directory?: Directory,
   /** The port this agent's datagrams leave from (its transport's, once started); undefined without one. */
   datagramPort?: () => number | undefined,
-): (withPeers: boolean, withDatagram?: boolean) => Hello {
-  return (withPeers, withDatagram = false) => {
+): (withPeers: boolean, asked?: HelloExtras) => Hello {
+  return (withPeers, asked = {}) => {
     const hello: Hello = { name, site, incarnation, version: version(), format: FORMAT_VERSION };
-    const port = withDatagram ? datagramPort?.() : undefined;
+    const port = asked.datagram ? datagramPort?.() : undefined;
     if (port !== undefined) hello.datagramPort = port;
+    if (directory && asked.digest) hello.digest = viewDigest(directory);
     if (directory && withPeers) {
       hello.peers = directory
         .agents()

@@ -5,6 +5,7 @@ import type { Peer } from './peer-table.js';
 import { aliveRing } from './ring.js';
 import { countCheck } from './sweep.js';
 import type { SyncContext } from './sync-context.js';
+import { ViewCompare } from './view-compare.js';
 
 /**
  * Hearing no peer at all for this many liveness periods, while this agent's own loop turned, means it was cut
@@ -23,8 +24,11 @@ export const REJOIN_CHECKS = 8;
 /** Ring neighbours asked in turn when one does not answer. */
 const REJOIN_ASKS = 2;
 
-/** What made an exchange: a gap of hearing nobody, or a peer this agent could not reach heard again. */
-type Why = 'cut-off' | 'unreachable-heard';
+/**
+ * What made an exchange: a gap of hearing nobody, a peer this agent could not reach heard again, or one it could not
+ * reach only while its own loop was late (`late-heard`: a digest compare first, the summary only if views differ).
+ */
+type Why = 'cut-off' | 'unreachable-heard' | 'late-heard';
 
 /**
  * After a partition: the notices sent while this agent was cut off never reached it, nothing repeats them,
@@ -46,6 +50,10 @@ export class Rejoin {
   /** What the held-back exchange is for: a cut-off, and the peers heard again (when) not refuted since. */
   private owedCutOff = false;
   private readonly owedFor = new Map<Peer, number>();
+  /** A held-back exchange whose reason is only a late loop's: its digest is compared again when due. */
+  private owedLate = false;
+  /** A late loop's doubts: a digest compare with a neighbour first, the exchange only if the views differ. */
+  private readonly views: ViewCompare;
   /** A gap being weighed against this agent's own stalls, on its next turn. */
   private weighing: TimerHandle | undefined;
   /**
@@ -59,7 +67,13 @@ export class Rejoin {
     private readonly h: { check(peer: Peer): void; learn(summaries: readonly PeerSummary[]): void },
     /** This agent's own stalls: a gap no longer than one is no cut-off. */
     private readonly health: Pick<LocalHealth, 'longestStallSince' | 'freeMs'>,
-  ) {}
+  ) {
+    this.views = new ViewCompare(s, {
+      neighbours: (first) => [...new Set([...(first ? [first] : []), ...this.neighbours()])],
+      differ: (other) => this.exchange('late-heard', other, { compared: true }),
+      lastSummary: () => Math.max(this.lastAsked, this.flapAsked),
+    });
+  }
 
   /**
    * A probe of the peer at its endpoint went unanswered. A timeout while this agent's own loop was late
@@ -94,8 +108,11 @@ export class Rejoin {
     const unanswered = this.unanswered.get(peer);
     this.unanswered.delete(peer);
     const revived = unanswered === true || (lostInLife && unanswered === undefined);
+    // Unreached only while its own loop was late: a cut or not, its own timeouts cannot say; a neighbour's view can.
+    const doubted = !revived && (unanswered === false || lostInLife);
     if (last !== undefined && now - last >= CUT_OFF_PERIODS * this.s.cfg.livenessPeriodMs) this.weigh(last, now);
     else if (revived) this.exchange('unreachable-heard', peer);
+    else if (doubted) this.views.doubt(peer);
   }
 
   /**
@@ -126,10 +143,12 @@ export class Rejoin {
    * (50 s at 200 agents) or the backstop. So an agent asks at most 2 summaries a minute, however its link flaps
    * (test/attacks/rejoin-flapping.test.ts, ring13).
    */
-  private exchange(why: Why, first?: Peer, { owed = false, cutOff = false } = {}): void {
+  private exchange(why: Why, first?: Peer, { owed = false, cutOff = false, compared = false } = {}): void {
     const now = this.s.c.clock.monotonic();
     // With mDNS alone every probe asks for the summary already.
     if (!this.s.c.transport) return;
+    // A late loop's reason, due at last (held back): the views are compared again first, they may agree by now.
+    if (why === 'late-heard' && !compared) return this.views.doubt(first);
     const minute = REJOIN_EVERY_PERIODS * this.s.cfg.livenessPeriodMs;
     const due = this.lastAsked + minute;
     const flap = now < due && cutOff && now >= this.flapAsked + minute;
@@ -154,12 +173,14 @@ export class Rejoin {
    */
   private owe(why: Why, ms: number, peer?: Peer): void {
     if (why === 'cut-off') this.owedCutOff = true;
+    else if (why === 'late-heard') this.owedLate = true;
     else if (peer) this.owedFor.set(peer, this.s.c.clock.monotonic());
     if (this.owed !== undefined) return;
     this.owed = this.s.c.clock.setTimeout(() => {
       this.owed = undefined;
-      const still = this.owedCutOff ? 'cut-off' : this.owedFor.size > 0 ? 'unreachable-heard' : undefined;
-      this.owedCutOff = false;
+      const late = this.owedLate ? 'late-heard' : undefined;
+      const still = this.owedCutOff ? 'cut-off' : this.owedFor.size > 0 ? 'unreachable-heard' : late;
+      [this.owedCutOff, this.owedLate] = [false, false];
       this.owedFor.clear();
       if (!this.s.running()) return;
       if (still) this.exchange(still, undefined, { owed: true });

@@ -1,5 +1,6 @@
 import type { Endpoint, Hello, PeerSummary } from '../transport/transport.js';
 import type { Catchup } from './catchup.js';
+import { forgetEndpoints } from './endpoint-proofs.js';
 import { LEFT } from './hints.js';
 import type { Liveness } from './liveness.js';
 import type { NameClaims } from './name-claims.js';
@@ -60,10 +61,9 @@ export class Transitions {
     peer.replica = new OriginReplica(this.s.c.directory, this.s.c.clock, peer.name, incarnation);
     peer.lastSentAt = 0;
     peer.quiet = undefined;
-    // The old process's socket, heard or answered: the new life binds its own (another port, unicastPort 0), named
-    // by its first datagram or its answer. Kept, every round went to the dead port and its beats were dropped
-    // as from no known sender (attack13, test sync-ring-monitor-new-port).
-    [peer.datagram, peer.answeredDatagram] = [undefined, undefined];
+    // The old process's socket and roaming hint: the new life binds its own (another port), named by its first
+    // datagram or its answer (endpoint-proofs.ts).
+    forgetEndpoints(peer);
     this.s.hints.forget(peer.name);
     this.s.c.directory.revive(peer.name);
     if (version > 0) this.parts.catchup().want(peer, version, signal);

@@ -83,6 +83,8 @@ export interface Hello {
    * so a prober that never heard a datagram of it may send it the ring's rounds (endpoint-proofs.ts).
    */
   datagramPort?: number;
+  /** Who it holds alive, as 32 bits (view-digest.ts): named only when asked (Asker.digest; rejoin.ts). */
+  digest?: number;
 }
 
 /**
@@ -99,6 +101,8 @@ export interface Asker {
   gone?: string;
   /** Asks the answer to name its datagram endpoint's port (Hello.datagramPort; endpoint-proofs.ts). */
   datagram?: boolean;
+  /** Asks the answer for the digest of who it holds alive (Hello.digest), before a summary (rejoin.ts). */
+  digest?: boolean;
 }
 
 /** The query of a hello request. */
@@ -111,6 +115,7 @@ export function helloQuery(withPeers: boolean, asker?: Asker): URLSearchParams {
     if (asker.check !== undefined) q.set('check', asker.check);
     if (asker.gone !== undefined) q.set('gone', asker.gone);
     if (asker.datagram) q.set('datagram', '1');
+    if (asker.digest) q.set('digest', '1');
   }
   return q;
 }

@@ -13,15 +13,14 @@ import { device, SimSite } from '../helpers/sim.js';
  * is one probe of a peer at a time. Names learnt second-hand (mDNS adverts, a summary, a hello's asker) are probed
  * at most 5 a second per agent (burst 20, docs/security.md *Bounds*); this test asks the same of these.
  *
- * Known failing: 30 agents, a forged heartbeat of each of the 29 others every 300 ms for 10 s from a victim
- * address where nothing answers: each agent makes ~29 probes a second there (one per name per 1 s deadline).
+ * 30 agents, a forged heartbeat of each of the 29 others every 300 ms for 10 s from a victim address where nothing
+ * answers: each agent made ~29 probes a second there (one per name per 1 s deadline), 6,960 in all, known failing
+ * before ghost14; now an open site's move probes take a token of src/sync/move-probes.ts's bucket: 1,950.
  */
 const AGENTS = 30;
 const VICTIM = '10.0.9.8';
 const SECONDS = 10;
-const NAME = 'known failing: open site, forged heartbeats from another address draw at most 5 probes a second an agent';
-
-async function reflected(): Promise<void> {
+test('open site: forged heartbeats from another address draw at most 5 probes a second an agent', async () => {
   const site = new SimSite(1502, {}, 1000, undefined, { logLevel: 'silent', settleTurns: 1 });
   try {
     for (let i = 0; i < AGENTS; i++) {
@@ -58,9 +57,6 @@ async function reflected(): Promise<void> {
   } finally {
     await site.stopAll();
   }
-}
-
-if (process.env.HERALD_KNOWN_FAILING === '1') test(NAME, reflected);
-else test.skip(NAME, reflected);
+});
 
 test.run();
