@@ -127,9 +127,11 @@ export class Announcer {
     this.notices.add({ nameHash: fnv1a32(name), incarnationTag: incarnationTag(incarnation), version }, gather);
   }
 
-  /** This agent's own mean multicast interval while the site's size stretches it; undefined on a small site. */
-  stretchedMs(): number | undefined {
-    const members = this.members();
+  /**
+   * This agent's own mean multicast interval while the site's size stretches it; undefined on a small site.
+   * With `members` given (Membership.held), the interval of a site of that many: what judges a silence.
+   */
+  stretchedMs(members = this.members()): number | undefined {
     return this.interval.scaled(members) ? this.interval.meanMs(members) : undefined;
   }
 

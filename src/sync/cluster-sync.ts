@@ -82,7 +82,7 @@ export class ClusterSync {
       bounds: new BoundsLog(c),
       self: { name: this.cfg.name, incarnation: this.cfg.incarnation, port: this.cfg.peerPort },
       running: () => this.running,
-      siteIntervalMs: () => this.announcer.stretchedMs(),
+      siteIntervalMs: (members) => this.announcer.stretchedMs(members),
       unreachable: (name) => this.unreachableListeners.forEach((listener) => listener(name)),
       placeFreed: () => this.running && this.transitions.admitWaiting(),
     };

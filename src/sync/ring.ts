@@ -118,7 +118,16 @@ export const INTERVAL_SPREAD = 4;
  */
 export function intervalOf(s: SyncContext, peer: Peer): number | undefined {
   const announced = peer.secondHand && peer.datagram === undefined ? undefined : peer.intervalMs;
-  return judgedInterval(announced, s.siteIntervalMs());
+  return judgedInterval(announced, judgingIntervalMs(s));
+}
+
+/**
+ * This agent's own interval as it judges silences with: that of a site of the agents it holds alive, verified
+ * or not (Membership.held), the count its peers reach once their catch-ups land; the interval it sends stays
+ * its members' (docs/protocol.md, *Liveness*, "Which interval judges a silence", cold14).
+ */
+export function judgingIntervalMs(s: SyncContext): number | undefined {
+  return s.siteIntervalMs(s.members.held());
 }
 
 /**
@@ -143,6 +152,8 @@ interface Built {
   states: number;
   /** Member peers by name (this agent not among them). */
   members: Set<string>;
+  /** Peers held alive, verified or not (this agent not among them): the members and the ones not verified yet. */
+  held: Set<string>;
   ring?: Ring;
 }
 
@@ -173,6 +184,14 @@ export class Membership {
     return 1 + this.current().members.size;
   }
 
+  /**
+   * Agents this one holds alive, verified or not, itself included: what it judges others' silences by
+   * (Announcer.stretchedMs), never who counts (RTCP's `members`, the ring, the interval it sends).
+   */
+  held(): number {
+    return 1 + this.current().held.size;
+  }
+
   /** The ring of the members this one holds alive, itself included. */
   ring(): Ring {
     const built = this.current();
@@ -189,6 +208,9 @@ export class Membership {
     if (!built || !changed?.[0] || !changed[1]) return this.rebuild();
     for (const name of [...changed[0], ...changed[1]]) {
       const peer = this.peers.get(name);
+      const held = peer !== undefined && this.directory.held(name)?.state === 'alive';
+      if (held) built.held.add(name);
+      else built.held.delete(name);
       const member = peer !== undefined && isMember(this.member, peer);
       if (member === built.members.has(name)) continue;
       if (member) built.members.add(name);
@@ -201,9 +223,12 @@ export class Membership {
   }
 
   private rebuild(): Built {
-    const members = new Set<string>();
-    for (const p of this.peers.values()) if (isMember(this.member, p)) members.add(p.name);
-    this.built = { peers: this.peers.changes.epoch, states: this.directory.stateChanges.epoch, members };
+    const [members, held] = [new Set<string>(), new Set<string>()];
+    for (const p of this.peers.values()) {
+      if (this.directory.held(p.name)?.state === 'alive') held.add(p.name);
+      if (isMember(this.member, p)) members.add(p.name);
+    }
+    this.built = { peers: this.peers.changes.epoch, states: this.directory.stateChanges.epoch, members, held };
     return this.built;
   }
 }

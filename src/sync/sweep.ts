@@ -1,7 +1,7 @@
 import type { Endpoint } from '../transport/transport.js';
 import { SYNC_LIMITS } from './config.js';
 import type { Peer } from './peer-table.js';
-import { aliveRing, intervalOf, MONITORS, type Ring } from './ring.js';
+import { aliveRing, intervalOf, judgingIntervalMs, MONITORS, type Ring } from './ring.js';
 import { SweepSchedule, type Deadline } from './sweep-schedule.js';
 import type { SyncContext } from './sync-context.js';
 
@@ -130,7 +130,7 @@ export class Sweep {
     if (ring !== undefined && ring !== this.lastRing)
       for (const name of ring.subjectsOf(this.s.cfg.name)) this.schedule.mark(name);
     this.lastRing = ring;
-    this.schedule.siteInterval(this.s.siteIntervalMs(), this.bySite);
+    this.schedule.siteInterval(judgingIntervalMs(this.s), this.bySite);
   }
 
   private gone(name: string): undefined {
@@ -148,7 +148,7 @@ export class Sweep {
     const interval = intervalOf(this.s, peer) ?? 0;
     this.judged.set(peer.name, interval);
     this.note(this.stretched, peer.name, interval > this.s.cfg.livenessPeriodMs);
-    const site = this.s.siteIntervalMs();
+    const site = judgingIntervalMs(this.s);
     this.note(this.bySite, peer.name, site !== undefined && interval <= site);
     const state = this.s.c.directory.held(peer.name)?.state;
     // Unverified, or lost and asked again: the rest of its deadline is a back-off that grows with its interval.

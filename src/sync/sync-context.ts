@@ -75,8 +75,11 @@ export interface SyncContext {
   /** This agent, as it names itself when it asks a peer (a hello). */
   readonly self: Asker;
   running(): boolean;
-  /** This agent's own multicast interval while the site's size stretches it; undefined on a small site. */
-  siteIntervalMs(): number | undefined;
+  /**
+   * This agent's own multicast interval while the site's size stretches it; undefined on a small site. With
+   * `members` (Membership.held, ring.ts judgingIntervalMs), the interval of a site of that many instead.
+   */
+  siteIntervalMs(members?: number): number | undefined;
   /** A probe or catch-up at the peer's believed endpoint failed: the discoveries may ask where it is now. */
   unreachable(name: string): void;
   /** An unverified agent answered at its endpoint: its place among the unverified is free for a waiting one. */
