@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { Deliveries, lcg, now, sleep, waitFor, type Missed } from '../harness.js';
 import { changedDevices, type BenchCluster } from '../system.js';
 import { summarize } from '../stats.js';
@@ -109,6 +110,9 @@ export async function changeP99(c: BenchCluster, loss: number, seq: ChangeSequen
     clearInterval(sweep);
   }
   const timings = await pc?.timings(false);
+  // HERALD_SCALE_TIMINGS=file: the children's raw stamps of the phase, for a look at which pairs were late.
+  const dump = process.env.HERALD_SCALE_TIMINGS;
+  if (dump && timings) writeFileSync(`${dump}-${c.names.length}-${loss}.json`, JSON.stringify(timings));
   const unseen = await settleUnseen(c, deliveries);
   const undelivered = deliveries.undelivered();
   const udp = udpDelta(udpBefore);

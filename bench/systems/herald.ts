@@ -151,6 +151,8 @@ function heraldAgent(site: HeraldSite, node: BenchNode): HeraldMember {
       peerListener: countedPeerListener(nodes, extra.keys && new PeerAuth(extra.keys, clock)),
       // The site is loopback, as a host agent's link is its interface's subnet: open sites adopt summaries.
       onLink: onLinkOf('127.0.0.1', '255.0.0.0'),
+      // As a host agent runs: a datagram's hints after the other datagrams of the loop's turn (change14).
+      defer: (work) => setImmediate(work),
     },
     {
       name: node.name,

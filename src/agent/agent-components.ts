@@ -64,6 +64,8 @@ export interface AgentComponents extends RegistrationComponents {
   envelope?: Envelope;
   /** Whether an address is on the link of the interface the agent runs on (see ClusterSyncComponents). */
   onLink?: (address: string) => boolean;
+  /** Work that can wait for the datagrams of this turn (see ClusterSyncComponents.defer); absent: at once. */
+  defer?: (work: () => void) => void;
   /**
    * The process's own figures (process_*, nodejs_heap_*, herald_build_info), for the agent that owns the
    * process; `full` adds prom-client's whole default set (about 1 MiB more resident).

@@ -120,15 +120,16 @@ export class Directory {
         continue;
       if (!fresh && (incarnation !== origin.incarnation || offered.version !== origin.version + 1))
         return applied ? 'applied' : 'gap';
-      if (!this.holdings.deltaFits(origin, offered, fresh)) return applied ? 'applied' : 'refused';
+      const sizes: number[] = []; // deviceBytes of [...added, ...updated]: one JSON.stringify a device, not two
+      if (!this.holdings.deltaFits(origin, offered, fresh, sizes)) return applied ? 'applied' : 'refused';
       const delta = this.shared.delta(offered); // the records share equal capabilities
       if (fresh) {
         // Version 1 of a new incarnation starts from nothing, so its delta is the whole set: replace.
-        const entries = delta.added.map((device) => ({ version: 1, device }));
+        const entries = delta.added.map((device, k) => ({ version: 1, device, bytes: sizes[k] }));
         this.replace(origin, incarnation, 1, entries);
         origin.log.reset(0); // keep the delta itself: peers that hold nothing can be served it
         origin.log.append(heldDelta(origin, delta));
-      } else this.applyOne(origin, delta);
+      } else this.applyOne(origin, delta, sizes);
       applied = true;
     }
     return applied ? 'applied' : 'stale';
@@ -247,13 +248,13 @@ export class Directory {
     return [...this.origins.keys()];
   }
 
-  private applyOne(origin: Origin, delta: Delta): void {
+  private applyOne(origin: Origin, delta: Delta, sizes: readonly number[]): void {
     origin.version = delta.version;
     const announce = origin.state === 'alive';
     // Added or updated, what the directory held decides the event: a delta's lists are advice.
-    for (const device of [...delta.added, ...delta.updated]) {
+    for (const [k, device] of [...delta.added, ...delta.updated].entries()) {
       const old = origin.devices.get(device.id);
-      const stored = storedDevice(origin, device, delta.version);
+      const stored = storedDevice(origin, device, delta.version, sizes[k]);
       origin.devices.set(device.id, stored);
       this.holdings.account(origin, old ? 0 : 1, stored.bytes - (old?.bytes ?? 0));
       if (announce)

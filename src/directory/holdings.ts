@@ -30,18 +30,24 @@ export class Holdings {
     );
   }
 
-  /** Whether holding the origin with this delta applied (`fresh`: replacing all it held) stays within bounds. */
-  deltaFits(origin: HeldOrigin, delta: Delta, fresh: boolean): boolean {
-    if (fresh) return this.fits(origin, delta.added.length, sumBytes(delta.added));
+  /**
+   * Whether holding the origin with this delta applied (`fresh`: replacing all it held) stays within bounds.
+   * `sizes` gets deviceBytes of each of `[...added, ...updated]`, in that order: the directory stores them
+   * rather than stringify each device a second time (~5 % of a receiver's handling of a change, change14).
+   */
+  deltaFits(origin: HeldOrigin, delta: Delta, fresh: boolean, sizes: number[] = []): boolean {
+    const all = [...delta.added, ...delta.updated];
+    for (const device of all) sizes.push(deviceBytes(device));
+    if (fresh) return this.fits(origin, delta.added.length, sizes.slice(0, delta.added.length).reduce(add, 0));
     let devices = origin.devices.size;
     let bytes = origin.bytes;
     const touched = new Set<string>();
-    for (const device of [...delta.added, ...delta.updated]) {
+    for (const [k, device] of all.entries()) {
       if (touched.has(device.id)) continue;
       touched.add(device.id);
       const old = origin.devices.get(device.id);
       devices += old ? 0 : 1;
-      bytes += deviceBytes(device) - (old?.bytes ?? 0);
+      bytes += sizes[k] - (old?.bytes ?? 0);
     }
     for (const id of delta.removed) {
       const old = origin.devices.get(id);
@@ -65,6 +71,8 @@ export class Holdings {
 export function deviceBytes(device: Device): number {
   return JSON.stringify(device).length + 16;
 }
+
+const add = (a: number, b: number) => a + b;
 
 export function sumBytes(devices: readonly Device[]): number {
   return devices.reduce((n, d) => n + deviceBytes(d), 0);

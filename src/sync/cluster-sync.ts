@@ -9,7 +9,7 @@ import { Announcer } from './announcer.js';
 import { heartbeatOfBeat } from './beat.js';
 import { Catchup } from './catchup.js';
 import { SYNC_LIMITS, syncDefaults, type ClusterSyncInit, type SyncConfig } from './config.js';
-import { receiveHints } from './hint-receiver.js';
+import { hintsAfterTurn } from './hint-receiver.js';
 import { Hints } from './hints.js';
 import { Liveness } from './liveness.js';
 import { LostNotices } from './lost-notices.js';
@@ -237,7 +237,7 @@ export class ClusterSync {
         return this.notices.receive(peer, msg.hints, arrival.from);
     }
     if (arrival.datagram)
-      receiveHints(this.s, this.parts, msg.hints, { address: arrival.from.address, port: msg.peerPort }, peer);
+      hintsAfterTurn(this.s, this.parts, msg.hints, { address: arrival.from.address, port: msg.peerPort }, peer);
     // Only heartbeats from the memo are frozen (mDNS observations never are): only they can repeat.
     if (msg.type === MessageType.heartbeat && msg.hints.length === 0 && Object.isFrozen(msg)) {
       const held = this.c.directory.held(msg.name);

@@ -29,6 +29,12 @@ export interface ClusterSyncComponents {
    * known: then no endpoint a peer names second-hand is asked before it answers a verification probe.
    */
   onLink?: (address: string) => boolean;
+  /**
+   * Runs work that can wait until the datagrams read in this turn of the loop are handled (setImmediate on real
+   * sockets): a datagram's hints, so that agents sharing a loop apply one change's copies one after the other
+   * without each one's hint pass in between (change14). Absent: at once, as the simulator and unit tests run.
+   */
+  defer?: (work: () => void) => void;
 }
 
 /** How a message reached this agent. */
