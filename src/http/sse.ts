@@ -44,8 +44,10 @@ export class EventStream implements BufferedStream {
     res.on('close', () => this.close());
   }
 
+  /** At once when already closed: a replay past the budget drops the stream before anyone listens. */
   onClose(fn: () => void): void {
-    this.closeListeners.push(fn);
+    if (this.closed) fn();
+    else this.closeListeners.push(fn);
   }
 
   close(): void {
