@@ -24,7 +24,8 @@ import { eventView } from './event-filter.js';
 import { decodeSegment, HttpProblem, readQuery, sendJson, sendProblem } from './problem.js';
 import { boundAddress, closeServer, listenBounded, type BoundedServer, type HttpBounds } from './listen.js';
 import { parseRequestTarget, RequestTargetError, type RequestTarget } from './request-target.js';
-import { EVENT_STREAM, EventStream } from './sse.js';
+import { EVENT_STREAM, EventStream, SharedFrames } from './sse.js';
+import { StreamBudget } from './stream-budget.js';
 
 /**
  * The local API serves a few readers (the CLI, a dashboard, Prometheus): 256 connections in all is
@@ -72,24 +73,19 @@ export interface ApiInit {
   keepAliveMs?: number;
 }
 
-const ROUTES = [
-  '/v1/devices',
-  '/v1/devices/{agent}',
-  '/v1/devices/{agent}/{device}',
-  '/v1/names/{path}',
-  '/v1/agents',
-  '/v1/agents/{name}',
-  '/v1/agents/{name}/forget (POST)',
-  '/v1/events',
-  '/livez',
-  '/readyz',
-  '/metrics',
-].join(', ');
+const ROUTES =
+  '/v1/devices, /v1/devices/{agent}, /v1/devices/{agent}/{device}, /v1/names/{path}, /v1/agents, ' +
+  '/v1/agents/{name}, /v1/agents/{name}/forget (POST), /v1/events, /livez, /readyz, /metrics';
 
 /** The local query API: read-only views of the directory, its change stream, health and metrics. */
 export class ApiServer {
   private server: BoundedServer | undefined;
   private readonly streams = new Set<EventStream>();
+  private readonly budget = new StreamBudget(
+    () => this.streams,
+    (reason) => this.c.metrics.invalidInput.inc({ source: 'api-connection', reason }),
+  );
+  private readonly frames = new SharedFrames();
 
   constructor(
     private readonly c: ApiComponents,
@@ -278,7 +274,7 @@ export class ApiServer {
         const header = req.headers['last-event-id'];
         const lastEventId = (Array.isArray(header) ? header[0] : header) ?? q.lastEventId ?? q.index;
         const keepAliveMs = this.init.keepAliveMs ?? 15_000;
-        const stream = new EventStream(res, this.c.journal, lastEventId, keepAliveMs, view);
+        const stream = new EventStream(res, this.c.journal, lastEventId, keepAliveMs, this.budget, this.frames, view);
         this.streams.add(stream);
         stream.onClose(() => this.streams.delete(stream));
         return;

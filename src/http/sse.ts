@@ -1,16 +1,14 @@
 import type { ServerResponse } from 'node:http';
-import type { EventJournal, JournalEntry } from '../directory/event-journal.js';
+import type { EventJournal, JournalEntry, JournalEvent } from '../directory/event-journal.js';
 import type { EventView } from './event-filter.js';
+import type { BufferedStream, StreamBudget } from './stream-budget.js';
 
 const RESET_REASON = 'the events after your Last-Event-ID are no longer kept; fetch /v1/devices again';
-
-/** A client this far behind is dropped; it reconnects with Last-Event-ID and loses nothing. */
-const MAX_BUFFERED_BYTES = 1 << 20;
 
 export const EVENT_STREAM = 'text/event-stream; charset=utf-8';
 
 /** One /v1/events client: replay from Last-Event-ID (or a reset), then live events, with keep-alives. */
-export class EventStream {
+export class EventStream implements BufferedStream {
   private readonly unsubscribe: () => void;
   private readonly keepAlive: NodeJS.Timeout;
   private closed = false;
@@ -21,6 +19,9 @@ export class EventStream {
     journal: EventJournal,
     lastEventId: string | undefined,
     keepAliveMs: number,
+    /** What this stream and the others of its API may hold unsent (stream-budget.ts). */
+    private readonly budget: StreamBudget,
+    private readonly frames: SharedFrames,
     /** A filtered client's view of each event (see event-filter.ts); all events as they are without. */
     private readonly view?: EventView,
   ) {
@@ -43,8 +44,10 @@ export class EventStream {
     res.on('close', () => this.close());
   }
 
+  /** At once when already closed: a replay past the budget drops the stream before anyone listens. */
   onClose(fn: () => void): void {
-    this.closeListeners.push(fn);
+    if (this.closed) fn();
+    else this.closeListeners.push(fn);
   }
 
   close(): void {
@@ -60,15 +63,44 @@ export class EventStream {
     const event = this.view ? this.view(entry) : entry.event;
     // A filtered-out event sends nothing: the next one sent carries its own id, which resumes past both.
     if (!event) return;
-    this.write(`id: ${entry.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    this.write(event === entry.event ? this.frames.of(entry) : frame(entry.id, event));
+  }
+
+  get buffered(): number {
+    return this.res.writableLength;
+  }
+
+  /** Drops a client too far behind: it reconnects with Last-Event-ID and loses nothing. */
+  drop(): void {
+    this.res.destroy();
+    this.close();
   }
 
   private write(chunk: string): void {
     if (this.closed) return;
     this.res.write(chunk);
-    if (this.res.writableLength > MAX_BUFFERED_BYTES) {
-      this.res.destroy();
-      this.close();
+    this.budget.check(this);
+  }
+}
+
+function frame(id: string, event: JournalEvent): string {
+  return `id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+/**
+ * The text of the latest event, made once for every stream that sends it as it is: the streams of one
+ * API are told of an event one after another, and a stream whose client does not read holds the text
+ * until it is dropped, so 100 such streams held 100 copies of each event (attack16); now one.
+ */
+export class SharedFrames {
+  private entry: JournalEntry | undefined;
+  private text = '';
+
+  of(entry: JournalEntry): string {
+    if (entry !== this.entry) {
+      this.entry = entry;
+      this.text = frame(entry.id, entry.event);
     }
+    return this.text;
   }
 }

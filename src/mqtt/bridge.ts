@@ -3,12 +3,13 @@ import type { AgentContext, AgentExtension } from '../agent/agent.js';
 import type { DirectoryEvent } from '../directory/records.js';
 import type { TimerHandle } from '../util/clock.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
+import { TokenBuckets } from '../util/token-bucket.js';
 import { MqttConnection, redact } from './connection.js';
 import { HA_PREFIX, type Availability } from './home-assistant.js';
 import { ImportFollower } from './import-follow.js';
 import { inScope, type PublicationScope } from './publication.js';
 import { Publisher } from './publisher.js';
-import { answerRequest } from './requests.js';
+import { answerRequest, refuseRequest } from './requests.js';
 import { RetainedState } from './retained-state.js';
 import { Retirement } from './retirement.js';
 import { agentPayload, eventPayload, Topics } from './topics.js';
@@ -40,6 +41,17 @@ export interface MqttBridgeInit {
 export const DEFAULT_RETIRE_AFTER_MS = 24 * 3_600_000;
 
 /**
+ * Requests run (all commands together): a `devices` answer is the whole directory, so 2,000 requests of
+ * two bytes took the agent to 2.7 GB resident and its API stopped answering (attack16). A dashboard or an
+ * automation asks a few at a time; past the rate a request gets error `rate-limited` without being run.
+ */
+export const REQUEST_RATE = {
+  perSecond: 5,
+  burst: 10,
+  refusal: 'more than 5 requests a second (a burst of 10) on this publisher; this one was not run, ask again',
+} as const;
+
+/**
  * The directory on an MQTT broker (MQTT.js; MQTT 5 unless 3.1.1 is asked for), for Home Assistant,
  * Node-RED and other sites. This class decides *what* the broker should hold for the agents this
  * publisher speaks for (itself, or its whole site as a gateway), agent by agent; the connection, the
@@ -58,6 +70,7 @@ export class MqttBridge implements AgentExtension {
   private haTimer: TimerHandle | undefined;
   private readonly unsubscribers: (() => void)[] = [];
   private badInputLog: RateLimitedLog | undefined;
+  private requestRate: TokenBuckets | undefined;
   private log!: AgentContext['logger'];
 
   constructor(private readonly init: MqttBridgeInit) {}
@@ -74,6 +87,7 @@ export class MqttBridge implements AgentExtension {
     const id = ctx.identity;
     this.topics = new Topics(this.init.base, id.site);
     this.badInputLog = new RateLimitedLog(ctx.clock, 60_000);
+    this.requestRate = new TokenBuckets(ctx.clock, REQUEST_RATE.perSecond, REQUEST_RATE.burst);
     this.state = new RetainedState(ctx, this.init.retainedWindowMs ?? 500);
     this.follower = this.createFollower(ctx);
     const gateway = this.init.mode === 'gateway';
@@ -247,12 +261,14 @@ export class MqttBridge implements AgentExtension {
 
   private onRequest(command: string, payload: Buffer): void {
     const ctx = this.c;
-    const response = answerRequest(command, payload, {
-      directory: ctx.directory,
-      forget: (name) => ctx.forgetAgent(name),
-      index: () => ctx.journalIndex(),
-      publisher: ctx.identity.name,
-    });
+    const response = this.requestRate?.take('requests')
+      ? answerRequest(command, payload, {
+          directory: ctx.directory,
+          forget: (name) => ctx.forgetAgent(name),
+          index: () => ctx.journalIndex(),
+          publisher: ctx.identity.name,
+        })
+      : refuseRequest(payload, ctx.identity.name, 'rate-limited', REQUEST_RATE.refusal);
     if (response.status === 'error') {
       ctx.metrics.invalidInput.inc({ source: 'mqtt', reason: `request-${response.error.code}` });
       if (this.badInputLog?.allow(`request:${command}:${response.error.code}`))

@@ -7,6 +7,18 @@ import { jitter, type Random } from '../util/random.js';
 
 const { connect } = mqttPkg;
 
+/**
+ * The largest MQTT packet the agent takes (MQTT 5 Maximum Packet Size, sent in CONNECT): the broker
+ * discards a larger message for this client instead of sending it (MQTT 5 3.1.2.11.4). What the agent
+ * reads is small (records of 64 KiB at most, requests, HA status) but for the read-back of its own
+ * retained state, whose largest topic (bridge/devices: the site's devices) stays well under this at the
+ * import's 5,000 devices. Without it, one retained message of 150 MB on one of the agent's own topics,
+ * published by any client with write access to the base, took the agent from 74 to 522 MB resident
+ * at every connect (attack16). MQTT 3.1.1 has no such field: there the broker's message_size_limit
+ * is the only bound (docs/mqtt.md).
+ */
+export const MQTT_MAX_PACKET_BYTES = 16 * 1024 * 1024;
+
 export interface ConnectionInit {
   url: string;
   protocol: '5' | '3.1.1';
@@ -71,6 +83,7 @@ export class MqttConnection {
       // of heap (a heap snapshot of the unit), for speed the agent does not need (docs/mqtt.md).
       writeCache: false,
       resubscribe: false, // the bridge subscribes afresh after each connect
+      ...(this.init.protocol === '5' ? { properties: { maximumPacketSize: MQTT_MAX_PACKET_BYTES } } : {}),
       will: { topic: this.init.will.topic, payload: Buffer.from(this.init.will.payload), qos: 1, retain: true },
     };
     if (this.init.user) options.username = this.init.user;

@@ -36,7 +36,7 @@ export function answerRequest(command: string, payload: Buffer, rc: RequestConte
   let transaction: string | number | undefined;
   try {
     const body = parseBody(payload);
-    if (typeof body.transaction === 'string' || typeof body.transaction === 'number') transaction = body.transaction;
+    transaction = transactionOf(body);
     const data = run(command, body, rc);
     return { ...(transaction === undefined ? {} : { transaction }), publisher: rc.publisher, status: 'ok', data };
   } catch (err) {
@@ -48,6 +48,26 @@ export function answerRequest(command: string, payload: Buffer, rc: RequestConte
           : { code: 'internal', message: 'the request failed; see the agent log' };
     return { ...(transaction === undefined ? {} : { transaction }), publisher: rc.publisher, status: 'error', error };
   }
+}
+
+/** A request not run (past the rate): the same response, its transaction echoed, with `code`. */
+export function refuseRequest(payload: Buffer, publisher: string, code: string, message: string): RequestResponse {
+  let transaction: string | number | undefined;
+  try {
+    transaction = transactionOf(parseBody(payload));
+  } catch {
+    // A payload that is not a JSON object has no transaction to echo.
+  }
+  return {
+    ...(transaction === undefined ? {} : { transaction }),
+    publisher,
+    status: 'error',
+    error: { code, message },
+  };
+}
+
+function transactionOf(body: Record<string, unknown>): string | number | undefined {
+  return typeof body.transaction === 'string' || typeof body.transaction === 'number' ? body.transaction : undefined;
 }
 
 function parseBody(payload: Buffer): Record<string, unknown> {

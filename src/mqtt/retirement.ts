@@ -5,6 +5,9 @@ import { HA_PREFIX, haObjectId, haObjectIdOf, haObjectPrefix } from './home-assi
 import type { PublicationScope } from './publication.js';
 import type { RetainedState } from './retained-state.js';
 
+/** An agent's retained state (`{"state":"online",...}`) is a few dozen bytes; a larger one is not read. */
+const STATE_PAYLOAD_BYTES = 4096;
+
 /**
  * Which retained topics belong to this publisher, and when an agent's go. An agent lost for longer
  * than the retirement time, or forgotten, has everything retained for it under this base and site
@@ -155,7 +158,8 @@ export class Retirement {
     let taken = false;
     for (const [name, found] of this.purging) {
       if (!this.owns(topic, name)) continue;
-      if (payload.length > 0) found.set(topic, payload.toString('utf8'));
+      // Only an agent state is read (does it say online?); other payloads are not kept (attack16: piles of them).
+      if (payload.length > 0) found.set(topic, payload.length <= STATE_PAYLOAD_BYTES ? payload.toString('utf8') : '');
       taken = true;
     }
     return taken;

@@ -22,6 +22,8 @@ export class FolderProfileSource implements ProfileSource {
   constructor(
     private readonly dir: string,
     private readonly debounceMs = 100,
+    /** How often a path that names no folder is looked at again (see watch). */
+    private readonly absentPollMs = 1000,
   ) {
     this.description = dir;
   }
@@ -35,11 +37,15 @@ export class FolderProfileSource implements ProfileSource {
    * inotify watches a folder, not its path: a folder replaced as a whole (a deploy that swaps a new one
    * in, a symlink moved to another release) would leave it watching the old one, and later changes
    * would never reload. Each event and each load (SIGHUP) re-arms it on what the path names now.
+   * While the path names no folder, nothing can be watched: it is looked at every `absentPollMs`, so that
+   * a folder removed and written again (`rm -rf` then `cp -r`, slower than the debounce) is read when it
+   * is back, not at the next SIGHUP (attack16: the agent served the removed set until then).
    */
   watch(onChange: () => void): () => void {
     let timer: NodeJS.Timeout | undefined;
     let watcher: FSWatcher | undefined;
     let watched: string | undefined;
+    let poll: NodeJS.Timeout | undefined;
     const fire = () => {
       clearTimeout(timer);
       timer = setTimeout(() => {
@@ -53,7 +59,13 @@ export class FolderProfileSource implements ProfileSource {
       watcher?.close();
       watcher = undefined;
       watched = identity;
-      if (identity === undefined) return; // No folder to watch (yet): SIGHUP still reloads.
+      clearInterval(poll);
+      poll = undefined;
+      if (identity === undefined) {
+        poll = setInterval(() => folderIdentity(this.dir) !== undefined && fire(), this.absentPollMs);
+        poll.unref();
+        return;
+      }
       try {
         watcher = watch(this.dir, { persistent: false }, fire);
         watcher.on('error', fire); // the folder went away: the reload reports it
@@ -64,6 +76,7 @@ export class FolderProfileSource implements ProfileSource {
     this.rearm();
     return () => {
       clearTimeout(timer);
+      clearInterval(poll);
       watcher?.close();
       this.rearm = undefined;
     };

@@ -29,10 +29,16 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   if (declared > MAX_BODY_BYTES) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw tooLarge();
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) throw tooLarge();
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof HttpProblem || (err as NodeJS.ErrnoException).code !== 'ECONNRESET') throw err;
+    // The client left before its body ended: its fault, counted; it was an error line with a stack (attack16).
+    throw new HttpProblem(400, 'Bad request', 'the connection closed before the body ended', 'body-aborted');
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') throw new HttpProblem(400, 'Bad request', 'the request needs a JSON body', 'no-body');
