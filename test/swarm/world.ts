@@ -413,11 +413,15 @@ export class World {
       this.trace.line(`request ${this.nameAt(from)} -> ${target}: injected ${f.fault}`);
       return f.fault === 'late' ? { kind: 'late', delayMs: f.delayMs } : { kind: f.fault };
     }
-    return this.stormAnswer(target, now);
+    return this.stormAnswer(target);
   }
 
-  /** A stormed agent's answer waits for its loop's stall to end, as the request sits unread meanwhile. */
-  private stormAnswer(target: string, now: number): RpcFault | undefined {
+  /**
+   * A stormed (or frozen) agent reads a request only at its loop's stall's end: then it acts on it and answers.
+   * Acted on at once (only its answer held back), a verdict reached a stalled monitor before the subject's
+   * datagram held in the same stall, and its notice went out on it (swarm seed 24001665).
+   */
+  private stormAnswer(target: string): RpcFault | undefined {
     let release = this.stormReleases.get(target);
     if (release === undefined) {
       release = stallRelease(
@@ -426,8 +430,7 @@ export class World {
       );
       this.stormReleases.set(target, release ?? null);
     }
-    const seen = release ? release(now) : now;
-    return seen > now ? { kind: 'late', delayMs: seen - now } : undefined;
+    return release ? { kind: 'unread', readAt: release } : undefined;
   }
 
   private nameAt(address: string): string {
