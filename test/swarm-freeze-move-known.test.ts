@@ -10,8 +10,8 @@ import { runSeed } from './swarm/run-seed.js';
  *   `stale`, held at 0/0.
  * - 23000293, 23001526 (4 agents, freeze + move + partition): `stale` at the end (two origins a version or two
  *   behind at one viewer).
- * - 23000296 (6 agents, freeze + move + restart + crash): a `ghost` (a stopped agent alive); its `liveness` was the
- *   judge's (an ended life lost), fixed by storm14, as was 23001169's (swarm-host-faults.test.ts).
+ * - 23000296 (6 agents, freeze + move + restart + crash): a `ghost` (a stopped agent alive); its `liveness` went
+ *   with storm14's fixes (not traced which), as did 23001169's (an ended life lost: swarm-host-faults.test.ts).
  * Not yet told apart: a fault of the sync code, or of the simulated freeze (a frozen agent's peer service still
  * acts on a request at once, as a lagging one's does: a probe back is sent while it is frozen). Skipped unless
  * HERALD_KNOWN_FAILING=1; replay one with `node dist/test/swarm/main.js --host-faults --seed 23000539 --max-agents 60`.
