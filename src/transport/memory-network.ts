@@ -251,8 +251,7 @@ export class MemoryNetwork {
       const fault = this.rpcFaults?.(from, to, route);
       if (fault?.kind === 'fail') return fail('network', latency, 'connection reset');
       if (fault?.kind === 'hang') return fail('timeout', timeoutMs, 'timed out');
-      // The answer is made when the request is read, on arrival but for a stalled target (`unread`); a late
-      // one travels back after newer datagrams. A request read past the caller's deadline is still acted on.
+      // Answered when read (a stalled target's at its turn, acted on even if too late); a late answer travels slow.
       const read = (held: number) => {
         const told = held > 0 && latency + held >= timeoutMs; // its caller timed out meanwhile, at its deadline
         const left = Math.max(0, timeoutMs - latency - held);
