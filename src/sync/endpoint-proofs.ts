@@ -109,3 +109,16 @@ export function takeElsewhere(peer: Peer): Endpoint | undefined {
   peer.elsewhere = undefined;
   return at;
 }
+
+/**
+ * Whether the peer answered at that other endpoint. Asked after a check's first unanswered probe too, not only
+ * before a loss: with a late loop's stretched deadlines the two probes of the old address ran 21 s while the
+ * moved peer's heartbeats from its new one were dropped as `busy`, and its changes never came (swarm seed 475).
+ */
+export async function answeredElsewhere(
+  peer: Peer,
+  probe: (peer: Peer, at: Endpoint) => Promise<ProbeOutcome>,
+): Promise<boolean> {
+  const at = takeElsewhere(peer);
+  return at !== undefined && (await probe(peer, at)) === 'alive';
+}

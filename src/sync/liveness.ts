@@ -4,7 +4,7 @@ import { failureReason } from './catchup-failure.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
 import { IndirectChecks } from './indirect-checks.js';
 import { LocalHealth } from './local-health.js';
-import { askerOf, moveTo, takeElsewhere } from './endpoint-proofs.js';
+import { answeredElsewhere, askerOf, moveTo } from './endpoint-proofs.js';
 import { Rejoin } from './rejoin.js';
 import type { LivenessHooks, ProbeOutcome, UnansweredProbe } from './liveness-hooks.js';
 import { aliveRing, intervalOf } from './ring.js';
@@ -43,7 +43,6 @@ export class Liveness {
   private readonly sweep: Sweep;
   /** Checks under way (a probe, and maybe its confirming one). */
   private checking = 0;
-
   /** This agent's own health as a prober: stretches its deadlines, and explains its own late timeouts. */
   readonly health: LocalHealth;
   /** Probes through ring neighbours, for a monitor whose own timeouts are not evidence (and for others). */
@@ -51,6 +50,7 @@ export class Liveness {
   /** When this agent last told the site of each subject on a helper's verdict (kept TOLD_FOR_PERIODS). */
   private readonly toldIndirectly = new Map<string, number>();
   private readonly rejoin: Rejoin; // after a cut-off: a neighbour's view, and the peers it no longer holds checked
+  private readonly answeredElsewhere = (peer: Peer) => answeredElsewhere(peer, (p, at) => this.probe(p, at));
 
   constructor(
     private readonly s: SyncContext,
@@ -139,6 +139,8 @@ export class Liveness {
     if (monitor && !this.hooks.keyed && !this.health.trusted() && !this.toldLately(peer)) this.indirect.ask(peer);
     const first = await this.probe(peer, peer.endpoint);
     if (first === 'refused' || first === 'other-agent') return this.foundGone(peer, monitor);
+    // Asked elsewhere while this probe was out (`busy`): asked there now, not after a second (swarm seed 475).
+    if (['no-answer', 'heard', 'lagged'].includes(first) && (await this.answeredElsewhere(peer))) return;
     // Heard meanwhile, it is asked once more as after a timeout (a check's cadence is the same), but not told of.
     if (first !== 'no-answer' && first !== 'heard') return;
     // A prober whose own loop is late does not accuse on one timeout (Lifeguard's local health): in a
@@ -150,9 +152,7 @@ export class Liveness {
     if (second === 'refused' || second === 'other-agent')
       return early ? askAround(this.s, peer, this.learnOf) : this.foundGone(peer, monitor);
     if (second !== 'no-answer' || this.s.peers.get(peer.name) !== peer) return;
-    // Its datagram from elsewhere asked for a probe there meanwhile, `busy` behind this check: a move (attack15).
-    const moved = takeElsewhere(peer);
-    if (moved && (await this.probe(peer, moved)) === 'alive') return;
+    if (await this.answeredElsewhere(peer)) return; // asked elsewhere during the second probe: a move (attack15)
     this.lose(peer, 'two probes went unanswered, the second with twice the deadline');
     // Most of its checks unanswered: this agent (its loop, its link) is the likelier cause; the site is not told.
     if (monitor && !early && !this.toldLately(peer) && !this.health.doubtsItself()) this.noticeIfRare(peer);

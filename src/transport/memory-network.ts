@@ -11,6 +11,7 @@ import type {
   PeerService,
 } from './transport.js';
 import { helloQuery, PeerRequestError } from './transport.js';
+import type { LinkFaults, NetworkEvent, RpcFault } from './network-faults.js';
 import { SharedAnswers } from './shared-answers.js';
 
 export interface MemoryNetworkInit {
@@ -31,31 +32,7 @@ export interface MemoryNetworkInit {
   shareAnswers?: boolean;
 }
 
-/** How the link into one receiver treats datagrams; overrides the network's defaults for that receiver. */
-export interface LinkFaults {
-  loss?: number;
-  duplicate?: number;
-  reorderWindowMs?: number;
-}
-
-/**
- * What happens to one peer request: `fail` rejects at once (a reset), `hang` never answers so the
- * caller's deadline fires, `late` answers correctly but only after `delayMs` (after newer datagrams).
- */
-export type RpcFault = { kind: 'fail' } | { kind: 'hang' } | { kind: 'late'; delayMs: number };
-
-/** What the network did, for a readable trace of a simulation. */
-export type NetworkEvent =
-  | {
-      type: 'datagram';
-      from: string;
-      to: string;
-      bytes: number;
-      fate: 'delivered' | 'lost' | 'duplicated' | 'cut';
-      /** Only on unicast datagrams; a multicast one has none. */
-      kind?: 'unicast';
-    }
-  | { type: 'rpc'; from: string; to: string; route: string; query: string; outcome: string };
+export type { LinkFaults, NetworkEvent, RpcFault } from './network-faults.js';
 
 /**
  * A LAN in memory, on a fake clock: the protocol runs fast and repeatably under loss, duplication,
@@ -274,24 +251,35 @@ export class MemoryNetwork {
       const fault = this.rpcFaults?.(from, to, route);
       if (fault?.kind === 'fail') return fail('network', latency, 'connection reset');
       if (fault?.kind === 'hang') return fail('timeout', timeoutMs, 'timed out');
-      // The answer is made when the request arrives; a late one travels back after newer datagrams.
-      this.c.clock.setTimeout(() => {
-        if (!this.connected(from, to)) return fail('timeout', Math.max(0, timeoutMs - latency), 'timed out');
+      // Answered when read (a stalled target's at its turn, acted on even if too late); a late answer travels slow.
+      const read = (held: number) => {
+        const told = held > 0 && latency + held >= timeoutMs; // its caller timed out meanwhile, at its deadline
+        const left = Math.max(0, timeoutMs - latency - held);
+        if (!this.connected(from, to)) return told || fail('timeout', left, 'timed out');
+        if (held > 0 && this.services.get(`${to}:${peer.port}`) !== service) return told || fail('network', 0, 'reset');
         let answer: { status: number; body: unknown };
         try {
           answer = service.handle(route, q, { address: from, port: 0 });
         } catch (err) {
-          return reject(err instanceof Error ? err : new Error(String(err)));
+          return told || reject(err instanceof Error ? err : new Error(String(err)));
         }
+        if (told) return;
         const json = this.answerJson(answer.body);
         if (Buffer.byteLength(json) > MAX_PEER_RESPONSE_BYTES)
           return fail('too-large', 0, `sent more than ${MAX_PEER_RESPONSE_BYTES} bytes`);
         const back = fault?.kind === 'late' ? fault.delayMs : 0;
-        if (latency + back >= timeoutMs) return fail('timeout', Math.max(0, timeoutMs - latency), 'timed out');
+        if (latency + held + back >= timeoutMs) return fail('timeout', left, 'timed out');
         this.c.clock.setTimeout(() => {
-          trace(`${answer.status}${back > 0 ? ` after ${Math.round(back)} ms` : ''}`);
+          trace(`${answer.status}${held + back > 0 ? ` after ${Math.round(held + back)} ms` : ''}`);
           resolve({ status: answer.status, json });
         }, back);
+      };
+      this.c.clock.setTimeout(() => {
+        const now = this.c.clock.monotonic();
+        const held = fault?.kind === 'unread' ? Math.max(0, fault.readAt(now) - now) : 0;
+        if (held === 0) return read(0);
+        if (latency + held >= timeoutMs) fail('timeout', timeoutMs - latency, 'timed out');
+        this.c.clock.setTimeout(() => read(held), held);
       }, latency);
     });
   }
