@@ -243,8 +243,10 @@ export class Announcer {
     const monitors = peers.flatMap((p) => roundEndpoint(p) ?? []);
     // A fresh change's round goes to the subjects too (hints.ts, BOTH_WAYS_CARRIES): where their datagrams were
     // heard from, never asked for (a subject it cannot reach hears it from its other neighbours). Its first
-    // datagram only, where the least recently carried ride: a burst's round is 2 datagrams more, not 6.
-    const both = this.s.hints.fresh() ? [...monitors, ...this.subjectEndpoints(ring)] : monitors;
+    // datagram only, where the least recently carried ride: a burst's round is 2 datagrams more, not 6. Only on a
+    // site past 50 agents, whose budget is shrunk: up to 50 the multicast's ~20 heartbeats a second hint a change.
+    const fresh = this.interval.shrunk(this.members()) && this.s.hints.fresh();
+    const both = fresh ? [...monitors, ...this.subjectEndpoints(ring)] : monitors;
     // The ring's hints: a host that missed an announcement hears of it from its 2 subjects whatever the site's
     // multicast rate (docs/protocol.md, "Scale").
     // A burst's carries beyond 8 ride further datagrams of the same round (hints.ts, ROUND_DATAGRAMS).

@@ -76,6 +76,11 @@ export class HeartbeatInterval {
     return Math.max(this.periodMs, Math.round(((members * this.meanSize) / siteBudget(members, this.budget)) * 1000));
   }
 
+  /** Whether the site's budget is shrunk (past FULL_BUDGET_MEMBERS): its multicast hints thin out, the ring's count. */
+  shrunk(members: number): boolean {
+    return this.scaling && siteBudget(members, this.budget) < this.budget;
+  }
+
   /** Whether the site's size stretched the interval past the configured period. */
   scaled(members: number): boolean {
     return this.meanMs(members) > this.periodMs;
