@@ -51,6 +51,7 @@ function rejoinOf(clock: FakeClock, free: { ms: number }, digest?: number): Prob
     members: { ring: () => ring },
     peers: { get: (n: string) => (n === 'a' ? peer : undefined), values: () => [peer].values() },
     running: () => true,
+    refute: () => {},
     self: { name: 'me', incarnation: 1, port: 7771 },
   } as unknown as SyncContext;
   const health = { freeMs: () => free.ms, longestStallSince: () => 0 };

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Hints, RING_CARRIES, ROUND_DATAGRAMS } from '../src/sync/hints.js';
+import { BOTH_WAYS_CARRIES, Hints, RING_CARRIES, ROUND_DATAGRAMS } from '../src/sync/hints.js';
 import { fnv1a32 } from '../src/protocol/messages.js';
 import { FakeClock } from '../src/util/clock.js';
 
@@ -188,6 +188,30 @@ test('past its 8 periods, a quiet change among twenty noisy origins still rides 
   const noisy = Array.from({ length: 20 }, (_, i) => `noisy-${i}`);
   const carried = await roundsCarrying('quiet', noisy, 40, 250);
   assert.is(carried.length, RING_CARRIES, `carried in rounds ${carried.join(', ')}`);
+});
+
+/**
+ * A change's first BOTH_WAYS_CARRIES rounds go to the subjects too (announcer.ts): the table says when. An idle
+ * table, or one holding only first versions (a cold start's, which the ring does not carry), never is fresh, so an
+ * idle round goes to the monitors only, byte for byte as before.
+ */
+test('a change is fresh for its first BOTH_WAYS_CARRIES rounds only; first versions never are', async () => {
+  const clock = new FakeClock();
+  const hints = new Hints(clock, 2000);
+  hints.note('newcomer', 1, 1, false);
+  assert.not.ok(hints.fresh(), 'a first version');
+  hints.note('origin', 1, 2, true);
+  const fresh: boolean[] = [];
+  for (let round = 0; round < RING_CARRIES; round++) {
+    fresh.push(hints.fresh());
+    hints.forRound();
+    await clock.advance(1000);
+  }
+  assert.equal(
+    fresh,
+    [...Array(RING_CARRIES).keys()].map((r) => r < BOTH_WAYS_CARRIES),
+  );
+  assert.not.ok(hints.owes(), 'all its carries made');
 });
 
 test.run();

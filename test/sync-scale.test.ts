@@ -7,6 +7,7 @@ import {
   FULL_BUDGET_MEMBERS,
   HeartbeatInterval,
   SITE_HEARTBEAT_BUDGET,
+  SHRINK_EXPONENT,
   siteBudget,
   UDP_IPV4_HEADERS,
 } from '../src/sync/heartbeat-interval.js';
@@ -25,19 +26,25 @@ test('the heartbeat interval is the period up to ~20 agents, then grows with the
   assert.is(interval.meanMs(5), 1000, 'five hosts: as before');
   assert.is(interval.meanMs(20), 1000, '20 × 60 B a second on the wire is the budget');
   assert.is(interval.meanMs(50), 2500, '50 agents: the whole budget, 20 heartbeats a second site-wide');
-  assert.is(interval.meanMs(100), 10_000, '100 agents: the budget halved to 600 B/s, 10 heartbeats a second');
-  assert.is(interval.meanMs(200), 33_333, '200 agents: the budget at its floor, 360 B/s, 6 heartbeats a second');
-  assert.is(interval.meanMs(1000), 166_667, '1,000 agents: the same floor, as measured there before it');
+  assert.is(
+    interval.meanMs(100),
+    14_142,
+    '100 agents: the budget at (50 / 100)^1.5 of it, 424 B/s, 7 heartbeats a second',
+  );
+  assert.is(interval.meanMs(200), 80_000, '200 agents: the budget at its floor, 150 B/s, 2.5 heartbeats a second');
+  assert.is(interval.meanMs(1000), 400_000, '1,000 agents: the same floor');
   assert.ok(interval.scaled(21) && !interval.scaled(20));
   // Whatever the size, the site as a whole stays within the budget, counted on the wire: shrinking past 50
   // members, never below the floor.
   for (const n of [50, 100, 167, 200, 300, 500, 1000]) {
-    const budget = SITE_HEARTBEAT_BUDGET * Math.max(BUDGET_FLOOR_SHARE, Math.min(1, FULL_BUDGET_MEMBERS / n));
+    const shrink = Math.min(1, (FULL_BUDGET_MEMBERS / n) ** SHRINK_EXPONENT);
+    const budget = SITE_HEARTBEAT_BUDGET * Math.max(BUDGET_FLOOR_SHARE, shrink);
     assert.is(siteBudget(n), budget);
     assert.ok((n * 60 * 1000) / interval.meanMs(n) <= budget + 1);
   }
   assert.is(siteBudget(50), 1200, 'up to 50 agents: as before');
-  assert.is(siteBudget(1000), 360, '1,000 agents: as before');
+  assert.is(siteBudget(200), 150, '200 agents: 150 B/s, room for the ring within 300 B/s received');
+  assert.is(siteBudget(1000), 150, '1,000 agents: the floor');
   const random = seededRandom(3);
   const factors = Array.from({ length: 1000 }, () => interval.factor(random, 1000));
   assert.ok(Math.min(...factors) >= 0.5 && Math.max(...factors) < 1.5, 'randomised over 0.5–1.5');

@@ -17,7 +17,7 @@ import { EndpointProofs, PROOF_SIGNAL, roundEndpoint } from './endpoint-proofs.j
 import { HeartbeatInterval } from './heartbeat-interval.js';
 import type { Liveness } from './liveness.js';
 import { NoticeBatch } from './notice-batch.js';
-import { aliveRing } from './ring.js';
+import { aliveRing, type Ring } from './ring.js';
 import type { SyncContext } from './sync-context.js';
 
 /**
@@ -235,28 +235,46 @@ export class Announcer {
   private heartbeatMonitors(): void {
     const heard = this.s.c.clock.monotonic() - this.multicastAt < this.s.cfg.livenessPeriodMs;
     if (heard && !this.s.hints.owes()) return;
-    const peers = aliveRing(this.s)
+    const ring = aliveRing(this.s);
+    const peers = ring
       .monitorsOf(this.s.cfg.name)
       .flatMap((name) => this.s.peers.get(name) ?? [])
       .filter((p) => this.proofs.reaches(p));
     if (peers.length === 0) return;
     for (const p of peers) p.roundsSent = (p.roundsSent ?? 0) + 1;
     const monitors = peers.flatMap((p) => roundEndpoint(p) ?? []);
+    // A fresh change's round goes to the subjects too (hints.ts, BOTH_WAYS_CARRIES): where their datagrams were
+    // heard from, never asked for (a subject it cannot reach hears it from its other neighbours). Its first
+    // datagram only, where the least recently carried ride: a burst's round is 2 datagrams more, not 6. Only on a
+    // site past 50 agents, whose budget is shrunk: up to 50 the multicast's ~20 heartbeats a second hint a change.
+    const fresh = this.interval.shrunk(this.members()) && this.s.hints.fresh();
+    const both = fresh ? [...monitors, ...this.subjectEndpoints(ring)] : monitors;
     // The ring's hints: a host that missed an announcement hears of it from its 2 subjects whatever the site's
     // multicast rate (docs/protocol.md, "Scale").
     // A burst's carries beyond 8 ride further datagrams of the same round (hints.ts, ROUND_DATAGRAMS).
-    for (const hints of datagramsOf(this.s.hints.forRound())) {
+    for (const [i, hints] of datagramsOf(this.s.hints.forRound()).entries()) {
+      const targets = i === 0 ? both : monitors;
       if (!this.keyed) {
-        for (const to of monitors) this.send(MessageType.heartbeat, { to, hints });
+        for (const to of targets) this.send(MessageType.heartbeat, { to, hints });
         continue;
       }
       const transport = this.s.c.transport;
       const sealed = this.envelope.seal(beatOf(this.s, this.s.c.local.currentVersion, hints));
-      for (const to of monitors) {
+      for (const to of targets) {
         transport?.sendTo(sealed, to);
         this.counted(MessageType.beat, 'unicast', sealed.length);
       }
     }
+  }
+
+  /** The endpoints of this agent's subjects that a round reaches (roundEndpoint), monitors excluded (a small ring). */
+  private subjectEndpoints(ring: Ring): Endpoint[] {
+    const monitors = ring.monitorsOf(this.s.cfg.name);
+    return ring
+      .subjectsOf(this.s.cfg.name)
+      .filter((name) => !monitors.includes(name))
+      .flatMap((name) => this.s.peers.get(name) ?? [])
+      .flatMap((p) => roundEndpoint(p) ?? []);
   }
 }
 

@@ -36,9 +36,8 @@ export type { Advert } from './mdns-observer.js';
 export type { SyncView } from './sync-view.js';
 
 /**
- * Keeps this agent's directory in step with every other agent of the site.
- * Datagrams (best effort) carry changes fast; version counters reveal what was missed; point-to-point catch-up
- * (reliable) repairs it. Each origin's replica is one OriginReplica per life. docs/protocol.md says why.
+ * Keeps this agent's directory in step with every other agent of the site. Datagrams (best effort) carry changes
+ * fast; version counters reveal what was missed; point-to-point catch-up (reliable) repairs it. docs/protocol.md.
  */
 export class ClusterSync {
   private readonly cfg: SyncConfig;
@@ -85,6 +84,7 @@ export class ClusterSync {
       siteIntervalMs: (members) => this.announcer.stretchedMs(members),
       unreachable: (name) => this.unreachableListeners.forEach((listener) => listener(name)),
       placeFreed: () => this.running && this.transitions.admitWaiting(),
+      refute: () => this.announcer.refute(),
     };
     this.transitions = new Transitions(this.s, {
       catchup: () => this.catchup,

@@ -8,23 +8,33 @@ import { jitter, type Random } from '../util/random.js';
  */
 export const SITE_HEARTBEAT_BUDGET = 1200;
 /**
- * Past this many members the budget shrinks as FULL_BUDGET_MEMBERS / members, down to BUDGET_FLOOR_SHARE of
- * it (1,200 B/s up to 50 agents, 600 at 100, 360 from 167 on): every agent hears the whole site's multicast,
- * so the site's budget is also each agent's received multicast, and the goal is 300 B/s received per agent
- * from 200 agents on. A missed change is then hinted mostly by the ring's unicast rounds (hints.ts), whose
- * rate does not depend on the multicast's.
+ * Past this many members the budget shrinks as (FULL_BUDGET_MEMBERS / members)^SHRINK_EXPONENT, down to
+ * BUDGET_FLOOR_SHARE of it: 1,200 B/s up to 50 agents (as before), 424 at 100, 150 from 200 on. Every agent
+ * hears the whole site's multicast, so the site's budget is also each agent's received multicast, and the goal
+ * is 300 B/s received per agent on the wire from 200 agents on, the ring's unicast (~127 B/s on the wire: two
+ * rounds a second from its subjects) included. A missed change is then hinted mostly by the ring's unicast
+ * rounds (hints.ts), whose rate does not depend on the multicast's, and which go both ways while a change is
+ * fresh (announcer.ts, docs/protocol.md "Scale": "Shrinking the multicast budget").
  */
 export const FULL_BUDGET_MEMBERS = 50;
 /**
- * The shrink stops at this share of the budget (360 B/s on the wire): RTCP's fixed share of the session
- * (RFC 3550 §6.2), here the site's. It is the rate that met every goal at 1,000 agents (one heartbeat every
- * ~0.15 s site-wide, the change at 30 % loss 1.4 s p99); the shrink without a floor left one every 2 s there.
+ * RTCP keeps the whole session's control traffic a fixed share (RFC 3550 §6.2: exponent 0 for the site, each
+ * member's share 1 / members). Here the site's share itself shrinks past 50 members, faster than 1 / members
+ * (the shape before this, which left 600 B/s at 100 and 300 at 200): at 1.5 the floor is reached at 200 exactly.
  */
-export const BUDGET_FLOOR_SHARE = 0.3;
+export const SHRINK_EXPONENT = 1.5;
+/**
+ * The shrink stops at this share of the budget (150 B/s on the wire, ~2.6 heartbeats a second site-wide with
+ * ~57-byte heartbeats): RTCP's fixed share of the session (RFC 3550 §6.2), here the site's. It was 0.3 (360 B/s)
+ * and the site's multicast alone then was over the goal once the ring's unicast was added (bench, 200 agents:
+ * 503 B/s received per agent on the wire, 377 of it multicast).
+ */
+export const BUDGET_FLOOR_SHARE = 0.125;
 
 /** The site's heartbeat budget on the wire, B/s, with `members` agents alive: `budget` shrunk past 50, floored. */
 export function siteBudget(members: number, budget = SITE_HEARTBEAT_BUDGET): number {
-  return budget * Math.max(BUDGET_FLOOR_SHARE, Math.min(1, FULL_BUDGET_MEMBERS / members));
+  const shrink = Math.min(1, (FULL_BUDGET_MEMBERS / members) ** SHRINK_EXPONENT);
+  return budget * Math.max(BUDGET_FLOOR_SHARE, shrink);
 }
 
 /**
@@ -64,6 +74,11 @@ export class HeartbeatInterval {
   meanMs(members: number): number {
     if (!this.scaling) return this.periodMs;
     return Math.max(this.periodMs, Math.round(((members * this.meanSize) / siteBudget(members, this.budget)) * 1000));
+  }
+
+  /** Whether the site's budget is shrunk (past FULL_BUDGET_MEMBERS): its multicast hints thin out, the ring's count. */
+  shrunk(members: number): boolean {
+    return this.scaling && siteBudget(members, this.budget) < this.budget;
   }
 
   /** Whether the site's size stretched the interval past the configured period. */

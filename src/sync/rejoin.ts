@@ -131,7 +131,12 @@ export class Rejoin {
       const gap = CUT_OFF_PERIODS * this.s.cfg.livenessPeriodMs;
       // The minute's second exchange (a flapping link) only if its loop also ran free for the gap (ring13): a
       // loop stalling turn after turn leaves gaps its longest stall does not explain, and they are no flap.
-      if (silent >= gap) this.exchange('cut-off', undefined, { cutOff: this.health.freeMs(last) >= gap });
+      if (silent < gap) return;
+      // Its monitors may have lost it meanwhile and told the site, whose notices it missed: a heartbeat at once
+      // refutes that everywhere (SWIM's refutation), where the site would hear it only at its next multicast,
+      // one interval away (80 s at 200 agents: the whole site held a live agent lost, attack ghost-after-partition).
+      this.s.refute();
+      this.exchange('cut-off', undefined, { cutOff: this.health.freeMs(last) >= gap });
     }, 0);
     this.weighing.unref?.();
   }

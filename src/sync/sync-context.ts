@@ -90,6 +90,8 @@ export interface SyncContext {
   unreachable(name: string): void;
   /** An unverified agent answered at its endpoint: its place among the unverified is free for a waiting one. */
   placeFreed(): void;
+  /** A heartbeat at once: this agent hears the site after a cut-off, and may be held lost (rejoin.ts). */
+  refute(): void;
 }
 
 /** A bound that refused or evicted something: counted every time, logged once an hour per kind. */
