@@ -1,10 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Ring } from '../../src/sync/ring.js';
-import { runScenario } from '../swarm/run-seed.js';
-import { multicastSite, type FaultEvent } from '../swarm/scenario.js';
-import { budgetStretchedLike } from '../swarm/stretched-site.js';
+import type { FaultEvent } from '../swarm/scenario.js';
 import { lostAfter } from '../swarm/trace.js';
+import { CUT, cutBoth, farPeer, HEAL, LATE_LOOP, ring, runCut, SUBJECT, VIEWER } from './late-loop-site.js';
 
 /**
  * attack15, surface 1 (idle13's Rejoin reasons). A partial partition cuts agent-3 off from its ring subject and
@@ -20,40 +18,16 @@ import { lostAfter } from '../swarm/trace.js';
  *
  * 40 agents with the heartbeat intervals of 200 (stretched-site.ts), as test/sync-rejoin-reasons.test.ts.
  */
-const SITE = 40;
-const VIEWER = 'agent-3';
-const CUT = 15_000;
-const HEAL = 30_000;
-const names = multicastSite(SITE).map((a) => a.name);
-const ring = new Ring(names);
-/** The peer agent-3 watches: its heartbeats stop at the cut, its probes time out. */
-const SUBJECT = ring.subjectsOf(VIEWER)[0];
-/** agent-3's next subjects (it watches them once it loses SUBJECT) and its monitors: not touched. */
-const NEAR = new Set([VIEWER, ...ring.subjectsOf(VIEWER, 4), ...ring.monitorsOf(VIEWER)]);
 /** A peer far from agent-3 on the ring whose monitors are too: it crashes while agent-3 is cut off from them. */
-const CRASHED = names.find((n) => !NEAR.has(n) && ring.monitorsOf(n).every((m) => !NEAR.has(m)))!;
+const CRASHED = farPeer();
 const MONITORS = ring.monitorsOf(CRASHED);
 
 /** Both ways between agent-3 and each of the subject, the crashed peer and its monitors, CUT to HEAL. */
-const cuts: FaultEvent[] = [SUBJECT, CRASHED, ...MONITORS].flatMap((other) => [
-  { at: CUT, until: HEAL, kind: 'cut', from: other, to: VIEWER },
-  { at: CUT, until: HEAL, kind: 'cut', from: VIEWER, to: other },
-]);
+const cuts = [SUBJECT, CRASHED, ...MONITORS].flatMap((other) => cutBoth(other, VIEWER));
 
 /** When agent-3 lost the crashed peer, in ms after the heal, and the run's violations (a ghost at the end). */
 async function run(lag: FaultEvent[]): Promise<{ lost: number[]; violations: unknown[] }> {
-  const result = await runScenario(
-    {
-      seed: 21,
-      heartbeatMs: 1000,
-      agents: multicastSite(SITE),
-      heartbeatBudget: budgetStretchedLike(SITE, 200),
-      faultMs: HEAL + 1000,
-      quietMs: 12_000,
-      faults: [...lag, ...cuts, { at: CUT + 2000, kind: 'crash', agent: CRASHED }],
-    },
-    true,
-  );
+  const result = await runCut([...lag, ...cuts, { at: CUT + 2000, kind: 'crash', agent: CRASHED }]);
   return { lost: lostAfter(result.trace, VIEWER, CRASHED, HEAL), violations: result.violations };
 }
 
@@ -76,8 +50,7 @@ test('on time: agent-3 cut off from a crashed peer’s monitors loses it soon af
  * differ (the subject holds the crashed peer lost), so the summary is asked; there they agree, so none is.
  */
 test('agent-3, its loop late, cut off from a crashed peer’s monitors, loses it after the heal', async () => {
-  const lag: FaultEvent = { at: 10_000, until: HEAL, kind: 'lag', to: VIEWER, stallMs: 1000, everyMs: 3000 };
-  const { lost, violations } = await run([lag]);
+  const { lost, violations } = await run([LATE_LOOP]);
   console.log(`  late loop: ${VIEWER} lost ${CRASHED} at ${String(lost)} ms after the heal`);
   assert.ok(lost.length === 1 && lost[0] >= 0 && lost[0] < 3000, `lost ${String(lost)} ms after the heal`);
   assert.equal(violations, []);
