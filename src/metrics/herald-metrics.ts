@@ -58,7 +58,11 @@ export function createHeraldMetrics(): HeraldMetrics {
 /** Multicast announcements: what was sent, heard, ignored and dropped. */
 function datagramMetrics(r: MetricsRegistry) {
   return {
-    announcementsSent: r.counter('herald_announcements_sent_total', 'Datagrams multicast, by message type.', ['type']),
+    announcementsSent: r.counter(
+      'herald_announcements_sent_total',
+      'Datagrams sent, by message type (relay: a lost notice unicast to ring neighbours).',
+      ['type'],
+    ),
     announcementsReceived: r.counter(
       'herald_announcements_received_total',
       'Valid datagrams received from peers, by message type.',
@@ -137,7 +141,7 @@ function repairMetrics(r: MetricsRegistry) {
     ),
     lostNotices: r.counter(
       'herald_lost_notices_total',
-      'Lost notices heard, by what this agent did (believed, probed, refuted, ignored, distrusted).',
+      "Lost notices heard, by what this agent did (believed, probed, relayed: a neighbour's relay, probed, refuted, ignored, distrusted).",
       ['result'],
     ),
     provisionalLives: r.counter(
