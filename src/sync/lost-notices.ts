@@ -56,7 +56,7 @@ export class LostNotices {
       const alive = peer !== undefined && this.s.c.directory.held(peer.name)?.state === 'alive';
       // A ring neighbour's word about an agent it does not watch is a relay (notice-relay.ts): second-hand, probed.
       const relayed = peer !== undefined && !ring.watches(reporter.name, peer.name);
-      const stranger = relayed && (open || !ringNeighbours(ring, reporter.name, this.s.cfg.name));
+      const stranger = relayed && !ringNeighbours(ring, reporter.name, this.s.cfg.name);
       if (
         !peer ||
         !alive ||

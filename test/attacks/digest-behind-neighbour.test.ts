@@ -23,6 +23,12 @@ const cuts: FaultEvent[] = [
   ...[CRASHED, ...MONITORS].flatMap((o) => cutBoth(o, SUBJECT)),
 ];
 
+/**
+ * RELAYED: since notice15's relayed notices (src/sync/notice-relay.ts) agent-3 hears the loss during the cut from
+ * its untouched ring neighbours, which took it from the monitors' notices, and its own probe through the cut goes
+ * unanswered: it loses the crashed peer 2-3 s after the crash, before the heal (-10.8 s on time, -10.0 s late), so these runs no
+ * longer reach Rejoin's heal path; they still hold that no ghost outlives the heal by 3 s.
+ */
 /** When agent-3 lost the crashed peer (ms after the heal), and the ghosts left at agent-3 at the end. */
 async function run(lag: FaultEvent[]): Promise<{ lost: number[]; ghosts: unknown[] }> {
   const result = await runCut([...lag, ...cuts, { at: CUT + 2000, kind: 'crash', agent: CRASHED }]);
@@ -33,7 +39,7 @@ async function run(lag: FaultEvent[]): Promise<{ lost: number[]; ghosts: unknown
 test('a late loop whose first neighbour holds the same ghost still drops the crashed peer after the heal', async () => {
   const { lost, ghosts } = await run([LATE_LOOP]);
   console.log(`  late loop: ${VIEWER} (subject ${SUBJECT}) lost ${CRASHED} at ${String(lost)} ms after the heal`);
-  assert.ok(lost.length === 1 && lost[0] >= 0 && lost[0] < 3000, `lost ${String(lost)} ms after the heal`);
+  assert.ok(lost.length === 1 && lost[0] < 3000, `lost ${String(lost)} ms after the heal`); // or before it: RELAYED
   assert.equal(ghosts, []);
 });
 
@@ -49,7 +55,7 @@ const ON_TIME = 'on time: agent-3 whose subject holds the same ghost drops the c
 async function onTime(): Promise<void> {
   const { lost, ghosts } = await run([]);
   console.log(`  on time: ${VIEWER} lost ${CRASHED} at ${String(lost)} ms after the heal`);
-  assert.ok(lost.length === 1 && lost[0] >= 0 && lost[0] < 3000, `lost ${String(lost)} ms after the heal`);
+  assert.ok(lost.length === 1 && lost[0] < 3000, `lost ${String(lost)} ms after the heal`); // or before it: RELAYED
   assert.equal(ghosts, []);
 }
 test(ON_TIME, onTime);

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { generateKey, parseKeyRing, type KeyRing } from '../../src/security/cluster-key.js';
+import { Ring } from '../../src/sync/ring.js';
 import { ScaleSite } from '../swarm/scale-site.js';
 
 /**
@@ -18,6 +19,7 @@ import { ScaleSite } from '../swarm/scale-site.js';
  */
 const AGENTS = 200;
 const WITHIN_MS = 10_000;
+const DEAF_AGENTS = 100;
 
 /** What the relays cost: unicast notices sent, at most one per ring neighbour (4) per agent for one crash. */
 const RELAYS_PER_AGENT = 4;
@@ -58,5 +60,30 @@ async function run(keys?: KeyRing): Promise<void> {
 test(`${NAME} (open site)`, () => run());
 // Keyed, a relay is still only probed (second-hand word), never believed alone.
 test(`${NAME} (keyed site)`, () => run(parseKeyRing(generateKey())));
+
+/**
+ * The mechanism itself, without loss's luck: one host deaf to every datagram of the crashed agent's 2 monitors (a
+ * partial partition) hears the loss only from its ring neighbours' relays. Before them it held it to its backstop.
+ */
+test(`${DEAF_AGENTS} agents, no loss: a host deaf to the monitors drops a crashed agent within ${WITHIN_MS / 1000} s`, async () => {
+  const site = new ScaleSite(1724, 'default', 2);
+  try {
+    await site.startSettled(DEAF_AGENTS);
+    await site.sim.clock.advance(20_000);
+    const crashed = site.names[17];
+    const monitors = new Ring(site.names).monitorsOf(crashed);
+    const deaf = site.names.find((n) => n !== crashed && !monitors.includes(n))!;
+    const from = monitors.map((m) => site.addressOf(m));
+    site.sim.network.dropAtSend = (a, b) => b === site.addressOf(deaf) && from.includes(a);
+    site.live.delete(crashed);
+    await site.sim.crash(crashed);
+    await site.sim.clock.advance(WITHIN_MS);
+    const held = site.agent(deaf).agent.directory.held(crashed)?.state;
+    console.log(`  ${deaf}, deaf to ${monitors.join(' ')}, holds ${crashed} ${held} ${WITHIN_MS} ms after`);
+    assert.is(held, 'lost');
+  } finally {
+    await site.stopAll();
+  }
+});
 
 test.run();
