@@ -282,7 +282,8 @@ test('a crash draws notices from its monitors only, not from every agent that pr
     s.running().every((a) => a.agent.directory.held('agent-21')!.state === 'lost'),
     'lost everywhere',
   );
-  // Each of its monitors sends its notice twice; every other agent only probes (once) and stays quiet.
+  // Each of its monitors multicasts its notice twice; every other agent probes (once), multicasts nothing (its
+  // relays are unicast to its ring neighbours, counted as `relay`).
   assert.ok(notices() - before <= 2 * MONITORS, `${notices() - before} notices for one crash`);
   assert.ok(summaries <= MONITORS, `${summaries} summaries asked for`);
   await s.stopAll();

@@ -31,7 +31,7 @@ export interface HeraldMetrics {
   livenessSweepVisits: Counter;
   livenessChecks: Counter; // labels: rule (why the sweep or the view exchange asked a peer)
   livenessCheckSilence: Counter; // labels: rule; seconds of the peer's silence when asked, summed
-  viewExchanges: Counter; // labels: why (cut-off, unreachable-heard, late-heard, held-back; digest: a compare)
+  viewExchanges: Counter; // labels: why (cut-off, unreachable-heard, late-heard, held-back, second-opinion; digest: a compare)
   lostNotices: Counter; // labels: result
   provisionalLives: Counter; // labels: result
   mdnsHints: Counter; // labels: result
@@ -58,7 +58,11 @@ export function createHeraldMetrics(): HeraldMetrics {
 /** Multicast announcements: what was sent, heard, ignored and dropped. */
 function datagramMetrics(r: MetricsRegistry) {
   return {
-    announcementsSent: r.counter('herald_announcements_sent_total', 'Datagrams multicast, by message type.', ['type']),
+    announcementsSent: r.counter(
+      'herald_announcements_sent_total',
+      'Datagrams sent, by message type (relay: a lost notice unicast to ring neighbours).',
+      ['type'],
+    ),
     announcementsReceived: r.counter(
       'herald_announcements_received_total',
       'Valid datagrams received from peers, by message type.',
@@ -137,7 +141,7 @@ function repairMetrics(r: MetricsRegistry) {
     ),
     lostNotices: r.counter(
       'herald_lost_notices_total',
-      'Lost notices heard, by what this agent did (believed, probed, refuted, ignored, distrusted).',
+      "Lost notices heard, by what this agent did (believed, probed, relayed: a neighbour's relay, probed, refuted, ignored, distrusted).",
       ['result'],
     ),
     provisionalLives: r.counter(
@@ -176,7 +180,8 @@ function checkMetrics(r: MetricsRegistry) {
     viewExchanges: r.counter(
       'herald_view_exchanges_total',
       'Summaries asked of a ring neighbour after a cut-off, by why (cut-off, unreachable-heard, late-heard; ' +
-        'held-back: run late; digest: a compare of views before a late-heard one).',
+        'held-back: run late; digest: a compare of views, before a late-heard one or after a summary that named ' +
+        'nothing to check; second-opinion: the next neighbour summary asked when that compare differed).',
       ['why'],
     ),
   };

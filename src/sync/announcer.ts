@@ -17,7 +17,8 @@ import { EndpointProofs, PROOF_SIGNAL, roundEndpoint } from './endpoint-proofs.j
 import { HeartbeatInterval } from './heartbeat-interval.js';
 import type { Liveness } from './liveness.js';
 import { NoticeBatch } from './notice-batch.js';
-import { aliveRing, type Ring } from './ring.js';
+import { NoticeRelay, subjectEndpoints } from './notice-relay.js';
+import { aliveRing } from './ring.js';
 import type { SyncContext } from './sync-context.js';
 
 /**
@@ -45,6 +46,8 @@ export class Announcer {
   /** When this agent last multicast a heartbeat or an announcement: its monitors heard it then too. */
   private multicastAt = -Infinity;
   private readonly notices: NoticeBatch;
+  /** Losses taken from a notice, told to the ring neighbours (notice-relay.ts). */
+  readonly relays: NoticeRelay;
   /** Which monitors rounds reach, and the proofs asked of those never heard. */
   private readonly proofs: EndpointProofs;
 
@@ -61,6 +64,7 @@ export class Announcer {
     this.notices = new NoticeBatch(s.c.clock, s.cfg.livenessPeriodMs, (hints) => {
       if (s.running()) this.send(MessageType.notice, { hints });
     });
+    this.relays = new NoticeRelay(s, (hints, to) => this.send(MessageType.notice, { hints, to }));
   }
 
   /** Tells the site who we are (with our whole set when it fits), then asks peers to say who they are. */
@@ -93,6 +97,7 @@ export class Announcer {
     this.s.c.clock.clearTimeout(this.timer);
     this.s.c.clock.clearTimeout(this.livenessTimer);
     this.notices.stop();
+    this.relays.stop();
     if (!goodbye) return;
     this.send(MessageType.goodbye);
     this.send(MessageType.goodbye);
@@ -165,8 +170,10 @@ export class Announcer {
     this.counted(type, opts.to ? 'unicast' : 'multicast', sealed.length);
   }
 
+  /** A unicast notice is a relay (notice-relay.ts), counted apart: `notice` counts what the whole site hears. */
   private counted(type: MessageType, kind: DatagramKind, bytes: number): void {
-    this.s.c.metrics.announcementsSent.inc({ type: MESSAGE_TYPE_NAMES[type] });
+    const relay = type === MessageType.notice && kind === 'unicast';
+    this.s.c.metrics.announcementsSent.inc({ type: relay ? 'relay' : MESSAGE_TYPE_NAMES[type] });
     this.s.c.metrics.datagramsSent.inc({ kind });
     this.s.c.metrics.datagramBytesSent.inc({ kind }, bytes);
   }
@@ -248,7 +255,7 @@ export class Announcer {
     // datagram only, where the least recently carried ride: a burst's round is 2 datagrams more, not 6. Only on a
     // site past 50 agents, whose budget is shrunk: up to 50 the multicast's ~20 heartbeats a second hint a change.
     const fresh = this.interval.shrunk(this.members()) && this.s.hints.fresh();
-    const both = fresh ? [...monitors, ...this.subjectEndpoints(ring)] : monitors;
+    const both = fresh ? [...monitors, ...subjectEndpoints(this.s, ring)] : monitors;
     // The ring's hints: a host that missed an announcement hears of it from its 2 subjects whatever the site's
     // multicast rate (docs/protocol.md, "Scale").
     // A burst's carries beyond 8 ride further datagrams of the same round (hints.ts, ROUND_DATAGRAMS).
@@ -265,16 +272,6 @@ export class Announcer {
         this.counted(MessageType.beat, 'unicast', sealed.length);
       }
     }
-  }
-
-  /** The endpoints of this agent's subjects that a round reaches (roundEndpoint), monitors excluded (a small ring). */
-  private subjectEndpoints(ring: Ring): Endpoint[] {
-    const monitors = ring.monitorsOf(this.s.cfg.name);
-    return ring
-      .subjectsOf(this.s.cfg.name)
-      .filter((name) => !monitors.includes(name))
-      .flatMap((name) => this.s.peers.get(name) ?? [])
-      .flatMap((p) => roundEndpoint(p) ?? []);
   }
 }
 

@@ -5,6 +5,7 @@ import { CONFIRM_DEADLINE_PERIODS, type Liveness } from './liveness.js';
 import type { Peer } from './peer-table.js';
 import { SYNC_LIMITS } from './config.js';
 import { NoticeDistrust } from './notice-distrust.js';
+import { ringNeighbours } from './notice-relay.js';
 import { aliveRing, MONITOR_GAP_PERIODS } from './ring.js';
 import type { SyncContext } from './sync-context.js';
 
@@ -43,7 +44,7 @@ export class LostNotices {
     const open = !this.parts.keyed;
     if (open && !(reporter.verified && reporter.endpoint.address === from.address)) return counted('ignored');
     if (open && this.distrust.distrusted(reporter.name)) return this.distrusted(reporter, hints, aliveRing(this.s));
-    const ring = open ? aliveRing(this.s) : undefined;
+    const ring = aliveRing(this.s);
     for (const hint of hints) {
       if (hint.nameHash === this.selfHash) {
         // A notice about an earlier life of this agent is true: nothing to refute.
@@ -53,12 +54,14 @@ export class LostNotices {
       }
       const peer = this.s.peers.byHash(hint.nameHash);
       const alive = peer !== undefined && this.s.c.directory.held(peer.name)?.state === 'alive';
-      const stranger = ring !== undefined && peer !== undefined && !ring.watches(reporter.name, peer.name);
+      // A ring neighbour's word about an agent it does not watch is a relay (notice-relay.ts): second-hand, probed.
+      const relayed = peer !== undefined && !ring.watches(reporter.name, peer.name);
+      const stranger = relayed && !ringNeighbours(ring, reporter.name, this.s.cfg.name);
       if (
         !peer ||
         !alive ||
         peer === reporter ||
-        stranger ||
+        (open && stranger) ||
         incarnationTag(peer.replica.incarnation) !== hint.incarnationTag
       ) {
         counted('ignored');
@@ -66,17 +69,27 @@ export class LostNotices {
       }
       const now = this.s.c.clock.monotonic();
       const heardLately = now - peer.lastHeard < MONITOR_GAP_PERIODS * this.s.cfg.livenessPeriodMs;
-      if (this.parts.keyed && !heardLately) {
+      const monitor = ring.watches(this.s.cfg.name, peer.name);
+      if (this.parts.keyed && !heardLately && (!relayed || stranger)) {
         // Every monitor repeats it, as if it had found it itself: a host that lost one notice hears another.
-        const monitor = aliveRing(this.s).watches(this.s.cfg.name, peer.name);
         this.parts.liveness.lose(peer, `lost notice from ${reporter.name}`);
         counted('believed');
-        if (monitor) this.parts.announcer.notice(peer.name, peer.replica.incarnation, peer.replica.heldVersion());
+        this.tell(peer, monitor);
       } else if (now - peer.probedAt >= this.s.cfg.livenessPeriodMs || this.parts.liveness.indirect.vouched(peer)) {
-        this.confirm(peer, reporter, ring?.watches(this.s.cfg.name, peer.name) ?? false);
-        counted('probed');
+        this.confirm(peer, reporter, monitor);
+        counted(relayed && !stranger ? 'relayed' : 'probed');
       } else counted('ignored');
     }
+  }
+
+  /**
+   * A loss this agent took on another's word told on: a monitor multicasts a notice of its own, any other agent
+   * relays it to its ring neighbours (notice-relay.ts), so a host that missed every copy of the monitors' hears it.
+   */
+  private tell(peer: Peer, monitor: boolean): void {
+    const { name, replica } = peer;
+    if (monitor) this.parts.announcer.notice(name, replica.incarnation, replica.heldVersion());
+    else this.parts.announcer.relays.relay(name, replica.incarnation, replica.heldVersion());
   }
 
   /** A distrusted reporter's notice: no probe, but the silence of the alive agents it watches is judged sooner. */
@@ -106,8 +119,7 @@ export class LostNotices {
       if (outcome === 'no-answer')
         this.parts.liveness.lose(peer, `a lost notice from ${reporter.name}, and no answer to a long probe`);
       const credible = outcome === 'refused' || !this.parts.liveness.health.doubtsItself();
-      if (monitor && credible && !this.parts.liveness.toldLately(peer))
-        this.parts.announcer.notice(peer.name, peer.replica.incarnation, peer.replica.heldVersion());
+      if (credible && !(monitor && this.parts.liveness.toldLately(peer))) this.tell(peer, monitor);
     });
   }
 }

@@ -24,8 +24,10 @@ export class NoticeBatch {
   constructor(
     private readonly clock: Clock,
     private readonly periodMs: number,
-    /** Multicasts one notice naming `hints`. */
+    /** Multicasts one notice naming `hints` (or unicasts it: a relay, announcer.ts). */
     private readonly send: (hints: Hint[]) => void,
+    /** Copies of each notice, back to back: 2 for a multicast notice, as a goodbye; 1 for a relay. */
+    private readonly copies = 2,
   ) {}
 
   /**
@@ -54,8 +56,7 @@ export class NoticeBatch {
     const hints = [...this.pending.values()].slice(0, MAX_HINTS);
     for (const h of hints) this.pending.delete(h.nameHash);
     this.sentAt = this.clock.monotonic();
-    this.send(hints);
-    this.send(hints);
+    for (let i = 0; i < this.copies; i++) this.send(hints);
     if (this.pending.size === 0) return;
     this.timer = this.clock.setTimeout(() => this.flush(), this.periodMs);
     this.timer.unref?.();

@@ -155,6 +155,8 @@ interface Built {
   /** Peers held alive, verified or not (this agent not among them): the members and the ones not verified yet. */
   held: Set<string>;
   ring?: Ring;
+  /** `held` weighed (Membership.held), counted when first asked for. */
+  weighed?: number;
 }
 
 /**
@@ -189,7 +191,28 @@ export class Membership {
    * (Announcer.stretchedMs), never who counts (RTCP's `members`, the ring, the interval it sends).
    */
   held(): number {
-    return 1 + this.current().held.size;
+    const built = this.current();
+    built.weighed ??= this.weigh(built.held);
+    return built.weighed;
+  }
+
+  /**
+   * The held peers, itself included, an unverified one counted once per peer endpoint (`address:port`): one
+   * endpoint is one agent's, so names made up and sent from one (attack17, held-count-backstop: 200 from one
+   * address and port, which stretched an open site of 10's backstop from 2 to 134 s) count as one agent. A cold
+   * start's unverified agents each have their own (cold14's count is unchanged). A forger that varies the port
+   * is bounded only by the unverified peers' budget (SYNC_LIMITS.unverifiedPeers): from one address the
+   * bench's loopback agents are told apart from it by nothing before they are verified.
+   */
+  private weigh(held: Set<string>): number {
+    const endpoints = new Set<string>();
+    let verified = 0;
+    for (const name of held) {
+      const peer = this.peers.get(name);
+      if (peer?.verified) verified++;
+      else if (peer) endpoints.add(peer.claimKey);
+    }
+    return 1 + verified + endpoints.size;
   }
 
   /** The ring of the members this one holds alive, itself included. */
@@ -219,6 +242,7 @@ export class Membership {
     }
     built.peers = peers.epoch;
     built.states = states.epoch;
+    built.weighed = undefined;
     return built;
   }
 

@@ -85,7 +85,7 @@ export class ViewCompare {
   }
 
   /** The digest of the neighbour's view (undefined: its answer named none), or `unanswered`. */
-  private async digestOf(other: Peer): Promise<number | undefined | 'unanswered'> {
+  async digestOf(other: Peer): Promise<number | undefined | 'unanswered'> {
     try {
       const asker = { ...this.s.self, digest: true };
       const hello = await this.s.c.peers.hello(other.endpoint, this.s.cfg.livenessPeriodMs, false, asker);

@@ -25,6 +25,12 @@ const MONITORS = ring.monitorsOf(CRASHED);
 /** Both ways between agent-3 and each of the subject, the crashed peer and its monitors, CUT to HEAL. */
 const cuts = [SUBJECT, CRASHED, ...MONITORS].flatMap((other) => cutBoth(other, VIEWER));
 
+/**
+ * RELAYED: since notice15's relayed notices (src/sync/notice-relay.ts) agent-3 hears the loss during the cut from
+ * its untouched ring neighbours, which took it from the monitors' notices, and its own probe through the cut goes
+ * unanswered: it loses the crashed peer 2-3 s after the crash, before the heal (-10.8 s on time, -10.0 s late), so these runs no
+ * longer reach Rejoin's heal path; they still hold that no ghost outlives the heal by 3 s.
+ */
 /** When agent-3 lost the crashed peer, in ms after the heal, and the run's violations (a ghost at the end). */
 async function run(lag: FaultEvent[]): Promise<{ lost: number[]; violations: unknown[] }> {
   const result = await runCut([...lag, ...cuts, { at: CUT + 2000, kind: 'crash', agent: CRASHED }]);
@@ -36,7 +42,7 @@ test('on time: agent-3 cut off from a crashed peer’s monitors loses it soon af
   console.log(
     `  ${VIEWER} (subject ${SUBJECT}) lost ${CRASHED} (monitors ${MONITORS.join(', ')}) at ${String(lost)} ms`,
   );
-  assert.ok(lost.length === 1 && lost[0] >= 0 && lost[0] < 3000, `lost ${String(lost)} ms after the heal`);
+  assert.ok(lost.length === 1 && lost[0] < 3000, `lost ${String(lost)} ms after the heal`); // or before it: RELAYED
   assert.equal(violations, []);
 });
 
@@ -52,7 +58,7 @@ test('on time: agent-3 cut off from a crashed peer’s monitors loses it soon af
 test('agent-3, its loop late, cut off from a crashed peer’s monitors, loses it after the heal', async () => {
   const { lost, violations } = await run([LATE_LOOP]);
   console.log(`  late loop: ${VIEWER} lost ${CRASHED} at ${String(lost)} ms after the heal`);
-  assert.ok(lost.length === 1 && lost[0] >= 0 && lost[0] < 3000, `lost ${String(lost)} ms after the heal`);
+  assert.ok(lost.length === 1 && lost[0] < 3000, `lost ${String(lost)} ms after the heal`); // or before it: RELAYED
   assert.equal(violations, []);
 });
 
