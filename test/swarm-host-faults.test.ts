@@ -4,7 +4,7 @@ import { runSeed } from './swarm/run-seed.js';
 
 /**
  * Swarm seeds drawn with host faults (`--host-faults`: hosts that move or freeze while running) that failed and
- * were triaged to a fix (storm14); the ones still failing are in swarm-freeze-move-known.test.ts.
+ * were triaged to a fix (storm14, hostf15); none is known to fail now.
  * - 607 (`--max-agents 6`, 3 agents), 608 (6), 23001169 (`--max-agents 60`, 7), `liveness`: a viewer frozen for
  *   about a minute while an agent restarted (a new life, in 607 and 23001169 at a new address). Thawed, it probed
  *   the old life where it was, was refused and lost it: a true loss of a life that had ended, which the judge
@@ -14,12 +14,29 @@ import { runSeed } from './swarm/run-seed.js';
  *   from the new address were dropped as `busy` behind that check, and its 12 changes never reached agent-1 in
  *   the 15 s left. A protocol bug: the endpoint asked meanwhile is now probed after the first probe, not only
  *   before a loss (endpoint-proofs.ts `answeredElsewhere`).
+ * - 23000539 (`--max-agents 60`, 3 agents), 23000293 (4), 23001526 (4), 295 (6; 5), 914 (6; 4), `stale` (hostf15):
+ *   a host frozen 20-58 s while a peer moved and changed. At its resume its catch-up of the mover went to the
+ *   address it still held (or a datagram sent from there before the move, read first) with a deadline its late
+ *   loop had stretched to 16 s (8 × 2 s), past the 15 s quiet end; the probe that found the mover at its new
+ *   address 2 ms to 8 s later left that request waiting. A protocol bug: the catch-up in flight to an endpoint the origin
+ *   has left is let go and asked again where it answered (catchup.ts `askedWhereItLeft`; minimised.json class 11).
+ * - 23000296 (`--max-agents 60`, 6 agents), `ghost` (hostf15): agent-4, frozen 41 s, resumed holding agent-0 at an
+ *   address agent-0 had left before it crashed elsewhere. Its local health was 7 for 10 periods after the stall:
+ *   its check probed the vacant address 8 s, then 16 s, and agent-0 was still alive there 15 s after the resume.
+ *   A protocol fix: the confirming probe is stretched by the lateness since the first probe only, 8 + 2 s
+ *   (LocalHealth.stretch `since`; sync-local-health.test.ts holds the smallest case).
  */
 const FIXED = [
   { seed: 607, maxAgents: 6 },
   { seed: 608, maxAgents: 6 },
   { seed: 475, maxAgents: 6 },
   { seed: 23001169, maxAgents: 60 },
+  { seed: 23000539, maxAgents: 60 },
+  { seed: 23000293, maxAgents: 60 },
+  { seed: 23001526, maxAgents: 60 },
+  { seed: 295, maxAgents: 6 },
+  { seed: 914, maxAgents: 6 },
+  { seed: 23000296, maxAgents: 60 },
 ];
 
 test('host-fault seeds triaged this session hold every invariant', async () => {

@@ -181,6 +181,33 @@ test('simulator: a loop that stalls 3 s every 9 s still loses a vanished peer', 
   assert.ok(lagging[0] < 12 + 3 * 8 + 9, `the lagging agent lost it at ${lagging[0]} s`);
 });
 
+/**
+ * hostf15 (swarm seed 23000296 with host faults): agent-7 vanishes (a partition: every probe of it times out)
+ * and agent-0 is frozen 39.5 s (a suspended VM, a laptop asleep) before it could tell. Resumed, agent-0's score
+ * is 7 for 10 periods: its first probe of agent-7 waits 8 s, and the confirming one waited 16 s more though the
+ * loop had run on time through the first: lost 25 s after the resume. The confirmation is now stretched by the
+ * lateness since the first probe only (LocalHealth.stretch `since`): 8 + 2 s, lost 11 s after it.
+ */
+test('simulator: an agent resumed from a freeze loses a peer that vanished meanwhile within 8 + 2 periods', async () => {
+  const result = await runScenario(
+    {
+      seed: 5,
+      heartbeatMs: 1000,
+      agents,
+      faultMs: 80_000,
+      quietMs: 10_000,
+      faults: [
+        { at: 5000, until: 80_000, kind: 'partition', side: ['agent-7'] },
+        { at: 5500, until: 45_000, kind: 'freeze', to: 'agent-0' },
+      ],
+    },
+    true,
+  );
+  const lost = lostAt(result.trace!, 'agent-0').filter((t) => t >= 45);
+  assert.ok(lost.length > 0, 'the resumed agent never lost the vanished peer');
+  assert.ok(lost[0] - 45 <= 8 + 2 + 2, `lost ${(lost[0] - 45).toFixed(3)} s after the resume`);
+});
+
 /** A site large enough that heartbeats come less often than once a period, where lost notices are sent (noticeIfRare). */
 const stretched = multicastSite(32);
 

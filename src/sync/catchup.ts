@@ -6,7 +6,7 @@ import { fetchChanges, type LocalHealthHooks } from './changes-fetch.js';
 import { SYNC_LIMITS } from './config.js';
 import { firstFetchSpreadMs } from './first-fetch-spread.js';
 import type { CatchupState, OriginReplica } from './origin-replica.js';
-import type { Peer } from './peer-table.js';
+import { sameEndpoint, type Peer } from './peer-table.js';
 import type { ProvisionalLives } from './provisional-lives.js';
 import type { SyncContext } from './sync-context.js';
 
@@ -22,6 +22,8 @@ export class Catchup {
   /** When this agent first wanted anything (its start), and the lives whose first catch-up was spread. */
   private firstWantAt: number | undefined;
   private readonly spread = new WeakSet<OriginReplica>();
+  /** Fetches let go when the origin answered elsewhere (askedWhereItLeft): nothing of theirs is applied or settled. */
+  private readonly letGo = new WeakSet<CatchupState>();
 
   constructor(
     private readonly s: SyncContext,
@@ -45,14 +47,30 @@ export class Catchup {
 
   /**
    * The peer just answered at its endpoint (a probe): a retry waiting out a backoff earned while it was
-   * unreachable (or somewhere else) goes now.
+   * unreachable (or somewhere else) goes now, and a fetch at an endpoint it has left is asked again here.
    */
   reachable(peer: Peer): void {
     const r = peer.replica;
+    if (r.catchup.kind === 'fetching' && r.catchup.from && !sameEndpoint(r.catchup.from, peer.endpoint))
+      return this.askedWhereItLeft(peer, r, r.catchup);
     if (r.catchup.kind !== 'waiting' || r.failures === 0) return;
     this.s.c.clock.clearTimeout(r.catchup.timer);
     r.catchup = { kind: 'idle' };
     r.failures = 0;
+  }
+
+  /**
+   * It answered at an endpoint other than the one its catch-up in flight asks: that request waits at an address
+   * it left, with a deadline a frozen agent's late loop stretched to 16 s: thawed, a host that slept through the
+   * origin's move asked it where it had been, and held its changes back past the site's quiet 15 s (swarm seeds
+   * 23000539, 295, 914 with host faults). It is let go (its answer unused, its slot freed) and asked again here.
+   */
+  private askedWhereItLeft(peer: Peer, r: OriginReplica, asking: CatchupState): void {
+    this.letGo.add(asking);
+    this.active -= 1;
+    r.catchup = { kind: 'idle' };
+    if (r.behind()) this.enqueue(peer, r); // the slot it freed first
+    this.drainQueue();
   }
 
   /**
@@ -130,24 +148,25 @@ export class Catchup {
   }
 
   private async fetch(peer: Peer, r: OriginReplica): Promise<void> {
-    r.catchup = { kind: 'fetching' };
-    this.active += 1;
     const membersOnly = this.namedOnly(peer, r);
     // A provisional life is asked of its endpoint only: whoever else names it may be its forger.
     const useAlternate =
       !r.previous && r.failures > 0 && r.alternates.length > 0 && (membersOnly || r.failures % 2 === 1);
     const turn = membersOnly ? r.failures : r.failures >> 1;
     const source = useAlternate ? r.alternates[turn % r.alternates.length] : peer.endpoint;
+    const asking: CatchupState = { kind: 'fetching', from: useAlternate ? undefined : source };
+    r.catchup = asking;
+    this.active += 1;
     const started = this.s.c.clock.monotonic();
     let failed = false;
     try {
       const changes = await fetchChanges(this.s, source, r, this.hooks);
-      if (!this.s.running() || peer.replica !== r) return;
+      if (!this.s.running() || peer.replica !== r || this.letGo.has(asking)) return;
       this.use(peer, r, changes, !useAlternate);
       this.s.c.metrics.catchupRequests.inc({ result: changes.kind });
       this.s.c.metrics.catchupSeconds.observe((this.s.c.clock.monotonic() - started) / 1000);
     } catch (err) {
-      if (!this.s.running()) return;
+      if (!this.s.running() || this.letGo.has(asking)) return;
       // Asked again at once, with the deadline its lag now stretches: the peer did its part.
       if (err instanceof CatchupFailure && err.reason === 'lagged')
         return this.s.c.metrics.catchupRequests.inc({ result: 'lagged' });
@@ -167,13 +186,13 @@ export class Catchup {
         'catch-up failed; retrying',
       );
     } finally {
-      this.active -= 1;
-      this.settle(peer, r, failed);
+      if (!this.letGo.has(asking)) this.settle(peer, r, failed);
     }
   }
 
   /** After a fetch: the slot goes to the next in line, and a life still behind tries again. */
   private settle(peer: Peer, r: OriginReplica, failed: boolean): void {
+    this.active -= 1;
     const state: CatchupState = r.catchup;
     if (state.kind === 'fetching') r.catchup = { kind: 'idle' };
     if (!this.s.running()) return;

@@ -137,6 +137,7 @@ export class Liveness {
     const monitor = aliveRing(this.s).watches(this.s.cfg.name, peer.name);
     // Its own timeout would be no evidence: on-time neighbours probe beside it (IndirectChecks, SWIM's ping-req).
     if (monitor && !this.hooks.keyed && !this.health.trusted() && !this.toldLately(peer)) this.indirect.ask(peer);
+    const sent = this.s.c.clock.monotonic();
     const first = await this.probe(peer, peer.endpoint);
     if (first === 'refused' || first === 'other-agent') return this.foundGone(peer, monitor);
     // Asked elsewhere while this probe was out (`busy`): asked there now, not after a second (swarm seed 475).
@@ -147,7 +148,8 @@ export class Liveness {
     // loaded cold start such early notices, each heard by the whole site, fed the timeouts they reported.
     const early = first === 'no-answer' && monitor && !this.hooks.keyed && this.health.trusted();
     if (early) this.noticeIfRare(peer);
-    const second = await this.probe(peer, peer.endpoint, 'probe', CONFIRM_DEADLINE_PERIODS);
+    // Stretched by the lateness since the first probe only: a stall over before it (a freeze) is past (23000296).
+    const second = await this.probe(peer, peer.endpoint, 'probe', CONFIRM_DEADLINE_PERIODS, sent);
     // An early notice went out already. Another agent at its address is a refusal too (finding D: not told, 9 s).
     if (second === 'refused' || second === 'other-agent')
       return early ? askAround(this.s, peer, this.learnOf) : this.foundGone(peer, monitor);
@@ -193,11 +195,9 @@ export class Liveness {
     if ((intervalOf(this.s, peer) ?? 0) > this.s.cfg.livenessPeriodMs) this.hooks.noticeLost(peer, gather);
   }
 
-  /**
-   * Asks the agent at `endpoint` who it is, within `periods` liveness periods. A refused connection
-   * means the process is gone; no answer in time is left to the caller to weigh.
-   */
-  async probe(peer: Peer, endpoint: Endpoint, signal = 'probe', periods = 1): Promise<ProbeOutcome> {
+  /** Asks the agent at `endpoint` who it is, in `periods` liveness periods stretched (LocalHealth.stretch, `since`):
+   * a refused connection means the process is gone; no answer in time is left to the caller to weigh. */
+  async probe(peer: Peer, endpoint: Endpoint, signal = 'probe', periods = 1, since?: number): Promise<ProbeOutcome> {
     if (peer.probing) {
       if (signal === 'join') askSummary(this.s, peer, this.learnOf); // the probe under way may not carry one
       if (!sameEndpoint(endpoint, peer.endpoint)) peer.elsewhere = endpoint; // checkOnce asks there before a loss
@@ -207,7 +207,7 @@ export class Liveness {
     const [atEndpoint, life] = [sameEndpoint(endpoint, peer.endpoint), peer.replica]; // life: see hooks.answered
     const heldAlive = atEndpoint && this.s.c.directory.held(peer.name)?.state === 'alive';
     if (atEndpoint) peer.probedAt = this.s.c.clock.monotonic(); // not elsewhere: a move said by mDNS (3004057)
-    const deadline = this.health.stretch(periods * this.s.cfg.livenessPeriodMs);
+    const deadline = this.health.stretch(periods * this.s.cfg.livenessPeriodMs, since);
     const started = this.s.c.clock.monotonic();
     try {
       const periodic = this.s.siteIntervalMs() === undefined && ++peer.probes % SUMMARY_EVERY_PROBES === 0;

@@ -96,10 +96,9 @@ export class LocalHealth {
    * 0 when healthy. From lag: one step per half period of the worst lateness remembered (a timer half a
    * period late doubles the deadlines), so a stretched deadline outlasts the lag that would have fired it
    * before the answer was read. From failures, while the loop lags at all: none below a quarter unanswered,
-   * the most at all.
+   * the most at all. `worst`: the lateness scored, the worst remembered unless given.
    */
-  score(): number {
-    const worst = this.worstLag();
+  score(worst = this.worstLag()): number {
     // Also long enough for a one-period probe's turns of the loop: turns of a third of a period stretched
     // nothing, and each timeout was then excused (timedOut), so a vanished peer was never lost.
     const fromTurns = Math.ceil((TURNS_PER_PROBE * worst) / this.periodMs) - 1;
@@ -156,9 +155,19 @@ export class LocalHealth {
     return this.score() === 0 && !this.doubtsItself();
   }
 
-  /** Lifeguard's scaled timeout: `ms` × (score + 1). */
-  stretch(ms: number): number {
-    return ms * (this.score() + 1);
+  /**
+   * Lifeguard's scaled timeout: `ms` × (score + 1). With `since`, for a probe that confirms one sent then and
+   * left unanswered (not `lagged`): scored on the lateness of this agent's timers since then only. That probe's
+   * whole deadline is evidence of the loop as it is now; a stall that ended before it (a host frozen 41 s, then
+   * resumed) held the score at 7 for 10 periods, and the check of a peer gone from its address took 8 + 16 s
+   * (swarm seed 23000296 with host faults: a ghost 15 s after the resume). A loop still late during the first
+   * probe keeps the whole stretch (Lifeguard too lowers its multiplier on each answered round).
+   */
+  stretch(ms: number, since?: number): number {
+    if (since === undefined) return ms * (this.score() + 1);
+    let worst = 0;
+    for (const l of this.lags) if (l.at > since) worst = Math.max(worst, l.ms);
+    return ms * (this.score(worst) + 1);
   }
 
   /**

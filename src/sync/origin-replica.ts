@@ -6,13 +6,14 @@ import { ReorderBuffer } from './reorder-buffer.js';
 
 /**
  * Where the catch-up of one life stands: one state, so that "fetching and also queued and also waiting
- * for a retry" cannot happen. `refused`: what it would hold passes a bound; not retried in this life.
+ * for a retry" cannot happen. `refused`: what it would hold passes a bound; not retried in this life. `from`: the
+ * origin's endpoint a fetch asks (none when it asks a member that named a newer version).
  */
 export type CatchupState =
   | { kind: 'idle' }
   | { kind: 'waiting'; timer: TimerHandle }
   | { kind: 'queued' }
-  | { kind: 'fetching' }
+  | { kind: 'fetching'; from?: Endpoint }
   | { kind: 'refused'; target: number };
 
 /**
