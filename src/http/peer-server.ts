@@ -4,6 +4,7 @@ import { AUTH_HEADER, type PeerAuth } from '../security/peer-auth.js';
 import { PEER_PATHS } from '../sync/peer-protocol.js';
 import type { PeerService } from '../transport/transport.js';
 import type { Clock } from '../util/clock.js';
+import { JsonOnce } from '../util/json-once.js';
 import { TokenBuckets } from '../util/token-bucket.js';
 import { boundAddress, closeServer, listenBounded, type BoundedServer, type HttpBounds } from './listen.js';
 import { parseRequestTarget, RequestTargetError, type RequestTarget } from './request-target.js';
@@ -49,6 +50,8 @@ export interface PeerServerOptions {
 export class PeerHttpServer {
   private server: BoundedServer | undefined;
   private readonly buckets: TokenBuckets | undefined;
+  /** One JSON per answer object: the directory gives every asker of an origin's version the same snapshot. */
+  private readonly json = new JsonOnce();
 
   constructor(
     private readonly service: PeerService,
@@ -141,7 +144,7 @@ export class PeerHttpServer {
       requestSignature = check.signature;
     }
     const answer = this.service.handle(route, url.searchParams, { address: from, port: req.socket.remotePort ?? 0 });
-    const body = JSON.stringify(answer.body);
+    const body = this.json.of(answer.body);
     const headers: Record<string, string> = {
       'content-type': answer.status === 200 ? 'application/json' : 'application/problem+json',
     };
