@@ -34,9 +34,9 @@ test('every asker of an origin version gets the one snapshot built of it; a chan
   assert.is(dir.changesSince('o', 7, first.version)?.kind, 'deltas', 'an asker the log reaches back to: deltas');
 });
 
-test('the peer server serialises an answer object once, however many ask for it', async () => {
+test('the peer server serialises a frozen answer object once, however many ask for it', async () => {
   let serialised = 0;
-  const body = { toJSON: () => (serialised++, { kind: 'snapshot', entries: [] }) };
+  const body = Object.freeze({ toJSON: () => (serialised++, { kind: 'snapshot', entries: [] }) });
   const server = new PeerHttpServer(
     { handle: () => ({ status: 200, body }) },
     { host: '127.0.0.1', port: 0 },

@@ -1,7 +1,7 @@
 import { checkChanges, checkHello, MAX_PEER_RESPONSE_BYTES } from '../sync/peer-protocol.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
-import { JsonOnce } from '../util/json-once.js';
+import { OncePerAnswer } from '../util/once-per-answer.js';
 import type {
   ChangesRequest,
   DatagramHandler,
@@ -56,7 +56,7 @@ export class MemoryNetwork {
   /** Catch-up answers decoded once and shared (with `shareAnswers`). */
   private readonly answers: SharedAnswers | undefined;
   /** Each answer's JSON, kept only as long as the answer object itself. */
-  private readonly json = new JsonOnce();
+  private readonly json = new OncePerAnswer((body) => JSON.stringify(body));
   /** Drops a datagram when it is sent (true): a loss decided then, whatever happens to the link later. */
   dropAtSend: ((from: string, to: string, kind: DatagramKind) => boolean) | undefined;
   /** Sees what the network does with every datagram and request. */
