@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Directory, type Changes } from '../src/directory/directory.js';
 import { LocalDeviceSet } from '../src/directory/local-device-set.js';
+import { MEMO_DEVICES } from '../src/directory/snapshot-memo.js';
 import { PeerHttpServer } from '../src/http/peer-server.js';
 import { FakeClock, systemClock } from '../src/util/clock.js';
 import { device } from './helpers/sim.js';
@@ -32,6 +33,14 @@ test('every asker of an origin version gets the one snapshot built of it; a chan
   assert.equal(ids(first), ['a', 'b'], 'the old answer still says what it said');
   assert.is(next?.version, dir.changesSince('o', 0, 0)?.version);
   assert.is(dir.changesSince('o', 7, first.version)?.kind, 'deltas', 'an asker the log reaches back to: deltas');
+});
+
+test('a large own set is built per asker: its copy and bytes are not kept resident', () => {
+  const { dir } = origin(Array.from({ length: MEMO_DEVICES + 1 }, (_, i) => `d${i}`));
+  const first = dir.changesSince('o', 0, 0);
+  assert.is(ids(first).length, MEMO_DEVICES + 1);
+  assert.is.not(dir.changesSince('o', 0, 0), first);
+  assert.not.ok(Object.isFrozen(first), 'not frozen: the peer server does not keep its bytes');
 });
 
 test('the peer server serialises a frozen answer object once, however many ask for it', async () => {
