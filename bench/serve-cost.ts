@@ -12,9 +12,11 @@ import { benchDevice } from './system.js';
  * What serving one origin's snapshot to many askers costs, against a baseline in the same run: the same service
  * with every answer copied before it is given (as each was built anew before cpu15, and serialised anew). Both
  * sides in this process on loopback over keep-alive connections, so the figure is one whole catch-up's CPU;
- * the difference is the serving side's saving. `node dist/bench/serve-cost.js [requests]`: one JSON line.
+ * the difference is the serving side's saving. `node dist/bench/serve-cost.js [requests] [fresh]`: one JSON
+ * line; with `fresh`, each request on a new connection, as a cold start's first request to each peer is.
  */
 const requests = Number(process.argv[2] ?? 4000);
+const fresh = process.argv[3] === 'fresh';
 
 function service(): PeerService {
   const directory = new Directory({ clock: new FakeClock() }, { site: 'cost' });
@@ -43,8 +45,13 @@ async function perAsk(svc: PeerService): Promise<number> {
   const server = new PeerHttpServer(svc, { host: '127.0.0.1', port: 0 });
   const { port } = await server.start();
   const client = new HttpPeerClient({ connectionsPerPeer: 4 });
-  const ask = () =>
-    client.changes({ address: '127.0.0.1', port }, { origin: 'origin', since: 0, incarnation: 0 }, 5000);
+  const changes = (c: HttpPeerClient) =>
+    c.changes({ address: '127.0.0.1', port }, { origin: 'origin', since: 0, incarnation: 0 }, 5000);
+  const once = async () => {
+    const c = new HttpPeerClient();
+    await changes(c).finally(() => c.close());
+  };
+  const ask = () => (fresh ? once() : changes(client));
   let next = 0;
   const lanes = () =>
     Promise.all(
@@ -66,4 +73,6 @@ const baseline = await perAsk(rebuilt(service()));
 const memo = await perAsk(service());
 const again = await perAsk(rebuilt(service()));
 const base = (baseline + again) / 2;
-console.log(JSON.stringify({ requests, rebuiltUs: base, memoUs: memo, ratio: memo / base, savedUs: base - memo }));
+console.log(
+  JSON.stringify({ requests, fresh, rebuiltUs: base, memoUs: memo, ratio: memo / base, savedUs: base - memo }),
+);
