@@ -19,17 +19,17 @@ export type Changes =
       next?: string;
     };
 
-/**
- * The deltas after `since`, or a snapshot when the log does not reach back, the incarnation differs or
- * the deltas would not fit a page. A snapshot larger than a page comes in pages: `after` continues one.
- */
-export function changesOf(origin: Origin, incarnation: number, since: number, after?: string): Changes {
+/** The deltas after `since` when the asker holds a version of this life the log reaches back to, within a page. */
+export function deltasOf(origin: Origin, incarnation: number, since: number, after?: string): Changes | undefined {
+  if (after !== undefined || incarnation !== origin.incarnation || since > origin.version) return undefined;
+  const deltas = origin.log.since(since)?.map(wireDelta);
+  if (!deltas || deltasBytes(deltas) > SNAPSHOT_PAGE_BYTES) return undefined;
+  return { kind: 'deltas', origin: origin.name, incarnation: origin.incarnation, version: origin.version, deltas };
+}
+
+/** The origin's whole set (the page after `after`), in id order. */
+export function snapshotOf(origin: Origin, after?: string): Changes {
   const base = { origin: origin.name, incarnation: origin.incarnation, version: origin.version };
-  if (after === undefined && incarnation === origin.incarnation && since <= origin.version) {
-    const held = origin.log.since(since);
-    const deltas = held?.map(wireDelta);
-    if (deltas && deltasBytes(deltas) <= SNAPSHOT_PAGE_BYTES) return { kind: 'deltas', ...base, deltas };
-  }
   const page = [...origin.devices.entries()].filter(([id]) => after === undefined || id > after);
   const entries: SnapshotEntry[] = [];
   let bytes = 0;

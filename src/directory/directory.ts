@@ -1,12 +1,13 @@
 import type { Clock } from '../util/clock.js';
 import { RecentChanges, type ChangesSeen } from '../util/recent-changes.js';
-import { changesOf, type Changes } from './catch-up.js';
+import type { Changes } from './catch-up.js';
 import { ChangeLog } from './change-log.js';
 import { countOrigins, directoryDigest } from './summary.js';
 import { Holdings } from './holdings.js';
 import type { Delta } from './delta.js';
 import { NamingIndex } from './naming.js';
 import { SharedCapabilities } from './shared-capabilities.js';
+import { SnapshotMemo } from './snapshot-memo.js';
 import {
   compare,
   devicesMatching,
@@ -57,6 +58,7 @@ export class Directory {
   private readonly holdings: Holdings;
   private readonly stateLog = new RecentChanges(); // origins that appeared, were forgotten or changed state
   private readonly shared = new SharedCapabilities();
+  private readonly snapshots = new SnapshotMemo();
 
   constructor(
     private readonly components: { clock: Clock },
@@ -228,14 +230,11 @@ export class Directory {
     return countOrigins(this.origins.values());
   }
 
-  /**
-   * The deltas after `since`, or a snapshot when the log does not reach back, the incarnation differs or
-   * the deltas would not fit a page. A snapshot larger than a page comes in pages: `after` continues one.
-   */
+  /** The deltas after `since`, or a (paged) snapshot, one object per version (SnapshotMemo): never changed. */
   changesSince(name: string, incarnation: number, since: number, after?: string): Changes | undefined {
     const origin = this.origins.get(name);
     if (!origin || origin.version === 0 || origin.remote) return undefined;
-    return changesOf(origin, incarnation, since, after);
+    return this.snapshots.changes(origin, incarnation, since, after);
   }
 
   /** A hash of what every alive origin holds: two directories with equal digests serve the same devices. */

@@ -1,6 +1,7 @@
 import { checkChanges, checkHello, MAX_PEER_RESPONSE_BYTES } from '../sync/peer-protocol.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
+import { OncePerAnswer } from '../util/once-per-answer.js';
 import type {
   ChangesRequest,
   DatagramHandler,
@@ -55,7 +56,7 @@ export class MemoryNetwork {
   /** Catch-up answers decoded once and shared (with `shareAnswers`). */
   private readonly answers: SharedAnswers | undefined;
   /** Each answer's JSON, kept only as long as the answer object itself. */
-  private readonly json = new WeakMap<object, string>();
+  private readonly json = new OncePerAnswer((body) => JSON.stringify(body));
   /** Drops a datagram when it is sent (true): a loss decided then, whatever happens to the link later. */
   dropAtSend: ((from: string, to: string, kind: DatagramKind) => boolean) | undefined;
   /** Sees what the network does with every datagram and request. */
@@ -217,10 +218,7 @@ export class MemoryNetwork {
    * caller's copy is parsed from it: a site of 1,000 agents makes about a million catch-ups.
    */
   answerJson(body: unknown): string {
-    if (typeof body !== 'object' || body === null) return JSON.stringify(body);
-    let json = this.json.get(body);
-    if (json === undefined) this.json.set(body, (json = JSON.stringify(body)));
-    return json;
+    return this.json.of(body);
   }
 
   private rpc(

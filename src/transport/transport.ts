@@ -143,5 +143,6 @@ export interface PeerClient {
 
 /** What the peer endpoint answers, apart from how it is carried (HTTP, or in memory in tests). */
 export interface PeerService {
+  /** An answer's body is never changed once given: transports keep one JSON per body object. */
   handle(route: 'changes' | 'hello', query: URLSearchParams, from: Endpoint): { status: number; body: unknown };
 }
