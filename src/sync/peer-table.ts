@@ -60,10 +60,6 @@ export interface Peer {
  */
 export class PeerTable {
   private readonly byName = new Map<string, Peer>();
-  /**
-   * Keyed by the hash as a signed 32-bit integer (smallKey): as it comes (0 to 2^32 - 1) half the hashes are
-   * heap numbers, and the lookup of each of a datagram's 8 hints was ~40 % of a receiver's hint pass (change15).
-   */
   private readonly namesByHash = new Map<number, string[]>();
   private unverified = 0;
   private readonly log = new RecentChanges();
@@ -75,14 +71,14 @@ export class PeerTable {
   }
 
   byHash(hash: number): Peer | undefined {
-    const names = this.namesByHash.get(smallKey(hash));
+    const names = this.namesByHash.get(hash);
     return names === undefined ? undefined : this.byName.get(names[names.length - 1]);
   }
 
   /** Every peer whose name has this hash: more than one when names collide (a beat tells them by endpoint). */
   allByHash(hash: number): Peer[] {
     const peers: Peer[] = [];
-    for (const name of this.namesByHash.get(smallKey(hash)) ?? []) {
+    for (const name of this.namesByHash.get(hash) ?? []) {
       const peer = this.byName.get(name);
       if (peer) peers.push(peer);
     }
@@ -130,8 +126,8 @@ export class PeerTable {
     if (replaced && !replaced.verified) this.unverified--;
     this.byName.set(peer.name, peer);
     const hash = fnv1a32(peer.name);
-    const names = (this.namesByHash.get(smallKey(hash)) ?? []).filter((n) => n !== peer.name);
-    this.namesByHash.set(smallKey(hash), [...names, peer.name]);
+    const names = (this.namesByHash.get(hash) ?? []).filter((n) => n !== peer.name);
+    this.namesByHash.set(hash, [...names, peer.name]);
     if (!peer.verified) this.unverified++;
     this.log.bump(peer.name);
   }
@@ -140,17 +136,14 @@ export class PeerTable {
     const peer = this.byName.get(name);
     this.byName.delete(name);
     const hash = fnv1a32(name);
-    const names = (this.namesByHash.get(smallKey(hash)) ?? []).filter((n) => n !== name);
-    if (names.length > 0) this.namesByHash.set(smallKey(hash), names);
-    else this.namesByHash.delete(smallKey(hash));
+    const names = (this.namesByHash.get(hash) ?? []).filter((n) => n !== name);
+    if (names.length > 0) this.namesByHash.set(hash, names);
+    else this.namesByHash.delete(hash);
     if (!peer) return;
     if (!peer.verified) this.unverified--;
     this.log.bump(name);
   }
 }
-
-/** A name hash as a small integer (one V8 keeps unboxed), the same for equal hashes. */
-const smallKey = (hash: number): number => hash | 0;
 
 export function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
   return a.address === b.address && a.port === b.port;
