@@ -17,6 +17,8 @@ export interface Site {
   logger: Logger;
   /** Around each agent's datagram transport (receive-cost.ts times the handling of each datagram). */
   wrap?: (transport: DatagramTransport, address: string) => DatagramTransport;
+  /** The agents' `defer` (a datagram's hints after the turn): receive-cost.ts runs it at once, timed. */
+  defer?: (work: () => void) => void;
 }
 
 /** Agent i on the in-memory network, heartbeats off (a 10-minute period): it only does what changes ask. */
@@ -35,6 +37,7 @@ export function memoryAgent(site: Site, i: number): { agent: Agent; source: Memo
       transport: site.wrap ? site.wrap(transport, address) : transport,
       peers: network.peerClient(address),
       envelope: keys && new HmacEnvelope(keys, clock),
+      defer: site.defer,
       peerListener: (service) => ({
         start: () => {
           network.servePeer({ address, port: 7771 }, service);

@@ -102,6 +102,15 @@ export class Directory {
     return this.stateLog;
   }
 
+  /**
+   * The version held of this life of an origin: 0 when another life or nothing is held. Without the object
+   * held() makes: a receiver asks it for each of the up to 8 hints of every datagram (change15).
+   */
+  heldVersion(name: string, incarnation: number): number {
+    const o = this.origins.get(name);
+    return o !== undefined && o.incarnation === incarnation ? o.version : 0;
+  }
+
   /** Held (incarnation, version) of an origin, or undefined when unknown. */
   held(name: string): { incarnation: number; version: number; state: AgentState } | undefined {
     const o = this.origins.get(name);
@@ -124,7 +133,8 @@ export class Directory {
         return applied ? 'applied' : 'gap';
       const sizes: number[] = []; // deviceBytes of [...added, ...updated]: one JSON.stringify a device, not two
       if (!this.holdings.deltaFits(origin, offered, fresh, sizes)) return applied ? 'applied' : 'refused';
-      const delta = this.shared.delta(offered); // the records share equal capabilities
+      // The records share equal capabilities; one the held record has already is taken from it.
+      const delta = this.shared.delta(offered, (id) => origin.devices.get(id)?.record);
       if (fresh) {
         // Version 1 of a new incarnation starts from nothing, so its delta is the whole set: replace.
         const entries = delta.added.map((device, k) => ({ version: 1, device, bytes: sizes[k] }));

@@ -31,8 +31,11 @@ export function receiveHints(
   reporter: Endpoint,
   sender?: Peer,
 ): void {
-  // A verified member at its own address names only origins it holds: what it names is no made-up name.
-  const member = sender !== undefined && isMember(s, sender) && sender.endpoint.address === reporter.address;
+  // A verified member at its own address names only origins it holds: what it names is no made-up name. Asked
+  // only of a hint naming a version not held: nearly every hint names one held (change15).
+  let member: boolean | undefined;
+  const fromMember = () =>
+    (member ??= sender !== undefined && isMember(s, sender) && sender.endpoint.address === reporter.address);
   for (const hint of hints) {
     const peer = s.peers.byHash(hint.nameHash);
     if (peer?.name === s.cfg.name) continue;
@@ -51,7 +54,7 @@ export function receiveHints(
     const newer = hint.version > r.target;
     // The origin's own announcement may be a few milliseconds behind the hint: give it that long.
     if (newer) r.buffer.startGrace(s.c.clock.monotonic(), s.cfg.reorderGraceMs);
-    if (member) parts.catchup().named(peer);
+    if (fromMember()) parts.catchup().named(peer);
     if (newer) parts.catchup().want(peer, hint.version, 'hint');
   }
 }

@@ -58,8 +58,7 @@ export class OriginReplica {
 
   /** The version of this life the directory holds; 0 while it still holds an older life, or nothing. */
   heldVersion(): number {
-    const held = this.held();
-    return held.incarnation === this.incarnation ? held.version : 0;
+    return this.directory.heldVersion(this.name, this.incarnation);
   }
 
   /** Whether the directory holds less of this life than is known to exist. */

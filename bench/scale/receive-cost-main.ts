@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { receiveCost, type ReceiveCost } from './receive-cost.js';
+
+/**
+ * `node dist/bench/scale/receive-cost-main.js [agents] [changes] [runs] [--against <other build's
+ * dist/bench/scale/receive-cost.js>]`: the per-copy CPU of a change on the receive path (receive-cost.ts). On a
+ * shared machine one figure alone says little (the same code read 38 and 54 µs a copy at load 2 and 11), so each
+ * run is given as a ratio: to a fixed reference job (no Herald code) timed just before and after it, and, with
+ * --against, to another build's receive path run in the same process, alternately first and second. Run it
+ * under `nice -n 10`; `--cpu-prof` profiles it.
+ */
+
+/** µs of CPU for the reference job: SHA-256 over 4 KiB, 2,000 times; the least of three (the least disturbed). */
+function referenceUs(): number {
+  const block = Buffer.alloc(4096, 7);
+  let least = Infinity;
+  for (let k = 0; k < 3; k++) {
+    const cpu0 = process.cpuUsage();
+    for (let n = 0; n < 2000; n++) createHash('sha256').update(block).digest();
+    const cpu = process.cpuUsage(cpu0);
+    least = Math.min(least, cpu.user + cpu.system);
+  }
+  return least;
+}
+
+type Cost = (agents: number, changes: number) => Promise<ReceiveCost>;
+
+const args = process.argv.slice(2);
+const at = args.indexOf('--against');
+const againstPath = at >= 0 ? args.splice(at, 2)[1] : undefined;
+const [agents = 50, changes = 200, runs = 3] = args.map(Number);
+const against: Cost | undefined = againstPath
+  ? ((await import(pathToFileURL(resolve(againstPath)).href)) as { receiveCost: Cost }).receiveCost
+  : undefined;
+
+const brief = (c: ReceiveCost, ref: number) => ({
+  perCopyCpuUs: +c.perCopyCpuUs.toFixed(1),
+  hintsCpuUs: +c.hintsCpuUs.toFixed(1),
+  decodeUs: +c.decodeUs.toFixed(1),
+  perMilleOfReference: +((c.perCopyCpuUs / ref) * 1000).toFixed(2),
+});
+
+referenceUs(); // warm-up
+for (let r = 0; r < runs; r++) {
+  const before = referenceUs();
+  // Alternately first and second: the later of two runs in one process meets a warmer (or fuller) heap.
+  const order: ['this' | 'against', Cost][] = [['this', receiveCost]];
+  if (against) order[r % 2 === 0 ? 'push' : 'unshift'](['against', against]);
+  const got: Partial<Record<'this' | 'against', ReceiveCost>> = {};
+  for (const [name, cost] of order) got[name] = await cost(agents, changes);
+  const ref = (before + referenceUs()) / 2;
+  const mine = got.this!;
+  const line: Record<string, unknown> = { agents, changes, copies: mine.copies, referenceUs: Math.round(ref) };
+  line.this = brief(mine, ref);
+  if (got.against) {
+    line.against = brief(got.against, ref);
+    line.thisOverAgainst = +(mine.perCopyCpuUs / got.against.perCopyCpuUs).toFixed(3);
+  }
+  console.log(JSON.stringify(line));
+}
