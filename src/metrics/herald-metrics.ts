@@ -31,7 +31,7 @@ export interface HeraldMetrics {
   livenessSweepVisits: Counter;
   livenessChecks: Counter; // labels: rule (why the sweep or the view exchange asked a peer)
   livenessCheckSilence: Counter; // labels: rule; seconds of the peer's silence when asked, summed
-  viewExchanges: Counter; // labels: why (cut-off, unreachable-heard, late-heard, held-back; digest: a compare)
+  viewExchanges: Counter; // labels: why (cut-off, unreachable-heard, late-heard, held-back; digest: a compare; join, join-digest)
   lostNotices: Counter; // labels: result
   provisionalLives: Counter; // labels: result
   mdnsHints: Counter; // labels: result
@@ -176,7 +176,8 @@ function checkMetrics(r: MetricsRegistry) {
     viewExchanges: r.counter(
       'herald_view_exchanges_total',
       'Summaries asked of a ring neighbour after a cut-off, by why (cut-off, unreachable-heard, late-heard; ' +
-        'held-back: run late; digest: a compare of views before a late-heard one).',
+        "held-back: run late; digest: a compare of views before a late-heard one; join-digest, join: a newcomer's " +
+        "checks of its join's view, a compare and the summary when the views differ).",
       ['why'],
     ),
   };
