@@ -31,7 +31,8 @@ export interface HeraldMetrics {
   livenessSweepVisits: Counter;
   livenessChecks: Counter; // labels: rule (why the sweep or the view exchange asked a peer)
   livenessCheckSilence: Counter; // labels: rule; seconds of the peer's silence when asked, summed
-  viewExchanges: Counter; // labels: why (cut-off, unreachable-heard, late-heard, held-back, second-opinion; digest: a compare)
+  // labels: why (cut-off, unreachable-heard, late-heard, held-back, second-opinion; digest: a compare; join, join-digest)
+  viewExchanges: Counter;
   lostNotices: Counter; // labels: result
   provisionalLives: Counter; // labels: result
   mdnsHints: Counter; // labels: result
@@ -181,7 +182,8 @@ function checkMetrics(r: MetricsRegistry) {
       'herald_view_exchanges_total',
       'Summaries asked of a ring neighbour after a cut-off, by why (cut-off, unreachable-heard, late-heard; ' +
         'held-back: run late; digest: a compare of views, before a late-heard one or after a summary that named ' +
-        'nothing to check; second-opinion: the next neighbour summary asked when that compare differed).',
+        'nothing to check; second-opinion: the next neighbour summary asked when that compare differed; ' +
+        "join-digest, join: a newcomer's checks of its join's view, a compare and the summary when the views differ).",
       ['why'],
     ),
   };

@@ -2,6 +2,7 @@ import type { Endpoint, Hello, PeerSummary } from '../transport/transport.js';
 import type { Catchup } from './catchup.js';
 import { forgetEndpoints } from './endpoint-proofs.js';
 import { LEFT } from './hints.js';
+import { JoinView } from './join-view.js';
 import type { Liveness } from './liveness.js';
 import type { NameClaims } from './name-claims.js';
 import { OriginReplica } from './origin-replica.js';
@@ -30,6 +31,9 @@ export class Transitions {
     },
   ) {
     this.adoption = new SummaryAdoption(s);
+    this.joinView = new JoinView(s, (summaries) => {
+      for (const x of summaries) if (x.name !== s.cfg.name) this.learnOf(x);
+    });
     this.lives = new ProvisionalLives(
       s,
       (...life) => this.newLife(...life),
@@ -41,6 +45,8 @@ export class Transitions {
   readonly lives: ProvisionalLives;
 
   private summaryAsked = false;
+  /** The join's view, checked against other peers' after its summary (join-view.ts). */
+  private readonly joinView: JoinView;
   private readonly waiting = new WaitingRoom();
   private readonly adoption: SummaryAdoption;
 
@@ -52,7 +58,8 @@ export class Transitions {
   joiningLargeSite(peer: Peer): void {
     if (this.summaryAsked) return;
     this.summaryAsked = true;
-    void this.parts.liveness().probe(peer, peer.endpoint, 'join');
+    const done = () => this.s.running() && this.joinView.joined(peer);
+    void this.parts.liveness().probe(peer, peer.endpoint, 'join').then(done);
   }
 
   /** A new incarnation: its replica replaces the old life's whole, and it is alive whatever the old was. */
