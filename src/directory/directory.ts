@@ -1,16 +1,11 @@
 import type { Clock } from '../util/clock.js';
 import { RecentChanges, type ChangesSeen } from '../util/recent-changes.js';
-import type { Changes } from './catch-up.js';
 import { ChangeLog } from './change-log.js';
-import { countOrigins, directoryDigest } from './summary.js';
 import { Holdings } from './holdings.js';
 import type { Delta } from './delta.js';
-import { NamingIndex } from './naming.js';
 import { SharedCapabilities } from './shared-capabilities.js';
-import { SnapshotMemo } from './snapshot-memo.js';
+import { DirectoryReads } from './directory-reads.js';
 import {
-  compare,
-  devicesMatching,
   heldDelta,
   newOrigin,
   sizedEntries,
@@ -18,7 +13,6 @@ import {
   originInfo,
   setChanges,
   storedDevice,
-  visible,
   type Origin,
   type SizedEntry,
   type StoredDevice,
@@ -26,13 +20,10 @@ import {
 import {
   type AgentInfo,
   type AgentState,
-  type DeviceFilter,
-  type DeviceRecord,
   type DirectoryInit,
   type DirectoryEvent,
   type MdnsNames,
   type NameConflict,
-  type NameLookup,
   type SnapshotEntry,
 } from './records.js';
 
@@ -48,22 +39,20 @@ export type ApplyResult = 'applied' | 'stale' | 'gap' | 'refused';
  * with the recent deltas of each so that it can serve catch-up for any origin, not only itself.
  * All writes go through here and are announced to subscribers as DirectoryEvents.
  */
-export class Directory {
-  private readonly origins = new Map<string, Origin>();
+export class Directory extends DirectoryReads {
   private readonly listeners = new Set<(e: DirectoryEvent) => void>();
-  private readonly naming = new NamingIndex();
   private readonly site: string;
   private readonly logEntries: number;
   private readonly logDevices: number;
   private readonly holdings: Holdings;
   private readonly stateLog = new RecentChanges(); // origins that appeared, were forgotten or changed state
   private readonly shared = new SharedCapabilities();
-  private readonly snapshots = new SnapshotMemo();
 
   constructor(
     private readonly components: { clock: Clock },
     init: DirectoryInit,
   ) {
+    super();
     this.site = init.site;
     this.logEntries = init.changeLogEntries ?? 64; // minutes of churn at one change a second
     this.logDevices = init.changeLogDevices ?? 512; // a snapshot of a large host is cheaper than a long log
@@ -100,21 +89,6 @@ export class Directory {
 
   get stateChanges(): ChangesSeen {
     return this.stateLog;
-  }
-
-  /**
-   * The version held of this life of an origin: 0 when another life or nothing is held. Without the object
-   * held() makes: a receiver asks it for each of the up to 8 hints of every datagram (change15).
-   */
-  heldVersion(name: string, incarnation: number): number {
-    const o = this.origins.get(name);
-    return o !== undefined && o.incarnation === incarnation ? o.version : 0;
-  }
-
-  /** Held (incarnation, version) of an origin, or undefined when unknown. */
-  held(name: string): { incarnation: number; version: number; state: AgentState } | undefined {
-    const o = this.origins.get(name);
-    return o && { incarnation: o.incarnation, version: o.version, state: o.state };
   }
 
   /**
@@ -205,56 +179,6 @@ export class Directory {
   setMdnsNames(name: string, mdns: MdnsNames): void {
     const origin = this.origins.get(name);
     if (origin) origin.mdns = mdns;
-  }
-
-  devices(filter: DeviceFilter = {}): DeviceRecord[] {
-    const origins = filter.agent !== undefined ? [this.origins.get(filter.agent)] : [...this.origins.values()];
-    const known = origins.filter((o) => o !== undefined);
-    return devicesMatching(known, filter);
-  }
-
-  device(agent: string, id: string, includeLost = false): DeviceRecord | undefined {
-    const origin = this.origins.get(agent);
-    if (!origin || !visible(origin, includeLost)) return undefined;
-    return origin.devices.get(id)?.record;
-  }
-
-  agents(): AgentInfo[] {
-    return [...this.origins.values()].map((o) => originInfo(o)).sort((a, b) => compare(a.name, b.name));
-  }
-
-  agent(name: string): AgentInfo | undefined {
-    const o = this.origins.get(name);
-    return o && originInfo(o);
-  }
-
-  lookup(path: string): NameLookup | undefined {
-    const alive = [...this.origins.values()].filter((o) => o.state === 'alive');
-    return this.naming.lookup(
-      path,
-      alive.map((o) => ({ name: o.name, devices: [...o.devices.values()].map((s) => s.record) })),
-    );
-  }
-
-  counts(): { agents: Record<AgentState, number>; devices: number } {
-    return countOrigins(this.origins.values());
-  }
-
-  /** The deltas after `since`, or a (paged) snapshot, one object per version (SnapshotMemo): never changed. */
-  changesSince(name: string, incarnation: number, since: number, after?: string): Changes | undefined {
-    const origin = this.origins.get(name);
-    if (!origin || origin.version === 0 || origin.remote) return undefined;
-    return this.snapshots.changes(origin, incarnation, since, after);
-  }
-
-  /** A hash of what every alive origin holds: two directories with equal digests serve the same devices. */
-  digest(): string {
-    return directoryDigest(this.origins.values());
-  }
-
-  /** Names of every known origin, without building their records (the swarm's invariants walk them). */
-  originNames(): string[] {
-    return [...this.origins.keys()];
   }
 
   private applyOne(origin: Origin, delta: Delta, sizes: readonly number[]): void {

@@ -31,7 +31,7 @@ export interface HeraldMetrics {
   livenessSweepVisits: Counter;
   livenessChecks: Counter; // labels: rule (why the sweep or the view exchange asked a peer)
   livenessCheckSilence: Counter; // labels: rule; seconds of the peer's silence when asked, summed
-  // labels: why (cut-off, unreachable-heard, late-heard, held-back, second-opinion; digest: a compare; join, join-digest)
+  // labels: why (cut-off, unreachable-heard, late-heard, held-back, second-opinion, join; digest, join-digest)
   viewExchanges: Counter;
   lostNotices: Counter; // labels: result
   provisionalLives: Counter; // labels: result
@@ -142,7 +142,7 @@ function repairMetrics(r: MetricsRegistry) {
     ),
     lostNotices: r.counter(
       'herald_lost_notices_total',
-      "Lost notices heard, by what this agent did (believed, probed, relayed: a neighbour's relay, probed, refuted, ignored, distrusted).",
+      "Lost notices heard, by what this agent did (believed, probed, relayed: a neighbour's, refuted, ignored, ...).",
       ['result'],
     ),
     provisionalLives: r.counter(
