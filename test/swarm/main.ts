@@ -49,7 +49,12 @@ const program = new Command('swarm')
   )
   .option('--storm', 'run only the seeds that draw a storm (many agents late together on a large site, storm.ts)')
   .option('--deaf', 'run only the --seeds that draw a host deaf to multicast (IGMP snooping, deaf.ts)')
-  .option('--host-faults', 'also draw hosts that move or freeze while running (moves.ts, freeze.ts; attack14)')
+  .option(
+    '--host-faults',
+    'draw hosts that move or freeze while running (moves.ts, freeze.ts): the default of a random search since ' +
+      'hostf15; a --seed or --scenario replay draws them only with this',
+  )
+  .option('--no-host-faults', 'a random search without them (as before hostf15; --regressions and --record too)')
   .option('--spree', 'run --seeds (default 200) seeds of bursts of changes on many origins at once, spree.ts')
   .option(
     '--carries',
@@ -101,8 +106,12 @@ const opts = program.opts<{
   changes: number;
   scaleDoc?: string | true;
 }>();
-// Read by drawScenario in this thread and in the workers, which inherit the environment when made.
-if (opts.hostFaults) process.env.HERALD_SWARM_HOST_FAULTS = '1';
+// Read by drawScenario in this thread and in the workers, which inherit the environment when made. A random
+// search draws them unless told not to; regression cases (and the seeds --record keeps as such) never had them.
+const replaying = opts.seed !== undefined || opts.scenario !== undefined || opts.regressions || opts.record;
+const randomSearch = !replaying && !opts.scaleDoc && !opts.scale && !opts.carries && !opts.spree;
+const hostFaults = opts.hostFaults ?? randomSearch;
+if (hostFaults) process.env.HERALD_SWARM_HOST_FAULTS = '1';
 
 if (opts.scaleDoc) scaleDoc(opts.scaleDoc === true ? undefined : opts.scaleDoc);
 else if (opts.scale)
@@ -201,6 +210,11 @@ function report(s: SwarmSummary, first: number): string {
     `simulated agent-hours: ${s.agentHours.toFixed(1)}`,
     `failing seeds: ${s.failures.length}`,
   ];
+  const flag = hostFaults ? ' --host-faults' : '';
+  if (s.failures.length > 0)
+    lines.push(
+      `  replay: node dist/test/swarm/main.js${flag} --seed ${s.failures[0].seed} --max-agents ${opts.maxAgents}`,
+    );
   const byClass = new Map<string, number[]>();
   for (const f of s.failures) for (const c of f.classes) byClass.set(c, [...(byClass.get(c) ?? []), f.seed]);
   for (const [kind, n] of Object.entries(s.byKind)) lines.push(`  invariant ${kind}: ${n} seeds`);
