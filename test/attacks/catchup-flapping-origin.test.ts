@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MovingHost, startWithMover } from '../helpers/moving-host.js';
+import { losersOf, MovingHost, startWithMover } from '../helpers/moving-host.js';
 import { device, SimSite } from '../helpers/sim.js';
 
 /**
@@ -23,11 +23,7 @@ test(`an origin flipping between two addresses every ${FLIP_MS / 1000} s: its ch
   const host = new MovingHost(site.network, ADDRESSES[0]);
   try {
     const names = await startWithMover(site, host, { count: AGENTS, mover: MOVER, heartbeatBudget: BUDGET });
-    const lost: string[] = [];
-    for (const sim of site.agents.values())
-      sim.agent.directory.subscribe((ev) => {
-        if (ev.type === 'agent-lost' && ev.agent === MOVER) lost.push(sim.name);
-      });
+    const lost = losersOf(site, MOVER);
     const mover = site.agents.get(MOVER)!;
     const version = () => mover.agent.local.currentVersion;
     const holding = (v: number) =>
