@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { generateKey, parseKeyRing } from '../src/security/cluster-key.js';
 import { Ring } from '../src/sync/ring.js';
 import type { DatagramTransport } from '../src/transport/transport.js';
-import { MovingHost, startWithMover } from './helpers/moving-host.js';
+import { losersOf, MovingHost, startWithMover } from './helpers/moving-host.js';
 import { device, SimSite } from './helpers/sim.js';
 
 /**
@@ -54,11 +54,7 @@ async function moveRun(seed: number, keyed: boolean): Promise<Measured> {
   const host = new MovingHost(site.network, oldAddress);
   try {
     const names = await startWithMover(site, host, { count: AGENTS, mover: MOVER, heartbeatBudget: BUDGET });
-    const lost: string[] = [];
-    for (const sim of site.agents.values())
-      sim.agent.directory.subscribe((ev) => {
-        if (ev.type === 'agent-lost' && ev.agent === MOVER) lost.push(sim.name);
-      });
+    const lost = losersOf(site, MOVER);
     await host.move(NEW_ADDRESS);
     const moved = site.clock.monotonic();
     await site.clock.advance(30_000);

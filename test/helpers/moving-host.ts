@@ -85,3 +85,13 @@ export async function startWithMover(
   await site.clock.advance(20_000);
   return names;
 }
+
+/** The agents that lose `name` from now on, as they do (it never stops: each is a false loss). */
+export function losersOf(site: SimSite, name: string): string[] {
+  const lost: string[] = [];
+  for (const sim of site.agents.values())
+    sim.agent.directory.subscribe((ev) => {
+      if (ev.type === 'agent-lost' && ev.agent === name) lost.push(sim.name);
+    });
+  return lost;
+}
