@@ -82,11 +82,15 @@ export class JoinView {
     return false;
   }
 
-  /** A random verified peer held alive, not asked yet (no new name: a summary's are not verified). */
+  /**
+   * The next verified peer held alive after this agent in name order, not asked yet (no new name: a summary's are
+   * not verified). Spread as a random pick is (each newcomer asks its own successors), but drawing nothing from the
+   * agent's random source, whose draws the rest of the protocol's timing shares.
+   */
   private pick(): Peer | undefined {
-    const candidates = [...this.s.peers.values()].filter(
-      (p) => p.verified && !this.asked.has(p.name) && this.s.c.directory.held(p.name)?.state === 'alive',
-    );
-    return candidates[Math.floor(this.s.c.random() * candidates.length)];
+    const candidates = [...this.s.peers.values()]
+      .filter((p) => p.verified && !this.asked.has(p.name) && this.s.c.directory.held(p.name)?.state === 'alive')
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return candidates.find((p) => p.name > this.s.cfg.name) ?? candidates[0];
   }
 }
