@@ -5,7 +5,7 @@ import { CatchupFailure, failureReason } from './catchup-failure.js';
 import { fetchChanges, type LocalHealthHooks } from './changes-fetch.js';
 import { SYNC_LIMITS } from './config.js';
 import { firstFetchSpreadMs } from './first-fetch-spread.js';
-import type { CatchupState, OriginReplica } from './origin-replica.js';
+import { outlived, type CatchupState, type OriginReplica } from './origin-replica.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
 import type { ProvisionalLives } from './provisional-lives.js';
 import type { SyncContext } from './sync-context.js';
@@ -33,6 +33,8 @@ export class Catchup {
     private readonly hooks: {
       /** Devices of an unverified origin were applied from a member's answer (Sweep asks its endpoint). */
       heldSecondHand(peer: Peer): void;
+      /** The longest this agent's loop stalled since `since` (LocalHealth.longestStallSince). */
+      stallSince(since: number): number;
     } & LocalHealthHooks,
   ) {
     this.budget = new TokenBuckets(s.c.clock, 10, 20);
@@ -51,8 +53,10 @@ export class Catchup {
    */
   reachable(peer: Peer): void {
     const r = peer.replica;
-    if (r.catchup.kind === 'fetching' && r.catchup.from && !sameEndpoint(r.catchup.from, peer.endpoint))
-      return this.askedWhereItLeft(peer, r, r.catchup);
+    const asking = r.catchup;
+    const left = asking.kind === 'fetching' && asking.from && !sameEndpoint(asking.from, peer.endpoint);
+    if (asking.kind === 'fetching' && (left || outlived(asking, this.s, this.hooks)))
+      return this.askedWhereItLeft(peer, r, asking);
     if (r.catchup.kind !== 'waiting' || r.failures === 0) return;
     this.s.c.clock.clearTimeout(r.catchup.timer);
     r.catchup = { kind: 'idle' };
@@ -154,10 +158,10 @@ export class Catchup {
       !r.previous && r.failures > 0 && r.alternates.length > 0 && (membersOnly || r.failures % 2 === 1);
     const turn = membersOnly ? r.failures : r.failures >> 1;
     const source = useAlternate ? r.alternates[turn % r.alternates.length] : peer.endpoint;
-    const asking: CatchupState = { kind: 'fetching', from: useAlternate ? undefined : source };
+    const started = this.s.c.clock.monotonic();
+    const asking: CatchupState = { kind: 'fetching', from: useAlternate ? undefined : source, at: started };
     r.catchup = asking;
     this.active += 1;
-    const started = this.s.c.clock.monotonic();
     let failed = false;
     try {
       const changes = await fetchChanges(this.s, source, r, this.hooks);

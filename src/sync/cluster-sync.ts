@@ -99,6 +99,7 @@ export class ClusterSync {
       heldSecondHand: (peer) => this.liveness.heldSecondHand(peer),
       deadline: (ms) => this.liveness.health.turnsDeadline(ms),
       lagged: (due, deadlineMs) => this.liveness.health.timedOut(due, deadlineMs),
+      stallSince: (since) => this.liveness.health.longestStallSince(since),
     });
     this.liveness = new Liveness(this.s, {
       answered: (peer, asked, incarnation) => t.lives.answered(peer, asked, incarnation, 'probe'),

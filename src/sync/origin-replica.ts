@@ -7,14 +7,29 @@ import { ReorderBuffer } from './reorder-buffer.js';
 /**
  * Where the catch-up of one life stands: one state, so that "fetching and also queued and also waiting
  * for a retry" cannot happen. `refused`: what it would hold passes a bound; not retried in this life. `from`: the
- * origin's endpoint a fetch asks (none when it asks a member that named a newer version).
+ * origin's endpoint a fetch asks (none when it asks a member that named a newer version), `at` when.
  */
 export type CatchupState =
   | { kind: 'idle' }
   | { kind: 'waiting'; timer: TimerHandle }
   | { kind: 'queued' }
-  | { kind: 'fetching'; from?: Endpoint }
+  | { kind: 'fetching'; from?: Endpoint; at?: number }
   | { kind: 'refused'; target: number };
+
+/**
+ * A fetch whose origin just answered a probe at the endpoint it asks has waited past its own deadline and every
+ * stall of this agent's loop since it was asked (`at`): only a deadline stretched by an earlier stall (a freeze's
+ * leftover health) holds it, and its answer is not coming (asked through a cut that healed since: swarm seed
+ * 29000905 with host faults). It is let go and asked again, as one at an endpoint the origin left.
+ */
+export function outlived(
+  asking: { from?: Endpoint; at?: number },
+  s: { c: { clock: Clock }; cfg: { fetchTimeoutMs: number } },
+  health: { stallSince(since: number): number },
+): boolean {
+  if (asking.from === undefined || asking.at === undefined) return false;
+  return s.c.clock.monotonic() - asking.at > s.cfg.fetchTimeoutMs + health.stallSince(asking.at);
+}
 
 /**
  * One life (incarnation) of one origin, as this agent replicates it: the only writer of that origin's
