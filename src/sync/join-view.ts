@@ -2,7 +2,7 @@ import type { PeerSummary } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
 import type { Peer } from './peer-table.js';
 import type { SyncContext } from './sync-context.js';
-import { viewDigest } from './view-digest.js';
+import { neighbourDigest, viewDigest } from './view-digest.js';
 
 /**
  * Checks after the join's summary, at most: each a digest compare, and the summary only when the views differ.
@@ -66,13 +66,12 @@ export class JoinView {
   /** Whether the views agree (the checks end); else its summary was learnt, or it did not answer (a busy peer). */
   private async compare(other: Peer): Promise<boolean> {
     this.asked.add(other.name);
-    const deadline = this.s.cfg.livenessPeriodMs;
+    const theirs = await neighbourDigest(this.s, other);
+    if (!this.s.running() || theirs === 'unanswered') return false;
+    this.s.c.metrics.viewExchanges.inc({ why: 'join-digest' });
+    if (theirs === viewDigest(this.s.c.directory)) return true;
     try {
-      const digest = await this.s.c.peers.hello(other.endpoint, deadline, false, { ...this.s.self, digest: true });
-      if (!this.s.running() || digest.name !== other.name) return false;
-      this.s.c.metrics.viewExchanges.inc({ why: 'join-digest' });
-      if (digest.digest !== undefined && digest.digest === viewDigest(this.s.c.directory)) return true;
-      const hello = await this.s.c.peers.hello(other.endpoint, deadline, true, this.s.self);
+      const hello = await this.s.c.peers.hello(other.endpoint, this.s.cfg.livenessPeriodMs, true, this.s.self);
       if (!this.s.running() || hello.name !== other.name) return false;
       this.s.c.metrics.viewExchanges.inc({ why: 'join' });
       this.learn(hello.peers ?? []);

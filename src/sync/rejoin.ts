@@ -6,7 +6,7 @@ import { aliveRing } from './ring.js';
 import { countCheck } from './sweep.js';
 import type { SyncContext } from './sync-context.js';
 import { ViewCompare } from './view-compare.js';
-import { viewDigest } from './view-digest.js';
+import { neighbourDigest, viewDigest } from './view-digest.js';
 
 /**
  * Hearing no peer at all for this many liveness periods, while this agent's own loop turned, means it was cut
@@ -228,7 +228,7 @@ export class Rejoin {
    */
   private async secondOpinion(next: Peer | undefined, since: number): Promise<void> {
     if (!next) return;
-    const theirs = await this.views.digestOf(next);
+    const theirs = await neighbourDigest(this.s, next);
     if (!this.s.running() || theirs === 'unanswered' || theirs === undefined) return;
     this.s.c.metrics.viewExchanges.inc({ why: 'digest' });
     if (theirs === viewDigest(this.s.c.directory)) return;

@@ -1,7 +1,7 @@
 import type { TimerHandle } from '../util/clock.js';
 import type { Peer } from './peer-table.js';
 import type { SyncContext } from './sync-context.js';
-import { viewDigest } from './view-digest.js';
+import { neighbourDigest, viewDigest } from './view-digest.js';
 
 /** At most one digest compare in this many liveness periods: a doubt meanwhile waits for the next. */
 export const COMPARE_EVERY_PERIODS = 10;
@@ -65,7 +65,7 @@ export class ViewCompare {
     try {
       const agreed: string[] = [];
       for (const other of this.h.neighbours(first).slice(0, COMPARE_ASKS)) {
-        const theirs = await this.digestOf(other);
+        const theirs = await neighbourDigest(this.s, other);
         if (!this.s.running()) return;
         if (theirs === 'unanswered') continue;
         this.s.c.metrics.viewExchanges.inc({ why: 'digest' });
@@ -82,16 +82,5 @@ export class ViewCompare {
   /** A doubt that came during a compare: compared when the spacing allows. */
   private meanwhile(): void {
     if (this.doubtedAt !== undefined) this.doubt();
-  }
-
-  /** The digest of the neighbour's view (undefined: its answer named none), or `unanswered`. */
-  async digestOf(other: Peer): Promise<number | undefined | 'unanswered'> {
-    try {
-      const asker = { ...this.s.self, digest: true };
-      const hello = await this.s.c.peers.hello(other.endpoint, this.s.cfg.livenessPeriodMs, false, asker);
-      return hello.name === other.name ? hello.digest : 'unanswered';
-    } catch {
-      return 'unanswered';
-    }
   }
 }

@@ -1,5 +1,7 @@
 import type { AgentInfo } from '../directory/records.js';
 import { fnv1a32 } from '../protocol/messages.js';
+import type { Peer } from './peer-table.js';
+import type { SyncContext } from './sync-context.js';
 
 /**
  * A digest of who an agent holds alive, in which life: the agents of its directory that are alive and not
@@ -15,4 +17,19 @@ export function viewDigest(directory: { agents(): AgentInfo[] }): number {
     .flatMap((a) => (a.state === 'alive' && !a.remote ? [`${a.name}/${a.incarnation}`] : []))
     .sort();
   return fnv1a32(alive.join(' '));
+}
+
+/**
+ * The digest of a neighbour's view, asked in a hello (`?digest=1`, no summary): undefined when its answer named
+ * none (an older release), `unanswered` when it did not answer as itself. Rejoin's compares and a newcomer's
+ * join checks (join-view.ts) ask it alike.
+ */
+export async function neighbourDigest(s: SyncContext, other: Peer): Promise<number | undefined | 'unanswered'> {
+  try {
+    const asker = { ...s.self, digest: true };
+    const hello = await s.c.peers.hello(other.endpoint, s.cfg.livenessPeriodMs, false, asker);
+    return hello.name === other.name ? hello.digest : 'unanswered';
+  } catch {
+    return 'unanswered';
+  }
 }
