@@ -25,6 +25,8 @@ export class Catchup {
   private readonly spread = new WeakSet<OriginReplica>();
   /** Fetches let go when the origin answered elsewhere (askedWhereItLeft): nothing of theirs is applied or settled. */
   private readonly letGo = new WeakSet<CatchupState>();
+  /** Lives whose first catch-up waits for the join's bulk answer (bulk-sets.ts): released when it settles. */
+  private readonly heldForBulk = new Set<OriginReplica>();
 
   constructor(
     private readonly s: SyncContext,
@@ -36,6 +38,8 @@ export class Catchup {
       heldSecondHand(peer: Peer): void;
       /** The longest this agent's loop stalled since `since` (LocalHealth.longestStallSince). */
       stallSince(since: number): number;
+      /** How long a first catch-up of this life waits for the join's bulk answer (BulkSets.waitMs). */
+      bulkWaitMs(r: OriginReplica): number;
     } & LocalHealthHooks,
   ) {
     this.budget = new TokenBuckets(s.c.clock, 10, 20);
@@ -102,7 +106,9 @@ export class Catchup {
     if (r.catchup.kind === 'refused' && r.target > r.catchup.target) r.catchup = { kind: 'idle' };
     if (!r.behind() || r.catchup.kind !== 'idle') return;
     // The missing announcement may be a few milliseconds behind: give it that long.
-    const wait = Math.max(r.buffer.graceUntil - this.s.c.clock.monotonic(), this.firstFetchWaitMs(r));
+    const bulk = this.hooks.bulkWaitMs(r);
+    const wait = Math.max(r.buffer.graceUntil - this.s.c.clock.monotonic(), this.firstFetchWaitMs(r), bulk);
+    if (bulk > 0) this.heldForBulk.add(r);
     if (wait > 0) {
       this.wait(peer, r, wait, () => {
         r.buffer.graceUntil = 0;
@@ -114,6 +120,19 @@ export class Catchup {
     }
     this.s.c.metrics.gapsDetected.inc({ signal });
     this.enqueue(peer, r);
+  }
+
+  /** The join's bulk answer settled (bulk-sets.ts): a catch-up it held back goes now, if its set did not come. */
+  released(): void {
+    const held = new Set(this.heldForBulk);
+    this.heldForBulk.clear();
+    for (const peer of this.s.peers.values()) {
+      const r = peer.replica;
+      if (!held.has(r) || r.catchup.kind !== 'waiting') continue;
+      this.s.c.clock.clearTimeout(r.catchup.timer);
+      r.catchup = { kind: 'idle' };
+      this.want(peer, r.target, 'bulk');
+    }
   }
 
   /** A random share of the spread before a newcomer's first catch-up (first-fetch-spread.ts), once per life; a

@@ -100,6 +100,7 @@ export class ClusterSync {
       deadline: (ms) => this.liveness.health.turnsDeadline(ms),
       lagged: (due, deadlineMs) => this.liveness.health.timedOut(due, deadlineMs),
       stallSince: (since) => this.liveness.health.longestStallSince(since),
+      bulkWaitMs: (r) => t.bulk.waitMs(r),
     });
     this.liveness = new Liveness(this.s, {
       answered: (peer, asked, incarnation) => t.lives.answered(peer, asked, incarnation, 'probe'),

@@ -1,4 +1,5 @@
 import type { Changes } from '../directory/directory.js';
+import type { SetsPage } from '../directory/sets-page.js';
 
 export interface Endpoint {
   address: string;
@@ -138,6 +139,11 @@ export interface PeerClient {
   changes(peer: Endpoint, request: ChangesRequest, timeoutMs: number): Promise<Changes | undefined>;
   /** Who answers at this endpoint: a direct liveness probe; with `withPeers`, its summary of others. */
   hello(peer: Endpoint, timeoutMs: number, withPeers?: boolean, asker?: Asker): Promise<Hello>;
+  /**
+   * A page of every whole set the peer holds, after the origin `after` (a bulk catch-up, sync/bulk-sets.ts).
+   * Optional: a client without it (a test's wrapper) catches each origin up on its own, as before.
+   */
+  sets?(peer: Endpoint, after: string | undefined, timeoutMs: number): Promise<SetsPage>;
   close(): Promise<void>;
 }
 
