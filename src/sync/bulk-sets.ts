@@ -5,6 +5,9 @@ import type { OriginReplica } from './origin-replica.js';
 import type { Peer } from './peer-table.js';
 import type { SyncContext } from './sync-context.js';
 
+/** How long sets of origins not yet let in are kept for them (the waiting room's places free within seconds). */
+const OFFERS_MS = 30_000;
+
 /** A bulk answer's first page is given the catch-up's allowance for a peer's accept queue (4 deadlines). */
 const FIRST_PAGE_DEADLINES = 4;
 
@@ -25,14 +28,20 @@ export class BulkSets {
   /** Until when (monotonic ms) the catch-ups of origins held nothing of wait for the bulk answer; 0: none coming. */
   private until = 0;
   private asked = false;
+  /**
+   * Sets of origins not in the peer table when their page came (past the unverified places, in the waiting room:
+   * 128 of an open site of 200), by name, taken when the origin is let in (`offered`), until OFFERS_MS after.
+   */
+  private readonly offers = new Map<string, WholeSet>();
+  private offersUntil = 0;
 
   constructor(
     private readonly s: SyncContext,
     private readonly hooks: {
       /** The bulk catch-up settled: the catch-ups it held back go now (Catchup.released). */
       released(): void;
-      /** An unverified origin's set was taken from the member (Sweep asks its endpoint). */
-      heldSecondHand(peer: Peer): void;
+      /** An unverified origin's set was taken from the member: its endpoint is asked at once (a probe). */
+      verify(peer: Peer): void;
     } & Pick<LocalHealthHooks, 'deadline'>,
   ) {}
 
@@ -73,15 +82,30 @@ export class BulkSets {
       const page = await sets(member.endpoint, after, deadline);
       if (!this.s.running() || this.s.peers.get(member.name) !== member) return;
       this.s.c.metrics.catchupRequests.inc({ result: 'sets' });
+      this.offersUntil = this.s.c.clock.monotonic() + OFFERS_MS;
       for (const set of page.sets) this.take(member, set);
       if ((after = page.next) === undefined) return;
     }
   }
 
+  /** A catch-up of this origin is wanted: a set the bulk answer kept for it is taken first (see `offers`). */
+  offered(peer: Peer): void {
+    if (this.offers.size === 0) return;
+    const set = this.offers.get(peer.name);
+    if (set === undefined) return;
+    this.offers.delete(peer.name);
+    if (this.s.c.clock.monotonic() < this.offersUntil) this.take(undefined, set);
+    else this.offers.clear();
+  }
+
   /** One origin's set, as the member holds it: first-hand if it is the member's own, else second-hand. */
-  private take(member: Peer, set: WholeSet): void {
+  private take(member: Peer | undefined, set: WholeSet): void {
+    if (set.origin === this.s.cfg.name) return;
     const peer = this.s.peers.get(set.origin);
-    if (!peer || set.origin === this.s.cfg.name) return;
+    if (!peer) {
+      if (this.offers.size < SYNC_LIMITS.peers) this.offers.set(set.origin, set);
+      return;
+    }
     const r = peer.replica;
     if (r.previous || r.left || set.incarnation !== r.incarnation || r.catchup.kind === 'fetching') return;
     const own = peer === member;
@@ -89,6 +113,6 @@ export class BulkSets {
     if (r.applyChanges(set) !== 'applied') return;
     if (own) r.target = set.version;
     this.s.hints.note(peer.name, r.incarnation, r.heldVersion(), false);
-    if (!peer.verified) this.hooks.heldSecondHand(peer);
+    if (!peer.verified) this.hooks.verify(peer);
   }
 }

@@ -40,6 +40,8 @@ export class Catchup {
       stallSince(since: number): number;
       /** How long a first catch-up of this life waits for the join's bulk answer (BulkSets.waitMs). */
       bulkWaitMs(r: OriginReplica): number;
+      /** A set the join's bulk answer kept for this origin is taken first (BulkSets.offered). */
+      offered(peer: Peer): void;
     } & LocalHealthHooks,
   ) {
     this.budget = new TokenBuckets(s.c.clock, 10, 20);
@@ -103,6 +105,7 @@ export class Catchup {
   want(peer: Peer, version: number, signal: string): void {
     const r = peer.replica;
     r.know(version);
+    this.hooks.offered(peer);
     if (r.catchup.kind === 'refused' && r.target > r.catchup.target) r.catchup = { kind: 'idle' };
     if (!r.behind() || r.catchup.kind !== 'idle') return;
     // The missing announcement may be a few milliseconds behind: give it that long.

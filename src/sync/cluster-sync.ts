@@ -101,6 +101,7 @@ export class ClusterSync {
       lagged: (due, deadlineMs) => this.liveness.health.timedOut(due, deadlineMs),
       stallSince: (since) => this.liveness.health.longestStallSince(since),
       bulkWaitMs: (r) => t.bulk.waitMs(r),
+      offered: (peer) => t.bulk.offered(peer),
     });
     this.liveness = new Liveness(this.s, {
       answered: (peer, asked, incarnation) => t.lives.answered(peer, asked, incarnation, 'probe'),

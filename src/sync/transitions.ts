@@ -34,7 +34,7 @@ export class Transitions {
     this.adoption = new SummaryAdoption(s);
     this.bulk = new BulkSets(s, {
       released: () => this.parts.catchup().released(),
-      heldSecondHand: (peer) => this.parts.liveness().heldSecondHand(peer),
+      verify: (peer) => void this.parts.liveness().probe(peer, peer.endpoint, 'bulk'),
       deadline: (ms) => this.parts.liveness().health.turnsDeadline(ms),
     });
     this.joinView = new JoinView(s, (summaries) => {
