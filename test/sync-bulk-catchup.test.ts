@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { generateKey, parseKeyRing, type KeyRing } from '../src/security/cluster-key.js';
+import { checkSets } from '../src/sync/peer-protocol.js';
 import { ScaleSite } from './swarm/scale-site.js';
 
 const SITE = 60;
@@ -47,5 +48,19 @@ for (const keyed of [false, true]) {
     assert.ok(completeMs <= WITHIN_MS, `complete in ${completeMs} ms`);
   });
 }
+
+const set = (origin: string, version = 1) => ({ kind: 'snapshot', origin, incarnation: 1, version, entries: [] });
+
+test("a bulk answer is checked: name order after `after`, whole sets, `next` the last; an older peer's snapshot refused", () => {
+  assert.equal(checkSets({ kind: 'sets', sets: [set('a'), set('b')], next: 'b' }, undefined).next, 'b');
+  assert.is(checkSets({ kind: 'sets', sets: [set('c')] }, 'b').sets.length, 1);
+  const refused = (value: unknown, after?: string) => assert.throws(() => checkSets(value, after));
+  refused({ kind: 'sets', sets: [set('b'), set('a')] });
+  refused({ kind: 'sets', sets: [set('a')] }, 'a');
+  refused({ kind: 'sets', sets: [{ ...set('a'), next: 'x' }] });
+  refused({ kind: 'sets', sets: [set('a'), set('b')], next: 'a' });
+  refused({ kind: 'sets', sets: [], next: 'a' });
+  refused(set('agent-1')); // an agent before the bulk catch-up answers its own snapshot: caught up origin by origin
+});
 
 test.run();

@@ -75,6 +75,12 @@ export abstract class DirectoryReads {
     return setsPage(this.origins.values(), (o) => this.snapshots.changes(o, 0, 0), after);
   }
 
+  /** A hash of one origin's set at its version (as `digest`), when held alive: a set held second-hand is checked. */
+  setDigest(name: string): string | undefined {
+    const o = this.origins.get(name);
+    return o && directoryDigest([o]);
+  }
+
   /** A hash of what every alive origin holds: two directories with equal digests serve the same devices. */
   digest(): string {
     return directoryDigest(this.origins.values());

@@ -1,4 +1,5 @@
 import type { WholeSet } from '../directory/sets-page.js';
+import type { Hello } from '../transport/transport.js';
 import type { LocalHealthHooks } from './changes-fetch.js';
 import { SYNC_LIMITS } from './config.js';
 import type { OriginReplica } from './origin-replica.js';
@@ -34,6 +35,8 @@ export class BulkSets {
    */
   private readonly offers = new Map<string, WholeSet>();
   private offersUntil = 0;
+  /** Origins whose set was taken second-hand, and of which life: checked at the origin's first answer (`answered`). */
+  private readonly secondHand = new Map<string, number>();
 
   constructor(
     private readonly s: SyncContext,
@@ -113,6 +116,28 @@ export class BulkSets {
     if (r.applyChanges(set) !== 'applied') return;
     if (own) r.target = set.version;
     this.s.hints.note(peer.name, r.incarnation, r.heldVersion(), false);
-    if (!peer.verified) this.hooks.verify(peer);
+    if (peer.verified) return;
+    this.secondHand.delete(peer.name);
+    if (this.secondHand.size < SYNC_LIMITS.peers) this.secondHand.set(peer.name, r.incarnation);
+    this.hooks.verify(peer);
+  }
+
+  /**
+   * The origin answered at its endpoint: a set taken second-hand of this life stands only if the answer names the
+   * version held and the digest of that set (Hello.setDigest, asked by the probe `verify` sends). Otherwise it is
+   * withdrawn (an honest race: the origin changed since; or the member's forgery) and the origin is the target: the
+   * catch-up this answer starts fetches its own set. An older origin names no digest: its set is fetched again.
+   */
+  answered(peer: Peer, hello: Hello): void {
+    const life = this.secondHand.get(peer.name);
+    if (life === undefined) return;
+    this.secondHand.delete(peer.name);
+    const r = peer.replica;
+    const held = r.heldVersion();
+    if (r.incarnation !== life || hello.incarnation !== life || held === 0) return;
+    if (hello.version === held && hello.setDigest === this.s.c.directory.setDigest(peer.name)) return;
+    this.s.c.metrics.invalidInput.inc({ source: 'sync', reason: 'bulk-set-unconfirmed' });
+    this.s.c.directory.withdraw(peer.name, life);
+    r.target = hello.version;
   }
 }

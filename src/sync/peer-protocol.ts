@@ -115,6 +115,11 @@ function checkHelloExtras(value: Record<string, unknown>, hello: Hello): void {
       throw new DecodeError('response', 'hello digest is not 32 bits');
     hello.digest = digest as number;
   }
+  if (value.setDigest !== undefined) {
+    if (typeof value.setDigest !== 'string' || !/^[0-9a-f]{16}$/.test(value.setDigest))
+      throw new DecodeError('response', 'hello setDigest is not 16 hex digits');
+    hello.setDigest = value.setDigest;
+  }
 }
 
 export function checkHello(value: unknown): Hello {

@@ -99,10 +99,15 @@ function problem(status: number, detail: string): { status: number; body: unknow
 export interface HelloExtras {
   datagram?: boolean;
   digest?: boolean;
+  set?: boolean;
 }
 
 function extrasOf(query: URLSearchParams): HelloExtras {
-  return { datagram: query.get('datagram') === '1', digest: query.get('digest') === '1' };
+  return {
+    datagram: query.get('datagram') === '1',
+    digest: query.get('digest') === '1',
+    set: query.get('set') === '1',
+  };
 }
 
 export function helloOf(
@@ -117,6 +122,7 @@ export function helloOf(
     const port = asked.datagram ? datagramPort?.() : undefined;
     if (port !== undefined) hello.datagramPort = port;
     if (directory && asked.digest) hello.digest = viewDigest(directory);
+    if (directory && asked.set) hello.setDigest = directory.setDigest(name);
     if (directory && withPeers) {
       hello.peers = directory
         .agents()

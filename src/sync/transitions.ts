@@ -1,7 +1,7 @@
 import type { Endpoint, Hello, PeerSummary } from '../transport/transport.js';
 import { BulkSets } from './bulk-sets.js';
 import type { Catchup } from './catchup.js';
-import { forgetEndpoints } from './endpoint-proofs.js';
+import { BULK_SIGNAL, forgetEndpoints } from './endpoint-proofs.js';
 import { LEFT } from './hints.js';
 import { JoinView } from './join-view.js';
 import type { Liveness } from './liveness.js';
@@ -34,7 +34,7 @@ export class Transitions {
     this.adoption = new SummaryAdoption(s);
     this.bulk = new BulkSets(s, {
       released: () => this.parts.catchup().released(),
-      verify: (peer) => void this.parts.liveness().probe(peer, peer.endpoint, 'bulk'),
+      verify: (peer) => void this.parts.liveness().probe(peer, peer.endpoint, BULK_SIGNAL),
       deadline: (ms) => this.parts.liveness().health.turnsDeadline(ms),
     });
     this.joinView = new JoinView(s, (summaries) => {
@@ -147,6 +147,7 @@ export class Transitions {
       peer.answeredDatagram = { address: peer.endpoint.address, port: hello.datagramPort };
     this.parts.liveness().heard(peer);
     this.parts.catchup().reachable(peer);
+    this.bulk.answered(peer, hello);
     this.parts.catchup().want(peer, hello.version, signal);
   }
 

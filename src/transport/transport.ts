@@ -86,6 +86,8 @@ export interface Hello {
   datagramPort?: number;
   /** Who it holds alive, as 32 bits (view-digest.ts): named only when asked (Asker.digest; rejoin.ts). */
   digest?: number;
+  /** A digest of its own set at `version` (summary.ts directoryDigest): named only when asked (Asker.set). */
+  setDigest?: string;
 }
 
 /**
@@ -104,6 +106,8 @@ export interface Asker {
   datagram?: boolean;
   /** Asks the answer for the digest of who it holds alive (Hello.digest), before a summary (rejoin.ts). */
   digest?: boolean;
+  /** Asks the answer for the digest of its own set (Hello.setDigest): a set held second-hand is checked (bulk-sets). */
+  set?: boolean;
 }
 
 /** The query of a hello request. */
@@ -117,6 +121,7 @@ export function helloQuery(withPeers: boolean, asker?: Asker): URLSearchParams {
     if (asker.gone !== undefined) q.set('gone', asker.gone);
     if (asker.datagram) q.set('datagram', '1');
     if (asker.digest) q.set('digest', '1');
+    if (asker.set) q.set('set', '1');
   }
   return q;
 }
