@@ -39,7 +39,7 @@ export class Catchup {
       /** The longest this agent's loop stalled since `since` (LocalHealth.longestStallSince). */
       stallSince(since: number): number;
       /** How long a first catch-up of this life waits for the join's bulk answer (BulkSets.waitMs). */
-      bulkWaitMs(r: OriginReplica): number;
+      bulkWaitMs(r: OriginReplica, signal: string): number;
       /** A set the join's bulk answer kept for this origin is taken first (BulkSets.offered). */
       offered(peer: Peer): void;
     } & LocalHealthHooks,
@@ -109,7 +109,7 @@ export class Catchup {
     if (r.catchup.kind === 'refused' && r.target > r.catchup.target) r.catchup = { kind: 'idle' };
     if (!r.behind() || r.catchup.kind !== 'idle') return;
     // The missing announcement may be a few milliseconds behind: give it that long.
-    const bulk = this.hooks.bulkWaitMs(r);
+    const bulk = this.hooks.bulkWaitMs(r, signal);
     const wait = Math.max(r.buffer.graceUntil - this.s.c.clock.monotonic(), this.firstFetchWaitMs(r), bulk);
     if (bulk > 0) this.heldForBulk.add(r);
     if (wait > 0) {

@@ -100,7 +100,7 @@ export class ClusterSync {
       deadline: (ms) => this.liveness.health.turnsDeadline(ms),
       lagged: (due, deadlineMs) => this.liveness.health.timedOut(due, deadlineMs),
       stallSince: (since) => this.liveness.health.longestStallSince(since),
-      bulkWaitMs: (r) => t.bulk.waitMs(r),
+      bulkWaitMs: (r, signal) => t.bulk.waitMs(r, signal),
       offered: (peer) => t.bulk.offered(peer),
     });
     this.liveness = new Liveness(this.s, {
