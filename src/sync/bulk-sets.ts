@@ -25,8 +25,8 @@ const FIRST_PAGE_DEADLINES = 4;
  * knows (named by the summary, its own datagram or answer, within the peer table's bounds: the answer adds no
  * name), never below what it holds nor above the newest version it knows of that life (the target), never for a
  * provisional life (its endpoint settles it), and never over its own catch-up under way. Of an origin not verified
- * it is held second-hand, as an alternate's answer is: the sweep probes its endpoint within 2 periods (sweep.ts
- * verifyAt) and what the origin says then is authoritative. A later version is a gap, caught up from the origin.
+ * it is held second-hand, as an alternate's answer is, and its endpoint is probed at once: the set stands only if the
+ * origin's answer names its version and digest (`answered`). A later version is a gap, caught up from the origin.
  */
 export class BulkSets {
   /** Until when (monotonic ms) the catch-ups of origins held nothing of wait for the bulk answer; 0: none coming. */
@@ -103,11 +103,11 @@ export class BulkSets {
   /** A catch-up of this origin is wanted: a set the bulk answer kept for it is taken first (see `offers`). */
   offered(peer: Peer): void {
     if (this.offers.size === 0) return;
+    if (this.s.c.clock.monotonic() >= this.offersUntil) return this.offers.clear();
     const set = this.offers.get(peer.name);
     if (set === undefined) return;
     this.offers.delete(peer.name);
-    if (this.s.c.clock.monotonic() < this.offersUntil) this.take(undefined, set);
-    else this.offers.clear();
+    this.take(undefined, set);
   }
 
   /** One origin's set, as the member holds it: first-hand if it is the member's own, else second-hand. */
