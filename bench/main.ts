@@ -1,5 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { keyedCpuRatio } from './figures.js';
+import { keyedCpuRatio, keyedCpuSpread, pairRatios } from './figures.js';
 import { benchOptions, benchPlan } from './plan.js';
 import { writeDocs, writeResults } from './report/files.js';
 import { markdownReport } from './report/markdown.js';
@@ -22,7 +22,12 @@ if (options.only) {
       : options.only === 'footprint'
         ? { footprint: run.service.memory }
         : options.only === 'auth'
-          ? { authCost: run.results.authCost, keyedCpuRatio: keyedCpuRatio(run.results) }
+          ? {
+              authCost: run.results.authCost,
+              keyedCpuRatio: keyedCpuRatio(run.results),
+              pairRatios: pairRatios(run.results),
+              spread: keyedCpuSpread(run.results),
+            }
           : { 'footprint-1000': run.service.site1000 };
   const json = JSON.stringify({ machine: run.machine, ...figures }, null, 2);
   process.stdout.write(json + '\n');

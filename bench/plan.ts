@@ -85,7 +85,7 @@ const quickPlan: Plan = {
   intervalMs: 20,
   idleSeconds: 2,
   flood: undefined,
-  authPairs: { pairs: 2, agents: 50, changes: 100 },
+  authPairs: { pairs: 4, agents: 50, changes: 100 },
   systems: [
     { system: heraldMulticast, sizes: [50], losses: [0, 0.3], lifecycle: true },
     { system: heraldMdns, sizes: [10], losses: [0], lifecycle: false },
@@ -100,7 +100,7 @@ const fullPlan: Plan = {
   intervalMs: 25,
   idleSeconds: 5,
   flood: { agents: 10, junkPerSecond: 5000, seconds: 5 },
-  authPairs: { pairs: 5, agents: 50, changes: 300 },
+  authPairs: { pairs: 12, agents: 50, changes: 300 },
   systems: [
     { system: heraldMulticast, sizes: [10, 50, 100], losses: [0, 0.1, 0.3, 0.6], lifecycle: true },
     { system: heraldKeyed, sizes: [50], losses: [0.3], lifecycle: false },

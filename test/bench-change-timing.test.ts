@@ -72,4 +72,32 @@ test('a pair slower than 20 ms is counted, and whether a GC pause of its child o
   assert.equal([t.gcPauses, t.gcMaxMs, t.gcTotalMs], [2, 25, 28]);
 });
 
+test('the pauses that were scavenges of the young generation are told apart (gc16: --max-semi-space-size)', () => {
+  // agent-0 makes version 1 at 0 ms: agent-1 holds it at 30 ms, through a 25 ms scavenge from 2 ms; agent-3 at
+  // 4 ms, past a 1 ms scavenge (not slow). agent-4 makes version 1 at 100 ms: agent-2 holds it at 140 ms, through
+  // a 12 ms mark-compact from 120 ms.
+  const first: ChangeTimings = {
+    sent: [[0, 1, 0, 1]],
+    applied: [
+      [1, 'agent-0', 1, 30],
+      [2, 'agent-4', 1, 140],
+    ],
+    gc: [
+      [2, 25, true],
+      [120, 12, false],
+    ],
+  };
+  const second: ChangeTimings = { sent: [[4, 1, 100, 101]], applied: [[3, 'agent-0', 1, 4]], gc: [[1, 1, true]] };
+  const t = changeTiming(
+    [
+      { from: 0, to: 3, t: first },
+      { from: 3, to: 6, t: second },
+    ],
+    names,
+  );
+  assert.equal([t.slowPairs, t.slowPairsInGc, t.slowPairsInMinorGc], [2, 2, 1], 'agent-2 waited in a mark-compact');
+  assert.equal([t.gcPauses, t.gcMaxMs, t.gcTotalMs], [3, 25, 38]);
+  assert.equal(t.gcMinor, { pauses: 2, maxMs: 25, totalMs: 26 });
+});
+
 test.run();

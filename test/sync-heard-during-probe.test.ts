@@ -1,26 +1,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runScenario } from './swarm/run-seed.js';
-import { multicastSite, type FaultEvent } from './swarm/scenario.js';
-import { budgetStretchedLike } from './swarm/stretched-site.js';
+import type { FaultEvent } from './swarm/scenario.js';
+import { busyAgent, runStretched } from './swarm/stretched-site.js';
+import { holdingLost } from './swarm/trace.js';
 
-const PERIOD = 1000;
+const PERIOD = 1000; // the heartbeat (runStretched)
 const AGENTS = 40;
 const SUBJECT = 'agent-20';
 /** The subject's loop is busy and its answers late from here until BUSY_UNTIL (a 200-agent cold start's child). */
 const BUSY_FROM = 20_000;
 const BUSY_UNTIL = 26_000;
-
-/** Viewers that hold `agent` lost at `at` ms, from the trace's `lost` and `joined` lines (the last before `at`). */
-function holdingLost(trace: readonly string[], agent: string, at: number): string[] {
-  const state = new Map<string, string>();
-  for (const line of trace) {
-    const m = /^\s*([\d.]+)s \[(\S+)\] (\S+) (lost|joined) \(/.exec(line);
-    if (!m || m[3] !== agent || Number(m[1]) * 1000 > at) continue;
-    state.set(m[2], m[4]);
-  }
-  return [...state].filter(([, s]) => s === 'lost').map(([viewer]) => viewer);
-}
 
 /**
  * Issue 18, the 200-agent cold start's tail (cold12): on real sockets the last pairs held were a live agent
@@ -33,24 +22,10 @@ function holdingLost(trace: readonly string[], agent: string, at: number): strin
  * evidence it is gone: every viewer holds it alive again within a few periods of its loop's recovery.
  */
 test('simulator: a busy agent that refuted a notice is not lost by the probes the notice sent', async () => {
-  const faults: FaultEvent[] = [
-    { at: BUSY_FROM, until: BUSY_UNTIL, kind: 'lag', to: SUBJECT, stallMs: 2500, everyMs: 3000 },
-    { at: BUSY_FROM, until: BUSY_UNTIL, kind: 'rpc', to: SUBJECT, fault: 'late', share: 1, delayMs: 3500 },
-  ];
+  const faults: FaultEvent[] = busyAgent(SUBJECT, BUSY_FROM, BUSY_UNTIL);
   // Before: all 39 viewers lost it in each seed, and in seed 32 35 of them held it lost to the end of the run.
   for (const seed of [31, 32, 33]) {
-    const result = await runScenario(
-      {
-        seed,
-        heartbeatMs: PERIOD,
-        agents: multicastSite(AGENTS),
-        heartbeatBudget: budgetStretchedLike(AGENTS, 200),
-        faultMs: 30_000,
-        quietMs: 5_000,
-        faults,
-      },
-      true,
-    );
+    const result = await runStretched(seed, AGENTS, faults, 30_000);
     const trace = result.trace!;
     const lostDuring = new Set(
       [BUSY_FROM + 2000, BUSY_FROM + 4000, BUSY_UNTIL].flatMap((t) => holdingLost(trace, SUBJECT, t)),

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Device } from '../../src/profiles/model.js';
 import { agentName, emptyTraffic, type BenchCluster, type BenchSystem, type ClusterOptions } from '../system.js';
 import type { Traffic } from '../system.js';
+import { scaleChildFlags } from './child-flags.js';
 import type { ProcessLoad } from './loop-meter.js';
 import type { PairCount, UnheldPair } from './cold-curve.js';
 import type { ChangeTimings, HeldRow, SiteCounters, WorkerCommand, WorkerReport } from './site-worker.js';
@@ -197,7 +198,7 @@ async function startWorkers(
         done();
       }
     };
-    return forkWorker(from, to, onReport, [...process.execArgv, ...prof], forked);
+    return forkWorker(from, to, onReport, [...process.execArgv, ...scaleChildFlags(), ...prof], forked);
   };
   const forked: ChildProcess[] = [];
   const workers: Worker[] = [];

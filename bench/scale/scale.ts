@@ -2,6 +2,7 @@ import { now, sleep, waitFor, type ScenarioEnv } from '../harness.js';
 import type { BenchCluster, BenchSystem, ClusterOptions } from '../system.js';
 import { BENCH_GROUP } from '../systems/herald.js';
 import { ChangeSequence, changeP99, type ChangeFigures } from './changes.js';
+import { scaleChildFlags } from './child-flags.js';
 import { GroupListener } from './group-listener.js';
 import { HARNESS_LAG_P99_MS, LoopMeter, type ProcessLoad } from './loop-meter.js';
 import type { SiteCounters } from './site-worker.js';
@@ -39,6 +40,8 @@ export interface ScaleResult {
   cpuPercentPerAgent: number;
   /** Child processes the agents ran in (0: in the bench process). */
   processes: number;
+  /** The Node flags the children ran with (child-flags.ts), beside the bench's own execArgv. */
+  childFlags?: string[];
   /** From the first fork until every child had loaded its modules (before the cold start's clock). */
   processStartMs?: number;
   /** Each process's event-loop delay and CPU in each phase (cold start, idle, changes, crash). */
@@ -217,6 +220,7 @@ function finish(
     crashUndetected: r.crashed.undetected,
     change: r.change,
     processes: r.processes,
+    ...(r.processes > 0 && { childFlags: scaleChildFlags() }),
     processStartMs: r.processStartMs,
     phases: r.ph.list,
     harnessLimited: limitedPhases.length > 0,

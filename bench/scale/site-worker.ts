@@ -2,7 +2,7 @@ import type { Device } from '../../src/profiles/model.js';
 import type { SyncView } from '../../src/sync/sync-view.js';
 import type { ClusterOptions, Traffic } from '../system.js';
 import { heraldSlice, startStaggered, type HeraldMember } from '../systems/herald.js';
-import { GcPauses } from './gc-pauses.js';
+import { GcPauses, type GcPause } from './gc-pauses.js';
 import { LoopMeter, type ProcessLoad } from './loop-meter.js';
 import { PhaseProfile } from './phase-profile.js';
 
@@ -48,8 +48,10 @@ export interface ChangeTimings {
   sent: [number, number, number, number][];
   /** viewer index, origin name, version, applied at */
   applied: [number, string, number, number][];
-  /** The child's garbage-collection pauses while on: start, duration ms (gc-pauses.ts). */
-  gc?: [number, number][];
+  /** The child's garbage-collection pauses while on: start, duration ms, scavenge or not (gc-pauses.ts). */
+  gc?: GcPause[];
+  /** The child's young generation (MiB) when the timings were taken (gc-pauses.ts youngMiB). */
+  youngMiB?: number;
 }
 
 /**
@@ -174,7 +176,8 @@ async function answer(slice: Running, meter: LoopMeter, cmd: Exclude<WorkerComma
       if (cmd.on) slice.gc.start();
       else slice.gc.stop();
       await (cmd.on ? slice.prof.start() : slice.prof.stop());
-      return { sent: slice.timings.sent.splice(0), applied: slice.timings.applied.splice(0), gc };
+      const youngMiB = slice.gc.youngMiB();
+      return { sent: slice.timings.sent.splice(0), applied: slice.timings.applied.splice(0), gc, youngMiB };
     }
     case 'crash': {
       slice.nodes.nodes[cmd.i].crashed = true;

@@ -68,6 +68,7 @@ export class Liveness {
       probe: (peer, endpoint) => void this.probe(peer, endpoint),
       forget: (peer) => hooks.forget(peer),
       checkRoom: () => this.checking < LATE_CHECKS || this.health.score() === 0,
+      onTime: () => this.health.score() === 0,
     });
     this.rejoin = new Rejoin(s, { check: (peer: Peer) => void this.check(peer), learn: this.learnOf }, this.health);
   }
@@ -155,7 +156,7 @@ export class Liveness {
       return early ? askAround(this.s, peer, this.learnOf) : this.foundGone(peer, monitor);
     if (second !== 'no-answer' || this.s.peers.get(peer.name) !== peer) return;
     if (await this.answeredElsewhere(peer)) return; // asked elsewhere during the second probe: a move (attack15)
-    this.lose(peer, 'two probes went unanswered, the second with twice the deadline');
+    this.lose(peer, 'two probes went unanswered, the second with twice the deadline', true);
     // Most of its checks unanswered: this agent (its loop, its link) is the likelier cause; the site is not told.
     if (monitor && !early && !this.toldLately(peer) && !this.health.doubtsItself()) this.noticeIfRare(peer);
   }
@@ -289,10 +290,9 @@ export class Liveness {
   }
 
   private readonly learnOf = (summaries: readonly PeerSummary[]) => this.learn(summaries);
-
-  lose(peer: Peer, why: string): void {
+  lose(peer: Peer, why: string, onTimeouts = false): void {
     if (this.s.c.directory.held(peer.name)?.state !== 'alive') return;
-    this.sweep.lost(peer.name);
+    this.sweep.lost(peer, onTimeouts);
     peer.quiet = undefined; // its next heartbeat takes the whole path: a return is looked at afresh
     this.s.c.directory.markLost(peer.name);
     this.s.c.logger.warn({ agent: peer.name, why }, 'agent lost');

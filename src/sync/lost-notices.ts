@@ -117,7 +117,7 @@ export class LostNotices {
       if (!this.parts.keyed) this.distrust.trueNotice(reporter.name);
       if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return;
       if (outcome === 'no-answer')
-        this.parts.liveness.lose(peer, `a lost notice from ${reporter.name}, and no answer to a long probe`);
+        this.parts.liveness.lose(peer, `a lost notice from ${reporter.name}, and no answer to a long probe`, true);
       const credible = outcome === 'refused' || !this.parts.liveness.health.doubtsItself();
       if (credible && !(monitor && this.parts.liveness.toldLately(peer))) this.tell(peer, monitor);
     });

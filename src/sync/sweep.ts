@@ -1,9 +1,13 @@
 import type { Endpoint } from '../transport/transport.js';
 import { SYNC_LIMITS } from './config.js';
+import { countCheck, type CheckRule } from './check-count.js';
+import { LostRechecks } from './lost-rechecks.js';
 import type { Peer } from './peer-table.js';
 import { aliveRing, intervalOf, judgingIntervalMs, MONITORS, type Ring } from './ring.js';
 import { SweepSchedule, type Deadline } from './sweep-schedule.js';
 import type { SyncContext } from './sync-context.js';
+
+export { countCheck, type CheckRule } from './check-count.js';
 
 /** A stretched peer's silence is judged by non-monitors in periods of this many of its intervals. */
 export const BACKSTOP_INTERVALS = 2;
@@ -29,13 +33,6 @@ export const VERIFY_SPREAD_PERIODS = 2;
 /** The most lost agents one agent keeps probing again on a stretched site: twice its monitors' subjects. */
 export const FORMER_SUBJECTS = 2 * MONITORS;
 
-/**
- * Why the sweep asked a peer: its monitor's silence rule, a non-monitor's backstop (or its shorter one after a
- * distrusted notice), the one-period rule of a small site, the first probe of a peer held second-hand, or a
- * lost one asked again. A view exchange's checks are `exchange` (rejoin.ts).
- */
-export type CheckRule = 'monitor' | 'backstop' | 'noticed' | 'period' | 'verify' | 'reprobe' | 'exchange';
-
 /** What the sweep does about a peer whose silence grew too long. */
 export interface SweepActions {
   /** An alive peer fell silent: asked, and lost if it does not answer. */
@@ -45,6 +42,8 @@ export interface SweepActions {
   forget(peer: Peer): void;
   /** Whether another check may start now (a late agent keeps only a few under way). */
   checkRoom(): boolean;
+  /** Whether this agent's loop is on time (local health 0): a recheck's answer would be read in time. */
+  onTime(): boolean;
 }
 
 /**
@@ -72,12 +71,14 @@ export class Sweep {
   private readonly bySite = new Set<string>();
   /** When each unverified agent held second-hand is first asked at its endpoint, and how often it was since. */
   private readonly verifying = new Map<string, { from: number; tries: number }>();
+  private readonly rechecks: LostRechecks;
   private lastRing: Ring | undefined;
 
   constructor(
     private readonly s: SyncContext,
     private readonly act: SweepActions,
   ) {
+    this.rechecks = new LostRechecks(s.cfg.livenessPeriodMs);
     this.schedule = new SweepSchedule({
       peers: s.peers.changes,
       states: s.c.directory.stateChanges,
@@ -140,6 +141,7 @@ export class Sweep {
     this.stretched.delete(name);
     this.bySite.delete(name);
     this.verifying.delete(name);
+    this.rechecks.forget(name);
     return undefined;
   }
 
@@ -178,11 +180,14 @@ export class Sweep {
       this.act.forget(peer);
       return { rest: now };
     }
-    if (state !== 'lost' || !this.asksAgain(peer)) return { rest: -Infinity, silence: forgetAfter };
+    if (state !== 'lost') return { rest: -Infinity, silence: forgetAfter };
+    const recheckAt = this.rechecks.dueAt(peer, now, this.act.onTime()); // a loss on timeouts alone
     // Nothing else may ever say it is back (mDNS repeats nothing unchanged): ask it, a little less often.
-    const reprobeAt = peer.probedAt + this.reprobeMs(peer);
+    const reprobeAt = Math.min(recheckAt, this.asksAgain(peer) ? peer.probedAt + this.reprobeMs(peer) : Infinity);
+    if (reprobeAt === Infinity) return { rest: -Infinity, silence: forgetAfter };
     if (reprobeAt > now) return { rest: Math.min(reprobeAt, forgetAt) };
-    countCheck(this.s, 'reprobe', peer, now);
+    if (recheckAt <= now) this.rechecks.sent(peer, now);
+    countCheck(this.s, recheckAt <= now ? 'recheck' : 'reprobe', peer, now);
     this.act.probe(peer, peer.endpoint);
     return { rest: now };
   }
@@ -264,10 +269,14 @@ export class Sweep {
     return this.formerSubjects.has(peer.name);
   }
 
-  /** The peer was lost: if this agent watched it, it is one of the few it asks again. */
-  lost(name: string): void {
-    this.formerSubjects.delete(name);
-    if (this.monitorSince.has(name)) this.formerSubjects.add(name);
+  /**
+   * The peer was lost: if this agent watched it, it is one of the few it asks again. `onTimeouts`: on unanswered
+   * probes alone (no refusal, no believed word), it is checked again a few times whoever watched it (lost-rechecks.ts).
+   */
+  lost(peer: Peer, onTimeouts: boolean): void {
+    this.rechecks.lost(peer, this.s.c.clock.monotonic(), onTimeouts);
+    this.formerSubjects.delete(peer.name);
+    if (this.monitorSince.has(peer.name)) this.formerSubjects.add(peer.name);
     // Oldest first out: a bound on the dead hosts this agent keeps probing (each an ARP entry).
     for (const n of this.formerSubjects) if (this.formerSubjects.size > FORMER_SUBJECTS) this.formerSubjects.delete(n);
   }
@@ -282,10 +291,4 @@ export class Sweep {
     const never = peer.verified ? 0 : Math.min(1000 * 2 ** peer.probeFailures, SYNC_LIMITS.unverifiedRetryMaxMs);
     return Math.max(backoff, 1.5 * (intervalOf(this.s, peer) ?? 0), never);
   }
-}
-
-/** Which rule asked the peer, and how long it had been silent (herald_liveness_checks_total). */
-export function countCheck(s: SyncContext, rule: CheckRule, peer: Peer, now: number): void {
-  s.c.metrics.livenessChecks.inc({ rule });
-  s.c.metrics.livenessCheckSilence.inc({ rule }, Math.max(0, now - peer.lastHeard) / 1000);
 }

@@ -42,6 +42,23 @@ export class LivenessJudge {
     this.movedAt.set(name, at);
   }
 
+  /**
+   * A viewer frozen longer than the window above knows the site as it was when it froze. An origin that restarted
+   * meanwhile is rightly lost at its old life's endpoint on the thaw, until the new life's datagrams reach the
+   * viewer; world.ts `ended` excuses that by incarnation, but a life held by name only (incarnation 0, its
+   * catch-up not answered before the freeze) has none to compare (seed 16160147 --host-faults: frozen 42 s, its
+   * first probe refused at the address where the life it held had crashed, the new one elsewhere).
+   */
+  private frozenSince(viewer: string, at: number, period: number): number {
+    let since = Infinity;
+    for (const f of this.scenario.faults) {
+      const thawed =
+        f.kind === 'freeze' && f.to === viewer && f.at <= at && f.until + LOST_AFTER_PERIODS * period >= at;
+      if (thawed) since = Math.min(since, f.at - LOST_AFTER_PERIODS * period);
+    }
+    return since;
+  }
+
   wrongLoss(viewer: string, origin: string, at: number, mode: DiscoveryMode): Violation | undefined {
     const period = this.scenario.heartbeatMs * (mode === 'mdns' ? MDNS_LIVENESS_FACTOR : 1);
     const lagged = this.scenario.faults.some(
@@ -51,7 +68,10 @@ export class LivenessJudge {
         f.at <= at &&
         f.until + (LAG_MEMORY_PERIODS + STRETCHED_PERIODS) * period >= at,
     );
-    const from = at - (LOST_AFTER_PERIODS + (lagged ? STRETCHED_PERIODS : 0)) * period;
+    const from = Math.min(
+      at - (LOST_AFTER_PERIODS + (lagged ? STRETCHED_PERIODS : 0)) * period,
+      this.frozenSince(viewer, at, period),
+    );
     const up = this.since.get(origin);
     if (up === undefined || up > from || (this.since.get(viewer) ?? at) > from) return undefined;
     // One check of the old address after the move: a viewer that heard none of its datagrams from the new one

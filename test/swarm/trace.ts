@@ -49,3 +49,14 @@ export function summariesAsked(trace: readonly string[], asker: string, since: n
     return m !== null && Number(m[1]) * 1000 >= since && /(^|&)peers=1(&|:|$)/.test(m[2]);
   }).length;
 }
+
+/** Viewers that hold `agent` lost at `at` ms, from the trace's `lost` and `joined` lines (the last before `at`). */
+export function holdingLost(trace: readonly string[], agent: string, at: number): string[] {
+  const state = new Map<string, string>();
+  for (const line of trace) {
+    const m = /^\s*([\d.]+)s \[(\S+)\] (\S+) (lost|joined) \(/.exec(line);
+    if (!m || m[3] !== agent || Number(m[1]) * 1000 > at) continue;
+    state.set(m[2], m[4]);
+  }
+  return [...state].filter(([, s]) => s === 'lost').map(([viewer]) => viewer);
+}
