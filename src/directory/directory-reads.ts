@@ -2,6 +2,7 @@ import type { Changes } from './catch-up.js';
 import { NamingIndex } from './naming.js';
 import { compare, devicesMatching, originInfo, visible, type Origin } from './origin.js';
 import type { AgentInfo, AgentState, DeviceFilter, DeviceRecord, NameLookup } from './records.js';
+import { setsPage, type SetsPage } from './sets-page.js';
 import { SnapshotMemo } from './snapshot-memo.js';
 import { countOrigins, directoryDigest } from './summary.js';
 
@@ -67,6 +68,17 @@ export abstract class DirectoryReads {
     const origin = this.origins.get(name);
     if (!origin || origin.version === 0 || origin.remote) return undefined;
     return this.snapshots.changes(origin, incarnation, since, after);
+  }
+
+  /** The whole sets of the alive origins after `after` (name order), a page of a bulk catch-up (sets-page.ts). */
+  setsPage(after?: string): SetsPage {
+    return setsPage(this.origins.values(), (o) => this.snapshots.changes(o, 0, 0), after);
+  }
+
+  /** A hash of one origin's set at its version (as `digest`), when held alive: a set held second-hand is checked. */
+  setDigest(name: string): string | undefined {
+    const o = this.origins.get(name);
+    return o && directoryDigest([o]);
   }
 
   /** A hash of what every alive origin holds: two directories with equal digests serve the same devices. */

@@ -133,6 +133,16 @@ export class Directory extends DirectoryReads {
     return 'applied';
   }
 
+  /**
+   * Drops what is held of this life, back to version 0 (the devices removed): a set taken from a member that its
+   * origin's own answer does not confirm (bulk-sets.ts). The origin's catch-up then fetches its whole set.
+   */
+  withdraw(name: string, incarnation: number): void {
+    const origin = this.origins.get(name);
+    if (origin && !origin.local && origin.incarnation === incarnation && origin.version > 0)
+      this.replace(origin, incarnation, 0, []);
+  }
+
   /** Records that the origin was heard from; a lost origin heard again is alive. */
   touch(name: string, address?: string, peerPort?: number): void {
     const origin = this.origins.get(name);

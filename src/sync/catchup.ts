@@ -1,6 +1,7 @@
 import type { Changes } from '../directory/directory.js';
 import { jitter } from '../util/random.js';
 import { TokenBuckets } from '../util/token-bucket.js';
+import { backoffMs, namedOnly, quick } from './catchup-backoff.js';
 import { CatchupFailure, failureReason } from './catchup-failure.js';
 import { fetchChanges, type LocalHealthHooks } from './changes-fetch.js';
 import { SYNC_LIMITS } from './config.js';
@@ -24,6 +25,8 @@ export class Catchup {
   private readonly spread = new WeakSet<OriginReplica>();
   /** Fetches let go when the origin answered elsewhere (askedWhereItLeft): nothing of theirs is applied or settled. */
   private readonly letGo = new WeakSet<CatchupState>();
+  /** Lives whose first catch-up waits for the join's bulk answer (bulk-sets.ts): released when it settles. */
+  private readonly heldForBulk = new Set<OriginReplica>();
 
   constructor(
     private readonly s: SyncContext,
@@ -35,6 +38,10 @@ export class Catchup {
       heldSecondHand(peer: Peer): void;
       /** The longest this agent's loop stalled since `since` (LocalHealth.longestStallSince). */
       stallSince(since: number): number;
+      /** How long a first catch-up of this life waits for the join's bulk answer (BulkSets.waitMs). */
+      bulkWaitMs(r: OriginReplica, signal: string): number;
+      /** A set the join's bulk answer kept for this origin is taken first (BulkSets.offered). */
+      offered(peer: Peer): void;
     } & LocalHealthHooks,
   ) {
     this.budget = new TokenBuckets(s.c.clock, 10, 20);
@@ -86,7 +93,7 @@ export class Catchup {
    */
   named(peer: Peer): void {
     const r = peer.replica;
-    const long = !this.quick(peer, r);
+    const long = !quick(this.s, peer, r);
     r.namedAt = this.s.c.clock.monotonic();
     if (!long || r.catchup.kind !== 'waiting' || r.failures === 0) return;
     this.s.c.clock.clearTimeout(r.catchup.timer);
@@ -98,10 +105,13 @@ export class Catchup {
   want(peer: Peer, version: number, signal: string): void {
     const r = peer.replica;
     r.know(version);
+    this.hooks.offered(peer);
     if (r.catchup.kind === 'refused' && r.target > r.catchup.target) r.catchup = { kind: 'idle' };
     if (!r.behind() || r.catchup.kind !== 'idle') return;
     // The missing announcement may be a few milliseconds behind: give it that long.
-    const wait = Math.max(r.buffer.graceUntil - this.s.c.clock.monotonic(), this.firstFetchWaitMs(r));
+    const bulk = this.hooks.bulkWaitMs(r, signal);
+    const wait = Math.max(r.buffer.graceUntil - this.s.c.clock.monotonic(), this.firstFetchWaitMs(r), bulk);
+    if (bulk > 0) this.heldForBulk.add(r);
     if (wait > 0) {
       this.wait(peer, r, wait, () => {
         r.buffer.graceUntil = 0;
@@ -113,6 +123,19 @@ export class Catchup {
     }
     this.s.c.metrics.gapsDetected.inc({ signal });
     this.enqueue(peer, r);
+  }
+
+  /** The join's bulk answer settled (bulk-sets.ts): a catch-up it held back goes now, if its set did not come. */
+  released(): void {
+    const held = new Set(this.heldForBulk);
+    this.heldForBulk.clear();
+    for (const peer of this.s.peers.values()) {
+      const r = peer.replica;
+      if (!held.has(r) || r.catchup.kind !== 'waiting') continue;
+      this.s.c.clock.clearTimeout(r.catchup.timer);
+      r.catchup = { kind: 'idle' };
+      this.want(peer, r.target, 'bulk');
+    }
   }
 
   /** A random share of the spread before a newcomer's first catch-up (first-fetch-spread.ts), once per life; a
@@ -152,7 +175,7 @@ export class Catchup {
   }
 
   private async fetch(peer: Peer, r: OriginReplica): Promise<void> {
-    const membersOnly = this.namedOnly(peer, r);
+    const membersOnly = namedOnly(this.s, peer, r);
     // A provisional life is asked of its endpoint only: whoever else names it may be its forger.
     const useAlternate =
       !r.previous && r.failures > 0 && r.alternates.length > 0 && (membersOnly || r.failures % 2 === 1);
@@ -250,41 +273,10 @@ export class Catchup {
 
   /** Right away after a success that fell short (a newer version arrived meanwhile); backoff after failures. */
   private retryLater(peer: Peer, r: OriginReplica, failed: boolean): void {
-    const delay = failed ? jitter(this.s.c.random, this.backoffMs(peer, r), 0.5) : 0;
+    const delay = failed ? jitter(this.s.c.random, backoffMs(this.s, peer, r), 0.5) : 0;
     this.wait(peer, r, delay, () => {
       if (r.behind()) this.enqueue(peer, r);
     });
-  }
-
-  /**
-   * 100 ms doubling to 5 s; for an agent that never answered, to 60 s once its requests have failed for a
-   * minute (a made-up name never answers). Within that minute its failures may be the network's alone,
-   * and a long wait would show it alive with no devices for up to 90 s after the network heals.
-   */
-  private backoffMs(peer: Peer, r: OriginReplica): number {
-    const exponential = 100 * 2 ** Math.max(0, r.failures - 1);
-    return Math.min(exponential, this.quick(peer, r) ? SYNC_LIMITS.retryMaxMs : SYNC_LIMITS.unverifiedRetryMaxMs);
-  }
-
-  /** Retried at the 5 s ceiling: it answered before, its failures are under a minute old, or a member names it. */
-  private quick(peer: Peer, r: OriginReplica): boolean {
-    return this.trusted(peer, r) || this.s.c.clock.monotonic() - r.namedAt < 2 * SYNC_LIMITS.retryMaxMs;
-  }
-
-  /** It answered at its endpoint once, or its requests have failed for under a minute. */
-  private trusted(peer: Peer, r: OriginReplica): boolean {
-    return peer.verified || this.s.c.clock.monotonic() - r.failingSince < SYNC_LIMITS.unverifiedQuickRetryMs;
-  }
-
-  /**
-   * Quick only because members name it (it never answered, its requests failed for a minute): its retries
-   * go to the members that named it, never to its endpoint. On an open site anyone may run a member, and
-   * one hinting made-up names (a third party's endpoints) drew every agent's catch-ups there at the quick
-   * rate (6.4 a minute per agent and name, not 1.4). A member that names a version can serve it; the
-   * origin's endpoint is still asked by liveness at the unverified backoff, and verified when it answers.
-   */
-  private namedOnly(peer: Peer, r: OriginReplica): boolean {
-    return r.failures > 0 && !this.trusted(peer, r) && this.quick(peer, r);
   }
 
   private drainQueue(): void {

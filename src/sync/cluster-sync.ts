@@ -100,6 +100,8 @@ export class ClusterSync {
       deadline: (ms) => this.liveness.health.turnsDeadline(ms),
       lagged: (due, deadlineMs) => this.liveness.health.timedOut(due, deadlineMs),
       stallSince: (since) => this.liveness.health.longestStallSince(since),
+      bulkWaitMs: (r, signal) => t.bulk.waitMs(r, signal),
+      offered: (peer) => t.bulk.offered(peer),
     });
     this.liveness = new Liveness(this.s, {
       answered: (peer, asked, incarnation) => t.lives.answered(peer, asked, incarnation, 'probe'),

@@ -65,10 +65,17 @@ export class EndpointProofs {
   }
 }
 
-/** Who this agent says it is on a probe with this signal: a proof asks for the datagram endpoint too. */
+/**
+ * Who this agent says it is on a probe with this signal: a proof asks for the datagram endpoint too, the check of a
+ * set held second-hand from a bulk answer for the digest of the peer's own set (bulk-sets.ts).
+ */
 export function askerOf(self: Asker, signal: string): Asker {
+  if (signal === BULK_SIGNAL) return { ...self, set: true };
   return signal === PROOF_SIGNAL ? { ...self, datagram: true } : self;
 }
+
+/** The signal of the probe that checks a set taken from a bulk answer at its origin. */
+export const BULK_SIGNAL = 'bulk';
 
 /** Where a unicast datagram reaches the peer: heard from it, else named by its own answer; never a summary's. */
 export function roundEndpoint(peer: Peer): Endpoint | undefined {

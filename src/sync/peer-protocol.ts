@@ -1,5 +1,7 @@
 import type { Changes } from '../directory/directory.js';
+import { compare } from '../directory/origin.js';
 import type { SnapshotEntry } from '../directory/records.js';
+import { SETS_PER_PAGE, type SetsPage, type WholeSet } from '../directory/sets-page.js';
 import { checkDelta, DecodeError } from '../protocol/codec.js';
 import { DEVICE_ID_PATTERN, PROFILE_LIMITS } from '../profiles/model.js';
 import { isObject, validateDevice } from '../profiles/validate.js';
@@ -10,6 +12,7 @@ import type { Hello } from '../transport/transport.js';
  *   GET /v1/peer/changes?origin=NAME&since=V&incarnation=I[&after=ID]
  *     -> Changes (deltas or a snapshot page; `next` names the id to continue `after`), 404 if not held
  *   GET /v1/peer/hello[?from=NAME&incarnation=I&port=P[&check=NAME|&gone=NAME][&datagram=1][&digest=1]]   -> Hello
+ *   GET /v1/peer/changes?sets=1[&after=NAME]   -> SetsPage: every alive origin's whole set after NAME (bulk-sets.ts)
  *     (`check`/`gone`: an indirect probe asked of this agent, or its verdict; indirect-checks.ts; `datagram`:
  *     the answer names its datagram endpoint's port, endpoint-proofs.ts)
  */
@@ -71,6 +74,33 @@ export function checkChanges(value: unknown, expectedOrigin: string): Changes {
   throw new DecodeError('response', `unknown answer kind '${String(kind)}'`);
 }
 
+/**
+ * A page of a bulk catch-up: whole sets (snapshots of one page), each checked as a catch-up answer, in name order
+ * after `after`, at most SETS_PER_PAGE; `next` names the last. An older peer answers its own snapshot: refused here.
+ */
+export function checkSets(value: unknown, after: string | undefined): SetsPage {
+  if (!isObject(value) || value.kind !== 'sets' || !Array.isArray(value.sets) || value.sets.length > SETS_PER_PAGE)
+    throw new DecodeError('response', 'answer is not a bounded page of sets');
+  let last = after;
+  const sets = value.sets.map((x: unknown, i): WholeSet => {
+    const origin = isObject(x) ? x.origin : undefined;
+    if (
+      typeof origin !== 'string' ||
+      !DEVICE_ID_PATTERN.test(origin) ||
+      (last !== undefined && compare(origin, last) <= 0)
+    )
+      throw new DecodeError('response', `sets[${i}] is not an origin in name order`);
+    const set = checkChanges(x, origin);
+    if (set.kind !== 'snapshot' || set.next !== undefined)
+      throw new DecodeError('response', `sets[${i}] is not a whole set`);
+    last = origin;
+    return set;
+  });
+  if (value.next === undefined) return { kind: 'sets', sets };
+  if (sets.length === 0 || value.next !== last) throw new DecodeError('response', 'next is not the last origin');
+  return { kind: 'sets', sets, next: last };
+}
+
 /** What a hello answers only when asked: its datagram port (endpoint-proofs.ts), its view's digest (rejoin.ts). */
 function checkHelloExtras(value: Record<string, unknown>, hello: Hello): void {
   if (value.datagramPort !== undefined) {
@@ -84,6 +114,11 @@ function checkHelloExtras(value: Record<string, unknown>, hello: Hello): void {
     if (!Number.isInteger(digest) || (digest as number) < 0 || (digest as number) > 0xffffffff)
       throw new DecodeError('response', 'hello digest is not 32 bits');
     hello.digest = digest as number;
+  }
+  if (value.setDigest !== undefined) {
+    if (typeof value.setDigest !== 'string' || !/^[0-9a-f]{16}$/.test(value.setDigest))
+      throw new DecodeError('response', 'hello setDigest is not 16 hex digits');
+    hello.setDigest = value.setDigest;
   }
 }
 

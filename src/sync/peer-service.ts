@@ -51,6 +51,7 @@ export class DirectoryPeerService implements PeerService {
   }
 
   private changes(q: URLSearchParams): { status: number; body: unknown } {
+    if (q.get('sets') === '1') return this.sets(q.get('after') ?? undefined);
     const origin = q.get('origin') ?? this.c.identity(false).name;
     const since = wholeNumber(q.get('since') ?? '0');
     const incarnation = wholeNumber(q.get('incarnation') ?? '0');
@@ -64,6 +65,12 @@ export class DirectoryPeerService implements PeerService {
     const changes = this.c.directory.changesSince(origin, incarnation, since, after);
     if (!changes) return problem(404, `this agent holds nothing of '${origin}'`);
     return { status: 200, body: changes };
+  }
+
+  /** A page of a bulk catch-up: every alive origin's whole set after `after` (docs/protocol.md, *Bulk catch-up*). */
+  private sets(after: string | undefined): { status: number; body: unknown } {
+    if (after !== undefined && !DEVICE_ID_PATTERN.test(after)) return problem(400, 'after must be an agent name');
+    return { status: 200, body: this.c.directory.setsPage(after) };
   }
 }
 
@@ -92,10 +99,15 @@ function problem(status: number, detail: string): { status: number; body: unknow
 export interface HelloExtras {
   datagram?: boolean;
   digest?: boolean;
+  set?: boolean;
 }
 
 function extrasOf(query: URLSearchParams): HelloExtras {
-  return { datagram: query.get('datagram') === '1', digest: query.get('digest') === '1' };
+  return {
+    datagram: query.get('datagram') === '1',
+    digest: query.get('digest') === '1',
+    set: query.get('set') === '1',
+  };
 }
 
 export function helloOf(
@@ -110,6 +122,7 @@ export function helloOf(
     const port = asked.datagram ? datagramPort?.() : undefined;
     if (port !== undefined) hello.datagramPort = port;
     if (directory && asked.digest) hello.digest = viewDigest(directory);
+    if (directory && asked.set) hello.setDigest = directory.setDigest(name);
     if (directory && withPeers) {
       hello.peers = directory
         .agents()

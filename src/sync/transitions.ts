@@ -1,6 +1,7 @@
 import type { Endpoint, Hello, PeerSummary } from '../transport/transport.js';
+import { BulkSets } from './bulk-sets.js';
 import type { Catchup } from './catchup.js';
-import { forgetEndpoints } from './endpoint-proofs.js';
+import { BULK_SIGNAL, forgetEndpoints } from './endpoint-proofs.js';
 import { LEFT } from './hints.js';
 import { JoinView } from './join-view.js';
 import type { Liveness } from './liveness.js';
@@ -31,6 +32,11 @@ export class Transitions {
     },
   ) {
     this.adoption = new SummaryAdoption(s);
+    this.bulk = new BulkSets(s, {
+      released: () => this.parts.catchup().released(),
+      verify: (peer) => void this.parts.liveness().probe(peer, peer.endpoint, BULK_SIGNAL),
+      deadline: (ms) => this.parts.liveness().health.turnsDeadline(ms),
+    });
     this.joinView = new JoinView(s, (summaries) => {
       for (const x of summaries) if (x.name !== s.cfg.name) this.learnOf(x);
     });
@@ -49,6 +55,8 @@ export class Transitions {
   private readonly joinView: JoinView;
   private readonly waiting = new WaitingRoom();
   private readonly adoption: SummaryAdoption;
+  /** The join's bulk catch-up from its summary's member (bulk-sets.ts). */
+  readonly bulk: BulkSets;
 
   /**
    * The first datagram of a site whose heartbeats are stretched (over ~25 agents): only about 8 answer a
@@ -58,7 +66,11 @@ export class Transitions {
   joiningLargeSite(peer: Peer): void {
     if (this.summaryAsked) return;
     this.summaryAsked = true;
-    const done = () => this.s.running() && this.joinView.joined(peer);
+    const bulk = this.bulk.expect(); // the catch-ups of what the summary names wait for the member's sets
+    const done = (outcome: string) => {
+      if (bulk) void this.bulk.ask(outcome === 'alive' ? peer : undefined);
+      if (this.s.running()) this.joinView.joined(peer);
+    };
     void this.parts.liveness().probe(peer, peer.endpoint, 'join').then(done);
   }
 
@@ -135,6 +147,7 @@ export class Transitions {
       peer.answeredDatagram = { address: peer.endpoint.address, port: hello.datagramPort };
     this.parts.liveness().heard(peer);
     this.parts.catchup().reachable(peer);
+    this.bulk.answered(peer, hello);
     this.parts.catchup().want(peer, hello.version, signal);
   }
 

@@ -1,8 +1,9 @@
 import { Agent, request, type IncomingMessage } from 'node:http';
 import type { Changes } from '../directory/directory.js';
+import type { SetsPage } from '../directory/sets-page.js';
 import { AUTH_HEADER, type PeerAuth } from '../security/peer-auth.js';
 import { Deadline, type DeadlineMs } from './request-deadline.js';
-import { checkChanges, checkHello, MAX_PEER_RESPONSE_BYTES, PEER_PATHS } from '../sync/peer-protocol.js';
+import { checkChanges, checkHello, checkSets, MAX_PEER_RESPONSE_BYTES, PEER_PATHS } from '../sync/peer-protocol.js';
 import {
   helloQuery,
   PeerRequestError,
@@ -68,6 +69,17 @@ export class HttpPeerClient implements PeerClient {
     const answerMs = req.after === undefined ? timeoutMs * ACCEPT_QUEUE_ALLOWANCE : timeoutMs;
     const body = await this.get(peer, path, { reachMs: timeoutMs, answerMs }, true);
     return body === undefined ? undefined : checkChanges(body, req.origin);
+  }
+
+  async sets(peer: Endpoint, after: string | undefined, timeoutMs: number): Promise<SetsPage> {
+    const query = new URLSearchParams({ sets: '1' });
+    if (after !== undefined) query.set('after', after);
+    // As a catch-up's: the allowance on a first page only (attack10's paged hold).
+    const answerMs = after === undefined ? timeoutMs * ACCEPT_QUEUE_ALLOWANCE : timeoutMs;
+    return checkSets(
+      await this.get(peer, `${PEER_PATHS.changes}?${query.toString()}`, { reachMs: timeoutMs, answerMs }, false),
+      after,
+    );
   }
 
   async hello(peer: Endpoint, timeoutMs: number, withPeers = false, asker?: Asker): Promise<Hello> {

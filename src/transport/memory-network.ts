@@ -1,4 +1,4 @@
-import { checkChanges, checkHello, MAX_PEER_RESPONSE_BYTES } from '../sync/peer-protocol.js';
+import { checkChanges, checkHello, checkSets, MAX_PEER_RESPONSE_BYTES } from '../sync/peer-protocol.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import { OncePerAnswer } from '../util/once-per-answer.js';
@@ -112,6 +112,13 @@ export class MemoryNetwork {
         return this.answers
           ? this.answers.decode(res.json, req.origin)
           : checkChanges(JSON.parse(res.json), req.origin);
+      },
+      sets: async (peer, after, timeoutMs) => {
+        const q = new URLSearchParams({ sets: '1' });
+        if (after !== undefined) q.set('after', after);
+        const res = await this.rpc(address, peer, 'changes', q, timeoutMs);
+        if (res.status !== 200) throw new PeerRequestError('status', `peer answered ${res.status}`);
+        return checkSets(JSON.parse(res.json), after);
       },
       hello: async (peer, timeoutMs, withPeers, asker) => {
         const res = await this.rpc(address, peer, 'hello', helloQuery(withPeers ?? false, asker), timeoutMs);

@@ -1,4 +1,5 @@
 import type { Changes } from '../directory/directory.js';
+import type { SetsPage } from '../directory/sets-page.js';
 
 export interface Endpoint {
   address: string;
@@ -85,6 +86,8 @@ export interface Hello {
   datagramPort?: number;
   /** Who it holds alive, as 32 bits (view-digest.ts): named only when asked (Asker.digest; rejoin.ts). */
   digest?: number;
+  /** A digest of its own set at `version` (summary.ts directoryDigest): named only when asked (Asker.set). */
+  setDigest?: string;
 }
 
 /**
@@ -103,6 +106,8 @@ export interface Asker {
   datagram?: boolean;
   /** Asks the answer for the digest of who it holds alive (Hello.digest), before a summary (rejoin.ts). */
   digest?: boolean;
+  /** Asks the answer for the digest of its own set (Hello.setDigest): a set held second-hand is checked (bulk-sets). */
+  set?: boolean;
 }
 
 /** The query of a hello request. */
@@ -116,6 +121,7 @@ export function helloQuery(withPeers: boolean, asker?: Asker): URLSearchParams {
     if (asker.gone !== undefined) q.set('gone', asker.gone);
     if (asker.datagram) q.set('datagram', '1');
     if (asker.digest) q.set('digest', '1');
+    if (asker.set) q.set('set', '1');
   }
   return q;
 }
@@ -138,6 +144,11 @@ export interface PeerClient {
   changes(peer: Endpoint, request: ChangesRequest, timeoutMs: number): Promise<Changes | undefined>;
   /** Who answers at this endpoint: a direct liveness probe; with `withPeers`, its summary of others. */
   hello(peer: Endpoint, timeoutMs: number, withPeers?: boolean, asker?: Asker): Promise<Hello>;
+  /**
+   * A page of every whole set the peer holds, after the origin `after` (a bulk catch-up, sync/bulk-sets.ts).
+   * Optional: a client without it (a test's wrapper) catches each origin up on its own, as before.
+   */
+  sets?(peer: Endpoint, after: string | undefined, timeoutMs: number): Promise<SetsPage>;
   close(): Promise<void>;
 }
 

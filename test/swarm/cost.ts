@@ -1,4 +1,10 @@
-import type { DatagramHandler, DatagramTransport, PeerClient, PeerService } from '../../src/transport/transport.js';
+import type {
+  DatagramHandler,
+  DatagramTransport,
+  Endpoint,
+  PeerClient,
+  PeerService,
+} from '../../src/transport/transport.js';
 
 /** What one agent put on and took off the LAN. Bytes are payloads: UDP/IP and HTTP/TCP headers are not counted. */
 export interface AgentCost {
@@ -13,6 +19,8 @@ export interface AgentCost {
   unicastReceivedBytes: number;
   /** Peer requests (catch-ups and probes) this agent made, and the answer bytes it was sent. */
   requestsMade: number;
+  /** Of those, catch-ups (`changes`, one origin's or the bulk of every held set's pages). */
+  catchupsMade: number;
   requestBytesReceived: number;
   /** Peer requests this agent answered, and the answer bytes it sent; catch-ups are `changes` requests. */
   requestsServed: number;
@@ -45,6 +53,7 @@ export function emptyCost(): AgentCost {
     unicastReceived: 0,
     unicastReceivedBytes: 0,
     requestsMade: 0,
+    catchupsMade: 0,
     requestBytesReceived: 0,
     requestsServed: 0,
     catchupsServed: 0,
@@ -123,12 +132,20 @@ export class CostMeter {
     return {
       changes: (peer, request, timeoutMs) => {
         this.of(address).requestsMade += 1;
+        this.of(address).catchupsMade += 1;
         return inner.changes(peer, request, timeoutMs);
       },
       hello: (peer, timeoutMs, withPeers, asker) => {
         this.of(address).requestsMade += 1;
         return inner.hello(peer, timeoutMs, withPeers, asker);
       },
+      ...(inner.sets && {
+        sets: (peer: Endpoint, after: string | undefined, timeoutMs: number) => {
+          this.of(address).requestsMade += 1;
+          this.of(address).catchupsMade += 1;
+          return inner.sets!(peer, after, timeoutMs);
+        },
+      }),
       close: () => inner.close(),
     };
   }

@@ -1,0 +1,152 @@
+import type { WholeSet } from '../directory/sets-page.js';
+import type { Hello } from '../transport/transport.js';
+import type { LocalHealthHooks } from './changes-fetch.js';
+import { SYNC_LIMITS } from './config.js';
+import type { OriginReplica } from './origin-replica.js';
+import type { Peer } from './peer-table.js';
+import type { SyncContext } from './sync-context.js';
+
+/** The catch-ups that wait for the bulk answer: of names a summary gave (transitions.ts learnOf, admitWaiting). */
+const BULK_SIGNALS = new Set(['summary', 'waited']);
+
+/** How long sets of origins not yet let in are kept for them (the waiting room's places free within seconds). */
+const OFFERS_MS = 30_000;
+
+/** A bulk answer's first page is given the catch-up's allowance for a peer's accept queue (4 deadlines). */
+const FIRST_PAGE_DEADLINES = 4;
+
+/**
+ * The bulk catch-up (docs/protocol.md, *Bulk catch-up*): a newcomer asks its join's summary peer for every whole set
+ * it holds, in pages, instead of one catch-up per origin at that origin (memberlist's push/pull state sync with one
+ * member). A newcomer of a site of N made N - 1 catch-ups, each a fresh connection, a parse and a check at both
+ * ends: a cold start of N made ~N(N-1)/2, 40 % of a child's CPU at 100 agents on real sockets (cpu15).
+ *
+ * What the answer's sets become: the member's word. An origin's set is taken only for a life this agent already
+ * knows (named by the summary, its own datagram or answer, within the peer table's bounds: the answer adds no
+ * name), never below what it holds nor above the newest version it knows of that life (the target), never for a
+ * provisional life (its endpoint settles it), and never over its own catch-up under way. Of an origin not verified
+ * it is held second-hand, as an alternate's answer is, and its endpoint is probed at once: the set stands only if the
+ * origin's answer names its version and digest (`answered`). A later version is a gap, caught up from the origin.
+ */
+export class BulkSets {
+  /** Until when (monotonic ms) the catch-ups of origins held nothing of wait for the bulk answer; 0: none coming. */
+  private until = 0;
+  private asked = false;
+  /**
+   * Sets of origins not in the peer table when their page came (past the unverified places, in the waiting room:
+   * 128 of an open site of 200), by name, taken when the origin is let in (`offered`), until OFFERS_MS after.
+   */
+  private readonly offers = new Map<string, WholeSet>();
+  private offersUntil = 0;
+  /** Origins whose set was taken second-hand, and of which life: checked at the origin's first answer (`answered`). */
+  private readonly secondHand = new Map<string, number>();
+
+  constructor(
+    private readonly s: SyncContext,
+    private readonly hooks: {
+      /** The bulk catch-up settled: the catch-ups it held back go now (Catchup.released). */
+      released(): void;
+      /** An unverified origin's set was taken from the member: its endpoint is asked at once (a probe). */
+      verify(peer: Peer): void;
+    } & Pick<LocalHealthHooks, 'deadline'>,
+  ) {}
+
+  /** The join asks a member for its summary: what it names waits for its sets. Once a life; false without a client. */
+  expect(): boolean {
+    if (this.asked || this.s.c.peers.sets === undefined) return false;
+    this.asked = true;
+    const { livenessPeriodMs, fetchTimeoutMs } = this.s.cfg;
+    this.until = this.s.c.clock.monotonic() + livenessPeriodMs + (FIRST_PAGE_DEADLINES + 1) * fetchTimeoutMs;
+    return true;
+  }
+
+  /**
+   * How long a catch-up of this life waits for the bulk answer: only a first one, of a life held nothing of, that a
+   * summary named (the member's, or a name let in from the waiting room): what the member's sets hold. An origin
+   * heard itself meanwhile (a starter's announcement) is not in them: held back too, 11.8k catch-ups waited out the
+   * bulk answer for nothing in a 200-agent cold start on real sockets, its loops seconds late.
+   */
+  waitMs(r: OriginReplica, signal: string): number {
+    if (this.until === 0 || !BULK_SIGNALS.has(signal)) return 0;
+    if (r.previous || r.failures > 0 || r.heldVersion() > 0) return 0;
+    return Math.max(0, this.until - this.s.c.clock.monotonic());
+  }
+
+  /** The summary's member answered (`member`, verified) or did not (undefined): its sets, then the rest goes. */
+  async ask(member: Peer | undefined): Promise<void> {
+    try {
+      if (member) await this.pages(member);
+    } catch (err) {
+      if (!this.s.running()) return;
+      this.s.c.metrics.catchupRequests.inc({ result: 'failed' });
+      this.s.c.logger.debug({ agent: member?.name, err: (err as Error).message }, 'bulk catch-up failed');
+    } finally {
+      this.until = 0;
+      if (this.s.running()) this.hooks.released();
+    }
+  }
+
+  private async pages(member: Peer): Promise<void> {
+    const sets = this.s.c.peers.sets?.bind(this.s.c.peers);
+    let after: string | undefined;
+    for (let pages = 0; sets && pages < SYNC_LIMITS.snapshotPages; pages++) {
+      const deadline = this.hooks.deadline(this.s.cfg.fetchTimeoutMs);
+      const page = await sets(member.endpoint, after, deadline);
+      if (!this.s.running() || this.s.peers.get(member.name) !== member) return;
+      this.s.c.metrics.catchupRequests.inc({ result: 'sets' });
+      this.offersUntil = this.s.c.clock.monotonic() + OFFERS_MS;
+      for (const set of page.sets) this.take(member, set);
+      if ((after = page.next) === undefined) return;
+    }
+  }
+
+  /** A catch-up of this origin is wanted: a set the bulk answer kept for it is taken first (see `offers`). */
+  offered(peer: Peer): void {
+    if (this.offers.size === 0) return;
+    if (this.s.c.clock.monotonic() >= this.offersUntil) return this.offers.clear();
+    const set = this.offers.get(peer.name);
+    if (set === undefined) return;
+    this.offers.delete(peer.name);
+    this.take(undefined, set);
+  }
+
+  /** One origin's set, as the member holds it: first-hand if it is the member's own, else second-hand. */
+  private take(member: Peer | undefined, set: WholeSet): void {
+    if (set.origin === this.s.cfg.name) return;
+    const peer = this.s.peers.get(set.origin);
+    if (!peer) {
+      if (this.offers.size < SYNC_LIMITS.peers) this.offers.set(set.origin, set);
+      return;
+    }
+    const r = peer.replica;
+    if (r.previous || r.left || set.incarnation !== r.incarnation || r.catchup.kind === 'fetching') return;
+    const own = peer === member;
+    if (set.version <= r.heldVersion() || (!own && set.version > r.target)) return;
+    if (r.applyChanges(set) !== 'applied') return;
+    if (own) r.target = set.version;
+    this.s.hints.note(peer.name, r.incarnation, r.heldVersion(), false);
+    if (peer.verified) return;
+    this.secondHand.delete(peer.name);
+    if (this.secondHand.size < SYNC_LIMITS.peers) this.secondHand.set(peer.name, r.incarnation);
+    this.hooks.verify(peer);
+  }
+
+  /**
+   * The origin answered at its endpoint: a set taken second-hand of this life stands only if the answer names the
+   * version held and the digest of that set (Hello.setDigest, asked by the probe `verify` sends). Otherwise it is
+   * withdrawn (an honest race: the origin changed since; or the member's forgery) and the origin is the target: the
+   * catch-up this answer starts fetches its own set. An older origin names no digest: its set is fetched again.
+   */
+  answered(peer: Peer, hello: Hello): void {
+    const life = this.secondHand.get(peer.name);
+    if (life === undefined) return;
+    this.secondHand.delete(peer.name);
+    const r = peer.replica;
+    const held = r.heldVersion();
+    if (r.incarnation !== life || hello.incarnation !== life || held === 0) return;
+    if (hello.version === held && hello.setDigest === this.s.c.directory.setDigest(peer.name)) return;
+    this.s.c.metrics.invalidInput.inc({ source: 'sync', reason: 'bulk-set-unconfirmed' });
+    this.s.c.directory.withdraw(peer.name, life);
+    r.target = hello.version;
+  }
+}

@@ -1,0 +1,37 @@
+import { SYNC_LIMITS } from './config.js';
+import type { OriginReplica } from './origin-replica.js';
+import type { Peer } from './peer-table.js';
+import type { SyncContext } from './sync-context.js';
+
+// The catch-up's retry back-off (catchup.ts), apart so that the catch-up stays one file under 300 lines.
+
+/**
+ * 100 ms doubling to 5 s; for an agent that never answered, to 60 s once its requests have failed for a
+ * minute (a made-up name never answers). Within that minute its failures may be the network's alone,
+ * and a long wait would show it alive with no devices for up to 90 s after the network heals.
+ */
+export function backoffMs(s: SyncContext, peer: Peer, r: OriginReplica): number {
+  const exponential = 100 * 2 ** Math.max(0, r.failures - 1);
+  return Math.min(exponential, quick(s, peer, r) ? SYNC_LIMITS.retryMaxMs : SYNC_LIMITS.unverifiedRetryMaxMs);
+}
+
+/** Retried at the 5 s ceiling: it answered before, its failures are under a minute old, or a member names it. */
+export function quick(s: SyncContext, peer: Peer, r: OriginReplica): boolean {
+  return trusted(s, peer, r) || s.c.clock.monotonic() - r.namedAt < 2 * SYNC_LIMITS.retryMaxMs;
+}
+
+/** It answered at its endpoint once, or its requests have failed for under a minute. */
+function trusted(s: SyncContext, peer: Peer, r: OriginReplica): boolean {
+  return peer.verified || s.c.clock.monotonic() - r.failingSince < SYNC_LIMITS.unverifiedQuickRetryMs;
+}
+
+/**
+ * Quick only because members name it (it never answered, its requests failed for a minute): its retries
+ * go to the members that named it, never to its endpoint. On an open site anyone may run a member, and
+ * one hinting made-up names (a third party's endpoints) drew every agent's catch-ups there at the quick
+ * rate (6.4 a minute per agent and name, not 1.4). A member that names a version can serve it; the
+ * origin's endpoint is still asked by liveness at the unverified backoff, and verified when it answers.
+ */
+export function namedOnly(s: SyncContext, peer: Peer, r: OriginReplica): boolean {
+  return r.failures > 0 && !trusted(s, peer, r) && quick(s, peer, r);
+}
