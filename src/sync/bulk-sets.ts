@@ -24,9 +24,10 @@ const FIRST_PAGE_DEADLINES = 4;
  * What the answer's sets become: the member's word. An origin's set is taken only for a life this agent already
  * knows (named by the summary, its own datagram or answer, within the peer table's bounds: the answer adds no
  * name), never below what it holds nor above the newest version it knows of that life (the target), never for a
- * provisional life (its endpoint settles it), and never over its own catch-up under way. Of an origin not verified
- * it is held second-hand, as an alternate's answer is, and its endpoint is probed at once: the set stands only if the
- * origin's answer names its version and digest (`answered`). A later version is a gap, caught up from the origin.
+ * provisional life (its endpoint settles it), and never over its own catch-up under way. On an open site every set
+ * but the member's own is held second-hand, as an alternate's answer is, verified origin or not, and its endpoint is
+ * probed at once: the set stands only if the origin's answer names its version and digest (`answered`). A later
+ * version is a gap, caught up from the origin.
  */
 export class BulkSets {
   /** Until when (monotonic ms) the catch-ups of origins held nothing of wait for the bulk answer; 0: none coming. */
@@ -46,8 +47,10 @@ export class BulkSets {
     private readonly hooks: {
       /** The bulk catch-up settled: the catch-ups it held back go now (Catchup.released). */
       released(): void;
-      /** An unverified origin's set was taken from the member: its endpoint is asked at once (a probe). */
+      /** A set was taken second-hand from the member (open site): its origin's endpoint is asked at once (a probe). */
       verify(peer: Peer): void;
+      /** The site has a key: a member's answer is a key holder's signed word, taken as such (no check). */
+      keyed: boolean;
     } & Pick<LocalHealthHooks, 'deadline'>,
   ) {}
 
@@ -125,7 +128,8 @@ export class BulkSets {
     if (r.applyChanges(set) !== 'applied') return;
     if (own) r.target = set.version;
     this.s.hints.note(peer.name, r.incarnation, r.heldVersion(), false);
-    if (peer.verified) return;
+    // Not `peer.verified`: on an open site that says the origin answered once, nothing of the set the member served.
+    if (own || this.hooks.keyed) return;
     this.secondHand.delete(peer.name);
     if (this.secondHand.size < SYNC_LIMITS.peers) this.secondHand.set(peer.name, r.incarnation);
     this.hooks.verify(peer);
