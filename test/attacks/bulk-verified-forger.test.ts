@@ -1,9 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { SetsPage, WholeSet } from '../../src/directory/sets-page.js';
-import type { PeerService } from '../../src/transport/transport.js';
 import { device } from '../helpers/sim.js';
 import { ScaleSite } from '../swarm/scale-site.js';
+import { forgingMembers } from './forging-members.js';
 
 const SITE = 60;
 /** Last in name order: its set comes on the bulk answer's last page. */
@@ -24,46 +24,39 @@ interface Forgery {
  * deadline), TARGET's set at the version the newcomer knows of it, with made-up devices.
  */
 function forging(site: ScaleSite, newcomer: string): Forgery {
-  const forgery: Forgery = { on: () => undefined, reset: () => undefined };
-  let [on, resetTarget] = [false, false];
+  let member: string | undefined;
   const forged = (set: WholeSet, version: number): WholeSet => ({
     ...set,
     version,
     entries: [{ version, device: device(`${set.origin}-forged`) }],
   });
-  const wrap = site.meter.service.bind(site.meter);
-  site.meter.service = (address: string, inner: PeerService): PeerService =>
-    wrap(address, {
-      handle: (route, query, from) => {
-        const answer = inner.handle(route, query, from);
-        if (!on || answer.status !== 200 || route !== 'changes' || from.address !== site.addressOf(newcomer))
-          return answer;
-        // Members serve no catch-up of TARGET (an alternate's): its gap waits for the forged page.
-        if (query.get('origin') === TARGET && address !== site.addressOf(TARGET))
-          return { status: 404, body: { detail: 'not held' } };
-        if (query.get('sets') !== '1') return answer;
-        const page = answer.body as SetsPage;
-        if (page.sets.length === 0) return answer;
-        const first = page.sets[0];
-        const next = page.sets.length > 1 || page.next !== undefined ? first.origin : undefined;
-        if (first.origin !== TARGET) return { status: 200, body: { kind: 'sets', sets: [first], next } };
-        const r = replicaAt(site, newcomer, TARGET);
-        forgery.served = { verified: site.verified(newcomer, TARGET), ...r };
-        return { status: 200, body: { kind: 'sets', sets: [forged(first, Math.max(first.version, r.target))], next } };
-      },
-    });
+  const members = forgingMembers(site, ({ answer, route, query, from, address }) => {
+    if (answer.status !== 200 || route !== 'changes' || from !== site.addressOf(newcomer)) return answer;
+    // Members serve no catch-up of TARGET (an alternate's): its gap waits for the forged page.
+    if (query.get('origin') === TARGET && address !== site.addressOf(TARGET))
+      return { status: 404, body: { detail: 'not held' } };
+    if (query.get('sets') !== '1') return answer;
+    member = address; // its next pages come late
+    const page = answer.body as SetsPage;
+    if (page.sets.length === 0) return answer;
+    const first = page.sets[0];
+    const next = page.sets.length > 1 || page.next !== undefined ? first.origin : undefined;
+    if (first.origin !== TARGET) return { status: 200, body: { kind: 'sets', sets: [first], next } };
+    const r = replicaAt(site, newcomer, TARGET);
+    forgery.served = { verified: site.verified(newcomer, TARGET), ...r };
+    return { status: 200, body: { kind: 'sets', sets: [forged(first, Math.max(first.version, r.target))], next } };
+  });
+  let resetTarget = false;
+  const forgery: Forgery = { on: () => undefined, reset: (reset) => (resetTarget = reset) };
   forgery.on = () => {
-    on = true;
+    members.on();
     const late = { kind: 'late' as const, delayMs: LATE_MS };
-    let member: string | undefined; // the newcomer's first request of changes is its bulk ask (the rest wait)
     site.sim.network.rpcFaults = (src, to, route) => {
       if (src !== site.addressOf(newcomer) || route !== 'changes') return undefined;
-      member ??= to;
       // Every other catch-up of the newcomer's is reset a while (TARGET's gap, at TARGET or an alternate).
       return to === member ? late : resetTarget ? { kind: 'fail' } : undefined;
     };
   };
-  forgery.reset = (reset) => (resetTarget = reset);
   return forgery;
 }
 
