@@ -2,7 +2,7 @@ import './helpers/no-unhandled.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PeerHttpServer } from '../src/http/peer-server.js';
-import { checkChanges, checkHello } from '../src/sync/peer-protocol.js';
+import { checkChanges, checkHello, checkSets } from '../src/sync/peer-protocol.js';
 import { systemClock } from '../src/util/clock.js';
 import { device, SimSite } from './helpers/sim.js';
 
@@ -109,6 +109,51 @@ test('peer endpoint: absurd but well-formed numbers get a true answer or a clear
     assert.is(checkHello(hello.body).datagramPort, 7770, 'named a datagram port the agent does not send from');
     const still = await get(`${base}/v1/peer/hello`);
     assert.is(still.status, 200);
+  } finally {
+    await site.stopAll();
+  }
+});
+
+/**
+ * attack19: the bulk catch-up's page (`sets=1[&after=NAME]`, bulk16). `sets=2` (or `sets=`, `sets=true`) was
+ * answered 200 with this agent's own snapshot (the plain catch-up of its own set, `sets` ignored), and `sets=1`
+ * with an `origin`, `since` or `incarnation` silently dropped them: each a guess at what was meant.
+ */
+test('peer endpoint: a malformed bulk page request gets a 400 naming what was wrong, counted', async () => {
+  const { site, base, name, incarnation, served } = await endpoint();
+  try {
+    const changes = (q: string) => `${base}/v1/peer/changes?${q}`;
+    const refused = [
+      changes('sets=2'),
+      changes('sets='),
+      changes('sets=true'),
+      changes('sets=1&sets=1'),
+      changes('sets=1&after='),
+      changes('sets=1&after=a-0&after=b-0'),
+      changes(`sets=1&after=${'a'.repeat(200)}`),
+      changes('sets=1&after=A_0'),
+      changes(`sets=1&origin=${name}`),
+      changes(`sets=1&since=0&incarnation=${incarnation}`),
+    ];
+    const answers: string[] = [];
+    for (const url of refused) {
+      const { status, body } = await get(url);
+      answers.push(`${status} ${JSON.stringify(body.detail)} <- ${url.slice(base.length, base.length + 80)}`);
+    }
+    const wrong = answers.filter((a) => !a.startsWith('400 '));
+    assert.equal(wrong, [], `answered, not refused:\n${wrong.join('\n')}`);
+    assert.is(served('changes', 400), refused.length, 'each refusal counted');
+    // A query past the server's bound is refused before the service (counted as invalid peer input).
+    assert.is((await get(changes(`sets=1&after=${'a'.repeat(5000)}`))).status, 400);
+    const page = await get(changes('sets=1'));
+    assert.is(page.status, 200);
+    assert.equal(
+      checkSets(page.body, undefined).sets.map((set) => set.origin),
+      [name],
+      'its own set',
+    );
+    const after = await get(changes('sets=1&after=a-0'));
+    assert.is(after.status, 200);
   } finally {
     await site.stopAll();
   }

@@ -1,3 +1,5 @@
+import { SNAPSHOT_PAGE_BYTES } from '../directory/catch-up.js';
+import { sizedEntries } from '../directory/origin.js';
 import type { WholeSet } from '../directory/sets-page.js';
 import type { Hello } from '../transport/transport.js';
 import type { LocalHealthHooks } from './changes-fetch.js';
@@ -12,6 +14,13 @@ const BULK_SIGNALS = new Set(['summary', 'waited']);
 /** How long sets of origins not yet let in are kept for them (the waiting room's places free within seconds). */
 const OFFERS_MS = 30_000;
 
+/**
+ * The most device JSON kept for origins not yet let in (4 snapshot pages, MiB): a site of 1,000 agents of 10 devices
+ * holds ~2 MiB in all. Unbounded, a forging member's pages of made-up origins were kept whole (attack19: 22 MiB of 8
+ * pages, up to 64 pages of 4 MiB); past the bound an origin's set is fetched from it when let in, as before.
+ */
+const OFFERS_BYTES = 4 * SNAPSHOT_PAGE_BYTES;
+
 /** A bulk answer's first page is given the catch-up's allowance for a peer's accept queue (4 deadlines). */
 const FIRST_PAGE_DEADLINES = 4;
 
@@ -24,9 +33,10 @@ const FIRST_PAGE_DEADLINES = 4;
  * What the answer's sets become: the member's word. An origin's set is taken only for a life this agent already
  * knows (named by the summary, its own datagram or answer, within the peer table's bounds: the answer adds no
  * name), never below what it holds nor above the newest version it knows of that life (the target), never for a
- * provisional life (its endpoint settles it), and never over its own catch-up under way. Of an origin not verified
- * it is held second-hand, as an alternate's answer is, and its endpoint is probed at once: the set stands only if the
- * origin's answer names its version and digest (`answered`). A later version is a gap, caught up from the origin.
+ * provisional life (its endpoint settles it), and never over its own catch-up under way. On an open site every set
+ * but the member's own is held second-hand, as an alternate's answer is, verified origin or not, and its endpoint is
+ * probed at once: the set stands only if the origin's answer names its version and digest (`answered`). A later
+ * version is a gap, caught up from the origin.
  */
 export class BulkSets {
   /** Until when (monotonic ms) the catch-ups of origins held nothing of wait for the bulk answer; 0: none coming. */
@@ -36,8 +46,9 @@ export class BulkSets {
    * Sets of origins not in the peer table when their page came (past the unverified places, in the waiting room:
    * 128 of an open site of 200), by name, taken when the origin is let in (`offered`), until OFFERS_MS after.
    */
-  private readonly offers = new Map<string, WholeSet>();
+  private readonly offers = new Map<string, { set: WholeSet; bytes: number }>();
   private offersUntil = 0;
+  private offersBytes = 0;
   /** Origins whose set was taken second-hand, and of which life: checked at the origin's first answer (`answered`). */
   private readonly secondHand = new Map<string, number>();
 
@@ -46,8 +57,10 @@ export class BulkSets {
     private readonly hooks: {
       /** The bulk catch-up settled: the catch-ups it held back go now (Catchup.released). */
       released(): void;
-      /** An unverified origin's set was taken from the member: its endpoint is asked at once (a probe). */
+      /** A set was taken second-hand from the member (open site): its origin's endpoint is asked at once (a probe). */
       verify(peer: Peer): void;
+      /** The site has a key: a member's answer is a key holder's signed word, taken as such (no check). */
+      keyed: boolean;
     } & Pick<LocalHealthHooks, 'deadline'>,
   ) {}
 
@@ -103,21 +116,30 @@ export class BulkSets {
   /** A catch-up of this origin is wanted: a set the bulk answer kept for it is taken first (see `offers`). */
   offered(peer: Peer): void {
     if (this.offers.size === 0) return;
-    if (this.s.c.clock.monotonic() >= this.offersUntil) return this.offers.clear();
-    const set = this.offers.get(peer.name);
-    if (set === undefined) return;
+    if (this.s.c.clock.monotonic() >= this.offersUntil) {
+      this.offersBytes = 0;
+      return this.offers.clear();
+    }
+    const offer = this.offers.get(peer.name);
+    if (offer === undefined) return;
     this.offers.delete(peer.name);
-    this.take(undefined, set);
+    this.offersBytes -= offer.bytes;
+    this.take(undefined, offer.set);
+  }
+
+  /** A set of an origin not yet let in, kept for it within OFFERS_BYTES (see `offers`). */
+  private offer(set: WholeSet): void {
+    const { bytes } = sizedEntries(set.entries);
+    if (this.offers.size >= SYNC_LIMITS.peers || this.offersBytes + bytes > OFFERS_BYTES) return;
+    this.offers.set(set.origin, { set, bytes });
+    this.offersBytes += bytes;
   }
 
   /** One origin's set, as the member holds it: first-hand if it is the member's own, else second-hand. */
   private take(member: Peer | undefined, set: WholeSet): void {
     if (set.origin === this.s.cfg.name) return;
     const peer = this.s.peers.get(set.origin);
-    if (!peer) {
-      if (this.offers.size < SYNC_LIMITS.peers) this.offers.set(set.origin, set);
-      return;
-    }
+    if (!peer) return this.offer(set);
     const r = peer.replica;
     if (r.previous || r.left || set.incarnation !== r.incarnation || r.catchup.kind === 'fetching') return;
     const own = peer === member;
@@ -125,7 +147,8 @@ export class BulkSets {
     if (r.applyChanges(set) !== 'applied') return;
     if (own) r.target = set.version;
     this.s.hints.note(peer.name, r.incarnation, r.heldVersion(), false);
-    if (peer.verified) return;
+    // Not `peer.verified`: on an open site that says the origin answered once, nothing of the set the member served.
+    if (own || this.hooks.keyed) return;
     this.secondHand.delete(peer.name);
     if (this.secondHand.size < SYNC_LIMITS.peers) this.secondHand.set(peer.name, r.incarnation);
     this.hooks.verify(peer);

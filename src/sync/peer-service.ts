@@ -51,7 +51,7 @@ export class DirectoryPeerService implements PeerService {
   }
 
   private changes(q: URLSearchParams): { status: number; body: unknown } {
-    if (q.get('sets') === '1') return this.sets(q.get('after') ?? undefined);
+    if (q.has('sets')) return this.sets(q);
     const origin = q.get('origin') ?? this.c.identity(false).name;
     const since = wholeNumber(q.get('since') ?? '0');
     const incarnation = wholeNumber(q.get('incarnation') ?? '0');
@@ -68,7 +68,12 @@ export class DirectoryPeerService implements PeerService {
   }
 
   /** A page of a bulk catch-up: every alive origin's whole set after `after` (docs/protocol.md, *Bulk catch-up*). */
-  private sets(after: string | undefined): { status: number; body: unknown } {
+  private sets(q: URLSearchParams): { status: number; body: unknown } {
+    // Anything else was answered as the catch-up of this agent's own set (`sets=2`), or its origin's ignored.
+    if (q.get('sets') !== '1') return problem(400, 'sets must be 1');
+    const other = ['origin', 'since', 'incarnation'].find((key) => q.has(key));
+    if (other !== undefined) return problem(400, `sets=1 takes no '${other}': it answers every origin's set`);
+    const after = q.get('after') ?? undefined;
     if (after !== undefined && !DEVICE_ID_PATTERN.test(after)) return problem(400, 'after must be an agent name');
     return { status: 200, body: this.c.directory.setsPage(after) };
   }

@@ -36,6 +36,7 @@ export class Transitions {
       released: () => this.parts.catchup().released(),
       verify: (peer) => void this.parts.liveness().probe(peer, peer.endpoint, BULK_SIGNAL),
       deadline: (ms) => this.parts.liveness().health.turnsDeadline(ms),
+      keyed: parts.keyed,
     });
     this.joinView = new JoinView(s, (summaries) => {
       for (const x of summaries) if (x.name !== s.cfg.name) this.learnOf(x);

@@ -1,9 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { SetsPage, WholeSet } from '../../src/directory/sets-page.js';
-import type { Hello, PeerService } from '../../src/transport/transport.js';
+import type { Hello } from '../../src/transport/transport.js';
 import { device } from '../helpers/sim.js';
 import { ScaleSite } from '../swarm/scale-site.js';
+import { forgingMembers } from './forging-members.js';
 
 const SITE = 60;
 const GHOST = 'ghost-1';
@@ -12,26 +13,15 @@ const [SAME, AHEAD] = ['agent-5', 'agent-6'];
 
 /** Every member's bulk answers and summaries forged, once `on()`: a made-up origin, two real ones' sets. */
 function forging(site: ScaleSite): { on(): void } {
-  let on = false;
-  const wrap = site.meter.service.bind(site.meter);
-  site.meter.service = (address: string, inner: PeerService): PeerService =>
-    wrap(address, {
-      handle: (route, query, from) => {
-        const answer = inner.handle(route, query, from);
-        if (!on || answer.status !== 200) return answer;
-        if (route === 'changes' && query.get('sets') === '1') return { status: 200, body: forgedPage(answer.body) };
-        const hello = answer.body as Hello;
-        if (route !== 'hello' || hello.peers === undefined) return answer;
-        const peers = hello.peers.map((p) => (p.name === AHEAD ? { ...p, version: p.version + 3 } : p));
-        peers.push({ name: GHOST, incarnation: 1, version: 1, address: '10.0.0.250', port: 7771 });
-        return { status: 200, body: { ...hello, peers } };
-      },
-    });
-  return {
-    on: () => {
-      on = true;
-    },
-  };
+  return forgingMembers(site, ({ answer, route, query }) => {
+    if (answer.status !== 200) return answer;
+    if (route === 'changes' && query.get('sets') === '1') return { status: 200, body: forgedPage(answer.body) };
+    const hello = answer.body as Hello;
+    if (route !== 'hello' || hello.peers === undefined) return answer;
+    const peers = hello.peers.map((p) => (p.name === AHEAD ? { ...p, version: p.version + 3 } : p));
+    peers.push({ name: GHOST, incarnation: 1, version: 1, address: '10.0.0.250', port: 7771 });
+    return { status: 200, body: { ...hello, peers } };
+  });
 }
 
 function forgedPage(body: unknown): SetsPage {

@@ -1,0 +1,89 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { PeerRequestError, type PeerClient } from '../../src/transport/transport.js';
+import { ScaleSite } from '../swarm/scale-site.js';
+
+const SITE = 60;
+/** A late bulk answer comes this late, under the deadline. */
+const LATE_MS = 900;
+
+/** What the newcomer's first bulk ask meets: a reset, no answer until its deadline, or a late answer. */
+type Fault = 'fail' | 'hang' | 'late';
+
+/** A newcomer joins a settled open site, its first bulk ask (its peer client's `sets`) met by `fault`. */
+async function join(fault?: Fault): Promise<{ completeMs: number | undefined; made: number }> {
+  const site = new ScaleSite(1816, 'default', 2);
+  try {
+    await site.startSettled(SITE);
+    const name = `agent-${SITE}`;
+    const clock = site.sim.clock;
+    let faulted = false;
+    const wrap = site.meter.peers.bind(site.meter);
+    site.meter.peers = (address: string, inner: PeerClient): PeerClient => {
+      const client = wrap(address, inner);
+      const sets = client.sets?.bind(client);
+      if (sets === undefined || address !== `10.0.0.${SITE + 1}`) return client; // the newcomer's (ScaleSite.start)
+      client.sets = (peer, after, timeoutMs) => {
+        if (faulted || fault === undefined) return sets(peer, after, timeoutMs);
+        faulted = true;
+        if (fault === 'fail') return Promise.reject(new PeerRequestError('network', 'connection reset'));
+        const ms = fault === 'hang' ? timeoutMs : LATE_MS;
+        return new Promise((resolve, reject) =>
+          clock.setTimeout(() => {
+            if (fault === 'hang') reject(new PeerRequestError('timeout', 'timed out'));
+            else sets(peer, after, timeoutMs).then(resolve, reject);
+          }, ms),
+        );
+      };
+      return client;
+    };
+    const started = site.now();
+    await site.start(name, SITE + 1);
+    let completeMs: number | undefined;
+    for (let t = 0; t < 30_000 && completeMs === undefined; t += 10) {
+      await clock.advance(10);
+      if (site.holdsAll(name) >= site.names.length) completeMs = site.now() - started;
+    }
+    return { completeMs, made: site.meter.of(site.addressOf(name)).catchupsMade };
+  } finally {
+    await site.stopAll();
+  }
+}
+
+/**
+ * attack19, the bulk catch-up's fallback: its member answers the join probe, then its bulk ask fails (reset), hangs
+ * (to its deadline), or answers late (under it). The catch-ups it held back go when it settles: the newcomer is still
+ * complete, origin by origin, a deadline later at most. Measured: none 40 ms (3 catch-ups), a reset 60 ms (60
+ * catch-ups), a hang 2,060 ms (60), 900 ms late 940 ms (3). On real sockets the first page has 4 deadlines (the
+ * catch-up's accept-queue allowance), which the in-memory network does not model: a hung member holds a newcomer's
+ * catch-ups up to ~4 deadlines there (the hold's own bound, BulkSets.expect: a period and 5 deadlines).
+ */
+test('open site: a newcomer whose bulk ask fails, hangs or is late is still complete', async () => {
+  const results: string[] = [];
+  for (const fault of [undefined, 'fail', 'hang', 'late'] as const) {
+    const { completeMs, made } = await join(fault);
+    results.push(`${fault ?? 'none'}: complete in ${completeMs} ms, ${made} catch-ups made`);
+    assert.ok(completeMs !== undefined, `${fault}: the newcomer holds every origin`);
+    assert.ok(completeMs <= 3_000, `${fault}: complete in ${completeMs} ms`);
+  }
+  console.log(`  ${results.join('; ')}`);
+});
+
+/**
+ * Known failing (attack19): a member that answers its join probe and then never answers the bulk ask (a stalled loop,
+ * or a forger) holds the newcomer's catch-ups until the ask's deadline: complete in 2,060 ms here (fetchTimeoutMs, 2 s
+ * at the default heartbeat), against issue 18's 2 s for a newcomer and 40 ms when the member answers. On real sockets
+ * the first page is given 4 deadlines (http-peer-client.ts `sets`): up to ~8 s, not measured here. Before bulk16 a
+ * newcomer asked each origin at its endpoint, and no one member could hold its catch-ups. A fix (a shorter hold than
+ * the first page's allowance, the sets taken if they come later) trades against the cold start's accept queues,
+ * which the allowance is for: left to the bulk catch-up's author.
+ */
+const NAME = 'open site: a newcomer whose bulk ask hangs is complete within 2 s';
+const hangWithin2s = async () => {
+  const { completeMs } = await join('hang');
+  assert.ok(completeMs !== undefined && completeMs <= 2_000, `complete in ${completeMs} ms`);
+};
+if (process.env.HERALD_KNOWN_FAILING === '1') test(NAME, hangWithin2s);
+else test.skip(NAME, hangWithin2s);
+
+test.run();
