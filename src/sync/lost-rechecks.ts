@@ -1,4 +1,3 @@
-import { fnv1a32 } from '../protocol/messages.js';
 import type { Peer } from './peer-table.js';
 
 /**
@@ -19,20 +18,6 @@ export const RECHECK_PERIODS: readonly number[] = [2, 6];
  */
 export const RECHECK_WAIT_PERIODS = 60;
 
-/**
- * Periods over which the viewers' rechecks of one loss are spread, by a hash of the viewer's and the peer's names (no
- * draw from the agent's random source, which the simulator shares): every viewer takes a vanished host's loss in
- * the same second (its notice), and without a spread their rechecks came together, 59 requests in one second to an
- * absent address at 60 agents, 199 at 200 (attack19, attacks/recheck-amplification), each a neighbour lookup
- * (an ARP broadcast on a real LAN), twice.
- */
-export const RECHECK_SPREAD_PERIODS = 2;
-
-/** A viewer's share of the spread for a peer's rechecks, stable for the pair. */
-export function recheckSpreadMs(viewer: string, peer: string, periodMs: number): number {
-  return ((fnv1a32(`${viewer}/${peer}`) % 1000) / 1000) * RECHECK_SPREAD_PERIODS * periodMs;
-}
-
 /** The most losses waiting to be checked again, oldest out: each is one more peer this agent talks to (ARP). */
 export const RECHECKED_LOSSES = 16;
 
@@ -50,14 +35,7 @@ interface Pending {
 export class LostRechecks {
   private readonly pending = new Map<string, Pending>();
 
-  constructor(
-    private readonly periodMs: number,
-    private readonly self = '',
-  ) {}
-
-  private offset(name: string): number {
-    return recheckSpreadMs(this.self, name, this.periodMs);
-  }
+  constructor(private readonly periodMs: number) {}
 
   /** The peer was lost (`onTimeouts`: on unanswered probes alone, to be checked again). */
   lost(peer: Peer, now: number, onTimeouts: boolean): void {
@@ -65,8 +43,7 @@ export class LostRechecks {
     if (!onTimeouts) return;
     const { incarnation } = peer.replica;
     const until = now + RECHECK_WAIT_PERIODS * this.periodMs;
-    const due = now + RECHECK_PERIODS[0] * this.periodMs + this.offset(peer.name);
-    this.pending.set(peer.name, { incarnation, due, tries: 0, until });
+    this.pending.set(peer.name, { incarnation, due: now + RECHECK_PERIODS[0] * this.periodMs, tries: 0, until });
     for (const name of this.pending.keys()) if (this.pending.size > RECHECKED_LOSSES) this.pending.delete(name);
   }
 

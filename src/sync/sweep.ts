@@ -78,7 +78,7 @@ export class Sweep {
     private readonly s: SyncContext,
     private readonly act: SweepActions,
   ) {
-    this.rechecks = new LostRechecks(s.cfg.livenessPeriodMs, s.cfg.name);
+    this.rechecks = new LostRechecks(s.cfg.livenessPeriodMs);
     this.schedule = new SweepSchedule({
       peers: s.peers.changes,
       states: s.c.directory.stateChanges,

@@ -12,9 +12,7 @@ const SITE = 60;
  * host counted, none revives it, and the site's requests to it stay within a few per viewer. Measured (19:33 UTC):
  * 60 agents, lost by all 5.7 s after it vanished, 118 rechecks by 59 of 59 viewers, 185 requests to it in 30 s (at
  * most 59 in one second); the same at 200 agents: 398 rechecks, 599 requests, 199 in one second. Every viewer loses
- * it within the same second (the notice), so their rechecks came together: a burst of one request a viewer, twice.
- * Now spread by pair over two periods (lost-rechecks.ts RECHECK_SPREAD_PERIODS): by second, 59 (the notice's
- * confirming probes, one a viewer as before), then 11/24/24 and 12/23/25 (the two rounds of rechecks).
+ * it within the same second (the notice), so their rechecks come together: a burst of one request a viewer, twice.
  */
 test('open site: a vanished host is rechecked at most twice a viewer, and stays lost', async () => {
   const site = new ScaleSite(1902, 'default', 2);
