@@ -24,9 +24,9 @@ const OFFERS_BYTES = 4 * SNAPSHOT_PAGE_BYTES;
 /**
  * How long the catch-ups a summary named wait for the bulk answer: half a deadline. A member that answers at all
  * answers a calm site's first page in milliseconds; one that hangs (a stalled loop, a forger) held them until its
- * first page's allowance ran out (the http client gives it 4 deadlines for a busy accept queue): 2,060 ms for a newcomer
- * in the simulator, ~8 s on real sockets, against issue 18's 2 s (attack19, attacks/bulk-ask-hung). Past the hold the
- * catch-ups go origin by origin; sets that come later are taken only where none is under way or held.
+ * first page's allowance ran out (the http client gives it 4 deadlines for a busy accept queue): 2,060 ms for a
+ * newcomer in the simulator, ~8 s on real sockets, against issue 18's 2 s (attack19, attacks/bulk-ask-hung). Past the
+ * hold the catch-ups go origin by origin; sets that come later are taken only where none is under way or held.
  */
 const HOLD_DEADLINES = 0.5;
 
