@@ -6,6 +6,7 @@ import { Deadline, type DeadlineMs } from './request-deadline.js';
 import { checkChanges, checkHello, checkSets, MAX_PEER_RESPONSE_BYTES, PEER_PATHS } from '../sync/peer-protocol.js';
 import {
   helloQuery,
+  setsQuery,
   PeerRequestError,
   type Asker,
   type ChangesRequest,
@@ -72,8 +73,7 @@ export class HttpPeerClient implements PeerClient {
   }
 
   async sets(peer: Endpoint, after: string | undefined, timeoutMs: number): Promise<SetsPage> {
-    const query = new URLSearchParams({ sets: '1' });
-    if (after !== undefined) query.set('after', after);
+    const query = setsQuery(after);
     // As a catch-up's: the allowance on a first page only (attack10's paged hold).
     const answerMs = after === undefined ? timeoutMs * ACCEPT_QUEUE_ALLOWANCE : timeoutMs;
     return checkSets(

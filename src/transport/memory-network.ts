@@ -11,7 +11,7 @@ import type {
   PeerClient,
   PeerService,
 } from './transport.js';
-import { helloQuery, PeerRequestError } from './transport.js';
+import { helloQuery, PeerRequestError, setsQuery } from './transport.js';
 import type { LinkFaults, NetworkEvent, RpcFault } from './network-faults.js';
 import { SharedAnswers } from './shared-answers.js';
 
@@ -114,9 +114,7 @@ export class MemoryNetwork {
           : checkChanges(JSON.parse(res.json), req.origin);
       },
       sets: async (peer, after, timeoutMs) => {
-        const q = new URLSearchParams({ sets: '1' });
-        if (after !== undefined) q.set('after', after);
-        const res = await this.rpc(address, peer, 'changes', q, timeoutMs);
+        const res = await this.rpc(address, peer, 'changes', setsQuery(after), timeoutMs);
         if (res.status !== 200) throw new PeerRequestError('status', `peer answered ${res.status}`);
         return checkSets(JSON.parse(res.json), after);
       },

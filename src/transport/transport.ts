@@ -110,6 +110,13 @@ export interface Asker {
   set?: boolean;
 }
 
+/** The query of a bulk catch-up's page (`GET /v1/peer/changes?sets=1[&after=NAME]`), as both clients send it. */
+export function setsQuery(after: string | undefined): URLSearchParams {
+  const q = new URLSearchParams({ sets: '1' });
+  if (after !== undefined) q.set('after', after);
+  return q;
+}
+
 /** The query of a hello request. */
 export function helloQuery(withPeers: boolean, asker?: Asker): URLSearchParams {
   const q = new URLSearchParams(withPeers ? { peers: '1' } : {});
