@@ -12,7 +12,11 @@ import {
   RECHECKERS,
   RECHECKS_PER_PERIOD,
 } from '../src/sync/lost-rechecks.js';
+import { Directory } from '../src/directory/directory.js';
+import { DirectoryPeerService, helloOf } from '../src/sync/peer-service.js';
 import type { Peer } from '../src/sync/peer-table.js';
+import { helloQuery, type Asker } from '../src/transport/transport.js';
+import { FakeClock } from '../src/util/clock.js';
 
 const PERIOD = 1000;
 const peer = (name: string, incarnation = 1) => ({ name, replica: { incarnation } }) as unknown as Peer;
@@ -73,6 +77,25 @@ test('burst17: of 200 viewers, RECHECKERS recheck a loss twice; the others once,
   assert.is(due, lateRecheckPeriods('agent-0', subject.name, 201) * PERIOD, 'a late viewer asks once, later');
   r.sent(subject, due);
   assert.is(r.dueAt(subject, due, true), Infinity, 'and only once');
+});
+
+test('burst17: a hello that holds the asked life lost says so (lost=I); a malformed one is not passed on', () => {
+  const directory = new Directory({ clock: new FakeClock() }, { site: 's' });
+  const asked: Asker[] = [];
+  const service = new DirectoryPeerService({
+    directory,
+    identity: helloOf({ name: 'a', site: 's', incarnation: 5 }, () => 1, directory),
+    onAsked: (asker) => asked.push(asker),
+  });
+  const from = { address: '10.0.0.2', port: 0 };
+  service.handle('hello', helloQuery(false, { name: 'b', incarnation: 3, port: 7771, lost: 5 }), from);
+  assert.is(asked.at(-1)?.lost, 5, 'the life held lost, for the asked agent to refute');
+  for (const bad of ['0', '-1', 'x', '1.5']) {
+    const q = helloQuery(false, { name: 'b', incarnation: 3, port: 7771 });
+    q.set('lost', bad);
+    service.handle('hello', q, from);
+    assert.is(asked.at(-1)?.lost, undefined, `lost=${bad}`);
+  }
 });
 
 test.run();
