@@ -1,7 +1,22 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { LostRechecks, RECHECK_PERIODS, RECHECK_WAIT_PERIODS, RECHECKED_LOSSES } from '../src/sync/lost-rechecks.js';
+import {
+  firstRechecker,
+  LATE_RECHECK_PERIODS,
+  lateRecheckPeriods,
+  LostRechecks,
+  RECHECK_PERIODS,
+  RECHECK_SPREAD_MAX,
+  RECHECK_WAIT_PERIODS,
+  RECHECKED_LOSSES,
+  RECHECKERS,
+  RECHECKS_PER_PERIOD,
+} from '../src/sync/lost-rechecks.js';
+import { Directory } from '../src/directory/directory.js';
+import { DirectoryPeerService, helloOf } from '../src/sync/peer-service.js';
 import type { Peer } from '../src/sync/peer-table.js';
+import { helloQuery, type Asker } from '../src/transport/transport.js';
+import { FakeClock } from '../src/util/clock.js';
 
 const PERIOD = 1000;
 const peer = (name: string, incarnation = 1) => ({ name, replica: { incarnation } }) as unknown as Peer;
@@ -34,6 +49,53 @@ test('a recheck waits while this agent is late, up to the wait; the waiting loss
   for (let i = 0; i <= RECHECKED_LOSSES; i++) r.lost(peer(`p${i}`), i, true);
   assert.is(r.dueAt(peer('p0'), 100, true), Infinity, 'the oldest out');
   assert.is(r.dueAt(peer('p1'), 100, true), 1 + RECHECK_PERIODS[0] * PERIOD);
+});
+
+test('burst17: of 200 viewers, RECHECKERS recheck a loss twice; the others once, spread over the site size', () => {
+  const names = Array.from({ length: 201 }, (_, i) => `agent-${i}`);
+  for (const subject of ['agent-7', 'agent-150']) {
+    const viewers = names.filter((n) => n !== subject);
+    const first = viewers.filter((v) => firstRechecker(v, subject, names));
+    assert.is(first.length, RECHECKERS, `${subject}: the same few, whoever computes it`);
+    const late = viewers.filter((v) => !first.includes(v)).map((v) => lateRecheckPeriods(v, subject, 201));
+    const spread = 201 / RECHECKS_PER_PERIOD;
+    assert.ok(late.every((p) => p >= LATE_RECHECK_PERIODS && p < LATE_RECHECK_PERIODS + spread));
+    // About RECHECKS_PER_PERIOD a period: no period draws more than twice that.
+    const perPeriod = new Map<number, number>();
+    for (const p of late) perPeriod.set(Math.floor(p), (perPeriod.get(Math.floor(p)) ?? 0) + 1);
+    assert.ok(
+      Math.max(...perPeriod.values()) <= 2 * RECHECKS_PER_PERIOD,
+      `${Math.max(...perPeriod.values())} a period`,
+    );
+  }
+  assert.ok(lateRecheckPeriods('a', 'b', 100_000) < LATE_RECHECK_PERIODS + RECHECK_SPREAD_MAX, 'capped');
+  assert.ok(LATE_RECHECK_PERIODS + RECHECK_SPREAD_MAX < RECHECK_WAIT_PERIODS, 'within the wait');
+  const r = new LostRechecks(PERIOD, 'agent-0', () => names.slice(1));
+  const subject = peer(names.find((n) => n !== 'agent-0' && !firstRechecker('agent-0', n, names))!);
+  r.lost(subject, 0, true);
+  const due = r.dueAt(subject, 0, true);
+  assert.is(due, lateRecheckPeriods('agent-0', subject.name, 201) * PERIOD, 'a late viewer asks once, later');
+  r.sent(subject, due);
+  assert.is(r.dueAt(subject, due, true), Infinity, 'and only once');
+});
+
+test('burst17: a hello that holds the asked life lost says so (lost=I); a malformed one is not passed on', () => {
+  const directory = new Directory({ clock: new FakeClock() }, { site: 's' });
+  const asked: Asker[] = [];
+  const service = new DirectoryPeerService({
+    directory,
+    identity: helloOf({ name: 'a', site: 's', incarnation: 5 }, () => 1, directory),
+    onAsked: (asker) => asked.push(asker),
+  });
+  const from = { address: '10.0.0.2', port: 0 };
+  service.handle('hello', helloQuery(false, { name: 'b', incarnation: 3, port: 7771, lost: 5 }), from);
+  assert.is(asked.at(-1)?.lost, 5, 'the life held lost, for the asked agent to refute');
+  for (const bad of ['0', '-1', 'x', '1.5']) {
+    const q = helloQuery(false, { name: 'b', incarnation: 3, port: 7771 });
+    q.set('lost', bad);
+    service.handle('hello', q, from);
+    assert.is(asked.at(-1)?.lost, undefined, `lost=${bad}`);
+  }
 });
 
 test.run();

@@ -214,7 +214,7 @@ export class Liveness {
       const periodic = this.s.siteIntervalMs() === undefined && ++peer.probes % SUMMARY_EVERY_PROBES === 0;
       const withPeers = !this.s.c.transport || signal === 'join' || periodic;
       // Elsewhere, the answer may confirm a move: it names where its datagrams leave from now (endpoint-proofs.ts).
-      const asker = atEndpoint ? askerOf(this.s.self, signal) : { ...this.s.self, datagram: true };
+      const asker = atEndpoint ? askerOf(this.s, peer, signal) : { ...this.s.self, datagram: true };
       const hello = await this.s.c.peers.hello(endpoint, deadline, withPeers, asker);
       if (!this.s.running() || this.s.peers.get(peer.name) !== peer) return 'stale';
       if (atEndpoint && hello.name === peer.name && !this.hooks.answered(peer, life, hello.incarnation)) return 'stale';

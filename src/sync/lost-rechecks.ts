@@ -1,4 +1,6 @@
+import { fnv1a32 } from '../protocol/messages.js';
 import type { Peer } from './peer-table.js';
+import type { SyncContext } from './sync-context.js';
 
 /**
  * Periods before each probe that checks again a peer this agent lost on timeouts alone: the first after the
@@ -7,10 +9,30 @@ import type { Peer } from './peer-table.js';
  * from ~55 s to 147 s of the 200-agent start on real sockets). A monitor's loss sends a notice that the subject
  * refutes; any other loss (a notice's or a relay's confirming probe, a backstop's check, a monitor that doubts
  * itself and tells no one) was asked again by no one until the subject's next multicast heartbeat, ~80 s apart
- * at 200 agents. Two probes bound the cost of a true loss: a vanished host lost on an open site by its notice's
- * confirming probes is asked twice more by each viewer that lost it (a crash refuses, and is not asked again).
+ * at 200 agents. These two are the first recheckers' (RECHECKERS); every other viewer asks once, later.
  */
 export const RECHECK_PERIODS: readonly number[] = [2, 6];
+
+/**
+ * How many viewers of a loss recheck it on RECHECK_PERIODS, chosen site-wide by a hash of the viewer's and the
+ * peer's names (rendezvous: the RECHECKERS highest among the agents this one holds alive and itself). Every viewer
+ * took a vanished host's loss in the same second (its notice's confirming probes) and rechecked it together: 59
+ * requests in one second to an absent address at 60 agents, 199 at 200 (attacks/recheck-amplification), each a
+ * neighbour lookup (an ARP broadcast on a real LAN), twice. A recheck that finds the subject alive tells it so
+ * (Asker.lost): it refutes with a multicast heartbeat, which revives it at every viewer that holds it lost.
+ */
+export const RECHECKERS = 3;
+
+/**
+ * Every other viewer asks once, in case no first rechecker lost it (a lone viewer's timeouts on a busy peer) or the
+ * refutation was lost on the way: from this many periods after the loss, spread by a hash of the pair over
+ * `members / RECHECKS_PER_PERIOD` periods (at least RECHECK_SPREAD_MIN, at most RECHECK_SPREAD_MAX): a vanished
+ * host draws about RECHECKS_PER_PERIOD of these a period site-wide up to 384 agents, not one from every viewer.
+ */
+export const LATE_RECHECK_PERIODS = 4;
+export const RECHECKS_PER_PERIOD = 8;
+export const RECHECK_SPREAD_MIN = 8;
+export const RECHECK_SPREAD_MAX = 48;
 
 /**
  * How long a recheck may wait for this agent's own loop to be on time, in periods after the loss (its answer
@@ -29,13 +51,40 @@ interface Pending {
 }
 
 /**
+ * Whether `self` is one of the RECHECKERS first recheckers of `subject` among `viewers` (the agents it holds
+ * alive; itself and the subject are skipped there): the same few for every viewer whose view agrees.
+ */
+export function firstRechecker(self: string, subject: string, viewers: Iterable<string>): boolean {
+  const score = (name: string): number => fnv1a32(`${name}/${subject}`);
+  const own = score(self);
+  let above = 0;
+  for (const name of viewers) {
+    if (name === self || name === subject) continue;
+    const other = score(name);
+    if ((other > own || (other === own && name < self)) && ++above >= RECHECKERS) return false;
+  }
+  return true;
+}
+
+/** When a viewer that is no first rechecker asks, in periods after the loss (see LATE_RECHECK_PERIODS). */
+export function lateRecheckPeriods(self: string, subject: string, members: number): number {
+  const spread = Math.min(RECHECK_SPREAD_MAX, Math.max(RECHECK_SPREAD_MIN, members / RECHECKS_PER_PERIOD));
+  return LATE_RECHECK_PERIODS + ((fnv1a32(`${subject}/${self}`) % 1000) / 1000) * spread;
+}
+
+/**
  * The losses on timeouts alone that this agent asks again, a bounded few times (RECHECK_PERIODS), only while
  * its own loop is on time. Only the subject's own answer at its endpoint revives it: a recheck believes no one.
  */
 export class LostRechecks {
   private readonly pending = new Map<string, Pending>();
 
-  constructor(private readonly periodMs: number) {}
+  /** `self`: this agent's name; `viewers`: the names of the agents it holds alive (firstRechecker). */
+  constructor(
+    private readonly periodMs: number,
+    private readonly self = '',
+    private readonly viewers: () => string[] = () => [],
+  ) {}
 
   /** The peer was lost (`onTimeouts`: on unanswered probes alone, to be checked again). */
   lost(peer: Peer, now: number, onTimeouts: boolean): void {
@@ -43,7 +92,13 @@ export class LostRechecks {
     if (!onTimeouts) return;
     const { incarnation } = peer.replica;
     const until = now + RECHECK_WAIT_PERIODS * this.periodMs;
-    this.pending.set(peer.name, { incarnation, due: now + RECHECK_PERIODS[0] * this.periodMs, tries: 0, until });
+    const viewers = this.viewers();
+    const pending = { incarnation, due: now + RECHECK_PERIODS[0] * this.periodMs, tries: 0, until };
+    if (!firstRechecker(this.self, peer.name, viewers)) {
+      pending.due = now + lateRecheckPeriods(this.self, peer.name, viewers.length + 1) * this.periodMs;
+      pending.tries = RECHECK_PERIODS.length - 1; // once
+    }
+    this.pending.set(peer.name, pending);
     for (const name of this.pending.keys()) if (this.pending.size > RECHECKED_LOSSES) this.pending.delete(name);
   }
 
@@ -73,4 +128,11 @@ export class LostRechecks {
   forget(name: string): void {
     this.pending.delete(name);
   }
+}
+
+/** The names of the peers this agent holds alive (the viewers a first rechecker is chosen among). */
+export function heldAlive(s: SyncContext): string[] {
+  const names: string[] = [];
+  for (const peer of s.peers.values()) if (s.c.directory.held(peer.name)?.state === 'alive') names.push(peer.name);
+  return names;
 }

@@ -11,10 +11,12 @@ import type { Hello } from '../transport/transport.js';
  * The peer endpoint's JSON, checked field by field: a peer's answer is untrusted input like a datagram.
  *   GET /v1/peer/changes?origin=NAME&since=V&incarnation=I[&after=ID]
  *     -> Changes (deltas or a snapshot page; `next` names the id to continue `after`), 404 if not held
- *   GET /v1/peer/hello[?from=NAME&incarnation=I&port=P[&check=NAME|&gone=NAME][&datagram=1][&digest=1]]   -> Hello
+ *   GET /v1/peer/hello[?from=NAME&incarnation=I&port=P[&check=NAME|&gone=NAME][&datagram=1][&digest=1][&lost=I]]
+ *     -> Hello
  *   GET /v1/peer/changes?sets=1[&after=NAME]   -> SetsPage: every alive origin's whole set after NAME (bulk-sets.ts)
  *     (`check`/`gone`: an indirect probe asked of this agent, or its verdict; indirect-checks.ts; `datagram`:
- *     the answer names its datagram endpoint's port, endpoint-proofs.ts)
+ *     the answer names its datagram endpoint's port, endpoint-proofs.ts; `lost`: the asker holds that life of this
+ *     agent lost, which it refutes with a heartbeat, lost-rechecks.ts)
  */
 export const PEER_PATHS = { changes: '/v1/peer/changes', hello: '/v1/peer/hello' } as const;
 

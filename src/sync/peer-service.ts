@@ -47,6 +47,8 @@ export class DirectoryPeerService implements PeerService {
     const [check, gone] = [q.get('check'), q.get('gone')];
     if (check !== null && DEVICE_ID_PATTERN.test(check)) asker.check = check;
     else if (gone !== null && DEVICE_ID_PATTERN.test(gone)) asker.gone = gone;
+    const lost = wholeNumber(q.get('lost') ?? '');
+    if (Number.isSafeInteger(lost) && lost >= 1) asker.lost = lost;
     this.c.onAsked?.(asker);
   }
 

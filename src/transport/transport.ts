@@ -108,6 +108,11 @@ export interface Asker {
   digest?: boolean;
   /** Asks the answer for the digest of its own set (Hello.setDigest): a set held second-hand is checked (bulk-sets). */
   set?: boolean;
+  /**
+   * The asker holds the asked agent lost in this life: the answering agent refutes it with a multicast heartbeat
+   * (at most once a period), as it would a notice, so every viewer that lost it hears it back (lost-rechecks.ts).
+   */
+  lost?: number;
 }
 
 /** The query of a bulk catch-up's page (`GET /v1/peer/changes?sets=1[&after=NAME]`), as both clients send it. */
@@ -129,6 +134,7 @@ export function helloQuery(withPeers: boolean, asker?: Asker): URLSearchParams {
     if (asker.datagram) q.set('datagram', '1');
     if (asker.digest) q.set('digest', '1');
     if (asker.set) q.set('set', '1');
+    if (asker.lost !== undefined) q.set('lost', String(asker.lost));
   }
   return q;
 }
