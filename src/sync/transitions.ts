@@ -67,7 +67,7 @@ export class Transitions {
   joiningLargeSite(peer: Peer): void {
     if (this.summaryAsked) return;
     this.summaryAsked = true;
-    const bulk = this.bulk.expect(); // the catch-ups of what the summary names wait for the member's sets
+    const bulk = this.bulk.expect(peer); // the catch-ups of what the summary names wait for the member's sets
     const done = (outcome: string) => {
       if (bulk) void this.bulk.ask(outcome === 'alive' ? peer : undefined);
       if (this.s.running()) this.joinView.joined(peer);
