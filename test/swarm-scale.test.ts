@@ -36,6 +36,7 @@ test('one multicast is counted once site-wide, sent once by its sender and recei
     assert.is(meter.of(a).unicastReceived, 0, a);
   }
   assert.is(heard.filter((a) => a !== addresses[0]).length, 4, 'the wrapped handlers still get every datagram');
+  assert.equal(meter.of(addresses[1]).receivedByType, { 'multicast other': { count: 1, bytes: 100 } }, 'no header');
   meter.reset();
   assert.is(meter.of(addresses[1]).multicastReceived, 0);
   assert.is(meter.site.multicast, 0);
@@ -111,6 +112,11 @@ test('the scale harness at 6 agents: idle traffic adds up, a crash and a change 
     ) < 1,
     'what the agents send is what the medium carries',
   );
+  // By kind, on the wire (idle17): an idle site's datagrams are heartbeats, and the kinds add up to the whole.
+  const kinds = idle.agentReceivedByKind!;
+  assert.ok(kinds['multicast heartbeat'] > 0, JSON.stringify(kinds));
+  const total = Object.values(kinds).reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(total - idle.agentWireReceivedBytesPerSecond!.mean) < 0.01, `${total} B/s by kind`);
   assert.is(r.coldStart.incomplete, 0);
   assert.is(r.crash.missed, 0);
   assert.is(r.crash.samples, 5);

@@ -1,3 +1,5 @@
+import { MAGIC, HEADER_OFFSETS } from '../../src/protocol/codec.js';
+import { MESSAGE_TYPE_NAMES } from '../../src/protocol/messages.js';
 import type {
   DatagramHandler,
   DatagramTransport,
@@ -17,6 +19,11 @@ export interface AgentCost {
   multicastReceivedBytes: number;
   unicastReceived: number;
   unicastReceivedBytes: number;
+  /**
+   * The datagrams received by way and message type ("multicast heartbeat", "unicast notice"): what an idle
+   * agent's bytes are, by kind (idle17). A datagram whose header does not read is "other".
+   */
+  receivedByType: Record<string, { count: number; bytes: number }>;
   /** Peer requests (catch-ups and probes) this agent made, and the answer bytes it was sent. */
   requestsMade: number;
   /** Of those, catch-ups (`changes`, one origin's or the bulk of every held set's pages). */
@@ -42,6 +49,12 @@ export function answerKind(route: string, query: URLSearchParams): AnswerKind {
   return query.get('peers') === '1' ? 'summary' : 'probe';
 }
 
+/** A datagram's message type by its header (codec.ts): the open envelope's bytes are the message's. */
+export function datagramType(data: Uint8Array): string {
+  const magic = data.length > HEADER_OFFSETS.type ? (data[0] << 8) | data[1] : -1;
+  return (magic === MAGIC && MESSAGE_TYPE_NAMES[data[HEADER_OFFSETS.type]]) || 'other';
+}
+
 export function emptyCost(): AgentCost {
   return {
     multicastSent: 0,
@@ -52,6 +65,7 @@ export function emptyCost(): AgentCost {
     multicastReceivedBytes: 0,
     unicastReceived: 0,
     unicastReceivedBytes: 0,
+    receivedByType: {},
     requestsMade: 0,
     catchupsMade: 0,
     requestBytesReceived: 0,
@@ -123,6 +137,10 @@ export class CostMeter {
           cost.unicastReceived += 1;
           cost.unicastReceivedBytes += data.length;
         }
+        const key = `${kind} ${datagramType(data)}`;
+        const byType = (cost.receivedByType[key] ??= { count: 0, bytes: 0 });
+        byType.count += 1;
+        byType.bytes += data.length;
       }
       onMessage(data, from, kind);
     };

@@ -1,3 +1,4 @@
+import { TCP_EXCHANGE_OVERHEAD, UDP_IP_HEADER_BYTES } from '../../bench/wire.js';
 import type { AgentCost, AnswerKind } from './cost.js';
 import type { ScaleResult } from './scale.js';
 import type { ScaleSite } from './scale-site.js';
@@ -25,6 +26,7 @@ export async function idlePhase(site: ScaleSite, seconds: number): Promise<Scale
     (c) => (c.multicastReceivedBytes + c.unicastReceivedBytes + c.requestBytesReceived) / seconds,
   );
   const unicastReceived = costs.map((c) => (c.unicastReceivedBytes + c.requestBytesReceived) / seconds);
+  const wireReceived = costs.map((c) => wireReceivedBytes(c) / seconds);
   const s = site.meter.site;
   return {
     siteMulticastBytesPerSecond: s.multicastBytes / seconds,
@@ -33,6 +35,8 @@ export async function idlePhase(site: ScaleSite, seconds: number): Promise<Scale
     agentSentBytesPerSecond: stats(sent),
     agentReceivedBytesPerSecond: stats(received),
     agentUnicastReceivedBytesPerSecond: stats(unicastReceived),
+    agentWireReceivedBytesPerSecond: stats(wireReceived),
+    agentReceivedByKind: receivedByKind(costs, seconds),
     requestsPerSecond: sum(costs, (c) => c.requestsMade) / seconds,
     requestBytesPerSecond: sum(costs, (c) => c.requestBytesServed) / seconds,
     busiest: {
@@ -40,6 +44,30 @@ export async function idlePhase(site: ScaleSite, seconds: number): Promise<Scale
       received: breakdown(site, names[argMax(received)], seconds, 'received'),
     },
   };
+}
+
+/**
+ * What an agent's host received on the wire, as the bench counts it (bench/wire.ts): every datagram's payload
+ * and its 28 bytes of UDP and IPv4, every peer answer and a TCP exchange's headers. The goal's 300 B/s is this.
+ */
+function wireReceivedBytes(c: AgentCost): number {
+  const datagrams = c.multicastReceived + c.unicastReceived;
+  const answers = c.requestsMade * TCP_EXCHANGE_OVERHEAD + c.requestBytesReceived;
+  return c.multicastReceivedBytes + c.unicastReceivedBytes + datagrams * UDP_IP_HEADER_BYTES + answers;
+}
+
+/**
+ * The mean agent's received bytes a second on the wire by kind: datagrams by way and message type ("multicast
+ * heartbeat", "unicast notice"), peer answers by kind ("answer catchup"). What an idle agent receives (idle17).
+ */
+function receivedByKind(costs: AgentCost[], seconds: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  const add = (key: string, bytes: number) => (out[key] = (out[key] ?? 0) + bytes / seconds / costs.length);
+  for (const c of costs) {
+    for (const [key, t] of Object.entries(c.receivedByType)) add(key, t.bytes + t.count * UDP_IP_HEADER_BYTES);
+    for (const [kind, bytes] of Object.entries(c.answersReceivedBytes)) if (bytes > 0) add(`answer ${kind}`, bytes);
+  }
+  return out;
 }
 
 const argMax = (xs: number[]) => xs.reduce((best, x, i) => (x > xs[best] ? i : best), 0);

@@ -45,6 +45,16 @@ const ROWS: Row[] = [
       r.idle.agentUnicastReceivedBytesPerSecond ? bytesPair(r.idle.agentUnicastReceivedBytesPerSecond) : '—',
   },
   {
+    label: 'per agent idle received on the wire, mean / max',
+    goal: '≤ 300 B/s',
+    value: (r) => (r.idle.agentWireReceivedBytesPerSecond ? bytesPair(r.idle.agentWireReceivedBytesPerSecond) : '—'),
+  },
+  {
+    label: 'mean agent idle received on the wire, by kind',
+    goal: '',
+    value: (r) => (r.idle.agentReceivedByKind ? byKind(r.idle.agentReceivedByKind) : '—'),
+  },
+  {
     label: 'busiest agent idle sent, by kind',
     goal: '',
     value: (r) => (r.idle.busiest ? kinds(r.idle.busiest.sent) : '—'),
@@ -110,6 +120,12 @@ function kinds(b: IdleBreakdown): string {
   return `${b.agent}: ${parts.map(([k, v]) => `${SHORT[k] ?? k} ${num(v)}`).join(', ') || 'none'} B/s${askers}`;
 }
 
+/** "multicast heartbeat 140, unicast heartbeat 110 B/s": the largest first. */
+function byKind(k: Record<string, number>): string {
+  const parts = Object.entries(k).sort((a, b) => b[1] - a[1]);
+  return `${parts.map(([kind, v]) => `${kind} ${num(v)}`).join(', ') || 'none'} B/s`;
+}
+
 const SHORT: Record<string, string> = { multicast: 'mc', unicast: 'uc' };
 
 function detection(d: ScaleResult['crash']): string {
@@ -149,7 +165,8 @@ export function textTable(results: ScaleResult[]): string {
 
 /** How the figures are counted, said once under every table. */
 export const COUNTING_NOTE =
-  'Bytes are payloads (UDP/IP and HTTP/TCP headers not counted). The LAN is a shared medium: one multicast is ' +
+  'Bytes are payloads (UDP/IP and HTTP/TCP headers not counted) except "on the wire", which adds 28 a ' +
+  'datagram and 104 a peer exchange as the bench counts. The LAN is a shared medium: one multicast is ' +
   'one transmission, counted once site-wide; "received" counts every copy handed to an agent\'s socket (what ' +
   'its host wakes for) plus the peer answers it was sent; "sent" counts its datagrams plus the peer answers ' +
   'it served. Crash: the process is gone, its host up, so its peer port refuses. Vanished: the host is cut ' +

@@ -27,6 +27,10 @@ export interface ScaleResult {
     agentReceivedBytesPerSecond: { mean: number; max: number };
     /** The same without multicast copies: unicast datagrams and peer answers only (absent in older reports). */
     agentUnicastReceivedBytesPerSecond?: { mean: number; max: number };
+    /** Received on the wire (datagram and TCP headers included, as the bench counts): the goal's 300 B/s. */
+    agentWireReceivedBytesPerSecond?: { mean: number; max: number };
+    /** The mean agent's received B/s on the wire by datagram type and answer kind (absent in older reports). */
+    agentReceivedByKind?: Record<string, number>;
     requestsPerSecond: number;
     /** Site-wide bytes of peer answers (probes over TCP and catch-ups). */
     requestBytesPerSecond: number;
@@ -92,7 +96,7 @@ const SETTLE_MS = 4_000;
 const HEARTBEAT_WIRE_BYTES = 55;
 
 /** The mean multicast interval, s, of every agent of a settled site of `size` (HeartbeatInterval's). */
-function idleIntervalSeconds(size: number, protocol: ScaleProtocol): number {
+export function idleIntervalSeconds(size: number, protocol: ScaleProtocol): number {
   return protocol === 'baseline' ? 1 : Math.max(1, (size * HEARTBEAT_WIRE_BYTES) / siteBudget(size));
 }
 
