@@ -9,7 +9,12 @@ import type { SiteCounters } from './site-worker.js';
 
 /** The scale step's idle window: what each agent sends and receives on a settled site, and what those bytes are. */
 
-export const IDLE_SECONDS = 5;
+/**
+ * 15 s: at 200 agents the site multicasts ~1.6 heartbeats a second, so a 5 s window held ~8-12 and its figure was
+ * the draw (the same protocol read 233-323 B/s received per agent in four quiet runs; idle17). The ring's rounds
+ * are steady, 2 a second an agent.
+ */
+export const IDLE_SECONDS = 15;
 
 /** The idle window waits for this long without a view exchange on the site, QUIET_MAX_MS at most. */
 const QUIET_MS = 20_000;
