@@ -5,8 +5,15 @@ import { CHILD_SEMI_SPACE_MB, scaleChildFlags } from '../bench/scale/child-flags
 // The scale step's children (50 agents a process) run with a larger young generation (gc16); a run may set others.
 
 test("the children's young generation is set by default, larger than V8's 16 MB semi-space", () => {
-  assert.equal(scaleChildFlags({}), [`--max-semi-space-size=${CHILD_SEMI_SPACE_MB}`]);
-  assert.equal(scaleChildFlags({}), ['--max-semi-space-size=64'], "four times V8's 16 MB");
+  assert.equal(scaleChildFlags({}), [
+    `--max-semi-space-size=${CHILD_SEMI_SPACE_MB}`,
+    `--min-semi-space-size=${CHILD_SEMI_SPACE_MB}`,
+  ]);
+  assert.equal(
+    scaleChildFlags({}),
+    ['--max-semi-space-size=64', '--min-semi-space-size=64'],
+    "four times V8's 16 MB, from the start",
+  );
 });
 
 test('HERALD_SCALE_CHILD_FLAGS replaces the default: another setting, or none (V8 as it comes)', () => {

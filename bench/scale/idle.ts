@@ -11,7 +11,7 @@ import type { SiteCounters } from './site-worker.js';
 
 /**
  * 15 s: at 200 agents the site multicasts ~1.6 heartbeats a second, so a 5 s window held ~8-12 and its figure was
- * the draw (the same protocol read 233-323 B/s received per agent in four quiet runs; idle17). The ring's rounds
+ * the draw (the same protocol read 233-323 B/s received per agent in five runs; idle17). The ring's rounds
  * are steady, 2 a second an agent.
  */
 export const IDLE_SECONDS = 15;
