@@ -46,11 +46,13 @@ export function namedOnly(s: SyncContext, peer: Peer, r: OriginReplica): boolean
 export const PROVISIONAL_WAIT_MS = 1;
 
 /**
- * A failed catch-up is not retried when the origin's own endpoint refused it: nothing listens there (liveness loses
+ * A failed catch-up is not retried when the origin's own endpoint refused it and no one else may be asked (no member
+ * hinted the version, or the life is provisional: asked at its endpoint only). Nothing listens there (liveness loses
  * a peer on that very refusal: its process is gone), and its return (a datagram of the life, an answer, a new life)
  * asks again. A host thawed after 37 s asked a crashed peer's changes 5 times in 1.3 s, each refused, the peer held
  * lost since the first (swarm seed 31100045); a life read from a backlog after its crash, 6 times in 5 s.
  */
-export function nothingListens(err: unknown, atOrigin: boolean): boolean {
-  return atOrigin && failureReason(err) === 'refused';
+export function nothingListens(err: unknown, atOrigin: boolean, r: OriginReplica): boolean {
+  const alone = r.previous !== undefined || r.alternates.length === 0;
+  return atOrigin && alone && failureReason(err) === 'refused';
 }

@@ -198,7 +198,7 @@ export class Catchup {
       // Asked again at once, with the deadline its lag now stretches: the peer did its part.
       if (err instanceof CatchupFailure && err.reason === 'lagged')
         return this.s.c.metrics.catchupRequests.inc({ result: 'lagged' });
-      [failed, gone] = [true, nothingListens(err, !useAlternate)];
+      [failed, gone] = [true, nothingListens(err, !useAlternate, r)];
       if (r.failures === 0) r.failingSince = this.s.c.clock.monotonic();
       r.failures += 1;
       if (!useAlternate) this.s.unreachable(peer.name);
