@@ -38,6 +38,10 @@ import { runSeed } from './swarm/run-seed.js';
  *   moved; agent-4, frozen 55 s, resumed probing its old address again and again (the sweep's rechecks of a lost
  *   peer, 8 s stretched deadlines), its heartbeats from the new address dropped as `busy` behind them. A protocol
  *   fix: a sweep probe left unanswered asks the endpoint heard meanwhile (Peer.elsewhere), as a check does.
+ * - 33100216 (`--max-agents 60`, 52 agents), `liveness` (thaw17's search): agent-22, deaf to multicast 7.5-23 s,
+ *   heard nothing of agent-48's move at 12.1 s; it lost agent-48 at its old address at 24.5 s (two probes) and
+ *   found it at the new one 10 ms later from a summary. The judge's one check after a move counted from the move,
+ *   not from when the viewer could hear it: a judge bug (moves.ts `heardMoveAt`). Failed before thaw17's changes.
  */
 const FIXED = [
   { seed: 607, maxAgents: 6 },
@@ -54,6 +58,7 @@ const FIXED = [
   { seed: 32000208, maxAgents: 200 },
   { seed: 31100045, maxAgents: 200 },
   { seed: 31000515, maxAgents: 200 },
+  { seed: 33100216, maxAgents: 60 },
 ];
 
 test('host-fault seeds triaged this session hold every invariant', async () => {
