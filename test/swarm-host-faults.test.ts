@@ -28,6 +28,20 @@ import { runSeed } from './swarm/run-seed.js';
  * - 16160147 (`--max-agents 60`, 2 agents), `liveness` (lost16's search): 607's case with the restarted life held
  *   by name only (incarnation 0: its catch-up timed out before the freeze), so `ended` had no incarnation to
  *   compare. A judge bug: a thawed viewer's window reaches back to its freeze (liveness.ts `frozenSince`).
+ * - 32000208 (`--max-agents 200`, 11 agents), 31100045 (200; 5), `thaw-storm` (thaw17): a host frozen 16-37 s
+ *   while a peer restarted in place 2-5 times. Thawed, it read their datagrams at once, took each newer life
+ *   provisionally and asked each its changes: 3 requests of the same endpoint in 1 ms. In 31100045 it also asked
+ *   a crashed peer's changes 5 times in 1.3 s (refused each time, the peer held lost since the first). Protocol
+ *   fixes: a provisional life's first catch-up waits one turn of the loop (a newer life read in the same turn
+ *   replaces it and asks alone), and a failed catch-up of a peer held lost is not retried (its return asks again).
+ * - 31000515 (`--max-agents 200`, 5 agents), `lost-while-running` (thaw17): agent-0, lost by agent-4 in a cut,
+ *   moved; agent-4, frozen 55 s, resumed probing its old address again and again (the sweep's rechecks of a lost
+ *   peer, 8 s stretched deadlines), its heartbeats from the new address dropped as `busy` behind them. A protocol
+ *   fix: a sweep probe left unanswered asks the endpoint heard meanwhile (Peer.elsewhere), as a check does.
+ * - 33100216 (`--max-agents 60`, 52 agents), `liveness` (thaw17's search): agent-22, deaf to multicast 7.5-23 s,
+ *   heard nothing of agent-48's move at 12.1 s; it lost agent-48 at its old address at 24.5 s (two probes) and
+ *   found it at the new one 10 ms later from a summary. The judge's one check after a move counted from the move,
+ *   not from when the viewer could hear it: a judge bug (moves.ts `heardMoveAt`). Failed before thaw17's changes.
  */
 const FIXED = [
   { seed: 607, maxAgents: 6 },
@@ -41,6 +55,10 @@ const FIXED = [
   { seed: 914, maxAgents: 6 },
   { seed: 23000296, maxAgents: 60 },
   { seed: 16160147, maxAgents: 60 },
+  { seed: 32000208, maxAgents: 200 },
+  { seed: 31100045, maxAgents: 200 },
+  { seed: 31000515, maxAgents: 200 },
+  { seed: 33100216, maxAgents: 60 },
 ];
 
 test('host-fault seeds triaged this session hold every invariant', async () => {

@@ -1,7 +1,7 @@
 import type { Changes } from '../directory/directory.js';
 import { jitter } from '../util/random.js';
 import { TokenBuckets } from '../util/token-bucket.js';
-import { backoffMs, namedOnly, quick } from './catchup-backoff.js';
+import { backoffMs, namedOnly, nothingListens, PROVISIONAL_WAIT_MS, quick } from './catchup-backoff.js';
 import { CatchupFailure, failureReason } from './catchup-failure.js';
 import { fetchChanges, type LocalHealthHooks } from './changes-fetch.js';
 import { SYNC_LIMITS } from './config.js';
@@ -110,7 +110,8 @@ export class Catchup {
     if (!r.behind() || r.catchup.kind !== 'idle') return;
     // The missing announcement may be a few milliseconds behind: give it that long.
     const bulk = this.hooks.bulkWaitMs(r, signal);
-    const wait = Math.max(r.buffer.graceUntil - this.s.c.clock.monotonic(), this.firstFetchWaitMs(r), bulk);
+    const newer = r.previous ? PROVISIONAL_WAIT_MS : 0; // a newer life read in the same turn asks alone
+    const wait = Math.max(r.buffer.graceUntil - this.s.c.clock.monotonic(), this.firstFetchWaitMs(r), bulk, newer);
     if (bulk > 0) this.heldForBulk.add(r);
     if (wait > 0) {
       this.wait(peer, r, wait, () => {
@@ -185,7 +186,7 @@ export class Catchup {
     const asking: CatchupState = { kind: 'fetching', from: useAlternate ? undefined : source, at: started };
     r.catchup = asking;
     this.active += 1;
-    let failed = false;
+    let [failed, gone] = [false, false];
     try {
       const changes = await fetchChanges(this.s, source, r, this.hooks);
       if (!this.s.running() || peer.replica !== r || this.letGo.has(asking)) return;
@@ -197,7 +198,7 @@ export class Catchup {
       // Asked again at once, with the deadline its lag now stretches: the peer did its part.
       if (err instanceof CatchupFailure && err.reason === 'lagged')
         return this.s.c.metrics.catchupRequests.inc({ result: 'lagged' });
-      failed = true;
+      [failed, gone] = [true, nothingListens(err, !useAlternate, r)];
       if (r.failures === 0) r.failingSince = this.s.c.clock.monotonic();
       r.failures += 1;
       if (!useAlternate) this.s.unreachable(peer.name);
@@ -213,18 +214,18 @@ export class Catchup {
         'catch-up failed; retrying',
       );
     } finally {
-      if (!this.letGo.has(asking)) this.settle(peer, r, failed);
+      if (!this.letGo.has(asking)) this.settle(peer, r, failed, gone);
     }
   }
 
   /** After a fetch: the slot goes to the next in line, and a life still behind tries again. */
-  private settle(peer: Peer, r: OriginReplica, failed: boolean): void {
+  private settle(peer: Peer, r: OriginReplica, failed: boolean, gone: boolean): void {
     this.active -= 1;
     const state: CatchupState = r.catchup;
     if (state.kind === 'fetching') r.catchup = { kind: 'idle' };
     if (!this.s.running()) return;
     this.drainQueue();
-    if (peer.replica === r && r.behind() && r.catchup.kind === 'idle') this.retryLater(peer, r, failed);
+    if (peer.replica === r && r.behind() && r.catchup.kind === 'idle' && !gone) this.retryLater(peer, r, failed);
   }
 
   /** Applies an answer to the life it was asked for, or hands a newer life over to the sync. */

@@ -132,3 +132,19 @@ export async function answeredElsewhere(
   const at = takeElsewhere(peer);
   return at !== undefined && (await probe(peer, at)) === 'alive';
 }
+
+/**
+ * A probe at the endpoint (the sweep's: a lost peer rechecked, an unverified one verified), then, if it went
+ * unanswered, at the endpoint the peer was heard from meanwhile (Peer.elsewhere). A check asks there before a loss;
+ * the sweep's probes of a peer already lost asked nowhere else: a host frozen 55 s resumed rechecking a lost peer's
+ * old address back to back (8 s deadlines its late loop stretched), the peer's heartbeats from its new address
+ * dropped as `busy` behind them, and held it lost while it ran (swarm seed 31000515 with host faults).
+ */
+export async function probedOrElsewhere(
+  peer: Peer,
+  endpoint: Endpoint,
+  probe: (peer: Peer, at: Endpoint) => Promise<ProbeOutcome>,
+): Promise<void> {
+  const outcome = await probe(peer, endpoint);
+  if (!['alive', 'heard', 'stale', 'busy'].includes(outcome)) await answeredElsewhere(peer, probe);
+}

@@ -4,7 +4,7 @@ import { failureReason } from './catchup-failure.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
 import { IndirectChecks } from './indirect-checks.js';
 import { LocalHealth } from './local-health.js';
-import { answeredElsewhere, askerOf, moveTo } from './endpoint-proofs.js';
+import { answeredElsewhere, askerOf, moveTo, probedOrElsewhere } from './endpoint-proofs.js';
 import { Rejoin } from './rejoin.js';
 import type { LivenessHooks, ProbeOutcome, UnansweredProbe } from './liveness-hooks.js';
 import { aliveRing, intervalOf } from './ring.js';
@@ -65,7 +65,7 @@ export class Liveness {
     });
     this.sweep = new Sweep(s, {
       check: (peer) => void this.check(peer),
-      probe: (peer, endpoint) => void this.probe(peer, endpoint),
+      probe: (peer, endpoint) => void probedOrElsewhere(peer, endpoint, (p, at) => this.probe(p, at)),
       forget: (peer) => hooks.forget(peer),
       checkRoom: () => this.checking < LATE_CHECKS || this.health.score() === 0,
       onTime: () => this.health.score() === 0,

@@ -1,5 +1,6 @@
 import { MAX_HEALTH_MULTIPLIER } from '../../src/sync/local-health.js';
 import type { Violation } from './invariants.js';
+import { heardMoveAt } from './moves.js';
 import type { DiscoveryMode, Scenario } from './scenario.js';
 
 /** Above this share of lost datagrams an agent may rightly be called lost (issue 12's liveness bound). */
@@ -75,8 +76,10 @@ export class LivenessJudge {
     const up = this.since.get(origin);
     if (up === undefined || up > from || (this.since.get(viewer) ?? at) > from) return undefined;
     // One check of the old address after the move: a viewer that heard none of its datagrams from the new one
-    // (loss under 60 %) loses it there, its probe of the new address `busy` behind that check (attack14, doubt).
-    if ((this.movedAt.get(origin) ?? -Infinity) > from - MOVE_CHECK_PERIODS * period) return undefined;
+    // (loss under 60 %) loses it there, its probe of the new address `busy` behind that check (attack14, doubt);
+    // for a viewer deaf to multicast when it moved, one check after it hears again (moves.ts heardMoveAt).
+    const moved = heardMoveAt(this.scenario.faults, viewer, this.movedAt.get(origin));
+    if (moved > from - MOVE_CHECK_PERIODS * period) return undefined;
     // A storm's late loops and late answers may lose live peers while it lasts; not once it is over.
     const calm = (LAG_MEMORY_PERIODS + STRETCHED_PERIODS) * period;
     const overloaded = this.scenario.faults.some(

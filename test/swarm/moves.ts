@@ -20,3 +20,15 @@ export function drawMoves(seed: number, agents: readonly AgentPlan[], faultMs: n
   }
   return out;
 }
+
+/**
+ * When `viewer` could first hear an agent that moved at `movedAt` from its new address: then, or when a deafness to
+ * multicast (deaf.ts) that covered the move ended. A deaf viewer hears none of the mover's multicasts from the new
+ * address, and probes the old one as any viewer that heard none does (LivenessJudge's one check after a move). Seed
+ * 33100216 (--host-faults --max-agents 60): agent-22 deaf 7.5-23 s, agent-48 moved at 12.1 s; lost at its old
+ * address at 24.5 s, found 10 ms later at the new one from a summary.
+ */
+export function heardMoveAt(faults: readonly FaultEvent[], viewer: string, movedAt = -Infinity): number {
+  const deaf = faults.filter((f) => f.kind === 'deaf' && f.to === viewer && f.at <= movedAt && f.until > movedAt);
+  return Math.max(movedAt, ...deaf.map((f) => ('until' in f ? f.until : movedAt)));
+}
