@@ -225,7 +225,11 @@ export class Catchup {
     if (state.kind === 'fetching') r.catchup = { kind: 'idle' };
     if (!this.s.running()) return;
     this.drainQueue();
-    if (peer.replica === r && r.behind() && r.catchup.kind === 'idle' && !gone) this.retryLater(peer, r, failed);
+    if (peer.replica !== r || !r.behind() || r.catchup.kind !== 'idle') return;
+    // Refused at its endpoint: not retried, but its datagrams ask again only after the backoff (a flood of made-up
+    // names, each refused, would otherwise ask at every datagram: attacks/sync-names, 2.6 -> 128 a second).
+    if (gone) return this.wait(peer, r, jitter(this.s.c.random, backoffMs(this.s, peer, r), 0.5), () => {});
+    this.retryLater(peer, r, failed);
   }
 
   /** Applies an answer to the life it was asked for, or hands a newer life over to the sync. */
