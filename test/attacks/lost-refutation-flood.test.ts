@@ -1,0 +1,61 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import '../helpers/no-unhandled.js';
+import type { SimSite } from '../helpers/sim.js';
+import { openSite } from './open-site.js';
+
+/**
+ * attack20, burst17's `lost=I`: a hello saying its asker holds the asked agent's current life lost makes that agent
+ * refute with a multicast heartbeat (at most one a period). On an open site the asker is anyone who can open a
+ * connection: a stranger (no agent, a name never heard, an address no agent holds) that asks every agent once a
+ * period, learning each life from the hello's own answer, makes every agent multicast every period: N datagrams a
+ * second to the whole site, as before issue 18 stretched the heartbeat, for N unicast requests (each multicast
+ * received by N hosts). A notice asks a refutation of an open-site agent only from a verified member heard at its
+ * own address (lost-notices.ts); so does `lost=` now.
+ *
+ * 40 agents (heartbeats stretched), 20 s idle, then 20 s under a stranger's hellos with lost=I to every agent each
+ * second. Before: multicasts heard by one agent, idle 52, attacked 808 (every agent, every second).
+ */
+const AGENTS = Number(process.env.HERALD_REFUTE_SITE ?? 100);
+const STRANGER = '10.0.9.9';
+const SECONDS = 20;
+
+/** Multicast datagrams heard by `listener` in `ms`, while `each` runs once a second. */
+async function multicastsDuring(site: SimSite, listener: string, ms: number, each: () => void) {
+  let heard = 0;
+  site.network.onEvent = (e) => {
+    if (e.type === 'datagram' && e.kind === undefined && e.to === listener && e.fate !== 'cut') heard++;
+  };
+  for (let t = 0; t < ms; t += 1000) {
+    each();
+    await site.clock.advance(1000);
+  }
+  site.network.onEvent = undefined;
+  return heard;
+}
+
+test("open site: a stranger's hellos with lost=I do not make every agent multicast every period", async () => {
+  const site = await openSite(2001, AGENTS);
+  try {
+    const listener = site.agents.get('agent-0')!.address;
+    const idle = await multicastsDuring(site, listener, SECONDS * 1000, () => {});
+    const client = site.network.peerClient(STRANGER);
+    const asker = { name: 'intruder', incarnation: 1, port: 7771 };
+    const targets = site.running().map((a) => ({ address: a.address, port: 7771 }));
+    const attacked = await multicastsDuring(site, listener, SECONDS * 1000, () => {
+      for (const endpoint of targets) {
+        // The life to name is in any hello's answer; an unknown asker's hello is answered anyway.
+        void client
+          .hello(endpoint, 500, false, asker)
+          .then((h) => client.hello(endpoint, 500, false, { ...asker, lost: h.incarnation }))
+          .catch(() => undefined);
+      }
+    });
+    console.log(`  multicasts heard by one agent in ${SECONDS} s: idle ${idle}, under lost=I hellos ${attacked}`);
+    assert.ok(attacked <= idle + AGENTS, `${attacked} multicasts under a stranger's lost=I (idle ${idle})`);
+  } finally {
+    await site.stopAll();
+  }
+});
+
+test.run();
