@@ -58,4 +58,35 @@ test("open site: a stranger's hellos with lost=I do not make every agent multica
   }
 });
 
+/**
+ * Not fixed (reported): a member does the same. Anyone may run a member of an open site (and every member holds
+ * the key of a keyed one): its hellos are a verified member's at its own address, and every agent it asks refutes,
+ * once a period each. Measured at 100 agents (seed 2002, after 672183b, which leaves a member be): idle 152, under its lost=I
+ * hellos 1,962 multicasts heard in 20 s. A per-asker bound (as NoticeDistrust for notices) would need a
+ * strike rule for a claim every honest recheck also makes (the subject is alive whenever it can answer), and still
+ * lets one member make N/16 or N/60 agents a second multicast; a site-wide bound needs the askers' view (which
+ * viewers hold it lost) the subject does not have. Left for the lead: `.skip` until a rule is chosen.
+ */
+test.skip("a member's hellos with lost=I do not make every agent multicast every period", async () => {
+  const site = await openSite(2002, AGENTS);
+  try {
+    const listener = site.agents.get('agent-0')!.address;
+    const idle = await multicastsDuring(site, listener, SECONDS * 1000, () => {});
+    const hostile = site.agents.get('agent-8')!;
+    const client = site.network.peerClient(hostile.address);
+    const asker = { name: hostile.name, incarnation: hostile.incarnation, port: 7771 };
+    const targets = site.running().filter((a) => a !== hostile);
+    const attacked = await multicastsDuring(site, listener, SECONDS * 1000, () => {
+      for (const a of targets) {
+        const lost = a.agent.local.incarnation;
+        void client.hello({ address: a.address, port: 7771 }, 500, false, { ...asker, lost }).catch(() => undefined);
+      }
+    });
+    console.log(`  multicasts heard by one agent in ${SECONDS} s: idle ${idle}, under a member's lost=I ${attacked}`);
+    assert.ok(attacked <= idle + AGENTS, `${attacked} multicasts under a member's lost=I (idle ${idle})`);
+  } finally {
+    await site.stopAll();
+  }
+});
+
 test.run();
