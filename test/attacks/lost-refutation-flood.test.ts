@@ -89,4 +89,51 @@ test.skip("a member's hellos with lost=I do not make every agent multicast every
   }
 });
 
+/**
+ * attack20: what a member's `lost=` can make one agent send. Its current life, asked 10 times within a period:
+ * one refutation (a multicast heartbeat), not ten. An older life (a restart between a recheck and its answer: that
+ * life is lost, rightly), a life never had, a huge or negative value, repeated: nothing. Measured (seed 2003): quiet
+ * 5 multicasts in 10 s, 10 asks a second of its life 10, the other values 6 (its heartbeats' phase: announcer.refute
+ * is not called for any of them, checked by a spy outside this test); the bound allows one of jitter.
+ */
+test("one agent refutes a member's lost= of its current life once a period; other values not at all", async () => {
+  const site = await openSite(2003, 40);
+  try {
+    const [hostile, subject] = [site.agents.get('agent-8')!, site.agents.get('agent-3')!];
+    const client = site.network.peerClient(hostile.address);
+    const asker = { name: hostile.name, incarnation: hostile.incarnation, port: 7771 };
+    const at = { address: subject.address, port: 7771 };
+    const life = subject.agent.local.incarnation;
+    /** The subject's multicasts in 10 s while the hostile member asks with each of `values` every second. */
+    const sentBy = async (values: string[]): Promise<number> => {
+      let sent = 0;
+      site.network.onEvent = (e) => {
+        if (e.type === 'datagram' && e.kind === undefined && e.from === subject.address && e.to === hostile.address)
+          sent++;
+      };
+      for (let t = 0; t < 10_000; t += 1000) {
+        for (const value of values) {
+          void client.hello(at, 500, false, { ...asker, lost: Number(value) }).catch(() => undefined);
+          await site.clock.advance(50);
+        }
+        await site.clock.advance(1000 - 50 * values.length);
+      }
+      site.network.onEvent = undefined;
+      return sent;
+    };
+    // Its own heartbeats go as well (stretched, every ~2 s at 40 agents): a refutation starts their cycle afresh.
+    const quiet = await sentBy([]);
+    const others = await sentBy([String(life - 1), String(life + 1), '1e300', '-5', String(2 ** 60)]);
+    const current = await sentBy(Array.from({ length: 10 }, () => String(life)));
+    console.log(
+      `  the subject's multicasts in 10 s: quiet ${quiet}, lost=${life} 10 a second ${current}, others ${others}`,
+    );
+    assert.ok(current <= 10 + 1, `${current} multicasts in 10 s for 10 asks a second of its current life`);
+    assert.ok(current > quiet, 'its current life asked: refuted');
+    assert.ok(others <= quiet + 1, `${others} multicasts in 10 s for lost= of no current life (quiet ${quiet})`);
+  } finally {
+    await site.stopAll();
+  }
+});
+
 test.run();
