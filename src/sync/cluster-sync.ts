@@ -169,7 +169,7 @@ export class ClusterSync {
   /** A peer that named itself in a hello it sent (maybe never heard of): probed back before believed. */
   askedBy(asker: Asker & { address: string }): void {
     if (!this.running || asker.name === this.cfg.name) return;
-    if (asker.lost === this.cfg.incarnation) this.announcer.refute(); // it held this life lost: say so to all
+    this.notices.askedLost(asker); // it held this life lost: say so to all (a verified member, on an open site)
     for (const part of [this.mdns, this.liveness.indirect]) part.asked(asker); // probe back; an indirect probe
   }
 
