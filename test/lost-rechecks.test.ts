@@ -70,7 +70,7 @@ test('burst17: of 200 viewers, RECHECKERS recheck a loss twice; the others once,
   }
   assert.ok(lateRecheckPeriods('a', 'b', 100_000) < LATE_RECHECK_PERIODS + RECHECK_SPREAD_MAX, 'capped');
   assert.ok(LATE_RECHECK_PERIODS + RECHECK_SPREAD_MAX < RECHECK_WAIT_PERIODS, 'within the wait');
-  const r = new LostRechecks(PERIOD, 'agent-0', () => names.slice(1));
+  const r = new LostRechecks(PERIOD, 'agent-0', () => new Set(names.slice(1)));
   const subject = peer(names.find((n) => n !== 'agent-0' && !firstRechecker('agent-0', n, names))!);
   r.lost(subject, 0, true);
   const due = r.dueAt(subject, 0, true);

@@ -133,6 +133,9 @@ export async function answeredElsewhere(
   return at !== undefined && (await probe(peer, at)) === 'alive';
 }
 
+/** Outcomes of a probe that say where the peer is (or that asking elsewhere is not this probe's to do). */
+const SETTLED_OUTCOMES: ReadonlySet<ProbeOutcome> = new Set(['alive', 'heard', 'stale', 'busy']);
+
 /**
  * A probe at the endpoint (the sweep's: a lost peer rechecked, an unverified one verified), then, if it went
  * unanswered, at the endpoint the peer was heard from meanwhile (Peer.elsewhere). A check asks there before a loss;
@@ -146,5 +149,5 @@ export async function probedOrElsewhere(
   probe: (peer: Peer, at: Endpoint) => Promise<ProbeOutcome>,
 ): Promise<void> {
   const outcome = await probe(peer, endpoint);
-  if (!['alive', 'heard', 'stale', 'busy'].includes(outcome)) await answeredElsewhere(peer, probe);
+  if (!SETTLED_OUTCOMES.has(outcome)) await answeredElsewhere(peer, probe);
 }

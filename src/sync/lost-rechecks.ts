@@ -1,6 +1,5 @@
 import { fnv1a32 } from '../protocol/messages.js';
 import type { Peer } from './peer-table.js';
-import type { SyncContext } from './sync-context.js';
 
 /**
  * Periods before each probe that checks again a peer this agent lost on timeouts alone: the first after the
@@ -79,11 +78,11 @@ export function lateRecheckPeriods(self: string, subject: string, members: numbe
 export class LostRechecks {
   private readonly pending = new Map<string, Pending>();
 
-  /** `self`: this agent's name; `viewers`: the names of the agents it holds alive (firstRechecker). */
+  /** `self`: this agent's name; `viewers`: the names of the agents it holds alive (firstRechecker; Membership). */
   constructor(
     private readonly periodMs: number,
     private readonly self = '',
-    private readonly viewers: () => string[] = () => [],
+    private readonly viewers: () => ReadonlySet<string> = () => new Set(),
   ) {}
 
   /** The peer was lost (`onTimeouts`: on unanswered probes alone, to be checked again). */
@@ -95,7 +94,7 @@ export class LostRechecks {
     const viewers = this.viewers();
     const pending = { incarnation, due: now + RECHECK_PERIODS[0] * this.periodMs, tries: 0, until };
     if (!firstRechecker(this.self, peer.name, viewers)) {
-      pending.due = now + lateRecheckPeriods(this.self, peer.name, viewers.length + 1) * this.periodMs;
+      pending.due = now + lateRecheckPeriods(this.self, peer.name, viewers.size + 1) * this.periodMs;
       pending.tries = RECHECK_PERIODS.length - 1; // once
     }
     this.pending.set(peer.name, pending);
@@ -128,11 +127,4 @@ export class LostRechecks {
   forget(name: string): void {
     this.pending.delete(name);
   }
-}
-
-/** The names of the peers this agent holds alive (the viewers a first rechecker is chosen among). */
-export function heldAlive(s: SyncContext): string[] {
-  const names: string[] = [];
-  for (const peer of s.peers.values()) if (s.c.directory.held(peer.name)?.state === 'alive') names.push(peer.name);
-  return names;
 }

@@ -215,6 +215,11 @@ export class Membership {
     return 1 + verified + endpoints.size;
   }
 
+  /** The names of the peers this one holds alive, verified or not (itself not among them). */
+  heldNames(): ReadonlySet<string> {
+    return this.current().held;
+  }
+
   /** The ring of the members this one holds alive, itself included. */
   ring(): Ring {
     const built = this.current();

@@ -1,7 +1,7 @@
 import type { Endpoint } from '../transport/transport.js';
 import { SYNC_LIMITS } from './config.js';
 import { countCheck, type CheckRule } from './check-count.js';
-import { heldAlive, LostRechecks } from './lost-rechecks.js';
+import { LostRechecks } from './lost-rechecks.js';
 import type { Peer } from './peer-table.js';
 import { aliveRing, intervalOf, judgingIntervalMs, MONITORS, type Ring } from './ring.js';
 import { SweepSchedule, type Deadline } from './sweep-schedule.js';
@@ -78,7 +78,7 @@ export class Sweep {
     private readonly s: SyncContext,
     private readonly act: SweepActions,
   ) {
-    this.rechecks = new LostRechecks(s.cfg.livenessPeriodMs, s.cfg.name, () => heldAlive(s));
+    this.rechecks = new LostRechecks(s.cfg.livenessPeriodMs, s.cfg.name, () => s.members.heldNames());
     this.schedule = new SweepSchedule({
       peers: s.peers.changes,
       states: s.c.directory.stateChanges,
