@@ -201,7 +201,7 @@ export class Catchup {
       [failed, gone] = [true, nothingListens(err, !useAlternate, r)];
       if (r.failures === 0) r.failingSince = this.s.c.clock.monotonic();
       r.failures += 1;
-      if (!useAlternate) this.s.unreachable(peer.name);
+      if (!useAlternate) this.s.unreachable(peer.name, failureReason(err) === 'timeout');
       this.s.c.metrics.catchupRequests.inc({ result: 'failed' });
       this.s.c.metrics.peerRequestFailures.inc({ route: 'changes', reason: failureReason(err) });
       this.s.c.logger[r.failures === 3 ? 'warn' : 'debug'](

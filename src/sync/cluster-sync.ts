@@ -61,7 +61,7 @@ export class ClusterSync {
   datagramPort: number | undefined; // its datagrams' source port, once started: a hello names it (endpoint-proofs.ts)
   private unsubscribeLocal: (() => void) | undefined;
   private readonly hot: DatagramCounters;
-  private readonly unreachableListeners = new Set<(name: string) => void>();
+  private readonly unreachableListeners = new Set<(name: string, timedOut?: boolean) => void>();
 
   constructor(
     private readonly c: ClusterSyncComponents,
@@ -82,7 +82,7 @@ export class ClusterSync {
       self: { name: this.cfg.name, incarnation: this.cfg.incarnation, port: this.cfg.peerPort },
       running: () => this.running,
       siteIntervalMs: (members) => this.announcer.stretchedMs(members),
-      unreachable: (name) => this.unreachableListeners.forEach((listener) => listener(name)),
+      unreachable: (name, timedOut) => this.unreachableListeners.forEach((listener) => listener(name, timedOut)),
       placeFreed: () => this.running && this.transitions.admitWaiting(),
       refute: () => this.announcer.refute(),
     };
@@ -94,7 +94,7 @@ export class ClusterSync {
       keyed: this.keyed,
     });
     const t = this.transitions;
-    this.unreachableListeners.add((name) => t.unreachable(name));
+    this.unreachableListeners.add((name, timedOut) => t.unreachable(name, timedOut));
     this.catchup = new Catchup(this.s, (...life) => t.newLife(...life), t.lives, {
       heldSecondHand: (peer) => this.liveness.heldSecondHand(peer),
       deadline: (ms) => this.liveness.health.turnsDeadline(ms),

@@ -239,7 +239,7 @@ export class Liveness {
       }
       if (this.unanswered(peer, err, { timeout, held: heldAlive, at: atEndpoint, sent: started })) return 'heard';
       peer.probeFailures += 1;
-      if (atEndpoint) this.s.unreachable(peer.name);
+      if (atEndpoint) this.s.unreachable(peer.name, timeout);
       if (atEndpoint && err instanceof PeerRequestError && err.reason === 'refused') {
         this.lose(peer, 'its peer endpoint refuses connections');
         return 'refused';

@@ -16,6 +16,8 @@ export interface Peer {
   readonly verified: boolean;
   /** Added, unverified, from a summary (SummaryAdoption): dropped if its endpoint fails it before it answers. */
   adopted?: boolean;
+  /** Requests at its endpoint that timed out while it was adopted and unverified (Transitions.unreachable). */
+  adoptedTimeouts?: number;
   probing: boolean;
   probedAt: number;
   probes: number;

@@ -1,6 +1,7 @@
 import type { Endpoint, PeerSummary } from '../transport/transport.js';
 import { TokenBuckets } from '../util/token-bucket.js';
 import { SYNC_LIMITS } from './config.js';
+import type { Peer } from './peer-table.js';
 import type { SyncContext } from './sync-context.js';
 
 /**
@@ -8,6 +9,20 @@ import type { SyncContext } from './sync-context.js';
  * then about one new agent a second on average. Forged summaries cannot go past this.
  */
 const ADOPTIONS_PER_SECOND = 16;
+
+/**
+ * Requests an adopted name is given while they time out: the catch-up's backoff spaces them over ~10 s (deadlines
+ * included), so an agent busy that long is still caught up from its own endpoint.
+ */
+const ADOPTED_TIMEOUTS = 4;
+
+/**
+ * Those second requests, all names together. Each holds a catch-up slot to its deadline: a summary naming 250
+ * made-up agents at endpoints that drop connections, each given 4 requests, kept the real catch-ups out of the slots
+ * for a minute (attacks/sync-summary). A cold start's busy agents time out a few adopted names at a time.
+ */
+const TIMEOUT_RETRIES_PER_SECOND = 1;
+const TIMEOUT_RETRIES_BURST = 8;
 
 /** After an adoption failed at an endpoint, no name is adopted there for this long (it may be verified). */
 const DECLINE_MS = SYNC_LIMITS.unverifiedRetryMaxMs;
@@ -19,11 +34,13 @@ const DECLINE_MS = SYNC_LIMITS.unverifiedRetryMaxMs;
  *
  * A summary names endpoints that are not its sender's, so: on-link ones only (a peer's summary must not
  * turn this agent into a source of requests to hosts beyond the link), with devices to fetch (version > 0),
- * within a budget; and an adopted name is given one request: if its endpoint does not answer as it, it is
- * dropped and, for DECLINE_MS, left to the budgeted verification (or to its own heartbeat).
+ * within a budget; and an adopted name is given one request (a few if they time out: askAgain): if its
+ * endpoint does not answer as it, it is dropped and, for DECLINE_MS, left to the budgeted verification (or
+ * to its own heartbeat).
  */
 export class SummaryAdoption {
   private readonly budget: TokenBuckets;
+  private readonly retries: TokenBuckets;
   /**
    * `address:port` of adoptions, until when no other name is adopted there (a minute after it failed). By
    * endpoint, not by name: one agent at most listens at an endpoint, and a summary naming 500 made-up
@@ -35,6 +52,7 @@ export class SummaryAdoption {
 
   constructor(private readonly s: SyncContext) {
     this.budget = new TokenBuckets(s.c.clock, ADOPTIONS_PER_SECOND, SYNC_LIMITS.peers);
+    this.retries = new TokenBuckets(s.c.clock, TIMEOUT_RETRIES_PER_SECOND, TIMEOUT_RETRIES_BURST);
   }
 
   /** Off this agent's link, as far as it knows its link (with no link known, nothing is). */
@@ -50,6 +68,15 @@ export class SummaryAdoption {
     if (!this.budget.take('adopt')) return false;
     this.decline(s); // one name per endpoint: the next one there waits until this one failed a minute ago
     return true;
+  }
+
+  /**
+   * A request at an adopted name's endpoint timed out: whether it is asked again (a busy agent's answer comes late)
+   * rather than dropped. A refusal (nothing listens there) is never asked again.
+   */
+  askAgain(peer: Peer): boolean {
+    peer.adoptedTimeouts = (peer.adoptedTimeouts ?? 0) + 1;
+    return peer.adoptedTimeouts < ADOPTED_TIMEOUTS && this.retries.take('timeout');
   }
 
   /** Its endpoint did not answer as it (or at all). */

@@ -87,7 +87,7 @@ export interface SyncContext {
    */
   siteIntervalMs(members?: number): number | undefined;
   /** A probe or catch-up at the peer's believed endpoint failed: the discoveries may ask where it is now. */
-  unreachable(name: string): void;
+  unreachable(name: string, timedOut?: boolean): void;
   /** An unverified agent answered at its endpoint: its place among the unverified is free for a waiting one. */
   placeFreed(): void;
   /** A heartbeat at once: this agent hears the site after a cut-off, and may be held lost (rejoin.ts). */

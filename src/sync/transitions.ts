@@ -195,13 +195,17 @@ export class Transitions {
 
   /**
    * A request at an agent's endpoint failed. An adopted one that never answered there (a made-up name, or
-   * a real one cut off) is dropped, so that a forged summary costs one request per name, not a backoff's
-   * worth; a real one is learnt again from its heartbeat or verified. Dropped once the failed request is
-   * settled: forgotten during it, its retry would be scheduled for a forgotten agent.
+   * a real one cut off) is dropped, so that a forged summary costs one request per name (a few if they time
+   * out: SummaryAdoption.askAgain), not a backoff's worth; a real one is learnt again from its heartbeat or
+   * verified. Dropped once the failed request is settled: forgotten during it, its retry would be scheduled
+   * for a forgotten agent.
    */
-  unreachable(name: string): void {
+  unreachable(name: string, timedOut = false): void {
     const peer = this.s.peers.get(name);
     if (!peer?.adopted || peer.verified) return;
+    // A timeout is what a busy agent gives (a cold start's): forgotten at its first, the last pair of the 200-agent
+    // cold start learnt it ~100 s later (sync-adopted-busy). A refusal (nothing listens) is not asked again.
+    if (timedOut && this.adoption.askAgain(peer)) return;
     queueMicrotask(() => {
       if (this.s.peers.get(name) !== peer || peer.verified || peer.replica.catchup.kind === 'fetching') return;
       this.adoption.decline(peer.endpoint);
