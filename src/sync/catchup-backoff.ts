@@ -7,11 +7,18 @@ import type { SyncContext } from './sync-context.js';
 // The catch-up's retry back-off (catchup.ts), apart so that the catch-up stays one file under 300 lines.
 
 /**
+ * An adopted name whose request timed out (SummaryAdoption.askAgain) is asked once more, this much later (±50 %):
+ * a busy agent (a cold start's) has caught up with its own work by then, and one retry a name adds little to it.
+ */
+export const ADOPTED_RETRY_MS = 8_000;
+
+/**
  * 100 ms doubling to 5 s; for an agent that never answered, to 60 s once its requests have failed for a
  * minute (a made-up name never answers). Within that minute its failures may be the network's alone,
  * and a long wait would show it alive with no devices for up to 90 s after the network heals.
  */
 export function backoffMs(s: SyncContext, peer: Peer, r: OriginReplica): number {
+  if (peer.adopted && !peer.verified && peer.adoptedTimeouts) return ADOPTED_RETRY_MS;
   const exponential = 100 * 2 ** Math.max(0, r.failures - 1);
   return Math.min(exponential, quick(s, peer, r) ? SYNC_LIMITS.retryMaxMs : SYNC_LIMITS.unverifiedRetryMaxMs);
 }
