@@ -92,8 +92,13 @@ export function memorySite(keyed: boolean): Site {
  * ±5 points (gc16); a change at a time (~3 ms), a drift of the load falls on both alike. A garbage collection
  * falls in whichever change allocates past the young generation's budget: on each in proportion to its garbage.
  */
-export async function protocolCpuPair(agents: number, changes: number): Promise<{ open: number; keyed: number }> {
-  const sites = [memorySite(false), memorySite(true)];
+export async function protocolCpuPair(
+  agents: number,
+  changes: number,
+  keyedFirst = false,
+): Promise<{ open: number; keyed: number }> {
+  // Which site is started (and its heap allocated) first alternates with the pairs as well.
+  const sites = keyedFirst ? [memorySite(true), memorySite(false)] : [memorySite(false), memorySite(true)];
   const nodes = [await startMemorySite(sites[0], agents), await startMemorySite(sites[1], agents)];
   const spent = [0, 0];
   for (let k = 0; k < changes; k++) {
@@ -105,5 +110,6 @@ export async function protocolCpuPair(agents: number, changes: number): Promise<
     }
   }
   for (const n of nodes.flat()) await n.agent.stop({ goodbye: false });
-  return { open: spent[0] / 1000 / changes, keyed: spent[1] / 1000 / changes };
+  const [open, keyed] = keyedFirst ? [spent[1], spent[0]] : spent;
+  return { open: open / 1000 / changes, keyed: keyed / 1000 / changes };
 }

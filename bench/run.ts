@@ -96,7 +96,7 @@ async function runAuthPairs(plan: Plan, results: ScenarioResults, progress: Prog
     // a drift of the machine's load between the two moved one pair's ratio ±5 points (gc16, cpu18).
     progress(`authentication cost: open and keyed interleaved, ${agents} agents in memory each, pair ${pair + 1}`);
     await fullGc();
-    const cost = await protocolCpuPair(agents, changes);
+    const cost = await protocolCpuPair(agents, changes, pair % 2 === 1);
     results.authCost.open.push(cost.open);
     results.authCost.keyed.push(cost.keyed);
   }

@@ -57,8 +57,10 @@ test('the pairs’ spread is reported beside the figure', () => {
 });
 
 test('a pair runs an open and a keyed site side by side, each change counted to its own site', async () => {
-  const cost = await protocolCpuPair(3, 4);
-  assert.ok(cost.open > 0 && cost.keyed > 0, `both sites spent CPU: ${JSON.stringify(cost)}`);
+  for (const keyedFirst of [false, true]) {
+    const cost = await protocolCpuPair(3, 4, keyedFirst);
+    assert.ok(cost.open > 0 && cost.keyed > 0, `both sites spent CPU: ${JSON.stringify(cost)}`);
+  }
 });
 
 test('no pairs, no figure', () => {
