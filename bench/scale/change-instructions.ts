@@ -10,9 +10,10 @@ import { memoryChange, memorySite, startMemorySite } from '../protocol-cpu.js';
  * authentication step's site costs (protocol-cpu.ts: agents on the in-memory network, fake clock, heartbeats
  * off; the origin's reload, sealing, every receiver's opening, decoding and applying, the hints), counted by
  * valgrind's callgrind over the changes alone: counters zeroed after a warm-up of the same changes, dumped after.
- * CPU time on this shared machine moves ±5 points between two runs of the same code; an instruction count
- * moves well under 1 %, so it says what a cut or the key changes. Not what a change costs in time (cache misses,
- * the hash's SHA instructions are counted one each), and valgrind runs it ~50 times slower: run it under nice.
+ * CPU time on this shared machine moves ±5 points between two runs of the same code; the open site's count moved
+ * 0.03 % (cpu18), so it says what a cut changes. Keyed, one build repeated as closely and another read 13.4 and
+ * 12.2 M a change (each run draws its key at random): repeat a keyed count before believing it. Not what a change
+ * costs in time (a cache miss is free in it), and valgrind runs it ~50 times slower: run it under nice.
  */
 
 const args = process.argv.slice(2);
