@@ -121,9 +121,9 @@ export function benchPlan(quick: boolean, scaleSizes: number[] = [], knobs: Scal
 export function stepCount(plan: Plan, quick: boolean, only?: BenchStep): number {
   if (only === 'scale') return scaleStepCount(plan.scale);
   if (only === 'footprint' || only === 'footprint-1000') return 1;
-  if (only === 'auth') return plan.authPairs.pairs * 2;
+  if (only === 'auth') return plan.authPairs.pairs;
   const scenarios = plan.systems.reduce((n, p) => n + p.sizes.length * ((p.lifecycle ? 3 : 0) + p.losses.length), 0);
-  const fixed = (plan.flood ? 1 : 0) + (quick ? 2 : 3) + plan.authPairs.pairs * 2;
+  const fixed = (plan.flood ? 1 : 0) + (quick ? 2 : 3) + plan.authPairs.pairs;
   return scenarios + fixed + (quick ? 0 : 1) + scaleStepCount(plan.scale);
 }
 

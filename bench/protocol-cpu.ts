@@ -73,21 +73,43 @@ export async function memoryChange(site: Site, nodes: MemoryNode[], k: number): 
   await site.clock.advance(5);
 }
 
-/**
- * CPU per change of the protocol itself, open against keyed: agents on the in-memory network with the
- * fake clock and heartbeats off, so that the only work is announcing, sealing, opening, decoding and
- * applying each change on every receiver. No sockets or timers to add noise; the same seed for both.
- */
-export async function protocolCpuPerChange(agents: number, changes: number, keyed: boolean): Promise<number> {
+/** A site on the in-memory network with the fake clock (the same seed for every site), keyed or open. */
+export function memorySite(keyed: boolean): Site {
   const clock = new FakeClock();
   const random = seededRandom(77);
   const network = new MemoryNetwork({ clock, random });
   const keys = keyed ? parseKeyRing(generateKey()) : undefined;
-  const site: Site = { clock, random, network, keys, logger: createLogger({ level: 'silent' }) };
-  const nodes = await startMemorySite(site, agents);
-  const cpu0 = process.cpuUsage();
-  for (let k = 0; k < changes; k++) await memoryChange(site, nodes, k);
-  const cpu = process.cpuUsage(cpu0);
-  for (const n of nodes) await n.agent.stop({ goodbye: false });
-  return (cpu.user + cpu.system) / 1000 / changes;
+  return { clock, random, network, keys, logger: createLogger({ level: 'silent' }) };
+}
+
+/**
+ * CPU per change of the protocol itself, open against keyed (one pair of the authentication step, ms a change):
+ * agents on the in-memory network with the fake clock and heartbeats off, so that the only work is announcing,
+ * sealing, opening, decoding and applying each change on every receiver; no sockets or timers to add noise; the
+ * same seed for both. An open and a keyed site of `agents` each, started side by side, their changes interleaved
+ * one at a time (which goes first alternating), each change's CPU counted to its own site. Run one after the
+ * other, the two halves of a pair met different moments of a shared machine's load and one pair's ratio moved
+ * ±5 points (gc16); a change at a time (~3 ms), a drift of the load falls on both alike. A garbage collection
+ * falls in whichever change allocates past the young generation's budget: on each in proportion to its garbage.
+ */
+export async function protocolCpuPair(
+  agents: number,
+  changes: number,
+  keyedFirst = false,
+): Promise<{ open: number; keyed: number }> {
+  // Which site is started (and its heap allocated) first alternates with the pairs as well.
+  const sites = keyedFirst ? [memorySite(true), memorySite(false)] : [memorySite(false), memorySite(true)];
+  const nodes = [await startMemorySite(sites[0], agents), await startMemorySite(sites[1], agents)];
+  const spent = [0, 0];
+  for (let k = 0; k < changes; k++) {
+    for (const i of k % 2 === 0 ? [0, 1] : [1, 0]) {
+      const cpu0 = process.cpuUsage();
+      await memoryChange(sites[i], nodes[i], k);
+      const cpu = process.cpuUsage(cpu0);
+      spent[i] += cpu.user + cpu.system;
+    }
+  }
+  for (const n of nodes.flat()) await n.agent.stop({ goodbye: false });
+  const [open, keyed] = keyedFirst ? [spent[1], spent[0]] : spent;
+  return { open: open / 1000 / changes, keyed: keyed / 1000 / changes };
 }

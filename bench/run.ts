@@ -12,7 +12,7 @@ import {
 } from './scenarios.js';
 import { junkFlood, type FloodResult } from './flood.js';
 import { PortSequence, type ScenarioEnv } from './harness.js';
-import { protocolCpuPerChange } from './protocol-cpu.js';
+import { protocolCpuPair } from './protocol-cpu.js';
 import { serviceTargets, type ServiceResults } from './service-targets.js';
 import { fullGc } from './stats.js';
 import { startHerald } from './systems/herald.js';
@@ -88,20 +88,15 @@ async function runSystems(plan: Plan, env: ScenarioEnv, results: ScenarioResults
 
 async function runAuthPairs(plan: Plan, results: ScenarioResults, progress: Progress): Promise<void> {
   const { pairs, agents, changes } = plan.authPairs;
-  // A discarded run of each first: the JIT warms up on them, not on whichever variant happens to go
-  // first. The keyed one too: its own code (HMAC, the keyed branches) was otherwise compiled inside the
-  // first keyed pair, and only keyed results paid for it.
-  await protocolCpuPerChange(agents, 100, false);
-  await protocolCpuPerChange(agents, 100, true);
+  // A discarded pair first: the JIT warms up on it, not inside the first pair (the keyed side's own code, the
+  // HMAC and the keyed branches, was otherwise compiled in the first keyed run, and only keyed results paid).
+  await protocolCpuPair(agents, 100);
   for (let pair = 0; pair < pairs; pair++) {
-    // Each pair's order alternates: the second run of a pair inherits the first's heap and JIT state, and a
-    // drift of the machine's load between the two falls on keyed and open alike over the pairs (gc16).
-    const cost = { open: 0, keyed: 0 };
-    for (const keyed of pair % 2 === 0 ? [false, true] : [true, false]) {
-      progress(`authentication cost: ${keyed ? 'keyed' : 'open'}, ${agents} agents in memory, pair ${pair + 1}`);
-      await fullGc();
-      cost[keyed ? 'keyed' : 'open'] = await protocolCpuPerChange(agents, changes, keyed);
-    }
+    // Both sites' changes interleaved one at a time within the pair (protocol-cpu.ts): run one after the other,
+    // a drift of the machine's load between the two moved one pair's ratio ±5 points (gc16, cpu18).
+    progress(`authentication cost: open and keyed interleaved, ${agents} agents in memory each, pair ${pair + 1}`);
+    await fullGc();
+    const cost = await protocolCpuPair(agents, changes, pair % 2 === 1);
     results.authCost.open.push(cost.open);
     results.authCost.keyed.push(cost.keyed);
   }

@@ -124,7 +124,7 @@ const mdnsAndAuthTargets: Target[] = [
   {
     name: ({ plan: { authPairs } }) =>
       `authentication costs ≤ 10 % CPU per change (keyed ÷ open, ${authPairs.agents} agents on the in-memory ` +
-      `network, the median of ${authPairs.pairs} pairs' ratios, each pair's order alternating)`,
+      `network, the median of ${authPairs.pairs} pairs' ratios, each pair's changes interleaved)`,
     figure: (run) => keyedCpuRatio(run.results),
     threshold: 1.1,
     judged: atMost,

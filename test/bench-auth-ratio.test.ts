@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { keyedCpuRatio, keyedCpuSpread, pairRatios } from '../bench/figures.js';
 import { benchOptions, benchPlan } from '../bench/plan.js';
+import { protocolCpuPair } from '../bench/protocol-cpu.js';
 import type { BenchRun, ScenarioResults } from '../bench/run.js';
 import { judgeTargets } from '../bench/targets.js';
 
@@ -53,6 +54,13 @@ test('the pairs’ spread is reported beside the figure', () => {
   const judged = judgeTargets(runOf(results)).find((t) => t.target.startsWith('authentication costs'));
   assert.ok(judged, 'the target is judged');
   assert.match(judged.value, /^\+6 % \(pairs' middle half \+2 to \+8 %/);
+});
+
+test('a pair runs an open and a keyed site side by side, each change counted to its own site', async () => {
+  for (const keyedFirst of [false, true]) {
+    const cost = await protocolCpuPair(3, 4, keyedFirst);
+    assert.ok(cost.open > 0 && cost.keyed > 0, `both sites spent CPU: ${JSON.stringify(cost)}`);
+  }
 });
 
 test('no pairs, no figure', () => {

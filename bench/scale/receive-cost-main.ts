@@ -5,11 +5,12 @@ import { receiveCost, type ReceiveCost } from './receive-cost.js';
 
 /**
  * `node dist/bench/scale/receive-cost-main.js [agents] [changes] [runs] [--against <other build's
- * dist/bench/scale/receive-cost.js>]`: the per-copy CPU of a change on the receive path (receive-cost.ts). On a
+ * dist/bench/scale/receive-cost.js>] [--keyed | --key-cost]`: the per-copy CPU of a change on the receive path (receive-cost.ts). On a
  * shared machine one figure alone says little (the same code read 38 and 54 µs a copy at load 2 and 11), so each
  * run is given as a ratio: to a fixed reference job (no Herald code) timed just before and after it, and, with
  * --against, to another build's receive path run in the same process, alternately first and second. Run it
- * under `nice -n 10`; `--cpu-prof` profiles it.
+ * under `nice -n 10`; `--cpu-prof` profiles it. `--keyed` runs every site with a cluster key; `--key-cost` runs
+ * this build keyed against itself open ("against"), which gives what the key adds to a copy as a ratio.
  */
 
 /** µs of CPU for the reference job: SHA-256 over 4 KiB, 2,000 times; the least of three (the least disturbed). */
@@ -25,15 +26,23 @@ function referenceUs(): number {
   return least;
 }
 
-type Cost = (agents: number, changes: number) => Promise<ReceiveCost>;
+type Cost = (agents: number, changes: number, keyed?: boolean) => Promise<ReceiveCost>;
 
 const args = process.argv.slice(2);
 const at = args.indexOf('--against');
 const againstPath = at >= 0 ? args.splice(at, 2)[1] : undefined;
+// --keyed: every run with a cluster key; --key-cost: this build keyed against this build open (what the key costs).
+const flag = (name: string) => args.includes(name) && args.splice(args.indexOf(name), 1).length > 0;
+const keyed = flag('--keyed');
+const keyCost = flag('--key-cost');
 const [agents = 50, changes = 200, runs = 3] = args.map(Number);
-const against: Cost | undefined = againstPath
+const other: Cost | undefined = againstPath
   ? ((await import(pathToFileURL(resolve(againstPath)).href)) as { receiveCost: Cost }).receiveCost
   : undefined;
+const mine: Cost = (a, c) => receiveCost(a, c, keyed || keyCost);
+const against: Cost | undefined = keyCost
+  ? (a, c) => receiveCost(a, c, false)
+  : other && ((a, c) => other(a, c, keyed));
 
 const brief = (c: ReceiveCost, ref: number) => ({
   perCopyCpuUs: +c.perCopyCpuUs.toFixed(1),
@@ -46,17 +55,17 @@ referenceUs(); // warm-up
 for (let r = 0; r < runs; r++) {
   const before = referenceUs();
   // Alternately first and second: the later of two runs in one process meets a warmer (or fuller) heap.
-  const order: ['this' | 'against', Cost][] = [['this', receiveCost]];
+  const order: ['this' | 'against', Cost][] = [['this', mine]];
   if (against) order[r % 2 === 0 ? 'push' : 'unshift'](['against', against]);
   const got: Partial<Record<'this' | 'against', ReceiveCost>> = {};
   for (const [name, cost] of order) got[name] = await cost(agents, changes);
   const ref = (before + referenceUs()) / 2;
-  const mine = got.this!;
-  const line: Record<string, unknown> = { agents, changes, copies: mine.copies, referenceUs: Math.round(ref) };
-  line.this = brief(mine, ref);
+  const got1 = got.this!;
+  const line: Record<string, unknown> = { agents, changes, copies: got1.copies, referenceUs: Math.round(ref) };
+  line.this = brief(got1, ref);
   if (got.against) {
     line.against = brief(got.against, ref);
-    line.thisOverAgainst = +(mine.perCopyCpuUs / got.against.perCopyCpuUs).toFixed(3);
+    line.thisOverAgainst = +(got1.perCopyCpuUs / got.against.perCopyCpuUs).toFixed(3);
   }
   console.log(JSON.stringify(line));
 }

@@ -1,5 +1,7 @@
 import { decodeMessage } from '../../src/protocol/codec.js';
+import { HmacEnvelope } from '../../src/protocol/hmac-envelope.js';
 import { MessageType } from '../../src/protocol/messages.js';
+import { generateKey, parseKeyRing } from '../../src/security/cluster-key.js';
 import { MemoryNetwork } from '../../src/transport/memory-network.js';
 import type { DatagramTransport } from '../../src/transport/transport.js';
 import { FakeClock } from '../../src/util/clock.js';
@@ -32,8 +34,8 @@ export interface ReceiveCost {
   loopOf50Ms: number;
 }
 
-/** Times each agent's announcement handling over `changes` changes among `agents` agents. */
-export async function receiveCost(agents = 50, changes = 200): Promise<ReceiveCost> {
+/** Times each agent's announcement handling over `changes` changes among `agents` agents; `keyed`: a cluster key. */
+export async function receiveCost(agents = 50, changes = 200, keyed = false): Promise<ReceiveCost> {
   const clock = new FakeClock();
   const random = seededRandom(77);
   const network = new MemoryNetwork({ clock, random });
@@ -51,6 +53,9 @@ export async function receiveCost(agents = 50, changes = 200): Promise<ReceiveCo
     hintsNs += process.hrtime.bigint() - t0;
   };
   const seen: Uint8Array[] = [];
+  const keys = keyed ? parseKeyRing(generateKey()) : undefined;
+  // Decoding alone is timed on the message inside the envelope.
+  const trailer = keys ? new HmacEnvelope(keys, clock).overhead : 0;
   const wrap = (inner: DatagramTransport, own: string): DatagramTransport => ({
     ...inner,
     send: (d) => inner.send(d),
@@ -67,14 +72,14 @@ export async function receiveCost(agents = 50, changes = 200): Promise<ReceiveCo
         const cpu = process.cpuUsage(cpu0);
         cpuUs += cpu.user + cpu.system;
         copies += 1;
-        if (seen.length < changes) seen.push(data);
+        if (seen.length < changes) seen.push(data.subarray(0, data.length - trailer));
       }),
   });
   const site: Site = {
     clock,
     random,
     network,
-    keys: undefined,
+    keys,
     logger: createLogger({ level: 'silent' }),
     wrap,
     defer,

@@ -141,20 +141,23 @@ function validateCapability(cap: unknown, at: FieldPath, fail: (p: FieldPath, m:
   return id;
 }
 
-/** An endpoint is a URL once {address} and {host} are expanded; check it with stand-in values. */
+/** A placeholder other than {address} and {host}. */
+const UNKNOWN_PLACEHOLDER = /\{(?!address\}|host\})[^}]*\}/;
+
+/**
+ * An endpoint is a URL once {address} and {host} are expanded; check it with stand-in values. Asked of every
+ * endpoint of every device a peer announces: `URL.canParse` is the same parser without the URL object and its
+ * fields, which `new URL` built for each (~4 % of a receiver's handling of a change, cpu18).
+ */
 export function endpointProblem(endpoint: string): string | undefined {
-  const unknown = endpoint.match(/\{(?!address\}|host\})[^}]*\}/);
+  const unknown = endpoint.includes('{') ? UNKNOWN_PLACEHOLDER.exec(endpoint) : null;
   if (unknown) return `unknown placeholder '${unknown[0]}' in endpoint (only {address} and {host} are expanded)`;
-  try {
-    const url = new URL(expandEndpoint(endpoint, '192.0.2.1', 'host.example'));
-    if (!url.protocol) return `'${endpoint}' is not a URL`;
-    return undefined;
-  } catch {
-    return `'${endpoint}' is not a URL (expected something like http://{address}:8080/path)`;
-  }
+  if (URL.canParse(expandEndpoint(endpoint, '192.0.2.1', 'host.example'))) return undefined;
+  return `'${endpoint}' is not a URL (expected something like http://{address}:8080/path)`;
 }
 
 export function expandEndpoint(endpoint: string, address: string, host: string): string {
+  if (!endpoint.includes('{')) return endpoint;
   return endpoint.replaceAll('{address}', address).replaceAll('{host}', host);
 }
 
@@ -224,14 +227,16 @@ function optionalString(
   return value;
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+
 /**
  * Text that peers announce is printed by herald ls and watch: an escape sequence in it would drive the
  * operator's terminal (clear it, retitle it, write the clipboard). Tab and newline stay, for the
  * multi-line descriptions YAML block scalars make.
  */
 function controlCharacter(value: string): string | undefined {
-  // eslint-disable-next-line no-control-regex
-  const m = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/.exec(value);
+  const m = CONTROL_CHARACTER.exec(value);
   if (!m) return undefined;
   const code = m[0].charCodeAt(0).toString(16).padStart(4, '0');
   return `contains the control character U+${code.toUpperCase()} at position ${m.index}`;

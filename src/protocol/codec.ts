@@ -2,6 +2,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Delta } from '../directory/delta.js';
 import { DEVICE_ID_PATTERN, PROFILE_LIMITS } from '../profiles/model.js';
 import { isObject, validateDevice } from '../profiles/validate.js';
+import { DecodeError, Reader, utf8 } from './reader.js';
 import { varintLength, writeVarint } from './varint.js';
 import { MESSAGE_TYPE_NAMES, type Message, type MessageType, type Hint } from './messages.js';
 
@@ -31,15 +32,7 @@ const BEAT = 6; // MessageType.beat: its own layout (beat.ts)
 /** A delta inflated past this is hostile or broken: catch-up over HTTP can carry anything larger. */
 const MAX_INFLATED_DELTA = 64 * 1024;
 
-export class DecodeError extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'DecodeError';
-  }
-}
+export { DecodeError, Reader };
 
 export interface EncodeOptions {
   /** Bytes to leave free at the end (the authentication trailer). */
@@ -181,19 +174,19 @@ export function decodeMessage(bytes: Uint8Array): Message {
   if (flags & FLAG_INTERVAL) msg.intervalMs = r.varint();
   if (flags & FLAG_DELTA) {
     if (type !== 1) throw new DecodeError('flags', 'only announcements carry a delta');
-    const length = r.varint();
-    let payload: Buffer = Buffer.from(r.bytes(length));
-    if (flags & FLAG_DEFLATED) {
-      try {
-        payload = inflateRawSync(payload, { maxOutputLength: MAX_INFLATED_DELTA });
-      } catch (err) {
-        throw new DecodeError('delta', `delta does not inflate: ${(err as Error).message}`);
-      }
-    }
-    msg.delta = parseDelta(payload.toString('utf8'), version);
+    const payload = r.bytes(r.varint());
+    msg.delta = parseDelta(flags & FLAG_DEFLATED ? inflated(payload) : utf8(payload), version);
   }
   if (!r.done()) throw new DecodeError('trailing', `${r.remaining} unexpected bytes after the message`);
   return msg;
+}
+
+function inflated(payload: Uint8Array): string {
+  try {
+    return inflateRawSync(payload, { maxOutputLength: MAX_INFLATED_DELTA }).toString('utf8');
+  } catch (err) {
+    throw new DecodeError('delta', `delta does not inflate: ${(err as Error).message}`);
+  }
 }
 
 /** Checks a delta from the network with the same rules as a local profile: one gate for device data. */
@@ -237,64 +230,4 @@ export function checkDelta(value: unknown, expectedVersion?: number): Delta {
     updated: check(updated, 'updated'),
     removed: removed as string[],
   };
-}
-
-export class Reader {
-  constructor(
-    private readonly b: Uint8Array,
-    private o = 0,
-  ) {}
-  private need(n: number): void {
-    if (this.o + n > this.b.length) throw new DecodeError('truncated', 'datagram ends inside a field');
-  }
-  u8(): number {
-    this.need(1);
-    return this.b[this.o++];
-  }
-  u16(): number {
-    this.need(2);
-    const v = (this.b[this.o] << 8) | this.b[this.o + 1];
-    this.o += 2;
-    return v;
-  }
-  u32(): number {
-    this.need(4);
-    const v =
-      ((this.b[this.o] << 24) | (this.b[this.o + 1] << 16) | (this.b[this.o + 2] << 8) | this.b[this.o + 3]) >>> 0;
-    this.o += 4;
-    return v;
-  }
-  varint(): number {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 8; i++) {
-      const byte = this.u8();
-      result += (byte & 0x7f) * scale;
-      if ((byte & 0x80) === 0) {
-        if (!Number.isSafeInteger(result)) break;
-        return result;
-      }
-      scale *= 128;
-    }
-    throw new DecodeError('varint', 'integer too large');
-  }
-  bytes(n: number): Uint8Array {
-    this.need(n);
-    const out = this.b.subarray(this.o, this.o + n);
-    this.o += n;
-    return out;
-  }
-  str(): string {
-    const n = this.u8();
-    const raw = this.bytes(n);
-    const text = Buffer.from(raw).toString('utf8');
-    if (Buffer.byteLength(text) !== n) throw new DecodeError('utf8', 'string is not valid UTF-8');
-    return text;
-  }
-  done(): boolean {
-    return this.o === this.b.length;
-  }
-  get remaining(): number {
-    return this.b.length - this.o;
-  }
 }
