@@ -1,5 +1,6 @@
 import { fnv1a32 } from '../protocol/messages.js';
 import type { Endpoint } from '../transport/transport.js';
+import { seededRandom } from '../util/random.js';
 import type { OriginReplica } from './origin-replica.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
 import type { SyncContext } from './sync-context.js';
@@ -32,7 +33,9 @@ export interface CatchupSource {
  */
 export function noteAlternate(s: SyncContext, r: OriginReplica, reporter: Endpoint, version: number): void {
   const known = r.alternates.find((a) => sameEndpoint(a.endpoint, reporter));
-  const weight = known?.weight ?? fnv1a32(`${s.cfg.name} ${r.name} ${reporter.address}:${reporter.port}`);
+  // FNV alone ranks endpoints that differ in their last digits nearly alike at every viewer: mixed once more.
+  const weight =
+    known?.weight ?? seededRandom(fnv1a32(`${s.cfg.name} ${r.name} ${reporter.address}:${reporter.port}`))();
   const entry = { endpoint: reporter, version: Math.max(version, known?.version ?? 0), weight };
   r.alternates = [...r.alternates.filter((a) => a !== known), entry]
     .sort((a, b) => b.version - a.version || b.weight - a.weight)
