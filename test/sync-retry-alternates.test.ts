@@ -10,7 +10,12 @@ import { ScaleSite } from './swarm/scale-site.js';
  */
 async function coldStartWithBusyOrigins(size: number, busyMs: number, seed: number) {
   const draw = seededRandom(seed ^ 0x5e7);
-  return coldStart(size, seed, (i) => i % 5 === 0, (now) => now < busyMs && draw() < 0.5);
+  return coldStart(
+    size,
+    seed,
+    (i) => i % 5 === 0,
+    (now) => now < busyMs && draw() < 0.5,
+  );
 }
 
 /** A cold start of `size` agents started in one instant whose `busy` origins leave the catch-ups `hang` picks. */
