@@ -100,4 +100,41 @@ test('an origin heard whose endpoint answers one catch-up each 300 ms: its set c
   assert.ok(r.completeMs !== undefined, 'every agent holds every origin');
 });
 
+/**
+ * A settled site of 50; one origin changes, and for 6 s its datagrams reach only 15 viewers and its endpoint answers
+ * no catch-up. The other 34 learn of the change from the 15's hints, ask the origin (not heard: no datagram reaches
+ * them) and, failed, ask an alternate: each its own, not the reporter every viewer heard last.
+ */
+test('a change whose origin goes silent: the viewers that missed it ask different members', async () => {
+  const site = new ScaleSite(18, 'default', 10);
+  try {
+    await site.startSettled(50);
+    const origin = site.addressOf('agent-10');
+    const lucky = new Set(site.names.slice(20, 35).map((a) => site.addressOf(a)));
+    const served = new Map<string, number>();
+    site.sim.network.onEvent = (e) => {
+      if (e.type !== 'rpc' || e.route !== 'changes' || !e.outcome.startsWith('200')) return;
+      const at = e.to.split(':')[0];
+      if (at !== origin && e.query.includes('origin=agent-10')) served.set(at, (served.get(at) ?? 0) + 1);
+    };
+    const until = site.now() + 6_000;
+    site.sim.network.dropAtSend = (from, to) => from === origin && site.now() < until && !lucky.has(to);
+    site.sim.network.rpcFaults = (_from, to, route) =>
+      route === 'changes' && to === origin && site.now() < until ? { kind: 'hang' } : undefined;
+    const watch = site.watchVersion('agent-10', await site.change('agent-10'));
+    await site.until(watch, 15_000, 10);
+    const times = [...watch.times.values()];
+    const most = Math.max(0, ...served.values());
+    const total = [...served.values()].reduce((n, c) => n + c, 0);
+    console.log(
+      `  ${watch.missing} missing, last held at ${Math.round(Math.max(...times))} ms; ${total} catch-ups served by ` +
+        `${served.size} members, at most ${most} by one`,
+    );
+    assert.is(watch.missing, 0, 'every viewer holds the change');
+    assert.ok(most <= 10, `${most} of the ${total} served by one member`);
+  } finally {
+    await site.stopAll();
+  }
+});
+
 test.run();
