@@ -48,8 +48,8 @@ export function noteAlternate(s: SyncContext, r: OriginReplica, reporter: Endpoi
  * turn the next alternate, among those that hinted the version wanted if any did. A provisional life is asked
  * of its endpoint only: whoever else names it may be its forger. An alternate serves a set on top of its own,
  * so it is asked only for an origin that does not answer and was not heard: in a 50-agent cold start whose
- * busy origins left half the catch-ups of the first 4 s unanswered, the alternates served 86-101 catch-ups
- * (one agent 9-29 on top of its own 49); asked again, the origins served them (test/sync-retry-alternates).
+ * busy origins left half the catch-ups of the first 4 s unanswered, alternates served 88-95 catch-ups (one
+ * agent 26-29 on top of its own 49); asked again, the origins served them (test/sync-retry-alternates).
  */
 export function catchupSource(peer: Peer, r: OriginReplica, membersOnly: boolean): CatchupSource {
   const origin = { endpoint: peer.endpoint, alternate: false };
