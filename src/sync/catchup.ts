@@ -3,6 +3,7 @@ import { jitter } from '../util/random.js';
 import { TokenBuckets } from '../util/token-bucket.js';
 import { backoffMs, namedOnly, nothingListens, PROVISIONAL_WAIT_MS, quick } from './catchup-backoff.js';
 import { CatchupFailure, failureReason } from './catchup-failure.js';
+import { catchupSource } from './catchup-source.js';
 import { fetchChanges, type LocalHealthHooks } from './changes-fetch.js';
 import { SYNC_LIMITS } from './config.js';
 import { firstFetchSpreadMs } from './first-fetch-spread.js';
@@ -176,12 +177,7 @@ export class Catchup {
   }
 
   private async fetch(peer: Peer, r: OriginReplica): Promise<void> {
-    const membersOnly = namedOnly(this.s, peer, r);
-    // A provisional life is asked of its endpoint only: whoever else names it may be its forger.
-    const useAlternate =
-      !r.previous && r.failures > 0 && r.alternates.length > 0 && (membersOnly || r.failures % 2 === 1);
-    const turn = membersOnly ? r.failures : r.failures >> 1;
-    const source = useAlternate ? r.alternates[turn % r.alternates.length] : peer.endpoint;
+    const { endpoint: source, alternate: useAlternate } = catchupSource(peer, r, namedOnly(this.s, peer, r));
     const started = this.s.c.clock.monotonic();
     const asking: CatchupState = { kind: 'fetching', from: useAlternate ? undefined : source, at: started };
     r.catchup = asking;
@@ -200,6 +196,7 @@ export class Catchup {
         return this.s.c.metrics.catchupRequests.inc({ result: 'lagged' });
       [failed, gone] = [true, nothingListens(err, !useAlternate, r)];
       if (r.failures === 0) r.failingSince = this.s.c.clock.monotonic();
+      if (!useAlternate) r.heardWhenFailing = peer.lastHeard > started;
       r.failures += 1;
       if (!useAlternate) this.s.unreachable(peer.name, failureReason(err) === 'timeout');
       this.s.c.metrics.catchupRequests.inc({ result: 'failed' });

@@ -3,7 +3,7 @@ import { incarnationTag } from '../protocol/messages.js';
 import type { Endpoint } from '../transport/transport.js';
 import type { Catchup } from './catchup.js';
 import { LEFT } from './hints.js';
-import { sameEndpoint } from './peer-table.js';
+import { noteAlternate } from './catchup-source.js';
 import type { SyncContext } from './sync-context.js';
 import type { Transitions } from './transitions.js';
 import type { Peer } from './peer-table.js';
@@ -50,7 +50,7 @@ export function receiveHints(
     if (hint.version === LEFT || hint.version <= r.heldVersion()) continue;
     // It holds a version this agent lacks: a source when the origin does not answer, even once the origin's
     // own datagram told of that version first.
-    r.alternates = [reporter, ...r.alternates.filter((e) => !sameEndpoint(e, reporter))].slice(0, 3);
+    noteAlternate(s, r, reporter, hint.version);
     const newer = hint.version > r.target;
     // The origin's own announcement may be a few milliseconds behind the hint: give it that long.
     if (newer) r.buffer.startGrace(s.c.clock.monotonic(), s.cfg.reorderGraceMs);

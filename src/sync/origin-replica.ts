@@ -2,6 +2,7 @@ import type { Delta } from '../directory/delta.js';
 import type { ApplyResult, Changes, Directory } from '../directory/directory.js';
 import type { Endpoint } from '../transport/transport.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Alternate } from './catchup-source.js';
 import { ReorderBuffer } from './reorder-buffer.js';
 
 /**
@@ -49,10 +50,12 @@ export class OriginReplica {
   failures = 0;
   /** When the current run of failed catch-up requests began (monotonic ms). */
   failingSince = 0;
+  /** The origin was heard while its last failed request was out: there, its loop late. */
+  heardWhenFailing = false;
   /** When a member's datagram last named a version of this life (a hint): the origin is real, still heard. */
   namedAt = Number.NEGATIVE_INFINITY;
   /** Peers that said (by a hint) they hold a newer version: asked when the origin does not answer. */
-  alternates: Endpoint[] = [];
+  alternates: Alternate[] = [];
   /**
    * Set while this life is provisional (ProvisionalLives): the life it replaced, kept whole to go back to.
    * Nothing of a provisional life is written to the directory until its endpoint confirms it.

@@ -1,0 +1,65 @@
+import { fnv1a32 } from '../protocol/messages.js';
+import type { Endpoint } from '../transport/transport.js';
+import { seededRandom } from '../util/random.js';
+import type { OriginReplica } from './origin-replica.js';
+import { sameEndpoint, type Peer } from './peer-table.js';
+import type { SyncContext } from './sync-context.js';
+
+/** A member that hinted a version of an origin this agent lacks: asked when the origin does not answer. */
+export interface Alternate {
+  endpoint: Endpoint;
+  /** The newest version of the origin it hinted (it holds that much). */
+  version: number;
+  /** This agent's own ranking of it (rendezvous hashing): each viewer keeps and asks different members. */
+  weight: number;
+}
+
+/** Alternates kept per origin life. */
+export const ALTERNATES = 3;
+
+/** Where a catch-up asks: the origin's endpoint, or an alternate. */
+export interface CatchupSource {
+  endpoint: Endpoint;
+  alternate: boolean;
+}
+
+/**
+ * A member hinted `version` of `r`, newer than held: kept as an alternate if it ranks among this agent's
+ * first ALTERNATES, those holding the newest version first. The ranking is a hash of this agent's name, the
+ * origin's and the member's endpoint (highest random weight), not the order the hints came in: every viewer
+ * heard the same hints in the same order, so each kept the latest reporter first and, under a late loop, the
+ * failed catch-ups of every viewer went to that one agent (24-70 catch-ups of others' sets on top of its own
+ * 49 in a 50-agent cold start, served17). Ranked, each viewer keeps its own few of the members that hold it.
+ */
+export function noteAlternate(s: SyncContext, r: OriginReplica, reporter: Endpoint, version: number): void {
+  const known = r.alternates.find((a) => sameEndpoint(a.endpoint, reporter));
+  // FNV alone ranks endpoints that differ in their last digits nearly alike at every viewer: mixed once more.
+  const weight =
+    known?.weight ?? seededRandom(fnv1a32(`${s.cfg.name} ${r.name} ${reporter.address}:${reporter.port}`))();
+  const entry = { endpoint: reporter, version: Math.max(version, known?.version ?? 0), weight };
+  r.alternates = [...r.alternates.filter((a) => a !== known), entry]
+    .sort((a, b) => b.version - a.version || b.weight - a.weight)
+    .slice(0, ALTERNATES);
+}
+
+/**
+ * Where this catch-up of `r` asks. At the origin first; after failures, alternately at an alternate and at the
+ * origin (at alternates only while members alone name it: `membersOnly`, catchup-backoff.ts `namedOnly`), each
+ * turn the next alternate, among those that hinted the version wanted if any did. A provisional life is asked
+ * of its endpoint only: whoever else names it may be its forger. An alternate serves a set on top of its own,
+ * so it is asked only for an origin that does not answer and was not heard: in a 50-agent cold start whose
+ * busy origins left half the catch-ups of the first 4 s unanswered, alternates served 88-95 catch-ups (one
+ * agent 26-29 on top of its own 49); asked again, the origins served them (test/sync-retry-alternates).
+ */
+export function catchupSource(peer: Peer, r: OriginReplica, membersOnly: boolean): CatchupSource {
+  const origin = { endpoint: peer.endpoint, alternate: false };
+  if (r.previous || r.failures === 0 || r.alternates.length === 0) return origin;
+  // Heard while its first failed request was out, the origin is there, its loop late (as a probe's timeout of a
+  // peer heard meanwhile is no sign it is gone): it is asked again after the backoff, and an alternate only from
+  // the third failure, for an origin whose datagrams are heard while its endpoint never answers.
+  if (!membersOnly && (r.failures % 2 === 0 || (r.failures === 1 && r.heardWhenFailing))) return origin;
+  const turn = membersOnly ? r.failures : r.failures >> 1;
+  const holding = r.alternates.filter((a) => a.version >= r.target);
+  const from = holding.length > 0 ? holding : r.alternates;
+  return { endpoint: from[turn % from.length].endpoint, alternate: true };
+}
