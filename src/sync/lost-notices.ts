@@ -91,15 +91,17 @@ export class LostNotices {
    * key, only a verified member's word at its own address counts, as for a notice: a stranger (a name never heard, any
    * address) asking every agent once a second made all of them multicast every second, 150 -> 1,980 multicasts heard
    * in 20 s at 100 agents (attacks/lost-refutation-flood). The hello's own answer revives this agent at the asker; a
-   * multicast heartbeat, which revives it at every viewer, only once a second asker holds it lost too, and at most
-   * once in a few periods (lost-askers.ts): a member's hellos to every agent each second, under one name or two, made
-   * every agent multicast every period (152 -> 1,962 heard in 20 s at 100).
+   * multicast heartbeat, which revives it at every viewer, only once a second asker holds it lost too, at most once
+   * in a few periods, or while its own loop lags lately (lost-askers.ts): a member's hellos to every agent each
+   * second made every agent multicast every period (152 -> 1,944 heard in 20 s at 100).
    */
   askedLost(asker: Asker & { address: string }): void {
     if (asker.lost !== this.s.cfg.incarnation) return;
     const peer = this.s.peers.get(asker.name);
     if (!this.parts.keyed && !(peer?.verified && peer.endpoint.address === asker.address)) return;
-    if (this.askers.asked(asker.name, this.s.c.clock.monotonic())) this.parts.announcer.refute();
+    // Its own loop lagged lately (deadlines stretched): its late answers may have lost it at many viewers.
+    const late = this.parts.liveness.health.score() > 0;
+    if (this.askers.asked(asker.name, this.s.c.clock.monotonic(), late)) this.parts.announcer.refute();
   }
 
   /**
