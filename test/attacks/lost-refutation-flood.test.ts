@@ -66,7 +66,9 @@ test("open site: a stranger's hellos with lost=I do not make every agent multica
  * site hear 100 multicasts a second. Measured at 100 agents (seed 2002, before s18): idle 152, under one member's
  * lost=I hellos 1,962 multicasts heard in 20 s. Now a lone asker is answered by its hello alone (the answer revives
  * the agent at that viewer); a multicast needs a second asker within 2 periods, and comes at most once in 4 periods
- * (lost-askers.ts): two members asking together make each agent refute once in 4 periods, not each period.
+ * (lost-askers.ts): two members asking together make each agent refute once in 4 periods, not each period. An agent
+ * whose own loop lags lately still refutes any ask once a period (its late answers may have lost it widely): these
+ * agents are on time.
  */
 test("a member's hellos with lost=I do not make every agent multicast every period", async () => {
   const site = await openSite(2002, AGENTS);
