@@ -11,6 +11,7 @@ import {
   RECHECKED_LOSSES,
   RECHECKERS,
   RECHECKS_PER_PERIOD,
+  RELOST_PERIODS,
 } from '../src/sync/lost-rechecks.js';
 import { Directory } from '../src/directory/directory.js';
 import { DirectoryPeerService, helloOf } from '../src/sync/peer-service.js';
@@ -49,6 +50,27 @@ test('a recheck waits while this agent is late, up to the wait; the waiting loss
   for (let i = 0; i <= RECHECKED_LOSSES; i++) r.lost(peer(`p${i}`), i, true);
   assert.is(r.dueAt(peer('p0'), 100, true), Infinity, 'the oldest out');
   assert.is(r.dueAt(peer('p1'), 100, true), 1 + RECHECK_PERIODS[0] * PERIOD);
+});
+
+test('s18: a late viewer that loses a peer again soon after asks early, then on its late recheck', () => {
+  const names = Array.from({ length: 201 }, (_, i) => `agent-${i}`);
+  const r = new LostRechecks(PERIOD, 'agent-0', () => new Set(names.slice(1)));
+  const subject = peer(names.find((n) => n !== 'agent-0' && !firstRechecker('agent-0', n, names))!);
+  const late = (at: number) => at + lateRecheckPeriods('agent-0', subject.name, 201) * PERIOD;
+  r.lost(subject, 0, true);
+  assert.is(r.dueAt(subject, 0, true), late(0), 'a first loss: late');
+  const again = (RELOST_PERIODS - 1) * PERIOD; // revived (its answer, a refutation) and lost again
+  r.lost(subject, again, true);
+  assert.is(r.dueAt(subject, again, true), again + RECHECK_PERIODS[0] * PERIOD, 'lost again: early');
+  r.sent(subject, again + RECHECK_PERIODS[0] * PERIOD);
+  assert.is(r.dueAt(subject, again + 3000, true), late(again), 'then its late recheck');
+  r.sent(subject, late(again));
+  assert.is(r.dueAt(subject, late(again), true), Infinity, 'and no more');
+  const longAfter = again + RELOST_PERIODS * PERIOD;
+  r.lost(subject, longAfter, true);
+  assert.is(r.dueAt(subject, longAfter, true), late(longAfter), 'lost long after the last loss: late again');
+  r.lost(peer(subject.name, 2), longAfter + 1000, true);
+  assert.ok(r.dueAt(peer(subject.name, 2), longAfter + 1000, true) > longAfter + 3000, 'another life: a first loss');
 });
 
 test('burst17: of 200 viewers, RECHECKERS recheck a loss twice; the others once, spread over the site size', () => {

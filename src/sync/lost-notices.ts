@@ -5,6 +5,7 @@ import { CONFIRM_DEADLINE_PERIODS, type Liveness } from './liveness.js';
 import type { Peer } from './peer-table.js';
 import { SYNC_LIMITS } from './config.js';
 import { NoticeDistrust } from './notice-distrust.js';
+import { LostAskers } from './lost-askers.js';
 import { ringNeighbours } from './notice-relay.js';
 import { aliveRing, MONITOR_GAP_PERIODS } from './ring.js';
 import type { SyncContext } from './sync-context.js';
@@ -26,6 +27,8 @@ export class LostNotices {
    * subject's other monitors and the backstop still see the loss.
    */
   private readonly distrust: NoticeDistrust;
+  /** Who lately held this agent's life lost in a hello: a multicast only for a loss several viewers hold. */
+  private readonly askers: LostAskers;
 
   constructor(
     private readonly s: SyncContext,
@@ -34,6 +37,7 @@ export class LostNotices {
     this.selfHash = fnv1a32(s.cfg.name);
     this.selfTag = incarnationTag(s.cfg.incarnation);
     this.distrust = new NoticeDistrust(s.c.clock, s.cfg.livenessPeriodMs, SYNC_LIMITS.peers);
+    this.askers = new LostAskers(s.cfg.livenessPeriodMs);
   }
 
   receive(reporter: Peer, hints: readonly Hint[], from: Endpoint): void {
@@ -83,17 +87,21 @@ export class LostNotices {
   }
 
   /**
-   * A hello said its asker holds this agent's current life lost (`lost=I`, a recheck's; lost-rechecks.ts): refuted
-   * as a notice naming it is, by one multicast heartbeat (at most one a period). Without a key, only a verified
-   * member's word at its own address, as for a notice: a stranger (a name never heard, any address) asking every
-   * agent once a second made all of them multicast every second, 150 -> 1,980 multicasts heard in 20 s at 100
-   * agents (attacks/lost-refutation-flood). With a key the hello is a member's signed request.
+   * A hello said its asker holds this agent's current life lost (`lost=I`, a recheck's; lost-rechecks.ts). Without a
+   * key, only a verified member's word at its own address counts, as for a notice: a stranger (a name never heard, any
+   * address) asking every agent once a second made all of them multicast every second, 150 -> 1,980 multicasts heard
+   * in 20 s at 100 agents (attacks/lost-refutation-flood). The hello's own answer revives this agent at the asker; a
+   * multicast heartbeat, which revives it at every viewer, only once a second asker holds it lost too, at most once
+   * in a few periods, or while its own loop lags lately (lost-askers.ts): a member's hellos to every agent each
+   * second made every agent multicast every period (152 -> 1,944 heard in 20 s at 100).
    */
   askedLost(asker: Asker & { address: string }): void {
     if (asker.lost !== this.s.cfg.incarnation) return;
     const peer = this.s.peers.get(asker.name);
     if (!this.parts.keyed && !(peer?.verified && peer.endpoint.address === asker.address)) return;
-    this.parts.announcer.refute();
+    // Its own loop lagged lately (deadlines stretched): its late answers may have lost it at many viewers.
+    const late = this.parts.liveness.health.score() > 0;
+    if (this.askers.asked(asker.name, this.s.c.clock.monotonic(), late)) this.parts.announcer.refute();
   }
 
   /**

@@ -42,11 +42,23 @@ export const RECHECK_WAIT_PERIODS = 60;
 /** The most losses waiting to be checked again, oldest out: each is one more peer this agent talks to (ARP). */
 export const RECHECKED_LOSSES = 16;
 
+/**
+ * A peer lost again within this many periods of an earlier loss of the same life (it answered or was heard in
+ * between: a busy peer, not a vanished one) is asked again on RECHECK_PERIODS[0] by this viewer too, and once more on
+ * its late recheck. s18: at 200 agents with the 3 first recheckers cut off from a busy, deaf subject, viewers whose
+ * late probes timed out after its refutation had revived them (4.2 s after it) waited their late recheck, up to
+ * 29 periods: the last held it lost 8.75 s after the load. A vanished host is revived by no one, so its loss is a
+ * first one everywhere and keeps the spread; only one that vanishes within these periods of its return is not.
+ */
+export const RELOST_PERIODS = 8;
+
 interface Pending {
   incarnation: number;
   due: number;
   tries: number;
   until: number;
+  /** A loss again (RELOST_PERIODS): its late recheck, after the early one. */
+  late?: number;
 }
 
 /**
@@ -77,6 +89,8 @@ export function lateRecheckPeriods(self: string, subject: string, members: numbe
  */
 export class LostRechecks {
   private readonly pending = new Map<string, Pending>();
+  /** When each of the last few peers was lost, in which life (RELOST_PERIODS). */
+  private readonly lostAt = new Map<string, { incarnation: number; at: number }>();
 
   /** `self`: this agent's name; `viewers`: the names of the agents it holds alive (firstRechecker; Membership). */
   constructor(
@@ -88,14 +102,16 @@ export class LostRechecks {
   /** The peer was lost (`onTimeouts`: on unanswered probes alone, to be checked again). */
   lost(peer: Peer, now: number, onTimeouts: boolean): void {
     this.pending.delete(peer.name);
+    const again = this.lostAgain(peer, now);
     if (!onTimeouts) return;
     const { incarnation } = peer.replica;
     const until = now + RECHECK_WAIT_PERIODS * this.periodMs;
     const viewers = this.viewers();
-    const pending = { incarnation, due: now + RECHECK_PERIODS[0] * this.periodMs, tries: 0, until };
+    const pending: Pending = { incarnation, due: now + RECHECK_PERIODS[0] * this.periodMs, tries: 0, until };
     if (!firstRechecker(this.self, peer.name, viewers)) {
-      pending.due = now + lateRecheckPeriods(this.self, peer.name, viewers.size + 1) * this.periodMs;
-      pending.tries = RECHECK_PERIODS.length - 1; // once
+      const late = now + lateRecheckPeriods(this.self, peer.name, viewers.size + 1) * this.periodMs;
+      if (again) pending.late = late;
+      else [pending.due, pending.tries] = [late, RECHECK_PERIODS.length - 1]; // once
     }
     this.pending.set(peer.name, pending);
     for (const name of this.pending.keys()) if (this.pending.size > RECHECKED_LOSSES) this.pending.delete(name);
@@ -121,10 +137,21 @@ export class LostRechecks {
     const p = this.pending.get(peer.name);
     if (p === undefined) return;
     p.tries += 1;
-    p.due = now + (RECHECK_PERIODS[p.tries] ?? 0) * this.periodMs;
+    p.due = p.late ?? now + (RECHECK_PERIODS[p.tries] ?? 0) * this.periodMs;
   }
 
   forget(name: string): void {
     this.pending.delete(name);
+    this.lostAt.delete(name);
+  }
+
+  /** Whether this life of the peer was lost here within RELOST_PERIODS before `now` (and so revived since). */
+  private lostAgain(peer: Peer, now: number): boolean {
+    const { incarnation } = peer.replica;
+    const before = this.lostAt.get(peer.name);
+    this.lostAt.delete(peer.name);
+    this.lostAt.set(peer.name, { incarnation, at: now });
+    for (const name of this.lostAt.keys()) if (this.lostAt.size > RECHECKED_LOSSES) this.lostAt.delete(name);
+    return before?.incarnation === incarnation && now - before.at < RELOST_PERIODS * this.periodMs;
   }
 }
