@@ -209,6 +209,10 @@ export class Transitions {
     if (!peer?.adopted || peer.verified) return;
     // A timeout is what a busy agent gives (a cold start's): forgotten at its first, the last pair of the 200-agent
     // cold start learnt it ~100 s later (sync-adopted-busy). A refusal (nothing listens) is not asked again.
+    // A probe's timeout while its catch-up is still to come (queued, or its second request waiting) is left to that
+    // request: counted, a new life named meanwhile cost the busy origin its second request (sync-adopted-busy).
+    const { kind } = peer.replica.catchup;
+    if (timedOut && (kind === 'queued' || kind === 'waiting')) return;
     if (timedOut && this.adoption.askAgain(peer)) return;
     queueMicrotask(() => {
       if (this.s.peers.get(name) !== peer || peer.verified || peer.replica.catchup.kind === 'fetching') return;
