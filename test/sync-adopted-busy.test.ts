@@ -52,8 +52,10 @@ async function join(
         if (answer.name === forger) peers.push(...madeUp(ghosts, 7771));
         // The origin restarted (still busy) after its first request timed out: a member names its new life.
         const said = answer.peers.find((p) => busy.has(p.name));
-        if (newLife && !told && said && site.now() - started > 2_500)
-          (peers.push({ ...said, incarnation: said.incarnation + 1 }), (told = true));
+        if (newLife && !told && said && site.now() - started > 2_500) {
+          peers.push({ ...said, incarnation: said.incarnation + 1 });
+          told = true;
+        }
         return { ...answer, peers };
       };
       return client;
