@@ -148,4 +148,16 @@ test('a busy origin said to have restarted while its second request waits is sti
   );
 });
 
+/**
+ * Skipped, not fixed: a forger naming 100 made-up agents an answer fills the catch-up queue (first come, first served;
+ * 16 adoptions a second against 8 slots each held to its 2 s deadline), and the busy origin's first request waits
+ * behind them: complete in 22 s (24 s at f367550). As before this change (the ghosts' first requests, not their second ones, fill
+ * it); a fair queue by namer needs the catch-up queue (catchup.ts, 296 lines) split first.
+ */
+test.skip('a forger naming 100 made-up agents an answer does not hold a real origin out of the catch-up slots', async () => {
+  const { completeMs, ghostAsked } = await join(100);
+  console.log(`  100 forged an answer: complete in ${completeMs ?? 'more than 60,000'} ms, ${ghostAsked} to made-up`);
+  assert.ok(completeMs !== undefined && completeMs <= 2_000 + 1.5 * ADOPTED_RETRY_MS + 2_000, `${completeMs} ms`);
+});
+
 test.run();
