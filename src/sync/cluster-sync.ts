@@ -106,7 +106,7 @@ export class ClusterSync {
     this.liveness = new Liveness(this.s, {
       answered: (peer, asked, incarnation) => t.lives.answered(peer, asked, incarnation, 'probe'),
       heardFrom: (peer, hello, signal) => t.heardFrom(peer, hello, signal),
-      discover: (summary) => t.learnOf(summary),
+      discover: (summary, from) => t.learnOf(summary, from),
       forget: (peer) => t.forget(peer),
       admitWaiting: () => t.admitWaiting(),
       noticeLost: (p, gather) => this.announcer.notice(p.name, p.replica.incarnation, p.replica.heldVersion(), gather),

@@ -36,7 +36,7 @@ export class JoinView {
   constructor(
     private readonly s: SyncContext,
     /** Hands a summary's news over, as any summary's (second-hand: at most a reason to ask the agents it names). */
-    private readonly learn: (summaries: readonly PeerSummary[]) => void,
+    private readonly learn: (summaries: readonly PeerSummary[], from: string) => void,
   ) {}
 
   /** The join's summary was asked of `first` and settled, answered or not: the checks begin. */
@@ -74,7 +74,7 @@ export class JoinView {
       const hello = await this.s.c.peers.hello(other.endpoint, this.s.cfg.livenessPeriodMs, true, this.s.self);
       if (!this.s.running() || hello.name !== other.name) return false;
       this.s.c.metrics.viewExchanges.inc({ why: 'join' });
-      this.learn(hello.peers ?? []);
+      this.learn(hello.peers ?? [], hello.name);
     } catch {
       // Unanswered: the next check asks another peer.
     }

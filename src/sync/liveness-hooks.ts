@@ -29,7 +29,7 @@ export interface LivenessHooks {
   /** A verified answer named this life and version of the peer. */
   heardFrom(peer: Peer, hello: Hello, signal: string): void;
   /** A peer named in a summary: second-hand, so at most a reason to ask it. */
-  discover(summary: PeerSummary): void;
+  discover(summary: PeerSummary, from?: string): void;
   forget(peer: Peer): void;
   /** Agents that waited for a place among the unverified: tried again each sweep. */
   admitWaiting(): void;

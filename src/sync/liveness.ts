@@ -227,7 +227,7 @@ export class Liveness {
       this.s.peers.verify(peer);
       if (!atEndpoint) moveTo(this.s, peer, endpoint);
       this.hooks.heardFrom(peer, hello, signal);
-      this.learn(hello.peers ?? []);
+      this.learn(hello.peers ?? [], hello.name);
       return 'alive';
     } catch (err) {
       if (!this.s.running()) return 'stale';
@@ -285,11 +285,11 @@ export class Liveness {
    * What a probed peer knows of others: second-hand, so it neither refreshes liveness nor revives, but
    * it names agents this one never heard (every mDNS packet about them lost) and versions it missed.
    */
-  private learn(summaries: readonly PeerSummary[]): void {
-    for (const s of summaries) if (s.name !== this.s.cfg.name) this.hooks.discover(s);
+  private learn(summaries: readonly PeerSummary[], from?: string): void {
+    for (const s of summaries) if (s.name !== this.s.cfg.name) this.hooks.discover(s, from);
   }
 
-  private readonly learnOf = (summaries: readonly PeerSummary[]) => this.learn(summaries);
+  private readonly learnOf = (summaries: readonly PeerSummary[], from?: string) => this.learn(summaries, from);
   lose(peer: Peer, why: string, onTimeouts = false): void {
     if (this.s.c.directory.held(peer.name)?.state !== 'alive') return;
     this.sweep.lost(peer, onTimeouts);

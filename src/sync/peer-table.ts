@@ -18,6 +18,8 @@ export interface Peer {
   adopted?: boolean;
   /** Requests at its endpoint that timed out while it was adopted and unverified (Transitions.unreachable). */
   adoptedTimeouts?: number;
+  /** The peer whose summary named it, when adopted: its retries are that peer's share (SummaryAdoption.askAgain). */
+  adoptedFrom?: string;
   probing: boolean;
   probedAt: number;
   probes: number;

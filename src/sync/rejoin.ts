@@ -65,7 +65,7 @@ export class Rejoin {
 
   constructor(
     private readonly s: SyncContext,
-    private readonly h: { check(peer: Peer): void; learn(summaries: readonly PeerSummary[]): void },
+    private readonly h: { check(peer: Peer): void; learn(summaries: readonly PeerSummary[], from?: string): void },
     /** This agent's own stalls: a gap no longer than one is no cut-off. */
     private readonly health: Pick<LocalHealth, 'longestStallSince' | 'freeMs'>,
   ) {
@@ -214,7 +214,7 @@ export class Rejoin {
       if (!this.s.running()) return;
       if (peers === undefined) continue;
       const checked = this.compare(other, peers, since);
-      this.h.learn(peers);
+      this.h.learn(peers, other.name);
       if (checked === 0) await this.secondOpinion(asked[i + 1], since);
       return;
     }
@@ -236,7 +236,7 @@ export class Rejoin {
     if (!this.s.running() || peers === undefined) return;
     this.s.c.metrics.viewExchanges.inc({ why: 'second-opinion' });
     this.compare(next, peers, since);
-    this.h.learn(peers);
+    this.h.learn(peers, next.name);
   }
 
   /** The neighbour's summary (a hello that asks for it), or undefined if it did not answer as itself. */

@@ -3,7 +3,7 @@ import type { Peer } from './peer-table.js';
 import type { SyncContext } from './sync-context.js';
 
 /** What a summary's news is handed to: second-hand, so at most a reason to ask the agents it names. */
-export type Learn = (summaries: readonly PeerSummary[]) => void;
+export type Learn = (summaries: readonly PeerSummary[], from?: string) => void;
 
 /**
  * Nothing listens where `gone` was: if it restarted elsewhere, the others may know where. One alive
@@ -20,7 +20,7 @@ export function askAround(s: SyncContext, gone: Peer, learn: Learn): void {
 export function askSummary(s: SyncContext, other: Peer, learn: Learn): void {
   s.c.peers.hello(other.endpoint, s.cfg.livenessPeriodMs, true, s.self).then(
     (hello) => {
-      if (s.running() && hello.name === other.name) learn(hello.peers ?? []);
+      if (s.running() && hello.name === other.name) learn(hello.peers ?? [], hello.name);
     },
     () => s.c.metrics.livenessProbes.inc({ result: 'failed' }),
   );

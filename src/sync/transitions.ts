@@ -38,8 +38,8 @@ export class Transitions {
       deadline: (ms) => this.parts.liveness().health.turnsDeadline(ms),
       keyed: parts.keyed,
     });
-    this.joinView = new JoinView(s, (summaries) => {
-      for (const x of summaries) if (x.name !== s.cfg.name) this.learnOf(x);
+    this.joinView = new JoinView(s, (summaries, from) => {
+      for (const x of summaries) if (x.name !== s.cfg.name) this.learnOf(x, from);
     });
     this.lives = new ProvisionalLives(
       s,
@@ -152,15 +152,18 @@ export class Transitions {
     this.parts.catchup().want(peer, hello.version, signal);
   }
 
-  /** An agent a verified peer named in its summary: second-hand, so it neither revives nor refreshes. */
-  learnOf(s: PeerSummary): void {
+  /**
+   * An agent a verified peer (`from`, where known) named in its summary: second-hand, so it neither revives nor
+   * refreshes.
+   */
+  learnOf(s: PeerSummary, from?: string): void {
     const endpoint = { address: s.address, port: s.port };
     // Not even probed: an open site's peer could otherwise point this agent's requests anywhere.
     if (!this.parts.keyed && this.adoption.offLink(s.address))
       return this.s.bounds.hit('summary-off-link', { agent: s.name, address: s.address });
     const known = this.s.peers.get(s.name);
     // With a key the summary is a member's signed answer, as good as a signed datagram naming the agent.
-    if (!known && (this.parts.keyed || this.adoption.allows(s))) return this.adopt(s, endpoint);
+    if (!known && (this.parts.keyed || this.adoption.allows(s))) return this.adopt(s, endpoint, from);
     if (!known) return this.parts.verify(s.name, endpoint, 'summary');
     const r = known.replica;
     if (s.incarnation < r.incarnation || (s.incarnation === r.incarnation && r.left)) return;
@@ -172,11 +175,12 @@ export class Transitions {
   }
 
   /** Without a key, added unverified (see SummaryAdoption); past the unverified places, it waits. */
-  private adopt(s: PeerSummary, endpoint: Endpoint): void {
+  private adopt(s: PeerSummary, endpoint: Endpoint, from: string | undefined): void {
     const peer = this.discover(s.name, endpoint, s.incarnation, this.parts.keyed, s.version);
     if (!peer && !this.parts.keyed) return this.adoption.wait(s.name);
     if (!peer) return;
     peer.adopted = !this.parts.keyed;
+    if (peer.adopted) peer.adoptedFrom = from;
     this.secondHand(peer);
     this.parts.catchup().want(peer, s.version, 'summary');
   }
@@ -205,6 +209,10 @@ export class Transitions {
     if (!peer?.adopted || peer.verified) return;
     // A timeout is what a busy agent gives (a cold start's): forgotten at its first, the last pair of the 200-agent
     // cold start learnt it ~100 s later (sync-adopted-busy). A refusal (nothing listens) is not asked again.
+    // A probe's timeout while its catch-up is still to come (queued, or its second request waiting) is left to that
+    // request: counted, a new life named meanwhile cost the busy origin its second request (sync-adopted-busy).
+    const { kind } = peer.replica.catchup;
+    if (timedOut && (kind === 'queued' || kind === 'waiting')) return;
     if (timedOut && this.adoption.askAgain(peer)) return;
     queueMicrotask(() => {
       if (this.s.peers.get(name) !== peer || peer.verified || peer.replica.catchup.kind === 'fetching') return;
