@@ -18,7 +18,9 @@ export const ADOPTED_RETRY_MS = 8_000;
  * and a long wait would show it alive with no devices for up to 90 s after the network heals.
  */
 export function backoffMs(s: SyncContext, peer: Peer, r: OriginReplica): number {
-  if (peer.adopted && !peer.verified && peer.adoptedTimeouts) return ADOPTED_RETRY_MS;
+  // Only while nothing of it was heard first-hand: a datagram of it says it runs, and its request may have met a cut
+  // (swarm seed 15000081: a catch-up into a one-way cut, retried 8 s later, past the quiet window).
+  if (peer.adopted && !peer.verified && peer.adoptedTimeouts && !peer.datagram) return ADOPTED_RETRY_MS;
   const exponential = 100 * 2 ** Math.max(0, r.failures - 1);
   return Math.min(exponential, quick(s, peer, r) ? SYNC_LIMITS.retryMaxMs : SYNC_LIMITS.unverifiedRetryMaxMs);
 }
