@@ -18,9 +18,10 @@ const ADOPTED_TIMEOUTS = 2;
 
 /**
  * Those second requests, all names together. Each holds a catch-up slot to its deadline: a summary naming 250
- * made-up agents at endpoints that drop connections, each given 4 requests, kept the real catch-ups out of the slots
- * for a minute (attacks/sync-summary); and in a cold start of 200 every origin is busy, so that every retry of one
- * loads the busiest agents further: 4 quick requests, at one a second, collapsed it (9k failed catch-ups, 1.6k before).
+ * made-up agents at endpoints that drop connections, each given 4 requests (a first form), kept real catch-ups out
+ * of the slots for a minute (attacks/sync-summary); and in a cold start of 200 every origin is busy, so that every
+ * retry of one loads the busiest agents further: 4 quick requests, at one a second, collapsed it (9k failed
+ * catch-ups, 1.6k before).
  */
 const TIMEOUT_RETRIES_PER_SECOND = 0.25;
 const TIMEOUT_RETRIES_BURST = 4;
@@ -42,7 +43,7 @@ const DECLINE_MS = SYNC_LIMITS.unverifiedRetryMaxMs;
  *
  * A summary names endpoints that are not its sender's, so: on-link ones only (a peer's summary must not
  * turn this agent into a source of requests to hosts beyond the link), with devices to fetch (version > 0),
- * within a budget; and an adopted name is given one request (a few if they time out: askAgain): if its
+ * within a budget; and an adopted name is given one request (two if the first times out: askAgain): if its
  * endpoint does not answer as it, it is dropped and, for DECLINE_MS, left to the budgeted verification (or
  * to its own heartbeat).
  */

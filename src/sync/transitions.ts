@@ -199,9 +199,9 @@ export class Transitions {
 
   /**
    * A request at an agent's endpoint failed. An adopted one that never answered there (a made-up name, or
-   * a real one cut off) is dropped, so that a forged summary costs one request per name (a few if they time
-   * out: SummaryAdoption.askAgain), not a backoff's worth; a real one is learnt again from its heartbeat or
-   * verified. Dropped once the failed request is settled: forgotten during it, its retry would be scheduled
+   * a real one cut off) is dropped, so that a forged summary costs one request per name (two if the first
+   * times out: SummaryAdoption.askAgain), not a backoff's worth; a real one is learnt again from its heartbeat
+   * or verified. Dropped once the failed request is settled: forgotten during it, its retry would be scheduled
    * for a forgotten agent.
    */
   unreachable(name: string, timedOut = false): void {
