@@ -79,7 +79,7 @@ export class Catchup {
    */
   private askedWhereItLeft(peer: Peer, r: OriginReplica, asking: CatchupState): void {
     this.letGo.add(asking);
-    this.queue.free();
+    this.queue.free(asking);
     r.catchup = { kind: 'idle' };
     if (r.behind()) this.enqueue(peer, r); // the slot it freed first
     this.queue.drain();
@@ -175,7 +175,7 @@ export class Catchup {
     const started = this.s.c.clock.monotonic();
     const asking: CatchupState = { kind: 'fetching', from: useAlternate ? undefined : source, at: started };
     r.catchup = asking;
-    this.queue.take();
+    this.queue.take(peer, asking);
     let [failed, gone] = [false, false];
     try {
       const changes = await fetchChanges(this.s, source, r, this.hooks);
@@ -205,13 +205,13 @@ export class Catchup {
         'catch-up failed; retrying',
       );
     } finally {
-      if (!this.letGo.has(asking)) this.settle(peer, r, failed, gone);
+      if (!this.letGo.has(asking)) this.settle(peer, r, asking, failed, gone);
     }
   }
 
   /** After a fetch: the slot goes to the next in line, and a life still behind tries again. */
-  private settle(peer: Peer, r: OriginReplica, failed: boolean, gone: boolean): void {
-    this.queue.free();
+  private settle(peer: Peer, r: OriginReplica, asking: CatchupState, failed: boolean, gone: boolean): void {
+    this.queue.free(asking);
     const state: CatchupState = r.catchup;
     if (state.kind === 'fetching') r.catchup = { kind: 'idle' };
     if (!this.s.running()) return;
