@@ -4,8 +4,8 @@ import { TokenBuckets } from '../util/token-bucket.js';
 import { backoffMs, namedOnly, nothingListens, PROVISIONAL_WAIT_MS, quick } from './catchup-backoff.js';
 import { CatchupFailure, failureReason } from './catchup-failure.js';
 import { catchupSource } from './catchup-source.js';
+import { CatchupQueue } from './catchup-queue.js';
 import { fetchChanges, type LocalHealthHooks } from './changes-fetch.js';
-import { SYNC_LIMITS } from './config.js';
 import { firstFetchSpreadMs } from './first-fetch-spread.js';
 import { outlived, type CatchupState, type OriginReplica } from './origin-replica.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
@@ -13,12 +13,11 @@ import type { ProvisionalLives } from './provisional-lives.js';
 import type { SyncContext } from './sync-context.js';
 
 /**
- * Point-to-point catch-up: one state per origin life, a bounded queue behind a few connection slots, a
- * request budget per origin, and backoff after failures (longer for agents that never answered for a minute).
+ * Point-to-point catch-up: one state per origin life, a bounded queue behind a few connection slots (catchup-queue.ts),
+ * a request budget per origin, and backoff after failures (longer for agents that never answered for a minute).
  */
 export class Catchup {
-  private readonly queue: string[] = [];
-  private active = 0;
+  private readonly queue: CatchupQueue;
   /** Catch-up requests per origin: forged or buggy signals cannot turn into a request storm. */
   private readonly budget: TokenBuckets;
   /** When this agent first wanted anything (its start), and the lives whose first catch-up was spread. */
@@ -46,6 +45,7 @@ export class Catchup {
     } & LocalHealthHooks,
   ) {
     this.budget = new TokenBuckets(s.c.clock, 10, 20);
+    this.queue = new CatchupQueue(s, (peer, r) => void this.fetch(peer, r));
   }
 
   /** Origins whose catch-up is under way or pending. */
@@ -79,10 +79,10 @@ export class Catchup {
    */
   private askedWhereItLeft(peer: Peer, r: OriginReplica, asking: CatchupState): void {
     this.letGo.add(asking);
-    this.active -= 1;
+    this.queue.free(asking);
     r.catchup = { kind: 'idle' };
     if (r.behind()) this.enqueue(peer, r); // the slot it freed first
-    this.drainQueue();
+    this.queue.drain();
   }
 
   /**
@@ -167,13 +167,7 @@ export class Catchup {
       this.s.c.metrics.invalidInput.inc({ source: 'sync', reason: 'catchup-rate-limited' });
       return this.wait(peer, r, this.budget.waitMs(peer.name), () => this.enqueue(peer, r));
     }
-    if (this.active < this.s.cfg.fetchConcurrency) return void this.fetch(peer, r);
-    if (this.queue.length >= SYNC_LIMITS.pendingCatchups) {
-      this.s.bounds.hit('pending-catchups', { agent: peer.name, limit: SYNC_LIMITS.pendingCatchups });
-      return this.retryLater(peer, r, true);
-    }
-    r.catchup = { kind: 'queued' };
-    this.queue.push(peer.name);
+    if (!this.queue.enter(peer, r)) this.retryLater(peer, r, true);
   }
 
   private async fetch(peer: Peer, r: OriginReplica): Promise<void> {
@@ -181,7 +175,7 @@ export class Catchup {
     const started = this.s.c.clock.monotonic();
     const asking: CatchupState = { kind: 'fetching', from: useAlternate ? undefined : source, at: started };
     r.catchup = asking;
-    this.active += 1;
+    this.queue.take(peer, asking);
     let [failed, gone] = [false, false];
     try {
       const changes = await fetchChanges(this.s, source, r, this.hooks);
@@ -211,17 +205,17 @@ export class Catchup {
         'catch-up failed; retrying',
       );
     } finally {
-      if (!this.letGo.has(asking)) this.settle(peer, r, failed, gone);
+      if (!this.letGo.has(asking)) this.settle(peer, r, asking, failed, gone);
     }
   }
 
   /** After a fetch: the slot goes to the next in line, and a life still behind tries again. */
-  private settle(peer: Peer, r: OriginReplica, failed: boolean, gone: boolean): void {
-    this.active -= 1;
+  private settle(peer: Peer, r: OriginReplica, asking: CatchupState, failed: boolean, gone: boolean): void {
+    this.queue.free(asking);
     const state: CatchupState = r.catchup;
     if (state.kind === 'fetching') r.catchup = { kind: 'idle' };
     if (!this.s.running()) return;
-    this.drainQueue();
+    this.queue.drain();
     if (peer.replica !== r || !r.behind() || r.catchup.kind !== 'idle') return;
     // Refused at its endpoint: not retried, but its datagrams ask again only after the backoff (a flood of made-up
     // names, each refused, would otherwise ask at every datagram: attacks/sync-names, 2.6 -> 128 a second).
@@ -279,15 +273,5 @@ export class Catchup {
     this.wait(peer, r, delay, () => {
       if (r.behind()) this.enqueue(peer, r);
     });
-  }
-
-  private drainQueue(): void {
-    while (this.active < this.s.cfg.fetchConcurrency && this.queue.length > 0) {
-      const name = this.queue.shift();
-      const peer = name === undefined ? undefined : this.s.peers.get(name);
-      if (!peer || peer.replica.catchup.kind !== 'queued') continue;
-      peer.replica.catchup = { kind: 'idle' };
-      if (peer.replica.behind()) void this.fetch(peer, peer.replica);
-    }
   }
 }

@@ -57,8 +57,12 @@ export class SummaryAdoption {
    * agents at one third party's endpoint drew 500 requests there from every agent that read it.
    */
   private readonly declined = new Map<string, number>();
-  /** Adopted names that wait for a place among the unverified (the waiting room). */
-  private readonly waiting = new Set<string>();
+  /**
+   * Adopted names that wait for a place among the unverified (the waiting room), with the peer whose summary named
+   * them: let in without it, a forger's names past the places had no namer, a second share of the retries
+   * (askAgain) and a line of their own in the catch-up queue (catchup-queue.ts), ahead of a busy origin's.
+   */
+  private readonly waiting = new Map<string, string | undefined>();
 
   constructor(private readonly s: SyncContext) {
     this.budget = new TokenBuckets(s.c.clock, ADOPTIONS_PER_SECOND, SYNC_LIMITS.peers);
@@ -110,16 +114,19 @@ export class SummaryAdoption {
    * names that left the waiting room otherwise (expired, or heard first-hand) are never admitted, and a
    * full set marked no later adoption, so that a made-up name past the places cost a backoff's worth.
    */
-  wait(name: string): void {
+  wait(name: string, from?: string): void {
     this.waiting.delete(name);
-    const oldest = this.waiting.values().next();
+    const oldest = this.waiting.keys().next();
     if (this.waiting.size >= SYNC_LIMITS.peers && !oldest.done) this.waiting.delete(oldest.value);
-    this.waiting.add(name);
+    this.waiting.set(name, from);
   }
 
-  /** Whether a name let in from the waiting room was an adopted one. */
-  admitted(name: string): boolean {
-    return this.waiting.delete(name);
+  /** A name let in from the waiting room: whether it was an adopted one (undefined if not), and who named it. */
+  admitted(name: string): { from?: string } | undefined {
+    if (!this.waiting.has(name)) return undefined;
+    const from = this.waiting.get(name);
+    this.waiting.delete(name);
+    return { from };
   }
 }
 

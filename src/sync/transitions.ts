@@ -177,7 +177,7 @@ export class Transitions {
   /** Without a key, added unverified (see SummaryAdoption); past the unverified places, it waits. */
   private adopt(s: PeerSummary, endpoint: Endpoint, from: string | undefined): void {
     const peer = this.discover(s.name, endpoint, s.incarnation, this.parts.keyed, s.version);
-    if (!peer && !this.parts.keyed) return this.adoption.wait(s.name);
+    if (!peer && !this.parts.keyed) return this.adoption.wait(s.name, from);
     if (!peer) return;
     peer.adopted = !this.parts.keyed;
     if (peer.adopted) peer.adoptedFrom = from;
@@ -262,7 +262,9 @@ export class Transitions {
       if (!this.s.peers.get(name)) {
         const peer = this.discover(name, w.endpoint, w.incarnation, false);
         if (!peer) return;
-        peer.adopted = this.adoption.admitted(name);
+        const adopted = this.adoption.admitted(name);
+        peer.adopted = adopted !== undefined;
+        if (adopted) peer.adoptedFrom = adopted.from;
         this.secondHand(peer);
         this.parts.catchup().want(peer, w.version, 'waited');
       }
