@@ -1,0 +1,52 @@
+import type { ChangeTimings, HeldRow } from './site-worker.js';
+
+/**
+ * While a change phase is timed, what the agents hold is reported this long after the first event of a batch,
+ * not on the next turn of the loop. The report's IPC write took ~18 % of a child's CPU over the phase
+ * (change14's phase profile: 40 of 228 ms), and came between the turns that read the 50 copies of one change,
+ * delaying the later ones: the harness's cost inside the figure it measures. The bench needs the report only to
+ * know when a change has settled (the figure itself is the children's stamps); its mirror's own figure
+ * (`p99BenchMs`) reads up to this much later.
+ */
+export const TIMED_REPORT_MS = 25;
+
+/** What a viewer holds of an origin, as the child reads it from the viewer's directory. */
+export type HeldOf = (viewer: number, origin: string) => { version: number; state: string } | undefined;
+
+/**
+ * A child's bookkeeping for the bench, called on every directory event of its agents (`progressed`): what each
+ * agent holds, sent once a turn of the loop (while timed: TIMED_REPORT_MS), batched; and, while a change phase is
+ * timed, when each viewer's directory applied a version (site-worker.ts ChangeTimings). It runs inside each
+ * copy's handling, before the next agent of the child reads its copy: receive-cost.ts `harness` measures it.
+ */
+export class HeldReport {
+  private readonly dirty = new Map<string, [number, string]>();
+  private queued = false;
+
+  constructor(
+    private readonly held: HeldOf,
+    private readonly timings: ChangeTimings,
+    private readonly send: (rows: HeldRow[]) => void,
+    private readonly now: () => number,
+  ) {}
+
+  readonly progressed = (viewer: number, origin: string): void => {
+    const timed = this.timings.on === true;
+    if (timed) this.timings.applied.push([viewer, origin, this.held(viewer, origin)?.version ?? 0, this.now()]);
+    this.dirty.set(`${viewer} ${origin}`, [viewer, origin]);
+    if (this.queued) return;
+    this.queued = true;
+    if (timed) setTimeout(this.flush, TIMED_REPORT_MS);
+    else setImmediate(this.flush);
+  };
+
+  readonly flush = (): void => {
+    this.queued = false;
+    const rows = [...this.dirty.values()].map(([v, o]): HeldRow => {
+      const held = this.held(v, o);
+      return [v, o, held?.version ?? 0, held?.state ?? ''];
+    });
+    this.dirty.clear();
+    if (rows.length > 0) this.send(rows);
+  };
+}
