@@ -27,7 +27,8 @@ export type HeldOf = (viewer: number, origin: string) => { version: number; stat
  * copy's handling, before the next agent of the child reads its copy: receive-cost.ts `harness` measures it.
  */
 export class HeldReport {
-  private readonly dirty = new Map<string, [number, string]>();
+  /** Viewer -> origins it progressed on since the last report (no key string made per event). */
+  private readonly dirty = new Map<number, Set<string>>();
   private queued = false;
   /** While timed: the batch's first event and the last (the host's monotonic ms). */
   private firstAt = 0;
@@ -46,7 +47,9 @@ export class HeldReport {
       this.lastAt = this.now();
       this.timings.applied.push([viewer, origin, this.held(viewer, origin)?.version ?? 0, this.lastAt]);
     }
-    this.dirty.set(`${viewer} ${origin}`, [viewer, origin]);
+    const origins = this.dirty.get(viewer);
+    if (origins) origins.add(origin);
+    else this.dirty.set(viewer, new Set([origin]));
     if (this.queued) return;
     this.queued = true;
     this.firstAt = this.lastAt;
@@ -66,10 +69,12 @@ export class HeldReport {
 
   readonly flush = (): void => {
     this.queued = false;
-    const rows = [...this.dirty.values()].map(([v, o]): HeldRow => {
-      const held = this.held(v, o);
-      return [v, o, held?.version ?? 0, held?.state ?? ''];
-    });
+    const rows: HeldRow[] = [];
+    for (const [v, origins] of this.dirty)
+      for (const o of origins) {
+        const held = this.held(v, o);
+        rows.push([v, o, held?.version ?? 0, held?.state ?? '']);
+      }
     this.dirty.clear();
     if (rows.length > 0) this.send(rows);
   };

@@ -63,6 +63,16 @@ export interface ChangeTimings {
  */
 const monoNow = () => Number(process.hrtime.bigint()) / 1e6;
 
+/**
+ * The same clock for the stamp taken on every directory event of a timed phase: performance.now() counts on it from
+ * the process's start, so one offset read at start makes it monoNow() without a BigInt made and converted per event
+ * (change19: 0.1-1.2 against 1.3-1.6 µs a call, load 11).
+ */
+function eventClock(): () => number {
+  const offset = monoNow() - performance.now();
+  return () => performance.now() + offset;
+}
+
 /** The counters that say what a phase's work was, summed over agents (`name{labels}` -> value), and the busiest server. */
 export interface SiteCounters {
   sums: Record<string, number>;
@@ -134,7 +144,7 @@ async function start(cmd: Extract<WorkerCommand, { t: 'start' }>): Promise<Runni
     (v, o) => slice.made.get(v)?.agent.directory.held(o),
     slice.timings,
     (rows) => send({ t: 'held', rows }),
-    monoNow,
+    eventClock(),
   );
   slice.nodes.cluster().onProgress(report.progressed);
   await Promise.all([...slice.made].map(([i, m]) => startStaggered(cmd.opts, i, () => m.agent.start())));
