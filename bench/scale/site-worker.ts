@@ -4,6 +4,7 @@ import type { ClusterOptions, Traffic } from '../system.js';
 import { heraldSlice, startStaggered, type HeraldMember } from '../systems/herald.js';
 import { GcPauses, type GcPause } from './gc-pauses.js';
 import { HeldReport } from './held-report.js';
+import { afterOwnCopies } from './after-copies.js';
 import { LoopMeter, type ProcessLoad } from './loop-meter.js';
 import { PhaseProfile } from './phase-profile.js';
 
@@ -120,16 +121,6 @@ function traffic(slice: Slice): Traffic {
   const changeDatagrams = [...slice.made.values()].reduce((n, m) => n + announced(m), 0);
   return { ...slice.nodes.traffic, changeDatagrams };
 }
-
-/**
- * Once the loop has read what is ready on its sockets after the change's datagram left: the origin's child answers
- * the bench only then. The answer's IPC write, and the bench it wakes to take it, came between the send and the
- * turn that reads this child's own copies of the change (change19: a phase profile of a 50-agent child put 11 of
- * its 13 ms of IPC writes over the phase in these answers, ~0.5 ms a change with the bench woken beside it): the
- * harness's cost in front of every copy of the origin's child. A datagram sent on loopback is in every group
- * socket when the send returns; the loop reads them in its next poll phase, before the second check phase.
- */
-const afterOwnCopies = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
 
 type Running = Slice & { timings: ChangeTimings; gc: GcPauses; prof: PhaseProfile };
 
