@@ -7,6 +7,9 @@ import type { DatagramTransport } from '../../src/transport/transport.js';
 import { FakeClock } from '../../src/util/clock.js';
 import { createLogger } from '../../src/util/logger.js';
 import { seededRandom } from '../../src/util/random.js';
+import type { Agent } from '../../src/agent/agent.js';
+import { HeldReport } from './held-report.js';
+import type { ChangeTimings } from './site-worker.js';
 import { memoryChange, startMemorySite, type Site } from '../protocol-cpu.js';
 
 /**
@@ -32,10 +35,29 @@ export interface ReceiveCost {
   decodeUs: number;
   /** perCopyCpuUs × 49: how late the 50th agent of a 50-agent loop is from this handling alone. */
   loopOf50Ms: number;
+  /**
+   * µs of wall time per copy from the handler's call to the agent's directory holding the change (its first
+   * directory event): the part of a copy the agent's own holding waits for. The rest of perCopyUs (less the
+   * hints, which a host runs after the turn) is work after the change is applied that the next agents of the
+   * same loop wait for.
+   */
+  toHeldUs: number;
+  /** With `harness`: µs of CPU per change of the child's held report to the bench (its rows, serialized). */
+  reportUs?: number;
+}
+
+/** `harness`: each agent's directory events also go through the scale step's per-child bookkeeping (held-report.ts). */
+export interface ReceiveCostOptions {
+  harness?: boolean;
 }
 
 /** Times each agent's announcement handling over `changes` changes among `agents` agents; `keyed`: a cluster key. */
-export async function receiveCost(agents = 50, changes = 200, keyed = false): Promise<ReceiveCost> {
+export async function receiveCost(
+  agents = 50,
+  changes = 200,
+  keyed = false,
+  options: ReceiveCostOptions = {},
+): Promise<ReceiveCost> {
   const clock = new FakeClock();
   const random = seededRandom(77);
   const network = new MemoryNetwork({ clock, random });
@@ -44,6 +66,9 @@ export async function receiveCost(agents = 50, changes = 200, keyed = false): Pr
   let cpuUs = 0;
   let copies = 0;
   let hintsNs = 0n;
+  let toHeldNs = 0n;
+  // The copy being handled: when its handler was called, and whether its agent's directory has held it yet.
+  let copyAt: bigint | undefined;
   // A host agent defers a datagram's hints to the end of the loop's turn; here they run at once (inside the
   // handler's timing, as they are CPU of the copy all the same), and are timed apart.
   const defer = (work: () => void) => {
@@ -67,7 +92,9 @@ export async function receiveCost(agents = 50, changes = 200, keyed = false): Pr
         if (!timing || data[3] !== MessageType.announce || from.address === own) return h(data, from, kind);
         const cpu0 = process.cpuUsage();
         const t0 = process.hrtime.bigint();
+        copyAt = t0;
         h(data, from, kind);
+        copyAt = undefined;
         spentNs += process.hrtime.bigint() - t0;
         const cpu = process.cpuUsage(cpu0);
         cpuUs += cpu.user + cpu.system;
@@ -85,7 +112,22 @@ export async function receiveCost(agents = 50, changes = 200, keyed = false): Pr
     defer,
   };
   const nodes = await startMemorySite(site, agents);
-  const change = (k: number) => memoryChange(site, nodes, k);
+  for (const n of nodes)
+    n.agent.directory.subscribe(() => {
+      if (copyAt === undefined) return;
+      toHeldNs += process.hrtime.bigint() - copyAt;
+      copyAt = undefined;
+    });
+  const report = options.harness ? harnessOf(nodes) : undefined;
+  let reportCpuUs = 0;
+  const change = async (k: number) => {
+    await memoryChange(site, nodes, k);
+    if (!report) return;
+    const cpu0 = process.cpuUsage();
+    report.flush();
+    const cpu = process.cpuUsage(cpu0);
+    if (timing) reportCpuUs += cpu.user + cpu.system;
+  };
   for (let k = 0; k < changes / 4; k++) await change(k); // JIT warm-up
   timing = true;
   for (let k = 0; k < changes; k++) await change(changes + k);
@@ -98,5 +140,41 @@ export async function receiveCost(agents = 50, changes = 200, keyed = false): Pr
   const perCopyUs = Number(spentNs) / 1000 / Math.max(1, copies);
   const perCopyCpuUs = cpuUs / Math.max(1, copies);
   const hintsCpuUs = spentNs > 0n ? (Number(hintsNs) / Number(spentNs)) * perCopyCpuUs : 0;
-  return { copies, perCopyUs, perCopyCpuUs, hintsCpuUs, decodeUs, loopOf50Ms: (perCopyCpuUs * 49) / 1000 };
+  const toHeldUs = Number(toHeldNs) / 1000 / Math.max(1, copies);
+  return {
+    copies,
+    perCopyUs,
+    perCopyCpuUs,
+    hintsCpuUs,
+    decodeUs,
+    loopOf50Ms: (perCopyCpuUs * 49) / 1000,
+    toHeldUs,
+    ...(report && { reportUs: reportCpuUs / changes }),
+  };
+}
+
+/**
+ * The scale step's child bookkeeping on every agent (site-worker.ts): its directory events through BenchNodes'
+ * progress listeners to the held report, timed as in a change phase; a report's IPC is its rows serialized.
+ */
+function harnessOf(nodes: { agent: Agent }[]): { flush: () => void } {
+  const timings: ChangeTimings = { on: true, sent: [], applied: [] };
+  const report = new HeldReport(
+    (v, o) => nodes[v].agent.directory.held(o),
+    timings,
+    (rows) => JSON.stringify({ t: 'held', rows }),
+    () => Number(process.hrtime.bigint()) / 1e6,
+  );
+  const listeners = [report.progressed];
+  const progressed = (viewer: number, origin: string) => {
+    for (const l of listeners) l(viewer, origin);
+  };
+  nodes.forEach((n, i) => n.agent.directory.subscribe((e) => progressed(i, e.agent)));
+  // A child takes what it kept of a timed phase at the phase's end; here every change, so that it does not pile up.
+  return {
+    flush: () => {
+      report.flush();
+      timings.applied.length = 0;
+    },
+  };
 }
