@@ -42,6 +42,17 @@ import { runSeed } from './swarm/run-seed.js';
  *   heard nothing of agent-48's move at 12.1 s; it lost agent-48 at its old address at 24.5 s (two probes) and
  *   found it at the new one 10 ms later from a summary. The judge's one check after a move counted from the move,
  *   not from when the viewer could hear it: a judge bug (moves.ts `heardMoveAt`). Failed before thaw17's changes.
+ * - 18279 (`--max-agents 60`, 3 agents), `stale` (s19): agent-2, frozen 12 s, had never caught agent-0 up (a cut, then
+ *   timeouts). At its resume its catch-up of agent-0 met an injected hang, with a deadline the freeze had stretched
+ *   to 16 s (8 × 2 s), past the 15 s quiet end; agent-0's heartbeats naming the version it lacked came every second
+ *   and its probes were answered, while its loop ran free. A protocol fix: a signal of a version this agent lacks
+ *   lets go a catch-up out past the plain deadline plus this agent's stalls since it was sent (catchup.ts `want`,
+ *   `outlived`), as a probe's answer already did.
+ * - 18378 (`--max-agents 60`, 33 agents), `notice-storm` (s19): agent-30 frozen 10-45 s; its monitors agent-21 and
+ *   agent-31, late in a storm until 14.9 s, told the site at 17.2 s on their helpers' verdict (indirect probes), then
+ *   again at 26.8 s, the early notice of their own check's first timeout: 8 notices from late agents, over the bound
+ *   of 4 (2 monitors, each notice sent twice). A protocol bug: the early notice now waits out TOLD_FOR_PERIODS after
+ *   a notice on a helper's verdict, as the check's last notice already did (liveness.ts `toldLately`).
  */
 const FIXED = [
   { seed: 607, maxAgents: 6 },
@@ -59,6 +70,8 @@ const FIXED = [
   { seed: 31100045, maxAgents: 200 },
   { seed: 31000515, maxAgents: 200 },
   { seed: 33100216, maxAgents: 60 },
+  { seed: 18279, maxAgents: 60 },
+  { seed: 18378, maxAgents: 60 },
 ];
 
 test('host-fault seeds triaged this session hold every invariant', async () => {

@@ -108,6 +108,11 @@ export class Catchup {
     r.know(version);
     this.hooks.offered(peer);
     if (r.catchup.kind === 'refused' && r.target > r.catchup.target) r.catchup = { kind: 'idle' };
+    // Out past the plain deadline and this agent's stalls since: stretched for a lateness over before it went (a
+    // thaw into a lost request: 16 s, swarm seed 18279), it is let go while the version is still named.
+    const asking = r.catchup;
+    if (asking.kind === 'fetching' && r.behind() && outlived(asking, this.s, this.hooks))
+      return this.askedWhereItLeft(peer, r, asking);
     if (!r.behind() || r.catchup.kind !== 'idle') return;
     // The missing announcement may be a few milliseconds behind: give it that long.
     const bulk = this.hooks.bulkWaitMs(r, signal);

@@ -148,7 +148,7 @@ export class Liveness {
     // A prober whose own loop is late does not accuse on one timeout (Lifeguard's local health): in a
     // loaded cold start such early notices, each heard by the whole site, fed the timeouts they reported.
     const early = first === 'no-answer' && monitor && !this.hooks.keyed && this.health.trusted();
-    if (early) this.noticeIfRare(peer);
+    if (early && !this.toldLately(peer)) this.noticeIfRare(peer); // told on a helper's verdict: not again (18378)
     // Stretched by the lateness since the first probe only: a stall over before it (a freeze) is past (23000296).
     const second = await this.probe(peer, peer.endpoint, 'probe', CONFIRM_DEADLINE_PERIODS, sent);
     // An early notice went out already. Another agent at its address is a refusal too (finding D: not told, 9 s).
