@@ -1,4 +1,5 @@
-import type { Peer } from './peer-table.js';
+import type { Endpoint } from '../transport/transport.js';
+import { sameEndpoint, type Peer } from './peer-table.js';
 import type { SyncContext } from './sync-context.js';
 import { viewDigest } from './view-digest.js';
 
@@ -57,9 +58,12 @@ export class ViewVotes {
     return this.mine;
   }
 
-  /** A multicast heartbeat of `peer` named its view's digest. */
-  heard(peer: Peer, digest: number): void {
-    if (!peer.verified || digest === this.own()) return;
+  /**
+   * A multicast heartbeat of `peer` named its view's digest. Counted only from the endpoint its datagrams come from:
+   * on an open site a name in a datagram proves nothing, and its source address a little more.
+   */
+  heard(peer: Peer, digest: number, from: Endpoint): void {
+    if (!peer.verified || !peer.datagram || !sameEndpoint(peer.datagram, from) || digest === this.own()) return;
     let voters = this.tally.get(digest);
     if (!voters) {
       // The oldest goes: a view the site has moved on from (a start's flux) is no vote any more.
@@ -74,6 +78,8 @@ export class ViewVotes {
     const quiet = now - this.lastExchange >= 2 * VOTE_SPACING_PERIODS[this.spacing] * period;
     if (quiet) this.spacing = 0;
     else if (now - this.lastExchange < VOTE_SPACING_PERIODS[this.spacing] * period) return;
+    // One that left this agent's view as it was brought nothing (a forged vote, or a split no summary mends): the last.
+    else if (this.since < this.lastExchange) this.spacing = VOTE_SPACING_PERIODS.length - 1;
     else this.spacing = Math.min(this.spacing + 1, VOTE_SPACING_PERIODS.length - 1);
     this.lastExchange = now;
     this.tally.clear();
