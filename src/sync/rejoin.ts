@@ -144,6 +144,9 @@ export class Rejoin {
       // refutes that everywhere (SWIM's refutation), where the site would hear it only at its next multicast,
       // one interval away (80 s at 200 agents: the whole site held a live agent lost, attack ghost-after-partition).
       this.s.refute();
+      // An exchange made since it heard again (a revived peer's, read in the same turn) covers the cut: spent here
+      // too, the flap's exchange was gone at the next heal (rejoin-flapping, once the heartbeats' timing moved).
+      if (this.lastAsked >= heard) return;
       this.exchange('cut-off', undefined, { cutOff: this.health.freeMs(last) >= gap });
     }, 0);
     this.weighing.unref?.();
