@@ -33,6 +33,8 @@ const TALLIED = 8;
 export class ViewVotes {
   private epoch = -1;
   private mine = 0;
+  /** This agent's view without itself: the view of peers that hold it lost (a refutation's to mend, not a summary's). */
+  private mineLost = 0;
   /** When this agent's view took its current digest. */
   private since = 0;
   /** Digests unlike this agent's, by the peers that named them since its view took its digest. */
@@ -52,6 +54,7 @@ export class ViewVotes {
     const digest = viewDigest(this.s.c.directory);
     if (digest !== this.mine || this.epoch < 0) {
       [this.mine, this.since] = [digest, this.s.c.clock.monotonic()];
+      this.mineLost = viewDigest(this.s.c.directory, this.s.cfg.name);
       this.tally.clear();
     }
     this.epoch = epoch;
@@ -63,7 +66,8 @@ export class ViewVotes {
    * on an open site a name in a datagram proves nothing, and its source address a little more.
    */
   heard(peer: Peer, digest: number, from: Endpoint): void {
-    if (!peer.verified || !peer.datagram || !sameEndpoint(peer.datagram, from) || digest === this.own()) return;
+    if (!peer.verified || !peer.datagram || !sameEndpoint(peer.datagram, from)) return;
+    if (digest === this.own() || digest === this.mineLost) return;
     let voters = this.tally.get(digest);
     if (!voters) {
       // The oldest goes: a view the site has moved on from (a start's flux) is no vote any more.
