@@ -33,7 +33,7 @@ const TALLIED = 8;
 export class ViewVotes {
   private epoch = -1;
   private mine = 0;
-  /** This agent's view without itself: the view of peers that hold it lost (a refutation's to mend, not a summary's). */
+  /** This agent's view without itself: that of peers holding it lost (its refutation mends it, not a summary). */
   private mineLost = 0;
   /** When this agent's view took its current digest. */
   private since = 0;
