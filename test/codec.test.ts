@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeBeat, encodeBeat, isBeat } from '../src/protocol/beat.js';
-import { decodeMessage, DecodeError, encodeMessage, MAX_DATAGRAM } from '../src/protocol/codec.js';
+import { declaredLength, decodeMessage, DecodeError, encodeMessage, MAX_DATAGRAM } from '../src/protocol/codec.js';
 import { HeartbeatMemo } from '../src/protocol/heartbeat-memo.js';
 import { fnv1a32, MessageType, type Message } from '../src/protocol/messages.js';
 import { seededRandom } from '../src/util/random.js';
@@ -32,6 +32,23 @@ test('round trip of every message type', () => {
     (e: { reason?: string }) => e.reason === 'type',
   );
   assert.is(encodeBeat({ ...beat, hints: [] }).length, 14, 'a beat without hints (version 300: 2 bytes)');
+});
+
+test('a stretched heartbeat names its view digest in 4 bytes; no other type may, and every prefix is refused', () => {
+  const stretched = { ...base, intervalMs: 80_000, view: 0xfedcba98 };
+  const { bytes } = encodeMessage(stretched);
+  assert.equal(decodeMessage(bytes), stretched);
+  assert.is(bytes.length - encodeMessage({ ...base, intervalMs: 80_000 }).bytes.length, 4);
+  assert.is(declaredLength(bytes), bytes.length, 'a keyed agent finds its envelope trailer after it');
+  assert.equal(decodeMessage(encodeMessage({ ...base, view: 0 }).bytes), { ...base, view: 0 });
+  const announce = encodeMessage({ ...stretched, type: MessageType.announce }).bytes;
+  assert.throws(() => decodeMessage(announce), /only heartbeats carry a view digest/);
+  for (let n = 0; n < bytes.length; n++)
+    assert.throws(
+      () => decodeMessage(bytes.subarray(0, n)),
+      (e: unknown) => e instanceof DecodeError,
+      `prefix of ${n} bytes`,
+    );
 });
 
 test('a heartbeat is small: idle traffic stays far under 150 bytes a second', () => {

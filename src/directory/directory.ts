@@ -217,6 +217,7 @@ export class Directory extends DirectoryReads {
   private replace(origin: Origin, incarnation: number, version: number, entries: readonly SizedEntry[]): void {
     const before = origin.devices;
     const after = new Map<string, StoredDevice>();
+    if (origin.incarnation !== incarnation) this.stateLog.bump(origin.name); // a view digest names the life
     origin.incarnation = incarnation;
     origin.version = version;
     for (const e of entries)

@@ -14,6 +14,7 @@ import { MESSAGE_TYPE_NAMES, type Message, type MessageType, type Hint } from '.
  *   incarnation(varint)  version(varint)  peerPort(u16)
  *   hintCount(u8) then per entry: nameHash(u32) incarnationTag(u16) version(varint)
  *   [flags & INTERVAL] intervalMs(varint)
+ *   [flags & VIEW] view digest(u32): heartbeats only
  *   [flags & DELTA] deltaLength(varint) delta(JSON, deflate-raw when flags & DEFLATED: only if it would not fit)
  * A receiver drops a datagram with another magic or a newer format: agents of two releases can share a
  * LAN while it is upgraded, each ignoring what it cannot read.
@@ -28,6 +29,7 @@ export const HEADER_OFFSETS = { format: 2, type: 3, flags: 4, site: 5 } as const
 const FLAG_DELTA = 1;
 const FLAG_DEFLATED = 2;
 const FLAG_INTERVAL = 4;
+const FLAG_VIEW = 8;
 const BEAT = 6; // MessageType.beat: its own layout (beat.ts)
 /** A delta inflated past this is hostile or broken: catch-up over HTTP can carry anything larger. */
 const MAX_INFLATED_DELTA = 64 * 1024;
@@ -42,7 +44,10 @@ export interface EncodeOptions {
 /** Encodes a message; a delta that does not fit is left out (the receiver then fetches it). */
 export function encodeMessage(msg: Message, opts: EncodeOptions = {}): { bytes: Buffer; deltaIncluded: boolean } {
   const budget = MAX_DATAGRAM - (opts.reserve ?? 0);
-  const head = encodeHead(msg, msg.intervalMs === undefined ? 0 : FLAG_INTERVAL);
+  const head = encodeHead(
+    msg,
+    (msg.intervalMs === undefined ? 0 : FLAG_INTERVAL) | (msg.view === undefined ? 0 : FLAG_VIEW),
+  );
   if (!msg.delta) return { bytes: head, deltaIncluded: false };
   const json = Buffer.from(JSON.stringify(msg.delta), 'utf8');
   const sized = (n: number) => head.length + varintLength(n) + n;
@@ -81,7 +86,8 @@ function encodeHead(msg: Message, flags: number): Buffer {
     2 +
     1 +
     hints.reduce((n, r) => n + 6 + varintLength(r.version), 0) +
-    (msg.intervalMs === undefined ? 0 : varintLength(msg.intervalMs));
+    (msg.intervalMs === undefined ? 0 : varintLength(msg.intervalMs)) +
+    (msg.view === undefined ? 0 : 4);
   const b = Buffer.allocUnsafe(size);
   b.writeUInt16BE(MAGIC, 0);
   b[2] = FORMAT_VERSION;
@@ -100,7 +106,8 @@ function encodeHead(msg: Message, flags: number): Buffer {
   o += 2;
   b[o++] = hints.length;
   for (const h of hints) o = writeHint(b, o, h);
-  if (msg.intervalMs !== undefined) writeVarint(b, o, msg.intervalMs);
+  if (msg.intervalMs !== undefined) o = writeVarint(b, o, msg.intervalMs);
+  if (msg.view !== undefined) b.writeUInt32BE(msg.view >>> 0, o);
   return b;
 }
 
@@ -135,6 +142,7 @@ export function declaredLength(bytes: Uint8Array): number | undefined {
       r.varint();
     }
     if (bytes[HEADER_OFFSETS.flags] & FLAG_INTERVAL) r.varint();
+    if (bytes[HEADER_OFFSETS.flags] & FLAG_VIEW) r.bytes(4);
     if (bytes[HEADER_OFFSETS.flags] & FLAG_DELTA) r.bytes(r.varint());
     return bytes.length - r.remaining;
   } catch {
@@ -157,7 +165,7 @@ export function decodeMessage(bytes: Uint8Array): Message {
   if (!MESSAGE_TYPE_NAMES[type]) throw new DecodeError('type', `unknown message type ${type}`);
   if (type === BEAT) throw new DecodeError('type', 'a beat has a layout of its own (beat.ts)');
   const flags = r.u8();
-  if (flags & ~(FLAG_DELTA | FLAG_DEFLATED | FLAG_INTERVAL))
+  if (flags & ~(FLAG_DELTA | FLAG_DEFLATED | FLAG_INTERVAL | FLAG_VIEW))
     throw new DecodeError('flags', `unknown flags 0x${flags.toString(16)}`);
   const site = r.str();
   const name = r.str();
@@ -172,6 +180,10 @@ export function decodeMessage(bytes: Uint8Array): Message {
   for (let i = 0; i < count; i++) hints.push(readHint(r));
   const msg: Message = { type: type as MessageType, site, name, incarnation, version, peerPort, hints };
   if (flags & FLAG_INTERVAL) msg.intervalMs = r.varint();
+  if (flags & FLAG_VIEW) {
+    if (type !== 2) throw new DecodeError('flags', 'only heartbeats carry a view digest');
+    msg.view = r.u32();
+  }
   if (flags & FLAG_DELTA) {
     if (type !== 1) throw new DecodeError('flags', 'only announcements carry a delta');
     const payload = r.bytes(r.varint());

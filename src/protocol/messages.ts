@@ -39,6 +39,11 @@ export interface Header {
    * configured period: peers judge its silence by it. Absent on a small site (the period applies).
    */
   intervalMs?: number;
+  /**
+   * The digest of the sender's view (sync/view-digest.ts), on a stretched site's multicast heartbeats: an agent
+   * whose view stays unlike the site's learns it is out of step (sync/view-votes.ts).
+   */
+  view?: number;
 }
 
 export interface Message extends Header {

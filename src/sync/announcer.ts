@@ -50,6 +50,8 @@ export class Announcer {
   readonly relays: NoticeRelay;
   /** Which monitors rounds reach, and the proofs asked of those never heard. */
   private readonly proofs: EndpointProofs;
+  /** This agent's view digest, named by its multicast heartbeats on a stretched site (view-votes.ts). */
+  private readonly view: () => number;
 
   constructor(
     private readonly s: SyncContext,
@@ -57,8 +59,9 @@ export class Announcer {
     /** A keyed site's monitors hear beats (beat.ts) instead of whole heartbeats. */
     private readonly keyed: boolean,
     /** Asks a monitor never heard where its datagrams leave from (endpoint-proofs.ts). */
-    liveness: Pick<Liveness, 'probe'>,
+    liveness: Pick<Liveness, 'probe' | 'rejoin'>,
   ) {
+    this.view = () => liveness.rejoin.votes.own();
     this.proofs = new EndpointProofs(s, (peer) => liveness.probe(peer, peer.endpoint, PROOF_SIGNAL));
     this.interval = new HeartbeatInterval(s.cfg.heartbeatMs, s.cfg.heartbeatScaling, s.cfg.heartbeatBudget);
     this.notices = new NoticeBatch(s.c.clock, s.cfg.livenessPeriodMs, (hints) => {
@@ -160,6 +163,7 @@ export class Announcer {
       hints: opts.hints ?? (multicastHints && !opts.to ? this.s.hints.list() : []),
     };
     if (this.interval.scaled(members)) msg.intervalMs = this.interval.meanMs(members);
+    if (msg.intervalMs !== undefined && type === MessageType.heartbeat && !opts.to) msg.view = this.view();
     if (opts.delta) msg.delta = opts.delta;
     const { bytes } = encodeMessage(msg, { reserve: this.envelope.overhead });
     const sealed = this.envelope.seal(bytes);

@@ -236,6 +236,7 @@ export class ClusterSync {
         break;
       case MessageType.heartbeat:
         this.catchup.want(peer, msg.version, arrival.signal ?? 'heartbeat');
+        if (msg.view !== undefined && arrival.datagram) this.liveness.rejoin.votes.heard(peer, msg.view, arrival.from);
         break;
       case MessageType.notice:
         return this.notices.receive(peer, msg.hints, arrival.from);

@@ -49,7 +49,7 @@ export class Liveness {
   readonly indirect: IndirectChecks;
   /** When this agent last told the site of each subject on a helper's verdict (kept TOLD_FOR_PERIODS). */
   private readonly toldIndirectly = new Map<string, number>();
-  private readonly rejoin: Rejoin; // after a cut-off: a neighbour's view, and the peers it no longer holds checked
+  readonly rejoin: Rejoin; // after a cut-off: a neighbour's view, and the peers it no longer holds checked
   private readonly answeredElsewhere = (peer: Peer) => answeredElsewhere(peer, (p, at) => this.probe(p, at));
 
   constructor(

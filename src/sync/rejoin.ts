@@ -7,6 +7,7 @@ import { countCheck } from './sweep.js';
 import type { SyncContext } from './sync-context.js';
 import { ViewCompare } from './view-compare.js';
 import { neighbourDigest, viewDigest } from './view-digest.js';
+import { ViewVotes } from './view-votes.js';
 
 /**
  * Hearing no peer at all for this many liveness periods, while this agent's own loop turned, means it was cut
@@ -55,6 +56,8 @@ export class Rejoin {
   private owedLate = false;
   /** A late loop's doubts: a digest compare with a neighbour first, the exchange only if the views differ. */
   private readonly views: ViewCompare;
+  /** The site's heartbeats say a view unlike this agent's (view-votes.ts): an exchange under that file's spacing. */
+  readonly votes: ViewVotes;
   /** A gap being weighed against this agent's own stalls, on its next turn. */
   private weighing: TimerHandle | undefined;
   /**
@@ -73,6 +76,10 @@ export class Rejoin {
       neighbours: (first) => [...new Set([...(first ? [first] : []), ...this.neighbours()])],
       differ: (other) => this.exchange('late-heard', other, { compared: true }),
       lastSummary: () => Math.max(this.lastAsked, this.flapAsked),
+    });
+    this.votes = new ViewVotes(s, (voter) => {
+      this.s.c.metrics.viewExchanges.inc({ why: 'vote' });
+      void this.ask([...new Set([voter, ...this.neighbours()])], this.s.c.clock.monotonic());
     });
   }
 
@@ -137,6 +144,9 @@ export class Rejoin {
       // refutes that everywhere (SWIM's refutation), where the site would hear it only at its next multicast,
       // one interval away (80 s at 200 agents: the whole site held a live agent lost, attack ghost-after-partition).
       this.s.refute();
+      // An exchange made since it heard again (a revived peer's, read in the same turn) covers the cut: spent here
+      // too, the flap's exchange was gone at the next heal (rejoin-flapping, once the heartbeats' timing moved).
+      if (this.lastAsked >= heard) return;
       this.exchange('cut-off', undefined, { cutOff: this.health.freeMs(last) >= gap });
     }, 0);
     this.weighing.unref?.();

@@ -11,10 +11,10 @@ import type { SyncContext } from './sync-context.js';
  * own (docs/protocol.md, *Rejoin*): Scuttlebutt's digest-first reconciliation, for one exchange. A collision
  * (2^-32) leaves the difference to the backstop, as before the exchange existed.
  */
-export function viewDigest(directory: { agents(): AgentInfo[] }): number {
+export function viewDigest(directory: { agents(): AgentInfo[] }, except?: string): number {
   const alive = directory
     .agents()
-    .flatMap((a) => (a.state === 'alive' && !a.remote ? [`${a.name}/${a.incarnation}`] : []))
+    .flatMap((a) => (a.state === 'alive' && !a.remote && a.name !== except ? [`${a.name}/${a.incarnation}`] : []))
     .sort();
   return fnv1a32(alive.join(' '));
 }

@@ -1,0 +1,92 @@
+import type { Endpoint } from '../transport/transport.js';
+import { sameEndpoint, type Peer } from './peer-table.js';
+import type { SyncContext } from './sync-context.js';
+import { viewDigest } from './view-digest.js';
+
+/** Distinct senders whose heartbeats named one view unlike this agent's: two that agree with each other. */
+export const VOTERS = 2;
+
+/**
+ * Liveness periods this agent's own view must have stayed as it is before the site's votes count: a crash
+ * noticed a turn apart, or a notice lost and repaired by its relays and hints, is no reason for a summary.
+ */
+export const STEADY_PERIODS = 5;
+
+/** The first spacing between exchanges the votes make, in periods; doubled while they keep coming, to the last. */
+export const VOTE_SPACING_PERIODS = [10, 20, 40, 80, 120];
+
+/** Distinct digests tallied at once: a forger's stream of made-up digests fills no memory. */
+const TALLIED = 8;
+
+/**
+ * The site's view, as its heartbeats say it (issue 18, the 200-agent cold start's last pair). On a stretched
+ * site each multicast heartbeat names the digest of its sender's view (view-digest.ts, 4 bytes). An agent whose
+ * own view stayed unlike one that two others name (VOTERS) for STEADY_PERIODS is the one out of step: a summary of
+ * the site was asked of a peer that did not hold an agent yet (the cold start's join), and nothing else tells it
+ * of that agent before its multicast heartbeat, 80 s away at 200 agents (the bench's viewer 130 learnt agent-104
+ * 70 s late). It makes the rejoin exchange with the last voter: its summary (what it lacks is learnt) and the
+ * agents it holds alive that the voter does not are checked first-hand (rejoin.ts compare), as memberlist's
+ * periodic push/pull would, but only when the views differ (Scuttlebutt's digest first). Exchanges are spaced,
+ * the spacing doubling while they keep coming (a lasting split of the site, two camps each voting against the
+ * other, costs one summary each 2 minutes an agent), and back to the first after a quiet spacing.
+ */
+export class ViewVotes {
+  private epoch = -1;
+  private mine = 0;
+  /** This agent's view without itself: that of peers holding it lost (its refutation mends it, not a summary). */
+  private mineLost = 0;
+  /** When this agent's view took its current digest. */
+  private since = 0;
+  /** Digests unlike this agent's, by the peers that named them since its view took its digest. */
+  private readonly tally = new Map<number, Set<string>>();
+  private lastExchange = -Infinity;
+  private spacing = 0;
+
+  constructor(
+    private readonly s: SyncContext,
+    private readonly exchange: (voter: Peer) => void,
+  ) {}
+
+  /** This agent's view digest, recomputed only when the directory's agents or their states moved. */
+  own(): number {
+    const epoch = this.s.c.directory.stateChanges.epoch;
+    if (epoch === this.epoch) return this.mine;
+    const digest = viewDigest(this.s.c.directory);
+    if (digest !== this.mine || this.epoch < 0) {
+      [this.mine, this.since] = [digest, this.s.c.clock.monotonic()];
+      this.mineLost = viewDigest(this.s.c.directory, this.s.cfg.name);
+      this.tally.clear();
+    }
+    this.epoch = epoch;
+    return this.mine;
+  }
+
+  /**
+   * A multicast heartbeat of `peer` named its view's digest. Counted only from the endpoint its datagrams come from:
+   * on an open site a name in a datagram proves nothing, and its source address a little more.
+   */
+  heard(peer: Peer, digest: number, from: Endpoint): void {
+    if (!peer.verified || !peer.datagram || !sameEndpoint(peer.datagram, from)) return;
+    if (digest === this.own() || digest === this.mineLost) return;
+    let voters = this.tally.get(digest);
+    if (!voters) {
+      // The oldest goes: a view the site has moved on from (a start's flux) is no vote any more.
+      const oldest = this.tally.keys().next();
+      if (this.tally.size >= TALLIED && !oldest.done) this.tally.delete(oldest.value);
+      this.tally.set(digest, (voters = new Set()));
+    }
+    voters.add(peer.name);
+    const now = this.s.c.clock.monotonic();
+    const period = this.s.cfg.livenessPeriodMs;
+    if (voters.size < VOTERS || now - this.since < STEADY_PERIODS * period) return;
+    const quiet = now - this.lastExchange >= 2 * VOTE_SPACING_PERIODS[this.spacing] * period;
+    if (quiet) this.spacing = 0;
+    else if (now - this.lastExchange < VOTE_SPACING_PERIODS[this.spacing] * period) return;
+    // One that left this agent's view as it was brought nothing (a forged vote, or a split no summary mends): the last.
+    else if (this.since < this.lastExchange) this.spacing = VOTE_SPACING_PERIODS.length - 1;
+    else this.spacing = Math.min(this.spacing + 1, VOTE_SPACING_PERIODS.length - 1);
+    this.lastExchange = now;
+    this.tally.clear();
+    this.exchange(peer);
+  }
+}

@@ -1,0 +1,56 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { encodeMessage } from '../../src/protocol/codec.js';
+import { MessageType } from '../../src/protocol/messages.js';
+import { ScaleSite } from '../swarm/scale-site.js';
+
+/**
+ * A forger on an open site multicasts, every second for ten minutes, heartbeats in the names of two live agents,
+ * from their own addresses (a spoofed UDP source), naming a view digest no agent holds (sync/view-votes.ts). Every
+ * agent then sees two voters agree on a view unlike its own, steady: each asks a summary of the site. The exchanges
+ * must stay spaced (the first that leaves the view as it was sends the spacing to its last, 2 minutes), and the
+ * directory must stay right: no agent added, none lost.
+ */
+const AGENTS = 40;
+const MINUTES = 10;
+
+test('forged view votes cost each agent a few summaries in ten minutes, and change no directory', async () => {
+  const site = new ScaleSite(23, 'default', 2);
+  try {
+    await site.startSettled(AGENTS);
+    const voters = ['agent-3', 'agent-17'].map((name) => site.agent(name));
+    const forge = () => {
+      for (const v of voters) {
+        const msg = {
+          type: MessageType.heartbeat,
+          site: 'sim',
+          name: v.name,
+          incarnation: v.incarnation,
+          version: v.agent.local.currentVersion,
+          peerPort: 7771,
+          hints: [],
+          intervalMs: 20_000,
+          view: 0x5eed5eed,
+        };
+        site.sim.network.inject(v.address, encodeMessage(msg).bytes);
+      }
+    };
+    const exchanges = () =>
+      site.names.reduce((n, name) => n + site.agent(name).agent.metrics.viewExchanges.get({ why: 'vote' }), 0);
+    const before = exchanges();
+    for (let s = 0; s < MINUTES * 60; s++) {
+      forge();
+      await site.sim.clock.advance(1000);
+    }
+    const made = exchanges() - before;
+    const perAgent = made / AGENTS;
+    console.log(`  ${made} vote exchanges in ${MINUTES} min (${perAgent.toFixed(1)} an agent), ${AGENTS} agents`);
+    assert.ok(perAgent <= 1 + 1 + (MINUTES * 60) / 120, `${perAgent.toFixed(1)} exchanges an agent`);
+    for (const name of site.names) assert.is(site.holdsAll(name), site.names.length, `${name}'s directory`);
+    assert.is(site.falseLosses, 0, 'no live agent lost');
+  } finally {
+    await site.stopAll();
+  }
+});
+
+test.run();
