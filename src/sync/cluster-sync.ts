@@ -170,7 +170,8 @@ export class ClusterSync {
   askedBy(asker: Asker & { address: string }): void {
     if (!this.running || asker.name === this.cfg.name) return;
     this.notices.askedLost(asker); // it held this life lost: say so to all (a verified member, on an open site)
-    for (const part of [this.mdns, this.liveness.indirect]) part.asked(asker); // probe back; an indirect probe
+    // Probe back; an indirect probe; a monitor that probed may not read beats (beat-fallback.ts).
+    for (const part of [this.mdns, this.liveness.indirect, this.announcer.fallback]) part.asked(asker);
   }
 
   /** Origins whose catch-up is under way or pending: for /readyz and tests. */
