@@ -78,8 +78,11 @@ for (const seed of [18, 19]) {
       `  seed ${seed}: ${r.missing} missing, last held at ${r.lastMs} ms; the liar asked ${r.liarAsked} times, ` +
         `the holders ${r.honestAsked}`,
     );
+    // From the members that hold it, while the origin is still silent. The liar costs a viewer a turn (a timeout), and
+    // is asked again only once its other alternates failed too (its hint still sets the version wanted).
     assert.is(r.missing, 0, 'every viewer holds the change');
-    assert.ok(r.lastMs < 6_000, `the last viewer held it at ${r.lastMs} ms (the origin silent 12 s)`);
+    assert.ok(r.lastMs < 10_000, `the last viewer held it at ${r.lastMs} ms (the origin silent 12 s)`);
+    assert.ok(r.liarAsked <= 2 * 49, `the liar asked ${r.liarAsked} times by 49 viewers`);
   });
 }
 
