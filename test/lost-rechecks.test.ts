@@ -12,6 +12,7 @@ import {
   RECHECKERS,
   RECHECKS_PER_PERIOD,
   RELOST_PERIODS,
+  relostRecheckPeriods,
 } from '../src/sync/lost-rechecks.js';
 import { Directory } from '../src/directory/directory.js';
 import { DirectoryPeerService, helloOf } from '../src/sync/peer-service.js';
@@ -61,8 +62,10 @@ test('s18: a late viewer that loses a peer again soon after asks early, then on 
   assert.is(r.dueAt(subject, 0, true), late(0), 'a first loss: late');
   const again = (RELOST_PERIODS - 1) * PERIOD; // revived (its answer, a refutation) and lost again
   r.lost(subject, again, true);
-  assert.is(r.dueAt(subject, again, true), again + RECHECK_PERIODS[0] * PERIOD, 'lost again: early');
-  r.sent(subject, again + RECHECK_PERIODS[0] * PERIOD);
+  const early = again + relostRecheckPeriods('agent-0', subject.name, 201) * PERIOD;
+  assert.is(r.dueAt(subject, again, true), early, 'lost again: early');
+  assert.ok(early < late(again), 'before its late recheck');
+  r.sent(subject, early);
   assert.is(r.dueAt(subject, again + 3000, true), late(again), 'then its late recheck');
   r.sent(subject, late(again));
   assert.is(r.dueAt(subject, late(again), true), Infinity, 'and no more');

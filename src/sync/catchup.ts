@@ -3,7 +3,7 @@ import { jitter } from '../util/random.js';
 import { TokenBuckets } from '../util/token-bucket.js';
 import { backoffMs, namedOnly, nothingListens, PROVISIONAL_WAIT_MS, quick } from './catchup-backoff.js';
 import { CatchupFailure, failureReason } from './catchup-failure.js';
-import { catchupSource } from './catchup-source.js';
+import { alternateFailed, catchupSource } from './catchup-source.js';
 import { CatchupQueue } from './catchup-queue.js';
 import { fetchChanges, type LocalHealthHooks } from './changes-fetch.js';
 import { firstFetchSpreadMs } from './first-fetch-spread.js';
@@ -196,6 +196,7 @@ export class Catchup {
       [failed, gone] = [true, nothingListens(err, !useAlternate, r)];
       if (r.failures === 0) r.failingSince = this.s.c.clock.monotonic();
       if (!useAlternate) r.heardWhenFailing = peer.lastHeard > started;
+      else alternateFailed(r, source);
       r.failures += 1;
       if (!useAlternate) this.s.unreachable(peer.name, failureReason(err) === 'timeout');
       this.s.c.metrics.catchupRequests.inc({ result: 'failed' });

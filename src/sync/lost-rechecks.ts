@@ -84,6 +84,19 @@ export function lateRecheckPeriods(self: string, subject: string, members: numbe
 }
 
 /**
+ * When a viewer that is no first rechecker asks a loss of the same life again (RELOST_PERIODS), in periods after it:
+ * its late recheck's moment, less LATE_RECHECK_PERIODS - RECHECK_PERIODS[0] (spread alike). A host that vanished,
+ * came back a moment and vanished again was lost again by every viewer in one second (its notice), and each asked
+ * it 2 periods later: 59 requests to its absent address in one second at 60 agents (attacks/recheck-flapping-host).
+ * Spread, RECHECKS_PER_PERIOD a period (twice that with the late rechecks); a busy peer lost again by a few is still
+ * asked 2 periods before their late rechecks, by the first of them soonest, whose ask its late loop refutes by
+ * multicast (lost-askers.ts), reviving the rest.
+ */
+export function relostRecheckPeriods(self: string, subject: string, members: number): number {
+  return lateRecheckPeriods(self, subject, members) - (LATE_RECHECK_PERIODS - RECHECK_PERIODS[0]);
+}
+
+/**
  * The losses on timeouts alone that this agent asks again, a bounded few times (RECHECK_PERIODS), only while
  * its own loop is on time. Only the subject's own answer at its endpoint revives it: a recheck believes no one.
  */
@@ -110,7 +123,11 @@ export class LostRechecks {
     const pending: Pending = { incarnation, due: now + RECHECK_PERIODS[0] * this.periodMs, tries: 0, until };
     if (!firstRechecker(this.self, peer.name, viewers)) {
       const late = now + lateRecheckPeriods(this.self, peer.name, viewers.size + 1) * this.periodMs;
-      if (again) pending.late = late;
+      if (again)
+        [pending.due, pending.late] = [
+          now + relostRecheckPeriods(this.self, peer.name, viewers.size + 1) * this.periodMs,
+          late,
+        ];
       else [pending.due, pending.tries] = [late, RECHECK_PERIODS.length - 1]; // once
     }
     this.pending.set(peer.name, pending);

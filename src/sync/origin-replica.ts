@@ -56,6 +56,8 @@ export class OriginReplica {
   namedAt = Number.NEGATIVE_INFINITY;
   /** Peers that said (by a hint) they hold a newer version: asked when the origin does not answer. */
   alternates: Alternate[] = [];
+  /** Alternates whose catch-up failed in this run of failed requests (`host:port`): ranked last. */
+  failedAlternates: string[] = [];
   /**
    * Set while this life is provisional (ProvisionalLives): the life it replaced, kept whole to go back to.
    * Nothing of a provisional life is written to the directory until its endpoint confirms it.
