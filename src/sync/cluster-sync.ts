@@ -166,7 +166,7 @@ export class ClusterSync {
     return () => this.unreachableListeners.delete(listener);
   }
 
-  /** A peer named itself in a hello (perhaps unknown): probed back; a monitor may not read beats (beat-fallback.ts). */
+  /** A peer named itself in a hello (maybe never heard of): probed back; a monitor may not read beats (beat-fallback). */
   askedBy(asker: Asker & { address: string }): void {
     if (!this.running || asker.name === this.cfg.name) return;
     this.notices.askedLost(asker); // it held this life lost: say so to all (a verified member, on an open site)
