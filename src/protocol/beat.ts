@@ -3,7 +3,7 @@ import { MessageType, type Hint } from './messages.js';
 import { varintLength } from './varint.js';
 
 /**
- * A beat: an agent's unicast heartbeat to its monitors (docs/protocol.md, "Scale"), with only what a
+ * A beat: a keyed agent's unicast heartbeat to its monitors (docs/protocol.md, "Scale"), with only what a
  * monitor does not already hold. The sender names itself as a hint names an origin (name hash, incarnation
  * tag, version); its site, name, incarnation, peer port and interval are the monitor's own record of it,
  * which a beat is taken against only from the datagram endpoint that record holds (sync/beat.ts).

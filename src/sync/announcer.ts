@@ -13,7 +13,6 @@ import type { DatagramKind, Endpoint } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
 import { jitter } from '../util/random.js';
 import { beatOf } from './beat.js';
-import { BeatFallback } from './beat-fallback.js';
 import { EndpointProofs, PROOF_SIGNAL, roundEndpoint } from './endpoint-proofs.js';
 import { HeartbeatInterval } from './heartbeat-interval.js';
 import type { Liveness } from './liveness.js';
@@ -53,19 +52,16 @@ export class Announcer {
   private readonly proofs: EndpointProofs;
   /** This agent's view digest, named by its multicast heartbeats on a stretched site (view-votes.ts). */
   private readonly view: () => number;
-  /** The monitors that may not read beats: an older release's, on an open site. */
-  readonly fallback: BeatFallback;
 
   constructor(
     private readonly s: SyncContext,
     private readonly envelope: Envelope,
-    /** An open site's monitors that probed this agent hear whole heartbeats, not beats (beat-fallback.ts). */
-    keyed: boolean,
+    /** A keyed site's monitors hear beats (beat.ts) instead of whole heartbeats. */
+    private readonly keyed: boolean,
     /** Asks a monitor never heard where its datagrams leave from (endpoint-proofs.ts). */
     liveness: Pick<Liveness, 'probe' | 'rejoin'>,
   ) {
     this.view = () => liveness.rejoin.votes.own();
-    this.fallback = new BeatFallback(s, keyed);
     this.proofs = new EndpointProofs(s, (peer) => liveness.probe(peer, peer.endpoint, PROOF_SIGNAL));
     this.interval = new HeartbeatInterval(s.cfg.heartbeatMs, s.cfg.heartbeatScaling, s.cfg.heartbeatBudget);
     this.notices = new NoticeBatch(s.c.clock, s.cfg.livenessPeriodMs, (hints) => {
@@ -267,17 +263,16 @@ export class Announcer {
     // The ring's hints: a host that missed an announcement hears of it from its 2 subjects whatever the site's
     // multicast rate (docs/protocol.md, "Scale").
     // A burst's carries beyond 8 ride further datagrams of the same round (hints.ts, ROUND_DATAGRAMS).
-    // Beats, on open sites too since idle19; whole heartbeats to a monitor that may not read them (beat-fallback.ts).
-    const whole = new Set(peers.filter((p) => this.fallback.whole(p.name)).flatMap((p) => roundEndpoint(p) ?? []));
     for (const [i, hints] of datagramsOf(this.s.hints.forRound()).entries()) {
       const targets = i === 0 ? both : monitors;
+      if (!this.keyed) {
+        for (const to of targets) this.send(MessageType.heartbeat, { to, hints });
+        continue;
+      }
+      const transport = this.s.c.transport;
       const sealed = this.envelope.seal(beatOf(this.s, this.s.c.local.currentVersion, hints));
       for (const to of targets) {
-        if (whole.has(to)) {
-          this.send(MessageType.heartbeat, { to, hints });
-          continue;
-        }
-        this.s.c.transport?.sendTo(sealed, to);
+        transport?.sendTo(sealed, to);
         this.counted(MessageType.beat, 'unicast', sealed.length);
       }
     }

@@ -6,10 +6,9 @@ import { aliveRing } from './ring.js';
 import type { SyncContext } from './sync-context.js';
 
 /**
- * Beats (protocol/beat.ts): the monitors' unicast heartbeats, 13 bytes of message instead of a whole
- * heartbeat's 37 or more. Each agent receives two a second whatever the site's size, so at 1,000 agents they
- * were a third of what it received (docs/protocol.md, "Scale"). Keyed sites since issue 18; open sites since
- * idle19 (at 200 agents the whole heartbeats were 43 % of an idle agent's 253 B/s on the wire).
+ * Beats on a keyed site (protocol/beat.ts): the monitors' unicast heartbeats, 13 bytes of message instead
+ * of a whole heartbeat's 37 or more. Each agent receives two a second whatever the site's size, so at 1,000
+ * agents they were a third of what it received (docs/protocol.md, "Scale").
  */
 
 /** This agent's beat: itself as a hint, and the ring's hints of this round. */
@@ -27,7 +26,7 @@ export interface MovedBeat {
 /**
  * The heartbeat a beat stands for, its omitted fields filled from this agent's record of the sender: so a
  * beat is handled exactly as the heartbeat would be (freshness, liveness, gaps, hints, a lost agent heard
- * again). Taken (on a keyed site, where the tag proves a member sent it, or an open one) from the datagram endpoint
+ * again). Taken only on a keyed site (where the tag proves a member sent it), from the datagram endpoint
  * the record holds (or, before any datagram of it was heard, from its peer endpoint's address), in the
  * life the record holds; otherwise why not, counted (its monitor probes it, as it would a silent agent, and its
  * next multicast datagram says more): `unknown-beat` (no agent of that name hash sends from there),
@@ -42,9 +41,8 @@ export function heartbeatOfBeat(
   sentAt?: number,
 ): Message | 'unknown-beat' | 'beat-other-life' | MovedBeat {
   const beat = decodeBeat(bytes);
-  // Names whose hashes collide are told apart by the endpoint on record. On an open site a beat is believed
-  // as a whole heartbeat from the same address would be: neither proves more than where it came from.
-  const named = s.peers.allByHash(beat.self.nameHash);
+  // Names whose hashes collide are told apart by the endpoint on record.
+  const named = keyed ? s.peers.allByHash(beat.self.nameHash) : [];
   const peer = named.find((p) => beatsFrom(p, from));
   if (!peer) {
     // Its life, fresh (no replay), from elsewhere, at one of its monitors: it may have moved (same life, a new
@@ -55,8 +53,7 @@ export function heartbeatOfBeat(
     // probes there (forged-move).
     const tag = beat.self.incarnationTag;
     const mover = named.find((p) => incarnationTag(p.replica.incarnation) === tag);
-    // An open site has no sender time: there, as for a whole heartbeat from elsewhere, the probe decides.
-    const fresh = mover !== undefined && (!keyed || (sentAt !== undefined && sentAt > mover.lastSentAt));
+    const fresh = mover !== undefined && sentAt !== undefined && sentAt > mover.lastSentAt;
     if (fresh && aliveRing(s).watches(s.cfg.name, mover.name))
       return { mover, at: { address: from.address, port: mover.endpoint.port } };
     return 'unknown-beat';

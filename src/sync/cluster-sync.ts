@@ -166,11 +166,11 @@ export class ClusterSync {
     return () => this.unreachableListeners.delete(listener);
   }
 
-  /** A peer named itself in a hello (maybe never heard of): probed back; a monitor may not read beats (beat-fallback). */
+  /** A peer that named itself in a hello it sent (maybe never heard of): probed back before believed. */
   askedBy(asker: Asker & { address: string }): void {
     if (!this.running || asker.name === this.cfg.name) return;
     this.notices.askedLost(asker); // it held this life lost: say so to all (a verified member, on an open site)
-    for (const part of [this.mdns, this.liveness.indirect, this.announcer.fallback]) part.asked(asker);
+    for (const part of [this.mdns, this.liveness.indirect]) part.asked(asker); // probe back; an indirect probe
   }
 
   /** Origins whose catch-up is under way or pending: for /readyz and tests. */
