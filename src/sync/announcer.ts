@@ -1,5 +1,5 @@
 import type { Delta } from '../directory/delta.js';
-import { encodeMessage, MAX_HINTS } from '../protocol/codec.js';
+import { encodeMessage, intervalBytes, MAX_HINTS } from '../protocol/codec.js';
 import type { Envelope } from '../protocol/envelope.js';
 import {
   fnv1a32,
@@ -170,7 +170,7 @@ export class Announcer {
     if (opts.to) transport.sendTo(sealed, opts.to);
     else transport.send(sealed);
     if (multicastHints && !opts.to) this.multicastAt = this.s.c.clock.monotonic();
-    if (type === MessageType.heartbeat && !opts.to) this.interval.sized(sealed.length);
+    if (type === MessageType.heartbeat && !opts.to) this.interval.sized(intervalBytes(msg, sealed.length));
     this.counted(type, opts.to ? 'unicast' : 'multicast', sealed.length);
   }
 

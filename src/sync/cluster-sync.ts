@@ -1,5 +1,5 @@
 import { isBeat } from '../protocol/beat.js';
-import { DecodeError } from '../protocol/codec.js';
+import { DecodeError, intervalBytes } from '../protocol/codec.js';
 import { openEnvelope, type Envelope } from '../protocol/envelope.js';
 import { HeartbeatMemo } from '../protocol/heartbeat-memo.js';
 import { MESSAGE_TYPE_NAMES, MessageType, type Message } from '../protocol/messages.js';
@@ -35,10 +35,7 @@ export type { ClusterSyncComponents } from './sync-context.js';
 export type { Advert } from './mdns-observer.js';
 export type { SyncView } from './sync-view.js';
 
-/**
- * Keeps this agent's directory in step with every other agent of the site. Datagrams (best effort) carry changes
- * fast; version counters reveal what was missed; point-to-point catch-up (reliable) repairs it. docs/protocol.md.
- */
+/** This agent's directory in step with the site's: datagrams carry changes, counters show gaps, catch-up repairs. */
 export class ClusterSync {
   private readonly cfg: SyncConfig;
   private readonly envelope: Envelope;
@@ -200,7 +197,8 @@ export class ClusterSync {
       return this.c.metrics.announcementsIgnored.inc({ reason: 'unknown-beat' });
     }
     if (msg.site !== this.cfg.site) return this.c.metrics.announcementsIgnored.inc({ reason: 'other-site' });
-    if (sizesInterval(this.s, this.keyed, msg, from, kind)) this.announcer.interval.sized(data.length);
+    if (sizesInterval(this.s, this.keyed, msg, from, kind))
+      this.announcer.interval.sized(intervalBytes(msg, data.length));
     const sender = kind === 'unicast' ? this.peers.get(msg.name) : undefined;
     if (sender) sender.unicastHeard = (sender.unicastHeard ?? 0) + 1; // a diagnosis reads it (sync-view.ts)
     this.onMessage(msg, { from, datagram: true, sentAt, signal: isBeat(data) ? 'beat' : undefined });
