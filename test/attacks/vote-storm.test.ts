@@ -52,7 +52,9 @@ test('forged votes on an open site draw no incast of summaries at the last voter
     const count = (why: string) =>
       site.names.reduce((n, x) => n + site.agent(x).agent.metrics.viewExchanges.get({ why }), 0);
     const [vote, digest] = [count('vote'), count('digest')];
-    console.log(`  ${vote} vote exchanges, ${digest} digest compares; ${most.name} served ${most.count} summaries in 5 s`);
+    console.log(
+      `  ${vote} vote exchanges, ${digest} digest compares; ${most.name} served ${most.count} summaries in 5 s`,
+    );
     assert.ok(most.count <= 6, `${most.name} served ${most.count} summaries in 5 s`);
     for (const name of site.names) assert.is(site.holdsAll(name), site.names.length, `${name}'s directory`);
   } finally {
