@@ -115,7 +115,10 @@ export class ViewVotes {
       if (theirs === 'unanswered') continue;
       answered = true;
       this.s.c.metrics.viewExchanges.inc({ why: 'digest' });
-      if (theirs === undefined || theirs !== viewDigest(this.s.c.directory)) return this.h.ask([other, ...near]);
+      // One holding only this agent lost agrees: its refutation mends that, not a summary (as heard's rule).
+      if (theirs === undefined || (theirs !== this.own() && theirs !== this.mineLost)) {
+        return this.h.ask([other, ...near]);
+      }
     }
     if (!answered) this.h.ask([voter]);
   }
