@@ -181,7 +181,8 @@ function checkMetrics(r: MetricsRegistry) {
     viewExchanges: r.counter(
       'herald_view_exchanges_total',
       'Summaries asked of a ring neighbour after a cut-off, by why (cut-off, unreachable-heard, late-heard; ' +
-        'held-back: run late; digest: a compare of views, before a late-heard one or after a summary that named ' +
+        'held-back: run late; vote: the site heartbeats named another view, the summary of a ring neighbour whose ' +
+        'view differs; digest: a compare of views, before a late-heard or vote one or after a summary that named ' +
         'nothing to check; second-opinion: the next neighbour summary asked when that compare differed; ' +
         "join-digest, join: a newcomer's checks of its join's view, a compare and the summary when the views differ).",
       ['why'],

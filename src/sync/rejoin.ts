@@ -77,9 +77,12 @@ export class Rejoin {
       differ: (other) => this.exchange('late-heard', other, { compared: true }),
       lastSummary: () => Math.max(this.lastAsked, this.flapAsked),
     });
-    this.votes = new ViewVotes(s, (voter) => {
-      this.s.c.metrics.viewExchanges.inc({ why: 'vote' });
-      void this.ask([...new Set([voter, ...this.neighbours()])], this.s.c.clock.monotonic());
+    this.votes = new ViewVotes(s, {
+      neighbours: () => this.neighbours(),
+      ask: (asked) => {
+        this.s.c.metrics.viewExchanges.inc({ why: 'vote' });
+        void this.ask([...new Set(asked)], this.s.c.clock.monotonic());
+      },
     });
   }
 

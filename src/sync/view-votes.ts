@@ -1,7 +1,7 @@
 import type { Endpoint } from '../transport/transport.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
 import type { SyncContext } from './sync-context.js';
-import { viewDigest } from './view-digest.js';
+import { neighbourDigest, viewDigest } from './view-digest.js';
 
 /** Distinct senders whose heartbeats named one view unlike this agent's: two that agree with each other. */
 export const VOTERS = 2;
@@ -17,6 +17,9 @@ export const VOTE_SPACING_PERIODS = [10, 20, 40, 80, 120];
 
 /** Distinct digests tallied at once: a forger's stream of made-up digests fills no memory. */
 const TALLIED = 8;
+
+/** Ring neighbours whose digest is compared before a vote's summary is asked: one may be out of step too. */
+const VOTE_COMPARES = 2;
 
 /**
  * The site's view, as its heartbeats say it (issue 18, the 200-agent cold start's last pair). On a stretched
@@ -44,7 +47,12 @@ export class ViewVotes {
 
   constructor(
     private readonly s: SyncContext,
-    private readonly exchange: (voter: Peer) => void,
+    private readonly h: {
+      /** This agent's ring neighbours it holds alive and verified, freshest heard first. */
+      neighbours(): Peer[];
+      /** The exchange: the first of `asked` to answer gives its summary (rejoin.ts). */
+      ask(asked: Peer[]): void;
+    },
   ) {}
 
   /** This agent's view digest, recomputed only when the directory's agents or their states moved. */
@@ -87,6 +95,31 @@ export class ViewVotes {
     else this.spacing = Math.min(this.spacing + 1, VOTE_SPACING_PERIODS.length - 1);
     this.lastExchange = now;
     this.tally.clear();
-    this.exchange(peer);
+    void this.consult(peer);
+  }
+
+  /**
+   * The summary is asked of a ring neighbour whose view differs from this agent's, not of the voter: one multicast
+   * reaches every agent at once, so two forged heartbeats made every steady agent ask the last voter's summary in the
+   * same instant (test/attacks/vote-storm.test.ts: 48 summaries served by one agent in 5 s at 50 agents, each 2
+   * minutes). Each agent's neighbours are its own, so the asks spread (at most 4 an agent). Neighbours that hold
+   * this agent's view say the vote is a forgery or another camp's (a split no summary mends): no summary then. The
+   * voter is asked only when no neighbour answers.
+   */
+  private async consult(voter: Peer): Promise<void> {
+    const near = this.h.neighbours().filter((p) => p !== voter);
+    let answered = false;
+    for (const other of near.slice(0, VOTE_COMPARES)) {
+      const theirs = await neighbourDigest(this.s, other);
+      if (!this.s.running()) return;
+      if (theirs === 'unanswered') continue;
+      answered = true;
+      this.s.c.metrics.viewExchanges.inc({ why: 'digest' });
+      // One holding only this agent lost agrees: its refutation mends that, not a summary (as heard's rule).
+      if (theirs === undefined || (theirs !== this.own() && theirs !== this.mineLost)) {
+        return this.h.ask([other, ...near]);
+      }
+    }
+    if (!answered) this.h.ask([voter]);
   }
 }
