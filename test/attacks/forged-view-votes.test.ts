@@ -1,8 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { encodeMessage } from '../../src/protocol/codec.js';
-import { MessageType } from '../../src/protocol/messages.js';
 import { ScaleSite } from '../swarm/scale-site.js';
+import { forgeVote } from './forged-votes.js';
 
 /**
  * A forger on an open site multicasts, every second for ten minutes, heartbeats in the names of two live agents,
@@ -19,23 +18,7 @@ test('forged view votes cost each agent a few summaries in ten minutes, and chan
   const site = new ScaleSite(23, 'default', 2);
   try {
     await site.startSettled(AGENTS);
-    const voters = ['agent-3', 'agent-17'].map((name) => site.agent(name));
-    const forge = () => {
-      for (const v of voters) {
-        const msg = {
-          type: MessageType.heartbeat,
-          site: 'sim',
-          name: v.name,
-          incarnation: v.incarnation,
-          version: v.agent.local.currentVersion,
-          peerPort: 7771,
-          hints: [],
-          intervalMs: 20_000,
-          view: 0x5eed5eed,
-        };
-        site.sim.network.inject(v.address, encodeMessage(msg).bytes);
-      }
-    };
+    const forge = () => ['agent-3', 'agent-17'].forEach((name) => forgeVote(site, name, 0x5eed5eed));
     const exchanges = (why = 'vote') =>
       site.names.reduce((n, name) => n + site.agent(name).agent.metrics.viewExchanges.get({ why }), 0);
     const [before, compares] = [exchanges(), exchanges('digest')];

@@ -1,8 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { encodeMessage } from '../../src/protocol/codec.js';
-import { MessageType } from '../../src/protocol/messages.js';
 import { ScaleSite } from '../swarm/scale-site.js';
+import { forgeVote } from './forged-votes.js';
 
 /**
  * A vote storm (sync/view-votes.ts): one multicast reaches every agent at once, so two heartbeats naming one view
@@ -15,20 +14,7 @@ import { ScaleSite } from '../swarm/scale-site.js';
 const AGENTS = 50;
 
 function forgeVotes(site: ScaleSite, names: string[], view: number): void {
-  for (const v of names.map((n) => site.agent(n))) {
-    const msg = {
-      type: MessageType.heartbeat,
-      site: 'sim',
-      name: v.name,
-      incarnation: v.incarnation,
-      version: v.agent.local.currentVersion,
-      peerPort: 7771,
-      hints: [],
-      intervalMs: 20_000,
-      view,
-    };
-    site.sim.network.inject(v.address, encodeMessage(msg).bytes);
-  }
+  for (const name of names) forgeVote(site, name, view);
 }
 
 /** The most summaries one agent served since the meter was reset, and whose. */

@@ -1,28 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { encodeMessage } from '../../src/protocol/codec.js';
-import { MessageType } from '../../src/protocol/messages.js';
 import { Ring } from '../../src/sync/ring.js';
 import { ScaleSite } from '../swarm/scale-site.js';
+import { forgeVote } from './forged-votes.js';
 
 /** Forged heartbeats a second, each naming a digest of its own, in the names of live agents from their addresses. */
 const FORGED_PER_SECOND = 80;
-
-function forge(site: ScaleSite, name: string, view: number): void {
-  const v = site.agent(name);
-  const msg = {
-    type: MessageType.heartbeat,
-    site: 'sim',
-    name: v.name,
-    incarnation: v.incarnation,
-    version: v.agent.local.currentVersion,
-    peerPort: 7771,
-    hints: [],
-    intervalMs: 20_000,
-    view,
-  };
-  site.sim.network.inject(v.address, encodeMessage(msg).bytes);
-}
 
 /**
  * The votes' tally keeps 8 digests, the oldest dropped for a new one (sync/view-votes.ts). A forger on an open site
@@ -55,7 +38,7 @@ test('a stream of made-up digests does not keep a host from counting the site vi
     const spoofed = site.names.filter((n) => n !== host && n !== origin);
     while (held()?.version !== 1 && site.now() - since < 60_000) {
       // Spread over the second: a burst leaves the rest of it for two real votes to meet in the tally.
-      for (let i = 0; i < FORGED_PER_SECOND / 40; i++) forge(site, spoofed[view % spoofed.length], view++);
+      for (let i = 0; i < FORGED_PER_SECOND / 40; i++) forgeVote(site, spoofed[view % spoofed.length], view++);
       await site.sim.clock.advance(25);
     }
     const took = site.now() - since;

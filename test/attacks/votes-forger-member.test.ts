@@ -1,9 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { encodeMessage } from '../../src/protocol/codec.js';
-import { MessageType } from '../../src/protocol/messages.js';
 import type { Hello } from '../../src/transport/transport.js';
 import { ScaleSite } from '../swarm/scale-site.js';
+import { forgeVote } from './forged-votes.js';
 import { forgingMembers } from './forging-members.js';
 
 const AGENTS = 40;
@@ -42,20 +41,7 @@ test('a forging member that votes and serves forged summaries adds no ghost and 
     members.on();
     site.meter.reset();
     for (let s = 0; s < MINUTES * 60; s++) {
-      for (const v of ['agent-3', MEMBER].map((n) => site.agent(n))) {
-        const msg = {
-          type: MessageType.heartbeat,
-          site: 'sim',
-          name: v.name,
-          incarnation: v.incarnation,
-          version: v.agent.local.currentVersion,
-          peerPort: 7771,
-          hints: [],
-          intervalMs: 20_000,
-          view: 0x5eed5eed,
-        };
-        site.sim.network.inject(v.address, encodeMessage(msg).bytes);
-      }
+      for (const name of ['agent-3', MEMBER]) forgeVote(site, name, 0x5eed5eed);
       await site.sim.clock.advance(1000);
     }
     const served = site.meter.of(site.addressOf(MEMBER)).served.summary.count;

@@ -1,9 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { encodeMessage } from '../../src/protocol/codec.js';
-import { MessageType } from '../../src/protocol/messages.js';
 import { generateKey, parseKeyRing } from '../../src/security/cluster-key.js';
 import { ScaleSite } from '../swarm/scale-site.js';
+import { forgeVote } from './forged-votes.js';
 
 const AGENTS = 40;
 const SPLIT = 60;
@@ -31,20 +30,7 @@ test('keyed site: forged votes without the MAC draw no compare and no exchange',
     await site.startSettled(AGENTS);
     const [vote, digest] = [count(site, 'vote'), count(site, 'digest')];
     for (let s = 0; s < 60; s++) {
-      for (const v of ['agent-3', 'agent-17'].map((n) => site.agent(n))) {
-        const msg = {
-          type: MessageType.heartbeat,
-          site: 'sim',
-          name: v.name,
-          incarnation: v.incarnation,
-          version: v.agent.local.currentVersion,
-          peerPort: 7771,
-          hints: [],
-          intervalMs: 20_000,
-          view: 0x5eed5eed,
-        };
-        site.sim.network.inject(v.address, encodeMessage(msg).bytes);
-      }
+      for (const name of ['agent-3', 'agent-17']) forgeVote(site, name, 0x5eed5eed);
       await site.sim.clock.advance(1000);
     }
     const made = [count(site, 'vote') - vote, count(site, 'digest') - digest];
