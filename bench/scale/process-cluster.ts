@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Device } from '../../src/profiles/model.js';
+import { generateKey } from '../../src/security/cluster-key.js';
 import { agentName, emptyTraffic, type BenchCluster, type BenchSystem, type ClusterOptions } from '../system.js';
 import type { Traffic } from '../system.js';
 import { scaleChildFlags } from './child-flags.js';
@@ -179,6 +180,7 @@ async function startWorkers(
   heartbeatScaling: boolean,
   mirror: Mirror,
   k: number,
+  key?: string,
 ): Promise<{ workers: Worker[]; startedAt: number }> {
   const per = Math.ceil(opts.agents / k);
   const started: Promise<void>[] = [];
@@ -209,7 +211,7 @@ async function startWorkers(
       );
     // The children have loaded their modules: the cold start counts from here, not from the forks.
     const startedAt = performance.now();
-    for (const w of workers) w.proc.send({ t: 'start', opts, heartbeatScaling, from: w.from, to: w.to });
+    for (const w of workers) w.proc.send({ t: 'start', opts, heartbeatScaling, key, from: w.from, to: w.to });
     // A child whose agents fail to start exits (its unhandled rejection): the start fails, it does not hang.
     const exited = (w: Worker) =>
       w.exited.then(() => Promise.reject(new Error(`scale step: agents ${w.from}-${w.to - 1} exited starting`)));
@@ -232,24 +234,29 @@ export function processSystem(
   heartbeatScaling: boolean,
   layout: Layout,
   follows = true,
+  keyed = false,
 ): BenchSystem {
   const processes = (opts: ClusterOptions) => {
     if (!follows) return processCount(opts.agents, layout);
     const per = opts.agentsPerProcess;
     return opts.processes ?? processCount(opts.agents, per ? { agentsPerProcess: per } : layout);
   };
-  return { name, description, start: (opts) => startProcessCluster(opts, heartbeatScaling, processes(opts)) };
+  // One key for the whole site, made once per run: every child's agents sign and check with it.
+  const start = (opts: ClusterOptions) =>
+    startProcessCluster(opts, heartbeatScaling, processes(opts), keyed ? generateKey() : undefined);
+  return { name, description, start };
 }
 
 export async function startProcessCluster(
   opts: ClusterOptions,
   heartbeatScaling: boolean,
   processes = processCount(opts.agents),
+  key?: string,
 ): Promise<ProcessCluster> {
   if (!Number.isInteger(processes) || processes < 1 || processes > opts.agents)
     throw new RangeError(`scale step: 1 to ${opts.agents} child processes, not ${processes}`);
   const mirror = new Mirror(opts.agents);
-  const { workers, startedAt } = await startWorkers(opts, heartbeatScaling, mirror, processes);
+  const { workers, startedAt } = await startWorkers(opts, heartbeatScaling, mirror, processes, key);
   const owner = (i: number) => workers.find((w) => i >= w.from && i < w.to)!;
   let traffic = emptyTraffic();
   const all = <T>(cmd: Command) => Promise.all(workers.map((w) => w.ask<T>(cmd)));

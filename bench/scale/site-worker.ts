@@ -1,4 +1,5 @@
 import type { Device } from '../../src/profiles/model.js';
+import { parseKeyRing } from '../../src/security/cluster-key.js';
 import type { SyncView } from '../../src/sync/sync-view.js';
 import type { ClusterOptions, Traffic } from '../system.js';
 import { heraldSlice, startStaggered, type HeraldMember } from '../systems/herald.js';
@@ -15,7 +16,7 @@ import { PhaseProfile } from './phase-profile.js';
  */
 
 export type WorkerCommand =
-  | { t: 'start'; opts: ClusterOptions; heartbeatScaling: boolean; from: number; to: number }
+  | { t: 'start'; opts: ClusterOptions; heartbeatScaling: boolean; key?: string; from: number; to: number }
   | { t: 'change'; id: number; i: number; devices: Device[] }
   | { t: 'crash'; id: number; i: number }
   | { t: 'loss'; id: number; loss: number }
@@ -36,6 +37,9 @@ export type WorkerReport =
   | { t: 'reply'; id: number; value: number | Traffic | ProcessLoad | SiteCounters | SyncView | ChangeTimings | null };
 
 type Slice = ReturnType<typeof heraldSlice>;
+
+/** The site's key, made by the bench process for a keyed system (`herald-keyed`): none for an open site. */
+const keysOf = (key: string | undefined) => (key === undefined ? undefined : parseKeyRing(key, 'the bench'));
 
 /**
  * When, on the host's monotonic clock (ms, sub-millisecond), each change was made at its origin (the bench's
@@ -126,7 +130,7 @@ type Running = Slice & { timings: ChangeTimings; gc: GcPauses; prof: PhaseProfil
 
 async function start(cmd: Extract<WorkerCommand, { t: 'start' }>): Promise<Running> {
   const slice = {
-    ...heraldSlice(cmd.opts, { heartbeatScaling: cmd.heartbeatScaling }, cmd.from, cmd.to),
+    ...heraldSlice(cmd.opts, { heartbeatScaling: cmd.heartbeatScaling, keys: keysOf(cmd.key) }, cmd.from, cmd.to),
     timings: { sent: [], applied: [] },
     gc: new GcPauses(monoNow),
     prof: new PhaseProfile(process.env.HERALD_SCALE_PHASE_PROF),

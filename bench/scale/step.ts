@@ -50,8 +50,20 @@ const heraldShared = processSystem(
   SHARED_LOOPS,
   false,
 );
-const SYSTEMS = [herald, heraldUnscaled, heraldShared, swimBaseline];
-/** herald-shared is `herald` while the default layout is the old one: it runs when named. */
+/**
+ * `herald` with a cluster key: signed announcements are applied as they come, where an open site's agents each
+ * fetch every newcomer's set from its endpoint to verify it (~N(N-1)/2 catch-ups and as many hellos in a cold start).
+ */
+const heraldKeyed = processSystem(
+  'herald-keyed',
+  'Herald as `herald` with a cluster key: every datagram and peer request signed (HMAC-SHA256)',
+  true,
+  HERALD_LAYOUT,
+  true,
+  true,
+);
+const SYSTEMS = [herald, heraldUnscaled, heraldShared, heraldKeyed, swimBaseline];
+/** herald-shared (the old layout) and herald-keyed (a keyed site) run when named. */
 const DEFAULT_SYSTEMS = [herald, heraldUnscaled, swimBaseline];
 
 /**
