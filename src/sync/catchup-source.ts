@@ -89,6 +89,17 @@ export function alternateFailed(r: OriginReplica, source: Endpoint): void {
   r.alternates = rank(r, r.alternates);
 }
 
+/**
+ * An alternate shed the request (a member past the few catch-ups of others' sets it serves a second, peer-service.ts
+ * OTHERS_SETS): it ranks last as a failed one, and when another member that hinted a version is left untried in this
+ * run, that one is asked at once, no failure counted (the turn stays an alternate's). With none left it is a failure:
+ * the origin's turn comes next, after the backoff, as for an agent from before, which reads the shed as any failure.
+ */
+export function alternateShed(r: OriginReplica, source: Endpoint): boolean {
+  alternateFailed(r, source);
+  return r.alternates.some((a) => !r.failedAlternates.includes(key(a.endpoint)));
+}
+
 function key(endpoint: Endpoint): string {
   return `${endpoint.address}:${endpoint.port}`;
 }

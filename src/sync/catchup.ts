@@ -3,7 +3,7 @@ import { jitter } from '../util/random.js';
 import { TokenBuckets } from '../util/token-bucket.js';
 import { backoffMs, namedOnly, nothingListens, PROVISIONAL_WAIT_MS, quick } from './catchup-backoff.js';
 import { CatchupFailure, failureReason } from './catchup-failure.js';
-import { alternateFailed, catchupSource } from './catchup-source.js';
+import { alternateFailed, alternateShed, catchupSource } from './catchup-source.js';
 import { CatchupQueue } from './catchup-queue.js';
 import { fetchChanges, type LocalHealthHooks } from './changes-fetch.js';
 import { firstFetchSpreadMs } from './first-fetch-spread.js';
@@ -193,6 +193,9 @@ export class Catchup {
       // Asked again at once, with the deadline its lag now stretches: the peer did its part.
       if (err instanceof CatchupFailure && err.reason === 'lagged')
         return this.s.c.metrics.catchupRequests.inc({ result: 'lagged' });
+      // Shed by a busy member, at once: the next member that hinted the version is asked now, no failure counted.
+      if (useAlternate && failureReason(err) === 'shed' && alternateShed(r, source))
+        return this.s.c.metrics.peerRequestFailures.inc({ route: 'changes', reason: 'shed' });
       [failed, gone] = [true, nothingListens(err, !useAlternate, r)];
       if (r.failures === 0) r.failingSince = this.s.c.clock.monotonic();
       if (!useAlternate) r.heardWhenFailing = peer.lastHeard > started;

@@ -10,7 +10,8 @@ import type { Hello } from '../transport/transport.js';
 /**
  * The peer endpoint's JSON, checked field by field: a peer's answer is untrusted input like a datagram.
  *   GET /v1/peer/changes?origin=NAME&since=V&incarnation=I[&after=ID]
- *     -> Changes (deltas or a snapshot page; `next` names the id to continue `after`), 404 if not held
+ *     -> Changes (deltas or a snapshot page; `next` names the id to continue `after`), 404 if not held, 503 if
+ *        shed (another origin's set, past the few a second a member serves of them: peer-service.ts OTHERS_SETS)
  *   GET /v1/peer/hello[?from=NAME&incarnation=I&port=P[&check=NAME|&gone=NAME][&datagram=1][&digest=1][&lost=I]]
  *     -> Hello
  *   GET /v1/peer/changes?sets=1[&after=NAME]   -> SetsPage: every alive origin's whole set after NAME (bulk-sets.ts)
@@ -19,6 +20,9 @@ import type { Hello } from '../transport/transport.js';
  *     agent lost, which it refutes with a heartbeat, lost-rechecks.ts)
  */
 export const PEER_PATHS = { changes: '/v1/peer/changes', hello: '/v1/peer/hello' } as const;
+
+/** A catch-up of another origin's set shed by a busy member (peer-service.ts): no set, ask elsewhere. */
+export const SHED_STATUS = 503;
 
 /** A catch-up answer larger than this is refused: a snapshot of 512 large devices is well under it. */
 export const MAX_PEER_RESPONSE_BYTES = 4 * 1024 * 1024;

@@ -2,6 +2,9 @@ import type { Directory } from '../directory/directory.js';
 import { FORMAT_VERSION } from '../protocol/codec.js';
 import { DEVICE_ID_PATTERN } from '../profiles/model.js';
 import type { Asker, Endpoint, Hello, PeerService } from '../transport/transport.js';
+import type { Clock } from '../util/clock.js';
+import { TokenBuckets } from '../util/token-bucket.js';
+import { SHED_STATUS } from './peer-protocol.js';
 import { viewDigest } from './view-digest.js';
 
 /**
@@ -9,16 +12,22 @@ import { viewDigest } from './view-digest.js';
  * its own, so that a peer can catch up from whoever is up to date when the origin is slow or gone.
  */
 export class DirectoryPeerService implements PeerService {
+  /** Catch-ups of other origins' sets served (OTHERS_SETS); none shed without a clock (a bare service in tests). */
+  private readonly others: TokenBuckets | undefined;
+
   constructor(
     private readonly c: {
       directory: Directory;
+      clock?: Clock;
       /** What the hello asked beside a summary: the datagram port (endpoint-proofs.ts), the view's digest. */
       identity: (withPeers: boolean, asked?: HelloExtras) => Hello;
       onServed?: (route: string, status: number) => void;
       /** A hello named its asker: an agent at the request's source address and that port. */
       onAsked?: (asker: Asker & { address: string }) => void;
     },
-  ) {}
+  ) {
+    this.others = c.clock && new TokenBuckets(c.clock, OTHERS_SETS.perSecond, OTHERS_SETS.burst, 1);
+  }
 
   handle(route: 'changes' | 'hello', query: URLSearchParams, from: Endpoint): { status: number; body: unknown } {
     const repeated = repeatedKey(query);
@@ -66,6 +75,9 @@ export class DirectoryPeerService implements PeerService {
     if (after !== undefined && !DEVICE_ID_PATTERN.test(after)) return problem(400, 'after must be a device id');
     const changes = this.c.directory.changesSince(origin, incarnation, since, after);
     if (!changes) return problem(404, `this agent holds nothing of '${origin}'`);
+    // A paged snapshot's later page follows a first one served: shed, the asker's fetch would be wasted.
+    const own = origin === this.c.identity(false).name;
+    if (!own && after === undefined && this.others?.take('') === false) return shed();
     return { status: 200, body: changes };
   }
 
@@ -79,6 +91,27 @@ export class DirectoryPeerService implements PeerService {
     if (after !== undefined && !DEVICE_ID_PATTERN.test(after)) return problem(400, 'after must be an agent name');
     return { status: 200, body: this.c.directory.setsPage(after) };
   }
+}
+
+/**
+ * The catch-ups of other origins' sets (as an alternate) a member serves at once, and a second after: past them
+ * it sheds the request (SHED_STATUS). A cold start whose origin answered one catch-up each 300 ms timed out every
+ * viewer's requests together, and their first alternate turns came together too, when 2-3 members held its set
+ * and each viewer had heard the hint of one: one member served 80 catch-ups of that set in 0.4 s, 84 of the 96
+ * served by alternates at 100 agents, 154 of 166 at 200 (attacks/sync-alternate-incast). Its own set is always
+ * served: the origin's endpoint is the one every viewer may ask.
+ */
+export const OTHERS_SETS = { burst: 8, perSecond: 4 };
+
+/**
+ * A shed catch-up (SHED_STATUS): answered at once, no set, so that the asker turns elsewhere (catchup.ts: to the
+ * next member that hinted the version, or the origin). An agent from before reads it as any failed request of an
+ * alternate (`status`): that member ranks last for the rest of its run of failures, and it asks the origin after
+ * its backoff.
+ */
+function shed(): { status: number; body: unknown } {
+  const detail = `this agent serves others' sets ${OTHERS_SETS.perSecond} a second: ask the origin or another member`;
+  return { status: SHED_STATUS, body: { type: 'about:blank', title: 'Shed', status: SHED_STATUS, detail } };
 }
 
 /**

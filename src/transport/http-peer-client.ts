@@ -3,7 +3,14 @@ import type { Changes } from '../directory/directory.js';
 import type { SetsPage } from '../directory/sets-page.js';
 import { AUTH_HEADER, type PeerAuth } from '../security/peer-auth.js';
 import { Deadline, type DeadlineMs } from './request-deadline.js';
-import { checkChanges, checkHello, checkSets, MAX_PEER_RESPONSE_BYTES, PEER_PATHS } from '../sync/peer-protocol.js';
+import {
+  checkChanges,
+  checkHello,
+  checkSets,
+  MAX_PEER_RESPONSE_BYTES,
+  PEER_PATHS,
+  SHED_STATUS,
+} from '../sync/peer-protocol.js';
 import {
   helloQuery,
   setsQuery,
@@ -170,7 +177,8 @@ export class HttpPeerClient implements PeerClient {
       }
       if (res.statusCode !== 200) {
         res.resume();
-        throw new PeerRequestError('status', `${url} answered ${res.statusCode}`);
+        const reason = res.statusCode === SHED_STATUS ? 'shed' : 'status';
+        throw new PeerRequestError(reason, `${url} answered ${res.statusCode}`);
       }
       const declared = Number(res.headers['content-length'] ?? 0);
       if (declared > MAX_PEER_RESPONSE_BYTES) {

@@ -1,4 +1,4 @@
-import { checkChanges, checkHello, checkSets, MAX_PEER_RESPONSE_BYTES } from '../sync/peer-protocol.js';
+import { checkChanges, checkHello, checkSets, MAX_PEER_RESPONSE_BYTES, SHED_STATUS } from '../sync/peer-protocol.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import { OncePerAnswer } from '../util/once-per-answer.js';
@@ -108,6 +108,7 @@ export class MemoryNetwork {
         if (req.after !== undefined) q.set('after', req.after);
         const res = await this.rpc(address, peer, 'changes', q, timeoutMs);
         if (res.status === 404) return undefined;
+        if (res.status === SHED_STATUS) throw new PeerRequestError('shed', `peer answered ${res.status}`);
         if (res.status !== 200) throw new PeerRequestError('status', `peer answered ${res.status}`);
         return this.answers
           ? this.answers.decode(res.json, req.origin)

@@ -48,8 +48,12 @@ export interface ChangesRequest {
   after?: string;
 }
 
-/** Why a peer request failed: the caller decides on this, never on a message's text. */
-export type PeerFailure = 'timeout' | 'refused' | 'status' | 'too-large' | 'malformed' | 'network' | 'unauthenticated';
+/**
+ * Why a peer request failed: the caller decides on this, never on a message's text. `shed`: a member asked another
+ * origin's set serves no more of them just now (SHED_STATUS, peer-service.ts).
+ */
+export type PeerFailure =
+  'timeout' | 'refused' | 'status' | 'shed' | 'too-large' | 'malformed' | 'network' | 'unauthenticated';
 
 /** What every PeerClient rejects with. `refused` means nothing listens there: the process is gone. */
 export class PeerRequestError extends Error {
