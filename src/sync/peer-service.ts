@@ -1,9 +1,9 @@
 import type { Directory } from '../directory/directory.js';
 import { FORMAT_VERSION } from '../protocol/codec.js';
 import { DEVICE_ID_PATTERN } from '../profiles/model.js';
-import type { Asker, Endpoint, Hello, PeerService } from '../transport/transport.js';
+import type { Asker, Endpoint, Hello, Holder, PeerService } from '../transport/transport.js';
 import type { Clock } from '../util/clock.js';
-import { TokenBuckets } from '../util/token-bucket.js';
+import { OthersSets, OTHERS_SETS } from './others-sets.js';
 import { SHED_STATUS } from './peer-protocol.js';
 import { viewDigest } from './view-digest.js';
 
@@ -12,8 +12,8 @@ import { viewDigest } from './view-digest.js';
  * its own, so that a peer can catch up from whoever is up to date when the origin is slow or gone.
  */
 export class DirectoryPeerService implements PeerService {
-  /** Catch-ups of other origins' sets served (OTHERS_SETS); none shed without a clock (a bare service in tests). */
-  private readonly others: TokenBuckets | undefined;
+  /** Catch-ups of other origins' sets served (others-sets.ts); none shed without a clock (a bare service in tests). */
+  private readonly others: OthersSets | undefined;
 
   constructor(
     private readonly c: {
@@ -26,7 +26,7 @@ export class DirectoryPeerService implements PeerService {
       onAsked?: (asker: Asker & { address: string }) => void;
     },
   ) {
-    this.others = c.clock && new TokenBuckets(c.clock, OTHERS_SETS.perSecond, OTHERS_SETS.burst, 1);
+    this.others = c.clock && new OthersSets(c.clock);
   }
 
   handle(route: 'changes' | 'hello', query: URLSearchParams, from: Endpoint): { status: number; body: unknown } {
@@ -40,7 +40,7 @@ export class DirectoryPeerService implements PeerService {
     const answer =
       route === 'hello'
         ? { status: 200, body: this.c.identity(query.get('peers') === '1', extrasOf(query)) }
-        : this.changes(query);
+        : this.changes(query, from);
     this.c.onServed?.(route, answer.status);
     return answer;
   }
@@ -61,7 +61,7 @@ export class DirectoryPeerService implements PeerService {
     this.c.onAsked?.(asker);
   }
 
-  private changes(q: URLSearchParams): { status: number; body: unknown } {
+  private changes(q: URLSearchParams, from: Endpoint): { status: number; body: unknown } {
     if (q.has('sets')) return this.sets(q);
     const origin = q.get('origin') ?? this.c.identity(false).name;
     const since = wholeNumber(q.get('since') ?? '0');
@@ -75,10 +75,12 @@ export class DirectoryPeerService implements PeerService {
     if (after !== undefined && !DEVICE_ID_PATTERN.test(after)) return problem(400, 'after must be a device id');
     const changes = this.c.directory.changesSince(origin, incarnation, since, after);
     if (!changes) return problem(404, `this agent holds nothing of '${origin}'`);
-    // A paged snapshot's later page follows a first one served: shed, the asker's fetch would be wasted.
-    const own = origin === this.c.identity(false).name;
-    if (!own && after === undefined && this.others?.take('') === false) return shed();
-    return { status: 200, body: changes };
+    // Never shed: its own set, or a paged snapshot's later page (a first one was served: shed, the fetch is wasted).
+    if (after !== undefined || origin === this.c.identity(false).name) return { status: 200, body: changes };
+    const port = wholeNumber(q.get('port') ?? '');
+    const asker = port >= 1 && port <= 65535 ? { address: from.address, port } : undefined;
+    const holders = this.others?.serve(origin, changes.version, asker);
+    return holders ? shed(holders) : { status: 200, body: changes };
   }
 
   /** A page of a bulk catch-up: every alive origin's whole set after `after` (docs/protocol.md, *Bulk catch-up*). */
@@ -94,24 +96,14 @@ export class DirectoryPeerService implements PeerService {
 }
 
 /**
- * The catch-ups of other origins' sets (as an alternate) a member serves at once, and a second after: past them
- * it sheds the request (SHED_STATUS). A cold start whose origin answered one catch-up each 300 ms timed out every
- * viewer's requests together, and their first alternate turns came together too, when 2-3 members held its set
- * and each viewer had heard the hint of one: one member served 80 catch-ups of that set in 0.4 s, 84 of the 96
- * served by alternates at 100 agents, 154 of 166 at 200 (attacks/sync-alternate-incast). Its own set is always
- * served: the origin's endpoint is the one every viewer may ask.
+ * A shed catch-up (SHED_STATUS): answered at once, no set, naming the holders to ask instead (others-sets.ts); the
+ * asker asks one of them at once, or the next member that hinted the version (catchup.ts). An agent from before
+ * reads it as any failed request of an alternate (`status`, the body unread): that member ranks last for the rest of
+ * its run of failures, and it asks the origin after its backoff, then its other alternates, as after a timeout.
  */
-export const OTHERS_SETS = { burst: 8, perSecond: 4 };
-
-/**
- * A shed catch-up (SHED_STATUS): answered at once, no set, so that the asker turns elsewhere (catchup.ts: to the
- * next member that hinted the version, or the origin). An agent from before reads it as any failed request of an
- * alternate (`status`): that member ranks last for the rest of its run of failures, and it asks the origin after
- * its backoff.
- */
-function shed(): { status: number; body: unknown } {
-  const detail = `this agent serves others' sets ${OTHERS_SETS.perSecond} a second: ask the origin or another member`;
-  return { status: SHED_STATUS, body: { type: 'about:blank', title: 'Shed', status: SHED_STATUS, detail } };
+function shed(holders: Holder[]): { status: number; body: unknown } {
+  const detail = `this agent serves others' sets ${OTHERS_SETS.perSecond} a second: ask a holder, or the origin`;
+  return { status: SHED_STATUS, body: { type: 'about:blank', title: 'Shed', status: SHED_STATUS, detail, holders } };
 }
 
 /**
