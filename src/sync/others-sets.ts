@@ -37,10 +37,10 @@ export class OthersSets {
   serve(origin: string, version: number, asker: Endpoint | undefined): Holder[] | undefined {
     const held = this.served.get(origin) ?? [];
     if (!this.bucket.take('')) {
+      if (held.length === 0) return [];
       const turn = this.turns.get(origin) ?? 0;
       this.turns.set(origin, turn + 1);
-      const named = Math.min(HOLDERS_NAMED, held.length);
-      return Array.from({ length: named }, (_, i) => held[(turn + i) % held.length]);
+      return Array.from({ length: Math.min(HOLDERS_NAMED, held.length) }, (_, i) => held[(turn + i) % held.length]);
     }
     if (asker === undefined) return undefined;
     if (!this.served.has(origin) && this.served.size >= KEPT.origins)

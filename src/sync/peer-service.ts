@@ -78,7 +78,9 @@ export class DirectoryPeerService implements PeerService {
     // Never shed: its own set, or a paged snapshot's later page (a first one was served: shed, the fetch is wasted).
     if (after !== undefined || origin === this.c.identity(false).name) return { status: 200, body: changes };
     const port = wholeNumber(q.get('port') ?? '');
-    const asker = port >= 1 && port <= 65535 ? { address: from.address, port } : undefined;
+    // The connection's address, as an IPv4 peer names itself (a dual-stack socket reports it IPv4-mapped).
+    const address = from.address.startsWith('::ffff:') ? from.address.slice(7) : from.address;
+    const asker = port >= 1 && port <= 65535 ? { address, port } : undefined;
     const holders = this.others?.serve(origin, changes.version, asker);
     return holders ? shed(holders) : { status: 200, body: changes };
   }
