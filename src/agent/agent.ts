@@ -202,6 +202,7 @@ export class Agent {
   private peerService(): DirectoryPeerService {
     return new DirectoryPeerService({
       directory: this.directory,
+      clock: this.c.clock,
       identity: helloOf(
         this.init,
         () => this.local.currentVersion,

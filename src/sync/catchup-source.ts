@@ -1,5 +1,5 @@
 import { fnv1a32 } from '../protocol/messages.js';
-import type { Endpoint } from '../transport/transport.js';
+import type { Endpoint, Holder } from '../transport/transport.js';
 import { seededRandom } from '../util/random.js';
 import type { OriginReplica } from './origin-replica.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
@@ -87,6 +87,22 @@ export function catchupSource(peer: Peer, r: OriginReplica, membersOnly: boolean
 export function alternateFailed(r: OriginReplica, source: Endpoint): void {
   r.failedAlternates = [...r.failedAlternates.filter((e) => e !== key(source)), key(source)].slice(-FAILED_ALTERNATES);
   r.alternates = rank(r, r.alternates);
+}
+
+/**
+ * An alternate shed the request (a member past the few catch-ups of others' sets it serves a second, others-sets.ts):
+ * it ranks last as a failed one, the holders it named are kept as alternates (as hints are), and when one of them or
+ * another member that hinted is left untried in this run, it is asked at once, no failure counted (the turn stays an
+ * alternate's). With none left, or FAILED_ALTERNATES shed or failed in this run, it is a failure: the origin's turn
+ * comes next, after the backoff, as for an agent from before, which reads the shed as any failed request.
+ */
+export function alternateShed(s: SyncContext, r: OriginReplica, source: Endpoint, holders: Holder[]): boolean {
+  alternateFailed(r, source);
+  for (const h of holders)
+    if (h.version > r.heldVersion()) noteAlternate(s, r, { address: h.address, port: h.port }, h.version);
+  // At most FAILED_ALTERNATES - 1 asked at once in a run: members that all shed and name each other cannot loop.
+  const room = r.failedAlternates.length < FAILED_ALTERNATES;
+  return room && r.alternates.some((a) => !r.failedAlternates.includes(key(a.endpoint)));
 }
 
 function key(endpoint: Endpoint): string {

@@ -1,9 +1,10 @@
 import type { Changes } from '../directory/directory.js';
+import { PeerRequestError } from '../transport/transport.js';
 import { jitter } from '../util/random.js';
 import { TokenBuckets } from '../util/token-bucket.js';
 import { backoffMs, namedOnly, nothingListens, PROVISIONAL_WAIT_MS, quick } from './catchup-backoff.js';
 import { CatchupFailure, failureReason } from './catchup-failure.js';
-import { alternateFailed, catchupSource } from './catchup-source.js';
+import { alternateFailed, alternateShed, catchupSource } from './catchup-source.js';
 import { CatchupQueue } from './catchup-queue.js';
 import { fetchChanges, type LocalHealthHooks } from './changes-fetch.js';
 import { firstFetchSpreadMs } from './first-fetch-spread.js';
@@ -183,7 +184,7 @@ export class Catchup {
     this.queue.take(peer, asking);
     let [failed, gone] = [false, false];
     try {
-      const changes = await fetchChanges(this.s, source, r, this.hooks);
+      const changes = await fetchChanges(this.s, source, r, this.hooks, useAlternate ? this.s.cfg.peerPort : undefined);
       if (!this.s.running() || peer.replica !== r || this.letGo.has(asking)) return;
       this.use(peer, r, changes, !useAlternate);
       this.s.c.metrics.catchupRequests.inc({ result: changes.kind });
@@ -193,6 +194,14 @@ export class Catchup {
       // Asked again at once, with the deadline its lag now stretches: the peer did its part.
       if (err instanceof CatchupFailure && err.reason === 'lagged')
         return this.s.c.metrics.catchupRequests.inc({ result: 'lagged' });
+      // Shed by a busy member, at once: a holder it named, or the next member that hinted, is asked now.
+      if (
+        useAlternate &&
+        err instanceof PeerRequestError &&
+        err.reason === 'shed' &&
+        alternateShed(this.s, r, source, err.holders)
+      )
+        return this.s.c.metrics.peerRequestFailures.inc({ route: 'changes', reason: 'shed' });
       [failed, gone] = [true, nothingListens(err, !useAlternate, r)];
       if (r.failures === 0) r.failingSince = this.s.c.clock.monotonic();
       if (!useAlternate) r.heardWhenFailing = peer.lastHeard > started;

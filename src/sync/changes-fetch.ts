@@ -25,9 +25,12 @@ export async function fetchChanges(
   source: Endpoint,
   r: OriginReplica,
   health: LocalHealthHooks,
+  /** This agent's peer port, asking a member for another origin's set (a holder it may name once it served it). */
+  port?: number,
 ): Promise<Changes> {
   const held = r.held();
-  const request = { origin: r.name, since: held.version, incarnation: held.incarnation };
+  const request: ChangesRequest = { origin: r.name, since: held.version, incarnation: held.incarnation };
+  if (port !== undefined) request.port = port;
   const ask = async (req: ChangesRequest) => {
     const timeout = health.deadline(s.cfg.fetchTimeoutMs);
     const at = s.c.clock.monotonic();

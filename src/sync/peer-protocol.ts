@@ -5,12 +5,14 @@ import { SETS_PER_PAGE, type SetsPage, type WholeSet } from '../directory/sets-p
 import { checkDelta, DecodeError } from '../protocol/codec.js';
 import { DEVICE_ID_PATTERN, PROFILE_LIMITS } from '../profiles/model.js';
 import { isObject, validateDevice } from '../profiles/validate.js';
-import type { Hello } from '../transport/transport.js';
+import type { Hello, Holder } from '../transport/transport.js';
 
 /**
  * The peer endpoint's JSON, checked field by field: a peer's answer is untrusted input like a datagram.
- *   GET /v1/peer/changes?origin=NAME&since=V&incarnation=I[&after=ID]
- *     -> Changes (deltas or a snapshot page; `next` names the id to continue `after`), 404 if not held
+ *   GET /v1/peer/changes?origin=NAME&since=V&incarnation=I[&after=ID][&port=P]
+ *     -> Changes (deltas or a snapshot page; `next` names the id to continue `after`), 404 if not held, 503 if
+ *        shed (another origin's set, past the few a second a member serves of them, others-sets.ts), its problem
+ *        naming up to 3 `holders` (address, port, version) it served that set to (`port`: the asker's peer port)
  *   GET /v1/peer/hello[?from=NAME&incarnation=I&port=P[&check=NAME|&gone=NAME][&datagram=1][&digest=1][&lost=I]]
  *     -> Hello
  *   GET /v1/peer/changes?sets=1[&after=NAME]   -> SetsPage: every alive origin's whole set after NAME (bulk-sets.ts)
@@ -19,6 +21,29 @@ import type { Hello } from '../transport/transport.js';
  *     agent lost, which it refutes with a heartbeat, lost-rechecks.ts)
  */
 export const PEER_PATHS = { changes: '/v1/peer/changes', hello: '/v1/peer/hello' } as const;
+
+/** A catch-up of another origin's set shed by a busy member (peer-service.ts): no set, ask elsewhere. */
+export const SHED_STATUS = 503;
+
+/** Holders a shed answer names. */
+export const HOLDERS_NAMED = 3;
+
+/** The holders a shed answer names (SHED_STATUS), each checked; anything malformed is left out. */
+export function checkHolders(value: unknown): Holder[] {
+  const listed = isObject(value) && Array.isArray(value.holders) ? value.holders.slice(0, HOLDERS_NAMED) : [];
+  return listed.flatMap((h) =>
+    isObject(h) &&
+    typeof h.address === 'string' &&
+    /^[0-9a-fA-F.:]{2,45}$/.test(h.address) &&
+    Number.isInteger(h.port) &&
+    (h.port as number) >= 1 &&
+    (h.port as number) <= 65535 &&
+    Number.isSafeInteger(h.version) &&
+    (h.version as number) >= 1
+      ? [{ address: h.address, port: h.port as number, version: h.version as number }]
+      : [],
+  );
+}
 
 /** A catch-up answer larger than this is refused: a snapshot of 512 large devices is well under it. */
 export const MAX_PEER_RESPONSE_BYTES = 4 * 1024 * 1024;

@@ -1,7 +1,10 @@
 import type { Directory } from '../directory/directory.js';
 import { FORMAT_VERSION } from '../protocol/codec.js';
 import { DEVICE_ID_PATTERN } from '../profiles/model.js';
-import type { Asker, Endpoint, Hello, PeerService } from '../transport/transport.js';
+import type { Asker, Endpoint, Hello, Holder, PeerService } from '../transport/transport.js';
+import type { Clock } from '../util/clock.js';
+import { OthersSets, OTHERS_SETS } from './others-sets.js';
+import { SHED_STATUS } from './peer-protocol.js';
 import { viewDigest } from './view-digest.js';
 
 /**
@@ -9,16 +12,22 @@ import { viewDigest } from './view-digest.js';
  * its own, so that a peer can catch up from whoever is up to date when the origin is slow or gone.
  */
 export class DirectoryPeerService implements PeerService {
+  /** Catch-ups of other origins' sets served (others-sets.ts); none shed without a clock (a bare service in tests). */
+  private readonly others: OthersSets | undefined;
+
   constructor(
     private readonly c: {
       directory: Directory;
+      clock?: Clock;
       /** What the hello asked beside a summary: the datagram port (endpoint-proofs.ts), the view's digest. */
       identity: (withPeers: boolean, asked?: HelloExtras) => Hello;
       onServed?: (route: string, status: number) => void;
       /** A hello named its asker: an agent at the request's source address and that port. */
       onAsked?: (asker: Asker & { address: string }) => void;
     },
-  ) {}
+  ) {
+    this.others = c.clock && new OthersSets(c.clock);
+  }
 
   handle(route: 'changes' | 'hello', query: URLSearchParams, from: Endpoint): { status: number; body: unknown } {
     const repeated = repeatedKey(query);
@@ -31,7 +40,7 @@ export class DirectoryPeerService implements PeerService {
     const answer =
       route === 'hello'
         ? { status: 200, body: this.c.identity(query.get('peers') === '1', extrasOf(query)) }
-        : this.changes(query);
+        : this.changes(query, from);
     this.c.onServed?.(route, answer.status);
     return answer;
   }
@@ -52,7 +61,7 @@ export class DirectoryPeerService implements PeerService {
     this.c.onAsked?.(asker);
   }
 
-  private changes(q: URLSearchParams): { status: number; body: unknown } {
+  private changes(q: URLSearchParams, from: Endpoint): { status: number; body: unknown } {
     if (q.has('sets')) return this.sets(q);
     const origin = q.get('origin') ?? this.c.identity(false).name;
     const since = wholeNumber(q.get('since') ?? '0');
@@ -66,7 +75,14 @@ export class DirectoryPeerService implements PeerService {
     if (after !== undefined && !DEVICE_ID_PATTERN.test(after)) return problem(400, 'after must be a device id');
     const changes = this.c.directory.changesSince(origin, incarnation, since, after);
     if (!changes) return problem(404, `this agent holds nothing of '${origin}'`);
-    return { status: 200, body: changes };
+    // Never shed: its own set, or a paged snapshot's later page (a first one was served: shed, the fetch is wasted).
+    if (after !== undefined || origin === this.c.identity(false).name) return { status: 200, body: changes };
+    const port = wholeNumber(q.get('port') ?? '');
+    // The connection's address, as an IPv4 peer names itself (a dual-stack socket reports it IPv4-mapped).
+    const address = from.address.startsWith('::ffff:') ? from.address.slice(7) : from.address;
+    const asker = port >= 1 && port <= 65535 ? { address, port } : undefined;
+    const holders = this.others?.serve(origin, changes.version, asker);
+    return holders ? shed(holders) : { status: 200, body: changes };
   }
 
   /** A page of a bulk catch-up: every alive origin's whole set after `after` (docs/protocol.md, *Bulk catch-up*). */
@@ -79,6 +95,17 @@ export class DirectoryPeerService implements PeerService {
     if (after !== undefined && !DEVICE_ID_PATTERN.test(after)) return problem(400, 'after must be an agent name');
     return { status: 200, body: this.c.directory.setsPage(after) };
   }
+}
+
+/**
+ * A shed catch-up (SHED_STATUS): answered at once, no set, naming the holders to ask instead (others-sets.ts); the
+ * asker asks one of them at once, or the next member that hinted the version (catchup.ts). An agent from before
+ * reads it as any failed request of an alternate (`status`, the body unread): that member ranks last for the rest of
+ * its run of failures, and it asks the origin after its backoff, then its other alternates, as after a timeout.
+ */
+function shed(holders: Holder[]): { status: number; body: unknown } {
+  const detail = `this agent serves others' sets ${OTHERS_SETS.perSecond} a second: ask a holder, or the origin`;
+  return { status: SHED_STATUS, body: { type: 'about:blank', title: 'Shed', status: SHED_STATUS, detail, holders } };
 }
 
 /**

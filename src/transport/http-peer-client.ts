@@ -3,8 +3,17 @@ import type { Changes } from '../directory/directory.js';
 import type { SetsPage } from '../directory/sets-page.js';
 import { AUTH_HEADER, type PeerAuth } from '../security/peer-auth.js';
 import { Deadline, type DeadlineMs } from './request-deadline.js';
-import { checkChanges, checkHello, checkSets, MAX_PEER_RESPONSE_BYTES, PEER_PATHS } from '../sync/peer-protocol.js';
 import {
+  checkChanges,
+  checkHello,
+  checkHolders,
+  checkSets,
+  MAX_PEER_RESPONSE_BYTES,
+  PEER_PATHS,
+  SHED_STATUS,
+} from '../sync/peer-protocol.js';
+import {
+  changesQuery,
   helloQuery,
   setsQuery,
   PeerRequestError,
@@ -58,13 +67,7 @@ export class HttpPeerClient implements PeerClient {
   }
 
   async changes(peer: Endpoint, req: ChangesRequest, timeoutMs: number): Promise<Changes | undefined> {
-    const query = new URLSearchParams({
-      origin: req.origin,
-      since: String(req.since),
-      incarnation: String(req.incarnation),
-    });
-    if (req.after !== undefined) query.set('after', req.after);
-    const path = `${PEER_PATHS.changes}?${query.toString()}`;
+    const path = `${PEER_PATHS.changes}?${changesQuery(req).toString()}`;
     // A later page follows this peer's answer of a moment ago (on the pooled connection, normally): one deadline.
     // Each page given the allowance, a member closing every connection held a fetch slot 64 x 8 s (attack10).
     const answerMs = req.after === undefined ? timeoutMs * ACCEPT_QUEUE_ALLOWANCE : timeoutMs;
@@ -168,7 +171,9 @@ export class HttpPeerClient implements PeerClient {
         res.resume();
         return undefined;
       }
-      if (res.statusCode !== 200) {
+      // A shed catch-up's problem is read as an answer is (signed on a keyed site): it names holders to ask.
+      const shed = res.statusCode === SHED_STATUS;
+      if (res.statusCode !== 200 && !shed) {
         res.resume();
         throw new PeerRequestError('status', `${url} answered ${res.statusCode}`);
       }
@@ -187,11 +192,14 @@ export class HttpPeerClient implements PeerClient {
         if (!check.ok)
           throw new PeerRequestError('unauthenticated', `${url} answered without a valid signature (${check.reason})`);
       }
+      let answer: unknown;
       try {
-        return JSON.parse(body.toString('utf8'));
+        answer = JSON.parse(body.toString('utf8'));
       } catch (err) {
         throw new PeerRequestError('malformed', `${url} did not answer JSON`, { cause: err });
       }
+      if (!shed) return answer;
+      throw new PeerRequestError('shed', `${url} shed the request`, { holders: checkHolders(answer) });
     } catch (err) {
       if (!res.complete) res.destroy();
       throw err instanceof PeerRequestError ? err : classify(signal.aborted ? signal.reason : err, url);

@@ -1,4 +1,11 @@
-import { checkChanges, checkHello, checkSets, MAX_PEER_RESPONSE_BYTES } from '../sync/peer-protocol.js';
+import {
+  checkChanges,
+  checkHello,
+  checkHolders,
+  checkSets,
+  MAX_PEER_RESPONSE_BYTES,
+  SHED_STATUS,
+} from '../sync/peer-protocol.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import { OncePerAnswer } from '../util/once-per-answer.js';
@@ -11,7 +18,7 @@ import type {
   PeerClient,
   PeerService,
 } from './transport.js';
-import { helloQuery, PeerRequestError, setsQuery } from './transport.js';
+import { changesQuery, helloQuery, PeerRequestError, setsQuery } from './transport.js';
 import type { LinkFaults, NetworkEvent, RpcFault } from './network-faults.js';
 import { SharedAnswers } from './shared-answers.js';
 
@@ -100,14 +107,12 @@ export class MemoryNetwork {
   peerClient(address: string): PeerClient {
     return {
       changes: async (peer, req: ChangesRequest, timeoutMs) => {
-        const q = new URLSearchParams({
-          origin: req.origin,
-          since: String(req.since),
-          incarnation: String(req.incarnation),
-        });
-        if (req.after !== undefined) q.set('after', req.after);
-        const res = await this.rpc(address, peer, 'changes', q, timeoutMs);
+        const res = await this.rpc(address, peer, 'changes', changesQuery(req), timeoutMs);
         if (res.status === 404) return undefined;
+        if (res.status === SHED_STATUS) {
+          const holders = checkHolders(JSON.parse(res.json));
+          throw new PeerRequestError('shed', `peer answered ${res.status}`, { holders });
+        }
         if (res.status !== 200) throw new PeerRequestError('status', `peer answered ${res.status}`);
         return this.answers
           ? this.answers.decode(res.json, req.origin)

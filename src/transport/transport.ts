@@ -46,10 +46,29 @@ export interface ChangesRequest {
   incarnation: number;
   /** A paged snapshot continues after this device id (the `next` of the page before). */
   after?: string;
+  /** The asker's peer port, asking a member for another origin's set: once served, it may be named as a holder. */
+  port?: number;
 }
 
-/** Why a peer request failed: the caller decides on this, never on a message's text. */
-export type PeerFailure = 'timeout' | 'refused' | 'status' | 'too-large' | 'malformed' | 'network' | 'unauthenticated';
+/** The query of a catch-up request (both peer clients). */
+export function changesQuery(req: ChangesRequest): URLSearchParams {
+  const q = new URLSearchParams({ origin: req.origin, since: String(req.since), incarnation: String(req.incarnation) });
+  if (req.after !== undefined) q.set('after', req.after);
+  if (req.port !== undefined) q.set('port', String(req.port));
+  return q;
+}
+
+/** A member that holds an origin's set at `version`: named by a member that shed a catch-up of it. */
+export interface Holder extends Endpoint {
+  version: number;
+}
+
+/**
+ * Why a peer request failed: the caller decides on this, never on a message's text. `shed`: a member asked another
+ * origin's set serves no more of them just now (SHED_STATUS, peer-service.ts).
+ */
+export type PeerFailure =
+  'timeout' | 'refused' | 'status' | 'shed' | 'too-large' | 'malformed' | 'network' | 'unauthenticated';
 
 /** What every PeerClient rejects with. `refused` means nothing listens there: the process is gone. */
 export class PeerRequestError extends Error {
@@ -59,15 +78,18 @@ export class PeerRequestError extends Error {
    * own loop's lateness by when the timeout came must judge it against this, not against the deadline it gave.
    */
   readonly ranMs: number | undefined;
+  /** `shed`: the members its answer named as holding the set asked (at most HOLDERS_NAMED). */
+  readonly holders: Holder[];
 
   constructor(
     readonly reason: PeerFailure,
     message: string,
-    options?: { cause?: unknown; ranMs?: number },
+    options?: { cause?: unknown; ranMs?: number; holders?: Holder[] },
   ) {
     super(message, options);
     this.name = 'PeerRequestError';
     this.ranMs = options?.ranMs;
+    this.holders = options?.holders ?? [];
   }
 }
 
