@@ -1,5 +1,5 @@
 import { fnv1a32, type Message } from '../protocol/messages.js';
-import type { Endpoint } from '../transport/transport.js';
+import type { Endpoint, PeerSummary } from '../transport/transport.js';
 import { RecentChanges, type ChangesSeen } from '../util/recent-changes.js';
 import type { OriginReplica } from './origin-replica.js';
 
@@ -50,6 +50,8 @@ export interface Peer {
   refutedAt?: number;
   /** When a distrusted reporter last named it lost (open sites): its backstop is shortened a while (Sweep). */
   noticedAt?: number;
+  /** Its summary, asked and not yet answered (summary-asks.ts summaryOf): a second ask meanwhile shares it. */
+  summaryAsked?: Promise<readonly PeerSummary[] | undefined>;
   /** An endpoint a probe was asked at while one of it was under way (a move during a check): asked before a loss. */
   elsewhere?: Endpoint;
   /** Its unicast datagrams taken (rounds, beats), and this agent's rounds sent to it: a diagnosis (sync-view.ts). */

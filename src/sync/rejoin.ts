@@ -6,7 +6,8 @@ import { aliveRing } from './ring.js';
 import { countCheck } from './sweep.js';
 import type { SyncContext } from './sync-context.js';
 import { ViewCompare } from './view-compare.js';
-import { neighbourDigest, viewDigest } from './view-digest.js';
+import { summariesOut, summaryOf, type SummaryAnswer } from './summary-asks.js';
+import { neighbourDigest, summaryDigest, viewDigest } from './view-digest.js';
 import { ViewVotes } from './view-votes.js';
 
 /**
@@ -176,8 +177,8 @@ export class Rejoin {
     else this.lastAsked = now;
     this.s.c.metrics.viewExchanges.inc({ why: owed ? 'held-back' : why });
     this.s.c.logger.info({ why, owed }, 'view exchange with a ring neighbour');
-    // The revived peer first; a ring neighbour (a monitor's revived subject) is not asked twice.
-    const asked = new Set([...(first ? [first] : []), ...this.neighbours()]);
+    // The revived peer first (a ring neighbour is not asked twice), then one whose summary is out (askAround's).
+    const asked = new Set([...(first ? [first] : []), ...summariesOut(this.s).slice(0, 1), ...this.neighbours()]);
     void this.ask([...asked], now);
   }
 
@@ -223,12 +224,12 @@ export class Rejoin {
   /** The first of `asked` (REJOIN_ASKS of them) that answers gives its summary; then a second opinion, maybe. */
   private async ask(asked: Peer[], since: number): Promise<void> {
     for (const [i, other] of asked.slice(0, REJOIN_ASKS).entries()) {
-      const peers = await this.summaryOf(other);
+      const { peers, shared } = await this.summaryOf(other);
       if (!this.s.running()) return;
       if (peers === undefined) continue;
       const checked = this.compare(other, peers, since);
-      this.h.learn(peers, other.name);
-      if (checked === 0) await this.secondOpinion(asked[i + 1], since);
+      if (!shared) this.h.learn(peers, other.name);
+      if (checked === 0) await this.secondOpinion(asked[i + 1], since, summaryDigest(other, peers));
       return;
     }
   }
@@ -237,32 +238,31 @@ export class Rejoin {
    * A summary that named nothing to check may come from a neighbour that missed what this agent did: cut off from
    * the same crashed peer's monitors, it holds the same ghost (attack17, digest-behind-neighbour's on-time case:
    * held to the backstop, minutes at 200 agents). The next neighbour's digest is compared (one hello, ~350 B), and
-   * only if it differs is its summary asked and compared too, within this exchange (still at most 2 a minute).
+   * only if it differs is its summary asked and compared too, within this exchange (still at most 2 a minute). Not
+   * if it is the first's (`first`, from its summary): the two agree, and this agent's own view differs only by the
+   * first's news, still being probed (swarm seed 41000025: a thawed host's view, a peer's new address just learnt).
    */
-  private async secondOpinion(next: Peer | undefined, since: number): Promise<void> {
+  private async secondOpinion(next: Peer | undefined, since: number, first: number): Promise<void> {
     if (!next) return;
     const theirs = await neighbourDigest(this.s, next);
     if (!this.s.running() || theirs === 'unanswered' || theirs === undefined) return;
     this.s.c.metrics.viewExchanges.inc({ why: 'digest' });
-    if (theirs === viewDigest(this.s.c.directory)) return;
-    const peers = await this.summaryOf(next);
+    if (theirs === viewDigest(this.s.c.directory) || theirs === first) return;
+    const { peers, shared } = await this.summaryOf(next);
     if (!this.s.running() || peers === undefined) return;
     this.s.c.metrics.viewExchanges.inc({ why: 'second-opinion' });
     this.compare(next, peers, since);
-    this.h.learn(peers, next.name);
+    if (!shared) this.h.learn(peers, next.name);
   }
 
-  /** The neighbour's summary (a hello that asks for it), or undefined if it did not answer as itself. */
-  private async summaryOf(other: Peer): Promise<readonly PeerSummary[] | undefined> {
-    try {
-      const hello = await this.s.c.peers.hello(other.endpoint, this.s.cfg.livenessPeriodMs, true, this.s.self);
-      if (hello.name !== other.name) return undefined;
-      this.s.c.metrics.livenessProbes.inc({ result: 'alive' });
-      return hello.peers ?? [];
-    } catch {
-      this.s.c.metrics.livenessProbes.inc({ result: 'failed' });
-      return undefined;
-    }
+  /**
+   * The neighbour's summary, or undefined if it did not answer as itself. One already out to it (askAround's, a
+   * moment before: a refusal read in the same turn as the cut-off's end) is shared, its news learnt there.
+   */
+  private async summaryOf(other: Peer): Promise<SummaryAnswer> {
+    const answer = await summaryOf(this.s, other);
+    if (!answer.shared) this.s.c.metrics.livenessProbes.inc({ result: answer.peers ? 'alive' : 'failed' });
+    return answer;
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { AgentInfo } from '../directory/records.js';
+import type { PeerSummary } from '../transport/transport.js';
 import { fnv1a32 } from '../protocol/messages.js';
 import type { Peer } from './peer-table.js';
 import type { SyncContext } from './sync-context.js';
@@ -17,6 +18,16 @@ export function viewDigest(directory: { agents(): AgentInfo[] }, except?: string
     .flatMap((a) => (a.state === 'alive' && !a.remote && a.name !== except ? [`${a.name}/${a.incarnation}`] : []))
     .sort();
   return fnv1a32(alive.join(' '));
+}
+
+/**
+ * The digest of the view a neighbour's summary says it holds (the agents it names, and itself), as viewDigest gives
+ * it: a summary leaves out agents held at version 0 (and imported ones are in it), so a view holding one of those
+ * gives another digest, as if the views differed (the caller then asks, as without this).
+ */
+export function summaryDigest(other: Peer, peers: readonly PeerSummary[]): number {
+  const alive = [other, ...peers].map((p) => `${p.name}/${'replica' in p ? p.replica.incarnation : p.incarnation}`);
+  return fnv1a32(alive.sort().join(' '));
 }
 
 /**
