@@ -172,9 +172,12 @@ export class Rejoin {
     else this.lastAsked = now;
     this.s.c.metrics.viewExchanges.inc({ why: owed ? 'held-back' : why });
     this.s.c.logger.info({ why, owed }, 'view exchange with a ring neighbour');
-    // The revived peer first; a ring neighbour (a monitor's revived subject) is not asked twice.
+    // The revived peer's camp first (one of it by ring position), else the first named; never one peer twice.
     const asked = new Set([...(first ? [first] : []), ...this.exchanges.neighbours()]);
-    void this.exchanges.ask([...asked], now);
+    void this.exchanges.ask(
+      why === 'unreachable-heard' && first ? this.exchanges.revivedAsked(first) : [...asked],
+      now,
+    );
   }
 
   /**

@@ -1,4 +1,6 @@
+import { fnv1a32 } from '../protocol/messages.js';
 import type { PeerSummary } from '../transport/transport.js';
+import { seededRandom } from '../util/random.js';
 import { countCheck } from './check-count.js';
 import type { Peer } from './peer-table.js';
 import { aliveRing } from './ring.js';
@@ -33,6 +35,30 @@ export class ViewExchange {
         return peer?.verified && this.alive(peer) ? [peer] : [];
       })
       .sort((a, b) => b.lastHeard - a.lastHeard);
+  }
+
+  /**
+   * Whom an exchange for a revived peer asks. At a heal one multicast heartbeat of the far camp reaches every agent
+   * of this one at once, and each asked its sender's summary: 30 summaries served by agent-8 in 30 s at 50 agents
+   * (test/attacks/vote-storm.test.ts). The far camp is, as far as this agent can tell, the peers it holds lost in
+   * the life it lost them in: the revived peer shows the cut between them is gone, and any of them holds what the
+   * revived one does. So the one asked first is this agent's own pick of them (rendezvous hashing: each agent of
+   * the camp its own, the asks spread over the far camp), then the revived peer itself if that one does not answer
+   * (a peer that crashed meanwhile costs one period's timeout), then the ring neighbours.
+   */
+  revivedAsked(revived: Peer): Peer[] {
+    const self = this.s.cfg.name;
+    const camp = new Map([[revived.name, revived]]);
+    for (const peer of this.s.peers.values()) {
+      const held = this.s.c.directory.held(peer.name);
+      const lostInLife = held?.state === 'lost' && held.incarnation === peer.replica.incarnation;
+      if (peer.verified && !peer.probing && lostInLife && peer.name !== self) camp.set(peer.name, peer);
+    }
+    // Rendezvous hashing, mixed (catchup-source.ts): the ring's order of these names bunches (one camp's 30 names
+    // fell between two of the other's, and all 30 asked one agent, agent-10 for agent-8).
+    const weight = (name: string) => seededRandom(fnv1a32(`${self} ${name}`))();
+    const first = [...camp.values()].reduce((best, p) => (weight(p.name) > weight(best.name) ? p : best), revived);
+    return [...new Set([first, revived, ...this.neighbours()])];
   }
 
   /** The first of `asked` (REJOIN_ASKS of them) that answers gives its summary; then a second opinion, maybe. */
