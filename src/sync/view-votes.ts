@@ -1,5 +1,6 @@
 import type { Endpoint } from '../transport/transport.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
+import { SettledView } from './settled-view.js';
 import type { SyncContext } from './sync-context.js';
 import { neighbourDigest, viewDigest } from './view-digest.js';
 
@@ -34,8 +35,9 @@ const VOTE_COMPARES = 2;
  * other, costs one summary each 2 minutes an agent), and back to the first after a quiet spacing.
  */
 export class ViewVotes {
-  private epoch = -1;
-  private mine = 0;
+  /** What this agent's heartbeats name: its view, leaving out the agents whose liveness is in flux. */
+  private readonly settled: SettledView;
+  private mine: number | undefined;
   /** This agent's view without itself: that of peers holding it lost (its refutation mends it, not a summary). */
   private mineLost = 0;
   /** When this agent's view took its current digest. */
@@ -53,20 +55,21 @@ export class ViewVotes {
       /** The exchange: the first of `asked` to answer gives its summary (rejoin.ts). */
       ask(asked: Peer[]): void;
     },
-  ) {}
+  ) {
+    this.settled = new SettledView(s);
+  }
 
-  /** This agent's view digest, recomputed only when the directory's agents or their states moved. */
+  /**
+   * This agent's settled view's digest (settled-view.ts), recomputed only when the directory's agents or their
+   * states moved, or one in flux settled.
+   */
   own(): number {
-    const epoch = this.s.c.directory.stateChanges.epoch;
-    if (epoch === this.epoch) return this.mine;
-    const digest = viewDigest(this.s.c.directory);
-    if (digest !== this.mine || this.epoch < 0) {
-      [this.mine, this.since] = [digest, this.s.c.clock.monotonic()];
-      this.mineLost = viewDigest(this.s.c.directory, this.s.cfg.name);
+    const { view, lost } = this.settled.digests();
+    if (view !== this.mine) {
+      [this.mine, this.mineLost, this.since] = [view, lost, this.s.c.clock.monotonic()];
       this.tally.clear();
     }
-    this.epoch = epoch;
-    return this.mine;
+    return view;
   }
 
   /**
@@ -115,8 +118,10 @@ export class ViewVotes {
       if (theirs === 'unanswered') continue;
       answered = true;
       this.s.c.metrics.viewExchanges.inc({ why: 'digest' });
-      // One holding only this agent lost agrees: its refutation mends that, not a summary (as heard's rule).
-      if (theirs === undefined || (theirs !== this.own() && theirs !== this.mineLost)) {
+      // A hello's digest is of the whole view, flux and all: compared with this agent's whole view. One holding only
+      // this agent lost agrees: its refutation mends that, not a summary (as heard's rule).
+      const [dir, self] = [this.s.c.directory, this.s.cfg.name];
+      if (theirs === undefined || (theirs !== viewDigest(dir) && theirs !== viewDigest(dir, self))) {
         return this.h.ask([other, ...near]);
       }
     }

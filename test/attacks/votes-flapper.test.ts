@@ -17,7 +17,7 @@ const [DOWN, UP] = [5_000, 2_000];
  * several of its changes, none naming its own, for 20 periods), and its cost is in a cold start's flux, where every
  * view moves: it must be measured on the 200-agent cold start, beyond this session's 60-agent sites.
  */
-test.skip('a flapping agent elsewhere on the site does not keep a host from learning a new agent by votes', async () => {
+test('a flapping agent elsewhere on the site does not keep a host from learning a new agent by votes', async () => {
   const site = new ScaleSite(11, 'default', 2);
   await site.startSettled(59);
   const flapper = site.addressOf('agent-45');
