@@ -24,7 +24,8 @@ const VOTE_COMPARES = 2;
 
 /**
  * The site's view, as its heartbeats say it (issue 18, the 200-agent cold start's last pair). On a stretched
- * site each multicast heartbeat names the digest of its sender's view (view-digest.ts, 4 bytes). An agent whose
+ * site each multicast heartbeat names the digest of its sender's settled view (settled-view.ts: agents whose liveness
+ * moved lately left out, so one flapping link does not keep every view moving; view-digest.ts, 4 bytes). An agent whose
  * own view stayed unlike one that two others name (VOTERS) for STEADY_PERIODS is the one out of step: a summary of
  * the site was asked of a peer that did not hold an agent yet (the cold start's join), and nothing else tells it
  * of that agent before its multicast heartbeat, 80 s away at 200 agents (the bench's viewer 130 learnt agent-104
