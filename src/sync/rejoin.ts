@@ -2,12 +2,10 @@ import type { PeerSummary } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
 import type { LocalHealth } from './local-health.js';
 import type { Peer } from './peer-table.js';
-import { aliveRing } from './ring.js';
-import { countCheck } from './sweep.js';
 import type { SyncContext } from './sync-context.js';
 import { ViewCompare } from './view-compare.js';
-import { summariesOut, summaryOf, type SummaryAnswer } from './summary-asks.js';
-import { neighbourDigest, summaryDigest, viewDigest } from './view-digest.js';
+import { summariesOut } from './summary-asks.js';
+import { ViewExchange } from './view-exchange.js';
 import { ViewVotes } from './view-votes.js';
 
 /**
@@ -20,12 +18,6 @@ export const CUT_OFF_PERIODS = 2;
 
 /** At most one view exchange in this many liveness periods (a summary is ~90 B an agent: 90 kB at 1,000). */
 export const REJOIN_EVERY_PERIODS = 60;
-
-/** Peers this agent holds alive and the neighbour does not that one exchange has probed, at most. */
-export const REJOIN_CHECKS = 8;
-
-/** Ring neighbours asked in turn when one does not answer. */
-const REJOIN_ASKS = 2;
 
 /**
  * What made an exchange: a gap of hearing nobody, a peer this agent could not reach heard again, or one it could not
@@ -41,7 +33,8 @@ type Why = 'cut-off' | 'unreachable-heard' | 'late-heard';
  * state with one member, and checks first-hand (two probes, as the sweep does) the peers it holds alive that
  * the neighbour does not: another host's word never loses an agent. What the neighbour holds alive and this
  * agent does not is learnt as any summary is. On a settled site none of it runs; an exchange is at most one
- * summary answer and 8 checks a minute (two after cut-offs), whatever provokes it.
+ * summary answer and 8 checks a minute (two after cut-offs), whatever provokes it. This file says when an exchange
+ * is due; view-exchange.ts what one asks and checks.
  */
 export class Rejoin {
   private lastHeardAny: number | undefined;
@@ -59,6 +52,8 @@ export class Rejoin {
   private readonly views: ViewCompare;
   /** The site's heartbeats say a view unlike this agent's (view-votes.ts): an exchange under that file's spacing. */
   readonly votes: ViewVotes;
+  /** What one exchange asks and checks (view-exchange.ts). */
+  private readonly exchanges: ViewExchange;
   /** A gap being weighed against this agent's own stalls, on its next turn. */
   private weighing: TimerHandle | undefined;
   /**
@@ -69,20 +64,21 @@ export class Rejoin {
 
   constructor(
     private readonly s: SyncContext,
-    private readonly h: { check(peer: Peer): void; learn(summaries: readonly PeerSummary[], from?: string): void },
+    h: { check(peer: Peer): void; learn(summaries: readonly PeerSummary[], from?: string): void },
     /** This agent's own stalls: a gap no longer than one is no cut-off. */
     private readonly health: Pick<LocalHealth, 'longestStallSince' | 'freeMs'>,
   ) {
+    this.exchanges = new ViewExchange(s, h);
     this.views = new ViewCompare(s, {
-      neighbours: (first) => [...new Set([...(first ? [first] : []), ...this.neighbours()])],
+      neighbours: (first) => [...new Set([...(first ? [first] : []), ...this.exchanges.neighbours()])],
       differ: (other) => this.exchange('late-heard', other, { compared: true }),
       lastSummary: () => Math.max(this.lastAsked, this.flapAsked),
     });
     this.votes = new ViewVotes(s, {
-      neighbours: () => this.neighbours(),
+      neighbours: () => this.exchanges.neighbours(),
       ask: (asked) => {
         this.s.c.metrics.viewExchanges.inc({ why: 'vote' });
-        void this.ask([...new Set(asked)], this.s.c.clock.monotonic());
+        void this.exchanges.ask([...new Set(asked)], this.s.c.clock.monotonic());
       },
     });
   }
@@ -177,9 +173,14 @@ export class Rejoin {
     else this.lastAsked = now;
     this.s.c.metrics.viewExchanges.inc({ why: owed ? 'held-back' : why });
     this.s.c.logger.info({ why, owed }, 'view exchange with a ring neighbour');
-    // The revived peer first (a ring neighbour is not asked twice), then one whose summary is out (askAround's).
-    const asked = new Set([...(first ? [first] : []), ...summariesOut(this.s).slice(0, 1), ...this.neighbours()]);
-    void this.ask([...asked], now);
+    // The revived peer's camp first (one of it by ring position), else the first named, then one whose summary is
+    // out (askAround's); never one peer twice.
+    const out = summariesOut(this.s).slice(0, 1);
+    const asked = new Set([...(first ? [first] : []), ...out, ...this.exchanges.neighbours()]);
+    void this.exchanges.ask(
+      why === 'unreachable-heard' && first ? this.exchanges.revivedAsked(first) : [...asked],
+      now,
+    );
   }
 
   /**
@@ -207,93 +208,5 @@ export class Rejoin {
       else this.s.c.logger.info({ why }, 'view exchange held back no longer needed');
     }, ms);
     this.owed.unref?.();
-  }
-
-  /** This agent's ring neighbours it holds alive and verified, freshest heard first (no new ARP entry). */
-  private neighbours(): Peer[] {
-    const ring = aliveRing(this.s);
-    const names = new Set([...ring.subjectsOf(this.s.cfg.name), ...ring.monitorsOf(this.s.cfg.name)]);
-    return [...names]
-      .flatMap((name) => {
-        const peer = this.s.peers.get(name);
-        return peer?.verified && this.alive(peer) ? [peer] : [];
-      })
-      .sort((a, b) => b.lastHeard - a.lastHeard);
-  }
-
-  /** The first of `asked` (REJOIN_ASKS of them) that answers gives its summary; then a second opinion, maybe. */
-  private async ask(asked: Peer[], since: number): Promise<void> {
-    for (const [i, other] of asked.slice(0, REJOIN_ASKS).entries()) {
-      const { peers, shared } = await this.summaryOf(other);
-      if (!this.s.running()) return;
-      if (peers === undefined) continue;
-      const checked = this.compare(other, peers, since);
-      if (!shared) this.h.learn(peers, other.name);
-      if (checked === 0) await this.secondOpinion(asked[i + 1], since, summaryDigest(other, peers));
-      return;
-    }
-  }
-
-  /**
-   * A summary that named nothing to check may come from a neighbour that missed what this agent did: cut off from
-   * the same crashed peer's monitors, it holds the same ghost (attack17, digest-behind-neighbour's on-time case:
-   * held to the backstop, minutes at 200 agents). The next neighbour's digest is compared (one hello, ~350 B), and
-   * only if it differs is its summary asked and compared too, within this exchange (still at most 2 a minute). Not
-   * if it is the first's (`first`, from its summary): the two agree, and this agent's own view differs only by the
-   * first's news, still being probed (swarm seed 41000025: a thawed host's view, a peer's new address just learnt).
-   */
-  private async secondOpinion(next: Peer | undefined, since: number, first: number): Promise<void> {
-    if (!next) return;
-    const theirs = await neighbourDigest(this.s, next);
-    if (!this.s.running() || theirs === 'unanswered' || theirs === undefined) return;
-    this.s.c.metrics.viewExchanges.inc({ why: 'digest' });
-    if (theirs === viewDigest(this.s.c.directory) || theirs === first) return;
-    const { peers, shared } = await this.summaryOf(next);
-    if (!this.s.running() || peers === undefined) return;
-    this.s.c.metrics.viewExchanges.inc({ why: 'second-opinion' });
-    this.compare(next, peers, since);
-    if (!shared) this.h.learn(peers, next.name);
-  }
-
-  /**
-   * The neighbour's summary, or undefined if it did not answer as itself. One already out to it (askAround's, a
-   * moment before: a refusal read in the same turn as the cut-off's end) is shared, its news learnt there.
-   */
-  private async summaryOf(other: Peer): Promise<SummaryAnswer> {
-    const answer = await summaryOf(this.s, other);
-    if (!answer.shared) this.s.c.metrics.livenessProbes.inc({ result: answer.peers ? 'alive' : 'failed' });
-    return answer;
-  }
-
-  /**
-   * The peers this agent holds alive, not heard since the exchange began, that the neighbour does not hold
-   * alive in this life: the longest silent first (a crashed peer is silent since its crash), each checked. Returns
-   * how many there were.
-   */
-  private compare(other: Peer, summaries: readonly PeerSummary[], since: number): number {
-    const theirs = new Map(summaries.map((s) => [s.name, s.incarnation]));
-    // Its own subjects too (a monitor's check tells the site): after a cut-off they may be its subjects only in a
-    // ring its losses in the cut shrank, and once their monitors are heard again they are not (swarm seed 36000277:
-    // skipped here, held alive to the backstop, 60 s at 170 agents).
-    const absent = [...this.s.peers.values()].filter(
-      (p) =>
-        p !== other &&
-        p.verified &&
-        !p.probing &&
-        p.lastHeard < since &&
-        this.alive(p) &&
-        (theirs.get(p.name) ?? 0) < p.replica.incarnation,
-    );
-    absent.sort((a, b) => a.lastHeard - b.lastHeard);
-    const now = this.s.c.clock.monotonic();
-    for (const peer of absent.slice(0, REJOIN_CHECKS)) {
-      countCheck(this.s, 'exchange', peer, now);
-      this.h.check(peer);
-    }
-    return absent.length;
-  }
-
-  private alive(peer: Peer): boolean {
-    return this.s.c.directory.held(peer.name)?.state === 'alive';
   }
 }

@@ -1,5 +1,6 @@
 import type { Endpoint } from '../transport/transport.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
+import { SettledView } from './settled-view.js';
 import type { SyncContext } from './sync-context.js';
 import { neighbourDigest, viewDigest } from './view-digest.js';
 
@@ -23,7 +24,8 @@ const VOTE_COMPARES = 2;
 
 /**
  * The site's view, as its heartbeats say it (issue 18, the 200-agent cold start's last pair). On a stretched
- * site each multicast heartbeat names the digest of its sender's view (view-digest.ts, 4 bytes). An agent whose
+ * site each multicast heartbeat names the digest of its sender's settled view (settled-view.ts: agents whose liveness
+ * moved lately left out, so one flapping link does not keep every view moving; view-digest.ts, 4 bytes). An agent whose
  * own view stayed unlike one that two others name (VOTERS) for STEADY_PERIODS is the one out of step: a summary of
  * the site was asked of a peer that did not hold an agent yet (the cold start's join), and nothing else tells it
  * of that agent before its multicast heartbeat, 80 s away at 200 agents (the bench's viewer 130 learnt agent-104
@@ -34,8 +36,9 @@ const VOTE_COMPARES = 2;
  * other, costs one summary each 2 minutes an agent), and back to the first after a quiet spacing.
  */
 export class ViewVotes {
-  private epoch = -1;
-  private mine = 0;
+  /** What this agent's heartbeats name: its view, leaving out the agents whose liveness is in flux. */
+  private readonly settled: SettledView;
+  private mine: number | undefined;
   /** This agent's view without itself: that of peers holding it lost (its refutation mends it, not a summary). */
   private mineLost = 0;
   /** When this agent's view took its current digest. */
@@ -53,20 +56,21 @@ export class ViewVotes {
       /** The exchange: the first of `asked` to answer gives its summary (rejoin.ts). */
       ask(asked: Peer[]): void;
     },
-  ) {}
+  ) {
+    this.settled = new SettledView(s);
+  }
 
-  /** This agent's view digest, recomputed only when the directory's agents or their states moved. */
+  /**
+   * This agent's settled view's digest (settled-view.ts), recomputed only when the directory's agents or their
+   * states moved, or one in flux settled.
+   */
   own(): number {
-    const epoch = this.s.c.directory.stateChanges.epoch;
-    if (epoch === this.epoch) return this.mine;
-    const digest = viewDigest(this.s.c.directory);
-    if (digest !== this.mine || this.epoch < 0) {
-      [this.mine, this.since] = [digest, this.s.c.clock.monotonic()];
-      this.mineLost = viewDigest(this.s.c.directory, this.s.cfg.name);
+    const { view, lost } = this.settled.digests();
+    if (view !== this.mine) {
+      [this.mine, this.mineLost, this.since] = [view, lost, this.s.c.clock.monotonic()];
       this.tally.clear();
     }
-    this.epoch = epoch;
-    return this.mine;
+    return view;
   }
 
   /**
@@ -115,8 +119,10 @@ export class ViewVotes {
       if (theirs === 'unanswered') continue;
       answered = true;
       this.s.c.metrics.viewExchanges.inc({ why: 'digest' });
-      // One holding only this agent lost agrees: its refutation mends that, not a summary (as heard's rule).
-      if (theirs === undefined || (theirs !== this.own() && theirs !== this.mineLost)) {
+      // A hello's digest is of the whole view, flux and all: compared with this agent's whole view. One holding only
+      // this agent lost agrees: its refutation mends that, not a summary (as heard's rule).
+      const [dir, self] = [this.s.c.directory, this.s.cfg.name];
+      if (theirs === undefined || (theirs !== viewDigest(dir) && theirs !== viewDigest(dir, self))) {
         return this.h.ask([other, ...near]);
       }
     }

@@ -1,0 +1,74 @@
+import type { AgentInfo } from '../directory/records.js';
+import type { SyncContext } from './sync-context.js';
+import { viewDigest } from './view-digest.js';
+
+/**
+ * Liveness periods an agent's life must have held as it is (alive in one incarnation, or out) in this agent's view
+ * before it counts in the view its heartbeats name: as long as this agent's own view must stay unchanged before
+ * the site's votes count (view-votes.ts STEADY_PERIODS), so a flap shorter than that moves neither.
+ */
+export const SETTLE_PERIODS = 5;
+
+/** An agent's liveness as the digest reads it: alive in which life, or not alive. */
+function lifeOf(agent: AgentInfo): number {
+  return agent.state === 'alive' ? agent.incarnation : -1;
+}
+
+/**
+ * The settled view: who this agent holds alive, in which life, leaving out those whose liveness moved in its view
+ * within SETTLE_PERIODS; its digest (view-digest.ts, the same 32 bits when nothing is in flux) is what a stretched
+ * site's multicast heartbeats name (view-votes.ts). One agent whose link flaps elsewhere on the site (down 5 s, up
+ * 2 s: lost and refuted each few seconds) moved every view on the site each time, this agent's too, so the votes'
+ * steady rule seldom held and a host that missed a new agent learnt it in 35 s, not 0.5
+ * (test/attacks/votes-flapper.test.ts). Left out while its life moves, the flapper moves no settled view: only
+ * when its life holds SETTLE_PERIODS does it count, and a loss leaves it out at once. A view's real differences
+ * stay: an agent this one holds alive that the site lost (a missed crash) counts here and nowhere else at once; one
+ * it never learnt (a missed new agent) counts everywhere else once it has held there SETTLE_PERIODS.
+ */
+export class SettledView {
+  /** Each agent's life as last read, and since when it has held. */
+  private readonly lives = new Map<string, { life: number; since: number }>();
+  private epoch = -1;
+  /** When the next agent now in flux settles: the settled view moves then without a state change. */
+  private due = Infinity;
+  private view = 0;
+  private viewLost = 0;
+
+  constructor(private readonly s: SyncContext) {}
+
+  /** The settled view's digest, and that of the same without this agent (the view of peers holding it lost). */
+  digests(): { view: number; lost: number } {
+    const now = this.s.c.clock.monotonic();
+    const epoch = this.s.c.directory.stateChanges.epoch;
+    if (epoch !== this.epoch || now >= this.due) this.read(now, epoch !== this.epoch);
+    this.epoch = epoch;
+    return { view: this.view, lost: this.viewLost };
+  }
+
+  private read(now: number, moved: boolean): void {
+    const agents = this.s.c.directory.agents().filter((a) => !a.remote);
+    if (moved) {
+      const names = new Set<string>();
+      for (const agent of agents) {
+        names.add(agent.name);
+        const held = this.lives.get(agent.name);
+        const life = lifeOf(agent);
+        // An agent first heard of counts at once: news, not flux (a new agent's join, a restart's whole directory);
+        // so does the first life of a name held before its life was known (incarnation 0, as ensureOrigin adds it).
+        if (!held) this.lives.set(agent.name, { life, since: -Infinity });
+        else if (held.life !== life) [held.life, held.since] = [life, held.life === 0 ? -Infinity : now];
+      }
+      for (const name of this.lives.keys()) if (!names.has(name)) this.lives.delete(name);
+    }
+    const settle = SETTLE_PERIODS * this.s.cfg.livenessPeriodMs;
+    this.due = Infinity;
+    const settled = agents.filter((a) => {
+      const since = this.lives.get(a.name)?.since ?? now;
+      if (since + settle <= now) return true;
+      if (a.state === 'alive') this.due = Math.min(this.due, since + settle);
+      return false;
+    });
+    const directory = { agents: () => settled };
+    [this.view, this.viewLost] = [viewDigest(directory), viewDigest(directory, this.s.cfg.name)];
+  }
+}
