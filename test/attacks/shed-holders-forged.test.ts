@@ -32,7 +32,8 @@ const ask = (port: number) => changesQuery({ origin: 'b', since: 0, incarnation:
 test('one host asking with many ports is not named in place of the agents served', async () => {
   const clock = new FakeClock();
   const service = member(clock);
-  for (let i = 0; i < 3; i++) assert.is(service.handle('changes', ask(7771), { address: `10.0.1.${i}`, port: 1 }).status, 200);
+  for (let i = 0; i < 3; i++)
+    assert.is(service.handle('changes', ask(7771), { address: `10.0.1.${i}`, port: 1 }).status, 200);
   await clock.advance(5000);
   for (let p = 0; p < OTHERS_SETS.burst; p++)
     assert.is(service.handle('changes', ask(9000 + p), { address: '10.0.9.9', port: 1 }).status, 200);

@@ -29,7 +29,7 @@ async function forgerNamingVictims(seed: number) {
     const forger = site.agent('agent-40');
     const shedding: PeerService = {
       handle: () => ({ status: SHED_STATUS, body: { title: 'Shed', status: SHED_STATUS, holders: victims } }),
-    } as unknown as PeerService;
+    };
     site.sim.network.servePeer({ address: forger.address, port: 7771 }, shedding);
     const atVictims = new Map<string, number>();
     let atForger = 0;
@@ -46,7 +46,11 @@ async function forgerNamingVictims(seed: number) {
     const version = await site.change('agent-10');
     const watch = site.watchVersion('agent-10', version);
     const tenth = site.agent('agent-10');
-    const hint = { nameHash: fnv1a32('agent-10'), incarnationTag: incarnationTag(tenth.incarnation), version: version + 1 };
+    const hint = {
+      nameHash: fnv1a32('agent-10'),
+      incarnationTag: incarnationTag(tenth.incarnation),
+      version: version + 1,
+    };
     for (let t = 0; t < 20_000 && !watch.done(); t += 10) {
       if (t % 500 === 0) {
         const heartbeat = encodeMessage({
@@ -72,7 +76,9 @@ async function forgerNamingVictims(seed: number) {
 
 test('a forging member naming a victim in its sheds: no viewer asks an endpoint that is no agent it knows', async () => {
   const r = await forgerNamingVictims(18);
-  console.log(`  ${r.atForger} asked of the forger, ${r.atVictims} catch-ups asked at the victims; ${r.missing} viewers missing the change at the end`);
+  console.log(
+    `  ${r.atForger} asked of the forger, ${r.atVictims} catch-ups asked at the victims; ${r.missing} viewers missing the change at the end`,
+  );
   assert.is(r.atVictims, 0, `${r.atVictims} catch-ups sent to endpoints a forger named`);
   assert.is(r.missing, 0, 'every viewer holds the change');
 });
