@@ -20,12 +20,12 @@ const VICTIMS = [
   { address: '', port: 22, version: 1e6 }, // agent-5's host, filled in below
 ];
 
-async function forgerNamingVictims(seed: number) {
+async function forgerNamingVictims(seed: number, named = VICTIMS) {
   const site = new ScaleSite(seed, 'default', 10);
   try {
     await site.startSettled(50);
     const origin = site.addressOf('agent-10');
-    const victims = VICTIMS.map((v) => ({ ...v, address: v.address || site.addressOf('agent-5') }));
+    const victims = named.map((v) => ({ ...v, address: v.address || site.addressOf('agent-5') }));
     const forger = site.agent('agent-40');
     const shedding: PeerService = {
       handle: () => ({ status: SHED_STATUS, body: { title: 'Shed', status: SHED_STATUS, holders: victims } }),
@@ -80,6 +80,13 @@ test('a forging member naming a victim in its sheds: no viewer asks an endpoint 
     `  ${r.atForger} asked of the forger, ${r.atVictims} catch-ups asked at the victims; ${r.missing} viewers missing the change at the end`,
   );
   assert.is(r.atVictims, 0, `${r.atVictims} catch-ups sent to endpoints a forger named`);
+  assert.is(r.missing, 0, 'every viewer holds the change');
+});
+
+test('a forging member naming another agent: each viewer asks it about once (a hint could do as much)', async () => {
+  const r = await forgerNamingVictims(18, [{ address: '', port: 7771, version: 1e6 }]);
+  console.log(`  ${r.atForger} asked of the forger, ${r.atVictims} asked of agent-5; ${r.missing} missing`);
+  assert.ok(r.atVictims <= 2 * 49, `${r.atVictims} catch-ups asked of the agent named, by 49 viewers`);
   assert.is(r.missing, 0, 'every viewer holds the change');
 });
 
