@@ -82,15 +82,10 @@ export class DirectoryPeerService implements PeerService {
     const address = from.address.startsWith('::ffff:') ? from.address.slice(7) : from.address;
     // Kept as a holder only at an agent's endpoint this member knows: one host asking with 8 ports took every slot
     // and each shed named it alone (attacks/shed-holders-forged); a shed asker keeps only peers' endpoints anyway.
-    const known = port >= 1 && port <= 65535 && this.isAgentAt(address, port);
+    const known = port >= 1 && port <= 65535 && this.c.directory.hasAgentAt(address, port);
     const asker = known ? { address, port } : undefined;
     const holders = this.others?.serve(origin, changes.version, asker);
     return holders ? shed(holders) : { status: 200, body: changes };
-  }
-
-  /** An agent this member knows has its peer endpoint there (few calls: catch-ups of others' sets it serves). */
-  private isAgentAt(address: string, port: number): boolean {
-    return this.c.directory.agents().some((a) => a.address === address && a.peerPort === port);
   }
 
   /** A page of a bulk catch-up: every alive origin's whole set after `after` (docs/protocol.md, *Bulk catch-up*). */

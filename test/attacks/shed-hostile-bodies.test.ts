@@ -50,7 +50,9 @@ test('a 503 of any body: a shed of at most 3 checked holders, or a failed reques
   try {
     for (const [what, t, b, named] of BODIES) {
       [type, body] = [t, b];
-      const err = await client.changes(peer, { origin: 'b', since: 0, incarnation: 3, port: 1 }, 3000).catch((e) => e);
+      const err = await client
+        .changes(peer, { origin: 'b', since: 0, incarnation: 3, port: 1 }, 3000)
+        .catch((e: unknown) => e);
       assert.instance(err, PeerRequestError, what);
       const e = err as PeerRequestError;
       console.log(`  ${what}: ${e.reason}, ${e.holders.length} named`);
