@@ -18,6 +18,9 @@ function member(clock: Clock) {
   directory.applyDeltas('a', 5, [{ version: 1, added: [device('a-1')], updated: [], removed: [] }]);
   directory.ensureOrigin('b', { address: '10.0.0.9', peerPort: 7771 });
   directory.applyDeltas('b', 3, [{ version: 1, added: [device('b-1'), device('b-2')], updated: [], removed: [] }]);
+  // The askers below, agents it knows (only an agent's endpoint is kept as a holder: attacks/shed-holders-forged).
+  for (let i = 0; i < 8; i++) directory.ensureOrigin(`c${i}`, { address: `10.0.1.${i}`, peerPort: 7000 + i });
+  for (let i = 1; i < 8; i++) directory.ensureOrigin(`l${i}`, { address: '127.0.0.1', peerPort: 7000 + i });
   return new DirectoryPeerService({
     directory,
     clock,

@@ -46,6 +46,12 @@ export abstract class DirectoryReads {
     return [...this.origins.values()].map((o) => originInfo(o)).sort((a, b) => compare(a.name, b.name));
   }
 
+  /** Whether an agent it knows has its peer endpoint there (no AgentInfo built: a served catch-up asks). */
+  hasAgentAt(address: string, peerPort: number): boolean {
+    for (const o of this.origins.values()) if (o.address === address && o.peerPort === peerPort) return true;
+    return false;
+  }
+
   agent(name: string): AgentInfo | undefined {
     const o = this.origins.get(name);
     return o && originInfo(o);

@@ -80,7 +80,10 @@ export class DirectoryPeerService implements PeerService {
     const port = wholeNumber(q.get('port') ?? '');
     // The connection's address, as an IPv4 peer names itself (a dual-stack socket reports it IPv4-mapped).
     const address = from.address.startsWith('::ffff:') ? from.address.slice(7) : from.address;
-    const asker = port >= 1 && port <= 65535 ? { address, port } : undefined;
+    // Kept as a holder only at an agent's endpoint this member knows: one host asking with 8 ports took every slot
+    // and each shed named it alone (attacks/shed-holders-forged); a shed asker keeps only peers' endpoints anyway.
+    const known = port >= 1 && port <= 65535 && this.c.directory.hasAgentAt(address, port);
+    const asker = known ? { address, port } : undefined;
     const holders = this.others?.serve(origin, changes.version, asker);
     return holders ? shed(holders) : { status: 200, body: changes };
   }
