@@ -45,6 +45,13 @@ export class SettledView {
     return { view: this.view, lost: this.viewLost };
   }
 
+  /** Whether the agent's liveness moved in this view within SETTLE_PERIODS (a loss, its revival, a restart). */
+  movedLately(name: string): boolean {
+    this.digests();
+    const since = this.lives.get(name)?.since ?? -Infinity;
+    return since + SETTLE_PERIODS * this.s.cfg.livenessPeriodMs > this.s.c.clock.monotonic();
+  }
+
   private read(now: number, moved: boolean): void {
     const agents = this.s.c.directory.agents().filter((a) => !a.remote);
     if (moved) {

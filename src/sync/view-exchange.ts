@@ -23,7 +23,10 @@ const REJOIN_ASKS = 2;
 export class ViewExchange {
   constructor(
     private readonly s: SyncContext,
-    private readonly h: { check(peer: Peer): void; learn(summaries: readonly PeerSummary[], from?: string): void },
+    private readonly h: {
+      check(peer: Peer): void;
+      learn(summaries: readonly PeerSummary[], from?: string): void;
+    },
   ) {}
 
   /** This agent's ring neighbours it holds alive and verified, freshest heard first (no new ARP entry). */
@@ -53,7 +56,8 @@ export class ViewExchange {
     for (const peer of this.s.peers.values()) {
       const held = this.s.c.directory.held(peer.name);
       const lostInLife = held?.state === 'lost' && held.incarnation === peer.replica.incarnation;
-      if (peer.verified && !peer.probing && lostInLife && peer.name !== self) camp.set(peer.name, peer);
+      // One being probed counts too: a camp's lost peers are probed again as it is heard (16 of seed 32's were).
+      if (peer.verified && lostInLife && peer.name !== self) camp.set(peer.name, peer);
     }
     // Rendezvous hashing, mixed (catchup-source.ts): the ring's order of these names bunches (one camp's 30 names
     // fell between two of the other's, and all 30 asked one agent, agent-10 for agent-8).

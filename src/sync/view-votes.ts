@@ -80,6 +80,10 @@ export class ViewVotes {
   heard(peer: Peer, digest: number, from: Endpoint): void {
     if (!peer.verified || !peer.datagram || !sameEndpoint(peer.datagram, from)) return;
     if (digest === this.own() || digest === this.mineLost) return;
+    // A voter revived lately in this view was cut off from it: its view is catching up as this one is. At a heal the
+    // far camp's first heartbeats named its camp's settled view against this camp's, steady since the cut (the
+    // revivals still in flux): 70 more digest compares at vote-storm's heal, each agent's spacing spent.
+    if (this.settled.movedLately(peer.name)) return;
     let voters = this.tally.get(digest);
     if (!voters) {
       // The oldest goes: a view the site has moved on from (a start's flux) is no vote any more.
