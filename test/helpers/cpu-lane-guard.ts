@@ -25,7 +25,7 @@ function refuse(what: string): never {
   throw err;
 }
 
-function guard<T extends object>(target: T, names: string[], what: string): void {
+function guard(target: object, names: string[], what: string): void {
   const record = target as Record<string, unknown>;
   for (const name of names) {
     if (typeof record[name] !== 'function') continue;

@@ -1,23 +1,30 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { exactly, laneOf, testFiles, type Lane } from './lanes.js';
 
 /**
- * `npm test`'s runner: the test files in two uvu processes at once, the cpu lane and the real-time lane
- * (lanes.ts says which file runs where and why). On the 2-core build machine the simulator's files keep one core
- * busy while the real-time files mostly sleep on sockets and processes, so together they take about the longer
- * lane's time instead of the sum. The cpu lane runs at a lower priority (`nice`): when a real-time file needs
- * both cores (an agent per namespace), it gets them, and its millisecond bounds see the machine as they did
- * when every file ran in one process; the cpu lane's results do not depend on when it gets the processor.
+ * `npm test`'s runner: the test files in uvu processes that run at once, the real-time lane and the cpu lane
+ * (lanes.ts says which file runs where and why), the cpu lane's files dealt to one process a core. The real-time
+ * files mostly sleep on sockets and processes while the simulator's keep a core busy each, so on the 2-core build
+ * machine the run takes about the longest lane's time instead of the sum. The cpu lane runs at a lower priority
+ * (`nice`): when a real-time file needs the processor (an agent per namespace), it gets it, and its millisecond
+ * bounds see the machine nearly as they did when every file ran in one process; the cpu lane's results do not
+ * depend on when it gets the processor.
  *
  *   node dist/test/helpers/run-lanes.js [pattern]    (pattern: a regex on the path under dist/test, as uvu's)
  *
  * Each lane is the usual command (node --import no-unhandled.js uvu dist/test PATTERN), so a lane's output is
- * uvu's own. One lane's output is shown live and the other's held until it ends, never interleaved: a failure
- * stays under its file's name, where .ci/run's failure list looks for it. The run fails if either lane fails.
+ * uvu's own. One lane's output is shown live and the others' held until it ends, never interleaved: a failure
+ * stays under its file's name, where .ci/run's failure list looks for it. The run fails if any lane fails.
  */
 const CPU_NICENESS = 10;
+/**
+ * The cpu lane's files, dealt in turn to this many uvu processes (HERALD_TEST_CPU_LANES; one a core by default):
+ * they wait on nothing, so on 2 cores two of them and the mostly sleeping real-time lane keep both cores busy.
+ */
+const CPU_SHARDS = Math.max(1, Number(process.env.HERALD_TEST_CPU_LANES ?? availableParallelism()) || 1);
 const here = dirname(fileURLToPath(import.meta.url)); // dist/test/helpers
 const repo = resolve(here, '..', '..', '..');
 // HERALD_TEST_ROOT: another compiled tree's tests (test/lanes.test.ts runs the runner on a made-up one).
@@ -25,6 +32,7 @@ const root = process.env.HERALD_TEST_ROOT ?? resolve(here, '..');
 const dist = resolve(root, '..');
 
 interface LaneRun {
+  name: string;
   lane: Lane;
   files: string[];
   proc: ChildProcess;
@@ -36,7 +44,7 @@ interface LaneRun {
   output: string;
 }
 
-function start(lane: Lane, files: string[]): LaneRun {
+function start(name: string, lane: Lane, files: string[]): LaneRun {
   const imports = [join(here, 'no-unhandled.js')];
   if (lane === 'cpu') imports.push(join(here, 'cpu-lane-guard.js'));
   const node = [
@@ -49,7 +57,7 @@ function start(lane: Lane, files: string[]): LaneRun {
   const [command, args] =
     lane === 'cpu' ? ['nice', ['-n', String(CPU_NICENESS), process.execPath, ...node]] : [process.execPath, node];
   const proc = spawn(command, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-  return { lane, files, proc, held: [], startedAt: Date.now(), output: '' };
+  return { name, lane, files, proc, held: [], startedAt: Date.now(), output: '' };
 }
 
 /** Shows one lane live and holds the others' output until the shown one ends; then the next is shown. */
@@ -96,12 +104,12 @@ function summary(runs: LaneRun[], startedAt: number): boolean {
   const ok = runs.every((r) => r.code === 0);
   const lines = runs.map((r) => {
     const how = r.code === 0 ? 'passed' : `failed (${r.signal ?? `exit ${String(r.code)}`})`;
-    return `  ${r.lane} lane: ${r.files.length} files, ${count(r.output, 'Total')} tests, ${r.seconds!.toFixed(1)} s, ${how}`;
+    return `  ${r.name} lane: ${r.files.length} files, ${count(r.output, 'Total')} tests, ${r.seconds!.toFixed(1)} s, ${how}`;
   });
   const total = (label: string) => runs.reduce((sum, r) => sum + count(r.output, label), 0);
   process.stdout.write(
     `\n${lines.join('\n')}\n  Total:     ${total('Total')}\n  Passed:    ${total('Passed')}\n` +
-      `  Skipped:   ${total('Skipped')}\n  Duration:  ${((Date.now() - startedAt) / 1000).toFixed(1)} s (both lanes)\n\n`,
+      `  Skipped:   ${total('Skipped')}\n  Duration:  ${((Date.now() - startedAt) / 1000).toFixed(1)} s (all lanes at once)\n\n`,
   );
   return ok;
 }
@@ -109,13 +117,23 @@ function summary(runs: LaneRun[], startedAt: number): boolean {
 async function main(): Promise<void> {
   const pattern = new RegExp(process.argv[2] ?? '\\.test\\.js$', 'i');
   const seen = new Map<string, string>();
-  const byLane = new Map<Lane, string[]>([
-    ['cpu', []],
-    ['real-time', []],
-  ]);
-  for (const name of testFiles(root, pattern)) byLane.get(laneOf(join(root, name), dist, seen).lane)!.push(name);
+  const realTime: string[] = [];
+  const cpu: string[][] = Array.from({ length: CPU_SHARDS }, () => []);
+  let next = 0;
+  for (const name of testFiles(root, pattern)) {
+    if (laneOf(join(root, name), dist, seen).lane === 'real-time') realTime.push(name);
+    else cpu[next++ % CPU_SHARDS].push(name);
+  }
   const startedAt = Date.now();
-  const runs = [...byLane].filter(([, files]) => files.length > 0).map(([lane, files]) => start(lane, files));
+  const lanes: [string, Lane, string[]][] = [
+    ['real-time', 'real-time', realTime],
+    ...cpu.map((files, i): [string, Lane, string[]] => [
+      CPU_SHARDS > 1 ? `cpu ${i + 1}/${CPU_SHARDS}` : 'cpu',
+      'cpu',
+      files,
+    ]),
+  ];
+  const runs = lanes.filter(([, , files]) => files.length > 0).map(([name, lane, files]) => start(name, lane, files));
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.on(signal, () => runs.forEach((r) => r.proc.kill(signal)));
   await show(runs);
