@@ -38,6 +38,7 @@ test('a lane follows what a file uses: the world or a real timer, in it or a tes
     'test/sleeps.test.js': 'await new Promise((r) => setTimeout(r, 250));',
     'test/polls.test.js': "import { until } from './helpers/until.js';",
     'test/helpers/until.js': 'export const until = () => new Promise((r) => setInterval(r, 50));',
+    'test/serves.test.js': "import { PeerHttpServer } from '../src/http/peer-server.js';",
     'test/swarm.test.js': "import { runSwarm } from './swarm/pool.js';",
     'test/swarm/pool.js': "import { Worker } from 'node:worker_threads';\nsetInterval(progress, 1000);",
   });
@@ -50,9 +51,14 @@ test('a lane follows what a file uses: the world or a real timer, in it or a tes
       reason: 'node:child_process in test/helpers/process.js',
     });
     assert.is(lane('asks.test.js').lane, 'real-time', 'an import over several lines');
+    assert.equal(lane('serves.test.js'), {
+      lane: 'real-time',
+      reason: 'src/http/peer-server.js in test/serves.test.js',
+    });
     assert.equal(lane('sleeps.test.js'), { lane: 'real-time', reason: 'a timer in test/sleeps.test.js' });
     assert.equal(lane('polls.test.js'), { lane: 'real-time', reason: 'a timer in test/helpers/until.js' });
     assert.equal(testFiles(join(t.dist, 'test'), /^s/), [
+      'serves.test.js',
       'sim.test.js',
       'sleeps.test.js',
       'spawns.test.js',

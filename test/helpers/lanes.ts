@@ -12,7 +12,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
  *
  * A file's lane is derived from its compiled code, never kept by hand: it is real-time if it, or a test module it
  * imports (following imports within dist/test and dist/bench, not into dist/src), imports a module that reaches
- * the world (WORLD), or if the file or such a helper calls a real timer. The simulator's own modules
+ * the world (WORLD, WORLD_SRC), or if the file or such a helper calls a real timer. The simulator's own modules
  * (dist/test/swarm) time their progress and reports with real timers but never wait on them: their timers do not
  * count. What the rule cannot see (a src module opening a socket for a file that imports none) the cpu lane's
  * guard (cpu-lane-guard.ts) refuses and reports, so a wrong lane fails the run rather than hiding.
@@ -33,6 +33,14 @@ export const WORLD: readonly string[] = [
   'multicast-dns',
   'bonjour-service',
 ];
+
+/**
+ * Modules of dist/src that listen or connect on real sockets when started (the local API and the peer endpoint,
+ * the UDP and HTTP transports): a test file that imports one starts it, most likely (peer-hostile-query starts a
+ * peer endpoint on loopback). The rule does not follow imports into src, where the simulator's agents import
+ * them too without starting them.
+ */
+export const WORLD_SRC: readonly string[] = ['src/http/', 'src/transport/udp-', 'src/transport/http-peer-client'];
 
 /** A call of the global setTimeout/setInterval (not a fake clock's `clock.setTimeout`): a real-time wait. */
 const REAL_TIMER = /(?:^|[^.\w$])(?:setTimeout|setInterval)\s*\(/m;
@@ -76,6 +84,8 @@ export function laneOf(file: string, distDir: string, seen = new Map<string, str
         continue;
       }
       const next = resolve(dirname(at), specifier);
+      const inDist = relative(dist, next).split(sep).join('/');
+      if (WORLD_SRC.some((w) => inDist.startsWith(w))) return { lane: 'real-time', reason: `${inDist} in ${where}` };
       if (visited.has(next) || !followed.some((root) => next.startsWith(root))) continue;
       visited.add(next);
       queue.push(next);
