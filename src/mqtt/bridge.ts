@@ -185,8 +185,7 @@ export class MqttBridge implements AgentExtension {
 
   forget(name: string): void {
     this.retirement.forgotten(name);
-    if (!this.retire(name))
-      this.log.warn({ agent: name }, 'forgotten while the broker is away: a gateway clears it on reconnect');
+    if (!this.retire(name)) this.retirement.owe(name);
   }
 
   // ---- what the broker should hold ----------------------------------------------------------------
@@ -222,6 +221,7 @@ export class MqttBridge implements AgentExtension {
       () => this.publisher.desired(),
     );
     if (!report) return;
+    for (const name of this.retirement.owed()) this.retire(name);
     const follow: string[] = [];
     if (this.init.homeAssistant) follow.push(`${HA_PREFIX}/status`);
     if (this.init.requests) follow.push(this.topics.requests());

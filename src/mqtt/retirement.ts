@@ -7,6 +7,8 @@ import type { RetainedState } from './retained-state.js';
 
 /** An agent's retained state (`{"state":"online",...}`) is a few dozen bytes; a larger one is not read. */
 const STATE_PAYLOAD_BYTES = 4096;
+/** Forgets kept for the next connect: a forget is an operator's command, a few at a time; past this, oldest out. */
+const OWED_FORGETS = 256;
 
 /**
  * Which retained topics belong to this publisher, and when an agent's go. An agent lost for longer
@@ -21,6 +23,8 @@ export class Retirement {
   private stopped = false;
   /** Retained topics of agents being purged, by agent, while the read-back runs. */
   private readonly purging = new Map<string, Map<string, string>>();
+  /** Names forgotten while the broker was away, oldest first (owe). */
+  private readonly forgets = new Set<string>();
 
   constructor(
     private readonly c: Pick<AgentContext, 'clock' | 'directory' | 'identity'>,
@@ -59,6 +63,25 @@ export class Retirement {
 
   forgotten(name: string): void {
     this.lostSince.delete(name);
+  }
+
+  /**
+   * A forget that found the broker away (a bridge still connecting after its start, or cut off): purged after the
+   * next connect. Before, agent mode never cleared it: `herald forget` through a just-restarted agent answered 0 and
+   * the old name's retained state stayed until the broker's next restart (mqtt-ha's rename, under load).
+   */
+  owe(name: string): void {
+    this.forgets.delete(name);
+    this.forgets.add(name);
+    if (this.forgets.size > OWED_FORGETS) this.forgets.delete(this.forgets.values().next().value!);
+    this.hooks.log.warn({ agent: name }, 'forgotten while the broker is away: its MQTT state is cleared on reconnect');
+  }
+
+  /** The forgets owed, taken: each is purged once connected (a purge skips an agent alive again by then). */
+  owed(): string[] {
+    const names = [...this.forgets];
+    this.forgets.clear();
+    return names;
   }
 
   /** Lost agents the directory has forgotten but whose records are still kept (not yet retired). */
