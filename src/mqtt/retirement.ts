@@ -73,7 +73,8 @@ export class Retirement {
   owe(name: string): void {
     this.forgets.delete(name);
     this.forgets.add(name);
-    if (this.forgets.size > OWED_FORGETS) this.forgets.delete(this.forgets.values().next().value!);
+    const [oldest] = this.forgets;
+    if (this.forgets.size > OWED_FORGETS && oldest !== undefined) this.forgets.delete(oldest);
     this.hooks.log.warn({ agent: name }, 'forgotten while the broker is away: its MQTT state is cleared on reconnect');
   }
 
