@@ -73,8 +73,8 @@ export class Retirement {
   owe(name: string): void {
     this.forgets.delete(name);
     this.forgets.add(name);
-    const [oldest] = this.forgets;
-    if (this.forgets.size > OWED_FORGETS && oldest !== undefined) this.forgets.delete(oldest);
+    const oldest = this.forgets.values().next();
+    if (this.forgets.size > OWED_FORGETS && !oldest.done) this.forgets.delete(oldest.value);
     this.hooks.log.warn({ agent: name }, 'forgotten while the broker is away: its MQTT state is cleared on reconnect');
   }
 
