@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Ring } from '../src/sync/ring.js';
 import { ScaleSite } from './swarm/scale-site.js';
+import { missedStart } from './helpers/missed-start.js';
 
 /**
  * The 200-agent cold start's last pair (issue 18; the bench's logged run of 03:47 UTC, 2026-11-29): viewer 130 learnt
@@ -20,19 +21,10 @@ test('a host that missed a new agent while every other holds it learns it from t
     const origin = 'agent-100';
     const near = new Ring([...site.names, origin]);
     assert.ok(!near.subjectsOf(host).includes(origin) && !near.monitorsOf(host).includes(origin), 'ring neighbours');
-    const to = site.addressOf(host);
-    const at = '10.0.0.101';
-    site.sim.network.cut(at, to, true);
-    site.sim.network.cut(to, at, true);
-    await site.start(origin, 101);
-    await site.sim.clock.advance(10_000);
-    site.sim.network.cut(at, to, false);
-    site.sim.network.cut(to, at, false);
     // Its multicast heartbeats, one drawn anywhere in minutes, still miss the host: only the others tell it.
-    site.sim.network.dropAtSend = (from, dest, kind) => from === at && dest === to && kind === 'multicast';
+    const held = await missedStart(site, host, origin, 101, () => site.sim.clock.advance(10_000));
     const others = site.names.filter((n) => n !== origin && n !== host);
     const holding = others.filter((n) => site.agent(n).agent.directory.held(origin)?.version === 1);
-    const held = () => site.agent(host).agent.directory.held(origin);
     const since = site.now();
     while (held()?.version !== 1 && site.now() - since < 60_000) await site.sim.clock.advance(250);
     const took = site.now() - since;

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { Ring } from '../../src/sync/ring.js';
 import { ScaleSite } from '../swarm/scale-site.js';
 import { forgeVote } from './forged-votes.js';
+import { missedStart } from '../helpers/missed-start.js';
 
 /** Forged heartbeats a second, each naming a digest of its own, in the names of live agents from their addresses. */
 const FORGED_PER_SECOND = 80;
@@ -23,16 +24,7 @@ test('a stream of made-up digests does not keep a host from counting the site vi
     const origin = 'agent-59';
     const near = new Ring([...site.names, origin]);
     assert.ok(!near.subjectsOf(host).includes(origin) && !near.monitorsOf(host).includes(origin), 'ring neighbours');
-    const to = site.addressOf(host);
-    const at = '10.0.0.60';
-    site.sim.network.cut(at, to, true);
-    site.sim.network.cut(to, at, true);
-    await site.start(origin, 60);
-    await site.sim.clock.advance(10_000);
-    site.sim.network.cut(at, to, false);
-    site.sim.network.cut(to, at, false);
-    site.sim.network.dropAtSend = (from, dest, kind) => from === at && dest === to && kind === 'multicast';
-    const held = () => site.agent(host).agent.directory.held(origin);
+    const held = await missedStart(site, host, origin, 60, () => site.sim.clock.advance(10_000));
     const since = site.now();
     let view = 0x10000;
     const spoofed = site.names.filter((n) => n !== host && n !== origin);
