@@ -69,6 +69,19 @@ export interface IdleFigures {
   idleReceived: IdleReceived;
   idleCounters?: SiteCounters;
   multicastSenders: MulticastSenders;
+  multicastSeries: MulticastSeries;
+}
+
+/**
+ * The site's multicast on the wire from the listener's mark (2.2 s after the cold start) to the idle window's end,
+ * B/s a bin, and where the window fell in it: whether the window read a settled site or the cold start's wake
+ * (every agent's cycle drawn within the same minute: the simulator saw a quiet half interval, then a catch-up).
+ */
+export interface MulticastSeries {
+  binMs: number;
+  bytesPerSecond: number[];
+  /** The idle window's start and end, ms after the mark. */
+  windowFromMarkMs: [number, number];
 }
 
 /**
@@ -180,8 +193,10 @@ export async function idleFigures(
   // may be late: it is timed between those readings, not by the sleep alone (the bytes of the rounds before
   // and after the sleep, the load and counter questions, were divided by the sleep's 5 s).
   const r0 = await reading(c, listener);
+  const opened = listener.sinceMark();
   await sleep(IDLE_SECONDS * 1000);
   const r1 = await reading(c, listener);
+  const closed = listener.sinceMark();
   const seconds = (r1.at - r0.at) / 1000;
   const loads = await ph.end('idle');
   const counters1 = counters0 && (await counted!.counters());
@@ -213,6 +228,7 @@ export async function idleFigures(
     },
     idleCounters: counters0 && counters1 && counterGrowth(counters0, counters1),
     multicastSenders: multicastSenders(listener.senders(), c.names),
+    multicastSeries: { ...listener.bytesPerSecond(), windowFromMarkMs: [Math.round(opened), Math.round(closed)] },
   };
 }
 
