@@ -30,8 +30,11 @@ const WINDOW_INTERVALS = 1.5;
 const WAKE_MAX_MS = 300_000;
 const WINDOW_MAX_MS = 225_000;
 
+/** What the window's timing reads of the group listener. */
+type Heard = Pick<GroupListener, 'senders' | 'sinceMark'>;
+
 /** The site's mean multicast interval as its agents announce it: the median of the senders heard since the mark. */
-export function announcedIntervalMs(listener: GroupListener): number | undefined {
+export function announcedIntervalMs(listener: Heard): number | undefined {
   const heard = [...listener.senders().bySender.values()].flatMap((t) => t.intervalMs ?? []).sort((a, b) => a - b);
   return heard.length > 0 ? heard[Math.floor(heard.length / 2)] : undefined;
 }
@@ -40,7 +43,7 @@ export function announcedIntervalMs(listener: GroupListener): number | undefined
  * Waits until WAKE_INTERVALS of the announced interval have passed since the listener's mark (2.2 s after the
  * cold start): none on a site whose interval is not stretched (no agent announces one). Returns how long it waited.
  */
-export async function pastTheWake(listener: GroupListener): Promise<number> {
+export async function pastTheWake(listener: Heard): Promise<number> {
   const t0 = now();
   for (;;) {
     const wake = Math.min(WAKE_INTERVALS * (announcedIntervalMs(listener) ?? 0), WAKE_MAX_MS);
@@ -51,7 +54,7 @@ export async function pastTheWake(listener: GroupListener): Promise<number> {
 }
 
 /** The idle window's length: WINDOW_INTERVALS of the announced interval, IDLE_SECONDS at least. */
-export function idleWindowMs(listener: GroupListener): number {
+export function idleWindowMs(listener: Heard): number {
   const stretched = Math.min(WINDOW_INTERVALS * (announcedIntervalMs(listener) ?? 0), WINDOW_MAX_MS);
   return Math.max(IDLE_SECONDS * 1000, stretched);
 }
