@@ -194,7 +194,10 @@ export function scaleSection(results: ScaleResult[], cost?: CatchUpCost): string
     'SWIM runs in the bench process (RSS is its growth). Agents start spread over 1 s at 50, 100 ms an agent ' +
     "above (the cold start counts from the first start, and its CPU seconds are the agents' processes'); after " +
     'it the bench waits up to 20 s for every event loop to be back under ' +
-    `${HARNESS_LAG_P99_MS} ms p99. A phase is harness-limited when some process's event loop lagged more than ` +
+    `${HARNESS_LAG_P99_MS} ms p99. The idle window opens once no view exchange ran for 20 s and 2 of the site's ` +
+    'announced multicast intervals after the cold start, and lasts 1.5 intervals, 15 s at least (~115 s at 200), as ' +
+    "the simulator's: the cold start's redrawn waits multicast above the budget for about an interval after it. " +
+    `A phase is harness-limited when some process's event loop lagged more than ` +
     `${HARNESS_LAG_P99_MS} ms p99 in it, and the row names those phases: their figures (idle: bytes, RSS, CPU; ` +
     'changes at a loss; crash) measure this machine as much as the protocol, the others are real.\n\n' +
     `${scaleTable(results)}\n\n![idle bytes per agent against site size](benchmarks-scale.svg)\n\n` +

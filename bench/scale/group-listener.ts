@@ -10,6 +10,9 @@ export interface SenderTally {
   intervalMs?: number;
 }
 
+/** 10 s: at 200 agents ~26 heartbeats a bin, enough to see the cold start's wake against a 76 s interval. */
+const SERIES_BIN_MS = 10_000;
+
 /**
  * A passive member of a site's multicast group on loopback: it sends nothing and counts what arrives,
  * as a host on the segment would have to receive it; and, since its mark, who sent it (the idle question
@@ -20,11 +23,16 @@ export class GroupListener {
   datagrams = 0;
   private tally = new Map<string, SenderTally>();
   private markedAt = performance.now();
+  /** Wire bytes heard in each SERIES_BIN_MS since the mark: whether the idle window fell in the cold start's wake. */
+  private series: number[] = [];
 
   private constructor(private readonly socket: Socket) {
     socket.on('message', (data) => {
       this.datagrams += 1;
       this.bytes += udpWireBytes(data.length);
+      const bin = Math.floor(this.sinceMark() / SERIES_BIN_MS);
+      while (this.series.length <= bin) this.series.push(0);
+      this.series[bin] += udpWireBytes(data.length);
       this.count(data);
     });
   }
@@ -43,12 +51,25 @@ export class GroupListener {
   /** Starts the tally afresh. */
   mark(): void {
     this.tally = new Map();
+    this.series = [];
     this.markedAt = performance.now();
+  }
+
+  /** Milliseconds since the mark, on this process's clock. */
+  sinceMark(): number {
+    return performance.now() - this.markedAt;
   }
 
   /** Each sender's tally since the mark, and how long ago the mark was (ms, this process's clock). */
   senders(): { ms: number; bySender: Map<string, SenderTally> } {
-    return { ms: performance.now() - this.markedAt, bySender: this.tally };
+    return { ms: this.sinceMark(), bySender: this.tally };
+  }
+
+  /** The site's multicast on the wire since the mark, B/s in each bin of `binMs` (the last bin may be partial). */
+  bytesPerSecond(): { binMs: number; bytesPerSecond: number[] } {
+    const upTo = Math.ceil(this.sinceMark() / SERIES_BIN_MS);
+    const bins = Array.from({ length: upTo }, (_, i) => ((this.series[i] ?? 0) * 1000) / SERIES_BIN_MS);
+    return { binMs: SERIES_BIN_MS, bytesPerSecond: bins.map((b) => Math.round(b)) };
   }
 
   close(): void {

@@ -7,7 +7,7 @@ import { GroupListener } from './group-listener.js';
 import { HARNESS_LAG_P99_MS, LoopMeter, type ProcessLoad } from './loop-meter.js';
 import type { SiteCounters } from './site-worker.js';
 import { crashTimes } from './crash-times.js';
-import { idleFigures, memory, quietExchanges, type IdleFigures, type IdleReceived } from './idle.js';
+import { idleFigures, memory, pastTheWake, quietExchanges, type IdleFigures, type IdleReceived } from './idle.js';
 import { coldStart, settleLoops, startSpreadMs, worstLag, type ColdStart } from './cold-start.js';
 
 /**
@@ -170,7 +170,7 @@ export async function scaleRun(
       await sleep(env.heartbeatMs * 2.2); // past the start-up hints, as the idle scenario waits
       listener.mark(); // who multicasts on the settled site (idle.ts multicastSenders)
       const quiet = await quietExchanges(cluster);
-      const settleMs = (await settleLoops(ph)) + quiet.ms;
+      const settleMs = (await settleLoops(ph)) + quiet.ms + (await pastTheWake(listener));
       const idle = await idleFigures(cluster, listener, mem0, ph);
       const change = await changesAt(cluster, opts, losses, ph, Number.isFinite(cold.ms));
       const crashed = await crashTimes(cluster, 30_000);

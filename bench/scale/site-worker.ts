@@ -86,6 +86,7 @@ export interface SiteCounters {
 
 const COUNTED = [
   'announcementsSent',
+  'announcementsIgnored',
   'peerRequestsServed',
   'catchupRequests',
   'livenessProbes',
