@@ -59,6 +59,8 @@ export class Retirement {
 
   alive(name: string): void {
     this.lostSince.delete(name);
+    // Back before the broker was: a forget owed for it would clear a live agent (attacks/mqtt-forget-readd).
+    this.forgets.delete(name);
   }
 
   forgotten(name: string): void {
@@ -78,9 +80,12 @@ export class Retirement {
     this.hooks.log.warn({ agent: name }, 'forgotten while the broker is away: its MQTT state is cleared on reconnect');
   }
 
-  /** The forgets owed, taken: each is purged once connected (a purge skips an agent alive again by then). */
+  /**
+   * The forgets owed, taken: each is purged once connected. Not one alive again by then: a gateway's retire clears
+   * what it publishes for the name before the purge looks, and that cleared a live agent's state and devices.
+   */
   owed(): string[] {
-    const names = [...this.forgets];
+    const names = [...this.forgets].filter((name) => this.c.directory.agent(name)?.state !== 'alive');
     this.forgets.clear();
     return names;
   }
