@@ -73,11 +73,15 @@ export class Retirement {
    * the old name's retained state stayed until the broker's next restart (mqtt-ha's rename, under load).
    */
   owe(name: string): void {
+    this.keep(name);
+    this.hooks.log.warn({ agent: name }, 'forgotten while the broker is away: its MQTT state is cleared on reconnect');
+  }
+
+  private keep(name: string): void {
     this.forgets.delete(name);
     this.forgets.add(name);
     const oldest = this.forgets.values().next();
     if (this.forgets.size > OWED_FORGETS && !oldest.done) this.forgets.delete(oldest.value);
-    this.hooks.log.warn({ agent: name }, 'forgotten while the broker is away: its MQTT state is cleared on reconnect');
   }
 
   /**
@@ -175,8 +179,14 @@ export class Retirement {
       }
       this.hooks.log.info({ agent: name, cleared: found.size }, 'retained MQTT state of a retired agent cleared');
     };
+    // A purge the broker's loss cut off (its read-back or clears refused: "Connection closed") is owed as a forget
+    // that found the broker away; before, it was logged and dropped, a ghost for good (attacks/mqtt-purge-flap).
+    const failed = (err: unknown) => {
+      this.keep(name);
+      this.hooks.log.warn({ agent: name, err: (err as Error).message }, 'MQTT purge failed; it runs again on reconnect');
+    };
     void run()
-      .catch((err: unknown) => this.hooks.log.warn({ agent: name, err: (err as Error).message }, 'MQTT purge failed'))
+      .catch(failed)
       .finally(() => this.purging.delete(name));
     return true;
   }
