@@ -63,9 +63,9 @@ testIf(test, missing, "a purge cut off by the broker's loss is done after the re
 
     await relay.open();
     const cleared = async () => (await a1Topics()).length === 0;
-    await until(cleared, 40_000, "a1's retained state cleared after a3 reconnects").catch((err: Error) => {
+    await until(cleared, 40_000, "a1's retained state cleared after a3 reconnects").catch((err: unknown) => {
       const said = a3.proc.logs().filter((l) => /MQTT|purge|forg/.test(String(l.msg)));
-      throw new Error(`${err.message}; a3 said: ${said.map((l) => String(l.msg)).join(' | ')}`);
+      throw new Error(`${(err as Error).message}; a3 said: ${said.map((l) => String(l.msg)).join(' | ')}`);
     });
   } finally {
     for (const p of running) await p.stop('SIGKILL');
