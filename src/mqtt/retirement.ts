@@ -183,7 +183,10 @@ export class Retirement {
     // that found the broker away; before, it was logged and dropped, a ghost for good (attacks/mqtt-purge-flap).
     const failed = (err: unknown) => {
       this.keep(name);
-      this.hooks.log.warn({ agent: name, err: (err as Error).message }, 'MQTT purge failed; it runs again on reconnect');
+      this.hooks.log.warn(
+        { agent: name, err: (err as Error).message },
+        'MQTT purge failed; it runs again on reconnect',
+      );
     };
     void run()
       .catch(failed)
