@@ -165,7 +165,7 @@ export class Agent {
   /** Retires a lost or left agent at once (see forget.ts). */
   forgetAgent(name: string): ForgetOutcome {
     const parts = { directory: this.directory, extensions: this.startedExtensions, logger: this.c.logger };
-    return forgetAgent({ ...parts, self: this.init.name }, name);
+    return forgetAgent({ ...parts, sync: this.sync, self: this.init.name }, name);
   }
 
   /** What cluster sync holds of `origin` and of its ring neighbours (a diagnosis); undefined before start. */

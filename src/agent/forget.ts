@@ -7,6 +7,8 @@ export interface ForgetParts {
   directory: Directory;
   extensions: readonly AgentExtension[];
   logger: Logger;
+  /** Cluster sync, once started: its peer goes with the entry (ClusterSync.forget). */
+  sync?: { forget(name: string): void };
   /** This agent's own name, which is never forgotten. */
   self: string;
 }
@@ -28,7 +30,8 @@ export function forgetAgent(agent: ForgetParts, name: string): ForgetOutcome {
       reason: 'alive',
       detail: `agent '${name}' is alive; only a lost or left agent can be forgotten`,
     };
-  agent.directory.forget(name);
+  agent.sync?.forget(name);
+  agent.directory.forget(name); // an entry without a peer too (its peer already gone)
   for (const ext of agent.extensions) ext.forget?.(name);
   agent.logger.info({ agent: name, known: info !== undefined }, 'agent forgotten');
   return { forgotten: true, agent: name, known: info !== undefined };

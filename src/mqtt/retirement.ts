@@ -59,6 +59,8 @@ export class Retirement {
 
   alive(name: string): void {
     this.lostSince.delete(name);
+    // Back before the broker was: a forget owed for it would clear a live agent (attacks/mqtt-forget-readd).
+    this.forgets.delete(name);
   }
 
   forgotten(name: string): void {
@@ -71,16 +73,23 @@ export class Retirement {
    * the old name's retained state stayed until the broker's next restart (mqtt-ha's rename, under load).
    */
   owe(name: string): void {
+    this.keep(name);
+    this.hooks.log.warn({ agent: name }, 'forgotten while the broker is away: its MQTT state is cleared on reconnect');
+  }
+
+  private keep(name: string): void {
     this.forgets.delete(name);
     this.forgets.add(name);
     const oldest = this.forgets.values().next();
     if (this.forgets.size > OWED_FORGETS && !oldest.done) this.forgets.delete(oldest.value);
-    this.hooks.log.warn({ agent: name }, 'forgotten while the broker is away: its MQTT state is cleared on reconnect');
   }
 
-  /** The forgets owed, taken: each is purged once connected (a purge skips an agent alive again by then). */
+  /**
+   * The forgets owed, taken: each is purged once connected. Not one alive again by then: a gateway's retire clears
+   * what it publishes for the name before the purge looks, and that cleared a live agent's state and devices.
+   */
   owed(): string[] {
-    const names = [...this.forgets];
+    const names = [...this.forgets].filter((name) => this.c.directory.agent(name)?.state !== 'alive');
     this.forgets.clear();
     return names;
   }
@@ -170,8 +179,17 @@ export class Retirement {
       }
       this.hooks.log.info({ agent: name, cleared: found.size }, 'retained MQTT state of a retired agent cleared');
     };
+    // A purge the broker's loss cut off (its read-back or clears refused: "Connection closed") is owed as a forget
+    // that found the broker away; before, it was logged and dropped, a ghost for good (attacks/mqtt-purge-flap).
+    const failed = (err: unknown) => {
+      this.keep(name);
+      this.hooks.log.warn(
+        { agent: name, err: (err as Error).message },
+        'MQTT purge failed; it runs again on reconnect',
+      );
+    };
     void run()
-      .catch((err: unknown) => this.hooks.log.warn({ agent: name, err: (err as Error).message }, 'MQTT purge failed'))
+      .catch(failed)
       .finally(() => this.purging.delete(name));
     return true;
   }

@@ -9,6 +9,7 @@ import { Announcer } from './announcer.js';
 import { heartbeatOfBeat } from './beat.js';
 import { Catchup } from './catchup.js';
 import { SYNC_LIMITS, syncDefaults, type ClusterSyncInit, type SyncConfig } from './config.js';
+import { freshArrival } from './fresh-arrival.js';
 import { hintsAfterTurn } from './hint-receiver.js';
 import { Hints } from './hints.js';
 import { Liveness } from './liveness.js';
@@ -170,6 +171,16 @@ export class ClusterSync {
     for (const part of [this.mdns, this.liveness.indirect]) part.asked(asker); // probe back; an indirect probe
   }
 
+  /**
+   * An operator's forget (agent/forget.ts): the peer goes with its directory entry. Kept, it held the forgotten
+   * life's replica with no origin under it: the agent's next life was a move whose every catch-up failed ("unknown
+   * origin"), and the agent was never shown again (attacks/forget-return).
+   */
+  forget(name: string): void {
+    const peer = this.peers.get(name);
+    if (peer) this.transitions.forget(peer);
+  }
+
   /** Origins whose catch-up is under way or pending: for /readyz and tests. */
   pendingCatchups = (): number => this.catchup.pending();
   /** What this agent holds of `origin` and of its ring neighbours: why a change did not arrive (a diagnosis). */
@@ -210,7 +221,7 @@ export class ClusterSync {
     const known = this.peers.get(msg.name);
     if (known !== undefined && msg === known.quiet && arrival.from.address === known.endpoint.address) {
       this.hot.heartbeats.inc();
-      if (this.fresh(known, arrival)) {
+      if (freshArrival(known, arrival, this.c.metrics)) {
         this.claims.heard(msg.name, msg.incarnation, known.claimKey);
         this.liveness.heard(known);
       }
@@ -267,7 +278,7 @@ export class ClusterSync {
       if (!this.transitions.namedLife(peer, msg.incarnation, endpoint, arrival.datagram)) return undefined;
     } else if (peer.replica.left) return this.transitions.afterGoodbye(peer, msg.type, endpoint);
     // After a new life, so that its first datagram sets the mark its replays are judged by.
-    if (!this.fresh(peer, arrival)) return peer;
+    if (!freshArrival(peer, arrival, this.c.metrics)) return peer;
     if (msg.intervalMs !== undefined) this.transitions.joiningLargeSite(peer);
     // Address, unicast target and interval follow authenticated content once a probe there answers as it.
     const here = sameEndpoint(endpoint, peer.endpoint);
@@ -276,18 +287,6 @@ export class ClusterSync {
     if (here) this.liveness.heard(peer);
     else this.moves.ask(peer, endpoint);
     return peer;
-  }
-
-  /** Whether the datagram is newer than any heard from this agent: a replay or a copy refreshes nothing. */
-  private fresh(peer: Peer, arrival: Arrival): boolean {
-    if (arrival.sentAt === undefined) return true;
-    if (arrival.sentAt <= peer.lastSentAt) {
-      arrival.replay = true;
-      this.c.metrics.announcementsIgnored.inc({ reason: 'replay' });
-      return false;
-    }
-    peer.lastSentAt = arrival.sentAt;
-    return true;
   }
 
   private onOwnName(msg: Message, from: Endpoint): void {

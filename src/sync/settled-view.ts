@@ -9,6 +9,15 @@ import { viewDigest } from './view-digest.js';
  */
 export const SETTLE_PERIODS = 5;
 
+/**
+ * An agent whose liveness moves again before twice its settle time has passed is flapping: its settle time doubles,
+ * up to this many times SETTLE_PERIODS, and is back to SETTLE_PERIODS after a move that comes later. Two links
+ * flapping half a cycle apart (down 3 s, up 6 s) each settled back in after 5 periods, so between them every view
+ * on the site moved each 3-4 s and the votes' steady rule never held: 33-36 s to learn a missed agent again
+ * (test/attacks/votes-flappers-phased.test.ts), as one flapper cost before the settled view.
+ */
+const FLAPPING_SETTLE_FACTOR = 8;
+
 /** An agent's liveness as the digest reads it: alive in which life, or not alive. */
 function lifeOf(agent: AgentInfo): number {
   return agent.state === 'alive' ? agent.incarnation : -1;
@@ -27,7 +36,7 @@ function lifeOf(agent: AgentInfo): number {
  */
 export class SettledView {
   /** Each agent's life as last read, and since when it has held. */
-  private readonly lives = new Map<string, { life: number; since: number }>();
+  private readonly lives = new Map<string, { life: number; since: number; settle: number }>();
   private epoch = -1;
   /** When the next agent now in flux settles: the settled view moves then without a state change. */
   private due = Infinity;
@@ -48,12 +57,13 @@ export class SettledView {
   /** Whether the agent's liveness moved in this view within SETTLE_PERIODS (a loss, its revival, a restart). */
   movedLately(name: string): boolean {
     this.digests();
-    const since = this.lives.get(name)?.since ?? -Infinity;
-    return since + SETTLE_PERIODS * this.s.cfg.livenessPeriodMs > this.s.c.clock.monotonic();
+    const held = this.lives.get(name);
+    return !!held && held.since + held.settle > this.s.c.clock.monotonic();
   }
 
   private read(now: number, moved: boolean): void {
     const agents = this.s.c.directory.agents().filter((a) => !a.remote);
+    const base = SETTLE_PERIODS * this.s.cfg.livenessPeriodMs;
     if (moved) {
       const names = new Set<string>();
       for (const agent of agents) {
@@ -62,17 +72,21 @@ export class SettledView {
         const life = lifeOf(agent);
         // An agent first heard of counts at once: news, not flux (a new agent's join, a restart's whole directory);
         // so does the first life of a name held before its life was known (incarnation 0, as ensureOrigin adds it).
-        if (!held) this.lives.set(agent.name, { life, since: -Infinity });
-        else if (held.life !== life) [held.life, held.since] = [life, held.life === 0 ? -Infinity : now];
+        if (!held) this.lives.set(agent.name, { life, since: -Infinity, settle: base });
+        else if (held.life !== life) {
+          const flapping = now - held.since < 2 * held.settle;
+          held.settle = flapping ? Math.min(2 * held.settle, FLAPPING_SETTLE_FACTOR * base) : base;
+          [held.life, held.since] = [life, held.life === 0 ? -Infinity : now];
+        }
       }
       for (const name of this.lives.keys()) if (!names.has(name)) this.lives.delete(name);
     }
-    const settle = SETTLE_PERIODS * this.s.cfg.livenessPeriodMs;
     this.due = Infinity;
     const settled = agents.filter((a) => {
-      const since = this.lives.get(a.name)?.since ?? now;
-      if (since + settle <= now) return true;
-      if (a.state === 'alive') this.due = Math.min(this.due, since + settle);
+      const held = this.lives.get(a.name);
+      const settledAt = held ? held.since + held.settle : now + base;
+      if (settledAt <= now) return true;
+      if (a.state === 'alive') this.due = Math.min(this.due, settledAt);
       return false;
     });
     const directory = { agents: () => settled };
