@@ -66,6 +66,7 @@ async function extensionsFor(
         certFile: config.mqttCert,
         keyFile: config.mqttKey,
         softwareVersion: HERALD_VERSION,
+        stateDir: config.stateDir,
       }),
     );
   }

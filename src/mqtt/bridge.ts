@@ -36,6 +36,8 @@ export interface MqttBridgeInit {
   configurationUrl?: string;
   /** Reported in Home Assistant's `origin` and in bridge/info. */
   softwareVersion?: string;
+  /** Forgets owed to an absent broker are kept here across restarts (--state-dir). */
+  stateDir?: string;
 }
 
 export const DEFAULT_RETIRE_AFTER_MS = 24 * 3_600_000;
@@ -104,10 +106,9 @@ export class MqttBridge implements AgentExtension {
       retireAfterMs: this.init.retireAfterMs ?? DEFAULT_RETIRE_AFTER_MS,
       configurationUrl: this.init.configurationUrl,
     };
-    this.retirement = new Retirement(ctx, this.scope, this.state, {
-      retire: (name) => this.retire(name),
-      log: this.log,
-    });
+    const hooks = { retire: (name: string) => this.retire(name), log: this.log, stateDir: this.init.stateDir };
+    this.retirement = new Retirement(ctx, this.scope, this.state, hooks);
+    await this.retirement.restore();
     const { mode, base, protocol, homeAssistant, importSites } = this.init;
     const summary = { version: this.version, mode, base, protocol, homeAssistant, importSites };
     this.publisher = new Publisher(ctx, this.scope, this.state, this.retirement, {
@@ -157,9 +158,9 @@ export class MqttBridge implements AgentExtension {
     for (const u of this.unsubscribers.splice(0)) u();
     this.ctx?.clock.clearTimeout(this.haTimer);
     if (this.ctx) {
-      this.retirement.stop();
       this.follower.stop();
       this.publisher.stop();
+      await this.retirement.stop();
     }
     const ctx = this.ctx;
     if (!ctx || !this.connection) return;

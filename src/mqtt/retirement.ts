@@ -1,7 +1,9 @@
+import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import type { AgentContext } from '../agent/agent.js';
 import type { TimerHandle } from '../util/clock.js';
 import { HA_PREFIX, haObjectId, haObjectIdOf, haObjectPrefix } from './home-assistant.js';
+import { OwedForgetsFile } from './owed-forgets.js';
 import type { PublicationScope } from './publication.js';
 import type { RetainedState } from './retained-state.js';
 
@@ -9,6 +11,8 @@ import type { RetainedState } from './retained-state.js';
 const STATE_PAYLOAD_BYTES = 4096;
 /** Forgets kept for the next connect: a forget is an operator's command, a few at a time; past this, oldest out. */
 const OWED_FORGETS = 256;
+/** In the state folder, beside identity.json. */
+const OWED_FILE = 'mqtt-owed-forgets.json';
 
 /**
  * Which retained topics belong to this publisher, and when an agent's go. An agent lost for longer
@@ -23,16 +27,30 @@ export class Retirement {
   private stopped = false;
   /** Retained topics of agents being purged, by agent, while the read-back runs. */
   private readonly purging = new Map<string, Map<string, string>>();
-  /** Names forgotten while the broker was away, oldest first (owe). */
+  /** Names forgotten while the broker was away, oldest first (owe), until their purge has run. */
   private readonly forgets = new Set<string>();
+  private readonly file: OwedForgetsFile | undefined;
 
   constructor(
     private readonly c: Pick<AgentContext, 'clock' | 'directory' | 'identity'>,
     private readonly scope: PublicationScope,
     private readonly state: RetainedState,
     /** `retire` says whether the broker could be told (connected); if not, it is tried again next sweep. */
-    private readonly hooks: { retire(name: string): boolean; log: AgentContext['logger'] },
-  ) {}
+    private readonly hooks: {
+      retire(name: string): boolean;
+      log: AgentContext['logger'];
+      /** Where owed forgets outlive a restart (the state folder); in memory only without one. */
+      stateDir?: string;
+    },
+  ) {
+    const dir = hooks.stateDir;
+    this.file = dir === undefined ? undefined : new OwedForgetsFile(join(dir, OWED_FILE), hooks.log, OWED_FORGETS);
+  }
+
+  /** The forgets a previous run of this agent still owed: purged after the first connect. */
+  async restore(): Promise<void> {
+    for (const name of (await this.file?.load()) ?? []) this.forgets.add(name);
+  }
 
   start(): void {
     const period = Math.max(1_000, Math.min(this.scope.retireAfterMs / 4, 60_000));
@@ -46,9 +64,11 @@ export class Retirement {
     this.timer.unref?.();
   }
 
-  stop(): void {
+  /** Stops sweeping; resolves once the owed forgets are on disk. */
+  async stop(): Promise<void> {
     this.stopped = true;
     this.c.clock.clearTimeout(this.timer);
+    await this.file?.flushed();
   }
 
   lost(name: string): void {
@@ -60,7 +80,7 @@ export class Retirement {
   alive(name: string): void {
     this.lostSince.delete(name);
     // Back before the broker was: a forget owed for it would clear a live agent (attacks/mqtt-forget-readd).
-    this.forgets.delete(name);
+    this.settle(name);
   }
 
   forgotten(name: string): void {
@@ -82,16 +102,22 @@ export class Retirement {
     this.forgets.add(name);
     const oldest = this.forgets.values().next();
     if (this.forgets.size > OWED_FORGETS && !oldest.done) this.forgets.delete(oldest.value);
+    this.file?.save([...this.forgets]);
+  }
+
+  /** A forget no longer owed: its purge ran, or the name is alive again. */
+  private settle(name: string): void {
+    if (this.forgets.delete(name)) this.file?.save([...this.forgets]);
   }
 
   /**
-   * The forgets owed, taken: each is purged once connected. Not one alive again by then: a gateway's retire clears
-   * what it publishes for the name before the purge looks, and that cleared a live agent's state and devices.
+   * The forgets owed, each purged once connected; a name leaves the list when its purge has run (a crash before
+   * that owes it again at the next start). Not one alive again by then: a gateway's retire clears what it
+   * publishes for the name before the purge looks, and that cleared a live agent's state and devices.
    */
   owed(): string[] {
-    const names = [...this.forgets].filter((name) => this.c.directory.agent(name)?.state !== 'alive');
-    this.forgets.clear();
-    return names;
+    for (const name of [...this.forgets]) if (this.c.directory.agent(name)?.state === 'alive') this.settle(name);
+    return [...this.forgets];
   }
 
   /** Lost agents the directory has forgotten but whose records are still kept (not yet retired). */
@@ -167,9 +193,10 @@ export class Retirement {
       await client.subscribeAsync(filters, { qos: 1 });
       await this.state.window();
       await client.unsubscribeAsync(filters);
-      if (this.c.directory.agent(name)?.state === 'alive') return; // it came back meanwhile
+      if (this.c.directory.agent(name)?.state === 'alive') return this.settle(name); // it came back meanwhile
       // An agent this directory does not know may be alive elsewhere (another LAN on the same broker).
       if (saysOnline(found.get(t.agent(name)))) {
+        this.settle(name);
         this.hooks.log.warn({ agent: name }, 'not clearing the MQTT state of an agent that says it is online');
         return;
       }
@@ -177,6 +204,7 @@ export class Retirement {
         this.state.forget(topic);
         await client.publishAsync(topic, '', { qos: 1, retain: true });
       }
+      this.settle(name);
       this.hooks.log.info({ agent: name, cleared: found.size }, 'retained MQTT state of a retired agent cleared');
     };
     // A purge the broker's loss cut off (its read-back or clears refused: "Connection closed") is owed as a forget

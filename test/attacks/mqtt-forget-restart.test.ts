@@ -12,17 +12,17 @@ import { TcpRelay } from '../helpers/tcp-proxy.js';
 import { until } from '../helpers/until.js';
 
 /**
- * attack21: a forget kept while the broker is away (Retirement.owe) lives in memory only. The publisher restarted
+ * attack21: a forget kept while the broker is away (Retirement.owe) lived in memory only. The publisher restarted
  * before the broker is back (a3 forgets a1 with its broker cut, a3 restarts, the broker comes back): a1's retained
- * state and device stay on the broker for good (measured: both still there 20 s after a3's reconnect; a3 no longer
- * knows a1, no peer holds it, nothing retires it). Skipped: the fix is to keep owed forgets in --state-dir (a file
- * of at most 256 names, written on owe and on the purge's end), a format and a write path not designed here.
+ * state and device stayed on the broker for good (measured: both still there 20 s after a3's reconnect; a3 no longer
+ * knows a1, no peer holds it, nothing retires it). Now owed forgets are kept in the state folder
+ * (mqtt-owed-forgets.json, src/mqtt/owed-forgets.ts) until their purge has run, as a systemd unit's StateDirectory=
+ * gives every agent one.
  */
 const test = suite('attack: MQTT forget owed, then the publisher restarted before the broker is back');
 const missing =
   mosquittoMissing() ?? (hasCommand('mosquitto_sub') ? undefined : 'mosquitto_sub (Debian package mosquitto-clients)');
-// Skipped until owed forgets are persisted (see above); fails today (timed out 20 s after a3's reconnect).
-test.skip("a1's retained state is cleared though a3 restarted during the outage", async () => {
+test("a1's retained state is cleared though a3 restarted during the outage", async () => {
   if (missing) return;
   const broker = new Mosquitto();
   await broker.start();
@@ -35,7 +35,8 @@ test.skip("a1's retained state is cleared though a3 restarted during the outage"
   try {
     for (const who of ['a1', 'a3']) await cp(join('device-profiles', 'gate-camera.yaml'), join(root, who, 'cam.yaml'));
     const start = async (name: string, url: string, connected = true) => {
-      const proc = runHerald(mqttAgentArgs({ name, site, group, url, profiles: join(root, name) }));
+      const extra = ['--state-dir', join(root, `${name}-state`)];
+      const proc = runHerald(mqttAgentArgs({ name, site, group, url, profiles: join(root, name), extra }));
       running.push(proc);
       const started = await proc.waitFor(() => proc.logs().find((l) => l.msg === 'agent started'), 10_000);
       if (connected)

@@ -1,0 +1,66 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Logger } from '../util/logger.js';
+
+/** An agent name as the options accept it: the file is ours, but a hand-edited or damaged one must not reach MQTT. */
+const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/**
+ * The forgets owed to the broker (Retirement.owe), kept in the state folder. In memory only, a publisher restarted
+ * while its broker was away lost them, and the forgotten agent's retained state stayed on the broker for good: no
+ * peer holds it any more, so nothing would ever retire it (attacks/mqtt-forget-restart). Without a state folder the
+ * forgets live in memory, as before.
+ */
+export class OwedForgetsFile {
+  /** Writes one after another, the latest list last: a rename never lands an older list over a newer one. */
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly file: string,
+    private readonly log: Logger,
+    private readonly limit: number,
+  ) {}
+
+  /** The names owed at the last save; none when there is no file. A damaged file is reported and read as empty. */
+  async load(): Promise<string[]> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.log.warn({ file: this.file, err: (err as Error).message }, 'owed MQTT forgets not read');
+      return [];
+    }
+    try {
+      const stored = JSON.parse(text) as { forgets?: unknown };
+      if (!Array.isArray(stored.forgets)) throw new Error("no 'forgets' list");
+      const names = stored.forgets.filter((n): n is string => typeof n === 'string' && NAME.test(n));
+      if (names.length !== stored.forgets.length)
+        this.log.warn({ file: this.file, skipped: stored.forgets.length - names.length }, 'owed forget not a name');
+      return names.slice(-this.limit);
+    } catch (err) {
+      this.log.warn({ file: this.file, err: (err as Error).message }, 'owed MQTT forgets file damaged; ignored');
+      return [];
+    }
+  }
+
+  /** Saves the list (written to a temporary file, then renamed: a crash mid-write leaves the old list or the new). */
+  save(names: readonly string[]): void {
+    const body = JSON.stringify({ forgets: names }) + '\n';
+    this.writing = this.writing.then(async () => {
+      try {
+        await mkdir(dirname(this.file), { recursive: true });
+        const tmp = `${this.file}.${process.pid}.tmp`;
+        await writeFile(tmp, body, { mode: 0o640 });
+        await rename(tmp, this.file);
+      } catch (err) {
+        this.log.warn({ file: this.file, err: (err as Error).message }, 'owed MQTT forgets not saved');
+      }
+    });
+  }
+
+  /** Until the last save is on disk (a stop waits for it). */
+  flushed(): Promise<void> {
+    return this.writing;
+  }
+}
