@@ -89,9 +89,9 @@ export class JoinView {
    * this agent announced themselves, which this agent missed. Among those, ranked by a hash of both names (each
    * newcomer asks its own few, drawing nothing from the agent's random source, whose draws the rest of the protocol's
    * timing shares). The next in name order was asked before: in the bench (and on a site whose hosts are named in
-   * the order they boot) a late starter's successors started after it and lacked the same origins, so their views
-   * differed from its own only by what they lacked too (keyed21: a keyed 200-agent cold start's pairs of late
-   * viewers and earlier origins waited 60-110 s for the origins' own heartbeats).
+   * the order they boot) a late starter's successors started after it, through the same join member, and lacked the
+   * same origins: their views agreed with its own and the checks ended with the gap in place (keyed21: a keyed
+   * 200-agent cold start's last pairs, late viewers of earlier origins, waited up to 86 s for the origins' heartbeats).
    */
   private pick(): Peer | undefined {
     const candidates = [...this.s.peers.values()].filter(
