@@ -61,6 +61,8 @@ export interface ScaleResult {
   coldStartCounters?: SiteCounters;
   /** When 50/90/99/100 % of (viewer, origin) pairs were held, the share each second, the last pairs (cold-curve.ts). */
   coldStartCurve?: ColdStart['curve'];
+  /** The cold start's tail pairs as their viewers saw them (cold-start.ts TailInspector). */
+  coldStartTailViews?: ColdStart['tailViews'];
   /**
    * How long the bench waited after the cold start for the site's view exchanges to stop (idle.ts) and every
    * loop to be back under 50 ms p99.
@@ -166,7 +168,7 @@ export async function scaleRun(
     try {
       const ph = new Phases(cluster, bench, trace);
       await cluster.loads?.(); // the children's own start-up is not a phase
-      const cold = await coldStart(cluster, t0, ph);
+      const cold = await coldStart(cluster, t0, ph, opts.startSpreadMs ?? 0);
       await sleep(env.heartbeatMs * 2.2); // past the start-up hints, as the idle scenario waits
       listener.mark(); // who multicasts on the settled site (idle.ts multicastSenders)
       const quiet = await quietExchanges(cluster);
@@ -212,6 +214,7 @@ function finish(
     coldStartCpuSeconds: r.cold.cpuSeconds,
     coldStartCounters: r.cold.counters,
     coldStartCurve: r.cold.curve,
+    coldStartTailViews: r.cold.tailViews,
     startSpreadMs: r.opts.startSpreadMs ?? 0,
     settleMs: r.settleMs,
     quietCounters: r.quiet,

@@ -19,6 +19,11 @@ export interface SyncView {
     target: number;
     catchup: string;
     alternates: number;
+    /** The life this agent follows, the life the directory holds, failed requests in a row, verified. */
+    incarnation: number;
+    heldIncarnation: number;
+    failures: number;
+    verified: boolean;
     /** Its hint in this agent's table, if this agent holds it as a recent change: the version and carries made. */
     hint?: { version: number; carried: number };
   };
@@ -65,6 +70,10 @@ export function syncView(s: SyncContext, origin: string): SyncView {
       target: r?.target ?? 0,
       catchup: r?.catchup.kind ?? '',
       alternates: r?.alternates.length ?? 0,
+      incarnation: r?.incarnation ?? 0,
+      heldIncarnation: held?.incarnation ?? 0,
+      failures: r?.failures ?? 0,
+      verified: peer?.verified ?? false,
       ...(hint && { hint }),
     },
     ringSize: ring.size,
