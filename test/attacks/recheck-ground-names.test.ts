@@ -54,7 +54,9 @@ test('3 ground names do not keep every honest viewer from asking a lost member a
     if (asking.length === 0) unanswered += 1;
     early += asking.length;
   }
-  console.log(`ground names: ${unanswered} of ${losses} losses unasked early, ${(early / losses).toFixed(2)} early asks a loss`);
+  console.log(
+    `ground names: ${unanswered} of ${losses} losses unasked early, ${(early / losses).toFixed(2)} early asks a loss`,
+  );
   assert.ok(unanswered <= 1, `${unanswered} of ${losses} losses asked again early by no honest viewer`);
   assert.ok(early / losses <= 3 * RECHECKERS, `${(early / losses).toFixed(1)} early asks a loss: still a few`);
 });
