@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
+  earlyAsker,
   firstRechecker,
   LATE_RECHECK_PERIODS,
   lateRecheckPeriods,
@@ -22,6 +23,14 @@ import { FakeClock } from '../src/util/clock.js';
 
 const PERIOD = 1000;
 const peer = (name: string, incarnation = 1) => ({ name, replica: { incarnation } }) as unknown as Peer;
+/** A subject agent-0 is neither a first rechecker of nor an early asker for, at the moments these tests lose it. */
+const lateSubject = (names: string[]): string =>
+  names.find(
+    (n) =>
+      n !== 'agent-0' &&
+      !firstRechecker('agent-0', n, names) &&
+      [0, 15_000, 16_000].every((at) => !earlyAsker('agent-0', n, at, names.length)),
+  )!;
 
 test('a loss on timeouts is checked again twice, backed off, and never after', () => {
   const r = new LostRechecks(PERIOD);
@@ -56,7 +65,7 @@ test('a recheck waits while this agent is late, up to the wait; the waiting loss
 test('s18: a late viewer that loses a peer again soon after asks early, then on its late recheck', () => {
   const names = Array.from({ length: 201 }, (_, i) => `agent-${i}`);
   const r = new LostRechecks(PERIOD, 'agent-0', () => new Set(names.slice(1)));
-  const subject = peer(names.find((n) => n !== 'agent-0' && !firstRechecker('agent-0', n, names))!);
+  const subject = peer(lateSubject(names));
   const late = (at: number) => at + lateRecheckPeriods('agent-0', subject.name, 201) * PERIOD;
   r.lost(subject, 0, true);
   assert.is(r.dueAt(subject, 0, true), late(0), 'a first loss: late');
@@ -96,7 +105,7 @@ test('burst17: of 200 viewers, RECHECKERS recheck a loss twice; the others once,
   assert.ok(lateRecheckPeriods('a', 'b', 100_000) < LATE_RECHECK_PERIODS + RECHECK_SPREAD_MAX, 'capped');
   assert.ok(LATE_RECHECK_PERIODS + RECHECK_SPREAD_MAX < RECHECK_WAIT_PERIODS, 'within the wait');
   const r = new LostRechecks(PERIOD, 'agent-0', () => new Set(names.slice(1)));
-  const subject = peer(names.find((n) => n !== 'agent-0' && !firstRechecker('agent-0', n, names))!);
+  const subject = peer(lateSubject(names));
   r.lost(subject, 0, true);
   const due = r.dueAt(subject, 0, true);
   assert.is(due, lateRecheckPeriods('agent-0', subject.name, 201) * PERIOD, 'a late viewer asks once, later');

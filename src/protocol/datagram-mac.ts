@@ -39,13 +39,22 @@ export class DatagramMac {
   }
 
   /**
-   * The first `length` bytes of HMAC(key, message ‖ suffix), written into `into` at `offset`. The suffix
-   * is a 16-bit big-endian number (the datagram's implied time bits, see hmac-envelope.ts), or nothing.
+   * The first `length` bytes of HMAC(key, datagram[0, signed) ‖ suffix), written into `into` at `offset`. The
+   * suffix is a 16-bit big-endian number (the datagram's implied time bits, see hmac-envelope.ts), or nothing.
+   * The signed part is named by its length, not cut out of the datagram: a view per datagram (a Buffer's
+   * through its species constructor) was one of the objects a received datagram cost the envelope.
    */
-  write(message: Uint8Array, suffix: number | undefined, into: Buffer, offset: number, length: number): void {
-    const end = BLOCK + message.length + (suffix === undefined ? 0 : 2);
+  write(
+    datagram: Uint8Array,
+    signed: number,
+    suffix: number | undefined,
+    into: Buffer,
+    offset: number,
+    length: number,
+  ): void {
+    const end = BLOCK + signed + (suffix === undefined ? 0 : 2);
     if (end > this.inner.length) this.grow(end);
-    this.inner.set(message, BLOCK);
+    this.inner.set(signed === datagram.length ? datagram : prefix(datagram, signed), BLOCK);
     if (suffix !== undefined) this.inner.writeUInt16BE(suffix, end - 2);
     if (oneShot === undefined) {
       const tag = crypto.createHmac('sha256', this.secret).update(this.inner.subarray(BLOCK, end)).digest();
@@ -72,4 +81,9 @@ export class DatagramMac {
  */
 function copyLatin1(text: string, into: Buffer, offset: number, length: number): void {
   for (let i = 0; i < length; i++) into[offset + i] = text.charCodeAt(i);
+}
+
+/** The first `length` bytes of a datagram as a plain view, whatever the datagram's class (no species lookup). */
+function prefix(datagram: Uint8Array, length: number): Uint8Array {
+  return new Uint8Array(datagram.buffer, datagram.byteOffset, length);
 }

@@ -71,28 +71,32 @@ export class HmacEnvelope implements Envelope {
     out[bytes.length] = signing.id;
     out.writeUInt32BE(now % TIME_WRAP, bytes.length + 1);
     const signed = bytes.length + 1 + TIME_BYTES;
-    this.mac(signing).write(out.subarray(0, signed), highBits(now), out, signed, TAG_BYTES);
+    this.mac(signing).write(out, signed, highBits(now), out, signed, TAG_BYTES);
     return out;
   }
 
+  /**
+   * The datagram's message, a view of it of the datagram's own class. An accepted datagram costs one HMAC and
+   * one view: its bytes are read in place (a Buffer made of a datagram that was not one, then views of it for
+   * the signed part and the tag, were objects made per datagram and receiver, beside the tag's two hashes).
+   */
   open(bytes: Uint8Array): Uint8Array {
-    const b = asBuffer(bytes);
     if (bytes.length < TRAILER_BYTES + 5) throw unsigned();
     const body = bytes.length - TRAILER_BYTES;
-    const key = this.keys.byId(b[body]);
-    const sentAt = this.fullTime(b.readUInt32BE(body + 1));
-    if (!key || !this.verifies(key, b, sentAt)) {
-      throw this.refusal(b, key === undefined);
+    const key = this.keys.byId(bytes[body]);
+    const sentAt = this.fullTime(readTime(bytes, body + 1));
+    if (!key || !this.verifies(key, bytes, sentAt)) {
+      throw this.refusal(asBuffer(bytes), key === undefined);
     }
     const skew = this.keys.skewOutside(sentAt);
     if (skew !== undefined) throw this.stale(skew);
-    return b.subarray(0, body);
+    return bytes.subarray(0, body);
   }
 
   /** The sender's whole time: read from this (opened) datagram's trailer, the high bits from this clock. */
   sentAt(bytes: Uint8Array): number | undefined {
     if (bytes.length < TRAILER_BYTES + 5) return undefined;
-    return this.fullTime(asBuffer(bytes).readUInt32BE(bytes.length - TRAILER_BYTES + 1));
+    return this.fullTime(readTime(bytes, bytes.length - TRAILER_BYTES + 1));
   }
 
   /**
@@ -150,7 +154,7 @@ export class HmacEnvelope implements Envelope {
     const key = this.keys.byId(b[body]);
     if (!key) return false;
     const expected = Buffer.allocUnsafe(16);
-    this.mac(key).write(b.subarray(0, body + 7), undefined, expected, 0, 16);
+    this.mac(key).write(b, body + 7, undefined, expected, 0, 16);
     return timingSafeEqual(expected, b.subarray(body + 7));
   }
 
@@ -158,9 +162,9 @@ export class HmacEnvelope implements Envelope {
    * Whether the datagram's tag is the one over the datagram up to its tag, with the sender's whole time
    * (its high 16 bits) after it.
    */
-  private verifies(key: ClusterKey, b: Buffer, sentAt: number): boolean {
+  private verifies(key: ClusterKey, b: Uint8Array, sentAt: number): boolean {
     const signed = b.length - TAG_BYTES;
-    this.mac(key).write(b.subarray(0, signed), highBits(sentAt), this.expected, 0, TAG_BYTES);
+    this.mac(key).write(b, signed, highBits(sentAt), this.expected, 0, TAG_BYTES);
     return timingSafeEqual(this.expected, b.subarray(signed));
   }
 
@@ -185,7 +189,12 @@ function highBits(ms: number): number {
   return Math.floor(ms / TIME_WRAP) & 0xffff;
 }
 
-/** A datagram from the socket is a Buffer already: wrapped only when it is not (twice per datagram before). */
+/** The trailer's 32-bit big-endian time, read from any datagram (readUInt32BE wanted a Buffer made of it). */
+function readTime(b: Uint8Array, at: number): number {
+  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+}
+
+/** For a refusal's reasons (rare): a datagram from the socket is a Buffer already, one in memory is not. */
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
