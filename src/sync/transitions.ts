@@ -1,5 +1,6 @@
 import type { Endpoint, Hello, PeerSummary } from '../transport/transport.js';
 import { BulkSets } from './bulk-sets.js';
+import { AnnounceChallenges } from './challenges.js';
 import type { Catchup } from './catchup.js';
 import { BULK_SIGNAL, forgetEndpoints } from './endpoint-proofs.js';
 import { LEFT } from './hints.js';
@@ -32,6 +33,8 @@ export class Transitions {
     },
   ) {
     this.adoption = new SummaryAdoption(s);
+    this.keyed = parts.keyed;
+    this.challenges = new AnnounceChallenges(s, parts.keyed, () => this.parts.catchup(), s.c.nonce);
     this.bulk = new BulkSets(s, {
       released: () => this.parts.catchup().released(),
       verify: (peer) => void this.parts.liveness().probe(peer, peer.endpoint, BULK_SIGNAL),
@@ -58,6 +61,9 @@ export class Transitions {
   private readonly adoption: SummaryAdoption;
   /** The join's bulk catch-up from its summary's member (bulk-sets.ts). */
   readonly bulk: BulkSets;
+  /** An open site's announcements of agents not yet verified, checked by datagram (challenges.ts). */
+  readonly challenges: AnnounceChallenges;
+  readonly keyed: boolean;
 
   /**
    * The first datagram of a site whose heartbeats are stretched (over ~25 agents): only about 8 answer a
