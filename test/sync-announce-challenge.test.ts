@@ -12,10 +12,10 @@ import { device, SimSite, type SimAgent } from './helpers/sim.js';
  */
 const N = 30;
 
-async function coldStart(seed: number, before?: (s: SimSite) => void): Promise<{ s: SimSite; ms: number }> {
+async function coldStart(seed: number, before?: (s: SimSite) => void, n = N): Promise<{ s: SimSite; ms: number }> {
   const s = new SimSite(seed, {}, 1000, undefined, { logLevel: 'silent', settleTurns: 1 });
   before?.(s);
-  for (let i = 0; i < N; i++) {
+  for (let i = 0; i < n; i++) {
     await s.start(`agent-${i}`, [device(`d-${i}`), device(`e-${i}`)], { index: i + 1 });
     await s.clock.advance(100);
   }
@@ -26,18 +26,20 @@ function sum(s: SimSite, read: (a: SimAgent) => number): number {
   return [...s.agents.values()].reduce((n, a) => n + read(a), 0);
 }
 
-/** The catch-ups (`changes` requests) made at each route while `run` goes. */
-function countCatchups(s: SimSite): { changes: number } {
-  const counts = { changes: 0 };
+/** The catch-ups (`changes` requests) made, and the hellos that check a set taken from a bulk answer (`set=1`). */
+function countRequests(s: SimSite): { changes: number; setChecks: number } {
+  const counts = { changes: 0, setChecks: 0 };
   s.network.onEvent = (e) => {
     if (e.type === 'rpc' && e.route === 'changes') counts.changes += 1;
+    if (e.type === 'rpc' && e.route === 'hello' && new URLSearchParams(e.query).get('set') === '1')
+      counts.setChecks += 1;
   };
   return counts;
 }
 
 test(`open cold start of ${N}, 0 % loss: no catch-up verifies an announcement; the echoes do`, async () => {
-  let counts = { changes: 0 };
-  const { s, ms } = await coldStart(2101, (site) => (counts = countCatchups(site)));
+  let counts = { changes: 0, setChecks: 0 };
+  const { s, ms } = await coldStart(2101, (site) => (counts = countRequests(site)));
   try {
     assert.ok(ms >= 0, 'converged');
     const unverified = sum(s, (a) => a.agent.metrics.gapsDetected.get({ signal: 'unverified' }));
@@ -46,6 +48,21 @@ test(`open cold start of ${N}, 0 % loss: no catch-up verifies an announcement; t
     );
     assert.is(unverified, 0, 'no catch-up of an unverified announcement');
     assert.ok(counts.changes < N * 3, `${counts.changes} catch-ups in all`);
+  } finally {
+    await s.stopAll();
+  }
+});
+
+test("open cold start of 60: a newcomer takes the sets its bulk answer gave on their origins' word, not a probe each", async () => {
+  let counts = { changes: 0, setChecks: 0 };
+  const { s, ms } = await coldStart(2104, (site) => (counts = countRequests(site)), 60);
+  try {
+    assert.ok(ms >= 0, 'converged');
+    const words = sum(s, (a) => a.agent.metrics.announceChallenges?.get({ result: 'word-confirmed' }) ?? 0);
+    console.log(
+      `    ${counts.setChecks} set checks by probe, ${words} by an origin's word (${counts.changes} catch-ups)`,
+    );
+    assert.ok(counts.setChecks < 60, `${counts.setChecks} probes checked a set taken second-hand`);
   } finally {
     await s.stopAll();
   }

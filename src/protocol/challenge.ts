@@ -8,11 +8,13 @@ import { varintLength, writeVarint } from './varint.js';
  * nonce with its life, version and the digest of its set. Two fixed-layout datagrams:
  *
  *   challenge: 'H' 'R'  format(u8)=1  type(u8)=7  flags(u8)=0  nonce(8)  nameHash(u32)  zeros to CHALLENGE_BYTES
- *   echo:      'H' 'R'  format(u8)=1  type(u8)=8  flags(u8)=0  nonce(8)  nameHash(u32)  incarnation(varint)
- *              version(varint)  setDigest(8)
+ *   echo:      'H' 'R'  format(u8)=1  type(u8)=8  flags(u8)  nonce(8)  nameHash(u32)  incarnation(varint)
+ *              version(varint)  setDigest(8)  [flags & 1: counter-nonce(8)]
  *
- * The challenge is padded to the largest echo (two varints of 8 bytes), so an echo is never larger than the challenge
- * that drew it: a forged source address reflects no more bytes than its sender spent.
+ * The challenge is padded to the largest echo (two varints of 8 bytes and a counter-nonce), so an echo is never
+ * larger than the challenge that drew it: a forged source address reflects no more bytes than its sender spent. An
+ * echo's counter-nonce asks the challenger the same of itself: it answers with an echo of that nonce (no
+ * counter-nonce), once, and only to the endpoint it challenged whose echo named its own nonce.
  */
 export const NONCE_BYTES = 8;
 /** The set digest's bytes (directory setDigest: 16 hex digits). */
@@ -20,7 +22,9 @@ const DIGEST_BYTES = 8;
 /** Header, nonce, name hash: the part both datagrams share. */
 const SHARED_BYTES = HEADER_OFFSETS.site + NONCE_BYTES + 4;
 /** A challenge's fixed size: the largest echo (incarnation and version each a varint of at most 8 bytes). */
-export const CHALLENGE_BYTES = SHARED_BYTES + 8 + 8 + DIGEST_BYTES;
+export const CHALLENGE_BYTES = SHARED_BYTES + 8 + 8 + DIGEST_BYTES + NONCE_BYTES;
+/** An echo's flag: a counter-nonce follows the digest. */
+const FLAG_COUNTER = 1;
 
 export interface Challenge {
   nonce: Uint8Array;
@@ -33,6 +37,8 @@ export interface Echo extends Challenge {
   version: number;
   /** The answerer's set digest, 16 hex digits (Directory.setDigest). */
   setDigest: string;
+  /** The answerer's own nonce for the challenger, asking it the same of itself (a reply echo). */
+  counter?: Uint8Array;
 }
 
 /** The type a datagram's header names, when it is a challenge or an echo (read before any other decoding). */
@@ -42,11 +48,11 @@ export function challengeKind(bytes: Uint8Array): 'challenge' | 'echo' | undefin
   return type === MessageType.challenge ? 'challenge' : type === MessageType.echo ? 'echo' : undefined;
 }
 
-function header(b: Buffer, type: number, c: Challenge): number {
+function header(b: Buffer, type: number, c: Challenge, flags = 0): number {
   b.writeUInt16BE(MAGIC, 0);
   b[HEADER_OFFSETS.format] = FORMAT_VERSION;
   b[HEADER_OFFSETS.type] = type;
-  b[HEADER_OFFSETS.flags] = 0;
+  b[HEADER_OFFSETS.flags] = flags;
   Buffer.from(c.nonce).copy(b, HEADER_OFFSETS.site, 0, NONCE_BYTES);
   b.writeUInt32BE(c.nameHash >>> 0, HEADER_OFFSETS.site + NONCE_BYTES);
   return SHARED_BYTES;
@@ -59,15 +65,17 @@ export function encodeChallenge(c: Challenge): Buffer {
 }
 
 export function encodeEcho(e: Echo): Buffer {
-  const b = Buffer.alloc(SHARED_BYTES + varintLength(e.incarnation) + varintLength(e.version) + DIGEST_BYTES);
-  let o = header(b, MessageType.echo, e);
+  const counter = e.counter ? NONCE_BYTES : 0;
+  const b = Buffer.alloc(SHARED_BYTES + varintLength(e.incarnation) + varintLength(e.version) + DIGEST_BYTES + counter);
+  let o = header(b, MessageType.echo, e, e.counter ? FLAG_COUNTER : 0);
   o = writeVarint(b, o, e.incarnation);
   o = writeVarint(b, o, e.version);
-  b.write(e.setDigest, o, DIGEST_BYTES, 'hex');
+  o += b.write(e.setDigest, o, DIGEST_BYTES, 'hex');
+  if (e.counter) Buffer.from(e.counter).copy(b, o, 0, NONCE_BYTES);
   return b;
 }
 
-function readShared(bytes: Uint8Array, type: number): { r: Reader; c: Challenge } {
+function readShared(bytes: Uint8Array, type: number): { r: Reader; c: Challenge; flags: number } {
   if (bytes.length < SHARED_BYTES) throw new DecodeError('short', `datagram of ${bytes.length} bytes`);
   const r = new Reader(bytes);
   if (r.u16() !== MAGIC) throw new DecodeError('magic', 'not a Herald datagram (bad magic)');
@@ -75,9 +83,10 @@ function readShared(bytes: Uint8Array, type: number): { r: Reader; c: Challenge 
   if (format !== FORMAT_VERSION) throw new DecodeError('format-version', `format version ${format} is not supported`);
   if (r.u8() !== type) throw new DecodeError('type', `not a ${type === MessageType.echo ? 'echo' : 'challenge'}`);
   const flags = r.u8();
-  if (flags !== 0) throw new DecodeError('flags', `unknown flags 0x${flags.toString(16)}`);
+  if (flags & ~(type === MessageType.echo ? FLAG_COUNTER : 0))
+    throw new DecodeError('flags', `unknown flags 0x${flags.toString(16)}`);
   const nonce = Uint8Array.from(r.bytes(NONCE_BYTES));
-  return { r, c: { nonce, nameHash: r.u32() } };
+  return { r, c: { nonce, nameHash: r.u32() }, flags };
 }
 
 /** A challenge: exactly CHALLENGE_BYTES, its padding zeros (a shorter one would draw an echo larger than itself). */
@@ -91,10 +100,11 @@ export function decodeChallenge(bytes: Uint8Array): Challenge {
 }
 
 export function decodeEcho(bytes: Uint8Array): Echo {
-  const { r, c } = readShared(bytes, MessageType.echo);
+  const { r, c, flags } = readShared(bytes, MessageType.echo);
   const incarnation = r.varint();
   const version = r.varint();
   const setDigest = Buffer.from(r.bytes(DIGEST_BYTES)).toString('hex');
+  const counter = flags & FLAG_COUNTER ? Uint8Array.from(r.bytes(NONCE_BYTES)) : undefined;
   if (!r.done()) throw new DecodeError('trailing', `${r.remaining} unexpected bytes after the echo`);
-  return { ...c, incarnation, version, setDigest };
+  return counter ? { ...c, incarnation, version, setDigest, counter } : { ...c, incarnation, version, setDigest };
 }

@@ -8,6 +8,7 @@ import type { TimerHandle } from '../util/clock.js';
 import { TokenBuckets } from '../util/token-bucket.js';
 import type { Catchup } from './catchup.js';
 import { SYNC_LIMITS } from './config.js';
+import type { FirstHandWords } from './first-hand-words.js';
 import type { OriginReplica } from './origin-replica.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
 import type { SyncContext } from './sync-context.js';
@@ -42,6 +43,8 @@ interface Pending {
  */
 export class AnnounceChallenges {
   private readonly pending = new Map<string, Pending>();
+  /** The counter-nonces of this agent's echoes, by nonce: where each went, and when (answered once, in time). */
+  private readonly counters = new Map<string, { to: Endpoint; at: number }>();
   private readonly echoes: TokenBuckets;
   private readonly nameHash: number;
 
@@ -50,6 +53,8 @@ export class AnnounceChallenges {
     /** The site has a key: its announcements are signed, never challenged. */
     private readonly keyed: boolean,
     private readonly catchup: () => Pick<Catchup, 'want'>,
+    /** Where what a challenger says of itself, asked back by an echo's counter-nonce, is kept. */
+    private readonly words: FirstHandWords,
     /** Unpredictable bytes (a forger that guessed a nonce could answer for any address): crypto's by default. */
     private readonly nonce: (bytes: number) => Uint8Array = randomBytes,
   ) {
@@ -101,19 +106,31 @@ export class AnnounceChallenges {
     if (c.nameHash !== this.nameHash || this.keyed || !transport || !held || setDigest === undefined)
       return this.s.c.metrics.invalidInput.inc({ source: 'datagram', reason: 'challenge-not-ours' });
     if (!this.echoes.take('echo')) return this.s.c.metrics.announceChallenges.inc({ result: 'refused' });
-    const echo = encodeEcho({ ...c, incarnation: this.s.cfg.incarnation, version: held.version, setDigest });
+    const counter = this.counter(from);
+    const echo = encodeEcho({ ...c, incarnation: this.s.cfg.incarnation, version: held.version, setDigest, counter });
     if (echo.length > bytes.length) return this.s.c.metrics.announceChallenges.inc({ result: 'refused' });
     transport.sendTo(echo, from);
     this.s.c.metrics.announceChallenges.inc({ result: 'echoed' });
+  }
+
+  /** A counter-nonce for the challenger at `from` (its reply echo is its word, first-hand-words.ts); bounded. */
+  private counter(to: Endpoint): Uint8Array {
+    const now = this.s.c.clock.monotonic();
+    const periods = 2 * this.s.cfg.livenessPeriodMs;
+    if (this.counters.size >= SYNC_LIMITS.peers)
+      for (const [key, c] of this.counters) if (now - c.at > periods) this.counters.delete(key);
+    const nonce = Uint8Array.from(this.nonce(8));
+    if (this.counters.size < SYNC_LIMITS.peers) this.counters.set(Buffer.from(nonce).toString('hex'), { to, at: now });
+    return nonce;
   }
 
   /** An echo: of a challenge out, from the endpoint it went to, else hostile (or very late) and dropped. */
   private echoed(e: Echo, from: Endpoint): void {
     const key = Buffer.from(e.nonce).toString('hex');
     const p = this.pending.get(key);
-    if (!p || !sameEndpoint(p.to, from))
-      return this.s.c.metrics.invalidInput.inc({ source: 'datagram', reason: 'echo-unasked' });
+    if (!p || !sameEndpoint(p.to, from)) return this.word(key, e, from);
     this.settle(key, p);
+    if (e.counter) this.reply(e.counter, from);
     const { peer, life, delta } = p;
     if (this.s.peers.get(peer.name) !== peer || peer.replica !== life) return;
     const named = e.nameHash === fnv1a32(peer.name) && e.incarnation === life.incarnation;
@@ -129,6 +146,27 @@ export class AnnounceChallenges {
     if (!peer.verified) queueMicrotask(() => this.s.placeFreed());
     this.s.peers.verify(peer);
     this.catchup().want(peer, life.target, 'announce-gap');
+  }
+
+  /** A reply echo of a counter-nonce, from where it went: the challenger's word of itself. Else hostile, dropped. */
+  private word(key: string, e: Echo, from: Endpoint): void {
+    const c = this.counters.get(key);
+    if (!c || !sameEndpoint(c.to, from) || e.counter)
+      return this.s.c.metrics.invalidInput.inc({ source: 'datagram', reason: 'echo-unasked' });
+    this.counters.delete(key);
+    const word = { incarnation: e.incarnation, version: e.version, setDigest: e.setDigest, from, at: c.at };
+    this.words.note(e.nameHash, word);
+    this.s.c.metrics.announceChallenges.inc({ result: 'word' });
+  }
+
+  /** Says who this agent is to the endpoint it challenged, whose echo asked back (once a challenge, within rate). */
+  private reply(counter: Uint8Array, to: Endpoint): void {
+    const [transport, held] = [this.s.c.transport, this.s.c.directory.held(this.s.cfg.name)];
+    const setDigest = this.s.c.directory.setDigest(this.s.cfg.name);
+    if (!transport || !held || setDigest === undefined || !this.echoes.take('echo')) return;
+    const reply = { nonce: counter, nameHash: this.nameHash, incarnation: this.s.cfg.incarnation, setDigest };
+    transport.sendTo(encodeEcho({ ...reply, version: held.version }), to);
+    this.s.c.metrics.announceChallenges.inc({ result: 'replied' });
   }
 
   /** No echo in time (lost either way, an older release, nothing there): the catch-up it stood in for goes now. */

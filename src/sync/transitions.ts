@@ -1,6 +1,7 @@
 import type { Endpoint, Hello, PeerSummary } from '../transport/transport.js';
 import { BulkSets } from './bulk-sets.js';
 import { AnnounceChallenges } from './challenges.js';
+import { FirstHandWords } from './first-hand-words.js';
 import type { Catchup } from './catchup.js';
 import { BULK_SIGNAL, forgetEndpoints } from './endpoint-proofs.js';
 import { LEFT } from './hints.js';
@@ -34,10 +35,12 @@ export class Transitions {
   ) {
     this.adoption = new SummaryAdoption(s);
     this.keyed = parts.keyed;
-    this.challenges = new AnnounceChallenges(s, parts.keyed, () => this.parts.catchup(), s.c.nonce);
+    const words = new FirstHandWords(s);
+    this.challenges = new AnnounceChallenges(s, parts.keyed, () => this.parts.catchup(), words, s.c.nonce);
     this.bulk = new BulkSets(s, {
       released: () => this.parts.catchup().released(),
       verify: (peer) => void this.parts.liveness().probe(peer, peer.endpoint, BULK_SIGNAL),
+      confirmed: (peer) => words.confirm(peer),
       deadline: (ms) => this.parts.liveness().health.turnsDeadline(ms),
       keyed: parts.keyed,
     });
