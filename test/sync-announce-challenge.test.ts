@@ -58,7 +58,7 @@ test("open cold start of 60: a newcomer takes the sets its bulk answer gave on t
   const { s, ms } = await coldStart(2104, (site) => (counts = countRequests(site)), 60);
   try {
     assert.ok(ms >= 0, 'converged');
-    const words = sum(s, (a) => a.agent.metrics.announceChallenges?.get({ result: 'word-confirmed' }) ?? 0);
+    const words = sum(s, (a) => a.agent.metrics.announceChallenges.get({ result: 'word-confirmed' }));
     console.log(
       `    ${counts.setChecks} set checks by probe, ${words} by an origin's word (${counts.changes} catch-ups)`,
     );
