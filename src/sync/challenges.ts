@@ -13,8 +13,12 @@ import type { OriginReplica } from './origin-replica.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
 import type { SyncContext } from './sync-context.js';
 
-/** How long a challenge waits for its echo, in liveness periods, before the catch-up it stood in for goes. */
-export const ECHO_WAIT_PERIODS = 0.5;
+/**
+ * How long a challenge waits for its echo, in liveness periods (stretched by this agent's late turns), before the
+ * catch-up it stood in for goes. Half a period was too short on real sockets: 50 agents sharing a loaded process
+ * (load 8-14) read 1,207 of 1,225 echoes after it, each then a catch-up as before.
+ */
+export const ECHO_WAIT_PERIODS = 1;
 
 /** Echoes this agent sends at most, a second and at once: a newcomer of a site of 1,000 is challenged ~999 times. */
 export const ECHO_RATE = 256;
@@ -50,11 +54,15 @@ export class AnnounceChallenges {
 
   constructor(
     private readonly s: SyncContext,
-    /** The site has a key: its announcements are signed, never challenged. */
-    private readonly keyed: boolean,
-    private readonly catchup: () => Pick<Catchup, 'want'>,
-    /** Where what a challenger says of itself, asked back by an echo's counter-nonce, is kept. */
-    private readonly words: FirstHandWords,
+    private readonly hooks: {
+      /** The site has a key: its announcements are signed, never challenged. */
+      keyed: boolean;
+      catchup: () => Pick<Catchup, 'want'>;
+      /** Where what a challenger says of itself, asked back by an echo's counter-nonce, is kept. */
+      words: FirstHandWords;
+      /** The wait for an echo, stretched by this agent's own late turns (LocalHealth.turnsDeadline). */
+      deadline: (ms: number) => number;
+    },
     /** Unpredictable bytes (a forger that guessed a nonce could answer for any address): crypto's by default. */
     private readonly nonce: (bytes: number) => Uint8Array = randomBytes,
   ) {
@@ -69,7 +77,7 @@ export class AnnounceChallenges {
    */
   ask(peer: Peer, msg: Message, from: Endpoint): boolean {
     const [transport, r, delta] = [this.s.c.transport, peer.replica, msg.delta];
-    if (this.keyed || !transport || !delta || r.previous || r.left || r.catchup.kind !== 'idle') return false;
+    if (this.hooks.keyed || !transport || !delta || r.previous || r.left || r.catchup.kind !== 'idle') return false;
     if (msg.incarnation !== r.incarnation) return false;
     const digest = this.s.c.directory.setDigestAfter(peer.name, r.incarnation, delta);
     if (digest === undefined) return false;
@@ -81,8 +89,10 @@ export class AnnounceChallenges {
     r.know(msg.version);
     const nonce = Uint8Array.from(this.nonce(8));
     const key = Buffer.from(nonce).toString('hex');
-    const waitMs = ECHO_WAIT_PERIODS * this.s.cfg.livenessPeriodMs;
-    const timer = this.s.c.clock.setTimeout(() => this.unanswered(key), waitMs);
+    const waitMs = this.hooks.deadline(ECHO_WAIT_PERIODS * this.s.cfg.livenessPeriodMs);
+    // Judged after the datagrams read in that turn (defer): a late loop runs due timers before it reads its sockets.
+    const defer = this.s.c.defer ?? ((work: () => void) => work());
+    const timer = this.s.c.clock.setTimeout(() => defer(() => this.unanswered(key)), waitMs);
     // Waiting: what names a version meanwhile (hints, heartbeats) starts no catch-up while the echo may come.
     r.catchup = { kind: 'waiting', timer };
     this.pending.set(key, { peer, life: r, delta, to: from, digest, timer });
@@ -103,7 +113,7 @@ export class AnnounceChallenges {
     const transport = this.s.c.transport;
     const held = this.s.c.directory.held(this.s.cfg.name);
     const setDigest = this.s.c.directory.setDigest(this.s.cfg.name);
-    if (c.nameHash !== this.nameHash || this.keyed || !transport || !held || setDigest === undefined)
+    if (c.nameHash !== this.nameHash || this.hooks.keyed || !transport || !held || setDigest === undefined)
       return this.s.c.metrics.invalidInput.inc({ source: 'datagram', reason: 'challenge-not-ours' });
     if (!this.echoes.take('echo')) return this.s.c.metrics.announceChallenges.inc({ result: 'refused' });
     const counter = this.counter(from);
@@ -137,7 +147,7 @@ export class AnnounceChallenges {
     if (!named || e.version !== delta.version || e.setDigest !== p.digest) {
       this.s.c.metrics.announceChallenges.inc({ result: 'mismatch' });
       this.s.c.metrics.invalidInput.inc({ source: 'sync', reason: 'echo-mismatch' });
-      return this.catchup().want(peer, life.target, 'unverified');
+      return this.hooks.catchup().want(peer, life.target, 'unverified');
     }
     this.s.c.metrics.announceChallenges.inc({ result: 'confirmed' });
     const result = life.apply(delta, this.s.cfg.reorderGraceMs);
@@ -145,7 +155,7 @@ export class AnnounceChallenges {
     else if (result === 'refused') this.s.bounds.hit('devices-held', { agent: peer.name });
     if (!peer.verified) queueMicrotask(() => this.s.placeFreed());
     this.s.peers.verify(peer);
-    this.catchup().want(peer, life.target, 'announce-gap');
+    this.hooks.catchup().want(peer, life.target, 'announce-gap');
   }
 
   /** A reply echo of a counter-nonce, from where it went: the challenger's word of itself. Else hostile, dropped. */
@@ -155,7 +165,7 @@ export class AnnounceChallenges {
       return this.s.c.metrics.invalidInput.inc({ source: 'datagram', reason: 'echo-unasked' });
     this.counters.delete(key);
     const word = { incarnation: e.incarnation, version: e.version, setDigest: e.setDigest, from, at: c.at };
-    this.words.note(e.nameHash, word);
+    this.hooks.words.note(e.nameHash, word);
     this.s.c.metrics.announceChallenges.inc({ result: 'word' });
   }
 
@@ -177,7 +187,7 @@ export class AnnounceChallenges {
     this.s.c.metrics.announceChallenges.inc({ result: 'unanswered' });
     const { peer, life } = p;
     if (this.s.running() && this.s.peers.get(peer.name) === peer && peer.replica === life)
-      this.catchup().want(peer, life.target, 'unverified');
+      this.hooks.catchup().want(peer, life.target, 'unverified');
   }
 
   /** Challenges whose life moved on (a new life, a goodbye: retire() cleared their wait) go, echoed or not. */

@@ -36,12 +36,16 @@ export class Transitions {
     this.adoption = new SummaryAdoption(s);
     this.keyed = parts.keyed;
     const words = new FirstHandWords(s);
-    this.challenges = new AnnounceChallenges(s, parts.keyed, () => this.parts.catchup(), words, s.c.nonce);
+    this.challenges = new AnnounceChallenges(
+      s,
+      { keyed: parts.keyed, catchup: () => this.parts.catchup(), words, deadline: (ms) => this.deadline(ms) },
+      s.c.nonce,
+    );
     this.bulk = new BulkSets(s, {
       released: () => this.parts.catchup().released(),
       verify: (peer) => void this.parts.liveness().probe(peer, peer.endpoint, BULK_SIGNAL),
       confirmed: (peer) => words.confirm(peer),
-      deadline: (ms) => this.parts.liveness().health.turnsDeadline(ms),
+      deadline: (ms) => this.deadline(ms),
       keyed: parts.keyed,
     });
     this.joinView = new JoinView(s, (summaries, from) => {
@@ -52,6 +56,11 @@ export class Transitions {
       (...life) => this.newLife(...life),
       (peer, signal) => void this.parts.liveness().probe(peer, peer.endpoint, signal),
     );
+  }
+
+  /** A deadline of `ms` stretched by this agent's own late turns (LocalHealth.turnsDeadline). */
+  private deadline(ms: number): number {
+    return this.parts.liveness().health.turnsDeadline(ms);
   }
 
   /** Newer lives named by an unsigned message at the peer's own endpoint, until the endpoint answers. */
