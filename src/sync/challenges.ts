@@ -50,7 +50,6 @@ export class AnnounceChallenges {
   /** The counter-nonces of this agent's echoes, by nonce: where each went, and when (answered once, in time). */
   private readonly counters = new Map<string, { to: Endpoint; at: number }>();
   private readonly echoes: TokenBuckets;
-  private readonly nameHash: number;
 
   constructor(
     private readonly s: SyncContext,
@@ -67,7 +66,6 @@ export class AnnounceChallenges {
     private readonly nonce: (bytes: number) => Uint8Array = randomBytes,
   ) {
     this.echoes = new TokenBuckets(s.c.clock, ECHO_RATE, ECHO_BURST, 1);
-    this.nameHash = fnv1a32(s.cfg.name);
   }
 
   /**
@@ -113,7 +111,7 @@ export class AnnounceChallenges {
     const transport = this.s.c.transport;
     const held = this.s.c.directory.held(this.s.cfg.name);
     const setDigest = this.s.c.directory.setDigest(this.s.cfg.name);
-    if (c.nameHash !== this.nameHash || this.hooks.keyed || !transport || !held || setDigest === undefined)
+    if (c.nameHash !== fnv1a32(this.s.cfg.name) || this.hooks.keyed || !transport || !held || setDigest === undefined)
       return this.s.c.metrics.invalidInput.inc({ source: 'datagram', reason: 'challenge-not-ours' });
     if (!this.echoes.take('echo')) return this.s.c.metrics.announceChallenges.inc({ result: 'refused' });
     const counter = this.counter(from);
@@ -174,7 +172,12 @@ export class AnnounceChallenges {
     const [transport, held] = [this.s.c.transport, this.s.c.directory.held(this.s.cfg.name)];
     const setDigest = this.s.c.directory.setDigest(this.s.cfg.name);
     if (!transport || !held || setDigest === undefined || !this.echoes.take('echo')) return;
-    const reply = { nonce: counter, nameHash: this.nameHash, incarnation: this.s.cfg.incarnation, setDigest };
+    const reply = {
+      nonce: counter,
+      nameHash: fnv1a32(this.s.cfg.name),
+      incarnation: this.s.cfg.incarnation,
+      setDigest,
+    };
     transport.sendTo(encodeEcho({ ...reply, version: held.version }), to);
     this.s.c.metrics.announceChallenges.inc({ result: 'replied' });
   }
