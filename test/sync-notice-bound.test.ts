@@ -63,7 +63,10 @@ test('simulator: a monitor whose two subjects crash together multicasts one noti
   const subjects = ring.subjectsOf(monitor);
   assert.is(subjects.length, 2);
   const crashes = subjects.map((agent) => ({ at: 15_000, kind: 'crash' as const, agent }));
-  const result = await runScenario(scenario(23, crashes), true);
+  // Seed 25, not 23 (challenge21): which schedules lose both subjects in one check is the seed's. Over seeds 23-30
+  // one notice naming both came at seed 23 alone before the announce challenges, at 25 and 28 after; the others
+  // lost the two 1-2.5 s apart, two notices of one each (4 datagrams), within the one-a-period bound.
+  const result = await runScenario(scenario(25, crashes), true);
   assert.equal(result.violations, []);
   assert.is(result.noticesSent[monitor], 2, JSON.stringify(result.noticesSent));
   for (const subject of subjects) {

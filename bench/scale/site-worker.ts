@@ -95,6 +95,9 @@ const COUNTED = [
   'livenessChecks',
   'livenessCheckSilence',
   'viewExchanges',
+  'announceChallenges',
+  'invalidInput',
+  'decodeErrors',
 ] as const;
 
 function counters(slice: Slice): SiteCounters {

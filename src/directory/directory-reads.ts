@@ -4,7 +4,8 @@ import { compare, devicesMatching, originInfo, visible, type Origin } from './or
 import type { AgentInfo, AgentState, DeviceFilter, DeviceRecord, NameLookup } from './records.js';
 import { setsPage, type SetsPage } from './sets-page.js';
 import { SnapshotMemo } from './snapshot-memo.js';
-import { countOrigins, directoryDigest } from './summary.js';
+import type { Delta } from './delta.js';
+import { countOrigins, digestAfter, directoryDigest } from './summary.js';
 
 /**
  * The directory's read side: what it holds, as the API, the catch-up server and the sync ask it. Apart from
@@ -85,6 +86,11 @@ export abstract class DirectoryReads {
   setDigest(name: string): string | undefined {
     const o = this.origins.get(name);
     return o && directoryDigest([o]);
+  }
+
+  /** The set digest this life of the origin would have once `delta` is applied (summary.ts digestAfter). */
+  setDigestAfter(name: string, incarnation: number, delta: Delta): string | undefined {
+    return digestAfter(this.origins.get(name), name, incarnation, delta);
   }
 
   /** A hash of what every alive origin holds: two directories with equal digests serve the same devices. */

@@ -35,6 +35,7 @@ export interface HeraldMetrics {
   viewExchanges: Counter;
   lostNotices: Counter; // labels: result
   provisionalLives: Counter; // labels: result
+  announceChallenges: Counter; // labels: result
   mdnsHints: Counter; // labels: result
   mdnsConflicts: Counter; // labels: kind
   bugs: Counter; // labels: where
@@ -167,6 +168,12 @@ function repairMetrics(r: MetricsRegistry) {
 /** Why liveness asked peers, and the view exchanges after a cut-off (docs/protocol.md, "Metrics"). */
 function checkMetrics(r: MetricsRegistry) {
   return {
+    announceChallenges: r.counter(
+      'herald_announce_challenges_total',
+      "An open site's announce challenges (sync/challenges.ts), by result: sent, confirmed, mismatch, unanswered, " +
+        'skipped (none sent: a bound), echoed, and refused (an echo not sent: other name, a bound).',
+      ['result'],
+    ),
     livenessChecks: r.counter(
       'herald_liveness_checks_total',
       'Probes the sweep or a view exchange started, by the rule that fired (monitor, backstop, noticed, period, ' +

@@ -41,7 +41,7 @@ export const VIEW_DIGEST_BYTES = 4;
 export function intervalBytes(msg: Message, length: number): number {
   return length - (msg.view === undefined ? 0 : VIEW_DIGEST_BYTES);
 }
-const BEAT = 6; // MessageType.beat: its own layout (beat.ts)
+const BEAT = 6; // MessageType.beat and those after it (challenge, echo): layouts of their own (beat.ts, challenge.ts)
 /** A delta inflated past this is hostile or broken: catch-up over HTTP can carry anything larger. */
 const MAX_INFLATED_DELTA = 64 * 1024;
 
@@ -174,7 +174,7 @@ export function decodeMessage(bytes: Uint8Array): Message {
     );
   const type = r.u8();
   if (!MESSAGE_TYPE_NAMES[type]) throw new DecodeError('type', `unknown message type ${type}`);
-  if (type === BEAT) throw new DecodeError('type', 'a beat has a layout of its own (beat.ts)');
+  if (type >= BEAT) throw new DecodeError('type', `a ${MESSAGE_TYPE_NAMES[type]} has a layout of its own`);
   const flags = r.u8();
   if (flags & ~(FLAG_DELTA | FLAG_DEFLATED | FLAG_INTERVAL | FLAG_VIEW))
     throw new DecodeError('flags', `unknown flags 0x${flags.toString(16)}`);

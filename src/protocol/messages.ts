@@ -8,6 +8,8 @@ export const MessageType = {
   solicit: 4, // a newcomer asks peers to heartbeat now rather than within a period
   notice: 5, // the agents its hints name were found gone by the sender's own probe (a lost notice)
   beat: 6, // keyed sites: a unicast heartbeat to a monitor, the sender named by a hint of itself (beat.ts)
+  challenge: 7, // open sites: a nonce to an announcer's datagram endpoint, asking its life and set (challenge.ts)
+  echo: 8, // the challenged agent's answer: the nonce, its life, version and set digest (challenge.ts)
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 /** Each type's name, as logs and metric labels spell it: the keys of MessageType, not restated. */

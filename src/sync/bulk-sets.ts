@@ -68,6 +68,8 @@ export class BulkSets {
       released(): void;
       /** A set was taken second-hand from the member (open site): its origin's endpoint is asked at once (a probe). */
       verify(peer: Peer): void;
+      /** Whether the origin's own word by datagram names the set just taken (first-hand-words.ts): no probe then. */
+      confirmed(peer: Peer): boolean;
       /** The site has a key: a member's answer is a key holder's signed word, taken as such (no check). */
       keyed: boolean;
     } & Pick<LocalHealthHooks, 'deadline'>,
@@ -177,7 +179,7 @@ export class BulkSets {
     if (own) r.target = set.version;
     this.s.hints.note(peer.name, r.incarnation, r.heldVersion(), false);
     // Not `peer.verified`: on an open site that says the origin answered once, nothing of the set the member served.
-    if (own || this.hooks.keyed) return;
+    if (own || this.hooks.keyed || this.hooks.confirmed(peer)) return;
     this.secondHand.delete(peer.name);
     if (this.secondHand.size < SYNC_LIMITS.peers) this.secondHand.set(peer.name, r.incarnation);
     this.hooks.verify(peer);

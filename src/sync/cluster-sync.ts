@@ -1,4 +1,5 @@
 import { isBeat } from '../protocol/beat.js';
+import { challengeKind } from '../protocol/challenge.js';
 import { DecodeError, intervalBytes } from '../protocol/codec.js';
 import { openEnvelope, type Envelope } from '../protocol/envelope.js';
 import { HeartbeatMemo } from '../protocol/heartbeat-memo.js';
@@ -193,6 +194,7 @@ export class ClusterSync {
     const sentAt = this.envelope.sentAt?.(data);
     try {
       const opened = this.envelope.open(data);
+      if (challengeKind(opened)) return this.transitions.challenges.receive(opened, from); // challenges.ts
       msg =
         (isBeat(data) && heartbeatOfBeat(this.s, this.keyed, opened, from, sentAt)) || this.heartbeats.decode(opened);
     } catch (err) {
@@ -237,7 +239,7 @@ export class ClusterSync {
       case MessageType.goodbye:
         return this.transitions.goodbye(peer, 'goodbye', arrival.datagram);
       case MessageType.announce:
-        receiveAnnounce(this.s, this.catchup, this.keyed, { peer, msg, from: arrival.from });
+        receiveAnnounce(this.s, this.catchup, this.transitions, { peer, msg, ...arrival });
         break;
       case MessageType.solicit:
         this.announcer.replyToSolicit();

@@ -35,6 +35,8 @@ export interface ClusterSyncComponents {
    * without each one's hint pass in between (change14). Absent: at once, as the simulator and unit tests run.
    */
   defer?: (work: () => void) => void;
+  /** Unpredictable bytes for an announce challenge's nonce (challenges.ts); absent: node:crypto's randomBytes. */
+  nonce?: (bytes: number) => Uint8Array;
 }
 
 /** How a message reached this agent. */

@@ -1,5 +1,7 @@
 import type { Endpoint, Hello, PeerSummary } from '../transport/transport.js';
 import { BulkSets } from './bulk-sets.js';
+import { AnnounceChallenges } from './challenges.js';
+import { FirstHandWords } from './first-hand-words.js';
 import type { Catchup } from './catchup.js';
 import { BULK_SIGNAL, forgetEndpoints } from './endpoint-proofs.js';
 import { LEFT } from './hints.js';
@@ -32,10 +34,18 @@ export class Transitions {
     },
   ) {
     this.adoption = new SummaryAdoption(s);
+    this.keyed = parts.keyed;
+    const words = new FirstHandWords(s);
+    this.challenges = new AnnounceChallenges(
+      s,
+      { keyed: parts.keyed, catchup: () => this.parts.catchup(), words, deadline: (ms) => this.deadline(ms) },
+      s.c.nonce,
+    );
     this.bulk = new BulkSets(s, {
       released: () => this.parts.catchup().released(),
       verify: (peer) => void this.parts.liveness().probe(peer, peer.endpoint, BULK_SIGNAL),
-      deadline: (ms) => this.parts.liveness().health.turnsDeadline(ms),
+      confirmed: (peer) => words.confirm(peer),
+      deadline: (ms) => this.deadline(ms),
       keyed: parts.keyed,
     });
     this.joinView = new JoinView(s, (summaries, from) => {
@@ -48,6 +58,11 @@ export class Transitions {
     );
   }
 
+  /** A deadline of `ms` stretched by this agent's own late turns (LocalHealth.turnsDeadline). */
+  private deadline(ms: number): number {
+    return this.parts.liveness().health.turnsDeadline(ms);
+  }
+
   /** Newer lives named by an unsigned message at the peer's own endpoint, until the endpoint answers. */
   readonly lives: ProvisionalLives;
 
@@ -58,6 +73,9 @@ export class Transitions {
   private readonly adoption: SummaryAdoption;
   /** The join's bulk catch-up from its summary's member (bulk-sets.ts). */
   readonly bulk: BulkSets;
+  /** An open site's announcements of agents not yet verified, checked by datagram (challenges.ts). */
+  readonly challenges: AnnounceChallenges;
+  readonly keyed: boolean;
 
   /**
    * The first datagram of a site whose heartbeats are stretched (over ~25 agents): only about 8 answer a
