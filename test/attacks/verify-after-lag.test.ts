@@ -25,6 +25,11 @@ test("after a long lag, a second-hand agent's change arrives at once and verifie
       if (from !== site.addressOf(viewer) || to !== site.addressOf(name)) return undefined;
       return route === 'changes' ? { kind: 'fail' } : { kind: 'hang' };
     };
+    // Nor by datagram (challenge21): the viewer's announce challenge, or its echo, would verify the newcomer.
+    site.sim.network.dropAtSend = (from, to, kind) => {
+      const pair = [site.addressOf(viewer), site.sim.agents.get(name)?.address];
+      return kind === 'unicast' && pair.includes(from) && pair.includes(to);
+    };
     await site.start(name, SITE + 1);
     const joined = site.watchVersion(name, 1);
     await site.until(joined, 10_000, 10);
@@ -32,6 +37,7 @@ test("after a long lag, a second-hand agent's change arrives at once and verifie
     assert.not.ok(site.verified(viewer, name), 'unverified while the viewer lags');
     health.timedOut = timedOut;
     site.sim.network.rpcFaults = undefined;
+    site.sim.network.dropAtSend = undefined;
     // Its next change reaches the viewer from its endpoint at once (verifying it), not after the back-off.
     const version = await site.change(name);
     const changed = site.watchVersion(name, version);
@@ -42,6 +48,7 @@ test("after a long lag, a second-hand agent's change arrives at once and verifie
     assert.ok(site.verified(viewer, name), 'and the newcomer verified by the catch-up at its endpoint');
   } finally {
     site.sim.network.rpcFaults = undefined;
+    site.sim.network.dropAtSend = undefined;
     await site.stopAll();
   }
 });
