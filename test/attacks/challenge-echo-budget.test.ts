@@ -58,7 +58,9 @@ test(`a newcomer to ${N} whose echoes a forger spends: the site falls back to it
     `    held by all after ${plain.ms} ms -> ${flooded.ms} ms; catch-ups at the newcomer ${plain.catchups} -> ` +
       `${flooded.catchups}; echoes refused ${plain.refused} -> ${flooded.refused}`,
   );
-  assert.ok(flooded.ms < 30_000, 'the newcomer held by all');
+  // Measured (attackch21): 100 ms -> 1,100 ms, 0 -> 40 catch-ups: the fallback a liveness period late, no worse.
+  assert.ok(flooded.ms <= 3_000, `the newcomer held by all after ${flooded.ms} ms`);
+  assert.ok(flooded.catchups <= N + 5, `${flooded.catchups} catch-ups at the newcomer: one a site agent`);
 });
 
 test.run();
