@@ -25,17 +25,23 @@ export interface Word {
  * word came from the origin's address and names the life, version and digest held.
  */
 export class FirstHandWords {
-  private readonly words = new Map<number, Word>();
+  /**
+   * By name hash and the address it was said from: anyone may challenge this agent and say what it likes of any
+   * hash, but only from its own address. Kept by hash alone, a forger's word replaced the origin's own, and every
+   * set so displaced was probed as before (attacks/challenge-words: a newcomer to 60, 0 -> 59 probes).
+   */
+  private readonly words = new Map<string, Word>();
 
   constructor(private readonly s: SyncContext) {}
 
   /** An echo of this agent's nonce named this agent (by hash), from `from`: kept, within SYNC_LIMITS.peers. */
   note(nameHash: number, word: Word): void {
-    if (this.words.size >= SYNC_LIMITS.peers && !this.words.has(nameHash)) {
-      for (const [hash, w] of this.words) if (word.at - w.at > WORD_MS) this.words.delete(hash);
+    const key = `${nameHash}@${word.from.address}`;
+    if (this.words.size >= SYNC_LIMITS.peers && !this.words.has(key)) {
+      for (const [k, w] of this.words) if (word.at - w.at > WORD_MS) this.words.delete(k);
       if (this.words.size >= SYNC_LIMITS.peers) return;
     }
-    this.words.set(nameHash, word);
+    this.words.set(key, word);
   }
 
   /**
@@ -43,8 +49,8 @@ export class FirstHandWords {
    * it is verified, as an answer at its endpoint would have, and its set needs no check there.
    */
   confirm(peer: Peer): boolean {
-    const w = this.words.get(fnv1a32(peer.name));
-    if (!w || this.s.c.clock.monotonic() - w.at > WORD_MS || w.from.address !== peer.endpoint.address) return false;
+    const w = this.words.get(`${fnv1a32(peer.name)}@${peer.endpoint.address}`);
+    if (!w || this.s.c.clock.monotonic() - w.at > WORD_MS) return false;
     const r = peer.replica;
     if (r.previous || w.incarnation !== r.incarnation || w.version !== r.heldVersion()) return false;
     if (w.setDigest !== this.s.c.directory.setDigest(peer.name)) return false;
