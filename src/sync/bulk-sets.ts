@@ -91,10 +91,23 @@ export class BulkSets {
    * the member served a newcomer twice (`test/sync-bulk-catchup.test.ts`).
    */
   waitMs(r: OriginReplica, signal: string): number {
-    if (this.until === 0 || (r !== this.member && !BULK_SIGNALS.has(signal))) return 0;
+    if (this.until === 0 || (r !== this.member && !BULK_SIGNALS.has(signal) && !this.earlier(r, signal))) return 0;
     if (r.previous || r.failures > 0 || r.heldVersion() > 0) return 0;
     if (r !== this.member) this.held.add(r);
     return Math.max(0, this.until - this.s.c.clock.monotonic());
+  }
+
+  /**
+   * An origin's own heartbeat of a life that began before this agent's (incarnations are start times, as the join's
+   * checks rank them: join-view.ts): the member, running before this agent too, holds it as surely as what its
+   * summary names. On real sockets the join's answer comes back through loops hundreds of ms late, while the site's
+   * answers to this agent's solicit and the next starters' (about 8 multicast heartbeats each, 100 ms apart in a cold
+   * start) arrive first: each started a catch-up of its own, the summary then named origins already asked, and the
+   * bulk ask did not pay (50 keyed agents over 5 s: every newcomer/earlier pair a `heartbeat` gap, no bulk page).
+   * A starter's announcement names a later life: not held (see above).
+   */
+  private earlier(r: OriginReplica, signal: string): boolean {
+    return signal === 'heartbeat' && r.incarnation < this.s.cfg.incarnation;
   }
 
   /**
