@@ -69,9 +69,10 @@ for (const keyed of [false, true]) {
  * the summary then named origins already asked (the bulk ask did not pay). Here its probes are answered 300 ms late.
  */
 for (const keyed of [false, true]) {
-  test(`${keyed ? 'keyed' : 'open'}: a newcomer whose join answer comes late takes earlier origins from the bulk answer`, async () => {
+  const site = keyed ? 'keyed' : 'open';
+  test(`${site}: a newcomer whose join answer comes late takes earlier origins from the bulk answer`, async () => {
     const { made, most, completeMs } = await join(keyed ? parseKeyRing(generateKey()) : undefined, 300);
-    console.log(`  ${keyed ? 'keyed' : 'open'}, hello 300 ms late: ${made} catch-ups made, complete in ${completeMs} ms`);
+    console.log(`  ${site}, hello 300 ms late: ${made} catch-ups made, complete in ${completeMs} ms`);
     assert.ok(completeMs !== undefined, 'the newcomer holds every origin');
     assert.ok(made <= 3, `${made} catch-ups made`);
     assert.is(most, 1, 'its join member is asked once: the bulk answer carries its own set');
