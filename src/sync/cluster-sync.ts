@@ -20,6 +20,7 @@ import { MoveProbes } from './move-probes.js';
 import { receiveAnnounce } from './announce-receiver.js';
 import { PeerTable, sameEndpoint, type Peer } from './peer-table.js';
 import { Membership, sizesInterval } from './ring.js';
+import { unanswerable } from './source-port.js';
 import {
   BoundsLog,
   datagramCounters,
@@ -187,7 +188,7 @@ export class ClusterSync {
   readonly inspect = (origin: string): SyncView => syncView(this.s, origin);
 
   private onDatagram(data: Uint8Array, from: Endpoint, kind: DatagramKind): void {
-    if (!this.running) return;
+    if (!this.running || unanswerable(from, this.c.metrics)) return; // source-port.ts
     this.hot.bytesReceived[kind].inc(data.length);
     let msg: ReturnType<typeof heartbeatOfBeat>;
     const sentAt = this.envelope.sentAt?.(data);

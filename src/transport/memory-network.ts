@@ -90,7 +90,11 @@ export class MemoryNetwork {
         return Promise.resolve({ address, port: 7770 }); // what every datagram comes from (deliver)
       },
       send: (data) => this.broadcast(address, Uint8Array.from(data)),
-      sendTo: (data, to) => this.unicast(address, to.address, Uint8Array.from(data)),
+      sendTo: (data, to) => {
+        // As Node's dgram does (ERR_SOCKET_BAD_PORT): a send to port 0 throws, and the simulator must not hide it.
+        if (!(to.port > 0 && to.port < 65536)) throw new RangeError(`Port should be > 0 and < 65536: ${to.port}`);
+        this.unicast(address, to.address, Uint8Array.from(data));
+      },
       stop: () => {
         this.sockets.delete(address);
         return Promise.resolve();
@@ -167,33 +171,33 @@ export class MemoryNetwork {
   private connected = (a: string, b: string) => this.reachable(a, b) && this.reachable(b, a);
 
   /** Puts raw bytes on the LAN as if `from` sent them: forged, replayed or junk datagrams in tests. */
-  inject(from: string, data: Uint8Array): void {
-    this.broadcast(from, data);
+  inject(from: string, data: Uint8Array, port = 7770): void {
+    this.broadcast(from, data, port);
   }
 
   /** Puts raw bytes on the LAN to one host, as if `from` sent them: a unicast flood or forgery in tests. */
-  injectTo(from: string, to: string, data: Uint8Array): void {
-    this.unicast(from, to, data);
+  injectTo(from: string, to: string, data: Uint8Array, port = 7770): void {
+    this.unicast(from, to, data, port);
   }
 
-  private broadcast(from: string, data: Uint8Array): void {
+  private broadcast(from: string, data: Uint8Array, port = 7770): void {
     if (this.down.has(from)) return;
     this.sent += 1;
     this.onSend?.(from, data);
-    for (const [to, handler] of this.sockets) this.deliver(from, to, handler, data, 'multicast');
+    for (const [to, handler] of this.sockets) this.deliver({ address: from, port }, to, handler, data, 'multicast');
   }
 
   /** One receiver, with the same loss, duplication, latency and partitions as a multicast datagram. */
-  private unicast(from: string, to: string, data: Uint8Array): void {
+  private unicast(from: string, to: string, data: Uint8Array, port = 7770): void {
     if (this.down.has(from)) return;
     this.sent += 1;
     this.onSend?.(from, data);
     const handler = this.sockets.get(to);
-    if (handler) this.deliver(from, to, handler, data, 'unicast');
+    if (handler) this.deliver({ address: from, port }, to, handler, data, 'unicast');
   }
 
-  private deliver(from: string, to: string, handler: DatagramHandler, data: Uint8Array, kind: DatagramKind): void {
-    const link = this.links.get(to);
+  private deliver(source: Endpoint, to: string, handler: DatagramHandler, data: Uint8Array, kind: DatagramKind): void {
+    const [from, link] = [source.address, this.links.get(to)];
     if (!this.reachable(from, to)) return this.traceDatagram(from, to, data, kind, 'cut');
     if (to !== from && (this.dropAtSend?.(from, to, kind) || this.c.random() < (link?.loss ?? this.loss)))
       return this.traceDatagram(from, to, data, kind, 'lost');
@@ -205,7 +209,7 @@ export class MemoryNetwork {
       this.c.clock.setTimeout(() => {
         if (this.sockets.get(to) !== handler || !this.reachable(from, to)) return;
         this.delivered += 1;
-        handler(data, { address: from, port: 7770 }, kind);
+        handler(data, { ...source }, kind);
       }, delay);
     }
   }

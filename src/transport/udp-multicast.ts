@@ -115,14 +115,24 @@ export class UdpMulticastTransport implements DatagramTransport {
     this.sendTo(data, { address: this.init.group, port: this.init.port });
   }
 
+  /**
+   * Never throws: `to` is often where a datagram came from, and a forged source may name port 0, which Node's send
+   * refuses synchronously (ERR_SOCKET_BAD_PORT). Thrown, it ended the liveness round's timer (announcer.ts): one
+   * forged heartbeat stopped an agent's unicast heartbeats for good. Reported as a send error instead.
+   */
   sendTo(data: Uint8Array, to: Endpoint): void {
     if (!this.endpoint) return;
-    this.inFlight += 1;
-    this.endpoint.send(data, to.port, to.address, (err) => {
+    const done = (err: Error | null) => {
       this.inFlight -= 1;
       if (err) this.init.onError?.(err);
       if (this.inFlight === 0) this.drained?.();
-    });
+    };
+    this.inFlight += 1;
+    try {
+      this.endpoint.send(data, to.port, to.address, done);
+    } catch (err) {
+      done(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   /** Closes after the queued datagrams are out: a goodbye sent just before stop() must not be dropped. */
