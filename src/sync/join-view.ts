@@ -100,8 +100,11 @@ export class JoinView {
     const older = candidates.filter((p) => p.replica.incarnation < this.s.cfg.incarnation);
     // FNV alone ranks names that differ in their last digits nearly alike at every newcomer: mixed once more.
     const rank = (p: Peer) => seededRandom(fnv1a32(`${this.s.cfg.name} ${p.name}`))();
-    let best: Peer | undefined;
-    for (const p of older.length > 0 ? older : candidates) if (best === undefined || rank(p) > rank(best)) best = p;
+    let [best, bestRank]: [Peer | undefined, number] = [undefined, -1];
+    for (const p of older.length > 0 ? older : candidates) {
+      const r = rank(p);
+      if (r > bestRank) [best, bestRank] = [p, r];
+    }
     return best;
   }
 }

@@ -68,7 +68,9 @@ export class Testbed {
 
   async create(count: number): Promise<Host[]> {
     process.on('exit', this.removeAtExit);
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, this.exitOnSignal);
+    // `on`, not `once`: with no listener left, a second signal (a lane runner forwarding its own SIGTERM beside the
+    // operator's) killed the process by default inside the removals above, and the bed's last hosts stayed.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, this.exitOnSignal);
     await sh('ip', 'link', 'add', this.bridge, 'type', 'bridge');
     await sh('ip', 'link', 'set', this.bridge, 'up');
     for (let i = 1; i <= count; i++) {
