@@ -49,6 +49,8 @@ export interface HeraldBenchOptions {
   extensions?: (i: number) => AgentExtension[];
   /** false runs the pre-issue-18 protocol (every agent heartbeats each period): the scale step's baseline. */
   heartbeatScaling?: boolean;
+  /** Around agent i's datagram transport, outermost (socket-receive-cost.ts times each agent's handler). */
+  wrap?: (i: number, transport: DatagramTransport) => DatagramTransport;
 }
 
 /** Herald with today's heartbeat (no scaling with the site's size), the baseline the scale step divides by. */
@@ -135,6 +137,8 @@ export interface HeraldMember {
   source: MemoryProfileSource;
 }
 
+const wrapped = (extra: HeraldBenchOptions, i: number, t: DatagramTransport) => extra.wrap?.(i, t) ?? t;
+
 function heraldAgent(site: HeraldSite, node: BenchNode): HeraldMember {
   const { nodes, opts, discovery, extra, shared } = site;
   const { clock } = shared;
@@ -144,7 +148,7 @@ function heraldAgent(site: HeraldSite, node: BenchNode): HeraldMember {
     {
       ...shared,
       profiles: source,
-      transport: discovery === 'multicast' ? countedMulticast(nodes, node, opts) : undefined,
+      transport: discovery === 'multicast' ? wrapped(extra, i, countedMulticast(nodes, node, opts)) : undefined,
       extensions: discovery === 'mdns' ? [countedMdns(nodes, node, opts.loss)] : (extra.extensions?.(i) ?? []),
       peers: new HttpPeerClient({ auth: extra.keys && new PeerAuth(extra.keys, clock) }),
       envelope: extra.keys && new HmacEnvelope(extra.keys, clock),
