@@ -1,3 +1,4 @@
+import type { Agent } from '../../src/agent/agent.js';
 import { MessageType } from '../../src/protocol/messages.js';
 import type { DatagramTransport } from '../../src/transport/transport.js';
 import { percentile, summarize } from '../stats.js';
@@ -22,6 +23,10 @@ export interface SocketReceiveCost {
   copies: number;
   /** µs of wall time in one agent's datagram handler, per copy of a change announcement. */
   handlerUs: { p50: number; p90: number; p99: number; max: number; mean: number };
+  /** µs of wall time per copy in its deferred hint pass (run after the loop's turn, not between two copies). */
+  hintsUs: number;
+  /** Each such pass: µs of wall time, and how many ran. */
+  hintPassUs: { p50: number; p99: number; n: number };
   /** With the child's bookkeeping: µs of wall time per copy in it (HeldReport.progressed, inside the handler). */
   harnessUs?: number;
   /** µs from a copy's handler called to its agent's directory holding the change (its first directory event). */
@@ -37,6 +42,10 @@ export interface SocketReceiveCost {
   gapUs: { p50: number; p90: number };
   /** ms from the announcement sent (the origin's reload done) to the last viewer holding it, over changes. */
   lastHeldMs: { p50: number; p99: number; max: number };
+  /** Hints ignored over the timed changes (every datagram's), by herald_hints_ignored_total's series, per copy. */
+  hintsIgnoredPerCopy: Record<string, number>;
+  /** The timed changes' window on the monotonic clock (µs, a --cpu-prof's sample times): a profile read over it. */
+  windowUs: [number, number];
   /** Changes whose copies did not all arrive within a second (none expected on lo at 0 % loss). */
   incomplete: number;
 }
@@ -54,6 +63,14 @@ const cpuNow = () => {
   const cpu = process.cpuUsage();
   return cpu.user + cpu.system;
 };
+/** herald_hints_ignored_total summed over the agents, by series. */
+function ignoredHints(members: { agent: Agent }[]): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (const m of members)
+    for (const [series, v] of m.agent.metrics.hintsIgnored.series()) sums.set(series, (sums.get(series) ?? 0) + v);
+  return sums;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const us = (ns: bigint | number) => Number(ns) / 1000;
 
@@ -110,7 +127,20 @@ export async function socketReceiveCost(agents = 50, changes = 100, bare = false
       return started;
     },
   });
-  const slice = heraldSlice(opts, { heartbeatScaling: true, wrap }, 0, agents);
+  let hintsNs = 0n;
+  let hintPasses: number[] = [];
+  const defer = (work: () => void) => {
+    const ofCopy = current !== undefined;
+    setImmediate(() => {
+      if (!timing || !ofCopy) return work();
+      const t0 = process.hrtime.bigint();
+      work();
+      const ns = process.hrtime.bigint() - t0;
+      hintsNs += ns;
+      hintPasses.push(us(ns));
+    });
+  };
+  const slice = heraldSlice(opts, { heartbeatScaling: true, wrap, defer }, 0, agents);
   const members = [...slice.made.values()];
   const harness = { ns: 0n };
   if (!bare) childHarness(slice, harness);
@@ -136,6 +166,8 @@ export async function socketReceiveCost(agents = 50, changes = 100, bare = false
   const all: Copy[] = [];
   let incomplete = 0;
   const warm = Math.ceil(changes / 4);
+  const window: [number, number] = [0, 0];
+  let ignoredBefore = new Map<string, number>();
   for (let k = 0; k < warm + changes; k++) {
     const o = k % agents;
     const m = members[o];
@@ -143,7 +175,13 @@ export async function socketReceiveCost(agents = 50, changes = 100, bare = false
     copies = [];
     cpu.last = 0;
     timing = true;
-    if (k === warm) harness.ns = 0n;
+    if (k === warm) {
+      harness.ns = 0n;
+      hintsNs = 0n;
+      hintPasses = [];
+      window[0] = us(process.hrtime.bigint());
+      ignoredBefore = ignoredHints(members);
+    }
     await m.agent.reload('bench');
     const sentAt = process.hrtime.bigint();
     const version = m.agent.local.currentVersion;
@@ -163,6 +201,9 @@ export async function socketReceiveCost(agents = 50, changes = 100, bare = false
     all.push(...copies);
     await sleep(INTERVAL_MS);
   }
+  window[1] = us(process.hrtime.bigint());
+  const ignored = ignoredHints(members);
+  for (const [k, v] of ignoredBefore) ignored.set(k, (ignored.get(k) ?? 0) - v);
   for (const m of members) await m.agent.stop({ goodbye: false });
   const handlerAll = all.map((c) => us(c.handlerNs)).sort((a, b) => a - b);
   const handler = { ...summarize(handlerAll), p90: percentile(handlerAll, 90) };
@@ -183,12 +224,16 @@ export async function socketReceiveCost(agents = 50, changes = 100, bare = false
       max: r1(handler.max),
       mean: r1(mean),
     },
+    hintsUs: r1(us(hintsNs) / Math.max(1, all.length)),
+    hintPassUs: { p50: r1(summarize(hintPasses).p50), p99: r1(summarize(hintPasses).p99), n: hintPasses.length },
     ...(!bare && { harnessUs: r1(us(harness.ns) / Math.max(1, all.length)) }),
     toHeldUs: { p50: r1(toHeld.p50), p99: r1(toHeld.p99) },
     spanPerCopyUs: { p50: r1(span.p50), p99: r1(span.p99) },
     spanCpuPerCopyUs: { p50: r1(spanCpu.p50), p99: r1(spanCpu.p99) },
     gapUs: { p50: r1(percentile(gapsSorted, 50)), p90: r1(percentile(gapsSorted, 90)) },
     lastHeldMs: { p50: r1(lastHeld.p50), p99: r1(lastHeld.p99), max: r1(lastHeld.max) },
+    hintsIgnoredPerCopy: Object.fromEntries([...ignored].map(([k, v]) => [k, r1((v * 100) / all.length) / 100])),
+    windowUs: window.map(Math.round) as [number, number],
     incomplete,
   };
   return cost;

@@ -51,6 +51,8 @@ export interface HeraldBenchOptions {
   heartbeatScaling?: boolean;
   /** Around agent i's datagram transport, outermost (socket-receive-cost.ts times each agent's handler). */
   wrap?: (i: number, transport: DatagramTransport) => DatagramTransport;
+  /** Runs a datagram's deferred hints (at the loop's next check phase by default): socket-receive-cost.ts times them. */
+  defer?: (work: () => void) => void;
 }
 
 /** Herald with today's heartbeat (no scaling with the site's size), the baseline the scale step divides by. */
@@ -156,7 +158,7 @@ function heraldAgent(site: HeraldSite, node: BenchNode): HeraldMember {
       // The site is loopback, as a host agent's link is its interface's subnet: open sites adopt summaries.
       onLink: onLinkOf('127.0.0.1', '255.0.0.0'),
       // As a host agent runs: a datagram's hints after the other datagrams of the loop's turn (change14).
-      defer: (work) => setImmediate(work),
+      defer: extra.defer ?? ((work) => setImmediate(work)),
     },
     {
       name: node.name,
