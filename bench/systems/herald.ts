@@ -49,6 +49,10 @@ export interface HeraldBenchOptions {
   extensions?: (i: number) => AgentExtension[];
   /** false runs the pre-issue-18 protocol (every agent heartbeats each period): the scale step's baseline. */
   heartbeatScaling?: boolean;
+  /** Around agent i's datagram transport, outermost (socket-receive-cost.ts times each agent's handler). */
+  wrap?: (i: number, transport: DatagramTransport) => DatagramTransport;
+  /** Runs a datagram's deferred hints (at the loop's next check phase by default): socket-receive-cost.ts times them. */
+  defer?: (work: () => void) => void;
 }
 
 /** Herald with today's heartbeat (no scaling with the site's size), the baseline the scale step divides by. */
@@ -135,6 +139,8 @@ export interface HeraldMember {
   source: MemoryProfileSource;
 }
 
+const wrapped = (extra: HeraldBenchOptions, i: number, t: DatagramTransport) => extra.wrap?.(i, t) ?? t;
+
 function heraldAgent(site: HeraldSite, node: BenchNode): HeraldMember {
   const { nodes, opts, discovery, extra, shared } = site;
   const { clock } = shared;
@@ -144,7 +150,7 @@ function heraldAgent(site: HeraldSite, node: BenchNode): HeraldMember {
     {
       ...shared,
       profiles: source,
-      transport: discovery === 'multicast' ? countedMulticast(nodes, node, opts) : undefined,
+      transport: discovery === 'multicast' ? wrapped(extra, i, countedMulticast(nodes, node, opts)) : undefined,
       extensions: discovery === 'mdns' ? [countedMdns(nodes, node, opts.loss)] : (extra.extensions?.(i) ?? []),
       peers: new HttpPeerClient({ auth: extra.keys && new PeerAuth(extra.keys, clock) }),
       envelope: extra.keys && new HmacEnvelope(extra.keys, clock),
@@ -152,7 +158,7 @@ function heraldAgent(site: HeraldSite, node: BenchNode): HeraldMember {
       // The site is loopback, as a host agent's link is its interface's subnet: open sites adopt summaries.
       onLink: onLinkOf('127.0.0.1', '255.0.0.0'),
       // As a host agent runs: a datagram's hints after the other datagrams of the loop's turn (change14).
-      defer: (work) => setImmediate(work),
+      defer: extra.defer ?? ((work) => setImmediate(work)),
     },
     {
       name: node.name,
