@@ -14,7 +14,7 @@ const SITE = 60;
  * Measured (seed 2204, 60 agents): complete 1,050 ms after the start without the restart, with it on an open site,
  * and keyed; the origin held in its new life at its running version.
  */
-/** A newcomer joins; its bulk ask hangs to its deadline; `restart` (an earlier origin) restarts `atMs` after its start. */
+/** A newcomer joins, its bulk ask hung to its deadline; with `restart`, agent-20 restarts inside the hold. */
 async function join(restart: boolean, keyed = false): Promise<{ completeMs: number | undefined }> {
   const site = new ScaleSite(2204, 'default', 2, {}, keyed ? parseKeyRing(generateKey()) : undefined);
   try {
@@ -48,7 +48,8 @@ async function join(restart: boolean, keyed = false): Promise<{ completeMs: numb
     }
     const held = site.agent(name).agent.directory.held(origin);
     console.log(
-      `  ${keyed ? 'keyed' : 'open'}, ${restart ? 'origin restarted in the hold' : 'no restart'}: complete in ${completeMs} ms; ${origin} held ` +
+      `  ${keyed ? 'keyed' : 'open'}, ${restart ? 'origin restarted in the hold' : 'no restart'}: ` +
+        `complete in ${completeMs} ms; ${origin} held ` +
         `${held?.state} at ${held?.incarnation}/${held?.version}, running ${site.agent(origin).incarnation}`,
     );
     return { completeMs };
