@@ -1,9 +1,17 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../util/logger.js';
 
 /** An agent name as the options accept it: the file is ours, but a hand-edited or damaged one must not reach MQTT. */
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/**
+ * The largest file read back: the agent writes at most its limit of names (256 of 63 characters: ~17 kB). A larger
+ * one is damage, reported and not read: a 20.9 MB list was read whole to keep its last 256 names, +202 MiB and 19 s
+ * of the bridge's start (attacks/owed-forgets-damaged).
+ */
+const FILE_BYTES = 64 * 1024;
 
 /**
  * The forgets owed to the broker (Retirement.owe), kept in the state folder. In memory only, a publisher restarted
@@ -25,7 +33,7 @@ export class OwedForgetsFile {
   async load(): Promise<string[]> {
     let text: string;
     try {
-      text = await readFile(this.file, 'utf8');
+      text = await this.read();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
         this.log.warn({ file: this.file, err: (err as Error).message }, 'owed MQTT forgets not read');
@@ -41,6 +49,22 @@ export class OwedForgetsFile {
     } catch (err) {
       this.log.warn({ file: this.file, err: (err as Error).message }, 'owed MQTT forgets file damaged; ignored');
       return [];
+    }
+  }
+
+  /**
+   * The file's text, if it is a regular file within FILE_BYTES. Opened without blocking: a FIFO at the path (a damaged
+   * or tampered state folder) held the read, and the bridge's start that waits for it, until something wrote to it.
+   */
+  private async read(): Promise<string> {
+    const handle = await open(this.file, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const stat = await handle.stat();
+      if (!stat.isFile()) throw new Error('not a regular file');
+      if (stat.size > FILE_BYTES) throw new Error(`${stat.size} bytes, past ${FILE_BYTES}`);
+      return await handle.readFile('utf8');
+    } finally {
+      await handle.close();
     }
   }
 
