@@ -7,6 +7,9 @@ import type { SyncContext } from './sync-context.js';
 /** How long an agent's word of itself stands: a newcomer's bulk answer comes within seconds of its start. */
 export const WORD_MS = 30_000;
 
+/** Words kept from one address, one a port: agents behind one address (a host's, a NAT's) are few. */
+export const PORTS_PER_ADDRESS = 4;
+
 /** What an agent said of itself in an echo of this agent's own nonce (challenges.ts), and where it said it from. */
 export interface Word {
   incarnation: number;
@@ -26,11 +29,13 @@ export interface Word {
  */
 export class FirstHandWords {
   /**
-   * By name hash and the address it was said from: anyone may challenge this agent and say what it likes of any
-   * hash, but only from its own address. Kept by hash alone, a forger's word replaced the origin's own, and every
-   * set so displaced was probed as before (attacks/challenge-words: a newcomer to 60, 0 -> 59 probes).
+   * By name hash and the address it was said from, then by port: anyone may challenge this agent and say what it
+   * likes of any hash, but only from its own address. Kept by hash alone, a forger's word replaced the origin's own,
+   * and every set so displaced was probed as before (attacks/challenge-words: a newcomer to 60, 0 -> 59 probes).
+   * Kept by address alone, an agent behind the origin's address (a second agent on its host, a NAT) still did, and its
+   * word stood for the origin's (first-hand-words.test.ts): each port's word is kept, PORTS_PER_ADDRESS at most.
    */
-  private readonly words = new Map<string, Word>();
+  private readonly words = new Map<string, Word[]>();
 
   constructor(private readonly s: SyncContext) {}
 
@@ -38,25 +43,37 @@ export class FirstHandWords {
   note(nameHash: number, word: Word): void {
     const key = `${nameHash}@${word.from.address}`;
     if (this.words.size >= SYNC_LIMITS.peers && !this.words.has(key)) {
-      for (const [k, w] of this.words) if (word.at - w.at > WORD_MS) this.words.delete(k);
+      for (const [k, ws] of this.words) if (ws.every((w) => word.at - w.at > WORD_MS)) this.words.delete(k);
       if (this.words.size >= SYNC_LIMITS.peers) return;
     }
-    this.words.set(key, word);
+    const others = (this.words.get(key) ?? []).filter((w) => w.from.port !== word.from.port);
+    this.words.set(key, [...others.slice(1 - PORTS_PER_ADDRESS), word]);
   }
 
   /**
    * Whether the peer's own word names the set held of it (its life, version and digest, said from its address): then
-   * it is verified, as an answer at its endpoint would have, and its set needs no check there.
+   * it is verified, as an answer at its endpoint would have, and its set needs no check there. Its word is the one
+   * from the port its datagrams come from, once that is known; before (a peer learnt of second-hand), the address is
+   * all this agent knows of it, and a word from any port there that names the set held stands.
    */
   confirm(peer: Peer): boolean {
-    const w = this.words.get(`${fnv1a32(peer.name)}@${peer.endpoint.address}`);
-    if (!w || this.s.c.clock.monotonic() - w.at > WORD_MS) return false;
-    const r = peer.replica;
-    if (r.previous || w.incarnation !== r.incarnation || w.version !== r.heldVersion()) return false;
-    if (w.setDigest !== this.s.c.directory.setDigest(peer.name)) return false;
+    const words = this.words.get(`${fnv1a32(peer.name)}@${peer.endpoint.address}`) ?? [];
+    const at = peer.datagram ?? peer.answeredDatagram;
+    const port = at?.address === peer.endpoint.address ? at.port : undefined;
+    const now = this.s.c.clock.monotonic();
+    const word = words.find((w) => (port === undefined || w.from.port === port) && this.names(peer, w, now));
+    if (!word) return false;
     if (!peer.verified) queueMicrotask(() => this.s.placeFreed());
     this.s.peers.verify(peer);
     this.s.c.metrics.announceChallenges.inc({ result: 'word-confirmed' });
     return true;
+  }
+
+  /** The word is fresh and names the life, version and set this agent holds of the peer. */
+  private names(peer: Peer, w: Word, now: number): boolean {
+    const r = peer.replica;
+    if (now - w.at > WORD_MS || r.previous || w.incarnation !== r.incarnation || w.version !== r.heldVersion())
+      return false;
+    return w.setDigest === this.s.c.directory.setDigest(peer.name);
   }
 }

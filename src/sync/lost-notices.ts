@@ -82,6 +82,9 @@ export class LostNotices {
       } else if (now - peer.probedAt >= this.s.cfg.livenessPeriodMs || this.parts.liveness.indirect.vouched(peer)) {
         this.confirm(peer, reporter, monitor);
         counted(relayed && !stranger ? 'relayed' : 'probed');
+      } else if (this.parts.liveness.indirect.underway(peer)) {
+        this.afterCheck(peer, reporter, monitor);
+        counted('held');
       } else counted('ignored');
     }
   }
@@ -122,6 +125,20 @@ export class LostNotices {
         if (ring.watches(reporter.name, peer.name)) this.parts.liveness.noticed(peer);
     }
     this.s.c.metrics.lostNotices.inc({ result: 'distrusted' });
+  }
+
+  /**
+   * A notice heard while this agent's probe of the named agent for another's check is out: followed once that probe
+   * is over, as if heard then, unless the probe was answered. Its one-period probe is no confirmation of the notice
+   * (the confirming probe is the longer one: a slow live agent answers within it), so it is not counted; but
+   * dropping the notice left this agent to its backstop, the last on the site to lose a vanished host by a second.
+   */
+  private afterCheck(peer: Peer, reporter: Peer, monitor: boolean): void {
+    void this.parts.liveness.indirect.underway(peer)?.then((outcome) => {
+      if (outcome === 'alive' || outcome === 'heard' || outcome === 'stale' || !this.s.running()) return;
+      const held = this.s.peers.get(peer.name) === peer && this.s.c.directory.held(peer.name)?.state === 'alive';
+      if (held && this.s.peers.get(reporter.name) === reporter) this.confirm(peer, reporter, monitor);
+    });
   }
 
   /**

@@ -55,13 +55,22 @@ async function simulate(how: FaultEvent, stallMs: number, everyMs: number) {
 
 const vanish: FaultEvent = { at: GONE_AT, until: 60_000, kind: 'partition', side: [VICTIM] };
 const crash: FaultEvent = { at: GONE_AT, kind: 'crash', agent: VICTIM };
-/** Monitors' loop troubles: busy all along in short turns, short stalls now and then, long ones. */
+/**
+ * Monitors' loop troubles: busy all along in short turns, short stalls now and then, long ones; and the bound on a
+ * vanished host for each. It is lost by all about 3 s after its monitors' check starts (a helper's one-period probe,
+ * then the receivers' two-period one), the check 2.5 periods after the monitors last heard it. At 3 s every 9 s the
+ * monitors stall from 11 to 14 s: a heartbeat the host sent in the second before it vanished is read at 14 s and its
+ * silence counted from there (as a real late loop does; an open site's datagram carries no trusted send time), so
+ * the check starts at 16.5 s, not 15 s: 7.5 s, not 6.0. Whether its last heartbeat fell in that second is the
+ * random stream's: in a seed scan of this scenario (seeds 1-12) 6 of 12 seeds gave 7.5 s on main (c6b95e2, not at
+ * this seed) and 7 of 12 with the datagram challenge (at this one), the rest 6.0 s.
+ */
 const LAGS = [
-  [400, 400],
-  [600, 5000],
-  [800, 2000],
-  [1500, 1500],
-  [3000, 9000],
+  [400, 400, 6.5],
+  [600, 5000, 6.5],
+  [800, 2000, 6.5],
+  [1500, 1500, 6.5],
+  [3000, 9000, 7.6],
 ] as const;
 
 /**
@@ -72,10 +81,10 @@ const LAGS = [
  * period gathering subjects).
  */
 test('both monitors of a gone host late: every on-time agent still loses it, within a bound', async () => {
-  for (const [stallMs, everyMs] of LAGS) {
+  for (const [stallMs, everyMs, bound] of LAGS) {
     const v = await gone(vanish, stallMs, everyMs);
     assert.equal(v.missing, [], `${stallMs}/${everyMs}: on-time agents that never lost the vanished host`);
-    assert.ok(v.worst <= 6.5, `${stallMs}/${everyMs}: vanished host lost by all after ${v.worst} s`);
+    assert.ok(v.worst <= bound, `${stallMs}/${everyMs}: vanished host lost by all after ${v.worst} s`);
     assert.ok(v.notices <= 8, `${stallMs}/${everyMs}: ${v.notices} notices`);
     assert.equal(v.result.violations, []);
     const c = await gone(crash, stallMs, everyMs);
