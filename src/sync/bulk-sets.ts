@@ -33,11 +33,6 @@ const OFFERS_BYTES = 4 * SNAPSHOT_PAGE_BYTES;
  * past the half deadline, 0.6-4.5 s after the probe on a loaded machine, found every held catch-up gone already.
  */
 const HOLD_DEADLINES = 0.5;
-/**
- * The hold's bound while the join probe is out, in catch-up deadlines stretched by this agent's late loop: the probe
- * settles sooner (its tries, each a liveness period stretched as much: join-probe.ts), and releases the hold then.
- */
-const JOIN_HOLD_DEADLINES = 3;
 
 /**
  * The bulk catch-up (docs/protocol.md, *Bulk catch-up*): a newcomer asks its join's summary peer for every whole set
@@ -54,9 +49,12 @@ const JOIN_HOLD_DEADLINES = 3;
  * version is a gap, caught up from the origin.
  */
 export class BulkSets {
-  /** Until when (monotonic ms) the catch-ups of origins held nothing of wait for the bulk answer; 0: none coming. */
+  /**
+   * Until when at most (monotonic ms) the catch-ups of origins held nothing of wait for the bulk answer; 0: none
+   * coming. The hold ends sooner: when the join probe settles without an answer, or `holdTimer` runs out.
+   */
   private until = 0;
-  /** Ends the hold once the bulk is asked (HOLD_DEADLINES), its page or not. */
+  /** Ends the hold: the join probe's try out too long (`holding`), or the bulk asked half a deadline ago. */
   private holdTimer: TimerHandle | undefined;
   private asked = false;
   /** The member's life asked (its own set comes in its answer), and the other lives held back for the answer. */
@@ -86,13 +84,23 @@ export class BulkSets {
     } & Pick<LocalHealthHooks, 'deadline'>,
   ) {}
 
-  /** The join asks a member for its summary: what it names waits for its sets. Once a life; false without a client. */
-  expect(member: Peer): boolean {
+  /**
+   * The join asks a member for its summary: what it names waits for its sets, `boundMs` at most (the join probe's
+   * tries and the ask: join-probe.ts). Once a life; false without a client.
+   */
+  expect(member: Peer, boundMs: number): boolean {
     if (this.asked || this.s.c.peers.sets === undefined) return false;
     this.asked = true;
     this.member = member.replica;
-    this.until = this.s.c.clock.monotonic() + this.hooks.deadline(this.s.cfg.fetchTimeoutMs) * JOIN_HOLD_DEADLINES;
+    this.until = this.s.c.clock.monotonic() + boundMs;
     return true;
+  }
+
+  /** A try of the join probe is out, for `ms` at most: the hold lasts that long (within `until`), unless it settles. */
+  holding(ms: number): void {
+    if (this.until === 0) return;
+    this.s.c.clock.clearTimeout(this.holdTimer);
+    this.holdTimer = this.s.c.clock.setTimeout(() => this.release('hold'), ms);
   }
 
   /**
@@ -148,7 +156,7 @@ export class BulkSets {
       // Stretched by this agent's own late turns, as a catch-up's deadline: a timer runs before the answer is read.
       const hold = this.hooks.deadline(this.s.cfg.fetchTimeoutMs * HOLD_DEADLINES);
       this.until = Math.min(this.until, this.s.c.clock.monotonic() + hold);
-      this.holdTimer = this.s.c.clock.setTimeout(() => this.release('hold'), hold);
+      this.holding(hold);
       await this.pages(member);
     } catch (err) {
       if (!this.s.running()) return;

@@ -55,8 +55,8 @@ export class Transitions {
     this.join = new JoinProbe(
       s,
       this.bulk,
-      (peer) => this.parts.liveness().probe(peer, peer.endpoint, 'join'),
-      (peer) => this.joinView.joined(peer),
+      (peer, periods) => this.parts.liveness().probe(peer, peer.endpoint, 'join', periods),
+      { joined: (peer) => this.joinView.joined(peer), stretch: (ms) => this.parts.liveness().health.stretch(ms) },
     );
     this.lives = new ProvisionalLives(
       s,
