@@ -89,6 +89,8 @@ const COUNTED = [
   'announcementsIgnored',
   'peerRequestsServed',
   'catchupRequests',
+  'bulkAsks',
+  'bulkHeld',
   'livenessProbes',
   'lostNotices',
   'gapsDetected',

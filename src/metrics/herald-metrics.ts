@@ -17,6 +17,8 @@ export interface HeraldMetrics {
   gapsDetected: Counter; // labels: signal
   catchupRequests: Counter; // labels: result
   catchupSeconds: Histogram;
+  bulkAsks: Counter; // labels: result (asked, or why not)
+  bulkHeld: Counter; // labels: released (answer, hold)
   snapshotFallbacks: Counter;
   peerRequestsServed: Counter; // labels: route, status
   profileErrors: Counter;
@@ -51,6 +53,7 @@ export function createHeraldMetrics(): HeraldMetrics {
     registry: r,
     ...datagramMetrics(r),
     ...repairMetrics(r),
+    ...bulkMetrics(r),
     ...checkMetrics(r),
     ...hostMetrics(r),
     localHealth: localHealthGauge(r),
@@ -99,6 +102,24 @@ function datagramMetrics(r: MetricsRegistry) {
       'herald_hints_ignored_total',
       'Hints of newer versions dropped before catch-up: an origin this agent does not hold, another life, or left.',
       ['reason'],
+    ),
+  };
+}
+
+/** A newcomer's bulk catch-up at its join's member, and the first catch-ups it held back (docs/protocol.md). */
+function bulkMetrics(r: MetricsRegistry) {
+  return {
+    bulkAsks: r.counter(
+      'herald_bulk_asks_total',
+      "A newcomer's bulk catch-up at its join's member (sync/bulk-sets.ts): asked, or why not (join-<probe outcome>, " +
+        'member-set-asked, nothing-waiting).',
+      ['result'],
+    ),
+    bulkHeld: r.counter(
+      'herald_bulk_held_total',
+      "First catch-ups held for the join's bulk answer and gone on their own, by what released them: the answer " +
+        "settled (answer; its set did not come) or the hold's half deadline passed first (hold).",
+      ['released'],
     ),
   };
 }

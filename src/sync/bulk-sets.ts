@@ -2,6 +2,7 @@ import { SNAPSHOT_PAGE_BYTES } from '../directory/catch-up.js';
 import { sizedEntries } from '../directory/origin.js';
 import type { WholeSet } from '../directory/sets-page.js';
 import type { Hello } from '../transport/transport.js';
+import type { TimerHandle } from '../util/clock.js';
 import type { LocalHealthHooks } from './changes-fetch.js';
 import { SYNC_LIMITS } from './config.js';
 import type { OriginReplica } from './origin-replica.js';
@@ -22,11 +23,14 @@ const OFFERS_MS = 30_000;
 const OFFERS_BYTES = 4 * SNAPSHOT_PAGE_BYTES;
 
 /**
- * How long the catch-ups a summary named wait for the bulk answer: half a deadline. A member that answers at all
- * answers a calm site's first page in milliseconds; one that hangs (a stalled loop, a forger) held them until its
- * first page's allowance ran out (the http client gives it 4 deadlines for a busy accept queue): 2,060 ms for a
- * newcomer in the simulator, ~8 s on real sockets, against issue 18's 2 s (attack19, attacks/bulk-ask-hung). Past the
- * hold the catch-ups go origin by origin; sets that come later are taken only where none is under way or held.
+ * How long the catch-ups a summary named wait for the bulk answer once it is asked: half a deadline. A member that
+ * answers at all answers a calm site's first page in milliseconds; one that hangs (a stalled loop, a forger) held
+ * them until its first page's allowance ran out (the http client gives it 4 deadlines for a busy accept queue): 2,060
+ * ms for a newcomer in the simulator, ~8 s on real sockets, against issue 18's 2 s (attack19, attacks/bulk-ask-hung).
+ * Past the hold the catch-ups go origin by origin; sets that come later are taken only where none is under way or
+ * held. Counted from the ask, not from the join probe: that probe settles within its own deadline, and a member that
+ * does not answer it holds nothing past it (no bulk ask then). Counted from the probe (bulk22), a join answer read
+ * past the half deadline, 0.6-4.5 s after the probe on a loaded machine, found every held catch-up gone already.
  */
 const HOLD_DEADLINES = 0.5;
 
@@ -45,8 +49,13 @@ const HOLD_DEADLINES = 0.5;
  * version is a gap, caught up from the origin.
  */
 export class BulkSets {
-  /** Until when (monotonic ms) the catch-ups of origins held nothing of wait for the bulk answer; 0: none coming. */
+  /**
+   * Until when at most (monotonic ms) the catch-ups of origins held nothing of wait for the bulk answer; 0: none
+   * coming. The hold ends sooner: when the join probe settles without an answer, or `holdTimer` runs out.
+   */
   private until = 0;
+  /** Ends the hold: the join probe's try out too long (`holding`), or the bulk asked half a deadline ago. */
+  private holdTimer: TimerHandle | undefined;
   private asked = false;
   /** The member's life asked (its own set comes in its answer), and the other lives held back for the answer. */
   private member: OriginReplica | undefined;
@@ -64,8 +73,8 @@ export class BulkSets {
   constructor(
     private readonly s: SyncContext,
     private readonly hooks: {
-      /** The bulk catch-up settled: the catch-ups it held back go now (Catchup.released). */
-      released(): void;
+      /** The bulk catch-up settled (`answer`) or its hold ran out (`hold`): what it held goes (Catchup.released). */
+      released(by: 'answer' | 'hold'): void;
       /** A set was taken second-hand from the member (open site): its origin's endpoint is asked at once (a probe). */
       verify(peer: Peer): void;
       /** Whether the origin's own word by datagram names the set just taken (first-hand-words.ts): no probe then. */
@@ -75,13 +84,23 @@ export class BulkSets {
     } & Pick<LocalHealthHooks, 'deadline'>,
   ) {}
 
-  /** The join asks a member for its summary: what it names waits for its sets. Once a life; false without a client. */
-  expect(member: Peer): boolean {
+  /**
+   * The join asks a member for its summary: what it names waits for its sets, `boundMs` at most (the join probe's
+   * tries and the ask: join-probe.ts). Once a life; false without a client.
+   */
+  expect(member: Peer, boundMs: number): boolean {
     if (this.asked || this.s.c.peers.sets === undefined) return false;
     this.asked = true;
     this.member = member.replica;
-    this.until = this.s.c.clock.monotonic() + this.s.cfg.fetchTimeoutMs * HOLD_DEADLINES;
+    this.until = this.s.c.clock.monotonic() + boundMs;
     return true;
+  }
+
+  /** A try of the join probe is out, for `ms` at most: the hold lasts that long (within `until`), unless it settles. */
+  holding(ms: number): void {
+    if (this.until === 0) return;
+    this.s.c.clock.clearTimeout(this.holdTimer);
+    this.holdTimer = this.s.c.clock.setTimeout(() => this.release('hold'), ms);
   }
 
   /**
@@ -113,34 +132,48 @@ export class BulkSets {
   }
 
   /**
-   * Whether the bulk ask is the member's one request from this agent, and spares some: its own set not asked yet (held
+   * `asked` if the bulk ask is the member's one request from this agent, and spares some: its own set not asked (held
    * back for the answer, or not wanted), and some other origin waiting for it. In a cold start every agent joins
    * through the first whose heartbeat is stretched (~1.5 s in on real sockets), and by then holds or is fetching
    * that member's set, often every set its summary names: the bulk ask came on top of the member's own catch-up
    * (the 50-agent cold start's busiest agent served 56-92 against 49, each bulk asker adding one). Not asked, what
    * it held back goes origin by origin, the member's own set as its own catch-up: one request at each.
    */
-  private pays(member: Peer): boolean {
+  private pays(member: Peer): string {
     const own = member.replica;
     if (own.heldVersion() > 0 || own.failures > 0 || own.catchup.kind === 'fetching' || own.catchup.kind === 'queued')
-      return false;
-    for (const r of this.held) if (r.catchup.kind === 'waiting' && r.heldVersion() === 0 && !r.left) return true;
-    return false;
+      return 'member-set-asked';
+    for (const r of this.held) if (r.catchup.kind === 'waiting' && r.heldVersion() === 0 && !r.left) return 'asked';
+    return 'nothing-waiting';
   }
 
-  /** The summary's member answered (`member`, verified) or did not (undefined): its sets, then the rest goes. */
-  async ask(member: Peer | undefined): Promise<void> {
+  /** The join probe of the summary's member settled (`outcome`): if it answered, its sets; then the rest goes. */
+  async ask(member: Peer, outcome: string): Promise<void> {
     try {
-      if (member && this.pays(member)) await this.pages(member);
+      const result = outcome === 'alive' ? this.pays(member) : `join-${outcome}`;
+      this.s.c.metrics.bulkAsks.inc({ result });
+      if (result !== 'asked') return;
+      // Stretched by this agent's own late turns, as a catch-up's deadline: a timer runs before the answer is read.
+      const hold = this.hooks.deadline(this.s.cfg.fetchTimeoutMs * HOLD_DEADLINES);
+      this.until = Math.min(this.until, this.s.c.clock.monotonic() + hold);
+      this.holding(hold);
+      await this.pages(member);
     } catch (err) {
       if (!this.s.running()) return;
       this.s.c.metrics.catchupRequests.inc({ result: 'failed' });
-      this.s.c.logger.debug({ agent: member?.name, err: (err as Error).message }, 'bulk catch-up failed');
+      this.s.c.logger.debug({ agent: member.name, err: (err as Error).message }, 'bulk catch-up failed');
     } finally {
-      this.until = 0;
-      this.held.clear();
-      if (this.s.running()) this.hooks.released();
+      this.release('answer');
     }
+  }
+
+  /** The hold ends: what waited for the answer goes now, if its set did not come. Once. */
+  private release(by: 'answer' | 'hold'): void {
+    this.s.c.clock.clearTimeout(this.holdTimer);
+    if (this.until === 0) return;
+    this.until = 0;
+    this.held.clear();
+    if (this.s.running()) this.hooks.released(by);
   }
 
   private async pages(member: Peer): Promise<void> {

@@ -123,6 +123,7 @@ export class Catchup {
     if (wait > 0) {
       this.wait(peer, r, wait, () => {
         r.buffer.graceUntil = 0;
+        if (this.heldForBulk.delete(r) && r.behind()) this.s.c.metrics.bulkHeld.inc({ released: 'hold' });
         if (!r.behind()) return;
         this.s.c.metrics.gapsDetected.inc({ signal });
         this.enqueue(peer, r);
@@ -134,7 +135,7 @@ export class Catchup {
   }
 
   /** The join's bulk answer settled (bulk-sets.ts): a catch-up it held back goes now, if its set did not come. */
-  released(): void {
+  released(by: 'answer' | 'hold'): void {
     const held = new Set(this.heldForBulk);
     this.heldForBulk.clear();
     for (const peer of this.s.peers.values()) {
@@ -142,6 +143,7 @@ export class Catchup {
       if (!held.has(r) || r.catchup.kind !== 'waiting') continue;
       this.s.c.clock.clearTimeout(r.catchup.timer);
       r.catchup = { kind: 'idle' };
+      if (r.behind()) this.s.c.metrics.bulkHeld.inc({ released: by });
       this.want(peer, r.target, 'bulk');
     }
   }

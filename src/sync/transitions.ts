@@ -5,6 +5,7 @@ import { FirstHandWords } from './first-hand-words.js';
 import type { Catchup } from './catchup.js';
 import { BULK_SIGNAL, forgetEndpoints } from './endpoint-proofs.js';
 import { LEFT } from './hints.js';
+import { JoinProbe } from './join-probe.js';
 import { JoinView } from './join-view.js';
 import type { Liveness } from './liveness.js';
 import type { NameClaims } from './name-claims.js';
@@ -42,7 +43,7 @@ export class Transitions {
       s.c.nonce,
     );
     this.bulk = new BulkSets(s, {
-      released: () => this.parts.catchup().released(),
+      released: (by) => this.parts.catchup().released(by),
       verify: (peer) => void this.parts.liveness().probe(peer, peer.endpoint, BULK_SIGNAL),
       confirmed: (peer) => words.confirm(peer),
       deadline: (ms) => this.deadline(ms),
@@ -51,6 +52,12 @@ export class Transitions {
     this.joinView = new JoinView(s, (summaries, from) => {
       for (const x of summaries) if (x.name !== s.cfg.name) this.learnOf(x, from);
     });
+    this.join = new JoinProbe(
+      s,
+      this.bulk,
+      (peer, periods) => this.parts.liveness().probe(peer, peer.endpoint, 'join', periods),
+      { joined: (peer) => this.joinView.joined(peer), stretch: (ms) => this.parts.liveness().health.stretch(ms) },
+    );
     this.lives = new ProvisionalLives(
       s,
       (...life) => this.newLife(...life),
@@ -66,7 +73,7 @@ export class Transitions {
   /** Newer lives named by an unsigned message at the peer's own endpoint, until the endpoint answers. */
   readonly lives: ProvisionalLives;
 
-  private summaryAsked = false;
+  private readonly join: JoinProbe;
   /** The join's view, checked against other peers' after its summary (join-view.ts). */
   private readonly joinView: JoinView;
   private readonly waiting = new WaitingRoom();
@@ -83,14 +90,7 @@ export class Transitions {
    * learnt at once from this peer's summary (its first probe asks for it).
    */
   joiningLargeSite(peer: Peer): void {
-    if (this.summaryAsked) return;
-    this.summaryAsked = true;
-    const bulk = this.bulk.expect(peer); // the catch-ups of what the summary names wait for the member's sets
-    const done = (outcome: string) => {
-      if (bulk) void this.bulk.ask(outcome === 'alive' ? peer : undefined);
-      if (this.s.running()) this.joinView.joined(peer);
-    };
-    void this.parts.liveness().probe(peer, peer.endpoint, 'join').then(done);
+    this.join.start(peer);
   }
 
   /** A new incarnation: its replica replaces the old life's whole, and it is alive whatever the old was. */

@@ -101,6 +101,10 @@ export function laggingComponents(
       changes: (peer, req, timeoutMs) => seen(timeoutMs, () => peers.changes(peer, req, timeoutMs)),
       hello: (peer, timeoutMs, withPeers, asker) =>
         seen(timeoutMs, () => peers.hello(peer, timeoutMs, withPeers, asker)),
+      // The bulk ask too: without it a lagging newcomer never asked its join member for the site's sets.
+      ...(peers.sets && {
+        sets: (peer, after, timeoutMs) => seen(timeoutMs, () => peers.sets!(peer, after, timeoutMs)),
+      }),
       close: () => peers.close(),
     },
     ...(transport && {

@@ -1,3 +1,4 @@
+import type { AgentComponents } from '../../src/agent/agent.js';
 import type { AgentInit } from '../../src/agent/agent-components.js';
 import type { KeyRing } from '../../src/security/cluster-key.js';
 import type { Device } from '../../src/profiles/model.js';
@@ -67,10 +68,18 @@ export class ScaleSite {
     return this.agent(name).address;
   }
 
-  async start(name: string, index: number, devices = scaleDevices(name, this.devicesPerAgent, 0)): Promise<void> {
+  /** `components`: simulated parts of its own (a late loop, lag.ts), given the agent's address. */
+  async start(
+    name: string,
+    index: number,
+    devices = scaleDevices(name, this.devicesPerAgent, 0),
+    components?: (address: string) => Partial<AgentComponents>,
+  ): Promise<void> {
+    const address = `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}`;
     const sim = await this.sim.start(name, devices, {
-      address: `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}`,
+      address,
       init: protocolInit(this.protocol, this.init),
+      components: components?.(address),
     });
     this.names.push(name);
     this.live.add(name);
