@@ -63,7 +63,7 @@ export class ViewVotes {
     },
   ) {
     this.settled = new SettledView(s);
-    this.flux = new FluxChecks(s, h.check);
+    this.flux = new FluxChecks(s, (peer) => h.check(peer));
   }
 
   /**
