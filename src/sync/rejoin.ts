@@ -80,6 +80,7 @@ export class Rejoin {
         this.s.c.metrics.viewExchanges.inc({ why: 'vote' });
         void this.exchanges.ask([...new Set(asked)], this.s.c.clock.monotonic());
       },
+      check: (peer) => h.check(peer),
     });
   }
 

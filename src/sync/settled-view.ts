@@ -42,6 +42,8 @@ export class SettledView {
   private due = Infinity;
   private view = 0;
   private viewLost = 0;
+  /** Agents this one holds alive that its settled view leaves out: their liveness moved lately. */
+  private flux: string[] = [];
 
   constructor(private readonly s: SyncContext) {}
 
@@ -52,6 +54,12 @@ export class SettledView {
     if (epoch !== this.epoch || now >= this.due) this.read(now, epoch !== this.epoch);
     this.epoch = epoch;
     return { view: this.view, lost: this.viewLost };
+  }
+
+  /** Who this agent holds alive while its settled view leaves them out (a voter agreeing says nothing of them). */
+  aliveInFlux(): readonly string[] {
+    this.digests();
+    return this.flux;
   }
 
   /** Whether the agent's liveness moved in this view within SETTLE_PERIODS (a loss, its revival, a restart). */
@@ -81,12 +89,15 @@ export class SettledView {
       }
       for (const name of this.lives.keys()) if (!names.has(name)) this.lives.delete(name);
     }
-    this.due = Infinity;
+    [this.due, this.flux] = [Infinity, []];
     const settled = agents.filter((a) => {
       const held = this.lives.get(a.name);
       const settledAt = held ? held.since + held.settle : now + base;
       if (settledAt <= now) return true;
-      if (a.state === 'alive') this.due = Math.min(this.due, settledAt);
+      if (a.state === 'alive') {
+        this.due = Math.min(this.due, settledAt);
+        this.flux.push(a.name);
+      }
       return false;
     });
     const directory = { agents: () => settled };

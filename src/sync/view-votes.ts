@@ -1,5 +1,6 @@
 import type { Endpoint } from '../transport/transport.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
+import { FluxChecks } from './flux-checks.js';
 import { SettledView } from './settled-view.js';
 import type { SyncContext } from './sync-context.js';
 import { neighbourDigest, viewDigest } from './view-digest.js';
@@ -38,6 +39,8 @@ const VOTE_COMPARES = 2;
 export class ViewVotes {
   /** What this agent's heartbeats name: its view, leaving out the agents whose liveness is in flux. */
   private readonly settled: SettledView;
+  /** The agents that view leaves out, checked when one falls silent while a voter agrees (a crash no vote shows). */
+  private readonly flux: FluxChecks;
   private mine: number | undefined;
   /** This agent's view without itself: that of peers holding it lost (its refutation mends it, not a summary). */
   private mineLost = 0;
@@ -55,9 +58,12 @@ export class ViewVotes {
       neighbours(): Peer[];
       /** The exchange: the first of `asked` to answer gives its summary (rejoin.ts). */
       ask(asked: Peer[]): void;
+      /** A first-hand check, as the sweep's: two probes, a loss if neither is answered. */
+      check(peer: Peer): void;
     },
   ) {
     this.settled = new SettledView(s);
+    this.flux = new FluxChecks(s, (peer) => h.check(peer));
   }
 
   /**
@@ -79,7 +85,7 @@ export class ViewVotes {
    */
   heard(peer: Peer, digest: number, from: Endpoint): void {
     if (!peer.verified || !peer.datagram || !sameEndpoint(peer.datagram, from)) return;
-    if (digest === this.own() || digest === this.mineLost) return;
+    if (digest === this.own() || digest === this.mineLost) return this.flux.agreed(this.settled.aliveInFlux());
     // A voter revived lately in this view was cut off from it: its view is catching up as this one is. At a heal the
     // far camp's first heartbeats named its camp's settled view against this camp's, steady since the cut (the
     // revivals still in flux): 70 more digest compares at vote-storm's heal, each agent's spacing spent.
