@@ -182,8 +182,12 @@ export class Announcer {
     this.s.c.metrics.datagramBytesSent.inc({ kind }, bytes);
   }
 
-  /** A heartbeat (or announcement) just went out: the next is one interval away, drawn afresh. */
-  private newCycle(): void {
+  /**
+   * A heartbeat (or announcement) just went out: the next is one interval away, drawn afresh. `replied`: it answered
+   * a solicit, as the other repliers did at the same moment (each newcomer of a cold start draws a few), drawn then
+   * like the first stretched wait.
+   */
+  private newCycle(replied = false): void {
     const members = this.members();
     const now = this.s.c.clock.monotonic();
     if (!this.interval.scaled(members)) {
@@ -193,7 +197,9 @@ export class Announcer {
     // The first stretched wait falls anywhere in one interval (0–1, not 0.5–1.5): agents that started
     // together would otherwise all be silent for half an interval (27 s at 1,000 agents), and a change
     // missed then is hinted by nobody. Drawn uniformly, the site's heartbeats flow at their steady rate at once.
-    const factor = this.phased ? this.interval.factor(this.s.c.random, members) : this.s.c.random();
+    // The same after a solicit's reply: at the end of a cold start every agent's last multicast answered one of the
+    // last starters, and drawn 0.5-1.5 from there the whole site fell silent for half an interval (liar22).
+    const factor = this.phased && !replied ? this.interval.factor(this.s.c.random, members) : this.s.c.random();
     this.phased = true;
     this.cycle = { start: now, factor, due: 0 };
     this.schedule(this.interval.meanMs(members) * this.cycle.factor);
@@ -209,9 +215,10 @@ export class Announcer {
       const due = this.cycle.start + this.interval.meanMs(members) * this.cycle.factor;
       const now = this.s.c.clock.monotonic();
       if (!this.solicitedReply && this.interval.scaled(members) && due > now + 1) return this.schedule(due - now);
+      const replied = this.solicitedReply;
       this.solicitedReply = false;
       this.send(MessageType.heartbeat);
-      this.newCycle();
+      this.newCycle(replied);
     }, delay);
     this.timer.unref?.();
   }
