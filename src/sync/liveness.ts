@@ -119,9 +119,9 @@ export class Liveness {
    * A silent peer is asked; silence alone never loses it. A refusal does (the probe itself sees to it). A
    * probe that times out may only mean this agent's own event loop was late (a busy host, 200 agents in
    * one process): the answer sat unread while the deadline fired. So it is asked once more, and lost only
-   * if that one goes unanswered too: with twice the deadline, or with the receivers' one (lost-notices.ts)
-   * after an early notice, told on an on-time first timeout: a longer one made this monitor the vanished
-   * host's last viewer (s22-vanish). That notice asks the others to probe beside this second probe.
+   * if that one goes unanswered too, with twice the deadline (its answers may come late: sync-scale's late
+   * monitor). An early notice asks the others to probe beside this second probe (the vanished-host time); the
+   * other monitor's notice, heard meanwhile, ends it sooner (lost-notices.ts, `busy`).
    */
   private async check(peer: Peer): Promise<void> {
     this.checking += 1;
@@ -150,7 +150,7 @@ export class Liveness {
     const early = first === 'no-answer' && monitor && !this.hooks.keyed && this.health.trusted();
     if (early && !this.toldLately(peer)) this.noticeIfRare(peer); // told on a helper's verdict: not again (18378)
     // Stretched by the lateness since the first probe only: a stall over before it (a freeze) is past (23000296).
-    const second = await this.probe(peer, peer.endpoint, 'probe', early ? 1 : CONFIRM_DEADLINE_PERIODS, sent);
+    const second = await this.probe(peer, peer.endpoint, 'probe', CONFIRM_DEADLINE_PERIODS, sent);
     // An early notice went out already. Another agent at its address is a refusal too (finding D: not told, 9 s).
     if (second === 'refused' || second === 'other-agent')
       return early ? askAround(this.s, peer, this.learnOf) : this.foundGone(peer, monitor);

@@ -82,6 +82,9 @@ export class LostNotices {
       } else if (now - peer.probedAt >= this.s.cfg.livenessPeriodMs || this.parts.liveness.indirect.vouched(peer)) {
         this.confirm(peer, reporter, monitor);
         counted(relayed && !stranger ? 'relayed' : 'probed');
+      } else if (peer.probing && this.parts.liveness.health.trusted()) {
+        this.underWay(peer, reporter);
+        counted('probed');
       } else counted('ignored');
     }
   }
@@ -114,6 +117,26 @@ export class LostNotices {
     else this.parts.announcer.relays.relay(name, replica.incarnation, replica.heldVersion());
   }
 
+  /**
+   * A notice heard while this on-time agent's own probe of the subject is out (its other monitor's, mostly: both
+   * time out together): that probe stands for the confirming one, judged as a receiver's is, a period (stretched)
+   * from now. Else that monitor waited out its own doubled second probe, the vanished host's last viewer.
+   */
+  private underWay(peer: Peer, reporter: Peer): void {
+    const since = this.s.c.clock.monotonic();
+    const wait = this.parts.liveness.health.stretch(this.s.cfg.livenessPeriodMs);
+    this.s.c.clock
+      .setTimeout(() => {
+        if (!this.s.running() || this.s.peers.get(peer.name) !== peer || peer.lastHeard > since) return;
+        this.parts.liveness.lose(
+          peer,
+          `a lost notice from ${reporter.name}, and no answer to its probe under way`,
+          true,
+        );
+      }, wait)
+      .unref?.();
+  }
+
   /** A distrusted reporter's notice: no probe, but the silence of the alive agents it watches is judged sooner. */
   private distrusted(reporter: Peer, hints: readonly Hint[], ring: ReturnType<typeof aliveRing>): void {
     for (const hint of hints) {
@@ -139,6 +162,7 @@ export class LostNotices {
   private confirm(peer: Peer, reporter: Peer, monitor: boolean): void {
     const periods = this.parts.liveness.health.trusted() ? 1 : CONFIRM_DEADLINE_PERIODS;
     void this.parts.liveness.probe(peer, peer.endpoint, 'notice', periods).then((outcome) => {
+      if (outcome === 'busy' && periods === 1) return this.underWay(peer, reporter);
       if (outcome === 'alive' && !this.parts.keyed) this.distrust.falseNotice(reporter.name);
       if (outcome !== 'no-answer' && outcome !== 'refused') return;
       if (!this.parts.keyed) this.distrust.trueNotice(reporter.name);
