@@ -42,6 +42,8 @@ export class Announcer {
   private cycle = { start: 0, factor: 1, due: 0 };
   /** Whether a stretched wait was drawn yet in this life (the first is drawn differently: `newCycle`). */
   private phased = false;
+  /** When this life's announcement went: a reply in its first interval is a cold start's (newCycle). */
+  private startedAt = 0;
   private refutedAt = -Infinity;
   /** When this agent last multicast a heartbeat or an announcement: its monitors heard it then too. */
   private multicastAt = -Infinity;
@@ -76,6 +78,7 @@ export class Announcer {
     const delta = first?.kind === 'deltas' && first.deltas.length === 1 ? first.deltas[0] : undefined;
     this.send(MessageType.announce, { delta });
     this.send(MessageType.solicit);
+    this.startedAt = this.s.c.clock.monotonic();
     this.newCycle();
     this.scheduleLiveness();
     this.repeatIntroduction();
@@ -199,7 +202,10 @@ export class Announcer {
     // missed then is hinted by nobody. Drawn uniformly, the site's heartbeats flow at their steady rate at once.
     // The same after a solicit's reply: at the end of a cold start every agent's last multicast answered one of the
     // last starters, and drawn 0.5-1.5 from there the whole site fell silent for half an interval (liar22).
-    const factor = this.phased && !replied ? this.interval.factor(this.s.c.random, members) : this.s.c.random();
+    // Only in this agent's first interval: later, each answer drawn 0-1 brought the agent's next heartbeat forward by
+    // half an interval, and a forger's solicits (unsigned) cost 8.2 multicasts each, not 4.0 (solicit-forged-cycle).
+    const coldReply = replied && now - this.startedAt < this.interval.meanMs(members);
+    const factor = this.phased && !coldReply ? this.interval.factor(this.s.c.random, members) : this.s.c.random();
     this.phased = true;
     this.cycle = { start: now, factor, due: 0 };
     this.schedule(this.interval.meanMs(members) * this.cycle.factor);

@@ -36,18 +36,42 @@ export class FirstHandWords {
    * word stood for the origin's (first-hand-words.test.ts): each port's word is kept, PORTS_PER_ADDRESS at most.
    */
   private readonly words = new Map<string, Word[]>();
+  /**
+   * The keys of each address: an honest address speaks for its own agents, PORTS_PER_ADDRESS at most. Unbounded, one
+   * address's words of made-up hashes took every key of `words` and each origin's own word, a moment later, was
+   * dropped (attacks/first-hand-words-flood: every set of the bulk answer probed at its origin again).
+   */
+  private readonly byAddress = new Map<string, Set<string>>();
 
   constructor(private readonly s: SyncContext) {}
 
   /** An echo of this agent's nonce named this agent (by hash), from `from`: kept, within SYNC_LIMITS.peers. */
   note(nameHash: number, word: Word): void {
-    const key = `${nameHash}@${word.from.address}`;
-    if (this.words.size >= SYNC_LIMITS.peers && !this.words.has(key)) {
-      for (const [k, ws] of this.words) if (ws.every((w) => word.at - w.at > WORD_MS)) this.words.delete(k);
-      if (this.words.size >= SYNC_LIMITS.peers) return;
+    const address = word.from.address;
+    const key = `${nameHash}@${address}`;
+    if (!this.words.has(key)) {
+      const full = () =>
+        this.words.size >= SYNC_LIMITS.peers || (this.byAddress.get(address)?.size ?? 0) >= PORTS_PER_ADDRESS;
+      if (full()) this.expire(word.at, this.words.size >= SYNC_LIMITS.peers ? undefined : address);
+      if (full()) return;
+      this.byAddress.set(address, (this.byAddress.get(address) ?? new Set()).add(key));
     }
     const others = (this.words.get(key) ?? []).filter((w) => w.from.port !== word.from.port);
     this.words.set(key, [...others.slice(1 - PORTS_PER_ADDRESS), word]);
+  }
+
+  /** Keys whose every word is WORD_MS old go: every key, or only the address's when it alone is full. */
+  private expire(now: number, address?: string): void {
+    const keys = address === undefined ? [...this.words.keys()] : [...(this.byAddress.get(address) ?? [])];
+    for (const key of keys) {
+      const ws = this.words.get(key) ?? [];
+      if (!ws.every((w) => now - w.at > WORD_MS)) continue;
+      this.words.delete(key);
+      const at = key.slice(key.indexOf('@') + 1);
+      const named = this.byAddress.get(at);
+      named?.delete(key);
+      if (named?.size === 0) this.byAddress.delete(at);
+    }
   }
 
   /**
