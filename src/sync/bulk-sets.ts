@@ -96,9 +96,14 @@ export class BulkSets {
     return true;
   }
 
-  /** A try of the join probe is out, for `ms` at most: the hold lasts that long (within `until`), unless it settles. */
+  /**
+   * A try of the join probe is out, for `ms` at most: the hold lasts that long, unless it settles. `until` grows to
+   * cover it: drawn at the first try, before this agent's loop was found late, it ended the hold while a later try,
+   * stretched, was still out, and every held catch-up went at once (attackb22; bulk22's overloaded real run).
+   */
   holding(ms: number): void {
     if (this.until === 0) return;
+    this.until = Math.max(this.until, this.s.c.clock.monotonic() + ms);
     this.s.c.clock.clearTimeout(this.holdTimer);
     this.holdTimer = this.s.c.clock.setTimeout(() => this.release('hold'), ms);
   }

@@ -123,6 +123,8 @@ export class Catchup {
     if (wait > 0) {
       this.wait(peer, r, wait, () => {
         r.buffer.graceUntil = 0;
+        // The join probe's later tries, stretched by a loop found late after the first, held the bulk longer.
+        if (this.heldForBulk.has(r) && this.hooks.bulkWaitMs(r, signal) > 0) return this.want(peer, r.target, signal);
         if (this.heldForBulk.delete(r) && r.behind()) this.s.c.metrics.bulkHeld.inc({ released: 'hold' });
         if (!r.behind()) return;
         this.s.c.metrics.gapsDetected.inc({ signal });
