@@ -118,10 +118,10 @@ export class Liveness {
   /**
    * A silent peer is asked; silence alone never loses it. A refusal does (the probe itself sees to it). A
    * probe that times out may only mean this agent's own event loop was late (a busy host, 200 agents in
-   * one process): the answer sat unread while the deadline fired. So it is asked once more, and lost only
-   * if that one goes unanswered too, with twice the deadline (its answers may come late: sync-scale's late
-   * monitor). An early notice asks the others to probe beside this second probe (the vanished-host time); the
-   * other monitor's notice, heard meanwhile, ends it sooner (lost-notices.ts, `busy`).
+   * one process): the answer sat unread while the deadline fired. So it is asked once more with twice
+   * the deadline, and lost only if that one goes unanswered too. On an open site the notice goes out
+   * after the first timeout: there it only asks the others to probe, with the longer deadline, so their
+   * check runs beside this one's second probe instead of after it (the vanished-host time).
    */
   private async check(peer: Peer): Promise<void> {
     this.checking += 1;

@@ -85,9 +85,6 @@ export class LostNotices {
       } else if (this.parts.liveness.indirect.underway(peer)) {
         this.afterCheck(peer, reporter, monitor);
         counted('held');
-      } else if (peer.probing && this.parts.liveness.health.trusted()) {
-        this.underWay(peer, reporter);
-        counted('probed');
       } else counted('ignored');
     }
   }
@@ -120,26 +117,6 @@ export class LostNotices {
     else this.parts.announcer.relays.relay(name, replica.incarnation, replica.heldVersion());
   }
 
-  /**
-   * A notice heard while this on-time agent's own probe of the subject is out (its other monitor's, mostly: both
-   * time out together): that probe stands for the confirming one, judged as a receiver's is, a period (stretched)
-   * from now. Else that monitor waited out its own doubled second probe, the vanished host's last viewer.
-   */
-  private underWay(peer: Peer, reporter: Peer): void {
-    const since = this.s.c.clock.monotonic();
-    const wait = this.parts.liveness.health.stretch(this.s.cfg.livenessPeriodMs);
-    this.s.c.clock
-      .setTimeout(() => {
-        if (!this.s.running() || this.s.peers.get(peer.name) !== peer || peer.lastHeard > since) return;
-        this.parts.liveness.lose(
-          peer,
-          `a lost notice from ${reporter.name}, and no answer to its probe under way`,
-          true,
-        );
-      }, wait)
-      .unref?.();
-  }
-
   /** A distrusted reporter's notice: no probe, but the silence of the alive agents it watches is judged sooner. */
   private distrusted(reporter: Peer, hints: readonly Hint[], ring: ReturnType<typeof aliveRing>): void {
     for (const hint of hints) {
@@ -166,20 +143,14 @@ export class LostNotices {
 
   /**
    * Asks the named agent itself. A refusal loses it as any probe does. The notice stands for the first
-   * unanswered probe (the reporter's); this one is the second, so a timeout of it is taken as the
-   * confirmation: two agents' checks agree. Its deadline is the reporter's (one period) on an agent whose own
-   * loop is on time, stretched by its local health (Lifeguard's awareness, as every probe is), and twice that
-   * only on one that lags or doubts itself: the fixed double deadline held every viewer of a vanished host a
-   * period past the point where its answer could still come (200 agents, seed 11: all 196 at notice + 2 s,
-   * 5.8 s after it vanished). A live subject named falsely hears the same multicast and refutes it at once
-   * (its heartbeat counts as an answer to a probe under way). A backstop alone would take several intervals.
+   * unanswered probe (the reporter's); this one is the second, with the longer deadline, so a timeout of
+   * it is taken as the confirmation: two agents' checks agree, and this one's own late event loop had
+   * twice the time to read an answer. A backstop alone would take several of its stretched intervals.
    * Only a monitor of the named agent repeats the notice once its probe agrees (so that a host that lost
    * one copy hears another): when every receiver did, one crash drew 2 notices from every agent.
    */
   private confirm(peer: Peer, reporter: Peer, monitor: boolean): void {
-    const periods = this.parts.liveness.health.trusted() ? 1 : CONFIRM_DEADLINE_PERIODS;
-    void this.parts.liveness.probe(peer, peer.endpoint, 'notice', periods).then((outcome) => {
-      if (outcome === 'busy' && periods === 1) return this.underWay(peer, reporter);
+    void this.parts.liveness.probe(peer, peer.endpoint, 'notice', CONFIRM_DEADLINE_PERIODS).then((outcome) => {
       if (outcome === 'alive' && !this.parts.keyed) this.distrust.falseNotice(reporter.name);
       if (outcome !== 'no-answer' && outcome !== 'refused') return;
       if (!this.parts.keyed) this.distrust.trueNotice(reporter.name);
