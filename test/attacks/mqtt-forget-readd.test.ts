@@ -18,11 +18,7 @@ testIf(test, forgetSiteMissing(), "a gateway's owed forget leaves an agent that 
     const gw = await s.start('gw', s.relayed, { extra: ['--mqtt-mode', 'gateway', '--mqtt-base', 'gwt'] });
     const a1 = await s.start('a1', s.broker.url);
     const a1Topics = () => s.retainedOf('a1', 'gwt');
-    const a1Online = async () => {
-      const topics = await a1Topics();
-      const state = topics.get(`gwt/${s.site}/agents/a1`);
-      return topics.size >= 2 && !!state && (JSON.parse(state) as { state?: string }).state === 'online';
-    };
+    const a1Online = () => s.onlineOn('a1', 'gwt');
     await until(a1Online, 10_000, "the gateway publishes a1's state and device");
 
     await s.relay.cut();

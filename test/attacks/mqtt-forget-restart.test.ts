@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { suite } from 'uvu';
 import { forgetSiteMissing, withForgetSite } from '../helpers/forget-site.js';
 import { testIf } from '../helpers/requirements.js';
@@ -17,10 +16,8 @@ const test = suite('attack: MQTT forget owed, then the publisher restarted befor
 
 testIf(test, forgetSiteMissing(), "a1's retained state is cleared though a3 restarted during the outage", () =>
   withForgetSite('restart', ['a1', 'a3'], async (s) => {
-    const start = (name: string, url: string, connected = true) =>
-      s.start(name, url, { extra: ['--state-dir', join(s.root, `${name}-state`)], connected });
-    const a1 = await start('a1', s.broker.url);
-    let a3 = await start('a3', s.relayed);
+    const a1 = await s.startKept('a1', s.broker.url);
+    let a3 = await s.startKept('a3', s.relayed);
     const a1Topics = async () => [...(await s.retainedOf('a1')).keys()];
     await until(async () => (await a1Topics()).length >= 2, 10_000, "a1's state and device retained");
 
@@ -28,7 +25,7 @@ testIf(test, forgetSiteMissing(), "a1's retained state is cleared though a3 rest
     await a1.proc.stop('SIGTERM');
     await until(() => s.forget(a3, 'a1'), 10_000, 'a3 forgets a1 (its broker away)');
     await a3.proc.stop('SIGTERM');
-    a3 = await start('a3', s.relayed, false);
+    a3 = await s.startKept('a3', s.relayed, false);
 
     await s.relay.open();
     await a3.proc.waitFor(

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { forgetSiteMissing, withForgetSite } from '../helpers/forget-site.js';
@@ -18,15 +17,9 @@ const test = suite('attack: an owed forget restored after a restart, the name ba
 
 testIf(test, forgetSiteMissing(), "a3's restored owed forget leaves a1, live again, on the broker", () =>
   withForgetSite('owedlive', ['a1', 'a3'], async (s) => {
-    const start = (name: string, url: string, connected = true) =>
-      s.start(name, url, { extra: ['--state-dir', join(s.root, `${name}-state`)], connected });
-    const a1 = await start('a1', s.broker.url);
-    const a3 = await start('a3', s.relayed);
-    const a1Online = async () => {
-      const topics = await s.retainedOf('a1');
-      const state = topics.get(`herald/${s.site}/agents/a1`);
-      return topics.size >= 2 && !!state && (JSON.parse(state) as { state?: string }).state === 'online';
-    };
+    const a1 = await s.startKept('a1', s.broker.url);
+    const a3 = await s.startKept('a3', s.relayed);
+    const a1Online = () => s.onlineOn('a1');
     await until(a1Online, 10_000, "a1's state and device retained");
 
     await s.relay.cut();
@@ -35,11 +28,11 @@ testIf(test, forgetSiteMissing(), "a3's restored owed forget leaves a1, live aga
     await a3.proc.stop('SIGTERM');
 
     // a1's host back while a3 is down: a1 publishes itself again, online.
-    await start('a1', s.broker.url);
+    await s.startKept('a1', s.broker.url);
     await until(a1Online, 10_000, 'a1 online again on the broker');
 
     await s.relay.open();
-    await start('a3', s.relayed);
+    await s.startKept('a3', s.relayed);
     // The owed purge reads back for the retained window (500 ms) before it clears: give it several.
     await new Promise((r) => setTimeout(r, 3_000));
     const left = await s.retainedOf('a1');

@@ -34,8 +34,12 @@ export interface ForgetSite {
   root: string;
   /** Starts an agent and waits for its start (and, unless `connected` is false, its bridge in step). */
   start(name: string, url: string, opts?: { extra?: string[]; connected?: boolean }): Promise<ForgetAgent>;
+  /** `start` with a state folder of its own under `root`, the same at each start of `name` (owed forgets outlive it). */
+  startKept(name: string, url: string, connected?: boolean): Promise<ForgetAgent>;
   /** What the broker retains for agent `name` under `base`, by topic. */
   retainedOf(name: string, base?: string): Promise<Map<string, string>>;
+  /** Whether the broker retains `name`'s state saying online, and its device, under `base`. */
+  onlineOn(name: string, base?: string): Promise<boolean>;
   /** `POST /v1/agents/<name>/forget` at `agent`: whether it was forgotten (409 while still held alive). */
   forget(agent: ForgetAgent, name: string): Promise<boolean>;
 }
@@ -54,6 +58,18 @@ export async function withForgetSite(
   const group = `239.255.70.70:${testGroupPort()}`;
   const root = await mkdtemp(join(tmpdir(), `herald-mqtt-${tag}-`));
   const running: Running[] = [];
+  const start: ForgetSite['start'] = async (name, url, { extra = [], connected = true } = {}) => {
+    const proc = runHerald(mqttAgentArgs({ name, site, group, url, profiles: join(root, name), extra }));
+    running.push(proc);
+    const started = await proc.waitFor(() => proc.logs().find((l) => l.msg === 'agent started'), 10_000);
+    if (connected)
+      await proc.waitFor(() => proc.logs().find((l) => l.msg === 'MQTT state in step with the directory'), 10_000);
+    return { proc, api: `http://${String(started.api)}` };
+  };
+  const retainedOf: ForgetSite['retainedOf'] = async (name, base = 'herald') => {
+    const all = await retainedOnly(broker.port, `${base}/${site}/#`);
+    return new Map([...all].filter(([t]) => new RegExp(`/${name}(/|$)`).test(t)));
+  };
   try {
     for (const who of agents) await cp(join('device-profiles', 'gate-camera.yaml'), join(root, who, 'cam.yaml'));
     await body({
@@ -62,17 +78,14 @@ export async function withForgetSite(
       relayed: `mqtt://127.0.0.1:${relay.port}`,
       site,
       root,
-      start: async (name, url, { extra = [], connected = true } = {}) => {
-        const proc = runHerald(mqttAgentArgs({ name, site, group, url, profiles: join(root, name), extra }));
-        running.push(proc);
-        const started = await proc.waitFor(() => proc.logs().find((l) => l.msg === 'agent started'), 10_000);
-        if (connected)
-          await proc.waitFor(() => proc.logs().find((l) => l.msg === 'MQTT state in step with the directory'), 10_000);
-        return { proc, api: `http://${String(started.api)}` };
-      },
-      retainedOf: async (name, base = 'herald') => {
-        const all = await retainedOnly(broker.port, `${base}/${site}/#`);
-        return new Map([...all].filter(([t]) => new RegExp(`/${name}(/|$)`).test(t)));
+      start,
+      startKept: (name, url, connected = true) =>
+        start(name, url, { extra: ['--state-dir', join(root, `${name}-state`)], connected }),
+      retainedOf,
+      onlineOn: async (name, base = 'herald') => {
+        const topics = await retainedOf(name, base);
+        const state = topics.get(`${base}/${site}/agents/${name}`);
+        return topics.size >= 2 && !!state && (JSON.parse(state) as { state?: string }).state === 'online';
       },
       forget: async (agent, name) => {
         const res = await request(`${agent.api}/v1/agents/${name}/forget`, {
