@@ -196,6 +196,8 @@ export class BulkSets {
     if (!other) return;
     this.holding(this.hooks.deadline(this.s.cfg.fetchTimeoutMs * HOLD_DEADLINES));
     await this.pages(other);
+    // Read past its hold: what it held went one by one meanwhile (`herald_bulk_held_total{released="hold"}`).
+    if (this.until === 0) this.s.c.metrics.bulkAsks.inc({ result: 'second-late' });
   }
 
   /** The hold ends: what waited for the answer goes now, if its set did not come. Once. */
