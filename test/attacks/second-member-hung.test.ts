@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { SetsPage } from '../../src/directory/sets-page.js';
 import { PeerRequestError, type PeerClient } from '../../src/transport/transport.js';
 import { ScaleSite } from '../swarm/scale-site.js';
 
@@ -31,7 +32,8 @@ async function join(firstLateMs: number): Promise<{ completeMs: number | undefin
           );
         return new Promise((resolve, reject) =>
           clock.setTimeout(() => {
-            sets(peer, after, timeoutMs).then((p) => resolve({ ...p, sets: p.sets.filter((s) => s.origin === member) }));
+            const own = (p: SetsPage) => ({ ...p, sets: p.sets.filter((s) => s.origin === member) });
+            sets(peer, after, timeoutMs).then((p) => resolve(own(p)), reject);
           }, firstLateMs),
         );
       };
