@@ -112,7 +112,8 @@ function bulkMetrics(r: MetricsRegistry) {
     bulkAsks: r.counter(
       'herald_bulk_asks_total',
       "A newcomer's bulk catch-up at its join's member (sync/bulk-sets.ts): asked, or why not (join-<probe outcome>, " +
-        'member-set-asked, nothing-waiting).',
+        'member-set-asked, nothing-waiting); a second, older member asked for what the first lacked (second-asked, ' +
+        'second-none: none older; second-late: its answer read past the hold).',
       ['result'],
     ),
     bulkHeld: r.counter(
