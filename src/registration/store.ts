@@ -1,8 +1,9 @@
-import { copyFile, mkdir, open, readFile, rename } from 'node:fs/promises';
+import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Device } from '../profiles/model.js';
 import { validateDevice } from '../profiles/validate.js';
 import type { Logger } from '../util/logger.js';
+import { replaceStateFile } from '../util/state-file.js';
 
 /** A registration kept across restarts (`persist: true`): the document as registered, validated again on load. */
 export interface StoredRegistration {
@@ -59,7 +60,8 @@ export class SaveQueue {
 
 /**
  * `registrations.json` in the state folder, replaced atomically (write a temporary file, fsync,
- * rename), so that a crash mid-write leaves the old file or the new one, never half of either.
+ * rename, fsync the folder: replaceStateFile), so that a crash mid-write leaves the old file or the new one, never
+ * half of either.
  */
 export class FileRegistrationStore implements RegistrationStore {
   readonly description: string;
@@ -91,16 +93,7 @@ export class FileRegistrationStore implements RegistrationStore {
   }
 
   async save(registrations: StoredRegistration[]): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    const handle = await open(tmp, 'w', 0o600);
-    try {
-      await handle.writeFile(JSON.stringify({ format: FORMAT, registrations }, null, 1) + '\n');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, this.file);
+    await replaceStateFile(this.file, JSON.stringify({ format: FORMAT, registrations }, null, 1) + '\n', 0o600);
   }
 }
 
