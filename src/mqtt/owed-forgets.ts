@@ -20,6 +20,8 @@ const FILE_BYTES = 64 * 1024;
 export class OwedForgetsFile {
   /** Writes one after another, the latest list last: a rename never lands an older list over a newer one. */
   private writing: Promise<void> = Promise.resolve();
+  /** The list to write next, once the write under way is done (`save`). */
+  private waiting: string | undefined;
 
   constructor(
     private readonly file: string,
@@ -50,10 +52,18 @@ export class OwedForgetsFile {
     }
   }
 
-  /** Saves the list, replaced whole and fsynced: a crash or a power cut leaves the old list or the new (s23). */
+  /**
+   * Saves the list, replaced whole and fsynced: a crash or a power cut leaves the old list or the new (s23). One
+   * write at a time and at most one list waiting, the latest: a burst of forgets queued a write (and its copy of
+   * the list) each.
+   */
   save(names: readonly string[]): void {
-    const body = JSON.stringify({ forgets: names }) + '\n';
+    const queued = this.waiting !== undefined;
+    this.waiting = JSON.stringify({ forgets: names }) + '\n';
+    if (queued) return;
     this.writing = this.writing.then(async () => {
+      const body = this.waiting ?? '';
+      this.waiting = undefined;
       try {
         await replaceStateFile(this.file, body, 0o640);
       } catch (err) {

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -8,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { nextIncarnation } from '../../src/agent/identity.js';
 import { OwedForgetsFile } from '../../src/mqtt/owed-forgets.js';
 import { memoryLogger } from '../../src/util/logger.js';
+import { syncedDuring } from '../helpers/fsyncs.js';
 import { hasCommand } from '../helpers/requirements.js';
 
 /**
@@ -35,33 +35,6 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T | { error: string
   const late = new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), ms)));
   const settled = p.catch((err: unknown) => ({ error: (err as Error).message }));
   return Promise.race([settled, late]).finally(() => clearTimeout(timer));
-}
-
-/**
- * The paths fsynced while `run` runs, in order (each handle's path read from /proc at its sync). The FileHandle's
- * prototype is patched for the while: node:fs/promises gives no other seam.
- */
-async function syncedDuring(run: () => Promise<void>): Promise<string[]> {
-  const probe = await open(process.execPath, 'r');
-  type Sync = (this: { fd: number }) => Promise<void>;
-  const proto = Object.getPrototypeOf(probe) as { sync: Sync; datasync: Sync };
-  await probe.close();
-  const [sync, datasync] = [proto.sync, proto.datasync];
-  const synced: string[] = [];
-  const record = (original: Sync): Sync =>
-    function (this: { fd: number }) {
-      synced.push(readlinkSync(`/proc/self/fd/${this.fd}`));
-      return original.call(this);
-    };
-  proto.sync = record(sync);
-  proto.datasync = record(datasync);
-  try {
-    await run();
-  } finally {
-    proto.sync = sync;
-    proto.datasync = datasync;
-  }
-  return synced;
 }
 
 test('a FIFO at identity.json fails the start at once, naming the file', async () => {
