@@ -1,9 +1,9 @@
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Device } from '../profiles/model.js';
 import { validateDevice } from '../profiles/validate.js';
 import type { Logger } from '../util/logger.js';
-import { replaceStateFile } from '../util/state-file.js';
+import { readStateFile, replaceStateFile } from '../util/state-file.js';
 
 /** A registration kept across restarts (`persist: true`): the document as registered, validated again on load. */
 export interface StoredRegistration {
@@ -75,10 +75,12 @@ export class FileRegistrationStore implements RegistrationStore {
   async load(): Promise<{ registrations: RestoredRegistration[]; errors: string[] }> {
     let text: string;
     try {
-      text = await readFile(this.file, 'utf8');
+      // Not readFile: a FIFO at the path held the start, and its copy aside below would have held it again.
+      text = await readStateFile(this.file);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { registrations: [], errors: [] };
-      return { registrations: [], errors: [`cannot read ${this.file}: ${(err as NodeJS.ErrnoException).code}`] };
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'ENOENT') return { registrations: [], errors: [] };
+      return { registrations: [], errors: [`cannot read ${this.file}: ${e.code ?? e.message}`] };
     }
     const parsed = parseStored(text, this.file);
     if (parsed.errors.length === 0) return parsed;

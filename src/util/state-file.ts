@@ -5,10 +5,11 @@ import { dirname } from 'node:path';
 /**
  * A file of the agent's own in its state folder, read back at a start. Opened without blocking: a FIFO at the path
  * (a damaged or tampered state folder) held the read, and the start that waits for it, until something wrote to it
- * (attack22: the owed forgets; s23: identity.json). Anything but a regular file within `maxBytes` is an error: the
- * agent writes far less, and a larger one is damage, not worth reading whole. ENOENT passes through as it came.
+ * (attack22: the owed forgets; s23: identity.json, registrations.json). Anything but a regular file within `maxBytes`
+ * is an error: the agent writes far less, and a larger one is damage, not worth reading whole. ENOENT passes through
+ * as it came.
  */
-export async function readStateFile(file: string, maxBytes: number): Promise<string> {
+export async function readStateFile(file: string, maxBytes = Infinity): Promise<string> {
   const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stat = await handle.stat();

@@ -6,6 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { nextIncarnation } from '../../src/agent/identity.js';
 import { OwedForgetsFile } from '../../src/mqtt/owed-forgets.js';
+import { FileRegistrationStore } from '../../src/registration/store.js';
 import { memoryLogger } from '../../src/util/logger.js';
 import { syncedDuring } from '../helpers/fsyncs.js';
 import { hasCommand } from '../helpers/requirements.js';
@@ -46,6 +47,19 @@ test('a FIFO at identity.json fails the start at once, naming the file', async (
     // Unblock a pending read (a writer that closes at once), so the test process can end.
     if (read === 'pending') await writeFile(file, '');
     assert.ok(typeof read === 'object' && /identity\.json.*not a regular file/.test(read.error), JSON.stringify(read));
+  });
+});
+
+test('a FIFO at registrations.json is reported at once, nothing restored', async () => {
+  if (!hasCommand('mkfifo')) return console.log('  skipped: no mkfifo');
+  await withDir(async (dir) => {
+    const file = join(dir, 'registrations.json');
+    execFileSync('mkfifo', [file]);
+    const read = await within(new FileRegistrationStore(dir).load(), 1_000);
+    if (read === 'pending') await writeFile(file, '');
+    assert.ok(typeof read === 'object' && 'registrations' in read, JSON.stringify(read));
+    assert.equal(read.registrations, []);
+    assert.match(read.errors.join(' '), /registrations\.json.*not a regular file/);
   });
 });
 
