@@ -1,6 +1,9 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EXIT, OptionError } from '../config/options.js';
+import { readStateFile, replaceStateFile } from '../util/state-file.js';
+
+/** The agent writes ~70 bytes; a larger file is damage, not read (a FIFO at the path held the start: s23). */
+const FILE_BYTES = 4096;
 
 /**
  * The incarnation grows on every start, so peers tell a restarted agent from a late packet of its
@@ -12,7 +15,7 @@ export async function nextIncarnation(stateDir: string | undefined, now: number)
   const file = join(stateDir, 'identity.json');
   let last = 0;
   try {
-    const stored = JSON.parse(await readFile(file, 'utf8')) as { incarnation?: unknown };
+    const stored = JSON.parse(await readStateFile(file, FILE_BYTES)) as { incarnation?: unknown };
     if (typeof stored.incarnation === 'number' && Number.isSafeInteger(stored.incarnation)) last = stored.incarnation;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
@@ -21,9 +24,8 @@ export async function nextIncarnation(stateDir: string | undefined, now: number)
     }
   }
   const incarnation = Math.max(now, last + 1);
-  await mkdir(stateDir, { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify({ incarnation, startedAt: new Date(now).toISOString() }) + '\n', { mode: 0o640 });
-  await rename(tmp, file); // atomic: a crash mid-write never leaves a half file
+  // Whole and on disk before the agent speaks: a power cut must not bring back an older incarnation than it used.
+  const body = JSON.stringify({ incarnation, startedAt: new Date(now).toISOString() }) + '\n';
+  await replaceStateFile(file, body, 0o640);
   return incarnation;
 }

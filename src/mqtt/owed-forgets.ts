@@ -1,7 +1,5 @@
-import { constants } from 'node:fs';
-import { mkdir, open, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { Logger } from '../util/logger.js';
+import { readStateFile, replaceStateFile } from '../util/state-file.js';
 
 /** An agent name as the options accept it: the file is ours, but a hand-edited or damaged one must not reach MQTT. */
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -22,6 +20,8 @@ const FILE_BYTES = 64 * 1024;
 export class OwedForgetsFile {
   /** Writes one after another, the latest list last: a rename never lands an older list over a newer one. */
   private writing: Promise<void> = Promise.resolve();
+  /** The list to write next, once the write under way is done (`save`). */
+  private waiting: string | undefined;
 
   constructor(
     private readonly file: string,
@@ -33,7 +33,7 @@ export class OwedForgetsFile {
   async load(): Promise<string[]> {
     let text: string;
     try {
-      text = await this.read();
+      text = await readStateFile(this.file, FILE_BYTES); // a FIFO there held the bridge's start (attack22)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
         this.log.warn({ file: this.file, err: (err as Error).message }, 'owed MQTT forgets not read');
@@ -53,30 +53,19 @@ export class OwedForgetsFile {
   }
 
   /**
-   * The file's text, if it is a regular file within FILE_BYTES. Opened without blocking: a FIFO at the path (a damaged
-   * or tampered state folder) held the read, and the bridge's start that waits for it, until something wrote to it.
+   * Saves the list, replaced whole and fsynced: a crash or a power cut leaves the old list or the new (s23). One
+   * write at a time and at most one list waiting, the latest: a burst of forgets queued a write (and its copy of
+   * the list) each.
    */
-  private async read(): Promise<string> {
-    const handle = await open(this.file, constants.O_RDONLY | constants.O_NONBLOCK);
-    try {
-      const stat = await handle.stat();
-      if (!stat.isFile()) throw new Error('not a regular file');
-      if (stat.size > FILE_BYTES) throw new Error(`${stat.size} bytes, past ${FILE_BYTES}`);
-      return await handle.readFile('utf8');
-    } finally {
-      await handle.close();
-    }
-  }
-
-  /** Saves the list (written to a temporary file, then renamed: a crash mid-write leaves the old list or the new). */
   save(names: readonly string[]): void {
-    const body = JSON.stringify({ forgets: names }) + '\n';
+    const queued = this.waiting !== undefined;
+    this.waiting = JSON.stringify({ forgets: names }) + '\n';
+    if (queued) return;
     this.writing = this.writing.then(async () => {
+      const body = this.waiting ?? '';
+      this.waiting = undefined;
       try {
-        await mkdir(dirname(this.file), { recursive: true });
-        const tmp = `${this.file}.${process.pid}.tmp`;
-        await writeFile(tmp, body, { mode: 0o640 });
-        await rename(tmp, this.file);
+        await replaceStateFile(this.file, body, 0o640);
       } catch (err) {
         this.log.warn({ file: this.file, err: (err as Error).message }, 'owed MQTT forgets not saved');
       }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import type { AgentContext } from '../agent/agent.js';
 import type { TimerHandle } from '../util/clock.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { HA_PREFIX, haObjectId, haObjectIdOf, haObjectPrefix } from './home-assistant.js';
 import { OwedForgetsFile } from './owed-forgets.js';
 import type { PublicationScope } from './publication.js';
@@ -9,8 +10,13 @@ import type { RetainedState } from './retained-state.js';
 
 /** An agent's retained state (`{"state":"online",...}`) is a few dozen bytes; a larger one is not read. */
 const STATE_PAYLOAD_BYTES = 4096;
-/** Forgets kept for the next connect: a forget is an operator's command, a few at a time; past this, oldest out. */
+/**
+ * Forgets kept for the next connect: a forget is an operator's command, a few at a time. Past this a new one is
+ * refused, counted and logged (the list kept: a flood of forgets of made-up names pushed the real ones out unsaid).
+ */
 const OWED_FORGETS = 256;
+/** Refused forgets are logged at most once in this (with the count since the last line): a flood is no log flood. */
+const REFUSED_LOG_MS = 60_000;
 /** In the state folder, beside identity.json. */
 const OWED_FILE = 'mqtt-owed-forgets.json';
 
@@ -30,9 +36,12 @@ export class Retirement {
   /** Names forgotten while the broker was away, oldest first (owe), until their purge has run. */
   private readonly forgets = new Set<string>();
   private readonly file: OwedForgetsFile | undefined;
+  /** Forgets refused (the list full) since the last line that said so. */
+  private refused = 0;
+  private readonly refusals: RateLimitedLog;
 
   constructor(
-    private readonly c: Pick<AgentContext, 'clock' | 'directory' | 'identity'>,
+    private readonly c: Pick<AgentContext, 'clock' | 'directory' | 'identity' | 'metrics'>,
     private readonly scope: PublicationScope,
     private readonly state: RetainedState,
     /** `retire` says whether the broker could be told (connected); if not, it is tried again next sweep. */
@@ -45,6 +54,7 @@ export class Retirement {
   ) {
     const dir = hooks.stateDir;
     this.file = dir === undefined ? undefined : new OwedForgetsFile(join(dir, OWED_FILE), hooks.log, OWED_FORGETS);
+    this.refusals = new RateLimitedLog(c.clock, REFUSED_LOG_MS);
   }
 
   /** The forgets a previous run of this agent still owed: purged after the first connect. */
@@ -93,16 +103,28 @@ export class Retirement {
    * the old name's retained state stayed until the broker's next restart (mqtt-ha's rename, under load).
    */
   owe(name: string): void {
-    this.keep(name);
+    if (!this.keep(name)) return;
     this.hooks.log.warn({ agent: name }, 'forgotten while the broker is away: its MQTT state is cleared on reconnect');
   }
 
-  private keep(name: string): void {
+  /** Owes the purge of `name`; false if the list is full (OWED_FORGETS) and the name not in it: refused. */
+  private keep(name: string): boolean {
+    if (!this.forgets.has(name) && this.forgets.size >= OWED_FORGETS) return this.refuse(name);
     this.forgets.delete(name);
     this.forgets.add(name);
-    const oldest = this.forgets.values().next();
-    if (this.forgets.size > OWED_FORGETS && !oldest.done) this.forgets.delete(oldest.value);
     this.file?.save([...this.forgets]);
+    return true;
+  }
+
+  /** A forget that does not fit: its retained state stays until it is forgotten again with the broker there. */
+  private refuse(name: string): false {
+    this.c.metrics.invalidInput.inc({ source: 'mqtt', reason: 'owed-forgets-full' });
+    this.refused += 1;
+    if (!this.refusals.allow('full')) return false;
+    const detail = { agent: name, refused: this.refused, limit: OWED_FORGETS };
+    this.hooks.log.error(detail, 'owed MQTT forgets full: forget refused; forget it again once the broker is back');
+    this.refused = 0;
+    return false;
   }
 
   /** A forget no longer owed: its purge ran, or the name is alive again. */

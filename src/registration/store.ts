@@ -1,8 +1,9 @@
-import { copyFile, mkdir, open, readFile, rename } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Device } from '../profiles/model.js';
 import { validateDevice } from '../profiles/validate.js';
 import type { Logger } from '../util/logger.js';
+import { readStateFile, replaceStateFile } from '../util/state-file.js';
 
 /** A registration kept across restarts (`persist: true`): the document as registered, validated again on load. */
 export interface StoredRegistration {
@@ -59,7 +60,8 @@ export class SaveQueue {
 
 /**
  * `registrations.json` in the state folder, replaced atomically (write a temporary file, fsync,
- * rename), so that a crash mid-write leaves the old file or the new one, never half of either.
+ * rename, fsync the folder: replaceStateFile), so that a crash mid-write leaves the old file or the new one, never
+ * half of either.
  */
 export class FileRegistrationStore implements RegistrationStore {
   readonly description: string;
@@ -73,10 +75,12 @@ export class FileRegistrationStore implements RegistrationStore {
   async load(): Promise<{ registrations: RestoredRegistration[]; errors: string[] }> {
     let text: string;
     try {
-      text = await readFile(this.file, 'utf8');
+      // Not readFile: a FIFO at the path held the start, and its copy aside below would have held it again.
+      text = await readStateFile(this.file);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { registrations: [], errors: [] };
-      return { registrations: [], errors: [`cannot read ${this.file}: ${(err as NodeJS.ErrnoException).code}`] };
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'ENOENT') return { registrations: [], errors: [] };
+      return { registrations: [], errors: [`cannot read ${this.file}: ${e.code ?? e.message}`] };
     }
     const parsed = parseStored(text, this.file);
     if (parsed.errors.length === 0) return parsed;
@@ -91,16 +95,7 @@ export class FileRegistrationStore implements RegistrationStore {
   }
 
   async save(registrations: StoredRegistration[]): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    const handle = await open(tmp, 'w', 0o600);
-    try {
-      await handle.writeFile(JSON.stringify({ format: FORMAT, registrations }, null, 1) + '\n');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, this.file);
+    await replaceStateFile(this.file, JSON.stringify({ format: FORMAT, registrations }, null, 1) + '\n', 0o600);
   }
 }
 

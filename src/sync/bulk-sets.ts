@@ -74,8 +74,6 @@ export class BulkSets {
   private readonly offers = new Map<string, { set: WholeSet; bytes: number }>();
   private offersUntil = 0;
   private offersBytes = 0;
-  /** Origins whose set was taken second-hand, and of which life: checked at the origin's first answer (`answered`). */
-  private readonly secondHand = new Map<string, number>();
 
   constructor(
     private readonly s: SyncContext,
@@ -263,8 +261,7 @@ export class BulkSets {
     this.s.hints.note(peer.name, r.incarnation, r.heldVersion(), false);
     // Not `peer.verified`: on an open site that says the origin answered once, nothing of the set the member served.
     if (own || this.hooks.keyed || this.hooks.confirmed(peer)) return;
-    this.secondHand.delete(peer.name);
-    if (this.secondHand.size < SYNC_LIMITS.peers) this.secondHand.set(peer.name, r.incarnation);
+    peer.setToCheck = r.incarnation;
     this.hooks.verify(peer);
   }
 
@@ -275,9 +272,9 @@ export class BulkSets {
    * catch-up this answer starts fetches its own set. An older origin names no digest: its set is fetched again.
    */
   answered(peer: Peer, hello: Hello): void {
-    const life = this.secondHand.get(peer.name);
+    const life = peer.setToCheck;
     if (life === undefined) return;
-    this.secondHand.delete(peer.name);
+    peer.setToCheck = undefined;
     const r = peer.replica;
     const held = r.heldVersion();
     if (r.incarnation !== life || hello.incarnation !== life || held === 0) return;

@@ -67,13 +67,14 @@ export class EndpointProofs {
 
 /**
  * Who this agent says it is on a probe of `peer` with this signal: a proof asks for the datagram endpoint too, the
- * check of a set held second-hand from a bulk answer for the digest of the peer's own set (bulk-sets.ts). A probe of
+ * check of a set held second-hand from a bulk answer, and any probe while that set is unchecked (Peer.setToCheck), for
+ * the digest of the peer's own set (bulk-sets.ts). A probe of
  * a peer held lost says so (Asker.lost): an answer is its return, which it then multicasts (lost-rechecks.ts).
  */
 export function askerOf(s: SyncContext, peer: Peer, signal: string): Asker {
   const lost = s.c.directory.held(peer.name)?.state === 'lost';
   const self = lost ? { ...s.self, lost: peer.replica.incarnation } : s.self;
-  if (signal === BULK_SIGNAL) return { ...self, set: true };
+  if (signal === BULK_SIGNAL || peer.setToCheck === peer.replica.incarnation) return { ...self, set: true };
   return signal === PROOF_SIGNAL ? { ...self, datagram: true } : self;
 }
 

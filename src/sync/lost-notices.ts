@@ -82,10 +82,8 @@ export class LostNotices {
       } else if (now - peer.probedAt >= this.s.cfg.livenessPeriodMs || this.parts.liveness.indirect.vouched(peer)) {
         this.confirm(peer, reporter, monitor);
         counted(relayed && !stranger ? 'relayed' : 'probed');
-      } else if (this.parts.liveness.indirect.underway(peer)) {
-        this.afterCheck(peer, reporter, monitor);
-        counted('held');
-      } else counted('ignored');
+      } else if (this.afterCheck(peer, reporter, monitor)) counted('held');
+      else counted('ignored');
     }
   }
 
@@ -132,13 +130,16 @@ export class LostNotices {
    * is over, as if heard then, unless the probe was answered. Its one-period probe is no confirmation of the notice
    * (the confirming probe is the longer one: a slow live agent answers within it), so it is not counted; but
    * dropping the notice left this agent to its backstop, the last on the site to lose a vanished host by a second.
+   * False when no such probe is out: the notice is ignored.
    */
-  private afterCheck(peer: Peer, reporter: Peer, monitor: boolean): void {
-    void this.parts.liveness.indirect.underway(peer)?.then((outcome) => {
+  private afterCheck(peer: Peer, reporter: Peer, monitor: boolean): boolean {
+    const check = this.parts.liveness.indirect.underway(peer);
+    void check?.then((outcome) => {
       if (outcome === 'alive' || outcome === 'heard' || outcome === 'stale' || !this.s.running()) return;
       const held = this.s.peers.get(peer.name) === peer && this.s.c.directory.held(peer.name)?.state === 'alive';
       if (held && this.s.peers.get(reporter.name) === reporter) this.confirm(peer, reporter, monitor);
     });
+    return check !== undefined;
   }
 
   /**

@@ -54,6 +54,13 @@ export interface Peer {
   summaryAsked?: Promise<readonly PeerSummary[] | undefined>;
   /** An endpoint a probe was asked at while one of it was under way (a move during a check): asked before a loss. */
   elsewhere?: Endpoint;
+  /**
+   * The life of a set a bulk answer gave of it second-hand, until its own answer names that set's version and digest
+   * (BulkSets.answered). Every probe of it asks for the digest meanwhile (askerOf), not only the check: a check that
+   * came back `lagged` (a newcomer frozen at its join) left the set to the next probe, which asked none, and the set
+   * was withdrawn and fetched whole: 2 requests an origin at the resume (seed 2322, host faults, `thaw-storm`).
+   */
+  setToCheck?: number;
   /** Its unicast datagrams taken (rounds, beats), and this agent's rounds sent to it: a diagnosis (sync-view.ts). */
   unicastHeard?: number;
   roundsSent?: number;
