@@ -158,7 +158,7 @@ export class LostNotices {
       if (outcome === 'no-answer')
         this.parts.liveness.lose(peer, `a lost notice from ${reporter.name}, and no answer to a long probe`, true);
       const credible = outcome === 'refused' || !this.parts.liveness.health.doubtsItself();
-      if (credible && !(monitor && this.parts.liveness.toldLately(peer))) this.tell(peer, monitor);
+      if (credible && !(monitor && this.parts.liveness.checks.toldLately(peer))) this.tell(peer, monitor);
     });
   }
 }
