@@ -6,9 +6,9 @@ import { IndirectChecks } from './indirect-checks.js';
 import { LocalHealth } from './local-health.js';
 import { answeredElsewhere, askerOf, moveTo, probedOrElsewhere } from './endpoint-proofs.js';
 import { Rejoin } from './rejoin.js';
+import { SilentChecks } from './silent-checks.js';
 import type { LivenessHooks, ProbeOutcome, UnansweredProbe } from './liveness-hooks.js';
-import { aliveRing, intervalOf } from './ring.js';
-import { askAround, askSummary } from './summary-asks.js';
+import { askSummary } from './summary-asks.js';
 import { Sweep } from './sweep.js';
 import type { SyncContext } from './sync-context.js';
 
@@ -20,9 +20,6 @@ export { BACKSTOP_INTERVALS, FORMER_SUBJECTS } from './sweep.js';
  * summary at 1,000 agents (1.1 kB/s received in an idle minute); missed changes come by the ring's hints there.
  */
 export const SUMMARY_EVERY_PROBES = 16;
-
-/** How long a notice sent on a helper's verdict stands for this agent's repeats of it, in liveness periods. */
-const TOLD_FOR_PERIODS = 10;
 
 /**
  * Checks of silent peers under way at once while local health is not 0 (memberlist: one probe an interval,
@@ -41,36 +38,39 @@ export const CONFIRM_DEADLINE_PERIODS = 2;
 export class Liveness {
   private timer: TimerHandle | undefined;
   private readonly sweep: Sweep;
-  /** Checks under way (a probe, and maybe its confirming one). */
-  private checking = 0;
+  /** Checks of silent peers (silent-checks.ts). */
+  readonly checks: SilentChecks;
   /** This agent's own health as a prober: stretches its deadlines, and explains its own late timeouts. */
   readonly health: LocalHealth;
   /** Probes through ring neighbours, for a monitor whose own timeouts are not evidence (and for others). */
   readonly indirect: IndirectChecks;
-  /** When this agent last told the site of each subject on a helper's verdict (kept TOLD_FOR_PERIODS). */
-  private readonly toldIndirectly = new Map<string, number>();
   readonly rejoin: Rejoin; // after a cut-off: a neighbour's view, and the peers it no longer holds checked
-  private readonly answeredElsewhere = (peer: Peer) => answeredElsewhere(peer, (p, at) => this.probe(p, at));
+  readonly answeredElsewhere = (peer: Peer) => answeredElsewhere(peer, (p, at) => this.probe(p, at));
 
   constructor(
     private readonly s: SyncContext,
     private readonly hooks: LivenessHooks,
   ) {
     this.health = new LocalHealth(s.c.clock, s.cfg.livenessPeriodMs);
+    this.checks = new SilentChecks(s, hooks, this);
     s.c.metrics.localHealth.read = () => this.health.score();
     this.indirect = new IndirectChecks(s, {
       probe: (subject) => this.probe(subject, subject.endpoint, 'check'),
       onTime: () => this.health.trusted(),
-      gone: (subject, helper) => this.goneIndirectly(subject, helper),
+      gone: (subject, helper) => this.checks.goneIndirectly(subject, helper),
     });
     this.sweep = new Sweep(s, {
-      check: (peer) => void this.check(peer),
+      check: (peer) => void this.checks.check(peer),
       probe: (peer, endpoint) => void probedOrElsewhere(peer, endpoint, (p, at) => this.probe(p, at)),
       forget: (peer) => hooks.forget(peer),
-      checkRoom: () => this.checking < LATE_CHECKS || this.health.score() === 0,
+      checkRoom: () => this.checks.underWay < LATE_CHECKS || this.health.score() === 0,
       onTime: () => this.health.score() === 0,
     });
-    this.rejoin = new Rejoin(s, { check: (peer: Peer) => void this.check(peer), learn: this.learnOf }, this.health);
+    this.rejoin = new Rejoin(
+      s,
+      { check: (peer: Peer) => void this.checks.check(peer), learn: this.learnOf },
+      this.health,
+    );
   }
 
   start(): void {
@@ -113,87 +113,6 @@ export class Liveness {
     const held = this.s.c.directory.held(peer.name);
     this.s.c.directory.touch(peer.name, peer.endpoint.address, peer.endpoint.port);
     this.rejoin.heard(peer, held?.state === 'lost' && held.incarnation === peer.replica.incarnation);
-  }
-
-  /**
-   * A silent peer is asked; silence alone never loses it. A refusal does (the probe itself sees to it). A
-   * probe that times out may only mean this agent's own event loop was late (a busy host, 200 agents in
-   * one process): the answer sat unread while the deadline fired. So it is asked once more with twice
-   * the deadline, and lost only if that one goes unanswered too. On an open site the notice goes out
-   * after the first timeout: there it only asks the others to probe, with the longer deadline, so their
-   * check runs beside this one's second probe instead of after it (the vanished-host time).
-   */
-  private async check(peer: Peer): Promise<void> {
-    this.checking += 1;
-    try {
-      await this.checkOnce(peer);
-    } finally {
-      this.checking -= 1;
-    }
-  }
-
-  private async checkOnce(peer: Peer): Promise<void> {
-    // Only its monitors tell the site: when both were late, every agent's backstop found it at once, and
-    // each multicast a notice the others no longer needed (62 at 32 agents; attack test notice-held-back).
-    const monitor = aliveRing(this.s).watches(this.s.cfg.name, peer.name);
-    // Its own timeout would be no evidence: on-time neighbours probe beside it (IndirectChecks, SWIM's ping-req).
-    if (monitor && !this.hooks.keyed && !this.health.trusted() && !this.toldLately(peer)) this.indirect.ask(peer);
-    const sent = this.s.c.clock.monotonic();
-    const first = await this.probe(peer, peer.endpoint);
-    if (first === 'refused' || first === 'other-agent') return this.foundGone(peer, monitor);
-    // Asked elsewhere while this probe was out (`busy`): asked there now, not after a second (swarm seed 475).
-    if (['no-answer', 'heard', 'lagged'].includes(first) && (await this.answeredElsewhere(peer))) return;
-    // Heard meanwhile, it is asked once more as after a timeout (a check's cadence is the same), but not told of.
-    if (first !== 'no-answer' && first !== 'heard') return;
-    // A prober whose own loop is late does not accuse on one timeout (Lifeguard's local health): in a
-    // loaded cold start such early notices, each heard by the whole site, fed the timeouts they reported.
-    const early = first === 'no-answer' && monitor && !this.hooks.keyed && this.health.trusted();
-    if (early && !this.toldLately(peer)) this.noticeIfRare(peer); // told on a helper's verdict: not again (18378)
-    // Stretched by the lateness since the first probe only: a stall over before it (a freeze) is past (23000296).
-    const second = await this.probe(peer, peer.endpoint, 'probe', CONFIRM_DEADLINE_PERIODS, sent);
-    // An early notice went out already. Another agent at its address is a refusal too (finding D: not told, 9 s).
-    if (second === 'refused' || second === 'other-agent')
-      return early ? askAround(this.s, peer, this.learnOf) : this.foundGone(peer, monitor);
-    if (second !== 'no-answer' || this.s.peers.get(peer.name) !== peer) return;
-    if (await this.answeredElsewhere(peer)) return; // asked elsewhere during the second probe: a move (attack15)
-    this.lose(peer, 'two probes went unanswered, the second with twice the deadline', true);
-    // Most of its checks unanswered: this agent (its loop, its link) is the likelier cause; the site is not told.
-    if (monitor && !early && !this.toldLately(peer) && !this.health.doubtsItself()) this.noticeIfRare(peer);
-  }
-
-  /** An on-time helper's probe went unanswered during this monitor's check: told now, as after an on-time timeout. */
-  private goneIndirectly(peer: Peer, helper: string): void {
-    if (!aliveRing(this.s).watches(this.s.cfg.name, peer.name) || this.toldLately(peer)) return;
-    this.s.c.logger.info({ agent: peer.name, helper }, 'indirect probe unanswered: lost notice');
-    this.toldIndirectly.set(peer.name, this.s.c.clock.monotonic());
-    this.noticeIfRare(peer, false); // judged at the end of its loop's turn (IndirectChecks.verdict): no gather
-  }
-
-  /**
-   * Whether this agent told the site of the peer on a helper's verdict lately: its own later confirmation,
-   * or another monitor's notice, is not repeated (each repeat is a multicast heard by the whole site).
-   */
-  toldLately(peer: Peer): boolean {
-    const now = this.s.c.clock.monotonic();
-    for (const [name, at] of this.toldIndirectly)
-      if (now - at >= TOLD_FOR_PERIODS * this.s.cfg.livenessPeriodMs) this.toldIndirectly.delete(name);
-    return this.toldIndirectly.has(peer.name);
-  }
-
-  /**
-   * This agent's own check found the peer's process gone: it tells the site (a notice, if the others hear
-   * the peer rarely) and asks one peer where it may have restarted. Only here: when every agent that
-   * probed the peer because of a notice also sent one, a crash drew 2 notices from each agent (118 at 60
-   * agents, 1,000 multicasts heard by 500 each at 500: the simulator's livelock) and N summaries.
-   */
-  private foundGone(peer: Peer, monitor: boolean): void {
-    if (monitor) this.noticeIfRare(peer);
-    askAround(this.s, peer, this.learnOf);
-  }
-
-  /** A peer lost by this agent's own check, that the others hear only rarely: a notice tells them. */
-  private noticeIfRare(peer: Peer, gather = true): void {
-    if ((intervalOf(this.s, peer) ?? 0) > this.s.cfg.livenessPeriodMs) this.hooks.noticeLost(peer, gather);
   }
 
   /** Asks the agent at `endpoint` who it is, in `periods` liveness periods stretched (LocalHealth.stretch, `since`):
@@ -289,7 +208,7 @@ export class Liveness {
     for (const s of summaries) if (s.name !== this.s.cfg.name) this.hooks.discover(s, from);
   }
 
-  private readonly learnOf = (summaries: readonly PeerSummary[], from?: string) => this.learn(summaries, from);
+  readonly learnOf = (summaries: readonly PeerSummary[], from?: string) => this.learn(summaries, from);
   lose(peer: Peer, why: string, onTimeouts = false): void {
     if (this.s.c.directory.held(peer.name)?.state !== 'alive') return;
     this.sweep.lost(peer, onTimeouts);

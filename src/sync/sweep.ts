@@ -3,35 +3,20 @@ import { SYNC_LIMITS } from './config.js';
 import { countCheck, type CheckRule } from './check-count.js';
 import { LostRechecks } from './lost-rechecks.js';
 import type { Peer } from './peer-table.js';
-import { aliveRing, intervalOf, judgingIntervalMs, MONITORS, type Ring } from './ring.js';
+import { aliveRing, intervalOf, judgingIntervalMs, type Ring } from './ring.js';
+import { SubjectAlarm } from './subject-alarm.js';
 import { SweepSchedule, type Deadline } from './sweep-schedule.js';
+import {
+  BACKSTOP_INTERVALS,
+  FORMER_SUBJECTS,
+  NOTICED_FOR_INTERVALS,
+  NOTICED_INTERVALS,
+  VERIFY_SPREAD_PERIODS,
+} from './sweep-thresholds.js';
 import type { SyncContext } from './sync-context.js';
 
 export { countCheck, type CheckRule } from './check-count.js';
-
-/** A stretched peer's silence is judged by non-monitors in periods of this many of its intervals. */
-export const BACKSTOP_INTERVALS = 2;
-
-/**
- * A stretched peer named lost by a distrusted reporter is probed after this many of its intervals of silence,
- * not the backstop's 5, for NOTICED_FOR_INTERVALS after the notice. On an open site anyone can send a notice
- * in a monitor's name from its address: repeated each second, it kept the subject's monitors distrusted, and
- * their true notice of its crash went unheard (40 agents: lost everywhere after 8.5 s, not 2.4 s). Two
- * intervals is one heartbeat missed (its waits are 0.5-1.5 intervals), so a live subject named falsely is
- * probed only by an agent that missed one of its heartbeats, not by every agent at each forged notice.
- */
-export const NOTICED_INTERVALS = 2;
-const NOTICED_FOR_INTERVALS = 10;
-
-/**
- * An alive agent whose devices this one holds from a member's answer only (its own endpoint failed the
- * catch-up, as a newcomer's does when the whole site asks it at once) is probed at its endpoint within
- * this many periods, spread at random so that the site's probes do not arrive together (docs/protocol.md).
- */
-export const VERIFY_SPREAD_PERIODS = 2;
-
-/** The most lost agents one agent keeps probing again on a stretched site: twice its monitors' subjects. */
-export const FORMER_SUBJECTS = 2 * MONITORS;
+export { BACKSTOP_INTERVALS, FORMER_SUBJECTS, NOTICED_INTERVALS, VERIFY_SPREAD_PERIODS } from './sweep-thresholds.js';
 
 /** What the sweep does about a peer whose silence grew too long. */
 export interface SweepActions {
@@ -73,11 +58,14 @@ export class Sweep {
   private readonly verifying = new Map<string, { from: number; tries: number }>();
   private readonly rechecks: LostRechecks;
   private lastRing: Ring | undefined;
+  /** Ticks at a watched subject's due time, between the regular ticks. */
+  private readonly alarm: SubjectAlarm;
 
   constructor(
     private readonly s: SyncContext,
     private readonly act: SweepActions,
   ) {
+    this.alarm = new SubjectAlarm(s, () => this.tick());
     this.rechecks = new LostRechecks(s.cfg.livenessPeriodMs, s.cfg.name, () => s.members.heldNames());
     this.schedule = new SweepSchedule({
       peers: s.peers.changes,
@@ -124,6 +112,10 @@ export class Sweep {
       const peer = this.s.peers.get(name);
       this.schedule.set(name, peer === undefined ? this.gone(name) : this.visit(peer, now, ringOf));
     }
+    this.alarm.arm(
+      [...this.monitorSince.keys()].map((name) => this.schedule.dueAt(name)),
+      now,
+    );
   }
 
   /** Deadlines that moved without a peer's event: a ring move's new subjects, and those judged by a shrunk interval. */
