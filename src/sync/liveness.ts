@@ -10,6 +10,7 @@ import type { LivenessHooks, ProbeOutcome, UnansweredProbe } from './liveness-ho
 import { aliveRing, intervalOf } from './ring.js';
 import { askAround, askSummary } from './summary-asks.js';
 import { Sweep } from './sweep.js';
+import { ToldIndirectly } from './told-indirectly.js';
 import type { SyncContext } from './sync-context.js';
 
 export { BACKSTOP_INTERVALS, FORMER_SUBJECTS } from './sweep.js';
@@ -20,9 +21,6 @@ export { BACKSTOP_INTERVALS, FORMER_SUBJECTS } from './sweep.js';
  * summary at 1,000 agents (1.1 kB/s received in an idle minute); missed changes come by the ring's hints there.
  */
 export const SUMMARY_EVERY_PROBES = 16;
-
-/** How long a notice sent on a helper's verdict stands for this agent's repeats of it, in liveness periods. */
-const TOLD_FOR_PERIODS = 10;
 
 /**
  * Checks of silent peers under way at once while local health is not 0 (memberlist: one probe an interval,
@@ -47,8 +45,8 @@ export class Liveness {
   readonly health: LocalHealth;
   /** Probes through ring neighbours, for a monitor whose own timeouts are not evidence (and for others). */
   readonly indirect: IndirectChecks;
-  /** When this agent last told the site of each subject on a helper's verdict (kept TOLD_FOR_PERIODS). */
-  private readonly toldIndirectly = new Map<string, number>();
+  /** When this agent told the site of each subject on a helper's verdict. */
+  private readonly toldIndirectly: ToldIndirectly;
   readonly rejoin: Rejoin; // after a cut-off: a neighbour's view, and the peers it no longer holds checked
   private readonly answeredElsewhere = (peer: Peer) => answeredElsewhere(peer, (p, at) => this.probe(p, at));
 
@@ -57,6 +55,7 @@ export class Liveness {
     private readonly hooks: LivenessHooks,
   ) {
     this.health = new LocalHealth(s.c.clock, s.cfg.livenessPeriodMs);
+    this.toldIndirectly = new ToldIndirectly(s);
     s.c.metrics.localHealth.read = () => this.health.score();
     this.indirect = new IndirectChecks(s, {
       probe: (subject) => this.probe(subject, subject.endpoint, 'check'),
@@ -165,19 +164,13 @@ export class Liveness {
   private goneIndirectly(peer: Peer, helper: string): void {
     if (!aliveRing(this.s).watches(this.s.cfg.name, peer.name) || this.toldLately(peer)) return;
     this.s.c.logger.info({ agent: peer.name, helper }, 'indirect probe unanswered: lost notice');
-    this.toldIndirectly.set(peer.name, this.s.c.clock.monotonic());
+    this.toldIndirectly.told(peer);
     this.noticeIfRare(peer, false); // judged at the end of its loop's turn (IndirectChecks.verdict): no gather
   }
 
-  /**
-   * Whether this agent told the site of the peer on a helper's verdict lately: its own later confirmation,
-   * or another monitor's notice, is not repeated (each repeat is a multicast heard by the whole site).
-   */
+  /** Whether this agent told the site of the peer on a helper's verdict lately: not repeated (told-indirectly.ts). */
   toldLately(peer: Peer): boolean {
-    const now = this.s.c.clock.monotonic();
-    for (const [name, at] of this.toldIndirectly)
-      if (now - at >= TOLD_FOR_PERIODS * this.s.cfg.livenessPeriodMs) this.toldIndirectly.delete(name);
-    return this.toldIndirectly.has(peer.name);
+    return this.toldIndirectly.lately(peer);
   }
 
   /**
