@@ -11,6 +11,7 @@ import { aliveRing, intervalOf } from './ring.js';
 import { askAround, askSummary } from './summary-asks.js';
 import { Sweep } from './sweep.js';
 import { ToldIndirectly } from './told-indirectly.js';
+import { WhereAsks } from './where-asks.js';
 import type { SyncContext } from './sync-context.js';
 
 export { BACKSTOP_INTERVALS, FORMER_SUBJECTS } from './sweep.js';
@@ -47,6 +48,7 @@ export class Liveness {
   readonly indirect: IndirectChecks;
   /** When this agent told the site of each subject on a helper's verdict. */
   private readonly toldIndirectly: ToldIndirectly;
+  private readonly whereAsks: WhereAsks; // a check's unanswered probe: the peer's monitors asked where it is
   readonly rejoin: Rejoin; // after a cut-off: a neighbour's view, and the peers it no longer holds checked
   private readonly answeredElsewhere = (peer: Peer) => answeredElsewhere(peer, (p, at) => this.probe(p, at));
 
@@ -56,6 +58,7 @@ export class Liveness {
   ) {
     this.health = new LocalHealth(s.c.clock, s.cfg.livenessPeriodMs);
     this.toldIndirectly = new ToldIndirectly(s);
+    this.whereAsks = new WhereAsks(s, this.learnOf);
     s.c.metrics.localHealth.read = () => this.health.score();
     this.indirect = new IndirectChecks(s, {
       probe: (subject) => this.probe(subject, subject.endpoint, 'check'),
@@ -140,6 +143,7 @@ export class Liveness {
     const sent = this.s.c.clock.monotonic();
     const first = await this.probe(peer, peer.endpoint);
     if (first === 'refused' || first === 'other-agent') return this.foundGone(peer, monitor);
+    if (first === 'no-answer') this.whereAsks.ask(peer); // moved in its life? Its monitors know (swarm seed 657)
     // Asked elsewhere while this probe was out (`busy`): asked there now, not after a second (swarm seed 475).
     if (['no-answer', 'heard', 'lagged'].includes(first) && (await this.answeredElsewhere(peer))) return;
     // Heard meanwhile, it is asked once more as after a timeout (a check's cadence is the same), but not told of.
