@@ -137,13 +137,17 @@ export interface HelloExtras {
   datagram?: boolean;
   digest?: boolean;
   set?: boolean;
+  /** An agent's summary entry only (Asker.where): a lighter answer than the whole summary. */
+  where?: string;
 }
 
 function extrasOf(query: URLSearchParams): HelloExtras {
+  const where = query.get('where');
   return {
     datagram: query.get('datagram') === '1',
     digest: query.get('digest') === '1',
     set: query.get('set') === '1',
+    ...(where !== null && DEVICE_ID_PATTERN.test(where) ? { where } : {}),
   };
 }
 
@@ -160,14 +164,13 @@ export function helloOf(
     if (port !== undefined) hello.datagramPort = port;
     if (directory && asked.digest) hello.digest = viewDigest(directory);
     if (directory && asked.set) hello.setDigest = directory.setDigest(name);
-    if (directory && withPeers) {
-      hello.peers = directory
-        .agents()
-        .flatMap((a) =>
-          a.state === 'alive' && !a.local && a.version > 0 && a.address && a.peerPort
-            ? [{ name: a.name, incarnation: a.incarnation, version: a.version, address: a.address, port: a.peerPort }]
-            : [],
-        );
+    if (directory && (withPeers || asked.where !== undefined)) {
+      const agents = withPeers ? directory.agents() : [directory.agent(asked.where ?? '') ?? []].flat();
+      hello.peers = agents.flatMap((a) =>
+        a.state === 'alive' && !a.local && a.version > 0 && a.address && a.peerPort
+          ? [{ name: a.name, incarnation: a.incarnation, version: a.version, address: a.address, port: a.peerPort }]
+          : [],
+      );
     }
     return hello;
   };

@@ -4,6 +4,7 @@ import { CONFIRM_DEADLINE_PERIODS, type Liveness } from './liveness.js';
 import { aliveRing, intervalOf } from './ring.js';
 import { askAround } from './summary-asks.js';
 import type { SyncContext } from './sync-context.js';
+import { WhereAsks } from './where-asks.js';
 
 /** How long a notice sent on a helper's verdict stands for this agent's repeats of it, in liveness periods. */
 const TOLD_FOR_PERIODS = 10;
@@ -17,12 +18,15 @@ export class SilentChecks {
   underWay = 0;
   /** When this agent last told the site of each subject on a helper's verdict (kept TOLD_FOR_PERIODS). */
   private readonly toldIndirectly = new Map<string, number>();
+  private readonly whereAsks: WhereAsks; // a check's unanswered probe: the peer's monitors asked where it is
 
   constructor(
     private readonly s: SyncContext,
     private readonly hooks: LivenessHooks,
     private readonly l: Liveness,
-  ) {}
+  ) {
+    this.whereAsks = new WhereAsks(s, l.learnOf);
+  }
 
   /**
    * A silent peer is asked; silence alone never loses it. A refusal does (the probe itself sees to it). A
@@ -53,6 +57,8 @@ export class SilentChecks {
     const first = await this.l.probe(peer, peer.endpoint, 'probe', long.periods);
     long.settled();
     if (first === 'refused' || first === 'other-agent') return this.foundGone(peer, monitor);
+    // Moved in its life? Its monitors know (swarm seed 657); a long probe asked them a period in.
+    if (first === 'no-answer' && long.periods === 1) this.whereAsks.ask(peer);
     // Asked elsewhere while this probe was out (`busy`): asked there now, not after a second (swarm seed 475).
     if (['no-answer', 'heard', 'lagged'].includes(first) && (await this.l.answeredElsewhere(peer))) return;
     if (long.told() && first === 'no-answer' && this.s.peers.get(peer.name) === peer) {
@@ -92,7 +98,9 @@ export class SilentChecks {
     if (!monitor || !rare || this.hooks.keyed || !this.l.health.trusted() || this.toldLately(peer))
       return { periods: 1, told: () => told, settled: () => undefined };
     const timer = this.s.c.clock.setTimeout(() => {
-      if (!this.s.running() || !this.l.health.trusted() || peer.lastHeard > sent || this.toldLately(peer)) return;
+      if (!this.s.running() || peer.lastHeard > sent) return;
+      this.whereAsks.ask(peer); // its answer is probed `busy` behind this probe, asked before the verdict
+      if (!this.l.health.trusted() || this.toldLately(peer)) return;
       told = true;
       this.noticeIfRare(peer);
     }, this.l.health.stretch(this.s.cfg.livenessPeriodMs)); // stretched as the probe's own deadline is

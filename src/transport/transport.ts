@@ -130,6 +130,8 @@ export interface Asker {
   digest?: boolean;
   /** Asks the answer for the digest of its own set (Hello.setDigest): a set held second-hand is checked (bulk-sets). */
   set?: boolean;
+  /** Asks where the named agent is: the answer's `peers` holds only its summary entry, if alive (where-asks.ts). */
+  where?: string;
   /**
    * The asker holds the asked agent lost in this life: the answering agent refutes it with a multicast heartbeat
    * (at most once a period), as it would a notice, so every viewer that lost it hears it back (lost-rechecks.ts).
@@ -156,6 +158,7 @@ export function helloQuery(withPeers: boolean, asker?: Asker): URLSearchParams {
     if (asker.datagram) q.set('datagram', '1');
     if (asker.digest) q.set('digest', '1');
     if (asker.set) q.set('set', '1');
+    if (asker.where !== undefined) q.set('where', asker.where);
     if (asker.lost !== undefined) q.set('lost', String(asker.lost));
   }
   return q;
