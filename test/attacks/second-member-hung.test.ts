@@ -31,7 +31,7 @@ async function join(
         const member = site.names.find((n) => site.addressOf(n) === peer.address)!;
         if (members.indexOf(peer.address) === 1 && secondLateMs !== undefined)
           return new Promise((resolve, reject) =>
-            clock.setTimeout(() => sets(peer, after, timeoutMs).then(resolve, reject), secondLateMs),
+            clock.setTimeout(() => void sets(peer, after, timeoutMs).then(resolve, reject), secondLateMs),
           );
         if (members.indexOf(peer.address) === 1)
           return new Promise((_, reject) =>
