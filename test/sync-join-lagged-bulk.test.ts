@@ -66,7 +66,9 @@ async function run(): Promise<{ releasedAt: number; by: string; pages: number; a
 
 test("a join probe that comes back `lagged` asks the member's sets then, not after its last try", async () => {
   const r = await run();
-  console.log(`  held catch-ups released at ${r.releasedAt} ms by the ${r.by}; ${r.pages} pages; asks ${r.asks.join(", ")}`);
+  console.log(
+    `  held catch-ups released at ${r.releasedAt} ms by the ${r.by}; ${r.pages} pages; asks ${r.asks.join(', ')}`,
+  );
   assert.is(r.by, 'answer', 'the member answered the bulk ask');
   assert.ok(r.releasedAt <= 1000 + PAGE_MS + 100, `held until ${r.releasedAt} ms`);
   assert.is(r.pages, 1, 'the member asked once');
