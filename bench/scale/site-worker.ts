@@ -91,6 +91,7 @@ const COUNTED = [
   'catchupRequests',
   'bulkAsks',
   'bulkHeld',
+  'firstCopies',
   'livenessProbes',
   'lostNotices',
   'gapsDetected',

@@ -19,6 +19,7 @@ export interface HeraldMetrics {
   catchupSeconds: Histogram;
   bulkAsks: Counter; // labels: result (asked, or why not)
   bulkHeld: Counter; // labels: released (answer, hold)
+  firstCopies: Counter; // labels: path, within
   snapshotFallbacks: Counter;
   peerRequestsServed: Counter; // labels: route, status
   profileErrors: Counter;
@@ -121,6 +122,12 @@ function bulkMetrics(r: MetricsRegistry) {
       "First catch-ups held for the join's bulk answer and gone on their own, by what released them: the answer " +
         "settled (answer; its set did not come) or the hold's half deadline passed first (hold).",
       ['released'],
+    ),
+    firstCopies: r.counter(
+      'herald_first_copies_total',
+      "Origins' lives first held, by the path that brought them (bulk, second, catch-up, alternate, announcement) " +
+        'and within how many seconds of this agent first knowing of the life (0.5, 1, 2, 4, 8, 16, +Inf).',
+      ['path', 'within'],
     ),
   };
 }

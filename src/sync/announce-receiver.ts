@@ -2,6 +2,7 @@ import type { Message } from '../protocol/messages.js';
 import type { Endpoint } from '../transport/transport.js';
 import type { Catchup } from './catchup.js';
 import type { AnnounceChallenges } from './challenges.js';
+import { noteFirstCopy } from './first-copies.js';
 import type { Peer } from './peer-table.js';
 import type { SyncContext } from './sync-context.js';
 
@@ -21,10 +22,12 @@ export function receiveAnnounce(
   const here = keyed || from.address === peer.endpoint.address;
   if (!peer.verified && here && datagram && challenges.ask(peer, msg, from)) return;
   if (!peer.verified || !here) return catchup.want(peer, msg.version, 'unverified');
+  const before = peer.replica.heldVersion();
   const result = peer.replica.apply(msg.delta, s.cfg.reorderGraceMs);
-  if (result === 'applied')
+  if (result === 'applied') {
     s.hints.note(peer.name, peer.replica.incarnation, peer.replica.heldVersion(), msg.delta.version > 1);
-  else if (result === 'stale') s.c.metrics.announcementsIgnored.inc({ reason: 'held' });
+    noteFirstCopy(s, peer.replica, before, 'announcement');
+  } else if (result === 'stale') s.c.metrics.announcementsIgnored.inc({ reason: 'held' });
   else if (result === 'refused') s.bounds.hit('devices-held', { agent: peer.name });
   catchup.want(peer, msg.version, 'announce-gap');
 }

@@ -5,6 +5,7 @@ import type { Hello } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
 import type { LocalHealthHooks } from './changes-fetch.js';
 import { SYNC_LIMITS } from './config.js';
+import { noteFirstCopy, type FirstCopyPath } from './first-copies.js';
 import type { OriginReplica } from './origin-replica.js';
 import type { Peer } from './peer-table.js';
 import { secondMember } from './second-member.js';
@@ -167,7 +168,7 @@ export class BulkSets {
       const hold = this.hooks.deadline(this.s.cfg.fetchTimeoutMs * HOLD_DEADLINES);
       this.until = Math.min(this.until, this.s.c.clock.monotonic() + hold);
       this.holding(hold);
-      await this.pages(member);
+      await this.pages(member, 'bulk');
       await this.second(member);
     } catch (err) {
       if (!this.s.running()) return;
@@ -194,7 +195,7 @@ export class BulkSets {
     const other = secondMember(this.s, first, this.hooks.keyed);
     this.s.c.metrics.bulkAsks.inc({ result: other ? 'second-asked' : 'second-none' });
     if (!other) return;
-    await this.pages(other);
+    await this.pages(other, 'second'); // within what is left of the first hold (attacks/second-member-hung)
     // Read past its hold: what it held went one by one meanwhile (`herald_bulk_held_total{released="hold"}`).
     if (this.until === 0) this.s.c.metrics.bulkAsks.inc({ result: 'second-late' });
   }
@@ -208,7 +209,7 @@ export class BulkSets {
     if (this.s.running()) this.hooks.released(by);
   }
 
-  private async pages(member: Peer): Promise<void> {
+  private async pages(member: Peer, path: FirstCopyPath): Promise<void> {
     const sets = this.s.c.peers.sets?.bind(this.s.c.peers);
     let after: string | undefined;
     for (let pages = 0; sets && pages < SYNC_LIMITS.snapshotPages; pages++) {
@@ -217,7 +218,7 @@ export class BulkSets {
       if (!this.s.running() || this.s.peers.get(member.name) !== member) return;
       this.s.c.metrics.catchupRequests.inc({ result: 'sets' });
       this.offersUntil = this.s.c.clock.monotonic() + OFFERS_MS;
-      for (const set of page.sets) this.take(member, set);
+      for (const set of page.sets) this.take(member, set, path);
       if ((after = page.next) === undefined) return;
     }
   }
@@ -233,7 +234,7 @@ export class BulkSets {
     if (offer === undefined) return;
     this.offers.delete(peer.name);
     this.offersBytes -= offer.bytes;
-    this.take(undefined, offer.set);
+    this.take(undefined, offer.set, 'bulk');
   }
 
   /** A set of an origin not yet let in, kept for it within OFFERS_BYTES (see `offers`). */
@@ -248,15 +249,17 @@ export class BulkSets {
    * One origin's set, as the member holds it: first-hand if it is a verified member's own, else second-hand (an open
    * site's second member need not have answered yet: its own set is checked at its endpoint as any other).
    */
-  private take(member: Peer | undefined, set: WholeSet): void {
+  private take(member: Peer | undefined, set: WholeSet, path: FirstCopyPath): void {
     if (set.origin === this.s.cfg.name) return;
     const peer = this.s.peers.get(set.origin);
     if (!peer) return this.offer(set);
     const r = peer.replica;
     if (r.previous || r.left || set.incarnation !== r.incarnation || r.catchup.kind === 'fetching') return;
     const own = peer === member && peer.verified;
-    if (set.version <= r.heldVersion() || (!own && set.version > r.target)) return;
+    const before = r.heldVersion();
+    if (set.version <= before || (!own && set.version > r.target)) return;
     if (r.applyChanges(set) !== 'applied') return;
+    noteFirstCopy(this.s, r, before, path);
     if (own) r.target = set.version;
     this.s.hints.note(peer.name, r.incarnation, r.heldVersion(), false);
     // Not `peer.verified`: on an open site that says the origin answered once, nothing of the set the member served.

@@ -7,6 +7,7 @@ import { CatchupFailure, failureReason } from './catchup-failure.js';
 import { alternateFailed, alternateShed, catchupSource } from './catchup-source.js';
 import { CatchupQueue } from './catchup-queue.js';
 import { fetchChanges, type LocalHealthHooks } from './changes-fetch.js';
+import { noteFirstCopy } from './first-copies.js';
 import { firstFetchSpreadMs } from './first-fetch-spread.js';
 import { outlived, type CatchupState, type OriginReplica } from './origin-replica.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
@@ -276,6 +277,7 @@ export class Catchup {
       return;
     }
     if (result === 'applied') this.s.hints.note(peer.name, r.incarnation, r.heldVersion(), before > 0);
+    if (result === 'applied') noteFirstCopy(this.s, r, before, fromOrigin ? 'catch-up' : 'alternate');
     if (result === 'applied' && !fromOrigin && !peer.verified) this.hooks.heldSecondHand(peer);
     // The origin is authoritative: what it holds now is the target, even below a hint we were given.
     if (fromOrigin) {

@@ -8,6 +8,7 @@ import type { TimerHandle } from '../util/clock.js';
 import { TokenBuckets } from '../util/token-bucket.js';
 import type { Catchup } from './catchup.js';
 import { SYNC_LIMITS } from './config.js';
+import { noteFirstCopy } from './first-copies.js';
 import type { FirstHandWords } from './first-hand-words.js';
 import type { OriginReplica } from './origin-replica.js';
 import { sameEndpoint, type Peer } from './peer-table.js';
@@ -148,8 +149,10 @@ export class AnnounceChallenges {
       return this.hooks.catchup().want(peer, life.target, 'unverified');
     }
     this.s.c.metrics.announceChallenges.inc({ result: 'confirmed' });
+    const before = life.heldVersion();
     const result = life.apply(delta, this.s.cfg.reorderGraceMs);
     if (result === 'applied') this.s.hints.note(peer.name, life.incarnation, life.heldVersion(), delta.version > 1);
+    if (result === 'applied') noteFirstCopy(this.s, life, before, 'announcement');
     else if (result === 'refused') this.s.bounds.hit('devices-held', { agent: peer.name });
     if (!peer.verified) queueMicrotask(() => this.s.placeFreed());
     this.s.peers.verify(peer);

@@ -26,6 +26,8 @@ const TRY_SLACK_PERIODS = 0.5;
  */
 export class JoinProbe {
   private started = false;
+  /** The bulk asked (`askBulk`): after the first try that said the member answers late or at all. */
+  private bulkAsked = false;
 
   constructor(
     private readonly s: SyncContext,
@@ -53,18 +55,34 @@ export class JoinProbe {
 
   private async ask(member: Peer, bulk: boolean, tries: number): Promise<void> {
     const periods = 2 ** (tries - 1);
-    if (bulk) this.bulk.holding(this.hooks.stretch((periods + TRY_SLACK_PERIODS) * this.s.cfg.livenessPeriodMs));
+    // Once the bulk is asked its own half-deadline hold stands: a later try does not stretch it.
+    if (bulk && !this.bulkAsked)
+      this.bulk.holding(this.hooks.stretch((periods + TRY_SLACK_PERIODS) * this.s.cfg.livenessPeriodMs));
     const outcome = await this.probe(member, periods);
     const again =
       AGAIN.has(outcome) && tries < JOIN_TRIES && this.s.running() && this.s.peers.get(member.name) === member;
     if (again) {
       this.s.c.metrics.bulkAsks.inc({ result: `join-${outcome}-again` });
+      if (bulk && outcome !== 'busy') this.askBulk(member, 'alive');
       const wait = outcome === 'busy' ? this.s.cfg.livenessPeriodMs * BUSY_RETRY_PERIODS : 0;
       if (wait === 0) return this.ask(member, bulk, tries + 1);
       this.s.c.clock.setTimeout(() => void (this.s.running() && this.ask(member, bulk, tries + 1)), wait);
       return;
     }
-    if (bulk) void this.bulk.ask(member, outcome);
+    if (bulk) this.askBulk(member, outcome);
     if (this.s.running()) this.hooks.joined(member);
+  }
+
+  /**
+   * The member's sets, asked once. Not only after an `alive` try: a `lagged` one timed out on this agent's own late
+   * loop and a `heard` one while the member was heard, neither a member that does not answer. Asked only after the
+   * last try (bulk22), at real keyed 100 agents over 5 s (load ~7) 102 `lagged` and 49 `heard` tries held what the
+   * summary named up to their bound (1 + 2 + 4 periods, stretched): 955 of 1,984 sets the members gave were held
+   * more than 16 s after the newcomer knew of the life (s23-cold). The tries go on for the summary meanwhile.
+   */
+  private askBulk(member: Peer, outcome: ProbeOutcome): void {
+    if (this.bulkAsked) return;
+    this.bulkAsked = true;
+    void this.bulk.ask(member, outcome);
   }
 }

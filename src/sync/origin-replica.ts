@@ -56,6 +56,8 @@ export class OriginReplica {
   namedAt = Number.NEGATIVE_INFINITY;
   /** Peers that said (by a hint) they hold a newer version: asked when the origin does not answer. */
   alternates: Alternate[] = [];
+  /** When this agent first knew of this life (monotonic ms): the start of its wait for the set (first-copies.ts). */
+  readonly heardAt: number;
   /** Alternates whose catch-up failed in this run of failed requests (`host:port`): ranked last. */
   failedAlternates: string[] = [];
   /**
@@ -69,7 +71,9 @@ export class OriginReplica {
     private readonly clock: Clock,
     readonly name: string,
     readonly incarnation: number,
-  ) {}
+  ) {
+    this.heardAt = clock.monotonic();
+  }
 
   /** What the directory holds of this origin (possibly still the life before this one). */
   held(): { incarnation: number; version: number; state: string } {

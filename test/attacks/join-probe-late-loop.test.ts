@@ -21,6 +21,11 @@ import { FakeClock } from '../../src/util/clock.js';
  * FINDING (attackb22), fixed: x1 held to 10.5 s, tries over at 7 s (held); x2 held to 10.5 s, tries over at 13 s;
  * x3 tries over at 19 s. Now each try's hold raises the bound (BulkSets.holding), and a held catch-up whose timer
  * fires while the bound was raised waits again (catchup.ts): held until the tries are over, x1 7 s, x2 13 s, x3 19 s.
+ *
+ * s23-cold: a `lagged` try now asks the member's sets at once (join-probe.ts `askBulk`), the tries going on for the
+ * summary: the held catch-ups go at that answer (here at once, 1 s, x1-x3 alike), no longer at the tries' end; the
+ * member's page (`{ sets: [] }`, it was `{}`), the pages' counter and the member's and the held origin's states
+ * are what that ask reads.
  */
 async function run(late: number): Promise<{ heldUntil: number; triesOver: number }> {
   const clock = new FakeClock();
@@ -28,11 +33,15 @@ async function run(late: number): Promise<{ heldUntil: number; triesOver: number
   const releases: number[] = [];
   const member = {
     name: 'agent-0',
-    replica: {} as unknown as OriginReplica,
+    replica: { heldVersion: () => 0, failures: 0, catchup: { kind: 'waiting' } } as unknown as OriginReplica,
     endpoint: { address: '10.0.0.1', port: 1 },
   };
   const s = {
-    c: { clock, peers: { sets: () => Promise.resolve({}) }, metrics: { bulkAsks: { inc: () => {} } } },
+    c: {
+      clock,
+      peers: { sets: () => Promise.resolve({ sets: [] }) },
+      metrics: { bulkAsks: { inc: () => {} }, catchupRequests: { inc: () => {} } },
+    },
     cfg: { livenessPeriodMs: 1000, fetchTimeoutMs: 2000, incarnation: 5 },
     running: () => true,
     peers: { get: () => member },
@@ -50,12 +59,13 @@ async function run(late: number): Promise<{ heldUntil: number; triesOver: number
   join.start(member as unknown as Peer);
   stretch = late;
   // A summary names an origin held nothing of: its catch-up waits this long for the bulk answer.
-  const origin = { previous: undefined, failures: 0, heldVersion: () => 0 } as unknown as OriginReplica;
+  const origin = { previous: undefined, failures: 0, heldVersion: () => 0, catchup: { kind: 'waiting' } };
   // A held catch-up asks again when its wait is over (catchup.ts): it goes once the bound says no more.
   let heldUntil = Infinity;
   for (let t = 0; t < 60_000 && releases.length === 0; t += 100) {
     await clock.advance(100);
-    if (heldUntil === Infinity && bulk.waitMs(origin, 'summary') === 0) heldUntil = clock.monotonic();
+    if (heldUntil === Infinity && bulk.waitMs(origin as unknown as OriginReplica, 'summary') === 0)
+      heldUntil = clock.monotonic();
   }
   return { heldUntil: Math.min(heldUntil, releases[0] ?? Infinity), triesOver: releases[0] ?? Infinity };
 }
