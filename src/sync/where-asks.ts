@@ -16,11 +16,12 @@ export const WHERE_ASK_BURST = 2 * MONITORS;
  * monitors at once (its unicast rounds come from the new address, beat.ts) but by every other agent only at its next
  * multicast, up to 1.5 of its intervals later (26 s at 109 agents). A check meanwhile (a view exchange's, a flux
  * check, a backstop that heard none of its multicasts) had only the old endpoint: two probes there went unanswered
- * and a live agent was lost (swarm seed 657, `--host-faults --max-agents 200`: agent-84, by a view exchange). So the
- * monitors on this agent's ring are asked for the peer's summary entry alone (`where=NAME`, a hello): another
- * endpoint it names is probed, `busy` behind the check and so asked before the verdict (Peer.elsewhere,
- * endpoint-proofs.ts): believed only on an answer there as the peer, as any summary's news. A crashed or vanished
- * peer costs its monitors one small answer each per check that timed out, bounded by this agent's budget.
+ * and a live agent was lost (swarm seed 657, `--host-faults --max-agents 200`: agent-84, by a view exchange). So an
+ * agent that is not its monitor asks the monitors on its ring for the peer's summary entry alone (`where=NAME`, a
+ * hello): another endpoint named there is probed, `busy` behind the check and so asked before the verdict
+ * (Peer.elsewhere, endpoint-proofs.ts), believed only on an answer there as the peer, as any summary's news. A crashed
+ * or vanished peer costs its monitors one small answer each per non-monitor's check that timed out, bounded by each
+ * asker's budget; its monitors' own checks ask nothing (a late one's would add 2 hellos: sync-late-silence).
  */
 export class WhereAsks {
   private readonly budget: TokenBuckets;
@@ -41,9 +42,12 @@ export class WhereAsks {
   ask(peer: Peer): void {
     // On a small site every agent hears each of its heartbeats a period apart: a move's first asks for the probe.
     if ((intervalOf(this.s, peer) ?? 0) <= this.s.cfg.livenessPeriodMs) return;
-    const monitors = aliveRing(this.s)
+    const ring = aliveRing(this.s);
+    // Its monitor hears its rounds each period, from a new address too (beat.ts): it knows as much as the other.
+    if (ring.watches(this.s.cfg.name, peer.name)) return;
+    const monitors = ring
       .monitorsOf(peer.name)
-      .flatMap((name) => (name === this.s.cfg.name ? [] : (this.s.peers.get(name) ?? [])))
+      .flatMap((name) => this.s.peers.get(name) ?? [])
       .filter((p) => p.verified && this.s.c.directory.held(p.name)?.state === 'alive');
     if (monitors.length === 0 || !this.budget.take('where')) return;
     for (const monitor of monitors) {
