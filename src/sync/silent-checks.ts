@@ -57,8 +57,8 @@ export class SilentChecks {
     const first = await this.l.probe(peer, peer.endpoint, 'probe', long.periods);
     long.settled();
     if (first === 'refused' || first === 'other-agent') return this.foundGone(peer, monitor);
-    // Moved in its life? Its monitors know (swarm seed 657); a long probe asked them a period in.
-    if (first === 'no-answer' && long.periods === 1) this.whereAsks.ask(peer);
+    // Moved in its life? Its monitors know (swarm seed 657). A long probe is a monitor's: it hears the moves itself.
+    if (first === 'no-answer') this.whereAsks.ask(peer);
     // Asked elsewhere while this probe was out (`busy`): asked there now, not after a second (swarm seed 475).
     if (['no-answer', 'heard', 'lagged'].includes(first) && (await this.l.answeredElsewhere(peer))) return;
     if (long.told() && first === 'no-answer' && this.s.peers.get(peer.name) === peer) {
@@ -98,9 +98,7 @@ export class SilentChecks {
     if (!monitor || !rare || this.hooks.keyed || !this.l.health.trusted() || this.toldLately(peer))
       return { periods: 1, told: () => told, settled: () => undefined };
     const timer = this.s.c.clock.setTimeout(() => {
-      if (!this.s.running() || peer.lastHeard > sent) return;
-      this.whereAsks.ask(peer); // its answer is probed `busy` behind this probe, asked before the verdict
-      if (!this.l.health.trusted() || this.toldLately(peer)) return;
+      if (!this.s.running() || !this.l.health.trusted() || peer.lastHeard > sent || this.toldLately(peer)) return;
       told = true;
       this.noticeIfRare(peer);
     }, this.l.health.stretch(this.s.cfg.livenessPeriodMs)); // stretched as the probe's own deadline is
