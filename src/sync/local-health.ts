@@ -87,14 +87,9 @@ export class LocalHealth {
    * Herald sees. A refusal counts as an answer: it is evidence from the peer's host, not from this loop.
    */
   doubtsItself(): boolean {
-    return this.failedShare() > SELF_DOUBT_SHARE;
-  }
-
-  /** The share of this agent's recent checks of peers held alive that went unanswered (of MIN_OUTCOMES at least). */
-  failedShare(): number {
     const recent = this.checks.filter((c) => c.at >= this.clock.monotonic() - CHECK_MEMORY_PERIODS * this.periodMs);
     const failed = recent.filter((c) => c.unanswered).length;
-    return failed / Math.max(recent.length, MIN_OUTCOMES);
+    return failed / Math.max(recent.length, MIN_OUTCOMES) > SELF_DOUBT_SHARE;
   }
 
   /**

@@ -8,9 +8,6 @@ import type { SyncContext } from './sync-context.js';
 /** How long a notice sent on a helper's verdict stands for this agent's repeats of it, in liveness periods. */
 const TOLD_FOR_PERIODS = 10;
 
-/** The most of its recent checks unanswered (this one's two counts included) for a monitor to repeat its notice. */
-const REPEAT_FAILED_SHARE = 0.25;
-
 /**
  * The check of a silent peer (the sweep's, or a rejoin's): its probes, the notice that tells the site, and the loss.
  * Liveness (liveness.ts) holds the probe itself.
@@ -60,11 +57,7 @@ export class SilentChecks {
     if (['no-answer', 'heard', 'lagged'].includes(first) && (await this.l.answeredElsewhere(peer))) return;
     if (long.told() && first === 'no-answer' && this.s.peers.get(peer.name) === peer) {
       this.l.lose(peer, 'a probe with twice the deadline went unanswered, its notice sent a period in', true);
-      // Again: its receivers take the repeat as this probe's verdict (lost-notices.ts). Not from an agent whose other
-      // checks fail too (its link, its loop): it told the site twice a check until it doubted itself
-      // (sync-notice-bound, 90 % loss and late answers: 8-12 datagrams, bound 6).
-      if (this.l.health.failedShare() <= REPEAT_FAILED_SHARE) this.noticeIfRare(peer);
-      return;
+      return this.noticeIfRare(peer); // again: its receivers take the repeat as this probe's verdict (lost-notices.ts)
     }
     // Heard meanwhile, it is asked once more as after a timeout (a check's cadence is the same), but not told of.
     if (first !== 'no-answer' && first !== 'heard') return;
@@ -99,11 +92,7 @@ export class SilentChecks {
     if (!monitor || !rare || this.hooks.keyed || !this.l.health.trusted() || this.toldLately(peer))
       return { periods: 1, told: () => told, settled: () => undefined };
     const timer = this.s.c.clock.setTimeout(() => {
-      if (!this.s.running()) return;
-      // Counted as the one-period probe's timeout was (self-doubt, LocalHealth): else an agent whose checks mostly
-      // fail doubted itself half as fast, and told the site of each (sync-notice-bound: 10 datagrams, bound 6).
-      this.l.health.probed(false, true);
-      if (!this.l.health.trusted() || peer.lastHeard > sent || this.toldLately(peer)) return;
+      if (!this.s.running() || !this.l.health.trusted() || peer.lastHeard > sent || this.toldLately(peer)) return;
       told = true;
       this.noticeIfRare(peer);
     }, this.l.health.stretch(this.s.cfg.livenessPeriodMs)); // stretched as the probe's own deadline is
