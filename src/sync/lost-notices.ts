@@ -29,7 +29,7 @@ export class LostNotices {
   private readonly distrust: NoticeDistrust;
   /** Who lately held this agent's life lost in a hello: a multicast only for a loss several viewers hold. */
   private readonly askers: LostAskers;
-  /** The probe confirming a notice under way for each subject: whose notice, since when (its repeat: `repeated`). */
+  /** The probe confirming a notice, under way for each subject: whose notice, since when (a repeat of it: `repeated`). */
   private readonly confirming = new Map<string, { reporter: string; since: number }>();
 
   constructor(

@@ -50,8 +50,7 @@ export class SilentChecks {
     if (monitor && !this.hooks.keyed && !this.l.health.trusted() && !this.toldLately(peer)) this.l.indirect.ask(peer);
     const sent = this.s.c.clock.monotonic();
     const long = this.long(peer, monitor, sent);
-    const first = await this.l.probe(peer, peer.endpoint, 'probe', long.periods);
-    long.settled();
+    const first = await this.l.probe(peer, peer.endpoint, 'probe', long.periods, undefined, long.slow);
     if (first === 'refused' || first === 'other-agent') return this.foundGone(peer, monitor);
     // Asked elsewhere while this probe was out (`busy`): asked there now, not after a second (swarm seed 475).
     if (['no-answer', 'heard', 'lagged'].includes(first) && (await this.l.answeredElsewhere(peer))) return;
@@ -79,25 +78,28 @@ export class SilentChecks {
 
   /**
    * An on-time monitor on an open site asks its silent subject once, with the confirming probe's deadline (2
-   * periods), and sends its notice when the first period has passed unanswered (its timer), as after a one-period
+   * periods), and sends its notice when the first period has passed unanswered (`slow`), as after a one-period
    * probe's timeout before. Its receivers' probes then run beside the rest of this one, which, unanswered, loses the
    * subject and repeats the notice: a receiver whose own probe has gone a period unanswered takes that as the
    * verdict. Before, the monitor's second probe and every receiver's probe (2 periods each) began at the notice: the
    * vanished host's last viewers lost it 3 periods after the monitors' check began (s22-vanish, seed 11: 5.8 s).
    * A slow live subject answers within the 2 periods, as before. Else (late, keyed, told already): two probes.
    */
-  private long(peer: Peer, monitor: boolean, sent: number): { periods: number; told(): boolean; settled(): void } {
+  private long(
+    peer: Peer,
+    monitor: boolean,
+    sent: number,
+  ): { periods: number; slow?: () => void; told: () => boolean } {
     let told = false;
     const rare = (intervalOf(this.s, peer) ?? 0) > this.s.cfg.livenessPeriodMs; // else no notice: two probes
     if (!monitor || !rare || this.hooks.keyed || !this.l.health.trusted() || this.toldLately(peer))
-      return { periods: 1, told: () => told, settled: () => undefined };
-    const timer = this.s.c.clock.setTimeout(() => {
+      return { periods: 1, told: () => told };
+    const slow = () => {
       if (!this.s.running() || !this.l.health.trusted() || peer.lastHeard > sent || this.toldLately(peer)) return;
       told = true;
       this.noticeIfRare(peer);
-    }, this.l.health.stretch(this.s.cfg.livenessPeriodMs)); // stretched as the probe's own deadline is
-    timer.unref?.();
-    return { periods: CONFIRM_DEADLINE_PERIODS, told: () => told, settled: () => this.s.c.clock.clearTimeout(timer) };
+    };
+    return { periods: CONFIRM_DEADLINE_PERIODS, slow, told: () => told };
   }
 
   /** An on-time helper's probe went unanswered during this monitor's check: told now, as after an on-time timeout. */
