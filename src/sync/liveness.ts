@@ -115,19 +115,9 @@ export class Liveness {
     this.rejoin.heard(peer, held?.state === 'lost' && held.incarnation === peer.replica.incarnation);
   }
 
-  /**
-   * Asks the agent at `endpoint` who it is, in `periods` liveness periods stretched (LocalHealth.stretch, `since`):
-   * a refused connection means the process is gone; no answer in time is left to the caller to weigh. `slow` runs
-   * once a period (stretched alike) has passed with the probe still out (a monitor's notice: silent-checks.ts).
-   */
-  async probe(
-    peer: Peer,
-    endpoint: Endpoint,
-    signal = 'probe',
-    periods = 1,
-    since?: number,
-    slow?: () => void,
-  ): Promise<ProbeOutcome> {
+  /** Asks the agent at `endpoint` who it is, in `periods` liveness periods stretched (LocalHealth.stretch, `since`):
+   * a refused connection means the process is gone; no answer in time is left to the caller to weigh. */
+  async probe(peer: Peer, endpoint: Endpoint, signal = 'probe', periods = 1, since?: number): Promise<ProbeOutcome> {
     if (peer.probing) {
       if (signal === 'join') askSummary(this.s, peer, this.learnOf); // the probe under way may not carry one
       if (!sameEndpoint(endpoint, peer.endpoint)) peer.elsewhere = endpoint; // checkOnce asks there before a loss
@@ -139,8 +129,6 @@ export class Liveness {
     if (atEndpoint) peer.probedAt = this.s.c.clock.monotonic(); // not elsewhere: a move said by mDNS (3004057)
     const deadline = this.health.stretch(periods * this.s.cfg.livenessPeriodMs, since);
     const started = this.s.c.clock.monotonic();
-    const period = this.health.stretch(this.s.cfg.livenessPeriodMs, since);
-    const slowTimer = slow && periods > 1 ? this.s.c.clock.setTimeout(slow, period) : undefined;
     try {
       const periodic = this.s.siteIntervalMs() === undefined && ++peer.probes % SUMMARY_EVERY_PROBES === 0;
       const withPeers = !this.s.c.transport || signal === 'join' || periodic;
@@ -177,7 +165,6 @@ export class Liveness {
       }
       return 'no-answer';
     } finally {
-      this.s.c.clock.clearTimeout(slowTimer);
       peer.probing = false;
       this.sweep.mark(peer); // a settled probe: its back-off, its state or its endpoint may have moved
     }
