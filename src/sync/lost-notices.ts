@@ -29,8 +29,6 @@ export class LostNotices {
   private readonly distrust: NoticeDistrust;
   /** Who lately held this agent's life lost in a hello: a multicast only for a loss several viewers hold. */
   private readonly askers: LostAskers;
-  /** The probe confirming a notice under way for each subject: whose notice, since when (its repeat: `repeated`). */
-  private readonly confirming = new Map<string, { reporter: string; since: number }>();
 
   constructor(
     private readonly s: SyncContext,
@@ -74,10 +72,6 @@ export class LostNotices {
         continue;
       }
       const now = this.s.c.clock.monotonic();
-      if (this.repeated(peer, reporter, now)) {
-        counted('repeated');
-        continue;
-      }
       const heardLately = now - peer.lastHeard < MONITOR_GAP_PERIODS * this.s.cfg.livenessPeriodMs;
       const monitor = ring.watches(this.s.cfg.name, peer.name);
       if (this.parts.keyed && !heardLately && (!relayed || stranger)) {
@@ -121,35 +115,6 @@ export class LostNotices {
     else this.parts.announcer.relays.relay(name, replica.incarnation, replica.heldVersion());
   }
 
-  /**
-   * The reporter's notice again, while this on-time agent's probe for its first is out: the reporter is a monitor
-   * whose own probe, of twice the deadline, went unanswered too (silent-checks.ts, `long`; the first came a period
-   * into it). With this one's own probe unanswered for a period (stretched), the two checks agree: lost then,
-   * unless heard meanwhile. Before, each receiver waited out its own 2 periods: a vanished host's last viewers
-   * lost it 3 periods after its monitors' check began. A slow live peer answers the monitor's probe (2 periods),
-   * which then repeats nothing; this one's probe still runs its 2 periods otherwise.
-   */
-  private repeated(peer: Peer, reporter: Peer, now: number): boolean {
-    const confirming = this.confirming.get(peer.name);
-    const period = this.s.cfg.livenessPeriodMs;
-    // Each notice goes twice back to back (notice-batch.ts), and at most once a period: the repeat is a period on.
-    if (confirming?.reporter !== reporter.name || now - confirming.since < period / 2) return false;
-    if (!this.parts.liveness.health.trusted()) return false;
-    const wait = Math.max(0, confirming.since + this.parts.liveness.health.stretch(period) - now);
-    this.s.c.clock
-      .setTimeout(() => {
-        if (!this.s.running() || this.confirming.get(peer.name) !== confirming) return;
-        if (this.s.peers.get(peer.name) !== peer || peer.lastHeard > confirming.since) return;
-        this.parts.liveness.lose(
-          peer,
-          `a lost notice from ${reporter.name}, repeated, and no answer to a period`,
-          true,
-        );
-      }, wait)
-      .unref?.();
-    return true;
-  }
-
   /** A distrusted reporter's notice: no probe, but the silence of the alive agents it watches is judged sooner. */
   private distrusted(reporter: Peer, hints: readonly Hint[], ring: ReturnType<typeof aliveRing>): void {
     for (const hint of hints) {
@@ -186,10 +151,7 @@ export class LostNotices {
    * one copy hears another): when every receiver did, one crash drew 2 notices from every agent.
    */
   private confirm(peer: Peer, reporter: Peer, monitor: boolean): void {
-    const confirming = { reporter: reporter.name, since: this.s.c.clock.monotonic() };
-    if (!peer.probing) this.confirming.set(peer.name, confirming);
     void this.parts.liveness.probe(peer, peer.endpoint, 'notice', CONFIRM_DEADLINE_PERIODS).then((outcome) => {
-      if (this.confirming.get(peer.name) === confirming) this.confirming.delete(peer.name);
       if (outcome === 'alive' && !this.parts.keyed) this.distrust.falseNotice(reporter.name);
       if (outcome !== 'no-answer' && outcome !== 'refused') return;
       if (!this.parts.keyed) this.distrust.trueNotice(reporter.name);

@@ -34,8 +34,7 @@ export class SilentChecks {
    * one process): the answer sat unread while the deadline fired. So it is asked once more with twice
    * the deadline, and lost only if that one goes unanswered too. On an open site the notice goes out
    * after the first timeout: there it only asks the others to probe, with the longer deadline, so their
-   * check runs beside this one's second probe instead of after it (the vanished-host time). An on-time monitor
-   * there asks once, with the longer deadline, and tells the site when a period of it has passed (`long`).
+   * check runs beside this one's second probe instead of after it (the vanished-host time).
    */
   async check(peer: Peer): Promise<void> {
     this.underWay += 1;
@@ -53,18 +52,12 @@ export class SilentChecks {
     // Its own timeout would be no evidence: on-time neighbours probe beside it (IndirectChecks, SWIM's ping-req).
     if (monitor && !this.hooks.keyed && !this.l.health.trusted() && !this.toldLately(peer)) this.l.indirect.ask(peer);
     const sent = this.s.c.clock.monotonic();
-    const long = this.long(peer, monitor, sent);
-    const first = await this.l.probe(peer, peer.endpoint, 'probe', long.periods);
-    long.settled();
+    const first = await this.l.probe(peer, peer.endpoint);
     if (first === 'refused' || first === 'other-agent') return this.foundGone(peer, monitor);
     // Moved in its life? Its monitors know (swarm seed 657). A long probe is a monitor's: it hears the moves itself.
     if (first === 'no-answer') this.whereAsks.ask(peer);
     // Asked elsewhere while this probe was out (`busy`): asked there now, not after a second (swarm seed 475).
     if (['no-answer', 'heard', 'lagged'].includes(first) && (await this.l.answeredElsewhere(peer))) return;
-    if (long.told() && first === 'no-answer' && this.s.peers.get(peer.name) === peer) {
-      this.l.lose(peer, 'a probe with twice the deadline went unanswered, its notice sent a period in', true);
-      return this.noticeIfRare(peer); // again: its receivers take the repeat as this probe's verdict (lost-notices.ts)
-    }
     // Heard meanwhile, it is asked once more as after a timeout (a check's cadence is the same), but not told of.
     if (first !== 'no-answer' && first !== 'heard') return;
     // A prober whose own loop is late does not accuse on one timeout (Lifeguard's local health): in a
@@ -81,29 +74,6 @@ export class SilentChecks {
     this.l.lose(peer, 'two probes went unanswered, the second with twice the deadline', true);
     // Most of its checks unanswered: this agent (its loop, its link) is the likelier cause; the site is not told.
     if (monitor && !early && !this.toldLately(peer) && !this.l.health.doubtsItself()) this.noticeIfRare(peer);
-  }
-
-  /**
-   * An on-time monitor on an open site asks its silent subject once, with the confirming probe's deadline (2
-   * periods), and sends its notice when the first period has passed unanswered (its timer), as after a one-period
-   * probe's timeout before. Its receivers' probes then run beside the rest of this one, which, unanswered, loses the
-   * subject and repeats the notice: a receiver whose own probe has gone a period unanswered takes that as the
-   * verdict. Before, the monitor's second probe and every receiver's probe (2 periods each) began at the notice: the
-   * vanished host's last viewers lost it 3 periods after the monitors' check began (s22-vanish, seed 11: 5.8 s).
-   * A slow live subject answers within the 2 periods, as before. Else (late, keyed, told already): two probes.
-   */
-  private long(peer: Peer, monitor: boolean, sent: number): { periods: number; told(): boolean; settled(): void } {
-    let told = false;
-    const rare = (intervalOf(this.s, peer) ?? 0) > this.s.cfg.livenessPeriodMs; // else no notice: two probes
-    if (!monitor || !rare || this.hooks.keyed || !this.l.health.trusted() || this.toldLately(peer))
-      return { periods: 1, told: () => told, settled: () => undefined };
-    const timer = this.s.c.clock.setTimeout(() => {
-      if (!this.s.running() || !this.l.health.trusted() || peer.lastHeard > sent || this.toldLately(peer)) return;
-      told = true;
-      this.noticeIfRare(peer);
-    }, this.l.health.stretch(this.s.cfg.livenessPeriodMs)); // stretched as the probe's own deadline is
-    timer.unref?.();
-    return { periods: CONFIRM_DEADLINE_PERIODS, told: () => told, settled: () => this.s.c.clock.clearTimeout(timer) };
   }
 
   /** An on-time helper's probe went unanswered during this monitor's check: told now, as after an on-time timeout. */

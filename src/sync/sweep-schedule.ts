@@ -141,12 +141,6 @@ export class SweepSchedule {
     if (due < d.queued) this.queue(name, d, due);
   }
 
-  /** When the peer's deadline falls as it stands now (Infinity: none kept). */
-  dueAt(name: string): number {
-    const d = this.deadlines.get(name);
-    return d === undefined ? Infinity : this.dueOf(name, d);
-  }
-
   private dueOf(name: string, d: Scheduled): number {
     if (d.silence === undefined && d.intervals === undefined) return d.rest;
     const silence = (d.silence ?? 0) + (d.intervals === undefined ? 0 : d.intervals * this.sources.intervalOf(name));

@@ -4,7 +4,6 @@ import { countCheck, type CheckRule } from './check-count.js';
 import { LostRechecks } from './lost-rechecks.js';
 import type { Peer } from './peer-table.js';
 import { aliveRing, intervalOf, judgingIntervalMs, type Ring } from './ring.js';
-import { SubjectAlarm } from './subject-alarm.js';
 import { SweepSchedule, type Deadline } from './sweep-schedule.js';
 import {
   BACKSTOP_INTERVALS,
@@ -58,14 +57,11 @@ export class Sweep {
   private readonly verifying = new Map<string, { from: number; tries: number }>();
   private readonly rechecks: LostRechecks;
   private lastRing: Ring | undefined;
-  /** Ticks at a watched subject's due time, between the regular ticks. */
-  private readonly alarm: SubjectAlarm;
 
   constructor(
     private readonly s: SyncContext,
     private readonly act: SweepActions,
   ) {
-    this.alarm = new SubjectAlarm(s, () => this.tick());
     this.rechecks = new LostRechecks(s.cfg.livenessPeriodMs, s.cfg.name, () => s.members.heldNames());
     this.schedule = new SweepSchedule({
       peers: s.peers.changes,
@@ -112,10 +108,6 @@ export class Sweep {
       const peer = this.s.peers.get(name);
       this.schedule.set(name, peer === undefined ? this.gone(name) : this.visit(peer, now, ringOf));
     }
-    this.alarm.arm(
-      [...this.monitorSince.keys()].map((name) => this.schedule.dueAt(name)),
-      now,
-    );
   }
 
   /** Deadlines that moved without a peer's event: a ring move's new subjects, and those judged by a shrunk interval. */
