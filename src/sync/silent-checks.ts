@@ -54,7 +54,7 @@ export class SilentChecks {
     const sent = this.s.c.clock.monotonic();
     const first = await this.l.probe(peer, peer.endpoint);
     if (first === 'refused' || first === 'other-agent') return this.foundGone(peer, monitor);
-    // Moved in its life? Its monitors know (swarm seed 657). A long probe is a monitor's: it hears the moves itself.
+    // Moved in its life? Its monitors know (swarm seed 657); a monitor hears its moves itself (where-asks.ts).
     if (first === 'no-answer') this.whereAsks.ask(peer);
     // Asked elsewhere while this probe was out (`busy`): asked there now, not after a second (swarm seed 475).
     if (['no-answer', 'heard', 'lagged'].includes(first) && (await this.l.answeredElsewhere(peer))) return;
