@@ -1,13 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { generateKey, parseKeyRing, type KeyRing } from '../src/security/cluster-key.js';
+import { fastStart } from './helpers/fast-start.js';
 import { ScaleSite } from './swarm/scale-site.js';
 
 const SIZE = 60;
-/** Starts spread over this long: every member a newcomer asks is itself a newcomer, still catching up. */
-const SPREAD_MS = 1_500;
-/** Every catch-up answered this late (loaded loops, as on real sockets): a member lacks what it is still fetching. */
-const ANSWER_MS = 400;
 
 /** The sum over the site of one counter's series, from each agent's /metrics text. */
 function counted(site: ScaleSite, series: string): number {
@@ -23,20 +20,10 @@ function counted(site: ScaleSite, series: string): number {
   return sum;
 }
 
-async function fastStart(keys?: KeyRing) {
+async function fastStartOf(keys?: KeyRing) {
   const site = new ScaleSite(2318, 'default', 2, {}, keys);
   try {
-    site.sim.network.rpcFaults = (_from, _to, route) =>
-      route === 'changes' ? { kind: 'late', delayMs: ANSWER_MS } : undefined;
-    for (let i = 0; i < SIZE; i++) {
-      await site.start(`agent-${i}`, i + 1);
-      await site.sim.clock.advance(SPREAD_MS / SIZE);
-    }
-    let completeMs: number | undefined;
-    for (let t = SPREAD_MS; t <= 30_000 && completeMs === undefined; t += 50) {
-      await site.sim.clock.advance(50);
-      if (site.names.every((a) => site.holdsAll(a) >= SIZE)) completeMs = t;
-    }
+    const completeMs = await fastStart(site, SIZE);
     await site.sim.clock.advance(3_000);
     const served = site.names.map((a) => site.meter.of(site.addressOf(a)).catchupsServed);
     return {
@@ -67,7 +54,7 @@ async function fastStart(keys?: KeyRing) {
 for (const keyed of [false, true]) {
   const kind = keyed ? 'keyed' : 'open';
   test(`${kind}: a fast start's newcomers take what their member lacked from a second member`, async () => {
-    const r = await fastStart(keyed ? parseKeyRing(generateKey()) : undefined);
+    const r = await fastStartOf(keyed ? parseKeyRing(generateKey()) : undefined);
     console.log(
       `  ${kind}: complete in ${r.completeMs} ms; ${r.asked} bulk asks (${r.second} second, ${r.none} none older), ` +
         `${r.sets} pages; held catch-ups behind after the answer ${r.behind}, on hold ${r.onHold}; ` +

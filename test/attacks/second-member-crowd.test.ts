@@ -1,15 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { PeerClient } from '../../src/transport/transport.js';
+import { fastStart } from '../helpers/fast-start.js';
 import { ScaleSite } from '../swarm/scale-site.js';
 
 const SIZE = Number(process.env.CROWD_SIZE ?? 60);
-/** As test/sync-bulk-fast-start.test.ts: starts over 1.5 s, every catch-up answered 400 ms late. */
-const SPREAD_MS = 1_500;
-const ANSWER_MS = 400;
 
 /** A fast start; per newcomer, the members its bulk pages went to, in order (the first, then the second). */
-async function fastStart(): Promise<{ asked: Map<string, string[]>; completeMs: number | undefined }> {
+async function crowdStart(): Promise<{ asked: Map<string, string[]>; completeMs: number | undefined }> {
   const site = new ScaleSite(2318, 'default', 2);
   const asked = new Map<string, string[]>();
   const wrap = site.meter.peers.bind(site.meter);
@@ -26,17 +24,7 @@ async function fastStart(): Promise<{ asked: Map<string, string[]>; completeMs: 
     return client;
   };
   try {
-    site.sim.network.rpcFaults = (_from, _to, route) =>
-      route === 'changes' ? { kind: 'late', delayMs: ANSWER_MS } : undefined;
-    for (let i = 0; i < SIZE; i++) {
-      await site.start(`agent-${i}`, i + 1);
-      await site.sim.clock.advance(SPREAD_MS / SIZE);
-    }
-    let completeMs: number | undefined;
-    for (let t = SPREAD_MS; t <= 30_000 && completeMs === undefined; t += 50) {
-      await site.sim.clock.advance(50);
-      if (site.names.every((a) => site.holdsAll(a) >= SIZE)) completeMs = t;
-    }
+    const completeMs = await fastStart(site, SIZE);
     return { asked, completeMs };
   } finally {
     await site.stopAll();
@@ -52,7 +40,7 @@ async function fastStart(): Promise<{ asked: Map<string, string[]>; completeMs: 
  * every set from one member in a fast start.
  */
 test('a fast start spreads its second asks: none serves more than 1.5 N/8', async () => {
-  const { asked, completeMs } = await fastStart();
+  const { asked, completeMs } = await crowdStart();
   const seconds = new Map<string, number>();
   const firsts = new Map<string, number>();
   for (const members of asked.values()) {

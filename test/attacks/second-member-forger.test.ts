@@ -3,15 +3,13 @@ import * as assert from 'uvu/assert';
 import type { SetsPage, WholeSet } from '../../src/directory/sets-page.js';
 import type { PeerClient } from '../../src/transport/transport.js';
 import { device } from '../helpers/sim.js';
+import { fastStart } from '../helpers/fast-start.js';
 import { ScaleSite } from '../swarm/scale-site.js';
 import { forgingMembers } from './forging-members.js';
 
 const SIZE = 60;
 /** The oldest lives: every second member is drawn among these (second-member.ts SECOND_MEMBERS). */
 const FORGERS = 8;
-/** As test/sync-bulk-fast-start.test.ts: starts over 1.5 s, every catch-up answered 400 ms late. */
-const SPREAD_MS = 1_500;
-const ANSWER_MS = 400;
 
 /** Every other origin's set in a forger's bulk answer, at the version it holds, with made-up devices. */
 function forgedPage(page: SetsPage, forger: string): SetsPage {
@@ -21,19 +19,10 @@ function forgedPage(page: SetsPage, forger: string): SetsPage {
 }
 
 /** A fast start (`forgers` filled as the first FORGERS start); then what every agent holds of every other. */
-async function fastStart(site: ScaleSite, forgers: Set<string>) {
-  site.sim.network.rpcFaults = (_from, _to, route) =>
-    route === 'changes' ? { kind: 'late', delayMs: ANSWER_MS } : undefined;
-  for (let i = 0; i < SIZE; i++) {
-    if (i < FORGERS) forgers.add(`agent-${i}`);
-    await site.start(`agent-${i}`, i + 1);
-    await site.sim.clock.advance(SPREAD_MS / SIZE);
-  }
-  let completeMs: number | undefined;
-  for (let t = SPREAD_MS; t <= 30_000 && completeMs === undefined; t += 50) {
-    await site.sim.clock.advance(50);
-    if (site.names.every((a) => site.holdsAll(a) >= SIZE)) completeMs = t;
-  }
+async function forgedStart(site: ScaleSite, forgers: Set<string>) {
+  const completeMs = await fastStart(site, SIZE, (name, i) => {
+    if (i < FORGERS) forgers.add(name);
+  });
   await site.sim.clock.advance(3_000);
   const own = (o: string) => site.agent(o).agent.directory.setDigest(o);
   let [forged, withdrawn, seconds] = [0, 0, 0];
@@ -64,7 +53,7 @@ test('open site: the oldest lives forging their bulk answers leave no newcomer a
     return { status: 200, body: forgedPage(answer.body as SetsPage, forger) };
   }).on();
   try {
-    const r = await fastStart(site, forgers);
+    const r = await forgedStart(site, forgers);
     console.log(
       `  complete in ${r.completeMs} ms; ${r.seconds} second asks; ${r.withdrawn} withdrawn; ${r.forged} held`,
     );
@@ -98,7 +87,7 @@ test('open site: a second member forging every set it serves leaves no newcomer 
     return client;
   };
   try {
-    const r = await fastStart(site, new Set());
+    const r = await forgedStart(site, new Set());
     console.log(
       `  complete in ${r.completeMs} ms; ${r.seconds} second asks; ${r.withdrawn} withdrawn; ${r.forged} held`,
     );
