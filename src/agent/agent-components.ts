@@ -29,7 +29,7 @@ export interface AgentContext {
 
 /** What `forget` did: an alive or the local agent is refused, with the reason as a code. */
 export type ForgetOutcome =
-  | { forgotten: true; agent: string; known: boolean }
+  | { forgotten: true; agent: string; known: boolean; notes?: string[] }
   | { forgotten: false; agent: string; reason: 'alive' | 'local'; detail: string };
 
 /** A part of the agent with its own lifecycle, started after sync and stopped before it. */
@@ -38,8 +38,11 @@ export interface AgentExtension {
   start(ctx: AgentContext): Promise<void>;
   /** `goodbye: false` stops like a crash: no farewell (mDNS goodbyes, MQTT offline) is sent. */
   stop(opts?: { goodbye?: boolean }): Promise<void>;
-  /** An agent was forgotten (`herald forget`, the API, an MQTT request): clear what was published for it. */
-  forget?(name: string): void;
+  /**
+   * An agent was forgotten (`herald forget`, the API, an MQTT request): clear what was published for it. What it
+   * could not see to, said to the one who asked (a full list of owed MQTT forgets: attacks/forget-refused-said).
+   */
+  forget?(name: string): string | undefined;
   /** A line for /readyz; `ok: false` makes the agent not ready. */
   health?(): { ok: boolean; detail?: string; critical?: boolean };
 }

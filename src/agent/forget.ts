@@ -32,7 +32,7 @@ export function forgetAgent(agent: ForgetParts, name: string): ForgetOutcome {
     };
   agent.sync?.forget(name);
   agent.directory.forget(name); // an entry without a peer too (its peer already gone)
-  for (const ext of agent.extensions) ext.forget?.(name);
+  const notes = agent.extensions.flatMap((ext) => ext.forget?.(name) ?? []);
   agent.logger.info({ agent: name, known: info !== undefined }, 'agent forgotten');
-  return { forgotten: true, agent: name, known: info !== undefined };
+  return { forgotten: true, agent: name, known: info !== undefined, ...(notes.length > 0 ? { notes } : {}) };
 }

@@ -26,6 +26,14 @@ export async function nextIncarnation(stateDir: string | undefined, now: number)
   const incarnation = Math.max(now, last + 1);
   // Whole and on disk before the agent speaks: a power cut must not bring back an older incarnation than it used.
   const body = JSON.stringify({ incarnation, startedAt: new Date(now).toISOString() }) + '\n';
-  await replaceStateFile(file, body, 0o640);
+  try {
+    await replaceStateFile(file, body, 0o640);
+  } catch (err) {
+    // Unwritable, as unreadable above, is the state folder's configuration (a read-only mount), not a fault of
+    // Herald's (exit 70 and a stack: attacks/state-folder-unwritable). A full disk may clear: a restart may help.
+    const code = (err as NodeJS.ErrnoException).code;
+    const exit = code === 'ENOSPC' || code === 'EDQUOT' ? EXIT.unavailable : EXIT.config;
+    throw new OptionError(`cannot write ${file}: ${(err as Error).message}`, exit);
+  }
   return incarnation;
 }

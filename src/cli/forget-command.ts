@@ -30,8 +30,11 @@ export async function runForgetCommand(agent: string, values: Record<string, unk
     // a problem or an answer that is not JSON: reported as its status
   }
   if (res.statusCode !== 200) throw answerError(res.statusCode, body, values);
-  const known = (body as { known?: boolean }).known;
+  const { known, notes } = body as { known?: boolean; notes?: unknown };
+  // What the agent could not see to (its MQTT purge refused, the owed list full) is said, not the usual promise.
+  const said = Array.isArray(notes) ? notes.filter((n): n is string => typeof n === 'string') : [];
   const unknownNote = ' (not in the directory: its retained MQTT state is cleared unless it says it is online)';
-  process.stdout.write(`${agent} forgotten${known ? '' : unknownNote}\n`);
+  process.stdout.write(`${agent} forgotten${known || said.length > 0 ? '' : unknownNote}\n`);
+  for (const note of said) process.stderr.write(`herald: ${agent}: ${note}\n`);
   return EXIT.ok;
 }

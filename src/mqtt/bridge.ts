@@ -184,9 +184,9 @@ export class MqttBridge implements AgentExtension {
     return this.connection?.health() ?? { ok: false, detail: 'not started', critical: false };
   }
 
-  forget(name: string): void {
+  forget(name: string): string | undefined {
     this.retirement.forgotten(name);
-    if (!this.retire(name)) this.retirement.owe(name);
+    return this.retire(name) ? undefined : this.retirement.owe(name);
   }
 
   // ---- what the broker should hold ----------------------------------------------------------------

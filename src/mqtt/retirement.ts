@@ -100,11 +100,17 @@ export class Retirement {
   /**
    * A forget that found the broker away (a bridge still connecting after its start, or cut off): purged after the
    * next connect. Before, agent mode never cleared it: `herald forget` through a just-restarted agent answered 0 and
-   * the old name's retained state stayed until the broker's next restart (mqtt-ha's rename, under load).
+   * the old name's retained state stayed until the broker's next restart (mqtt-ha's rename, under load). A refused
+   * one is said to the one who asked, not only logged: it was told "forgotten" (attacks/forget-refused-said).
    */
-  owe(name: string): void {
-    if (!this.keep(name)) return;
+  owe(name: string): string | undefined {
+    if (!this.keep(name))
+      return (
+        `the broker is away and ${OWED_FORGETS} MQTT forgets are owed already: its retained state stays; ` +
+        'forget it again once the broker is back'
+      );
     this.hooks.log.warn({ agent: name }, 'forgotten while the broker is away: its MQTT state is cleared on reconnect');
+    return undefined;
   }
 
   /** Owes the purge of `name`; false if the list is full (OWED_FORGETS) and the name not in it: refused. */

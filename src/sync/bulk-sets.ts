@@ -158,6 +158,11 @@ export class BulkSets {
     return 'nothing-waiting';
   }
 
+  /** Whether asking the member's sets now would spare a request (`pays`): a join try's early ask waits for it. */
+  paysNow(member: Peer): boolean {
+    return this.pays(member) === 'asked';
+  }
+
   /** The join probe of the summary's member settled (`outcome`): if it answered, its sets; then the rest goes. */
   async ask(member: Peer, outcome: string): Promise<void> {
     try {

@@ -63,7 +63,9 @@ export class JoinProbe {
       AGAIN.has(outcome) && tries < JOIN_TRIES && this.s.running() && this.s.peers.get(member.name) === member;
     if (again) {
       this.s.c.metrics.bulkAsks.inc({ result: `join-${outcome}-again` });
-      if (bulk && outcome !== 'busy') this.askBulk(member, 'alive');
+      // Not before anything waits for it: a lagged try's summary is dropped with its answer, and an ask that found
+      // nothing held was spent, the next try's summary fetched one by one (attacks/join-lagged-nothing-held).
+      if (bulk && outcome !== 'busy' && this.bulk.paysNow(member)) this.askBulk(member, 'alive');
       const wait = outcome === 'busy' ? this.s.cfg.livenessPeriodMs * BUSY_RETRY_PERIODS : 0;
       if (wait === 0) return this.ask(member, bulk, tries + 1);
       this.s.c.clock.setTimeout(() => void (this.s.running() && this.ask(member, bulk, tries + 1)), wait);

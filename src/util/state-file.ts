@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { mkdir, open, rename } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
@@ -31,14 +31,24 @@ export async function replaceStateFile(file: string, body: string, mode: number)
   const dir = dirname(file);
   await mkdir(dir, { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  const handle = await open(tmp, 'w', mode);
+  // Whatever lies at the path (a pid is known ahead in a container) is unlinked, itself: a FIFO there held the start
+  // on 'w', a symlink had its target written, a file left there gave ours its mode (attacks/state-temp-path). Created
+  // anew, exclusively: one put there meanwhile is an error, not followed.
+  await rm(tmp, { force: true });
+  const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
+  const handle = await open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
   try {
-    await handle.writeFile(body);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    try {
+      await handle.writeFile(body);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => {}); // a full disk leaves no temporary file per attempt
+    throw err;
   }
-  await rename(tmp, file);
   const folder = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
     await folder.sync();
