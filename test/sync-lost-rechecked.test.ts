@@ -23,7 +23,7 @@ const STALL_EVERY_MS = 4000;
  * monitors, every 1.5 intervals: it was held until the subject's next multicast heartbeat, ~80 s apart at 200.
  * Here 40 agents stretched like 200 start over 6 s; the subject's loop stalls and its answers are 3.5 s late
  * for 12 s; a monitor's check times out, its notice makes every viewer probe, and they time out too. (A stall
- * of 2.5 s every 3 s lost it no more once an on-time monitor asks once with 2 periods, silent-checks.ts `long`:
+ * of 2.5 s every 3 s lost it no more with vanish23's long probe (an on-time monitor asks once with 2 periods, c348d91):
  * a round came within that probe's first period, so no notice went; a stall as long as the answers' lateness
  * still does, and the viewers' losses are what is rechecked.) The user's
  * figure: every viewer holds it alive again within a few seconds of its loop's recovery; a crashed agent
