@@ -14,10 +14,13 @@ export function budgetStretchedLike(agents: number, like: number): number {
   return (agents * siteBudget(like)) / (like * share);
 }
 
-/** A busy agent, as a loaded start's child: its loop stalls 2.5 s every 3 s and its answers come 3.5 s late. */
-export function busyAgent(to: string, at: number, until: number): FaultEvent[] {
+/**
+ * A busy agent, as a loaded start's child: its loop stalls 2.5 s every 3 s (or `stallMs` every `everyMs`) and its
+ * answers come 3.5 s late.
+ */
+export function busyAgent(to: string, at: number, until: number, stallMs = 2500, everyMs = 3000): FaultEvent[] {
   return [
-    { at, until, kind: 'lag', to, stallMs: 2500, everyMs: 3000 },
+    { at, until, kind: 'lag', to, stallMs, everyMs },
     { at, until, kind: 'rpc', to, fault: 'late', share: 1, delayMs: 3500 },
   ];
 }
