@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -17,13 +18,22 @@ import { memoryLogger } from '../../src/util/logger.js';
  */
 const test = suite('attack: a forget refused by a full owed list is said to the one who asked');
 
+/** A loopback port nothing listens on (bound, then closed): the broker away. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
 test('the 257th forget while the broker is away answers that its MQTT state stays', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'herald-forget-said-'));
   const clock = systemClock();
   const { logger } = memoryLogger('warn');
-  // Nothing listens on port 1 of loopback: the bridge starts and keeps trying, its broker away.
+  // Nothing listens there: the bridge starts and keeps trying, its broker away (a real socket: the real-time lane).
   const bridge = new MqttBridge({
-    url: 'mqtt://127.0.0.1:1',
+    url: `mqtt://127.0.0.1:${await closedPort()}`,
     base: 'herald',
     protocol: '5',
     mode: 'agent',
