@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -10,6 +9,7 @@ import { FileRegistrationStore } from '../../src/registration/store.js';
 import { memoryLogger } from '../../src/util/logger.js';
 import { syncedDuring } from '../helpers/fsyncs.js';
 import { hasCommand } from '../helpers/requirements.js';
+import { withStateDir, within } from '../helpers/state-dir.js';
 
 /**
  * s23, the attackers' leftovers on the state folder. Before: `identity.json` was read with readFile, so a FIFO at
@@ -20,27 +20,9 @@ import { hasCommand } from '../helpers/requirements.js';
  */
 const test = suite('attack: the state folder (a FIFO at identity.json, writes without fsync)');
 
-async function withDir(run: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'herald-state-attack-'));
-  try {
-    await mkdir(join(dir, 'state'));
-    await run(join(dir, 'state'));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-/** The promise's outcome (its value, or its error's message), or 'pending' if it has not settled within `ms`. */
-async function within<T>(p: Promise<T>, ms: number): Promise<T | { error: string } | 'pending'> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), ms)));
-  const settled = p.catch((err: unknown) => ({ error: (err as Error).message }));
-  return Promise.race([settled, late]).finally(() => clearTimeout(timer));
-}
-
 test('a FIFO at identity.json fails the start at once, naming the file', async () => {
   if (!hasCommand('mkfifo')) return console.log('  skipped: no mkfifo');
-  await withDir(async (dir) => {
+  await withStateDir('herald-state-attack-', async (dir) => {
     const file = join(dir, 'identity.json');
     execFileSync('mkfifo', [file]);
     const read = await within(nextIncarnation(dir, 5_000), 1_000);
@@ -52,7 +34,7 @@ test('a FIFO at identity.json fails the start at once, naming the file', async (
 
 test('a FIFO at registrations.json is reported at once, nothing restored', async () => {
   if (!hasCommand('mkfifo')) return console.log('  skipped: no mkfifo');
-  await withDir(async (dir) => {
+  await withStateDir('herald-state-attack-', async (dir) => {
     const file = join(dir, 'registrations.json');
     execFileSync('mkfifo', [file]);
     const read = await within(new FileRegistrationStore(dir).load(), 1_000);
@@ -64,7 +46,7 @@ test('a FIFO at registrations.json is reported at once, nothing restored', async
 });
 
 test('an identity.json far past what the agent writes fails the start, not read', async () => {
-  await withDir(async (dir) => {
+  await withStateDir('herald-state-attack-', async (dir) => {
     await writeFile(join(dir, 'identity.json'), JSON.stringify({ incarnation: 7, pad: 'x'.repeat(1 << 20) }));
     const read = await within(nextIncarnation(dir, 5_000), 1_000);
     assert.ok(typeof read === 'object' && /identity\.json.*bytes/.test(read.error), JSON.stringify(read));
@@ -72,7 +54,7 @@ test('an identity.json far past what the agent writes fails the start, not read'
 });
 
 test('the identity is on disk before the rename, and the rename before the start goes on', async () => {
-  await withDir(async (dir) => {
+  await withStateDir('herald-state-attack-', async (dir) => {
     let incarnation = 0;
     const synced = await syncedDuring(async () => void (incarnation = await nextIncarnation(dir, 5_000)));
     assert.is(synced.length, 2, JSON.stringify(synced));
@@ -84,7 +66,7 @@ test('the identity is on disk before the rename, and the rename before the start
 });
 
 test('the owed forgets are on disk before the rename, and the rename after it', async () => {
-  await withDir(async (dir) => {
+  await withStateDir('herald-state-attack-', async (dir) => {
     const file = join(dir, 'mqtt-owed-forgets.json');
     const owed = new OwedForgetsFile(file, memoryLogger().logger, 256);
     const synced = await syncedDuring(async () => {

@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { constants } from 'node:fs';
-import { lstat, mkdir, mkdtemp, open, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { lstat, open, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { nextIncarnation } from '../../src/agent/identity.js';
 import { replaceStateFile } from '../../src/util/state-file.js';
 import { hasCommand } from '../helpers/requirements.js';
+import { withStateDir, within } from '../helpers/state-dir.js';
 
 /**
  * s23 attackb, the temporary path of replaceStateFile (`FILE.PID.tmp`: the pid is 1 or a small number in a container
@@ -19,28 +19,9 @@ import { hasCommand } from '../helpers/requirements.js';
  */
 const test = suite('attack: what lies at a state file temporary path');
 
-async function withDir(run: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'herald-temp-attack-'));
-  try {
-    await mkdir(join(dir, 'state'));
-    await run(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-/** The promise's outcome (its value, or its error's message), or 'pending' if it has not settled within `ms`. */
-async function within<T>(p: Promise<T>, ms: number): Promise<T | { error: string } | 'pending'> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), ms)));
-  const settled = p.catch((err: unknown) => ({ error: (err as Error).message }));
-  return Promise.race([settled, late]).finally(() => clearTimeout(timer));
-}
-
 test('a FIFO at the temporary path does not hold the start: the identity is written, or the start fails', async () => {
   if (!hasCommand('mkfifo')) return console.log('  skipped: no mkfifo');
-  await withDir(async (dir) => {
-    const state = join(dir, 'state');
+  await withStateDir('herald-temp-attack-', async (state) => {
     const tmp = join(state, `identity.json.${process.pid}.tmp`);
     execFileSync('mkfifo', [tmp]);
     const started = await within(nextIncarnation(state, 5_000), 1_000);
@@ -51,8 +32,7 @@ test('a FIFO at the temporary path does not hold the start: the identity is writ
 });
 
 test('a symlink at the temporary path: the file it names is not written, the state file is a file', async () => {
-  await withDir(async (dir) => {
-    const state = join(dir, 'state');
+  await withStateDir('herald-temp-attack-', async (state, dir) => {
     const elsewhere = join(dir, 'not-herald.conf');
     await writeFile(elsewhere, 'some other program\n');
     await symlink(elsewhere, join(state, `registrations.json.${process.pid}.tmp`));
@@ -63,8 +43,7 @@ test('a symlink at the temporary path: the file it names is not written, the sta
 });
 
 test('a file left at the temporary path does not give registrations.json its mode', async () => {
-  await withDir(async (dir) => {
-    const state = join(dir, 'state');
+  await withStateDir('herald-temp-attack-', async (state) => {
     const left = join(state, `registrations.json.${process.pid}.tmp`);
     await writeFile(left, 'left here\n', { mode: 0o644 });
     await replaceStateFile(join(state, 'registrations.json'), '{"format":1}\n', 0o600);
